@@ -38,7 +38,8 @@ class HashValue:
         digits = ALGORITHM_BITS[self.algorithm] // 4
         if len(self.hex) != digits or not _HEX.match(self.hex):
             raise HashFormatError(
-                f"{self.hex!r} is not a {self.algorithm} hash: expected {digits} lowercase hex digits"
+                f"{self.hex!r} is not a {self.algorithm} hash: "
+                f"expected {digits} lowercase hex digits"
             )
         if self.quality is not None and not 0 <= self.quality <= 100:
             raise HashFormatError(f"quality {self.quality} is outside 0-100")

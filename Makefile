@@ -1,0 +1,109 @@
+# RepostWatch developer tasks. `make` alone lists them; docs/development.md explains them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+PIP_TOOLS_VERSION := 7.6.2
+# Extra pip-compile arguments for `make lock`, e.g. LOCK_ARGS='--upgrade-package scrapy'.
+LOCK_ARGS ?=
+# Extra pytest arguments for `make test`, e.g. PYTEST_ARGS='-k rotated -x'.
+PYTEST_ARGS ?=
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+# Shell snippet: make sure $(PYTHON) exists and can create venvs (Debian ships venv/ensurepip
+# in a separate package), installing it with apt-get when it cannot.
+define ensure_python
+if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	echo "==> $(PYTHON) cannot create virtual environments; installing python3.11-venv with apt-get"; \
+	$(APT_GET) update -q; \
+	$(APT_GET) install -y -q --no-install-recommends python3.11 python3.11-venv \
+		|| $(APT_GET) install -y -q --no-install-recommends python3 python3-venv; \
+fi; \
+$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || { \
+	echo "error: $(PYTHON) still cannot create a venv; install Python 3.11 with its venv module" \
+		"or run make with PYTHON=/path/to/python3.11" >&2; exit 1; }
+endef
+
+.PHONY: help install lock services demo test lint format clean distclean
+
+help: ## List the targets
+	@echo "RepostWatch make targets:"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "Variables: PYTEST_ARGS (test), LOCK_ARGS (lock), PYTHON (install, lock; default python3.11)"
+
+install: $(STAMP) ## Create .venv and install requirements.lock + the project (only when they change)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(ensure_python)
+	@if ! $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+		echo "==> creating $(VENV) with $(PYTHON)"; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	@echo "==> installing locked dependencies from requirements.lock into $(VENV)"
+	$(VENV)/bin/pip install --disable-pip-version-check -r requirements.lock
+	@echo "==> installing repostwatch itself (editable, no dependencies)"
+	$(VENV)/bin/pip install --disable-pip-version-check --no-deps -e .
+	@touch $@
+	@echo "==> $(VENV) is up to date"
+
+lock: ## Regenerate requirements.lock from pyproject.toml (runtime + dev), pip-tools in a temp venv
+	@$(ensure_python)
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	echo "==> installing pip-tools $(PIP_TOOLS_VERSION) into a throwaway venv"; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --disable-pip-version-check pip-tools==$(PIP_TOOLS_VERSION); \
+	if [ -f requirements.lock ]; then cp requirements.lock "$$tmp/lock.txt"; fi; \
+	echo "==> resolving pyproject.toml [dev] into requirements.lock (kept pins stay unless LOCK_ARGS upgrades them)"; \
+	CUSTOM_COMPILE_COMMAND='make lock' "$$tmp/venv/bin/pip-compile" --quiet --extra dev --strip-extras \
+		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS) \
+		--output-file "$$tmp/lock.txt" pyproject.toml; \
+	if grep -nE '^(-|repostwatch\b)|file:|://| @ ' "$$tmp/lock.txt"; then \
+		echo "error: the lock above has an index, path, URL or the project itself in it" >&2; exit 1; \
+	fi; \
+	{ \
+		echo "# The single lock of everything RepostWatch installs: runtime dependencies + the dev extra."; \
+		echo "# Generated from pyproject.toml by pip-tools; do not edit by hand."; \
+		echo "# Regenerate: make lock   (upgrade one package: make lock LOCK_ARGS='--upgrade-package NAME')"; \
+		echo "# Install:    make install"; \
+		cat "$$tmp/lock.txt"; \
+	} > requirements.lock
+	@echo "==> wrote requirements.lock ($$(grep -cE '^[A-Za-z0-9]' requirements.lock) pins)"
+
+services: ## Install/start PostgreSQL and Redis for the tests (scripts/services.sh)
+	@echo "==> making PostgreSQL and Redis available on 127.0.0.1"
+	bash scripts/services.sh
+
+demo: install ## Serve the demo site, crawl it and print the flags (SQLite under var/)
+	@echo "==> running the demo"
+	$(VENV)/bin/repostwatch demo
+
+test: install services lint ## Lint, then run the tests against real PostgreSQL and Redis
+	@echo "==> running the tests"
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check, ruff format --check, import-linter contracts
+	@status=0; \
+	echo "==> ruff check"; $(VENV)/bin/ruff check . || status=1; \
+	echo "==> ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "==> lint-imports (contracts in pyproject.toml)"; $(VENV)/bin/lint-imports || status=1; \
+	if [ "$$status" -ne 0 ]; then echo "error: lint failed; 'make format' fixes most ruff findings" >&2; fi; \
+	exit $$status
+
+format: install ## Format with ruff and apply ruff's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## Remove var/ and caches (keeps .venv)
+	rm -rf var/ .pytest_cache .ruff_cache .import_linter_cache build dist
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,274 @@
+"""Flags: media that matched a case, recorded once and kept until a person decides.
+
+``record_match`` is what the crawler calls for every match, possibly from several processes at
+once. The database's unique constraint decides which call creates a flag; every other call only
+moves ``last_seen``/``last_run_id``, so a decision (a rejected flag stays rejected) and the
+first-seen evidence are never overwritten. Functions take a Session; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from crawler.db.models import FLAG_STATUSES, Case, Flag, MediaSighting, Site, UTCDateTime, utcnow
+from crawler.db.session import dialect_insert
+
+#: Review decisions and the status each one sets.
+DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
+
+
+class FlagNotFound(LookupError):
+    """No flag has the id asked for."""
+
+    def __init__(self, flag_id: int) -> None:
+        super().__init__(f"no flag with id {flag_id}; list them with `repostwatch flags list`")
+        self.flag_id = flag_id
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    flag_id: int
+    created: bool  # True for exactly one caller per flag, however many record it at once
+
+
+@dataclass(frozen=True, slots=True)
+class FlagView:
+    id: int
+    status: str
+    case: str
+    site: str
+    page_url: str  # the first page the media was seen on
+    media_url: str
+    media_sha256: str
+    algorithm: str
+    distance: int
+    reference_id: int
+    first_seen: datetime
+    last_seen: datetime
+    first_run_id: int
+    last_run_id: int
+    decided_by: str | None
+    decided_at: datetime | None
+    pages_seen: int  # pages the media URL was seen on (media_sightings)
+
+
+def url_key(url: str) -> str:
+    """The sha256 hex digest indexed in place of a URL (URLs can outgrow an index entry)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def record_match(
+    session: Session,
+    *,
+    run_id: int,
+    site_id: int,
+    page_url: str,
+    media_url: str,
+    media_sha256: str,
+    case_id: int,
+    reference_id: int,
+    algorithm: str,
+    distance: int,
+    seen_at: datetime | None = None,
+) -> RecordResult:
+    """Record that ``media_url`` (content ``media_sha256``) on ``page_url`` matched a reference.
+
+    The first call for a (case, media URL, content) creates a pending flag; later calls move its
+    ``last_seen`` and ``last_run_id`` forward and change nothing else. Every page is recorded as
+    a sighting of the flag. ``seen_at`` defaults to now and must be timezone-aware.
+    """
+    seen_at = _aware(seen_at or utcnow(), "seen_at")
+    media_sha256 = media_sha256.strip().lower()
+    media_url_key = url_key(media_url)
+    flag_id: int | None = None
+    created = False
+    # Insert-or-nothing, then update: the unique constraint makes exactly one insert win, and a
+    # loser's update sees the winner's row once it commits. Flags are never deleted, so the
+    # second round is only a safeguard.
+    for _ in range(2):
+        flag_id = session.execute(
+            dialect_insert(session, Flag)
+            .values(
+                case_id=case_id,
+                reference_id=reference_id,
+                site_id=site_id,
+                media_url=media_url,
+                media_url_key=media_url_key,
+                media_sha256=media_sha256,
+                page_url=page_url,
+                algorithm=algorithm.strip().lower(),
+                distance=distance,
+                status="pending",
+                first_seen=seen_at,
+                last_seen=seen_at,
+                first_run_id=run_id,
+                last_run_id=run_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[Flag.case_id, Flag.media_url_key, Flag.media_sha256]
+            )
+            .returning(Flag.id)
+        ).scalar()
+        if flag_id is not None:
+            created = True
+            break
+        seen = literal(seen_at, UTCDateTime())
+        newer = Flag.last_seen <= seen
+        flag_id = session.execute(
+            update(Flag)
+            .where(
+                Flag.case_id == case_id,
+                Flag.media_url_key == media_url_key,
+                Flag.media_sha256 == media_sha256,
+            )
+            .values(
+                last_seen=sa.case((newer, seen), else_=Flag.last_seen),
+                last_run_id=sa.case((newer, run_id), else_=Flag.last_run_id),
+            )
+            .returning(Flag.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if flag_id is not None:
+            break
+    if flag_id is None:
+        raise RuntimeError(f"flag for {media_url} vanished while being recorded; retry")
+    _record_sighting(session, flag_id, page_url, seen_at, run_id)
+    return RecordResult(flag_id=flag_id, created=created)
+
+
+def _record_sighting(
+    session: Session, flag_id: int, page_url: str, seen_at: datetime, run_id: int
+) -> None:
+    insert = dialect_insert(session, MediaSighting).values(
+        flag_id=flag_id,
+        page_url=page_url,
+        page_url_key=url_key(page_url),
+        first_seen=seen_at,
+        last_seen=seen_at,
+        first_run_id=run_id,
+        last_run_id=run_id,
+    )
+    newer = MediaSighting.last_seen <= insert.excluded.last_seen
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[MediaSighting.flag_id, MediaSighting.page_url_key],
+            set_={
+                "last_seen": sa.case(
+                    (newer, insert.excluded.last_seen), else_=MediaSighting.last_seen
+                ),
+                "last_run_id": sa.case(
+                    (newer, insert.excluded.last_run_id), else_=MediaSighting.last_run_id
+                ),
+            },
+        )
+    )
+
+
+def get_flag(session: Session, flag_id: int) -> FlagView:
+    """One flag; raises :class:`FlagNotFound`."""
+    row = session.execute(_flags().where(Flag.id == flag_id)).one_or_none()
+    if row is None:
+        raise FlagNotFound(flag_id)
+    return FlagView(*row)
+
+
+def list_flags(
+    session: Session,
+    *,
+    status: str | None = None,
+    case: str | None = None,
+    site: str | None = None,
+    limit: int | None = None,
+) -> list[FlagView]:
+    """Flags, oldest first seen first, optionally of one status, case (name) or site (name)."""
+    query = _flags().order_by(Flag.first_seen, Flag.id).limit(limit)
+    if status is not None:
+        query = query.where(Flag.status == _status(status))
+    if case is not None:
+        query = query.where(Case.name == case)
+    if site is not None:
+        query = query.where(Site.name == site)
+    return [FlagView(*row) for row in session.execute(query)]
+
+
+def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagView:
+    """Record a reviewer's decision, "confirm" or "reject"; a later decision replaces it.
+
+    Raises :class:`FlagNotFound` for an unknown id and ValueError for another decision.
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be 'confirm' or 'reject', not {decision!r}")
+    by = by.strip()
+    if not by:
+        raise ValueError("a decision needs the reviewer's name (by=...)")
+    decided = session.execute(
+        update(Flag)
+        .where(Flag.id == flag_id)
+        .values(status=DECISIONS[decision], decided_by=by, decided_at=utcnow())
+        .returning(Flag.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if decided is None:
+        raise FlagNotFound(flag_id)
+    return get_flag(session, flag_id)
+
+
+def count_flags(session: Session, run_id: int | None = None, *, status: str | None = None) -> int:
+    """Number of flags; with ``run_id``, those that run raised first (its new flags)."""
+    query = select(func.count(Flag.id))
+    if run_id is not None:
+        query = query.where(Flag.first_run_id == run_id)
+    if status is not None:
+        query = query.where(Flag.status == _status(status))
+    return session.execute(query).scalar_one()
+
+
+def _flags() -> Select:
+    sighting = aliased(MediaSighting)
+    pages_seen = (
+        select(func.count(sighting.id))
+        .where(sighting.flag_id == Flag.id)
+        .correlate(Flag)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Flag.id,
+            Flag.status,
+            Case.name,
+            Site.name,
+            Flag.page_url,
+            Flag.media_url,
+            Flag.media_sha256,
+            Flag.algorithm,
+            Flag.distance,
+            Flag.reference_id,
+            Flag.first_seen,
+            Flag.last_seen,
+            Flag.first_run_id,
+            Flag.last_run_id,
+            Flag.decided_by,
+            Flag.decided_at,
+            pages_seen,
+        )
+        .join(Case, Flag.case_id == Case.id)
+        .join(Site, Flag.site_id == Site.id)
+    )
+
+
+def _status(status: str) -> str:
+    if status not in FLAG_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(FLAG_STATUSES)}, not {status!r}")
+    return status
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, e.g. datetime.now(UTC)")
+    return value

@@ -1,0 +1,209 @@
+"""Cases and their reference hashes: add, import, export, load for the matching index.
+
+A reference is (case, algorithm, lowercase hex value); the database keeps each one once, so adding
+or importing the same hash again changes nothing. Functions take a Session; the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crawler.db.models import REFERENCE_SOURCES, Case, ReferenceHash, utcnow
+from crawler.db.session import dialect_insert
+
+_HEX = re.compile(r"[0-9a-f]+")
+# Rows per INSERT: well under SQLite's limit on bound parameters (32,766).
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class NewHash:
+    """A hash to add to a case. ``quality`` is PDQ's 0-100 score, ``None`` for other algorithms."""
+
+    algorithm: str
+    value: str
+    quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One line of a hash list exchanged with another centre: no media, only the hash."""
+
+    case: str
+    algorithm: str
+    value: str
+    quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """``added`` new hashes; ``existing`` were already there (or repeated in the input)."""
+
+    added: int
+    existing: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRow:
+    """A reference hash as the matching index needs it."""
+
+    id: int
+    case_id: int
+    case_name: str
+    algorithm: str
+    value: str
+    quality: int | None
+
+
+def get_or_create_case(session: Session, name: str) -> int:
+    """The id of the case called ``name``, creating it if needed (safe under concurrency)."""
+    name = _case_name(name)
+    insert = dialect_insert(session, Case).values(name=name, created_at=utcnow())
+    session.execute(insert.on_conflict_do_nothing(index_elements=[Case.name]))
+    return session.execute(select(Case.id).where(Case.name == name)).scalar_one()
+
+
+def add_reference_hashes(
+    session: Session,
+    case: str,
+    hashes: Sequence[NewHash],
+    *,
+    source: str = "file",
+    label: str | None = None,
+    media_sha256: str | None = None,
+) -> AddResult:
+    """Add ``hashes`` to ``case`` (created if missing); hashes already there are left unchanged.
+
+    ``label`` (e.g. the file name) and ``media_sha256`` (the reference file's digest) group the
+    hashes computed from one file. Raises ValueError for a hash that is not hex.
+    """
+    if source not in REFERENCE_SOURCES:
+        raise ValueError(f"source must be one of {', '.join(REFERENCE_SOURCES)}, not {source!r}")
+    if media_sha256 is not None:
+        media_sha256 = _hex(media_sha256, "media_sha256")
+    case_id = get_or_create_case(session, case)
+    now = utcnow()
+    rows = [
+        {
+            "case_id": case_id,
+            "algorithm": _algorithm(new.algorithm),
+            "value": _hex(new.value, f"{new.algorithm} hash"),
+            "quality": new.quality,
+            "source": source,
+            "label": label,
+            "media_sha256": media_sha256,
+            "created_at": now,
+        }
+        for new in hashes
+    ]
+    return _insert_new(session, rows)
+
+
+def import_hashes(session: Session, rows: Sequence[ImportRow]) -> AddResult:
+    """Import a hash list, creating missing cases; hashes already there are left unchanged.
+
+    All or nothing: every row is checked before anything is written (ValueError names the row),
+    and a row the database refuses (e.g. a quality outside 0-100) raises
+    :class:`sqlalchemy.exc.IntegrityError`; the caller then rolls back and nothing was imported.
+    """
+    checked = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            checked.append(
+                (_case_name(row.case), _algorithm(row.algorithm), _hex(row.value, "hash"), row)
+            )
+        except ValueError as exc:
+            raise ValueError(f"row {number}: {exc}") from None
+    case_ids = {name: get_or_create_case(session, name) for name in sorted({c[0] for c in checked})}
+    now = utcnow()
+    values = [
+        {
+            "case_id": case_ids[name],
+            "algorithm": algorithm,
+            "value": value,
+            "quality": row.quality,
+            "source": "import",
+            "label": None,
+            "media_sha256": None,
+            "created_at": now,
+        }
+        for name, algorithm, value, row in checked
+    ]
+    return _insert_new(session, values)
+
+
+def export_hashes(session: Session, case: str | None = None) -> list[ImportRow]:
+    """Every reference hash (or one case's), ordered by case, algorithm and value."""
+    query = (
+        select(Case.name, ReferenceHash.algorithm, ReferenceHash.value, ReferenceHash.quality)
+        .join(Case, ReferenceHash.case_id == Case.id)
+        .order_by(Case.name, ReferenceHash.algorithm, ReferenceHash.value)
+    )
+    if case is not None:
+        query = query.where(Case.name == case)
+    return [ImportRow(*row) for row in session.execute(query)]
+
+
+def load_references(session: Session) -> list[ReferenceRow]:
+    """Every reference hash with its case, in id order: what the matching index is built from."""
+    query = (
+        select(
+            ReferenceHash.id,
+            ReferenceHash.case_id,
+            Case.name,
+            ReferenceHash.algorithm,
+            ReferenceHash.value,
+            ReferenceHash.quality,
+        )
+        .join(Case, ReferenceHash.case_id == Case.id)
+        .order_by(ReferenceHash.id)
+    )
+    return [ReferenceRow(*row) for row in session.execute(query)]
+
+
+def count_references(session: Session) -> dict[str, int]:
+    """Reference hashes per case name, cases without hashes included as 0."""
+    query = (
+        select(Case.name, func.count(ReferenceHash.id))
+        .outerjoin(ReferenceHash, ReferenceHash.case_id == Case.id)
+        .group_by(Case.name)
+        .order_by(Case.name)
+    )
+    return {name: count for name, count in session.execute(query)}
+
+
+def _insert_new(session: Session, rows: list[dict[str, object]]) -> AddResult:
+    added = 0
+    for start in range(0, len(rows), _CHUNK):
+        insert = dialect_insert(session, ReferenceHash).values(rows[start : start + _CHUNK])
+        insert = insert.on_conflict_do_nothing(
+            index_elements=[ReferenceHash.case_id, ReferenceHash.algorithm, ReferenceHash.value]
+        )
+        added += len(session.execute(insert.returning(ReferenceHash.id)).all())
+    return AddResult(added=added, existing=len(rows) - added)
+
+
+def _case_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValueError("a case needs a name")
+    return name
+
+
+def _algorithm(algorithm: str) -> str:
+    algorithm = algorithm.strip().lower()
+    if not algorithm:
+        raise ValueError("a hash needs an algorithm name, e.g. pdq")
+    return algorithm
+
+
+def _hex(value: str, what: str) -> str:
+    value = value.strip().lower()
+    if not _HEX.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not hexadecimal")
+    return value

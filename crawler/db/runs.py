@@ -1,0 +1,126 @@
+"""Sites and crawl runs: a run is opened when a crawl starts and closed with its counters.
+
+Functions take a Session; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crawler.db.models import RUN_STATUSES, CrawlRun, Site, utcnow
+from crawler.db.session import dialect_insert
+
+FINISHED_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
+
+
+class RunNotFound(LookupError):
+    """No crawl run has the id asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    id: int
+    site: str
+    site_id: int
+    status: str
+    finish_reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int
+    media: int
+    bytes: int
+    errors: int
+    flags: int
+
+
+def ensure_site(session: Session, name: str) -> int:
+    """The id of the site called ``name``, creating it if needed (safe under concurrency)."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a site needs a name")
+    insert = dialect_insert(session, Site).values(name=name, created_at=utcnow())
+    session.execute(insert.on_conflict_do_nothing(index_elements=[Site.name]))
+    return session.execute(select(Site.id).where(Site.name == name)).scalar_one()
+
+
+def start_run(session: Session, site_name: str) -> int:
+    """Open a run for ``site_name`` (the site is created if new) and return its id."""
+    run = CrawlRun(site_id=ensure_site(session, site_name), status="running", started_at=utcnow())
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    finish_reason: str | None,
+    pages: int,
+    media: int,
+    bytes: int,
+    errors: int,
+    flags: int,
+) -> None:
+    """Close a running run with its final counters; ``status`` is "finished" or "failed"."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(FINISHED_STATUSES)}, not {status!r}")
+    # One conditional UPDATE: of two processes finishing the same run, only one succeeds.
+    closed = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+        .values(
+            status=status,
+            finish_reason=finish_reason,
+            finished_at=utcnow(),
+            pages=pages,
+            media=media,
+            bytes=bytes,
+            errors=errors,
+            flags=flags,
+        )
+        .returning(CrawlRun.id)
+    ).first()
+    if closed is None:
+        current = session.execute(select(CrawlRun.status).where(CrawlRun.id == run_id)).scalar()
+        if current is None:
+            raise RunNotFound(f"no crawl run with id {run_id}")
+        raise ValueError(f"crawl run {run_id} is already {current}")
+
+
+def get_run(session: Session, run_id: int) -> RunView:
+    """One run; raises :class:`RunNotFound`."""
+    row = session.execute(_runs().where(CrawlRun.id == run_id)).one_or_none()
+    if row is None:
+        raise RunNotFound(f"no crawl run with id {run_id}")
+    return RunView(*row)
+
+
+def list_runs(session: Session, site: str | None = None, limit: int | None = 20) -> list[RunView]:
+    """The newest runs first, of every site or of ``site``; ``limit=None`` for all."""
+    query = _runs().order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(limit)
+    if site is not None:
+        query = query.where(Site.name == site)
+    return [RunView(*row) for row in session.execute(query)]
+
+
+def _runs():
+    return select(
+        CrawlRun.id,
+        Site.name,
+        CrawlRun.site_id,
+        CrawlRun.status,
+        CrawlRun.finish_reason,
+        CrawlRun.started_at,
+        CrawlRun.finished_at,
+        CrawlRun.pages,
+        CrawlRun.media,
+        CrawlRun.bytes,
+        CrawlRun.errors,
+        CrawlRun.flags,
+    ).join(Site, CrawlRun.site_id == Site.id)

@@ -1,0 +1,70 @@
+"""The demo "repost site": ordinary photos, some of them reposted copies of registered references.
+
+All photos ship with scikit-image. The site is built in memory and served on 127.0.0.1; nothing
+is written to disk except the database.
+"""
+
+from __future__ import annotations
+
+from crawler import samples
+from crawler.localsite import Route, html
+
+DEMO_CASE = "demo-0001"
+#: Photos registered as the demo case's references (only their hashes are stored).
+REFERENCE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
+#: Photos on the site that belong to nobody's case: they must never be flagged.
+UNRELATED_PHOTOS = ("camera", "coins", "moon", "hubble", "motorcycle")
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+
+
+def _page(title: str, body: str, og_image: str | None = None) -> Route:
+    og = f'<meta property="og:image" content="{og_image}">' if og_image else ""
+    return html(
+        f"<!doctype html><html><head><title>{title}</title>{og}</head>"
+        f"<body><h1>{title}</h1>{body}</body></html>"
+    )
+
+
+def demo_routes() -> dict[str, Route]:
+    """Pages and media of the demo site, and which media URL shows which photo."""
+    jpeg = samples.reencoded_jpeg
+    routes = {
+        "/": _page(
+            "Hot uploads - page 1",
+            '<img src="/media/a1.jpg" alt="new">'
+            '<img src="/media/p/camera.jpg">'
+            '<img srcset="/media/s/coins_320.jpg 320w, /media/s/coins_800.jpg 800w">'
+            '<a href="/gallery/2">next page</a> <a href="/post/7">featured</a>',
+            og_image="/media/og/cover.jpg",
+        ),
+        "/gallery/2": _page(
+            "Hot uploads - page 2",
+            '<img data-src="/media/lazy/x9.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+            '<img src="/media/hubble.jpg">'
+            '<a href="/post/7">featured</a> <a href="/">first page</a>',
+        ),
+        "/post/7": _page(
+            "Featured post",
+            '<a href="/media/full/launch.png"><img src="/media/thumb/launch_t.jpg"></a>'
+            '<img src="/media/c.png">'
+            '<video controls><source src="/media/clip.mp4" type="video/mp4"></video>'
+            '<img src="/media/moto.jpg">',
+        ),
+        # Reposts of references: resized + re-encoded, renamed, recompressed, exact copy.
+        "/media/a1.jpg": Route(jpeg("astronaut", quality=70, scale=0.5), JPEG),
+        "/media/lazy/x9.jpg": Route(jpeg("coffee", quality=45), JPEG),
+        "/media/full/launch.png": Route(samples.encode(samples.load_photo("rocket"), "PNG"), PNG),
+        "/media/thumb/launch_t.jpg": Route(jpeg("rocket", quality=80, scale=0.4), JPEG),
+        "/media/c.png": Route(samples.photo_path("chelsea").read_bytes(), PNG),
+        # Unrelated photos.
+        "/media/p/camera.jpg": Route(jpeg("camera", quality=85), JPEG),
+        "/media/s/coins_320.jpg": Route(jpeg("coins", quality=85, scale=0.8), JPEG),
+        "/media/s/coins_800.jpg": Route(jpeg("coins", quality=85), JPEG),
+        "/media/og/cover.jpg": Route(jpeg("moon", quality=85), JPEG),
+        "/media/hubble.jpg": Route(jpeg("hubble", quality=85, scale=0.5), JPEG),
+        "/media/moto.jpg": Route(jpeg("motorcycle", quality=85, scale=0.5), JPEG),
+        # A broken video link: shows that failed media are reported, not fatal.
+    }
+    return routes

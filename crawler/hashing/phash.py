@@ -1,0 +1,26 @@
+"""pHash (DCT perceptual hash, 64 bits) via imagehash, and Hamming distance of hex hashes."""
+
+from __future__ import annotations
+
+import imagehash
+from PIL import Image
+
+from crawler.hashing.types import HashValue
+
+#: Two pHashes at most this many bits apart (of 64) are treated as the same picture.
+PHASH_MATCH_THRESHOLD = 10
+
+
+def phash(image: Image.Image) -> HashValue:
+    """The 64-bit pHash of a decoded image, as imagehash writes it (16 hex digits)."""
+    return HashValue("phash", str(imagehash.phash(image)))
+
+
+def hamming(a_hex: str, b_hex: str) -> int:
+    """Number of differing bits between two hex hashes of the same length."""
+    if len(a_hex) != len(b_hex):
+        raise ValueError(
+            f"cannot compare hashes of different lengths ({len(a_hex)} and {len(b_hex)} hex "
+            "digits); compare only hashes of the same algorithm"
+        )
+    return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()

@@ -1,0 +1,83 @@
+"""A small web site served from memory on 127.0.0.1, for the demo and the tests.
+
+Never a crawl target on the internet: RepostWatch's demos, tests and benchmarks crawl only sites
+they serve themselves. Routes map a path (with its query string, if any) to a body and a
+content type; ``/robots.txt`` allows everything unless a route overrides it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Route:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+
+def html(text: str) -> Route:
+    return Route(text.encode("utf-8"))
+
+
+class LocalSite:
+    """Serve ``routes`` on ``http://127.0.0.1:PORT`` in a background thread.
+
+    Use as a context manager: ``with LocalSite(routes) as site: crawl(site.url + "/")``.
+    ``port=0`` picks a free port. ``requests`` records every path asked for, in order.
+    """
+
+    def __init__(self, routes: Mapping[str, Route], port: int = 0):
+        self.routes = dict(routes)
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with site._lock:
+                    site.requests.append(self.path)
+                route = site.routes.get(self.path)
+                if route is None and self.path == "/robots.txt":
+                    route = Route(b"User-agent: *\nAllow: /\n", "text/plain")
+                if route is None:
+                    route = Route(b"not found", "text/plain", 404)
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # quiet: the crawler logs what it fetches
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LocalSite:
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> LocalSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,288 @@
+"""The Scrapy side of RepostWatch: download media, hash it off the reactor, match, record flags.
+
+For every :class:`~crawler.items.MediaPage` the pipeline downloads each media URL through Scrapy's
+engine (so downloader middlewares, the private-network guard, retries, limits and stats apply),
+keeps the body in memory only, hashes it in a process pool, matches the hashes against the
+reference index loaded from the database when the spider opens, writes a flag for every match
+(committed at once, so nothing found is lost if the crawl dies later) and drops the bytes.
+The crawl run row is opened when the spider opens and closed with its figures when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spiders import Spider
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler import db
+from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.types import HashFormatError, HashValue
+from crawler.items import MediaPage
+from crawler.matching import Match, Matcher, Reference
+
+logger = logging.getLogger(__name__)
+
+STATS = "repostwatch"
+
+
+@dataclass(frozen=True)
+class MediaOutcome:
+    """What became of one media URL: its hashes' summary and its matches, never its bytes."""
+
+    url: str
+    sha256: str | None = None
+    kind: str | None = None
+    matches: tuple[Match, ...] = ()
+    error: str | None = None
+
+
+class HashMatchPipeline:
+    """Downloads, hashes and matches the media of every page; records a flag per match."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        *,
+        database_url: str,
+        hash_workers: int,
+        media_maxsize: int,
+        max_pixels: int,
+        media_concurrency: int,
+    ):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.database_url = database_url
+        self.hash_workers = hash_workers or os.cpu_count() or 1
+        self.media_maxsize = media_maxsize
+        self.max_pixels = max_pixels
+        self.media_concurrency = media_concurrency
+        self.hasher: Executor | None = None
+        self.writer: ThreadPoolExecutor | None = None
+        self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
+        self.run_id: int | None = None
+        self.site_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HashMatchPipeline:
+        settings = crawler.settings
+        pipeline = cls(
+            crawler,
+            database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
+            hash_workers=settings.getint("REPOSTWATCH_HASH_WORKERS"),
+            media_maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+            max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
+            media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY", 16),
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def open_spider(self, spider: Spider | None = None) -> None:
+        spider = spider or self.crawler.spider
+        site_name = getattr(spider, "site_name", None) or spider.name
+        self.engine = db.make_engine(self.database_url)
+        self.sessions = db.make_sessionmaker(self.engine)
+        try:
+            with self.sessions.begin() as session:
+                self.run_id = db.start_run(session, site_name)
+                self.site_id = db.ensure_site(session, site_name)
+            with self.sessions() as session:
+                rows = db.load_references(session)
+        except SQLAlchemyError as exc:
+            raise RuntimeError(
+                f"cannot use the database at {self.engine.url!r}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
+            ) from exc
+        self.matcher = Matcher(self._references(rows))
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
+        self.hasher = self._new_hasher()
+        self.stats.set_value(f"{STATS}/run_id", self.run_id)
+        self.stats.set_value(f"{STATS}/references", len(rows))
+        logger.info(
+            "Crawl run %s of site %r: matching against %d reference hashes, %d hashing %s",
+            self.run_id,
+            site_name,
+            len(rows),
+            self.hash_workers,
+            "process" if self.hash_workers == 1 else "processes",
+        )
+
+    def _references(self, rows: list[db.ReferenceRow]) -> list[Reference]:
+        references = []
+        for row in rows:
+            try:
+                value = HashValue(row.algorithm, row.value, row.quality)
+            except HashFormatError as exc:
+                logger.warning("Reference hash %s ignored: %s", row.id, exc)
+                continue
+            references.append(Reference(id=row.id, case_id=row.case_id, value=value))
+        return references
+
+    def _new_hasher(self) -> Executor:
+        return ProcessPoolExecutor(
+            max_workers=self.hash_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        if self.hasher is not None:
+            self.hasher.shutdown(wait=True, cancel_futures=True)
+            self.hasher = None
+        self.outcomes.clear()
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = self.stats
+        finished = reason == "finished" or reason.startswith("closespider_")
+        errors = sum(
+            stats.get_value(key, 0) or 0
+            for key in (f"{STATS}/media/failed", "log_count/ERROR", "spider_exceptions/count")
+        )
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
+            self.writer = None
+        with self.sessions.begin() as session:
+            db.finish_run(
+                session,
+                self.run_id,
+                status="finished" if finished else "failed",
+                finish_reason=reason,
+                pages=stats.get_value(f"{STATS}/pages", 0),
+                media=stats.get_value(f"{STATS}/media/hashed", 0),
+                bytes=stats.get_value("downloader/response_bytes", 0),
+                errors=errors,
+                flags=stats.get_value(f"{STATS}/flags/recorded", 0),
+            )
+        self.engine.dispose()
+
+    # --- items ----------------------------------------------------------------------------
+    async def process_item(self, item: MediaPage, spider: Spider | None = None) -> MediaPage:
+        if not isinstance(item, MediaPage):
+            return item
+        self.stats.inc_value(f"{STATS}/pages")
+        limit = asyncio.Semaphore(self.media_concurrency)
+
+        async def one(url: str) -> MediaOutcome:
+            async with limit:
+                return await self._outcome(url, referer=item.url)
+
+        outcomes = await asyncio.gather(*(one(url) for url in item.media_urls))
+        matched = [(outcome, match) for outcome in outcomes for match in outcome.matches]
+        if matched:
+            await asyncio.get_running_loop().run_in_executor(
+                self.writer, functools.partial(self._record, item.url, matched)
+            )
+            item.flags = len(matched)
+        return item
+
+    async def _outcome(self, url: str, referer: str) -> MediaOutcome:
+        """The outcome of one media URL, downloaded and hashed once per crawl run."""
+        future = self.outcomes.get(url)
+        if future is None:
+            future = asyncio.ensure_future(self._download_and_hash(url, referer))
+            self.outcomes[url] = future
+        else:
+            self.stats.inc_value(f"{STATS}/media/seen_again")
+        return await asyncio.shield(future)
+
+    async def _download_and_hash(self, url: str, referer: str) -> MediaOutcome:
+        request = Request(
+            url,
+            headers={"Referer": referer},
+            meta={
+                "download_maxsize": self.media_maxsize,
+                "download_warnsize": 0,
+                "allow_offsite": True,  # media often lives on another host (a CDN)
+                "handle_httpstatus_all": True,
+                "repostwatch_media": True,
+            },
+            dont_filter=True,
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except IgnoreRequest as exc:
+            return self._failed(url, "refused", str(exc) or exc.__class__.__name__)
+        except Exception as exc:
+            return self._failed(url, "download", f"{exc.__class__.__name__}: {exc}")
+        if response.status != 200:
+            return self._failed(url, f"http_{response.status}", f"HTTP {response.status}")
+        return await self._hash(url, response)
+
+    async def _hash(self, url: str, response: Response) -> MediaOutcome:
+        body = response.body
+        self.stats.inc_value(f"{STATS}/media/downloaded")
+        self.stats.inc_value(f"{STATS}/media/bytes", len(body))
+        loop = asyncio.get_running_loop()
+        work = functools.partial(hash_media, body, max_pixels=self.max_pixels)
+        try:
+            hashes: MediaHashes = await loop.run_in_executor(self.hasher, work)
+        except MediaError as exc:
+            self.stats.inc_value(f"{STATS}/media/skipped/{exc.__class__.__name__}")
+            logger.debug("Not hashed: %s: %s", url, exc)
+            return MediaOutcome(url=url, error=str(exc))
+        except BrokenProcessPool:
+            # A worker died (for example on a malicious file): start a fresh pool, go on.
+            logger.error("A hashing process died on %s; restarting the pool", url)
+            self.hasher = self._new_hasher()
+            return self._failed(url, "hasher_died", "hashing process died")
+        finally:
+            del body
+        self.stats.inc_value(f"{STATS}/media/hashed")
+        self.stats.inc_value(f"{STATS}/media/hashed/{hashes.kind}")
+        matches = tuple(self.matcher.match(hashes))
+        if matches:
+            self.stats.inc_value(f"{STATS}/media/matched")
+        return MediaOutcome(url=url, sha256=hashes.sha256, kind=hashes.kind, matches=matches)
+
+    def _failed(self, url: str, kind: str, why: str) -> MediaOutcome:
+        self.stats.inc_value(f"{STATS}/media/failed")
+        self.stats.inc_value(f"{STATS}/media/failed/{kind}")
+        logger.warning("Media not fetched: %s (%s)", url, why)
+        return MediaOutcome(url=url, error=why)
+
+    def _record(self, page_url: str, matched: list[tuple[MediaOutcome, Match]]) -> None:
+        """Write one flag per match, in one transaction per page (runs on the writer thread)."""
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            results = [
+                db.record_match(
+                    session,
+                    run_id=self.run_id,
+                    site_id=self.site_id,
+                    page_url=page_url,
+                    media_url=outcome.url,
+                    media_sha256=outcome.sha256,
+                    case_id=match.case_id,
+                    reference_id=match.reference_id,
+                    algorithm=match.algorithm,
+                    distance=match.distance,
+                    seen_at=now,
+                )
+                for outcome, match in matched
+            ]
+        for (outcome, match), result in zip(matched, results, strict=True):
+            self.stats.inc_value(f"{STATS}/flags/recorded")
+            self.stats.inc_value(f"{STATS}/flags/{'new' if result.created else 'seen_again'}")
+            logger.info(
+                "%s flag %d: %s on %s (%s distance %d, case %d)",
+                "New" if result.created else "Seen again:",
+                result.flag_id,
+                outcome.url,
+                page_url,
+                match.algorithm,
+                match.distance,
+                match.case_id,
+            )

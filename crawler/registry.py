@@ -1,0 +1,200 @@
+"""The reference registry: register victims' media as hashes only, and trade hash lists.
+
+``add_files`` hashes each file in memory and stores only its hashes; the file is never copied,
+moved or written anywhere. ``parse_hash_list`` / ``format_hash_list`` read and write partner hash
+lists (CSV or JSON with ``algorithm,hash,case`` and an optional ``quality``); every bad row is
+reported by line number and nothing is saved unless every row is good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler.hashing import MediaError, hash_file
+from crawler.hashing.types import HashFormatError, HashValue
+
+HASH_LIST_FORMATS = ("csv", "json")
+HASH_LIST_COLUMNS = ("algorithm", "hash", "case", "quality")
+
+
+class HashListError(ValueError):
+    """A hash list with bad rows; ``str()`` names each one by line."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.problems = problems
+        shown = problems[:50]
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__("\n".join(f"{source}: {p}" for p in shown) + more)
+
+
+@dataclass
+class RegisterReport:
+    files_added: int = 0
+    files_existing: int = 0
+    hashes_added: int = 0
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def media_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """The files named, and every file under the directories named (sorted, hidden skipped)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and not hidden:
+                    yield child
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+
+
+def add_files(
+    session: Session,
+    case: str,
+    files: Iterable[Path],
+    *,
+    on_file: Callable[[Path], None] | None = None,
+) -> RegisterReport:
+    """Hash each file and store its hashes under ``case``. Re-adding a file changes nothing."""
+    report = RegisterReport()
+    for path in files:
+        try:
+            hashes = hash_file(path)
+        except MediaError as exc:
+            report.skipped.append((path, str(exc)))
+        else:
+            result = db.add_reference_hashes(
+                session,
+                case,
+                [db.NewHash(h.algorithm, h.hex, h.quality) for h in hashes.hashes],
+                source="file",
+                label=path.name,
+                media_sha256=hashes.sha256,
+            )
+            report.hashes_added += result.added
+            if result.added:
+                report.files_added += 1
+            else:
+                report.files_existing += 1
+        if on_file is not None:
+            on_file(path)
+    return report
+
+
+def guess_format(path: Path | str, explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in HASH_LIST_FORMATS:
+        return suffix
+    raise HashListError(str(path), ["cannot tell the format from the file name; pass --format"])
+
+
+def _row(values: dict, where: str, problems: list[str]) -> db.ImportRow | None:
+    unknown = set(values) - set(HASH_LIST_COLUMNS)
+    if unknown:
+        problems.append(f"{where}: unknown column(s) {', '.join(sorted(map(str, unknown)))}")
+        return None
+    missing = [name for name in ("algorithm", "hash", "case") if not values.get(name)]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+        return None
+    quality_text = values.get("quality")
+    quality = None
+    if quality_text not in (None, ""):
+        try:
+            quality = int(quality_text)
+        except (TypeError, ValueError):
+            problems.append(f"{where}: quality: {quality_text!r} is not a whole number")
+            return None
+    try:
+        value = HashValue.parse(str(values["algorithm"]), str(values["hash"]), quality)
+    except HashFormatError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    case = str(values["case"]).strip()
+    return db.ImportRow(case=case, algorithm=value.algorithm, value=value.hex, quality=quality)
+
+
+def _csv_rows(text: str, problems: list[str]) -> list[db.ImportRow]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in reader.fieldnames or []]
+    if not {"algorithm", "hash", "case"} <= set(header):
+        problems.append("line 1: the header must name the columns algorithm,hash,case[,quality]")
+        return []
+    reader.fieldnames = header
+    rows = []
+    for record in reader:
+        where = f"line {reader.line_num}"
+        if None in record:
+            problems.append(f"{where}: more values than columns")
+            continue
+        values = {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
+        row = _row({k: v for k, v in values.items() if v not in (None, "")}, where, problems)
+        if row:
+            rows.append(row)
+    return rows
+
+
+def _json_rows(text: str, problems: list[str]) -> list[db.ImportRow]:
+    decoder = json.JSONDecoder()
+    position = len(text) - len(text.lstrip())
+    if not text.startswith("[", position):
+        problems.append("line 1: a JSON hash list is an array of objects")
+        return []
+    position += 1
+    rows = []
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            break
+        where = f"line {text.count(chr(10), 0, position) + 1}"
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {exc.lineno}: not valid JSON: {exc.msg}")
+            return rows
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object with algorithm, hash and case")
+            continue
+        row = _row(item, where, problems)
+        if row:
+            rows.append(row)
+    return rows
+
+
+def parse_hash_list(text: str, fmt: str, source: str = "<hash list>") -> list[db.ImportRow]:
+    """Rows of a CSV or JSON hash list; raises HashListError listing every bad row."""
+    problems: list[str] = []
+    rows = _csv_rows(text, problems) if fmt == "csv" else _json_rows(text, problems)
+    if problems:
+        raise HashListError(source, problems)
+    if not rows:
+        raise HashListError(source, ["no hashes in the file"])
+    return rows
+
+
+def format_hash_list(rows: Iterable[db.ImportRow], fmt: str) -> str:
+    if fmt == "json":
+        items = [
+            {"algorithm": r.algorithm, "hash": r.value, "case": r.case}
+            | ({"quality": r.quality} if r.quality is not None else {})
+            for r in rows
+        ]
+        return json.dumps(items, indent=1, ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HASH_LIST_COLUMNS)
+    for r in rows:
+        writer.writerow([r.algorithm, r.value, r.case, "" if r.quality is None else r.quality])
+    return buffer.getvalue()

@@ -1,0 +1,182 @@
+"""Site files: one TOML file per monitored site, loaded and validated into a SiteConfig.
+
+Errors name the file, the key and what is wrong, e.g.
+``settings/sites/foo.toml: follow.allow[1]: not a valid regular expression (...)``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SITE_FILE_SUFFIX = ".toml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class SiteConfigError(ValueError):
+    """A site file that cannot be used. ``str()`` lists every problem, one per line."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {problem}" for problem in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_patterns(patterns: list[str]) -> list[str]:
+    for index, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"[{index}] {pattern!r} is not a valid regular expression: {exc}"
+            ) from None
+    return patterns
+
+
+class FollowConfig(_Strict):
+    """Which links a crawl follows from the start pages."""
+
+    enabled: bool = True
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    max_depth: Annotated[int, Field(ge=0, le=100)] = 5
+    max_pages: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+
+    _patterns = field_validator("allow", "deny")(_check_patterns)
+
+
+class SiteConfig(_Strict):
+    """A validated site file. Build it with :func:`load_site`."""
+
+    name: str
+    start_urls: Annotated[list[str], Field(min_length=1)]
+    allowed_domains: list[str] = Field(default_factory=list)
+    allow_private_network: bool = False
+    render: Literal["html", "browser"] = "html"
+    download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    follow: FollowConfig = Field(default_factory=FollowConfig)
+    #: Where the file was loaded from (set by load_site, not a key in the file).
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid site name: use lowercase letters, digits, '-' and '_'"
+            )
+        return value
+
+    @field_validator("start_urls")
+    @classmethod
+    def _start_urls(cls, urls: list[str]) -> list[str]:
+        for index, url in enumerate(urls):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"[{index}] {url!r} is not an absolute http(s) URL")
+        return urls
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        for index, domain in enumerate(domains):
+            if not domain or "/" in domain or ":" in domain or " " in domain:
+                raise ValueError(
+                    f"[{index}] {domain!r} is not a host name (write 'example.com', no scheme, "
+                    "port or path)"
+                )
+        return [domain.lower() for domain in domains]
+
+    @property
+    def domains(self) -> list[str]:
+        """allowed_domains, or the start URLs' hosts when the file leaves it out."""
+        if self.allowed_domains:
+            return list(self.allowed_domains)
+        hosts: list[str] = []
+        for url in self.start_urls:
+            host = (urlsplit(url).hostname or "").lower()
+            if host and host not in hosts:
+                hosts.append(host)
+        return hosts
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
+
+
+def _problem(error: dict) -> str:
+    loc = _location(tuple(error["loc"]))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; the README lists every key)"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
+        index, _, rest = message.partition("] ")
+        return f"{loc}{index}]: {rest}"
+    return f"{loc}: {message}"
+
+
+def parse_site(text: str, source: Path | str = "<site>") -> SiteConfig:
+    """Validate the TOML text of a site file; raises SiteConfigError naming every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SiteConfigError(source, [f"not valid TOML: {exc}"]) from None
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise SiteConfigError(source, [_problem(error) for error in exc.errors()]) from None
+    stem = Path(str(source)).stem
+    if str(source).endswith(SITE_FILE_SUFFIX) and stem != config.name:
+        raise SiteConfigError(
+            source, [f"name: {config.name!r} differs from the file name; rename one to match"]
+        )
+    return config.model_copy(update={"source": str(source)})
+
+
+def load_site(path: Path | str) -> SiteConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteConfigError(path, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteConfigError(path, [f"cannot be read: {exc}"]) from None
+    return parse_site(text, path)
+
+
+def site_files(sites_dir: Path | str) -> list[Path]:
+    """The site files of a directory, sorted by name."""
+    return sorted(Path(sites_dir).glob(f"*{SITE_FILE_SUFFIX}"))
+
+
+def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
+    """A site NAME (looked up in ``sites_dir``) or the PATH of a site file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == SITE_FILE_SUFFIX or candidate.parent != Path("."):
+        return candidate
+    path = Path(sites_dir) / f"{name_or_path}{SITE_FILE_SUFFIX}"
+    if not path.exists():
+        names = ", ".join(p.stem for p in site_files(sites_dir)) or "none"
+        raise SiteConfigError(
+            path, [f"no site named {name_or_path!r} in {sites_dir} (known sites: {names})"]
+        )
+    return path
+
+
+def find_site(name_or_path: str, sites_dir: Path | str) -> SiteConfig:
+    return load_site(resolve_site(name_or_path, sites_dir))

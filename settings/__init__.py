@@ -1,0 +1,54 @@
+"""Scrapy settings for RepostWatch: every default lives here, in one place.
+
+Values marked "env" are read from the environment once, here; the rest of the code reads them from
+the Scrapy settings it is handed (settings flow one way). The README lists every variable.
+"""
+
+import os
+from pathlib import Path
+
+BOT_NAME = "repostwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- RepostWatch ---------------------------------------------------------------------------
+#: env REPOSTWATCH_DATABASE_URL: SQLAlchemy URL of the database (SQLite or PostgreSQL).
+REPOSTWATCH_DATABASE_URL = os.environ.get(
+    "REPOSTWATCH_DATABASE_URL", "sqlite:///var/repostwatch.db"
+)
+#: env REPOSTWATCH_SITES_DIR: directory of site files (NAME.toml).
+REPOSTWATCH_SITES_DIR = os.environ.get(
+    "REPOSTWATCH_SITES_DIR", str(Path(__file__).resolve().parent / "sites")
+)
+#: env REPOSTWATCH_HASH_WORKERS: hashing processes; 0 means one per CPU core.
+REPOSTWATCH_HASH_WORKERS = int(os.environ.get("REPOSTWATCH_HASH_WORKERS", "0"))
+#: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.
+REPOSTWATCH_MEDIA_MAXSIZE = int(os.environ.get("REPOSTWATCH_MEDIA_MAXSIZE", str(64 * 1024 * 1024)))
+#: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
+REPOSTWATCH_MAX_PIXELS = int(os.environ.get("REPOSTWATCH_MAX_PIXELS", str(50_000_000)))
+#: Media downloads in flight per page item (the downloader's own limits still apply).
+REPOSTWATCH_MEDIA_CONCURRENCY = 16
+
+# --- Scrapy ----------------------------------------------------------------------------------
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+ROBOTSTXT_OBEY = True
+USER_AGENT = "RepostWatch/0.1 (+takedown monitoring for a victim support centre)"
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # pages; media requests carry their own limit
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("REPOSTWATCH_LOG_LEVEL", "INFO")
+LOGSTATS_INTERVAL = 15.0
+FEED_EXPORT_ENCODING = "utf-8"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before every other middleware: refuse private addresses before anything is sent.
+    "crawler.middlewares.PrivateNetworkGuardMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.HashMatchPipeline": 300,
+}

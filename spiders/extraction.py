@@ -1,0 +1,109 @@
+"""Find the media URLs of a page: ordinary gallery markup, lazy loading and links to media files.
+
+Pure functions over a parsel Selector (what `response.css` uses), so they can be tested on
+HTML strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from parsel import Selector
+
+#: File extensions that mark a link (``<a href>``) as pointing straight at media.
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff", "avif")
+VIDEO_EXTENSIONS = ("mp4", "m4v", "mov", "webm", "mkv", "avi", "flv", "wmv", "mpg", "mpeg", "3gp")
+MEDIA_EXTENSIONS = frozenset(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS + ("heic", "heif", "ts"))
+#: Attributes lazy-loading scripts keep the real image URL in, most specific first.
+LAZY_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-url")
+LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
+
+_DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wx])$")
+
+
+def parse_srcset(srcset: str) -> list[tuple[str, float]]:
+    """``"a.jpg 480w, b.jpg 1080w"`` → ``[("a.jpg", 480.0), ("b.jpg", 1080.0)]``.
+
+    Density descriptors (``2x``) are kept as their number; a candidate without a descriptor
+    counts as ``1x``. Commas inside URLs are handled as the HTML spec does: a candidate ends at a
+    comma followed by whitespace, or at the end.
+    """
+    candidates: list[tuple[str, float]] = []
+    for chunk in re.split(r",\s+|,$", srcset.strip()):
+        parts = chunk.strip().split()
+        if not parts:
+            continue
+        url, size = parts[0].rstrip(","), 1.0
+        if len(parts) > 1:
+            match = _DESCRIPTOR.match(parts[1])
+            if match:
+                size = float(match.group(1))
+        candidates.append((url, size))
+    return candidates
+
+
+def largest_srcset_candidate(srcset: str) -> str | None:
+    candidates = parse_srcset(srcset)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda candidate: candidate[1])[0]
+
+
+def is_media_link(url: str) -> bool:
+    path = urlsplit(url).path.lower()
+    return path.rsplit(".", 1)[-1] in MEDIA_EXTENSIONS if "." in path else False
+
+
+def _image_url(img: Selector) -> str | None:
+    """The best URL of one ``<img>``: largest srcset candidate, then lazy attributes, then src."""
+    for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
+        srcset = img.attrib.get(attribute)
+        if srcset:
+            best = largest_srcset_candidate(srcset)
+            if best and not best.startswith("data:"):
+                return best
+    for attribute in (*LAZY_ATTRIBUTES, "src"):
+        value = (img.attrib.get(attribute) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    return None
+
+
+def _raw_media_urls(page: Selector) -> Iterable[str]:
+    for img in page.css("img"):
+        url = _image_url(img)
+        if url:
+            yield url
+    for source in page.css("picture source"):
+        best = largest_srcset_candidate(source.attrib.get("srcset", ""))
+        if best:
+            yield best
+    for video in page.css("video"):
+        if video.attrib.get("src"):
+            yield video.attrib["src"]
+        for source in video.css("source"):
+            if source.attrib.get("src"):
+                yield source.attrib["src"]
+    for href in page.css("a::attr(href)").getall():
+        if is_media_link(href.strip()):
+            yield href
+    yield from page.css(
+        'meta[property="og:image"]::attr(content), '
+        'meta[property="og:image:url"]::attr(content), '
+        'meta[property="og:image:secure_url"]::attr(content)'
+    ).getall()
+
+
+def extract_media_urls(page: Selector, urljoin: Callable[[str], str]) -> list[str]:
+    """Absolute http(s) media URLs of a page, in page order, each once."""
+    seen: dict[str, None] = {}
+    for raw in _raw_media_urls(page):
+        raw = raw.strip()
+        if not raw or raw.startswith(("data:", "javascript:", "blob:")):
+            continue
+        url = urljoin(raw)
+        if urlsplit(url).scheme in ("http", "https"):
+            seen.setdefault(url, None)
+    return list(seen)

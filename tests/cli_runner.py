@@ -1,0 +1,34 @@
+"""Run the real ``repostwatch`` console script in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPOSTWATCH = str(Path(sys.executable).with_name("repostwatch"))
+
+
+def repostwatch(
+    *args: object,
+    env: dict[str, str],
+    cwd: Path | str | None = None,
+    check: bool = True,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "REPOSTWATCH_HASH_WORKERS": "2", **env}
+    result = subprocess.run(
+        [REPOSTWATCH, *map(str, args)],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"repostwatch {' '.join(map(str, args))} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-6000:]}"
+        )
+    return result

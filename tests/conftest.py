@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite: a real database, on SQLite and on PostgreSQL.
+
+``database_url`` runs a test once per backend: a fresh SQLite file (``tmp_path/repostwatch.db``)
+and a fresh, uniquely named PostgreSQL database created for the test and dropped after it.
+``engine`` is that database migrated to head; ``session`` is a Session on it.
+
+PostgreSQL comes from ``REPOSTWATCH_TEST_POSTGRES_URL`` (a role allowed to CREATE DATABASE;
+``make services`` provides it). When it cannot be reached the PostgreSQL half of the suite errors
+rather than being skipped; ``-m "not postgresql"`` deselects it on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from crawler.db.migrate import upgrade
+from crawler.db.session import (
+    DatabaseUnavailable,
+    check_connection,
+    make_engine,
+    make_sessionmaker,
+)
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REPOSTWATCH_TEST_POSTGRES_URL",
+    "postgresql+psycopg://repostwatch:repostwatch@127.0.0.1:5432/repostwatch_test",
+)
+_DATABASE_PREFIX = "repostwatch_t_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs against a real PostgreSQL server")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An autocommit connection to the test server, for CREATE/DROP DATABASE (checked once)."""
+    engine = make_engine(
+        POSTGRES_ADMIN_URL,
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        check_connection(engine)
+        problem = None
+    except DatabaseUnavailable as exc:
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(
+            f"the PostgreSQL tests cannot run: {problem}; or set REPOSTWATCH_TEST_POSTGRES_URL "
+            "to a server where the role may CREATE DATABASE",
+            pytrace=False,
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of an empty database of its own for this test (not migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'repostwatch.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    name = f"{_DATABASE_PREFIX}{uuid.uuid4().hex[:20]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An Engine on ``database_url``, migrated to head the way the product migrates."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A Session on the migrated database; whatever the test did not commit is rolled back."""
+    with make_sessionmaker(engine)() as session:
+        yield session

@@ -1,0 +1,100 @@
+"""Migrations on SQLite and PostgreSQL: upgrade, idempotence, revisions, models in step."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.pool import NullPool
+
+from crawler.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from crawler.db.models import Base
+from crawler.db.session import DatabaseUnavailable, DatabaseURLError, make_engine
+
+TABLES = {"cases", "reference_hashes", "sites", "crawl_runs", "flags", "media_sightings"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_to_head_creates_every_table(database_url):
+    assert current_revision(database_url) is None
+    upgrade(database_url)
+    assert _tables(database_url) == TABLES | {"alembic_version"}
+    assert current_revision(database_url) == head_revision() == "0001"
+
+
+def test_upgrading_twice_is_a_no_op(database_url):
+    upgrade(database_url)
+    engine = make_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO cases (name, created_at) VALUES ('kept', CURRENT_TIMESTAMP)")
+        )
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM cases")).scalars().all() == ["kept"]
+    engine.dispose()
+    assert current_revision(database_url) == head_revision()
+
+
+def test_migrations_match_the_models(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(database_url):
+    upgrade(database_url)
+    command.downgrade(alembic_config(database_url), "base")
+    assert _tables(database_url) == {"alembic_version"}
+    assert current_revision(database_url) is None
+    upgrade(database_url)
+    assert _tables(database_url) >= TABLES
+
+
+def test_processes_upgrading_at_once_migrate_once(database_url):
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(upgrade, [database_url] * 3))
+    assert results == [None, None, None]
+    assert current_revision(database_url) == head_revision()
+
+
+def test_upgrade_creates_the_sqlite_directory_and_sets_pragmas(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'repostwatch.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA busy_timeout").scalar() == 30000
+    engine.dispose()
+
+
+def test_unreachable_postgres_says_how_to_start_it():
+    with pytest.raises(DatabaseUnavailable, match="make services") as caught:
+        upgrade("postgresql://someone:secret@127.0.0.1:9/nowhere")
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://u:p@localhost/db"])
+def test_unusable_url_is_refused_with_examples(url):
+    with pytest.raises(DatabaseURLError, match="sqlite:///"):
+        make_engine(url)
+
+
+def test_plain_postgresql_url_uses_psycopg():
+    engine = make_engine("postgresql://u:p@localhost/db")
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()

@@ -1,0 +1,84 @@
+"""pHash: pinned values, near for repost-style copies, far for different photos."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import pytest
+
+from crawler.hashing import HashValue, open_image
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash
+from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
+
+#: Fine repetitive textures and scanned text, kept apart from photos of scenes.
+TEXTURES = ("brick", "grass", "gravel", "page", "text")
+SCENES = tuple(name for name in PHOTOS if name not in TEXTURES)
+
+
+@cache
+def original(name: str) -> HashValue:
+    return phash(open_image(photo_path(name).read_bytes()))
+
+
+def distance_to_original(name: str, data: bytes) -> int:
+    return hamming(original(name).hex, phash(open_image(data)).hex)
+
+
+@pytest.mark.parametrize(
+    ("name", "known_hash"),
+    [
+        ("astronaut", "c2924c5532bddfc8"),
+        ("camera", "bff1c1c0434e8cbc"),
+        ("coffee", "bb8320376c0f3637"),
+        ("moon", "a3d9765014369c77"),
+    ],
+)
+def test_known_hashes_of_bundled_photos(name, known_hash):
+    assert original(name) == HashValue("phash", known_hash)
+
+
+def test_hamming_counts_differing_bits():
+    assert hamming("0000000000000000", "0000000000000000") == 0
+    assert hamming("ffffffffffffffff", "0000000000000000") == 64
+    assert hamming("8000000000000001", "0000000000000000") == 2
+    assert hamming("c2924c5532bddfc8", "bff1c1c0434e8cbc") == hamming(
+        "bff1c1c0434e8cbc", "c2924c5532bddfc8"
+    )
+
+
+def test_hamming_refuses_hashes_of_different_sizes():
+    with pytest.raises(ValueError, match="same algorithm"):
+        hamming("00", "0000")
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_jpeg_quality_50_copy_is_near(name):
+    assert distance_to_original(name, reencoded_jpeg(name, quality=50)) <= PHASH_MATCH_THRESHOLD
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_half_size_copy_is_near(name):
+    # Textures included: pHash still matches them where PDQ does not (see test_pdq).
+    half = encode(resized(load_photo(name), 0.5), "PNG")
+    assert distance_to_original(name, half) <= PHASH_MATCH_THRESHOLD
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_png_saved_as_jpeg_under_the_same_name_is_near(name):
+    assert distance_to_original(name, encode(load_photo(name), "JPEG")) <= PHASH_MATCH_THRESHOLD
+
+
+def test_quarter_turn_goes_far():
+    turned = encode(load_photo("astronaut").rotate(90, expand=True), "PNG")
+    assert distance_to_original("astronaut", turned) > 2 * PHASH_MATCH_THRESHOLD
+
+
+def test_distinct_photos_are_far_apart():
+    distances = {
+        (a, b): hamming(original(a).hex, original(b).hex)
+        for a, b in itertools.combinations(PHOTOS, 2)
+    }
+    too_close = {pair: d for pair, d in distances.items() if d <= PHASH_MATCH_THRESHOLD}
+    assert not too_close
+    assert min(distances.values()) >= 2 * PHASH_MATCH_THRESHOLD  # measured minimum: 20

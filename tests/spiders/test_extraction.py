@@ -1,0 +1,67 @@
+from parsel import Selector
+
+from spiders.extraction import extract_media_urls, largest_srcset_candidate, parse_srcset
+
+BASE = "https://board.example/gallery/1"
+
+
+def media(html: str) -> list[str]:
+    from urllib.parse import urljoin
+
+    return extract_media_urls(Selector(text=html), lambda url: urljoin(BASE, url))
+
+
+def test_plain_img_src_is_resolved_against_the_page():
+    assert media('<img src="/a.jpg"><img src="b.png">') == [
+        "https://board.example/a.jpg",
+        "https://board.example/gallery/b.png",
+    ]
+
+
+def test_largest_srcset_candidate_wins_over_src():
+    html = '<img src="s.jpg" srcset="s.jpg 320w, l.jpg 1600w, m.jpg 800w">'
+    assert media(html) == ["https://board.example/gallery/l.jpg"]
+
+
+def test_density_descriptors_and_commas_in_urls():
+    assert parse_srcset("a.jpg, b.jpg 2x") == [("a.jpg", 1.0), ("b.jpg", 2.0)]
+    assert largest_srcset_candidate("/i/x,y.jpg 1x, /i/x,y@2.jpg 2x") == "/i/x,y@2.jpg"
+
+
+def test_lazy_attributes_beat_placeholder_src():
+    html = (
+        '<img src="data:image/gif;base64,R0lGOD" data-src="/lazy1.jpg">'
+        '<img src="/spacer.gif" data-original="/lazy2.jpg">'
+        '<img data-lazy-src="/lazy3.webp">'
+        '<img data-srcset="/small.jpg 100w, /big.jpg 900w">'
+    )
+    assert media(html) == [
+        "https://board.example/lazy1.jpg",
+        "https://board.example/lazy2.jpg",
+        "https://board.example/lazy3.webp",
+        "https://board.example/big.jpg",
+    ]
+
+
+def test_links_to_media_files_video_and_og_image():
+    html = (
+        '<head><meta property="og:image" content="https://cdn.example/og.jpg"></head>'
+        '<a href="/full/1.JPG"><img src="/thumb/1.jpg"></a>'
+        '<a href="/post/2">a page, not media</a>'
+        '<video src="/v/1.mp4"><source src="/v/1.webm"></video>'
+        '<picture><source srcset="/p/1.avif 1x, /p/1@2.avif 2x"><img src="/p/1.jpg"></picture>'
+    )
+    assert media(html) == [
+        "https://board.example/thumb/1.jpg",
+        "https://board.example/p/1.jpg",
+        "https://board.example/p/1@2.avif",
+        "https://board.example/v/1.mp4",
+        "https://board.example/v/1.webm",
+        "https://board.example/full/1.JPG",
+        "https://cdn.example/og.jpg",
+    ]
+
+
+def test_each_url_once_and_no_data_or_javascript_urls():
+    html = '<img src="/a.jpg"><img src="/a.jpg"><a href="/a.jpg">x</a><img src="javascript:x">'
+    assert media(html) == ["https://board.example/a.jpg"]

@@ -1,0 +1,173 @@
+"""The whole product on a local repost site: site file → spider → hashes → match → flag queue.
+
+Runs the real console script (real Scrapy crawl, real process pool, real database: SQLite and
+PostgreSQL) against a gallery served on 127.0.0.1 by the test.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler import db, samples
+from crawler.localsite import LocalSite
+from tests.cli_runner import repostwatch
+from tests.sites import gallery
+
+EXPECTED_FLAGS = {
+    ("/img/2024/05/a-large.jpg", gallery.CASE),
+    ("/img/uploads/x1.jpg", gallery.CASE),
+    ("/img/uploads/lazy-orig.jpg", gallery.CASE),
+    ("/full/rocket-full.png", gallery.CASE),
+    ("/thumbs/rocket-t.jpg", gallery.CASE),
+    ("/v/clip.mp4", gallery.CASE),
+}
+UNRELATED_MEDIA = {
+    "/img/p/camera.jpg",
+    "/img/p/coins.jpg",
+    "/img/p/moon.jpg",
+    "/img/p/hubble.jpg",
+    "/img/p/moto.jpg",
+    "/img/not-an-image.jpg",
+}
+
+
+@pytest.fixture
+def registered(database_url, tmp_path):
+    """A migrated database with the gallery case's references, and the CLI environment."""
+    sites_dir = tmp_path / "sites"
+    sites_dir.mkdir()
+    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    photos = [samples.photo_path(name) for name in gallery.REFERENCES]
+    repostwatch("refs", "add", "--case", gallery.CASE, *photos, env=env, cwd=tmp_path)
+    hash_list = tmp_path / "partner.csv"
+    hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
+    repostwatch("refs", "import", hash_list, env=env, cwd=tmp_path)
+    return env, sites_dir
+
+
+def _flags(env, cwd):
+    return json.loads(repostwatch("flags", "list", "--json", env=env, cwd=cwd).stdout)
+
+
+def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
+        crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
+        requested = set(site.requests)
+
+    flags = _flags(env, tmp_path)
+    assert {(urlsplit(f["media_url"]).path, f["case"]) for f in flags} == EXPECTED_FLAGS
+    assert all(f["status"] == "pending" and f["site"] == "gallery" for f in flags)
+    by_path = {urlsplit(f["media_url"]).path: f for f in flags}
+    assert by_path["/v/clip.mp4"]["algorithm"] == "sha256"
+    assert by_path["/v/clip.mp4"]["distance"] == 0
+    assert by_path["/v/clip.mp4"]["media_sha256"] == gallery.VIDEO_SHA256
+    assert urlsplit(by_path["/thumbs/rocket-t.jpg"]["page_url"]).path == "/page/3"
+    for f in flags:
+        assert f["algorithm"] in {"pdq", "phash", "sha256", "md5"}
+        limit = {"pdq": 31, "phash": 10}.get(f["algorithm"], 0)
+        assert 0 <= f["distance"] <= limit
+
+    # Unrelated photos were downloaded and hashed, and not flagged.
+    assert requested >= UNRELATED_MEDIA
+    # Only the largest srcset candidate is fetched.
+    assert "/img/2024/05/a-small.jpg" not in requested
+    assert "Crawl run" in crawl.stdout and "6 new" in crawl.stdout
+
+    engine = db.make_engine(database_url)
+    with db.make_sessionmaker(engine)() as session:
+        (run,) = db.list_runs(session, site="gallery")
+    engine.dispose()
+    assert run.status == "finished"
+    assert run.pages == 5  # /, /page/1-3, /post/99
+    assert run.media == 11  # every media URL but the HTML one, hashed once each
+    assert run.flags == 6
+    assert run.bytes > 0
+    assert run.finished_at is not None
+
+
+def test_recrawl_updates_last_seen_and_never_duplicates(registered, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
+        repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
+        first = {f["id"]: f for f in _flags(env, tmp_path)}
+        second_crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
+        second = {f["id"]: f for f in _flags(env, tmp_path)}
+
+    assert "0 new, 6 seen again" in second_crawl.stdout
+    assert second.keys() == first.keys()
+    for flag_id, flag in second.items():
+        assert flag["first_seen"] == first[flag_id]["first_seen"]
+        assert flag["last_seen"] > first[flag_id]["last_seen"]
+        assert flag["last_run_id"] != first[flag_id]["last_run_id"]
+
+
+def test_private_address_is_refused_without_opt_in(registered, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        text = gallery.site_file("guarded", site.url).replace("allow_private_network = true\n", "")
+        (sites_dir / "guarded.toml").write_text(text)
+        crawl = repostwatch("crawl", "guarded", env=env, cwd=tmp_path)
+        requested = list(site.requests)
+
+    assert requested == []  # not even robots.txt left the crawler
+    assert "private_network" in crawl.stdout
+    assert "pages           0" in crawl.stdout
+    assert _flags(env, tmp_path) == []
+
+
+def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
+        repostwatch("crawl", "gallery", "-L", "WARNING", env=env, cwd=tmp_path)
+    first, second, *_ = _flags(env, tmp_path)
+    out = repostwatch("flags", "decide", first["id"], "confirm", "--by", "kim", env=env)
+    assert f"Flag {first['id']} is confirmed (by kim)" in out.stdout
+    repostwatch("flags", "decide", second["id"], "reject", "--by", "lee", env=env)
+    pending = json.loads(
+        repostwatch("flags", "list", "--status", "pending", "--json", env=env).stdout
+    )
+    assert {f["id"] for f in pending}.isdisjoint({first["id"], second["id"]})
+    assert len(pending) == len(EXPECTED_FLAGS) - 2
+    confirmed = json.loads(
+        repostwatch("flags", "list", "--status", "confirmed", "--json", env=env).stdout
+    )
+    assert [(f["id"], f["decided_by"]) for f in confirmed] == [(first["id"], "kim")]
+    table = repostwatch("flags", "list", env=env).stdout
+    assert table.splitlines()[0].split()[:3] == ["ID", "STATUS", "CASE"]
+
+
+def test_scrapy_crawl_command_works_too(registered, tmp_path):
+    """`scrapy list` and `scrapy crawl site -a site=NAME`, run from the project directory."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env, sites_dir = registered
+    project = Path(__file__).resolve().parents[1]
+    scrapy = str(Path(sys.executable).with_name("scrapy"))
+    full_env = {**os.environ, **env, "REPOSTWATCH_HASH_WORKERS": "1"}
+    listed = subprocess.run(
+        [scrapy, "list"], cwd=project, env=full_env, capture_output=True, text=True, check=True
+    )
+    assert listed.stdout.split() == ["site"]
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
+        subprocess.run(
+            [scrapy, "crawl", "site", "-a", "site=gallery"],
+            cwd=project,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=240,
+        )
+    assert len(_flags(env, tmp_path)) == len(EXPECTED_FLAGS)

@@ -1,0 +1,77 @@
+import pytest
+
+from crawler import db
+from crawler.registry import HashListError, format_hash_list, media_files, parse_hash_list
+
+PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+PHASH = "d1d1b1a1c1c1e1f0"
+SHA = "a" * 64
+
+
+def test_csv_rows_are_normalised():
+    text = f"algorithm,hash,case,quality\nPDQ, {PDQ.upper()} ,case-1,90\nphash,{PHASH},case-2,\n"
+    assert parse_hash_list(text, "csv") == [
+        db.ImportRow(case="case-1", algorithm="pdq", value=PDQ, quality=90),
+        db.ImportRow(case="case-2", algorithm="phash", value=PHASH, quality=None),
+    ]
+
+
+def test_every_bad_csv_row_is_reported_by_line():
+    text = (
+        "algorithm,hash,case\n"
+        f"pdq,{PDQ},case-1\n"
+        "pdq,abc,case-1\n"
+        f"sha1,{SHA},case-1\n"
+        f"sha256,{SHA},\n"
+        f"md5,{SHA},case-1\n"
+    )
+    with pytest.raises(HashListError) as raised:
+        parse_hash_list(text, "csv", "list.csv")
+    problems = raised.value.problems
+    assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5", "line 6"]
+    assert "expected 64 lowercase hex digits" in problems[0]
+    assert "unknown algorithm 'sha1'" in problems[1]
+    assert "missing case" in problems[2]
+    assert "not a md5 hash: expected 32" in problems[3]
+    assert str(raised.value).startswith("list.csv: line 3:")
+
+
+def test_csv_needs_its_header():
+    with pytest.raises(HashListError, match="line 1: the header must name the columns"):
+        parse_hash_list(f"pdq,{PDQ},case-1\n", "csv")
+
+
+def test_json_rows_report_their_line():
+    text = (
+        "[\n"
+        f' {{"algorithm": "pdq", "hash": "{PDQ}", "case": "c", "quality": 80}},\n'
+        ' {"algorithm": "phash", "hash": "zz", "case": "c"},\n'
+        ' {"algorithm": "phash", "hash": "' + PHASH + '", "case": "c", "extra": 1}\n'
+        "]\n"
+    )
+    with pytest.raises(HashListError) as raised:
+        parse_hash_list(text, "json")
+    assert [p.split(":")[0] for p in raised.value.problems] == ["line 3", "line 4"]
+    assert "unknown column(s) extra" in raised.value.problems[1]
+
+
+def test_round_trip_csv_and_json():
+    rows = [
+        db.ImportRow(case="case-1", algorithm="pdq", value=PDQ, quality=90),
+        db.ImportRow(case="케이스-2", algorithm="sha256", value=SHA, quality=None),
+    ]
+    for fmt in ("csv", "json"):
+        assert parse_hash_list(format_hash_list(rows, fmt), fmt) == rows
+
+
+def test_media_files_walks_directories_and_skips_hidden(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "1.jpg").write_bytes(b"x")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "2.jpg").write_bytes(b"x")
+    (tmp_path / "3.png").write_bytes(b"x")
+    assert [p.name for p in media_files([tmp_path])] == ["3.png", "1.jpg"] or [
+        p.name for p in media_files([tmp_path])
+    ] == ["1.jpg", "3.png"]
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        list(media_files([tmp_path / "missing"]))

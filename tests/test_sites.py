@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+
+from crawler.sites import SiteConfigError, find_site, load_site, parse_site, resolve_site
+
+MINIMAL = 'name = "board"\nstart_urls = ["https://board.example/gallery?page=1"]\n'
+
+
+def test_minimal_site_file_gets_defaults():
+    config = parse_site(MINIMAL, "settings/sites/board.toml")
+    assert config.domains == ["board.example"]
+    assert config.render == "html"
+    assert config.allow_private_network is False
+    assert config.follow.max_depth == 5 and config.follow.max_pages == 1000
+    assert config.source == "settings/sites/board.toml"
+
+
+def test_every_problem_names_the_file_and_the_key():
+    text = (
+        'name = "board"\nstart_urls = ["https://ok.example/", "ftp://bad"]\n'
+        'colour = "red"\nrender = "pdf"\n[follow]\nallow = ["ok", "(unclosed"]\nmax_depth = -1\n'
+    )
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site(text, "sites/board.toml")
+    message = str(raised.value)
+    assert "sites/board.toml: start_urls[1]: 'ftp://bad' is not an absolute http(s) URL" in message
+    assert "sites/board.toml: colour: unknown key" in message
+    assert "sites/board.toml: render:" in message
+    assert "sites/board.toml: follow.allow[1]: '(unclosed' is not a valid regular expression" in (
+        message
+    )
+    assert "sites/board.toml: follow.max_depth:" in message
+    assert len(raised.value.problems) == 5
+
+
+def test_missing_required_keys():
+    with pytest.raises(SiteConfigError, match=r"start_urls: required key is missing"):
+        parse_site('name = "board"\n', "board.toml")
+
+
+def test_invalid_toml_says_where():
+    with pytest.raises(SiteConfigError, match=r"x.toml: not valid TOML: .*line 1"):
+        parse_site('name = "board" start_urls = []', "x.toml")
+
+
+def test_name_must_match_file_name(tmp_path: Path):
+    path = tmp_path / "other.toml"
+    path.write_text(MINIMAL)
+    with pytest.raises(SiteConfigError, match="differs from the file name"):
+        load_site(path)
+
+
+def test_unknown_site_name_lists_the_known_ones(tmp_path: Path):
+    (tmp_path / "board.toml").write_text(MINIMAL)
+    assert find_site("board", tmp_path).name == "board"
+    with pytest.raises(SiteConfigError, match=r"no site named 'nope'.*known sites: board"):
+        resolve_site("nope", tmp_path)
+
+
+def test_allowed_domains_must_be_host_names():
+    text = MINIMAL + 'allowed_domains = ["https://board.example/"]\n'
+    with pytest.raises(SiteConfigError, match=r"allowed_domains\[0\]: .* is not a host name"):
+        parse_site(text, "board.toml")
+
+
+def test_shipped_site_files_are_valid():
+    sites_dir = Path(__file__).resolve().parents[1] / "settings" / "sites"
+    files = sorted(sites_dir.glob("*.toml"))
+    assert files, "the repository ships at least the demo site"
+    for path in files:
+        load_site(path)
