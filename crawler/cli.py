@@ -318,6 +318,12 @@ def _print_summary(summary: Any) -> None:
         f"  refused         {refused}\n"
         f"  flags           {summary.flags_new} new, {summary.flags_seen_again} seen again"
     )
+    if summary.flags_spilled:
+        click.echo(
+            f"  WARNING: {summary.flags_spilled} match(es) could not be written to the database "
+            "and wait in the spill file; run `repostwatch flags replay` once it is back.",
+            err=True,
+        )
 
 
 # --- flags ----------------------------------------------------------------------------------
@@ -408,6 +414,35 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
     except db.FlagNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Flag {flag.id} is {flag.status} (by {flag.decided_by}).")
+
+
+@flags.command("replay")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def flags_replay(file: Path | None) -> None:
+    """Write matches kept in the spill file (when the database was down) to the database.
+
+    A crawl does this by itself when it starts; replaying twice creates no duplicates.
+    FILE defaults to REPOSTWATCH_SPILL_FILE (var/unrecorded-matches.jsonl).
+
+    \b
+    Example:
+      repostwatch flags replay
+    """
+    from crawler import db
+    from crawler.recording import FlagRecorder
+
+    settings = _settings()
+    path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
+    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    try:
+        replayed = FlagRecorder(db.make_sessionmaker(engine), path).replay()
+    except Exception as exc:
+        raise click.ClickException(
+            f"could not replay {path}: {str(exc).splitlines()[0]}; the file is left as it was"
+        ) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"Replayed {replayed} match(es) from {path}.")
 
 
 # --- demo -----------------------------------------------------------------------------------

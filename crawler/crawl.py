@@ -32,6 +32,7 @@ class CrawlSummary:
     bytes: int
     flags_new: int
     flags_seen_again: int
+    flags_spilled: int
     refused: dict[str, int]
 
     @property
@@ -60,6 +61,7 @@ def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
         bytes=count("downloader/response_bytes"),
         flags_new=count("repostwatch/flags/new"),
         flags_seen_again=count("repostwatch/flags/seen_again"),
+        flags_spilled=count("repostwatch/flags/spilled"),
         refused=refused,
     )
 

@@ -32,6 +32,7 @@ from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import HashFormatError, HashValue
 from crawler.items import MediaPage
 from crawler.matching import Match, Matcher, Reference
+from crawler.recording import FlagRecorder, MatchRecord
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class HashMatchPipeline:
         media_maxsize: int,
         max_pixels: int,
         media_concurrency: int,
+        spill_file: str,
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -69,6 +71,7 @@ class HashMatchPipeline:
         self.media_maxsize = media_maxsize
         self.max_pixels = max_pixels
         self.media_concurrency = media_concurrency
+        self.spill_file = spill_file
         self.hasher: Executor | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
@@ -85,6 +88,7 @@ class HashMatchPipeline:
             media_maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY", 16),
+            spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -95,7 +99,10 @@ class HashMatchPipeline:
         site_name = getattr(spider, "site_name", None) or spider.name
         self.engine = db.make_engine(self.database_url)
         self.sessions = db.make_sessionmaker(self.engine)
+        self.recorder = FlagRecorder(self.sessions, self.spill_file)
         try:
+            if replayed := self.recorder.replay():
+                self.stats.set_value(f"{STATS}/flags/replayed", replayed)
             with self.sessions.begin() as session:
                 self.run_id = db.start_run(session, site_name)
                 self.site_id = db.ensure_site(session, site_name)
@@ -256,23 +263,25 @@ class HashMatchPipeline:
     def _record(self, page_url: str, matched: list[tuple[MediaOutcome, Match]]) -> None:
         """Write one flag per match, in one transaction per page (runs on the writer thread)."""
         now = datetime.now(UTC)
-        with self.sessions.begin() as session:
-            results = [
-                db.record_match(
-                    session,
-                    run_id=self.run_id,
-                    site_id=self.site_id,
-                    page_url=page_url,
-                    media_url=outcome.url,
-                    media_sha256=outcome.sha256,
-                    case_id=match.case_id,
-                    reference_id=match.reference_id,
-                    algorithm=match.algorithm,
-                    distance=match.distance,
-                    seen_at=now,
-                )
-                for outcome, match in matched
-            ]
+        records = [
+            MatchRecord(
+                run_id=self.run_id,
+                site_id=self.site_id,
+                page_url=page_url,
+                media_url=outcome.url,
+                media_sha256=outcome.sha256,
+                case_id=match.case_id,
+                reference_id=match.reference_id,
+                algorithm=match.algorithm,
+                distance=match.distance,
+                seen_at=now,
+            )
+            for outcome, match in matched
+        ]
+        results = self.recorder.record(records)
+        if results is None:
+            self.stats.inc_value(f"{STATS}/flags/spilled", len(records))
+            return
         for (outcome, match), result in zip(matched, results, strict=True):
             self.stats.inc_value(f"{STATS}/flags/recorded")
             self.stats.inc_value(f"{STATS}/flags/{'new' if result.created else 'seen_again'}")

@@ -26,6 +26,9 @@ REPOSTWATCH_HASH_WORKERS = int(os.environ.get("REPOSTWATCH_HASH_WORKERS", "0"))
 REPOSTWATCH_MEDIA_MAXSIZE = int(os.environ.get("REPOSTWATCH_MEDIA_MAXSIZE", str(64 * 1024 * 1024)))
 #: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
 REPOSTWATCH_MAX_PIXELS = int(os.environ.get("REPOSTWATCH_MAX_PIXELS", str(50_000_000)))
+#: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next
+#: crawl or `repostwatch flags replay` writes them.
+REPOSTWATCH_SPILL_FILE = os.environ.get("REPOSTWATCH_SPILL_FILE", "var/unrecorded-matches.jsonl")
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 

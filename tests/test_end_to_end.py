@@ -171,3 +171,18 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
             timeout=240,
         )
     assert len(_flags(env, tmp_path)) == len(EXPECTED_FLAGS)
+
+
+def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
+        crawl = repostwatch(
+            "crawl", "gallery", env={**env, "REPOSTWATCH_MEDIA_MAXSIZE": "20000"}, cwd=tmp_path
+        )
+    sizes = {path: len(route.body) for path, route in gallery.routes().items()}
+    small = {p for p in EXPECTED_FLAGS if sizes[p[0]] <= 20000}
+    flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
+    assert flagged == small
+    assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
+    assert "failed)" in crawl.stdout
