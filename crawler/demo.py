@@ -49,7 +49,6 @@ def demo_routes() -> dict[str, Route]:
             "Featured post",
             '<a href="/media/full/launch.png"><img src="/media/thumb/launch_t.jpg"></a>'
             '<img src="/media/c.png">'
-            '<video controls><source src="/media/clip.mp4" type="video/mp4"></video>'
             '<img src="/media/moto.jpg">',
         ),
         # Reposts of references: resized + re-encoded, renamed, recompressed, exact copy.
@@ -65,6 +64,5 @@ def demo_routes() -> dict[str, Route]:
         "/media/og/cover.jpg": Route(jpeg("moon", quality=85), JPEG),
         "/media/hubble.jpg": Route(jpeg("hubble", quality=85, scale=0.5), JPEG),
         "/media/moto.jpg": Route(jpeg("motorcycle", quality=85, scale=0.5), JPEG),
-        # A broken video link: shows that failed media are reported, not fatal.
     }
     return routes

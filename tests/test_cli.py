@@ -106,3 +106,9 @@ def test_crawl_of_unknown_site_lists_known_sites(env, tmp_path):
     result = repostwatch("crawl", "nope", env=env, check=False)
     assert result.returncode == 1
     assert "no site named 'nope'" in result.stderr and "known sites: good" in result.stderr
+
+
+def test_flags_replay_with_nothing_spilled(env, tmp_path):
+    spill = tmp_path / "spill.jsonl"
+    out = repostwatch("flags", "replay", spill, env=env)
+    assert f"Replayed 0 match(es) from {spill}." in out.stdout

@@ -1,0 +1,37 @@
+"""``repostwatch``: the command line, a thin layer over the library.
+
+Each command parses its arguments, calls one library function and prints the result; library
+errors become one clear error line and exit status 1. Imports happen inside commands so that
+``repostwatch --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import click
+
+from crawler.cli import crawling, database, flags, references, sites
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="repostwatch")
+def main() -> None:
+    """RepostWatch: find reposts of victims' media on monitored sites and queue them for review.
+
+    Settings come from the environment (REPOSTWATCH_DATABASE_URL, REPOSTWATCH_SITES_DIR, ...);
+    the README lists them all.
+
+    \b
+    Example:
+      repostwatch db upgrade
+      repostwatch refs add --case case-0042 ./reference-photos/
+      repostwatch crawl demo
+      repostwatch flags list --status pending
+    """
+
+
+main.add_command(database.db)
+main.add_command(references.refs)
+main.add_command(sites.sites)
+main.add_command(crawling.crawl)
+main.add_command(flags.flags)
+main.add_command(crawling.demo)

@@ -1,0 +1,132 @@
+"""`repostwatch flags`: the review queue."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli.common import load_settings, open_session, table
+
+
+# --- flags ----------------------------------------------------------------------------------
+@click.group()
+def flags() -> None:
+    """The review queue: media that matched a case's references."""
+
+
+FLAG_STATUSES = ("pending", "confirmed", "rejected")
+
+
+def _flag_json(flag: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(flag)
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
+
+
+@flags.command("list")
+@click.option("--status", type=click.Choice(FLAG_STATUSES), help="Only flags in this state.")
+@click.option("--case", "case", help="Only flags of this case.")
+@click.option("--site", help="Only flags found on this site.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many flags.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def flags_list(
+    status: str | None, case: str | None, site: str | None, limit: int | None, as_json: bool
+) -> None:
+    """List flags, oldest first.
+
+    \b
+    Example:
+      repostwatch flags list --status pending
+      repostwatch flags list --case case-0042 --json > case-0042-flags.json
+    """
+    from crawler import db
+
+    with open_session() as session:
+        found = db.list_flags(session, status=status, case=case, site=site, limit=limit)
+    if as_json:
+        click.echo(json.dumps([_flag_json(f) for f in found], indent=1, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No flags.")
+        return
+    click.echo(flag_table(found))
+
+
+def flag_table(found: Sequence[Any]) -> str:
+    rows = [
+        (
+            f.id,
+            f.status,
+            f.case,
+            f.site,
+            f.algorithm,
+            f.distance,
+            f.media_url,
+            f.page_url,
+            f.last_seen.strftime("%Y-%m-%d %H:%M"),
+        )
+        for f in found
+    ]
+    headers = ("ID", "STATUS", "CASE", "SITE", "ALGO", "DIST", "MEDIA URL", "PAGE URL", "LAST SEEN")
+    return table(headers, rows)
+
+
+@flags.command("decide")
+@click.argument("flag_id", metavar="ID", type=int)
+@click.argument("decision", type=click.Choice(["confirm", "reject"]))
+@click.option(
+    "--by",
+    "by",
+    default=lambda: os.environ.get("USER") or "unknown",
+    help="Who decides (default: $USER).",
+)
+def flags_decide(flag_id: int, decision: str, by: str) -> None:
+    """Confirm or reject flag ID after looking at it. Only confirmed flags lead to notices.
+
+    \b
+    Example:
+      repostwatch flags decide 17 confirm --by kim.reviewer
+    """
+    from crawler import db
+
+    try:
+        with open_session() as session:
+            flag = db.decide(session, flag_id, decision, by=by)
+    except db.FlagNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Flag {flag.id} is {flag.status} (by {flag.decided_by}).")
+
+
+@flags.command("replay")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def flags_replay(file: Path | None) -> None:
+    """Write matches kept in the spill file (when the database was down) to the database.
+
+    A crawl does this by itself when it starts; replaying twice creates no duplicates.
+    FILE defaults to REPOSTWATCH_SPILL_FILE (var/unrecorded-matches.jsonl).
+
+    \b
+    Example:
+      repostwatch flags replay
+    """
+    from crawler import db
+    from crawler.recording import FlagRecorder
+
+    settings = load_settings()
+    path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
+    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    try:
+        replayed = FlagRecorder(db.make_sessionmaker(engine), path).replay()
+    except Exception as exc:
+        raise click.ClickException(
+            f"could not replay {path}: {str(exc).splitlines()[0]}; the file is left as it was"
+        ) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"Replayed {replayed} match(es) from {path}.")
