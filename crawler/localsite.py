@@ -18,10 +18,15 @@ class Route:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def html(text: str) -> Route:
     return Route(text.encode("utf-8"))
+
+
+def redirect(location: str, status: int = 302) -> Route:
+    return Route(b"", "text/plain", status, (("Location", location),))
 
 
 class LocalSite:
@@ -49,6 +54,8 @@ class LocalSite:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(route.body)))
+                for name, value in route.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(route.body)
 

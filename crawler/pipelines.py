@@ -25,6 +25,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spiders import Spider
+from scrapy.utils.datatypes import SequenceExclude
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import db
@@ -213,7 +214,9 @@ class HashMatchPipeline:
                 "download_maxsize": self.media_maxsize,
                 "download_warnsize": 0,
                 "allow_offsite": True,  # media often lives on another host (a CDN)
-                "handle_httpstatus_all": True,
+                # Every status but redirects comes back to us; redirects are followed (and
+                # each hop passes the private-network guard again).
+                "handle_httpstatus_list": SequenceExclude(range(300, 400)),
                 "repostwatch_media": True,
             },
             dont_filter=True,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from crawler import samples
-from crawler.localsite import Route, html
+from crawler.localsite import Route, html, redirect
 
 CASE = "case-e2e"
 REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")
@@ -26,7 +26,7 @@ MEDIA: dict[str, str | None] = {
     "/img/2024/05/a-small.jpg": None,  # small srcset candidate: the large one is taken instead
     "/img/2024/05/a-large.jpg": "astronaut",
     "/img/uploads/x1.jpg": "coffee",
-    "/img/uploads/lazy-orig.jpg": "chelsea",
+    "/r/lazy": "chelsea",  # redirects to /img/uploads/lazy-orig.jpg
     "/full/rocket-full.png": "rocket",
     "/thumbs/rocket-t.jpg": "rocket",
     "/v/clip.mp4": "video",
@@ -65,7 +65,7 @@ def routes() -> dict[str, Route]:
         "/page/2": _page(
             "Page 2",
             '<img data-src="/img/uploads/x1.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
-            '<img data-original="/img/uploads/lazy-orig.jpg">'
+            '<img data-original="/r/lazy">'
             '<img data-lazy-src="/img/p/coins.jpg">' + nav,
         ),
         "/page/3": _page(
@@ -89,6 +89,7 @@ def routes() -> dict[str, Route]:
         ),
         "/thumbs/rocket-t.jpg": Route(jpeg("rocket", quality=80, scale=0.35), jpeg_type),
         "/v/clip.mp4": Route(VIDEO, "video/mp4"),
+        "/r/lazy": redirect("/img/uploads/lazy-orig.jpg"),
         # Unrelated photos.
         "/img/p/camera.jpg": Route(jpeg("camera", quality=85), jpeg_type),
         "/img/p/coins.jpg": Route(jpeg("coins", quality=85), jpeg_type),
