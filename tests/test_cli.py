@@ -112,3 +112,24 @@ def test_flags_replay_with_nothing_spilled(env, tmp_path):
     spill = tmp_path / "spill.jsonl"
     out = repostwatch("flags", "replay", spill, env=env)
     assert f"Replayed 0 match(es) from {spill}." in out.stdout
+
+
+def test_a_database_without_migrations_is_one_clear_error(tmp_path):
+    env = {"REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"}
+    for args in (("flags", "list"), ("crawl", "demo"), ("refs", "export")):
+        result = repostwatch(*args, env=env, check=False)
+        assert result.returncode == 1, args
+        assert "has no tables yet" in result.stderr and "repostwatch db upgrade" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_bad_database_url_is_one_clear_error(tmp_path):
+    result = repostwatch(
+        "flags", "list", env={"REPOSTWATCH_DATABASE_URL": "mysql://x/y"}, check=False
+    )
+    assert result.returncode == 1
+    assert "unsupported database 'mysql'" in result.stderr and "Traceback" not in result.stderr
+    down = "postgresql://repostwatch:repostwatch@127.0.0.1:1/x?connect_timeout=2"
+    result = repostwatch("flags", "list", env={"REPOSTWATCH_DATABASE_URL": down}, check=False)
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr and "Traceback" not in result.stderr

@@ -23,6 +23,30 @@ def sites_dir() -> str:
     return load_settings().get("REPOSTWATCH_SITES_DIR")
 
 
+def ready_database(url: str | None = None) -> str:
+    """Check that the database answers and is migrated to this code's head; return its URL.
+
+    Every command that reads or writes the database calls this first, so that a wrong URL, a
+    server that is down or a missing migration is one clear line, not a traceback.
+    """
+    from crawler import db
+    from crawler.db import migrate
+
+    url = url or database_url()
+    try:
+        current = migrate.current_revision(url)
+    except (db.DatabaseURLError, db.DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+    head = migrate.head_revision()
+    if current != head:
+        state = "has no tables yet" if current is None else f"is at revision {current}"
+        raise click.ClickException(
+            f"the database {redact(url)} {state}; this code needs revision {head}. "
+            "Run `repostwatch db upgrade`."
+        )
+    return url
+
+
 @contextmanager
 def open_session() -> Iterator[Any]:
     """A session in one transaction: committed on success, rolled back on any error."""
@@ -30,16 +54,13 @@ def open_session() -> Iterator[Any]:
 
     from crawler import db
 
-    engine = db.make_engine(database_url())
+    engine = db.make_engine(ready_database())
     try:
         with db.make_sessionmaker(engine).begin() as session:
             yield session
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
-        raise click.ClickException(
-            f"database error at {engine.url!r}: {first}\n"
-            "Is the database created and up to date? Run `repostwatch db upgrade`."
-        ) from exc
+        raise click.ClickException(f"database error at {redact(str(engine.url))}: {first}") from exc
     finally:
         engine.dispose()
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import open_session, redact
+from crawler.cli.common import open_session, ready_database, redact
 from crawler.cli.flags import flag_table
 
 
@@ -37,6 +37,7 @@ def crawl(site: str, loglevel: str | None) -> None:
         config = find_site(str(path), directory)
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
     summary = run_crawl(str(path), config.name, settings)
     _print_summary(summary)
     if not summary.ok:
@@ -89,7 +90,10 @@ def demo(loglevel: str) -> None:
     settings = project_settings(LOG_LEVEL=loglevel.upper())
     url = settings.get("REPOSTWATCH_DATABASE_URL")
     click.echo(f"1/4 Database {redact(url)}: running migrations")
-    migrate.upgrade(url)
+    try:
+        migrate.upgrade(url)
+    except (db.DatabaseURLError, db.DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"2/4 Registering {len(REFERENCE_PHOTOS)} reference photos of case {DEMO_CASE} "
         "(hashes only)"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import load_settings, open_session, table
+from crawler.cli.common import load_settings, open_session, ready_database, table
 
 
 # --- flags ----------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def flags_replay(file: Path | None) -> None:
 
     settings = load_settings()
     path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
-    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    engine = db.make_engine(ready_database(settings.get("REPOSTWATCH_DATABASE_URL")))
     try:
         replayed = FlagRecorder(db.make_sessionmaker(engine), path).replay()
     except Exception as exc:
