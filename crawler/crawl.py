@@ -9,12 +9,19 @@ from typing import Any
 from scrapy.settings import Settings
 
 
+class SettingsError(ValueError):
+    """A setting (usually an environment variable) that cannot be used."""
+
+
 def project_settings(**overrides: Any) -> Settings:
     """The Scrapy project settings (package ``settings``), with ``overrides`` on top."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "settings")
     from scrapy.utils.project import get_project_settings
 
-    settings = get_project_settings()
+    try:
+        settings = get_project_settings()
+    except ValueError as exc:  # settings/__init__.py names the variable that is wrong
+        raise SettingsError(str(exc)) from None
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -33,11 +40,28 @@ class CrawlSummary:
     flags_new: int
     flags_seen_again: int
     flags_spilled: int
+    errors: int
     refused: dict[str, int]
 
     @property
+    def problem(self) -> str | None:
+        """Why this crawl cannot be called a success, or None."""
+        if self.run_id is None:
+            return "the crawl did not start"
+        if self.finish_reason != "finished":
+            return f"the crawl ended with {self.finish_reason!r}"
+        if self.pages == 0:
+            return "no page could be crawled (is the site up, and are its start URLs allowed?)"
+        if self.flags_spilled:
+            return (
+                f"{self.flags_spilled} match(es) could not be written to the database and wait "
+                "in the spill file; run `repostwatch flags replay` once it is back"
+            )
+        return None
+
+    @property
     def ok(self) -> bool:
-        return self.run_id is not None and self.finish_reason == "finished"
+        return self.problem is None
 
 
 def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
@@ -62,6 +86,9 @@ def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
         flags_new=count("repostwatch/flags/new"),
         flags_seen_again=count("repostwatch/flags/seen_again"),
         flags_spilled=count("repostwatch/flags/spilled"),
+        # Media that could not be downloaded, and everything logged at ERROR level (pages that
+        # could not be fetched after retries, spider errors, database trouble).
+        errors=count("repostwatch/media/failed") + count("log_count/ERROR"),
         refused=refused,
     )
 

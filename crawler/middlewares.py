@@ -6,7 +6,9 @@ in. Every request's host is resolved and refused when any of its addresses is no
 routable (private, loopback, link-local, shared, reserved, multicast); the peer address of every
 response is checked again, which also catches a DNS answer that changed between the two looks.
 
-A site file opts out with ``allow_private_network = true`` (the demo and test sites, which run on
+Only ``http`` and ``https`` URLs are fetched at all: ``file:``, ``ftp:`` and every other scheme
+are refused for every site. A site file opts out of the address check (not of the scheme check)
+with ``allow_private_network = true`` (the demo and test sites, which run on
 127.0.0.1, do).
 """
 
@@ -75,11 +77,15 @@ class PrivateNetworkGuardMiddleware:
         return PrivateNetworkRefused(f"{request.url}: {why}")
 
     async def process_request(self, request: Request) -> None:
-        if self._allowed():
-            return None
         parts = urlsplit(request.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None  # data:, file: and friends are Scrapy's business; no network host here
+            # file:, ftp:, s3:, data: ... reach the local disk or other services: never, for any
+            # site, opted in or not.
+            self.stats.inc_value("repostwatch/refused/scheme")
+            logger.warning("Refused %s: only http and https URLs are crawled", request.url)
+            raise PrivateNetworkRefused(f"{request.url}: only http and https URLs are crawled")
+        if self._allowed():
+            return None
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             addresses = await resolve(parts.hostname, port)

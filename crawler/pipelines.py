@@ -15,6 +15,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from scrapy.utils.datatypes import SequenceExclude
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import db
+from crawler.crawl import summarize
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import HashFormatError, HashValue
 from crawler.items import MediaPage
@@ -153,27 +155,35 @@ class HashMatchPipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
             return
-        stats = self.stats
+        summary = summarize(spider.name, self.stats.get_stats())
         finished = reason == "finished" or reason.startswith("closespider_")
-        errors = sum(
-            stats.get_value(key, 0) or 0
-            for key in (f"{STATS}/media/failed", "log_count/ERROR", "spider_exceptions/count")
-        )
         if self.writer is not None:
             self.writer.shutdown(wait=True)
             self.writer = None
-        with self.sessions.begin() as session:
-            db.finish_run(
-                session,
-                self.run_id,
-                status="finished" if finished else "failed",
-                finish_reason=reason,
-                pages=stats.get_value(f"{STATS}/pages", 0),
-                media=stats.get_value(f"{STATS}/media/hashed", 0),
-                bytes=stats.get_value("downloader/response_bytes", 0),
-                errors=errors,
-                flags=stats.get_value(f"{STATS}/flags/recorded", 0),
-            )
+        figures = {
+            "status": "finished" if finished else "failed",
+            "finish_reason": reason,
+            "pages": summary.pages,
+            "media": summary.media_hashed,
+            "bytes": summary.bytes,
+            "errors": summary.errors,
+            "flags": summary.flags_new + summary.flags_seen_again + summary.flags_spilled,
+        }
+        for attempt in range(3):
+            try:
+                with self.sessions.begin() as session:
+                    db.finish_run(session, self.run_id, **figures)
+                break
+            except SQLAlchemyError as exc:
+                if attempt == 2:
+                    logger.error(
+                        "Could not close crawl run %s in the database (%s); its figures: %s",
+                        self.run_id,
+                        str(exc).splitlines()[0],
+                        figures,
+                    )
+                else:
+                    time.sleep(2.0 * (attempt + 1))
         self.engine.dispose()
 
     # --- items ----------------------------------------------------------------------------
@@ -224,9 +234,15 @@ class HashMatchPipeline:
         try:
             response = await self.crawler.engine.download_async(request)
         except IgnoreRequest as exc:
-            return self._failed(url, "refused", str(exc) or exc.__class__.__name__)
+            # Refused on purpose (robots.txt, the private-network guard): counted as a refusal,
+            # not a failure. The guard counts its own refusals.
+            if exc.__class__.__name__ != "PrivateNetworkRefused":
+                self.stats.inc_value(f"{STATS}/refused/{_refusal_reason(exc)}")
+            logger.info("Media not fetched: %s (%s)", url, exc or exc.__class__.__name__)
+            return MediaOutcome(url=url, error=str(exc) or exc.__class__.__name__)
         except Exception as exc:
-            return self._failed(url, "download", f"{exc.__class__.__name__}: {exc}")
+            kind = "too_large" if "max size" in str(exc).lower() else "download"
+            return self._failed(url, kind, f"{exc.__class__.__name__}: {exc}")
         if response.status != 200:
             return self._failed(url, f"http_{response.status}", f"HTTP {response.status}")
         return await self._hash(url, response)
@@ -298,3 +314,10 @@ class HashMatchPipeline:
                 match.distance,
                 match.case_id,
             )
+
+
+def _refusal_reason(exc: IgnoreRequest) -> str:
+    text = str(exc).lower()
+    if "robots.txt" in text:
+        return "robots_txt"
+    return exc.__class__.__name__

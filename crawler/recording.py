@@ -137,14 +137,38 @@ class FlagRecorder:
             handle.seek(0)
             return sum(1 for line in handle if line.strip())
 
+    @property
+    def rejected_path(self) -> Path:
+        return self.spill_path.with_name(self.spill_path.name + ".rejected")
+
     def replay(self) -> int:
-        """Write every spilled match to the database; the file is emptied only on success."""
+        """Write every spilled match to the database; the file is emptied only on success.
+
+        A line that cannot be read (cut short by a crash or a full disk) is moved to
+        ``<spill file>.rejected`` with an error naming it, so that it never blocks the others.
+        """
         if not self.spill_path.exists():
             return 0
         with _locked(self.spill_path) as handle:
             handle.seek(0)
-            records = [MatchRecord.from_json(line) for line in handle if line.strip()]
+            records = []
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(MatchRecord.from_json(line))
+                except (ValueError, TypeError, KeyError) as exc:
+                    with open(self.rejected_path, "a", encoding="utf-8") as rejected:
+                        rejected.write(line if line.endswith("\n") else line + "\n")
+                    logger.error(
+                        "%s: line %d is not a readable match (%s); moved it to %s",
+                        self.spill_path,
+                        number,
+                        exc,
+                        self.rejected_path,
+                    )
             if not records:
+                handle.truncate(0)
                 return 0
             self._write(records)  # raises on failure: the file stays as it is
             handle.truncate(0)

@@ -104,17 +104,26 @@ def _row(values: dict, where: str, problems: list[str]) -> db.ImportRow | None:
     if unknown:
         problems.append(f"{where}: unknown column(s) {', '.join(sorted(map(str, unknown)))}")
         return None
-    missing = [name for name in ("algorithm", "hash", "case") if not values.get(name)]
+    for name in ("algorithm", "hash", "case"):
+        if name in values and not isinstance(values[name], str):
+            problems.append(f"{where}: {name}: {values[name]!r} is not text")
+            return None
+    missing = [n for n in ("algorithm", "hash", "case") if not (values.get(n) or "").strip()]
     if missing:
         problems.append(f"{where}: missing {', '.join(missing)}")
         return None
-    quality_text = values.get("quality")
+    quality_value = values.get("quality")
     quality = None
-    if quality_text not in (None, ""):
-        try:
-            quality = int(quality_text)
-        except (TypeError, ValueError):
-            problems.append(f"{where}: quality: {quality_text!r} is not a whole number")
+    if quality_value not in (None, ""):
+        if isinstance(quality_value, str) and quality_value.strip().isdigit():
+            quality = int(quality_value)
+        elif isinstance(quality_value, int) and not isinstance(quality_value, bool):
+            quality = quality_value
+        else:
+            problems.append(f"{where}: quality: {quality_value!r} is not a whole number 0-100")
+            return None
+        if str(values["algorithm"]).strip().lower() != "pdq":
+            problems.append(f"{where}: quality: only pdq hashes have a quality")
             return None
     try:
         value = HashValue.parse(str(values["algorithm"]), str(values["hash"]), quality)
@@ -153,11 +162,28 @@ def _json_rows(text: str, problems: list[str]) -> list[db.ImportRow]:
         return []
     position += 1
     rows = []
+    expect_item = True
     while True:
-        while position < len(text) and text[position] in " \t\r\n,":
+        while position < len(text) and text[position] in " \t\r\n":
             position += 1
-        if position >= len(text) or text[position] == "]":
+        if position >= len(text):
+            problems.append(f"line {text.count(chr(10)) + 1}: the list is not closed with ]")
+            return rows
+        if text[position] == "]":
+            rest = text[position + 1 :].strip()
+            if rest:
+                line = text.count(chr(10), 0, position) + 1
+                problems.append(f"line {line}: unexpected text after the closing ]")
             break
+        if not expect_item:
+            if text[position] != ",":
+                line = text.count(chr(10), 0, position) + 1
+                problems.append(f"line {line}: expected , or ] between objects")
+                return rows
+            position += 1
+            expect_item = True
+            continue
+        expect_item = False
         where = f"line {text.count(chr(10), 0, position) + 1}"
         try:
             item, position = decoder.raw_decode(text, position)
@@ -171,6 +197,22 @@ def _json_rows(text: str, problems: list[str]) -> list[db.ImportRow]:
         if row:
             rows.append(row)
     return rows
+
+
+def read_hash_list(path: Path, fmt: str | None = None) -> list[db.ImportRow]:
+    """Read and parse a hash list file (UTF-8, with or without a byte order mark)."""
+    fmt = guess_format(path, fmt)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HashListError(
+            str(path),
+            [
+                f"not UTF-8 (byte {exc.start} cannot be read); save it as UTF-8, e.g. "
+                f"`iconv -f CP949 -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}`"
+            ],
+        ) from None
+    return parse_hash_list(text, fmt, str(path))
 
 
 def parse_hash_list(text: str, fmt: str, source: str = "<hash list>") -> list[db.ImportRow]:

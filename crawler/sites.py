@@ -12,10 +12,21 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SITE_FILE_SUFFIX = ".toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class SiteConfigError(ValueError):
@@ -45,7 +56,7 @@ def _check_patterns(patterns: list[str]) -> list[str]:
 class FollowConfig(_Strict):
     """Which links a crawl follows from the start pages."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     allow: list[str] = Field(default_factory=list)
     deny: list[str] = Field(default_factory=list)
     max_depth: Annotated[int, Field(ge=0, le=100)] = 5
@@ -60,8 +71,9 @@ class SiteConfig(_Strict):
     name: str
     start_urls: Annotated[list[str], Field(min_length=1)]
     allowed_domains: list[str] = Field(default_factory=list)
-    allow_private_network: bool = False
-    render: Literal["html", "browser"] = "html"
+    allow_private_network: StrictBool = False
+    #: "browser" is reserved for JavaScript rendering, which is not built yet.
+    render: Literal["html"] = "html"
     download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     follow: FollowConfig = Field(default_factory=FollowConfig)
@@ -80,22 +92,39 @@ class SiteConfig(_Strict):
     @field_validator("start_urls")
     @classmethod
     def _start_urls(cls, urls: list[str]) -> list[str]:
-        for index, url in enumerate(urls):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"[{index}] {url!r} is not an absolute http(s) URL")
+        bad = [
+            f"[{index}] {url!r}"
+            for index, url in enumerate(urls)
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
+        ]
+        if len(bad) == 1:
+            raise ValueError(f"{bad[0]} is not an absolute http(s) URL")
+        if bad:
+            raise ValueError(f"these are not absolute http(s) URLs: {', '.join(bad)}")
         return urls
 
     @field_validator("allowed_domains")
     @classmethod
     def _domains(cls, domains: list[str]) -> list[str]:
         for index, domain in enumerate(domains):
-            if not domain or "/" in domain or ":" in domain or " " in domain:
+            if not _HOST.match(domain):
                 raise ValueError(
-                    f"[{index}] {domain!r} is not a host name (write 'example.com', no scheme, "
-                    "port or path)"
+                    f"[{index}] {domain!r} is not a host name (write 'example.com': no scheme, "
+                    "port, path or wildcard; subdomains are included)"
                 )
         return [domain.lower() for domain in domains]
+
+    @model_validator(mode="after")
+    def _start_urls_on_site(self) -> SiteConfig:
+        if self.allowed_domains:
+            for index, url in enumerate(self.start_urls):
+                host = (urlsplit(url).hostname or "").lower()
+                if not any(host == d or host.endswith(f".{d}") for d in self.allowed_domains):
+                    raise ValueError(
+                        f"start_urls[{index}]: host {host!r} is not in allowed_domains, so it "
+                        "would never be crawled; add it to allowed_domains"
+                    )
+        return self
 
     @property
     def domains(self) -> list[str]:
@@ -120,10 +149,21 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def _problem(error: dict) -> str:
     loc = _location(tuple(error["loc"]))
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    kind = error["type"]
+    if kind == "extra_forbidden":
         message = "unknown key (check the spelling; the README lists every key)"
-    elif error["type"] == "missing":
+    elif kind == "missing":
         message = "required key is missing"
+    elif kind == "model_type":
+        message = "must be a table, e.g. [follow]"
+    elif kind == "bool_type":
+        message = "must be true or false (without quotes)"
+    elif kind == "literal_error" and loc == "render":
+        message = (
+            'must be "html"; "browser" (JavaScript rendering) is reserved and not available yet'
+        )
+    if loc == "(file)" and message.startswith("start_urls["):
+        return message
     if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
         index, _, rest = message.partition("] ")
         return f"{loc}{index}]: {rest}"
@@ -161,6 +201,10 @@ def load_site(path: Path | str) -> SiteConfig:
 
 def site_files(sites_dir: Path | str) -> list[Path]:
     """The site files of a directory, sorted by name."""
+    if not Path(sites_dir).is_dir():
+        raise SiteConfigError(
+            sites_dir, ["no such directory; point REPOSTWATCH_SITES_DIR at your site files"]
+        )
     return sorted(Path(sites_dir).glob(f"*{SITE_FILE_SUFFIX}"))
 
 

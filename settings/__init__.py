@@ -7,6 +7,20 @@ the Scrapy settings it is handed (settings flow one way). The README lists every
 import os
 from pathlib import Path
 
+
+def _whole_number(name: str, default: int) -> int:
+    """An environment variable holding a whole number, or a clear error naming it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value.replace("_", ""))
+    except ValueError:
+        raise ValueError(
+            f"{name}={value!r} is not a whole number (write bytes or a count, e.g. {default})"
+        ) from None
+
+
 BOT_NAME = "repostwatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -21,11 +35,11 @@ REPOSTWATCH_SITES_DIR = os.environ.get(
     "REPOSTWATCH_SITES_DIR", str(Path(__file__).resolve().parent / "sites")
 )
 #: env REPOSTWATCH_HASH_WORKERS: hashing processes; 0 means one per CPU core.
-REPOSTWATCH_HASH_WORKERS = int(os.environ.get("REPOSTWATCH_HASH_WORKERS", "0"))
+REPOSTWATCH_HASH_WORKERS = _whole_number("REPOSTWATCH_HASH_WORKERS", 0)
 #: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.
-REPOSTWATCH_MEDIA_MAXSIZE = int(os.environ.get("REPOSTWATCH_MEDIA_MAXSIZE", str(64 * 1024 * 1024)))
+REPOSTWATCH_MEDIA_MAXSIZE = _whole_number("REPOSTWATCH_MEDIA_MAXSIZE", 64 * 1024 * 1024)
 #: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
-REPOSTWATCH_MAX_PIXELS = int(os.environ.get("REPOSTWATCH_MAX_PIXELS", str(50_000_000)))
+REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next
 #: crawl or `repostwatch flags replay` writes them.
 REPOSTWATCH_SPILL_FILE = os.environ.get("REPOSTWATCH_SPILL_FILE", "var/unrecorded-matches.jsonl")

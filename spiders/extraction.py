@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from parsel import Selector
+from w3lib.url import safe_url_string
 
 #: File extensions that mark a link (``<a href>``) as pointing straight at media.
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff", "avif")
@@ -103,7 +104,16 @@ def extract_media_urls(page: Selector, urljoin: Callable[[str], str]) -> list[st
         raw = raw.strip()
         if not raw or raw.startswith(("data:", "javascript:", "blob:")):
             continue
-        url = urljoin(raw)
+        url = canonical_media_url(urljoin(raw))
         if urlsplit(url).scheme in ("http", "https"):
             seen.setdefault(url, None)
     return list(seen)
+
+
+def canonical_media_url(url: str) -> str:
+    """One spelling per media URL: percent-encoded as a browser sends it, without a fragment.
+
+    ``/이미지/사진 1.jpg`` and ``/%EC%9D%B4...%201.jpg`` are the same file, and so are
+    ``/a.jpg`` and ``/a.jpg#zoom``: each must be downloaded once and flagged once.
+    """
+    return safe_url_string(url.split("#", 1)[0], encoding="utf-8")

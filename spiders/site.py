@@ -83,7 +83,10 @@ class SiteSpider(scrapy.Spider):
             yield response.follow(link, callback=self.parse)
 
     def is_on_site(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return False
+        host = (parts.hostname or "").lower()
         return any(host == d or host.endswith(f".{d}") for d in self.allowed_domains)
 
 

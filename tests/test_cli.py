@@ -110,6 +110,7 @@ def test_crawl_of_unknown_site_lists_known_sites(env, tmp_path):
 
 def test_flags_replay_with_nothing_spilled(env, tmp_path):
     spill = tmp_path / "spill.jsonl"
+    spill.write_text("")
     out = repostwatch("flags", "replay", spill, env=env)
     assert f"Replayed 0 match(es) from {spill}." in out.stdout
 
@@ -133,3 +134,27 @@ def test_a_bad_database_url_is_one_clear_error(tmp_path):
     result = repostwatch("flags", "list", env={"REPOSTWATCH_DATABASE_URL": down}, check=False)
     assert result.returncode == 1
     assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_environment_values_and_missing_deciders_are_clear_errors(env):
+    bad = repostwatch(
+        "flags", "list", env={**env, "REPOSTWATCH_MEDIA_MAXSIZE": "64MiB"}, check=False
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "REPOSTWATCH_MEDIA_MAXSIZE='64MiB' is not a whole number" in bad.stderr
+    nobody = repostwatch("flags", "decide", "1", "confirm", "--by", "  ", env=env, check=False)
+    assert nobody.returncode == 2 and "say who decides with --by NAME" in nobody.stderr
+
+
+def test_flags_replay_of_a_missing_file_is_an_error(env, tmp_path):
+    result = repostwatch("flags", "replay", tmp_path / "nope.jsonl", env=env, check=False)
+    assert result.returncode == 1 and "no such file" in result.stderr
+
+
+def test_tables_line_up_with_korean_text():
+    from crawler.cli.common import display_width, table
+
+    header, _, korean, latin = table(("CASE", "N"), [("사건-1", 1), ("case-22", 2)]).splitlines()
+    # The second column starts at the same terminal column on every line.
+    starts = {display_width(line[: line.rindex(" ") + 1]) for line in (header, korean, latin)}
+    assert starts == {9}

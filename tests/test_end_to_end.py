@@ -76,8 +76,10 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     # Unrelated photos were downloaded and hashed, and not flagged.
     assert requested >= UNRELATED_MEDIA
     assert "/img/uploads/lazy-orig.jpg" in requested  # the redirect's target
-    # Only the largest srcset candidate is fetched.
+    # Only the largest srcset candidate is fetched; robots.txt is obeyed for media too.
     assert "/img/2024/05/a-small.jpg" not in requested
+    assert "/members/hidden.jpg" not in requested
+    assert "robots_txt 1" in crawl.stdout
     assert "Crawl run" in crawl.stdout and "6 new" in crawl.stdout
 
     engine = db.make_engine(database_url)
@@ -114,12 +116,13 @@ def test_private_address_is_refused_without_opt_in(registered, tmp_path):
     with LocalSite(gallery.routes()) as site:
         text = gallery.site_file("guarded", site.url).replace("allow_private_network = true\n", "")
         (sites_dir / "guarded.toml").write_text(text)
-        crawl = repostwatch("crawl", "guarded", env=env, cwd=tmp_path)
+        crawl = repostwatch("crawl", "guarded", env=env, cwd=tmp_path, check=False)
         requested = list(site.requests)
 
     assert requested == []  # not even robots.txt left the crawler
     assert "private_network" in crawl.stdout
     assert "pages           0" in crawl.stdout
+    assert crawl.returncode == 1 and "no page could be crawled" in crawl.stderr
     assert _flags(env, tmp_path) == []
 
 
@@ -191,4 +194,5 @@ def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
     flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
     assert flagged == small
     assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
-    assert "failed)" in crawl.stdout
+    # 4 reposts and 5 unrelated photos are over 20,000 bytes.
+    assert "9 failed to download)" in crawl.stdout

@@ -37,3 +37,22 @@ def test_host_names_are_resolved_before_the_check():
     addresses = asyncio.run(resolve("localhost", 80))
     assert addresses and not any(is_public_address(a) for a in addresses)
     assert asyncio.run(resolve("[::1]", 80)) == [ipaddress.ip_address("::1")]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "s3://bucket/key"])
+@pytest.mark.parametrize("opted_in", [False, True])
+def test_only_http_and_https_are_ever_fetched(url, opted_in):
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import PrivateNetworkGuardMiddleware, PrivateNetworkRefused
+
+    class LocalSpider(Spider):
+        name = "local"
+        allow_private_network = opted_in
+
+    crawler = get_crawler(LocalSpider)
+    crawler.spider = LocalSpider()
+    guard = PrivateNetworkGuardMiddleware.from_crawler(crawler)
+    with pytest.raises(PrivateNetworkRefused, match="only http and https"):
+        asyncio.run(guard.process_request(Request(url)))

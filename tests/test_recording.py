@@ -89,3 +89,14 @@ def test_record_writes_at_once_when_the_database_is_up(engine, ids, tmp_path):
     (again,) = recorder.record([_record(ids, 5)])
     assert again.flag_id == result.flag_id and not again.created
     assert not (tmp_path / "spill.jsonl").exists()
+
+
+def test_an_unreadable_spill_line_is_set_aside_and_the_rest_replayed(engine, ids, tmp_path):
+    spill = tmp_path / "spill.jsonl"
+    spill.write_text('{"cut short' + "\n" + _record(ids, 6).to_json() + "\n")
+    recorder = FlagRecorder(db.make_sessionmaker(engine), spill)
+    assert recorder.replay() == 1
+    assert recorder.pending() == 0
+    assert recorder.rejected_path.read_text() == '{"cut short\n'
+    with db.make_sessionmaker(engine)() as session:
+        assert len(db.list_flags(session)) == 1

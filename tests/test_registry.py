@@ -75,3 +75,46 @@ def test_media_files_walks_directories_and_skips_hidden(tmp_path):
     ] == ["1.jpg", "3.png"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         list(media_files([tmp_path / "missing"]))
+
+
+def test_json_must_be_one_closed_list():
+    row = f'{{"algorithm": "pdq", "hash": "{PDQ}", "case": "c"}}'
+    for text, problem in (
+        (f"[{row},", "the list is not closed"),
+        (f"[{row}] trailing", "unexpected text after the closing ]"),
+        (f"[{row} {row}]", "expected , or ]"),
+    ):
+        with pytest.raises(HashListError, match=problem):
+            parse_hash_list(text, "json")
+
+
+def test_json_values_must_have_the_right_types():
+    text = (
+        "[\n"
+        f' {{"algorithm": "pdq", "hash": "{PDQ}", "case": 123}},\n'
+        f' {{"algorithm": "pdq", "hash": "{PDQ}", "case": "   "}},\n'
+        f' {{"algorithm": "pdq", "hash": "{PDQ}", "case": "c", "quality": true}},\n'
+        f' {{"algorithm": "pdq", "hash": "{PDQ}", "case": "c", "quality": 49.9}},\n'
+        f' {{"algorithm": "md5", "hash": "{"a" * 32}", "case": "c", "quality": 50}}\n'
+        "]"
+    )
+    with pytest.raises(HashListError) as raised:
+        parse_hash_list(text, "json")
+    problems = raised.value.problems
+    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert "case: 123 is not text" in problems[0]
+    assert "missing case" in problems[1]
+    assert "quality: True is not a whole number" in problems[2]
+    assert "only pdq hashes have a quality" in problems[4]
+
+
+def test_csv_from_excel_with_a_byte_order_mark_and_other_encodings(tmp_path):
+    from crawler.registry import read_hash_list
+
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + f"algorithm,hash,case\npdq,{PDQ},\ucf00\n".encode())
+    assert read_hash_list(bom)[0].case == "\ucf00"
+    cp949 = tmp_path / "korean.csv"
+    cp949.write_bytes(f"algorithm,hash,case\npdq,{PDQ},사건-1\n".encode("cp949"))
+    with pytest.raises(HashListError, match=r"korean.csv: not UTF-8 .* `iconv -f CP949"):
+        read_hash_list(cp949)

@@ -70,3 +70,42 @@ def test_shipped_site_files_are_valid():
     assert files, "the repository ships at least the demo site"
     for path in files:
         load_site(path)
+
+
+def test_every_bad_start_url_is_named():
+    text = 'name = "board"\nstart_urls = ["nope", "https://ok.example/", "ftp://x"]\n'
+    with pytest.raises(
+        SiteConfigError,
+        match=r"start_urls: these are not absolute http\(s\) "
+        r"URLs: \[0\] 'nope', \[2\] 'ftp://x'",
+    ):
+        parse_site(text, "board.toml")
+
+
+def test_wildcards_and_quoted_booleans_are_refused():
+    text = MINIMAL + 'allowed_domains = ["*.board.example"]\nallow_private_network = "yes"\n'
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site(text, "board.toml")
+    assert "allowed_domains[0]: '*.board.example' is not a host name" in str(raised.value)
+    assert "allow_private_network: must be true or false" in str(raised.value)
+
+
+def test_start_url_outside_allowed_domains_would_never_be_crawled():
+    text = MINIMAL + 'allowed_domains = ["cdn.example"]\n'
+    with pytest.raises(SiteConfigError, match=r"start_urls\[0\]: host 'board.example' is not in"):
+        parse_site(text, "board.toml")
+    assert parse_site(MINIMAL + 'allowed_domains = ["example"]\n', "board.toml")
+
+
+def test_follow_must_be_a_table_and_browser_rendering_is_reserved():
+    with pytest.raises(SiteConfigError, match=r"follow: must be a table"):
+        parse_site(MINIMAL + 'follow = "yes"\n', "board.toml")
+    with pytest.raises(SiteConfigError, match=r"render: must be \"html\"; \"browser\""):
+        parse_site(MINIMAL + 'render = "browser"\n', "board.toml")
+
+
+def test_a_missing_sites_directory_is_an_error(tmp_path):
+    from crawler.sites import site_files
+
+    with pytest.raises(SiteConfigError, match="no such directory"):
+        site_files(tmp_path / "nope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -9,10 +10,13 @@ from typing import Any
 import click
 
 
-def load_settings():
-    from crawler.crawl import project_settings
+def load_settings(**overrides: Any):
+    from crawler.crawl import SettingsError, project_settings
 
-    return project_settings()
+    try:
+        return project_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def database_url() -> str:
@@ -65,11 +69,19 @@ def open_session() -> Iterator[Any]:
         engine.dispose()
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: wide (CJK, Hangul) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
-        "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip() for row in cells
+        "  ".join(
+            value + " " * (widths[i] - display_width(value)) for i, value in enumerate(row)
+        ).rstrip()
+        for row in cells
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import open_session, ready_database, redact
+from crawler.cli.common import load_settings, open_session, ready_database, redact
 from crawler.cli.flags import flag_table
 
 
@@ -27,10 +27,10 @@ def crawl(site: str, loglevel: str | None) -> None:
       repostwatch crawl demo
       repostwatch crawl ./my-sites/board.toml -L WARNING
     """
-    from crawler.crawl import project_settings, run_crawl
+    from crawler.crawl import run_crawl
     from crawler.sites import SiteConfigError, find_site, resolve_site
 
-    settings = project_settings(**({"LOG_LEVEL": loglevel.upper()} if loglevel else {}))
+    settings = load_settings(**({"LOG_LEVEL": loglevel.upper()} if loglevel else {}))
     directory = settings.get("REPOSTWATCH_SITES_DIR")
     try:
         path = resolve_site(site, directory)
@@ -41,9 +41,7 @@ def crawl(site: str, loglevel: str | None) -> None:
     summary = run_crawl(str(path), config.name, settings)
     _print_summary(summary)
     if not summary.ok:
-        raise click.ClickException(
-            f"the crawl of {config.name} ended with {summary.finish_reason!r}; see the log above"
-        )
+        raise click.ClickException(f"crawl of {config.name}: {summary.problem}; see the log above")
 
 
 def _print_summary(summary: Any) -> None:
@@ -52,17 +50,14 @@ def _print_summary(summary: Any) -> None:
         f"\nCrawl run {summary.run_id} of {summary.site}: {summary.finish_reason}\n"
         f"  pages           {summary.pages}\n"
         f"  media hashed    {summary.media_hashed}"
-        f" ({summary.media_skipped} not media, {summary.media_failed} failed)\n"
+        f" ({summary.media_skipped} skipped: not media, undecodable or too large;"
+        f" {summary.media_failed} failed to download)\n"
         f"  bytes           {summary.bytes}\n"
         f"  refused         {refused}\n"
+        f"  errors          {summary.errors}\n"
         f"  flags           {summary.flags_new} new, {summary.flags_seen_again} seen again"
+        + (f", {summary.flags_spilled} waiting in the spill file" if summary.flags_spilled else "")
     )
-    if summary.flags_spilled:
-        click.echo(
-            f"  WARNING: {summary.flags_spilled} match(es) could not be written to the database "
-            "and wait in the spill file; run `repostwatch flags replay` once it is back.",
-            err=True,
-        )
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -81,13 +76,13 @@ def demo(loglevel: str) -> None:
       repostwatch demo
     """
     from crawler import db, registry, samples
-    from crawler.crawl import project_settings, run_crawl
+    from crawler.crawl import run_crawl
     from crawler.db import migrate
     from crawler.demo import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
     from crawler.localsite import LocalSite
     from crawler.sites import find_site
 
-    settings = project_settings(LOG_LEVEL=loglevel.upper())
+    settings = load_settings(LOG_LEVEL=loglevel.upper())
     url = settings.get("REPOSTWATCH_DATABASE_URL")
     click.echo(f"1/4 Database {redact(url)}: running migrations")
     try:
@@ -121,4 +116,4 @@ def demo(loglevel: str) -> None:
         found = db.list_flags(session, site=config.name)
     click.echo(flag_table(found) if found else "No flags.")
     if not summary.ok:
-        raise click.ClickException(f"the demo crawl ended with {summary.finish_reason!r}")
+        raise click.ClickException(f"demo crawl: {summary.problem}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -77,14 +77,21 @@ def flag_table(found: Sequence[Any]) -> str:
     return table(headers, rows)
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 @flags.command("decide")
 @click.argument("flag_id", metavar="ID", type=int)
 @click.argument("decision", type=click.Choice(["confirm", "reject"]))
 @click.option(
     "--by",
     "by",
-    default=lambda: os.environ.get("USER") or "unknown",
-    help="Who decides (default: $USER).",
+    default=lambda: _login_name(),
+    help="Who decides (default: your login name).",
 )
 def flags_decide(flag_id: int, decision: str, by: str) -> None:
     """Confirm or reject flag ID after looking at it. Only confirmed flags lead to notices.
@@ -97,7 +104,9 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
 
     try:
         with open_session() as session:
-            flag = db.decide(session, flag_id, decision, by=by)
+            if not by.strip():
+                raise click.UsageError("say who decides with --by NAME")
+            flag = db.decide(session, flag_id, decision, by=by.strip())
     except db.FlagNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Flag {flag.id} is {flag.status} (by {flag.decided_by}).")
@@ -118,6 +127,8 @@ def flags_replay(file: Path | None) -> None:
     from crawler import db
     from crawler.recording import FlagRecorder
 
+    if file is not None and not file.exists():
+        raise click.ClickException(f"{file}: no such file")
     settings = load_settings()
     path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
     engine = db.make_engine(ready_database(settings.get("REPOSTWATCH_DATABASE_URL")))

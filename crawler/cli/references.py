@@ -65,12 +65,14 @@ def refs_import(file: Path, fmt: str | None) -> None:
     from crawler import db, registry
 
     try:
-        fmt = registry.guess_format(file, fmt)
-        rows = registry.parse_hash_list(file.read_text(encoding="utf-8"), fmt, str(file))
-    except (registry.HashListError, UnicodeDecodeError) as exc:
+        rows = registry.read_hash_list(file, fmt)
+    except registry.HashListError as exc:
         raise click.ClickException(f"nothing imported:\n{exc}") from exc
-    with open_session() as session:
-        result = db.import_hashes(session, rows)
+    try:
+        with open_session() as session:
+            result = db.import_hashes(session, rows)
+    except ValueError as exc:  # a row the database layer refuses (checked before any write)
+        raise click.ClickException(f"nothing imported: {file}: {exc}") from exc
     click.echo(f"Imported {result.added} hash(es); {result.existing} were already registered.")
 
 

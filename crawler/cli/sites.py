@@ -25,7 +25,11 @@ def sites_list() -> None:
 
     directory = sites_dir()
     rows = []
-    for path in site_files(directory):
+    try:
+        files = site_files(directory)
+    except SiteConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in files:
         try:
             config = load_site(path)
         except SiteConfigError as exc:

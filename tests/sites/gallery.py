@@ -77,8 +77,13 @@ def routes() -> dict[str, Route]:
             "Hot post",
             '<video poster="/img/p/ihc.jpg"><source src="/v/clip.mp4" type="video/mp4"></video>'
             '<img src="/img/p/moto.jpg"><a href="/page/1">back</a>'
-            '<a href="/private-link">x</a>',
+            '<a href="/private-link">x</a>'
+            # Never fetched: robots.txt disallows it; file: and ftp: are not the web.
+            '<img src="/members/hidden.jpg"><img src="file:///etc/hostname">'
+            '<a href="file:///etc/passwd">x</a><a href="ftp://127.0.0.1/post/1">x</a>',
         ),
+        "/robots.txt": Route(b"User-agent: *\nDisallow: /members/\n", "text/plain"),
+        "/members/hidden.jpg": Route(jpeg("astronaut", quality=90), jpeg_type),
         # Copies of references: resized, re-encoded, renamed, format-changed.
         "/img/2024/05/a-small.jpg": Route(jpeg("astronaut", quality=60, scale=0.3), jpeg_type),
         "/img/2024/05/a-large.jpg": Route(jpeg("astronaut", quality=70, scale=0.8), jpeg_type),
