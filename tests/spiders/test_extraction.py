@@ -69,7 +69,8 @@ def test_each_url_once_and_no_data_or_javascript_urls():
 
 def test_media_urls_have_one_spelling():
     html = (
-        '<img src="/이미지/사진 1.jpg"><img src="/%EC%9D%B4%EB%AF%B8%EC%A7%80/%EC%82%AC%EC%A7%84%201.jpg">'
+        '<img src="/이미지/사진 1.jpg">'
+        '<img src="/%EC%9D%B4%EB%AF%B8%EC%A7%80/%EC%82%AC%EC%A7%84%201.jpg">'
         '<img src="/m/a.jpg#zoom"><a href="/m/a.jpg">full</a>'
     )
     assert media(html) == [
