@@ -56,6 +56,8 @@ class FlagView:
     decided_by: str | None
     decided_at: datetime | None
     pages_seen: int  # pages the media URL was seen on (media_sightings)
+    variant: str | None = None  # which variant of the found media matched, e.g. "mirror"
+    evidence: str | None = None  # JSON details, e.g. frames matched for a video
 
 
 def url_key(url: str) -> str:
@@ -76,6 +78,8 @@ def record_match(
     algorithm: str,
     distance: int,
     seen_at: datetime | None = None,
+    variant: str | None = None,
+    evidence: str | None = None,
 ) -> RecordResult:
     """Record that ``media_url`` (content ``media_sha256``) on ``page_url`` matched a reference.
 
@@ -104,6 +108,8 @@ def record_match(
                 page_url=page_url,
                 algorithm=algorithm.strip().lower(),
                 distance=distance,
+                variant=variant,
+                evidence=evidence,
                 status="pending",
                 first_seen=seen_at,
                 last_seen=seen_at,
@@ -256,6 +262,8 @@ def _flags() -> Select:
             Flag.decided_by,
             Flag.decided_at,
             pages_seen,
+            Flag.variant,
+            Flag.evidence,
         )
         .join(Case, Flag.case_id == Case.id)
         .join(Site, Flag.site_id == Site.id)

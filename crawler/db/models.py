@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -180,6 +181,10 @@ class Flag(Base):
     last_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     decided_at: Mapped[datetime | None]
+    # Which variant of the found media matched ("original", "mirror", "rot90", "trimmed", ...)
+    # and, for videos, the frame evidence as a short JSON object (shares, frames matched).
+    variant: Mapped[str | None] = mapped_column(String(ALGORITHM_LENGTH))
+    evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class MediaSighting(Base):
@@ -196,3 +201,38 @@ class MediaSighting(Base):
     last_seen: Mapped[datetime]
     first_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     last_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+
+
+class ReferenceVideo(Base):
+    """A reference video of a case: its frame hashes (below), never its pictures.
+
+    Its SHA-256 and MD5 are ordinary reference hashes (exact matches); ``reference_id`` points at
+    the SHA-256 one, which flags raised by frame matching refer to.
+    """
+
+    __tablename__ = "reference_videos"
+    __table_args__ = (UniqueConstraint("case_id", "media_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_hashes.id"), index=True)
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    label: Mapped[str | None] = mapped_column(String(255))
+    duration: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceVideoFrame(Base):
+    """One sampled frame of a reference video: its time and PDQ hash."""
+
+    __tablename__ = "reference_video_frames"
+    __table_args__ = (
+        UniqueConstraint("video_id", "seconds"),
+        CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("reference_videos.id"), index=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    value: Mapped[str] = mapped_column(String(HASH_LENGTH))  # PDQ hex
+    quality: Mapped[int] = mapped_column(Integer)

@@ -10,10 +10,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from crawler.db.models import REFERENCE_SOURCES, Case, ReferenceHash, utcnow
+from crawler.db.models import (
+    REFERENCE_SOURCES,
+    Case,
+    ReferenceHash,
+    ReferenceVideo,
+    ReferenceVideoFrame,
+    utcnow,
+)
 from crawler.db.session import dialect_insert
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -207,3 +214,103 @@ def _hex(value: str, what: str) -> str:
     if not _HEX.fullmatch(value):
         raise ValueError(f"{what} {value!r} is not hexadecimal")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    """One sampled frame of a reference video: when, its PDQ hex and quality."""
+
+    seconds: float
+    value: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceVideoRow:
+    id: int
+    case_id: int
+    reference_id: int  # the video's sha256 reference hash: what flags refer to
+    frames: tuple[tuple[str, int], ...]  # (PDQ hex, quality) per frame, in time order
+
+
+def add_reference_video(
+    session: Session,
+    case: str,
+    *,
+    media_sha256: str,
+    duration: float,
+    frames: Sequence[VideoFrame],
+    label: str | None = None,
+) -> bool:
+    """Store a reference video's frame hashes; False if the case already has this video.
+
+    The video's sha256 must already be a reference hash of the case (add it with
+    :func:`add_reference_hashes` first, in the same transaction).
+    """
+    case_id = get_or_create_case(session, case)
+    media_sha256 = _hex(media_sha256, "media_sha256")
+    reference_id = session.execute(
+        select(ReferenceHash.id).where(
+            ReferenceHash.case_id == case_id,
+            ReferenceHash.algorithm == "sha256",
+            ReferenceHash.value == media_sha256,
+        )
+    ).scalar_one_or_none()
+    if reference_id is None:
+        raise ValueError(
+            f"video {media_sha256} is not a reference of case {case!r}: add its sha256 first"
+        )
+    video_id = session.execute(
+        dialect_insert(session, ReferenceVideo)
+        .values(
+            case_id=case_id,
+            reference_id=reference_id,
+            media_sha256=media_sha256,
+            label=label,
+            duration=duration,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(
+            index_elements=[ReferenceVideo.case_id, ReferenceVideo.media_sha256]
+        )
+        .returning(ReferenceVideo.id)
+    ).scalar()
+    if video_id is None:
+        return False
+    unique = {round(frame.seconds, 3): frame for frame in frames}
+    if unique:
+        session.execute(
+            insert(ReferenceVideoFrame),
+            [
+                {
+                    "video_id": video_id,
+                    "seconds": seconds,
+                    "value": _hex(frame.value, "frame hash"),
+                    "quality": frame.quality,
+                }
+                for seconds, frame in sorted(unique.items())
+            ],
+        )
+    return True
+
+
+def load_reference_videos(session: Session) -> list[ReferenceVideoRow]:
+    """Every reference video with its frames (ordered by video, then time)."""
+    rows = session.execute(
+        select(
+            ReferenceVideo.id,
+            ReferenceVideo.case_id,
+            ReferenceVideo.reference_id,
+            ReferenceVideoFrame.value,
+            ReferenceVideoFrame.quality,
+        )
+        .join(ReferenceVideoFrame, ReferenceVideoFrame.video_id == ReferenceVideo.id)
+        .order_by(ReferenceVideo.id, ReferenceVideoFrame.seconds)
+    )
+    videos: dict[int, tuple[int, int, list[tuple[str, int]]]] = {}
+    for video_id, case_id, reference_id, value, quality in rows:
+        videos.setdefault(video_id, (case_id, reference_id, []))[2].append((value, quality))
+    return [
+        ReferenceVideoRow(video_id, case_id, reference_id, tuple(frames))
+        for video_id, (case_id, reference_id, frames) in videos.items()
+    ]

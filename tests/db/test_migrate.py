@@ -16,7 +16,16 @@ from crawler.db.migrate import alembic_config, current_revision, head_revision, 
 from crawler.db.models import Base
 from crawler.db.session import DatabaseUnavailable, DatabaseURLError, make_engine
 
-TABLES = {"cases", "reference_hashes", "sites", "crawl_runs", "flags", "media_sightings"}
+TABLES = {
+    "cases",
+    "reference_hashes",
+    "sites",
+    "crawl_runs",
+    "flags",
+    "media_sightings",
+    "reference_videos",
+    "reference_video_frames",
+}
 
 
 def _tables(url: str) -> set[str]:
@@ -31,7 +40,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0001"
+    assert current_revision(database_url) == head_revision() == "0002"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

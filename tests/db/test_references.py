@@ -139,3 +139,35 @@ def test_load_references_gives_what_the_index_needs(session):
     ]
     assert loaded[0].case_id == get_or_create_case(session, "case-1")
     assert len({r.id for r in loaded}) == 3
+
+
+def test_reference_videos_keep_frame_hashes_once_per_case(session):
+    from crawler.db import VideoFrame, add_reference_video, load_reference_videos
+
+    video_sha = "e" * 64
+    add_reference_hashes(session, "case-v", [NewHash("sha256", video_sha)])
+    frames = [VideoFrame(0.0, "a" * 64, 90), VideoFrame(0.25, "b" * 64, 80)]
+    assert add_reference_video(
+        session, "case-v", media_sha256=video_sha, duration=8.0, frames=frames, label="clip.mp4"
+    )
+    assert not add_reference_video(
+        session, "case-v", media_sha256=video_sha, duration=8.0, frames=frames
+    )
+    session.commit()
+    (video,) = load_reference_videos(session)
+    assert video.frames == (("a" * 64, 90), ("b" * 64, 80))
+    (reference,) = [r for r in load_references(session) if r.algorithm == "sha256"]
+    assert video.reference_id == reference.id
+
+
+def test_a_video_needs_its_sha256_reference_first(session):
+    from crawler.db import VideoFrame, add_reference_video
+
+    with pytest.raises(ValueError, match="add its sha256 first"):
+        add_reference_video(
+            session,
+            "case-v",
+            media_sha256="f" * 64,
+            duration=1.0,
+            frames=[VideoFrame(0.0, "a" * 64, 90)],
+        )
