@@ -8,6 +8,7 @@ content type; ``/robots.txt`` allows everything unless a route overrides it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,7 @@ class LocalSite:
     def __init__(self, routes: Mapping[str, Route], port: int = 0):
         self.routes = dict(routes)
         self.requests: list[str] = []
+        self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         site = self
 
@@ -46,6 +48,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 with site._lock:
                     site.requests.append(self.path)
+                    site.request_times.append((time.monotonic(), self.path))
                 route = site.routes.get(self.path)
                 if route is None and self.path == "/robots.txt":
                     route = Route(b"User-agent: *\nAllow: /\n", "text/plain")

@@ -32,9 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler import db
 from crawler.crawl import summarize
 from crawler.hashing import MediaError, MediaHashes, hash_media
-from crawler.hashing.types import HashFormatError, HashValue
 from crawler.items import MediaPage
-from crawler.matching import Match, Matcher, Reference
+from crawler.live_references import LiveReferences
+from crawler.matching import Match
 from crawler.recording import FlagRecorder, MatchRecord
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class MediaOutcome:
     url: str
     sha256: str | None = None
     kind: str | None = None
-    matches: tuple[Match, ...] = ()
+    matches: tuple[tuple[Match, str | None], ...] = ()  # each with its evidence (JSON) or None
     error: str | None = None
 
 
@@ -66,6 +66,7 @@ class HashMatchPipeline:
         max_pixels: int,
         media_concurrency: int,
         spill_file: str,
+        reference_poll_seconds: float = 2.0,
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -75,6 +76,7 @@ class HashMatchPipeline:
         self.max_pixels = max_pixels
         self.media_concurrency = media_concurrency
         self.spill_file = spill_file
+        self.reference_poll_seconds = reference_poll_seconds
         self.hasher: Executor | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
@@ -92,6 +94,7 @@ class HashMatchPipeline:
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY", 16),
             spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
+            reference_poll_seconds=settings.getfloat("REPOSTWATCH_REFERENCE_POLL_SECONDS", 2.0),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -103,43 +106,46 @@ class HashMatchPipeline:
         self.engine = db.make_engine(self.database_url)
         self.sessions = db.make_sessionmaker(self.engine)
         self.recorder = FlagRecorder(self.sessions, self.spill_file)
+        self.references = LiveReferences(self.sessions)
         try:
             if replayed := self.recorder.replay():
                 self.stats.set_value(f"{STATS}/flags/replayed", replayed)
             with self.sessions.begin() as session:
                 self.run_id = db.start_run(session, site_name)
                 self.site_id = db.ensure_site(session, site_name)
-            with self.sessions() as session:
-                rows = db.load_references(session)
+            loaded = self.references.load()
         except SQLAlchemyError as exc:
             raise RuntimeError(
                 f"cannot use the database at {self.engine.url!r}: {exc.__class__.__name__}: "
                 f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
             ) from exc
-        self.matcher = Matcher(self._references(rows))
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
         self.hasher = self._new_hasher()
+        self.poller = asyncio.ensure_future(self._poll_references())
         self.stats.set_value(f"{STATS}/run_id", self.run_id)
-        self.stats.set_value(f"{STATS}/references", len(rows))
+        self.stats.set_value(f"{STATS}/references", loaded)
         logger.info(
             "Crawl run %s of site %r: matching against %d reference hashes, %d hashing %s",
             self.run_id,
             site_name,
-            len(rows),
+            loaded,
             self.hash_workers,
             "process" if self.hash_workers == 1 else "processes",
         )
 
-    def _references(self, rows: list[db.ReferenceRow]) -> list[Reference]:
-        references = []
-        for row in rows:
+    async def _poll_references(self) -> None:
+        """Apply references added or withdrawn while crawling, every few seconds."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.reference_poll_seconds)
             try:
-                value = HashValue(row.algorithm, row.value, row.quality)
-            except HashFormatError as exc:
-                logger.warning("Reference hash %s ignored: %s", row.id, exc)
+                checked_at, changes = await loop.run_in_executor(self.writer, self.references.fetch)
+            except SQLAlchemyError as exc:
+                logger.warning("Could not check for new references: %s", exc)
                 continue
-            references.append(Reference(id=row.id, case_id=row.case_id, value=value))
-        return references
+            applied = self.references.apply(checked_at, changes)
+            self.stats.inc_value(f"{STATS}/references/added_live", applied.added)
+            self.stats.inc_value(f"{STATS}/references/withdrawn_live", applied.removed)
 
     def _new_hasher(self) -> Executor:
         return ProcessPoolExecutor(
@@ -147,6 +153,8 @@ class HashMatchPipeline:
         )
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        if getattr(self, "poller", None) is not None:
+            self.poller.cancel()
         if self.hasher is not None:
             self.hasher.shutdown(wait=True, cancel_futures=True)
             self.hasher = None
@@ -198,7 +206,7 @@ class HashMatchPipeline:
                 return await self._outcome(url, referer=item.url)
 
         outcomes = await asyncio.gather(*(one(url) for url in item.media_urls))
-        matched = [(outcome, match) for outcome in outcomes for match in outcome.matches]
+        matched = [(outcome, *match) for outcome in outcomes for match in outcome.matches]
         if matched:
             await asyncio.get_running_loop().run_in_executor(
                 self.writer, functools.partial(self._record, item.url, matched)
@@ -268,7 +276,7 @@ class HashMatchPipeline:
             del body
         self.stats.inc_value(f"{STATS}/media/hashed")
         self.stats.inc_value(f"{STATS}/media/hashed/{hashes.kind}")
-        matches = tuple(self.matcher.match(hashes))
+        matches = tuple(self.references.match(hashes))
         if matches:
             self.stats.inc_value(f"{STATS}/media/matched")
         return MediaOutcome(url=url, sha256=hashes.sha256, kind=hashes.kind, matches=matches)
@@ -279,7 +287,7 @@ class HashMatchPipeline:
         logger.warning("Media not fetched: %s (%s)", url, why)
         return MediaOutcome(url=url, error=why)
 
-    def _record(self, page_url: str, matched: list[tuple[MediaOutcome, Match]]) -> None:
+    def _record(self, page_url: str, matched: list[tuple[MediaOutcome, Match, str | None]]) -> None:
         """Write one flag per match, in one transaction per page (runs on the writer thread)."""
         now = datetime.now(UTC)
         records = [
@@ -294,23 +302,26 @@ class HashMatchPipeline:
                 algorithm=match.algorithm,
                 distance=match.distance,
                 seen_at=now,
+                variant=match.variant,
+                evidence=evidence,
             )
-            for outcome, match in matched
+            for outcome, match, evidence in matched
         ]
         results = self.recorder.record(records)
         if results is None:
             self.stats.inc_value(f"{STATS}/flags/spilled", len(records))
             return
-        for (outcome, match), result in zip(matched, results, strict=True):
+        for (outcome, match, _), result in zip(matched, results, strict=True):
             self.stats.inc_value(f"{STATS}/flags/recorded")
             self.stats.inc_value(f"{STATS}/flags/{'new' if result.created else 'seen_again'}")
             logger.info(
-                "%s flag %d: %s on %s (%s distance %d, case %d)",
+                "%s flag %d: %s on %s (%s %s distance %d, case %d)",
                 "New" if result.created else "Seen again:",
                 result.flag_id,
                 outcome.url,
                 page_url,
                 match.algorithm,
+                match.variant,
                 match.distance,
                 match.case_id,
             )

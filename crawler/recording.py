@@ -43,6 +43,8 @@ class MatchRecord:
     algorithm: str
     distance: int
     seen_at: datetime
+    variant: str | None = None
+    evidence: str | None = None
 
     def to_json(self) -> str:
         data = asdict(self)

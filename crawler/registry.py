@@ -40,6 +40,7 @@ class RegisterReport:
     files_added: int = 0
     files_existing: int = 0
     hashes_added: int = 0
+    videos_added: int = 0  # videos whose frame hashes were stored (for near-copy matching)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -81,6 +82,8 @@ def add_files(
                 media_sha256=hashes.sha256,
             )
             report.hashes_added += result.added
+            if hashes.kind == "video" and _add_video_frames(session, case, path, hashes.sha256):
+                report.videos_added += 1
             if result.added:
                 report.files_added += 1
             else:
@@ -88,6 +91,38 @@ def add_files(
         if on_file is not None:
             on_file(path)
     return report
+
+
+def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
+    """Store a reference video's frames, sampled 4 times a second (copies are sampled once a
+    second: denser references keep trimmed copies of fast footage matching)."""
+    from crawler.hashing.video import (
+        DEFAULT_MAX_FRAMES,
+        REFERENCE_SECONDS_PER_SAMPLE,
+        hash_video,
+        unique_frame_hashes,
+    )
+
+    try:
+        video = hash_video(
+            path.read_bytes(),
+            seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
+            max_frames=4 * DEFAULT_MAX_FRAMES,
+        )
+    except MediaError:
+        return False  # undecodable here: its digests still match exact copies
+    frames = [
+        db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
+        for frame in unique_frame_hashes(video.frames)
+    ]
+    return db.add_reference_video(
+        session,
+        case,
+        media_sha256=sha256,
+        duration=video.duration,
+        frames=frames,
+        label=path.name,
+    )
 
 
 def guess_format(path: Path | str, explicit: str | None = None) -> str:

@@ -43,6 +43,8 @@ REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next
 #: crawl or `repostwatch flags replay` writes them.
 REPOSTWATCH_SPILL_FILE = os.environ.get("REPOSTWATCH_SPILL_FILE", "var/unrecorded-matches.jsonl")
+#: Seconds between a running crawl's checks for references added or withdrawn meanwhile.
+REPOSTWATCH_REFERENCE_POLL_SECONDS = 2.0
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 

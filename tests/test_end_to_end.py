@@ -23,6 +23,12 @@ EXPECTED_FLAGS = {
     ("/full/rocket-full.png", gallery.CASE),
     ("/thumbs/rocket-t.jpg", gallery.CASE),
     ("/v/clip.mp4", gallery.CASE),
+    # Edited reposts: mirrored, turned, padded, cropped, and a re-encoded copy of a video.
+    ("/img/e/mirror.jpg", gallery.CASE),
+    ("/img/e/turned.jpg", gallery.CASE),
+    ("/img/e/padded.jpg", gallery.CASE),
+    ("/img/e/cropped.jpg", gallery.CASE),
+    ("/v/repost.webm", gallery.CASE),
 }
 UNRELATED_MEDIA = {
     "/img/p/camera.jpg",
@@ -31,6 +37,7 @@ UNRELATED_MEDIA = {
     "/img/p/hubble.jpg",
     "/img/p/moto.jpg",
     "/img/not-an-image.jpg",
+    "/v/other.mp4",
 }
 
 
@@ -42,7 +49,12 @@ def registered(database_url, tmp_path):
     env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
     repostwatch("db", "upgrade", env=env, cwd=tmp_path)
     photos = [samples.photo_path(name) for name in gallery.REFERENCES]
-    repostwatch("refs", "add", "--case", gallery.CASE, *photos, env=env, cwd=tmp_path)
+    reference_video = tmp_path / "reference.mp4"  # generated from ordinary photos
+    reference_video.write_bytes(gallery.reference_video())
+    added = repostwatch(
+        "refs", "add", "--case", gallery.CASE, *photos, reference_video, env=env, cwd=tmp_path
+    )
+    assert "1 video(s) with frame hashes" in added.stdout
     hash_list = tmp_path / "partner.csv"
     hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
     repostwatch("refs", "import", hash_list, env=env, cwd=tmp_path)
@@ -69,8 +81,8 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert by_path["/v/clip.mp4"]["media_sha256"] == gallery.VIDEO_SHA256
     assert urlsplit(by_path["/thumbs/rocket-t.jpg"]["page_url"]).path == "/page/3"
     for f in flags:
-        assert f["algorithm"] in {"pdq", "phash", "sha256", "md5"}
-        limit = {"pdq": 31, "phash": 10}.get(f["algorithm"], 0)
+        assert f["algorithm"] in {"pdq", "phash", "sha256", "md5", "crhash", "vpdq"}
+        limit = {"pdq": 31, "phash": 10, "vpdq": 31, "crhash": 8}.get(f["algorithm"], 0)
         assert 0 <= f["distance"] <= limit
 
     # Unrelated photos were downloaded and hashed, and not flagged.
@@ -80,16 +92,24 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert "/img/2024/05/a-small.jpg" not in requested
     assert "/members/hidden.jpg" not in requested
     assert "robots_txt 1" in crawl.stdout
-    assert "Crawl run" in crawl.stdout and "6 new" in crawl.stdout
+    assert "Crawl run" in crawl.stdout and f"{len(EXPECTED_FLAGS)} new" in crawl.stdout
+    # Each edited repost says how it matched.
+    assert by_path["/img/e/mirror.jpg"]["variant"] == "flipx"
+    assert by_path["/img/e/turned.jpg"]["variant"] in {"rot90", "rot270"}
+    assert by_path["/img/e/padded.jpg"]["variant"].startswith("trimmed")
+    video = by_path["/v/repost.webm"]
+    assert video["algorithm"] == "vpdq"
+    evidence = json.loads(video["evidence"])
+    assert evidence["query_share"] >= 0.8 and evidence["frames_matched"] >= 5
 
     engine = db.make_engine(database_url)
     with db.make_sessionmaker(engine)() as session:
         (run,) = db.list_runs(session, site="gallery")
     engine.dispose()
     assert run.status == "finished"
-    assert run.pages == 5  # /, /page/1-3, /post/99
-    assert run.media == 11  # every media URL but the HTML one, hashed once each
-    assert run.flags == 6
+    assert run.pages == 6  # /, /page/1-4, /post/99
+    assert run.media == 17  # every media URL but the HTML one, hashed once each
+    assert run.flags == len(EXPECTED_FLAGS)
     assert run.bytes > 0
     assert run.finished_at is not None
 
@@ -103,7 +123,7 @@ def test_recrawl_updates_last_seen_and_never_duplicates(registered, tmp_path):
         second_crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
         second = {f["id"]: f for f in _flags(env, tmp_path)}
 
-    assert "0 new, 6 seen again" in second_crawl.stdout
+    assert f"0 new, {len(EXPECTED_FLAGS)} seen again" in second_crawl.stdout
     assert second.keys() == first.keys()
     for flag_id, flag in second.items():
         assert flag["first_seen"] == first[flag_id]["first_seen"]
@@ -194,5 +214,5 @@ def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
     flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
     assert flagged == small
     assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
-    # 4 reposts and 5 unrelated photos are over 20,000 bytes.
-    assert "9 failed to download)" in crawl.stdout
+    # 8 reposts and 6 unrelated media are over 20,000 bytes.
+    assert "14 failed to download)" in crawl.stdout

@@ -42,7 +42,9 @@ def refs_add(case: str, paths: tuple[Path, ...]) -> None:
     for path, why in report.skipped:
         click.echo(f"skipped {path}: {why}", err=True)
     click.echo(
-        f"Case {case}: {report.files_added} file(s) added ({report.hashes_added} hashes), "
+        f"Case {case}: {report.files_added} file(s) added ({report.hashes_added} hashes"
+        + (f", {report.videos_added} video(s) with frame hashes" if report.videos_added else "")
+        + "), "
         f"{report.files_existing} already registered, {len(report.skipped)} skipped."
     )
 
@@ -104,3 +106,40 @@ def refs_export(case: str | None, fmt: str, output: Path | None) -> None:
         click.echo(f"Wrote {len(rows)} hash(es) to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@refs.command("withdraw")
+@click.option("--case", "case", required=True, help="Case the references belong to.")
+@click.option("--all", "everything", is_flag=True, help="Withdraw every reference of the case.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
+    """Stop matching the references made from PATHS (or, with --all, the whole case).
+
+    Running crawls stop matching them within seconds. The hashes stay in the database, marked
+    withdrawn, so that existing flags keep their evidence; adding the file again re-activates
+    them.
+
+    \b
+    Example:
+      repostwatch refs withdraw --case case-0042 photos/IMG_0007.jpg
+      repostwatch refs withdraw --case case-0042 --all
+    """
+    from crawler import db, registry
+    from crawler.hashing import MediaError, hash_file
+
+    if everything == bool(paths):
+        raise click.UsageError("name the reference files to withdraw, or pass --all (not both)")
+    digests = None
+    if paths:
+        digests = []
+        for path in registry.media_files(paths):
+            try:
+                digests.append(hash_file(path).sha256)
+            except MediaError as exc:
+                click.echo(f"skipped {path}: {exc}", err=True)
+    try:
+        with open_session() as session:
+            withdrawn = db.withdraw_references(session, case, media_sha256=digests)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Case {case}: {withdrawn} hash(es) withdrawn.")

@@ -22,6 +22,7 @@ from crawler.db.references import (
     AddResult,
     ImportRow,
     NewHash,
+    ReferenceChanges,
     ReferenceRow,
     ReferenceVideoRow,
     VideoFrame,
@@ -33,6 +34,8 @@ from crawler.db.references import (
     import_hashes,
     load_reference_videos,
     load_references,
+    reference_changes,
+    withdraw_references,
 )
 from crawler.db.runs import (
     RunNotFound,
@@ -63,6 +66,7 @@ __all__ = [
     "ImportRow",
     "NewHash",
     "RecordResult",
+    "ReferenceChanges",
     "ReferenceRow",
     "ReferenceVideoRow",
     "RunNotFound",
@@ -90,7 +94,9 @@ __all__ = [
     "make_engine",
     "make_sessionmaker",
     "record_match",
+    "reference_changes",
     "start_run",
     "upgrade",
     "url_key",
+    "withdraw_references",
 ]

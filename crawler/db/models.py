@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -117,6 +118,13 @@ class ReferenceHash(Base):
     # Groups the hashes computed from one reference file (its sha256), when known.
     media_sha256: Mapped[str | None] = mapped_column(String(SHA256_HEX_LENGTH), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A withdrawn reference stops matching (a case closed, a mistaken registration); the row
+    # stays so that its flags keep their evidence. changed_at moves on every add, withdrawal and
+    # re-add: running crawls poll it to pick changes up without a restart.
+    withdrawn_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp(), index=True
+    )
 
 
 class Site(Base):
@@ -220,6 +228,10 @@ class ReferenceVideo(Base):
     label: Mapped[str | None] = mapped_column(String(255))
     duration: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp(), index=True
+    )
 
 
 class ReferenceVideoFrame(Base):

@@ -7,10 +7,11 @@ or importing the same hash again changes nothing. Functions take a Session; the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import (
@@ -145,10 +146,11 @@ def import_hashes(session: Session, rows: Sequence[ImportRow]) -> AddResult:
 
 
 def export_hashes(session: Session, case: str | None = None) -> list[ImportRow]:
-    """Every reference hash (or one case's), ordered by case, algorithm and value."""
+    """Every active reference hash (or one case's), ordered by case, algorithm and value."""
     query = (
         select(Case.name, ReferenceHash.algorithm, ReferenceHash.value, ReferenceHash.quality)
         .join(Case, ReferenceHash.case_id == Case.id)
+        .where(ReferenceHash.withdrawn_at.is_(None))
         .order_by(Case.name, ReferenceHash.algorithm, ReferenceHash.value)
     )
     if case is not None:
@@ -156,9 +158,8 @@ def export_hashes(session: Session, case: str | None = None) -> list[ImportRow]:
     return [ImportRow(*row) for row in session.execute(query)]
 
 
-def load_references(session: Session) -> list[ReferenceRow]:
-    """Every reference hash with its case, in id order: what the matching index is built from."""
-    query = (
+def _reference_rows() -> Select:
+    return (
         select(
             ReferenceHash.id,
             ReferenceHash.case_id,
@@ -166,11 +167,18 @@ def load_references(session: Session) -> list[ReferenceRow]:
             ReferenceHash.algorithm,
             ReferenceHash.value,
             ReferenceHash.quality,
+            ReferenceHash.withdrawn_at,
         )
         .join(Case, ReferenceHash.case_id == Case.id)
         .order_by(ReferenceHash.id)
     )
-    return [ReferenceRow(*row) for row in session.execute(query)]
+
+
+def load_references(session: Session) -> list[ReferenceRow]:
+    """Every active (not withdrawn) reference hash with its case, in id order: what the matching
+    index is built from."""
+    query = _reference_rows().where(ReferenceHash.withdrawn_at.is_(None))
+    return [ReferenceRow(*row[:6]) for row in session.execute(query)]
 
 
 def count_references(session: Session) -> dict[str, int]:
@@ -185,14 +193,89 @@ def count_references(session: Session) -> dict[str, int]:
 
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> AddResult:
+    """Insert new hashes; a withdrawn one added again is active again (and counts as added)."""
     added = 0
+    now = utcnow()
+    given = len(rows)
+    # One row per (case, algorithm, value): PostgreSQL refuses to upsert a row twice in one
+    # statement, and a repeated row is "existing" anyway.
+    rows = list({(r["case_id"], r["algorithm"], r["value"]): r for r in reversed(rows)}.values())
+    rows.reverse()
+    for row in rows:
+        row.setdefault("changed_at", now)
     for start in range(0, len(rows), _CHUNK):
         insert = dialect_insert(session, ReferenceHash).values(rows[start : start + _CHUNK])
-        insert = insert.on_conflict_do_nothing(
-            index_elements=[ReferenceHash.case_id, ReferenceHash.algorithm, ReferenceHash.value]
+        insert = insert.on_conflict_do_update(
+            index_elements=[ReferenceHash.case_id, ReferenceHash.algorithm, ReferenceHash.value],
+            set_={"withdrawn_at": None, "changed_at": now},
+            where=ReferenceHash.withdrawn_at.is_not(None),
         )
         added += len(session.execute(insert.returning(ReferenceHash.id)).all())
-    return AddResult(added=added, existing=len(rows) - added)
+    return AddResult(added=added, existing=given - added)
+
+
+def withdraw_references(
+    session: Session, case: str, *, media_sha256: Sequence[str] | None = None
+) -> int:
+    """Withdraw a case's references (all of them, or those of the given reference files).
+
+    Withdrawn references stop matching in running crawls within seconds; their rows stay so that
+    flags keep their evidence. Returns how many hashes were withdrawn.
+    """
+    case_id = session.execute(
+        select(Case.id).where(Case.name == _case_name(case))
+    ).scalar_one_or_none()
+    if case_id is None:
+        raise ValueError(f"no case named {case!r}")
+    now = utcnow()
+    hashes = update(ReferenceHash).where(
+        ReferenceHash.case_id == case_id, ReferenceHash.withdrawn_at.is_(None)
+    )
+    videos = update(ReferenceVideo).where(
+        ReferenceVideo.case_id == case_id, ReferenceVideo.withdrawn_at.is_(None)
+    )
+    if media_sha256 is not None:
+        digests = [_hex(value, "media_sha256") for value in media_sha256]
+        hashes = hashes.where(ReferenceHash.media_sha256.in_(digests))
+        videos = videos.where(ReferenceVideo.media_sha256.in_(digests))
+    result = session.execute(
+        hashes.values(withdrawn_at=now, changed_at=now).execution_options(synchronize_session=False)
+    )
+    session.execute(
+        videos.values(withdrawn_at=now, changed_at=now).execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceChanges:
+    """What changed since a point in time: hashes to add, ids to drop (hashes and videos)."""
+
+    active: list[ReferenceRow]
+    withdrawn: list[int]
+    videos: list[ReferenceVideoRow]
+    withdrawn_videos: list[int]
+
+
+def reference_changes(session: Session, since: datetime) -> ReferenceChanges:
+    """References added, re-added or withdrawn at or after ``since`` (changed_at)."""
+    changed = session.execute(_reference_rows().where(ReferenceHash.changed_at >= since)).all()
+    active = [ReferenceRow(*row[:6]) for row in changed if row[6] is None]
+    withdrawn = [row[0] for row in changed if row[6] is not None]
+    video_rows = session.execute(
+        select(ReferenceVideo.id, ReferenceVideo.withdrawn_at).where(
+            ReferenceVideo.changed_at >= since
+        )
+    ).all()
+    active_videos = {video_id for video_id, withdrawn_at in video_rows if withdrawn_at is None}
+    return ReferenceChanges(
+        active=active,
+        withdrawn=withdrawn,
+        videos=[v for v in load_reference_videos(session, ids=active_videos)]
+        if active_videos
+        else [],
+        withdrawn_videos=[video_id for video_id, when in video_rows if when is not None],
+    )
 
 
 def _case_name(name: str) -> str:
@@ -260,6 +343,20 @@ def add_reference_video(
         raise ValueError(
             f"video {media_sha256} is not a reference of case {case!r}: add its sha256 first"
         )
+    existing = session.execute(
+        select(ReferenceVideo.id, ReferenceVideo.withdrawn_at).where(
+            ReferenceVideo.case_id == case_id, ReferenceVideo.media_sha256 == media_sha256
+        )
+    ).one_or_none()
+    if existing is not None:
+        if existing.withdrawn_at is None:
+            return False
+        session.execute(
+            update(ReferenceVideo)
+            .where(ReferenceVideo.id == existing.id)
+            .values(withdrawn_at=None, changed_at=utcnow())
+        )
+        return True  # added again after a withdrawal: its frames are still there
     video_id = session.execute(
         dialect_insert(session, ReferenceVideo)
         .values(
@@ -294,9 +391,11 @@ def add_reference_video(
     return True
 
 
-def load_reference_videos(session: Session) -> list[ReferenceVideoRow]:
-    """Every reference video with its frames (ordered by video, then time)."""
-    rows = session.execute(
+def load_reference_videos(
+    session: Session, ids: Collection[int] | None = None
+) -> list[ReferenceVideoRow]:
+    """Active reference videos (or those of ``ids``) with their frames, by video then time."""
+    query = (
         select(
             ReferenceVideo.id,
             ReferenceVideo.case_id,
@@ -305,8 +404,12 @@ def load_reference_videos(session: Session) -> list[ReferenceVideoRow]:
             ReferenceVideoFrame.quality,
         )
         .join(ReferenceVideoFrame, ReferenceVideoFrame.video_id == ReferenceVideo.id)
+        .where(ReferenceVideo.withdrawn_at.is_(None))
         .order_by(ReferenceVideo.id, ReferenceVideoFrame.seconds)
     )
+    if ids is not None:
+        query = query.where(ReferenceVideo.id.in_(list(ids)))
+    rows = session.execute(query)
     videos: dict[int, tuple[int, int, list[tuple[str, int]]]] = {}
     for video_id, case_id, reference_id, value, quality in rows:
         videos.setdefault(video_id, (case_id, reference_id, []))[2].append((value, quality))

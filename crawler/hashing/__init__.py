@@ -1,11 +1,16 @@
-"""Hash media bytes: exact digests for all media, pHash and PDQ for images.
+"""Hash media bytes: exact digests for all media; pHash, PDQ and crhash for images.
 
     >>> from crawler.hashing import hash_media
     >>> hashes = hash_media(open("photo.jpg", "rb").read())
     >>> hashes.get("pdq").hex, hashes.get("pdq").quality
+    >>> [(v.variant, v.value.algorithm) for v in hashes.variants]  # turned, mirrored, trimmed
 
-Pure: standard library, numpy, Pillow, imagehash and pdqhash only. `hash_media` is a plain
-module-level function so a ProcessPoolExecutor can run it.
+Images are decoded for hashing only as far as hashing needs (`open_luma`: luma only, JPEGs at a
+reduced DCT scale). ``hashes`` hold what a reference stores; ``variants`` and ``keypoints`` only
+serve matching (see `MediaHashes`).
+
+Pure: standard library, numpy, Pillow, imagehash, pdqhash and OpenCV (crhash) only. `hash_media`
+is a plain module-level function so a ProcessPoolExecutor can run it.
 """
 
 from __future__ import annotations
@@ -13,20 +18,41 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_image
+import numpy as np
+from PIL import Image
+
+from crawler.hashing.borders import content_box
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, keypoint_features
+from crawler.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, open_image, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
+from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
-from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, pdq
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash
+from crawler.hashing.pdq import (
+    PDQ_MATCH_THRESHOLD,
+    PDQ_MIN_QUALITY,
+    pdq,
+    pdq_variants,
+    symmetric_size,
+)
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash, phash_variants
 from crawler.hashing.sniff import Sniffed, sniff
-from crawler.hashing.types import ALGORITHM_BITS, HashFormatError, HashValue, MediaHashes
+from crawler.hashing.types import (
+    ALGORITHM_BITS,
+    HashFormatError,
+    HashValue,
+    MediaHashes,
+    VariantHash,
+)
 
 __all__ = [
     "ALGORITHM_BITS",
+    "CRHASH_MIN_INLIERS",
     "DEFAULT_MAX_PIXELS",
+    "DIHEDRAL",
     "PDQ_MATCH_THRESHOLD",
     "PDQ_MIN_QUALITY",
     "PHASH_MATCH_THRESHOLD",
+    "Decoded",
     "HashFormatError",
     "HashValue",
     "MediaError",
@@ -35,33 +61,104 @@ __all__ = [
     "Sniffed",
     "UndecodableMedia",
     "UnsupportedMedia",
+    "VariantHash",
     "hamming",
     "hash_file",
     "hash_media",
     "open_image",
+    "open_luma",
+    "pdq",
+    "phash",
     "sniff",
 ]
 
 
+#: The variant name prefix of hashes of the picture inside trimmed borders.
+TRIMMED = "trimmed"
+
+
 def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
-    """Hash one downloaded file. Images get sha256, md5, phash and pdq; videos sha256 and md5.
+    """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
+    enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
+
+    Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
+    and, when `content_box` finds borders, pHash and PDQ of the picture inside them
+    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...).
 
     Raises a `MediaError` subclass when the bytes are not media, will not decode or are too large.
     """
     sniffed = sniff(data)
     digests = (HashValue("sha256", sha256_hex(data)), HashValue("md5", md5_hex(data)))
     if sniffed.kind == "video":
-        # Perceptual hashes of video frames are not computed yet: exact digests only.
-        return MediaHashes("video", sniffed.format, len(data), None, None, digests)
-    image = open_image(data, max_pixels=max_pixels)
+        return _video(data, sniffed.format, digests, max_pixels)
+    decoded = open_luma(data, max_pixels=max_pixels)
+    # A picture reduced for hashing anyway is reduced to a size where PDQ mirrors exactly (a few
+    # per cent more), which makes its eight variants one pass; small pictures keep their pixels.
+    hashes, variants = _perceptual(decoded.luma, symmetric=decoded.shrink > 1)
+    box = content_box(decoded.luma)
+    if box is not None:
+        cropped = decoded.luma.crop(box)
+        _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
+        variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
+    crhash, keypoints = keypoint_features(decoded.luma)
     return MediaHashes(
         kind="image",
         format=sniffed.format,
         size=len(data),
-        width=image.width,
-        height=image.height,
-        hashes=(*digests, phash(image), pdq(image)),
+        width=decoded.width,
+        height=decoded.height,
+        hashes=(*digests, *hashes, *([crhash] if crhash else [])),
+        variants=tuple(variants),
+        keypoints=keypoints,
     )
+
+
+def _video(data: bytes, fmt: str, digests: tuple[HashValue, ...], max_pixels: int) -> MediaHashes:
+    """A video's digests and, when it decodes, the PDQ of frames sampled once a second.
+
+    A video that will not decode (truncated, unknown codec) or is too large to decode still has
+    its digests: an exact copy matches whatever else fails.
+    """
+    from crawler.hashing.video import hash_video
+
+    try:
+        video = hash_video(data, max_pixels=max_pixels)
+    except MediaError:
+        return MediaHashes("video", fmt, len(data), None, None, digests)
+    return MediaHashes(
+        "video",
+        fmt,
+        len(data),
+        video.width,
+        video.height,
+        digests,
+        frames=video.values,
+        duration=video.duration,
+    )
+
+
+def _perceptual(
+    luma: Image.Image, *, symmetric: bool, include_original: bool = False
+) -> tuple[list[HashValue], list[VariantHash]]:
+    """The original's pHash and PDQ, and the variants' (with the original's too when asked)."""
+    phashes = phash_variants(luma)
+    size = symmetric_size(*luma.size) if symmetric else luma.size
+    pdqs = pdq_variants(np.asarray(luma if size == luma.size else luma.resize(size, _REDUCE)))
+    originals = [phashes["original"], pdqs["original"]]
+    variants = [
+        VariantHash(name, value)
+        for found in (phashes, pdqs)
+        for name, value in found.items()
+        if include_original or name != "original"
+    ]
+    return originals, variants
+
+
+_REDUCE = Image.Resampling.BILINEAR
+
+
+def _trimmed(variant: str) -> str:
+    return TRIMMED if variant == "original" else f"{TRIMMED}+{variant}"
 
 
 def hash_file(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:

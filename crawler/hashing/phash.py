@@ -16,6 +16,20 @@ def phash(image: Image.Image) -> HashValue:
     return HashValue("phash", str(imagehash.phash(image)))
 
 
+def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
+    """pHash of a picture (``"original"``, equal to `phash`) and of it mirrored (``"flipx"``).
+
+    Both come from one 32x32 reduction, which mirrors exactly; a mirrored copy of the original
+    gives the original's pHash as its ``"flipx"`` hash.
+    """
+    small = luma.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+    mirrored = small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return {
+        "original": HashValue("phash", str(imagehash.phash(small))),
+        "flipx": HashValue("phash", str(imagehash.phash(mirrored))),
+    }
+
+
 def hamming(a_hex: str, b_hex: str) -> int:
     """Number of differing bits between two hex hashes of the same length."""
     if len(a_hex) != len(b_hex):

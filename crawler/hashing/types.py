@@ -5,16 +5,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Every algorithm RepostWatch stores, with its size in bits. A hash is always stored with its
-#: algorithm name; its type is never guessed from its length.
+#: Every algorithm RepostWatch stores, with its size in bits (for a variable-size algorithm, its
+#: largest size; see `VARIABLE_ALGORITHM_UNITS`). A hash is always stored with its algorithm name;
+#: its type is never guessed from its length.
 ALGORITHM_BITS: dict[str, int] = {
     "sha256": 256,
     "md5": 128,
     "phash": 64,
     "pdq": 256,
+    "crhash": 512,
 }
+#: Algorithms whose hashes vary in size: a whole number of units of this many bits, at least one
+#: unit and at most `ALGORITHM_BITS`. A crhash holds 1 to 8 keypoints of 64 bits (16 to 128 hex
+#: digits, a multiple of 16); see `crawler.hashing.crhash`.
+VARIABLE_ALGORITHM_UNITS: dict[str, int] = {"crhash": 64}
 EXACT_ALGORITHMS = frozenset({"sha256", "md5"})
+#: Fixed-size hashes compared by Hamming distance (what `BruteForceIndex` holds).
 PERCEPTUAL_ALGORITHMS = frozenset({"phash", "pdq"})
+#: Sets of local features matched by geometric verification, not by one Hamming distance.
+KEYPOINT_ALGORITHMS = frozenset({"crhash"})
 
 _HEX = re.compile(r"^[0-9a-f]*$")
 
@@ -35,11 +44,10 @@ class HashValue:
         if self.algorithm not in ALGORITHM_BITS:
             known = ", ".join(sorted(ALGORITHM_BITS))
             raise HashFormatError(f"unknown algorithm {self.algorithm!r}; use one of: {known}")
-        digits = ALGORITHM_BITS[self.algorithm] // 4
-        if len(self.hex) != digits or not _HEX.match(self.hex):
+        if not _HEX.match(self.hex) or not _size_ok(self.algorithm, len(self.hex)):
             raise HashFormatError(
                 f"{self.hex!r} is not a {self.algorithm} hash: "
-                f"expected {digits} lowercase hex digits"
+                f"expected {_size_rule(self.algorithm)} lowercase hex digits"
             )
         if self.quality is not None and not 0 <= self.quality <= 100:
             raise HashFormatError(f"quality {self.quality} is outside 0-100")
@@ -51,16 +59,46 @@ class HashValue:
 
     @property
     def bits(self) -> int:
-        return ALGORITHM_BITS[self.algorithm]
+        return len(self.hex) * 4
 
     @property
     def is_exact(self) -> bool:
         return self.algorithm in EXACT_ALGORITHMS
 
 
+def _size_ok(algorithm: str, digits: int) -> bool:
+    unit = VARIABLE_ALGORITHM_UNITS.get(algorithm)
+    if unit is None:
+        return digits == ALGORITHM_BITS[algorithm] // 4
+    return 0 < digits <= ALGORITHM_BITS[algorithm] // 4 and digits % (unit // 4) == 0
+
+
+def _size_rule(algorithm: str) -> str:
+    unit = VARIABLE_ALGORITHM_UNITS.get(algorithm)
+    if unit is None:
+        return str(ALGORITHM_BITS[algorithm] // 4)
+    return f"{unit // 4} to {ALGORITHM_BITS[algorithm] // 4} (a multiple of {unit // 4})"
+
+
+@dataclass(frozen=True, slots=True)
+class VariantHash:
+    """A hash of a transformed copy of the media, named by the transform that turns the original
+    into the media (``"flipx"``: the media is the original mirrored left to right). Only media being
+    checked gets these; references store the original's hashes only."""
+
+    variant: str
+    value: HashValue
+
+
 @dataclass(frozen=True, slots=True)
 class MediaHashes:
-    """What hashing one piece of media produced. The media bytes themselves are not kept."""
+    """What hashing one piece of media produced. The media bytes themselves are not kept.
+
+    ``hashes`` are the hashes of the media as it is: what `refs add` stores. ``variants`` are the
+    hashes of transformed copies (rotations, mirrors, the content inside trimmed borders), and
+    ``keypoints`` the packed local features (`crawler.hashing.crhash`) that find crops: both only
+    serve matching and are never stored.
+    """
 
     kind: str  # "image" or "video"
     format: str  # sniffed from magic bytes: "jpeg", "png", "gif", "webp", "mp4", ...
@@ -68,12 +106,23 @@ class MediaHashes:
     width: int | None
     height: int | None
     hashes: tuple[HashValue, ...]
+    variants: tuple[VariantHash, ...] = ()
+    keypoints: bytes = b""
+    #: Videos: PDQ of the sampled frames in time order (`crawler.hashing.video`), for matching.
+    frames: tuple[HashValue, ...] = ()
+    duration: float | None = None
 
     def get(self, algorithm: str) -> HashValue | None:
         for value in self.hashes:
             if value.algorithm == algorithm:
                 return value
         return None
+
+    def with_variants(self, algorithm: str) -> list[VariantHash]:
+        """The ``algorithm`` hash of the media as ``"original"``, then those of its variants."""
+        found = [VariantHash("original", value) for value in self.hashes]
+        found += self.variants
+        return [item for item in found if item.value.algorithm == algorithm]
 
     @property
     def sha256(self) -> str:

@@ -1,15 +1,16 @@
 """Match media hashes against the references of open cases.
 
     >>> matcher = Matcher(references)
-    >>> matcher.match(hash_media(data))  # [Match(reference_id, case_id, algorithm, distance)]
+    >>> matcher.match(hash_media(data))  # [Match(reference_id, case_id, algorithm, ...)]
 
-Pure: standard library and numpy only, on top of `crawler.hashing` types.
+Pure: standard library and numpy, on top of `crawler.hashing` (whose crhash uses OpenCV).
 """
 
 from __future__ import annotations
 
 from crawler.matching.decision import DEFAULT_THRESHOLDS, Match, Matcher, default_index
 from crawler.matching.index import BruteForceIndex, ExactIndex, Reference, ReferenceIndex
+from crawler.matching.mih import MultiIndexHashIndex
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -17,6 +18,7 @@ __all__ = [
     "ExactIndex",
     "Match",
     "Matcher",
+    "MultiIndexHashIndex",
     "Reference",
     "ReferenceIndex",
     "default_index",

@@ -171,3 +171,30 @@ def test_a_video_needs_its_sha256_reference_first(session):
             duration=1.0,
             frames=[VideoFrame(0.0, "a" * 64, 90)],
         )
+
+
+def test_withdrawn_references_stop_loading_and_come_back_when_added_again(session):
+    from datetime import timedelta
+
+    from crawler.db import reference_changes, withdraw_references
+    from crawler.db.models import utcnow
+
+    start = utcnow() - timedelta(seconds=1)
+    add_reference_hashes(session, "case-w", [NewHash("md5", MD5)], media_sha256=SHA256)
+    add_reference_hashes(session, "case-w", [NewHash("sha256", SHA256)], media_sha256=SHA256)
+    session.commit()
+    md5_id, sha_id = (r.id for r in load_references(session))
+    assert {r.id for r in reference_changes(session, start).active} == {md5_id, sha_id}
+
+    assert withdraw_references(session, "case-w", media_sha256=[SHA256]) == 2
+    session.commit()
+    assert load_references(session) == []
+    assert export_hashes(session) == []
+    assert sorted(reference_changes(session, start).withdrawn) == sorted([md5_id, sha_id])
+
+    again = add_reference_hashes(session, "case-w", [NewHash("md5", MD5)])
+    session.commit()
+    assert again == AddResult(added=1, existing=0)
+    assert [r.id for r in load_references(session)] == [md5_id]
+    with pytest.raises(ValueError, match="no case named 'nope'"):
+        withdraw_references(session, "nope")

@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crawler.hashing import MediaTooLarge, UndecodableMedia, UnsupportedMedia, open_image
+from crawler.hashing import (
+    MediaTooLarge,
+    UndecodableMedia,
+    UnsupportedMedia,
+    hamming,
+    open_image,
+    open_luma,
+)
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS
+from crawler.hashing.pdq import pdq
+from crawler.hashing.phash import phash
 from crawler.samples import encode, load_photo, photo_path, reencoded_jpeg, resized
 
 Image.init()  # register every plugin so the HEIF check below sees what this build has
@@ -154,3 +163,56 @@ def test_heic_without_a_decoder_says_what_is_missing():
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     with pytest.raises(UndecodableMedia, match="no heic decoder"):
         open_image(heic)
+
+
+def _large_jpeg(name: str, megapixels: float = 2.0) -> bytes:
+    photo = load_photo(name)
+    scale = (megapixels * 1e6 / (photo.width * photo.height)) ** 0.5
+    return encode(resized(photo, scale), "JPEG", quality=90)
+
+
+def test_large_jpeg_is_decoded_at_a_reduced_scale_keeping_its_full_size():
+    data = _large_jpeg("coffee")  # 1732 x 1155
+    decoded = open_luma(data)
+    assert (decoded.width, decoded.height) == (1732, 1155)
+    assert decoded.luma.mode == "L"
+    assert decoded.luma.size == (866, 578)  # 1/2: the largest DCT scale keeping 512 px a side
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "motorcycle", "camera"])
+def test_reduced_decode_hashes_stay_near_the_full_decode(name):
+    data = _large_jpeg(name)
+    full = open_image(data)
+    reduced = open_luma(data).luma
+    assert hamming(phash(full).hex, phash(reduced).hex) <= 2
+    assert hamming(pdq(full).hex, pdq(reduced).hex) <= 10  # measured 2-10 (see benchmarks)
+
+
+def test_png_is_reduced_like_a_jpeg():
+    photo = resized(load_photo("coffee"), 3)  # 1800 x 1200
+    assert open_luma(encode(photo, "PNG")).luma.size == open_luma(encode(photo, "JPEG")).luma.size
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "motorcycle"])  # up to 741 px
+def test_small_images_are_not_resized(name):
+    decoded = open_luma(photo_path(name).read_bytes())
+    assert decoded.luma.size == load_photo(name).size
+
+
+def test_luma_decode_applies_exif_orientation_and_flattens_alpha():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    big = resized(load_photo("coffee"), 3).transpose(Image.Transpose.ROTATE_90)
+    decoded = open_luma(encode(big, "JPEG", exif=exif.tobytes()))
+    assert (decoded.width, decoded.height) == (1800, 1200)
+    assert decoded.luma.size == (900, 600)
+    rgba = load_photo("chelsea").convert("RGBA")
+    rgba.putalpha(0)
+    assert np.asarray(open_luma(encode(rgba, "PNG")).luma).min() == 255
+
+
+def test_luma_decode_refuses_what_open_image_refuses():
+    with pytest.raises(MediaTooLarge):
+        open_luma(photo_path("astronaut").read_bytes(), max_pixels=1000)
+    with pytest.raises(UndecodableMedia):
+        open_luma(_png_declaring(2_000, 2_000))

@@ -38,7 +38,13 @@ def test_image_gets_exact_and_perceptual_hashes():
     hashes = hash_media(data)
     assert (hashes.kind, hashes.format, hashes.size) == ("image", "png", len(data))
     assert (hashes.width, hashes.height) == (600, 400)
-    assert [value.algorithm for value in hashes.hashes] == ["sha256", "md5", "phash", "pdq"]
+    assert [value.algorithm for value in hashes.hashes] == [
+        "sha256",
+        "md5",
+        "phash",
+        "pdq",
+        "crhash",
+    ]
     assert hashes.get("phash").hex == "bb8320376c0f3637"
     assert hashes.get("pdq").hex == (
         "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0"

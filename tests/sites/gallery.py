@@ -9,9 +9,13 @@ are unrelated and must never be flagged.
 from __future__ import annotations
 
 import hashlib
+from functools import cache
+
+from PIL import Image, ImageOps
 
 from crawler import samples
 from crawler.localsite import Route, html, redirect
+from tests import videos
 
 CASE = "case-e2e"
 REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")
@@ -20,6 +24,36 @@ UNRELATED = ("camera", "coins", "moon", "hubble", "motorcycle", "ihc")
 #: A stand-in video: real MP4 box magic, then filler. Matched by its exact SHA-256.
 VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
 VIDEO_SHA256 = hashlib.sha256(VIDEO).hexdigest()
+
+#: A reference video of the case (registered by the tests), and a repost of it: re-encoded at
+#: half size, 10 instead of 15 frames a second, in another container and codec (VP8/VP9).
+REFERENCE_VIDEO_PHOTOS = ("retina", "rocket")
+UNRELATED_VIDEO_PHOTOS = ("camera", "coins")
+
+
+@cache
+def reference_video() -> bytes:
+    return videos.slideshow(REFERENCE_VIDEO_PHOTOS, "mp4")
+
+
+@cache
+def edited_copies() -> dict[str, bytes]:
+    """Reposts edited the way repost sites edit: mirrored, turned, padded, cropped."""
+    astronaut, chelsea, coffee = (samples.load_photo(n) for n in ("astronaut", "chelsea", "coffee"))
+    width, height = coffee.size
+    padded = ImageOps.expand(chelsea, border=chelsea.width // 5, fill=(0, 0, 0))
+    cropped = coffee.crop((width // 20, height // 20, width - width // 20, height - height // 20))
+    return {
+        "/img/e/mirror.jpg": samples.encode(ImageOps.mirror(astronaut), "JPEG", quality=80),
+        "/img/e/turned.jpg": samples.encode(
+            chelsea.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=80
+        ),
+        "/img/e/padded.jpg": samples.encode(padded, "JPEG", quality=80),
+        "/img/e/cropped.jpg": samples.encode(cropped, "JPEG", quality=80),
+        "/v/repost.webm": videos.transcoded(reference_video(), "webm", scale=0.5, fps=10),
+        "/v/other.mp4": videos.slideshow(UNRELATED_VIDEO_PHOTOS, "mp4"),
+    }
+
 
 #: media path -> the reference photo it is a copy of (None: unrelated or not media).
 MEDIA: dict[str, str | None] = {
@@ -49,7 +83,10 @@ def _page(title: str, body: str, head: str = "") -> Route:
 def routes() -> dict[str, Route]:
     jpeg = samples.reencoded_jpeg
     jpeg_type, png_type = "image/jpeg", "image/png"
-    nav = '<nav><a href="/page/1">1</a> <a href="/page/2">2</a> <a href="/page/3">3</a></nav>'
+    nav = (
+        '<nav><a href="/page/1">1</a> <a href="/page/2">2</a> <a href="/page/3">3</a> '
+        '<a href="/page/4">4</a></nav>'
+    )
     return {
         "/": _page(
             "Board",
@@ -73,6 +110,12 @@ def routes() -> dict[str, Route]:
             '<a href="/full/rocket-full.png"><img src="/thumbs/rocket-t.jpg"></a>'
             '<img src="/img/p/hubble.jpg"><img src="/img/not-an-image.jpg">' + nav,
         ),
+        "/page/4": _page(
+            "Page 4",
+            '<img src="/img/e/mirror.jpg"><img src="/img/e/turned.jpg">'
+            '<img data-src="/img/e/padded.jpg"><a href="/img/e/cropped.jpg">full size</a>'
+            '<video src="/v/repost.webm"></video><video><source src="/v/other.mp4"></video>' + nav,
+        ),
         "/post/99": _page(
             "Hot post",
             '<video poster="/img/p/ihc.jpg"><source src="/v/clip.mp4" type="video/mp4"></video>'
@@ -95,6 +138,10 @@ def routes() -> dict[str, Route]:
         "/thumbs/rocket-t.jpg": Route(jpeg("rocket", quality=80, scale=0.35), jpeg_type),
         "/v/clip.mp4": Route(VIDEO, "video/mp4"),
         "/r/lazy": redirect("/img/uploads/lazy-orig.jpg"),
+        **{
+            path: Route(body, "video/webm" if path.endswith("webm") else "image/jpeg")
+            for path, body in edited_copies().items()
+        },
         # Unrelated photos.
         "/img/p/camera.jpg": Route(jpeg("camera", quality=85), jpeg_type),
         "/img/p/coins.jpg": Route(jpeg("coins", quality=85), jpeg_type),

@@ -30,6 +30,13 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=255), nullable=True),
         sa.Column("duration", sa.Float(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "changed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_reference_videos_case_id_cases")
         ),
@@ -46,6 +53,9 @@ def upgrade() -> None:
     with op.batch_alter_table("reference_videos", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_reference_videos_reference_id"), ["reference_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_reference_videos_changed_at"), ["changed_at"], unique=False
         )
 
     op.create_table(
@@ -77,8 +87,28 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("variant", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("evidence", sa.Text(), nullable=True))
 
+    # Withdrawal, and a change time that running crawls poll for live reference updates.
+    with op.batch_alter_table("reference_hashes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "changed_at",
+                sa.DateTime(timezone=True),
+                server_default=sa.func.current_timestamp(),
+                nullable=False,
+            )
+        )
+        batch_op.create_index(
+            batch_op.f("ix_reference_hashes_changed_at"), ["changed_at"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("reference_hashes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reference_hashes_changed_at"))
+        batch_op.drop_column("changed_at")
+        batch_op.drop_column("withdrawn_at")
+
     with op.batch_alter_table("flags", schema=None) as batch_op:
         batch_op.drop_column("evidence")
         batch_op.drop_column("variant")
@@ -88,6 +118,7 @@ def downgrade() -> None:
 
     op.drop_table("reference_video_frames")
     with op.batch_alter_table("reference_videos", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reference_videos_changed_at"))
         batch_op.drop_index(batch_op.f("ix_reference_videos_reference_id"))
 
     op.drop_table("reference_videos")

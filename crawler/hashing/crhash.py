@@ -1,0 +1,159 @@
+"""crhash: a few local features of a picture, to find it again in a crop of it.
+
+A global hash (pHash, PDQ) describes the whole frame, so cutting 10-25% off a picture moves it
+far away. crhash keeps up to `MAX_KEYPOINTS` ORB keypoints (OpenCV) from the middle of the
+picture, where any such crop leaves them. Each keypoint is 64 bits, 16 hex digits, most
+significant first: the first 48 bits of its ORB descriptor, then its x and its y (0-255, as a
+share of the picture's longer side). A stored crhash is 1-8 keypoints: 16-128 hex digits.
+
+Media being checked keeps many more keypoints from the whole frame (`MediaHashes.keypoints`,
+packed the same way, never stored). `inliers` finds keypoints of a reference whose descriptors
+are near and whose positions agree with one zoom and shift (a small turn allowed): a crop and
+resize of the reference gives several, an unrelated picture at most a chance one or two.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from crawler.hashing.types import HashValue
+
+#: Keypoints kept for a reference: 8 x 64 bits fill the 128 hex digits a stored hash may have.
+MAX_KEYPOINTS = 8
+#: A reference with fewer keypoints than this gets no crhash (flat or tiny pictures).
+MIN_KEYPOINTS = 4
+#: Keypoints of the media being checked, strongest first.
+PROBE_KEYPOINTS = 300
+#: A match needs this many reference keypoints found in place (see `inliers`).
+CRHASH_MIN_INLIERS = 4
+#: Descriptor bits (of 48) that may differ for two keypoints to correspond.
+DESCRIPTOR_THRESHOLD = 10
+#: How far a keypoint may land from where the zoom and shift put it, as a share of the longer
+#: side of the media.
+POSITION_TOLERANCE = 0.02
+
+#: Keypoints are found on a copy scaled to this longer side, so references and reposts of any
+#: size are seen at the same scale.
+_SIDE = 384
+#: Reference keypoints come from the middle of the picture (this share cut off each side) ...
+_CENTRAL_MARGIN = 0.2
+#: ... and stand at least this far apart (share of the longer side), so no one region holds all.
+_MIN_SPACING = 0.08
+_DESCRIPTOR_BITS = 48
+#: Zooms between media and reference accepted, and the turn (radians) allowed with them.
+_ZOOM_RANGE = (0.5, 2.0)
+_MAX_TURN = 0.3
+
+
+def keypoint_features(luma: Image.Image) -> tuple[HashValue | None, bytes]:
+    """The crhash of a picture (None when it has too few keypoints) and its probe keypoints."""
+    points, descriptors, strength = _detect(luma)
+    if len(points) == 0:
+        return None, b""
+    order = np.argsort(-strength, kind="stable")
+    packed = _pack(points, descriptors)
+    probe = packed[order[:PROBE_KEYPOINTS]].astype(">u8").tobytes()
+    aspect = np.array(luma.size, dtype=np.float64) / max(luma.size)
+    low, high = _CENTRAL_MARGIN * aspect, (1 - _CENTRAL_MARGIN) * aspect
+    chosen: list[int] = []
+    for i in order:
+        if not ((points[i] > low).all() and (points[i] < high).all()):
+            continue
+        if all(np.hypot(*(points[i] - points[j])) > _MIN_SPACING for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == MAX_KEYPOINTS:
+                break
+    if len(chosen) < MIN_KEYPOINTS:
+        return None, probe
+    value = "".join(format(int(code), "016x") for code in packed[chosen])
+    return HashValue("crhash", value), probe
+
+
+def unpack(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptors (uint64, 48 bits) and positions (n x 2, share of the longer side)."""
+    codes = np.asarray(codes, dtype=np.uint64)
+    descriptors = codes >> np.uint64(16)
+    x = (codes >> np.uint64(8)) & np.uint64(255)
+    y = codes & np.uint64(255)
+    return descriptors, np.stack([x, y], axis=1).astype(np.float64) / 255
+
+
+def codes_of(value: HashValue) -> np.ndarray:
+    """The keypoints of a crhash as uint64 codes."""
+    return np.frombuffer(bytes.fromhex(value.hex), dtype=">u8").astype(np.uint64)
+
+
+def probe_codes(keypoints: bytes) -> np.ndarray:
+    """The keypoints of `MediaHashes.keypoints` as uint64 codes."""
+    return np.frombuffer(keypoints, dtype=">u8").astype(np.uint64)
+
+
+def inliers(
+    probe: np.ndarray,
+    reference: np.ndarray,
+    *,
+    descriptor_threshold: int = DESCRIPTOR_THRESHOLD,
+    tolerance: float = POSITION_TOLERANCE,
+) -> int:
+    """How many reference keypoints (codes) appear in the probe (codes) in agreeing places.
+
+    Pairs of keypoints with near descriptors are candidates; every two candidates propose a zoom,
+    turn and shift (within `_ZOOM_RANGE` and `_MAX_TURN`), and the proposal placing the most
+    distinct reference keypoints within ``tolerance`` wins.
+    """
+    probe_desc, probe_pos = unpack(probe)
+    ref_desc, ref_pos = unpack(reference)
+    distances = np.bitwise_count(probe_desc[:, None] ^ ref_desc[None, :])
+    pairs = np.argwhere(distances <= descriptor_threshold)
+    if len(np.unique(pairs[:, 1])) < 2:
+        return min(1, len(pairs))
+    found = complex_points(probe_pos)[pairs[:, 0]]
+    expected_from = complex_points(ref_pos)
+    best = 1
+    for a, b in itertools.combinations(range(len(pairs)), 2):
+        (qa, ra), (qb, rb) = pairs[a], pairs[b]
+        if ra == rb or qa == qb:
+            continue
+        span = expected_from[rb] - expected_from[ra]
+        if abs(span) < 0.05:
+            continue
+        similarity = (found[b] - found[a]) / span
+        if not _ZOOM_RANGE[0] < abs(similarity) < _ZOOM_RANGE[1]:
+            continue
+        if abs(np.angle(similarity)) > _MAX_TURN:
+            continue
+        placed = (expected_from[pairs[:, 1]] - expected_from[ra]) * similarity + found[a]
+        close = np.abs(found - placed) < tolerance
+        best = max(best, len(np.unique(pairs[close, 1])))
+    return best
+
+
+def complex_points(positions: np.ndarray) -> np.ndarray:
+    return positions[:, 0] + 1j * positions[:, 1]
+
+
+def _detect(luma: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoint positions (share of the longer side), 48-bit descriptors and strengths."""
+    scale = _SIDE / max(luma.size)
+    size = (max(1, round(luma.width * scale)), max(1, round(luma.height * scale)))
+    if size != luma.size:
+        method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+        luma = luma.resize(size, method)
+    orb = cv2.ORB_create(nfeatures=500, edgeThreshold=15, patchSize=31, fastThreshold=10)
+    keypoints, descriptors = orb.detectAndCompute(np.asarray(luma), None)
+    if descriptors is None or not keypoints:
+        return np.empty((0, 2)), np.empty(0, dtype=np.uint64), np.empty(0)
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float64) / _SIDE
+    strength = np.array([kp.response for kp in keypoints], dtype=np.float64)
+    head = np.zeros((len(descriptors), 8), dtype=np.uint8)
+    head[:, 2:] = descriptors[:, : _DESCRIPTOR_BITS // 8]
+    return points, head.view(">u8").ravel().astype(np.uint64), strength
+
+
+def _pack(points: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
+    xy = np.clip(np.rint(points * 255), 0, 255).astype(np.uint64)
+    return (descriptors << np.uint64(16)) | (xy[:, 0] << np.uint64(8)) | xy[:, 1]

@@ -1,0 +1,153 @@
+"""Keep a running crawl's reference index current: new references match, withdrawn ones stop.
+
+A crawl loads every active reference when it opens, then polls the database every few seconds
+for references added, re-added or withdrawn since its last look (``changed_at``) and applies the
+changes to its in-memory index. The look-back overlaps the previous one by a margin, so a write
+committed late or stamped by a machine whose clock runs behind is not missed; applying a change
+twice does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler import db
+from crawler.hashing.types import HashFormatError, HashValue, MediaHashes
+from crawler.matching import Match, Matcher, Reference
+from crawler.matching.video import VideoMatcher
+
+logger = logging.getLogger(__name__)
+
+#: How far each look overlaps the one before (clock skew between machines, slow commits).
+OVERLAP = timedelta(minutes=2)
+
+
+def to_references(rows: list[db.ReferenceRow]) -> list[Reference]:
+    """Index entries for database rows; a row with a malformed hash is skipped with a warning."""
+    references = []
+    for row in rows:
+        try:
+            value = HashValue(row.algorithm, row.value, row.quality)
+        except HashFormatError as exc:
+            logger.warning("Reference hash %s ignored: %s", row.id, exc)
+            continue
+        references.append(Reference(id=row.id, case_id=row.case_id, value=value))
+    return references
+
+
+@dataclass
+class Applied:
+    added: int = 0
+    removed: int = 0
+
+
+class LiveReferences:
+    """The crawl's Matcher, loaded from the database and kept current by :meth:`poll`.
+
+    ``fetch`` does the database work (call it off the reactor thread); ``apply`` changes the
+    matcher (call it where the matcher is used).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+        self.matcher = Matcher()
+        self.videos = VideoMatcher()
+        self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
+        self.active: set[int] = set()
+        self.checked_at: datetime | None = None
+
+    def load(self) -> int:
+        self.checked_at = datetime.now(UTC)
+        with self.sessions() as session:
+            rows = db.load_references(session)
+            videos = db.load_reference_videos(session)
+        references = to_references(rows)
+        self.matcher.add(references)
+        self.active = {reference.id for reference in references}
+        self._add_videos(videos)
+        return len(self.active)
+
+    def _add_videos(self, videos: list[db.ReferenceVideoRow]) -> int:
+        added = 0
+        for video in videos:
+            if video.id in self.videos:
+                continue
+            try:
+                frames = [HashValue("pdq", value, quality) for value, quality in video.frames]
+            except HashFormatError as exc:
+                logger.warning("Reference video %s ignored: %s", video.id, exc)
+                continue
+            self.videos.add(video.id, video.case_id, frames)
+            self.video_references[video.id] = video.reference_id
+            added += 1
+        return added
+
+    def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
+        """At most one match per case, with its evidence (JSON text, for video frame matches).
+
+        Hash matches (exact, pHash, PDQ and their variants, crops) come first; a video's frames
+        are matched against the reference videos of the cases nothing else matched.
+        """
+        found: list[tuple[Match, str | None]] = [(m, None) for m in self.matcher.match(media)]
+        if media.frames and len(self.videos):
+            cases = {match.case_id for match, _ in found}
+            for video in self.videos.match(media.frames):
+                if video.case_id in cases:
+                    continue
+                cases.add(video.case_id)
+                match = Match(
+                    reference_id=self.video_references[video.video_id],
+                    case_id=video.case_id,
+                    algorithm="vpdq",
+                    distance=video.best_distance,
+                    variant="frames",
+                )
+                evidence = json.dumps(
+                    {
+                        "reference_video": video.video_id,
+                        "frames_matched": video.frames_matched,
+                        "query_share": round(video.query_match_share, 3),
+                        "reference_share": round(video.reference_match_share, 3),
+                    }
+                )
+                found.append((match, evidence))
+        return found
+
+    def fetch(self) -> tuple[datetime, db.ReferenceChanges]:
+        assert self.checked_at is not None, "load() first"
+        now = datetime.now(UTC)
+        with self.sessions() as session:
+            changes = db.reference_changes(session, self.checked_at - OVERLAP)
+        return now, changes
+
+    def apply(self, checked_at: datetime, changes: db.ReferenceChanges) -> Applied:
+        applied = Applied()
+        gone = [ref_id for ref_id in changes.withdrawn if ref_id in self.active]
+        if gone:
+            self.matcher.remove(gone)
+            self.active.difference_update(gone)
+            applied.removed = len(gone)
+        new = [ref for ref in to_references(changes.active) if ref.id not in self.active]
+        if new:
+            self.matcher.add(new)
+            self.active.update(ref.id for ref in new)
+            applied.added = len(new)
+        for video_id in changes.withdrawn_videos:
+            if video_id in self.videos:
+                self.videos.remove(video_id)
+                applied.removed += 1
+        applied.added += self._add_videos(changes.videos)
+        self.checked_at = checked_at
+        if applied.added or applied.removed:
+            logger.info(
+                "References updated while crawling: %d added, %d withdrawn (%d active)",
+                applied.added,
+                applied.removed,
+                len(self.active),
+            )
+        return applied

@@ -1,0 +1,85 @@
+"""References added or withdrawn while a crawl runs take effect within seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from crawler import db, samples
+from crawler.hashing import hash_media
+from crawler.live_references import LiveReferences
+from crawler.localsite import LocalSite, Route, html
+from tests.cli_runner import REPOSTWATCH, repostwatch
+
+
+def test_added_and_withdrawn_references_reach_a_loaded_index(engine):
+    sessions = db.make_sessionmaker(engine)
+    live = LiveReferences(sessions)
+    assert live.load() == 0
+    copy = hash_media(samples.reencoded_jpeg("coffee", quality=60, scale=0.5))
+    assert live.matcher.match(copy) == []
+
+    reference = hash_media(samples.photo_path("coffee").read_bytes())
+    with sessions.begin() as session:
+        db.add_reference_hashes(
+            session,
+            "case-live",
+            [db.NewHash(h.algorithm, h.hex, h.quality) for h in reference.hashes],
+            media_sha256=reference.sha256,
+        )
+    applied = live.apply(*live.fetch())
+    assert applied.added == len(reference.hashes)
+    assert live.matcher.match(copy)
+    assert live.apply(*live.fetch()).added == 0  # the overlap does not add twice
+
+    with sessions.begin() as session:
+        db.withdraw_references(session, "case-live")
+    assert live.apply(*live.fetch()).removed == len(reference.hashes)
+    assert live.matcher.match(copy) == []
+
+
+def test_a_running_crawl_picks_up_a_new_reference_within_five_seconds(database_url, tmp_path):
+    pages = 12
+    photo = samples.reencoded_jpeg("astronaut", quality=70, scale=0.5)
+    routes = {
+        f"/p/{n}": html(f'<img src="/m/{n}.jpg"><a href="/p/{n + 1}">next</a>')
+        for n in range(pages)
+    }
+    routes.update({f"/m/{n}.jpg": Route(photo, "image/jpeg") for n in range(pages)})
+    env = {
+        **os.environ,
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(tmp_path),
+        "REPOSTWATCH_HASH_WORKERS": "1",
+    }
+    repostwatch("db", "upgrade", env=env)
+    with LocalSite(routes) as site:
+        (tmp_path / "slow.toml").write_text(
+            f'name = "slow"\nstart_urls = ["{site.url}/p/0"]\nallow_private_network = true\n'
+            "download_delay = 1.0\nconcurrency = 1\n[follow]\nmax_depth = 20\n"
+        )
+        crawl = subprocess.Popen(
+            [REPOSTWATCH, "crawl", "slow"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "/m/2.jpg" not in site.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        repostwatch("refs", "add", "--case", "case-live", samples.photo_path("astronaut"), env=env)
+        added_at = time.monotonic()
+        _, stderr = crawl.communicate(timeout=120)
+        fetched = list(site.request_times)
+
+    assert crawl.returncode == 0, stderr[-3000:]
+    flags = json.loads(repostwatch("flags", "list", "--json", env=env).stdout)
+    flagged = {flag["media_url"].removeprefix(site.url) for flag in flags}
+    late = {path for when, path in fetched if path.startswith("/m/") and when > added_at + 5}
+    early = {path for when, path in fetched if path.startswith("/m/") and when < added_at}
+    assert late, "the crawl ended too soon to show anything"
+    assert late <= flagged  # every photo fetched 5 s after the reference was added is flagged
+    assert not early & flagged  # nothing was flagged before the reference existed
