@@ -101,6 +101,12 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
     crhash, keypoints = keypoint_features(decoded.luma)
+    frames, duration = (), None
+    if sniffed.format in _ANIMATED_FORMATS:
+        from crawler.hashing.animation import animation_frames
+
+        frames, seconds = animation_frames(data, max_pixels=max_pixels)
+        duration = seconds if frames else None
     return MediaHashes(
         kind="image",
         format=sniffed.format,
@@ -110,6 +116,8 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
         hashes=(*digests, *hashes, *([crhash] if crhash else [])),
         variants=tuple(variants),
         keypoints=keypoints,
+        frames=frames,
+        duration=duration,
     )
 
 
@@ -155,6 +163,8 @@ def _perceptual(
 
 
 _REDUCE = Image.Resampling.BILINEAR
+#: Image formats that can hold an animation: its frames are hashed like a video's.
+_ANIMATED_FORMATS = frozenset({"gif", "webp", "png"})
 
 
 def _trimmed(variant: str) -> str:

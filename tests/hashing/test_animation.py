@@ -1,0 +1,59 @@
+"""Animated GIF and WebP frames are hashed like a video's and match reference videos."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+
+import pytest
+
+from crawler import samples
+from crawler.hashing import hash_media
+from crawler.hashing.animation import animation_frames
+from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, hash_video, unique_frame_hashes
+from crawler.matching.video import VideoMatcher
+from tests import videos
+
+REFERENCE = ("retina", "rocket")
+OTHER = ("camera", "coins")
+
+
+@cache
+def animated(photos: tuple[str, ...], fmt: str) -> bytes:
+    """An animation made from a slideshow video's frames, every other frame, at 240x180."""
+    frames, _, fps = videos.decode(videos.slideshow(photos, "mp4"))
+    small = [frame.resize((240, 180)) for frame in frames[::2]]
+    buffer = io.BytesIO()
+    small[0].save(
+        buffer, fmt, save_all=True, append_images=small[1:], duration=int(2000 / fps), loop=0
+    )
+    return buffer.getvalue()
+
+
+def reference_matcher() -> VideoMatcher:
+    video = hash_video(
+        videos.slideshow(REFERENCE, "mp4"), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE
+    )
+    matcher = VideoMatcher()
+    matcher.add(1, 7, [frame.value for frame in unique_frame_hashes(video.frames)])
+    return matcher
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_an_animation_of_a_reference_video_matches_it(fmt):
+    media = hash_media(animated(REFERENCE, fmt))
+    assert media.kind == "image" and media.duration > 4  # WebP may merge repeated frames
+    assert 5 <= len(media.frames) <= 9  # about one frame a second
+    (found,) = reference_matcher().match(media.frames)
+    assert found.case_id == 7 and found.query_match_share >= 0.8
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_an_unrelated_animation_does_not_match(fmt):
+    assert reference_matcher().match(hash_media(animated(OTHER, fmt)).frames) == []
+
+
+def test_a_still_image_has_no_frames():
+    media = hash_media(samples.photo_path("coffee").read_bytes())
+    assert media.frames == () and media.duration is None
+    assert animation_frames(samples.encode(samples.load_photo("coffee"), "GIF")) == ((), 0.0)
