@@ -2,7 +2,9 @@
 
 A crawl loads every active reference when it opens, then polls the database every few seconds
 for references added, re-added or withdrawn since its last look (``changed_at``) and applies the
-changes to its in-memory index. The look-back overlaps the previous one by a margin, so a write
+changes to its in-memory index. When Redis is configured, whatever changes references announces
+it on a Redis channel and every crawl, on any machine, polls at once; the slower regular poll
+stays as the safety net. The look-back overlaps the previous one by a margin, so a write
 committed late or stamped by a machine whose clock runs behind is not missed; applying a change
 twice does nothing.
 """
@@ -151,3 +153,49 @@ class LiveReferences:
                 len(self.active),
             )
         return applied
+
+
+#: The Redis channel on which reference changes are announced.
+CHANNEL = "repostwatch:references"
+
+
+def announce_change(redis_url: str | None) -> bool:
+    """Tell running crawls (through Redis, when configured) that references changed.
+
+    Returns False when there is no Redis or it cannot be reached: crawls then see the change at
+    their next regular poll, so this never fails the command that changed the references.
+    """
+    if not redis_url:
+        return False
+    import redis
+
+    try:
+        with redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) as client:
+            client.publish(CHANNEL, "changed")
+    except redis.RedisError as exc:
+        logger.warning("Could not announce the reference change through Redis: %s", exc)
+        return False
+    return True
+
+
+async def wait_for_announcements(redis_url: str, on_change) -> None:
+    """Call ``on_change()`` for every announcement on :data:`CHANNEL` (runs until cancelled;
+    reconnects after errors)."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    while True:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        on_change()
+        except (RedisError, OSError) as exc:
+            logger.warning("Redis announcements unavailable (%s); retrying in 5 s", exc)
+            await asyncio.sleep(5)
+        finally:
+            await client.aclose()

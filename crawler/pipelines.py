@@ -11,6 +11,7 @@ The crawl run row is opened when the spider opens and closed with its figures wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import multiprocessing
@@ -33,7 +34,7 @@ from crawler import db
 from crawler.crawl import summarize
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.items import MediaPage
-from crawler.live_references import LiveReferences
+from crawler.live_references import LiveReferences, wait_for_announcements
 from crawler.matching import Match
 from crawler.recording import FlagRecorder, MatchRecord
 
@@ -67,6 +68,8 @@ class HashMatchPipeline:
         media_concurrency: int,
         spill_file: str,
         reference_poll_seconds: float = 2.0,
+        reference_poll_seconds_with_redis: float = 30.0,
+        redis_url: str | None = None,
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -77,6 +80,8 @@ class HashMatchPipeline:
         self.media_concurrency = media_concurrency
         self.spill_file = spill_file
         self.reference_poll_seconds = reference_poll_seconds
+        self.reference_poll_seconds_with_redis = reference_poll_seconds_with_redis
+        self.redis_url = redis_url
         self.hasher: Executor | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
@@ -95,6 +100,10 @@ class HashMatchPipeline:
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY", 16),
             spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
             reference_poll_seconds=settings.getfloat("REPOSTWATCH_REFERENCE_POLL_SECONDS", 2.0),
+            reference_poll_seconds_with_redis=settings.getfloat(
+                "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS", 30.0
+            ),
+            redis_url=settings.get("REPOSTWATCH_REDIS_URL") or None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -121,7 +130,13 @@ class HashMatchPipeline:
             ) from exc
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
         self.hasher = self._new_hasher()
+        self.references_changed = asyncio.Event()
         self.poller = asyncio.ensure_future(self._poll_references())
+        self.listener = None
+        if self.redis_url:
+            self.listener = asyncio.ensure_future(
+                wait_for_announcements(self.redis_url, self.references_changed.set)
+            )
         self.stats.set_value(f"{STATS}/run_id", self.run_id)
         self.stats.set_value(f"{STATS}/references", loaded)
         logger.info(
@@ -134,10 +149,16 @@ class HashMatchPipeline:
         )
 
     async def _poll_references(self) -> None:
-        """Apply references added or withdrawn while crawling, every few seconds."""
+        """Apply references added or withdrawn while crawling: every few seconds, and at once
+        when Redis announces a change."""
         loop = asyncio.get_running_loop()
+        interval = self.reference_poll_seconds
+        if self.redis_url:
+            interval = max(interval, self.reference_poll_seconds_with_redis)
         while True:
-            await asyncio.sleep(self.reference_poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.references_changed.wait(), timeout=interval)
+            self.references_changed.clear()
             try:
                 checked_at, changes = await loop.run_in_executor(self.writer, self.references.fetch)
             except SQLAlchemyError as exc:
@@ -153,8 +174,9 @@ class HashMatchPipeline:
         )
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        if getattr(self, "poller", None) is not None:
-            self.poller.cancel()
+        for task in (getattr(self, "poller", None), getattr(self, "listener", None)):
+            if task is not None:
+                task.cancel()
         if self.hasher is not None:
             self.hasher.shutdown(wait=True, cancel_futures=True)
             self.hasher = None

@@ -8,6 +8,17 @@ import os
 from pathlib import Path
 
 
+def _number(name: str, default: float) -> float:
+    """An environment variable holding a number of seconds, or a clear error naming it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number (seconds, e.g. {default})") from None
+
+
 def _whole_number(name: str, default: int) -> int:
     """An environment variable holding a whole number, or a clear error naming it."""
     value = os.environ.get(name, "").strip()
@@ -43,8 +54,17 @@ REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next
 #: crawl or `repostwatch flags replay` writes them.
 REPOSTWATCH_SPILL_FILE = os.environ.get("REPOSTWATCH_SPILL_FILE", "var/unrecorded-matches.jsonl")
-#: Seconds between a running crawl's checks for references added or withdrawn meanwhile.
-REPOSTWATCH_REFERENCE_POLL_SECONDS = 2.0
+#: env REPOSTWATCH_REDIS_URL: Redis (redis://, rediss://, with a password) through which
+#: reference changes reach running crawls at once; unset, crawls only poll the database.
+REPOSTWATCH_REDIS_URL = os.environ.get("REPOSTWATCH_REDIS_URL", "")
+#: env REPOSTWATCH_REFERENCE_POLL_SECONDS: seconds between a running crawl's checks for
+#: references added or withdrawn meanwhile, without Redis ...
+REPOSTWATCH_REFERENCE_POLL_SECONDS = _number("REPOSTWATCH_REFERENCE_POLL_SECONDS", 2.0)
+#: env REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS: ... and with Redis (announcements are
+#: instant; this poll is the safety net).
+REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(
+    "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS", 30.0
+)
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 

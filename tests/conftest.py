@@ -100,3 +100,17 @@ def session(engine: Engine) -> Iterator[Session]:
     """A Session on the migrated database; whatever the test did not commit is rolled back."""
     with make_sessionmaker(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis the tests use (``make services`` starts it); an error if it is down."""
+    import redis
+
+    url = os.environ.get("REPOSTWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {url} is not reachable ({exc}); run `make services`")
+    return url

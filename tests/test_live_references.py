@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from crawler import db, samples
 from crawler.hashing import hash_media
 from crawler.live_references import LiveReferences
@@ -40,7 +42,12 @@ def test_added_and_withdrawn_references_reach_a_loaded_index(engine):
     assert live.matcher.match(copy) == []
 
 
-def test_a_running_crawl_picks_up_a_new_reference_within_five_seconds(database_url, tmp_path):
+@pytest.mark.parametrize("through", ["polling", "redis"])
+def test_a_running_crawl_picks_up_a_new_reference_within_five_seconds(
+    through, database_url, tmp_path, redis_url
+):
+    """By polling the database, or, with Redis configured, by its announcement (the regular poll
+    is then set to a minute, so only Redis can deliver the change in time)."""
     pages = 12
     photo = samples.reencoded_jpeg("astronaut", quality=70, scale=0.5)
     routes = {
@@ -53,6 +60,8 @@ def test_a_running_crawl_picks_up_a_new_reference_within_five_seconds(database_u
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(tmp_path),
         "REPOSTWATCH_HASH_WORKERS": "1",
+        "REPOSTWATCH_REDIS_URL": redis_url if through == "redis" else "",
+        "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS": "60",
     }
     repostwatch("db", "upgrade", env=env)
     with LocalSite(routes) as site:

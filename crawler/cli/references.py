@@ -7,13 +7,20 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import open_session
+from crawler.cli.common import load_settings, open_session
 
 
 # --- refs -----------------------------------------------------------------------------------
 @click.group()
 def refs() -> None:
     """Register reference media of victims' cases, as hashes only."""
+
+
+def _announce() -> None:
+    """Running crawls pick the change up at once through Redis, when it is configured."""
+    from crawler.live_references import announce_change
+
+    announce_change(load_settings().get("REPOSTWATCH_REDIS_URL"))
 
 
 @refs.command("add")
@@ -39,6 +46,7 @@ def refs_add(case: str, paths: tuple[Path, ...]) -> None:
         click.progressbar(files, label="Hashing", file=sys.stderr, show_pos=True) as bar,
     ):
         report = registry.add_files(session, case, bar)
+    _announce()
     for path, why in report.skipped:
         click.echo(f"skipped {path}: {why}", err=True)
     click.echo(
@@ -75,6 +83,7 @@ def refs_import(file: Path, fmt: str | None) -> None:
             result = db.import_hashes(session, rows)
     except ValueError as exc:  # a row the database layer refuses (checked before any write)
         raise click.ClickException(f"nothing imported: {file}: {exc}") from exc
+    _announce()
     click.echo(f"Imported {result.added} hash(es); {result.existing} were already registered.")
 
 
@@ -142,4 +151,5 @@ def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
             withdrawn = db.withdraw_references(session, case, media_sha256=digests)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    _announce()
     click.echo(f"Case {case}: {withdrawn} hash(es) withdrawn.")
