@@ -101,6 +101,15 @@ format: install ## Format with ruff and apply ruff's safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+.PHONY: bench
+bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/benchmarks-robustness.png
+	@echo "==> robustness: edited copies of real photos and videos (fetches opencv-doc into var/bench once)"
+	$(VENV)/bin/python -m benchmarks.robustness
+	@echo "==> hashing speed"
+	$(VENV)/bin/python -m benchmarks.hashing
+	@echo "==> reference index at 1M and 10M PDQ hashes"
+	$(VENV)/bin/python -m benchmarks.index
+
 clean: ## Remove var/ and caches (keeps .venv)
 	rm -rf var/ .pytest_cache .ruff_cache .import_linter_cache build dist
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -36,6 +36,7 @@ class CrawlSummary:
     media_hashed: int
     media_failed: int
     media_skipped: int
+    media_cached: int  # unchanged since the last crawl: matched from the media cache
     bytes: int
     flags_new: int
     flags_seen_again: int
@@ -82,6 +83,7 @@ def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
         media_hashed=count("repostwatch/media/hashed"),
         media_failed=count("repostwatch/media/failed"),
         media_skipped=skipped,
+        media_cached=count("repostwatch/media/cache_hits"),
         bytes=count("downloader/response_bytes"),
         flags_new=count("repostwatch/flags/new"),
         flags_seen_again=count("repostwatch/flags/seen_again"),

@@ -7,11 +7,15 @@ content type; ``/robots.txt`` allows everything unless a route overrides it.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+#: Every page and file of a local site claims to have last changed at this moment.
+LAST_MODIFIED = "Wed, 25 Nov 2026 00:00:00 GMT"
 
 
 @dataclass(frozen=True)
@@ -34,33 +38,57 @@ class LocalSite:
     """Serve ``routes`` on ``http://127.0.0.1:PORT`` in a background thread.
 
     Use as a context manager: ``with LocalSite(routes) as site: crawl(site.url + "/")``.
-    ``port=0`` picks a free port. ``requests`` records every path asked for, in order.
+    ``port=0`` picks a free port. ``requests`` records every path asked for, in order, and
+    ``exchanges`` every (method, path, status). Like an ordinary web server, every 200 answer
+    carries an ``ETag`` and a ``Last-Modified`` and a matching conditional request gets a 304;
+    ``validators=False`` serves without them.
     """
 
-    def __init__(self, routes: Mapping[str, Route], port: int = 0):
+    def __init__(self, routes: Mapping[str, Route], port: int = 0, validators: bool = True):
         self.routes = dict(routes)
+        self.validators = validators
         self.requests: list[str] = []
+        self.exchanges: list[tuple[str, str, int]] = []
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                with site._lock:
-                    site.requests.append(self.path)
-                    site.request_times.append((time.monotonic(), self.path))
+                self._answer(body=True)
+
+            def do_HEAD(self) -> None:
+                self._answer(body=False)
+
+            def _answer(self, body: bool) -> None:
                 route = site.routes.get(self.path)
                 if route is None and self.path == "/robots.txt":
                     route = Route(b"User-agent: *\nAllow: /\n", "text/plain")
                 if route is None:
                     route = Route(b"not found", "text/plain", 404)
-                self.send_response(route.status)
-                self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(route.body)))
-                for name, value in route.headers:
+                headers = list(route.headers)
+                status = route.status
+                if site.validators and status == 200:
+                    etag = f'"{hashlib.sha256(route.body).hexdigest()[:20]}"'
+                    headers += [("ETag", etag), ("Last-Modified", LAST_MODIFIED)]
+                    if self.headers.get("If-None-Match") == etag or (
+                        "If-None-Match" not in self.headers
+                        and self.headers.get("If-Modified-Since") == LAST_MODIFIED
+                    ):
+                        status = 304
+                with site._lock:
+                    site.requests.append(self.path)
+                    site.request_times.append((time.monotonic(), self.path))
+                    site.exchanges.append((self.command, self.path, status))
+                self.send_response(status)
+                if status != 304:
+                    self.send_header("Content-Type", route.content_type)
+                    self.send_header("Content-Length", str(len(route.body)))
+                for name, value in headers:
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(route.body)
+                if body and status != 304:
+                    self.wfile.write(route.body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: the crawler logs what it fetches

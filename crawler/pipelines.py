@@ -33,9 +33,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler import db
 from crawler.crawl import summarize
 from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
 from crawler.items import MediaPage
 from crawler.live_references import LiveReferences, wait_for_announcements
 from crawler.matching import Match
+from crawler.media_cache import media_cache
 from crawler.recording import FlagRecorder, MatchRecord
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class HashMatchPipeline:
         reference_poll_seconds: float = 2.0,
         reference_poll_seconds_with_redis: float = 30.0,
         redis_url: str | None = None,
+        use_media_cache: bool = True,
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -82,6 +85,8 @@ class HashMatchPipeline:
         self.reference_poll_seconds = reference_poll_seconds
         self.reference_poll_seconds_with_redis = reference_poll_seconds_with_redis
         self.redis_url = redis_url
+        self.use_media_cache = use_media_cache
+        self.cache = None
         self.hasher: Executor | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
@@ -104,6 +109,7 @@ class HashMatchPipeline:
                 "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS", 30.0
             ),
             redis_url=settings.get("REPOSTWATCH_REDIS_URL") or None,
+            use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE", True),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -129,6 +135,8 @@ class HashMatchPipeline:
                 f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
             ) from exc
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
+        self.cache_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repostwatch-cache")
+        self.cache = media_cache(self.redis_url, self.sessions) if self.use_media_cache else None
         self.hasher = self._new_hasher()
         self.references_changed = asyncio.Event()
         self.poller = asyncio.ensure_future(self._poll_references())
@@ -187,6 +195,8 @@ class HashMatchPipeline:
             return
         summary = summarize(spider.name, self.stats.get_stats())
         finished = reason == "finished" or reason.startswith("closespider_")
+        if getattr(self, "cache_pool", None) is not None:
+            self.cache_pool.shutdown(wait=True)
         if self.writer is not None:
             self.writer.shutdown(wait=True)
             self.writer = None
@@ -194,7 +204,7 @@ class HashMatchPipeline:
             "status": "finished" if finished else "failed",
             "finish_reason": reason,
             "pages": summary.pages,
-            "media": summary.media_hashed,
+            "media": summary.media_hashed + summary.media_cached,
             "bytes": summary.bytes,
             "errors": summary.errors,
             "flags": summary.flags_new + summary.flags_seen_again + summary.flags_spilled,
@@ -246,10 +256,11 @@ class HashMatchPipeline:
             self.stats.inc_value(f"{STATS}/media/seen_again")
         return await asyncio.shield(future)
 
-    async def _download_and_hash(self, url: str, referer: str) -> MediaOutcome:
-        request = Request(
+    def _media_request(self, url: str, referer: str, method: str = "GET", **headers) -> Request:
+        return Request(
             url,
-            headers={"Referer": referer},
+            method=method,
+            headers={"Referer": referer, **headers},
             meta={
                 "download_maxsize": self.media_maxsize,
                 "download_warnsize": 0,
@@ -261,8 +272,34 @@ class HashMatchPipeline:
             },
             dont_filter=True,
         )
+
+    async def _download_and_hash(self, url: str, referer: str) -> MediaOutcome:
+        """Download and hash ``url``, unless the media cache shows it unchanged since it was
+        hashed: then one conditional request (or a HEAD compared by length) is all it costs."""
+        loop = asyncio.get_running_loop()
+        cached = None
+        if self.cache is not None:
+            try:
+                cached = await loop.run_in_executor(self.cache_pool, self.cache.get, url)
+            except Exception as exc:  # a cache that is down only costs a download
+                logger.warning("Media cache unavailable (%s); downloading %s", exc, url)
+        validators = {}
+        if cached is not None:
+            if cached.etag:
+                validators["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                validators["If-Modified-Since"] = cached.last_modified
+        head = cached is not None and not validators and cached.content_length is not None
         try:
-            response = await self.crawler.engine.download_async(request)
+            response = await self.crawler.engine.download_async(
+                self._media_request(url, referer, "HEAD" if head else "GET", **validators)
+            )
+            if cached is not None and _unchanged(response, cached, head):
+                return await self._from_cache(url, cached)
+            if head:  # changed since: fetch it
+                response = await self.crawler.engine.download_async(
+                    self._media_request(url, referer)
+                )
         except IgnoreRequest as exc:
             # Refused on purpose (robots.txt, the private-network guard): counted as a refusal,
             # not a failure. The guard counts its own refusals.
@@ -276,6 +313,19 @@ class HashMatchPipeline:
         if response.status != 200:
             return self._failed(url, f"http_{response.status}", f"HTTP {response.status}")
         return await self._hash(url, response)
+
+    async def _from_cache(self, url: str, cached: db.CachedMedia) -> MediaOutcome:
+        self.stats.inc_value(f"{STATS}/media/cache_hits")
+        hashes = media_hashes_from_json(cached.hashes)
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self.cache_pool, self.cache.touch, url)
+        return self._matched(url, hashes)
+
+    def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:
+        matches = tuple(self.references.match(hashes))
+        if matches:
+            self.stats.inc_value(f"{STATS}/media/matched")
+        return MediaOutcome(url=url, sha256=hashes.sha256, kind=hashes.kind, matches=matches)
 
     async def _hash(self, url: str, response: Response) -> MediaOutcome:
         body = response.body
@@ -298,10 +348,26 @@ class HashMatchPipeline:
             del body
         self.stats.inc_value(f"{STATS}/media/hashed")
         self.stats.inc_value(f"{STATS}/media/hashed/{hashes.kind}")
-        matches = tuple(self.references.match(hashes))
-        if matches:
-            self.stats.inc_value(f"{STATS}/media/matched")
-        return MediaOutcome(url=url, sha256=hashes.sha256, kind=hashes.kind, matches=matches)
+        if self.cache is not None:
+            self._remember(url, response, hashes)
+        return self._matched(url, hashes)
+
+    def _remember(self, url: str, response: Response, hashes: MediaHashes) -> None:
+        """Keep the validators and hashes for the next crawl (in the background)."""
+        headers = response.headers
+        etag = headers.get("ETag")
+        last_modified = headers.get("Last-Modified")
+        entry = {
+            "etag": etag.decode("latin-1") if etag else None,
+            "last_modified": last_modified.decode("latin-1") if last_modified else None,
+            "content_length": hashes.size,
+            "media_sha256": hashes.sha256,
+            "hashes": media_hashes_to_json(hashes),
+        }
+        future = asyncio.get_running_loop().run_in_executor(
+            self.cache_pool, functools.partial(self.cache.put, url, **entry)
+        )
+        future.add_done_callback(_log_cache_error)
 
     def _failed(self, url: str, kind: str, why: str) -> MediaOutcome:
         self.stats.inc_value(f"{STATS}/media/failed")
@@ -347,6 +413,20 @@ class HashMatchPipeline:
                 match.distance,
                 match.case_id,
             )
+
+
+def _unchanged(response: Response, cached: db.CachedMedia, head: bool) -> bool:
+    if response.status == 304:
+        return True
+    if head and response.status == 200:
+        length = response.headers.get("Content-Length")
+        return length is not None and int(length) == cached.content_length
+    return False
+
+
+def _log_cache_error(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("Could not store a media cache entry: %s", future.exception())
 
 
 def _refusal_reason(exc: IgnoreRequest) -> str:

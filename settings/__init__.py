@@ -65,6 +65,9 @@ REPOSTWATCH_REFERENCE_POLL_SECONDS = _number("REPOSTWATCH_REFERENCE_POLL_SECONDS
 REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(
     "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS", 30.0
 )
+#: env REPOSTWATCH_MEDIA_CACHE: remember media already hashed (validators + hashes, never the
+#: media) so that re-crawls send one conditional request per unchanged media; 0 turns it off.
+REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in ("0", "false", "")
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 

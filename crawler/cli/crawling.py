@@ -50,7 +50,8 @@ def _print_summary(summary: Any) -> None:
         f"\nCrawl run {summary.run_id} of {summary.site}: {summary.finish_reason}\n"
         f"  pages           {summary.pages}\n"
         f"  media hashed    {summary.media_hashed}"
-        f" ({summary.media_skipped} skipped: not media, undecodable or too large;"
+        + (f", {summary.media_cached} unchanged (from cache)" if summary.media_cached else "")
+        + f" ({summary.media_skipped} skipped: not media, undecodable or too large;"
         f" {summary.media_failed} failed to download)\n"
         f"  bytes           {summary.bytes}\n"
         f"  refused         {refused}\n"

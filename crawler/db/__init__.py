@@ -17,6 +17,12 @@ from crawler.db.flags import (
     record_match,
     url_key,
 )
+from crawler.db.media_cache import (
+    CachedMedia,
+    get_cached_media,
+    put_cached_media,
+    touch_cached_media,
+)
 from crawler.db.migrate import current_revision, head_revision, upgrade
 from crawler.db.references import (
     AddResult,
@@ -59,6 +65,7 @@ __all__ = [
     "DECISIONS",
     "DEFAULT_DATABASE_URL",
     "AddResult",
+    "CachedMedia",
     "DatabaseURLError",
     "DatabaseUnavailable",
     "FlagNotFound",
@@ -82,6 +89,7 @@ __all__ = [
     "ensure_site",
     "export_hashes",
     "finish_run",
+    "get_cached_media",
     "get_flag",
     "get_or_create_case",
     "get_run",
@@ -93,9 +101,11 @@ __all__ = [
     "load_references",
     "make_engine",
     "make_sessionmaker",
+    "put_cached_media",
     "record_match",
     "reference_changes",
     "start_run",
+    "touch_cached_media",
     "upgrade",
     "url_key",
     "withdraw_references",

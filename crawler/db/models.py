@@ -248,3 +248,26 @@ class ReferenceVideoFrame(Base):
     seconds: Mapped[float] = mapped_column(Float)
     value: Mapped[str] = mapped_column(String(HASH_LENGTH))  # PDQ hex
     quality: Mapped[int] = mapped_column(Integer)
+
+
+class MediaCacheEntry(Base):
+    """What a media URL held when it was last hashed, and the validators to ask if it changed.
+
+    A re-crawl sends a conditional request (``If-None-Match`` / ``If-Modified-Since``, or a HEAD
+    compared by length); when the media is unchanged its stored hashes are matched again without
+    downloading or hashing it. Hashes only: the media itself is never stored.
+    """
+
+    __tablename__ = "media_cache"
+    __table_args__ = (UniqueConstraint("url_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # sha256 hex of url
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    content_length: Mapped[int | None] = mapped_column(BigInteger)
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    hashes: Mapped[str] = mapped_column(Text)  # JSON (MediaHashes.to_json), never a pickle
+    hashed_at: Mapped[datetime]
+    checked_at: Mapped[datetime]

@@ -129,3 +129,48 @@ class MediaHashes:
         value = self.get("sha256")
         assert value is not None, "every MediaHashes carries a sha256"
         return value.hex
+
+
+def media_hashes_to_json(media: MediaHashes) -> str:
+    """Plain JSON for a media cache (never a pickle): every field, keypoints as base64."""
+    import base64
+    import json
+
+    def value(v: HashValue) -> list:
+        return [v.algorithm, v.hex, v.quality]
+
+    return json.dumps(
+        {
+            "kind": media.kind,
+            "format": media.format,
+            "size": media.size,
+            "width": media.width,
+            "height": media.height,
+            "hashes": [value(v) for v in media.hashes],
+            "variants": [[item.variant, *value(item.value)] for item in media.variants],
+            "keypoints": base64.b64encode(media.keypoints).decode("ascii"),
+            "frames": [value(v) for v in media.frames],
+            "duration": media.duration,
+        },
+        separators=(",", ":"),
+    )
+
+
+def media_hashes_from_json(text: str) -> MediaHashes:
+    """The inverse of `media_hashes_to_json`; every hash is validated again on the way in."""
+    import base64
+    import json
+
+    data = json.loads(text)
+    return MediaHashes(
+        kind=str(data["kind"]),
+        format=str(data["format"]),
+        size=int(data["size"]),
+        width=data["width"],
+        height=data["height"],
+        hashes=tuple(HashValue(*item) for item in data["hashes"]),
+        variants=tuple(VariantHash(item[0], HashValue(*item[1:])) for item in data["variants"]),
+        keypoints=base64.b64decode(data["keypoints"]),
+        frames=tuple(HashValue(*item) for item in data["frames"]),
+        duration=data["duration"],
+    )

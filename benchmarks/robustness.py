@@ -1,0 +1,475 @@
+"""How often RepostWatch finds edited copies of real photos and videos: markdown tables and a plot.
+
+    python -m benchmarks.robustness               # about 2 minutes on 2 cores
+    python -m benchmarks.robustness --no-video --jobs 1
+
+The method is that of Thorn's ``perception`` benchmark. Originals are real photos
+(`benchmarks.photos`: scikit-image's and Debian's opencv-doc examples). Each edit in
+`benchmarks.photos.TRANSFORMS` is applied to each original; originals and copies are hashed with
+`crawler.hashing.hash_media` and the copies matched with `crawler.matching.Matcher` over the
+originals' hashes, each original its own case, as a crawl would. Per edit:
+
+* matched: the share of copies whose matches include their own original's case (production
+  rules: every algorithm, variant and threshold the Matcher uses);
+* PDQ and pHash alone, at the production thresholds, and at the largest threshold that keeps
+  precision at 99.99% or better over the whole benchmark. A copy's distance to an original is
+  the smallest over the copy's variants (turns, mirrors, trimmed borders), as matching takes it;
+  PDQ hashes under quality 50 count as no match. Positives are copies against their own original,
+  negatives every copy and every original against every other original;
+* wrong cases flagged: copies matched to another original's case.
+
+The false-positive rate counts ordered pairs (query, another original) the Matcher flagged, over
+originals and copies alike. Videos: slideshows made by ``tests/videos.py`` from disjoint pairs of
+the scikit-image photos, hashed with `crawler.hashing.video.hash_video` (references four samples
+a second, deduplicated, as `refs add` stores them) and matched with
+`crawler.matching.video.VideoMatcher`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import photos
+from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.pdq import PDQ_MIN_QUALITY
+from crawler.hashing.types import ALGORITHM_BITS, HashValue
+from crawler.hashing.video import (
+    DEFAULT_MAX_FRAMES,
+    REFERENCE_SECONDS_PER_SAMPLE,
+    hash_video,
+    unique_frame_hashes,
+)
+from crawler.matching import DEFAULT_THRESHOLDS, Matcher, Reference
+from crawler.matching.video import (
+    DEFAULT_MIN_QUERY_SHARE,
+    DEFAULT_MIN_REFERENCE_SHARE,
+    VideoMatcher,
+)
+from tests import videos
+
+CACHE = Path("var/bench")
+PLOT = Path("docs/benchmarks-robustness.png")
+PRECISION = 0.9999
+FALSE_POSITIVE_TARGET = 1e-6
+VIDEO_TARGET = 0.95
+#: Perceptual algorithms whose thresholds are studied (crhash has no single distance).
+ALGORITHMS = ("pdq", "phash")
+#: Distance standing for "cannot match" (a PDQ hash below quality 50 on either side).
+FAR = 10_000
+
+
+@dataclass
+class Hashed:
+    """One original's hashes and its copies' (a string for a copy that would not hash)."""
+
+    name: str
+    reference: MediaHashes
+    copies: dict[str, MediaHashes | str] = field(default_factory=dict)
+
+
+def hash_photo(original: photos.Original) -> Hashed:
+    """Runs in a worker: hash the original file and every copy of it."""
+    image = photos.load(original)
+    hashed = Hashed(original.name, hash_media(original.path.read_bytes()))
+    for name, transform in photos.TRANSFORMS.items():
+        seed = hashlib.sha256(f"{original.name}/{name}".encode()).digest()
+        try:
+            hashed.copies[name] = hash_media(transform(image, np.random.default_rng(list(seed))))
+        except MediaError as error:
+            hashed.copies[name] = f"{type(error).__name__}: {error}"
+    return hashed
+
+
+def hash_video_copies(names: tuple[str, ...]) -> tuple[tuple[HashValue, ...], dict]:
+    """Runs in a worker: a slideshow's reference frames (as `refs add` stores them), and the
+    frames of the original file and of each copy, sampled as a crawl samples them."""
+    data = videos.slideshow(names)
+    stored = hash_video(
+        data, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, max_frames=4 * DEFAULT_MAX_FRAMES
+    )
+    reference = tuple(frame.value for frame in unique_frame_hashes(stored.frames))
+    copies: dict[str, tuple[HashValue, ...] | str] = {"original": hash_video(data).values}
+    for name, transform in photos.VIDEO_TRANSFORMS.items():
+        try:
+            copies[name] = hash_video(transform(data)).values
+        except MediaError as error:
+            copies[name] = f"{type(error).__name__}: {error}"
+    return reference, copies
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageScores:
+    rows: list[list[str]]
+    recall: dict[str, dict[str, float]]  # column -> transform -> share of copies
+    distances: dict[str, tuple[np.ndarray, np.ndarray]]  # algorithm -> (positives, negatives)
+    thresholds: dict[str, int | None]  # algorithm -> t*
+    notes: list[str]
+
+
+def score_images(hashed: list[Hashed]) -> ImageScores:
+    """Match every original and copy against all originals, and study each algorithm's
+    distances; a copy that failed to hash counts as missed."""
+    count = len(hashed)
+    queries = [(case, "original", item.reference) for case, item in enumerate(hashed)]
+    queries += [
+        (case, name, copy)
+        for case, item in enumerate(hashed)
+        for name, copy in item.copies.items()
+        if not isinstance(copy, str)
+    ]
+    failed = Counter(
+        name for item in hashed for name, copy in item.copies.items() if isinstance(copy, str)
+    )
+    results, flagged = _match(hashed, queries)
+    recall = {"Matcher": {name: len(hits) / count for name, (hits, _, _) in results.items()}}
+    distances, thresholds = {}, {}
+    owner = np.array([case for case, _, _ in queries])
+    label = np.array([name for _, name, _ in queries])
+    for algorithm in ALGORITHMS:
+        table = _distance_table(algorithm, [media for _, _, media in queries], hashed)
+        own = table[np.arange(len(queries)), owner]
+        positives = own[label != "original"]
+        negatives = table[np.arange(count)[None, :] != owner[:, None]]
+        distances[algorithm] = (positives, negatives)
+        best = _precise_threshold(positives, negatives, ALGORITHM_BITS[algorithm])
+        thresholds[algorithm] = best
+        production = DEFAULT_THRESHOLDS[algorithm]
+        for column, limit in ((f"{production}", production), (f"{best} (t*)", best)):
+            recall[f"{algorithm} <= {column}"] = {
+                name: _share(own[label == name], limit, count) for name in results
+            }
+
+    rows, notes = [], []
+    for name, (hits, via, wrong) in results.items():
+        target = photos.target(name)
+        share = len(hits) / count
+        rows.append(
+            [
+                name,
+                "-" if target is None else f">= {target:.1%}",
+                f"{share:.1%} ({len(hits)}/{count})",
+                _verdict(share, target),
+                *(f"{recall[column][name]:.1%}" for column in list(recall)[1:]),
+                ", ".join(f"{a} {n}" for a, n in via.most_common()) or "-",
+                str(wrong),
+            ]
+        )
+        if target is not None and share < target:
+            missed = [item.name for case, item in enumerate(hashed) if case not in hits]
+            notes.append(f"{name} missed: {', '.join(missed)}")
+    notes += [
+        f"{count} originals, {len(queries) - count} copies"
+        + (f"; copies that failed to hash: {dict(failed)}" if failed else ""),
+        _false_positive_line("Matcher, images", len(flagged), len(queries) * (count - 1)),
+        *(f"  flagged: {line}" for line in flagged[:20]),
+    ]
+    for algorithm in ALGORITHMS:
+        negatives = distances[algorithm][1]
+        usable = negatives[negatives < FAR]
+        notes.append(
+            f"{algorithm}: t* = {thresholds[algorithm]} (production "
+            f"{DEFAULT_THRESHOLDS[algorithm]}); unrelated pairs at or under the production "
+            f"threshold: {int((negatives <= DEFAULT_THRESHOLDS[algorithm]).sum())} of "
+            f"{len(negatives):,}; closest unrelated pair {int(usable.min())} bits, 1st "
+            f"percentile {np.percentile(usable, 1):.0f}, median {np.median(usable):.0f}"
+        )
+    return ImageScores(rows, recall, distances, thresholds, notes)
+
+
+def _match(
+    hashed: list[Hashed], queries: list[tuple[int, str, MediaHashes]]
+) -> tuple[dict[str, tuple[set[int], Counter, int]], list[str]]:
+    """Per transform: the cases whose copy matched its own case, which algorithm matched it,
+    and how many other cases copies were matched to; and every wrong match, described."""
+    matcher = Matcher(
+        Reference(len(hashed) * slot + case + 1, case, value)  # ids unique, as database rows
+        for case, item in enumerate(hashed)
+        for slot, value in enumerate(item.reference.hashes)
+    )
+    results = {name: (set(), Counter(), 0) for name in photos.TRANSFORMS}
+    flagged = []
+    for case, name, media in queries:
+        matches = matcher.match(media)
+        wrong = [m for m in matches if m.case_id != case]
+        flagged += [
+            f"{hashed[case].name} ({name}) -> {hashed[m.case_id].name} by {m.algorithm} at "
+            f"{m.distance} ({m.variant})"
+            for m in wrong
+        ]
+        if name == "original":
+            continue
+        hits, via, wrong_count = results[name]
+        own = [m for m in matches if m.case_id == case]
+        if own:
+            hits.add(case)
+            via[own[0].algorithm] += 1
+        results[name] = (hits, via, wrong_count + len(wrong))
+    return results, flagged
+
+
+def _distance_table(algorithm: str, queries: list[MediaHashes], hashed: list[Hashed]) -> np.ndarray:
+    """(queries, originals): the smallest distance over a query's variants to each original."""
+    refs = [item.reference.get(algorithm) for item in hashed]
+    ref_codes = np.array([_packed(value) for value in refs])
+    ref_usable = np.array([_usable(value) for value in refs])
+    table = np.full((len(queries), len(hashed)), FAR, dtype=np.int64)
+    for row, media in enumerate(queries):
+        values = [item.value for item in media.with_variants(algorithm) if _usable(item.value)]
+        if not values:
+            continue
+        codes = np.array([_packed(value) for value in values])
+        bits = np.bitwise_count(codes[:, None, :] ^ ref_codes[None, :, :]).sum(axis=2)
+        table[row] = np.where(ref_usable, bits.min(axis=0), FAR)
+    return table
+
+
+def _packed(value: HashValue) -> np.ndarray:
+    return np.frombuffer(bytes.fromhex(value.hex), dtype=np.uint8)
+
+
+def _usable(value: HashValue) -> bool:
+    """As `Matcher` takes it: a PDQ hash under `PDQ_MIN_QUALITY` matches nothing."""
+    return value.algorithm != "pdq" or value.quality is None or value.quality >= PDQ_MIN_QUALITY
+
+
+def _precise_threshold(positives: np.ndarray, negatives: np.ndarray, bits: int) -> int | None:
+    """The largest threshold at which matches are right at least `PRECISION` of the time."""
+    best = None
+    for threshold in range(bits + 1):
+        true = int((positives <= threshold).sum())
+        false = int((negatives <= threshold).sum())
+        if true and true / (true + false) >= PRECISION:
+            best = threshold
+    return best
+
+
+def _share(distances: np.ndarray, limit: int | None, total: int) -> float:
+    return 0.0 if limit is None else float((distances <= limit).sum()) / total
+
+
+def _verdict(share: float, target: float | None) -> str:
+    if target is None:
+        return "-"
+    return "yes" if share >= target else "**no**"
+
+
+def _false_positive_line(what: str, flagged: int, pairs: int) -> str:
+    """The measured rate against the target; with no false positive, the rule of three gives
+    the most the rate can be at 95% confidence (3 / pairs)."""
+    rate = flagged / pairs
+    if flagged:
+        verdict = "NOT met" if rate > FALSE_POSITIVE_TARGET else "met"
+        measured = f"rate {rate:.2g}"
+    else:
+        bound = 3 / pairs
+        verdict = "met" if bound <= FALSE_POSITIVE_TARGET else "too few pairs to show it"
+        measured = f"rate 0, at most {bound:.1g} at 95% confidence"
+    return (
+        f"{what}: {flagged} of {pairs:,} ordered pairs of distinct originals flagged ({measured});"
+        f" target <= {FALSE_POSITIVE_TARGET:g} per pair: {verdict}"
+    )
+
+
+def score_videos(results: list[tuple[tuple[HashValue, ...], dict]]) -> tuple[list, dict, list]:
+    """Rows of the video table, recall per edit, and notes (misses, false positives)."""
+    matcher = VideoMatcher()
+    # The same frames with no share required: how much of its own video a missed copy matched.
+    evidence = VideoMatcher(min_query_share=1e-9, min_reference_share=1e-9)
+    for video_id, (reference, _) in enumerate(results):
+        matcher.add(video_id, case_id=video_id, frames=reference)
+        evidence.add(video_id, case_id=video_id, frames=reference)
+    rows, recall, notes, flagged, pairs = [], {}, [], 0, 0
+    for name in ["original", *photos.VIDEO_TRANSFORMS]:
+        hits, wrong, shares, missed = 0, 0, [], []
+        for video_id, (_, copies) in enumerate(results):
+            frames = copies[name]
+            pairs += len(results) - 1
+            matches = [] if isinstance(frames, str) else matcher.match(frames)
+            own = [m for m in matches if m.video_id == video_id]
+            hits += bool(own)
+            wrong += len(matches) - len(own)
+            near = [] if isinstance(frames, str) else evidence.match(frames)
+            share = next((m.query_match_share for m in near if m.video_id == video_id), 0.0)
+            shares.append(share)
+            if not own:
+                missed.append(f"{'+'.join(photos.VIDEO_PHOTOS[video_id])} ({share:.2f})")
+        flagged += wrong
+        recall[name] = hits / len(results)
+        target = None if name == "original" else VIDEO_TARGET
+        rows.append(
+            [
+                name,
+                "-" if target is None else f">= {target:.0%}",
+                f"{recall[name]:.1%} ({hits}/{len(results)})",
+                _verdict(recall[name], target),
+                f"{min(shares):.2f}",
+                str(wrong),
+            ]
+        )
+        if missed:
+            notes.append(f"{name} missed (share of its frames matching): {', '.join(missed)}")
+    return rows, recall, [*notes, _false_positive_line("VideoMatcher", flagged, pairs)]
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
+def plot(scores: ImageScores, video_recall: dict[str, float] | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=(14, 11), layout="constrained")
+    grid = figure.add_gridspec(3, 2, width_ratios=(1.4, 1))
+    bars = figure.add_subplot(grid[:, 0])
+    names = list(photos.TRANSFORMS)[::-1]
+    y = np.arange(len(names))
+    columns = list(scores.recall)
+    height = 0.8 / len(columns)
+    for i, column in enumerate(columns):
+        label = column if column == "Matcher" else f"{column} alone"
+        values = [100 * scores.recall[column][name] for name in names]
+        bars.barh(y + (len(columns) / 2 - i - 0.5) * height, values, height, label=label)
+    targets = [photos.target(name) for name in names]
+    marked = [(i, 100 * t) for i, t in enumerate(targets) if t is not None]
+    bars.scatter(
+        [t for _, t in marked],
+        [i for i, _ in marked],
+        marker="|",
+        s=300,
+        c="black",
+        label="target",
+        zorder=3,
+    )
+    bars.set(
+        yticks=y,
+        yticklabels=names,
+        xlim=(0, 101),
+        xlabel="copies matched to their original (%)",
+        title="Images: recall per edit",
+    )
+    bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.05), ncol=3, fontsize=8)
+    for row, algorithm in enumerate(ALGORITHMS):
+        axis = figure.add_subplot(grid[row, 1])
+        positives, negatives = scores.distances[algorithm]
+        bins = np.arange(min(ALGORITHM_BITS[algorithm], 160) + 2) - 0.5
+        axis.hist(negatives[negatives < FAR], bins, alpha=0.6, label="other originals")
+        axis.hist(positives[positives < FAR], bins, alpha=0.6, label="copy vs its original")
+        axis.axvline(DEFAULT_THRESHOLDS[algorithm], color="black", label="production threshold")
+        if scores.thresholds[algorithm] is not None:
+            axis.axvline(scores.thresholds[algorithm], color="red", ls="--", label="t* (99.99%)")
+        axis.set(
+            yscale="log",
+            xlabel=f"{algorithm} distance (bits)",
+            ylabel="pairs",
+            title=f"{algorithm}: distances",
+        )
+        axis.legend(fontsize=8)
+    axis = figure.add_subplot(grid[2, 1])
+    if video_recall:
+        names = list(video_recall)[::-1]
+        axis.barh(np.arange(len(names)), [100 * video_recall[n] for n in names], color="C2")
+        axis.axvline(100 * VIDEO_TARGET, color="black", label="target")
+        axis.set(
+            yticks=np.arange(len(names)),
+            yticklabels=names,
+            xlim=(0, 101),
+            xlabel="copies matched (%)",
+            title="Videos: VideoMatcher recall",
+        )
+        axis.tick_params(axis="y", labelsize=8)
+    else:
+        axis.set_axis_off()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.robustness", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    parser.add_argument("--no-video", action="store_true", help="images only")
+    parser.add_argument("--plot", type=Path, default=PLOT, help=f"PNG to write (default {PLOT})")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    progress("collecting originals (opencv-doc is fetched once into var/bench)")
+    originals, source = photos.originals(CACHE)
+    print(
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.jobs} processes. Originals: {source}."
+    )
+    hashed: list[Hashed] = []
+    video_results: dict[int, tuple] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        jobs = {}
+        if not args.no_video:
+            jobs |= {
+                pool.submit(hash_video_copies, n): i for i, n in enumerate(photos.VIDEO_PHOTOS)
+            }
+        jobs |= {pool.submit(hash_photo, original): original for original in originals}
+        for done, future in enumerate(as_completed(jobs), start=1):
+            key = jobs[future]
+            if isinstance(key, int):
+                video_results[key] = future.result()
+            else:
+                hashed.append(future.result())
+            if done % 8 == 0 or done == len(jobs):
+                progress(f"hashed {done}/{len(jobs)} originals and videos with their copies")
+    order = {original.name: i for i, original in enumerate(originals)}
+    hashed.sort(key=lambda item: order[item.name])
+    progress("matching")
+    scores = score_images(hashed)
+    columns = ["transform", "target", "matched", "met", *list(scores.recall)[1:]]
+    columns += ["best match by", "wrong cases flagged"]
+    print(f"\n### Images: {len(hashed)} originals x {len(photos.TRANSFORMS)} edits\n")
+    print(markdown(columns, scores.rows))
+    met = sum(row[3] == "yes" for row in scores.rows)
+    print(
+        "\nt* = the largest threshold keeping precision >= 99.99% over every pair of the run. "
+        f"Targets met: {met} of {sum(row[3] != '-' for row in scores.rows)} edits with one."
+    )
+    print("\n".join(["", *scores.notes]))
+    video_recall = None
+    if video_results:
+        rows, video_recall, notes = score_videos([video_results[i] for i in sorted(video_results)])
+        header = ["video edit", "target", "matched", "met", "lowest frame share", "wrong videos"]
+        print(f"\n### Videos: {len(video_results)} slideshows of two photos each (8 s, 15 fps)\n")
+        print(markdown(header, rows))
+        print(
+            "\nLowest frame share: the smallest share of a copy's usable frames within 31 bits "
+            f"of its own video's frames ({DEFAULT_MIN_QUERY_SHARE} needed, and "
+            f"{DEFAULT_MIN_REFERENCE_SHARE} of the reference's)."
+        )
+        print("\n".join(["", *notes]))
+    plot(scores, video_recall, args.plot)
+    print(f"\nPlot: {args.plot}. Took {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
