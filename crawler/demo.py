@@ -6,6 +6,8 @@ is written to disk except the database.
 
 from __future__ import annotations
 
+from PIL import ImageOps
+
 from crawler import samples
 from crawler.localsite import Route, html
 
@@ -43,6 +45,7 @@ def demo_routes() -> dict[str, Route]:
             "Hot uploads - page 2",
             '<img data-src="/media/lazy/x9.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
             '<img src="/media/hubble.jpg">'
+            '<img src="/media/flipped.jpg"><img src="/media/framed.jpg">'
             '<a href="/post/7">featured</a> <a href="/">first page</a>',
         ),
         "/post/7": _page(
@@ -57,6 +60,19 @@ def demo_routes() -> dict[str, Route]:
         "/media/full/launch.png": Route(samples.encode(samples.load_photo("rocket"), "PNG"), PNG),
         "/media/thumb/launch_t.jpg": Route(jpeg("rocket", quality=80, scale=0.4), JPEG),
         "/media/c.png": Route(samples.photo_path("chelsea").read_bytes(), PNG),
+        # Edited reposts: mirrored, and framed in a thick border.
+        "/media/flipped.jpg": Route(
+            samples.encode(ImageOps.mirror(samples.load_photo("astronaut")), "JPEG", quality=75),
+            JPEG,
+        ),
+        "/media/framed.jpg": Route(
+            samples.encode(
+                ImageOps.expand(samples.load_photo("coffee"), border=90, fill=(20, 20, 20)),
+                "JPEG",
+                quality=75,
+            ),
+            JPEG,
+        ),
         # Unrelated photos.
         "/media/p/camera.jpg": Route(jpeg("camera", quality=85), JPEG),
         "/media/s/coins_320.jpg": Route(jpeg("coins", quality=85, scale=0.8), JPEG),

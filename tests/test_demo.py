@@ -4,6 +4,8 @@ from crawler.demo import REFERENCE_PHOTOS
 from tests.cli_runner import repostwatch
 
 FLAGGED = [
+    "/media/flipped.jpg",
+    "/media/framed.jpg",
     "/media/a1.jpg",
     "/media/lazy/x9.jpg",
     "/media/thumb/launch_t.jpg",
@@ -23,14 +25,14 @@ def test_demo_prints_the_flagged_reposts_and_reruns_without_duplicates(tmp_path)
     env = {"REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
     first = repostwatch("demo", env=env, cwd=tmp_path).stdout
     assert f"{len(REFERENCE_PHOTOS)} added" in first
-    assert "flags           5 new, 0 seen again" in first
+    assert "flags           7 new, 0 seen again" in first
     table = first.split("4/4 Flagged URLs waiting for review:")[1]
     for path in FLAGGED:
         assert f"http://127.0.0.1:8931{path} " in table
     for path in NOT_FLAGGED:
         assert path not in table
-    assert len([line for line in table.splitlines() if " pending " in line]) == 5
+    assert len([line for line in table.splitlines() if " pending " in line]) == 7
 
     second = repostwatch("demo", env=env, cwd=tmp_path).stdout
     assert f"0 added, {len(REFERENCE_PHOTOS)} already registered" in second
-    assert "flags           0 new, 5 seen again" in second
+    assert "flags           0 new, 7 seen again" in second

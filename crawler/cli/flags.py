@@ -66,6 +66,7 @@ def flag_table(found: Sequence[Any]) -> str:
             f.case,
             f.site,
             f.algorithm,
+            f.variant or "",
             f.distance,
             f.media_url,
             f.page_url,
@@ -73,7 +74,18 @@ def flag_table(found: Sequence[Any]) -> str:
         )
         for f in found
     ]
-    headers = ("ID", "STATUS", "CASE", "SITE", "ALGO", "DIST", "MEDIA URL", "PAGE URL", "LAST SEEN")
+    headers = (
+        "ID",
+        "STATUS",
+        "CASE",
+        "SITE",
+        "ALGO",
+        "VARIANT",
+        "DIST",
+        "MEDIA URL",
+        "PAGE URL",
+        "LAST SEEN",
+    )
     return table(headers, rows)
 
 
