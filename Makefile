@@ -77,7 +77,7 @@ lock: ## Regenerate requirements.lock from pyproject.toml (runtime + dev), pip-t
 	} > requirements.lock
 	@echo "==> wrote requirements.lock ($$(grep -cE '^[A-Za-z0-9]' requirements.lock) pins)"
 
-services: ## Install/start PostgreSQL and Redis for the tests (scripts/services.sh)
+services: ## Install/start PostgreSQL and Redis, install Chromium, for the tests (scripts/services.sh)
 	@echo "==> making PostgreSQL and Redis available on 127.0.0.1"
 	bash scripts/services.sh
 

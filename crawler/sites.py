@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import cssselect
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -65,6 +66,132 @@ class FollowConfig(_Strict):
     _patterns = field_validator("allow", "deny")(_check_patterns)
 
 
+#: Playwright's resource types a site file may block in the browser. "document" is the page
+#: itself; "image" and "media" are how the browser shows the crawl the media it loads.
+BLOCKABLE_RESOURCES = (
+    "stylesheet",
+    "font",
+    "script",
+    "texttrack",
+    "xhr",
+    "fetch",
+    "eventsource",
+    "websocket",
+    "manifest",
+    "other",
+)
+#: Analytics and advertising hosts the browser never contacts unless a site file says otherwise
+#: (subdomains included). They slow pages down and tell third parties what the crawl looks at.
+DEFAULT_BLOCK_HOSTS = (
+    "google-analytics.com",
+    "googletagmanager.com",
+    "googlesyndication.com",
+    "googleadservices.com",
+    "doubleclick.net",
+    "adservice.google.com",
+    "connect.facebook.net",
+    "analytics.twitter.com",
+    "scorecardresearch.com",
+    "quantserve.com",
+    "hotjar.com",
+    "clarity.ms",
+    "mc.yandex.ru",
+    "mc.yandex.com",
+    "adnxs.com",
+    "criteo.com",
+    "criteo.net",
+    "taboola.com",
+    "outbrain.com",
+    "popads.net",
+    "propellerads.com",
+    "exoclick.com",
+    "juicyads.com",
+    "trafficjunky.net",
+    "trafficstars.com",
+    "adsterra.com",
+    "wcs.naver.net",
+    "analytics.naver.com",
+)
+
+
+def _check_selector(selector: str) -> str:
+    if not selector:
+        raise ValueError("must be a CSS selector, not empty")
+    try:
+        cssselect.parse(selector)
+    except cssselect.SelectorError as exc:
+        raise ValueError(f"{selector!r} is not a valid CSS selector ({exc})") from None
+    return selector
+
+
+class BrowserConfig(_Strict):
+    """How a ``render = "browser"`` site's pages are rendered (the ``[browser]`` table)."""
+
+    #: CSS selector of what must be on the page before it is read (e.g. the gallery's images).
+    wait_for: str | None = None
+    #: Seconds to wait for ``wait_for``; on timeout the page is read as it is (and logged).
+    wait_timeout: Annotated[float, Field(ge=0.1, le=120)] = 10.0
+    #: At most this many scrolls to the bottom, for pages that load more as you scroll.
+    scroll: Annotated[int, Field(ge=0, le=200)] = 0
+    #: Seconds to wait after each scroll for more to load.
+    scroll_pause: Annotated[float, Field(ge=0.05, le=30)] = 0.5
+    #: Buttons clicked, in order, when present: age gates, consent banners.
+    click: list[str] = Field(default_factory=list)
+    #: Resource types the browser does not load (see BLOCKABLE_RESOURCES).
+    block: list[str] = Field(default_factory=lambda: ["font"])
+    #: Hosts (and their subdomains) the browser never contacts.
+    block_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCK_HOSTS))
+
+    @field_validator("wait_for")
+    @classmethod
+    def _wait_for(cls, value: str | None) -> str | None:
+        return None if value is None else _check_selector(value)
+
+    @field_validator("click", mode="before")
+    @classmethod
+    def _click(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value  # one selector or a list
+
+    @field_validator("click")
+    @classmethod
+    def _click_selectors(cls, selectors: list[str]) -> list[str]:
+        for index, selector in enumerate(selectors):
+            try:
+                _check_selector(selector)
+            except ValueError as exc:
+                raise ValueError(f"[{index}] {exc}") from None
+        return selectors
+
+    @field_validator("block")
+    @classmethod
+    def _block(cls, types: list[str]) -> list[str]:
+        for index, kind in enumerate(types):
+            if kind in ("image", "media"):
+                raise ValueError(
+                    f"[{index}] {kind!r} cannot be blocked: the crawl finds media through the "
+                    "images and videos the browser loads"
+                )
+            if kind == "document":
+                raise ValueError(f"[{index}] 'document' cannot be blocked: it is the page itself")
+            if kind not in BLOCKABLE_RESOURCES:
+                raise ValueError(
+                    f"[{index}] {kind!r} is not a resource type; use one of "
+                    + ", ".join(BLOCKABLE_RESOURCES)
+                )
+        return types
+
+    @field_validator("block_hosts")
+    @classmethod
+    def _block_hosts(cls, hosts: list[str]) -> list[str]:
+        for index, host in enumerate(hosts):
+            if not _HOST.match(host):
+                raise ValueError(
+                    f"[{index}] {host!r} is not a host name (write 'ads.example': no scheme, "
+                    "port, path or wildcard; subdomains are included)"
+                )
+        return [host.lower() for host in hosts]
+
+
 class SiteConfig(_Strict):
     """A validated site file. Build it with :func:`load_site`."""
 
@@ -72,11 +199,13 @@ class SiteConfig(_Strict):
     start_urls: Annotated[list[str], Field(min_length=1)]
     allowed_domains: list[str] = Field(default_factory=list)
     allow_private_network: StrictBool = False
-    #: "browser" is reserved for JavaScript rendering, which is not built yet.
-    render: Literal["html"] = "html"
+    #: "browser" renders the site's pages in Chromium (JavaScript sites); see [browser].
+    render: Literal["html", "browser"] = "html"
     download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     follow: FollowConfig = Field(default_factory=FollowConfig)
+    #: The [browser] table; only with render = "browser" (see ``browser_options``).
+    browser: BrowserConfig | None = None
     #: Where the file was loaded from (set by load_site, not a key in the file).
     source: str = Field(default="", exclude=True)
 
@@ -126,6 +255,20 @@ class SiteConfig(_Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _browser_table_needs_browser(self) -> SiteConfig:
+        if self.browser is not None and self.render != "browser":
+            raise ValueError(
+                'browser: the [browser] table is only used with render = "browser"; set render '
+                "or remove the table"
+            )
+        return self
+
+    @property
+    def browser_options(self) -> BrowserConfig:
+        """The [browser] table, or its defaults when the file leaves it out."""
+        return self.browser if self.browser is not None else BrowserConfig()
+
     @property
     def domains(self) -> list[str]:
         """allowed_domains, or the start URLs' hosts when the file leaves it out."""
@@ -155,14 +298,12 @@ def _problem(error: dict) -> str:
     elif kind == "missing":
         message = "required key is missing"
     elif kind == "model_type":
-        message = "must be a table, e.g. [follow]"
+        message = f"must be a table, e.g. [{loc}]"
     elif kind == "bool_type":
         message = "must be true or false (without quotes)"
     elif kind == "literal_error" and loc == "render":
-        message = (
-            'must be "html"; "browser" (JavaScript rendering) is reserved and not available yet'
-        )
-    if loc == "(file)" and message.startswith("start_urls["):
+        message = 'must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)'
+    if loc == "(file)" and message.startswith(("start_urls[", "browser: ")):
         return message
     if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
         index, _, rest = message.partition("] ")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make the services the tests need available on 127.0.0.1, idempotently:
 #   PostgreSQL on 5432 with role repostwatch/repostwatch (CREATEDB) and database repostwatch_test,
-#   Redis on 6379.
+#   Redis on 6379,
+#   Debian's Chromium at /usr/bin/chromium (renders render = "browser" sites; Playwright's own
+#   browser download is never used).
 # Installs Debian's packages when they are missing and starts what is not running; a service that
 # already answers is left alone. Run by `make services` and, through it, by `make test`.
 set -euo pipefail
@@ -40,6 +42,7 @@ have_pg_server() {
 missing=()
 have_pg_server || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 
 if ((${#missing[@]})); then
     say "installing ${missing[*]} with apt-get"
@@ -49,7 +52,7 @@ if ((${#missing[@]})); then
         apt-get install -y -q --no-install-recommends "${missing[@]}" \
         || die "apt-get install ${missing[*]} failed" "see apt's output above"
 else
-    say "postgresql and redis-server are installed"
+    say "postgresql, redis-server and chromium are installed"
 fi
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

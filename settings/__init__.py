@@ -71,6 +71,41 @@ REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in 
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 
+# --- JavaScript sites (render = "browser") ---------------------------------------------------
+#: env REPOSTWATCH_CHROMIUM: the Chromium that renders browser sites (Debian's package;
+#: `make services` installs it). Playwright's own browser download is never used.
+REPOSTWATCH_CHROMIUM = os.environ.get("REPOSTWATCH_CHROMIUM", "/usr/bin/chromium")
+#: Download handlers the site spider installs for render = "browser" sites only (HTML sites never
+#: load Playwright). Only requests with meta playwright=True are rendered; robots.txt and media go
+#: through Scrapy's HTTP client as usual.
+REPOSTWATCH_BROWSER_DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+#: Longest wait, in seconds, for a rendered page's network to go quiet (after load, clicks and
+#: scrolls) before its media is read; pages that never go quiet are read after this.
+REPOSTWATCH_BROWSER_SETTLE_SECONDS = 2.0
+# scrapy-playwright (read only by its download handler, i.e. only for browser sites).
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": REPOSTWATCH_CHROMIUM,
+    "headless": True,
+    "args": [
+        # Chromium refuses to start as root with its sandbox on; other users keep the sandbox.
+        *(["--no-sandbox"] if os.geteuid() == 0 else []),
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ],
+}
+#: Milliseconds a page may take to load (navigation), before clicks, waits and scrolls.
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+#: Browser pages open at once (each is a tab; the site's concurrency applies as well).
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 8
+
 # --- Scrapy ----------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 ROBOTSTXT_OBEY = True

@@ -7,12 +7,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
-from spiders.extraction import extract_media_urls
+from spiders import browser
+from spiders.extraction import canonical_media_url, extract_media_urls
+
+STATS = "repostwatch"
 
 
 class SiteSpider(scrapy.Spider):
@@ -20,6 +24,8 @@ class SiteSpider(scrapy.Spider):
 
     Follows the site file's link rules up to its depth and page limits and yields one
     :class:`~crawler.items.MediaPage` per page; the pipeline downloads and hashes the media.
+    A ``render = "browser"`` site's pages are rendered in Chromium (:mod:`spiders.browser`), and
+    the images and videos the browser loaded count as the page's media too.
     """
 
     name = "site"
@@ -42,6 +48,8 @@ class SiteSpider(scrapy.Spider):
         # Offsite links are dropped here (not by LinkExtractor's allow_domains, which does not
         # match IP hosts with a port) so that they never count against max_pages.
         self.link_extractor = LinkExtractor(allow=follow.allow, deny=follow.deny)
+        self.browser_settle_seconds: float | None = None  # set for render = "browser" sites
+        self.browser_problem: str | None = None  # why a browser site cannot be rendered
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -53,24 +61,36 @@ class SiteSpider(scrapy.Spider):
         settings.set("DEPTH_LIMIT", config.follow.max_depth, priority="spider")
         settings.set("DOWNLOAD_DELAY", config.download_delay, priority="spider")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", config.concurrency, priority="spider")
+        if config.render == "browser":
+            problem = browser.chromium_problem(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
+            if problem:
+                spider.browser_problem = f"{config.source or config.name}: {problem}"
+                return spider  # start() closes the crawl with this reason
+            # Only this crawl gets the browser's download handlers; they render only requests
+            # with meta playwright=True and pass every other request to Scrapy's HTTP client.
+            handlers = settings.getdict("DOWNLOAD_HANDLERS")
+            handlers.update(settings.getdict("REPOSTWATCH_BROWSER_DOWNLOAD_HANDLERS"))
+            settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
+            spider.browser_settle_seconds = settings.getfloat("REPOSTWATCH_BROWSER_SETTLE_SECONDS")
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.browser_problem:
+            self.logger.error(self.browser_problem)
+            raise CloseSpider("browser_unavailable")
         for url in self.config.start_urls:
             self.requested.add(url)
-            yield scrapy.Request(url, callback=self.parse)
+            yield scrapy.Request(url, callback=self.parse, meta=self._page_meta())
 
     def parse(self, response: Response, **kwargs: Any):
         if not isinstance(response, TextResponse):
             self.logger.info("Not a page (no text), skipped: %s", response.url)
             return
         depth = response.meta.get("depth", 0)
-        yield MediaPage(
-            url=response.url,
-            site=self.site_name,
-            media_urls=extract_media_urls(response.selector, response.urljoin),
-            depth=depth,
-        )
+        media_urls = extract_media_urls(response.selector, response.urljoin)
+        if response.meta.get("playwright"):
+            media_urls = self._rendered_page_media(response, media_urls)
+        yield MediaPage(url=response.url, site=self.site_name, media_urls=media_urls, depth=depth)
         if not self.config.follow.enabled:
             return
         for link in self.link_extractor.extract_links(response):
@@ -80,7 +100,44 @@ class SiteSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("repostwatch/refused/max_pages")
                 continue
             self.requested.add(link.url)
-            yield response.follow(link, callback=self.parse)
+            yield response.follow(link, callback=self.parse, meta=self._page_meta())
+
+    def _page_meta(self) -> dict[str, Any]:
+        """Meta of a new page request: rendered in the browser for render = "browser" sites."""
+        if self.config.render != "browser":
+            return {}
+        return browser.page_meta(
+            self.config.browser_options,
+            allow_private_network=self.config.allow_private_network,
+            settle_seconds=self.browser_settle_seconds or 0.0,
+        )
+
+    def _rendered_page_media(self, response: Response, dom_media: list[str]) -> list[str]:
+        """The rendered DOM's media, then the media only the browser's network traffic showed."""
+        report = browser.page_report(response.meta)
+        stats = self.crawler.stats
+        if not report.guarded:
+            self.logger.error("Rendered without the browser request guard: %s", response.url)
+        stats.inc_value(f"{STATS}/browser/pages")
+        for reason, count in report.refused.items():
+            stats.inc_value(f"{STATS}/{reason}", count)
+        stats.inc_value(f"{STATS}/browser/clicked", len(report.clicked))
+        stats.inc_value(f"{STATS}/browser/scrolls", report.scrolls)
+        if report.wait_for == "timeout":
+            stats.inc_value(f"{STATS}/browser/wait_for_timeout")
+            self.logger.warning(
+                "wait_for %r did not appear within %ss on %s; reading the page as it is",
+                self.config.browser_options.wait_for,
+                self.config.browser_options.wait_timeout,
+                response.url,
+            )
+        media = dict.fromkeys(dom_media)
+        for url in report.network_media:
+            url = canonical_media_url(url)
+            if url not in media and urlsplit(url).scheme in ("http", "https"):
+                media[url] = None
+                stats.inc_value(f"{STATS}/browser/media_from_network")
+        return list(media)
 
     def is_on_site(self, url: str) -> bool:
         parts = urlsplit(url)

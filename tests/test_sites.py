@@ -97,11 +97,11 @@ def test_start_url_outside_allowed_domains_would_never_be_crawled():
     assert parse_site(MINIMAL + 'allowed_domains = ["example"]\n', "board.toml")
 
 
-def test_follow_must_be_a_table_and_browser_rendering_is_reserved():
+def test_follow_must_be_a_table():
     with pytest.raises(SiteConfigError, match=r"follow: must be a table"):
         parse_site(MINIMAL + 'follow = "yes"\n', "board.toml")
-    with pytest.raises(SiteConfigError, match=r"render: must be \"html\"; \"browser\""):
-        parse_site(MINIMAL + 'render = "browser"\n', "board.toml")
+    with pytest.raises(SiteConfigError, match=r'render: must be "html" or "browser"'):
+        parse_site(MINIMAL + 'render = "javascript"\n', "board.toml")
 
 
 def test_a_missing_sites_directory_is_an_error(tmp_path):
@@ -109,3 +109,67 @@ def test_a_missing_sites_directory_is_an_error(tmp_path):
 
     with pytest.raises(SiteConfigError, match="no such directory"):
         site_files(tmp_path / "nope")
+
+
+def test_browser_rendering_gets_defaults():
+    config = parse_site(MINIMAL + 'render = "browser"\n', "board.toml")
+    assert config.render == "browser" and config.browser is None
+    options = config.browser_options
+    assert options.wait_for is None and options.wait_timeout == 10.0
+    assert options.scroll == 0 and options.scroll_pause == 0.5
+    assert options.click == [] and options.block == ["font"]
+    assert "google-analytics.com" in options.block_hosts
+    assert parse_site(MINIMAL, "board.toml").browser_options == options
+
+
+def test_browser_table_keys():
+    text = MINIMAL + (
+        'render = "browser"\n[browser]\nwait_for = "#gallery img"\nwait_timeout = 20\n'
+        'scroll = 10\nscroll_pause = 1.5\nclick = "button.enter"\nblock = ["font", "stylesheet"]\n'
+        'block_hosts = ["Ads.Example"]\n'
+    )
+    options = parse_site(text, "board.toml").browser_options
+    assert options.wait_for == "#gallery img" and options.wait_timeout == 20.0
+    assert options.scroll == 10 and options.scroll_pause == 1.5
+    assert options.click == ["button.enter"]  # one selector or a list
+    assert options.block == ["font", "stylesheet"]
+    assert options.block_hosts == ["ads.example"]  # replaces the default list
+
+
+def test_every_browser_problem_names_the_key():
+    text = MINIMAL + (
+        'render = "browser"\n[browser]\nwait_for = "div["\nwait_timeout = 0\nscroll = 500\n'
+        'click = ["#ok", "a[href"]\nblock = ["image"]\nblock_hosts = ["https://ads.example/"]\n'
+        "colour = 1\n"
+    )
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site(text, "sites/board.toml")
+    message = str(raised.value)
+    assert "sites/board.toml: browser.wait_for: 'div[' is not a valid CSS selector" in message
+    assert "sites/board.toml: browser.wait_timeout: Input should be greater than or equal" in (
+        message
+    )
+    assert "sites/board.toml: browser.scroll: Input should be less than or equal to 200" in message
+    assert "sites/board.toml: browser.click[1]: 'a[href' is not a valid CSS selector" in message
+    assert "sites/board.toml: browser.block[0]: 'image' cannot be blocked" in message
+    assert "sites/board.toml: browser.block_hosts[0]: 'https://ads.example/' is not a host" in (
+        message
+    )
+    assert "sites/board.toml: browser.colour: unknown key" in message
+    assert len(raised.value.problems) == 7
+
+
+def test_block_takes_resource_types_only():
+    for kind, why in [("document", "it is the page itself"), ("fonts", "not a resource type")]:
+        text = MINIMAL + f'render = "browser"\n[browser]\nblock = ["{kind}"]\n'
+        with pytest.raises(SiteConfigError, match=rf"browser.block\[0\]: '{kind}' .*{why}"):
+            parse_site(text, "board.toml")
+
+
+def test_browser_table_needs_browser_rendering():
+    with pytest.raises(
+        SiteConfigError, match=r"board.toml: browser: the \[browser\] table is only used with"
+    ):
+        parse_site(MINIMAL + "[browser]\nscroll = 3\n", "board.toml")
+    with pytest.raises(SiteConfigError, match=r"browser: must be a table, e.g. \[browser\]"):
+        parse_site(MINIMAL + 'render = "browser"\nbrowser = true\n', "board.toml")

@@ -1,0 +1,277 @@
+"""Pages of ``render = "browser"`` sites: rendered in Chromium through scrapy-playwright.
+
+A page request carries ``playwright=True`` in its meta, so scrapy-playwright's download handler
+opens it in a browser page; every other request of the crawl (robots.txt, the pipeline's media
+downloads) has no such meta and goes through Scrapy's own HTTP client. The browser itself is only
+started by the first page request.
+
+For each page:
+
+* :func:`init_page` (before navigation) routes every request the browser makes through
+  :func:`refusal`: only http(s), never a private address unless the site opts in, never a blocked
+  resource type or host; and records the URL of every image and video response the page gets.
+* :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
+  file's ``wait_for`` selector, scrolls to load more, then lets the network settle. Its report
+  is the page method's ``result``.
+* The page is closed by scrapy-playwright when its content has been read, and also when
+  anything failed: the page object is never handed to the spider (no ``playwright_include_page``).
+
+Everything in a request's meta is plain data or a module-level function, so requests can still be
+serialized by a disk or Redis scheduler queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.sites import BrowserConfig
+
+logger = logging.getLogger(__name__)
+
+#: The browser context every page of a crawl shares (its cookies keep an age gate answered).
+CONTEXT = "repostwatch"
+#: Context options: service workers could fetch behind the request guard's back.
+CONTEXT_OPTIONS = {"service_workers": "block"}
+#: Request meta keys of this module.
+OPTIONS_KEY = "repostwatch_browser"
+NETWORK_MEDIA_KEY = "repostwatch_browser_media"
+REFUSED_KEY = "repostwatch_browser_refused"
+#: Schemes that stay inside the browser (no network) and pass the guard.
+LOCAL_SCHEMES = ("data", "blob", "about")
+#: Content types of the responses that count as media found on the page.
+MEDIA_CONTENT_TYPES = ("image/", "video/")
+
+#: ``await public(host, port)``: True when every address of the host is public.
+PublicCheck = Callable[[str, int], Awaitable[bool]]
+
+
+def page_meta(
+    options: BrowserConfig, *, allow_private_network: bool, settle_seconds: float
+) -> dict[str, Any]:
+    """The request meta that renders a page in the browser with the site file's options."""
+    from scrapy_playwright.page import PageMethod
+
+    plain = {
+        "wait_for": options.wait_for,
+        "wait_timeout": options.wait_timeout,
+        "scroll": options.scroll,
+        "scroll_pause": options.scroll_pause,
+        "click": list(options.click),
+        "block": list(options.block),
+        "block_hosts": list(options.block_hosts),
+        "allow_private_network": allow_private_network,
+        "settle_seconds": settle_seconds,
+    }
+    return {
+        "playwright": True,
+        "playwright_context": CONTEXT,
+        "playwright_context_kwargs": dict(CONTEXT_OPTIONS),
+        "playwright_page_init_callback": init_page,
+        "playwright_page_methods": [PageMethod(prepare_page, plain)],
+        OPTIONS_KEY: plain,
+    }
+
+
+@dataclass
+class PageReport:
+    """What the browser did and saw on one page (read by the spider from the response meta)."""
+
+    network_media: list[str] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)
+    clicked: list[str] = field(default_factory=list)
+    wait_for: str | None = None  # "found", "timeout" or None (no wait_for)
+    scrolls: int = 0
+    guarded: bool = False  # init_page ran: the request guard was in place
+
+
+def page_report(meta: dict[str, Any]) -> PageReport:
+    methods = meta.get("playwright_page_methods") or ()
+    prepared = next((m.result for m in methods if getattr(m, "method", None) is prepare_page), None)
+    prepared = prepared if isinstance(prepared, dict) else {}
+    return PageReport(
+        network_media=list(meta.get(NETWORK_MEDIA_KEY) or ()),
+        refused=dict(meta.get(REFUSED_KEY) or {}),
+        clicked=list(prepared.get("clicked", ())),
+        wait_for=prepared.get("wait_for"),
+        scrolls=int(prepared.get("scrolls", 0)),
+        guarded=NETWORK_MEDIA_KEY in meta,
+    )
+
+
+# --- before navigation: the request guard and the media recorder -----------------------------
+async def init_page(page: Any, request: Any) -> None:
+    """scrapy-playwright's page init callback: guard the page's requests, record its media."""
+    options = request.meta[OPTIONS_KEY]
+    found: list[str] = []
+    refused: Counter[str] = Counter()
+    request.meta[NETWORK_MEDIA_KEY] = found
+    request.meta[REFUSED_KEY] = refused
+    verdicts: dict[tuple[str, int], bool] = {}  # (host, port) -> public, for this page
+
+    def record(response: Any) -> None:
+        content_type = (response.headers.get("content-type") or "").lower()
+        if 200 <= response.status < 300 and content_type.startswith(MEDIA_CONTENT_TYPES):
+            found.append(response.url)
+
+    async def public(host: str, port: int) -> bool:
+        if (host, port) not in verdicts:
+            addresses = await resolve(host, port)
+            verdicts[(host, port)] = all(is_public_address(a) for a in addresses)
+        return verdicts[(host, port)]
+
+    async def guard(route: Any, browser_request: Any) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        reason = await refusal(browser_request.url, browser_request.resource_type, options, public)
+        try:
+            if reason is None:
+                await route.fallback()  # on to scrapy-playwright's own route (headers)
+                return
+            refused[reason] += 1
+            logger.debug("Browser request refused (%s): %s", reason, browser_request.url)
+            await route.abort("blockedbyclient")
+        except PlaywrightError as exc:
+            if not str(exc).rstrip().endswith("has been closed"):
+                raise
+            # The page closed while this request was on its way: nothing left to guard.
+
+    page.on("response", record)
+    # Routes registered later are asked first: this one runs before scrapy-playwright's.
+    await page.route("**", guard)
+
+
+async def refusal(
+    url: str, resource_type: str, options: dict[str, Any], public: PublicCheck
+) -> str | None:
+    """Why the browser must not make this request (a stats key), or None to let it through."""
+    parts = urlsplit(url)
+    if parts.scheme in LOCAL_SCHEMES:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "refused/scheme"
+    if resource_type in options["block"]:
+        return f"browser/blocked/{resource_type}"
+    host = parts.hostname.lower()
+    if any(host == h or host.endswith(f".{h}") for h in options["block_hosts"]):
+        return "browser/blocked/host"
+    if options["allow_private_network"]:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not await public(host, port):
+            return "refused/private_network"
+    except (OSError, ValueError):
+        pass  # unresolvable (or a bad port): the browser's own request fails the same way
+    return None
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True only for globally routable unicast addresses (as the downloader's guard decides)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+async def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+
+
+# --- after load: gates, waits, scrolling ------------------------------------------------------
+async def prepare_page(page: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """Click what must be clicked, wait for what must be there, scroll for more; report it."""
+    from playwright.async_api import Error as PlaywrightError
+
+    timeout_ms = options["wait_timeout"] * 1000
+    settle_ms = options["settle_seconds"] * 1000
+    wait_for, click = options["wait_for"], options["click"]
+    report: dict[str, Any] = {"clicked": [], "wait_for": None, "scrolls": 0}
+    # A gate may be drawn by a script too: wait for it or the content, whichever comes first.
+    if wait_for and click and not await _appears(page, ", ".join([wait_for, *click]), timeout_ms):
+        report["wait_for"] = "timeout"
+    for selector in click:
+        target = page.locator(selector).first
+        try:
+            if not await target.count() or not await target.is_visible():
+                continue  # no gate on this page (or no longer: the context remembers)
+            await target.click(timeout=timeout_ms)
+        except PlaywrightError as exc:
+            logger.warning("Could not click %r on %s: %s", selector, page.url, _first_line(exc))
+            continue
+        report["clicked"].append(selector)
+        await _settle(page, settle_ms)  # the click may load or reload the page
+    if wait_for and report["wait_for"] is None:
+        found = await _appears(page, wait_for, timeout_ms)
+        report["wait_for"] = "found" if found else "timeout"
+    try:
+        for _ in range(options["scroll"]):
+            height = await page.evaluate(_SCROLL_TO_BOTTOM)
+            report["scrolls"] += 1
+            await page.wait_for_timeout(options["scroll_pause"] * 1000)
+            if await page.evaluate(_HEIGHT) <= height:
+                await _settle(page, settle_ms)  # a slow "load more" gets one more chance
+                if await page.evaluate(_HEIGHT) <= height:
+                    break
+    except PlaywrightError as exc:  # e.g. the page navigated away while scrolling
+        logger.warning("Stopped scrolling %s: %s", page.url, _first_line(exc))
+    await _settle(page, settle_ms)
+    return report
+
+
+async def _appears(page: Any, selector: str, timeout_ms: float) -> bool:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        await page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
+    except PlaywrightError:
+        return False
+    return True
+
+
+_HEIGHT = "() => document.documentElement.scrollHeight"
+_SCROLL_TO_BOTTOM = (
+    "() => { const h = document.documentElement.scrollHeight; window.scrollTo(0, h); return h; }"
+)
+
+
+async def _settle(page: Any, timeout_ms: float) -> None:
+    """Wait until the page has had no network traffic for 500 ms, or ``timeout_ms``."""
+    from playwright.async_api import Error as PlaywrightError
+
+    if timeout_ms <= 0:
+        return
+    # Pages that never go quiet (polling, ads) are read as they are after the timeout.
+    with contextlib.suppress(PlaywrightError):
+        await page.wait_for_load_state("networkidle", timeout=timeout_ms)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+
+
+def chromium_problem(launch_options: dict[str, Any]) -> str | None:
+    """Why the configured Chromium cannot be launched, or None."""
+    path = launch_options.get("executable_path")
+    if not path:
+        return None  # Playwright's own browser build, if one is installed
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return (
+            f'render = "browser" needs Chromium, and {path} is not an executable file: run '
+            "`make services` (installs Debian's chromium) or set REPOSTWATCH_CHROMIUM to a "
+            "Chromium binary"
+        )
+    return None
