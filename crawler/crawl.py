@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -109,3 +110,29 @@ def run_crawl(site_path: str, site_name: str, settings: Settings) -> CrawlSummar
     process.crawl(crawler, site=site_path)
     process.start()
     return summarize(site_name, crawler.stats.get_stats() if crawler.stats else {})
+
+
+#: Scrapy stats kept on the crawl run besides RepostWatch's own (``repostwatch/...``).
+KEPT_STATS = (
+    "downloader/",
+    "log_count/",
+    "robotstxt/",
+    "retry/",
+    "offsite/",
+    "playwright/",
+    "response_received_count",
+    "item_scraped_count",
+    "elapsed_time_seconds",
+    "finish_reason",
+)
+
+
+def run_stats(stats: dict[str, Any]) -> str:
+    """The counters of a crawl as JSON text for the crawl run row (numbers and text only)."""
+    kept = {
+        key: value
+        for key, value in sorted(stats.items())
+        if (key.startswith("repostwatch/") or key.startswith(KEPT_STATS))
+        and isinstance(value, int | float | str)
+    }
+    return json.dumps(kept, sort_keys=True)

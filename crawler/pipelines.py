@@ -31,7 +31,7 @@ from scrapy.utils.datatypes import SequenceExclude
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import db
-from crawler.crawl import summarize
+from crawler.crawl import run_stats, summarize
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
 from crawler.items import MediaPage
@@ -208,6 +208,7 @@ class HashMatchPipeline:
             "bytes": summary.bytes,
             "errors": summary.errors,
             "flags": summary.flags_new + summary.flags_seen_again + summary.flags_spilled,
+            "stats": run_stats(self.stats.get_stats()),
         }
         for attempt in range(3):
             try:

@@ -112,6 +112,11 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert run.flags == len(EXPECTED_FLAGS)
     assert run.bytes > 0
     assert run.finished_at is not None
+    stats = json.loads(run.stats)  # every counter, by name
+    assert stats["repostwatch/refused/robots_txt"] == 1
+    assert stats["repostwatch/media/skipped/UnsupportedMedia"] == 1  # the HTML served as .jpg
+    assert stats["repostwatch/flags/new"] == len(EXPECTED_FLAGS)
+    assert stats["downloader/response_bytes"] == run.bytes
 
 
 @pytest.mark.parametrize("cache_in", ["database", "redis"])

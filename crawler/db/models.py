@@ -154,6 +154,9 @@ class CrawlRun(Base):
     bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     flags: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Every counter of the run as JSON: pages, media, cache hits, bytes, refusals by reason,
+    # errors by kind, flags (the columns above are the ones worth querying).
+    stats: Mapped[str | None] = mapped_column(Text)
 
 
 class Flag(Base):

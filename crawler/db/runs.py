@@ -35,6 +35,7 @@ class RunView:
     bytes: int
     errors: int
     flags: int
+    stats: str | None = None  # JSON: the crawl's counters by name (refusals, errors, cache ...)
 
 
 def ensure_site(session: Session, name: str) -> int:
@@ -66,6 +67,7 @@ def finish_run(
     bytes: int,
     errors: int,
     flags: int,
+    stats: str | None = None,
 ) -> None:
     """Close a running run with its final counters; ``status`` is "finished" or "failed"."""
     if status not in FINISHED_STATUSES:
@@ -83,6 +85,7 @@ def finish_run(
             bytes=bytes,
             errors=errors,
             flags=flags,
+            stats=stats,
         )
         .returning(CrawlRun.id)
     ).first()
@@ -123,4 +126,5 @@ def _runs():
         CrawlRun.bytes,
         CrawlRun.errors,
         CrawlRun.flags,
+        CrawlRun.stats,
     ).join(Site, CrawlRun.site_id == Site.id)
