@@ -87,14 +87,34 @@ def _raw_media_urls(page: Selector) -> Iterable[str]:
         for source in video.css("source"):
             if source.attrib.get("src"):
                 yield source.attrib["src"]
+        if video.attrib.get("poster"):  # the still a tube page shows: often a frame of the clip
+            yield video.attrib["poster"]
+    for style in page.css("[style]::attr(style)").getall():
+        yield from background_images(style)
     for href in page.css("a::attr(href)").getall():
         if is_media_link(href.strip()):
             yield href
     yield from page.css(
         'meta[property="og:image"]::attr(content), '
         'meta[property="og:image:url"]::attr(content), '
-        'meta[property="og:image:secure_url"]::attr(content)'
+        'meta[property="og:image:secure_url"]::attr(content), '
+        'meta[property="og:video"]::attr(content), '
+        'meta[property="og:video:url"]::attr(content), '
+        'meta[property="og:video:secure_url"]::attr(content)'
     ).getall()
+
+
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE)
+
+
+def background_images(style: str) -> list[str]:
+    """The ``url(...)`` images of an inline ``background``/``background-image`` declaration."""
+    urls = []
+    for declaration in style.split(";"):
+        name, _, value = declaration.partition(":")
+        if name.strip().lower() in ("background", "background-image"):
+            urls += [match.group(2) for match in _CSS_URL.finditer(value) if match.group(2)]
+    return urls
 
 
 def extract_media_urls(page: Selector, urljoin: Callable[[str], str]) -> list[str]:

@@ -38,6 +38,7 @@ UNRELATED_MEDIA = {
     "/img/p/moto.jpg",
     "/img/not-an-image.jpg",
     "/v/other.mp4",
+    "/img/p/ihc.jpg",  # a video's poster
 }
 
 
@@ -108,7 +109,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     engine.dispose()
     assert run.status == "finished"
     assert run.pages == 6  # /, /page/1-4, /post/99
-    assert run.media == 17  # every media URL but the HTML one, hashed once each
+    assert run.media == 18  # every media URL but the HTML one, hashed once each
     assert run.flags == len(EXPECTED_FLAGS)
     assert run.bytes > 0
     assert run.finished_at is not None
@@ -145,7 +146,7 @@ def test_recrawl_updates_last_seen_and_never_duplicates(cache_in, registered, tm
     assert len(media_again) == len({path for path, _ in media_again})  # one request each
     not_media = "/img/not-an-image.jpg"  # never hashed, so never cached: fetched again
     assert {status for path, status in media_again if path != not_media} == {304}
-    assert "media hashed    0, 17 unchanged (from cache)" in second_crawl.stdout
+    assert "media hashed    0, 18 unchanged (from cache)" in second_crawl.stdout
     assert second.keys() == first.keys()
     for flag_id, flag in second.items():
         assert flag["first_seen"] == first[flag_id]["first_seen"]
@@ -236,8 +237,8 @@ def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
     flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
     assert flagged == small
     assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
-    # 8 reposts and 6 unrelated media are over 20,000 bytes.
-    assert "14 failed to download)" in crawl.stdout
+    # 8 reposts and 7 unrelated media (the ihc poster too) are over 20,000 bytes.
+    assert "15 failed to download)" in crawl.stdout
 
 
 def _forget_media_cache(redis_url: str) -> None:

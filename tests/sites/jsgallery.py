@@ -29,7 +29,7 @@ REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")
 MEDIA: dict[str, tuple[str, bool]] = {
     "/img/js/a.jpg": ("astronaut", True),  # built by the gallery script
     "/img/js/b.jpg": ("camera", False),
-    "/img/bg/wall.jpg": ("coffee", True),  # CSS background set by script: network only
+    "/img/bg/wall.jpg": ("coffee", True),  # CSS background set by script: in the rendered DOM
     "/img/preload/next.jpg": ("moon", False),  # new Image().src: network only
     "/img/s/0.jpg": ("coins", False),  # /scroll, before any scrolling
     "/img/s/1.jpg": ("hubble", False),  # after the 1st scroll

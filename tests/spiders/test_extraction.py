@@ -77,3 +77,20 @@ def test_media_urls_have_one_spelling():
         "https://board.example/%EC%9D%B4%EB%AF%B8%EC%A7%80/%EC%82%AC%EC%A7%84%201.jpg",
         "https://board.example/m/a.jpg",
     ]
+
+
+def test_posters_og_video_and_css_backgrounds():
+    html = (
+        '<head><meta property="og:video" content="/v/clip.mp4"></head>'
+        '<video poster="/posters/1.jpg"><source src="/v/1.webm"></video>'
+        "<div style=\"color: red; background-image: url('/bg/a.jpg')\"></div>"
+        '<div style="background: #000 url(/bg/b.png) no-repeat"></div>'
+        '<div style="border-image: url(/not-media.png)"></div>'
+    )
+    assert media(html) == [
+        "https://board.example/v/1.webm",
+        "https://board.example/posters/1.jpg",
+        "https://board.example/bg/a.jpg",
+        "https://board.example/bg/b.png",
+        "https://board.example/v/clip.mp4",
+    ]
