@@ -62,6 +62,11 @@ class FollowConfig(_Strict):
     deny: list[str] = Field(default_factory=list)
     max_depth: Annotated[int, Field(ge=0, le=100)] = 5
     max_pages: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    # Trap limits (spiders/traps.py): each refused link is counted under its reason.
+    max_url_length: Annotated[int, Field(ge=64, le=65_536)] = 2000
+    max_repeated_segments: Annotated[int, Field(ge=1, le=100)] = 3
+    max_query_variants: Annotated[int, Field(ge=1, le=1_000_000)] = 50
+    max_calendar_pages: Annotated[int, Field(ge=0, le=1_000_000)] = 30
 
     _patterns = field_validator("allow", "deny")(_check_patterns)
 

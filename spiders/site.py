@@ -15,6 +15,7 @@ from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
 from spiders import browser
 from spiders.extraction import canonical_media_url, extract_media_urls
+from spiders.traps import TrapGuard
 
 STATS = "repostwatch"
 
@@ -48,6 +49,12 @@ class SiteSpider(scrapy.Spider):
         # Offsite links are dropped here (not by LinkExtractor's allow_domains, which does not
         # match IP hosts with a port) so that they never count against max_pages.
         self.link_extractor = LinkExtractor(allow=follow.allow, deny=follow.deny)
+        self.traps = TrapGuard(
+            max_url_length=follow.max_url_length,
+            max_repeated_segments=follow.max_repeated_segments,
+            max_query_variants=follow.max_query_variants,
+            max_calendar_pages=follow.max_calendar_pages,
+        )
         self.browser_settle_seconds: float | None = None  # set for render = "browser" sites
         self.browser_problem: str | None = None  # why a browser site cannot be rendered
 
@@ -98,6 +105,10 @@ class SiteSpider(scrapy.Spider):
                 continue
             if len(self.requested) >= self.config.follow.max_pages:
                 self.crawler.stats.inc_value("repostwatch/refused/max_pages")
+                continue
+            if reason := self.traps.refusal(link.url):
+                self.crawler.stats.inc_value(f"repostwatch/refused/{reason}")
+                self.logger.debug("Not following %s: %s", link.url, reason)
                 continue
             self.requested.add(link.url)
             yield response.follow(link, callback=self.parse, meta=self._page_meta())

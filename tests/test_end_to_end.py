@@ -249,3 +249,46 @@ def _forget_media_cache(redis_url: str) -> None:
     with redis.Redis.from_url(redis_url) as client:
         for key in client.scan_iter(f"{REDIS_PREFIX}*"):
             client.delete(key)
+
+
+def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, tmp_path):
+    """An endless calendar, ever-nesting relative links and a listing with endless sort
+    parameters: the crawl stops early and says why, well under its page limit."""
+    import zlib
+
+    from crawler.localsite import html
+
+    class Endless(dict):  # answers any path, like a site generating pages
+        def get(self, path, default=None):
+            if path in self or path == "/robots.txt":
+                return super().get(path, default)
+            month = len(path)  # every page links further on
+            return html(
+                f'<a href="/calendar?month=2026-{month % 12 + 1:02d}&y={month}">next month</a>'
+                f'<a href="more/">deeper</a>'
+                f'<a href="/list?sort={zlib.crc32(path.encode())}">sort</a>'
+                f'<img src="/img/p/camera.jpg">'
+            )
+
+    env, sites_dir = registered
+    routes = Endless(gallery.routes())
+    site = LocalSite({})
+    site.routes = routes
+    with site:
+        (sites_dir / "trap.toml").write_text(
+            f'name = "trap"\nstart_urls = ["{site.url}/start"]\nallow_private_network = true\n'
+            "[follow]\nmax_depth = 100\nmax_pages = 400\nmax_query_variants = 10\n"
+            "max_calendar_pages = 5\nmax_repeated_segments = 3\n"
+        )
+        crawl = repostwatch("crawl", "trap", env=env, cwd=tmp_path)
+
+    engine = db.make_engine(registered[0]["REPOSTWATCH_DATABASE_URL"])
+    with db.make_sessionmaker(engine)() as session:
+        (run,) = db.list_runs(session, site="trap")
+    engine.dispose()
+    stats = json.loads(run.stats)
+    assert run.pages < 60, crawl.stdout
+    assert stats["repostwatch/refused/calendar"] >= 1
+    assert stats["repostwatch/refused/repeated_segments"] >= 1
+    assert stats["repostwatch/refused/query_variants"] >= 1
+    assert "repostwatch/refused/max_pages" not in stats
