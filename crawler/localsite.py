@@ -49,6 +49,7 @@ class LocalSite:
         self.validators = validators
         self.requests: list[str] = []
         self.exchanges: list[tuple[str, str, int]] = []
+        self.user_agents: list[str] = []
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         site = self
@@ -80,6 +81,7 @@ class LocalSite:
                     site.requests.append(self.path)
                     site.request_times.append((time.monotonic(), self.path))
                     site.exchanges.append((self.command, self.path, status))
+                    site.user_agents.append(self.headers.get("User-Agent", ""))
                 self.send_response(status)
                 if status != 304:
                     self.send_header("Content-Type", route.content_type)

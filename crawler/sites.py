@@ -208,6 +208,13 @@ class SiteConfig(_Strict):
     render: Literal["html", "browser"] = "html"
     download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    #: robots.txt is obeyed unless a site file says otherwise, and why (robots_reason).
+    obey_robots: StrictBool = True
+    robots_reason: str = ""
+    #: The User-Agent this site is crawled with (default: the project's USER_AGENT).
+    user_agent: str = ""
+    #: Scrapy's AutoThrottle: slow down when the site slows down (on by default).
+    autothrottle: StrictBool = True
     follow: FollowConfig = Field(default_factory=FollowConfig)
     #: The [browser] table; only with render = "browser" (see ``browser_options``).
     browser: BrowserConfig | None = None
@@ -261,6 +268,15 @@ class SiteConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _robots_reason(self) -> SiteConfig:
+        if not self.obey_robots and not self.robots_reason:
+            raise ValueError(
+                "robots_reason: required when obey_robots = false; say why this site's "
+                "robots.txt is not obeyed (it is reviewed like code)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _browser_table_needs_browser(self) -> SiteConfig:
         if self.browser is not None and self.render != "browser":
             raise ValueError(
@@ -308,7 +324,7 @@ def _problem(error: dict) -> str:
         message = "must be true or false (without quotes)"
     elif kind == "literal_error" and loc == "render":
         message = 'must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)'
-    if loc == "(file)" and message.startswith(("start_urls[", "browser: ")):
+    if loc == "(file)" and message.startswith(("start_urls[", "browser: ", "robots_reason:")):
         return message
     if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
         index, _, rest = message.partition("] ")

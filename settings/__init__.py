@@ -108,7 +108,11 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 8
 
 # --- Scrapy ----------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-ROBOTSTXT_OBEY = True
+ROBOTSTXT_OBEY = True  # a site file may turn it off, with robots_reason
+# AutoThrottle: adapt the delay to the site's latency; never faster than the site's own delay.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 USER_AGENT = "RepostWatch/0.1 (+takedown monitoring for a victim support centre)"
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8

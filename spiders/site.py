@@ -68,6 +68,14 @@ class SiteSpider(scrapy.Spider):
         settings.set("DEPTH_LIMIT", config.follow.max_depth, priority="spider")
         settings.set("DOWNLOAD_DELAY", config.download_delay, priority="spider")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", config.concurrency, priority="spider")
+        settings.set("ROBOTSTXT_OBEY", config.obey_robots, priority="spider")
+        settings.set("AUTOTHROTTLE_ENABLED", config.autothrottle, priority="spider")
+        if config.user_agent:
+            settings.set("USER_AGENT", config.user_agent, priority="spider")
+        if not config.obey_robots:
+            spider.logger.warning(
+                "robots.txt of %s is not obeyed: %s", config.name, config.robots_reason
+            )
         if config.render == "browser":
             problem = browser.chromium_problem(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
             if problem:

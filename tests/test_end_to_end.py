@@ -292,3 +292,23 @@ def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, 
     assert stats["repostwatch/refused/repeated_segments"] >= 1
     assert stats["repostwatch/refused/query_variants"] >= 1
     assert "repostwatch/refused/max_pages" not in stats
+
+
+def test_a_site_may_skip_robots_with_a_reason_and_its_own_user_agent(registered, tmp_path):
+    env, sites_dir = registered
+    with LocalSite(gallery.routes()) as site:
+        (sites_dir / "gallery.toml").write_text(
+            gallery.site_file(
+                "gallery",
+                site.url,
+                obey_robots="false",
+                robots_reason='"takedown order 17: media behind /members/"',
+                user_agent='"RepostWatch-Test/1.0"',
+            )
+        )
+        crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
+        requested = set(site.requests)
+        agents = set(site.user_agents)
+    assert "/members/hidden.jpg" in requested and "/robots.txt" not in requested
+    assert agents == {"RepostWatch-Test/1.0"}
+    assert "robots_txt" not in crawl.stdout

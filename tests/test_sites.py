@@ -173,3 +173,15 @@ def test_browser_table_needs_browser_rendering():
         parse_site(MINIMAL + "[browser]\nscroll = 3\n", "board.toml")
     with pytest.raises(SiteConfigError, match=r"browser: must be a table, e.g. \[browser\]"):
         parse_site(MINIMAL + 'render = "browser"\nbrowser = true\n', "board.toml")
+
+
+def test_not_obeying_robots_needs_a_reason():
+    with pytest.raises(SiteConfigError, match=r"board.toml: robots_reason: required when"):
+        parse_site(MINIMAL + "obey_robots = false\n", "board.toml")
+    config = parse_site(
+        MINIMAL + 'obey_robots = false\nrobots_reason = "court order 2026-113"\n'
+        'user_agent = "RepostWatch-SeoulCentre/1.0"\nautothrottle = false\n',
+        "board.toml",
+    )
+    assert not config.obey_robots and not config.autothrottle
+    assert config.user_agent == "RepostWatch-SeoulCentre/1.0"
