@@ -14,10 +14,7 @@ with ``allow_private_network = true`` (the demo and test sites, which run on
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
-import socket
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -25,31 +22,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-logger = logging.getLogger(__name__)
+from crawler.network import is_public_address, resolve
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+logger = logging.getLogger(__name__)
 
 
 class PrivateNetworkRefused(IgnoreRequest):
     """A request or response whose address is not on the public internet."""
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-async def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
-    try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
 class PrivateNetworkGuardMiddleware:
