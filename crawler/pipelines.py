@@ -38,6 +38,7 @@ from crawler.items import MediaPage
 from crawler.live_references import LiveReferences, wait_for_announcements
 from crawler.matching import Match
 from crawler.media_cache import media_cache
+from crawler.middlewares import PrivateNetworkRefused
 from crawler.recording import FlagRecorder, MatchRecord
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,8 @@ class HashMatchPipeline:
             if replayed := self.recorder.replay():
                 self.stats.set_value(f"{STATS}/flags/replayed", replayed)
             with self.sessions.begin() as session:
-                self.run_id = db.start_run(session, site_name)
-                self.site_id = db.ensure_site(session, site_name)
+                self.run_id = db.start_run(session, site_name)  # creates the site if new
+                self.site_id = db.get_run(session, self.run_id).site_id
             loaded = self.references.load()
         except SQLAlchemyError as exc:
             raise RuntimeError(
@@ -304,7 +305,7 @@ class HashMatchPipeline:
         except IgnoreRequest as exc:
             # Refused on purpose (robots.txt, the private-network guard): counted as a refusal,
             # not a failure. The guard counts its own refusals.
-            if exc.__class__.__name__ != "PrivateNetworkRefused":
+            if not isinstance(exc, PrivateNetworkRefused):
                 self.stats.inc_value(f"{STATS}/refused/{_refusal_reason(exc)}")
             logger.info("Media not fetched: %s (%s)", url, exc or exc.__class__.__name__)
             return MediaOutcome(url=url, error=str(exc) or exc.__class__.__name__)
