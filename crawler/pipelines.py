@@ -74,6 +74,7 @@ class HashMatchPipeline:
         reference_poll_seconds_with_redis: float = 30.0,
         redis_url: str | None = None,
         use_media_cache: bool = True,
+        join_run_id: int | None = None,
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -93,6 +94,7 @@ class HashMatchPipeline:
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
         self.run_id: int | None = None
         self.site_id: int | None = None
+        self.join_run_id = join_run_id
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HashMatchPipeline:
@@ -111,6 +113,7 @@ class HashMatchPipeline:
             ),
             redis_url=settings.get("REPOSTWATCH_REDIS_URL") or None,
             use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE", True),
+            join_run_id=settings.getint("REPOSTWATCH_RUN_ID") or None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -127,8 +130,12 @@ class HashMatchPipeline:
             if replayed := self.recorder.replay():
                 self.stats.set_value(f"{STATS}/flags/replayed", replayed)
             with self.sessions.begin() as session:
-                self.run_id = db.start_run(session, site_name)  # creates the site if new
-                self.site_id = db.get_run(session, self.run_id).site_id
+                if self.join_run_id is not None:
+                    self.site_id = db.join_run(session, self.join_run_id, site_name)
+                    self.run_id = self.join_run_id
+                else:
+                    self.run_id = db.start_run(session, site_name)  # creates the site if new
+                    self.site_id = db.get_run(session, self.run_id).site_id
             loaded = self.references.load()
         except SQLAlchemyError as exc:
             raise RuntimeError(

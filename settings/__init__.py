@@ -68,6 +68,9 @@ REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(
 #: env REPOSTWATCH_MEDIA_CACHE: remember media already hashed (validators + hashes, never the
 #: media) so that re-crawls send one conditional request per unchanged media; 0 turns it off.
 REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in ("0", "false", "")
+#: A crawl run to join instead of opening a new one (``-s REPOSTWATCH_RUN_ID=N``; scrapyd:
+#: ``setting=REPOSTWATCH_RUN_ID=N``): the scheduler opens the run before handing the job over.
+REPOSTWATCH_RUN_ID = None
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
 

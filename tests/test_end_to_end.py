@@ -206,10 +206,14 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
         [scrapy, "list"], cwd=project, env=full_env, capture_output=True, text=True, check=True
     )
     assert listed.stdout.split() == ["site"]
+    # The run is opened beforehand (as the scheduler does) and the crawl joins it.
+    engine = db.make_engine(env["REPOSTWATCH_DATABASE_URL"])
+    with db.make_sessionmaker(engine).begin() as session:
+        run_id = db.start_run(session, "gallery")
     with LocalSite(gallery.routes()) as site:
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
         subprocess.run(
-            [scrapy, "crawl", "site", "-a", "site=gallery"],
+            [scrapy, "crawl", "site", "-a", "site=gallery", "-s", f"REPOSTWATCH_RUN_ID={run_id}"],
             cwd=project,
             env=full_env,
             capture_output=True,
@@ -217,7 +221,13 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
             check=True,
             timeout=240,
         )
-    assert len(_flags(env, tmp_path)) == len(EXPECTED_FLAGS)
+    flags = _flags(env, tmp_path)
+    assert len(flags) == len(EXPECTED_FLAGS)
+    with db.make_sessionmaker(engine)() as session:
+        runs = db.list_runs(session)
+    engine.dispose()
+    assert [(run.id, run.status) for run in runs] == [(run_id, "finished")]
+    assert runs[0].pages > 0 and runs[0].flags == len(EXPECTED_FLAGS)
 
 
 def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):

@@ -49,6 +49,7 @@ from crawler.db.runs import (
     ensure_site,
     finish_run,
     get_run,
+    join_run,
     list_runs,
     start_run,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "get_run",
     "head_revision",
     "import_hashes",
+    "join_run",
     "list_flags",
     "list_runs",
     "load_reference_videos",

@@ -56,6 +56,28 @@ def start_run(session: Session, site_name: str) -> int:
     return run.id
 
 
+def join_run(session: Session, run_id: int, site_name: str) -> int:
+    """Check that run ``run_id`` was opened for ``site_name`` and is running; its site id.
+
+    A crawl started by someone who opened the run first (the scheduler, before it hands the job
+    to scrapyd; the first of several distributed workers) joins that run instead of opening
+    another, so that its flags and figures land on the run that was recorded.
+    """
+    row = session.execute(
+        select(CrawlRun.status, CrawlRun.site_id, Site.name)
+        .join(Site, CrawlRun.site_id == Site.id)
+        .where(CrawlRun.id == run_id)
+    ).one_or_none()
+    if row is None:
+        raise RunNotFound(f"no crawl run with id {run_id}: REPOSTWATCH_RUN_ID names a run to join")
+    status, site_id, name = row
+    if name != site_name.strip():
+        raise ValueError(f"crawl run {run_id} is a run of site {name!r}, not of {site_name!r}")
+    if status != "running":
+        raise ValueError(f"crawl run {run_id} is already {status}: start a new run instead")
+    return site_id
+
+
 def finish_run(
     session: Session,
     run_id: int,

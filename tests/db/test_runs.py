@@ -11,6 +11,7 @@ from crawler.db.runs import (
     ensure_site,
     finish_run,
     get_run,
+    join_run,
     list_runs,
     start_run,
 )
@@ -77,3 +78,16 @@ def test_list_runs_newest_first_by_site_and_limit(session):
     assert [run.id for run in list_runs(session, site="a")] == [ids[3], ids[2], ids[0]]
     assert [run.id for run in list_runs(session, site="a", limit=2)] == [ids[3], ids[2]]
     assert list_runs(session, site="nowhere") == []
+
+
+def test_join_run_checks_the_site_and_that_the_run_is_running(session):
+    run_id = start_run(session, "boards")
+    other = start_run(session, "tube")
+    assert join_run(session, run_id, "boards") == get_run(session, run_id).site_id
+    with pytest.raises(ValueError, match="is a run of site 'tube', not of 'boards'"):
+        join_run(session, other, "boards")
+    finish_run(session, run_id, status="finished", finish_reason="finished", **COUNTERS)
+    with pytest.raises(ValueError, match="already finished"):
+        join_run(session, run_id, "boards")
+    with pytest.raises(RunNotFound):
+        join_run(session, 9999, "boards")
