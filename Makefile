@@ -109,6 +109,19 @@ bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/b
 	$(VENV)/bin/python -m benchmarks.hashing
 	@echo "==> reference index at 1M and 10M PDQ hashes"
 	$(VENV)/bin/python -m benchmarks.index
+	@echo "==> distributed crawls: Redis memory per million URLs; one worker against two (needs Redis)"
+	$(VENV)/bin/python -m benchmarks.redis_memory
+	$(VENV)/bin/python -m benchmarks.distributed
+
+.PHONY: scrapyd
+scrapyd: install ## Run scrapyd for production use in the foreground (scripts/scrapyd.sh; state in var/scrapyd)
+	@echo "==> starting scrapyd (deploy with: .venv/bin/scrapyd-deploy local; README: Operations)"
+	bash scripts/scrapyd.sh
+
+.PHONY: screenshots
+screenshots: install ## Screenshots of the review web app into docs/screenshots/ (demo data, Chromium)
+	@echo "==> review app screenshots from a temporary demo database (scripts/screenshots.py)"
+	$(VENV)/bin/python scripts/screenshots.py --out docs/screenshots
 
 clean: ## Remove var/ and caches (keeps .venv)
 	rm -rf var/ .pytest_cache .ruff_cache .import_linter_cache build dist

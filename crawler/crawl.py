@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,8 @@ class CrawlSummary:
     flags_spilled: int
     errors: int
     refused: dict[str, int]
+    searches: int = 0  # search crawls: keyword searches submitted to the site
+    result_pages: int = 0  # and the result pages read
 
     @property
     def problem(self) -> str | None:
@@ -93,12 +96,18 @@ def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
         # could not be fetched after retries, spider errors, database trouble).
         errors=count("repostwatch/media/failed") + count("log_count/ERROR"),
         refused=refused,
+        searches=count("repostwatch/search/requests"),
+        result_pages=count("repostwatch/search/result_pages"),
     )
 
 
-def run_crawl(site_path: str, site_name: str, settings: Settings) -> CrawlSummary:
+def run_crawl(
+    site_path: str, site_name: str, settings: Settings, keywords: Sequence[str] | None = None
+) -> CrawlSummary:
     """Crawl one site with the ``site`` spider and block until it ends.
 
+    With ``keywords`` (the cases' active keywords, ``db.search_keywords``) it is a search
+    crawl: the keywords go through the site's search instead of crawling its start URLs.
     Runs Scrapy's reactor in this process, so it can be called once per process.
     """
     from scrapy.crawler import CrawlerProcess
@@ -107,7 +116,10 @@ def run_crawl(site_path: str, site_name: str, settings: Settings) -> CrawlSummar
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SiteSpider)
-    process.crawl(crawler, site=site_path)
+    if keywords is None:
+        process.crawl(crawler, site=site_path)
+    else:
+        process.crawl(crawler, site=site_path, keywords=list(keywords))
     process.start()
     return summarize(site_name, crawler.stats.get_stats() if crawler.stats else {})
 

@@ -46,10 +46,13 @@ def demo_routes() -> dict[str, Route]:
             '<img data-src="/media/lazy/x9.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
             '<img src="/media/hubble.jpg">'
             '<img src="/media/flipped.jpg"><img src="/media/framed.jpg">'
+            # A teaser thumbnail with no link to its full-size file: the thumbnail is hashed.
+            '<img src="/media/thumb/launch_t.jpg">'
             '<a href="/post/7">featured</a> <a href="/">first page</a>',
         ),
         "/post/7": _page(
             "Featured post",
+            # The thumbnail links to the full-size file: only the full-size one is hashed here.
             '<a href="/media/full/launch.png"><img src="/media/thumb/launch_t.jpg"></a>'
             '<img src="/media/c.png">'
             '<img src="/media/moto.jpg">',
@@ -82,3 +85,47 @@ def demo_routes() -> dict[str, Route]:
         "/media/moto.jpg": Route(jpeg("motorcycle", quality=85, scale=0.5), JPEG),
     }
     return routes
+
+
+# --- Review web app (issue #6) ----------------------------------------------------------------
+DEMO_USERNAME = "demo-admin"
+#: Known on purpose: the account exists only in a demo database (see ensure_demo_account).
+DEMO_PASSWORD = "repostwatch-demo"
+
+
+def ensure_demo_account(session, database_url: str) -> bool:
+    """Create the demo admin account in a *demo* database; True when it exists afterwards.
+
+    A demo database is a SQLite file with no staff account but the demo one: the known password
+    never reaches a database that real staff use.
+    """
+    from sqlalchemy import select
+
+    from crawler.db import users
+    from crawler.db.models import User
+
+    if not database_url.startswith("sqlite"):
+        return False
+    names = set(session.execute(select(User.username)).scalars())
+    if names - {DEMO_USERNAME}:
+        return False
+    if not names:
+        users.create_user(session, DEMO_USERNAME, DEMO_PASSWORD, "admin")
+    return True
+
+
+def web_instructions(database_url: str, account: bool, executable: str = "repostwatch") -> str:
+    """What ``repostwatch demo`` prints last: how to serve the web app and whom to log in as."""
+    lines = [
+        "Review the flags in the web app (development mode: a random session key, plain http):",
+        f"  REPOSTWATCH_DATABASE_URL={database_url} REPOSTWATCH_WEB_ENV=development "
+        f"{executable} web --host 127.0.0.1 --port 8000",
+        "  then open http://127.0.0.1:8000/ and log in as "
+        + (
+            f"{DEMO_USERNAME} / {DEMO_PASSWORD} (demo database only)"
+            if account
+            else "an account made with `repostwatch users add NAME --role admin` "
+            "(no demo account: this is not a demo database)"
+        ),
+    ]
+    return "\n".join(lines)

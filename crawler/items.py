@@ -18,3 +18,5 @@ class MediaPage:
     media_urls: list[str] = field(default_factory=list)
     depth: int = 0
     flags: int = 0
+    #: Search crawls: the case keyword whose site search led to this page (None otherwise).
+    keyword: str | None = None

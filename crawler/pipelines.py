@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -32,6 +33,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import db
 from crawler.crawl import run_stats, summarize
+from crawler.db import evidence as evidence_store
+from crawler.db.evidence import SealedEvidence
+from crawler.distributed import UNSUMMED_STATS
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
 from crawler.items import MediaPage
@@ -55,6 +59,9 @@ class MediaOutcome:
     kind: str | None = None
     matches: tuple[tuple[Match, str | None], ...] = ()  # each with its evidence (JSON) or None
     error: str | None = None
+    pdq: str | None = None  # the media's PDQ hex (images), recorded on its flags
+    # Matched media encrypted as evidence (only with REPOSTWATCH_EVIDENCE_KEY), never plaintext.
+    sealed: SealedEvidence | None = None
 
 
 class HashMatchPipeline:
@@ -75,6 +82,8 @@ class HashMatchPipeline:
         redis_url: str | None = None,
         use_media_cache: bool = True,
         join_run_id: int | None = None,
+        shared_run: bool = False,
+        evidence_key: str = "",
     ):
         self.crawler = crawler
         self.stats = crawler.stats
@@ -95,6 +104,10 @@ class HashMatchPipeline:
         self.run_id: int | None = None
         self.site_id: int | None = None
         self.join_run_id = join_run_id
+        # Distributed: other workers share the run; this one adds its figures, the last closes it.
+        self.shared_run = shared_run
+        # Evidence (issue #6): matched media is kept encrypted only when a key is configured.
+        self.evidence = evidence_store.cipher(evidence_key) if evidence_key else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HashMatchPipeline:
@@ -114,6 +127,8 @@ class HashMatchPipeline:
             redis_url=settings.get("REPOSTWATCH_REDIS_URL") or None,
             use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE", True),
             join_run_id=settings.getint("REPOSTWATCH_RUN_ID") or None,
+            shared_run=settings.getbool("REPOSTWATCH_DISTRIBUTED"),
+            evidence_key=settings.get("REPOSTWATCH_EVIDENCE_KEY") or "",
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -221,7 +236,11 @@ class HashMatchPipeline:
         for attempt in range(3):
             try:
                 with self.sessions.begin() as session:
-                    db.finish_run(session, self.run_id, **figures)
+                    if self.shared_run:  # crawler.distributed closes the run after the last worker
+                        counters = {k: v for k, v in figures.items() if k not in _RUN_OUTCOME}
+                        db.add_to_run(session, self.run_id, **counters, unsummed=UNSUMMED_STATS)
+                    else:
+                        db.finish_run(session, self.run_id, **figures)
                 break
             except SQLAlchemyError as exc:
                 if attempt == 2:
@@ -250,7 +269,7 @@ class HashMatchPipeline:
         matched = [(outcome, *match) for outcome in outcomes for match in outcome.matches]
         if matched:
             await asyncio.get_running_loop().run_in_executor(
-                self.writer, functools.partial(self._record, item.url, matched)
+                self.writer, functools.partial(self._record, item.url, matched, item.keyword)
             )
             item.flags = len(matched)
         return item
@@ -334,7 +353,14 @@ class HashMatchPipeline:
         matches = tuple(self.references.match(hashes))
         if matches:
             self.stats.inc_value(f"{STATS}/media/matched")
-        return MediaOutcome(url=url, sha256=hashes.sha256, kind=hashes.kind, matches=matches)
+        pdq = hashes.get("pdq")
+        return MediaOutcome(
+            url=url,
+            sha256=hashes.sha256,
+            kind=hashes.kind,
+            matches=matches,
+            pdq=pdq.hex if pdq is not None else None,
+        )
 
     async def _hash(self, url: str, response: Response) -> MediaOutcome:
         body = response.body
@@ -359,7 +385,16 @@ class HashMatchPipeline:
         self.stats.inc_value(f"{STATS}/media/hashed/{hashes.kind}")
         if self.cache is not None:
             self._remember(url, response, hashes)
-        return self._matched(url, hashes)
+        outcome = self._matched(url, hashes)
+        if outcome.matches and self.evidence is not None:
+            # Only matched media, encrypted at once (off the reactor); the plaintext goes with
+            # the response.
+            seal = functools.partial(
+                evidence_store.seal, self.evidence, response.body, hashes.kind, hashes.format
+            )
+            sealed = await loop.run_in_executor(self.cache_pool, seal)
+            outcome = dataclasses.replace(outcome, sealed=sealed)
+        return outcome
 
     def _remember(self, url: str, response: Response, hashes: MediaHashes) -> None:
         """Keep the validators and hashes for the next crawl (in the background)."""
@@ -384,8 +419,14 @@ class HashMatchPipeline:
         logger.warning("Media not fetched: %s (%s)", url, why)
         return MediaOutcome(url=url, error=why)
 
-    def _record(self, page_url: str, matched: list[tuple[MediaOutcome, Match, str | None]]) -> None:
-        """Write one flag per match, in one transaction per page (runs on the writer thread)."""
+    def _record(
+        self,
+        page_url: str,
+        matched: list[tuple[MediaOutcome, Match, str | None]],
+        keyword: str | None = None,
+    ) -> None:
+        """Write one flag per match, in one transaction per page (runs on the writer thread).
+        ``keyword``: the case keyword whose site search led to the page (search crawls)."""
         now = datetime.now(UTC)
         records = [
             MatchRecord(
@@ -401,6 +442,8 @@ class HashMatchPipeline:
                 seen_at=now,
                 variant=match.variant,
                 evidence=evidence,
+                media_pdq=outcome.pdq,
+                keyword=keyword,
             )
             for outcome, match, evidence in matched
         ]
@@ -422,6 +465,26 @@ class HashMatchPipeline:
                 match.distance,
                 match.case_id,
             )
+        self._keep_evidence(matched, results)
+
+    def _keep_evidence(self, matched, results) -> None:
+        """Store the encrypted media of each flag that has none yet (writer thread)."""
+        pairs = [(o.sealed, r.flag_id) for (o, _, _), r in zip(matched, results, strict=True)]
+        pairs = [(sealed, flag_id) for sealed, flag_id in pairs if sealed is not None]
+        if not pairs:
+            return
+        try:
+            with self.sessions.begin() as session:
+                for sealed, flag_id in pairs:
+                    if evidence_store.store_evidence(
+                        session, flag_id, sealed.ciphertext, sealed.content_type, sealed.sha256
+                    ):
+                        self.stats.inc_value(f"{STATS}/evidence/kept")
+        except SQLAlchemyError as exc:  # the flags are recorded; only the evidence is missing
+            logger.error("Could not keep evidence for flags %s: %s", [f for _, f in pairs], exc)
+
+
+_RUN_OUTCOME = ("status", "finish_reason")  # a shared run's outcome is decided by its last worker
 
 
 def _unchanged(response: Response, cached: db.CachedMedia, head: bool) -> bool:

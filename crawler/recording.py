@@ -45,6 +45,8 @@ class MatchRecord:
     seen_at: datetime
     variant: str | None = None
     evidence: str | None = None
+    media_pdq: str | None = None  # the found media's PDQ hex (images), for notices and re-checks
+    keyword: str | None = None  # the case keyword whose site search led to the page
 
     def to_json(self) -> str:
         data = asdict(self)

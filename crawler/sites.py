@@ -6,8 +6,10 @@ Errors name the file, the key and what is wrong, e.g.
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -197,6 +200,216 @@ class BrowserConfig(_Strict):
         return [host.lower() for host in hosts]
 
 
+#: Where ``{query}`` goes in a search URL template.
+QUERY_PLACEHOLDER = "{query}"
+
+
+def _absolute_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return url
+
+
+class SearchConfig(_Strict):
+    """How a site is searched for case keywords (the ``[search]`` table): a URL template with
+    ``{query}``, or a form on a page. Used by search crawls (``repostwatch crawl SITE --search``).
+    """
+
+    #: GET URL template, e.g. "https://board.example/search?q={query}".
+    url: str | None = None
+    #: Or: the page holding the search form, the form (CSS selector) and the query field's name.
+    form_url: str | None = None
+    form_selector: str | None = None
+    field: str | None = None
+    #: How the keyword is encoded before percent-encoding: UTF-8 for url, the form page's own
+    #: encoding for a form; legacy sites may need "euc-kr", "cp949", "shift_jis", ...
+    encoding: str | None = None
+    #: The link to the next result page, and how many result pages are read per keyword.
+    next_page: str = 'a[rel~="next"]'
+    max_result_pages: Annotated[int, Field(ge=1, le=100)] = 5
+    #: Where the result links are (CSS selector; default: the whole result page).
+    result_links: str | None = None
+    #: Links away from a result page that are followed (0: only the result pages' own media).
+    follow_depth: Annotated[int, Field(ge=0, le=5)] = 1
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _absolute_url(value.replace(QUERY_PLACEHOLDER, "x"))
+        if value.count(QUERY_PLACEHOLDER) != 1:
+            raise ValueError(
+                f"{value!r} must contain {QUERY_PLACEHOLDER} exactly once, where the keyword "
+                'goes, e.g. "https://board.example/search?q={query}"'
+            )
+        if "{" in value.replace(QUERY_PLACEHOLDER, "") or "}" in value.replace(
+            QUERY_PLACEHOLDER, ""
+        ):
+            raise ValueError(f"{value!r}: only {QUERY_PLACEHOLDER} may appear in braces")
+        if "#" in value:
+            raise ValueError(f"{value!r}: a search URL has no #fragment")
+        return value
+
+    @field_validator("form_url")
+    @classmethod
+    def _form_url(cls, value: str | None) -> str | None:
+        return None if value is None else _absolute_url(value)
+
+    @field_validator("form_selector", "next_page", "result_links")
+    @classmethod
+    def _selectors(cls, value: str | None) -> str | None:
+        return None if value is None else _check_selector(value)
+
+    @field_validator("field")
+    @classmethod
+    def _field(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError('must be the name of the form\'s query input, e.g. "q"')
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"{value!r} is not a known text encoding (e.g. utf-8, euc-kr, cp949, shift_jis, "
+                "gb18030, big5)"
+            ) from None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SearchConfig:
+        if self.url is None and self.form_url is None:
+            raise ValueError(
+                "give url (a GET template with {query}) or form_url and field (a form to submit)"
+            )
+        if self.url is not None and self.form_url is not None:
+            raise ValueError("give url or form_url, not both")
+        if self.form_url is not None and self.field is None:
+            raise ValueError(
+                'form_url needs field: the name of the form\'s query input, e.g. field = "q"'
+            )
+        if self.url is not None and (self.field is not None or self.form_selector is not None):
+            raise ValueError("field and form_selector are only used with form_url, not url")
+        return self
+
+    @property
+    def page_url(self) -> str:
+        """The URL searches start from (the template or the form page), for host checks."""
+        return (self.url or "").replace(QUERY_PLACEHOLDER, "x") or self.form_url or ""
+
+
+#: Languages a takedown notice can be written in (crawler/takedown/templates/<language>.j2).
+NOTICE_LANGUAGES = ("ko", "en", "ja", "zh")
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}$")
+
+
+class TakedownConfig(_Strict):
+    """Where and how takedown notices for this site go (the ``[takedown]`` table)."""
+
+    #: The language of the notice text (a template per language).
+    language: Literal["ko", "en", "ja", "zh"] = "en"
+    #: The site's abuse contact (an e-mail address); without it notices can only be exported.
+    abuse_contact: str | None = None
+    #: One notice per site, or one per host of the flagged pages (sites spread over domains).
+    group_by: Literal["site", "host"] = "site"
+
+    @field_validator("abuse_contact")
+    @classmethod
+    def _abuse_contact(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address (write abuse@site.example)")
+        return value
+
+
+_EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class ScheduleConfig(_Strict):
+    """When ``repostwatch scheduler`` crawls the site (the ``[schedule]`` table): ``every`` (an
+    interval such as "6h", "30m", "1d", "1h30m") or ``cron`` (five fields, e.g. "0 */6 * * *"),
+    read in ``timezone``. The timing rules are APScheduler's (crawler/scheduling/timing.py)."""
+
+    # timezone first: the cron validator reads it.
+    timezone: str = "UTC"
+    every: str | None = None
+    cron: str | None = None
+    enabled: StrictBool = True
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _EVERY.match(value)
+        if not value or match is None:
+            raise ValueError(
+                f"{value!r} is not an interval: write a number with d, h, m or s, e.g. "
+                '"6h", "30m", "1d" or "1h30m"'
+            )
+        days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+        if days * 86400 + hours * 3600 + minutes * 60 + seconds < 60:
+            raise ValueError(f"{value!r} is shorter than the shortest interval, 1 minute")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'{value!r} is not a time zone: use an IANA name such as "UTC" or "Asia/Seoul"'
+            ) from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone=info.data.get("timezone") or "UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron expression ({exc}); write five fields: minute hour "
+                'day month weekday, e.g. "0 */6 * * *"'
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ScheduleConfig:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError(
+                'give every (an interval, e.g. "6h") or cron (e.g. "0 */6 * * *"), not both '
+                "and not neither"
+            )
+        return self
+
+    @property
+    def interval_seconds(self) -> int | None:
+        """``every`` in seconds (None for a cron schedule)."""
+        if self.every is None:
+            return None
+        days, hours, minutes, seconds = (int(p or 0) for p in _EVERY.match(self.every).groups())
+        return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+    @property
+    def rule(self) -> str:
+        """The rule as one line, e.g. "every 6h" or "cron 0 */6 * * * (Asia/Seoul)"."""
+        rule = f"every {self.every}" if self.every is not None else f"cron {self.cron}"
+        return rule if self.timezone == "UTC" else f"{rule} ({self.timezone})"
+
+
 class SiteConfig(_Strict):
     """A validated site file. Build it with :func:`load_site`."""
 
@@ -215,9 +428,21 @@ class SiteConfig(_Strict):
     user_agent: str = ""
     #: Scrapy's AutoThrottle: slow down when the site slows down (on by default).
     autothrottle: StrictBool = True
+    #: Retries of a request that failed (5xx, 408, 429, timeouts, dropped connections) ...
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    #: ... waiting this many seconds before the first, doubling each time (crawler/retries.py),
+    retry_backoff: Annotated[float, Field(ge=0, le=600)] = 1.0
+    #: ... at most this long; a Retry-After asking for more gives the request up.
+    retry_backoff_max: Annotated[float, Field(ge=0, le=3600)] = 60.0
     follow: FollowConfig = Field(default_factory=FollowConfig)
     #: The [browser] table; only with render = "browser" (see ``browser_options``).
     browser: BrowserConfig | None = None
+    #: The [takedown] table: notice language, abuse contact, grouping (see ``takedown_options``).
+    takedown: TakedownConfig | None = None
+    #: The [search] table: how the site is searched for case keywords (search crawls).
+    search: SearchConfig | None = None
+    #: The [schedule] table: when `repostwatch scheduler` crawls the site (none: only by hand).
+    schedule: ScheduleConfig | None = None
     #: Where the file was loaded from (set by load_site, not a key in the file).
     source: str = Field(default="", exclude=True)
 
@@ -268,6 +493,28 @@ class SiteConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _search_on_site(self) -> SiteConfig:
+        if self.search is not None:
+            key = "url" if self.search.url is not None else "form_url"
+            host = (urlsplit(self.search.page_url).hostname or "").lower()
+            if not any(host == d or host.endswith(f".{d}") for d in self.domains):
+                raise ValueError(
+                    f"search.{key}: host {host!r} is not one of the site's domains "
+                    f"({', '.join(self.domains)}), so it would never be searched; add it to "
+                    "allowed_domains"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> SiteConfig:
+        if self.retry_backoff_max < self.retry_backoff:
+            raise ValueError(
+                f"retry_backoff_max: {self.retry_backoff_max} is shorter than retry_backoff "
+                f"({self.retry_backoff}); the longest wait cannot be shorter than the first"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _robots_reason(self) -> SiteConfig:
         if not self.obey_robots and not self.robots_reason:
             raise ValueError(
@@ -289,6 +536,11 @@ class SiteConfig(_Strict):
     def browser_options(self) -> BrowserConfig:
         """The [browser] table, or its defaults when the file leaves it out."""
         return self.browser if self.browser is not None else BrowserConfig()
+
+    @property
+    def takedown_options(self) -> TakedownConfig:
+        """The [takedown] table, or its defaults (English, no contact, per site)."""
+        return self.takedown if self.takedown is not None else TakedownConfig()
 
     @property
     def domains(self) -> list[str]:
@@ -324,7 +576,9 @@ def _problem(error: dict) -> str:
         message = "must be true or false (without quotes)"
     elif kind == "literal_error" and loc == "render":
         message = 'must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)'
-    if loc == "(file)" and message.startswith(("start_urls[", "browser: ", "robots_reason:")):
+    if loc == "(file)" and message.startswith(
+        ("start_urls[", "browser: ", "robots_reason:", "search.", "retry_backoff_max:")
+    ):
         return message
     if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
         index, _, rest = message.partition("] ")
@@ -350,10 +604,27 @@ def parse_site(text: str, source: Path | str = "<site>") -> SiteConfig:
     return config.model_copy(update={"source": str(source)})
 
 
+def _in_archive(path: Path) -> zipfile.Path | None:
+    """``path`` inside a zip archive, or None: the project deployed to scrapyd runs from an egg
+    (a zip file), and the site files it ships are read from there (settings/sites/)."""
+    for parent in path.parents:
+        if parent.is_file():
+            if not zipfile.is_zipfile(parent):
+                return None
+            inner = zipfile.Path(parent, path.relative_to(parent).as_posix())
+            return inner if inner.exists() else zipfile.Path(parent, f"{inner.at}/")
+    return None
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or ((inner := _in_archive(path)) is not None and inner.exists())
+
+
 def load_site(path: Path | str) -> SiteConfig:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        archived = None if path.exists() else _in_archive(path)
+        text = (archived or path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SiteConfigError(path, ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -363,11 +634,16 @@ def load_site(path: Path | str) -> SiteConfig:
 
 def site_files(sites_dir: Path | str) -> list[Path]:
     """The site files of a directory, sorted by name."""
-    if not Path(sites_dir).is_dir():
-        raise SiteConfigError(
-            sites_dir, ["no such directory; point REPOSTWATCH_SITES_DIR at your site files"]
-        )
-    return sorted(Path(sites_dir).glob(f"*{SITE_FILE_SUFFIX}"))
+    directory = Path(sites_dir)
+    if directory.is_dir():
+        return sorted(directory.glob(f"*{SITE_FILE_SUFFIX}"))
+    archived = _in_archive(directory)
+    if archived is not None and archived.is_dir():
+        names = (entry.name for entry in archived.iterdir() if entry.is_file())
+        return sorted(directory / name for name in names if name.endswith(SITE_FILE_SUFFIX))
+    raise SiteConfigError(
+        sites_dir, ["no such directory; point REPOSTWATCH_SITES_DIR at your site files"]
+    )
 
 
 def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
@@ -376,7 +652,7 @@ def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
     if candidate.suffix == SITE_FILE_SUFFIX or candidate.parent != Path("."):
         return candidate
     path = Path(sites_dir) / f"{name_or_path}{SITE_FILE_SUFFIX}"
-    if not path.exists():
+    if not _exists(path):
         names = ", ".join(p.stem for p in site_files(sites_dir)) or "none"
         raise SiteConfigError(
             path, [f"no site named {name_or_path!r} in {sites_dir} (known sites: {names})"]

@@ -41,7 +41,8 @@ NEWSPIDER_MODULE = "spiders"
 REPOSTWATCH_DATABASE_URL = os.environ.get(
     "REPOSTWATCH_DATABASE_URL", "sqlite:///var/repostwatch.db"
 )
-#: env REPOSTWATCH_SITES_DIR: directory of site files (NAME.toml).
+#: env REPOSTWATCH_SITES_DIR: directory of site files (NAME.toml). Deployed to scrapyd, the
+#: default is inside the egg: crawler/sites.py reads the site files it ships from there.
 REPOSTWATCH_SITES_DIR = os.environ.get(
     "REPOSTWATCH_SITES_DIR", str(Path(__file__).resolve().parent / "sites")
 )
@@ -73,6 +74,70 @@ REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in 
 REPOSTWATCH_RUN_ID = None
 #: Media downloads in flight per page item (the downloader's own limits still apply).
 REPOSTWATCH_MEDIA_CONCURRENCY = 16
+
+# --- Distributed crawls (crawler/distributed/; README "Distributed crawling") ---------------------
+#: env REPOSTWATCH_DISTRIBUTED: 1 makes every crawl a worker of a shared crawl run: the add-on
+#: below applies REPOSTWATCH_DISTRIBUTED_SETTINGS (the scrapy-redis scheduler and dupefilter on
+#: REPOSTWATCH_REDIS_URL); the run is REPOSTWATCH_RUN_ID. Also `-s REPOSTWATCH_DISTRIBUTED=1`.
+REPOSTWATCH_DISTRIBUTED = os.environ.get("REPOSTWATCH_DISTRIBUTED", "0") not in ("0", "false", "")
+REPOSTWATCH_DISTRIBUTED_SETTINGS = "settings.distributed"
+#: env REPOSTWATCH_DISTRIBUTED_PREFIX: prefix of the Redis keys of distributed runs; databases
+#: that share one Redis need one prefix each (run ids are per database).
+REPOSTWATCH_DISTRIBUTED_PREFIX = os.environ.get("REPOSTWATCH_DISTRIBUTED_PREFIX", "repostwatch")
+#: env REPOSTWATCH_DISTRIBUTED_KEY_TTL: seconds a run's Redis keys (queue, dupefilter, workers)
+#: live after the last heartbeat of its last worker.
+REPOSTWATCH_DISTRIBUTED_KEY_TTL = _whole_number("REPOSTWATCH_DISTRIBUTED_KEY_TTL", 6 * 3600)
+#: env REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT: seconds without a heartbeat after which a worker
+#: counts as lost (its run closes without it; a run whose workers are all lost closes as failed).
+REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT = _whole_number(
+    "REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT", 300
+)
+#: Seconds between a worker's heartbeats (which also keep the run's keys from expiring).
+REPOSTWATCH_DISTRIBUTED_HEARTBEAT_SECONDS = 10.0
+ADDONS = {"crawler.distributed.DistributedCrawl": 0}
+
+# --- Review web app (issue #6; `repostwatch web`) ---------------------------------------------
+#: env REPOSTWATCH_SECRET_KEY: signs the web app's session cookies; required (no fallback)
+#: unless REPOSTWATCH_WEB_ENV=development. `repostwatch web keygen --secret` makes one.
+REPOSTWATCH_SECRET_KEY = os.environ.get("REPOSTWATCH_SECRET_KEY", "")
+#: env REPOSTWATCH_WEB_ENV: "production" (default) or "development" (random per-process secret
+#: key, cookies without the Secure flag so that plain http://127.0.0.1 works).
+REPOSTWATCH_WEB_ENV = os.environ.get("REPOSTWATCH_WEB_ENV", "production")
+#: env REPOSTWATCH_EVIDENCE_KEY: Fernet key (`repostwatch web keygen`); when set, crawls keep
+#: the found media of each flag encrypted as evidence and the web app shows it. Unset: none kept.
+REPOSTWATCH_EVIDENCE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_KEY", "")
+#: env REPOSTWATCH_LOGIN_RATE_LIMIT: login attempts allowed per client address (Flask-Limiter
+#: syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else in the process).
+REPOSTWATCH_LOGIN_RATE_LIMIT = os.environ.get("REPOSTWATCH_LOGIN_RATE_LIMIT", "10 per minute")
+#: env REPOSTWATCH_REVIEW_BATCH: flags a reviewer claims at once.
+REPOSTWATCH_REVIEW_BATCH = _whole_number("REPOSTWATCH_REVIEW_BATCH", 20)
+#: env REPOSTWATCH_CLAIM_MINUTES: how long a claim lasts before the flag returns to the queue.
+REPOSTWATCH_CLAIM_MINUTES = _whole_number("REPOSTWATCH_CLAIM_MINUTES", 30)
+
+# --- Takedown notices (crawler/takedown) ------------------------------------------------------
+#: env REPOSTWATCH_SMTP_URL: where notices are sent: smtp://user:password@host:587?starttls=1,
+#: smtps://user:password@host:465 or smtp://host:25; unset, notices can only be exported.
+REPOSTWATCH_SMTP_URL = os.environ.get("REPOSTWATCH_SMTP_URL", "")
+#: env REPOSTWATCH_NOTICE_FROM: the From of notices, whose name signs them, e.g.
+#: "Support Centre <takedown@centre.example>".
+REPOSTWATCH_NOTICE_FROM = os.environ.get("REPOSTWATCH_NOTICE_FROM", "")
+#: env REPOSTWATCH_NOTICE_RESEND_HOURS: a sent notice whose media is not all removed is sent
+#: again after this many hours, until removal.
+REPOSTWATCH_NOTICE_RESEND_HOURS = _number("REPOSTWATCH_NOTICE_RESEND_HOURS", 24.0)
+
+# --- Operations: scrapyd, scheduled crawls, crawl health (crawler/scheduling) ---------------
+#: env REPOSTWATCH_SCRAPYD_URLS: the scrapyd nodes the scheduler hands crawls to, comma-separated,
+#: with basic auth in the URL when the node wants it: http://user:password@crawler2.example:6800/
+REPOSTWATCH_SCRAPYD_URLS = os.environ.get("REPOSTWATCH_SCRAPYD_URLS", "http://127.0.0.1:6800/")
+#: env REPOSTWATCH_SCRAPYD_PROJECT: the scrapyd project the crawler is deployed as (scrapy.cfg).
+REPOSTWATCH_SCRAPYD_PROJECT = os.environ.get("REPOSTWATCH_SCRAPYD_PROJECT", "repostwatch")
+#: env REPOSTWATCH_SCHEDULER_INTERVAL: seconds between two passes of `repostwatch scheduler`.
+REPOSTWATCH_SCHEDULER_INTERVAL = _number("REPOSTWATCH_SCHEDULER_INTERVAL", 60.0)
+#: env REPOSTWATCH_ALERT_WEBHOOK: URL that gets a JSON POST when a site's health changes.
+REPOSTWATCH_ALERT_WEBHOOK = os.environ.get("REPOSTWATCH_ALERT_WEBHOOK", "")
+#: env REPOSTWATCH_ALERT_EMAIL: addresses (comma-separated) e-mailed when a site's health
+#: changes, through REPOSTWATCH_SMTP_URL, from REPOSTWATCH_NOTICE_FROM.
+REPOSTWATCH_ALERT_EMAIL = os.environ.get("REPOSTWATCH_ALERT_EMAIL", "")
 
 # --- JavaScript sites (render = "browser") ---------------------------------------------------
 #: env REPOSTWATCH_CHROMIUM: the Chromium that renders browser sites (Debian's package;
@@ -122,7 +187,15 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # pages; media requests carry their own limit
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
-RETRY_TIMES = 2
+RETRY_TIMES = 2  # a site file's `retries`
+#: Seconds before the first retry of a failed request, doubled for each further one (a site
+#: file's `retry_backoff`); a 429/503 Retry-After waits at least what it asks (crawler/retries.py).
+REPOSTWATCH_RETRY_BACKOFF = 1.0
+#: Longest wait before a retry (a site file's `retry_backoff_max`); a Retry-After asking for more
+#: gives the request up.
+REPOSTWATCH_RETRY_BACKOFF_MAX = 60.0
+#: Longest robots.txt Crawl-delay honoured, in seconds; a longer one is cut to this (and counted).
+REPOSTWATCH_MAX_CRAWL_DELAY = 60.0
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = os.environ.get("REPOSTWATCH_LOG_LEVEL", "INFO")
@@ -132,6 +205,15 @@ FEED_EXPORT_ENCODING = "utf-8"
 DOWNLOADER_MIDDLEWARES = {
     # Before every other middleware: refuse private addresses before anything is sent.
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 50,
+    # Scrapy's retries, waiting before each one (exponential backoff, Retry-After).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retries.BackoffRetryMiddleware": 550,
+}
+#: Scrapy's downloader, fixed to hold each site to its `concurrency` (crawler/downloader.py).
+DOWNLOADER = "crawler.downloader.SiteConcurrencyDownloader"
+EXTENSIONS = {
+    # robots.txt Crawl-delay per host; after AutoThrottle (order 0), whose delays it bounds.
+    "crawler.crawl_delay.CrawlDelay": 500,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.HashMatchPipeline": 300,

@@ -1,4 +1,5 @@
-"""Find the media URLs of a page: ordinary gallery markup, lazy loading and links to media files.
+"""Find the media URLs of a page: ordinary gallery markup, lazy loading and links to media files
+(a thumbnail wrapped in a link to its full-size file counts as the full-size file only).
 
 Pure functions over a parsel Selector (what `response.css` uses), so they can be tested on
 HTML strings.
@@ -72,12 +73,43 @@ def _image_url(img: Selector) -> str | None:
     return None
 
 
-def _raw_media_urls(page: Selector) -> Iterable[str]:
+def _image_candidates(element: Selector) -> list[str]:
+    """Every URL an ``<img>``/``<source>`` may show: src, lazy attributes, all srcset candidates."""
+    urls = [element.attrib.get(name, "") for name in ("src", *LAZY_ATTRIBUTES)]
+    for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
+        urls += [url for url, _ in parse_srcset(element.attrib.get(attribute, ""))]
+    for style in element.xpath("@style").getall():
+        urls += background_images(style)
+    return [url.strip() for url in urls if url.strip()]
+
+
+def _thumbnails(page: Selector) -> tuple[set[object], list[str]]:
+    """Elements inside an ``<a href>`` to a media file, and every URL they could show.
+
+    A gallery shows a small copy and links it to the full-size file: the link is what is
+    hashed (it is the best copy to match and to report), the thumbnail is not fetched at all.
+    """
+    elements: set[object] = set()
+    urls: list[str] = []
+    for link in page.css("a[href]"):
+        if not is_media_link(link.attrib["href"].strip()):
+            continue
+        for element in link.css("img, picture source, [style]"):  # the link's own style too
+            elements.add(element.root)
+            urls += _image_candidates(element)
+    return elements, urls
+
+
+def _raw_media_urls(page: Selector, thumbnails: set[object]) -> Iterable[str]:
     for img in page.css("img"):
+        if img.root in thumbnails:
+            continue
         url = _image_url(img)
         if url:
             yield url
     for source in page.css("picture source"):
+        if source.root in thumbnails:
+            continue
         best = largest_srcset_candidate(source.attrib.get("srcset", ""))
         if best:
             yield best
@@ -89,8 +121,9 @@ def _raw_media_urls(page: Selector) -> Iterable[str]:
                 yield source.attrib["src"]
         if video.attrib.get("poster"):  # the still a tube page shows: often a frame of the clip
             yield video.attrib["poster"]
-    for style in page.css("[style]::attr(style)").getall():
-        yield from background_images(style)
+    for styled in page.css("[style]"):
+        if styled.root not in thumbnails:
+            yield from background_images(styled.attrib["style"])
     for href in page.css("a::attr(href)").getall():
         if is_media_link(href.strip()):
             yield href
@@ -117,10 +150,47 @@ def background_images(style: str) -> list[str]:
     return urls
 
 
-def extract_media_urls(page: Selector, urljoin: Callable[[str], str]) -> list[str]:
-    """Absolute http(s) media URLs of a page, in page order, each once."""
+def extract_media_urls(
+    page: Selector, urljoin: Callable[[str], str], thumbnails: set[str] | None = None
+) -> list[str]:
+    """Absolute http(s) media URLs of a page, in page order, each once.
+
+    Thumbnails wrapped in a link to their full-size file are left out (the link is in); pass a
+    set as ``thumbnails`` to learn their URLs, e.g. to ignore them among what a browser loaded.
+    """
+    wrapped, thumbnail_urls = _thumbnails(page)
+    media = _absolute(_raw_media_urls(page, wrapped), urljoin)
+    if thumbnails is not None:
+        thumbnails.update(url for url in _absolute(thumbnail_urls, urljoin) if url not in media)
+    return media
+
+
+def linked_thumbnails(page: Selector, urljoin: Callable[[str], str]) -> list[tuple[str, list[str]]]:
+    """Images wrapped in a link whose URL does not say what it is (``<a href="/f/123"><img
+    src="/t/123.jpg"></a>``): ``(link, [the image URLs extract_media_urls took])`` per link.
+
+    The link may be the full-size file served without an extension, or a page; only a request
+    tells (spiders/full_size.py asks once per kind of link and remembers the answer).
+    """
+    found: list[tuple[str, list[str]]] = []
+    for link in page.css("a[href]"):
+        href = link.attrib["href"].strip()
+        if not href or href.startswith(("#", "javascript:", "data:", "mailto:")):
+            continue
+        if is_media_link(href):
+            continue
+        images = [url for url in map(_image_url, link.css("img")) if url]
+        if not images:
+            continue
+        absolute = _absolute([href], urljoin)
+        if absolute:
+            found.append((absolute[0], _absolute(images, urljoin)))
+    return found
+
+
+def _absolute(raw_urls: Iterable[str], urljoin: Callable[[str], str]) -> list[str]:
     seen: dict[str, None] = {}
-    for raw in _raw_media_urls(page):
+    for raw in raw_urls:
         raw = raw.strip()
         if not raw or raw.startswith(("data:", "javascript:", "blob:")):
             continue

@@ -14,24 +14,37 @@ from scrapy.linkextractors import LinkExtractor
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
 from spiders import browser
-from spiders.extraction import canonical_media_url, extract_media_urls
+from spiders.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
+from spiders.full_size import FullSizeLinks
+from spiders.search import KEYWORD, RESULT_PAGE, SearchCrawl, keywords_argument
 from spiders.traps import TrapGuard
 
 STATS = "repostwatch"
 
 
-class SiteSpider(scrapy.Spider):
+class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
     """Crawls one configured site: ``scrapy crawl site -a site=NAME`` (or ``-a site=PATH``).
 
     Follows the site file's link rules up to its depth and page limits and yields one
     :class:`~crawler.items.MediaPage` per page; the pipeline downloads and hashes the media.
     A ``render = "browser"`` site's pages are rendered in Chromium (:mod:`spiders.browser`), and
     the images and videos the browser loaded count as the page's media too.
+
+    With ``keywords`` (``-a keywords='["하늘별"]'``, or a list from ``repostwatch crawl SITE
+    --search``) it is a search crawl instead: the keywords go through the site's ``[search]``
+    (:mod:`spiders.search`) and the start URLs are not crawled.
     """
 
     name = "site"
 
-    def __init__(self, site: str | None = None, *, config: SiteConfig | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        site: str | None = None,
+        *,
+        config: SiteConfig | None = None,
+        keywords: object = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         if config is None:
             if not site:
@@ -45,6 +58,8 @@ class SiteSpider(scrapy.Spider):
         self.allowed_domains = config.domains
         self.allow_private_network = config.allow_private_network
         self.requested: set[str] = set()  # page URLs requested so far, for max_pages
+        self.link_kinds: dict[str, bool] = {}  # kinds of thumbnail links: media? (full_size.py)
+        self.kind_probes: dict[str, Any] = {}
         follow = config.follow
         # Offsite links are dropped here (not by LinkExtractor's allow_domains, which does not
         # match IP hosts with a port) so that they never count against max_pages.
@@ -55,6 +70,19 @@ class SiteSpider(scrapy.Spider):
             max_query_variants=follow.max_query_variants,
             max_calendar_pages=follow.max_calendar_pages,
         )
+        # Search crawls: the keywords to search for, and where a result page's results are.
+        self.keywords = None if keywords is None else keywords_argument(keywords)
+        if self.keywords is not None and config.search is None:
+            raise ValueError(
+                f"{config.source or config.name}: no [search] table, so the site cannot be "
+                "searched for keywords; add one (README: Search by case keywords)"
+            )
+        if config.search is not None:
+            self.result_link_extractor = LinkExtractor(
+                allow=follow.allow,
+                deny=follow.deny,
+                restrict_css=(config.search.result_links,) if config.search.result_links else (),
+            )
         self.browser_settle_seconds: float | None = None  # set for render = "browser" sites
         self.browser_problem: str | None = None  # why a browser site cannot be rendered
 
@@ -70,6 +98,9 @@ class SiteSpider(scrapy.Spider):
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", config.concurrency, priority="spider")
         settings.set("ROBOTSTXT_OBEY", config.obey_robots, priority="spider")
         settings.set("AUTOTHROTTLE_ENABLED", config.autothrottle, priority="spider")
+        settings.set("RETRY_TIMES", config.retries, priority="spider")
+        settings.set("REPOSTWATCH_RETRY_BACKOFF", config.retry_backoff, priority="spider")
+        settings.set("REPOSTWATCH_RETRY_BACKOFF_MAX", config.retry_backoff_max, priority="spider")
         if config.user_agent:
             settings.set("USER_AGENT", config.user_agent, priority="spider")
         if not config.obey_robots:
@@ -93,24 +124,44 @@ class SiteSpider(scrapy.Spider):
         if self.browser_problem:
             self.logger.error(self.browser_problem)
             raise CloseSpider("browser_unavailable")
+        if self.keywords is not None:
+            for request in self.search_requests():
+                yield request
+            return
         for url in self.config.start_urls:
             self.requested.add(url)
             yield scrapy.Request(url, callback=self.parse, meta=self._page_meta())
 
-    def parse(self, response: Response, **kwargs: Any):
+    async def parse(self, response: Response, **kwargs: Any):
         if not isinstance(response, TextResponse):
             self.logger.info("Not a page (no text), skipped: %s", response.url)
             return
         depth = response.meta.get("depth", 0)
-        media_urls = extract_media_urls(response.selector, response.urljoin)
+        thumbnails: set[str] = set()  # shown linked to their full-size file: not hashed
+        media_urls = extract_media_urls(response.selector, response.urljoin, thumbnails)
         if response.meta.get("playwright"):
-            media_urls = self._rendered_page_media(response, media_urls)
-        yield MediaPage(url=response.url, site=self.site_name, media_urls=media_urls, depth=depth)
-        if not self.config.follow.enabled:
+            media_urls = self._rendered_page_media(response, media_urls, thumbnails)
+        if linked := linked_thumbnails(response.selector, response.urljoin):
+            # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
+            media_urls = await self.settle_full_size(response.url, media_urls, linked)
+        yield MediaPage(
+            url=response.url,
+            site=self.site_name,
+            media_urls=media_urls,
+            depth=depth,
+            keyword=response.meta.get(KEYWORD),
+        )
+        if RESULT_PAGE in response.meta:
+            for request in self.follow_results(response):
+                yield request
+            return
+        if not self.follows_links(response):
             return
         for link in self.link_extractor.extract_links(response):
             if link.url in self.requested or not self.is_on_site(link.url):
                 continue
+            if self.is_media_link_kind(link.url):
+                continue  # a full-size file (hashed as media), not a page
             if len(self.requested) >= self.config.follow.max_pages:
                 self.crawler.stats.inc_value("repostwatch/refused/max_pages")
                 continue
@@ -119,7 +170,8 @@ class SiteSpider(scrapy.Spider):
                 self.logger.debug("Not following %s: %s", link.url, reason)
                 continue
             self.requested.add(link.url)
-            yield response.follow(link, callback=self.parse, meta=self._page_meta())
+            meta = self._page_meta() | self.keyword_meta(response)
+            yield response.follow(link, callback=self.parse, meta=meta)
 
     def _page_meta(self) -> dict[str, Any]:
         """Meta of a new page request: rendered in the browser for render = "browser" sites."""
@@ -131,8 +183,11 @@ class SiteSpider(scrapy.Spider):
             settle_seconds=self.browser_settle_seconds or 0.0,
         )
 
-    def _rendered_page_media(self, response: Response, dom_media: list[str]) -> list[str]:
-        """The rendered DOM's media, then the media only the browser's network traffic showed."""
+    def _rendered_page_media(
+        self, response: Response, dom_media: list[str], thumbnails: set[str]
+    ) -> list[str]:
+        """The rendered DOM's media, then the media only the browser's network traffic showed
+        (but not the thumbnails the page links to their full-size files)."""
         report = browser.page_report(response.meta)
         stats = self.crawler.stats
         if not report.guarded:
@@ -153,6 +208,8 @@ class SiteSpider(scrapy.Spider):
         media = dict.fromkeys(dom_media)
         for url in report.network_media:
             url = canonical_media_url(url)
+            if url in thumbnails:
+                continue
             if url not in media and urlsplit(url).scheme in ("http", "https"):
                 media[url] = None
                 stats.inc_value(f"{STATS}/browser/media_from_network")

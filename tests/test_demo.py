@@ -1,6 +1,8 @@
 """`repostwatch demo` (what `make demo` runs) flags exactly the reposts, and only once."""
 
-from crawler.demo import REFERENCE_PHOTOS
+from crawler.db import make_engine, make_sessionmaker
+from crawler.db.users import authenticate
+from crawler.demo import DEMO_PASSWORD, DEMO_USERNAME, REFERENCE_PHOTOS
 from tests.cli_runner import repostwatch
 
 FLAGGED = [
@@ -36,3 +38,20 @@ def test_demo_prints_the_flagged_reposts_and_reruns_without_duplicates(tmp_path)
     second = repostwatch("demo", env=env, cwd=tmp_path).stdout
     assert f"0 added, {len(REFERENCE_PHOTOS)} already registered" in second
     assert "flags           0 new, 7 seen again" in second
+
+    # It ends with how to serve the review web app and a demo account that can log in (#6).
+    url = env["REPOSTWATCH_DATABASE_URL"]
+    serve = (
+        f"  REPOSTWATCH_DATABASE_URL={url} REPOSTWATCH_WEB_ENV=development "
+        "repostwatch web --host 127.0.0.1 --port 8000"
+    )
+    for output in (first, second):
+        assert output.rstrip().splitlines()[-2:] == [
+            serve,
+            f"  then open http://127.0.0.1:8000/ and log in as {DEMO_USERNAME} / "
+            f"{DEMO_PASSWORD} (demo database only)",
+        ]
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        assert authenticate(session, DEMO_USERNAME, DEMO_PASSWORD).role == "admin"
+    engine.dispose()

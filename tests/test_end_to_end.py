@@ -20,8 +20,7 @@ EXPECTED_FLAGS = {
     ("/img/2024/05/a-large.jpg", gallery.CASE),
     ("/img/uploads/x1.jpg", gallery.CASE),
     ("/r/lazy", gallery.CASE),  # flagged as linked; the redirect was followed
-    ("/full/rocket-full.png", gallery.CASE),
-    ("/thumbs/rocket-t.jpg", gallery.CASE),
+    ("/full/rocket-full.png", gallery.CASE),  # linked from its thumbnail: the one hashed
     ("/v/clip.mp4", gallery.CASE),
     # Edited reposts: mirrored, turned, padded, cropped, and a re-encoded copy of a video.
     ("/img/e/mirror.jpg", gallery.CASE),
@@ -80,7 +79,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert by_path["/v/clip.mp4"]["algorithm"] == "sha256"
     assert by_path["/v/clip.mp4"]["distance"] == 0
     assert by_path["/v/clip.mp4"]["media_sha256"] == gallery.VIDEO_SHA256
-    assert urlsplit(by_path["/thumbs/rocket-t.jpg"]["page_url"]).path == "/page/3"
+    assert urlsplit(by_path["/full/rocket-full.png"]["page_url"]).path == "/page/3"
     for f in flags:
         assert f["algorithm"] in {"pdq", "phash", "sha256", "md5", "crhash", "vpdq"}
         limit = {"pdq": 31, "phash": 10, "vpdq": 31, "crhash": 8}.get(f["algorithm"], 0)
@@ -91,6 +90,8 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert "/img/uploads/lazy-orig.jpg" in requested  # the redirect's target
     # Only the largest srcset candidate is fetched; robots.txt is obeyed for media too.
     assert "/img/2024/05/a-small.jpg" not in requested
+    # A thumbnail linked to its full-size file is not fetched: the full-size one is hashed.
+    assert "/thumbs/rocket-t.jpg" not in requested
     assert "/members/hidden.jpg" not in requested
     assert "robots_txt 1" in crawl.stdout
     assert "Crawl run" in crawl.stdout and f"{len(EXPECTED_FLAGS)} new" in crawl.stdout
@@ -109,7 +110,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     engine.dispose()
     assert run.status == "finished"
     assert run.pages == 6  # /, /page/1-4, /post/99
-    assert run.media == 18  # every media URL but the HTML one, hashed once each
+    assert run.media == 17  # every media URL but the HTML one and the thumbnail, once each
     assert run.flags == len(EXPECTED_FLAGS)
     assert run.bytes > 0
     assert run.finished_at is not None
@@ -146,7 +147,7 @@ def test_recrawl_updates_last_seen_and_never_duplicates(cache_in, registered, tm
     assert len(media_again) == len({path for path, _ in media_again})  # one request each
     not_media = "/img/not-an-image.jpg"  # never hashed, so never cached: fetched again
     assert {status for path, status in media_again if path != not_media} == {304}
-    assert "media hashed    0, 18 unchanged (from cache)" in second_crawl.stdout
+    assert "media hashed    0, 17 unchanged (from cache)" in second_crawl.stdout
     assert second.keys() == first.keys()
     for flag_id, flag in second.items():
         assert flag["first_seen"] == first[flag_id]["first_seen"]

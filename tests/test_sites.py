@@ -185,3 +185,92 @@ def test_not_obeying_robots_needs_a_reason():
     )
     assert not config.obey_robots and not config.autothrottle
     assert config.user_agent == "RepostWatch-SeoulCentre/1.0"
+
+
+# --- [search] (issue #4) ---------------------------------------------------------------------
+def test_search_table_defaults():
+    config = parse_site(
+        MINIMAL + '[search]\nurl = "https://board.example/s?q={query}"\n', "board.toml"
+    )
+    search = config.search
+    assert search.url == "https://board.example/s?q={query}" and search.form_url is None
+    assert search.encoding is None  # UTF-8 for a URL, the form page's own for a form
+    assert search.next_page == 'a[rel~="next"]' and search.max_result_pages == 5
+    assert search.result_links is None and search.follow_depth == 1
+    assert parse_site(MINIMAL, "board.toml").search is None
+
+
+def test_search_form_keys():
+    text = MINIMAL + (
+        '[search]\nform_url = "https://board.example/bbs/search.php"\n'
+        'form_selector = "form[name=fsearch]"\nfield = "stx"\nencoding = "EUC-KR"\n'
+        'next_page = "a.pg_next"\nmax_result_pages = 3\nresult_links = "#list"\nfollow_depth = 0\n'
+    )
+    search = parse_site(text, "board.toml").search
+    assert (search.form_url, search.form_selector, search.field) == (
+        "https://board.example/bbs/search.php",
+        "form[name=fsearch]",
+        "stx",
+    )
+    assert search.encoding == "euc_kr" and search.next_page == "a.pg_next"
+    assert (search.max_result_pages, search.result_links, search.follow_depth) == (3, "#list", 0)
+
+
+def test_every_search_problem_names_the_key():
+    text = MINIMAL + (
+        '[search]\nurl = "https://board.example/s?q="\nencoding = "klingon"\nnext_page = "a["\n'
+        'result_links = ""\nmax_result_pages = 0\nfollow_depth = 9\ncolour = 1\n'
+    )
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site(text, "sites/board.toml")
+    message = str(raised.value)
+    assert "sites/board.toml: search.url: 'https://board.example/s?q=' must contain {query}" in (
+        message
+    )
+    assert "sites/board.toml: search.encoding: 'klingon' is not a known text encoding" in message
+    assert "sites/board.toml: search.next_page: 'a[' is not a valid CSS selector" in message
+    assert "sites/board.toml: search.result_links: must be a CSS selector, not empty" in message
+    assert "sites/board.toml: search.max_result_pages: Input should be greater than" in message
+    assert "sites/board.toml: search.follow_depth: Input should be less than or equal to 5" in (
+        message
+    )
+    assert "sites/board.toml: search.colour: unknown key" in message
+    assert len(raised.value.problems) == 7
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ("", "search: give url (a GET template with {query}) or form_url and field"),
+        (
+            'url = "https://board.example/s?q={query}"\nform_url = "https://board.example/f"\n',
+            "search: give url or form_url, not both",
+        ),
+        ('form_url = "https://board.example/f"\n', "search: form_url needs field"),
+        (
+            'url = "https://board.example/s?q={query}"\nfield = "q"\n',
+            "search: field and form_selector are only used with form_url",
+        ),
+        (
+            'url = "https://board.example/{query}/{query}"\n',
+            "search.url: 'https://board.example/{query}/{query}' must contain {query} exactly once",
+        ),
+        (
+            'url = "https://board.example/s?q={query}&p={page}"\n',
+            "search.url: 'https://board.example/s?q={query}&p={page}': only {query} may appear",
+        ),
+        ('url = "/search?q={query}"\n', "search.url: '/search?q=x' is not an absolute http(s)"),
+        (
+            'url = "https://elsewhere.example/s?q={query}"\n',
+            "search.url: host 'elsewhere.example' is not one of the site's domains",
+        ),
+        (
+            'form_url = "https://elsewhere.example/f"\nfield = "q"\n',
+            "search.form_url: host 'elsewhere.example' is not one of the site's domains",
+        ),
+    ],
+)
+def test_search_needs_one_way_to_search_on_the_site(table, problem):
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site(MINIMAL + "[search]\n" + table, "sites/board.toml")
+    assert f"sites/board.toml: {problem}" in str(raised.value)

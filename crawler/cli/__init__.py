@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import crawling, database, flags, references, sites
+from crawler.cli import (
+    cases,
+    crawling,
+    database,
+    flags,
+    notices,
+    operations,
+    references,
+    sites,
+    users,
+    web,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -35,3 +46,11 @@ main.add_command(sites.sites)
 main.add_command(crawling.crawl)
 main.add_command(flags.flags)
 main.add_command(crawling.demo)
+main.add_command(cases.cases)  # issue #4: case keywords
+main.add_command(users.users)  # issue #6: review web app
+main.add_command(web.web)
+main.add_command(notices.notices)  # issue #6: takedown notices
+main.add_command(notices.recheck)
+main.add_command(operations.scheduler)  # issue #5: operations on scrapyd
+main.add_command(operations.crawls)
+main.add_command(operations.status)

@@ -19,7 +19,7 @@ def flags() -> None:
     """The review queue: media that matched a case's references."""
 
 
-FLAG_STATUSES = ("pending", "confirmed", "rejected")
+FLAG_STATUSES = ("pending", "confirmed", "rejected", "removed")
 
 
 def _flag_json(flag: Any) -> dict[str, Any]:
@@ -86,7 +86,19 @@ def flag_table(found: Sequence[Any]) -> str:
         "PAGE URL",
         "LAST SEEN",
     )
+    if any(getattr(f, "keyword", None) for f in found):  # search crawls found some of them
+        headers += ("KEYWORD",)
+        rows = [(*row, _keyword(f)) for row, f in zip(rows, found, strict=True)]
     return table(headers, rows)
+
+
+def _keyword(flag: Any) -> str:
+    """The keyword that led to a flag, with its case when it is another case's keyword."""
+    if not flag.keyword:
+        return ""
+    if flag.keyword_case and flag.keyword_case != flag.case:
+        return f"{flag.keyword} ({flag.keyword_case})"
+    return flag.keyword
 
 
 def _login_name() -> str:
@@ -113,13 +125,22 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
       repostwatch flags decide 17 confirm --by kim.reviewer
     """
     from crawler import db
+    from crawler.db import audit
 
     try:
         with open_session() as session:
             if not by.strip():
                 raise click.UsageError("say who decides with --by NAME")
             flag = db.decide(session, flag_id, decision, by=by.strip())
-    except db.FlagNotFound as exc:
+            audit.record(  # the review app's audit log (issue #6) sees CLI decisions too
+                session,
+                "decide",
+                username=f"(cli) {by.strip()}",
+                target_type="flag",
+                target_id=flag_id,
+                details={"decision": decision, "status": flag.status, "via": "cli"},
+            )
+    except (db.FlagNotFound, ValueError) as exc:  # ValueError: a flag found removed
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Flag {flag.id} is {flag.status} (by {flag.decided_by}).")
 

@@ -16,11 +16,24 @@ import sqlalchemy as sa
 from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from crawler.db.models import FLAG_STATUSES, Case, Flag, MediaSighting, Site, UTCDateTime, utcnow
+from crawler.db.evidence import delete_flag_evidence
+from crawler.db.keywords import keyword_case_id
+from crawler.db.models import (
+    FLAG_STATUSES,
+    Case,
+    Flag,
+    MediaSighting,
+    ReferenceHash,
+    Site,
+    UTCDateTime,
+    utcnow,
+)
 from crawler.db.session import dialect_insert
 
 #: Review decisions and the status each one sets.
 DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
+#: The queue priority of a repost of removed media: above every ordinary flag (priority 0).
+REPOST_PRIORITY = 100
 
 
 class FlagNotFound(LookupError):
@@ -58,6 +71,8 @@ class FlagView:
     pages_seen: int  # pages the media URL was seen on (media_sightings)
     variant: str | None = None  # which variant of the found media matched, e.g. "mirror"
     evidence: str | None = None  # JSON details, e.g. frames matched for a video
+    keyword: str | None = None  # the case keyword whose site search first led to it
+    keyword_case: str | None = None  # the case that keyword belongs to
 
 
 def url_key(url: str) -> str:
@@ -80,13 +95,25 @@ def record_match(
     seen_at: datetime | None = None,
     variant: str | None = None,
     evidence: str | None = None,
+    media_pdq: str | None = None,
+    keyword: str | None = None,
 ) -> RecordResult:
     """Record that ``media_url`` (content ``media_sha256``) on ``page_url`` matched a reference.
 
     The first call for a (case, media URL, content) creates a pending flag; later calls move its
     ``last_seen`` and ``last_run_id`` forward and change nothing else. Every page is recorded as
     a sighting of the flag. ``seen_at`` defaults to now and must be timezone-aware.
+
+    A removed flag is not seen again: media found after its flag was removed (same content, or
+    a match of the same reference file, at any URL) becomes a new flag pointing at the removed
+    one (``repost_of_flag_id``) with :data:`REPOST_PRIORITY`, so it tops the review queue.
+
+    ``keyword`` is the case keyword whose site search led to the page (search crawls). A flag
+    keeps the first keyword that led to it: a flag without one gets it, one with a keyword is
+    never changed. ``keyword_case_id`` is set to the case the keyword belongs to (see
+    :func:`~crawler.db.keywords.keyword_case_id`).
     """
+    keyword_case = keyword_case_id(session, keyword, case_id) if keyword else None
     seen_at = _aware(seen_at or utcnow(), "seen_at")
     media_sha256 = media_sha256.strip().lower()
     media_url_key = url_key(media_url)
@@ -110,6 +137,9 @@ def record_match(
                 distance=distance,
                 variant=variant,
                 evidence=evidence,
+                media_pdq=media_pdq,
+                keyword=keyword,
+                keyword_case_id=keyword_case,
                 status="pending",
                 first_seen=seen_at,
                 last_seen=seen_at,
@@ -117,7 +147,8 @@ def record_match(
                 last_run_id=run_id,
             )
             .on_conflict_do_nothing(
-                index_elements=[Flag.case_id, Flag.media_url_key, Flag.media_sha256]
+                index_elements=[Flag.case_id, Flag.media_url_key, Flag.media_sha256],
+                index_where=Flag.removed_at.is_(None),
             )
             .returning(Flag.id)
         ).scalar()
@@ -132,10 +163,12 @@ def record_match(
                 Flag.case_id == case_id,
                 Flag.media_url_key == media_url_key,
                 Flag.media_sha256 == media_sha256,
+                Flag.removed_at.is_(None),
             )
             .values(
                 last_seen=sa.case((newer, seen), else_=Flag.last_seen),
                 last_run_id=sa.case((newer, run_id), else_=Flag.last_run_id),
+                **_first_keyword(keyword, keyword_case),
             )
             .returning(Flag.id)
             .execution_options(synchronize_session=False)
@@ -144,8 +177,53 @@ def record_match(
             break
     if flag_id is None:
         raise RuntimeError(f"flag for {media_url} vanished while being recorded; retry")
+    if created:
+        _mark_repost(session, flag_id, case_id, media_sha256, reference_id, seen_at)
     _record_sighting(session, flag_id, page_url, seen_at, run_id)
     return RecordResult(flag_id=flag_id, created=created)
+
+
+def _mark_repost(
+    session: Session,
+    flag_id: int,
+    case_id: int,
+    media_sha256: str,
+    reference_id: int,
+    seen_at: datetime,
+) -> None:
+    """Point a new flag at the latest removed flag of the same media, and raise its priority.
+
+    The same media is the same content (SHA-256), or a match of the same reference hash or of
+    another hash of the same reference file (an edited copy of a removed photo).
+    """
+    same_file = select(ReferenceHash.media_sha256).where(ReferenceHash.id == reference_id)
+    file_refs = select(ReferenceHash.id).where(
+        ReferenceHash.media_sha256.is_not(None),
+        ReferenceHash.media_sha256 == same_file.scalar_subquery(),
+    )
+    removed = session.execute(
+        select(Flag.id)
+        .where(
+            Flag.case_id == case_id,
+            Flag.id != flag_id,
+            Flag.removed_at.is_not(None),
+            Flag.removed_at <= literal(seen_at, UTCDateTime()),
+            sa.or_(
+                Flag.media_sha256 == media_sha256,
+                Flag.reference_id == reference_id,
+                Flag.reference_id.in_(file_refs),
+            ),
+        )
+        .order_by(Flag.removed_at.desc(), Flag.id.desc())
+        .limit(1)
+    ).scalar()
+    if removed is not None:
+        session.execute(
+            update(Flag)
+            .where(Flag.id == flag_id)
+            .values(repost_of_flag_id=removed, priority=REPOST_PRIORITY)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _record_sighting(
@@ -206,7 +284,8 @@ def list_flags(
 def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagView:
     """Record a reviewer's decision, "confirm" or "reject"; a later decision replaces it.
 
-    Raises :class:`FlagNotFound` for an unknown id and ValueError for another decision.
+    Raises :class:`FlagNotFound` for an unknown id and ValueError for another decision, or for
+    a flag whose media a re-check found removed (its record of the removal stays as it is).
     """
     if decision not in DECISIONS:
         raise ValueError(f"decision must be 'confirm' or 'reject', not {decision!r}")
@@ -215,13 +294,21 @@ def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagVie
         raise ValueError("a decision needs the reviewer's name (by=...)")
     decided = session.execute(
         update(Flag)
-        .where(Flag.id == flag_id)
+        .where(Flag.id == flag_id, Flag.removed_at.is_(None))
         .values(status=DECISIONS[decision], decided_by=by, decided_at=utcnow())
         .returning(Flag.id)
         .execution_options(synchronize_session=False)
     ).first()
     if decided is None:
-        raise FlagNotFound(flag_id)
+        removed_at = session.execute(select(Flag.removed_at).where(Flag.id == flag_id)).first()
+        if removed_at is None:
+            raise FlagNotFound(flag_id)
+        raise ValueError(
+            f"flag {flag_id} was found removed from its site at {removed_at[0]:%Y-%m-%d %H:%M} "
+            "UTC; a removed flag is not decided again"
+        )
+    if decision == "reject":  # a rejected flag keeps no evidence (issue #6)
+        delete_flag_evidence(session, flag_id)
     return get_flag(session, flag_id)
 
 
@@ -237,6 +324,7 @@ def count_flags(session: Session, run_id: int | None = None, *, status: str | No
 
 def _flags() -> Select:
     sighting = aliased(MediaSighting)
+    keyword_case = aliased(Case)
     pages_seen = (
         select(func.count(sighting.id))
         .where(sighting.flag_id == Flag.id)
@@ -264,10 +352,26 @@ def _flags() -> Select:
             pages_seen,
             Flag.variant,
             Flag.evidence,
+            Flag.keyword,
+            keyword_case.name,
         )
         .join(Case, Flag.case_id == Case.id)
         .join(Site, Flag.site_id == Site.id)
+        .outerjoin(keyword_case, Flag.keyword_case_id == keyword_case.id)
     )
+
+
+def _first_keyword(keyword: str | None, keyword_case: int | None) -> dict[str, object]:
+    """Update values that give a flag without a keyword this one, and leave others alone."""
+    if not keyword:
+        return {}
+    unset = Flag.keyword.is_(None)
+    return {
+        "keyword": sa.case((unset, literal(keyword, sa.String())), else_=Flag.keyword),
+        "keyword_case_id": sa.case(
+            (unset, literal(keyword_case, sa.Integer())), else_=Flag.keyword_case_id
+        ),
+    }
 
 
 def _status(status: str) -> str:

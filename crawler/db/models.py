@@ -15,7 +15,9 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -38,13 +40,15 @@ NAMING_CONVENTION = {
 
 REFERENCE_SOURCES = ("file", "import")
 RUN_STATUSES = ("running", "finished", "failed")
-FLAG_STATUSES = ("pending", "confirmed", "rejected")
+#: "removed": a confirmed flag whose media is gone from the site (takedown re-check).
+FLAG_STATUSES = ("pending", "confirmed", "rejected", "removed")
 
 # Lengths: the longest hash we know (sha256, PDQ) is 64 hex digits; 128 leaves room for more.
 ALGORITHM_LENGTH = 32
 HASH_LENGTH = 128
 SHA256_HEX_LENGTH = 64
 NAME_LENGTH = 200
+KEYWORD_LENGTH = 200
 
 
 def utcnow() -> datetime:
@@ -157,6 +161,12 @@ class CrawlRun(Base):
     # Every counter of the run as JSON: pages, media, cache hits, bytes, refusals by reason,
     # errors by kind, flags (the columns above are the ones worth querying).
     stats: Mapped[str | None] = mapped_column(Text)
+    # Operations (issue #5): who started the run ("schedule", "manual"; NULL: a local crawl),
+    # when it was handed to scrapyd, and the scrapyd node (URL, no credentials) and job id.
+    triggered_by: Mapped[str | None] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime | None]
+    scrapyd_node: Mapped[str | None] = mapped_column(String(255))
+    scrapyd_job: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
 
 
 class Flag(Base):
@@ -168,7 +178,17 @@ class Flag(Base):
 
     __tablename__ = "flags"
     __table_args__ = (
-        UniqueConstraint("case_id", "media_url_key", "media_sha256"),
+        # One open flag per (case, media URL, content). A removed flag steps aside, so the same
+        # media put back at the same URL becomes a new flag: a repost (takedown, issue #6).
+        Index(
+            "uq_flags_open_media",
+            "case_id",
+            "media_url_key",
+            "media_sha256",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
         CheckConstraint(_in("status", FLAG_STATUSES), name="status"),
     )
 
@@ -196,6 +216,23 @@ class Flag(Base):
     # and, for videos, the frame evidence as a short JSON object (shares, frames matched).
     variant: Mapped[str | None] = mapped_column(String(ALGORITHM_LENGTH))
     evidence: Mapped[str | None] = mapped_column(Text)
+    # Review queue (issue #6): higher priority is reviewed first (reposts of removed media are
+    # raised); a reviewer's claim is a lease, so a flag left claimed returns to the queue.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_until: Mapped[datetime | None]
+    # Takedown (issue #6): the found media's PDQ (hex) for re-checks and notices; when a
+    # re-check found the media gone, and why ("http_404", "not_on_page", "media_changed", ...);
+    # a new flag of media whose earlier flag was removed points at that flag (a repost).
+    media_pdq: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    last_checked_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    removed_reason: Mapped[str | None] = mapped_column(String(ALGORITHM_LENGTH))
+    repost_of_flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id"), index=True)
+    # Search crawls (issue #4): the case keyword whose site search first led to this media, and
+    # the case that keyword belongs to (another case's keyword can find this case's media).
+    keyword: Mapped[str | None] = mapped_column(String(KEYWORD_LENGTH))
+    keyword_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
 
 class MediaSighting(Base):
@@ -274,3 +311,171 @@ class MediaCacheEntry(Base):
     hashes: Mapped[str] = mapped_column(Text)  # JSON (MediaHashes.to_json), never a pickle
     hashed_at: Mapped[datetime]
     checked_at: Mapped[datetime]
+
+
+# --- Review web app (issue #6): staff accounts, audit log, encrypted evidence -------------------
+USER_ROLES = ("reviewer", "approver", "admin")
+
+
+class User(Base):
+    """A staff account of the review web app. Accounts are disabled, never deleted (the audit
+    log refers to them)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username"),
+        CheckConstraint(_in("role", USER_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log: who did what to which target, when, from where.
+
+    The migration adds triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str | None] = mapped_column(String(NAME_LENGTH))  # as typed, for failures
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    details: Mapped[str | None] = mapped_column(Text)  # JSON object
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class Evidence(Base):
+    """The found media of a flag, encrypted (Fernet, key from REPOSTWATCH_EVIDENCE_KEY).
+
+    Kept only for matched media, only while the flag is open or confirmed: deleted when the flag
+    is rejected or its case closes.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("flag_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # of the plaintext media
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Takedown notices (issue #6): notices, their items and screenshots -------------------------
+NOTICE_STATUSES = ("draft", "approved", "sent", "resolved")
+
+
+class Notice(Base):
+    """A takedown notice to one site (or one host of it): drafted, approved by a person, sent.
+
+    A notice never leaves the draft state without an approver (a check constraint says so as
+    well as the code). ``sent_at`` is the first sending, which time-to-removal counts from;
+    ``next_send_at`` is when an unresolved notice is due to be sent again.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        CheckConstraint(_in("status", NOTICE_STATUSES), name="status"),
+        CheckConstraint(
+            "status = 'draft' OR (approved_by IS NOT NULL AND approved_at IS NOT NULL)",
+            name="approved",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))  # set when grouped per host
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    recipient: Mapped[str | None] = mapped_column(String(320))  # the site's abuse contact
+    subject: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    approved_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    send_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_send_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None]
+
+
+class NoticeItem(Base):
+    """One confirmed flag in a notice (a flag is in at most one notice), with its screenshot.
+
+    The screenshot (PNG, the page with the flagged media blurred) is stored in the row, not in
+    a file: it is evidence that must travel with the notice through backups and to the web app
+    on another machine, and it never shows the victim's media.
+    """
+
+    __tablename__ = "notice_items"
+    __table_args__ = (UniqueConstraint("flag_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"))
+    screenshot_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    screenshot_at: Mapped[datetime | None]
+    screenshot_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- search by case keywords (issue #4) -------------------------------------------------------
+class CaseKeyword(Base):
+    """A word a case's media is searched for on sites: a name, a nickname, slang.
+
+    A withdrawn keyword is no longer searched; the row stays (flags name the keyword that found
+    them) and adding the keyword again re-activates it. Keywords are kept in Unicode NFC.
+    """
+
+    __tablename__ = "case_keywords"
+    __table_args__ = (UniqueConstraint("case_id", "keyword"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    keyword: Mapped[str] = mapped_column(String(KEYWORD_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+# --- Operations (issue #5): schedule state and crawl health per site ---------------------------
+HEALTH_STATES = ("healthy", "unhealthy")
+
+
+class SiteSchedule(Base):
+    """The scheduler's memory of one site: paused or not, when it last scheduled a crawl, when
+    the next one is due. The schedule itself lives in the site file; ``schedule`` keeps the rule
+    ``next_due_at`` was computed from, so that an edited site file is noticed."""
+
+    __tablename__ = "site_schedules"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    paused: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    paused_at: Mapped[datetime | None]
+    schedule: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    last_scheduled_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None]
+
+
+class SiteHealth(Base):
+    """Whether a site's crawls look right, since when and why; ``last_run_id`` is the newest
+    run judged, so each finished run is judged (and alerted on) once."""
+
+    __tablename__ = "site_health"
+    __table_args__ = (CheckConstraint(_in("state", HEALTH_STATES), name="state"),)
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="healthy")
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime]
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))

@@ -5,8 +5,10 @@ Functions take a Session; the caller commits.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -116,6 +118,84 @@ def finish_run(
         if current is None:
             raise RunNotFound(f"no crawl run with id {run_id}")
         raise ValueError(f"crawl run {run_id} is already {current}")
+
+
+def add_to_run(
+    session: Session,
+    run_id: int,
+    *,
+    pages: int,
+    media: int,
+    bytes: int,
+    errors: int,
+    flags: int,
+    stats: str | None = None,
+    unsummed: tuple[str, ...] = (),
+) -> None:
+    """Add one worker's figures to a running run that several workers share.
+
+    A distributed crawl has one run and many workers: each adds its counters as it leaves (the
+    columns are incremented, the JSON ``stats`` merged: numbers summed, except the keys named in
+    ``unsummed``, which keep the largest value; text keeps the latest), and the last worker out
+    closes the run with :func:`close_run`. The increment comes first so that it takes the row's
+    write lock: two workers leaving at once are serialized, none of their figures is lost.
+    """
+    added = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+        .values(
+            pages=CrawlRun.pages + pages,
+            media=CrawlRun.media + media,
+            bytes=CrawlRun.bytes + bytes,
+            errors=CrawlRun.errors + errors,
+            flags=CrawlRun.flags + flags,
+        )
+        .returning(CrawlRun.stats)
+    ).first()
+    if added is None:
+        _not_running(session, run_id)
+    if stats is not None:
+        merged = _merge_stats(json.loads(added[0]) if added[0] else {}, json.loads(stats), unsummed)
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == run_id)
+            .values(stats=json.dumps(merged, sort_keys=True))
+        )
+
+
+def close_run(session: Session, run_id: int, *, status: str, finish_reason: str | None) -> bool:
+    """Close a shared run (its figures were added by :func:`add_to_run`); False if it was not
+    running any more (someone else closed it)."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(FINISHED_STATUSES)}, not {status!r}")
+    closed = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+        .values(status=status, finish_reason=finish_reason, finished_at=utcnow())
+        .returning(CrawlRun.id)
+    ).first()
+    return closed is not None
+
+
+def _merge_stats(old: dict, new: dict, unsummed: tuple[str, ...]) -> dict:
+    merged = dict(old)
+    for key, value in new.items():
+        before = merged.get(key)
+        numbers = isinstance(value, int | float) and isinstance(before, int | float)
+        if numbers and key in unsummed:
+            merged[key] = max(before, value)
+        elif numbers:
+            merged[key] = before + value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _not_running(session: Session, run_id: int) -> NoReturn:
+    current = session.execute(select(CrawlRun.status).where(CrawlRun.id == run_id)).scalar()
+    if current is None:
+        raise RunNotFound(f"no crawl run with id {run_id}")
+    raise ValueError(f"crawl run {run_id} is already {current}")
 
 
 def get_run(session: Session, run_id: int) -> RunView:

@@ -308,3 +308,43 @@ def test_a_writer_waits_for_an_uncommitted_flag(database_url, engine, world, fir
         (flag,) = list_flags(check)
         assert flag.id == result.flag_id
         assert flag.last_seen == T0 + timedelta(hours=1)
+
+
+# --- search crawls (issue #4): the keyword that led to a flag ---------------------------------
+def test_a_flag_keeps_the_first_keyword_that_led_to_it(session, world):
+    from crawler.db.keywords import add_keywords
+
+    add_keywords(session, "case-1", ["하늘별", "달빛고양이"])
+    add_keywords(session, "case-2", ["별빛바다"])
+    first = record_match(session, **world.match(keyword="하늘별"))
+    later = record_match(session, **world.match(keyword="달빛고양이", seen_at=T0 + timedelta(1)))
+    plain = record_match(session, **world.match(seen_at=T0 + timedelta(2)))  # ordinary crawl
+    session.commit()
+    assert first.created and later.flag_id == plain.flag_id == first.flag_id
+    flag = get_flag(session, first.flag_id)
+    assert (flag.keyword, flag.keyword_case, flag.last_seen) == (
+        "하늘별",
+        "case-1",
+        T0 + timedelta(2),
+    )
+
+    # A flag an ordinary crawl raised gets the first keyword that finds it again; a keyword of
+    # another case names that case; a keyword no case has (any more) is kept without one.
+    other = world.match(media_url="https://repost.example/img/2.jpg")
+    found = record_match(session, **other)
+    record_match(session, **other | {"keyword": "별빛바다", "seen_at": T0 + timedelta(1)})
+    record_match(session, **other | {"keyword": "하늘별", "seen_at": T0 + timedelta(2)})
+    stray = record_match(
+        session, **world.match(media_url="https://repost.example/img/3.jpg", keyword="nobody's")
+    )
+    session.commit()
+    flag = get_flag(session, found.flag_id)
+    assert (flag.keyword, flag.keyword_case) == ("별빛바다", "case-2")
+    assert (
+        get_flag(session, stray.flag_id).keyword,
+        get_flag(session, stray.flag_id).keyword_case,
+    ) == (
+        "nobody's",
+        None,
+    )
+    assert [f.keyword for f in list_flags(session)] == ["하늘별", "별빛바다", "nobody's"]

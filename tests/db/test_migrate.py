@@ -26,6 +26,18 @@ TABLES = {
     "reference_videos",
     "reference_video_frames",
     "media_cache",
+    # issue #4, search by case keywords
+    "case_keywords",
+    # issue #6, review web app
+    "users",
+    "audit_log",
+    "evidence",
+    # issue #6, takedown notices
+    "notices",
+    "notice_items",
+    # issue #5, operations: schedule state and crawl health
+    "site_schedules",
+    "site_health",
 }
 
 
@@ -41,7 +53,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0004"
+    assert current_revision(database_url) == head_revision() == "0008"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

@@ -1,14 +1,19 @@
 from parsel import Selector
 
-from spiders.extraction import extract_media_urls, largest_srcset_candidate, parse_srcset
+from spiders.extraction import (
+    extract_media_urls,
+    largest_srcset_candidate,
+    linked_thumbnails,
+    parse_srcset,
+)
 
 BASE = "https://board.example/gallery/1"
 
 
-def media(html: str) -> list[str]:
+def media(html: str, thumbnails: set[str] | None = None) -> list[str]:
     from urllib.parse import urljoin
 
-    return extract_media_urls(Selector(text=html), lambda url: urljoin(BASE, url))
+    return extract_media_urls(Selector(text=html), lambda url: urljoin(BASE, url), thumbnails)
 
 
 def test_plain_img_src_is_resolved_against_the_page():
@@ -52,7 +57,6 @@ def test_links_to_media_files_video_and_og_image():
         '<picture><source srcset="/p/1.avif 1x, /p/1@2.avif 2x"><img src="/p/1.jpg"></picture>'
     )
     assert media(html) == [
-        "https://board.example/thumb/1.jpg",
         "https://board.example/p/1.jpg",
         "https://board.example/p/1@2.avif",
         "https://board.example/v/1.mp4",
@@ -93,4 +97,52 @@ def test_posters_og_video_and_css_backgrounds():
         "https://board.example/bg/a.jpg",
         "https://board.example/bg/b.png",
         "https://board.example/v/clip.mp4",
+    ]
+
+
+def test_thumbnail_linked_to_its_full_size_file_is_replaced_by_the_full_size_one():
+    html = (
+        '<a href="/full/1.jpg"><img src="/t/1.jpg" srcset="/t/1.jpg 150w, /t/1@2.jpg 300w"></a>'
+        '<a href="/full/2.png"><picture><source srcset="/t/2.webp 1x, /t/2@2.webp 2x">'
+        '<img data-src="/t/2.jpg" src="data:image/gif;base64,R0lGOD"></picture></a>'
+        '<a href="/v/3.mp4"><span style="background-image: url(/t/3.jpg)">play</span></a>'
+        '<a href="/post/4"><img src="/t/4.jpg"></a>'  # a page, not a file: the thumbnail counts
+        '<img src="/t/5.jpg">'  # not linked: counts
+    )
+    thumbnails: set[str] = set()
+    assert media(html, thumbnails) == [
+        "https://board.example/t/4.jpg",
+        "https://board.example/t/5.jpg",
+        "https://board.example/full/1.jpg",
+        "https://board.example/full/2.png",
+        "https://board.example/v/3.mp4",
+    ]
+    assert thumbnails == {
+        f"https://board.example/t/{name}"
+        for name in ("1.jpg", "1@2.jpg", "2.webp", "2@2.webp", "2.jpg", "3.jpg")
+    }
+
+
+def test_a_thumbnail_also_shown_unlinked_is_still_media():
+    html = '<a href="/full/1.jpg"><img src="/t/1.jpg"></a><img src="/t/1.jpg">'
+    thumbnails: set[str] = set()
+    assert media(html, thumbnails) == [
+        "https://board.example/t/1.jpg",
+        "https://board.example/full/1.jpg",
+    ]
+    assert thumbnails == set()
+
+
+def test_images_linked_to_urls_that_do_not_say_what_they_are():
+    from urllib.parse import urljoin
+
+    html = (
+        '<a href="/file/1"><img src="/t/1.jpg" srcset="/t/1.jpg 1x, /t/1@2.jpg 2x"></a>'
+        '<a href="/view.php?no=2#top"><img data-src="/t/2.jpg"></a>'
+        '<a href="/full/3.jpg"><img src="/t/3.jpg"></a>'  # settled by the extension
+        '<a href="/post/4">text only</a><a href="#"><img src="/t/5.jpg"></a>'
+    )
+    assert linked_thumbnails(Selector(text=html), lambda url: urljoin(BASE, url)) == [
+        ("https://board.example/file/1", ["https://board.example/t/1@2.jpg"]),
+        ("https://board.example/view.php?no=2", ["https://board.example/t/2.jpg"]),
     ]

@@ -1,0 +1,509 @@
+"""`repostwatch notices` and `repostwatch recheck`: takedown notices and removal re-checks."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli.common import load_settings, open_session, ready_database, table
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _sites() -> dict[str, Any]:
+    """Every valid site file by name; invalid ones are named on stderr and left out."""
+    from crawler.sites import SiteConfigError, load_site, site_files
+
+    settings = load_settings()
+    found = {}
+    try:
+        paths = site_files(settings.get("REPOSTWATCH_SITES_DIR"))
+    except SiteConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in paths:
+        try:
+            config = load_site(path)
+        except SiteConfigError as exc:
+            click.echo(f"skipped: {exc.problems[0]} ({path})", err=True)
+            continue
+        found[config.name] = config
+    return found
+
+
+def _sessions():
+    from crawler import db
+
+    engine = db.make_engine(ready_database())
+    return engine, db.make_sessionmaker(engine)
+
+
+def _library_errors():
+    from crawler import db
+    from crawler.takedown.sending import SmtpConfigError
+
+    return (db.NoticeNotFound, db.NoticeStateError, SmtpConfigError, ValueError)
+
+
+def _audit(session: Any, action: str, notice_id: int, **details: Any) -> None:
+    """The review app's audit log (issue #6) sees notice actions taken on the command line."""
+    from crawler.db import audit
+
+    audit.record(
+        session,
+        action,
+        username=f"(cli) {_login_name()}",
+        target_type="notice",
+        target_id=notice_id,
+        details={**details, "via": "cli"},
+    )
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+# --- notices --------------------------------------------------------------------------------
+@click.group()
+def notices() -> None:
+    """Takedown notices: draft from confirmed flags, approve, send or export, re-send."""
+
+
+@notices.command("draft")
+@click.option("--site", help="Only this site's confirmed flags.")
+@click.option(
+    "--screenshots/--no-screenshots",
+    default=True,
+    show_default=True,
+    help="Photograph every flagged page in Chromium, with the flagged media blurred.",
+)
+def notices_draft(site: str | None, screenshots: bool) -> None:
+    """Group confirmed flags that are in no notice yet into draft notices, per site (or per
+    host: group_by in the site file's [takedown] table), in the site's language.
+
+    \b
+    Example:
+      repostwatch notices draft
+      repostwatch notices draft --site board --no-screenshots
+    """
+    from crawler.takedown.drafting import capture, draft_notices
+
+    configs = _sites()
+    with open_session() as session:
+        result = draft_notices(session, configs, site=site)
+        for notice_id in result.created + result.extended:
+            _audit(session, "notice_draft", notice_id)
+    for name, reason in sorted(result.skipped.items()):
+        click.echo(f"{name}: not drafted: {reason}", err=True)
+    if result.extended:
+        joined = ", ".join(map(str, result.extended))
+        click.echo(f"Added flags to {len(result.extended)} waiting draft(s): {joined}.")
+    if not result.created and not result.extended:
+        click.echo("No confirmed flags waiting for a notice.")
+        return
+    if result.created:
+        created = ", ".join(map(str, result.created))
+        click.echo(f"Drafted {len(result.created)} notice(s): {created}.")
+    if not screenshots:
+        return
+    chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
+    engine, sessions = _sessions()
+    try:
+        for notice_id in result.created + result.extended:
+
+            def progress(shot: Any, notice_id: int = notice_id) -> None:
+                state = shot.error or f"{shot.blurred} element(s) blurred"
+                click.echo(f"  notice {notice_id} item {shot.key}: screenshot ({state})")
+
+            try:
+                capture(sessions, notice_id, configs, chromium=chromium, progress=progress)
+            except RuntimeError as exc:
+                raise click.ClickException(f"{exc}; the drafts are saved without them") from exc
+    finally:
+        engine.dispose()
+
+
+@notices.command("screenshots")
+@click.argument("notice_id", metavar="ID", type=int)
+@click.option("--retake", is_flag=True, help="Take every item's screenshot again.")
+def notices_screenshots(notice_id: int, retake: bool) -> None:
+    """Take the screenshots a notice is missing (drafted with --no-screenshots, or a page that
+    could not be opened then), in Chromium, with the flagged media blurred.
+
+    \b
+    Example:
+      repostwatch notices screenshots 3
+    """
+    from crawler import db
+    from crawler.takedown.drafting import capture
+
+    configs = _sites()
+    chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
+    engine, sessions = _sessions()
+
+    def progress(shot: Any) -> None:
+        state = shot.error or f"{shot.blurred} element(s) blurred"
+        click.echo(f"  item {shot.key}: screenshot ({state})")
+
+    try:
+        shots = capture(
+            sessions, notice_id, configs, chromium=chromium, retake=retake, progress=progress
+        )
+    except (db.NoticeNotFound, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    taken = sum(1 for shot in shots if shot.png)
+    click.echo(f"Took {taken} screenshot(s) for notice {notice_id}; {len(shots) - taken} failed.")
+
+
+@notices.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "approved", "sent", "resolved"]),
+    help="Only notices in this state.",
+)
+@click.option("--site", help="Only this site's notices.")
+@click.option("--case", "case", help="Only notices holding flags of this case.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def notices_list(status: str | None, site: str | None, case: str | None, as_json: bool) -> None:
+    """List notices, newest first, with how many of their items were removed.
+
+    \b
+    Example:
+      repostwatch notices list --status sent
+    """
+    from crawler import db
+
+    with open_session() as session:
+        found = db.list_notices(session, status=status, site=site, case=case)
+    if as_json:
+        click.echo(json.dumps([_notice_json(n) for n in found], indent=1, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No notices.")
+        return
+    rows = [
+        (
+            n.id,
+            n.status,
+            n.host or n.site,
+            n.language,
+            n.recipient or "(export only)",
+            f"{n.removed}/{len(n.items)}",
+            n.send_count,
+            _when(n.last_sent_at),
+            _when(n.next_send_at),
+        )
+        for n in found
+    ]
+    headers = ("ID", "STATUS", "SITE", "LANG", "TO", "REMOVED", "SENT", "LAST SENT", "NEXT")
+    click.echo(table(headers, rows))
+
+
+def _notice_json(notice: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    return plain(asdict(notice))
+
+
+@notices.command("show")
+@click.argument("notice_id", metavar="ID", type=int)
+def notices_show(notice_id: int) -> None:
+    """Show a notice as it will be sent (its state, subject and text), for review.
+
+    \b
+    Example:
+      repostwatch notices show 3
+    """
+    from crawler import db
+    from crawler.takedown.render import render_notice
+
+    sender = load_settings().get("REPOSTWATCH_NOTICE_FROM") or "(REPOSTWATCH_NOTICE_FROM)"
+    try:
+        with open_session() as session:
+            notice = db.get_notice(session, notice_id)
+            shots = db.notices.screenshots(session, notice_id)
+    except db.NoticeNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    rendered = render_notice(notice, sender=sender, screenshots=shots)
+    approved = (
+        f" by {notice.approved_by} at {_when(notice.approved_at)}" if notice.approved_by else ""
+    )
+    click.echo(f"Notice {notice.id}: {notice.status}{approved}")
+    click.echo(f"To: {notice.recipient or '(no abuse_contact: export it)'}")
+    click.echo(f"Sent: {notice.send_count} time(s); next: {_when(notice.next_send_at) or '-'}")
+    click.echo(f"Removed: {notice.removed} of {len(notice.items)} item(s)")
+    missing = [i for i in notice.items if not i.has_screenshot]
+    if missing:
+        click.echo(f"Screenshots missing for {len(missing)} item(s).")
+    click.echo(f"Subject: {rendered.subject}\n")
+    click.echo(rendered.text)
+
+
+@notices.command("approve")
+@click.argument("notice_id", metavar="ID", type=int)
+@click.option(
+    "--by", "by", default=lambda: _login_name(), help="Who approves (default: your login name)."
+)
+def notices_approve(notice_id: int, by: str) -> None:
+    """Approve a draft notice after reading it (`notices show`); only approved notices are
+    sent or exported.
+
+    \b
+    Example:
+      repostwatch notices approve 3 --by park.approver
+    """
+    from crawler import db
+
+    if not by.strip():
+        raise click.UsageError("say who approves with --by NAME")
+    try:
+        with open_session() as session:
+            notice = db.approve_notice(session, notice_id, by=by)
+            _audit(session, "notice_approve", notice_id, approved_by=notice.approved_by)
+    except _library_errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Notice {notice.id} approved by {notice.approved_by}.")
+
+
+def _smtp() -> tuple[Any, str, timedelta]:
+    from crawler.takedown.sending import SmtpConfigError, check_sender, parse_smtp_url
+
+    settings = load_settings()
+    try:
+        smtp = parse_smtp_url(settings.get("REPOSTWATCH_SMTP_URL"))
+        sender = check_sender(settings.get("REPOSTWATCH_NOTICE_FROM"))
+    except SmtpConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
+    return smtp, sender, timedelta(hours=hours)
+
+
+@notices.command("send")
+@click.argument("notice_id", metavar="ID", type=int)
+def notices_send(notice_id: int) -> None:
+    """E-mail an approved notice to the site's abuse contact, screenshots attached
+    (REPOSTWATCH_SMTP_URL, REPOSTWATCH_NOTICE_FROM). A draft is refused.
+
+    \b
+    Example:
+      REPOSTWATCH_SMTP_URL=smtp://user:pass@mail.example:587?starttls=1 \\
+      REPOSTWATCH_NOTICE_FROM="Support Centre <takedown@centre.example>" \\
+        repostwatch notices send 3
+    """
+    import smtplib
+
+    from crawler.takedown.sending import send_notice
+
+    smtp, sender, resend_after = _smtp()
+    try:
+        with open_session() as session:
+            notice = send_notice(
+                session, notice_id, smtp=smtp, sender=sender, resend_after=resend_after
+            )
+            _audit(session, "notice_send", notice_id, to=notice.recipient, n=notice.send_count)
+    except _library_errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise click.ClickException(
+            f"the mail server {smtp.host}:{smtp.port} did not take notice {notice_id} "
+            f"({exc.__class__.__name__}: {exc}); nothing was recorded, try again"
+        ) from exc
+    click.echo(
+        f"Notice {notice.id} sent to {notice.recipient} ({notice.send_count} time(s)); "
+        f"next reminder {_when(notice.next_send_at)} unless removed."
+    )
+
+
+@notices.command("export")
+@click.argument("notice_id", metavar="ID", type=int)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["eml", "html", "pdf", "csv", "json"]),
+    default="eml",
+    show_default=True,
+    help="eml (e-mail file), html, pdf, or csv/json for platforms with report forms.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+@click.option(
+    "--mark-sent",
+    is_flag=True,
+    help="Record that the export was submitted (e.g. through the site's web form): the notice "
+    "counts as sent and is due again after REPOSTWATCH_NOTICE_RESEND_HOURS.",
+)
+def notices_export(notice_id: int, fmt: str, output: Path | None, mark_sent: bool) -> None:
+    """Write an approved notice as a file, for sending by other means.
+
+    \b
+    Example:
+      repostwatch notices export 3 --format pdf -o notice-3.pdf
+      repostwatch notices export 3 --format csv -o notice-3.csv --mark-sent
+    """
+    from crawler import db
+    from crawler.db.models import utcnow
+    from crawler.takedown.exports import export_notice
+
+    settings = load_settings()
+    sender = settings.get("REPOSTWATCH_NOTICE_FROM") or "RepostWatch"
+    hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
+    try:
+        with open_session() as session:
+            data = export_notice(
+                session,
+                notice_id,
+                fmt,
+                sender=sender,
+                chromium=settings.get("REPOSTWATCH_CHROMIUM"),
+            )
+            if mark_sent:
+                db.notices.record_sent(
+                    session, notice_id, now=utcnow(), resend_after=timedelta(hours=hours)
+                )
+            _audit(session, "notice_export", notice_id, format=fmt, marked_sent=mark_sent)
+    except _library_errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    output.write_bytes(data)
+    click.echo(f"Wrote notice {notice_id} to {output} ({len(data)} bytes).", err=True)
+
+
+@notices.command("resend-due")
+@click.option("--dry-run", is_flag=True, help="Only list the notices that are due.")
+def notices_resend_due(dry_run: bool) -> None:
+    """Send again every sent notice whose media is not all removed and whose interval
+    (REPOSTWATCH_NOTICE_RESEND_HOURS, default 24) has passed. Run it from a scheduler.
+
+    \b
+    Example:
+      repostwatch notices resend-due
+    """
+    from crawler import db
+    from crawler.db.models import utcnow
+    from crawler.takedown.sending import send_due
+
+    if dry_run:
+        with open_session() as session:
+            due = db.resend_due(session, utcnow())
+        click.echo(f"{len(due)} notice(s) due: {', '.join(map(str, due)) or '-'}")
+        return
+    smtp, sender, resend_after = _smtp()
+    engine, sessions = _sessions()
+    try:
+        results = send_due(sessions, smtp=smtp, sender=sender, resend_after=resend_after)
+    finally:
+        engine.dispose()
+    failed = [r for r in results if r.error]
+    for result in results:
+        click.echo(f"notice {result.notice_id}: {result.error or 'sent again'}")
+    click.echo(f"Re-sent {len(results) - len(failed)} notice(s); {len(failed)} failed.")
+    if failed:
+        sys.exit(1)
+
+
+@notices.command("removals")
+@click.option("--site", help="Only this site.")
+@click.option("--case", "case", help="Only this case's flags.")
+def notices_removals(site: str | None, case: str | None) -> None:
+    """Removed flags with their time-to-removal (from the first sending of their notice, or
+    from confirmation when no notice was sent), and the median per site.
+
+    \b
+    Example:
+      repostwatch notices removals --site board
+    """
+    from statistics import median
+
+    from crawler import db
+
+    with open_session() as session:
+        found = db.removals(session, site, case=case)
+    if not found:
+        click.echo("No removals.")
+        return
+    rows = [
+        (
+            r.flag_id,
+            r.site,
+            _when(r.removed_at),
+            r.reason,
+            _hours(r.time_to_removal),
+            r.counted_from,
+        )
+        for r in found
+    ]
+    click.echo(table(("FLAG", "SITE", "REMOVED", "REASON", "HOURS", "FROM"), rows))
+    for name in sorted({r.site for r in found}):
+        times = [r.time_to_removal for r in found if r.site == name]
+        click.echo(f"{name}: median time-to-removal {_hours(median(times))} h ({len(times)})")
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}"
+
+
+# --- recheck --------------------------------------------------------------------------------
+@click.command("recheck")
+@click.option("--site", help="Only this site's confirmed flags.")
+def recheck(site: str | None) -> None:
+    """Re-check confirmed flags on their sites: media gone (404/410, no longer on its page, or
+    no longer matching) marks the flag removed; notices whose items are all removed are
+    resolved. Run it from a scheduler.
+
+    \b
+    Example:
+      repostwatch recheck --site board
+    """
+    from crawler.takedown.recheck import Fetcher
+    from crawler.takedown.recheck import recheck as run_recheck
+
+    settings = load_settings()
+    configs = _sites()
+    fetcher = Fetcher(
+        user_agent=settings.get("USER_AGENT"),
+        timeout=settings.getfloat("DOWNLOAD_TIMEOUT"),
+        max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+    )
+
+    def progress(target: Any, result: Any) -> None:
+        state = (
+            "still there"
+            if result.present
+            else f"removed ({result.reason})"
+            if result.present is False
+            else f"unknown ({result.error})"
+        )
+        click.echo(f"flag {target.flag_id} {target.media_url}: {state}")
+
+    engine, sessions = _sessions()
+    try:
+        summary = run_recheck(sessions, configs, fetcher, site=site, progress=progress)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Checked {summary.checked} flag(s): {len(summary.removed)} removed, "
+        f"{len(summary.present)} still there, {len(summary.unknown)} unknown; "
+        f"{len(summary.resolved_notices)} notice(s) resolved."
+    )

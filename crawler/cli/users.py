@@ -1,0 +1,128 @@
+"""`repostwatch users`: staff accounts of the review web app."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from crawler.cli.common import open_session, table
+
+ROLES = ("reviewer", "approver", "admin")
+
+
+@click.group()
+def users() -> None:
+    """Staff accounts of the review web app (`repostwatch web`)."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("--password-stdin: nothing was read from standard input")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="reviewer: queue and decisions; approver: + notices; admin: + audit log and users.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+def users_add(username: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account; the password is asked twice (or read with --password-stdin).
+
+    Passwords are stored as argon2id hashes only.
+
+    \b
+    Example:
+      repostwatch users add kim --role reviewer
+      printf '%s\\n' "$PASSWORD" | repostwatch users add lee --role admin --password-stdin
+    """
+    from crawler.db import audit
+    from crawler.db import users as accounts
+
+    password = _read_password(password_stdin)
+    try:
+        with open_session() as session:
+            created = accounts.create_user(session, username, password, role)
+            audit.record(
+                session,
+                "user_create",
+                username="(cli)",
+                target_type="user",
+                target_id=created.id,
+                details={"username": created.username, "role": created.role, "via": "cli"},
+            )
+    except accounts.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {created.username} ({created.role}).")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List the staff accounts with their role and state.
+
+    \b
+    Example:
+      repostwatch users list
+    """
+    from crawler.db import users as accounts
+
+    with open_session() as session:
+        found = accounts.list_users(session)
+    if not found:
+        click.echo("No users. Create one with `repostwatch users add NAME --role admin`.")
+        return
+    rows = [
+        (
+            u.username,
+            u.role,
+            "active" if u.active else "disabled",
+            u.created_at.strftime("%Y-%m-%d"),
+            u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never",
+        )
+        for u in found
+    ]
+    click.echo(table(("USER", "ROLE", "STATE", "CREATED", "LAST LOGIN"), rows))
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def users_disable(username: str, enable: bool) -> None:
+    """Disable an account: it cannot log in and its open sessions end at the next request.
+
+    Accounts are never deleted (the audit log refers to them).
+
+    \b
+    Example:
+      repostwatch users disable kim
+      repostwatch users disable kim --enable
+    """
+    from crawler.db import audit
+    from crawler.db import users as accounts
+
+    try:
+        with open_session() as session:
+            changed = accounts.set_disabled(session, username, not enable)
+            audit.record(
+                session,
+                "user_enable" if enable else "user_disable",
+                username="(cli)",
+                target_type="user",
+                target_id=changed.id,
+                details={"username": changed.username, "via": "cli"},
+            )
+    except accounts.UserNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{changed.username} is {'active' if changed.active else 'disabled'}.")

@@ -1,0 +1,361 @@
+"""Takedown notices: drafted, approved, sent and re-sent (the queries behind crawler.takedown).
+
+A notice groups confirmed flags of one site (or one host); it is drafted, approved by a named
+person, sent, re-sent while its media is not all removed, and resolved when every item's flag is
+removed. Sending is refused in the database itself for a notice nobody approved (see
+``record_sent``). Removal re-checks and time-to-removal live in ``crawler.db.rechecks``.
+Functions take a Session and return frozen dataclasses; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.orm import Session
+
+from crawler.db.models import (
+    NOTICE_STATUSES,
+    Case,
+    Flag,
+    Notice,
+    NoticeItem,
+    Site,
+    UTCDateTime,
+    utcnow,
+)
+
+
+class NoticeNotFound(LookupError):
+    """No notice has the id asked for."""
+
+    def __init__(self, notice_id: int) -> None:
+        super().__init__(
+            f"no notice with id {notice_id}; list them with `repostwatch notices list`"
+        )
+        self.notice_id = notice_id
+
+
+class NoticeStateError(ValueError):
+    """The notice is not in a state that allows this (e.g. sending a draft nobody approved)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeItemView:
+    id: int
+    flag_id: int
+    flag_status: str
+    page_url: str
+    media_url: str
+    media_sha256: str
+    media_pdq: str | None
+    first_seen: datetime
+    last_seen: datetime
+    removed_at: datetime | None
+    has_screenshot: bool
+    screenshot_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    id: int
+    site: str
+    host: str | None
+    language: str
+    status: str
+    recipient: str | None
+    subject: str
+    created_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    sent_at: datetime | None
+    last_sent_at: datetime | None
+    send_count: int
+    next_send_at: datetime | None
+    resolved_at: datetime | None
+    items: tuple[NoticeItemView, ...]
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for item in self.items if item.removed_at is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class UnnoticedFlag:
+    """A confirmed flag in no notice yet: what drafting groups."""
+
+    flag_id: int
+    site: str
+    page_url: str
+
+
+# --- drafting --------------------------------------------------------------------------------
+def unnoticed_flags(session: Session, site: str | None = None) -> list[UnnoticedFlag]:
+    """Confirmed, not removed flags that are in no notice yet, oldest first."""
+    in_notice = select(NoticeItem.flag_id)
+    query = (
+        select(Flag.id, Site.name, Flag.page_url)
+        .join(Site, Flag.site_id == Site.id)
+        .where(
+            Flag.status == "confirmed",
+            Flag.removed_at.is_(None),
+            Flag.id.not_in(in_notice),
+        )
+        .order_by(Site.name, Flag.first_seen, Flag.id)
+    )
+    if site is not None:
+        query = query.where(Site.name == site)
+    return [UnnoticedFlag(*row) for row in session.execute(query)]
+
+
+def create_notice(
+    session: Session,
+    *,
+    site: str,
+    language: str,
+    subject: str,
+    flag_ids: Sequence[int],
+    recipient: str | None = None,
+    host: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """A draft notice holding ``flag_ids`` (each must be in no other notice: the unique
+    constraint on the item's flag refuses a second one)."""
+    if not flag_ids:
+        raise ValueError("a notice needs at least one flag")
+    site_id = session.execute(select(Site.id).where(Site.name == site)).scalar_one()
+    notice = Notice(
+        site_id=site_id,
+        host=host,
+        language=language,
+        status="draft",
+        recipient=recipient,
+        subject=subject,
+        created_at=now or utcnow(),
+    )
+    session.add(notice)
+    session.flush()
+    session.add_all(NoticeItem(notice_id=notice.id, flag_id=flag_id) for flag_id in flag_ids)
+    session.flush()
+    return notice.id
+
+
+def open_draft(session: Session, *, site: str, host: str | None) -> int | None:
+    """The newest draft notice to ``site`` (and ``host``), which new flags can join."""
+    query = (
+        select(Notice.id)
+        .join(Site, Notice.site_id == Site.id)
+        .where(Site.name == site, Notice.status == "draft")
+        .order_by(Notice.id.desc())
+        .limit(1)
+    )
+    query = query.where(Notice.host.is_(None) if host is None else Notice.host == host)
+    return session.execute(query).scalar()
+
+
+def add_to_draft(session: Session, notice_id: int, flag_ids: Sequence[int], subject: str) -> None:
+    """Add flags to a draft notice (and give it the subject that counts them)."""
+    done = session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == "draft")
+        .values(subject=subject)
+        .returning(Notice.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if done is None:
+        raise NoticeStateError(f"notice {notice_id} is no longer a draft; draft a new one")
+    session.add_all(NoticeItem(notice_id=notice_id, flag_id=flag_id) for flag_id in flag_ids)
+    session.flush()
+
+
+# --- reading ---------------------------------------------------------------------------------
+def get_notice(session: Session, notice_id: int) -> NoticeView:
+    """One notice with its items; raises :class:`NoticeNotFound`."""
+    found = _notices(session, [Notice.id == notice_id])
+    if not found:
+        raise NoticeNotFound(notice_id)
+    return found[0]
+
+
+def list_notices(
+    session: Session,
+    *,
+    status: str | None = None,
+    site: str | None = None,
+    case: str | None = None,
+) -> list[NoticeView]:
+    """Notices, newest first, optionally of one status, site (name) or case (name: notices
+    holding at least one of the case's flags)."""
+    conditions = []
+    if status is not None:
+        if status not in NOTICE_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(NOTICE_STATUSES)}, not {status!r}")
+        conditions.append(Notice.status == status)
+    if site is not None:
+        conditions.append(Site.name == site)
+    if case is not None:
+        conditions.append(Notice.id.in_(_case_notices(case)))
+    return _notices(session, conditions)
+
+
+def _case_flags(case: str):
+    return select(Flag.id).join(Case, Flag.case_id == Case.id).where(Case.name == case)
+
+
+def _case_notices(case: str):
+    return select(NoticeItem.notice_id).where(NoticeItem.flag_id.in_(_case_flags(case)))
+
+
+def _notices(session: Session, conditions: list) -> list[NoticeView]:
+    rows = session.execute(
+        select(
+            Notice.id,
+            Site.name,
+            Notice.host,
+            Notice.language,
+            Notice.status,
+            Notice.recipient,
+            Notice.subject,
+            Notice.created_at,
+            Notice.approved_by,
+            Notice.approved_at,
+            Notice.sent_at,
+            Notice.last_sent_at,
+            Notice.send_count,
+            Notice.next_send_at,
+            Notice.resolved_at,
+        )
+        .join(Site, Notice.site_id == Site.id)
+        .where(*conditions)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+    ).all()
+    ids = [row[0] for row in rows]
+    items: dict[int, list[NoticeItemView]] = {notice_id: [] for notice_id in ids}
+    if ids:
+        for notice_id, *item in session.execute(
+            select(
+                NoticeItem.notice_id,
+                NoticeItem.id,
+                Flag.id,
+                Flag.status,
+                Flag.page_url,
+                Flag.media_url,
+                Flag.media_sha256,
+                Flag.media_pdq,
+                Flag.first_seen,
+                Flag.last_seen,
+                Flag.removed_at,
+                NoticeItem.screenshot_png.is_not(None),
+                NoticeItem.screenshot_error,
+            )
+            .join(Flag, NoticeItem.flag_id == Flag.id)
+            .where(NoticeItem.notice_id.in_(ids))
+            .order_by(NoticeItem.id)
+        ):
+            items[notice_id].append(NoticeItemView(*item))
+    return [NoticeView(*row, items=tuple(items[row[0]])) for row in rows]
+
+
+# --- screenshots -----------------------------------------------------------------------------
+def set_screenshot(
+    session: Session,
+    item_id: int,
+    png: bytes | None,
+    *,
+    error: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Store an item's screenshot (PNG bytes), or why it could not be taken."""
+    session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.id == item_id)
+        .values(screenshot_png=png, screenshot_error=error, screenshot_at=at or utcnow())
+    )
+
+
+def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:
+    """The screenshots of a notice's items, by item id (items without one are left out)."""
+    rows = session.execute(
+        select(NoticeItem.id, NoticeItem.screenshot_png).where(
+            NoticeItem.notice_id == notice_id, NoticeItem.screenshot_png.is_not(None)
+        )
+    )
+    return {item_id: png for item_id, png in rows}
+
+
+# --- approval and sending --------------------------------------------------------------------
+def approve_notice(
+    session: Session, notice_id: int, *, by: str, now: datetime | None = None
+) -> NoticeView:
+    """An approver's go-ahead for a draft; only an approved notice can be sent or exported
+    for sending. Raises :class:`NoticeStateError` for a notice that is not a draft."""
+    by = by.strip()
+    if not by:
+        raise ValueError("an approval needs the approver's name (by=...)")
+    notice = get_notice(session, notice_id)
+    if notice.status != "draft":
+        raise NoticeStateError(f"notice {notice_id} is {notice.status}, not a draft")
+    session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == "draft")
+        .values(status="approved", approved_by=by, approved_at=now or utcnow())
+    )
+    return get_notice(session, notice_id)
+
+
+def require_sendable(session: Session, notice_id: int) -> NoticeView:
+    """The notice, if a person approved it and it is not resolved; else NoticeStateError."""
+    # Locks the row on PostgreSQL, so two senders at once send it once (SQLite: one writer).
+    session.execute(select(Notice.id).where(Notice.id == notice_id).with_for_update())
+    notice = get_notice(session, notice_id)
+    if notice.status == "draft" or notice.approved_at is None:
+        raise NoticeStateError(
+            f"notice {notice_id} has not been approved; an approver must run "
+            f"`repostwatch notices approve {notice_id} --by NAME` first"
+        )
+    if notice.status == "resolved":
+        raise NoticeStateError(f"notice {notice_id} is resolved: every item was removed")
+    return notice
+
+
+def record_sent(
+    session: Session, notice_id: int, *, now: datetime, resend_after: timedelta
+) -> NoticeView:
+    """Record a sending: the first sets ``sent_at``; every one moves ``next_send_at``."""
+    done = session.execute(
+        update(Notice)
+        .where(
+            Notice.id == notice_id,
+            Notice.status.in_(("approved", "sent")),
+            Notice.approved_at.is_not(None),
+        )
+        .values(
+            status="sent",
+            sent_at=func.coalesce(Notice.sent_at, literal(now, UTCDateTime())),
+            last_sent_at=now,
+            send_count=Notice.send_count + 1,
+            next_send_at=now + resend_after,
+        )
+        .returning(Notice.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if done is None:
+        require_sendable(session, notice_id)  # raises with the reason
+        raise NoticeStateError(f"notice {notice_id} could not be marked sent")
+    return get_notice(session, notice_id)
+
+
+def resend_due(session: Session, now: datetime) -> list[int]:
+    """Sent notices whose media is not all removed and whose next sending is due at ``now``."""
+    return list(
+        session.execute(
+            select(Notice.id)
+            .where(
+                Notice.status == "sent",
+                Notice.next_send_at <= literal(now, UTCDateTime()),
+            )
+            .order_by(Notice.next_send_at, Notice.id)
+        ).scalars()
+    )

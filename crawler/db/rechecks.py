@@ -1,0 +1,142 @@
+"""Removal re-checks and time-to-removal: which confirmed flags to check, marking media
+removed (and resolving notices whose items are all removed), removal times per flag.
+
+Time-to-removal counts from the first sending of the flag's notice, or, for media removed before
+any notice was sent, from the flag's confirmation. Functions take a Session; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crawler.db.models import Case, Flag, Notice, NoticeItem, Site
+
+
+def _case_flags(case: str):
+    return select(Flag.id).join(Case, Flag.case_id == Case.id).where(Case.name == case)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTarget:
+    """A confirmed flag whose media is re-checked on its site."""
+
+    flag_id: int
+    site: str
+    page_url: str
+    media_url: str
+    media_sha256: str
+    media_pdq: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A removed flag and how long removal took, counted from ``counted_from``."""
+
+    flag_id: int
+    site: str
+    removed_at: datetime
+    reason: str | None
+    time_to_removal: timedelta
+    counted_from: str  # "notice" (first sending of its notice) or "confirmation"
+
+
+def check_targets(session: Session, site: str | None = None) -> list[CheckTarget]:
+    """Confirmed flags whose media was not found removed yet: what a re-check visits."""
+    query = (
+        select(
+            Flag.id,
+            Site.name,
+            Flag.page_url,
+            Flag.media_url,
+            Flag.media_sha256,
+            Flag.media_pdq,
+        )
+        .join(Site, Flag.site_id == Site.id)
+        .where(Flag.status == "confirmed", Flag.removed_at.is_(None))
+        .order_by(Site.name, Flag.id)
+    )
+    if site is not None:
+        query = query.where(Site.name == site)
+    return [CheckTarget(*row) for row in session.execute(query)]
+
+
+def mark_checked(session: Session, flag_id: int, *, now: datetime) -> None:
+    """A re-check found the media still there."""
+    session.execute(update(Flag).where(Flag.id == flag_id).values(last_checked_at=now))
+
+
+def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) -> list[int]:
+    """A re-check found the media gone: the flag becomes "removed". Notices whose every item
+    is now removed are resolved; their ids are returned."""
+    session.execute(
+        update(Flag)
+        .where(Flag.id == flag_id, Flag.status == "confirmed")
+        .values(status="removed", removed_at=now, removed_reason=reason, last_checked_at=now)
+    )
+    notice_ids = session.execute(
+        select(NoticeItem.notice_id).where(NoticeItem.flag_id == flag_id)
+    ).scalars()
+    resolved = []
+    for notice_id in notice_ids:
+        open_items = session.execute(
+            select(func.count(NoticeItem.id))
+            .join(Flag, NoticeItem.flag_id == Flag.id)
+            .where(NoticeItem.notice_id == notice_id, Flag.removed_at.is_(None))
+        ).scalar_one()
+        if open_items == 0:
+            session.execute(
+                update(Notice)
+                .where(Notice.id == notice_id, Notice.status == "sent")
+                .values(status="resolved", resolved_at=now, next_send_at=None)
+            )
+            resolved.append(notice_id)
+    return resolved
+
+
+def removals(
+    session: Session, site: str | None = None, *, case: str | None = None
+) -> list[Removal]:
+    """Removed flags (of one site, or one case) with their time-to-removal: from the first
+    sending of the flag's notice, or, for media removed before any notice was sent, from the
+    flag's confirmation."""
+    first_sent = (
+        select(func.min(Notice.sent_at))
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(NoticeItem.flag_id == Flag.id)
+        .correlate(Flag)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Flag.id,
+            Site.name,
+            Flag.removed_at,
+            Flag.removed_reason,
+            first_sent,
+            Flag.decided_at,
+            Flag.first_seen,
+        )
+        .join(Site, Flag.site_id == Site.id)
+        .where(Flag.removed_at.is_not(None))
+        .order_by(Flag.removed_at, Flag.id)
+    )
+    if site is not None:
+        query = query.where(Site.name == site)
+    if case is not None:
+        query = query.where(Flag.id.in_(_case_flags(case)))
+    found = []
+    for flag_id, site_name, removed_at, reason, sent_at, decided_at, first_seen in session.execute(
+        query
+    ):
+        if sent_at is not None:
+            start, counted_from = sent_at, "notice"
+        else:
+            start, counted_from = decided_at or first_seen, "confirmation"
+        found.append(
+            Removal(flag_id, site_name, removed_at, reason, removed_at - start, counted_from)
+        )
+    return found

@@ -1,0 +1,138 @@
+"""Distributed crawls: several workers, on any machines, share one crawl run of a site via Redis.
+
+Turned on by ``REPOSTWATCH_DISTRIBUTED`` (``repostwatch crawl SITE --distributed``, ``scrapy crawl
+site -s REPOSTWATCH_DISTRIBUTED=1``, or the environment): :class:`DistributedCrawl`, a Scrapy
+add-on, then applies ``settings/distributed.py``, which swaps in
+:class:`~crawler.distributed.scheduler.RunScheduler`, the
+scrapy-redis scheduler and dupefilter with keys of their own per crawl run. Every worker joins
+the same run (``REPOSTWATCH_RUN_ID``), takes page requests from the shared queue, hashes and
+matches the media of its pages and writes its flags as a lone crawl would.
+
+The keys of run N (``PREFIX`` is ``REPOSTWATCH_DISTRIBUTED_PREFIX``, one per database):
+
+- ``PREFIX:run:N:requests``  the shared queue (scrapy-redis priority queue of pickled requests)
+- ``PREFIX:run:N:seen``      the dupefilter: one fingerprint per page request of this run
+- ``PREFIX:run:N:pages``     page requests scheduled so far (the site's ``max_pages``, shared)
+- ``PREFIX:run:N:workers``   worker id -> last heartbeat (Redis server time, seconds)
+- ``PREFIX:run:N:busy``      workers that took a request and have not been idle since
+- ``PREFIX:run:N:left``      worker id -> the reason it stopped, for the run's status
+- ``PREFIX:run:N:closed``    set by the last worker out: nobody can join the run any more
+- ``PREFIX:runs``            run id -> last heartbeat of every open distributed run (tiny)
+
+Every key of a run expires ``REPOSTWATCH_DISTRIBUTED_KEY_TTL`` seconds after its last worker's
+last heartbeat, so deduplication is per run (the next run visits every page again) and a run's
+Redis memory is bounded by its ``max_pages``. A worker closes when the queue is empty and no
+living worker is busy (one that is fetching may still find new links). As it leaves, it adds its
+figures to the run (the pipeline: :func:`crawler.db.add_to_run`); the last one out closes the
+run. A worker whose heartbeat is older than ``REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT`` counts as
+lost; a run whose workers are all lost is closed as failed (``workers_lost``) by the next
+distributed worker that starts (:func:`close_abandoned_runs`).
+
+Modules: this one (the switch, the Redis connection, opening a run), :mod:`.registry` (the keys
+and the workers of a run, closing runs) and :mod:`.scheduler` (the scrapy-redis scheduler).
+"""
+
+from __future__ import annotations
+
+from scrapy.settings import BaseSettings
+from scrapy_redis import connection, defaults
+
+from crawler.distributed.registry import (
+    RunClosed,
+    RunKeys,
+    WorkerRegistry,
+    close_abandoned_runs,
+    close_run_in_database,
+    run_outcome,
+)
+
+__all__ = [
+    "UNSUMMED_STATS",
+    "DistributedCrawl",
+    "DistributedSetupError",
+    "RunClosed",
+    "RunKeys",
+    "WorkerRegistry",
+    "close_abandoned_runs",
+    "close_run_in_database",
+    "open_run",
+    "redis_client",
+    "run_outcome",
+    "setup_problem",
+]
+
+#: Stat keys that are not counters: a shared run keeps their largest value, not their sum.
+UNSUMMED_STATS = ("repostwatch/run_id", "repostwatch/references", "elapsed_time_seconds")
+
+
+class DistributedSetupError(ValueError):
+    """Distributed crawling was asked for but cannot run as configured."""
+
+
+# --- settings -------------------------------------------------------------------------------
+class DistributedCrawl:
+    """Scrapy add-on (always listed in ``ADDONS``): with ``REPOSTWATCH_DISTRIBUTED`` on, applies
+    the settings module ``REPOSTWATCH_DISTRIBUTED_SETTINGS`` (``settings.distributed``)."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.getbool("REPOSTWATCH_DISTRIBUTED"):
+            return
+        problem = setup_problem(settings)
+        if problem:
+            raise DistributedSetupError(problem)
+        settings.setmodule(settings.get("REPOSTWATCH_DISTRIBUTED_SETTINGS"), priority="project")
+        # A worker takes from the shared queue only what it downloads at once (the site's
+        # concurrency, set by the spider before add-ons run): requests waiting out a download
+        # delay in one worker's downloader are requests another worker could be fetching.
+        per_site = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        if per_site < settings.getint("CONCURRENT_REQUESTS"):
+            settings.set("CONCURRENT_REQUESTS", per_site, priority="spider")
+
+
+def setup_problem(settings: BaseSettings, *, run_id_needed: bool = True) -> str | None:
+    """Why a distributed crawl cannot start with these settings, or None."""
+    if not settings.get("REPOSTWATCH_REDIS_URL"):
+        return (
+            "a distributed crawl needs Redis: set REPOSTWATCH_REDIS_URL (e.g. "
+            "redis://:PASSWORD@redis.internal:6379/0, or rediss:// for TLS)"
+        )
+    heartbeat = settings.getfloat("REPOSTWATCH_DISTRIBUTED_HEARTBEAT_SECONDS")
+    timeout = settings.getint("REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT")
+    if timeout < 3 * heartbeat:
+        return (
+            f"REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT={timeout} is too short for heartbeats every "
+            f"{heartbeat:g} s: living workers would count as lost; make it at least "
+            f"{3 * heartbeat:g} s"
+        )
+    if run_id_needed and not settings.getint("REPOSTWATCH_RUN_ID"):
+        return (
+            "every worker of a distributed crawl joins one crawl run: give its id with "
+            "-s REPOSTWATCH_RUN_ID=N (`repostwatch crawl SITE --distributed` opens one and "
+            "prints it)"
+        )
+    return None
+
+
+def redis_client(settings: BaseSettings):
+    """A Redis client on ``REPOSTWATCH_REDIS_URL`` (``redis://``, ``rediss://``, a password in
+    the URL), with scrapy-redis's connection defaults and ``REDIS_PARAMS`` on top."""
+    params = {**defaults.REDIS_PARAMS, **settings.getdict("REDIS_PARAMS")}
+    params.pop("url", None)
+    return connection.get_redis(url=settings.get("REPOSTWATCH_REDIS_URL"), **params)
+
+
+def open_run(settings: BaseSettings, site_name: str) -> int:
+    """Open a crawl run for a distributed crawl of ``site_name`` (the first worker does); its id.
+
+    The timeout rule covers the run from its first worker's heartbeat on: a run opened long
+    before its workers start (a job waiting in scrapyd's queue) is not taken for abandoned.
+    """
+    from crawler import db
+
+    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    try:
+        with db.make_sessionmaker(engine).begin() as session:
+            run_id = db.start_run(session, site_name)
+    finally:
+        engine.dispose()
+    return run_id

@@ -1,0 +1,228 @@
+"""The keys and the workers of a distributed crawl run in Redis, and closing runs.
+
+Every change to the registry is one Lua script or one MULTI/EXEC transaction, so that workers
+on different machines never see it half done; times are Redis's own clock (``TIME``), so that
+the machines' clocks do not matter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    prefix: str
+    run_id: int
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}:run:{self.run_id}:{name}"
+
+    @property
+    def index(self) -> str:
+        return f"{self.prefix}:runs"
+
+    @property
+    def expiring(self) -> list[str]:
+        """Every key of the run, all refreshed by each heartbeat."""
+        names = ("requests", "seen", "pages", "workers", "busy", "left", "closed")
+        return [self.key(name) for name in names]
+
+
+# KEYS: closed, workers, index; ARGV: worker, run id, ttl. Returns 0 when the run is closed.
+_JOIN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local now = tonumber(redis.call('TIME')[1])
+redis.call('HSET', KEYS[2], ARGV[1], now)
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+# KEYS: closed, workers, index, then every key to expire; ARGV: worker, run id, ttl
+_HEARTBEAT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local now = tonumber(redis.call('TIME')[1])
+redis.call('HSET', KEYS[2], ARGV[1], now)
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+for i = 4, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+return 1
+"""
+# KEYS: busy, workers, requests; ARGV: worker, timeout. Returns {queued, busy workers}.
+_IDLE = """
+redis.call('SREM', KEYS[1], ARGV[1])
+local now = tonumber(redis.call('TIME')[1])
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local beat = redis.call('HGET', KEYS[2], worker)
+  if (not beat) or now - tonumber(beat) > tonumber(ARGV[2]) then
+    redis.call('SREM', KEYS[1], worker)
+  end
+end
+return {redis.call('ZCARD', KEYS[3]), redis.call('SCARD', KEYS[1])}
+"""
+# KEYS: workers, busy, left, closed; ARGV: worker, reason, timeout, ttl.
+# Returns {1, worker, reason, ...} for the last worker out, {0} for the others.
+_LEAVE = """
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+if redis.call('EXISTS', KEYS[4]) == 1 then return {0} end
+local now = tonumber(redis.call('TIME')[1])
+local workers = redis.call('HGETALL', KEYS[1])
+for i = 1, #workers, 2 do
+  if now - tonumber(workers[i + 1]) > tonumber(ARGV[3]) then
+    redis.call('HDEL', KEYS[1], workers[i])
+    redis.call('HSET', KEYS[3], workers[i], 'worker_lost')
+  end
+end
+if redis.call('HLEN', KEYS[1]) > 0 then return {0} end
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[4])
+local result = {1}
+for _, value in ipairs(redis.call('HGETALL', KEYS[3])) do table.insert(result, value) end
+return result
+"""
+
+
+class RunClosed(RuntimeError):
+    """The distributed run was closed (its last worker left): start a new run instead."""
+
+
+class WorkerRegistry:
+    """One worker's view of the workers of a distributed run (see the module docstring)."""
+
+    def __init__(self, server, keys: RunKeys, worker: str, *, ttl: int, worker_timeout: int):
+        self.server = server
+        self.keys = keys
+        self.worker = worker
+        self.ttl = ttl
+        self.worker_timeout = worker_timeout
+
+    def join(self) -> None:
+        keys = self.keys
+        joined = self.server.eval(
+            _JOIN, 3, keys.key("closed"), keys.key("workers"), keys.index,
+            self.worker, keys.run_id, self.ttl,
+        )  # fmt: skip
+        if not joined:
+            raise RunClosed(
+                f"distributed crawl run {keys.run_id} has finished (its last worker left); "
+                "start a new run"
+            )
+
+    def heartbeat(self) -> bool:
+        """Say this worker lives and keep every key of the run from expiring."""
+        keys = self.keys
+        return bool(
+            self.server.eval(
+                _HEARTBEAT, 3 + len(keys.expiring),
+                keys.key("closed"), keys.key("workers"), keys.index, *keys.expiring,
+                self.worker, keys.run_id, self.ttl,
+            )
+        )  # fmt: skip
+
+    def pop_request(self) -> bytes | None:
+        """Take the first request of the queue and mark this worker busy, in one transaction:
+        a request is always either queued or held by a busy worker."""
+        pipe = self.server.pipeline()
+        requests = self.keys.key("requests")
+        pipe.zrange(requests, 0, 0).zremrangebyrank(requests, 0, 0)
+        pipe.sadd(self.keys.key("busy"), self.worker)
+        popped, _, _ = pipe.execute()
+        return popped[0] if popped else None
+
+    def not_busy(self) -> None:
+        self.server.srem(self.keys.key("busy"), self.worker)
+
+    def all_done(self) -> bool:
+        """Mark this worker idle; True when nothing is queued and no living worker is busy."""
+        keys = self.keys
+        queued, busy = self.server.eval(
+            _IDLE, 3, keys.key("busy"), keys.key("workers"), keys.key("requests"),
+            self.worker, self.worker_timeout,
+        )  # fmt: skip
+        return queued == 0 and busy == 0
+
+    def leave(self, reason: str) -> dict[str, str] | None:
+        """Leave the run; for the last worker out, the reason each worker stopped, else None."""
+        keys = self.keys
+        result = self.server.eval(
+            _LEAVE, 4, keys.key("workers"), keys.key("busy"), keys.key("left"), keys.key("closed"),
+            self.worker, reason, self.worker_timeout, self.ttl,
+        )  # fmt: skip
+        if not result or result[0] != 1:
+            return None
+        values = [_text(value) for value in result[1:]]
+        return dict(zip(values[::2], values[1::2], strict=True))
+
+    def forget(self) -> None:
+        """Delete the run's keys but ``closed`` (late workers are told the run is over)."""
+        keys = self.keys
+        self.server.delete(*(key for key in keys.expiring if key != keys.key("closed")))
+        self.server.zrem(keys.index, keys.run_id)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def run_outcome(reasons: dict[str, str]) -> tuple[str, str]:
+    """The status and finish reason of a shared run from the reasons its workers stopped."""
+    ok = {w: r for w, r in reasons.items() if r == "finished" or r.startswith("closespider_")}
+    if len(ok) == len(reasons):
+        reasons_seen = sorted(set(ok.values()))
+        return "finished", reasons_seen[-1] if reasons_seen else "finished"
+    failed = sorted({r for w, r in reasons.items() if w not in ok})
+    return "failed", f"{', '.join(failed)} ({len(reasons) - len(ok)} of {len(reasons)} workers)"
+
+
+def close_run_in_database(settings: BaseSettings, run_id: int, status: str, reason: str) -> bool:
+    """Close a shared run; False (logged) when the database cannot or it was closed already."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crawler import db
+
+    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    try:
+        with db.make_sessionmaker(engine).begin() as session:
+            return db.close_run(session, run_id, status=status, finish_reason=reason)
+    except SQLAlchemyError as exc:
+        logger.error("Could not close crawl run %s (%s, %s): %s", run_id, status, reason, exc)
+        return False
+    finally:
+        engine.dispose()
+
+
+def close_abandoned_runs(server, prefix: str, settings: BaseSettings) -> list[int]:
+    """Close, as failed with reason ``workers_lost``, every distributed run none of whose workers
+    has sent a heartbeat for ``REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT`` seconds; their ids.
+
+    The figures of workers that left in time are on the run already; requests still queued are
+    dropped with the run's keys.
+    """
+    timeout = settings.getint("REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT")
+    now = server.time()[0]
+    index = f"{prefix}:runs"
+    closed = []
+    for member in server.zrangebyscore(index, "-inf", now - timeout):
+        run_id = int(_text(member))
+        keys = RunKeys(prefix, run_id)
+        # Claim it: of several workers starting at once, one closes it.
+        if not server.set(
+            keys.key("closed"), "1", nx=True, ex=settings.getint("REPOSTWATCH_DISTRIBUTED_KEY_TTL")
+        ):
+            server.zrem(index, member)
+            continue
+        if close_run_in_database(settings, run_id, "failed", "workers_lost"):
+            logger.warning(
+                "Crawl run %s closed as failed: none of its workers was heard of for %ss",
+                run_id,
+                timeout,
+            )
+            closed.append(run_id)
+        WorkerRegistry(server, keys, "", ttl=0, worker_timeout=timeout).forget()
+    return closed

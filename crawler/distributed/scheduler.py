@@ -1,0 +1,197 @@
+"""The scrapy-redis scheduler of a distributed crawl: per-run keys, a worker registry, and a
+``max_pages`` shared by every worker (``SCHEDULER`` in ``settings/distributed.py``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.spiders import Spider
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet.task import LoopingCall
+
+from crawler.distributed import DistributedSetupError, redis_client, setup_problem
+from crawler.distributed.registry import (
+    RunKeys,
+    WorkerRegistry,
+    close_abandoned_runs,
+    close_run_in_database,
+    run_outcome,
+)
+
+logger = logging.getLogger(__name__)
+
+STATS = "repostwatch"
+#: The queue class :class:`RunScheduler` pops from atomically with marking its worker busy.
+QUEUE_CLASS = "scrapy_redis.queue.PriorityQueue"
+#: How often an idle worker looks at the shared queue again while other workers are busy.
+IDLE_POLL_SECONDS = 1.0
+
+
+class RunScheduler(Scheduler):
+    """The scrapy-redis scheduler with per-run keys, a worker registry and a shared page limit.
+
+    Never flushes the queue or the dupefilter when its worker closes (other workers go on); the
+    keys expire instead, and the last worker out deletes them.
+    """
+
+    def __init__(self, server, *, registry: WorkerRegistry, crawler: Crawler, heartbeat: float):
+        keys = registry.keys
+        debug = crawler.settings.getbool("DUPEFILTER_DEBUG")
+        super().__init__(
+            server,
+            persist=True,
+            queue_key=keys.key("requests"),
+            queue_cls=QUEUE_CLASS,
+            dupefilter=RFPDupeFilter(server, key=keys.key("seen"), debug=debug),
+            dupefilter_key=keys.key("seen"),
+        )
+        self.registry = registry
+        self.crawler = crawler
+        self.heartbeat_seconds = heartbeat
+        self.busy = False
+        self.max_pages: int | None = None
+        self.beating: LoopingCall | None = None
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunScheduler:
+        settings = crawler.settings
+        problem = setup_problem(settings)
+        if problem:
+            raise DistributedSetupError(problem)
+        server = redis_client(settings)
+        server.ping()  # a clear error now (wrong password, no TLS) rather than mid-crawl
+        keys = RunKeys(
+            settings.get("REPOSTWATCH_DISTRIBUTED_PREFIX"), settings.getint("REPOSTWATCH_RUN_ID")
+        )
+        worker = f"{socket.gethostname()}:{os.getpid()}:{id(crawler):x}"
+        registry = WorkerRegistry(
+            server,
+            keys,
+            worker,
+            ttl=settings.getint("REPOSTWATCH_DISTRIBUTED_KEY_TTL"),
+            worker_timeout=settings.getint("REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT"),
+        )
+        scheduler = cls(
+            server,
+            registry=registry,
+            crawler=crawler,
+            heartbeat=settings.getfloat("REPOSTWATCH_DISTRIBUTED_HEARTBEAT_SECONDS"),
+        )
+        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        # Connected after the pipeline's spider_closed (built with the engine, before the
+        # scheduler): the pipeline adds this worker's figures to the run, then this leaves.
+        crawler.signals.connect(scheduler.spider_closed, signal=signals.spider_closed)
+        return scheduler
+
+    def open(self, spider: Spider) -> None:
+        close_abandoned_runs(self.server, self.registry.keys.prefix, self.crawler.settings)
+        self.registry.join()
+        super().open(spider)
+        follow = getattr(getattr(spider, "config", None), "follow", None)
+        self.max_pages = getattr(follow, "max_pages", None)
+        self.beating = LoopingCall(self._heartbeat)
+        self.beating.start(self.heartbeat_seconds, now=True)
+        self.stats.set_value(f"{STATS}/workers", 1)  # summed over the run's workers
+        logger.info(
+            "Distributed crawl run %s: worker %s joined (Redis keys %s)",
+            self.registry.keys.run_id,
+            self.registry.worker,
+            self.registry.keys.key("*"),
+        )
+
+    def _heartbeat(self) -> None:
+        try:
+            self.registry.heartbeat()
+        except Exception as exc:  # Redis away for a moment: the next beat tries again
+            logger.warning("Distributed crawl heartbeat failed: %s", exc)
+
+    def close(self, reason: str) -> None:
+        if self.beating is not None and self.beating.running:
+            self.beating.stop()
+
+    def enqueue_request(self, request: Request) -> bool:
+        if request.dont_filter:  # retries and the like: already counted, never deduplicated
+            self.queue.push(request)
+            self.stats.inc_value("scheduler/enqueued/redis")
+            return True
+        counted = self.max_pages is not None and "redirect_times" not in request.meta
+        pages = self.registry.keys.key("pages")
+        if counted and int(self.server.get(pages) or 0) >= self.max_pages:
+            return self._refuse_max_pages(request)
+        if self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if counted and self.server.incr(pages) > self.max_pages:
+            return self._refuse_max_pages(request)
+        self.queue.push(request)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def _refuse_max_pages(self, request: Request) -> bool:
+        """Every worker together schedules at most the site's ``max_pages`` pages."""
+        self.stats.inc_value(f"{STATS}/refused/max_pages")
+        logger.debug("Not scheduled (max_pages of the run reached): %s", request.url)
+        return False
+
+    def next_request(self) -> Request | None:
+        data = self.registry.pop_request()
+        if data is None:
+            if not self.busy:
+                self.registry.not_busy()
+            return None
+        self.busy = True
+        self.stats.inc_value("scheduler/dequeued/redis")
+        return self.queue._decode_request(data)
+
+    def spider_idle(self, spider: Spider) -> None:
+        """Close only when the whole run is done: a busy worker may still queue new pages."""
+        self.busy = False
+        if not self.registry.all_done():
+            self._look_again_soon()
+            raise DontCloseSpider
+
+    def _look_again_soon(self) -> None:
+        """Ask the engine for the next request in a second, not at its next 5 s heartbeat, so
+        that an idle worker picks up the pages a busy one queues."""
+        slot = getattr(self.crawler.engine, "_slot", None)  # Scrapy 2.19's engine internals
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule(IDLE_POLL_SECONDS)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Leave the run; the last worker out closes it in the database and deletes its keys."""
+        registry = self.registry
+        try:
+            reasons = registry.leave(reason)
+        except Exception as exc:
+            logger.error(
+                "Could not leave distributed crawl run %s in Redis (%s); its other workers treat "
+                "this one as lost after %ss",
+                registry.keys.run_id,
+                exc,
+                registry.worker_timeout,
+            )
+            return
+        if reasons is None:
+            logger.info("Left distributed crawl run %s; other workers go on", registry.keys.run_id)
+            return
+        status, finish_reason = run_outcome(reasons)
+        closed = close_run_in_database(
+            self.crawler.settings, registry.keys.run_id, status, finish_reason
+        )
+        registry.forget()
+        if closed:
+            logger.info(
+                "Last worker out: crawl run %s is %s (%s), %d worker(s)",
+                registry.keys.run_id,
+                status,
+                finish_reason,
+                len(reasons),
+            )

@@ -1,0 +1,93 @@
+"""For admins: the audit log (paged, filtered) and staff accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from crawler.db import audit, users
+from crawler.db.models import USER_ROLES
+from crawler.review import web
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+NAV = [("admin.audit_log", "Audit log", "admin"), ("admin.user_list", "Users", "admin")]
+PAGE_SIZE = 50
+AUDIT_FILTERS = ("action", "username", "target_type", "target_id")
+
+
+@bp.route("/audit")
+@web.requires("admin")
+def audit_log():
+    filters = {name: request.args.get(name, "").strip() or None for name in AUDIT_FILTERS}
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with web.transaction() as db:
+        entries, total = audit.list_entries(db, page=page, per_page=PAGE_SIZE, **filters)
+        actions = audit.actions(db)
+    return render_template(
+        "audit.html",
+        entries=entries,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        filters=filters,
+        filter_args={k: v for k, v in filters.items() if v},
+        actions=actions,
+    )
+
+
+@bp.route("/users")
+@web.requires("admin")
+def user_list():
+    with web.transaction() as db:
+        accounts = users.list_users(db)
+    return render_template("users.html", accounts=accounts, roles=USER_ROLES)
+
+
+@bp.route("/users", methods=["POST"])
+@web.requires("admin")
+def user_create():
+    username = request.form.get("username", "").strip()
+    role = request.form.get("role", "")
+    password = request.form.get("password", "")
+    if password != request.form.get("password_again", ""):
+        flash("The two passwords differ.", "error")
+        return redirect(url_for("admin.user_list"))
+    try:
+        with web.transaction() as db:
+            created = users.create_user(db, username, password, role)
+            web.log(
+                db,
+                "user_create",
+                target_type="user",
+                target_id=created.id,
+                details={"username": created.username, "role": created.role},
+            )
+    except users.UserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Created {created.username} ({created.role}).", "info")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/users/<username>", methods=["POST"])
+@web.requires("admin")
+def user_change(username: str):
+    action = request.form.get("action", "")
+    if action not in ("disable", "enable", "role"):
+        abort(400, "Unknown change.")
+    if action == "disable" and username == web.me().username:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for("admin.user_list"))
+    try:
+        with web.transaction() as db:
+            if action == "role":
+                changed = users.set_role(db, username, request.form.get("role", ""))
+                details = {"role": changed.role}
+            else:
+                changed = users.set_disabled(db, username, action == "disable")
+                details = {"disabled": not changed.active}
+            web.log(db, f"user_{action}", target_type="user", target_id=changed.id, details=details)
+    except (users.UserError, users.UserNotFound) as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{changed.username}: {action} done.", "info")
+    return redirect(url_for("admin.user_list"))

@@ -1,0 +1,191 @@
+"""The app factory: configuration, security (sessions, CSRF, rate limits, headers), blueprints.
+
+Every route refuses anonymous users except the login page and static files: the check is one
+``before_request`` hook, so blueprints added later (takedown notices, cases) are covered without
+remembering a decorator. Roles are checked per view with :func:`crawler.review.web.requires`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from crawler.db import evidence as evidence_store
+from crawler.db import make_engine, make_sessionmaker
+from crawler.review import web
+
+logger = logging.getLogger(__name__)
+
+#: The app's areas, by dotted path to a Blueprint, in menu order. A new area (notices, cases,
+#: dashboard) is a module with a ``bp`` Blueprint, and optionally ``NAV``: menu entries as
+#: (endpoint, label, lowest role); add it here. Every route is behind the login automatically.
+BLUEPRINTS = (
+    "crawler.review.auth:bp",
+    "crawler.review.queue:bp",
+    "crawler.review.flags:bp",
+    "crawler.review.admin:bp",
+)
+#: Endpoints an anonymous visitor may reach; every other one redirects to the login page.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+DEFAULT_LOGIN_RATE_LIMIT = "10 per minute"
+MIN_SECRET_KEY_LENGTH = 32
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+
+class ConfigError(ValueError):
+    """The app cannot start with this configuration; the message says what to set."""
+
+
+def create_app(config: Mapping[str, Any]) -> Flask:
+    """The review app for ``config``: ``REPOSTWATCH_*`` settings as the README lists them.
+
+    Required: ``REPOSTWATCH_DATABASE_URL`` and ``REPOSTWATCH_SECRET_KEY`` (unless
+    ``REPOSTWATCH_WEB_ENV`` is ``development``: then a random key for this process only).
+    """
+    development = str(config.get("REPOSTWATCH_WEB_ENV") or "production") == "development"
+    database_url = config.get("REPOSTWATCH_DATABASE_URL")
+    if not database_url:
+        raise ConfigError("REPOSTWATCH_DATABASE_URL is not set; point it at the database")
+    secret_key = _secret_key(str(config.get("REPOSTWATCH_SECRET_KEY") or ""), development)
+    evidence_key = str(config.get("REPOSTWATCH_EVIDENCE_KEY") or "").strip()
+    fernet = None
+    if evidence_key:
+        try:
+            fernet = evidence_store.cipher(evidence_key)
+        except evidence_store.EvidenceKeyError as exc:
+            raise ConfigError(str(exc)) from None
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key,
+        SESSION_COOKIE_NAME="repostwatch_session",
+        SESSION_COOKIE_SECURE=not development,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=not development,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        WTF_CSRF_SSL_STRICT=not development,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        REPOSTWATCH_DEVELOPMENT=development,
+        REPOSTWATCH_LOGIN_RATE_LIMIT=str(
+            config.get("REPOSTWATCH_LOGIN_RATE_LIMIT") or DEFAULT_LOGIN_RATE_LIMIT
+        ),
+        REPOSTWATCH_BATCH_SIZE=int(config.get("REPOSTWATCH_REVIEW_BATCH") or 20),
+        REPOSTWATCH_CLAIM_MINUTES=int(config.get("REPOSTWATCH_CLAIM_MINUTES") or 30),
+    )
+    engine = make_engine(str(database_url))
+    app.extensions["repostwatch"] = web.AppState(
+        sessions=make_sessionmaker(engine), engine=engine, fernet=fernet
+    )
+
+    CSRFProtect(app)
+    redis_url = str(config.get("REPOSTWATCH_REDIS_URL") or "")
+    app.extensions["repostwatch_limiter"] = Limiter(
+        web.client_ip,
+        app=app,
+        storage_uri=redis_url or "memory://",
+        key_prefix="repostwatch-web",
+        default_limits=[],
+    )
+    login_manager = LoginManager(app)
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(web.load_user)
+
+    nav: list[tuple[str, str, str]] = []
+    for path in BLUEPRINTS:
+        module = importlib.import_module(path.partition(":")[0])
+        app.register_blueprint(getattr(module, path.partition(":")[2]))
+        nav.extend(getattr(module, "NAV", ()))
+    app.extensions["repostwatch_nav"] = tuple(nav)
+
+    app.before_request(_refuse_anonymous)
+    app.after_request(_security_headers)
+    app.context_processor(web.template_globals)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _secret_key(key: str, development: bool) -> str:
+    key = key.strip()
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"REPOSTWATCH_SECRET_KEY is too short ({len(key)} characters); use at least "
+                f"{MIN_SECRET_KEY_LENGTH}, e.g. the output of `repostwatch web keygen`"
+            )
+        return key
+    if not development:
+        raise ConfigError(
+            "REPOSTWATCH_SECRET_KEY is not set: the web app signs its session cookies with it "
+            "and has no fallback. Set it to the output of `repostwatch web keygen` (keep it "
+            "secret, the same for every worker), or set REPOSTWATCH_WEB_ENV=development on "
+            "your own machine."
+        )
+    logger.warning(
+        "REPOSTWATCH_SECRET_KEY is not set: development mode uses a random key for this "
+        "process only (sessions end when it stops); never run like this for staff"
+    )
+    return secrets.token_urlsafe(48)
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "fetch" or request.is_json
+
+
+def _refuse_anonymous():
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.method == "GET" and not _wants_json():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return _error(401, "Log in first.")
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store, private"
+        headers["Pragma"] = "no-cache"
+    return response
+
+
+def _error(status: int, message: str):
+    if _wants_json():
+        return jsonify(error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _csrf_error(exc: CSRFError):
+    return _error(400, f"The form was refused: {exc.description} Reload the page and try again.")
+
+
+def _rate_limited(exc: RateLimitExceeded):
+    return _error(429, "Too many attempts; wait a minute and try again.")
+
+
+def _http_error(exc: HTTPException):
+    return _error(exc.code or 500, exc.description or exc.name)

@@ -1,0 +1,183 @@
+"""One flag: what was found where, the (blurred) evidence, and the decision.
+
+The found media is blurred by default. Showing it unblurred is a deliberate POST, logged in the
+audit log; the flags shown unblurred are remembered in the signed session so that the page stays
+unblurred on reload. Evidence is decrypted in memory for the response and never cached.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as cookie
+
+from crawler.db import FlagNotFound, evidence, review
+from crawler.review import web
+
+bp = Blueprint("flags", __name__, url_prefix="/flags")
+UNBLURRED = "unblurred_flags"
+MAX_UNBLURRED = 200
+
+
+def _order() -> str:
+    order = request.values.get("order", "oldest")
+    return order if order in review.QUEUE_ORDERS else "oldest"
+
+
+def _next_claim(db, current: int | None, order: str) -> int | None:
+    """The flag after ``current`` among the user's claims, in queue order, wrapping round."""
+    ids = [f.id for f in review.my_claims(db, web.me().id, order=order)]
+    if current in ids:
+        at = ids.index(current)
+        ids = ids[at + 1 :] + ids[:at]
+    return ids[0] if ids else None
+
+
+def _after(db, flag_id: int, order: str):
+    following = _next_claim(db, flag_id, order)
+    if following is None:
+        flash("No more flags in your batch: claim another one.", "info")
+        return redirect(url_for("queue.index"))
+    return redirect(url_for("flags.show", flag_id=following, order=order))
+
+
+def _flag_or_404(db, flag_id: int) -> review.ReviewFlag:
+    try:
+        return review.get_review_flag(db, flag_id)
+    except FlagNotFound:
+        abort(404, f"There is no flag {flag_id}.")
+
+
+@bp.route("/<int:flag_id>")
+@web.requires("reviewer")
+def show(flag_id: int):
+    order = _order()
+    with web.transaction() as db:
+        flag = _flag_or_404(db, flag_id)
+        seen = review.sightings(db, flag_id)
+        same = [f for f in review.pending_same_media(db, flag.media_sha256) if f.id != flag_id]
+        has_evidence = evidence.has_evidence(db, flag_id)
+        following = _next_claim(db, flag_id, order)
+        web.log(db, "view_flag", target_type="flag", target_id=flag_id)
+    return render_template(
+        "flag.html",
+        flag=flag,
+        sightings=seen,
+        same_media=same,
+        has_evidence=has_evidence,
+        unblurred=flag_id in cookie.get(UNBLURRED, []),
+        next_id=following,
+        order=order,
+        mine=flag.claimed_by_id == web.me().id,
+        held_by_other=flag.claimed_by_other(web.me().id),
+    )
+
+
+@bp.route("/<int:flag_id>/evidence")
+@web.requires("reviewer")
+def media(flag_id: int):
+    fernet = web.state().fernet
+    if fernet is None:
+        abort(404, "No evidence is kept: REPOSTWATCH_EVIDENCE_KEY is not set.")
+    with web.transaction() as db:
+        try:
+            found = evidence.load_evidence(db, flag_id, fernet)
+        except evidence.EvidenceKeyError as exc:
+            abort(500, str(exc))
+    if found is None:
+        abort(404, f"No evidence is kept for flag {flag_id}.")
+    # Only ever shown as a picture or a video, never as a document of this site.
+    shown = found.content_type.startswith(("image/", "video/")) and "svg" not in found.content_type
+    response = Response(
+        found.data, mimetype=found.content_type if shown else "application/octet-stream"
+    )
+    response.headers["Content-Disposition"] = "inline" if shown else "attachment"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+@bp.route("/<int:flag_id>/unblur", methods=["POST"])
+@web.requires("reviewer")
+def unblur(flag_id: int):
+    with web.transaction() as db:
+        _flag_or_404(db, flag_id)
+        web.log(db, "unblur", target_type="flag", target_id=flag_id)
+    shown = [i for i in cookie.get(UNBLURRED, []) if i != flag_id][-MAX_UNBLURRED + 1 :]
+    cookie[UNBLURRED] = [*shown, flag_id]
+    if request.headers.get("X-Requested-With") == "fetch":
+        return jsonify(unblurred=flag_id)
+    return redirect(url_for("flags.show", flag_id=flag_id, order=_order()))
+
+
+@bp.route("/<int:flag_id>/decide", methods=["POST"])
+@web.requires("reviewer")
+def decide(flag_id: int):
+    decision = request.form.get("decision", "")
+    if decision not in ("confirm", "reject"):
+        abort(400, "The decision must be confirm or reject.")
+    order = _order()
+    me = web.me()
+    with web.transaction() as db:
+        before = _flag_or_404(db, flag_id)
+        try:
+            flag = review.decide_flag(db, flag_id, decision, user_id=me.id, username=me.username)
+        except review.ClaimedByOther as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("flags.show", flag_id=flag_id, order=order))
+        web.log(
+            db,
+            "decide",
+            target_type="flag",
+            target_id=flag_id,
+            details={"decision": decision, "status": flag.status, "was": before.status},
+        )
+    flash(f"Flag {flag_id} {flag.status}.", "info")
+    with web.transaction() as db:
+        return _after(db, flag_id, order)
+
+
+@bp.route("/<int:flag_id>/skip", methods=["POST"])
+@web.requires("reviewer")
+def skip(flag_id: int):
+    order = _order()
+    with web.transaction() as db:
+        _flag_or_404(db, flag_id)
+        released = review.release(db, web.me().id, flag_id)
+        web.log(db, "skip", target_type="flag", target_id=flag_id, details={"released": released})
+        return _after(db, flag_id, order)
+
+
+@bp.route("/same-media/<sha256>/decide", methods=["POST"])
+@web.requires("reviewer")
+def decide_same_media(sha256: str):
+    decision = request.form.get("decision", "")
+    if decision not in ("confirm", "reject"):
+        abort(400, "The decision must be confirm or reject.")
+    sha256 = sha256.strip().lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        abort(400, "Not a SHA-256.")
+    order = _order()
+    me = web.me()
+    with web.transaction() as db:
+        ids = review.decide_same_media(db, sha256, decision, user_id=me.id, username=me.username)
+        web.log(
+            db,
+            "decide_same_media",
+            target_type="media",
+            target_id=sha256,
+            details={"decision": decision, "flags": ids},
+        )
+    flash(f"{len(ids)} flag(s) of the same media {decision}ed.", "info")
+    back = request.form.get("from", type=int)
+    with web.transaction() as db:
+        return _after(db, back, order) if back else redirect(url_for("queue.index"))

@@ -1,0 +1,102 @@
+"""The queue: pending flags with filters and order; claiming a batch; releasing claims."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from crawler.db import review
+from crawler.review import web
+
+bp = Blueprint("queue", __name__)
+NAV = [("queue.index", "Queue", "reviewer")]
+PAGE_SIZE = 50
+
+
+def filters_from(args) -> tuple[review.QueueFilters, str]:
+    """Queue filters and order from query or form arguments; bad values are ignored."""
+    max_distance = args.get("max_distance", "").strip()
+    order = args.get("order", "oldest")
+    return (
+        review.QueueFilters(
+            site=args.get("site") or None,
+            case=args.get("case") or None,
+            algorithm=args.get("algorithm") or None,
+            max_distance=int(max_distance) if max_distance.isdigit() else None,
+        ),
+        order if order in review.QUEUE_ORDERS else "oldest",
+    )
+
+
+def _filter_args(filters: review.QueueFilters, order: str) -> dict[str, str]:
+    values = {
+        "site": filters.site,
+        "case": filters.case,
+        "algorithm": filters.algorithm,
+        "max_distance": None if filters.max_distance is None else str(filters.max_distance),
+        "order": order if order != "oldest" else None,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+@bp.route("/")
+@web.requires("reviewer")
+def index():
+    filters, order = filters_from(request.args)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with web.transaction() as db:
+        flags, total = review.list_queue(
+            db, filters, order=order, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        mine = review.my_claims(db, web.me().id, order=order)
+        choices = review.filter_choices(db)
+        counts = review.counts_by_status(db)
+    return render_template(
+        "queue.html",
+        flags=flags,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        mine=mine,
+        choices=choices,
+        counts=counts,
+        filters=filters,
+        order=order,
+        filter_args=_filter_args(filters, order),
+        batch_size=current_app.config["REPOSTWATCH_BATCH_SIZE"],
+        user_id=web.me().id,
+    )
+
+
+@bp.route("/claim", methods=["POST"])
+@web.requires("reviewer")
+def claim():
+    filters, order = filters_from(request.form)
+    size = current_app.config["REPOSTWATCH_BATCH_SIZE"]
+    lease = timedelta(minutes=current_app.config["REPOSTWATCH_CLAIM_MINUTES"])
+    with web.transaction() as db:
+        claimed = review.claim_batch(
+            db, web.me().id, size=size, filters=filters, order=order, lease=lease
+        )
+        web.log(
+            db,
+            "claim",
+            target_type="flag",
+            details={"flags": claimed, "filters": _filter_args(filters, order)},
+        )
+    if not claimed:
+        flash("Nothing left to claim with these filters.", "info")
+        return redirect(url_for("queue.index", **_filter_args(filters, order)))
+    flash(f"You hold {len(claimed)} flag(s) for {lease.seconds // 60} minutes.", "info")
+    return redirect(url_for("flags.show", flag_id=claimed[0], order=order))
+
+
+@bp.route("/release", methods=["POST"])
+@web.requires("reviewer")
+def release():
+    with web.transaction() as db:
+        released = review.release(db, web.me().id)
+        web.log(db, "release", target_type="flag", details={"released": released})
+    flash(f"Released {released} flag(s) back to the queue.", "info")
+    return redirect(url_for("queue.index"))

@@ -1,0 +1,50 @@
+// RepostWatch review app: keyboard shortcuts and unblurring. The pages work without it.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Unblur: a POST (logged in the audit log), then the blur is removed in place.
+  function setUpUnblur() {
+    var form = document.getElementById("unblur-form");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fetch(form.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+      }).then(function (response) {
+        if (!response.ok) throw new Error("unblur refused: " + response.status);
+        document.getElementById("evidence").classList.remove("blurred");
+        form.remove();
+      }).catch(function () { form.submit(); });
+    });
+  }
+
+  // Shortcuts on the flag page: c confirm, r reject, s skip, n next.
+  function setUpKeys() {
+    var page = document.querySelector(".flagpage");
+    if (!page) return;
+    var busy = false;
+    document.addEventListener("keydown", function (event) {
+      if (busy || event.ctrlKey || event.metaKey || event.altKey) return;
+      var target = event.target;
+      if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      var element = page.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
+      if (!element) return;
+      event.preventDefault();
+      busy = true;
+      if (element.tagName === "FORM") element.submit();
+      else window.location.assign(element.getAttribute("href"));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpUnblur();
+    setUpKeys();
+  });
+})();

@@ -1,0 +1,36 @@
+"""Operations: scrapyd nodes, scheduled crawls and crawl health.
+
+``scrapyd`` talks to scrapyd's JSON API, ``timing`` applies a site file's ``[schedule]`` with
+APScheduler's triggers, ``scheduler`` hands due crawls to the least-loaded node and closes runs
+whose jobs vanished, ``health`` judges each run that ended and ``alerts`` reports changes by
+webhook or e-mail. Imports the database layer, never Scrapy.
+"""
+
+from crawler.scheduling.alerts import Alerter, HealthAlert
+from crawler.scheduling.scheduler import (
+    Handover,
+    NodeState,
+    NoNodeAvailable,
+    PassReport,
+    Scheduler,
+    SiteBusy,
+    serve,
+)
+from crawler.scheduling.scrapyd import Jobs, Node, ScrapydClient, ScrapydError, parse_nodes
+
+__all__ = [
+    "Alerter",
+    "Handover",
+    "HealthAlert",
+    "Jobs",
+    "NoNodeAvailable",
+    "Node",
+    "NodeState",
+    "PassReport",
+    "Scheduler",
+    "ScrapydClient",
+    "ScrapydError",
+    "SiteBusy",
+    "parse_nodes",
+    "serve",
+]

@@ -1,0 +1,128 @@
+"""Alerts when a site's health changes: a JSON POST to a webhook and/or an e-mail.
+
+The webhook gets ``{"site", "state", "reason", "run_id", "since", "text"}``; the e-mail says the
+same in words. The SMTP server is REPOSTWATCH_SMTP_URL (shared with takedown notices):
+``smtp://user:password@host:587?starttls=1``, ``smtps://user:password@host:465`` or
+``smtp://host:25``. A failed delivery is logged, not retried: the health change itself is in the
+database and in ``repostwatch status``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import socket
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from urllib.error import URLError
+from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.request import Request, urlopen
+
+logger = logging.getLogger("repostwatch.alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthAlert:
+    site: str
+    state: str  # "healthy" (recovered) or "unhealthy"
+    reason: str | None
+    run_id: int
+    since: str  # ISO 8601, UTC
+
+    @property
+    def text(self) -> str:
+        if self.state == "unhealthy":
+            return f"RepostWatch: site {self.site} is unhealthy: {self.reason}"
+        return f"RepostWatch: site {self.site} is healthy again (crawl run {self.run_id})"
+
+
+class Alerter:
+    """Sends :class:`HealthAlert` to the configured channels (none configured: logs only)."""
+
+    def __init__(
+        self,
+        *,
+        webhook: str = "",
+        email_to: str = "",
+        smtp_url: str = "",
+        email_from: str = "",
+        timeout: float = 10.0,
+    ):
+        if email_to and not smtp_url:
+            raise ValueError(
+                "REPOSTWATCH_ALERT_EMAIL is set but REPOSTWATCH_SMTP_URL is not: set the SMTP "
+                "server, e.g. smtp://user:password@mail.example:587?starttls=1"
+            )
+        self.webhook = webhook
+        self.email_to = [address.strip() for address in email_to.split(",") if address.strip()]
+        self.smtp_url = smtp_url
+        self.email_from = email_from or f"RepostWatch <repostwatch@{socket.getfqdn()}>"
+        self.timeout = timeout
+
+    def send(self, alert: HealthAlert) -> None:
+        logger.warning("%s", alert.text)
+        if self.webhook:
+            try:
+                self._post(alert)
+            except (URLError, OSError) as exc:
+                logger.error("Alert webhook %s failed: %s", _safe(self.webhook), exc)
+        if self.email_to:
+            try:
+                self._mail(alert)
+            except (smtplib.SMTPException, OSError) as exc:
+                logger.error("Alert e-mail through %s failed: %s", _safe(self.smtp_url), exc)
+
+    def _post(self, alert: HealthAlert) -> None:
+        body = json.dumps({**asdict(alert), "text": alert.text}).encode()
+        request = Request(
+            self.webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urlopen(request, timeout=self.timeout) as response:
+            response.read()
+
+    def _mail(self, alert: HealthAlert) -> None:
+        message = EmailMessage()
+        message["Subject"] = alert.text
+        message["From"] = self.email_from
+        message["To"] = ", ".join(self.email_to)
+        lines = [
+            alert.text,
+            "",
+            f"site:    {alert.site}",
+            f"state:   {alert.state} since {alert.since}",
+            f"run:     {alert.run_id}",
+            f"reason:  {alert.reason or '-'}",
+            "",
+            "`repostwatch status` shows every site's health.",
+        ]
+        message.set_content("\n".join(lines))
+        with smtp_connection(self.smtp_url, self.timeout) as smtp:
+            smtp.send_message(message)
+
+
+def smtp_connection(url: str, timeout: float) -> smtplib.SMTP:
+    """A logged-in SMTP connection for an smtp:// or smtps:// URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(
+            f"REPOSTWATCH_SMTP_URL={_safe(url)!r}: write smtp://user:password@host:587?starttls=1, "
+            "smtps://user:password@host:465 or smtp://host:25"
+        )
+    if parts.scheme == "smtps":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout)
+    else:
+        smtp = smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout)
+        if parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            smtp.starttls()
+    if parts.username:
+        smtp.login(unquote(parts.username), unquote(parts.password or ""))
+    return smtp
+
+
+def _safe(url: str) -> str:
+    """A URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)

@@ -1,0 +1,341 @@
+"""The scheduler: one pass hands due crawls to scrapyd, closes runs whose jobs vanished and
+judges the health of runs that ended. ``repostwatch scheduler`` runs a pass every N seconds.
+
+A crawl is handed over like this: a run is opened in the database (status "running", trigger,
+scheduled time), the job is queued on the least-loaded scrapyd node (running + pending jobs) with
+``setting=REPOSTWATCH_RUN_ID=<run>`` and ``jobid=<site>.<run>``, and the node and job id are
+recorded on the run. The crawl joins that run and closes it when it ends. A site is never crawled
+twice at once: it is skipped while it has a running run in the database or a live scrapyd job.
+A run whose job never reached scrapyd, or is no longer on its node while the run is still open,
+is closed as failed, so that it does not block the site forever.
+
+Every time comes from ``clock`` so that tests can move time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.db import schedules as state
+from crawler.db.models import utcnow
+from crawler.db.runs import finish_run
+from crawler.scheduling import health, timing
+from crawler.scheduling.alerts import Alerter, HealthAlert
+from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
+from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
+
+logger = logging.getLogger("repostwatch.scheduler")
+
+SPIDER = "site"
+#: A run handed over less than this long ago is not checked against scrapyd's job lists yet
+#: (its job may be on its way: the run is opened before the job is queued).
+HANDOVER_GRACE = timedelta(seconds=60)
+
+
+class SiteBusy(RuntimeError):
+    """The site already has a crawl running or queued."""
+
+
+class NoNodeAvailable(RuntimeError):
+    """No scrapyd node answered, or every node refused the job."""
+
+
+@dataclass
+class NodeState:
+    """What one pass learned about a node."""
+
+    client: ScrapydClient
+    up: bool = False
+    error: str | None = None
+    running: int = 0
+    pending: int = 0
+    jobs: Jobs | None = None
+    live: set[str] = field(default_factory=set)  # ids of this project's pending/running jobs
+
+    @property
+    def load(self) -> int:
+        return self.running + self.pending
+
+    def site_job(self, site: str) -> str | None:
+        """A live job of ``site`` on this node (by job id, or a pending job's arguments)."""
+        for job in self.live:
+            if job.startswith(f"{site}."):
+                return job
+        for pending in self.jobs.pending if self.jobs else []:
+            if pending.get("args", {}).get("site") == site:
+                return pending["id"]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    site: str
+    run_id: int
+    node: str
+    job: str
+    triggered_by: str
+
+
+@dataclass
+class PassReport:
+    """What one pass did (also logged as it happens)."""
+
+    at: datetime
+    nodes: list[NodeState] = field(default_factory=list)
+    scheduled: list[Handover] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # site -> why it was not scheduled
+    closed: list[tuple[int, str]] = field(default_factory=list)  # (run id, reason)
+    health: list[HealthAlert] = field(default_factory=list)  # transitions
+    problems: list[str] = field(default_factory=list)  # invalid site files, ...
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sites_dir: Path | str,
+        clients: Sequence[ScrapydClient],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        alerter: Alerter | None = None,
+    ):
+        if not clients:
+            raise ValueError("the scheduler needs at least one scrapyd node")
+        self.sessions = sessions
+        self.sites_dir = sites_dir
+        self.clients = list(clients)
+        self.clock = clock
+        self.alerter = alerter or Alerter()
+
+    # --- one pass ---------------------------------------------------------------------------
+    def run_pass(self) -> PassReport:
+        """Close vanished runs, judge ended runs, then hand every due site to scrapyd."""
+        report = PassReport(at=self.clock())
+        report.nodes = self.poll_nodes()
+        self._close_lost_runs(report)
+        self._judge_health(report)
+        for config in self._scheduled_sites(report):
+            self._consider(config, report)
+        return report
+
+    def poll_nodes(self) -> list[NodeState]:
+        """Ask every node for its load and this project's jobs; a node that fails is down."""
+        nodes = []
+        for client in self.clients:
+            node = NodeState(client)
+            try:
+                status = client.daemon_status()
+                node.jobs = client.list_jobs()
+            except ScrapydError as exc:
+                node.error = str(exc)
+                logger.warning("scrapyd node %s is down: %s", client.name, exc)
+            else:
+                node.up = True
+                node.running, node.pending = status["running"], status["pending"]
+                node.live = node.jobs.live_ids
+            nodes.append(node)
+        return nodes
+
+    def _close_lost_runs(self, report: PassReport) -> None:
+        by_name = {node.client.name: node for node in report.nodes}
+        cutoff = report.at - HANDOVER_GRACE
+        with self.sessions.begin() as session:
+            for run in state.active_runs(session):
+                if run.triggered_by is None or run.scheduled_at is None:
+                    continue  # a crawl started by hand (`repostwatch crawl`): not ours to judge
+                if run.scheduled_at > cutoff:
+                    continue
+                if run.scrapyd_job is None:
+                    reason = "scheduler: the job never reached scrapyd (interrupted hand-over)"
+                else:
+                    node = by_name.get(run.scrapyd_node or "")
+                    if node is None or not node.up or run.scrapyd_job in node.live:
+                        continue  # still live, or its node cannot tell (down / not configured)
+                    reason = (
+                        f"scheduler: scrapyd job {run.scrapyd_job} on {run.scrapyd_node} ended "
+                        "without closing the run (see the job's log on the node)"
+                    )
+                self._fail(session, run.id, reason)
+                report.closed.append((run.id, reason))
+                logger.warning("Closed crawl run %s of %s as failed: %s", run.id, run.site, reason)
+
+    @staticmethod
+    def _fail(session: Session, run_id: int, reason: str) -> None:
+        finish_run(
+            session,
+            run_id,
+            status="failed",
+            finish_reason=reason,
+            pages=0,
+            media=0,
+            bytes=0,
+            errors=0,
+            flags=0,
+        )
+
+    def _judge_health(self, report: PassReport) -> None:
+        with self.sessions.begin() as session:
+            for site_id, site in state.sites_with_closed_runs(session):
+                current = state.get_health(session, site_id)
+                after = current.last_run_id if current else None
+                newest = state.closed_runs(session, site_id, after_id=after, limit=1)
+                if not newest:
+                    continue
+                run = newest[0]
+                earlier = state.finished_before(session, site_id, run.id, health.HISTORY)
+                verdict = health.judge(run, earlier)
+                was = current.state if current else "healthy"
+                changed = verdict.state != was
+                since = report.at if changed or current is None else current.since
+                state.save_health(
+                    session,
+                    site_id,
+                    state=verdict.state,
+                    reason=verdict.reason,
+                    since=since,
+                    last_run_id=run.id,
+                )
+                if changed:
+                    report.health.append(
+                        HealthAlert(site, verdict.state, verdict.reason, run.id, since.isoformat())
+                    )
+        for alert in report.health:  # after the commit: a transition is alerted once
+            self.alerter.send(alert)
+
+    def _scheduled_sites(self, report: PassReport) -> list[SiteConfig]:
+        configs = []
+        try:
+            paths = site_files(self.sites_dir)
+        except SiteConfigError as exc:
+            report.problems.append(str(exc))
+            logger.error("%s", exc)
+            return []
+        for path in paths:
+            try:
+                config = load_site(path)
+            except SiteConfigError as exc:
+                report.problems.append(str(exc))
+                logger.error("Not scheduled: %s", exc)
+                continue
+            if config.schedule is not None:
+                configs.append(config)
+        return configs
+
+    def _consider(self, config: SiteConfig, report: PassReport) -> None:
+        schedule = config.schedule
+        assert schedule is not None
+        now = report.at
+        with self.sessions.begin() as session:
+            current = state.get_schedule_state(session, config.name)
+            due = current.next_due_at
+            if current.schedule != schedule.rule or due is None:
+                due = timing.first_due(schedule, now, current.last_scheduled_at)
+                state.save_schedule_state(
+                    session, config.name, schedule=schedule.rule, next_due_at=due
+                )
+                logger.info("%s: %s, next crawl due %s", config.name, schedule.rule, due)
+        if not schedule.enabled:
+            report.skipped[config.name] = "schedule disabled in the site file"
+            return
+        if current.paused:
+            report.skipped[config.name] = "paused"
+            return
+        if now < due:
+            return
+        try:
+            handover = self.start_crawl(config.name, triggered_by="schedule", nodes=report.nodes)
+        except (SiteBusy, NoNodeAvailable) as exc:
+            report.skipped[config.name] = str(exc)
+            logger.info("%s is due but not scheduled: %s", config.name, exc)
+            return
+        report.scheduled.append(handover)
+        with self.sessions.begin() as session:
+            state.save_schedule_state(
+                session,
+                config.name,
+                schedule=schedule.rule,
+                next_due_at=timing.next_after(schedule, now),
+                last_scheduled_at=now,
+            )
+
+    # --- one crawl --------------------------------------------------------------------------
+    def start_crawl(
+        self, site: str, *, triggered_by: str, nodes: list[NodeState] | None = None
+    ) -> Handover:
+        """Hand one crawl of ``site`` to the least-loaded scrapyd node that takes it.
+
+        Raises :class:`SiteBusy` when the site is being crawled (or queued) already and
+        :class:`NoNodeAvailable` when no node takes the job (the run is then closed as failed).
+        """
+        nodes = self.poll_nodes() if nodes is None else nodes
+        up = least_loaded(nodes)
+        for node in up:
+            if job := node.site_job(site):
+                raise SiteBusy(f"{site} has scrapyd job {job} on {node.client.name} already")
+        if not up:
+            raise NoNodeAvailable("no scrapyd node is up: " + "; ".join(_errors(nodes)))
+        now = self.clock()
+        with self.sessions.begin() as session:
+            state.lock_site(session, site)
+            running = state.active_runs(session, site)
+            if running:
+                raise SiteBusy(f"{site} has crawl run {running[0].id} still running")
+            run_id = state.open_scheduled_run(session, site, triggered_by=triggered_by, at=now)
+        job = f"{site}.{run_id}"
+        refusals = []
+        for node in up:
+            try:
+                node.client.schedule(
+                    SPIDER, job=job, args={"site": site}, settings={"REPOSTWATCH_RUN_ID": run_id}
+                )
+            except ScrapydError as exc:
+                refusals.append(str(exc))
+                logger.warning("scrapyd node %s did not take %s: %s", node.client.name, job, exc)
+                continue
+            with self.sessions.begin() as session:
+                state.record_scrapyd_job(session, run_id, node=node.client.name, job=job)
+            node.pending += 1
+            node.live.add(job)
+            logger.info(
+                "Scheduled crawl run %s of %s (%s) on %s as job %s",
+                run_id,
+                site,
+                triggered_by,
+                node.client.name,
+                job,
+            )
+            return Handover(site, run_id, node.client.name, job, triggered_by)
+        reason = "scheduler: no scrapyd node took the job: " + "; ".join(refusals)
+        with self.sessions.begin() as session:
+            self._fail(session, run_id, reason)
+        raise NoNodeAvailable(reason)
+
+
+def least_loaded(nodes: Sequence[NodeState]) -> list[NodeState]:
+    """The nodes that are up, least loaded (running + pending jobs) first; ties keep the order
+    of REPOSTWATCH_SCRAPYD_URLS."""
+    return sorted((node for node in nodes if node.up), key=lambda node: node.load)
+
+
+def _errors(nodes: list[NodeState]) -> list[str]:
+    return [node.error or f"{node.client.name} is down" for node in nodes if not node.up]
+
+
+def serve(scheduler: Scheduler, interval: float, stop: threading.Event) -> None:
+    """Run a pass every ``interval`` seconds until ``stop`` is set. A pass that fails (database
+    or network down) is logged and the next one tries again: the service keeps running."""
+    while not stop.is_set():
+        try:
+            report = scheduler.run_pass()
+        except Exception:
+            logger.exception("Scheduler pass failed; trying again in %g s", interval)
+        else:
+            logger.debug("Pass at %s: %d scheduled", report.at, len(report.scheduled))
+        stop.wait(interval)

@@ -1,0 +1,186 @@
+"""Send approved notices by e-mail (SMTP), and re-send unresolved ones on an interval.
+
+Configured by REPOSTWATCH_SMTP_URL (``smtp://user:password@host:587?starttls=1``,
+``smtps://user:password@host:465``, ``smtp://host:25``) and REPOSTWATCH_NOTICE_FROM. A notice
+nobody approved is never sent: :func:`send_notice` refuses it before anything is rendered, and
+the database refuses to record it as sent.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.db import notices as db_notices
+from crawler.db.models import utcnow
+from crawler.takedown.render import RenderedNotice, render_notice
+
+SMTP_EXAMPLES = "smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465"
+
+
+class SmtpConfigError(ValueError):
+    """REPOSTWATCH_SMTP_URL or REPOSTWATCH_NOTICE_FROM cannot be used."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    ssl: bool = False  # smtps://: TLS from the first byte
+    starttls: bool = False  # smtp://...?starttls=1: upgrade the connection
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:  # never print the password
+        return f"SmtpConfig({self.host}:{self.port}, ssl={self.ssl}, starttls={self.starttls})"
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """An SmtpConfig from REPOSTWATCH_SMTP_URL; errors say what to write instead."""
+    if not url:
+        raise SmtpConfigError(
+            f"REPOSTWATCH_SMTP_URL is not set; set it ({SMTP_EXAMPLES}) or export the notice "
+            "with `repostwatch notices export`"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SmtpConfigError(f"REPOSTWATCH_SMTP_URL must look like {SMTP_EXAMPLES}")
+    options = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    starttls = options.get("starttls", "0") in ("1", "true", "yes")
+    if starttls and parts.scheme == "smtps":
+        raise SmtpConfigError("REPOSTWATCH_SMTP_URL: smtps:// is already TLS; drop starttls")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        timeout = float(options.get("timeout", "30"))
+    except ValueError as exc:
+        raise SmtpConfigError(f"REPOSTWATCH_SMTP_URL: {exc}") from None
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=parts.scheme == "smtps",
+        starttls=starttls,
+        timeout=timeout,
+    )
+
+
+def check_sender(sender: str) -> str:
+    if not sender or "@" not in parseaddr(sender)[1]:
+        raise SmtpConfigError(
+            "REPOSTWATCH_NOTICE_FROM must be the sender's address, e.g. "
+            '"Support Centre <takedown@centre.example>"'
+        )
+    return sender
+
+
+def build_message(
+    notice: db_notices.NoticeView, rendered: RenderedNotice, *, sender: str
+) -> EmailMessage:
+    """The e-mail of a notice: plain text and HTML, with every screenshot attached."""
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = sender
+    if notice.recipient:
+        message["To"] = notice.recipient
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].partition("@")[2] or None)
+    message["X-RepostWatch-Notice"] = str(notice.id)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html.replace("\r\n", "\n"), subtype="html")
+    for name, png in rendered.attachments.items():
+        message.add_attachment(png, maintype="image", subtype="png", filename=name)
+    # Last: turning the message multipart moves Content-* headers into its first part.
+    message["Content-Language"] = notice.language
+    return message
+
+
+def deliver(message: EmailMessage, smtp: SmtpConfig) -> None:
+    """Hand the message to the SMTP server; raises OSError/smtplib errors when it is refused."""
+    context = ssl.create_default_context()
+    if smtp.ssl:
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=smtp.timeout, context=context
+        )
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    with client:
+        if smtp.starttls:
+            client.starttls(context=context)
+        if smtp.username:
+            client.login(smtp.username, smtp.password or "")
+        client.send_message(message)
+
+
+def send_notice(
+    session: Session,
+    notice_id: int,
+    *,
+    smtp: SmtpConfig,
+    sender: str,
+    resend_after: timedelta,
+    now: datetime | None = None,
+) -> db_notices.NoticeView:
+    """Send an approved notice (again, if it was sent before) and record the sending.
+
+    Raises NoticeStateError for a notice nobody approved, a resolved one or one without a
+    recipient; nothing is sent then. When the server refuses the message nothing is recorded.
+    """
+    notice = db_notices.require_sendable(session, notice_id)
+    if not notice.recipient:
+        raise db_notices.NoticeStateError(
+            f"notice {notice_id} has no recipient: set abuse_contact in the site file's "
+            "[takedown] table, or export it with `repostwatch notices export` for a web form"
+        )
+    rendered = render_notice(
+        notice, sender=check_sender(sender), screenshots=db_notices.screenshots(session, notice_id)
+    )
+    deliver(build_message(notice, rendered, sender=sender), smtp)
+    return db_notices.record_sent(
+        session, notice_id, now=now or utcnow(), resend_after=resend_after
+    )
+
+
+@dataclass(frozen=True)
+class Resent:
+    notice_id: int
+    error: str | None = None
+
+
+def send_due(
+    sessions: sessionmaker[Session],
+    *,
+    smtp: SmtpConfig,
+    sender: str,
+    resend_after: timedelta,
+    now: Callable[[], datetime] = utcnow,
+) -> list[Resent]:
+    """Send every notice whose re-sending is due, each in its own transaction; one that fails
+    (server down, recipient refused) is reported and stays due."""
+    with sessions.begin() as session:
+        due = db_notices.resend_due(session, now())
+    done = []
+    for notice_id in due:
+        try:
+            with sessions.begin() as session:
+                send_notice(
+                    session,
+                    notice_id,
+                    smtp=smtp,
+                    sender=sender,
+                    resend_after=resend_after,
+                    now=now(),
+                )
+            done.append(Resent(notice_id))
+        except (OSError, smtplib.SMTPException, db_notices.NoticeStateError) as exc:
+            done.append(Resent(notice_id, f"{exc.__class__.__name__}: {exc}"))
+    return done

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Start scrapyd for RepostWatch in the foreground (`make scrapyd`; under systemd, ExecStart=this).
+#
+# Writes $REPOSTWATCH_SCRAPYD_DIR/scrapyd.conf from scripts/scrapyd.conf.in and runs scrapyd in
+# that directory, so that scrapyd and the crawl processes it starts read the same configuration:
+# job history in SQLite (kept across restarts), eggs/, dbs/, logs/ and items/ under the
+# directory, max_proc crawls at once, bound to 127.0.0.1 unless told otherwise, and HTTP basic
+# auth when REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD are set.
+# Crawls read the environment this script is started with (REPOSTWATCH_DATABASE_URL, ...).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="${REPOSTWATCH_SCRAPYD_DIR:-$root/var/scrapyd}"
+port="${REPOSTWATCH_SCRAPYD_PORT:-6800}"
+bind="${REPOSTWATCH_SCRAPYD_BIND:-127.0.0.1}"
+max_proc="${REPOSTWATCH_SCRAPYD_MAX_PROC:-$(nproc)}"
+poll_seconds="${REPOSTWATCH_SCRAPYD_POLL_SECONDS:-5}"
+scrapyd="${REPOSTWATCH_SCRAPYD_BIN:-$root/.venv/bin/scrapyd}"
+username="${REPOSTWATCH_SCRAPYD_USERNAME:-}"
+password="${REPOSTWATCH_SCRAPYD_PASSWORD:-}"
+
+fail() { echo "scripts/scrapyd.sh: $*" >&2; exit 1; }
+[[ -x "$scrapyd" ]] || fail "$scrapyd not found: run \`make install\` (or set REPOSTWATCH_SCRAPYD_BIN)"
+[[ "$port" =~ ^[0-9]+$ ]] || fail "REPOSTWATCH_SCRAPYD_PORT=$port is not a port number"
+[[ "$max_proc" =~ ^[1-9][0-9]*$ ]] || fail "REPOSTWATCH_SCRAPYD_MAX_PROC=$max_proc is not a positive number"
+if [[ -n "$username" && -z "$password" ]] || [[ -z "$username" && -n "$password" ]]; then
+    fail "set both REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD, or neither"
+fi
+[[ "$username" != *:* ]] || fail "REPOSTWATCH_SCRAPYD_USERNAME must not contain ':'"
+if [[ -z "$username" && "$bind" != "127.0.0.1" && "$bind" != "localhost" ]]; then
+    fail "scrapyd on $bind without a password would let anyone on the network run code: set" \
+        "REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD"
+fi
+
+mkdir -p "$dir"/{eggs,dbs,logs,items}
+dir="$(cd "$dir" && pwd)"
+sed -e "s|@BIND@|$bind|" -e "s|@PORT@|$port|" -e "s|@MAX_PROC@|$max_proc|" \
+    -e "s|@POLL_SECONDS@|$poll_seconds|" -e "s|@DIR@|$dir|" \
+    "$root/scripts/scrapyd.conf.in" > "$dir/scrapyd.conf"
+
+# scrapyd reads its credentials from these variables (never from a file here).
+if [[ -n "$username" ]]; then
+    export SCRAPYD_USERNAME="$username" SCRAPYD_PASSWORD="$password"
+else
+    unset SCRAPYD_USERNAME SCRAPYD_PASSWORD
+fi
+auth=$([[ -n "$username" ]] && echo "basic auth as $username" || echo "no auth")
+echo "==> scrapyd on http://$bind:$port/ ($auth), max_proc=$max_proc, state in $dir"
+cd "$dir"
+exec "$scrapyd" --pidfile= 

@@ -1,0 +1,28 @@
+"""What a distributed crawl changes: the scrapy-redis scheduler and dupefilter, on Redis.
+
+Applied on top of the project settings by the add-on ``crawler.distributed.DistributedCrawl``
+when ``REPOSTWATCH_DISTRIBUTED`` is on (``repostwatch crawl SITE --distributed``, ``scrapy crawl
+site -a site=NAME -s REPOSTWATCH_DISTRIBUTED=1 -s REPOSTWATCH_RUN_ID=N``, or the environment
+variable); read by dotted path, never imported. It holds only what changes, so it is not a
+``SCRAPY_SETTINGS_MODULE`` of its own: turn distributed crawls on with the switch instead.
+
+Redis is ``REPOSTWATCH_REDIS_URL`` (one source for the media cache, live reference updates and
+the shared queue): ``redis://:PASSWORD@host:6379/0``, or ``rediss://`` for TLS with, if needed,
+``?ssl_ca_certs=/path/ca.pem``. The queue holds pickled requests, which a worker unpickles: the
+Redis must be private to the crawlers and password-protected (README "Distributed crawling").
+"""
+
+#: The scrapy-redis scheduler, with keys of its own per crawl run, a worker registry, the site's
+#: max_pages shared by every worker, and no flush when one worker closes (its keys expire).
+SCHEDULER = "crawler.distributed.scheduler.RunScheduler"
+#: Never block the reactor waiting on the queue: an idle worker checks the run's worker
+#: registry instead and closes only when no living worker can queue anything more.
+SCHEDULER_IDLE_BEFORE_CLOSE = 0
+#: Connection options on top of the URL (redis-py keywords), e.g. client certificates for TLS:
+#: {"ssl_certfile": "...", "ssl_keyfile": "..."}. Timeouts keep a lost Redis from hanging a crawl.
+REDIS_PARAMS = {
+    "socket_timeout": 30,
+    "socket_connect_timeout": 10,
+    "retry_on_timeout": True,
+    "health_check_interval": 30,
+}

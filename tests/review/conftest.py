@@ -1,0 +1,116 @@
+"""The review app on a real database (SQLite and PostgreSQL), with real accounts and flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+
+from crawler.db import users
+from crawler.db.flags import record_match
+from crawler.db.references import NewHash, add_reference_hashes, load_references
+from crawler.db.runs import ensure_site, start_run
+from crawler.review import create_app
+
+SECRET = "test-secret-" + "k" * 40
+PASSWORD = "correct horse battery"
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+_TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class World:
+    """A case with one reference, a site and a crawl run; ``flag`` records pending flags."""
+
+    sessions: object
+    case_id: int
+    reference_id: int
+    site_id: int
+    run_id: int
+
+    def flag(self, n: int, *, sha256: str | None = None, **overrides) -> int:
+        arguments = {
+            "run_id": self.run_id,
+            "site_id": self.site_id,
+            "page_url": f"https://repost.example/page/{n}",
+            "media_url": f"https://repost.example/img/{n}.jpg",
+            "media_sha256": sha256 or f"{n:064x}",
+            "case_id": self.case_id,
+            "reference_id": self.reference_id,
+            "algorithm": "pdq",
+            "distance": 10 + n % 20,
+            "seen_at": T0 + timedelta(minutes=n),
+        } | overrides
+        with self.sessions.begin() as session:
+            return record_match(session, **arguments).flag_id
+
+    def user(self, username: str, role: str = "reviewer") -> int:
+        with self.sessions.begin() as session:
+            return users.create_user(session, username, PASSWORD, role).id
+
+
+@pytest.fixture
+def world(engine) -> World:
+    from crawler.db.session import make_sessionmaker
+
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        add_reference_hashes(session, "case-1", [NewHash("pdq", "f" * 64, 90)])
+        (reference,) = [r for r in load_references(session) if r.case_name == "case-1"]
+        site_id = ensure_site(session, "gallery")
+        run_id = start_run(session, "gallery")
+    return World(sessions, reference.case_id, reference.id, site_id, run_id)
+
+
+@pytest.fixture
+def evidence_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def app(engine, database_url, evidence_key):
+    app = create_app(
+        {
+            "REPOSTWATCH_DATABASE_URL": database_url,
+            "REPOSTWATCH_SECRET_KEY": SECRET,
+            "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+        }
+    )
+    yield app
+    app.extensions["repostwatch"].engine.dispose()
+
+
+def https_client(app):
+    """A test client speaking https, as staff would (cookies are Secure outside development)."""
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    return client
+
+
+@pytest.fixture
+def client(app):
+    return https_client(app)
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = _TOKEN.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD, *, expect: int = 302):
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == expect, response.get_data(as_text=True)[:500]
+    return response
+
+
+def post(client, path: str, data: dict | None = None, *, page: str = "/"):
+    """A form POST carrying the CSRF token of ``page``, as a browser would."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **(data or {})})

@@ -1,0 +1,125 @@
+"""End to end in real headless Chromium: log in, claim a batch, confirm with the keyboard,
+skip with the keyboard, and see the decisions in the database.
+
+The app is served by the real ``repostwatch web`` command on 127.0.0.1 (a free port).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+from sqlalchemy import select
+
+from crawler.db.models import AuditEntry, Flag
+from tests.review.conftest import PASSWORD
+from tests.review.serving import served
+
+CHROMIUM = os.environ.get("REPOSTWATCH_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    *(["--no-sandbox"] if os.geteuid() == 0 else []),
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("web_env", ["production", "development"])
+def test_log_in_claim_and_confirm_with_the_keyboard(
+    browser, world, database_url, evidence_key, web_env
+):
+    ids = [world.flag(n) for n in range(1, 4)]
+    world.user("kim")
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_WEB_ENV": web_env,
+        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+    }
+    if web_env == "production":
+        env["REPOSTWATCH_SECRET_KEY"] = "e2e-" + "x" * 44
+    with served(env) as url:
+        page = browser.new_page()
+        # Nothing but the app itself is ever asked for (no CDN, no fonts).
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{url}/")
+        assert page.url.startswith(f"{url}/login")
+        page.fill("input[name=username]", "kim")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        page.click("#claim")
+        page.wait_for_url(f"{url}/flags/{ids[0]}*")
+        assert "No evidence kept for this flag" in page.content()
+        page.keyboard.press("c")
+        page.wait_for_url(f"{url}/flags/{ids[1]}*")
+        page.keyboard.press("s")
+        page.wait_for_url(f"{url}/flags/{ids[2]}*")
+        page.keyboard.press("n")  # the only flag left: next stays on it
+        page.keyboard.press("r")
+        page.wait_for_url(f"{url}/")
+        assert "No more flags in your batch" in page.content()
+        assert all(u.startswith(url) for u in requested), requested
+    with world.sessions() as session:
+        statuses = dict(session.execute(select(Flag.id, Flag.status)).all())
+        deciders = set(session.execute(select(Flag.decided_by)).scalars())
+        actions = session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars()
+        actions = list(actions)
+    assert [statuses[i] for i in ids] == ["confirmed", "pending", "rejected"]
+    assert deciders == {"kim", None}
+    assert actions[:3] == ["login", "claim", "view_flag"]
+    assert actions.count("decide") == 2 and actions.count("skip") == 1
+
+
+def test_found_media_is_blurred_until_a_logged_click(browser, world, database_url, evidence_key):
+    import hashlib
+
+    from crawler import samples
+    from crawler.db import evidence
+
+    photo = samples.reencoded_jpeg("coffee", quality=80, scale=0.5)
+    flag_id = world.flag(1)
+    with world.sessions.begin() as session:
+        sealed = evidence.seal(evidence.cipher(evidence_key), photo, "image", "jpeg")
+        evidence.store_evidence(session, flag_id, sealed.ciphertext, "image/jpeg", sealed.sha256)
+    assert sealed.sha256 == hashlib.sha256(photo).hexdigest()
+    world.user("kim")
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SECRET_KEY": "e2e-" + "x" * 44,
+        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+    }
+    with served(env) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", "kim")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        page.goto(f"{url}/flags/{flag_id}")
+        image = page.locator("#evidence img")
+        image.wait_for()
+        assert page.evaluate("document.querySelector('#evidence img').naturalWidth") > 0
+        assert "blur(" in image.evaluate("img => getComputedStyle(img).filter")
+        page.click("#unblur")
+        page.wait_for_selector("#evidence:not(.blurred)")
+        assert image.evaluate("img => getComputedStyle(img).filter") == "none"
+        page.reload()  # stays unblurred: the session remembers the logged click
+        assert page.locator("#evidence.blurred").count() == 0
+    with world.sessions() as session:
+        unblurs = session.execute(
+            select(AuditEntry.target_id).where(AuditEntry.action == "unblur")
+        ).scalars()
+        assert list(unblurs) == [str(flag_id)]

@@ -1,0 +1,127 @@
+"""Encrypted evidence: a real crawl keeps the matched media encrypted (and nothing else), the
+flag page shows it blurred, unblurring is logged, rejecting deletes it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from crawler import samples
+from crawler.db import evidence
+from crawler.db.models import AuditEntry, Evidence, Flag
+from crawler.demo import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
+from crawler.localsite import LocalSite
+from tests.cli_runner import repostwatch
+from tests.review.conftest import login, post
+
+DEMO_SITE = """name = "demo"
+start_urls = ["{url}/"]
+allow_private_network = true
+"""
+
+
+@pytest.fixture
+def crawled(database_url, tmp_path, evidence_key, engine):
+    """The demo repost site crawled with REPOSTWATCH_EVIDENCE_KEY set; its routes."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(sites),
+        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+        "REPOSTWATCH_MEDIA_CACHE": "0",
+    }
+    photos = [samples.photo_path(name) for name in REFERENCE_PHOTOS]
+    repostwatch("refs", "add", "--case", DEMO_CASE, *photos, env=env, cwd=tmp_path)
+    routes = demo_routes()
+    with LocalSite(routes) as site:
+        (sites / "demo.toml").write_text(DEMO_SITE.format(url=site.url))
+        repostwatch("crawl", "demo", env=env, cwd=tmp_path)
+    return routes
+
+
+def test_a_crawl_keeps_only_matched_media_encrypted(crawled, world, evidence_key):
+    fernet = evidence.cipher(evidence_key)
+    with world.sessions() as session:
+        flags = session.execute(select(Flag.id, Flag.media_url)).all()
+        rows = session.execute(select(Evidence)).scalars().all()
+        assert len(flags) == 7 and {r.flag_id for r in rows} == {f.id for f in flags}
+        for flag_id, media_url in flags:
+            plain = crawled[urlsplit(media_url).path].body
+            row = next(r for r in rows if r.flag_id == flag_id)
+            assert row.ciphertext != plain and plain[16:80] not in row.ciphertext
+            assert row.content_type in ("image/jpeg", "image/png")
+            kept = evidence.load_evidence(session, flag_id, fernet)
+            assert kept is not None and kept.data == plain
+    with world.sessions() as session, pytest.raises(evidence.EvidenceKeyError):
+        evidence.load_evidence(session, flags[0].id, evidence.cipher(evidence.new_key()))
+
+
+def test_without_a_key_nothing_is_kept_and_the_page_says_so(app, world, tmp_path):
+    from crawler.review import create_app
+    from tests.review.conftest import SECRET, https_client
+
+    flag_id = world.flag(1)
+    with world.sessions.begin() as session:
+        evidence.store_evidence(session, flag_id, b"x", "image/jpeg", "0" * 64)
+    keyless = create_app(
+        {
+            "REPOSTWATCH_DATABASE_URL": str(world.sessions.kw["bind"].url.render_as_string(False)),
+            "REPOSTWATCH_SECRET_KEY": SECRET,
+        }
+    )
+    client = https_client(keyless)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    assert "No evidence kept (REPOSTWATCH_EVIDENCE_KEY not set)." in page
+    assert client.get(f"/flags/{flag_id}/evidence").status_code == 404
+    keyless.extensions["repostwatch"].engine.dispose()
+
+
+def test_flag_page_shows_the_evidence_blurred_and_unblurring_is_logged(crawled, client, world):
+    world.user("kim")
+    login(client, "kim")
+    with world.sessions() as session:
+        flag = session.execute(select(Flag).order_by(Flag.id)).scalars().first()
+    page = client.get(f"/flags/{flag.id}").get_data(as_text=True)
+    for fact in (flag.page_url, flag.media_url, "demo", DEMO_CASE, flag.algorithm):
+        assert fact in page
+    assert 'class="evidence blurred"' in page and "Show unblurred (logged)" in page
+    media = client.get(f"/flags/{flag.id}/evidence")
+    assert media.status_code == 200
+    assert media.data == crawled[urlsplit(flag.media_url).path].body
+    assert media.headers["Cache-Control"] == "no-store, private"
+    assert media.headers["Content-Type"] == crawled[urlsplit(flag.media_url).path].content_type
+    assert media.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    post(client, f"/flags/{flag.id}/unblur", page=f"/flags/{flag.id}")
+    page = client.get(f"/flags/{flag.id}").get_data(as_text=True)
+    assert 'class="evidence blurred"' not in page and 'class="evidence"' in page
+    with world.sessions() as session:
+        actions = session.execute(
+            select(AuditEntry.action, AuditEntry.target_id).order_by(AuditEntry.id)
+        ).all()
+    assert ("unblur", str(flag.id)) in actions
+    # Three views: before, for the form's CSRF token, after.
+    assert actions.count(("view_flag", str(flag.id))) == 3
+
+
+def test_rejecting_deletes_the_evidence_and_closing_a_case_deletes_the_rest(crawled, client, world):
+    world.user("kim")
+    login(client, "kim")
+    with world.sessions() as session:
+        first, *rest = session.execute(select(Flag.id).order_by(Flag.id)).scalars().all()
+    post(client, f"/flags/{first}/decide", {"decision": "reject"})
+    post(client, f"/flags/{rest[0]}/decide", {"decision": "confirm"})
+    with world.sessions() as session:
+        assert not evidence.has_evidence(session, first)
+        assert evidence.has_evidence(session, rest[0])
+    # A rejected flag seen again by a later crawl gets no evidence back.
+    with world.sessions.begin() as session:
+        assert not evidence.store_evidence(session, first, b"x", "image/jpeg", "0" * 64)
+    with world.sessions.begin() as session:
+        assert evidence.delete_case_evidence(session, DEMO_CASE) == len(rest)
+    with world.sessions() as session:
+        assert session.execute(select(Evidence)).first() is None

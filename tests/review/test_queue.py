@@ -1,0 +1,152 @@
+"""The queue and claims (crawler.db.review) and the pages around them, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from crawler.db import review
+from crawler.db.models import AuditEntry, Flag, utcnow
+from crawler.db.runs import ensure_site
+from tests.review.conftest import login, post
+
+
+def _ids(flags):
+    return [f.id for f in flags]
+
+
+def test_queue_is_oldest_first_or_by_priority_and_filters(world):
+    ids = [world.flag(n) for n in range(1, 6)]  # distances 11..15
+    other_site = world.flag(9, site_id=_site(world, "forum"), algorithm="phash")
+    with world.sessions.begin() as session:
+        session.execute(update(Flag).where(Flag.id == ids[3]).values(priority=5))
+    with world.sessions() as s:
+        assert _ids(review.list_queue(s)[0]) == [*ids, other_site]
+        assert _ids(review.list_queue(s, order="priority")[0])[:2] == [ids[3], ids[0]]
+        assert _ids(review.list_queue(s, review.QueueFilters(site="forum"))[0]) == [other_site]
+        assert _ids(review.list_queue(s, review.QueueFilters(algorithm="phash"))[0]) == [other_site]
+        assert _ids(review.list_queue(s, review.QueueFilters(max_distance=12))[0]) == ids[:2]
+        assert review.list_queue(s, review.QueueFilters(case="case-1"))[1] == 6
+        assert review.list_queue(s, review.QueueFilters(case="nobody"))[1] == 0
+
+
+def _site(world, name: str) -> int:
+    with world.sessions.begin() as session:
+        return ensure_site(session, name)
+
+
+def test_claims_are_batches_that_never_overlap_and_leases_run_out(world):
+    flags = [world.flag(n) for n in range(1, 26)]
+    kim, lee = world.user("kim"), world.user("lee")
+    with world.sessions.begin() as s:
+        first = review.claim_batch(s, kim, size=20)
+    with world.sessions.begin() as s:
+        second = review.claim_batch(s, lee, size=20)
+    assert first == flags[:20] and second == flags[20:]
+    with world.sessions.begin() as s:  # claiming again keeps (and renews) what kim holds
+        assert review.claim_batch(s, kim, size=20) == first
+    # Lee's lease runs out: the flags go back to the queue for kim.
+    with world.sessions.begin() as s:
+        s.execute(
+            update(Flag)
+            .where(Flag.id.in_(second))
+            .values(claimed_until=utcnow() - timedelta(seconds=1))
+        )
+    with world.sessions.begin() as s:
+        assert review.claim_batch(s, kim, size=25) == flags
+    with world.sessions.begin() as s:
+        assert review.release(s, kim, flags[0]) == 1
+        assert review.claim_batch(s, lee, size=5) == [flags[0]]
+
+
+def test_two_reviewers_claiming_at_once_never_share_a_flag(world):
+    flags = {world.flag(n) for n in range(1, 61)}
+    reviewers = [world.user(f"r{i}") for i in range(6)]
+    start = threading.Barrier(len(reviewers))
+    claimed: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def claim(user_id: int) -> None:
+        try:
+            start.wait()
+            got: list[int] = []
+            for _ in range(3):  # several rounds, racing each time
+                with world.sessions.begin() as s:
+                    got = review.claim_batch(s, user_id, size=len(got) + 3)
+            claimed[user_id] = got
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    every = [flag for got in claimed.values() for flag in got]
+    assert len(every) == len(set(every)) == 6 * 9  # disjoint, and every reviewer got a batch
+    assert set(every) <= flags
+    with world.sessions() as s:
+        holders = dict(s.execute(select(Flag.id, Flag.claimed_by)).all())
+    for user_id, got in claimed.items():
+        assert all(holders[flag] == user_id for flag in got)
+
+
+def test_queue_page_claim_and_confirm_in_the_browserless_app(client, world):
+    ids = [world.flag(n) for n in range(1, 4)]
+    world.user("kim")
+    login(client, "kim")
+    page = client.get("/?max_distance=12").get_data(as_text=True)
+    assert f"/flags/{ids[0]}" in page and f"/flags/{ids[2]}" not in page
+    response = post(client, "/claim", {"max_distance": "12"})
+    assert response.headers["Location"].startswith(f"/flags/{ids[0]}")
+    response = post(client, f"/flags/{ids[0]}/decide", {"decision": "confirm"})
+    assert response.headers["Location"].startswith(f"/flags/{ids[1]}")
+    with world.sessions() as s:
+        flag = s.get(Flag, ids[0])
+        assert (flag.status, flag.decided_by, flag.claimed_by) == ("confirmed", "kim", None)
+        assert flag.decided_at is not None
+        assert s.get(Flag, ids[1]).claimed_by is not None
+        assert s.get(Flag, ids[2]).claimed_by is None
+        actions = s.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars().all()
+    assert actions == ["login", "claim", "decide"]
+
+
+def test_skip_releases_the_claim_and_a_held_flag_cannot_be_decided_by_another(app, world):
+    from tests.review.conftest import https_client
+
+    ids = [world.flag(n) for n in range(1, 3)]
+    world.user("kim")
+    world.user("lee")
+    kim, lee = https_client(app), https_client(app)
+    login(kim, "kim")
+    login(lee, "lee")
+    post(kim, "/claim")
+    refused = post(lee, f"/flags/{ids[0]}/decide", {"decision": "reject"})
+    assert refused.headers["Location"] == f"/flags/{ids[0]}?order=oldest"
+    assert "claimed by kim" in lee.get(refused.headers["Location"]).get_data(as_text=True)
+    skipped = post(kim, f"/flags/{ids[0]}/skip")
+    assert skipped.headers["Location"].startswith(f"/flags/{ids[1]}")
+    with world.sessions() as s:
+        assert s.get(Flag, ids[0]).claimed_by is None
+        assert s.get(Flag, ids[0]).status == "pending"
+
+
+def test_bulk_decision_for_the_same_media_at_many_urls(client, world):
+    same = "ee" * 32
+    ids = [world.flag(n, sha256=same) for n in range(1, 5)]
+    other = world.flag(9)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{ids[0]}").get_data(as_text=True)
+    assert "The same media at 3 other pending URL(s)" in page
+    post(client, f"/flags/same-media/{same}/decide", {"decision": "confirm", "from": ids[0]})
+    with world.sessions() as s:
+        statuses = dict(s.execute(select(Flag.id, Flag.status)).all())
+        details = s.execute(
+            select(AuditEntry.details).where(AuditEntry.action == "decide_same_media")
+        ).scalar_one()
+    assert [statuses[i] for i in ids] == ["confirmed"] * 4 and statuses[other] == "pending"
+    assert str(ids) in details.replace(" ", "").replace(",", ", ")

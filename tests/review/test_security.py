@@ -1,0 +1,218 @@
+"""Accounts and the rules around them: anonymous refused, CSRF, rate limits, secret key,
+cookies, roles, passwords hashed with argon2."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from crawler.db import audit
+from crawler.db.models import AuditEntry, Flag, User
+from crawler.review import ConfigError, create_app
+from tests.review.conftest import PASSWORD, SECRET, csrf_token, https_client, login, post
+
+
+def test_every_route_refuses_an_anonymous_user(app, client, world):
+    flag_id = world.flag(1)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "auth.login"):
+            continue
+        samples = {"sha256": "0" * 64, "username": "someone"}
+        values = {arg: samples.get(arg, flag_id) for arg in rule.arguments}
+        path = app.url_map.bind("review.test").build(rule.endpoint, values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            if method == "GET":
+                assert response.status_code == 302, (method, path)
+                assert response.headers["Location"].startswith("/login"), (method, path)
+            else:
+                # Refused before the view runs: no CSRF token could get past either.
+                assert response.status_code in (400, 401), (method, path)
+            checked += 1
+    assert checked >= 12
+    with world.sessions() as session:
+        assert [e.action for e in audit.list_entries(session)[0]] == []
+
+
+def test_anonymous_post_with_a_valid_csrf_token_is_still_refused(client, world):
+    flag_id = world.flag(1)
+    response = post(client, f"/flags/{flag_id}/decide", {"decision": "confirm"}, page="/login")
+    assert response.status_code == 401
+    with world.sessions() as session:
+        assert session.get(Flag, flag_id).status == "pending"
+
+
+def test_login_logout_and_every_attempt_audited(client, world):
+    world.user("kim")
+    login(client, "kim", "wrong password here", expect=401)
+    login(client, "nobody", "whatever it is", expect=401)
+    response = login(client, "kim")
+    assert response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert post(client, "/logout").status_code == 302
+    assert client.get("/").status_code == 302
+    with world.sessions() as session:
+        entries = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+    assert [(e.action, e.username) for e in entries] == [
+        ("login_failed", "kim"),
+        ("login_failed", "nobody"),
+        ("login", "kim"),
+        ("logout", "kim"),
+    ]
+    assert entries[2].user_id is not None and entries[2].ip == "127.0.0.1"
+
+
+def test_session_cookie_is_secure_httponly_and_lax(client, world):
+    world.user("kim")
+    response = login(client, "kim")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_form_post_without_csrf_token_is_refused(client, world):
+    world.user("kim")
+    flag_id = world.flag(1)
+    login(client, "kim")
+    response = client.post(f"/flags/{flag_id}/decide", data={"decision": "confirm"})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    # A fetch() without the X-CSRFToken header is refused too; with it, accepted.
+    assert (
+        client.post(f"/flags/{flag_id}/unblur", headers={"X-Requested-With": "fetch"}).status_code
+        == 400
+    )
+    token = csrf_token(client, f"/flags/{flag_id}")
+    ok = client.post(
+        f"/flags/{flag_id}/unblur", headers={"X-Requested-With": "fetch", "X-CSRFToken": token}
+    )
+    assert ok.status_code == 200 and ok.json == {"unblurred": flag_id}
+    with world.sessions() as session:
+        assert session.get(Flag, flag_id).status == "pending"
+
+
+def test_login_is_rate_limited(engine, database_url, world):
+    app = create_app(
+        {
+            "REPOSTWATCH_DATABASE_URL": database_url,
+            "REPOSTWATCH_SECRET_KEY": SECRET,
+            "REPOSTWATCH_LOGIN_RATE_LIMIT": "3 per minute",
+        }
+    )
+    client = https_client(app)
+    world.user("kim")
+    for _ in range(3):
+        login(client, "kim", "not the password", expect=401)
+    # The fourth attempt is refused before the password is even checked, right or wrong.
+    assert login(client, "kim", PASSWORD, expect=429)
+    app.extensions["repostwatch"].engine.dispose()
+
+
+def test_login_rate_limit_is_shared_through_redis(engine, database_url, world, redis_url):
+    import redis
+
+    with redis.Redis.from_url(redis_url) as r:
+        for key in r.scan_iter("*repostwatch-web*"):
+            r.delete(key)
+    config = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SECRET_KEY": SECRET,
+        "REPOSTWATCH_LOGIN_RATE_LIMIT": "2 per minute",
+        "REPOSTWATCH_REDIS_URL": redis_url,
+    }
+    first, second = create_app(config), create_app(config)  # two workers
+    world.user("kim")
+    login(https_client(first), "kim", "nope nope nope", expect=401)
+    login(https_client(second), "kim", "nope nope nope", expect=401)
+    login(https_client(first), "kim", expect=429)
+    for app in (first, second):
+        app.extensions["repostwatch"].engine.dispose()
+
+
+@pytest.mark.parametrize("env", [None, "production", "staging"])
+def test_the_app_refuses_to_start_without_a_secret_key(env):
+    config = {"REPOSTWATCH_DATABASE_URL": "sqlite:///unused.db", "REPOSTWATCH_WEB_ENV": env}
+    with pytest.raises(ConfigError, match="REPOSTWATCH_SECRET_KEY is not set"):
+        create_app(config)
+    with pytest.raises(ConfigError, match="too short"):
+        create_app({**config, "REPOSTWATCH_SECRET_KEY": "short"})
+
+
+def test_development_uses_a_random_key_and_plain_http_cookies(tmp_path, caplog):
+    config = {
+        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "REPOSTWATCH_WEB_ENV": "development",
+    }
+    first, second = create_app(config), create_app(config)
+    assert first.secret_key != second.secret_key and len(first.secret_key) >= 32
+    assert first.config["SESSION_COOKIE_SECURE"] is False
+    assert "REPOSTWATCH_SECRET_KEY is not set" in caplog.text
+
+
+def test_passwords_are_argon2_and_rehashed_when_parameters_change(client, world):
+    world.user("kim")
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with world.sessions.begin() as session:
+        user = session.execute(select(User).where(User.username == "kim")).scalar_one()
+        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+        user.password_hash = weak
+    login(client, "kim")
+    with world.sessions() as session:
+        rehashed = session.execute(select(User.password_hash).where(User.username == "kim"))
+        new_hash = rehashed.scalar_one()
+    assert new_hash != weak and PasswordHasher().verify(new_hash, PASSWORD)
+    assert not PasswordHasher().check_needs_rehash(new_hash)
+
+
+def test_disabled_user_cannot_log_in_and_is_logged_out(app, world):
+    from crawler.db import users
+
+    world.user("kim")
+    client = https_client(app)
+    login(client, "kim")
+    with world.sessions.begin() as session:
+        users.set_disabled(session, "kim")
+    assert client.get("/").status_code == 302
+    login(https_client(app), "kim", expect=401)
+
+
+def test_roles_guard_admin_pages(client, world):
+    world.user("kim", "reviewer")
+    world.user("ann", "admin")
+    login(client, "kim")
+    assert client.get("/admin/audit").status_code == 403
+    assert client.get("/admin/users").status_code == 403
+    post(client, "/logout")
+    login(client, "ann")
+    assert client.get("/admin/audit").status_code == 200
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_open_redirects_are_refused_after_login(client, world):
+    world.user("kim")
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "username": "kim",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_the_audit_log_is_append_only_in_the_database(world):
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    with world.sessions.begin() as session:
+        audit.record(session, "login", username="kim")
+    with pytest.raises(DBAPIError, match="append-only"), world.sessions.begin() as session:
+        session.execute(update(AuditEntry).values(action="forged"))
+    with pytest.raises(DBAPIError, match="append-only"), world.sessions.begin() as session:
+        session.execute(delete(AuditEntry))
+    with world.sessions() as session:
+        assert [e.action for e in audit.list_entries(session)[0]] == ["login"]

@@ -1,0 +1,90 @@
+"""Screenshots in Debian's Chromium of a local repost site: the flagged media is blurred, the
+page around it is not, and private addresses are refused unless the site file allows them."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from crawler.db import notices as db_notices
+from crawler.db.session import make_sessionmaker
+from crawler.takedown.drafting import capture, draft_notices
+from crawler.takedown.screenshots import ShotTarget, take_screenshots
+from tests.takedown.conftest import site_config
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _detail(png: bytes, box: tuple[int, int, int, int]) -> float:
+    """Mean difference between neighbouring pixels in ``box``: high for a sharp photo."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L").crop(box), dtype=np.float32)
+    return float(np.abs(np.diff(pixels, axis=1)).mean() + np.abs(np.diff(pixels, axis=0)).mean())
+
+
+def test_the_flagged_media_is_blurred_and_the_rest_of_the_page_is_not(engine, world, repost_site):
+    world.flag(page_url=repost_site.page_url, media_url=repost_site.media_url)
+    configs = {
+        "board": site_config(
+            "board",
+            repost_site.url + "/",
+            'language = "en"',
+            allow_private_network="true",
+        )
+    }
+    (notice_id,) = draft_notices(world.session, configs).created
+    world.session.commit()
+    shots = capture(make_sessionmaker(engine), notice_id, configs, chromium=CHROMIUM)
+    assert [(shot.blurred, shot.error) for shot in shots] == [(1, None)]
+    world.session.expire_all()
+    (png,) = db_notices.screenshots(world.session, notice_id).values()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert Image.open(io.BytesIO(png)).size == (1280, 900)
+    # The same photo twice: blurred where it was flagged, sharp where nobody flagged it.
+    flagged = _detail(png, (60, 120, 420, 480))
+    other = _detail(png, (620, 120, 980, 480))
+    assert other > 4 * flagged, (flagged, other)
+    notice = db_notices.get_notice(world.session, notice_id)
+    assert [(i.has_screenshot, i.screenshot_error) for i in notice.items] == [(True, None)]
+    # A second capture takes nothing: the item has its screenshot.
+    assert capture(make_sessionmaker(engine), notice_id, configs, chromium=CHROMIUM) == []
+
+
+def test_a_private_address_is_refused_without_the_site_files_consent(repost_site):
+    target = ShotTarget(1, repost_site.page_url, (repost_site.media_url,), False)
+    (shot,) = take_screenshots([target], chromium=CHROMIUM)
+    assert shot.png is None and "private network" in shot.error
+    assert repost_site.site.requests == []
+
+
+def test_when_the_media_cannot_be_found_every_image_is_blurred(repost_site):
+    target = ShotTarget(1, repost_site.page_url, (repost_site.url + "/elsewhere.jpg",), True)
+    (shot,) = take_screenshots([target], chromium=CHROMIUM)
+    assert shot.blurred == 0 and shot.error is None
+    assert _detail(shot.png, (620, 120, 980, 480)) < 3.0
+    assert _detail(shot.png, (60, 120, 420, 480)) < 3.0
+
+
+def test_a_browser_sites_age_gate_is_answered_and_its_late_gallery_blurred():
+    from tests.sites import jsgallery
+
+    with jsgallery.RecordingSite(jsgallery.routes("http://127.0.0.1:9/")) as site:
+        flagged = site.url + "/img/g/behind.jpg"
+        gated = ShotTarget(
+            1,
+            site.url + "/gate",
+            (flagged,),
+            True,
+            click=("#gate button", ".consent-accept"),
+            wait_for="main[data-ready]",
+            wait_timeout=5.0,
+        )
+        (shot,) = take_screenshots([gated], chromium=CHROMIUM)
+        assert (shot.blurred, shot.error) == (1, None)
+        assert "/img/g/behind.jpg" in site.fetched_by_browser()
+        # Without the click the gallery stays behind the gate: nothing of it to blur.
+        (ungated,) = take_screenshots(
+            [ShotTarget(2, site.url + "/gate", (flagged,), True)], chromium=CHROMIUM
+        )
+        assert ungated.blurred == 0 and ungated.png is not None

@@ -1,0 +1,396 @@
+"""The project on a real scrapyd: started by scripts/scrapyd.sh, deployed with scrapyd-deploy,
+crawls handed over by the scheduler (two real crawls of the gallery on 127.0.0.1).
+
+One scrapyd and one SQLite database serve the whole module; the crawls run in scrapyd's job
+processes from the deployed egg and write to that database, as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import urlopen
+
+import pytest
+
+from crawler import db, samples
+from crawler.db import schedules
+from crawler.db.models import utcnow
+from crawler.db.session import make_sessionmaker
+from crawler.localsite import LocalSite
+from crawler.scheduling import Scheduler, ScrapydClient, ScrapydError
+from crawler.scheduling.scrapyd import Node
+from tests.cli_runner import repostwatch
+from tests.sites import gallery
+from tests.test_end_to_end import EXPECTED_FLAGS
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Clock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """scrapyd on a free port with the project deployed, a migrated SQLite database with the
+    gallery case's references, the gallery served on 127.0.0.1 and its site file."""
+    tmp = tmp_path_factory.mktemp("scrapyd")
+    sites_dir = tmp / "sites"
+    sites_dir.mkdir()
+    database_url = f"sqlite:///{tmp / 'repostwatch.db'}"
+    port = _free_port()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{port}/",
+        "REPOSTWATCH_SPILL_FILE": str(tmp / "spill.jsonl"),
+    }
+    repostwatch("db", "upgrade", env=env, cwd=tmp)
+    photos = [samples.photo_path(name) for name in gallery.REFERENCES]
+    reference_video = tmp / "reference.mp4"
+    reference_video.write_bytes(gallery.reference_video())
+    repostwatch("refs", "add", "--case", gallery.CASE, *photos, reference_video, env=env, cwd=tmp)
+    hash_list = tmp / "partner.csv"
+    hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
+    repostwatch("refs", "import", hash_list, env=env, cwd=tmp)
+
+    scrapyd_env = {
+        **os.environ,
+        **env,
+        "REPOSTWATCH_HASH_WORKERS": "1",
+        "REPOSTWATCH_SCRAPYD_DIR": str(tmp / "scrapyd"),
+        "REPOSTWATCH_SCRAPYD_PORT": str(port),
+        "REPOSTWATCH_SCRAPYD_MAX_PROC": "2",
+        "REPOSTWATCH_SCRAPYD_POLL_SECONDS": "0.5",
+        "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"),
+    }
+    log = (tmp / "scrapyd.out").open("w")
+    process = subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
+        env=scrapyd_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    site = LocalSite(gallery.routes()).start()
+    try:
+        client = ScrapydClient(Node.parse(env["REPOSTWATCH_SCRAPYD_URLS"]))
+        _wait(lambda: _answers(client), 30, f"scrapyd did not start: {tmp / 'scrapyd.out'}")
+        # Deploy as an operator does: a target in the user's scrapy.cfg, scrapyd-deploy TARGET.
+        (tmp / "xdg").mkdir()
+        (tmp / "xdg" / "scrapy.cfg").write_text(f"[deploy:test]\nurl = http://127.0.0.1:{port}/\n")
+        deploy = subprocess.run(
+            [str(VENV_BIN / "scrapyd-deploy"), "test", "--version", "r1"],
+            cwd=REPO,
+            env={**os.environ, "XDG_CONFIG_HOME": str(tmp / "xdg")},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+        assert json.loads(deploy.stdout)["spiders"] == 1
+        site_text = gallery.site_file("gallery", site.url) + '[schedule]\nevery = "6h"\n'
+        (sites_dir / "gallery.toml").write_text(site_text)
+        yield {
+            "env": env,
+            "tmp": tmp,
+            "client": client,
+            "database_url": database_url,
+            "scrapyd_dir": tmp / "scrapyd",
+            "sites_dir": sites_dir,
+        }
+    finally:
+        site.stop()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _answers(client: ScrapydClient) -> bool:
+    try:
+        client.daemon_status()
+    except Exception:
+        return False
+    return True
+
+
+def _wait(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.3)
+
+
+def _run_status(sessions, run_id: int) -> str:
+    with sessions() as session:
+        return db.get_run(session, run_id).status
+
+
+def test_deployed_egg_carries_the_site_files_migrations_and_settings(deployed):
+    (egg,) = (deployed["scrapyd_dir"] / "eggs" / "repostwatch").glob("r1.egg")
+    with zipfile.ZipFile(egg) as archive:
+        names = set(archive.namelist())
+        entry_points = archive.read("EGG-INFO/entry_points.txt").decode()
+    assert "[scrapy]\nsettings = settings" in entry_points
+    assert "settings/sites/demo.toml" in names
+    assert {"crawler/db/migrations/env.py", "crawler/db/migrations/script.py.mako"} <= names
+    assert any(name.startswith("crawler/db/migrations/versions/0006_") for name in names)
+    # Inside the egg, the site files it ships are found without REPOSTWATCH_SITES_DIR.
+    code = (
+        f"import sys; sys.path.insert(0, {str(egg)!r}); import settings; "
+        "from crawler.sites import find_site, site_files; "
+        "print(settings.__file__); d = settings.REPOSTWATCH_SITES_DIR; "
+        "print([p.name for p in site_files(d)], find_site('demo', d).name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "REPOSTWATCH_SITES_DIR"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=deployed["tmp"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0] == f"{egg}/settings/__init__.py"
+    assert out[1] == "['demo.toml'] demo"
+
+
+@pytest.mark.timeout(600)  # two real crawls in scrapyd job processes
+def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(deployed):
+    env, tmp = deployed["env"], deployed["tmp"]
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    client = deployed["client"]
+    clock = Clock()
+    scheduler = Scheduler(sessions, deployed["sites_dir"], [client], clock=clock)
+    try:
+        # The first pass of the real service: the site was never crawled, so it is due.
+        first = repostwatch("scheduler", "--once", env=env, cwd=tmp)
+        run_id = int(first.stdout.split("crawl run ")[1].split(",")[0])
+        assert first.stdout.startswith(
+            f"scheduled gallery: crawl run {run_id}, job gallery.{run_id} on {client.name}"
+        )
+        # While it runs, neither the scheduler (even with the site due) nor run-now starts another.
+        clock.now += timedelta(hours=7)
+        busy = scheduler.run_pass()
+        assert busy.scheduled == []
+        assert busy.skipped["gallery"] in {
+            f"gallery has scrapyd job gallery.{run_id} on {client.name} already",
+            f"gallery has crawl run {run_id} still running",
+        }
+        again = repostwatch("crawls", "run-now", "gallery", env=env, cwd=tmp, check=False)
+        assert again.returncode == 1 and "gallery has" in again.stderr
+
+        _wait(lambda: _run_status(sessions, run_id) != "running", 180, "crawl 1 never ended")
+        with sessions() as session:
+            run = db.get_run(session, run_id)
+            assert schedules.run_job(session, run_id) == (
+                "schedule",
+                client.name,
+                f"gallery.{run_id}",
+            )
+            flags = db.list_flags(session, site="gallery")
+        assert run.status == "finished" and run.pages == 6
+        # The crawl in scrapyd's job process recorded its flags on the run the scheduler opened.
+        assert {(urlsplit(f.media_url).path, f.case) for f in flags} == EXPECTED_FLAGS
+        assert {f.first_run_id for f in flags} == {run_id}
+        assert run.flags == len(EXPECTED_FLAGS)
+
+        # Paused: nothing happens, however due the site is.
+        clock.now += timedelta(hours=30)  # five slots missed since the first crawl
+        repostwatch("crawls", "pause", "gallery", env=env, cwd=tmp)
+        assert scheduler.run_pass().skipped == {"gallery": "paused"}
+        repostwatch("crawls", "resume", "gallery", env=env, cwd=tmp)
+        # Resumed after "downtime": one crawl catches up, not one per missed slot.
+        caught_up = scheduler.run_pass()
+        (handover,) = caught_up.scheduled
+        assert handover.triggered_by == "schedule" and handover.node == client.name
+        assert scheduler.run_pass().scheduled == []
+        jobs = client.list_jobs()
+        assert len([j for j in jobs.pending + jobs.running if j["id"].startswith("gallery.")]) == 1
+
+        status = repostwatch("status", env=env, cwd=tmp)
+        assert f"{client.name}  up: " in status.stdout
+        assert "Database  sqlite:///" in status.stdout and "(up to date)" in status.stdout
+        assert f"Flags     {len(EXPECTED_FLAGS)} pending review" in status.stdout
+        due = (clock.now + timedelta(hours=6)).strftime("%Y-%m-%d %H:%M UTC")
+        assert f"gallery  every 6h  {due}" in status.stdout
+        assert "Redis     not configured" in status.stdout
+
+        second = handover.run_id
+        _wait(lambda: _run_status(sessions, second) != "running", 180, "crawl 2 never ended")
+        clock.now += timedelta(minutes=1)
+        after = scheduler.run_pass()
+        assert (after.scheduled, after.skipped, after.closed, after.health) == ([], {}, [], [])
+        with sessions() as session:
+            flags = db.list_flags(session, site="gallery")
+            assert {f.last_run_id for f in flags} == {second}  # seen again, not duplicated
+            assert len(flags) == len(EXPECTED_FLAGS)
+            assert schedules.health_states(session)["gallery"].state == "healthy"
+        # scrapyd keeps the job history (in SQLite: it survives a restart).
+        _wait(
+            lambda: (
+                {f"gallery.{run_id}", f"gallery.{second}"}
+                <= {job["id"] for job in client.list_jobs().finished}
+            ),
+            60,
+            "scrapyd does not list both jobs as finished",
+        )
+        assert (deployed["scrapyd_dir"] / "dbs").is_dir()
+        assert (
+            deployed["scrapyd_dir"] / "logs" / "repostwatch" / "site" / f"gallery.{second}.log"
+        ).is_file()
+        assert (
+            deployed["scrapyd_dir"] / "items" / "repostwatch" / "site" / f"gallery.{second}.jl"
+        ).is_file()
+        listing = repostwatch("crawls", "list", env=env, cwd=tmp).stdout
+        assert f"gallery  every 6h  scheduled  {due}  {second} finished  healthy" in listing
+    finally:
+        engine.dispose()
+
+
+def test_run_whose_job_vanished_from_scrapyd_is_closed_as_failed(deployed):
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    client = deployed["client"]
+    clock = Clock()
+    try:
+        with sessions.begin() as session:
+            lost = schedules.open_scheduled_run(
+                session, "ghost", triggered_by="manual", at=clock.now
+            )
+            schedules.record_scrapyd_job(session, lost, node=client.name, job=f"ghost.{lost}")
+        scheduler = Scheduler(sessions, deployed["tmp"] / "no-sites", [client], clock=clock)
+        assert scheduler.run_pass().closed == []  # just handed over: its job may be on its way
+        clock.now += timedelta(minutes=2)
+        reason = (
+            f"scheduler: scrapyd job ghost.{lost} on {client.name} ended without closing the run "
+            "(see the job's log on the node)"
+        )
+        assert scheduler.run_pass().closed == [(lost, reason)]
+        with sessions() as session:
+            run = db.get_run(session, lost)
+        assert (run.status, run.finish_reason) == ("failed", reason)
+    finally:
+        engine.dispose()
+
+
+def test_status_says_which_node_is_down_and_exits_1(deployed):
+    down = f"http://127.0.0.1:{_free_port()}/"
+    env = {
+        **deployed["env"],
+        "REPOSTWATCH_SCRAPYD_URLS": f"{deployed['client'].name},{down}",
+        "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
+    }
+    result = repostwatch("status", env=env, cwd=deployed["tmp"], check=False)
+    assert result.returncode == 1
+    assert f"{deployed['client'].name}  up: " in result.stdout
+    assert f"{down}  DOWN: {down} is unreachable: [Errno 111] Connection refused" in result.stdout
+    assert "Redis     redis://127.0.0.1:" in result.stdout and "UNREACHABLE" in result.stdout
+    with urlopen(f"{deployed['client'].name}listprojects.json", timeout=10) as response:
+        assert json.loads(response.read())["projects"] == ["repostwatch"]
+
+
+def _script(env: dict[str, str], output=subprocess.PIPE):
+    return subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
+        env={**os.environ, "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"), **env},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(tmp_path):
+    port = _free_port()
+    env = {
+        "REPOSTWATCH_SCRAPYD_DIR": str(tmp_path / "scrapyd"),
+        "REPOSTWATCH_SCRAPYD_PORT": str(port),
+        "REPOSTWATCH_SCRAPYD_USERNAME": "ops",
+        "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret pass",
+    }
+    log = (tmp_path / "scrapyd.out").open("a")
+    process = _script(env, log)
+    try:
+        anonymous = ScrapydClient(Node.parse(f"http://127.0.0.1:{port}/"), timeout=2)
+        wrong = ScrapydClient(Node.parse(f"http://ops:guess@127.0.0.1:{port}/"), timeout=2)
+        right = ScrapydClient(Node.parse(f"http://ops:s3cret%20pass@127.0.0.1:{port}/"))
+        _wait(lambda: _answers(right), 30, "scrapyd with basic auth did not start")
+        assert right.daemon_status() == {"pending": 0, "running": 0, "finished": 0}
+        for refused in (anonymous, wrong):
+            with pytest.raises(ScrapydError, match=r"HTTP 401 \(wrong or missing credentials"):
+                refused.daemon_status()
+        config = (tmp_path / "scrapyd" / "scrapyd.conf").read_text()
+        assert "jobstorage       = scrapyd.jobstorage.SqliteJobStorage" in config
+        assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
+        assert f"max_proc         = {os.cpu_count()}" in config
+        assert "s3cret" not in config
+        assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
+            "eggs",
+            "dbs",
+            "logs",
+            "items",
+            "scrapyd.conf",
+        }
+        # scrapyd-deploy takes the credentials from the environment (scrapy.cfg's [deploy]).
+        (tmp_path / "xdg").mkdir()
+        (tmp_path / "xdg" / "scrapy.cfg").write_text(
+            f"[deploy:auth]\nurl = http://127.0.0.1:{port}\n"
+        )
+        deploy = subprocess.run(
+            [str(VENV_BIN / "scrapyd-deploy"), "auth"],
+            cwd=REPO,
+            env={**os.environ, **env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+        # A job that ends at once (no such site), then a restart: the job history is kept.
+        right.schedule("site", job="nosuch.1", args={"site": "nosuch"}, settings={})
+        _wait(lambda: right.list_jobs().finished, 120, "the job never finished")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        process = _script(env, log)
+        _wait(lambda: _answers(right), 30, "scrapyd did not start again")
+        assert [job["id"] for job in right.list_jobs().finished] == ["nosuch.1"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_scrapyd_on_the_network_without_a_password_is_refused(tmp_path):
+    env = {"REPOSTWATCH_SCRAPYD_DIR": str(tmp_path), "REPOSTWATCH_SCRAPYD_BIND": "0.0.0.0"}
+    process = _script(env)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "scrapyd on 0.0.0.0 without a password would let anyone on the network run code" in (
+        output
+    )
+    assert not (tmp_path / "scrapyd.conf").exists()
