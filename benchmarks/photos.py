@@ -221,6 +221,23 @@ def watermark(image: Image.Image, rng: np.random.Generator) -> bytes:
     return _png(Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB"))
 
 
+def thorn_watermark(image: Image.Image, rng: np.random.Generator) -> bytes:
+    """The text edit of Thorn's ``perception`` benchmark (its "watermark", the example in
+    docs/examples/benchmarking.rst): the word TEST in OpenCV's Hershey simplex font, 5 px
+    strokes, 20% of the width, in the lower left corner, black at 200/255 opacity. It covers
+    far less of the picture than the meme captions of `text_overlay`."""
+    import cv2
+
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+    (width, height), _ = cv2.getTextSize("TEST", cv2.FONT_HERSHEY_SIMPLEX, 5, 5)
+    scale = 0.2 * image.width / width
+    origin = (int(height * scale), int(image.height - height * scale))
+    alpha = np.zeros(pixels.shape[:2], dtype=np.uint8)
+    cv2.putText(alpha, "TEST", origin, cv2.FONT_HERSHEY_SIMPLEX, 5 * scale, 200, 5)
+    opacity = alpha[..., None].astype(np.float32) / 255
+    return _png(Image.fromarray((pixels * (1 - opacity)).astype(np.uint8)))
+
+
 def transpose(method: Image.Transpose) -> Transform:
     return lambda image, rng: _png(image.transpose(method))
 
@@ -308,6 +325,7 @@ TRANSFORMS: dict[str, Transform] = {
     "gamma 1.4": gamma(1.4),
     "grayscale": grayscale,
     "text overlay": text_overlay,
+    "text (Thorn's watermark)": thorn_watermark,
     "watermark": watermark,
     "mirror": transpose(Image.Transpose.FLIP_LEFT_RIGHT),
     "rotate 90": transpose(Image.Transpose.ROTATE_90),

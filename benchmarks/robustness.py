@@ -1,6 +1,6 @@
 """How often RepostWatch finds edited copies of real photos and videos: markdown tables and a plot.
 
-    python -m benchmarks.robustness               # about 2 minutes on 2 cores
+    python -m benchmarks.robustness               # about 9 minutes on 2 busy cores
     python -m benchmarks.robustness --no-video --jobs 1
 
 The method is that of Thorn's ``perception`` benchmark. Originals are real photos
@@ -19,7 +19,8 @@ originals' hashes, each original its own case, as a crawl would. Per edit:
 * wrong cases flagged: copies matched to another original's case.
 
 The false-positive rate counts ordered pairs (query, another original) the Matcher flagged, over
-originals and copies alike. Videos: slideshows made by ``tests/videos.py`` from disjoint pairs of
+originals and copies alike; `benchmarks.crhash_pairs` tries crhash on every other photo's copies
+too (about 3 million pairs). Videos: slideshows made by ``tests/videos.py`` from disjoint pairs of
 the scikit-image photos, hashed with `crawler.hashing.video.hash_video` (references four samples
 a second, deduplicated, as `refs add` stores them) and matched with
 `crawler.matching.video.VideoMatcher`.
@@ -41,9 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import photos
+from benchmarks import crhash_pairs, photos
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
+from crawler.hashing.phash import phash_is_usable
 from crawler.hashing.types import ALGORITHM_BITS, HashValue
 from crawler.hashing.video import (
     DEFAULT_MAX_FRAMES,
@@ -243,7 +245,10 @@ def _packed(value: HashValue) -> np.ndarray:
 
 
 def _usable(value: HashValue) -> bool:
-    """As `Matcher` takes it: a PDQ hash under `PDQ_MIN_QUALITY` matches nothing."""
+    """As `Matcher` takes it: a PDQ hash under `PDQ_MIN_QUALITY`, or the pHash of a flat
+    picture, matches nothing."""
+    if value.algorithm == "phash":
+        return phash_is_usable(value)
     return value.algorithm != "pdq" or value.quality is None or value.quality >= PDQ_MIN_QUALITY
 
 
@@ -414,6 +419,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.robustness", description=__doc__)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--no-video", action="store_true", help="images only")
+    parser.add_argument(
+        "--no-crhash-pairs",
+        action="store_true",
+        help="skip crhash against every other photo's copies (about 2.9 million pairs)",
+    )
     parser.add_argument("--plot", type=Path, default=PLOT, help=f"PNG to write (default {PLOT})")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -441,8 +451,14 @@ def main(argv: list[str] | None = None) -> None:
                 hashed.append(future.result())
             if done % 8 == 0 or done == len(jobs):
                 progress(f"hashed {done}/{len(jobs)} originals and videos with their copies")
-    order = {original.name: i for i, original in enumerate(originals)}
-    hashed.sort(key=lambda item: order[item.name])
+        order = {original.name: i for i, original in enumerate(originals)}
+        hashed.sort(key=lambda item: order[item.name])
+        crhash_lines = []
+        if not args.no_crhash_pairs:
+            progress("crhash: every picture against every other photo's copies")
+            _, crhash_lines = crhash_pairs.run(
+                [(item.name, item.reference, item.copies) for item in hashed], pool
+            )
     progress("matching")
     scores = score_images(hashed)
     columns = ["transform", "target", "matched", "met", *list(scores.recall)[1:]]
@@ -454,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
         "\nt* = the largest threshold keeping precision >= 99.99% over every pair of the run. "
         f"Targets met: {met} of {sum(row[3] != '-' for row in scores.rows)} edits with one."
     )
-    print("\n".join(["", *scores.notes]))
+    print("\n".join(["", *scores.notes, *crhash_lines]))
     video_recall = None
     if video_results:
         rows, video_recall, notes = score_videos([video_results[i] for i in sorted(video_results)])

@@ -40,7 +40,9 @@ class RegisterReport:
     files_added: int = 0
     files_existing: int = 0
     hashes_added: int = 0
-    videos_added: int = 0  # videos whose frame hashes were stored (for near-copy matching)
+    # Videos and animated images (GIF, WebP, PNG) whose frame hashes were stored (for near-copy
+    # matching: a re-encoded copy, or a video made from an animation, or the reverse).
+    videos_added: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -64,8 +66,12 @@ def add_files(
     files: Iterable[Path],
     *,
     on_file: Callable[[Path], None] | None = None,
+    thumbnails: bool = False,
 ) -> RegisterReport:
-    """Hash each file and store its hashes under ``case``. Re-adding a file changes nothing."""
+    """Hash each file and store its hashes under ``case``. Re-adding a file changes nothing.
+
+    With ``thumbnails`` (the case opted in), each image also gets a heavily pixelated
+    thumbnail (:mod:`crawler.thumbnails`)."""
     report = RegisterReport()
     for path in files:
         try:
@@ -82,8 +88,15 @@ def add_files(
                 media_sha256=hashes.sha256,
             )
             report.hashes_added += result.added
-            if hashes.kind == "video" and _add_video_frames(session, case, path, hashes.sha256):
-                report.videos_added += 1
+            if thumbnails and hashes.kind == "image" and not hashes.frames:
+                _add_thumbnail(session, case, path, hashes.sha256)
+            if hashes.kind == "video":
+                frames_stored = _add_video_frames(session, case, path, hashes.sha256)
+            else:  # an animated image has frames too
+                frames_stored = bool(hashes.frames) and _add_animation_frames(
+                    session, case, path, hashes.sha256
+                )
+            report.videos_added += frames_stored
             if result.added:
                 report.files_added += 1
             else:
@@ -91,6 +104,13 @@ def add_files(
         if on_file is not None:
             on_file(path)
     return report
+
+
+def _add_thumbnail(session: Session, case: str, path: Path, sha256: str) -> None:
+    from crawler.db.cases import store_thumbnail
+    from crawler.thumbnails import pixelated_thumbnail
+
+    store_thumbnail(session, case, sha256, pixelated_thumbnail(path.read_bytes()))
 
 
 def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
@@ -121,6 +141,34 @@ def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> b
         media_sha256=sha256,
         duration=video.duration,
         frames=frames,
+        label=path.name,
+    )
+
+
+def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
+    """Store an animated image's frames as a reference video's: sampled 4 times a second and
+    hashed as video frames are, so that a re-encoded GIF or WebP, or an MP4 made from it,
+    matches by frame shares as a copy of a reference video does."""
+    from crawler.hashing.animation import animation_frame_hashes
+    from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, unique_frame_hashes
+
+    try:
+        frames, duration = animation_frame_hashes(
+            path.read_bytes(), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE
+        )
+    except MediaError:
+        return False
+    if not frames:
+        return False
+    return db.add_reference_video(
+        session,
+        case,
+        media_sha256=sha256,
+        duration=duration,
+        frames=[
+            db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
+            for frame in unique_frame_hashes(frames)
+        ],
         label=path.name,
     )
 

@@ -1,23 +1,23 @@
 """Frames of animated GIF, WebP and PNG images, hashed like a video's.
 
-A repost site often turns a clip into an animated GIF or WebP. Its frames are sampled by their
-display time (once a second, like a crawled video) and PDQ-hashed, so the animation can match a
-reference video by frame shares (`crawler.matching.video`); its first frame is hashed as an
-ordinary image too.
+A repost site often turns a clip into an animated GIF or WebP, and a GIF into an MP4. Its frames
+are sampled by their display time (once a second for crawled media, like a crawled video; four
+times a second for a registered reference, like a reference video) and PDQ-hashed exactly as
+video frames are (`crawler.hashing.video.frame_pdq`), so an animation and a video of the same
+frames match by frame shares (`crawler.matching.video`), whichever is the reference. Its first
+frame is hashed as an ordinary image too.
 """
 
 from __future__ import annotations
 
-from PIL import Image, ImageSequence
+from PIL import ImageSequence
 
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, _opened, _to_rgb
-from crawler.hashing.pdq import pdq
 from crawler.hashing.types import HashValue
+from crawler.hashing.video import FrameHash, frame_pdq
 
 #: Frames decoded at most (a GIF can declare thousands of 10 ms frames).
 MAX_ANIMATION_FRAMES = 3000
-#: Longest side a frame is reduced to before PDQ (PDQ itself works at 512 px at most).
-FRAME_SIDE = 512
 #: Display time of a frame that declares none, as browsers do (GIF "0" means about 0.1 s).
 DEFAULT_FRAME_SECONDS = 0.1
 
@@ -32,19 +32,33 @@ def animation_frames(
 
     Returns ``((), 0.0)`` for a still image. Raises the `MediaError` kinds `open_image` raises.
     """
+    frames, duration = animation_frame_hashes(
+        data, seconds_per_sample=seconds_per_sample, max_pixels=max_pixels
+    )
+    return tuple(frame.value for frame in frames), duration
+
+
+def animation_frame_hashes(
+    data: bytes,
+    *,
+    seconds_per_sample: float = 1.0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[tuple[FrameHash, ...], float]:
+    """As `animation_frames`, with the time each sampled frame is first shown (a reference
+    animation is stored as a reference video's frames are)."""
+    if not seconds_per_sample > 0:
+        raise ValueError(f"seconds_per_sample must be above 0, got {seconds_per_sample}")
     with _opened(data, max_pixels) as image:
         if getattr(image, "n_frames", 1) <= 1:
             return (), 0.0
-        frames: list[HashValue] = []
+        frames: list[FrameHash] = []
         shown_at, next_due = 0.0, 0.0
         for index, frame in enumerate(ImageSequence.Iterator(image)):
             if index >= MAX_ANIMATION_FRAMES:
                 break
             duration = (frame.info.get("duration") or 0) / 1000 or DEFAULT_FRAME_SECONDS
             if shown_at + duration > next_due:  # this frame is on screen at next_due
-                picture = _to_rgb(frame)
-                picture.thumbnail((FRAME_SIDE, FRAME_SIDE), Image.Resampling.BILINEAR)
-                frames.append(pdq(picture))
+                frames.append(FrameHash(round(shown_at, 3), frame_pdq(_to_rgb(frame))))
                 while next_due < shown_at + duration:
                     next_due += seconds_per_sample
             shown_at += duration

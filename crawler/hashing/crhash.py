@@ -7,14 +7,21 @@ significant first: the first 48 bits of its ORB descriptor, then its x and its y
 share of the picture's longer side). A stored crhash is 1-8 keypoints: 16-128 hex digits.
 
 Media being checked keeps many more keypoints from the whole frame (`MediaHashes.keypoints`,
-packed the same way, never stored). `inliers` finds keypoints of a reference whose descriptors
-are near and whose positions agree with one zoom and shift (a small turn allowed): a crop and
-resize of the reference gives several, an unrelated picture at most a chance one or two.
+packed the same way, never stored): the strongest, then the strongest of each part of the frame
+in turn, so that captions or a watermark (text is all corners) cannot crowd the picture's own
+keypoints out. `crop_evidence` finds keypoints of a reference whose descriptors are near and
+whose positions agree with one zoom and shift (a small turn allowed): a crop and resize of the
+reference gives several, an unrelated picture at most a chance two or three. A match needs
+`CRHASH_MIN_INLIERS` of them and, since chance correspondences sit near the descriptor
+threshold, a `CRHASH_MIN_SCORE` of descriptor agreement: each inlier scores
+``DESCRIPTOR_THRESHOLD + 1 - distance`` (1 at the threshold, 11 for equal descriptors).
+docs/benchmarks.md shows the measurements behind both numbers.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -26,10 +33,15 @@ from crawler.hashing.types import HashValue
 MAX_KEYPOINTS = 8
 #: A reference with fewer keypoints than this gets no crhash (flat or tiny pictures).
 MIN_KEYPOINTS = 4
-#: Keypoints of the media being checked, strongest first.
+#: Keypoints of the media being checked: `_PROBE_STRONGEST` strongest, then spread over the frame.
 PROBE_KEYPOINTS = 300
-#: A match needs this many reference keypoints found in place (see `inliers`).
+#: A match needs this many reference keypoints found in place (see `crop_evidence`) ...
 CRHASH_MIN_INLIERS = 4
+#: ... whose descriptor scores (``DESCRIPTOR_THRESHOLD + 1 - distance`` each) add up to this.
+#: Chance inliers between unrelated pictures sit near the threshold: over 3 million pairs
+#: (docs/benchmarks.md), 13 pairs had four in place and none of them scored above 12, while
+#: the 169 crops of 5-20% with four or more scored a median of 33 (2 of them 12).
+CRHASH_MIN_SCORE = 13
 #: Descriptor bits (of 48) that may differ for two keypoints to correspond.
 DESCRIPTOR_THRESHOLD = 10
 #: How far a keypoint may land from where the zoom and shift put it, as a share of the longer
@@ -39,6 +51,13 @@ POSITION_TOLERANCE = 0.02
 #: Keypoints are found on a copy scaled to this longer side, so references and reposts of any
 #: size are seen at the same scale.
 _SIDE = 384
+#: ORB keypoints detected for a reference's crhash (changing it changes stored crhashes) ...
+_REFERENCE_FEATURES = 500
+#: ... and for the probe, of which `PROBE_KEYPOINTS` are kept: the strongest `_PROBE_STRONGEST`,
+#: then round robin over a `_PROBE_GRID` x `_PROBE_GRID` grid of the frame, strongest first.
+_PROBE_FEATURES = 1000
+_PROBE_STRONGEST = 200
+_PROBE_GRID = 4
 #: Reference keypoints come from the middle of the picture (this share cut off each side) ...
 _CENTRAL_MARGIN = 0.2
 #: ... and stand at least this far apart (share of the longer side), so no one region holds all.
@@ -49,14 +68,26 @@ _ZOOM_RANGE = (0.5, 2.0)
 _MAX_TURN = 0.3
 
 
+class CropEvidence(NamedTuple):
+    """The best placement of a reference's keypoints in a probe: how many were found in place
+    (``inliers``) and how well their descriptors agree (``score``, see `CRHASH_MIN_SCORE`)."""
+
+    inliers: int
+    score: int
+
+    def is_match(self, min_inliers: int = CRHASH_MIN_INLIERS) -> bool:
+        return self.inliers >= min_inliers and self.score >= CRHASH_MIN_SCORE
+
+
 def keypoint_features(luma: Image.Image) -> tuple[HashValue | None, bytes]:
     """The crhash of a picture (None when it has too few keypoints) and its probe keypoints."""
-    points, descriptors, strength = _detect(luma)
+    scaled = _scaled(luma)
+    probe = _probe(scaled)
+    points, descriptors, strength = _detect(scaled, _REFERENCE_FEATURES)
     if len(points) == 0:
-        return None, b""
+        return None, probe
     order = np.argsort(-strength, kind="stable")
     packed = _pack(points, descriptors)
-    probe = packed[order[:PROBE_KEYPOINTS]].astype(">u8").tobytes()
     aspect = np.array(luma.size, dtype=np.float64) / max(luma.size)
     low, high = _CENTRAL_MARGIN * aspect, (1 - _CENTRAL_MARGIN) * aspect
     chosen: list[int] = []
@@ -99,21 +130,37 @@ def inliers(
     descriptor_threshold: int = DESCRIPTOR_THRESHOLD,
     tolerance: float = POSITION_TOLERANCE,
 ) -> int:
-    """How many reference keypoints (codes) appear in the probe (codes) in agreeing places.
+    """How many reference keypoints (codes) appear in the probe (codes) in agreeing places."""
+    return crop_evidence(
+        probe, reference, descriptor_threshold=descriptor_threshold, tolerance=tolerance
+    ).inliers
+
+
+def crop_evidence(
+    probe: np.ndarray,
+    reference: np.ndarray,
+    *,
+    min_inliers: int = CRHASH_MIN_INLIERS,
+    descriptor_threshold: int = DESCRIPTOR_THRESHOLD,
+    tolerance: float = POSITION_TOLERANCE,
+) -> CropEvidence:
+    """Where the reference's keypoints (codes) appear in the probe (codes) in agreeing places.
 
     Pairs of keypoints with near descriptors are candidates; every two candidates propose a zoom,
-    turn and shift (within `_ZOOM_RANGE` and `_MAX_TURN`), and the proposal placing the most
-    distinct reference keypoints within ``tolerance`` wins.
+    turn and shift (within `_ZOOM_RANGE` and `_MAX_TURN`), which places each reference keypoint
+    within ``tolerance`` of some candidates (the nearest descriptor counts). The best proposal
+    has the highest score among those with ``min_inliers`` or more, or else the most inliers.
     """
     probe_desc, probe_pos = unpack(probe)
     ref_desc, ref_pos = unpack(reference)
     distances = np.bitwise_count(probe_desc[:, None] ^ ref_desc[None, :])
     pairs = np.argwhere(distances <= descriptor_threshold)
+    scores = descriptor_threshold + 1 - distances[pairs[:, 0], pairs[:, 1]].astype(np.int64)
     if len(np.unique(pairs[:, 1])) < 2:
-        return min(1, len(pairs))
+        return CropEvidence(min(1, len(pairs)), int(scores.max(initial=0)))
     found = complex_points(probe_pos)[pairs[:, 0]]
     expected_from = complex_points(ref_pos)
-    best = 1
+    best = CropEvidence(1, int(scores.max()))
     for a, b in itertools.combinations(range(len(pairs)), 2):
         (qa, ra), (qb, rb) = pairs[a], pairs[b]
         if ra == rb or qa == qb:
@@ -127,24 +174,62 @@ def inliers(
         if abs(np.angle(similarity)) > _MAX_TURN:
             continue
         placed = (expected_from[pairs[:, 1]] - expected_from[ra]) * similarity + found[a]
-        close = np.abs(found - placed) < tolerance
-        best = max(best, len(np.unique(pairs[close, 1])))
+        close = np.flatnonzero(np.abs(found - placed) < tolerance)
+        # Per reference keypoint, its best-scoring candidate in place.
+        per_keypoint = np.zeros(len(ref_desc), dtype=np.int64)
+        np.maximum.at(per_keypoint, pairs[close, 1], scores[close])
+        candidate = CropEvidence(int((per_keypoint > 0).sum()), int(per_keypoint.sum()))
+        if _better(candidate, best, min_inliers):
+            best = candidate
     return best
+
+
+def _better(candidate: CropEvidence, best: CropEvidence, min_inliers: int) -> bool:
+    def rank(evidence: CropEvidence) -> tuple[bool, int, int]:
+        enough = evidence.inliers >= min_inliers
+        return (enough, evidence.score, evidence.inliers) if enough else (False, *evidence[:])
+
+    return rank(candidate) > rank(best)
 
 
 def complex_points(positions: np.ndarray) -> np.ndarray:
     return positions[:, 0] + 1j * positions[:, 1]
 
 
-def _detect(luma: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keypoint positions (share of the longer side), 48-bit descriptors and strengths."""
+def _scaled(luma: Image.Image) -> Image.Image:
+    """``luma`` at `_SIDE` pixels on its longer side."""
     scale = _SIDE / max(luma.size)
     size = (max(1, round(luma.width * scale)), max(1, round(luma.height * scale)))
-    if size != luma.size:
-        method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-        luma = luma.resize(size, method)
-    orb = cv2.ORB_create(nfeatures=500, edgeThreshold=15, patchSize=31, fastThreshold=10)
-    keypoints, descriptors = orb.detectAndCompute(np.asarray(luma), None)
+    if size == luma.size:
+        return luma
+    return luma.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
+
+
+def _probe(scaled: Image.Image) -> bytes:
+    """`PROBE_KEYPOINTS` packed keypoints: the strongest, then each grid cell's strongest in
+    turn (a caption's letters would otherwise take most of them)."""
+    points, descriptors, strength = _detect(scaled, _PROBE_FEATURES)
+    if len(points) == 0:
+        return b""
+    order = np.argsort(-strength, kind="stable")
+    aspect = np.array(scaled.size, dtype=np.float64) / max(scaled.size)
+    cells = np.minimum((points / aspect * _PROBE_GRID).astype(np.int64), _PROBE_GRID - 1)
+    cell = cells[:, 0] * _PROBE_GRID + cells[:, 1]
+    by_cell = np.lexsort((-strength, cell))  # each cell's keypoints, strongest first
+    start = np.searchsorted(cell[by_cell], cell[by_cell], side="left")
+    rank_in_cell = np.empty(len(points), dtype=np.int64)
+    rank_in_cell[by_cell] = np.arange(len(points)) - start
+    first = order[:_PROBE_STRONGEST]
+    spread = np.lexsort((-strength, rank_in_cell))  # by rank in its cell, then strength
+    rest = spread[~np.isin(spread, first)]
+    chosen = np.concatenate([first, rest])[:PROBE_KEYPOINTS]
+    return _pack(points, descriptors)[chosen].astype(">u8").tobytes()
+
+
+def _detect(scaled: Image.Image, features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoint positions (share of the longer side), 48-bit descriptors and strengths."""
+    orb = cv2.ORB_create(nfeatures=features, edgeThreshold=15, patchSize=31, fastThreshold=10)
+    keypoints, descriptors = orb.detectAndCompute(np.asarray(scaled), None)
     if descriptors is None or not keypoints:
         return np.empty((0, 2)), np.empty(0, dtype=np.uint64), np.empty(0)
     points = np.array([kp.pt for kp in keypoints], dtype=np.float64) / _SIDE

@@ -9,6 +9,11 @@ from crawler.hashing.types import HashValue
 
 #: Two pHashes at most this many bits apart (of 64) are treated as the same picture.
 PHASH_MATCH_THRESHOLD = 10
+#: pHash sets the bits of the DCT coefficients above their median: 32 of 64 for any picture with
+#: detail. A flat or nearly flat picture (black, one colour, a smooth gradient: an animation's
+#: black first frame) has equal coefficients and gets 0 or 1 bit set, so every such picture
+#: "matches" every other. pHashes with fewer bits set than this match nothing.
+PHASH_MIN_BITS_SET = 16
 
 
 def phash(image: Image.Image) -> HashValue:
@@ -28,6 +33,11 @@ def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
         "original": HashValue("phash", str(imagehash.phash(small))),
         "flipx": HashValue("phash", str(imagehash.phash(mirrored))),
     }
+
+
+def phash_is_usable(value: HashValue) -> bool:
+    """False for the pHash of a flat picture (see `PHASH_MIN_BITS_SET`)."""
+    return int(value.hex, 16).bit_count() >= PHASH_MIN_BITS_SET
 
 
 def hamming(a_hex: str, b_hex: str) -> int:

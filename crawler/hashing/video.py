@@ -8,9 +8,9 @@ Frames are sampled by presentation time: the first frame at or after every ``sec
 boundary from the first frame, plus keyframes (where encoders put scene cuts) at least a quarter
 sample away from the samples before and after. Keyframes that follow keyframes (all-intra codecs
 such as MJPEG) are not cuts and are not sampled. A sampled frame is turned upright (by its display
-rotation), scaled to fit `PDQ_SIDE` pixels and hashed; frames whose PDQ quality is below
-`PDQ_MIN_QUALITY` (black, fades, flat titles) stay in ``frames``, with their quality, for the
-matcher to skip.
+rotation), averaged down to PDQ's own 64x64 working size (`FRAME_PDQ_SIZE`) and hashed; frames
+whose PDQ quality is below `PDQ_MIN_QUALITY` (black, fades, flat titles) stay in ``frames``, with
+their quality, for the matcher to skip.
 
 Decoding is PyAV (FFmpeg) from memory, on bytes from the internet, so it is fenced in: the demuxer
 is fixed by the sniffed format (FFmpeg never probes, so never picks a playlist or concat demuxer),
@@ -53,9 +53,13 @@ DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
 MAX_DECODED_FRAMES = 54_000
 #: Packets that fail to decode before the rest of the video is given up as corrupt.
 MAX_CORRUPT_PACKETS = 100
-#: Sampled frames are scaled to fit this many pixels a side before PDQ, as vPDQ's tools do; PDQ
-#: reduces every picture to 64x64 itself, so the hash barely changes and hashing is much faster.
-PDQ_SIDE = 512
+#: Sampled frames are area-averaged to this size before PDQ. PDQ reduces every picture to 64x64
+#: itself, but with a filter whose width follows the picture's size, so the same frame at 320x240
+#: and at 160x120 came out 32-60 bits apart on textures and scanned pages (a video resized to
+#: half matched 38% of its frames). Averaged to 64x64 first, every size gives the same input:
+#: the halved copies match 100% of their frames, and unrelated frames stay 100+ bits apart.
+#: Animated images use it too (`frame_pdq`), so a GIF and an MP4 made from it agree.
+FRAME_PDQ_SIZE = (64, 64)
 #: Consecutive frames at most this far apart count as one in `unique_frame_hashes`: the noise
 #: between samples of a still shot, well inside the match threshold of 31.
 DEFAULT_UNIQUE_DISTANCE = 8
@@ -293,15 +297,21 @@ class _Sampler:
 
 
 def _frame_pdq(frame: av.VideoFrame) -> HashValue:
-    """PDQ of the frame as a player shows it: upright, scaled to fit `PDQ_SIDE`."""
-    scale = min(1.0, PDQ_SIDE / max(frame.width, frame.height))
-    width = max(1, round(frame.width * scale))
-    height = max(1, round(frame.height * scale))
+    """PDQ of the frame as a player shows it: upright, averaged to `FRAME_PDQ_SIZE`."""
+    width, height = FRAME_PDQ_SIZE
     image = frame.to_image(width=width, height=height, interpolation="AREA")
     turn = _UPRIGHT.get(round(frame.rotation or 0))
     if turn is not None:
         image = image.transpose(turn)
     return pdq(image)
+
+
+def frame_pdq(picture: Image.Image) -> HashValue:
+    """PDQ of a still frame (an animated image's), reduced as `hash_video` reduces a video's
+    frames: converted to a video frame and area-averaged by FFmpeg to `FRAME_PDQ_SIZE`."""
+    frame = av.VideoFrame.from_image(picture.convert("RGB"))
+    width, height = FRAME_PDQ_SIZE
+    return pdq(frame.to_image(width=width, height=height, interpolation="AREA"))
 
 
 def _display_size(frame: av.VideoFrame) -> tuple[int, int]:

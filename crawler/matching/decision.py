@@ -2,12 +2,14 @@
 
 Rules, per algorithm: sha256 or md5 equal; pHash within `PHASH_MATCH_THRESHOLD` bits; PDQ within
 `PDQ_MATCH_THRESHOLD` bits, and only when both hashes have quality `PDQ_MIN_QUALITY` or better
-(a missing quality counts as good enough). pHash and PDQ are checked for the media as it is and
+(a missing quality counts as good enough), and pHash only when it is not that of a flat picture
+(`PHASH_MIN_BITS_SET`). pHash and PDQ are checked for the media as it is and
 for each of its variants (turned, mirrored, inside trimmed borders: `MediaHashes.variants`);
 references are always originals. Cases that none of these match get a second look by crhash:
-at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints
-(a crop). Each case is reported once, by its best match: exact first, then global hashes by
-distance as a share of the threshold (the media as it is before a variant), then crhash.
+at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
+with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop). Each case is reported once,
+by its best match: exact first, then global hashes by distance as a share of the threshold (the
+media as it is before a variant), then crhash.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from crawler.hashing.crhash import (
     CRHASH_MIN_INLIERS,
     DESCRIPTOR_THRESHOLD,
     codes_of,
-    inliers,
+    crop_evidence,
     probe_codes,
 )
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, phash_is_usable
 from crawler.hashing.types import (
     ALGORITHM_BITS,
     EXACT_ALGORITHMS,
@@ -163,9 +165,10 @@ class Matcher:
             if ref.case_id in exclude_cases:
                 continue
             codes = codes_of(ref.value)
-            count = inliers(probe, codes)
-            if count >= self.min_inliers:
-                found.append(Match(ref.id, ref.case_id, ref.value.algorithm, len(codes) - count))
+            evidence = crop_evidence(probe, codes, min_inliers=self.min_inliers)
+            if evidence.is_match(self.min_inliers):
+                missing = len(codes) - evidence.inliers
+                found.append(Match(ref.id, ref.case_id, ref.value.algorithm, missing))
         return found
 
     def _keep(self, best: dict[int, tuple[tuple, Match]], found: Match) -> None:
@@ -177,6 +180,8 @@ class Matcher:
         return 0 if algorithm in EXACT_ALGORITHMS else self.thresholds[algorithm]
 
     def _good_enough(self, value: HashValue) -> bool:
+        if value.algorithm == "phash":
+            return phash_is_usable(value)  # not the pHash of a flat picture
         if value.algorithm != "pdq" or value.quality is None:
             return True
         return value.quality >= self.min_quality

@@ -8,7 +8,7 @@ from functools import cache
 import pytest
 
 from crawler.hashing import HashValue, open_image
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash, phash_is_usable
 from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 
 #: Fine repetitive textures and scanned text, kept apart from photos of scenes.
@@ -82,3 +82,19 @@ def test_distinct_photos_are_far_apart():
     too_close = {pair: d for pair, d in distances.items() if d <= PHASH_MATCH_THRESHOLD}
     assert not too_close
     assert min(distances.values()) >= 2 * PHASH_MATCH_THRESHOLD  # measured minimum: 20
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_every_photo_phash_sets_half_its_bits(name):
+    """Bits are set above the median of 64 coefficients: 32 for any picture with detail."""
+    assert int(original(name).hex, 16).bit_count() == 32
+    assert phash_is_usable(original(name))
+
+
+def test_flat_pictures_phash_is_unusable():
+    from PIL import Image
+
+    flat = [Image.new("L", (64, 48), level) for level in (0, 128, 255)]
+    flat.append(Image.linear_gradient("L"))
+    for image in flat:
+        assert not phash_is_usable(phash(image))

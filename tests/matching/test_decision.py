@@ -326,3 +326,28 @@ def test_crhash_is_only_a_second_look():
 def test_min_inliers_must_allow_a_zoom_and_shift():
     with pytest.raises(ValueError, match="min_inliers must be 2 or more"):
         Matcher(min_inliers=1)
+
+
+def _flat_pictures() -> dict[str, bytes]:
+    gradient = Image.linear_gradient("L").resize((300, 200)).convert("RGB")
+    return {
+        "black": encode(Image.new("RGB", (300, 200), "black"), "PNG"),
+        "white": encode(Image.new("RGB", (240, 320), "white"), "PNG"),
+        "grey jpeg": encode(Image.new("RGB", (400, 300), (128, 128, 128)), "JPEG"),
+        "gradient": encode(gradient, "PNG"),
+    }
+
+
+def test_flat_pictures_match_nothing_by_phash():
+    """Flat pictures all get a pHash of 0 or 1 bit set (an animated GIF's black first frame
+    flagged every other such GIF): such pHashes match nothing, on either side."""
+    pictures = {name: hash_media(data) for name, data in _flat_pictures().items()}
+    refs = [
+        Reference(i, i, media.get("phash")) for i, media in enumerate(pictures.values(), start=1)
+    ]
+    matcher = Matcher(refs)
+    for name, media in pictures.items():
+        assert int(media.get("phash").hex, 16).bit_count() <= 1, name
+        assert matcher.match(media) == [], name
+    photo_refs = [Reference(1, 1, original("coffee").get("phash"))]
+    assert [m.algorithm for m in Matcher(photo_refs).match(original("coffee"))] == ["phash"]
