@@ -114,8 +114,8 @@ bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/b
 	$(VENV)/bin/python -m benchmarks.distributed
 
 .PHONY: scrapyd
-scrapyd: install ## Run scrapyd for production use in the foreground (scripts/scrapyd.sh; state in var/scrapyd)
-	@echo "==> starting scrapyd (deploy with: .venv/bin/scrapyd-deploy local; README: Operations)"
+scrapyd: install ## Run scrapyd for production use in the foreground (scripts/scrapyd.sh; state in ~/.local/state/repostwatch/scrapyd)
+	@echo "==> starting scrapyd (README: Operations)"
 	bash scripts/scrapyd.sh
 
 .PHONY: screenshots

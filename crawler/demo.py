@@ -6,6 +6,8 @@ is written to disk except the database.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PIL import ImageOps
 
 from crawler import samples
@@ -114,12 +116,37 @@ def ensure_demo_account(session, database_url: str) -> bool:
     return True
 
 
-def web_instructions(database_url: str, account: bool, executable: str = "repostwatch") -> str:
+#: Where the demo keeps its evidence key when REPOSTWATCH_EVIDENCE_KEY is not set (relative to
+#: the working directory, like the default database): the demo's matches are kept encrypted so
+#: that the web app's flag pages have (blurred) media to show.
+DEMO_EVIDENCE_KEY_FILE = Path("var/demo-evidence.key")
+
+
+def demo_evidence_key(path: Path = DEMO_EVIDENCE_KEY_FILE) -> tuple[str, Path]:
+    """The demo's Fernet evidence key, made once and kept in ``path`` (owner-only)."""
+    from cryptography.fernet import Fernet
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(Fernet.generate_key())
+    return path.read_text().strip(), path.resolve()
+
+
+def web_instructions(
+    database_url: str,
+    account: bool,
+    executable: str = "repostwatch",
+    evidence_key_file: Path | None = None,
+) -> str:
     """What ``repostwatch demo`` prints last: how to serve the web app and whom to log in as."""
+    evidence = (
+        f'REPOSTWATCH_EVIDENCE_KEY="$(cat {evidence_key_file})" ' if evidence_key_file else ""
+    )
     lines = [
         "Review the flags in the web app (development mode: a random session key, plain http):",
         f"  REPOSTWATCH_DATABASE_URL={database_url} REPOSTWATCH_WEB_ENV=development "
-        f"{executable} web --host 127.0.0.1 --port 8000",
+        f"{evidence}{executable} web --host 127.0.0.1 --port 8000",
         "  then open http://127.0.0.1:8000/ and log in as "
         + (
             f"{DEMO_USERNAME} / {DEMO_PASSWORD} (demo database only)"

@@ -11,6 +11,7 @@ The crawl run row is opened when the spider opens and closed with its figures wh
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -170,6 +171,11 @@ class HashMatchPipeline:
             )
         self.stats.set_value(f"{STATS}/run_id", self.run_id)
         self.stats.set_value(f"{STATS}/references", loaded)
+        # A crawl stopped before the engine closes the spider (cancelled while starting, a
+        # second Ctrl-C) never sends spider_closed: close the run at exit so that it does not
+        # stay "running" and block the site's next crawl.
+        self.run_closed = False
+        atexit.register(self._close_run_at_exit)
         logger.info(
             "Crawl run %s of site %r: matching against %d reference hashes, %d hashing %s",
             self.run_id,
@@ -216,23 +222,13 @@ class HashMatchPipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
             return
-        summary = summarize(spider.name, self.stats.get_stats())
         finished = reason == "finished" or reason.startswith("closespider_")
         if getattr(self, "cache_pool", None) is not None:
             self.cache_pool.shutdown(wait=True)
         if self.writer is not None:
             self.writer.shutdown(wait=True)
             self.writer = None
-        figures = {
-            "status": "finished" if finished else "failed",
-            "finish_reason": reason,
-            "pages": summary.pages,
-            "media": summary.media_hashed + summary.media_cached,
-            "bytes": summary.bytes,
-            "errors": summary.errors,
-            "flags": summary.flags_new + summary.flags_seen_again + summary.flags_spilled,
-            "stats": run_stats(self.stats.get_stats()),
-        }
+        figures = self._figures("finished" if finished else "failed", reason)
         for attempt in range(3):
             try:
                 with self.sessions.begin() as session:
@@ -252,7 +248,42 @@ class HashMatchPipeline:
                     )
                 else:
                     time.sleep(2.0 * (attempt + 1))
+        self.run_closed = True
         self.engine.dispose()
+
+    def _figures(self, status: str, reason: str) -> dict:
+        """The run's closing figures from the crawl's stats."""
+        spider_name = getattr(getattr(self.crawler, "spider", None), "name", "site")
+        summary = summarize(spider_name, self.stats.get_stats())
+        return {
+            "status": status,
+            "finish_reason": reason,
+            "pages": summary.pages,
+            "media": summary.media_hashed + summary.media_cached,
+            "bytes": summary.bytes,
+            "errors": summary.errors,
+            "flags": summary.flags_new + summary.flags_seen_again + summary.flags_spilled,
+            "stats": run_stats(self.stats.get_stats()),
+        }
+
+    def _close_run_at_exit(self) -> None:
+        """Close the run as failed if the process exits without spider_closed having run."""
+        if self.run_id is None or getattr(self, "run_closed", True) or self.shared_run:
+            return  # a shared run's lost workers are closed by crawler.distributed
+        self.run_closed = True
+        engine = db.make_engine(self.database_url)
+        try:
+            with db.make_sessionmaker(engine).begin() as session:
+                db.finish_run(
+                    session,
+                    self.run_id,
+                    **self._figures("failed", "stopped before the crawl could close its run"),
+                )
+            logger.warning("Crawl run %s closed as failed: the crawl stopped early", self.run_id)
+        except (SQLAlchemyError, ValueError) as exc:
+            logger.error("Could not close crawl run %s at exit: %s", self.run_id, exc)
+        finally:
+            engine.dispose()
 
     # --- items ----------------------------------------------------------------------------
     async def process_item(self, item: MediaPage, spider: Spider | None = None) -> MediaPage:

@@ -333,15 +333,20 @@ _EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 class ScheduleConfig(_Strict):
     """When ``repostwatch scheduler`` crawls the site (the ``[schedule]`` table): ``every`` (an
     interval such as "6h", "30m", "1d", "1h30m") or ``cron`` (five fields, e.g. "0 */6 * * *"),
-    read in ``timezone``. The timing rules are APScheduler's (crawler/scheduling/timing.py)."""
+    read in ``timezone``. The timing rules are APScheduler's (crawler/scheduling/timing.py).
 
-    # timezone first: the cron validator reads it.
+    ``search_every`` / ``search_cron`` schedule search crawls (the site's ``[search]`` run for
+    every active case keyword) the same way; a table may hold only those."""
+
+    # timezone first: the cron validators read it.
     timezone: str = "UTC"
     every: str | None = None
     cron: str | None = None
+    search_every: str | None = None
+    search_cron: str | None = None
     enabled: StrictBool = True
 
-    @field_validator("every")
+    @field_validator("every", "search_every")
     @classmethod
     def _every(cls, value: str | None) -> str | None:
         if value is None:
@@ -370,7 +375,7 @@ class ScheduleConfig(_Strict):
             ) from None
         return value
 
-    @field_validator("cron")
+    @field_validator("cron", "search_cron")
     @classmethod
     def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
@@ -388,12 +393,35 @@ class ScheduleConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_rule(self) -> ScheduleConfig:
-        if (self.every is None) == (self.cron is None):
+        searches = self.search_every is not None or self.search_cron is not None
+        if (self.every is not None and self.cron is not None) or not (self.crawls or searches):
             raise ValueError(
                 'give every (an interval, e.g. "6h") or cron (e.g. "0 */6 * * *"), not both '
-                "and not neither"
+                "and not neither (or only search_every / search_cron: search crawls only)"
+            )
+        if self.search_every is not None and self.search_cron is not None:
+            raise ValueError(
+                'give search_every (e.g. "1d") or search_cron (e.g. "0 3 * * *"), not both'
             )
         return self
+
+    @property
+    def crawls(self) -> bool:
+        """Whether the table schedules ordinary crawls (``every`` or ``cron``)."""
+        return self.every is not None or self.cron is not None
+
+    @property
+    def search_schedule(self) -> ScheduleConfig | None:
+        """The search crawls' schedule as a schedule of its own (same zone, same ``enabled``),
+        or None when the table schedules no search crawls."""
+        if self.search_every is None and self.search_cron is None:
+            return None
+        return ScheduleConfig(
+            timezone=self.timezone,
+            every=self.search_every,
+            cron=self.search_cron,
+            enabled=self.enabled,
+        )
 
     @property
     def interval_seconds(self) -> int | None:
@@ -405,7 +433,10 @@ class ScheduleConfig(_Strict):
 
     @property
     def rule(self) -> str:
-        """The rule as one line, e.g. "every 6h" or "cron 0 */6 * * * (Asia/Seoul)"."""
+        """The rule as one line, e.g. "every 6h" or "cron 0 */6 * * * (Asia/Seoul)" ("search
+        only" for a table that schedules search crawls only)."""
+        if not self.crawls:
+            return "search only"
         rule = f"every {self.every}" if self.every is not None else f"cron {self.cron}"
         return rule if self.timezone == "UTC" else f"{rule} ({self.timezone})"
 
@@ -506,6 +537,17 @@ class SiteConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _search_schedule_needs_search(self) -> SiteConfig:
+        schedule = self.schedule
+        if schedule is not None and schedule.search_schedule is not None and self.search is None:
+            key = "search_every" if schedule.search_every else "search_cron"
+            raise ValueError(
+                f"schedule.{key}: search crawls need a [search] table saying how the site is "
+                "searched; add one (README: Search by case keywords) or remove the key"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _backoff_order(self) -> SiteConfig:
         if self.retry_backoff_max < self.retry_backoff:
             raise ValueError(
@@ -577,7 +619,14 @@ def _problem(error: dict) -> str:
     elif kind == "literal_error" and loc == "render":
         message = 'must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)'
     if loc == "(file)" and message.startswith(
-        ("start_urls[", "browser: ", "robots_reason:", "search.", "retry_backoff_max:")
+        (
+            "start_urls[",
+            "browser: ",
+            "robots_reason:",
+            "search.",
+            "retry_backoff_max:",
+            "schedule.search_",
+        )
     ):
         return message
     if message.startswith("["):  # a list validator naming the item: start_urls[1] ...

@@ -10,7 +10,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dir="${REPOSTWATCH_SCRAPYD_DIR:-$root/var/scrapyd}"
+# Outside the checkout: scrapyd also reads the nearest scrapy.cfg above its working directory and
+# would offer the checkout itself as a phantom project "default".
+dir="${REPOSTWATCH_SCRAPYD_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/repostwatch/scrapyd}"
 port="${REPOSTWATCH_SCRAPYD_PORT:-6800}"
 bind="${REPOSTWATCH_SCRAPYD_BIND:-127.0.0.1}"
 max_proc="${REPOSTWATCH_SCRAPYD_MAX_PROC:-$(nproc)}"
@@ -46,5 +48,11 @@ else
 fi
 auth=$([[ -n "$username" ]] && echo "basic auth as $username" || echo "no auth")
 echo "==> scrapyd on http://$bind:$port/ ($auth), max_proc=$max_proc, state in $dir"
+if [[ "$port" == 6800 ]]; then
+    echo "==> deploy with: .venv/bin/scrapyd-deploy local"
+else
+    echo "==> deploy with a target for this port: add [deploy:NAME] url = http://$bind:$port to"
+    echo "    scrapy.cfg or ~/.scrapy.cfg, then .venv/bin/scrapyd-deploy NAME (the local target is 6800)"
+fi
 cd "$dir"
 exec "$scrapyd" --pidfile= 

@@ -42,8 +42,10 @@ def main() -> int:
     from crawler.demo import DEMO_PASSWORD, DEMO_USERNAME
 
     with tempfile.TemporaryDirectory(prefix="repostwatch-screens-") as tmp:
+        sites_dir = _demo_sites_with_takedown(Path(tmp))
         env = {
             **os.environ,
+            "REPOSTWATCH_SITES_DIR": str(sites_dir),
             "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp}/demo.db",
             "REPOSTWATCH_EVIDENCE_KEY": Fernet.generate_key().decode(),
             "REPOSTWATCH_WEB_ENV": "development",
@@ -63,10 +65,12 @@ def main() -> int:
             url = _wait_for_url(server)
             print(f"==> serving on {url}; taking screenshots", flush=True)
             _photograph(url, DEMO_USERNAME, DEMO_PASSWORD, out)
+            _photograph_notice(url, DEMO_USERNAME, DEMO_PASSWORD, out, sites_dir)
+            _photograph_case_and_dashboard(url, DEMO_USERNAME, DEMO_PASSWORD, out)
         finally:
             server.terminate()
             server.wait(10)
-    for name in ("queue.png", "flag-blurred.png"):
+    for name in ("queue.png", "flag-blurred.png", "notice.png", "case.png", "dashboard.png"):
         print(f"wrote {out / name}")
     return 0
 
@@ -98,6 +102,76 @@ def _photograph(url: str, username: str, password: str, out: Path) -> None:
         page.wait_for_function("document.querySelector('#evidence img').complete")
         page.screenshot(path=str(out / "flag-blurred.png"), full_page=True)
         page.click("#skip")  # give the claim back: the demo database stays as the demo left it
+        browser.close()
+
+
+def _demo_sites_with_takedown(tmp: Path) -> Path:
+    """The demo site file with a [takedown] table, so that its notice has a language and an
+    abuse contact (the demo crawl reads the same copy). In English: a machine without CJK
+    fonts would draw Korean as boxes."""
+    sites_dir = tmp / "sites"
+    sites_dir.mkdir()
+    demo = (ROOT / "settings" / "sites" / "demo.toml").read_text(encoding="utf-8")
+    takedown = '\n[takedown]\nlanguage = "en"\nabuse_contact = "abuse@demo.example"\n'
+    (sites_dir / "demo.toml").write_text(demo + takedown, encoding="utf-8")
+    return sites_dir
+
+
+def _photograph_notice(url: str, username: str, password: str, out: Path, sites: Path) -> None:
+    """Confirm two flags, draft their notice (the demo site is served again so that its pages
+    can be photographed, media blurred), approve it, and photograph the notice page."""
+    from urllib.parse import urlsplit
+
+    from crawler.demo import demo_routes
+    from crawler.localsite import LocalSite
+    from crawler.sites import load_site
+
+    port = urlsplit(load_site(sites / "demo.toml").start_urls[0]).port
+    with LocalSite(demo_routes(), port=port), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 860})
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        page.click("#claim")
+        page.wait_for_url(f"{url}/flags/*")
+        for _ in range(2):
+            current = page.url
+            page.keyboard.press("c")
+            page.wait_for_url(lambda address, current=current: address != current)
+        page.goto(f"{url}/notices/")
+        page.click("#draft")
+        page.wait_for_selector("#notice-status")
+        page.wait_for_function(
+            "[...document.querySelectorAll('.notice-item .shot img')].every(i => i.complete)"
+        )
+        page.click("#approve")
+        page.wait_for_selector("#notice-status:text('approved')")
+        page.screenshot(path=str(out / "notice.png"), full_page=True)
+        browser.close()
+
+
+def _photograph_case_and_dashboard(url: str, username: str, password: str, out: Path) -> None:
+    """The demo case's page (after the notice above: flags confirmed, a notice approved) and
+    the dashboard, whose charts are SVG images rendered on the server."""
+    from crawler.demo import DEMO_CASE
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 860})
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        page.goto(f"{url}/cases/{DEMO_CASE}")
+        page.screenshot(path=str(out / "case.png"), full_page=True)
+        page.goto(f"{url}/dashboard/")
+        page.wait_for_function("[...document.querySelectorAll('img.chart')].every(i => i.complete)")
+        page.screenshot(path=str(out / "dashboard.png"), full_page=True)
         browser.close()
 
 

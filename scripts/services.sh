@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make the services the tests need available on 127.0.0.1, idempotently:
-#   PostgreSQL on 5432 with role repostwatch/repostwatch (CREATEDB) and database repostwatch_test,
+#   PostgreSQL on 5432 with the test role repostwatch_test/repostwatch_test (CREATEDB) and database repostwatch_test,
 #   Redis on 6379,
 #   Debian's Chromium at /usr/bin/chromium (renders render = "browser" sites; Playwright's own
 #   browser download is never used).
@@ -10,8 +10,8 @@ set -euo pipefail
 
 PG_PORT=5432
 REDIS_PORT=6379
-DB_ROLE=repostwatch
-DB_PASSWORD=repostwatch
+DB_ROLE=repostwatch_test  # never the production role: its password is reset here
+DB_PASSWORD=repostwatch_test
 DB_NAME=repostwatch_test
 WAIT_SECONDS=30
 

@@ -133,6 +133,12 @@ REPOSTWATCH_SCRAPYD_URLS = os.environ.get("REPOSTWATCH_SCRAPYD_URLS", "http://12
 REPOSTWATCH_SCRAPYD_PROJECT = os.environ.get("REPOSTWATCH_SCRAPYD_PROJECT", "repostwatch")
 #: env REPOSTWATCH_SCHEDULER_INTERVAL: seconds between two passes of `repostwatch scheduler`.
 REPOSTWATCH_SCHEDULER_INTERVAL = _number("REPOSTWATCH_SCHEDULER_INTERVAL", 60.0)
+#: env REPOSTWATCH_RECHECK_HOURS: the scheduler re-checks a confirmed flag whose media was last
+#: found on its site longer ago than this (or never checked): is it removed yet?
+REPOSTWATCH_RECHECK_HOURS = _number("REPOSTWATCH_RECHECK_HOURS", 6.0)
+#: env REPOSTWATCH_RECHECK_BATCH: at most this many re-checks per scheduler pass (the longest
+#: unchecked first); the rest wait for the next pass.
+REPOSTWATCH_RECHECK_BATCH = _whole_number("REPOSTWATCH_RECHECK_BATCH", 200)
 #: env REPOSTWATCH_ALERT_WEBHOOK: URL that gets a JSON POST when a site's health changes.
 REPOSTWATCH_ALERT_WEBHOOK = os.environ.get("REPOSTWATCH_ALERT_WEBHOOK", "")
 #: env REPOSTWATCH_ALERT_EMAIL: addresses (comma-separated) e-mailed when a site's health
@@ -214,6 +220,9 @@ DOWNLOADER = "crawler.downloader.SiteConcurrencyDownloader"
 EXTENSIONS = {
     # robots.txt Crawl-delay per host; after AutoThrottle (order 0), whose delays it bounds.
     "crawler.crawl_delay.CrawlDelay": 500,
+    # -a search=1: the case keywords are read from the database inside the crawl, never passed
+    # as (scrapyd job) arguments.
+    "crawler.search_keywords.SearchKeywords": 510,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.HashMatchPipeline": 300,

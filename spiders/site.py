@@ -16,7 +16,13 @@ from crawler.sites import SiteConfig, find_site
 from spiders import browser
 from spiders.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
 from spiders.full_size import FullSizeLinks
-from spiders.search import KEYWORD, RESULT_PAGE, SearchCrawl, keywords_argument
+from spiders.search import (
+    KEYWORD,
+    RESULT_PAGE,
+    SearchCrawl,
+    keywords_argument,
+    search_argument,
+)
 from spiders.traps import TrapGuard
 
 STATS = "repostwatch"
@@ -32,7 +38,10 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
 
     With ``keywords`` (``-a keywords='["하늘별"]'``, or a list from ``repostwatch crawl SITE
     --search``) it is a search crawl instead: the keywords go through the site's ``[search]``
-    (:mod:`spiders.search`) and the start URLs are not crawled.
+    (:mod:`spiders.search`) and the start URLs are not crawled. With ``-a search=1`` it is a
+    search crawl for every active case keyword, which the crawl reads from the database itself
+    (crawler/search_keywords.py) so that the keywords never appear among a job's arguments (as
+    scrapyd stores and logs them); the scheduler's search crawls run this way.
     """
 
     name = "site"
@@ -43,6 +52,7 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         *,
         config: SiteConfig | None = None,
         keywords: object = None,
+        search: object = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -72,7 +82,11 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         )
         # Search crawls: the keywords to search for, and where a result page's results are.
         self.keywords = None if keywords is None else keywords_argument(keywords)
-        if self.keywords is not None and config.search is None:
+        # search=1: the crawl fills self.keywords from the database before start() runs.
+        self.search_from_database = search_argument(search)
+        if self.search_from_database and self.keywords is not None:
+            raise ValueError("give -a search=1 or -a keywords=..., not both")
+        if (self.keywords is not None or self.search_from_database) and config.search is None:
             raise ValueError(
                 f"{config.source or config.name}: no [search] table, so the site cannot be "
                 "searched for keywords; add one (README: Search by case keywords)"
@@ -103,6 +117,11 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         settings.set("REPOSTWATCH_RETRY_BACKOFF_MAX", config.retry_backoff_max, priority="spider")
         if config.user_agent:
             settings.set("USER_AGENT", config.user_agent, priority="spider")
+        if (spider.keywords is not None or spider.search_from_database) and settings.get("FEEDS"):
+            # A search crawl's items name the keywords (their keyword, their result page URLs):
+            # no item feed, also not the one scrapyd asks for (as -s FEEDS=..., in items_dir).
+            settings.set("FEEDS", {}, priority="cmdline")
+            spider.logger.warning("A search crawl writes no item feed: its items name keywords")
         if not config.obey_robots:
             spider.logger.warning(
                 "robots.txt of %s is not obeyed: %s", config.name, config.robots_reason
@@ -124,6 +143,13 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         if self.browser_problem:
             self.logger.error(self.browser_problem)
             raise CloseSpider("browser_unavailable")
+        if self.search_from_database and self.keywords is None:
+            self.logger.error(
+                "search=1 but the case keywords were not loaded (the extension "
+                "crawler.search_keywords.SearchKeywords must be enabled and the database "
+                "reachable; see the log above); nothing was searched"
+            )
+            raise CloseSpider("search_keywords_unavailable")
         if self.keywords is not None:
             for request in self.search_requests():
                 yield request

@@ -31,7 +31,7 @@ from crawler.db.session import (
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPOSTWATCH_TEST_POSTGRES_URL",
-    "postgresql+psycopg://repostwatch:repostwatch@127.0.0.1:5432/repostwatch_test",
+    "postgresql+psycopg://repostwatch_test:repostwatch_test@127.0.0.1:5432/repostwatch_test",
 )
 _DATABASE_PREFIX = "repostwatch_t_"
 

@@ -42,17 +42,24 @@ def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):
     photo = samples.photo_path("astronaut")
     before = sorted(p.name for p in tmp_path.rglob("*"))
     first = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
-    assert "1 file(s) added (5 hashes)" in first.stdout
+    assert "1 file(s) added (6 hashes)" in first.stdout
     again = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
     # The withdrawn references are the file's; adding the file again brings them back.
     withdrawn = repostwatch("refs", "withdraw", "--case", "case-1", photo, env=env)
-    assert "5 hash(es) withdrawn" in withdrawn.stdout
+    assert "6 hash(es) withdrawn" in withdrawn.stdout
     assert repostwatch("refs", "export", env=env).stdout == "algorithm,hash,case,quality\n"
     back = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
-    assert "1 file(s) added (5 hashes)" in back.stdout
+    assert "1 file(s) added (6 hashes)" in back.stdout
     assert "0 file(s) added (0 hashes), 1 already registered" in again.stdout
     rows = json.loads(repostwatch("refs", "export", "--format", "json", env=env).stdout)
-    assert sorted(r["algorithm"] for r in rows) == ["crhash", "md5", "pdq", "phash", "sha256"]
+    assert sorted(r["algorithm"] for r in rows) == [
+        "crhash",
+        "md5",
+        "pdq",
+        "pdq",
+        "phash",
+        "sha256",
+    ]
     assert all(r["case"] == "case-1" for r in rows)
     # Nothing new was written next to the database but the database itself.
     after = sorted(p.name for p in tmp_path.rglob("*"))

@@ -1,5 +1,7 @@
 """`repostwatch demo` (what `make demo` runs) flags exactly the reposts, and only once."""
 
+from sqlalchemy import text
+
 from crawler.db import make_engine, make_sessionmaker
 from crawler.db.users import authenticate
 from crawler.demo import DEMO_PASSWORD, DEMO_USERNAME, REFERENCE_PHOTOS
@@ -41,8 +43,10 @@ def test_demo_prints_the_flagged_reposts_and_reruns_without_duplicates(tmp_path)
 
     # It ends with how to serve the review web app and a demo account that can log in (#6).
     url = env["REPOSTWATCH_DATABASE_URL"]
+    key_file = tmp_path / "var" / "demo-evidence.key"
     serve = (
         f"  REPOSTWATCH_DATABASE_URL={url} REPOSTWATCH_WEB_ENV=development "
+        f'REPOSTWATCH_EVIDENCE_KEY="$(cat {key_file})" '
         "repostwatch web --host 127.0.0.1 --port 8000"
     )
     for output in (first, second):
@@ -54,4 +58,7 @@ def test_demo_prints_the_flagged_reposts_and_reruns_without_duplicates(tmp_path)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         assert authenticate(session, DEMO_USERNAME, DEMO_PASSWORD).role == "admin"
+        # The 7 matched media are kept as evidence, encrypted with the demo's key (0600).
+        assert session.execute(text("select count(*) from evidence")).scalar_one() == 7
+    assert key_file.stat().st_mode & 0o777 == 0o600
     engine.dispose()

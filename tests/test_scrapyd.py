@@ -394,3 +394,55 @@ def test_scrapyd_on_the_network_without_a_password_is_refused(tmp_path):
         output
     )
     assert not (tmp_path / "scrapyd.conf").exists()
+
+
+@pytest.mark.timeout(300)  # one real search crawl in a scrapyd job process
+def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
+    """`search_every`: the job gets `site` and `search=1` only; the crawl in scrapyd's job
+    process reads the keywords from the database, and no keyword reaches scrapyd's job storage,
+    logs or items (victims' names)."""
+    from tests.sites import search as board
+
+    env, tmp, client = deployed["env"], deployed["tmp"], deployed["client"]
+    repostwatch("cases", "keywords", "add", board.SKY, board.SKY_KEYWORD, env=env, cwd=tmp)
+    repostwatch("cases", "keywords", "add", board.MOON, board.MOON_KEYWORD, env=env, cwd=tmp)
+    only_board = tmp / "search-sites"  # what this scheduler schedules: the board only
+    only_board.mkdir()
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    crawl_sites = deployed["sites_dir"] / "board.toml"  # where the job reads the site file
+    try:
+        with LocalSite(board.routes()) as site:
+            text = board.site_file("board", site.url) + '[schedule]\nsearch_every = "1d"\n'
+            crawl_sites.write_text(text)
+            (only_board / "board.toml").write_text(text)
+            report = Scheduler(sessions, only_board, [client]).run_pass()
+            assert report.skipped_searches == {}, report
+            (handover,) = report.scheduled
+            assert (handover.triggered_by, handover.search) == ("schedule-search", True)
+            _wait(lambda: _run_status(sessions, handover.run_id) != "running", 180, "no end")
+            got = {path for method, path, _ in site.exchanges if method == "GET"}
+        with sessions() as session:
+            run = db.get_run(session, handover.run_id)
+    finally:
+        crawl_sites.unlink(missing_ok=True)
+        engine.dispose()
+    sky, moon = board.q(board.SKY_KEYWORD), board.q(board.MOON_KEYWORD)
+    assert {p for p in got if p.startswith("/search")} == {
+        f"/search?q={sky}",
+        f"/search?q={sky}&page=2",
+        f"/search?q={moon}",
+    }
+    assert (run.status, run.pages) == ("finished", 7)
+    assert json.loads(run.stats)["repostwatch/search/keywords"] == 2
+    job = f"board.{handover.run_id}"
+    assert (deployed["scrapyd_dir"] / "logs" / "repostwatch" / "site" / f"{job}.log").is_file()
+    assert not (deployed["scrapyd_dir"] / "items" / "repostwatch" / "site" / f"{job}.jl").exists()
+    secrets = [
+        form.encode()
+        for keyword in (board.SKY_KEYWORD, board.MOON_KEYWORD)
+        for form in (keyword, board.q(keyword), json.dumps(keyword)[1:-1])
+    ]
+    files = [tmp / "scrapyd.out", *(p for p in deployed["scrapyd_dir"].rglob("*") if p.is_file())]
+    leaks = [str(path) for path in files for secret in secrets if secret in path.read_bytes()]
+    assert leaks == []

@@ -15,7 +15,115 @@ from crawler.cli.common import open_session, table
 # --- cases ----------------------------------------------------------------------------------
 @click.group()
 def cases() -> None:
-    """Victims' cases: their search keywords (references: `repostwatch refs`)."""
+    """Victims' cases: list, close, thumbnails, search keywords (references: `refs`)."""
+
+
+@cases.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Leave closed cases out.")
+def cases_list(only_open: bool) -> None:
+    """List the cases with their active reference hashes and flags by state.
+
+    \b
+    Example:
+      repostwatch cases list --open
+    """
+    from crawler.db import cases as db_cases
+
+    with open_session() as session:
+        found = db_cases.list_cases(session, include_closed=not only_open)
+    if not found:
+        click.echo("No cases.")
+        return
+    rows = [
+        (
+            c.name,
+            c.references,
+            *c.flags.values(),
+            f"closed {c.closed_at:%Y-%m-%d}" if c.closed_at else "open",
+        )
+        for c in found
+    ]
+    statuses = tuple(s.upper() for s in found[0].flags)
+    click.echo(table(("CASE", "REFERENCES", *statuses, "STATE"), rows))
+
+
+@cases.command("close")
+@click.argument("case")
+@click.option("--by", required=True, help="Who closes the case (recorded and audited).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def cases_close(case: str, by: str, yes: bool) -> None:
+    """Close CASE: delete the encrypted evidence of its flags and its pixelated thumbnails,
+    withdraw its reference hashes (running crawls stop matching them within seconds) and its
+    search keywords. Flags, notices and hashes stay as the record; the audit log records it.
+
+    \b
+    Example:
+      repostwatch cases close case-0042 --by park.admin
+    """
+    from crawler.db import audit
+    from crawler.db import cases as db_cases
+
+    if not yes:
+        click.confirm(
+            f"Close {case}? Its evidence is deleted and its references stop matching", abort=True
+        )
+    try:
+        with open_session() as session:
+            closed = db_cases.close_case(session, case, by=by)
+            audit.record(  # the review app's audit log (issue #6) sees CLI closings too
+                session,
+                "case_close",
+                username=f"(cli) {by.strip()}",
+                target_type="case",
+                target_id=closed.case_id,
+                details={
+                    "case": closed.case,
+                    "evidence_deleted": closed.evidence_deleted,
+                    "references_withdrawn": closed.references_withdrawn,
+                    "keywords_withdrawn": closed.keywords_withdrawn,
+                    "thumbnails_deleted": closed.thumbnails_deleted,
+                    "via": "cli",
+                },
+            )
+    except (db_cases.CaseNotFound, db_cases.CaseClosed, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Closed {closed.case}: deleted {closed.evidence_deleted} evidence item(s) and "
+        f"{closed.thumbnails_deleted} thumbnail(s), withdrew {closed.references_withdrawn} "
+        f"reference hash(es) and {closed.keywords_withdrawn} keyword(s)."
+    )
+
+
+@cases.command("thumbnails")
+@click.argument("case")
+@click.option(
+    "--keep/--drop",
+    required=True,
+    help="Opt CASE in to pixelated reference thumbnails, or out (deleting those kept).",
+)
+def cases_thumbnails(case: str, keep: bool) -> None:
+    """Opt CASE in to (--keep) or out of (--drop) heavily pixelated reference thumbnails.
+
+    A case that opted in keeps, per reference image added from then on (`refs add`), an 8x8
+    block picture scaled to 64 px that reviewers see beside the found media; nothing a
+    person could be recognised from survives. --drop deletes them all.
+
+    \b
+    Example:
+      repostwatch cases thumbnails case-0042 --keep
+      repostwatch refs add --case case-0042 victim-photos/
+    """
+    from crawler.db import cases as db_cases
+
+    try:
+        with open_session() as session:
+            deleted = db_cases.set_pixelated_thumbnails(session, case, keep)
+    except (db_cases.CaseNotFound, db_cases.CaseClosed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if keep:
+        click.echo(f"{case} keeps pixelated thumbnails of reference images added from now on.")
+    else:
+        click.echo(f"{case} keeps no thumbnails; {deleted} deleted.")
 
 
 # --- cases keywords -------------------------------------------------------------------------

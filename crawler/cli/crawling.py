@@ -71,8 +71,10 @@ def crawl(
         _distributed_worker(settings, config.name)
     keywords = _search_keywords(config) if search else None
     summary = run_crawl(str(path), config.name, settings, keywords=keywords)
-    _print_summary(summary)
     shared = settings.getbool("REPOSTWATCH_DISTRIBUTED")
+    if shared:
+        click.echo("\nThis worker's share of the run (the run's totals: crawls list):")
+    _print_summary(summary)
     if shared and summary.finish_reason == "finished" and not summary.pages + summary.errors:
         click.echo("  (this worker found no page left: the other workers crawled them all)")
         return
@@ -179,6 +181,12 @@ def demo(loglevel: str) -> None:
 
     settings = load_settings(LOG_LEVEL=loglevel.upper())
     url = settings.get("REPOSTWATCH_DATABASE_URL")
+    key_file = None
+    if not settings.get("REPOSTWATCH_EVIDENCE_KEY"):  # keep the demo's matches as evidence
+        from crawler.demo import demo_evidence_key
+
+        key, key_file = demo_evidence_key()
+        settings.set("REPOSTWATCH_EVIDENCE_KEY", key)
     click.echo(f"1/4 Database {redact(url)}: running migrations")
     try:
         migrate.upgrade(url)
@@ -212,10 +220,10 @@ def demo(loglevel: str) -> None:
     click.echo(flag_table(found) if found else "No flags.")
     if not summary.ok:
         raise click.ClickException(f"demo crawl: {summary.problem}")
-    _print_web_instructions(url)
+    _print_web_instructions(url, key_file)
 
 
-def _print_web_instructions(url: str) -> None:
+def _print_web_instructions(url: str, key_file: Any = None) -> None:
     """The demo ends with how to review its flags in the web app (issue #6)."""
     from pathlib import Path
 
@@ -225,4 +233,4 @@ def _print_web_instructions(url: str) -> None:
         account = ensure_demo_account(session, url)
     local = Path(".venv/bin/repostwatch")
     executable = str(local) if local.exists() else "repostwatch"
-    click.echo("\n" + web_instructions(url, account, executable))
+    click.echo("\n" + web_instructions(url, account, executable, key_file))

@@ -10,7 +10,44 @@ import click
 from crawler.cli.common import load_settings, ready_database, redact, table
 
 
-def _scheduler(settings: Any, engine: Any, clock: Any = None) -> Any:
+def _upkeep(settings: Any, sessions: Any, options: dict[str, Any]) -> Any:
+    """Removal re-checks and (with REPOSTWATCH_SMTP_URL) notice reminders for the scheduler."""
+    from datetime import timedelta
+
+    from crawler.scheduling import Reminders, Upkeep
+    from crawler.takedown.recheck import Fetcher
+    from crawler.takedown.sending import SmtpConfigError, check_sender, parse_smtp_url
+
+    reminders = None
+    if settings.get("REPOSTWATCH_SMTP_URL"):
+        try:
+            reminders = Reminders(
+                smtp=parse_smtp_url(settings.get("REPOSTWATCH_SMTP_URL")),
+                sender=check_sender(settings.get("REPOSTWATCH_NOTICE_FROM")),
+                resend_after=timedelta(hours=settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")),
+            )
+        except SmtpConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    fetcher = Fetcher(
+        user_agent=settings.get("USER_AGENT"),
+        timeout=settings.getfloat("DOWNLOAD_TIMEOUT"),
+        max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+    )
+    try:
+        return Upkeep(
+            sessions,
+            settings.get("REPOSTWATCH_SITES_DIR"),
+            fetcher,
+            recheck_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_HOURS")),
+            recheck_batch=settings.getint("REPOSTWATCH_RECHECK_BATCH"),
+            reminders=reminders,
+            **options,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _scheduler(settings: Any, engine: Any, clock: Any = None, upkeep: bool = False) -> Any:
     from crawler import db
     from crawler.scheduling import Alerter, Scheduler, ScrapydClient, parse_nodes
 
@@ -27,11 +64,13 @@ def _scheduler(settings: Any, engine: Any, clock: Any = None) -> Any:
     project = settings.get("REPOSTWATCH_SCRAPYD_PROJECT")
     clients = [ScrapydClient(node, project) for node in nodes]
     options = {"clock": clock} if clock else {}
+    sessions = db.make_sessionmaker(engine)
     return Scheduler(
-        db.make_sessionmaker(engine),
+        sessions,
         settings.get("REPOSTWATCH_SITES_DIR"),
         clients,
         alerter=alerter,
+        upkeep=_upkeep(settings, sessions, options) if upkeep else None,
         **options,
     )
 
@@ -49,6 +88,25 @@ def _site_name(settings: Any, site: str) -> str:
         return find_site(site, settings.get("REPOSTWATCH_SITES_DIR")).name
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _echo_upkeep(upkeep: Any) -> None:
+    """What the pass's upkeep round did (waiting for it to end)."""
+    done = upkeep.join()
+    if done is None:
+        click.echo("re-checks and reminders failed: see the log above")
+        return
+    click.echo(
+        f"re-checked {done.checked} of {done.rechecks_due} due flag(s): {len(done.removed)} "
+        f"removed, {len(done.present)} still there, {len(done.unknown)} unknown"
+    )
+    if upkeep.reminders is None:
+        click.echo("notice reminders: off (REPOSTWATCH_SMTP_URL is not set)")
+    else:
+        click.echo(
+            f"notice reminders: {len(done.reminders_sent)} sent, "
+            f"{len(done.reminders_failed)} failed"
+        )
 
 
 def _when(moment: Any) -> str:
@@ -70,8 +128,11 @@ def scheduler(once: bool, interval: float | None, verbose: bool) -> None:
 
     Each pass closes crawl runs whose scrapyd job vanished, judges the health of runs that
     ended (alerting on changes), then schedules every site whose [schedule] is due on the
-    least-loaded node of REPOSTWATCH_SCRAPYD_URLS. A site is never crawled twice at once, and
-    after downtime a missed crawl is caught up once. Stop it with Ctrl-C or SIGTERM.
+    least-loaded node of REPOSTWATCH_SCRAPYD_URLS, and every due search crawl (search_every /
+    search_cron). A site is never crawled twice at once, and after downtime a missed crawl is
+    caught up once. In the background, each pass also re-checks confirmed flags not checked for
+    REPOSTWATCH_RECHECK_HOURS and, with REPOSTWATCH_SMTP_URL, re-sends the notices that are due
+    (REPOSTWATCH_NOTICE_RESEND_HOURS). Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -92,21 +153,28 @@ def scheduler(once: bool, interval: float | None, verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the revision check at start
     settings = load_settings()
     engine = _engine(settings)
-    service = _scheduler(settings, engine)
+    service = _scheduler(settings, engine, upkeep=True)
     try:
         if once:
             report = service.run_pass()
             for handover in report.scheduled:
+                kind = "search crawl" if handover.search else "crawl"
                 click.echo(
-                    f"scheduled {handover.site}: crawl run {handover.run_id}, job {handover.job} "
-                    f"on {handover.node}"
+                    f"scheduled {handover.site}: {kind} run {handover.run_id}, job "
+                    f"{handover.job} on {handover.node}"
                 )
             for site, why in sorted(report.skipped.items()):
                 click.echo(f"skipped {site}: {why}")
+            for site, why in sorted(report.skipped_searches.items()):
+                click.echo(f"skipped search of {site}: {why}")
             for run_id, why in report.closed:
                 click.echo(f"closed crawl run {run_id} as failed: {why}")
-            if not report.scheduled:
+            skipped = len(report.skipped) + len(report.skipped_searches)
+            if not report.scheduled and not skipped:
                 click.echo("nothing due")
+            elif skipped:
+                click.echo(f"{len(report.scheduled)} scheduled, {skipped} due but skipped")
+            _echo_upkeep(service.upkeep)
             return
         every = interval or settings.getfloat("REPOSTWATCH_SCHEDULER_INTERVAL")
         stop = threading.Event()
@@ -170,9 +238,9 @@ def crawls_list() -> None:
         rows.append(
             [
                 name,
-                schedule.rule if schedule else "-",
+                _rules(schedule) if schedule else "-",
                 mode,
-                _when(current.next_due_at) if current and schedule else "-",
+                _when(current.next_due_at) if current and schedule and schedule.crawls else "-",
                 f"{runs[0].id} {runs[0].status}" if runs else "-",
                 health[name].state if name in health else "-",
             ]
@@ -181,6 +249,16 @@ def crawls_list() -> None:
         click.echo("No site files.")
         return
     click.echo(table(["SITE", "SCHEDULE", "STATE", "NEXT DUE", "LAST RUN", "HEALTH"], rows))
+
+
+def _rules(schedule: Any) -> str:
+    """A [schedule] in a few words: "every 6h", "every 6h; search every 1d", "search cron ..."."""
+    search = schedule.search_schedule
+    if search is None:
+        return schedule.rule
+    if not schedule.crawls:
+        return f"search {search.rule}"
+    return f"{schedule.rule}; search {search.rule}"
 
 
 def _site_configs(settings: Any) -> dict[str, Any]:
@@ -273,7 +351,8 @@ def _set_paused(site: str, paused: bool) -> None:
 # --- status -----------------------------------------------------------------------------------
 @click.command()
 def status() -> None:
-    """scrapyd nodes, next crawl per site, Redis, database, pending flags, unhealthy sites.
+    """scrapyd nodes, next crawl and search crawl per site, Redis, database, pending flags,
+    re-checks and notice reminders due, unhealthy sites.
 
     Exit status 1 when a scrapyd node, Redis (if configured) or the database is unreachable,
     so that monitoring can run it.
@@ -282,9 +361,16 @@ def status() -> None:
     Example:
       repostwatch status
     """
+    from datetime import timedelta
+
     from crawler import db
     from crawler.db import migrate, schedules
+    from crawler.db import notices as db_notices
+    from crawler.db import rechecks as db_rechecks
+    from crawler.db.models import utcnow
     from crawler.scheduling import ScrapydClient, ScrapydError, parse_nodes
+    from crawler.scheduling.scheduler import SEARCH_TRIGGER
+    from crawler.scheduling.timing import due_after_last
 
     settings = load_settings()
     problems = 0
@@ -330,18 +416,42 @@ def status() -> None:
         raise SystemExit(1)
 
     configs = _site_configs(settings)
+    now = utcnow()
+    recheck_hours = settings.getfloat("REPOSTWATCH_RECHECK_HOURS")
+    searched = {
+        name: config
+        for name, config in configs.items()
+        if config is not None and config.schedule and config.schedule.search_schedule
+    }
     engine = db.make_engine(url)
     try:
         with db.make_sessionmaker(engine)() as session:
             pending = db.count_flags(session, status="pending")
             states = schedules.schedule_states(session)
             health = schedules.health_states(session)
+            last_searches = {
+                name: schedules.last_scheduled_at(session, name, SEARCH_TRIGGER)
+                for name in searched
+            }
+            rechecks_due = len(
+                db_rechecks.check_targets(
+                    session, checked_before=now - timedelta(hours=recheck_hours)
+                )
+            )
+            reminders_due = len(db_notices.resend_due(session, now))
     finally:
         engine.dispose()
     click.echo(f"Flags     {pending} pending review")
+    click.echo(
+        f"Re-checks {rechecks_due} confirmed flag(s) due (not checked for {recheck_hours:g} h)"
+    )
+    smtp_note = (
+        "" if settings.get("REPOSTWATCH_SMTP_URL") else " (REPOSTWATCH_SMTP_URL unset: not sent)"
+    )
+    click.echo(f"Notices   {reminders_due} due for a reminder{smtp_note}")
     rows = []
     for name, config in sorted(configs.items()):
-        if config is None or config.schedule is None:
+        if config is None or config.schedule is None or not config.schedule.crawls:
             continue
         current_state = states.get(name)
         if current_state is not None and current_state.paused:
@@ -356,6 +466,23 @@ def status() -> None:
         "  " + table(["SITE", "SCHEDULE", "NEXT"], rows).replace("\n", "\n  ")
         if rows
         else "  no site has a [schedule]"
+    )
+    search_rows = []
+    for name, config in sorted(searched.items()):
+        search_schedule = config.schedule.search_schedule
+        current_state = states.get(name)
+        if current_state is not None and current_state.paused:
+            next_search = "paused"
+        elif not search_schedule.enabled:
+            next_search = "disabled"
+        else:
+            next_search = _when(due_after_last(search_schedule, last_searches[name], now))
+        search_rows.append([name, search_schedule.rule, next_search, _when(last_searches[name])])
+    click.echo("\nNext search crawls")
+    click.echo(
+        "  " + table(["SITE", "SCHEDULE", "NEXT", "LAST"], search_rows).replace("\n", "\n  ")
+        if search_rows
+        else "  no site schedules search crawls (search_every / search_cron)"
     )
     unhealthy = [h for h in health.values() if h.state == "unhealthy"]
     click.echo("\nUnhealthy sites")

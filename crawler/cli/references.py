@@ -26,26 +26,42 @@ def _announce() -> None:
 @refs.command("add")
 @click.option("--case", "case", required=True, help="Case name the references belong to.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def refs_add(case: str, paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--pixelated-thumbnails",
+    is_flag=True,
+    help="Opt the case in to keeping an 8x8-block, 64 px pixelated thumbnail of each image "
+    "for reviewers (nothing identifiable survives; `cases thumbnails CASE --drop` opts out).",
+)
+def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> None:
     """Hash each image in PATHS (files or directories) and store only its hashes.
 
     SHA-256, MD5, pHash and PDQ (with its quality) are computed in memory; the media itself is
-    never copied or written anywhere. Adding the same file again changes nothing.
+    never copied or written anywhere. Adding the same file again changes nothing. A case that
+    opted in (--pixelated-thumbnails) also keeps a heavily pixelated thumbnail per image.
 
     \b
     Example:
       repostwatch refs add --case case-0042 victim-photos/ extra/IMG_0001.jpg
+      repostwatch refs add --case case-0042 --pixelated-thumbnails victim-photos/
     """
-    from crawler import registry
+    from crawler import db, registry
+    from crawler.db import cases as db_cases
 
     files = list(registry.media_files(paths))
     if not files:
         raise click.ClickException("no files found in the paths given")
-    with (
-        open_session() as session,
-        click.progressbar(files, label="Hashing", file=sys.stderr, show_pos=True) as bar,
-    ):
-        report = registry.add_files(session, case, bar)
+    try:
+        with (
+            open_session() as session,
+            click.progressbar(files, label="Hashing", file=sys.stderr, show_pos=True) as bar,
+        ):
+            if pixelated_thumbnails:
+                db.get_or_create_case(session, case)
+                db_cases.set_pixelated_thumbnails(session, case, True)
+            thumbnails = db_cases.wants_thumbnails(session, case)
+            report = registry.add_files(session, case, bar, thumbnails=thumbnails)
+    except db_cases.CaseClosed as exc:
+        raise click.ClickException(f"nothing added: {exc}") from exc
     _announce()
     for path, why in report.skipped:
         click.echo(f"skipped {path}: {why}", err=True)

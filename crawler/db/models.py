@@ -100,6 +100,11 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Cases (issue #6): a closed case's evidence is deleted and its references withdrawn; a case
+    # may opt in to keep a heavily pixelated thumbnail of each reference file for reviewers.
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    pixelated_thumbnails: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class ReferenceHash(Base):
@@ -479,3 +484,23 @@ class SiteHealth(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     since: Mapped[datetime]
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+
+
+# --- Cases (issue #6): opt-in pixelated reference thumbnails -----------------------------------
+
+
+class ReferenceThumbnail(Base):
+    """A heavily pixelated PNG of one reference file, kept only for a case that opted in.
+
+    At most 8x8 blocks of colour upscaled to at most 64 px: enough to tell a reviewer "this is
+    the photo with the blue background", nothing a person could be recognised from.
+    """
+
+    __tablename__ = "reference_thumbnails"
+    __table_args__ = (UniqueConstraint("case_id", "media_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # the reference file
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

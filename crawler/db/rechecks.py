@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Case, Flag, Notice, NoticeItem, Site
@@ -44,8 +44,12 @@ class Removal:
     counted_from: str  # "notice" (first sending of its notice) or "confirmation"
 
 
-def check_targets(session: Session, site: str | None = None) -> list[CheckTarget]:
-    """Confirmed flags whose media was not found removed yet: what a re-check visits."""
+def check_targets(
+    session: Session, site: str | None = None, *, checked_before: datetime | None = None
+) -> list[CheckTarget]:
+    """Confirmed flags whose media was not found removed yet: what a re-check visits. With
+    ``checked_before``, only those never checked or last found present before then, the
+    longest unchecked first (what a scheduled re-check is due to visit)."""
     query = (
         select(
             Flag.id,
@@ -61,6 +65,12 @@ def check_targets(session: Session, site: str | None = None) -> list[CheckTarget
     )
     if site is not None:
         query = query.where(Site.name == site)
+    if checked_before is not None:
+        query = (
+            query.where(or_(Flag.last_checked_at.is_(None), Flag.last_checked_at < checked_before))
+            .order_by(None)
+            .order_by(Flag.last_checked_at.nulls_first(), Flag.id)
+        )
     return [CheckTarget(*row) for row in session.execute(query)]
 
 

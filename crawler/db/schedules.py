@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import CrawlRun, Site, SiteHealth, SiteSchedule
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import dialect_insert
 
-TRIGGERS = ("schedule", "manual")
+#: The trigger of the runs of scheduled search crawls ([schedule] search_every / search_cron).
+SEARCH_TRIGGER = "schedule-search"
+#: Who opened a scheduled run: the site's [schedule] (a crawl, or a search crawl), or a person.
+TRIGGERS = ("schedule", "manual", SEARCH_TRIGGER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,12 @@ class ClosedRun:
     finish_reason: str | None
     pages: int
     media: int
+    triggered_by: str | None = None
+
+    @property
+    def search(self) -> bool:
+        """A scheduled search crawl (judged against earlier search crawls only)."""
+        return self.triggered_by == SEARCH_TRIGGER
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +128,16 @@ def active_runs(session: Session, site: str | None = None) -> list[ActiveRun]:
     return [ActiveRun(*row) for row in session.execute(query)]
 
 
+def last_scheduled_at(session: Session, site_name: str, triggered_by: str) -> datetime | None:
+    """When the newest run of ``site_name`` opened with ``triggered_by`` was handed over (the
+    search crawls' schedule keeps no state of its own: it counts from here)."""
+    return session.execute(
+        select(func.max(CrawlRun.scheduled_at))
+        .join(Site, CrawlRun.site_id == Site.id)
+        .where(Site.name == site_name, CrawlRun.triggered_by == triggered_by)
+    ).scalar_one()
+
+
 def run_job(session: Session, run_id: int) -> tuple[str | None, str | None, str | None]:
     """(triggered_by, scrapyd_node, scrapyd_job) of a run."""
     row = session.execute(
@@ -142,6 +161,7 @@ def closed_runs(
             CrawlRun.finish_reason,
             CrawlRun.pages,
             CrawlRun.media,
+            CrawlRun.triggered_by,
         )
         .join(Site, CrawlRun.site_id == Site.id)
         .where(CrawlRun.site_id == site_id, CrawlRun.status != "running")
@@ -153,30 +173,38 @@ def closed_runs(
     return [ClosedRun(*row) for row in session.execute(query)]
 
 
-def finished_before(session: Session, site_id: int, run_id: int, limit: int) -> list[ClosedRun]:
-    """The site's last ``limit`` runs with status "finished" before run ``run_id``, newest first."""
-    return [
-        ClosedRun(*row)
-        for row in session.execute(
-            select(
-                CrawlRun.id,
-                Site.name,
-                CrawlRun.site_id,
-                CrawlRun.status,
-                CrawlRun.finish_reason,
-                CrawlRun.pages,
-                CrawlRun.media,
-            )
-            .join(Site, CrawlRun.site_id == Site.id)
-            .where(
-                CrawlRun.site_id == site_id,
-                CrawlRun.status == "finished",
-                CrawlRun.id < run_id,
-            )
-            .order_by(CrawlRun.id.desc())
-            .limit(limit)
+def finished_before(
+    session: Session, site_id: int, run_id: int, limit: int, *, search: bool | None = None
+) -> list[ClosedRun]:
+    """The site's last ``limit`` runs with status "finished" before run ``run_id``, newest first;
+    with ``search``, only scheduled search crawls (True) or only other runs (False)."""
+    query = (
+        select(
+            CrawlRun.id,
+            Site.name,
+            CrawlRun.site_id,
+            CrawlRun.status,
+            CrawlRun.finish_reason,
+            CrawlRun.pages,
+            CrawlRun.media,
+            CrawlRun.triggered_by,
         )
-    ]
+        .join(Site, CrawlRun.site_id == Site.id)
+        .where(
+            CrawlRun.site_id == site_id,
+            CrawlRun.status == "finished",
+            CrawlRun.id < run_id,
+        )
+        .order_by(CrawlRun.id.desc())
+        .limit(limit)
+    )
+    if search is True:
+        query = query.where(CrawlRun.triggered_by == SEARCH_TRIGGER)
+    elif search is False:
+        query = query.where(
+            or_(CrawlRun.triggered_by.is_(None), CrawlRun.triggered_by != SEARCH_TRIGGER)
+        )
+    return [ClosedRun(*row) for row in session.execute(query)]
 
 
 def sites_with_closed_runs(session: Session) -> list[tuple[int, str]]:

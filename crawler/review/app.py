@@ -34,6 +34,9 @@ BLUEPRINTS = (
     "crawler.review.auth:bp",
     "crawler.review.queue:bp",
     "crawler.review.flags:bp",
+    "crawler.review.notices:bp",
+    "crawler.review.cases:bp",
+    "crawler.review.dashboard:bp",
     "crawler.review.admin:bp",
 )
 #: Endpoints an anonymous visitor may reach; every other one redirects to the login page.
@@ -91,6 +94,12 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         ),
         REPOSTWATCH_BATCH_SIZE=int(config.get("REPOSTWATCH_REVIEW_BATCH") or 20),
         REPOSTWATCH_CLAIM_MINUTES=int(config.get("REPOSTWATCH_CLAIM_MINUTES") or 30),
+        # Takedown notices (crawler/review/notices.py): the same settings as `repostwatch notices`.
+        REPOSTWATCH_SMTP_URL=str(config.get("REPOSTWATCH_SMTP_URL") or ""),
+        REPOSTWATCH_NOTICE_FROM=str(config.get("REPOSTWATCH_NOTICE_FROM") or ""),
+        REPOSTWATCH_NOTICE_RESEND_HOURS=float(config.get("REPOSTWATCH_NOTICE_RESEND_HOURS") or 24),
+        REPOSTWATCH_CHROMIUM=str(config.get("REPOSTWATCH_CHROMIUM") or "/usr/bin/chromium"),
+        REPOSTWATCH_SITES_DIR=str(config.get("REPOSTWATCH_SITES_DIR") or ""),
     )
     engine = make_engine(str(database_url))
     app.extensions["repostwatch"] = web.AppState(

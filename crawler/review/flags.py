@@ -7,6 +7,8 @@ unblurred on reload. Evidence is decrypted in memory for the response and never 
 
 from __future__ import annotations
 
+import base64
+
 from flask import (
     Blueprint,
     Response,
@@ -21,7 +23,9 @@ from flask import (
 from flask import session as cookie
 
 from crawler.db import FlagNotFound, evidence, review
+from crawler.db.cases import flag_thumbnail
 from crawler.review import web
+from crawler.review.notices import flag_takedown
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 UNBLURRED = "unblurred_flags"
@@ -67,6 +71,8 @@ def show(flag_id: int):
         same = [f for f in review.pending_same_media(db, flag.media_sha256) if f.id != flag_id]
         has_evidence = evidence.has_evidence(db, flag_id)
         following = _next_claim(db, flag_id, order)
+        takedown = flag_takedown(db, flag_id)
+        thumbnail = flag_thumbnail(db, flag_id)  # only when the case opted in (pixelated)
         web.log(db, "view_flag", target_type="flag", target_id=flag_id)
     return render_template(
         "flag.html",
@@ -76,6 +82,12 @@ def show(flag_id: int):
         has_evidence=has_evidence,
         unblurred=flag_id in cookie.get(UNBLURRED, []),
         next_id=following,
+        takedown=takedown,
+        reference_thumbnail=(
+            "data:image/png;base64," + base64.b64encode(thumbnail).decode("ascii")
+            if thumbnail
+            else None
+        ),
         order=order,
         mine=flag.claimed_by_id == web.me().id,
         held_by_other=flag.claimed_by_other(web.me().id),

@@ -3,7 +3,8 @@
 ``scrapyd`` talks to scrapyd's JSON API, ``timing`` applies a site file's ``[schedule]`` with
 APScheduler's triggers, ``scheduler`` hands due crawls to the least-loaded node and closes runs
 whose jobs vanished, ``health`` judges each run that ended and ``alerts`` reports changes by
-webhook or e-mail. Imports the database layer, never Scrapy.
+webhook or e-mail; ``upkeep`` re-checks confirmed flags and sends notice reminders in the
+background of each pass. Imports the database layer, never Scrapy.
 """
 
 from crawler.scheduling.alerts import Alerter, HealthAlert
@@ -17,6 +18,7 @@ from crawler.scheduling.scheduler import (
     serve,
 )
 from crawler.scheduling.scrapyd import Jobs, Node, ScrapydClient, ScrapydError, parse_nodes
+from crawler.scheduling.upkeep import Reminders, Upkeep, UpkeepReport
 
 __all__ = [
     "Alerter",
@@ -27,10 +29,13 @@ __all__ = [
     "Node",
     "NodeState",
     "PassReport",
+    "Reminders",
     "Scheduler",
     "ScrapydClient",
     "ScrapydError",
     "SiteBusy",
+    "Upkeep",
+    "UpkeepReport",
     "parse_nodes",
     "serve",
 ]

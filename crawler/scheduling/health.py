@@ -10,7 +10,9 @@ A site is **unhealthy** when its newest ended run
 
 Otherwise it is healthy. Runs are judged once each, as the scheduler sees them end; the earlier
 runs that make the median include low ones, so a site whose smaller size is here to stay reads
-healthy again after a few runs.
+healthy again after a few runs. Scheduled search crawls (trigger "schedule-search") are
+compared with the site's earlier search crawls only, and other runs with other runs: a search
+finds far less than a crawl of the whole site.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ class Verdict:
 
 
 def judge(run: ClosedRun, earlier: list[ClosedRun]) -> Verdict:
-    """The site's health after ``run``, given its earlier finished runs (newest first)."""
+    """The site's health after ``run``, given its earlier finished runs of the same kind
+    (search crawls or not), newest first."""
+    name = f"search crawl run {run.id}" if run.search else f"crawl run {run.id}"
     if run.status == "failed":
-        return Verdict(
-            "unhealthy", f"crawl run {run.id} failed: {run.finish_reason or 'no reason'}"
-        )
+        return Verdict("unhealthy", f"{name} failed: {run.finish_reason or 'no reason'}")
     if run.pages == 0:
-        return Verdict("unhealthy", f"crawl run {run.id} crawled no page")
+        return Verdict("unhealthy", f"{name} crawled no page")
     history = earlier[:HISTORY]
     if len(history) >= MIN_HISTORY:
         for what, value in (("pages", run.pages), ("media", run.media)):
@@ -46,7 +48,7 @@ def judge(run: ClosedRun, earlier: list[ClosedRun]) -> Verdict:
             if value < typical * SHARE:
                 return Verdict(
                     "unhealthy",
-                    f"crawl run {run.id} found {value} {what}, under half the median "
+                    f"{name} found {value} {what}, under half the median "
                     f"({typical:g}) of the {len(history)} finished runs before it: has the "
                     "site's layout changed?",
                 )

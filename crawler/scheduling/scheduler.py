@@ -4,10 +4,18 @@ judges the health of runs that ended. ``repostwatch scheduler`` runs a pass ever
 A crawl is handed over like this: a run is opened in the database (status "running", trigger,
 scheduled time), the job is queued on the least-loaded scrapyd node (running + pending jobs) with
 ``setting=REPOSTWATCH_RUN_ID=<run>`` and ``jobid=<site>.<run>``, and the node and job id are
-recorded on the run. The crawl joins that run and closes it when it ends. A site is never crawled
+recorded on the run. The crawl joins that run and closes it when it ends. A search crawl
+(``search_every`` / ``search_cron``) is handed over the same way with the spider argument
+``search=1`` and trigger "schedule-search": its keywords (victims' names) are never job
+arguments, which scrapyd keeps in its job storage and logs; the crawl reads them from the
+database itself (crawler/search_keywords.py). The search schedule keeps no state of its own: it
+counts from the site's last run triggered "schedule-search". A site is never crawled
 twice at once: it is skipped while it has a running run in the database or a live scrapyd job.
 A run whose job never reached scrapyd, or is no longer on its node while the run is still open,
 is closed as failed, so that it does not block the site forever.
+
+Each pass also starts a round of takedown upkeep (removal re-checks, notice reminders) in a
+worker thread (crawler/scheduling/upkeep.py), off the path of the crawls.
 
 Every time comes from ``clock`` so that tests can move time.
 """
@@ -29,11 +37,14 @@ from crawler.db.runs import finish_run
 from crawler.scheduling import health, timing
 from crawler.scheduling.alerts import Alerter, HealthAlert
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
+from crawler.scheduling.upkeep import Upkeep
 from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
 
 logger = logging.getLogger("repostwatch.scheduler")
 
 SPIDER = "site"
+#: The trigger recorded on the runs of scheduled search crawls.
+SEARCH_TRIGGER = state.SEARCH_TRIGGER
 #: A run handed over less than this long ago is not checked against scrapyd's job lists yet
 #: (its job may be on its way: the run is opened before the job is queued).
 HANDOVER_GRACE = timedelta(seconds=60)
@@ -81,6 +92,7 @@ class Handover:
     node: str
     job: str
     triggered_by: str
+    search: bool = False
 
 
 @dataclass
@@ -91,6 +103,9 @@ class PassReport:
     nodes: list[NodeState] = field(default_factory=list)
     scheduled: list[Handover] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # site -> why it was not scheduled
+    #: site -> why its due search crawl was not scheduled
+    skipped_searches: dict[str, str] = field(default_factory=dict)
+    upkeep_started: bool = False  # a round of re-checks and reminders began in the background
     closed: list[tuple[int, str]] = field(default_factory=list)  # (run id, reason)
     health: list[HealthAlert] = field(default_factory=list)  # transitions
     problems: list[str] = field(default_factory=list)  # invalid site files, ...
@@ -105,6 +120,7 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] = utcnow,
         alerter: Alerter | None = None,
+        upkeep: Upkeep | None = None,
     ):
         if not clients:
             raise ValueError("the scheduler needs at least one scrapyd node")
@@ -113,16 +129,26 @@ class Scheduler:
         self.clients = list(clients)
         self.clock = clock
         self.alerter = alerter or Alerter()
+        self.upkeep = upkeep
+        # When this process first saw a site's search rule: a cron search schedule that never
+        # ran waits for its first slot after that.
+        self._search_anchors: dict[tuple[str, str], datetime] = {}
 
     # --- one pass ---------------------------------------------------------------------------
     def run_pass(self) -> PassReport:
-        """Close vanished runs, judge ended runs, then hand every due site to scrapyd."""
+        """Start the takedown upkeep, close vanished runs, judge ended runs, then hand every
+        due crawl and search crawl to scrapyd."""
         report = PassReport(at=self.clock())
+        if self.upkeep is not None:
+            report.upkeep_started = self.upkeep.start()
         report.nodes = self.poll_nodes()
         self._close_lost_runs(report)
         self._judge_health(report)
         for config in self._scheduled_sites(report):
-            self._consider(config, report)
+            if config.schedule is not None and config.schedule.crawls:
+                self._consider(config, report)
+            if config.schedule is not None and config.schedule.search_schedule is not None:
+                self._consider_search(config, report)
         return report
 
     def poll_nodes(self) -> list[NodeState]:
@@ -189,7 +215,10 @@ class Scheduler:
                 if not newest:
                     continue
                 run = newest[0]
-                earlier = state.finished_before(session, site_id, run.id, health.HISTORY)
+                # Search crawls find far less than crawls: each is compared with its own kind.
+                earlier = state.finished_before(
+                    session, site_id, run.id, health.HISTORY, search=run.search
+                )
                 verdict = health.judge(run, earlier)
                 was = current.state if current else "healthy"
                 changed = verdict.state != was
@@ -265,11 +294,54 @@ class Scheduler:
                 last_scheduled_at=now,
             )
 
+    def search_due(
+        self, config: SiteConfig, last_scheduled_at: datetime | None, now: datetime
+    ) -> datetime:
+        """When the site's next search crawl is due, after its last scheduled one (``now``:
+        the pass's time, the anchor of a schedule seen for the first time)."""
+        schedule = config.schedule.search_schedule if config.schedule else None
+        assert schedule is not None
+        anchor = self._search_anchors.setdefault((config.name, schedule.rule), now)
+        return timing.due_after_last(schedule, last_scheduled_at, anchor)
+
+    def _consider_search(self, config: SiteConfig, report: PassReport) -> None:
+        schedule = config.schedule
+        assert schedule is not None
+        now = report.at
+        with self.sessions.begin() as session:
+            current = state.get_schedule_state(session, config.name)
+            last = state.last_scheduled_at(session, config.name, SEARCH_TRIGGER)
+        due = self.search_due(config, last, now)
+        if not schedule.enabled:
+            report.skipped_searches[config.name] = "schedule disabled in the site file"
+            return
+        if current.paused:
+            report.skipped_searches[config.name] = "paused"
+            return
+        if now < due:
+            return
+        try:
+            handover = self.start_crawl(
+                config.name, triggered_by=SEARCH_TRIGGER, nodes=report.nodes, search=True
+            )
+        except (SiteBusy, NoNodeAvailable) as exc:
+            report.skipped_searches[config.name] = str(exc)
+            logger.info("%s: a search crawl is due but not scheduled: %s", config.name, exc)
+            return
+        report.scheduled.append(handover)
+
     # --- one crawl --------------------------------------------------------------------------
     def start_crawl(
-        self, site: str, *, triggered_by: str, nodes: list[NodeState] | None = None
+        self,
+        site: str,
+        *,
+        triggered_by: str,
+        nodes: list[NodeState] | None = None,
+        search: bool = False,
     ) -> Handover:
-        """Hand one crawl of ``site`` to the least-loaded scrapyd node that takes it.
+        """Hand one crawl of ``site`` to the least-loaded scrapyd node that takes it; with
+        ``search``, a search crawl (spider argument ``search=1``: the crawl reads the keywords
+        from the database, they never travel as job arguments).
 
         Raises :class:`SiteBusy` when the site is being crawled (or queued) already and
         :class:`NoNodeAvailable` when no node takes the job (the run is then closed as failed).
@@ -289,11 +361,12 @@ class Scheduler:
                 raise SiteBusy(f"{site} has crawl run {running[0].id} still running")
             run_id = state.open_scheduled_run(session, site, triggered_by=triggered_by, at=now)
         job = f"{site}.{run_id}"
+        args = {"site": site, "search": "1"} if search else {"site": site}
         refusals = []
         for node in up:
             try:
                 node.client.schedule(
-                    SPIDER, job=job, args={"site": site}, settings={"REPOSTWATCH_RUN_ID": run_id}
+                    SPIDER, job=job, args=args, settings={"REPOSTWATCH_RUN_ID": run_id}
                 )
             except ScrapydError as exc:
                 refusals.append(str(exc))
@@ -304,14 +377,15 @@ class Scheduler:
             node.pending += 1
             node.live.add(job)
             logger.info(
-                "Scheduled crawl run %s of %s (%s) on %s as job %s",
+                "Scheduled %s run %s of %s (%s) on %s as job %s",
+                "search crawl" if search else "crawl",
                 run_id,
                 site,
                 triggered_by,
                 node.client.name,
                 job,
             )
-            return Handover(site, run_id, node.client.name, job, triggered_by)
+            return Handover(site, run_id, node.client.name, job, triggered_by, search)
         reason = "scheduler: no scrapyd node took the job: " + "; ".join(refusals)
         with self.sessions.begin() as session:
             self._fail(session, run_id, reason)
@@ -339,3 +413,5 @@ def serve(scheduler: Scheduler, interval: float, stop: threading.Event) -> None:
         else:
             logger.debug("Pass at %s: %d scheduled", report.at, len(report.scheduled))
         stop.wait(interval)
+    if scheduler.upkeep is not None:
+        scheduler.upkeep.join(timeout=30)  # let a round in progress finish its current step

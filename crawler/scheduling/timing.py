@@ -46,3 +46,15 @@ def first_due(
     if last_scheduled_at is None:
         return now
     return max(now, last_scheduled_at + timedelta(seconds=schedule.interval_seconds or 0))
+
+
+def due_after_last(
+    schedule: ScheduleConfig, last_scheduled_at: datetime | None, anchor: datetime
+) -> datetime:
+    """When a schedule that keeps no state of its own (search crawls) is due, from the last
+    time it was scheduled: the first slot after that (so a missed slot is caught up once, and a
+    slot is never run twice). Never scheduled: an interval is due at ``anchor`` (at once), a cron
+    schedule at its first slot after ``anchor`` (when the scheduler first saw the rule)."""
+    if last_scheduled_at is None:
+        return first_due(schedule, anchor, None)
+    return next_after(schedule, last_scheduled_at)

@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -263,11 +263,14 @@ def recheck(
     site: str | None = None,
     now: Callable[[], datetime] = utcnow,
     progress: Callable[[db_rechecks.CheckTarget, CheckResult], None] | None = None,
+    targets: Sequence[db_rechecks.CheckTarget] | None = None,
 ) -> RecheckSummary:
-    """Re-check every confirmed flag (of one site): removed ones become "removed" with the
-    time of the check; present ones get ``last_checked_at``; unknown ones are left alone."""
-    with sessions.begin() as session:
-        targets = db_rechecks.check_targets(session, site)
+    """Re-check every confirmed flag (of one site), or only ``targets`` (the scheduler's due
+    ones): removed ones become "removed" with the time of the check; present ones get
+    ``last_checked_at``; unknown ones are left alone."""
+    if targets is None:
+        with sessions.begin() as session:
+            targets = db_rechecks.check_targets(session, site)
     summary = RecheckSummary()
     for target in targets:
         config = sites.get(target.site)

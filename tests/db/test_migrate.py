@@ -38,6 +38,8 @@ TABLES = {
     # issue #5, operations: schedule state and crawl health
     "site_schedules",
     "site_health",
+    # issue #6, cases: opt-in pixelated reference thumbnails
+    "reference_thumbnails",
 }
 
 
@@ -53,7 +55,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0008"
+    assert current_revision(database_url) == head_revision() == "0009"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

@@ -43,8 +43,21 @@
     });
   }
 
+  // Forms that take seconds (drafting with screenshots, sending): say so while they run.
+  function setUpBusyForms() {
+    document.querySelectorAll("form.busy").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        var button = form.querySelector("button[type=submit]");
+        if (!button) return;
+        window.setTimeout(function () { button.disabled = true; }, 0);
+        button.textContent = form.getAttribute("data-busy") || "Working…";
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpUnblur();
     setUpKeys();
+    setUpBusyForms();
   });
 })();

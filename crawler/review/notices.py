@@ -1,0 +1,388 @@
+"""Takedown notices in the web app: list, read, draft, approve, send, export, remind.
+
+A thin layer over ``crawler.takedown`` (the same library `repostwatch notices` uses): the rules
+live there, and the database refuses to record a sending nobody approved. Everyone on staff can
+read notices; drafting, approving, sending, exporting and reminding need the approver role.
+Every action and export is a line of the audit log, written in the transaction of the change.
+Screenshots are evidence pages with the flagged media blurred; they are served only to
+logged-in staff and never cached.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.db import notices as db_notices
+from crawler.db import rechecks as db_rechecks
+from crawler.db.models import NOTICE_STATUSES, Flag, NoticeItem, Site, utcnow
+from crawler.review import web
+from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
+
+bp = Blueprint("notices", __name__, url_prefix="/notices")
+NAV = [("notices.index", "Notices", "reviewer")]
+EXPORT_TYPES = {
+    "eml": "message/rfc822",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+PREVIEW_SENDER = "(REPOSTWATCH_NOTICE_FROM)"
+
+
+# --- settings and site files -----------------------------------------------------------------
+def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
+    """Every valid site file by name, and a line per file that could not be used."""
+    directory = current_app.config["REPOSTWATCH_SITES_DIR"]
+    if not directory:
+        return {}, ["REPOSTWATCH_SITES_DIR is not set: no site file gives a language or contact"]
+    found: dict[str, SiteConfig] = {}
+    problems: list[str] = []
+    try:
+        paths = site_files(directory)
+    except SiteConfigError as exc:
+        return {}, [str(exc)]
+    for path in paths:
+        try:
+            config = load_site(path)
+        except SiteConfigError as exc:
+            problems.append(f"{path.name} skipped: {exc.problems[0]}")
+            continue
+        found[config.name] = config
+    return found, problems
+
+
+def _sender() -> str:
+    return current_app.config["REPOSTWATCH_NOTICE_FROM"]
+
+
+def _resend_after() -> timedelta:
+    return timedelta(hours=current_app.config["REPOSTWATCH_NOTICE_RESEND_HOURS"])
+
+
+def _notice_or_404(db: Session, notice_id: int) -> db_notices.NoticeView:
+    try:
+        return db_notices.get_notice(db, notice_id)
+    except db_notices.NoticeNotFound:
+        abort(404, f"There is no notice {notice_id}.")
+
+
+# --- what the flag page shows about takedown -------------------------------------------------
+@dataclass(frozen=True)
+class FlagTakedown:
+    """A flag's takedown story: the removed flag it reposts, its removal, its notice(s)."""
+
+    repost_of: int | None
+    repost_of_removed_at: datetime | None
+    removed_at: datetime | None
+    removed_reason: str | None
+    time_to_removal: timedelta | None
+    counted_from: str | None
+    notices: tuple[tuple[int, str], ...]  # (notice id, status)
+
+
+def flag_takedown(db: Session, flag_id: int) -> FlagTakedown:
+    flag = db.get(Flag, flag_id)
+    if flag is None:
+        raise LookupError(flag_id)
+    original = db.get(Flag, flag.repost_of_flag_id) if flag.repost_of_flag_id else None
+    removal = None
+    if flag.removed_at is not None:
+        site = db.execute(select(Site.name).where(Site.id == flag.site_id)).scalar_one()
+        removal = next((r for r in db_rechecks.removals(db, site) if r.flag_id == flag_id), None)
+    notice_rows = db.execute(
+        select(NoticeItem.notice_id).where(NoticeItem.flag_id == flag_id)
+    ).scalars()
+    notices = tuple((n, db_notices.get_notice(db, n).status) for n in notice_rows)
+    return FlagTakedown(
+        repost_of=flag.repost_of_flag_id,
+        repost_of_removed_at=original.removed_at if original is not None else None,
+        removed_at=flag.removed_at,
+        removed_reason=flag.removed_reason,
+        time_to_removal=removal.time_to_removal if removal else None,
+        counted_from=removal.counted_from if removal else None,
+        notices=notices,
+    )
+
+
+# --- pages -----------------------------------------------------------------------------------
+@bp.route("/")
+@web.requires("reviewer")
+def index():
+    status = request.args.get("status") or None
+    status = status if status in NOTICE_STATUSES else None
+    site = request.args.get("site", "").strip() or None
+    with web.transaction() as db:
+        found = db_notices.list_notices(db, status=status, site=site)
+        waiting = db_notices.unnoticed_flags(db)
+        due = db_notices.resend_due(db, utcnow())
+        site_names = sorted(db.execute(select(Site.name)).scalars())
+    return render_template(
+        "notices.html",
+        notices=found,
+        status=status,
+        site=site,
+        statuses=NOTICE_STATUSES,
+        site_names=site_names,
+        waiting=waiting,
+        due=due,
+    )
+
+
+@bp.route("/<int:notice_id>")
+@web.requires("reviewer")
+def show(notice_id: int):
+    from crawler.takedown.render import render_notice
+
+    with web.transaction() as db:
+        notice = _notice_or_404(db, notice_id)
+        shots = db_notices.screenshots(db, notice_id)
+        web.log(db, "view_notice", target_type="notice", target_id=notice_id)
+    rendered = render_notice(notice, sender=_sender() or PREVIEW_SENDER, screenshots=shots)
+    return render_template(
+        "notice.html",
+        notice=notice,
+        rendered=rendered,
+        export_formats=tuple(EXPORT_TYPES),
+        smtp_configured=bool(current_app.config["REPOSTWATCH_SMTP_URL"]),
+    )
+
+
+@bp.route("/<int:notice_id>/items/<int:item_id>/screenshot.png")
+@web.requires("reviewer")
+def screenshot(notice_id: int, item_id: int):
+    with web.transaction() as db:
+        png = db.execute(
+            select(NoticeItem.screenshot_png).where(
+                NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
+            )
+        ).scalar()
+    if png is None:
+        abort(404, f"Notice {notice_id} has no screenshot for item {item_id}.")
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+# --- actions (approvers) ---------------------------------------------------------------------
+def _capture(notice_ids: list[int], sites: Mapping[str, SiteConfig], *, retake: bool) -> str:
+    """Take the missing screenshots of ``notice_ids`` now (a few seconds per page)."""
+    from crawler.takedown.drafting import capture
+
+    taken = failed = 0
+    for notice_id in notice_ids:
+        try:
+            shots = capture(
+                web.state().sessions,
+                notice_id,
+                sites,
+                chromium=current_app.config["REPOSTWATCH_CHROMIUM"],
+                retake=retake,
+            )
+        except RuntimeError as exc:
+            return f"Screenshots could not be taken ({exc}); take them again from the notice."
+        taken += sum(1 for shot in shots if shot.png)
+        failed += sum(1 for shot in shots if not shot.png)
+    return f"Took {taken} screenshot(s) of the pages, media blurred; {failed} failed."
+
+
+@bp.route("/draft", methods=["POST"])
+@web.requires("approver")
+def draft():
+    from crawler.takedown.drafting import draft_notices
+
+    sites, problems = _sites()
+    for problem in problems:
+        flash(problem, "error")
+    site = request.form.get("site", "").strip() or None
+    with web.transaction() as db:
+        result = draft_notices(db, sites, site=site)
+        for notice_id in result.created + result.extended:
+            web.log(
+                db,
+                "notice_draft",
+                target_type="notice",
+                target_id=notice_id,
+                details={"extended": notice_id in result.extended},
+            )
+    for name, reason in sorted(result.skipped.items()):
+        flash(f"{name}: not drafted: {reason}", "error")
+    touched = result.created + result.extended
+    if not touched:
+        flash("No confirmed flags waiting for a notice.", "info")
+        return redirect(url_for("notices.index"))
+    shots = (
+        _capture(touched, sites, retake=False)
+        if request.form.get("screenshots") == "1"
+        else "No screenshots taken yet: take them from each notice."
+    )
+    flash(
+        f"Drafted {len(result.created)} notice(s), added flags to {len(result.extended)} "
+        f"waiting draft(s). {shots}",
+        "info",
+    )
+    if len(touched) == 1:
+        return redirect(url_for("notices.show", notice_id=touched[0]))
+    return redirect(url_for("notices.index", status="draft"))
+
+
+@bp.route("/<int:notice_id>/screenshots", methods=["POST"])
+@web.requires("approver")
+def screenshots(notice_id: int):
+    sites, problems = _sites()
+    for problem in problems:
+        flash(problem, "error")
+    retake = request.form.get("retake") == "1"
+    with web.transaction() as db:
+        _notice_or_404(db, notice_id)
+        web.log(
+            db,
+            "notice_screenshots",
+            target_type="notice",
+            target_id=notice_id,
+            details={"retake": retake},
+        )
+    flash(_capture([notice_id], sites, retake=retake), "info")
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+@bp.route("/<int:notice_id>/approve", methods=["POST"])
+@web.requires("approver")
+def approve(notice_id: int):
+    try:
+        with web.transaction() as db:
+            _notice_or_404(db, notice_id)
+            notice = db_notices.approve_notice(db, notice_id, by=web.me().username)
+            web.log(
+                db,
+                "notice_approve",
+                target_type="notice",
+                target_id=notice_id,
+                details={"approved_by": notice.approved_by},
+            )
+    except db_notices.NoticeStateError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Notice {notice_id} approved by {notice.approved_by}.", "info")
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+def _smtp():
+    from crawler.takedown.sending import check_sender, parse_smtp_url
+
+    return parse_smtp_url(current_app.config["REPOSTWATCH_SMTP_URL"]), check_sender(_sender())
+
+
+@bp.route("/<int:notice_id>/send", methods=["POST"])
+@web.requires("approver")
+def send(notice_id: int):
+    from crawler.takedown.sending import SmtpConfigError, send_notice
+
+    try:
+        smtp, sender = _smtp()
+        with web.transaction() as db:
+            _notice_or_404(db, notice_id)
+            notice = send_notice(
+                db, notice_id, smtp=smtp, sender=sender, resend_after=_resend_after()
+            )
+            web.log(
+                db,
+                "notice_send",
+                target_type="notice",
+                target_id=notice_id,
+                details={"to": notice.recipient, "n": notice.send_count},
+            )
+    except (SmtpConfigError, db_notices.NoticeStateError) as exc:
+        flash(str(exc), "error")
+    except (OSError, smtplib.SMTPException) as exc:
+        flash(
+            f"The mail server did not take notice {notice_id} ({exc.__class__.__name__}: "
+            f"{exc}); nothing was recorded, try again.",
+            "error",
+        )
+    else:
+        flash(
+            f"Notice {notice_id} sent to {notice.recipient} ({notice.send_count} time(s)).",
+            "info",
+        )
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+@bp.route("/<int:notice_id>/export", methods=["POST"])
+@web.requires("approver")
+def export(notice_id: int):
+    from crawler.takedown.exports import export_notice
+
+    fmt = request.form.get("format", "")
+    if fmt not in EXPORT_TYPES:
+        abort(400, f"The format must be one of {', '.join(EXPORT_TYPES)}.")
+    try:
+        with web.transaction() as db:
+            _notice_or_404(db, notice_id)
+            data = export_notice(
+                db,
+                notice_id,
+                fmt,
+                sender=_sender() or "RepostWatch",
+                chromium=current_app.config["REPOSTWATCH_CHROMIUM"],
+            )
+            web.log(
+                db,
+                "notice_export",
+                target_type="notice",
+                target_id=notice_id,
+                details={"format": fmt, "bytes": len(data)},
+            )
+    except db_notices.NoticeStateError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("notices.show", notice_id=notice_id))
+    response = Response(data, mimetype=EXPORT_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="notice-{notice_id}.{fmt}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.route("/resend-due", methods=["POST"])
+@web.requires("approver")
+def resend_due():
+    from crawler.takedown.sending import SmtpConfigError, send_due
+
+    try:
+        smtp, sender = _smtp()
+    except SmtpConfigError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("notices.index"))
+    results = send_due(web.state().sessions, smtp=smtp, sender=sender, resend_after=_resend_after())
+    with web.transaction() as db:
+        for result in results:
+            web.log(
+                db,
+                "notice_resend",
+                target_type="notice",
+                target_id=result.notice_id,
+                details={"error": result.error} if result.error else {},
+            )
+    failed = [r for r in results if r.error]
+    for result in failed:
+        flash(f"Notice {result.notice_id}: {result.error}", "error")
+    flash(f"Sent {len(results) - len(failed)} due reminder(s); {len(failed)} failed.", "info")
+    return redirect(url_for("notices.index"))
