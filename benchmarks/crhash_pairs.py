@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crawler.hashing import MediaHashes
+from crawler.hashing import CENTRE, HashValue, MediaHashes
 from crawler.hashing.crhash import (
     CRHASH_MIN_INLIERS,
     CRHASH_MIN_SCORE,
@@ -28,6 +28,9 @@ from crawler.hashing.crhash import (
     crop_evidence,
     probe_codes,
 )
+from crawler.hashing.pdq import PDQ_MIN_QUALITY
+from crawler.hashing.phash import phash_is_usable
+from crawler.matching import DEFAULT_THRESHOLDS
 
 #: Copies that are not used as references (see the module docstring).
 NOT_REFERENCES = frozenset({"screenshot"})
@@ -131,3 +134,94 @@ def run(
         *(f"  matched: {line}" for line in total.matched[:20]),
     ]
     return total, lines
+
+
+#: 64-bit words per hash.
+_WORDS = {"phash": 1, "pdq": 4}
+
+
+def _global_codes(values: list[HashValue]) -> dict[str, np.ndarray]:
+    """Usable pHash and PDQ values (as `Matcher` takes them) as uint64 rows, per algorithm."""
+    found: dict[str, list[np.ndarray]] = {"phash": [], "pdq": []}
+    for value in values:
+        if value.algorithm not in found:
+            continue
+        if value.algorithm == "phash" and not phash_is_usable(value):
+            continue
+        if value.algorithm == "pdq" and (value.quality or 0) < PDQ_MIN_QUALITY:
+            continue
+        found[value.algorithm].append(np.frombuffer(bytes.fromhex(value.hex), dtype=">u8"))
+    return {
+        algorithm: np.array(rows, dtype=np.uint64).reshape(-1, _WORDS[algorithm])
+        for algorithm, rows in found.items()
+    }
+
+
+def global_run(
+    originals: list[tuple[str, MediaHashes, dict[str, MediaHashes | str]]], *, centre: bool = True
+) -> tuple[int, int, list[str]]:
+    """pHash and PDQ the way `crawler.matching.Matcher` matches them (every variant of the query,
+    including ``"centre"``, against every stored value of the reference, including its centre
+    hashes, at the production thresholds) over the same unrelated pairs as crhash: every
+    original and copy against every original and copy of another photo (screenshots not as
+    references). With ``centre`` False, as before the centre hashes (for comparison). Returns
+    (pairs, matched pairs, report lines)."""
+    owners, labels, rows, row_refs = [], [], {"phash": [], "pdq": []}, {"phash": [], "pdq": []}
+    for owner, (name, reference, copies) in enumerate(originals):
+        for edit, media in [("original", reference), *copies.items()]:
+            if edit in NOT_REFERENCES or isinstance(media, str):
+                continue
+            stored = media.reference_values() if centre else media.hashes
+            for algorithm, codes in _global_codes(list(stored)).items():
+                rows[algorithm] += list(codes)
+                row_refs[algorithm] += [len(owners)] * len(codes)
+            owners.append(owner)
+            labels.append(f"{name} ({edit})")
+    ref_owners = np.array(owners)
+    matrix = {a: np.array(rows[a], dtype=np.uint64).reshape(len(rows[a]), _WORDS[a]) for a in rows}
+    which = {a: np.array(row_refs[a], dtype=np.int64) for a in rows}
+    pairs, matched = 0, []
+    closest = {"phash": 64, "pdq": 256}
+    for owner, (name, reference, copies) in enumerate(originals):
+        others = ref_owners != owner
+        for edit, media in [("original", reference), *copies.items()]:
+            if isinstance(media, str):
+                continue
+            query = _global_codes(
+                [
+                    item.value
+                    for a in ("phash", "pdq")
+                    for item in media.with_variants(a)
+                    if centre or item.variant != CENTRE
+                ]
+            )
+            pairs += int(others.sum())
+            hit = np.zeros(len(owners), dtype=bool)
+            for algorithm, limit in DEFAULT_THRESHOLDS.items():
+                if not len(query[algorithm]):
+                    continue
+                per_row = (
+                    np.bitwise_count(query[algorithm][:, None, :] ^ matrix[algorithm][None])
+                    .sum(axis=2)
+                    .min(axis=0)
+                )
+                per_ref = np.full(len(owners), 1 << 16, dtype=np.int64)
+                np.minimum.at(per_ref, which[algorithm], per_row)
+                per_ref[~others] = 1 << 16
+                closest[algorithm] = min(closest[algorithm], int(per_ref.min()))
+                hit |= per_ref <= limit
+            matched += [f"{name} ({edit}) -> {labels[row]}" for row in np.flatnonzero(hit)]
+    rate = (
+        f"rate {len(matched) / pairs:.2g}"
+        if matched
+        else f"rate 0, at most {3 / pairs:.1g} at 95% confidence"
+    )
+    lines = [
+        f"pHash and PDQ with every variant ({'centre included' if centre else 'no centre'}), "
+        f"every picture against every other "
+        f"photo's copies: {len(matched)} of {pairs:,} unrelated pairs matched ({rate}); closest "
+        f"unrelated pair: pdq {closest['pdq']} bits (match <= {DEFAULT_THRESHOLDS['pdq']}), "
+        f"phash {closest['phash']} bits (match <= {DEFAULT_THRESHOLDS['phash']})"
+    ]
+    lines += [f"  matched: {line}" for line in matched[:20]]
+    return pairs, len(matched), lines

@@ -201,7 +201,7 @@ def _match(
     matcher = Matcher(
         Reference(len(hashed) * slot + case + 1, case, value)  # ids unique, as database rows
         for case, item in enumerate(hashed)
-        for slot, value in enumerate(item.reference.hashes)
+        for slot, value in enumerate(item.reference.reference_values())
     )
     results = {name: (set(), Counter(), 0) for name in photos.TRANSFORMS}
     flagged = []
@@ -459,6 +459,12 @@ def main(argv: list[str] | None = None) -> None:
             _, crhash_lines = crhash_pairs.run(
                 [(item.name, item.reference, item.copies) for item in hashed], pool
             )
+    progress("pHash and PDQ: every picture against every other photo's copies")
+    everything = [(item.name, item.reference, item.copies) for item in hashed]
+    global_lines = [
+        *crhash_pairs.global_run(everything)[2],
+        *crhash_pairs.global_run(everything, centre=False)[2],
+    ]
     progress("matching")
     scores = score_images(hashed)
     columns = ["transform", "target", "matched", "met", *list(scores.recall)[1:]]
@@ -470,7 +476,7 @@ def main(argv: list[str] | None = None) -> None:
         "\nt* = the largest threshold keeping precision >= 99.99% over every pair of the run. "
         f"Targets met: {met} of {sum(row[3] != '-' for row in scores.rows)} edits with one."
     )
-    print("\n".join(["", *scores.notes, *crhash_lines]))
+    print("\n".join(["", *scores.notes, *global_lines, *crhash_lines]))
     video_recall = None
     if video_results:
         rows, video_recall, notes = score_videos([video_results[i] for i in sorted(video_results)])

@@ -82,7 +82,7 @@ def add_files(
             result = db.add_reference_hashes(
                 session,
                 case,
-                [db.NewHash(h.algorithm, h.hex, h.quality) for h in hashes.hashes],
+                [db.NewHash(h.algorithm, h.hex, h.quality) for h in hashes.reference_values()],
                 source="file",
                 label=path.name,
                 media_sha256=hashes.sha256,

@@ -31,6 +31,7 @@ from crawler.hashing.pdq import (
     PDQ_MATCH_THRESHOLD,
     PDQ_MIN_QUALITY,
     pdq,
+    pdq_luma,
     pdq_variants,
     symmetric_size,
 )
@@ -46,6 +47,8 @@ from crawler.hashing.types import (
 
 __all__ = [
     "ALGORITHM_BITS",
+    "CAPTION_BAND",
+    "CENTRE",
     "CRHASH_MIN_INLIERS",
     "DEFAULT_MAX_PIXELS",
     "DIHEDRAL",
@@ -62,6 +65,7 @@ __all__ = [
     "UndecodableMedia",
     "UnsupportedMedia",
     "VariantHash",
+    "centre_box",
     "hamming",
     "hash_file",
     "hash_media",
@@ -75,6 +79,13 @@ __all__ = [
 
 #: The variant name prefix of hashes of the picture inside trimmed borders.
 TRIMMED = "trimmed"
+#: The variant name of the PDQ of the picture's middle band, without the caption bands (see
+#: `centre_box`). Unlike the other variants, references store it too
+#: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
+CENTRE = "centre"
+#: Meme captions and subtitles sit in bands at the top and the bottom; each band is this share of
+#: the height. Captions 10% of the height high, 3% from the edge, stay inside it.
+CAPTION_BAND = 0.2
 
 
 def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
@@ -82,8 +93,9 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
     enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
 
     Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
-    and, when `content_box` finds borders, pHash and PDQ of the picture inside them
-    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...).
+    when `content_box` finds borders, pHash and PDQ of the picture inside them
+    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
+    without captions (``"centre"``, `centre_box`).
 
     Raises a `MediaError` subclass when the bytes are not media, will not decode or are too large.
     """
@@ -100,6 +112,7 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
         cropped = decoded.luma.crop(box)
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
+    variants += _centre(decoded.luma)
     crhash, keypoints = keypoint_features(decoded.luma)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
@@ -165,6 +178,29 @@ def _perceptual(
 _REDUCE = Image.Resampling.BILINEAR
 #: Image formats that can hold an animation: its frames are hashed like a video's.
 _ANIMATED_FORMATS = frozenset({"gif", "webp", "png"})
+
+
+def centre_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` of the picture without its top and bottom caption bands
+    (`CAPTION_BAND` of the height each): the full width, the middle rows."""
+    band = round(height * CAPTION_BAND)
+    return (0, band, width, height - band)
+
+
+def _centre(luma: Image.Image) -> list[VariantHash]:
+    """PDQ of the middle band (`CENTRE`). Computed the same way for a reference and for crawled
+    media, so a copy with captions added over the bands matches the reference's own centre hash;
+    pictures too small to have a middle get none. PDQ only: a pHash of the middle band at the
+    pHash threshold matched unrelated photos (benchmarks/crhash_pairs.py, `global_run`), while
+    the closest unrelated PDQ pair stayed more than twice the PDQ threshold apart."""
+    box = centre_box(*luma.size)
+    if box[3] - box[1] < _MIN_CENTRE_SIDE or luma.width < _MIN_CENTRE_SIDE:
+        return []
+    return [VariantHash(CENTRE, pdq_luma(np.asarray(luma.crop(box))))]
+
+
+#: A middle band smaller than this many pixels a side is not hashed.
+_MIN_CENTRE_SIDE = 32
 
 
 def _trimmed(variant: str) -> str:

@@ -25,6 +25,11 @@ PERCEPTUAL_ALGORITHMS = frozenset({"phash", "pdq"})
 #: Sets of local features matched by geometric verification, not by one Hamming distance.
 KEYPOINT_ALGORITHMS = frozenset({"crhash"})
 
+#: Variants that references store as well (as plain hashes of their algorithm: the database has
+#: no variant column): the PDQ of the middle band without captions, ``"centre"``
+#: (`crawler.hashing`).
+STORED_VARIANTS = frozenset({"centre"})
+
 _HEX = re.compile(r"^[0-9a-f]*$")
 
 
@@ -84,7 +89,7 @@ def _size_rule(algorithm: str) -> str:
 class VariantHash:
     """A hash of a transformed copy of the media, named by the transform that turns the original
     into the media (``"flipx"``: the media is the original mirrored left to right). Only media being
-    checked gets these; references store the original's hashes only."""
+    checked gets these; references store the original's hashes and its `STORED_VARIANTS` only."""
 
     variant: str
     value: HashValue
@@ -96,8 +101,9 @@ class MediaHashes:
 
     ``hashes`` are the hashes of the media as it is: what `refs add` stores. ``variants`` are the
     hashes of transformed copies (rotations, mirrors, the content inside trimmed borders), and
-    ``keypoints`` the packed local features (`crawler.hashing.crhash`) that find crops: both only
-    serve matching and are never stored.
+    ``keypoints`` the packed local features (`crawler.hashing.crhash`) that find crops: both
+    serve matching, and only the variants in `STORED_VARIANTS` are stored with a reference
+    (`reference_values`).
     """
 
     kind: str  # "image" or "video"
@@ -117,6 +123,13 @@ class MediaHashes:
             if value.algorithm == algorithm:
                 return value
         return None
+
+    def reference_values(self) -> tuple[HashValue, ...]:
+        """What `refs add` stores: ``hashes``, then the `STORED_VARIANTS` hashes (the PDQ of the
+        middle band without captions), which a captioned copy's own ``"centre"`` variant
+        matches."""
+        stored = [item.value for item in self.variants if item.variant in STORED_VARIANTS]
+        return (*self.hashes, *stored)
 
     def with_variants(self, algorithm: str) -> list[VariantHash]:
         """The ``algorithm`` hash of the media as ``"original"``, then those of its variants."""

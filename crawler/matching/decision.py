@@ -4,8 +4,10 @@ Rules, per algorithm: sha256 or md5 equal; pHash within `PHASH_MATCH_THRESHOLD` 
 `PDQ_MATCH_THRESHOLD` bits, and only when both hashes have quality `PDQ_MIN_QUALITY` or better
 (a missing quality counts as good enough), and pHash only when it is not that of a flat picture
 (`PHASH_MIN_BITS_SET`). pHash and PDQ are checked for the media as it is and
-for each of its variants (turned, mirrored, inside trimmed borders: `MediaHashes.variants`);
-references are always originals. Cases that none of these match get a second look by crhash:
+for each of its variants (turned, mirrored, inside trimmed borders, the middle band without
+caption bands: `MediaHashes.variants`); references are originals, with the PDQ of their middle
+band stored as one more PDQ reference (`MediaHashes.reference_values`). Cases that none of
+these match get a second look by crhash:
 at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
 with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop). Each case is reported once,
 by its best match: exact first, then global hashes by distance as a share of the threshold (the

@@ -109,9 +109,9 @@ def test_trimmed_variants_exist_only_when_there_are_borders():
     assert hamming(trimmed["pdq"].hex, plain.get("pdq").hex) <= PDQ_MATCH_THRESHOLD
 
 
-def test_media_gets_all_eight_pdq_and_two_phash_variants_besides_itself():
+def test_media_gets_all_eight_pdq_and_two_phash_variants_besides_itself_and_its_centre():
     hashes = hash_media(photo_path("chelsea").read_bytes())
     pdqs = [item.variant for item in hashes.with_variants("pdq")]
-    assert sorted(pdqs) == sorted(dihedral.DIHEDRAL)
+    assert sorted(pdqs) == sorted([*dihedral.DIHEDRAL, "centre"])
     assert [item.variant for item in hashes.with_variants("phash")] == ["original", "flipx"]
     assert hashes.with_variants("pdq")[0].value == hashes.get("pdq")
