@@ -70,3 +70,20 @@ def test_a_crawl_stopped_by_a_second_interrupt_closes_its_run_as_failed(database
         "stopped before the crawl could close its run",
     ), stderr[-2000:]
     assert run.finished_at is not None
+
+
+def test_crawls_close_run_closes_a_run_left_running(database_url, tmp_path):
+    env = {"REPOSTWATCH_DATABASE_URL": database_url}
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    engine = db.make_engine(database_url)
+    with db.make_sessionmaker(engine).begin() as session:
+        run_id = db.start_run(session, "board")
+    engine.dispose()
+    out = repostwatch("crawls", "close-run", str(run_id), "--reason", "killed", env=env).stdout
+    assert out.strip() == f"Crawl run {run_id} of board closed as failed: killed."
+    [run] = _runs(database_url)
+    assert (run.status, run.finish_reason) == ("failed", "killed")
+    again = repostwatch("crawls", "close-run", str(run_id), env=env, check=False)
+    assert again.returncode == 1 and f"crawl run {run_id} is already failed" in again.stderr
+    missing = repostwatch("crawls", "close-run", "999", env=env, check=False)
+    assert missing.returncode == 1 and "no crawl run with id 999" in missing.stderr

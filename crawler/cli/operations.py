@@ -307,6 +307,36 @@ def crawls_run_now(site: str) -> None:
     )
 
 
+@crawls.command("close-run")
+@click.argument("run_id", type=int)
+@click.option("--reason", default="closed by hand", show_default=True, help="Why, for the record.")
+def crawls_close_run(run_id: int, reason: str) -> None:
+    """Close crawl run RUN_ID as failed when its crawl died without closing it.
+
+    A run left "running" (the crawl process was killed) keeps the site from being crawled
+    again: the scheduler and `crawls run-now` wait for it. Check first that no crawl of the
+    site is still going (`status`, scrapyd's jobs, `ps`).
+
+    \b
+    Example:
+      repostwatch crawls close-run 42 --reason "killed by the OOM killer"
+    """
+    from crawler import db
+
+    settings = load_settings()
+    engine = _engine(settings)
+    try:
+        with db.make_sessionmaker(engine).begin() as session:
+            run = db.get_run(session, run_id)
+            if not db.close_run(session, run_id, status="failed", finish_reason=reason):
+                raise click.ClickException(f"crawl run {run_id} is already {run.status}")
+    except db.RunNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"Crawl run {run_id} of {run.site} closed as failed: {reason}.")
+
+
 @crawls.command("pause")
 @click.argument("site")
 def crawls_pause(site: str) -> None:

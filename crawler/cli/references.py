@@ -55,6 +55,7 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
             open_session() as session,
             click.progressbar(files, label="Hashing", file=sys.stderr, show_pos=True) as bar,
         ):
+            db_cases.ensure_open(session, case)
             if pixelated_thumbnails:
                 db.get_or_create_case(session, case)
                 db_cases.set_pixelated_thumbnails(session, case, True)

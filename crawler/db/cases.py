@@ -134,6 +134,19 @@ def _case(session: Session, name: str) -> Case:
     return found
 
 
+def ensure_open(session: Session, name: str) -> None:
+    """Raise :class:`CaseClosed` when case ``name`` exists and is closed (a case not created
+    yet is fine): a closed case's references stay withdrawn."""
+    row = session.execute(
+        select(Case.name, Case.closed_at, Case.closed_by).where(Case.name == name.strip())
+    ).first()
+    if row is not None and row.closed_at is not None:
+        raise CaseClosed(
+            f"case {row.name!r} was closed at {row.closed_at:%Y-%m-%d %H:%M} UTC by "
+            f"{row.closed_by}; register the files under a new case"
+        )
+
+
 def _flag_counts(session: Session, case_ids: list[int]) -> dict[int, dict[str, int]]:
     counts = {case_id: dict.fromkeys(FLAG_STATUSES, 0) for case_id in case_ids}
     for case_id, status, n in session.execute(

@@ -145,7 +145,9 @@ def test_admin_closes_a_case_evidence_deleted_references_withdrawn_audited(
     assert "was closed at" in client.get(again.headers["Location"]).text
 
 
-def test_cli_lists_and_closes_a_case_and_audits_it(engine, database_url, seeded, sessions):
+def test_cli_lists_and_closes_a_case_and_audits_it(
+    engine, database_url, seeded, sessions, tmp_path
+):
     env = {"REPOSTWATCH_DATABASE_URL": database_url}
     listing = repostwatch("cases", "list", env=env).stdout.splitlines()
     assert listing[0].split() == [
@@ -159,6 +161,10 @@ def test_cli_lists_and_closes_a_case_and_audits_it(engine, database_url, seeded,
     )
     again = repostwatch("cases", "close", CASE, "--by", "park", "--yes", env=env, check=False)
     assert again.returncode == 1 and "was closed at" in again.stderr
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(encode(load_photo("astronaut"), "PNG"))
+    added = repostwatch("refs", "add", "--case", CASE, photo, env=env, check=False)
+    assert added.returncode == 1 and "register the files under a new case" in added.stderr
     unknown = repostwatch("cases", "close", "nope", "--by", "park", "--yes", env=env, check=False)
     assert unknown.returncode == 1 and "no case named 'nope'" in unknown.stderr
     assert repostwatch("cases", "list", "--open", env=env).stdout.split("\n")[2].split()[0] == (
