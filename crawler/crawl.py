@@ -132,6 +132,10 @@ KEPT_STATS = (
     "retry/",
     "offsite/",
     "playwright/",
+    "httperror/",  # pages answered with a 4xx/5xx status, by status
+    "spider_exceptions/",  # pages whose parsing raised, by exception
+    "depth/",  # requests Scrapy's DepthMiddleware dropped (repostwatch/refused/max_depth)
+    "request_depth_max",
     "response_received_count",
     "item_scraped_count",
     "elapsed_time_seconds",

@@ -183,11 +183,18 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
             return
         if not self.follows_links(response):
             return
+        # Links one deeper than follow.max_depth are refused (and counted) here rather than
+        # dropped by Scrapy's DepthMiddleware, which counts no reason and takes a DEPTH_LIMIT of 0
+        # for "no limit". A search crawl's pages are limited by search.follow_depth instead.
+        too_deep = KEYWORD not in response.meta and depth >= self.config.follow.max_depth
         for link in self.link_extractor.extract_links(response):
             if link.url in self.requested or not self.is_on_site(link.url):
                 continue
             if self.is_media_link_kind(link.url):
                 continue  # a full-size file (hashed as media), not a page
+            if too_deep:
+                self.crawler.stats.inc_value(f"{STATS}/refused/max_depth")
+                continue
             if len(self.requested) >= self.config.follow.max_pages:
                 self.crawler.stats.inc_value("repostwatch/refused/max_pages")
                 continue
