@@ -32,17 +32,22 @@ def parse_srcset(srcset: str) -> list[tuple[str, float]]:
     counts as ``1x``. Commas inside URLs are handled as the HTML spec does: a candidate ends at a
     comma followed by whitespace, or at the end.
     """
-    candidates: list[tuple[str, float]] = []
+    return [(url, size) for url, size, _ in _srcset_descriptors(srcset)]
+
+
+def _srcset_descriptors(srcset: str) -> list[tuple[str, float, str]]:
+    """``parse_srcset`` with each candidate's kind of descriptor: ``"w"`` or ``"x"``."""
+    candidates: list[tuple[str, float, str]] = []
     for chunk in re.split(r",\s+|,$", srcset.strip()):
         parts = chunk.strip().split()
         if not parts:
             continue
-        url, size = parts[0].rstrip(","), 1.0
+        url, size, kind = parts[0].rstrip(","), 1.0, "x"
         if len(parts) > 1:
             match = _DESCRIPTOR.match(parts[1])
             if match:
-                size = float(match.group(1))
-        candidates.append((url, size))
+                size, kind = float(match.group(1)), match.group(2)
+        candidates.append((url, size, kind))
     return candidates
 
 
@@ -71,6 +76,34 @@ def _image_url(img: Selector) -> str | None:
         if value and not value.startswith("data:"):
             return value
     return None
+
+
+def _picture_url(picture: Selector) -> str | None:
+    """The one URL a ``<picture>`` stands for: its largest candidate.
+
+    Its ``<source>`` elements differ by media query or type (AVIF, WebP, JPEG of one photo) and
+    the ``<img>`` is the fallback, so they are one picture: the candidate with the largest width
+    descriptor among the sources' and the img's srcsets wins; without width descriptors the
+    largest density (``2x``; no descriptor is ``1x``); without any srcset the img's own URL.
+    Ties go to the first in page order (the browser's first choice).
+    """
+    by_kind: dict[str, list[tuple[str, float]]] = {"w": [], "x": []}
+    for element in picture.css("source, img"):
+        for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
+            for url, size, kind in _srcset_descriptors(element.attrib.get(attribute, "")):
+                if not url.startswith("data:"):
+                    by_kind[kind].append((url, size))
+    for kind in ("w", "x"):
+        if by_kind[kind]:
+            return max(by_kind[kind], key=lambda candidate: candidate[1])[0]
+    img = picture.css("img")
+    return _image_url(img[0]) if img else None
+
+
+def _shown_url(img: Selector) -> str | None:
+    """The URL an ``<img>`` is hashed by: its picture's one URL when it is a picture's fallback."""
+    picture = img.xpath("ancestor::picture[1]")  # libxml2 may nest it inside a <source>
+    return _picture_url(picture[0]) if picture else _image_url(img)
 
 
 def _image_candidates(element: Selector) -> list[str]:
@@ -104,15 +137,14 @@ def _raw_media_urls(page: Selector, thumbnails: set[object]) -> Iterable[str]:
     for img in page.css("img"):
         if img.root in thumbnails:
             continue
-        url = _image_url(img)
+        url = _shown_url(img)  # a <picture> is one image: its largest candidate
         if url:
             yield url
-    for source in page.css("picture source"):
-        if source.root in thumbnails:
+    for picture in page.css("picture"):
+        if picture.css("img") or any(s.root in thumbnails for s in picture.css("source")):
             continue
-        best = largest_srcset_candidate(source.attrib.get("srcset", ""))
-        if best:
-            yield best
+        if url := _picture_url(picture):  # sources without their fallback <img>
+            yield url
     for video in page.css("video"):
         if video.attrib.get("src"):
             yield video.attrib["src"]
@@ -179,7 +211,7 @@ def linked_thumbnails(page: Selector, urljoin: Callable[[str], str]) -> list[tup
             continue
         if is_media_link(href):
             continue
-        images = [url for url in map(_image_url, link.css("img")) if url]
+        images = [url for url in map(_shown_url, link.css("img")) if url]
         if not images:
             continue
         absolute = _absolute([href], urljoin)

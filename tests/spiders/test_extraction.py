@@ -57,13 +57,43 @@ def test_links_to_media_files_video_and_og_image():
         '<picture><source srcset="/p/1.avif 1x, /p/1@2.avif 2x"><img src="/p/1.jpg"></picture>'
     )
     assert media(html) == [
-        "https://board.example/p/1.jpg",
-        "https://board.example/p/1@2.avif",
+        "https://board.example/p/1@2.avif",  # the picture, once: its largest candidate
         "https://board.example/v/1.mp4",
         "https://board.example/v/1.webm",
         "https://board.example/full/1.JPG",
         "https://cdn.example/og.jpg",
     ]
+
+
+def test_a_picture_is_one_image_its_largest_candidate():
+    art_directed = (  # sources by media query and type: widths win over densities and the img
+        "<picture>"
+        '<source media="(min-width: 800px)" srcset="/p/w-800.webp 800w, /p/w-1600.webp 1600w">'
+        '<source type="image/avif" srcset="/p/a.avif 1x, /p/a@3.avif 3x">'
+        '<img src="/p/fallback.jpg" srcset="/p/fallback-1200.jpg 1200w">'
+        "</picture>"
+    )
+    assert media(art_directed) == ["https://board.example/p/w-1600.webp"]
+    densities = (
+        '<picture><source type="image/webp" srcset="/d/a.webp, /d/a@2.webp 2x">'
+        '<source type="image/jpeg" srcset="/d/a.jpg 1x, /d/a@2.jpg 2x">'
+        '<img src="/d/a.jpg"></picture>'
+    )
+    assert media(densities) == ["https://board.example/d/a@2.webp"]  # a tie: the first
+    lazy = (
+        '<picture><source data-srcset="/l/s.webp 400w, /l/b.webp 900w">'
+        '<img src="data:image/gif;base64,R0lGOD" data-src="/l/b.jpg"></picture>'
+    )
+    assert media(lazy) == ["https://board.example/l/b.webp"]
+    only_img = '<picture><source srcset="data:image/png;base64,iVBO"><img src="/o/1.jpg"></picture>'
+    assert media(only_img) == ["https://board.example/o/1.jpg"]
+    no_img = '<picture><source srcset="/n/1.webp 1x, /n/2.webp 2x"></picture>'
+    assert media(no_img) == ["https://board.example/n/2.webp"]
+    linked = (
+        '<a href="/full/9.png"><picture><source srcset="/t/9.webp"><img src="/t/9.jpg">'
+        "</picture></a>"
+    )
+    assert media(linked) == ["https://board.example/full/9.png"]
 
 
 def test_each_url_once_and_no_data_or_javascript_urls():
