@@ -187,6 +187,9 @@ ROBOTSTXT_OBEY = True  # a site file may turn it off, with robots_reason
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+# A site file's download_delay is the smallest time between two requests to the site: Scrapy's
+# random 0.5x-1.5x jitter would go below it half of the time.
+RANDOMIZE_DOWNLOAD_DELAY = False
 USER_AGENT = "RepostWatch/0.1 (+takedown monitoring for a victim support centre)"
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8

@@ -135,6 +135,45 @@ def test_crawl_delay_is_ignored_with_robots_txt(tmp_path):
     assert "repostwatch/robots/crawl_delay" not in stats
 
 
+def test_download_delay_is_the_smallest_time_between_two_requests(tmp_path):
+    """No random jitter below the site file's delay (Scrapy's would go down to half of it)."""
+    with LocalSite(_small_site("User-agent: *\nAllow: /\n")) as site:
+        _crawl(tmp_path, "spaced", site, "download_delay = 0.4\n")
+    gaps = _gaps(site)
+    assert len(gaps) == 5
+    assert min(gaps) >= 0.38, gaps  # AutoThrottle is on, and never goes below it either
+
+
+def _site_settings(tmp_path, extra: str = ""):
+    """The Scrapy settings a crawl of a site file (plus ``extra`` TOML lines) runs with."""
+    from scrapy.crawler import Crawler
+
+    from crawler.crawl import project_settings
+    from spiders.site import SiteSpider
+
+    path = tmp_path / "tuned.toml"
+    path.write_text(f'name = "tuned"\nstart_urls = ["http://127.0.0.1:9/"]\n{extra}')
+    crawler = Crawler(SiteSpider, project_settings())
+    SiteSpider.from_crawler(crawler, site=str(path))
+    return crawler
+
+
+@pytest.mark.parametrize(("extra", "throttled"), [("", True), ("autothrottle = false\n", False)])
+def test_autothrottle_is_on_unless_the_site_file_turns_it_off(tmp_path, extra, throttled):
+    from scrapy.exceptions import NotConfigured
+    from scrapy.extensions.throttle import AutoThrottle
+
+    crawler = _site_settings(tmp_path, f"download_delay = 2.5\n{extra}")
+    assert crawler.settings.getbool("AUTOTHROTTLE_ENABLED") is throttled
+    if throttled:  # Scrapy builds the extension from these settings, or declines to
+        assert AutoThrottle.from_crawler(crawler).target_concurrency > 0
+    else:
+        with pytest.raises(NotConfigured):
+            AutoThrottle.from_crawler(crawler)
+    assert crawler.settings.getfloat("DOWNLOAD_DELAY") == 2.5
+    assert crawler.settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") is False
+
+
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_site_concurrency_caps_the_requests_in_flight(tmp_path, concurrency):
     photo = samples.reencoded_jpeg("coins", quality=70, scale=0.25)
