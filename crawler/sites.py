@@ -149,6 +149,9 @@ class BrowserConfig(_Strict):
     block: list[str] = Field(default_factory=lambda: ["font"])
     #: Hosts (and their subdomains) the browser never contacts.
     block_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCK_HOSTS))
+    #: Let the browser download the images and videos it asks for. Off: their URLs are recorded
+    #: and the requests stopped, so each media is fetched once, by the crawler (and its cache).
+    load_media: StrictBool = False
 
     @field_validator("wait_for")
     @classmethod

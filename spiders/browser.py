@@ -9,7 +9,11 @@ For each page:
 
 * :func:`init_page` (before navigation) routes every request the browser makes through
   :func:`refusal`: only http(s), never a private address unless the site opts in, never a blocked
-  resource type or host; and records the URL of every image and video response the page gets.
+  resource type or host. It records the URL of every image and video request the page makes and
+  stops it there (the crawler downloads the media once, through its media cache: a re-crawl of
+  an unchanged page costs one conditional request per media, not a full download by Chromium
+  too), unless the site file has ``load_media = true``; and it records every other response
+  that is an image or a video (a script's ``fetch`` of one).
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
   file's ``wait_for`` selector, scrolls to load more, then lets the network settle. Its report
   is the page method's ``result``.
@@ -48,6 +52,8 @@ REFUSED_KEY = "repostwatch_browser_refused"
 LOCAL_SCHEMES = ("data", "blob", "about")
 #: Content types of the responses that count as media found on the page.
 MEDIA_CONTENT_TYPES = ("image/", "video/")
+#: Resource types of the browser's requests for media: recorded, and stopped unless load_media.
+MEDIA_RESOURCE_TYPES = ("image", "media")
 
 #: ``await public(host, port)``: True when every address of the host is public.
 PublicCheck = Callable[[str, int], Awaitable[bool]]
@@ -67,6 +73,7 @@ def page_meta(
         "click": list(options.click),
         "block": list(options.block),
         "block_hosts": list(options.block_hosts),
+        "load_media": options.load_media,
         "allow_private_network": allow_private_network,
         "settle_seconds": settle_seconds,
     }
@@ -130,7 +137,11 @@ async def init_page(page: Any, request: Any) -> None:
     async def guard(route: Any, browser_request: Any) -> None:
         from playwright.async_api import Error as PlaywrightError
 
-        reason = await refusal(browser_request.url, browser_request.resource_type, options, public)
+        url, resource_type = browser_request.url, browser_request.resource_type
+        reason = await refusal(url, resource_type, options, public)
+        if reason is None and is_media_request(url, resource_type, options):
+            found.append(url)  # the crawler downloads it, once
+            reason = "browser/media_not_loaded"
         try:
             if reason is None:
                 await route.fallback()  # on to scrapy-playwright's own route (headers)
@@ -146,6 +157,15 @@ async def init_page(page: Any, request: Any) -> None:
     page.on("response", record)
     # Routes registered later are asked first: this one runs before scrapy-playwright's.
     await page.route("**", guard)
+
+
+def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> bool:
+    """Whether the browser's request is for an image or video the crawler fetches instead."""
+    return (
+        resource_type in MEDIA_RESOURCE_TYPES
+        and not options.get("load_media", False)
+        and urlsplit(url).scheme in ("http", "https")
+    )
 
 
 async def refusal(

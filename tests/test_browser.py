@@ -146,6 +146,7 @@ def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdi
     by_browser = set(site.fetched_by_browser())
     assert by_browser >= jsgallery.PAGES | {"/missing", "/api/more?page=3"}
     assert by_browser.isdisjoint(jsgallery.NEVER_REQUESTED)  # a font, a blocked host
+    assert by_browser.isdisjoint(jsgallery.MEDIA)  # recorded and stopped: Scrapy fetches them
     assert jsgallery.NEVER_REQUESTED.isdisjoint(path for path, _ in site.fetches)
     assert "pages           4" in crawl.stdout
     assert "media hashed    10 " in crawl.stdout and "5 new" in crawl.stdout
@@ -159,6 +160,7 @@ def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdi
     assert stats["repostwatch/browser/wait_for_timeout"] == 1  # /stuck
     assert stats["repostwatch/browser/blocked/host"] == 1
     assert stats["repostwatch/browser/blocked/font"] >= 4
+    assert stats["repostwatch/browser/media_not_loaded"] >= len(jsgallery.MEDIA)
     # Every page was closed: rendered, 404, failed to load, timed out waiting.
     assert stats["playwright/page_count"] == 6
     assert stats["playwright/page_count/closed"] == 6
@@ -166,6 +168,39 @@ def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdi
     chromium = watcher.matching("chromium")
     assert chromium, "the crawl ran Chromium"
     assert not [pid for pid, cmd in chromium.items() if _alive(pid, cmd)], "Chromium outlived it"
+
+
+@pytest.mark.parametrize("load_media", [False, True])
+def test_a_recrawl_of_an_unchanged_browser_site_costs_one_conditional_request_per_media(
+    database_url, workdir, load_media
+):
+    tmp_path, sites_dir = workdir
+    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
+    _register(env, tmp_path)
+    extra = "load_media = true" if load_media else ""
+    with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+        (sites_dir / "jsgallery.toml").write_text(
+            jsgallery.site_file("jsgallery", site.url, browser=extra)
+        )
+        repostwatch("crawl", "jsgallery", env=env, cwd=tmp_path)
+        first_fetches, first_exchanges = len(site.fetches), len(site.exchanges)
+        again = repostwatch("crawl", "jsgallery", env=env, cwd=tmp_path)
+        fetches = site.fetches[first_fetches:]
+        exchanges = site.exchanges[first_exchanges:]
+
+    assert "media hashed    0, 10 unchanged (from cache)" in again.stdout
+    assert "0 new, 5 seen again" in again.stdout
+    by_scrapy = Counter(path for path, by_browser in fetches if not by_browser)
+    by_browser = Counter(path for path, by_browser in fetches if by_browser)
+    # The crawler: one conditional request per media, answered 304.
+    assert {path: by_scrapy[path] for path in jsgallery.MEDIA} == dict.fromkeys(jsgallery.MEDIA, 1)
+    media_statuses = [status for _, path, status in exchanges if path in jsgallery.MEDIA]
+    if load_media:  # what a site file opting in costs: Chromium fetches each one again
+        assert set(by_browser) >= set(jsgallery.MEDIA)
+        assert len(media_statuses) >= 2 * len(jsgallery.MEDIA)
+    else:  # the browser asked for none of them: only the crawler's 304s
+        assert not set(by_browser) & set(jsgallery.MEDIA)
+        assert media_statuses == [304] * len(jsgallery.MEDIA)
 
 
 def test_html_crawl_of_a_javascript_site_starts_no_browser(workdir):
