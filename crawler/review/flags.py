@@ -37,8 +37,8 @@ MAX_UNBLURRED = 200
 
 
 def _order() -> str:
-    order = request.values.get("order", "oldest")
-    return order if order in review.QUEUE_ORDERS else "oldest"
+    order = request.values.get("order", review.DEFAULT_ORDER)
+    return order if order in review.QUEUE_ORDERS else review.DEFAULT_ORDER
 
 
 def _next_claim(db, current: int | None, order: str) -> int | None:
