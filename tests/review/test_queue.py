@@ -188,3 +188,30 @@ def test_bulk_decision_for_the_same_media_at_many_urls(client, world):
         ).scalar_one()
     assert [statuses[i] for i in ids] == ["confirmed"] * 4 and statuses[other] == "pending"
     assert str(ids) in details.replace(" ", "").replace(",", ", ")
+
+
+def test_flag_page_shows_variant_distance_first_and_last_seen(client, world):
+    flag_id = world.flag(3, variant="trimmed+flipx", distance=23)
+    # Seen again two days later on another page: the same flag, last seen moves on.
+    again = world.flag(
+        3,
+        variant="trimmed+flipx",
+        distance=23,
+        page_url="https://repost.example/page/other",
+        seen_at=T0 + timedelta(days=2, hours=1, minutes=30),
+    )
+    assert again == flag_id
+    plain = world.flag(4)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", page))
+    assert facts["Variant"] == "trimmed+flipx"
+    assert facts["Distance"] == "23"
+    assert facts["First seen"] == "2026-05-01 12:03:00 UTC"
+    assert facts["Last seen"] == "2026-05-03 13:30:00 UTC"
+    assert "Seen on 2 page(s)" in page
+    facts = dict(
+        re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", client.get(f"/flags/{plain}").text)
+    )
+    assert (facts["Variant"], facts["Distance"]) == ("original", "14")
