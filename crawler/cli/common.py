@@ -88,12 +88,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from crawler.db.session import redact_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return redact_url(url)
 
 
 def cli_username() -> str:
