@@ -139,13 +139,28 @@ def web_instructions(
     executable: str = "repostwatch",
     evidence_key_file: Path | None = None,
 ) -> str:
-    """What ``repostwatch demo`` prints last: how to serve the web app and whom to log in as."""
+    """What ``repostwatch demo`` prints last: how to serve the web app and whom to log in as.
+
+    The database URL is printed with its password hidden, as the demo's first step prints it;
+    a URL with a password is then passed on from the environment instead of spelled out.
+    """
+    from crawler.db.session import redact_url
+
     evidence = (
         f'REPOSTWATCH_EVIDENCE_KEY="$(cat {evidence_key_file})" ' if evidence_key_file else ""
     )
+    shown = redact_url(database_url)
     lines = [
-        "Review the flags in the web app (development mode: a random session key, plain http):",
-        f"  REPOSTWATCH_DATABASE_URL={database_url} REPOSTWATCH_WEB_ENV=development "
+        "Review the flags in the web app (development mode: a random session key, plain http):"
+    ]
+    if shown != database_url:
+        lines.append(
+            f"  (the demo database is {shown}: export REPOSTWATCH_DATABASE_URL with its "
+            "password, as for this demo)"
+        )
+        shown = '"$REPOSTWATCH_DATABASE_URL"'
+    lines += [
+        f"  REPOSTWATCH_DATABASE_URL={shown} REPOSTWATCH_WEB_ENV=development "
         f"{evidence}{executable} web --host 127.0.0.1 --port 8000",
         "  then open http://127.0.0.1:8000/ and log in as "
         + (

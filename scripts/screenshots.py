@@ -42,7 +42,7 @@ def main() -> int:
     from crawler.demo import DEMO_PASSWORD, DEMO_USERNAME
 
     with tempfile.TemporaryDirectory(prefix="repostwatch-screens-") as tmp:
-        sites_dir = _demo_sites_with_takedown(Path(tmp))
+        sites_dir = _demo_sites(Path(tmp))
         env = {
             **os.environ,
             "REPOSTWATCH_SITES_DIR": str(sites_dir),
@@ -105,15 +105,13 @@ def _photograph(url: str, username: str, password: str, out: Path) -> None:
         browser.close()
 
 
-def _demo_sites_with_takedown(tmp: Path) -> Path:
-    """The demo site file with a [takedown] table, so that its notice has a language and an
-    abuse contact (the demo crawl reads the same copy). In English: a machine without CJK
-    fonts would draw Korean as boxes."""
+def _demo_sites(tmp: Path) -> Path:
+    """A sites folder holding only the demo site file (its [takedown] table gives the notice a
+    language, English, and an abuse contact); the demo crawl reads the same copy."""
     sites_dir = tmp / "sites"
     sites_dir.mkdir()
     demo = (ROOT / "settings" / "sites" / "demo.toml").read_text(encoding="utf-8")
-    takedown = '\n[takedown]\nlanguage = "en"\nabuse_contact = "abuse@demo.example"\n'
-    (sites_dir / "demo.toml").write_text(demo + takedown, encoding="utf-8")
+    (sites_dir / "demo.toml").write_text(demo, encoding="utf-8")
     return sites_dir
 
 

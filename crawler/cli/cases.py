@@ -9,7 +9,7 @@ import json
 
 import click
 
-from crawler.cli.common import open_session, table
+from crawler.cli.common import audit_cli, open_session, table
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -113,11 +113,21 @@ def cases_thumbnails(case: str, keep: bool) -> None:
       repostwatch cases thumbnails case-0042 --keep
       repostwatch refs add --case case-0042 victim-photos/
     """
+    from crawler import db
     from crawler.db import cases as db_cases
 
     try:
         with open_session() as session:
             deleted = db_cases.set_pixelated_thumbnails(session, case, keep)
+            audit_cli(
+                session,
+                "case_thumbnails",
+                target_type="case",
+                target_id=db.get_or_create_case(session, case),  # exists: it was just changed
+                case=case,
+                keep=keep,
+                thumbnails_deleted=deleted,
+            )
     except (db_cases.CaseNotFound, db_cases.CaseClosed) as exc:
         raise click.ClickException(str(exc)) from exc
     if keep:
@@ -134,6 +144,22 @@ def keywords() -> None:
     `repostwatch crawl SITE --search` runs every active keyword of every case through the
     site's search (its [search] table); each flag records the keyword that led to it.
     """
+
+
+def _audit_keywords(session, action: str, case: str, change) -> None:
+    """Log a keyword change by counts only: keywords are the victim's names, and the audit
+    log can never be edited or deleted (closing the case withdraws them from the database)."""
+    from crawler import db
+
+    audit_cli(
+        session,
+        action,
+        target_type="case",
+        target_id=db.get_or_create_case(session, case),  # add_keywords created it if new
+        case=case,
+        changed=len(change.changed),
+        unchanged=len(change.unchanged),
+    )
 
 
 @keywords.command("add")
@@ -154,6 +180,7 @@ def keywords_add(case: str, words: tuple[str, ...]) -> None:
     try:
         with open_session() as session:
             change = db.add_keywords(session, case, words)
+            _audit_keywords(session, "case_keywords_add", case, change)
     except ValueError as exc:
         raise click.ClickException(f"nothing added: {exc}") from exc
     click.echo(
@@ -226,6 +253,7 @@ def keywords_remove(case: str, words: tuple[str, ...]) -> None:
     try:
         with open_session() as session:
             change = db.withdraw_keywords(session, case, words)
+            _audit_keywords(session, "case_keywords_remove", case, change)
     except (ValueError, db.UnknownCase) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(change.changed)} keyword(s) of {case} withdrawn.")

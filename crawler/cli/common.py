@@ -88,9 +88,31 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from crawler.db.session import redact_url
+
+    return redact_url(url)
+
+
+def cli_username() -> str:
+    """Who the audit log names for a command run here: ``(cli) <login name>``."""
+    import getpass
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = ""
+    return f"(cli) {name}".strip()
+
+
+def audit_cli(session: Any, action: str, *, target_type: str, target_id: object, **details: Any):
+    """Append an audit entry for a command (the review app's audit log sees CLI actions too)."""
+    from crawler.db import audit
+
+    audit.record(
+        session,
+        action,
+        username=cli_username(),
+        target_type=target_type,
+        target_id=target_id,
+        details={**details, "via": "cli"},
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import load_settings, open_session, ready_database, table
+from crawler.cli.common import audit_cli, load_settings, open_session, ready_database, table
 
 
 def _login_name() -> str:
@@ -57,16 +57,7 @@ def _library_errors():
 
 def _audit(session: Any, action: str, notice_id: int, **details: Any) -> None:
     """The review app's audit log (issue #6) sees notice actions taken on the command line."""
-    from crawler.db import audit
-
-    audit.record(
-        session,
-        action,
-        username=f"(cli) {_login_name()}",
-        target_type="notice",
-        target_id=notice_id,
-        details={**details, "via": "cli"},
-    )
+    audit_cli(session, action, target_type="notice", target_id=notice_id, **details)
 
 
 def _when(value: Any) -> str:
@@ -164,6 +155,15 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
     finally:
         engine.dispose()
     taken = sum(1 for shot in shots if shot.png)
+    with open_session() as session:
+        _audit(
+            session,
+            "notice_screenshots",
+            notice_id,
+            retake=retake,
+            taken=taken,
+            failed=len(shots) - taken,
+        )
     click.echo(f"Took {taken} screenshot(s) for notice {notice_id}; {len(shots) - taken} failed.")
 
 
@@ -413,6 +413,19 @@ def notices_resend_due(dry_run: bool) -> None:
     engine, sessions = _sessions()
     try:
         results = send_due(sessions, smtp=smtp, sender=sender, resend_after=resend_after)
+        with sessions.begin() as session:
+            for result in results:  # as the web app's "Send due reminders" logs them
+                if result.error:
+                    _audit(session, "notice_resend", result.notice_id, error=result.error)
+                    continue
+                notice = db.get_notice(session, result.notice_id)
+                _audit(
+                    session,
+                    "notice_resend",
+                    result.notice_id,
+                    to=notice.recipient,
+                    n=notice.send_count,
+                )
     finally:
         engine.dispose()
     failed = [r for r in results if r.error]

@@ -3,7 +3,8 @@
 The media is encrypted with Fernet (AES-128-CBC + HMAC-SHA256; key from
 ``REPOSTWATCH_EVIDENCE_KEY``) before it reaches the database, and decrypted in memory only to be
 shown to a logged-in reviewer. Only matched media is ever kept; it is deleted when its flag is
-rejected and when its case closes (:func:`delete_case_evidence`). Without a key nothing is kept.
+rejected, when a re-check finds its media removed (``rechecks.mark_removed``) and when its case
+closes (:func:`delete_case_evidence`). Without a key nothing is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from crawler.db.models import Case, Evidence, Flag, utcnow
 from crawler.db.session import dialect_insert
 
-#: Flags whose evidence may be kept; a rejected flag's evidence is deleted.
+#: Flags whose evidence may be kept; a rejected or removed flag's evidence is deleted.
 KEPT_FOR = ("pending", "confirmed")
 
 

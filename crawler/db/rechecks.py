@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from crawler.db.evidence import delete_flag_evidence
 from crawler.db.models import Case, Flag, Notice, NoticeItem, Site
 
 
@@ -80,13 +81,17 @@ def mark_checked(session: Session, flag_id: int, *, now: datetime) -> None:
 
 
 def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) -> list[int]:
-    """A re-check found the media gone: the flag becomes "removed". Notices whose every item
-    is now removed are resolved; their ids are returned."""
-    session.execute(
+    """A re-check found the media gone: the flag becomes "removed" and its encrypted evidence
+    is deleted (evidence is kept only while a flag is open or confirmed; a repost of it is a new
+    flag with evidence of its own). Notices whose every item is now removed are resolved; their
+    ids are returned."""
+    marked = session.execute(
         update(Flag)
         .where(Flag.id == flag_id, Flag.status == "confirmed")
         .values(status="removed", removed_at=now, removed_reason=reason, last_checked_at=now)
-    )
+    ).rowcount
+    if marked:
+        delete_flag_evidence(session, flag_id)
     notice_ids = session.execute(
         select(NoticeItem.notice_id).where(NoticeItem.flag_id == flag_id)
     ).scalars()

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session, aliased
 from crawler.db.flags import DECISIONS, FlagNotFound, decide
 from crawler.db.models import Case, Flag, MediaSighting, Site, User, utcnow
 
-QUEUE_ORDERS = ("oldest", "priority")
+#: Queue orders. "priority" (the default): higher ``flags.priority`` first (reposts of removed
+#: media have 100), then oldest first seen; "oldest": first seen only.
+QUEUE_ORDERS = ("priority", "oldest")
+DEFAULT_ORDER = "priority"
 DEFAULT_BATCH = 20
 DEFAULT_LEASE = timedelta(minutes=30)
 
@@ -65,6 +68,7 @@ class ReviewFlag:
     claimed_until: datetime | None
     pages_seen: int
     evidence: str | None  # JSON match details (video frames), not the media
+    repost_of: int | None = None  # the removed flag whose media this one found again
 
     def claimed_by_other(self, user_id: int, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -113,6 +117,7 @@ def _select() -> Select:
             Flag.claimed_until,
             pages_seen,
             Flag.evidence,
+            Flag.repost_of_flag_id,
         )
         .join(Case, Flag.case_id == Case.id)
         .join(Site, Flag.site_id == Site.id)
@@ -149,7 +154,7 @@ def list_queue(
     session: Session,
     filters: QueueFilters = QueueFilters(),
     *,
-    order: str = "oldest",
+    order: str = DEFAULT_ORDER,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ReviewFlag], int]:
@@ -183,7 +188,7 @@ def claim_batch(
     *,
     size: int = DEFAULT_BATCH,
     filters: QueueFilters = QueueFilters(),
-    order: str = "oldest",
+    order: str = DEFAULT_ORDER,
     lease: timedelta = DEFAULT_LEASE,
     now: datetime | None = None,
 ) -> list[int]:
@@ -237,7 +242,7 @@ def _begin_immediate(session: Session) -> None:
 
 
 def my_claims(
-    session: Session, user_id: int, *, order: str = "oldest", now: datetime | None = None
+    session: Session, user_id: int, *, order: str = DEFAULT_ORDER, now: datetime | None = None
 ) -> list[ReviewFlag]:
     """The pending flags ``user_id`` holds with a lease that has not run out."""
     now = now or utcnow()

@@ -113,6 +113,14 @@ def dialect_insert(session: Session, entity: Any) -> Any:
     raise DatabaseURLError(f"unsupported database backend {name!r}; use {_EXAMPLES}")
 
 
+def redact_url(url: str) -> str:
+    """``url`` with its password shown as ``***``, for messages and printed commands."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _redact(url)
+
+
 def _redact(url: str) -> str:
     """Hide a password in a URL SQLAlchemy could not parse (``user:secret@`` -> ``user:***@``)."""
     scheme, sep, rest = url.partition("://")

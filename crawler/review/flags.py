@@ -1,8 +1,11 @@
 """One flag: what was found where, the (blurred) evidence, and the decision.
 
-The found media is blurred by default. Showing it unblurred is a deliberate POST, logged in the
-audit log; the flags shown unblurred are remembered in the signed session so that the page stays
-unblurred on reload. Evidence is decrypted in memory for the response and never cached.
+The found media is blurred by default, on the server: the evidence route sends a blurred,
+downscaled rendition (:mod:`crawler.review.blur`), never the media itself, until the reviewer
+unblurs the flag. Unblurring is a deliberate POST, logged in the audit log; the flags this user
+unblurred are remembered in the signed session (cleared at every login and logout) so that the
+page stays unblurred on reload. Every evidence view is logged too, saying whether it was blurred.
+Evidence is decrypted in memory for the response and never cached or written anywhere.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from flask import session as cookie
 from crawler.db import FlagNotFound, evidence, review
 from crawler.db.cases import flag_thumbnail
 from crawler.review import web
+from crawler.review.blur import blurred_rendition
 from crawler.review.notices import flag_takedown
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
@@ -33,8 +37,8 @@ MAX_UNBLURRED = 200
 
 
 def _order() -> str:
-    order = request.values.get("order", "oldest")
-    return order if order in review.QUEUE_ORDERS else "oldest"
+    order = request.values.get("order", review.DEFAULT_ORDER)
+    return order if order in review.QUEUE_ORDERS else review.DEFAULT_ORDER
 
 
 def _next_claim(db, current: int | None, order: str) -> int | None:
@@ -100,18 +104,31 @@ def media(flag_id: int):
     fernet = web.state().fernet
     if fernet is None:
         abort(404, "No evidence is kept: REPOSTWATCH_EVIDENCE_KEY is not set.")
+    unblurred = flag_id in cookie.get(UNBLURRED, [])
     with web.transaction() as db:
         try:
             found = evidence.load_evidence(db, flag_id, fernet)
         except evidence.EvidenceKeyError as exc:
             abort(500, str(exc))
-    if found is None:
-        abort(404, f"No evidence is kept for flag {flag_id}.")
-    # Only ever shown as a picture or a video, never as a document of this site.
-    shown = found.content_type.startswith(("image/", "video/")) and "svg" not in found.content_type
-    response = Response(
-        found.data, mimetype=found.content_type if shown else "application/octet-stream"
-    )
+        if found is None:
+            abort(404, f"No evidence is kept for flag {flag_id}.")
+        web.log(
+            db,
+            "view_evidence",
+            target_type="flag",
+            target_id=flag_id,
+            details={"unblurred": unblurred},
+        )
+    if unblurred:
+        # Only ever shown as a picture or a video, never as a document of this site.
+        shown = (
+            found.content_type.startswith(("image/", "video/")) and "svg" not in found.content_type
+        )
+        data, mimetype = found.data, found.content_type if shown else "application/octet-stream"
+    else:
+        shown = True
+        data, mimetype = blurred_rendition(found.data, found.content_type)
+    response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = "inline" if shown else "attachment"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "no-store, private"

@@ -174,8 +174,15 @@ def screenshot(notice_id: int, item_id: int):
                 NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
             )
         ).scalar()
-    if png is None:
-        abort(404, f"Notice {notice_id} has no screenshot for item {item_id}.")
+        if png is None:
+            abort(404, f"Notice {notice_id} has no screenshot for item {item_id}.")
+        web.log(
+            db,
+            "view_screenshot",
+            target_type="notice",
+            target_id=notice_id,
+            details={"item": item_id},
+        )
     response = Response(png, mimetype="image/png")
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -17,7 +17,7 @@ PAGE_SIZE = 50
 def filters_from(args) -> tuple[review.QueueFilters, str]:
     """Queue filters and order from query or form arguments; bad values are ignored."""
     max_distance = args.get("max_distance", "").strip()
-    order = args.get("order", "oldest")
+    order = args.get("order", review.DEFAULT_ORDER)
     return (
         review.QueueFilters(
             site=args.get("site") or None,
@@ -25,7 +25,7 @@ def filters_from(args) -> tuple[review.QueueFilters, str]:
             algorithm=args.get("algorithm") or None,
             max_distance=int(max_distance) if max_distance.isdigit() else None,
         ),
-        order if order in review.QUEUE_ORDERS else "oldest",
+        order if order in review.QUEUE_ORDERS else review.DEFAULT_ORDER,
     )
 
 
@@ -35,7 +35,7 @@ def _filter_args(filters: review.QueueFilters, order: str) -> dict[str, str]:
         "case": filters.case,
         "algorithm": filters.algorithm,
         "max_distance": None if filters.max_distance is None else str(filters.max_distance),
-        "order": order if order != "oldest" else None,
+        "order": order if order != review.DEFAULT_ORDER else None,
     }
     return {k: v for k, v in values.items() if v}
 

@@ -85,11 +85,15 @@ def test_log_in_claim_and_confirm_with_the_keyboard(
 
 def test_found_media_is_blurred_until_a_logged_click(browser, world, database_url, evidence_key):
     import hashlib
+    import io
+
+    from PIL import Image
 
     from crawler import samples
     from crawler.db import evidence
 
     photo = samples.reencoded_jpeg("coffee", quality=80, scale=0.5)
+    width = Image.open(io.BytesIO(photo)).width
     flag_id = world.flag(1)
     with world.sessions.begin() as session:
         sealed = evidence.seal(evidence.cipher(evidence_key), photo, "image", "jpeg")
@@ -111,13 +115,23 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
         page.goto(f"{url}/flags/{flag_id}")
         image = page.locator("#evidence img")
         image.wait_for()
-        assert page.evaluate("document.querySelector('#evidence img').naturalWidth") > 0
+        natural_width = "img => img.complete ? img.naturalWidth : 0"
+        page.wait_for_function(f"({natural_width})(document.querySelector('#evidence img')) > 0")
+        # The server sent its blurred rendition (smaller than the photo), not the photo.
+        assert 0 < image.evaluate(natural_width) < width
         assert "blur(" in image.evaluate("img => getComputedStyle(img).filter")
         page.click("#unblur")
         page.wait_for_selector("#evidence:not(.blurred)")
         assert image.evaluate("img => getComputedStyle(img).filter") == "none"
+        # review.js fetched the image again: now the photo itself.
+        page.wait_for_function(
+            f"({natural_width})(document.querySelector('#evidence img')) === {width}"
+        )
         page.reload()  # stays unblurred: the session remembers the logged click
         assert page.locator("#evidence.blurred").count() == 0
+        page.wait_for_function(
+            f"({natural_width})(document.querySelector('#evidence img')) === {width}"
+        )
     with world.sessions() as session:
         unblurs = session.execute(
             select(AuditEntry.target_id).where(AuditEntry.action == "unblur")

@@ -11,8 +11,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from crawler.db import audit, users
+from crawler.db.cases import list_cases
 from crawler.db.flags import record_match
-from crawler.db.models import Evidence, ReferenceHash, ReferenceThumbnail
+from crawler.db.models import AuditEntry, Evidence, ReferenceHash, ReferenceThumbnail
 from crawler.db.references import load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
@@ -174,6 +175,38 @@ def test_cli_lists_and_closes_a_case_and_audits_it(
         assert session.execute(select(Evidence.flag_id)).scalars().all() == [seeded.other_flag]
         (entry,), _ = audit.list_entries(session, action="case_close")
         assert entry.username == "(cli) park" and entry.details["via"] == "cli"
+
+
+def test_cli_thumbnail_and_keyword_changes_are_audited_without_the_keywords(
+    engine, database_url, sessions
+):
+    env = {"REPOSTWATCH_DATABASE_URL": database_url}
+    repostwatch("cases", "keywords", "add", "case-7", "하늘별", "sky star", env=env)
+    repostwatch("cases", "keywords", "add", "case-7", "하늘별", env=env)
+    repostwatch("cases", "thumbnails", "case-7", "--keep", env=env)
+    repostwatch("cases", "thumbnails", "case-7", "--drop", env=env)
+    repostwatch("cases", "keywords", "remove", "case-7", "sky star", env=env)
+    refused = repostwatch("cases", "thumbnails", "nope", "--keep", env=env, check=False)
+    assert refused.returncode == 1
+    with sessions() as session:
+        (case_id,) = [c.id for c in list_cases(session)]
+        entries, total = audit.list_entries(session)
+    assert total == 5
+    assert all(e.target_type == "case" and e.target_id == str(case_id) for e in entries)
+    assert all(e.details.pop("case") == "case-7" and e.details.pop("via") == "cli" for e in entries)
+    assert [(e.action, e.details) for e in reversed(entries)] == [
+        ("case_keywords_add", {"changed": 2, "unchanged": 0}),
+        ("case_keywords_add", {"changed": 0, "unchanged": 1}),
+        ("case_thumbnails", {"keep": True, "thumbnails_deleted": 0}),
+        ("case_thumbnails", {"keep": False, "thumbnails_deleted": 0}),
+        ("case_keywords_remove", {"changed": 1, "unchanged": 0}),
+    ]
+    assert all(e.username.startswith("(cli)") for e in entries)
+    with engine.connect() as connection:  # the victim's names stay out of the append-only log
+        details = " ".join(
+            d or "" for d in connection.execute(select(AuditEntry.details)).scalars()
+        )
+    assert "하늘별" not in details and "sky star" not in details
 
 
 def test_pixelated_thumbnail_keeps_only_8x8_average_colour_blocks():

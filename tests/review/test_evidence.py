@@ -3,9 +3,13 @@ flag page shows it blurred, unblurring is logged, rejecting deletes it."""
 
 from __future__ import annotations
 
+import io
+import json
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
+from PIL import Image, ImageFilter
 from sqlalchemy import select
 
 from crawler import samples
@@ -81,31 +85,83 @@ def test_without_a_key_nothing_is_kept_and_the_page_says_so(app, world, tmp_path
     keyless.extensions["repostwatch"].engine.dispose()
 
 
-def test_flag_page_shows_the_evidence_blurred_and_unblurring_is_logged(crawled, client, world):
+def _fine_detail(data: bytes, size: tuple[int, int]) -> float:
+    """Mean absolute difference between a picture (at ``size``) and its slightly blurred self:
+    how much high-frequency detail (edges, texture, features) it carries."""
+    picture = Image.open(io.BytesIO(data)).convert("L").resize(size, Image.Resampling.BOX)
+    pixels = np.asarray(picture, dtype=np.float64)
+    smooth = np.asarray(picture.filter(ImageFilter.GaussianBlur(1.5)), dtype=np.float64)
+    return float(np.abs(pixels - smooth).mean())
+
+
+def test_evidence_is_served_blurred_by_the_server_until_the_logged_unblur(crawled, client, world):
     world.user("kim")
     login(client, "kim")
     with world.sessions() as session:
         flag = session.execute(select(Flag).order_by(Flag.id)).scalars().first()
+    plain = crawled[urlsplit(flag.media_url).path]
     page = client.get(f"/flags/{flag.id}").get_data(as_text=True)
     for fact in (flag.page_url, flag.media_url, "demo", DEMO_CASE, flag.algorithm):
         assert fact in page
     assert 'class="evidence blurred"' in page and "Show unblurred (logged)" in page
-    media = client.get(f"/flags/{flag.id}/evidence")
-    assert media.status_code == 200
-    assert media.data == crawled[urlsplit(flag.media_url).path].body
-    assert media.headers["Cache-Control"] == "no-store, private"
-    assert media.headers["Content-Type"] == crawled[urlsplit(flag.media_url).path].content_type
-    assert media.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    blurred = client.get(f"/flags/{flag.id}/evidence")
+    assert blurred.status_code == 200
+    assert blurred.headers["Cache-Control"] == "no-store, private"
+    assert blurred.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert blurred.headers["Content-Type"] == "image/jpeg"
+    assert blurred.data != plain.body
+    # Not the media re-encoded: smaller, and its fine detail is gone (compared at one size).
+    shown = Image.open(io.BytesIO(blurred.data))
+    original = Image.open(io.BytesIO(plain.body))
+    assert max(shown.size) <= 160 and max(shown.size) < max(original.size)
+    assert _fine_detail(plain.body, shown.size) > 1.0
+    assert _fine_detail(blurred.data, shown.size) < _fine_detail(plain.body, shown.size) / 10
+    # Another URL (what review.js swaps in) changes nothing before the unblur.
+    assert client.get(f"/flags/{flag.id}/evidence?shown=unblurred").data == blurred.data
+
     post(client, f"/flags/{flag.id}/unblur", page=f"/flags/{flag.id}")
     page = client.get(f"/flags/{flag.id}").get_data(as_text=True)
     assert 'class="evidence blurred"' not in page and 'class="evidence"' in page
+    media = client.get(f"/flags/{flag.id}/evidence")
+    assert media.status_code == 200 and media.data == plain.body
+    assert media.headers["Content-Type"] == plain.content_type
+    assert media.headers["Cache-Control"] == "no-store, private"
+    assert media.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     with world.sessions() as session:
-        actions = session.execute(
-            select(AuditEntry.action, AuditEntry.target_id).order_by(AuditEntry.id)
+        entries = session.execute(
+            select(AuditEntry.action, AuditEntry.target_id, AuditEntry.details, AuditEntry.username)
+            .where(AuditEntry.action != "login")
+            .order_by(AuditEntry.id)
         ).all()
+    assert {username for *_, username in entries} == {"kim"}
+    evidence_views = [
+        (target, json.loads(details))
+        for action, target, details, _ in entries
+        if action == "view_evidence"
+    ]
+    assert evidence_views == [
+        (str(flag.id), {"unblurred": False}),
+        (str(flag.id), {"unblurred": False}),
+        (str(flag.id), {"unblurred": True}),
+    ]
+    actions = [(action, target) for action, target, *_ in entries]
     assert ("unblur", str(flag.id)) in actions
+    assert actions.index(("unblur", str(flag.id))) < len(actions) - 1
     # Three views: before, for the form's CSRF token, after.
     assert actions.count(("view_flag", str(flag.id))) == 3
+
+
+def test_unblurring_is_per_login(crawled, client, world):
+    world.user("kim")
+    world.user("lee")
+    login(client, "kim")
+    with world.sessions() as session:
+        flag_id = session.execute(select(Flag.id).order_by(Flag.id)).scalars().first()
+    post(client, f"/flags/{flag_id}/unblur", page=f"/flags/{flag_id}")
+    plain = client.get(f"/flags/{flag_id}/evidence").data
+    post(client, "/logout", page="/")
+    login(client, "lee")
+    assert client.get(f"/flags/{flag_id}/evidence").data != plain
 
 
 def test_rejecting_deletes_the_evidence_and_closing_a_case_deletes_the_rest(crawled, client, world):

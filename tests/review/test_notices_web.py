@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
+from crawler.db import audit
 from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.flags import decide
@@ -243,6 +244,14 @@ def test_screenshots_are_served_to_staff_only_and_never_cached(notices_app, worl
     response = reader.get(path)
     assert (response.status_code, response.mimetype, response.get_data()) == (200, "image/png", png)
     assert response.headers["Cache-Control"] == "no-store, private"
+    with world.sessions() as session:
+        (entry,), _ = audit.list_entries(session, action="view_screenshot")
+    assert (entry.username, entry.target_type, entry.target_id, entry.details) == (
+        "kim",
+        "notice",
+        str(notice_id),
+        {"item": item.id},
+    )
     assert reader.get(f"/notices/{notice_id + 1}/items/{item.id}/screenshot.png").status_code == 404
     assert reader.get(f"/notices/{notice_id + 1}").status_code == 404
 

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from crawler.db import review
-from crawler.db.models import AuditEntry, Flag, utcnow
+from crawler.db.models import AuditEntry, Flag, User, utcnow
 from crawler.db.runs import ensure_site
-from tests.review.conftest import login, post
+from tests.review.conftest import T0, login, post
 
 
 def _ids(flags):
     return [f.id for f in flags]
 
 
-def test_queue_is_oldest_first_or_by_priority_and_filters(world):
+def test_queue_is_by_priority_then_oldest_by_default_or_oldest_and_filters(world):
     ids = [world.flag(n) for n in range(1, 6)]  # distances 11..15
     other_site = world.flag(9, site_id=_site(world, "forum"), algorithm="phash")
     with world.sessions.begin() as session:
         session.execute(update(Flag).where(Flag.id == ids[3]).values(priority=5))
     with world.sessions() as s:
-        assert _ids(review.list_queue(s)[0]) == [*ids, other_site]
-        assert _ids(review.list_queue(s, order="priority")[0])[:2] == [ids[3], ids[0]]
+        by_priority = [ids[3], ids[0], ids[1], ids[2], ids[4], other_site]
+        assert _ids(review.list_queue(s)[0]) == by_priority
+        assert _ids(review.list_queue(s, order="priority")[0]) == by_priority
+        assert _ids(review.list_queue(s, order="oldest")[0]) == [*ids, other_site]
         assert _ids(review.list_queue(s, review.QueueFilters(site="forum"))[0]) == [other_site]
         assert _ids(review.list_queue(s, review.QueueFilters(algorithm="phash"))[0]) == [other_site]
         assert _ids(review.list_queue(s, review.QueueFilters(max_distance=12))[0]) == ids[:2]
@@ -35,6 +38,41 @@ def test_queue_is_oldest_first_or_by_priority_and_filters(world):
 def _site(world, name: str) -> int:
     with world.sessions.begin() as session:
         return ensure_site(session, name)
+
+
+def test_a_repost_of_removed_media_is_listed_marked_and_claimed_first_by_default(client, world):
+    from crawler.db import rechecks
+    from crawler.db.flags import REPOST_PRIORITY, decide
+
+    older = [world.flag(n) for n in range(1, 4)]
+    removed = world.flag(7)
+    with world.sessions.begin() as s:
+        decide(s, removed, "confirm", by="kim")
+        rechecks.mark_removed(s, removed, now=T0 + timedelta(hours=1), reason="media_http_404")
+    # The same media at another URL, seen after the removal: a repost, newer than the others.
+    repost = world.flag(
+        8, sha256=f"{7:064x}", seen_at=T0 + timedelta(hours=2), media_url="https://m.example/x.jpg"
+    )
+    with world.sessions() as s:
+        flag = s.get(Flag, repost)
+        assert (flag.repost_of_flag_id, flag.priority) == (removed, REPOST_PRIORITY)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get("/").get_data(as_text=True)
+    rows = re.findall(r'<tr(?: class="([^"]*)")?>\s*<td><a href="/flags/(\d+)', page)
+    assert [int(flag_id) for _, flag_id in rows] == [repost, *older]
+    assert rows[0][0] == "repost" and not any(row_class for row_class, _ in rows[1:])
+    assert f"repost of {removed}</span>" in page
+    claimed = post(client, "/claim")
+    assert claimed.headers["Location"] == f"/flags/{repost}?order=priority"
+    with world.sessions() as s:
+        assert review.my_claims(s, s.execute(select(User.id)).scalar_one())[0].id == repost
+    # Oldest first is still there when asked for.
+    oldest = client.get("/?order=oldest").get_data(as_text=True)
+    assert [
+        int(i)
+        for _, i in re.findall(r'<tr(?: class="([^"]*)")?>\s*<td><a href="/flags/(\d+)', oldest)
+    ] == [*older, repost]
 
 
 def test_claims_are_batches_that_never_overlap_and_leases_run_out(world):
@@ -125,7 +163,7 @@ def test_skip_releases_the_claim_and_a_held_flag_cannot_be_decided_by_another(ap
     login(lee, "lee")
     post(kim, "/claim")
     refused = post(lee, f"/flags/{ids[0]}/decide", {"decision": "reject"})
-    assert refused.headers["Location"] == f"/flags/{ids[0]}?order=oldest"
+    assert refused.headers["Location"] == f"/flags/{ids[0]}?order=priority"
     assert "claimed by kim" in lee.get(refused.headers["Location"]).get_data(as_text=True)
     skipped = post(kim, f"/flags/{ids[0]}/skip")
     assert skipped.headers["Location"].startswith(f"/flags/{ids[1]}")
@@ -150,3 +188,30 @@ def test_bulk_decision_for_the_same_media_at_many_urls(client, world):
         ).scalar_one()
     assert [statuses[i] for i in ids] == ["confirmed"] * 4 and statuses[other] == "pending"
     assert str(ids) in details.replace(" ", "").replace(",", ", ")
+
+
+def test_flag_page_shows_variant_distance_first_and_last_seen(client, world):
+    flag_id = world.flag(3, variant="trimmed+flipx", distance=23)
+    # Seen again two days later on another page: the same flag, last seen moves on.
+    again = world.flag(
+        3,
+        variant="trimmed+flipx",
+        distance=23,
+        page_url="https://repost.example/page/other",
+        seen_at=T0 + timedelta(days=2, hours=1, minutes=30),
+    )
+    assert again == flag_id
+    plain = world.flag(4)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", page))
+    assert facts["Variant"] == "trimmed+flipx"
+    assert facts["Distance"] == "23"
+    assert facts["First seen"] == "2026-05-01 12:03:00 UTC"
+    assert facts["Last seen"] == "2026-05-03 13:30:00 UTC"
+    assert "Seen on 2 page(s)" in page
+    facts = dict(
+        re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", client.get(f"/flags/{plain}").text)
+    )
+    assert (facts["Variant"], facts["Distance"]) == ("original", "14")

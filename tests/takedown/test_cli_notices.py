@@ -7,13 +7,14 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crawler import samples
 from crawler.db import make_engine
-from crawler.db.models import AuditEntry
+from crawler.db.models import AuditEntry, Notice, utcnow
 from tests.cli_runner import repostwatch
 
 
@@ -108,18 +109,38 @@ def test_draft_approve_send_and_recheck(env, tmp_path, repost_site, smtp_server)
     assert "board: median time-to-removal" in removals
     due = repostwatch("notices", "resend-due", "--dry-run", env=env).stdout
     assert due.strip() == "0 notice(s) due: -"
-    # Every notice action taken here is in the review app's audit log.
+    # A day later one item is still there: the reminder goes out.
     engine = make_engine(env["REPOSTWATCH_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(update(Notice).values(next_send_at=utcnow() - timedelta(minutes=1)))
+    resent = repostwatch("notices", "resend-due", env=env).stdout
+    assert "notice 1: sent again" in resent and len(smtp_server.messages) == 2
+    # Every notice action taken here is in the review app's audit log.
     with engine.connect() as connection:
         actions = connection.execute(
-            select(AuditEntry.action, AuditEntry.target_type, AuditEntry.target_id)
+            select(
+                AuditEntry.action,
+                AuditEntry.target_type,
+                AuditEntry.target_id,
+                AuditEntry.username,
+                AuditEntry.details,
+            )
             .where(AuditEntry.target_type == "notice")
             .order_by(AuditEntry.id)
         ).all()
     engine.dispose()
-    assert [tuple(a) for a in actions] == [
+    assert [tuple(a[:3]) for a in actions] == [
         ("notice_draft", "notice", "1"),
         ("notice_approve", "notice", "1"),
         ("notice_send", "notice", "1"),
+        ("notice_screenshots", "notice", "1"),
         ("notice_export", "notice", "1"),
+        ("notice_resend", "notice", "1"),
     ]
+    assert all(a.username.startswith("(cli)") for a in actions)
+    assert json.loads(actions[3].details) == {
+        "retake": False, "taken": 0, "failed": 0, "via": "cli"
+    }  # fmt: skip
+    assert json.loads(actions[5].details) == {
+        "to": "abuse@board.example", "n": 2, "via": "cli"
+    }  # fmt: skip

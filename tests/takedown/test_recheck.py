@@ -95,6 +95,54 @@ def test_removed_media_marks_the_flag_removed_with_time_to_removal(
     assert _run(engine, repost_site).checked == 0
 
 
+def test_removal_deletes_the_evidence_and_a_repost_keeps_its_own(
+    engine, session, world, repost_site
+):
+    from crawler.db import evidence
+    from crawler.db.flags import record_match
+    from crawler.db.runs import ensure_site
+
+    fernet = evidence.cipher(evidence.new_key())
+    gone = _flag(world, repost_site)
+    still_there = world.flag(media_url=repost_site.url + "/media/other.jpg")
+    for flag_id in (gone, still_there):
+        sealed = evidence.seal(fernet, PHOTO, "image", "jpeg")
+        assert evidence.store_evidence(
+            session, flag_id, sealed.ciphertext, sealed.content_type, sealed.sha256
+        )
+    session.commit()
+    del repost_site.site.routes["/media/1.jpg"]
+    summary = recheck(
+        make_sessionmaker(engine),
+        _configs(repost_site),
+        FETCHER,
+        now=lambda: LATER,
+        targets=[_target(session, gone)],
+    )
+    assert [r.flag_id for r in summary.removed] == [gone]
+    session.expire_all()
+    assert not evidence.has_evidence(session, gone)
+    assert evidence.has_evidence(session, still_there)  # confirmed and not removed: kept
+    # The removed flag gets no evidence back; the media found again is a new flag that does.
+    assert not evidence.store_evidence(session, gone, b"x", "image/jpeg", "0" * 64)
+    again = record_match(
+        session,
+        run_id=world.run_id,
+        site_id=ensure_site(session, "board"),
+        page_url=repost_site.page_url,
+        media_url=repost_site.media_url,
+        media_sha256=hashlib.sha256(PHOTO).hexdigest(),
+        case_id=world.case_id,
+        reference_id=world.reference_id,
+        algorithm="pdq",
+        distance=3,
+        seen_at=LATER + timedelta(hours=1),
+    )
+    assert again.created and again.flag_id != gone
+    assert session.get(Flag, again.flag_id).repost_of_flag_id == gone
+    assert evidence.store_evidence(session, again.flag_id, b"x", "image/jpeg", "0" * 64)
+
+
 def test_a_re_encoded_copy_at_the_same_url_is_still_there(session, world, repost_site):
     from crawler import samples
 

@@ -7,7 +7,8 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  // Unblur: a POST (logged in the audit log), then the blur is removed in place.
+  // Unblur: a POST (logged in the audit log); the server then serves the media itself instead
+  // of its blurred rendition, so the image is fetched again (at another URL: no cached copy).
   function setUpUnblur() {
     var form = document.getElementById("unblur-form");
     if (!form) return;
@@ -19,7 +20,13 @@
         headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
       }).then(function (response) {
         if (!response.ok) throw new Error("unblur refused: " + response.status);
-        document.getElementById("evidence").classList.remove("blurred");
+        var evidence = document.getElementById("evidence");
+        var image = evidence.querySelector("img");
+        if (image) {
+          image.src = image.getAttribute("data-unblurred-src");
+          image.alt = image.alt.replace(" (blurred)", "");
+        }
+        evidence.classList.remove("blurred");
         form.remove();
       }).catch(function () { form.submit(); });
     });
