@@ -16,7 +16,7 @@ and password-protected, as it decides what they fetch (README "Distributed crawl
 #: The scrapy-redis scheduler, with keys of its own per crawl run, a worker registry, the site's
 #: max_pages shared by every worker, and no flush when one worker closes (its keys expire).
 SCHEDULER = "crawler.distributed.scheduler.RunScheduler"
-#: How queued requests are written to Redis: JSON with tagged bytes, tuples, project functions
+#: How queued requests are written to Redis: JSON with tagged bytes, tuples, spiders functions
 #: and scrapy-playwright page methods (crawler/distributed/serializer.py), not scrapy-redis's
 #: default pickle; a request holding anything else is refused with an error, never half-queued.
 SCHEDULER_SERIALIZER = "crawler.distributed.serializer"

@@ -156,6 +156,13 @@ def test_a_pickled_request_in_the_queue_is_never_unpickled(spider):
     [
         ({"url": "u", "meta": {"f": {"__rw__": "function", "name": "os.system"}}}, "os.system"),
         (
+            {
+                "url": "u",
+                "meta": {"f": {"__rw__": "function", "name": "crawler.db.migrate.upgrade"}},
+            },
+            "not in a module of spiders",
+        ),
+        (
             {"url": "u", "meta": {"f": {"__rw__": "function", "name": "spiders.browser.os"}}},
             "not a function",
         ),

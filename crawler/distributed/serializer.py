@@ -33,8 +33,9 @@ from typing import Any
 __all__ = ["FUNCTION_MODULES", "UnserializableRequest", "dumps", "loads"]
 
 TAG = "__rw__"
-#: Modules whose top-level functions may travel in a request (by name, never as code).
-FUNCTION_MODULES = ("spiders.", "crawler.")
+#: Modules whose top-level functions may travel in a request (by name, never as code): the
+#: spiders' own (the browser's page callbacks), nothing a forged entry could misuse elsewhere.
+FUNCTION_MODULES = ("spiders.",)
 #: Request classes a queued request may name (``Request.to_dict`` writes ``_class`` for
 #: subclasses such as ``FormRequest``).
 REQUEST_CLASS_MODULES = ("scrapy.http.",)
@@ -109,7 +110,7 @@ def _refused(where: str, value: Any, what: str) -> UnserializableRequest:
     return UnserializableRequest(
         f"{where} is {what} ({shown}), which a distributed crawl's Redis queue cannot carry "
         "as JSON: put only str, int, finite float, bool, None, bytes, list, tuple, dict and "
-        "top-level project functions in a request's meta and cb_kwargs "
+        "top-level functions of spiders modules in a request's meta and cb_kwargs "
         "(crawler/distributed/serializer.py)"
     )
 
@@ -175,7 +176,7 @@ def _decode(value: Any, where: str) -> Any:
 
 
 def _resolve_function(name: Any, where: str) -> Any:
-    """The top-level project function called ``name``, importing only project modules."""
+    """The top-level spiders function called ``name``, importing only spiders modules."""
     module_name, _, function_name = str(name).rpartition(".")
     if not module_name.startswith(FUNCTION_MODULES) or not function_name:
         raise UnserializableRequest(
