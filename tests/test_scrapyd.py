@@ -373,7 +373,7 @@ def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(t
         config = (tmp_path / "scrapyd" / "scrapyd.conf").read_text()
         assert "jobstorage       = scrapyd.jobstorage.SqliteJobStorage" in config
         assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
-        assert f"max_proc         = {os.cpu_count()}" in config
+        assert f"max_proc         = {len(os.sched_getaffinity(0))}" in config  # usable CPUs
         assert "s3cret" not in config
         assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
             "eggs",
@@ -539,3 +539,38 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed)
     finally:
         crawl_sites.unlink(missing_ok=True)
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "sent"),
+    [
+        (None, "${REPOSTWATCH_SCRAPYD_USERNAME}:${REPOSTWATCH_SCRAPYD_PASSWORD}"),  # unset
+        ("", "netrc-user:netrc-pass"),  # empty: ~/.netrc
+        ("ops", "ops:s3cret"),
+    ],
+)
+def test_scrapyd_deploy_credentials_are_as_the_readme_says(tmp_path, username, sent):
+    """README, Deploying: scrapy.cfg's ${REPOSTWATCH_SCRAPYD_USERNAME} stays as text when the
+    variable is unset, so ~/.netrc is read only when it is set to the empty string."""
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-pass\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOSTWATCH_SCRAPYD_")} | {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+    if username is not None:
+        env |= {"REPOSTWATCH_SCRAPYD_USERNAME": username, "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret"}
+    code = (
+        "from scrapyd_client.utils import _get_targets, get_auth; t = _get_targets()['local']; "
+        "a = get_auth(t['url'], t.get('username'), t.get('password', '')); "
+        "print(f'{a.username}:{a.password}')"
+    )
+    out = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == sent
