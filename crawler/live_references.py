@@ -19,9 +19,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
+from crawler.announcements import CHANNEL, announce_change, wait_for_announcements
 from crawler.hashing.types import HashFormatError, HashValue, MediaHashes
 from crawler.matching import Match, Matcher, Reference
 from crawler.matching.video import VideoMatcher
+
+__all__ = [
+    "CHANNEL",
+    "OVERLAP",
+    "Applied",
+    "LiveReferences",
+    "announce_change",
+    "to_references",
+    "wait_for_announcements",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -153,49 +164,3 @@ class LiveReferences:
                 len(self.active),
             )
         return applied
-
-
-#: The Redis channel on which reference changes are announced.
-CHANNEL = "repostwatch:references"
-
-
-def announce_change(redis_url: str | None) -> bool:
-    """Tell running crawls (through Redis, when configured) that references changed.
-
-    Returns False when there is no Redis or it cannot be reached: crawls then see the change at
-    their next regular poll, so this never fails the command that changed the references.
-    """
-    if not redis_url:
-        return False
-    import redis
-
-    try:
-        with redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) as client:
-            client.publish(CHANNEL, "changed")
-    except redis.RedisError as exc:
-        logger.warning("Could not announce the reference change through Redis: %s", exc)
-        return False
-    return True
-
-
-async def wait_for_announcements(redis_url: str, on_change) -> None:
-    """Call ``on_change()`` for every announcement on :data:`CHANNEL` (runs until cancelled;
-    reconnects after errors)."""
-    import asyncio
-
-    import redis.asyncio as aioredis
-    from redis.exceptions import RedisError
-
-    while True:
-        client = aioredis.Redis.from_url(redis_url)
-        try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(CHANNEL)
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        on_change()
-        except (RedisError, OSError) as exc:
-            logger.warning("Redis announcements unavailable (%s); retrying in 5 s", exc)
-            await asyncio.sleep(5)
-        finally:
-            await client.aclose()

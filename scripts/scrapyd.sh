@@ -15,7 +15,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${REPOSTWATCH_SCRAPYD_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/repostwatch/scrapyd}"
 port="${REPOSTWATCH_SCRAPYD_PORT:-6800}"
 bind="${REPOSTWATCH_SCRAPYD_BIND:-127.0.0.1}"
-max_proc="${REPOSTWATCH_SCRAPYD_MAX_PROC:-$(nproc)}"
+# Default: the CPUs this process may run on (its affinity, as Python's os.sched_getaffinity);
+# nproc would also obey OpenMP's thread variables, which say nothing about crawls.
+max_proc="${REPOSTWATCH_SCRAPYD_MAX_PROC:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"
 poll_seconds="${REPOSTWATCH_SCRAPYD_POLL_SECONDS:-5}"
 scrapyd="${REPOSTWATCH_SCRAPYD_BIN:-$root/.venv/bin/scrapyd}"
 username="${REPOSTWATCH_SCRAPYD_USERNAME:-}"

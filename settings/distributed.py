@@ -8,13 +8,18 @@ variable); read by dotted path, never imported. It holds only what changes, so i
 
 Redis is ``REPOSTWATCH_REDIS_URL`` (one source for the media cache, live reference updates and
 the shared queue): ``redis://:PASSWORD@host:6379/0``, or ``rediss://`` for TLS with, if needed,
-``?ssl_ca_certs=/path/ca.pem``. The queue holds pickled requests, which a worker unpickles: the
-Redis must be private to the crawlers and password-protected (README "Distributed crawling").
+``?ssl_ca_certs=/path/ca.pem``. The queue holds requests as JSON (never pickle, so whoever can
+write to the Redis cannot run code in a worker); the Redis must still be private to the crawlers
+and password-protected, as it decides what they fetch (README "Distributed crawling").
 """
 
 #: The scrapy-redis scheduler, with keys of its own per crawl run, a worker registry, the site's
 #: max_pages shared by every worker, and no flush when one worker closes (its keys expire).
 SCHEDULER = "crawler.distributed.scheduler.RunScheduler"
+#: How queued requests are written to Redis: JSON with tagged bytes, tuples, spiders functions
+#: and scrapy-playwright page methods (crawler/distributed/serializer.py), not scrapy-redis's
+#: default pickle; a request holding anything else is refused with an error, never half-queued.
+SCHEDULER_SERIALIZER = "crawler.distributed.serializer"
 #: Never block the reactor waiting on the queue: an idle worker checks the run's worker
 #: registry instead and closes only when no living worker can queue anything more.
 SCHEDULER_IDLE_BEFORE_CLOSE = 0

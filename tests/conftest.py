@@ -11,6 +11,7 @@ rather than being skipped; ``-m "not postgresql"`` deselects it on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -75,7 +76,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'repostwatch.db'}"
         return
-    admin: Engine = request.getfixturevalue("postgres_admin")
+    with postgres_database(request.getfixturevalue("postgres_admin")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(admin: Engine) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (for fixtures of any
+    scope: ``database_url`` and tests/test_scrapyd.py's module-wide ``deployed``)."""
     name = f"{_DATABASE_PREFIX}{uuid.uuid4().hex[:20]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

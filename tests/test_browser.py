@@ -15,11 +15,13 @@ import pickle
 import re
 import socket
 import threading
+import uuid
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 
 from crawler import samples
 from crawler.sites import DEFAULT_BLOCK_HOSTS, parse_site
@@ -201,6 +203,43 @@ def test_a_recrawl_of_an_unchanged_browser_site_costs_one_conditional_request_pe
     else:  # the browser asked for none of them: only the crawler's 304s
         assert not set(by_browser) & set(jsgallery.MEDIA)
         assert media_statuses == [304] * len(jsgallery.MEDIA)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_distributed_crawl_renders_pages_queued_as_json_in_redis(
+    database_url, workdir, redis_url
+):
+    # The page requests (their browser callbacks and page method) go through the Redis queue
+    # as JSON (crawler/distributed/serializer.py) and still render and scroll.
+    tmp_path, sites_dir = workdir
+    prefix = f"rwtest-{uuid.uuid4().hex[:12]}"
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+        "REPOSTWATCH_REDIS_URL": redis_url,
+        "REPOSTWATCH_DISTRIBUTED_PREFIX": prefix,
+    }
+    _register(env, tmp_path)
+    try:
+        with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+            (sites_dir / "jsgallery.toml").write_text(jsgallery.site_file("jsgallery", site.url))
+            crawl = repostwatch("crawl", "jsgallery", "--distributed", env=env, cwd=tmp_path)
+    finally:
+        with redis.Redis.from_url(redis_url) as client:
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
+
+    flags = json.loads(repostwatch("flags", "list", "--json", env=env, cwd=tmp_path).stdout)
+    flagged = {urlsplit(f["media_url"]).path for f in flags}
+    # Built by script, and seen only in the browser's network traffic (init_page's recording):
+    # the (timing-bound) scroll and gate pages are the lone crawl's test above.
+    assert flagged >= {"/img/js/a.jpg", "/img/bg/wall.jpg"}
+    stats = _final_stats(crawl.stderr)
+    assert stats["scheduler/dequeued/redis"] >= 4
+    assert stats["repostwatch/browser/pages"] == 4
+    assert stats["repostwatch/browser/media_from_network"] == 1
+    assert stats["repostwatch/browser/scrolls"] >= 1  # prepare_page ran with the site's options
+    assert "repostwatch/refused/unserializable" not in stats
 
 
 def test_html_crawl_of_a_javascript_site_starts_no_browser(workdir):

@@ -1,14 +1,17 @@
 """The project on a real scrapyd: started by scripts/scrapyd.sh, deployed with scrapyd-deploy,
 crawls handed over by the scheduler (two real crawls of the gallery on 127.0.0.1).
 
-One scrapyd and one SQLite database serve the whole module; the crawls run in scrapyd's job
-processes from the deployed egg and write to that database, as in production.
+One scrapyd and one database serve the tests of ``deployed``, once on SQLite and once on
+PostgreSQL; the crawls run in scrapyd's job processes from the deployed egg and write to that
+database, as in production.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,7 +32,8 @@ from crawler.db.session import make_sessionmaker
 from crawler.localsite import LocalSite
 from crawler.scheduling import Scheduler, ScrapydClient, ScrapydError
 from crawler.scheduling.scrapyd import Node
-from tests.cli_runner import repostwatch
+from tests.cli_runner import REPOSTWATCH, repostwatch
+from tests.conftest import postgres_database
 from tests.sites import gallery
 from tests.test_end_to_end import EXPECTED_FLAGS
 
@@ -51,14 +55,30 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
-    """scrapyd on a free port with the project deployed, a migrated SQLite database with the
-    gallery case's references, the gallery served on 127.0.0.1 and its site file."""
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+    ],
+)
+def deployed(request, tmp_path_factory):
+    """scrapyd on a free port with the project deployed, a migrated database (SQLite, then a
+    PostgreSQL database of its own) with the gallery case's references, the gallery served on
+    127.0.0.1 and its site file."""
     tmp = tmp_path_factory.mktemp("scrapyd")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{tmp / 'repostwatch.db'}"
+        else:
+            admin = request.getfixturevalue("postgres_admin")
+            database_url = stack.enter_context(postgres_database(admin))
+        yield from _deployed(tmp, database_url)
+
+
+def _deployed(tmp: Path, database_url: str):
     sites_dir = tmp / "sites"
     sites_dir.mkdir()
-    database_url = f"sqlite:///{tmp / 'repostwatch.db'}"
     port = _free_port()
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
@@ -235,12 +255,17 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         assert len([j for j in jobs.pending + jobs.running if j["id"].startswith("gallery.")]) == 1
 
         status = repostwatch("status", env=env, cwd=tmp)
-        assert f"{client.name}  up: " in status.stdout
-        assert "Database  sqlite:///" in status.stdout and "(up to date)" in status.stdout
+        # The node's load and its jobs: the caught-up crawl is pending or already running.
+        assert re.search(rf"^  {client.name}  up: [01] running, [01] pending$", status.stdout, re.M)
+        job_line = rf"^    (running|pending) gallery\.{handover.run_id}$"
+        assert re.search(job_line, status.stdout, re.M), status.stdout
+        backend = deployed["database_url"].split(":")[0]
+        assert f"Database  {backend}://" in status.stdout and "(up to date)" in status.stdout
         assert f"Flags     {len(EXPECTED_FLAGS)} pending review" in status.stdout
         due = (clock.now + timedelta(hours=6)).strftime("%Y-%m-%d %H:%M UTC")
         assert f"gallery  every 6h  {due}" in status.stdout
         assert "Redis     not configured" in status.stdout
+        assert status.stdout.endswith("\nUnhealthy sites\n  none\n")
 
         second = handover.run_id
         _wait(lambda: _run_status(sessions, second) != "running", 180, "crawl 2 never ended")
@@ -348,7 +373,7 @@ def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(t
         config = (tmp_path / "scrapyd" / "scrapyd.conf").read_text()
         assert "jobstorage       = scrapyd.jobstorage.SqliteJobStorage" in config
         assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
-        assert f"max_proc         = {os.cpu_count()}" in config
+        assert f"max_proc         = {len(os.sched_getaffinity(0))}" in config  # usable CPUs
         assert "s3cret" not in config
         assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
             "eggs",
@@ -446,3 +471,106 @@ def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
     files = [tmp / "scrapyd.out", *(p for p in deployed["scrapyd_dir"].rglob("*") if p.is_file())]
     leaks = [str(path) for path in files for secret in secrets if secret in path.read_bytes()]
     assert leaks == []
+
+
+@pytest.mark.timeout(300)  # two short jobs in scrapyd
+def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed):
+    """`repostwatch scheduler` as systemd runs it: passes every second until SIGTERM. Then
+    `crawls run-now` by hand, and `status` lists the site whose crawls found nothing."""
+    env, tmp, client = deployed["env"], deployed["tmp"], deployed["client"]
+    only_svc = tmp / "svc-sites"  # what this scheduler schedules: one site of its own
+    only_svc.mkdir()
+    dead = f"http://127.0.0.1:{_free_port()}/"  # nothing listens: the crawl gets no page
+    text = (
+        f'name = "svc"\nstart_urls = ["{dead}"]\nallow_private_network = true\nretries = 0\n'
+        '[schedule]\nevery = "1h"\n'
+    )
+    (only_svc / "svc.toml").write_text(text)
+    crawl_sites = deployed["sites_dir"] / "svc.toml"  # where the jobs read the site file
+    crawl_sites.write_text(text)
+    env = {**env, "REPOSTWATCH_SITES_DIR": str(only_svc)}
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    log_path = tmp / "scheduler-service.log"
+    try:
+        with log_path.open("w") as log:
+            service = subprocess.Popen(
+                [REPOSTWATCH, "scheduler", "--interval", "1"],
+                env={**os.environ, **env},
+                cwd=tmp,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait(lambda: "job svc." in log_path.read_text(), 60, "nothing handed over")
+                time.sleep(2.5)  # two more passes: the site is not handed over again
+            finally:
+                service.send_signal(signal.SIGTERM)
+                returncode = service.wait(timeout=60)
+        output = log_path.read_text()
+        assert returncode == 0, output
+        assert "Scheduler started: a pass every 1 s on " + client.name in output
+        assert output.rstrip().endswith("Scheduler stopped"), output
+        (first,) = {int(run) for run in re.findall(r"job svc\.(\d+)", output)}  # handed once
+        with sessions() as session:
+            assert schedules.run_job(session, first) == ("schedule", client.name, f"svc.{first}")
+        _wait(lambda: _run_status(sessions, first) != "running", 120, "job 1 never ended")
+
+        # By hand, through the scheduler's rules: a manual run on the node.
+        now = repostwatch("crawls", "run-now", "svc", env=env, cwd=tmp)
+        manual = int(re.match(r"Crawl run (\d+) of svc", now.stdout).group(1))
+        assert now.stdout.strip() == (
+            f"Crawl run {manual} of svc handed to {client.name} as job svc.{manual}."
+        )
+        with sessions() as session:
+            assert schedules.run_job(session, manual) == ("manual", client.name, f"svc.{manual}")
+        _wait(lambda: _run_status(sessions, manual) != "running", 120, "job 2 never ended")
+
+        # The next pass judges the runs: no page at all, so the site is unhealthy, and status
+        # (which exits 0: every service is up) says so.
+        Scheduler(sessions, only_svc, [client]).run_pass()
+        with sessions() as session:
+            health = schedules.health_states(session)["svc"]
+        assert health.state == "unhealthy"
+        status = repostwatch("status", env=env, cwd=tmp)
+        unhealthy = status.stdout.split("\nUnhealthy sites\n", 1)[1].splitlines()
+        line = f"  svc  since {health.since:%Y-%m-%d %H:%M} UTC: {health.reason}"
+        assert line in unhealthy and "no page" in line, status.stdout
+    finally:
+        crawl_sites.unlink(missing_ok=True)
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "sent"),
+    [
+        (None, "${REPOSTWATCH_SCRAPYD_USERNAME}:${REPOSTWATCH_SCRAPYD_PASSWORD}"),  # unset
+        ("", "netrc-user:netrc-pass"),  # empty: ~/.netrc
+        ("ops", "ops:s3cret"),
+    ],
+)
+def test_scrapyd_deploy_credentials_are_as_the_readme_says(tmp_path, username, sent):
+    """README, Deploying: scrapy.cfg's ${REPOSTWATCH_SCRAPYD_USERNAME} stays as text when the
+    variable is unset, so ~/.netrc is read only when it is set to the empty string."""
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-pass\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOSTWATCH_SCRAPYD_")} | {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+    if username is not None:
+        env |= {"REPOSTWATCH_SCRAPYD_USERNAME": username, "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret"}
+    code = (
+        "from scrapyd_client.utils import _get_targets, get_auth; t = _get_targets()['local']; "
+        "a = get_auth(t['url'], t.get('username'), t.get('password', '')); "
+        "print(f'{a.username}:{a.password}')"
+    )
+    out = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == sent

@@ -9,7 +9,7 @@ import json
 
 import click
 
-from crawler.cli.common import audit_cli, open_session, table
+from crawler.cli.common import audit_cli, load_settings, open_session, table
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -60,6 +60,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     Example:
       repostwatch cases close case-0042 --by park.admin
     """
+    from crawler.announcements import announce_change
     from crawler.db import audit
     from crawler.db import cases as db_cases
 
@@ -87,6 +88,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
             )
     except (db_cases.CaseNotFound, db_cases.CaseClosed, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    announce_change(load_settings().get("REPOSTWATCH_REDIS_URL"))  # committed: crawls look now
     click.echo(
         f"Closed {closed.case}: deleted {closed.evidence_deleted} evidence item(s) and "
         f"{closed.thumbnails_deleted} thumbnail(s), withdrew {closed.references_withdrawn} "

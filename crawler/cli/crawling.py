@@ -173,6 +173,7 @@ def demo(loglevel: str) -> None:
       repostwatch demo
     """
     from crawler import db, registry, samples
+    from crawler.announcements import announce_change
     from crawler.crawl import run_crawl
     from crawler.db import migrate
     from crawler.demo import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
@@ -201,6 +202,7 @@ def demo(loglevel: str) -> None:
             session, DEMO_CASE, [samples.photo_path(name) for name in REFERENCE_PHOTOS]
         )
     click.echo(f"    {report.files_added} added, {report.files_existing} already registered")
+    announce_change(settings.get("REPOSTWATCH_REDIS_URL"))  # other running crawls, if any
     config = find_site("demo", settings.get("REPOSTWATCH_SITES_DIR"))
     port = urlsplit(config.start_urls[0]).port  # the demo site file says where to serve
     try:

@@ -18,7 +18,7 @@ def refs() -> None:
 
 def _announce() -> None:
     """Running crawls pick the change up at once through Redis, when it is configured."""
-    from crawler.live_references import announce_change
+    from crawler.announcements import announce_change
 
     announce_change(load_settings().get("REPOSTWATCH_REDIS_URL"))
 

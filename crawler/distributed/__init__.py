@@ -10,7 +10,7 @@ matches the media of its pages and writes its flags as a lone crawl would.
 
 The keys of run N (``PREFIX`` is ``REPOSTWATCH_DISTRIBUTED_PREFIX``, one per database):
 
-- ``PREFIX:run:N:requests``  the shared queue (scrapy-redis priority queue of pickled requests)
+- ``PREFIX:run:N:requests``  the shared queue (scrapy-redis priority queue of requests as JSON)
 - ``PREFIX:run:N:seen``      the dupefilter: one fingerprint per page request of this run
 - ``PREFIX:run:N:pages``     page requests scheduled so far (the site's ``max_pages``, shared)
 - ``PREFIX:run:N:workers``   worker id -> last heartbeat (Redis server time, seconds)
@@ -29,7 +29,8 @@ lost; a run whose workers are all lost is closed as failed (``workers_lost``) by
 distributed worker that starts (:func:`close_abandoned_runs`).
 
 Modules: this one (the switch, the Redis connection, opening a run), :mod:`.registry` (the keys
-and the workers of a run, closing runs) and :mod:`.scheduler` (the scrapy-redis scheduler).
+and the workers of a run, closing runs), :mod:`.scheduler` (the scrapy-redis scheduler) and
+:mod:`.serializer` (queued requests as JSON, never pickle).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -23,6 +24,7 @@ from crawler.distributed.registry import (
     close_run_in_database,
     run_outcome,
 )
+from crawler.distributed.serializer import UnserializableRequest
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,15 @@ class RunScheduler(Scheduler):
 
     def __init__(self, server, *, registry: WorkerRegistry, crawler: Crawler, heartbeat: float):
         keys = registry.keys
-        debug = crawler.settings.getbool("DUPEFILTER_DEBUG")
+        settings = crawler.settings
+        debug = settings.getbool("DUPEFILTER_DEBUG")
+        serializer = settings.get("SCHEDULER_SERIALIZER")
+        if not serializer:  # never scrapy-redis's default, pickle
+            raise DistributedSetupError(
+                "SCHEDULER_SERIALIZER is not set: settings/distributed.py sets it to "
+                "crawler.distributed.serializer (JSON); a distributed crawl never falls back "
+                "to scrapy-redis's pickled queue"
+            )
         super().__init__(
             server,
             persist=True,
@@ -50,6 +60,7 @@ class RunScheduler(Scheduler):
             queue_cls=QUEUE_CLASS,
             dupefilter=RFPDupeFilter(server, key=keys.key("seen"), debug=debug),
             dupefilter_key=keys.key("seen"),
+            serializer=importlib.import_module(serializer),
         )
         self.registry = registry
         self.crawler = crawler
@@ -117,10 +128,14 @@ class RunScheduler(Scheduler):
             self.beating.stop()
 
     def enqueue_request(self, request: Request) -> bool:
+        try:  # first, so that a request the queue cannot carry is neither counted nor seen
+            data = self.queue._encode_request(request)
+        except UnserializableRequest as exc:
+            self.stats.inc_value(f"{STATS}/refused/unserializable")
+            logger.error("Not scheduled: %s cannot go into the Redis queue: %s", request, exc)
+            return False
         if request.dont_filter:  # retries and the like: already counted, never deduplicated
-            self.queue.push(request)
-            self.stats.inc_value("scheduler/enqueued/redis")
-            return True
+            return self._push(request, data)
         counted = self.max_pages is not None and "redirect_times" not in request.meta
         pages = self.registry.keys.key("pages")
         if counted and int(self.server.get(pages) or 0) >= self.max_pages:
@@ -130,7 +145,11 @@ class RunScheduler(Scheduler):
             return False
         if counted and self.server.incr(pages) > self.max_pages:
             return self._refuse_max_pages(request)
-        self.queue.push(request)
+        return self._push(request, data)
+
+    def _push(self, request: Request, data: bytes) -> bool:
+        """Queue the encoded request as scrapy-redis's PriorityQueue.push does."""
+        self.server.execute_command("ZADD", self.queue.key, -request.priority, data)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
@@ -146,9 +165,15 @@ class RunScheduler(Scheduler):
             if not self.busy:
                 self.registry.not_busy()
             return None
+        try:
+            request = self.queue._decode_request(data)
+        except UnserializableRequest as exc:
+            self.stats.inc_value(f"{STATS}/refused/unreadable_queue_entry")
+            logger.error("Dropped an entry of the Redis queue that is not a request: %s", exc)
+            return None
         self.busy = True
         self.stats.inc_value("scheduler/dequeued/redis")
-        return self.queue._decode_request(data)
+        return request
 
     def spider_idle(self, spider: Spider) -> None:
         """Close only when the whole run is done: a busy worker may still queue new pages."""

@@ -100,6 +100,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_NOTICE_RESEND_HOURS=float(config.get("REPOSTWATCH_NOTICE_RESEND_HOURS") or 24),
         REPOSTWATCH_CHROMIUM=str(config.get("REPOSTWATCH_CHROMIUM") or "/usr/bin/chromium"),
         REPOSTWATCH_SITES_DIR=str(config.get("REPOSTWATCH_SITES_DIR") or ""),
+        # Reference changes (closing a case) are announced to running crawls through it.
+        REPOSTWATCH_REDIS_URL=str(config.get("REPOSTWATCH_REDIS_URL") or ""),
     )
     engine = make_engine(str(database_url))
     app.extensions["repostwatch"] = web.AppState(
@@ -107,7 +109,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     )
 
     CSRFProtect(app)
-    redis_url = str(config.get("REPOSTWATCH_REDIS_URL") or "")
+    redis_url = app.config["REPOSTWATCH_REDIS_URL"]
     app.extensions["repostwatch_limiter"] = Limiter(
         web.client_ip,
         app=app,

@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 
+from crawler.announcements import announce_change
 from crawler.db import cases as db_cases
 from crawler.db.models import FLAG_STATUSES, utcnow
 from crawler.review import web
@@ -136,6 +137,8 @@ def close(case: str):
     except db_cases.CaseClosed as exc:
         flash(str(exc), "error")
     else:
+        # Committed: running crawls stop matching its references at once (with Redis).
+        announce_change(current_app.config["REPOSTWATCH_REDIS_URL"])
         flash(
             f"Closed {case}: deleted {closed.evidence_deleted} evidence item(s), withdrew "
             f"{closed.references_withdrawn} reference hash(es) and {closed.keywords_withdrawn} "

@@ -7,9 +7,11 @@ import io
 import re
 
 import pytest
+import redis
 from PIL import Image
 from sqlalchemy import select
 
+from crawler.announcements import CHANNEL
 from crawler.db import audit, users
 from crawler.db.cases import list_cases
 from crawler.db.flags import record_match
@@ -18,11 +20,12 @@ from crawler.db.references import load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
 from crawler.hashing import MediaError
+from crawler.review.app import create_app
 from crawler.samples import encode, load_photo
 from crawler.thumbnails import pixelated_thumbnail
 from tests.cli_runner import repostwatch
 from tests.db.test_cases import CASE, IMAGE_A, seed
-from tests.review.conftest import PASSWORD, login, post
+from tests.review.conftest import PASSWORD, SECRET, https_client, login, post
 
 PAGE = f"/cases/{CASE}"
 
@@ -144,6 +147,30 @@ def test_admin_closes_a_case_evidence_deleted_references_withdrawn_audited(
         }
     again = post(client, f"{PAGE}/close", {"confirm": CASE}, page=PAGE)
     assert "was closed at" in client.get(again.headers["Location"]).text
+
+
+def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
+    engine, database_url, evidence_key, seeded, redis_url
+):
+    # Running crawls listen on this channel and drop the case's references at once
+    # (tests/test_live_references.py shows the effect with `cases close`).
+    app = create_app(
+        {
+            "REPOSTWATCH_DATABASE_URL": database_url,
+            "REPOSTWATCH_SECRET_KEY": SECRET,
+            "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+            "REPOSTWATCH_REDIS_URL": redis_url,
+        }
+    )
+    client = https_client(app)
+    login(client, "ann")
+    with redis.Redis.from_url(redis_url) as server, server.pubsub() as pubsub:
+        pubsub.subscribe(CHANNEL)
+        assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+        post(client, f"{PAGE}/close", {"confirm": CASE}, page=PAGE)
+        message = pubsub.get_message(timeout=5)
+    app.extensions["repostwatch"].engine.dispose()
+    assert message is not None and message["data"] == b"changed"
 
 
 def test_cli_lists_and_closes_a_case_and_audits_it(
