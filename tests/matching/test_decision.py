@@ -351,3 +351,29 @@ def test_flat_pictures_match_nothing_by_phash():
         assert matcher.match(media) == [], name
     photo_refs = [Reference(1, 1, original("coffee").get("phash"))]
     assert [m.algorithm for m in Matcher(photo_refs).match(original("coffee"))] == ["phash"]
+
+
+def test_references_that_can_never_match_still_count_and_can_be_removed():
+    media = original("chelsea")
+    weak_pdq = replace(media.get("pdq"), quality=10)
+    matcher = Matcher([Reference(1, 1, weak_pdq), Reference(2, 1, media.get("phash"))])
+    assert len(matcher) == 2
+    with pytest.raises(ValueError, match="pdq reference 1 is already in the matcher"):
+        matcher.add([Reference(1, 1, weak_pdq)])
+    assert matcher.missing([Reference(1, 1, weak_pdq), Reference(3, 1, weak_pdq)]) == [
+        Reference(3, 1, weak_pdq)
+    ]
+    assert matcher.remove([1, 2, 99]) == 2
+    assert len(matcher) == 0
+
+
+def test_references_given_as_a_generator_are_read_in_chunks(monkeypatch):
+    monkeypatch.setattr("crawler.matching.decision._ADD_CHUNK", 3)
+    refs = [r for n, (case_id, name) in enumerate(CASE_PHOTOS.items())
+            for r in references(case_id, name, first_id=10 * n)]  # fmt: skip
+    matcher = Matcher(ref for ref in refs)
+    assert len(matcher) == len(refs)
+    assert matcher.match(original("coffee")) == [Match(10, 102, "sha256", 0)]
+    with pytest.raises(ValueError, match=f"reference {refs[4].id} is already in the matcher"):
+        matcher.add(ref for ref in [Reference(999, 1, refs[0].value), refs[4]])
+    assert len(matcher) == len(refs)
