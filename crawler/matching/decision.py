@@ -131,6 +131,7 @@ class Matcher:
                 found.read(chunk, position, algorithm, self._good_enough)
             position += len(chunk)
         batches = {algorithm: found.arrays() for algorithm, found in rows.items()}
+        del rows  # the parts: as large as the batches again
         taken = [
             (int(batch.positions[first]), algorithm, int(batch.ids[first]))
             for algorithm, batch in batches.items()
@@ -149,6 +150,9 @@ class Matcher:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
             usable = batch.usable
+            if usable.all():  # no copies of millions of rows
+                self._indexes[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
+                continue
             self._indexes[algorithm].add_codes(
                 batch.ids[usable], batch.codes[usable], batch.cases[usable]
             )
