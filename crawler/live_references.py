@@ -94,12 +94,15 @@ class LiveReferences:
         return added
 
     def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
-        """At most one match per case, with its evidence (JSON text, for video frame matches).
+        """At most one match per case, with its evidence (JSON text, for crop and video frame
+        matches).
 
         Hash matches (exact, pHash, PDQ and their variants, crops) come first; a video's frames
         are matched against the reference videos of the cases nothing else matched.
         """
-        found: list[tuple[Match, str | None]] = [(m, None) for m in self.matcher.match(media)]
+        found: list[tuple[Match, str | None]] = [
+            (m, _crop_evidence(m)) for m in self.matcher.match(media)
+        ]
         if media.frames and len(self.videos):
             cases = {match.case_id for match, _ in found}
             for video in self.videos.match(media.frames):
@@ -165,6 +168,15 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         return
+
+
+def _crop_evidence(match: Match) -> str | None:
+    """A crhash match's evidence as JSON: the reference's keypoints found in place, out of how
+    many, and the descriptors' agreement score."""
+    if match.inliers is None:
+        return None
+    keypoints = match.inliers + match.distance
+    return json.dumps({"inliers": match.inliers, "keypoints": keypoints, "score": match.score})
 
 
 #: The Redis channel on which reference changes are announced.

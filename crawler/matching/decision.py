@@ -9,7 +9,8 @@ caption bands: `MediaHashes.variants`); references are originals, with the PDQ o
 band stored as one more PDQ reference (`MediaHashes.reference_values`). Cases that none of
 these match get a second look by crhash:
 at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
-with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop). Each case is reported once,
+with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the
+inliers and score kept on the match). Each case is reported once,
 by its best match: exact first, then global hashes by distance as a share of the threshold (the
 media as it is before a variant), then crhash.
 """
@@ -48,6 +49,8 @@ DEFAULT_THRESHOLDS: Mapping[str, int] = {"phash": PHASH_MATCH_THRESHOLD, "pdq": 
 _PREFERENCE = ("sha256", "md5", "pdq", "phash")
 #: crhash references are screened this many at a time (bounds the memory of one screening).
 _SCREEN_BATCH = 4096
+#: The variant of crhash matches: part of the reference found in place in the media.
+CROP = "crop"
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
 #: alive at once when a crawl loads millions of them).
 _ADD_CHUNK = 65_536
@@ -58,15 +61,19 @@ _MAX_KEYPOINTS = ALGORITHM_BITS["crhash"] // 64
 @dataclass(frozen=True, slots=True)
 class Match:
     """One case's match. ``variant`` names how the media relates to the reference ("original",
-    "flipx", "rot90", "trimmed", "trimmed+flipx", ...: see `crawler.hashing.dihedral`).
-    ``distance`` is in bits for pHash and PDQ, 0 for exact digests, and for crhash the number of
-    the reference's keypoints that were not found in place."""
+    "flipx", "rot90", "trimmed", "trimmed+flipx", ...: see `crawler.hashing.dihedral`; `CROP`
+    for crhash). ``distance`` is in bits for pHash and PDQ, 0 for exact digests, and for crhash
+    the number of the reference's keypoints that were not found in place; a crhash match also
+    keeps how many were (``inliers``) and how well their descriptors agree (``score``, see
+    `CRHASH_MIN_SCORE`)."""
 
     reference_id: int
     case_id: int
     algorithm: str
     distance: int
     variant: str = "original"
+    inliers: int | None = None
+    score: int | None = None
 
 
 def default_index(algorithm: str) -> ReferenceIndex:
@@ -231,7 +238,17 @@ class Matcher:
             evidence = crop_evidence(probe, codes, min_inliers=self.min_inliers)
             if evidence.is_match(self.min_inliers):
                 missing = len(codes) - evidence.inliers
-                found.append(Match(ref_id, case_id, "crhash", missing))
+                found.append(
+                    Match(
+                        ref_id,
+                        case_id,
+                        "crhash",
+                        missing,
+                        CROP,
+                        inliers=evidence.inliers,
+                        score=evidence.score,
+                    )
+                )
         return found
 
     def _keep(self, best: dict[int, tuple[tuple, Match]], found: Match) -> None:

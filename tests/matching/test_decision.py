@@ -18,6 +18,7 @@ from crawler.hashing import (
     hash_file,
     hash_media,
 )
+from crawler.hashing.crhash import CRHASH_MIN_SCORE
 from crawler.matching import Match, Matcher, Reference
 from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 
@@ -287,7 +288,10 @@ def test_mirrored_padded_repost_is_trimmed_and_mirrored():
 
 def test_cropped_repost_matches_by_crhash():
     (found,) = case_matcher().match(repost("coffee", "cropped 20% corner"))
-    assert (found.algorithm, found.variant) == ("crhash", "original")
+    assert (found.algorithm, found.variant) == ("crhash", "crop")
+    assert found.inliers is not None and found.inliers >= CRHASH_MIN_INLIERS
+    assert found.inliers + found.distance == len(crhash_of("coffee").hex) // 16
+    assert found.score is not None and found.score >= CRHASH_MIN_SCORE
     assert 0 <= found.distance <= len(crhash_of("coffee").hex) // 16 - CRHASH_MIN_INLIERS
 
 
