@@ -10,6 +10,12 @@ built from rows with `add_codes`, so its build time and resident memory are its 
 through `query`. The baseline is numpy brute force as `BruteForceIndex` does it (XOR and
 `np.bitwise_count` over a packed uint8 array); its answers to the first queries are checked
 against the index's.
+
+Then the whole `Matcher`, as a crawl holds it, in another fresh process: the same hashes as
+`Reference` objects (quality 90, four references per case) handed to `Matcher.add` as a generator,
+the way `LiveReferences.load` streams database rows into it (and, like it, handing the memory the
+load freed back to the system), and queried through `match` with media whose only hash is the
+query's PDQ. Its memory is everything the process grew by.
 """
 
 from __future__ import annotations
@@ -103,10 +109,77 @@ def measure_index(size: int, queries: int, seed: int, checked: int, cpu: int) ->
     }
 
 
-def run_in_process(size: int, args: argparse.Namespace, cpu: int) -> dict:
+#: References per case in the Matcher benchmark.
+PER_CASE = 4
+
+
+def measure_matcher(size: int, queries: int, seed: int, checked: int, cpu: int) -> dict:
+    """Load a Matcher with ``size`` PDQ references in this (fresh) process and time `match`."""
+    os.sched_setaffinity(0, {cpu})
+    from crawler.hashing.types import HashValue, MediaHashes
+    from crawler.live_references import release_freed_memory
+    from crawler.matching import Match, Matcher, Reference
+
+    codes, planted, unrelated = make_data(size, queries, seed)
+
+    def media(row: np.ndarray) -> MediaHashes:
+        value = HashValue("pdq", row.tobytes().hex(), 90)
+        return MediaHashes("image", "jpeg", 0, None, None, (value,))
+
+    planted_media = [media(row) for row in planted]
+    unrelated_media = [media(row) for row in unrelated]
+
+    def references():
+        for start in range(0, size, 65_536):
+            block = codes[start : start + 65_536]
+            for offset, row in enumerate(block):
+                ref_id = start + offset
+                value = HashValue("pdq", row.tobytes().hex(), 90)
+                yield Reference(ref_id, ref_id // PER_CASE, value)
+
+    gc.collect()
+    before = rss_bytes()
+    started = time.perf_counter()
+    matcher = Matcher(references())
+    build = time.perf_counter() - started
+    gc.collect()
+    release_freed_memory()  # as LiveReferences.load does
+    memory = rss_bytes() - before
+    assert len(matcher) == size
+    for item in planted_media[:20]:  # warm up
+        matcher.match(item)
+    timings, results = {}, []
+    for name, items in (("planted", planted_media), ("unrelated", unrelated_media)):
+        latencies = []
+        for i, item in enumerate(items):
+            started = time.perf_counter()
+            found = matcher.match(item)
+            latencies.append(time.perf_counter() - started)
+            if name == "planted":
+                expected = Match(i, i // PER_CASE, "pdq", planted_distance(i), "original")
+                if expected not in found:
+                    raise AssertionError(f"planted query {i} missed reference {i}: {found}")
+                if i < checked:
+                    results.append(found)
+            elif found:
+                raise AssertionError(f"random query {i} matched {found}")
+        timings[name] = latencies
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "name": "Matcher (whole)",
+        "build": build,
+        "memory": memory,
+        "nbytes": sum(getattr(index, "nbytes", 0) for index in matcher._indexes.values()),
+        "peak": peak,
+        "timings": timings,
+        "results": results,
+    }
+
+
+def run_in_process(size: int, args: argparse.Namespace, cpu: int, measure=measure_index) -> dict:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        return pool.apply(measure_index, (size, args.queries, args.seed, args.check, cpu))
+        return pool.apply(measure, (size, args.queries, args.seed, args.check, cpu))
 
 
 def ms(seconds: float) -> str:
@@ -126,26 +199,23 @@ def bench_size(size: int, args: argparse.Namespace, cpu: int) -> None:
         expected.append(brute_force(codes, query, MAX_DISTANCE))
         brute_latencies.append(time.perf_counter() - started)
     brute_median = float(np.median(brute_latencies))
-    del codes
     progress(f"{size:,} references: MultiIndexHashIndex (build, {2 * args.queries} queries)")
     found = run_in_process(size, args, cpu)
     if found["results"] != expected:
         raise AssertionError(f"{found['name']} disagrees with brute force at size {size}")
-    planted_t, unrelated_t = found["timings"]["planted"], found["timings"]["unrelated"]
-    rows = [
-        [
-            found["name"],
-            f"{found['build']:.1f} s",
-            mib(found["memory"]),
-            mib(found["nbytes"]),
-            mib(found["peak"]),
-            ms(float(np.median(planted_t))),
-            ms(float(np.percentile(planted_t, 99))),
-            ms(float(np.median(unrelated_t))),
-            ms(float(np.percentile(unrelated_t, 99))),
-            f"{brute_median / float(np.median(planted_t)):,.0f}x",
-        ]
-    ]
+    rows = [row_of(found, brute_median)]
+    if not args.no_matcher:
+        progress(f"{size:,} references: the whole Matcher (load from a generator, match)")
+        whole = run_in_process(size, args, cpu, measure_matcher)
+        for hits, matches in zip(expected, whole["results"], strict=True):
+            # One match per case: the nearest reference of each case brute force found.
+            nearest: dict[int, tuple[int, int]] = {}
+            for ref_id, distance in hits:
+                nearest.setdefault(ref_id // PER_CASE, (distance, ref_id))
+            got = {m.case_id: (m.distance, m.reference_id) for m in matches}
+            if got != nearest:
+                raise AssertionError(f"Matcher disagrees with brute force at size {size}")
+        rows.append(row_of(whole, brute_median))
     rows.append(
         [
             "numpy brute force",
@@ -179,10 +249,28 @@ def bench_size(size: int, args: argparse.Namespace, cpu: int) -> None:
         print("| " + " | ".join(row) + " |")
     print(
         f"\n{args.queries} planted queries (match at 10-31 bits) and {args.queries} random ones; "
-        f"brute force timed on {args.check}, whose answers the index matched exactly. Arrays: "
-        "the index's own accounting (`nbytes`); brute force: codes + int64 ids.",
+        f"brute force timed on {args.check}, whose answers the index matched exactly (the "
+        "Matcher: the nearest reference of each case). Arrays: the index's own accounting "
+        "(`nbytes`; the Matcher's: its indexes'); brute force: codes + int64 ids. The Matcher's "
+        "build is its load from Reference objects; its RSS growth is all the process kept.",
         flush=True,
     )
+
+
+def row_of(found: dict, brute_median: float) -> list[str]:
+    planted_t, unrelated_t = found["timings"]["planted"], found["timings"]["unrelated"]
+    return [
+        found["name"],
+        f"{found['build']:.1f} s",
+        mib(found["memory"]),
+        mib(found["nbytes"]),
+        mib(found["peak"]),
+        ms(float(np.median(planted_t))),
+        ms(float(np.percentile(planted_t, 99))),
+        ms(float(np.median(unrelated_t))),
+        ms(float(np.percentile(unrelated_t, 99))),
+        f"{brute_median / float(np.median(planted_t)):,.0f}x",
+    ]
 
 
 def progress(message: str) -> None:
@@ -195,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=500, help="queries of each kind")
     parser.add_argument("--check", type=int, default=10, help="queries timed on brute force")
     parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument(
+        "--no-matcher", action="store_true", help="measure the index alone, not the Matcher"
+    )
     args = parser.parse_args(argv)
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",")]
     if min(sizes) < args.queries or args.check > args.queries:

@@ -11,8 +11,10 @@ twice does nothing.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,17 +42,20 @@ logger = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=2)
 
 
-def to_references(rows: list[db.ReferenceRow]) -> list[Reference]:
+def to_references(rows: Iterable[db.ReferenceRow]) -> list[Reference]:
     """Index entries for database rows; a row with a malformed hash is skipped with a warning."""
-    references = []
+    return list(iter_to_references(rows))
+
+
+def iter_to_references(rows: Iterable[db.ReferenceRow]) -> Iterator[Reference]:
+    """`to_references`, one at a time (for a stream of millions of rows)."""
     for row in rows:
         try:
             value = HashValue(row.algorithm, row.value, row.quality)
         except HashFormatError as exc:
             logger.warning("Reference hash %s ignored: %s", row.id, exc)
             continue
-        references.append(Reference(id=row.id, case_id=row.case_id, value=value))
-    return references
+        yield Reference(id=row.id, case_id=row.case_id, value=value)
 
 
 @dataclass
@@ -63,7 +68,9 @@ class LiveReferences:
     """The crawl's Matcher, loaded from the database and kept current by :meth:`poll`.
 
     ``fetch`` does the database work (call it off the reactor thread); ``apply`` changes the
-    matcher (call it where the matcher is used).
+    matcher (call it where the matcher is used). Which references are active is the matcher's
+    own knowledge: nothing is kept per reference outside its arrays, and ``load`` streams the
+    rows from the database into it.
     """
 
     def __init__(self, sessions: sessionmaker[Session]):
@@ -71,19 +78,16 @@ class LiveReferences:
         self.matcher = Matcher()
         self.videos = VideoMatcher()
         self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
-        self.active: set[int] = set()
         self.checked_at: datetime | None = None
 
     def load(self) -> int:
         self.checked_at = datetime.now(UTC)
         with self.sessions() as session:
-            rows = db.load_references(session)
+            self.matcher.add(iter_to_references(db.iter_references(session)))
             videos = db.load_reference_videos(session)
-        references = to_references(rows)
-        self.matcher.add(references)
-        self.active = {reference.id for reference in references}
         self._add_videos(videos)
-        return len(self.active)
+        release_freed_memory()
+        return len(self.matcher)
 
     def _add_videos(self, videos: list[db.ReferenceVideoRow]) -> int:
         added = 0
@@ -101,12 +105,15 @@ class LiveReferences:
         return added
 
     def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
-        """At most one match per case, with its evidence (JSON text, for video frame matches).
+        """At most one match per case, with its evidence (JSON text, for crop and video frame
+        matches).
 
         Hash matches (exact, pHash, PDQ and their variants, crops) come first; a video's frames
         are matched against the reference videos of the cases nothing else matched.
         """
-        found: list[tuple[Match, str | None]] = [(m, None) for m in self.matcher.match(media)]
+        found: list[tuple[Match, str | None]] = [
+            (m, _crop_evidence(m)) for m in self.matcher.match(media)
+        ]
         if media.frames and len(self.videos):
             cases = {match.case_id for match, _ in found}
             for video in self.videos.match(media.frames):
@@ -140,15 +147,11 @@ class LiveReferences:
 
     def apply(self, checked_at: datetime, changes: db.ReferenceChanges) -> Applied:
         applied = Applied()
-        gone = [ref_id for ref_id in changes.withdrawn if ref_id in self.active]
-        if gone:
-            self.matcher.remove(gone)
-            self.active.difference_update(gone)
-            applied.removed = len(gone)
-        new = [ref for ref in to_references(changes.active) if ref.id not in self.active]
+        if changes.withdrawn:
+            applied.removed = self.matcher.remove(changes.withdrawn)
+        new = self.matcher.missing(to_references(changes.active))
         if new:
             self.matcher.add(new)
-            self.active.update(ref.id for ref in new)
             applied.added = len(new)
         for video_id in changes.withdrawn_videos:
             if video_id in self.videos:
@@ -161,6 +164,27 @@ class LiveReferences:
                 "References updated while crawling: %d added, %d withdrawn (%d active)",
                 applied.added,
                 applied.removed,
-                len(self.active),
+                len(self.matcher),
             )
         return applied
+
+
+def release_freed_memory() -> None:
+    """Give the memory a large load freed back to the operating system. glibc keeps freed blocks
+    under 32 MB in its heap, and a load of millions of references frees many (its batches, the
+    index's build): 130-200 MiB that the process would otherwise hold for the whole crawl
+    (`benchmarks.index` measures it). Does nothing where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return
+
+
+def _crop_evidence(match: Match) -> str | None:
+    """A crhash match's evidence as JSON: the reference's keypoints found in place, out of how
+    many, and the descriptors' agreement score."""
+    if match.inliers is None:
+        return None
+    keypoints = match.inliers + match.distance
+    return json.dumps({"inliers": match.inliers, "keypoints": keypoints, "score": match.score})

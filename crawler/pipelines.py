@@ -3,8 +3,10 @@
 For every :class:`~crawler.items.MediaPage` the pipeline downloads each media URL through Scrapy's
 engine (so downloader middlewares, the private-network guard, retries, limits and stats apply),
 keeps the body in memory only, hashes it in a process pool, matches the hashes against the
-reference index loaded from the database when the spider opens, writes a flag for every match
-(committed at once, so nothing found is lost if the crawl dies later) and drops the bytes.
+reference index loaded from the database when the spider opens (on one matching thread, which
+also applies reference changes: neither blocks the reactor, and they never interleave), writes
+a flag for every match (committed at once, so nothing found is lost if the crawl dies later) and
+drops the bytes.
 The crawl run row is opened when the spider opens and closed with its figures when it closes.
 """
 
@@ -101,6 +103,8 @@ class HashMatchPipeline:
         self.cache = None
         self.hasher: Executor | None = None
         self.writer: ThreadPoolExecutor | None = None
+        # Matching and reference updates: one thread, so that they never interleave.
+        self.matching: ThreadPoolExecutor | None = None
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}
         self.run_id: int | None = None
         self.site_id: int | None = None
@@ -159,6 +163,7 @@ class HashMatchPipeline:
                 f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
             ) from exc
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
+        self.matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-match")
         self.cache_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repostwatch-cache")
         self.cache = media_cache(self.redis_url, self.sessions) if self.use_media_cache else None
         self.hasher = self._new_hasher()
@@ -201,7 +206,9 @@ class HashMatchPipeline:
             except SQLAlchemyError as exc:
                 logger.warning("Could not check for new references: %s", exc)
                 continue
-            applied = self.references.apply(checked_at, changes)
+            applied = await loop.run_in_executor(
+                self.matching, self.references.apply, checked_at, changes
+            )
             self.stats.inc_value(f"{STATS}/references/added_live", applied.added)
             self.stats.inc_value(f"{STATS}/references/withdrawn_live", applied.removed)
 
@@ -217,6 +224,9 @@ class HashMatchPipeline:
         if self.hasher is not None:
             self.hasher.shutdown(wait=True, cancel_futures=True)
             self.hasher = None
+        if self.matching is not None:
+            self.matching.shutdown(wait=True)
+            self.matching = None
         self.outcomes.clear()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -378,10 +388,13 @@ class HashMatchPipeline:
         hashes = media_hashes_from_json(cached.hashes)
         loop = asyncio.get_running_loop()
         loop.run_in_executor(self.cache_pool, self.cache.touch, url)
-        return self._matched(url, hashes)
+        return await self._matched(url, hashes)
 
-    def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:
-        matches = tuple(self.references.match(hashes))
+    async def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:
+        """Match on the matching thread: the work grows with the references (crhash screens
+        every one, videos compare frames), and reference updates run on the same thread."""
+        loop = asyncio.get_running_loop()
+        matches = tuple(await loop.run_in_executor(self.matching, self.references.match, hashes))
         if matches:
             self.stats.inc_value(f"{STATS}/media/matched")
         pdq = hashes.get("pdq")
@@ -416,7 +429,7 @@ class HashMatchPipeline:
         self.stats.inc_value(f"{STATS}/media/hashed/{hashes.kind}")
         if self.cache is not None:
             self._remember(url, response, hashes)
-        outcome = self._matched(url, hashes)
+        outcome = await self._matched(url, hashes)
         if outcome.matches and self.evidence is not None:
             # Only matched media, encrypted at once (off the reactor); the plaintext goes with
             # the response.

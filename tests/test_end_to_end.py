@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler import db, samples
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, CRHASH_MIN_SCORE
 from crawler.localsite import LocalSite
 from tests.cli_runner import repostwatch
 from tests.sites import gallery, traps
@@ -99,6 +100,11 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert by_path["/img/e/mirror.jpg"]["variant"] == "flipx"
     assert by_path["/img/e/turned.jpg"]["variant"] in {"rot90", "rot270"}
     assert by_path["/img/e/padded.jpg"]["variant"].startswith("trimmed")
+    cropped = by_path["/img/e/cropped.jpg"]
+    assert (cropped["algorithm"], cropped["variant"]) == ("crhash", "crop")
+    crop = json.loads(cropped["evidence"])
+    assert crop["inliers"] >= CRHASH_MIN_INLIERS and crop["score"] >= CRHASH_MIN_SCORE
+    assert crop["inliers"] + cropped["distance"] == crop["keypoints"]
     video = by_path["/v/repost.webm"]
     assert video["algorithm"] == "vpdq"
     evidence = json.loads(video["evidence"])

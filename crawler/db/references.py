@@ -7,7 +7,7 @@ or importing the same hash again changes nothing. Functions take a Session; the 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -175,10 +175,17 @@ def _reference_rows() -> Select:
 
 
 def load_references(session: Session) -> list[ReferenceRow]:
-    """Every active (not withdrawn) reference hash with its case, in id order: what the matching
-    index is built from."""
+    """Every active (not withdrawn) reference hash with its case, in id order."""
+    return list(iter_references(session))
+
+
+def iter_references(session: Session, batch: int = 10_000) -> Iterator[ReferenceRow]:
+    """Like `load_references`, but streamed: the database sends ``batch`` rows at a time (a
+    server-side cursor on PostgreSQL), so that loading millions of references for the matching
+    index never holds them all as rows. Consume it inside the session."""
     query = _reference_rows().where(ReferenceHash.withdrawn_at.is_(None))
-    return [ReferenceRow(*row[:6]) for row in session.execute(query)]
+    for row in session.execute(query.execution_options(yield_per=batch)):
+        yield ReferenceRow(*row[:6])
 
 
 def count_references(session: Session) -> dict[str, int]:

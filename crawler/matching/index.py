@@ -2,7 +2,9 @@
 
 `ReferenceIndex` is the interface a new index type implements. `BruteForceIndex` compares the
 query with every reference; it is kept obviously correct because faster indexes are tested
-against it. `ExactIndex` serves sha256 and md5, where only equality counts.
+against it. `ExactIndex` (`crawler.matching.exact`) serves sha256 and md5, where only equality
+counts; `MultiIndexHashIndex` (`crawler.matching.mih`) is the fast perceptual index. Every index
+keeps each reference's case, so that a `Matcher` needs nothing per reference beside its indexes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crawler.hashing.types import ALGORITHM_BITS, EXACT_ALGORITHMS, PERCEPTUAL_ALGORITHMS, HashValue
+from crawler.hashing.types import ALGORITHM_BITS, PERCEPTUAL_ALGORITHMS, HashValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,24 @@ class ReferenceIndex(ABC):
         """Add references; raises ValueError, adding none, if an id is already present."""
 
     @abstractmethod
+    def add_codes(
+        self, ids: np.ndarray, codes: np.ndarray, case_ids: np.ndarray | None = None
+    ) -> None:
+        """Add references from rows: ``ids`` (n,) integers, ``codes`` (n, bits/8) uint8, each
+        row the bytes of ``bytes.fromhex(hex)``, and their ``case_ids`` (n,) (0 when not given).
+        Raises ValueError, adding none, like `add`; the index keeps copies of the arrays."""
+
+    @abstractmethod
     def remove(self, ids: Iterable[int]) -> None:
         """Remove references by id; ids not in the index are ignored."""
+
+    @abstractmethod
+    def contains(self, ids: Iterable[int]) -> np.ndarray:
+        """Which of ``ids`` are in the index, as a bool array."""
+
+    @abstractmethod
+    def case_ids(self, ids: Iterable[int]) -> list[int]:
+        """The case of each of ``ids``; KeyError names the first id not in the index."""
 
     @abstractmethod
     def query(self, value: HashValue, max_distance: int) -> list[tuple[int, int]]:
@@ -80,6 +98,7 @@ class BruteForceIndex(ReferenceIndex):
             )
         self.algorithm = algorithm
         self._ids = np.empty(0, dtype=np.int64)
+        self._cases = np.empty(0, dtype=np.int64)
         self._codes = np.empty((0, ALGORITHM_BITS[algorithm] // 8), dtype=np.uint8)
 
     def add(self, refs: Iterable[Reference]) -> None:
@@ -87,14 +106,53 @@ class BruteForceIndex(ReferenceIndex):
         if not refs:
             return
         ids = np.array([ref.id for ref in refs], dtype=np.int64)
+        cases = np.array([ref.case_id for ref in refs], dtype=np.int64)
         codes = np.array([_packed(ref.value) for ref in refs], dtype=np.uint8)
+        self._append(ids, codes, cases)
+
+    def add_codes(
+        self, ids: np.ndarray, codes: np.ndarray, case_ids: np.ndarray | None = None
+    ) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.uint8)
+        cases = np.zeros(len(ids), np.int64) if case_ids is None else np.asarray(case_ids, np.int64)
+        if codes.shape != (len(ids), self._codes.shape[1]) or cases.shape != ids.shape:
+            raise ValueError(
+                f"{self.algorithm} codes must have shape (n, {self._codes.shape[1]}) for n ids "
+                f"and n case ids; got ids {ids.shape}, codes {codes.shape}, cases {cases.shape}"
+            )
+        seen = set(self._ids.tolist())
+        for ref_id in ids.tolist():
+            if ref_id in seen:
+                raise ValueError(
+                    f"{self.algorithm} reference {ref_id} is already in the index; "
+                    "remove it before adding it again"
+                )
+            seen.add(ref_id)
+        self._append(ids, codes, cases)
+
+    def _append(self, ids: np.ndarray, codes: np.ndarray, cases: np.ndarray) -> None:
         self._ids = np.concatenate([self._ids, ids])
+        self._cases = np.concatenate([self._cases, cases])
         self._codes = np.concatenate([self._codes, codes])
 
     def remove(self, ids: Iterable[int]) -> None:
         keep = ~np.isin(self._ids, np.fromiter(ids, dtype=np.int64))
         self._ids = self._ids[keep]
+        self._cases = self._cases[keep]
         self._codes = self._codes[keep]
+
+    def contains(self, ids: Iterable[int]) -> np.ndarray:
+        return np.isin(np.fromiter(ids, dtype=np.int64), self._ids)
+
+    def case_ids(self, ids: Iterable[int]) -> list[int]:
+        case_of = dict(zip(self._ids.tolist(), self._cases.tolist(), strict=True))
+        cases = []
+        for ref_id in ids:
+            if ref_id not in case_of:
+                raise KeyError(f"{self.algorithm} reference {ref_id} is not in the index")
+            cases.append(case_of[ref_id])
+        return cases
 
     def query(self, value: HashValue, max_distance: int) -> list[tuple[int, int]]:
         self._check_algorithm(value, "the query")
@@ -106,43 +164,6 @@ class BruteForceIndex(ReferenceIndex):
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-class ExactIndex(ReferenceIndex):
-    """Exact digests (sha256, md5): a dict from hex to the ids holding it."""
-
-    def __init__(self, algorithm: str) -> None:
-        if algorithm not in EXACT_ALGORITHMS:
-            raise ValueError(
-                f"ExactIndex is for exact digests ({', '.join(sorted(EXACT_ALGORITHMS))}), "
-                f"not {algorithm!r}; use BruteForceIndex for perceptual hashes"
-            )
-        self.algorithm = algorithm
-        self._by_hex: dict[str, set[int]] = {}
-        self._hex_of: dict[int, str] = {}
-
-    def add(self, refs: Iterable[Reference]) -> None:
-        for ref in self._check_refs(refs, self._hex_of):
-            self._by_hex.setdefault(ref.value.hex, set()).add(ref.id)
-            self._hex_of[ref.id] = ref.value.hex
-
-    def remove(self, ids: Iterable[int]) -> None:
-        for ref_id in ids:
-            hex_value = self._hex_of.pop(ref_id, None)
-            if hex_value is None:
-                continue
-            holders = self._by_hex[hex_value]
-            holders.discard(ref_id)
-            if not holders:
-                del self._by_hex[hex_value]
-
-    def query(self, value: HashValue, max_distance: int = 0) -> list[tuple[int, int]]:
-        self._check_algorithm(value, "the query")
-        _check_distance(max_distance)
-        return [(ref_id, 0) for ref_id in sorted(self._by_hex.get(value.hex, ()))]
-
-    def __len__(self) -> int:
-        return len(self._hex_of)
 
 
 def _packed(value: HashValue) -> np.ndarray:

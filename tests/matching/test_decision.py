@@ -18,6 +18,7 @@ from crawler.hashing import (
     hash_file,
     hash_media,
 )
+from crawler.hashing.crhash import CRHASH_MIN_SCORE
 from crawler.matching import Match, Matcher, Reference
 from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 
@@ -287,7 +288,10 @@ def test_mirrored_padded_repost_is_trimmed_and_mirrored():
 
 def test_cropped_repost_matches_by_crhash():
     (found,) = case_matcher().match(repost("coffee", "cropped 20% corner"))
-    assert (found.algorithm, found.variant) == ("crhash", "original")
+    assert (found.algorithm, found.variant) == ("crhash", "crop")
+    assert found.inliers is not None and found.inliers >= CRHASH_MIN_INLIERS
+    assert found.inliers + found.distance == len(crhash_of("coffee").hex) // 16
+    assert found.score is not None and found.score >= CRHASH_MIN_SCORE
     assert 0 <= found.distance <= len(crhash_of("coffee").hex) // 16 - CRHASH_MIN_INLIERS
 
 
@@ -351,3 +355,29 @@ def test_flat_pictures_match_nothing_by_phash():
         assert matcher.match(media) == [], name
     photo_refs = [Reference(1, 1, original("coffee").get("phash"))]
     assert [m.algorithm for m in Matcher(photo_refs).match(original("coffee"))] == ["phash"]
+
+
+def test_references_that_can_never_match_still_count_and_can_be_removed():
+    media = original("chelsea")
+    weak_pdq = replace(media.get("pdq"), quality=10)
+    matcher = Matcher([Reference(1, 1, weak_pdq), Reference(2, 1, media.get("phash"))])
+    assert len(matcher) == 2
+    with pytest.raises(ValueError, match="pdq reference 1 is already in the matcher"):
+        matcher.add([Reference(1, 1, weak_pdq)])
+    assert matcher.missing([Reference(1, 1, weak_pdq), Reference(3, 1, weak_pdq)]) == [
+        Reference(3, 1, weak_pdq)
+    ]
+    assert matcher.remove([1, 2, 99]) == 2
+    assert len(matcher) == 0
+
+
+def test_references_given_as_a_generator_are_read_in_chunks(monkeypatch):
+    monkeypatch.setattr("crawler.matching.decision._ADD_CHUNK", 3)
+    refs = [r for n, (case_id, name) in enumerate(CASE_PHOTOS.items())
+            for r in references(case_id, name, first_id=10 * n)]  # fmt: skip
+    matcher = Matcher(ref for ref in refs)
+    assert len(matcher) == len(refs)
+    assert matcher.match(original("coffee")) == [Match(10, 102, "sha256", 0)]
+    with pytest.raises(ValueError, match=f"reference {refs[4].id} is already in the matcher"):
+        matcher.add(ref for ref in [Reference(999, 1, refs[0].value), refs[4]])
+    assert len(matcher) == len(refs)

@@ -149,3 +149,24 @@ def test_exact_index_refuses_duplicates_and_other_algorithms():
         index.add([Reference(1, 1, value)])
     with pytest.raises(ValueError, match="use the sha256 index"):
         index.query(HashValue("sha256", "0" * 64), 0)
+
+
+def test_exact_index_answers_like_a_dict_through_adds_removes_and_rebuilds():
+    rng = random.Random(7)
+    digests = [format(rng.getrandbits(256), "064x") for _ in range(400)]
+    # Shared digests, and digests sharing their first 8 bytes (the index's sort key).
+    digests += digests[:20] + [digest[:16] + "0" * 48 for digest in digests[20:40]]
+    refs = [Reference(i * 3, i % 11, HashValue("sha256", d)) for i, d in enumerate(digests)]
+    index = ExactIndex("sha256")
+    index.add(refs[:300])
+    for start in range(300, len(refs), 7):  # the buffer, then a rebuild
+        index.add(refs[start : start + 7])
+    gone = {ref.id for ref in refs[::5]}
+    index.remove([*gone, 10**10])
+    live = [ref for ref in refs if ref.id not in gone]
+    assert len(index) == len(live)
+    for digest in {*digests, "f" * 64}:
+        expected = sorted(ref.id for ref in live if ref.value.hex == digest)
+        found = index.query(HashValue("sha256", digest), 0)
+        assert found == [(ref_id, 0) for ref_id in expected]
+        assert index.case_ids(expected) == [ref_id // 3 % 11 for ref_id in expected]

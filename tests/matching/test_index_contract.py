@@ -98,6 +98,10 @@ class Mirrored:
             for max_distance in max_distances:
                 expected = self.oracle.query(value, max_distance)
                 assert self.index.query(value, max_distance) == expected, (value, max_distance)
+                ids = [ref_id for ref_id, _ in expected]
+                assert self.index.case_ids(ids) == self.oracle.case_ids(ids)
+        probe = [*range(0, 15_000, 7), 10**9, -1]
+        assert (self.index.contains(probe) == self.oracle.contains(probe)).all()
 
 
 def python_distance(a: HashValue, b: HashValue) -> int:
@@ -159,6 +163,20 @@ def test_add_remove_and_add_again_match_brute_force(cls, algorithm):
     mirror.remove([ref.id for ref in refs] + [ref.id for ref in again])
     assert len(mirror.index) == 0
     mirror.check(values, [0, 31, 256])
+
+
+@every_index
+def test_each_reference_keeps_its_case_and_unknown_ids_have_none(cls):
+    refs, _ = planted_refs("pdq", 3000, seed=12)
+    index = cls("pdq")
+    index.add(refs[:2990])
+    index.add(refs[2990:])  # some in the buffer of new references, if the index has one
+    index.remove([refs[0].id])
+    ids = [ref.id for ref in refs[1:]]
+    assert index.case_ids(ids) == [ref.case_id for ref in refs[1:]]
+    assert index.contains([refs[0].id, refs[1].id, refs[-1].id]).tolist() == [False, True, True]
+    with pytest.raises(KeyError, match=f"pdq reference {refs[0].id} is not in the index"):
+        index.case_ids([refs[1].id, refs[0].id])
 
 
 @every_index

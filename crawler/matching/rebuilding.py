@@ -1,0 +1,273 @@
+"""Compact storage shared by the array-backed indexes: rows of ids, cases and packed hashes.
+
+`_RebuildingIndex` keeps the id bookkeeping of an index whose main structure is built in one go
+from rows: the buffer of references added since the last build, tombstones for removed ones, and
+rebuilds when either grows too large. Every reference costs a few numpy bytes (its id and case,
+as int32 while they fit, and its hash's bytes), never a Python object, so that a crawl can hold
+millions of them (`benchmarks.index` measures it). Subclasses supply the main structure
+(`_build`, `_main_codes`, `_release`, `_search_main`): `MultiIndexHashIndex` for perceptual
+hashes, `ExactIndex` for digests.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable
+
+import numpy as np
+
+from crawler.hashing.types import ALGORITHM_BITS, PERCEPTUAL_ALGORITHMS, HashValue
+from crawler.matching.index import Reference, ReferenceIndex, _check_distance
+
+_MIN_PENDING = 64
+_MAX_PENDING = 16_384
+_INT32 = np.iinfo(np.int32)
+
+
+class _RebuildingIndex(ReferenceIndex):
+    """Id bookkeeping, the buffer of new references, tombstones and rebuilds."""
+
+    #: The algorithms this kind of index serves, and what to use for the others.
+    serves = PERCEPTUAL_ALGORITHMS
+    kind = "perceptual hashes"
+    otherwise = "use ExactIndex for exact digests"
+
+    def __init__(self, algorithm: str) -> None:
+        if algorithm not in self.serves:
+            raise ValueError(
+                f"{type(self).__name__} is for {self.kind}"
+                f" ({', '.join(sorted(self.serves))}), not {algorithm!r}; {self.otherwise}"
+            )
+        self.algorithm = algorithm
+        self._bits = ALGORITHM_BITS[algorithm]
+        self._nbytes = self._bits // 8
+        self._ids = np.empty(0, dtype=np.int32)  # main structure, sorted
+        self._cases = np.empty(0, dtype=np.int32)  # the case of each row of the main structure
+        self._dead = np.empty(0, dtype=np.int64)  # sorted positions in the main structure
+        self._new_ids = np.empty(0, dtype=np.int64)
+        self._new_cases = np.empty(0, dtype=np.int64)
+        self._new_codes = np.empty((0, self._nbytes), dtype=np.uint8)
+
+    def add(self, refs: Iterable[Reference]) -> None:
+        refs = list(refs)
+        # Report the same problem as BruteForceIndex: the first bad reference, in order.
+        bad = next((i for i, ref in enumerate(refs) if ref.value.algorithm != self.algorithm), None)
+        checked = refs if bad is None else refs[:bad]
+        ids = np.fromiter((ref.id for ref in checked), dtype=np.int64, count=len(checked))
+        self._check_new_ids(ids)
+        if bad is not None:
+            self._check_algorithm(refs[bad].value, f"reference {refs[bad].id}")
+        cases = np.fromiter((ref.case_id for ref in refs), dtype=np.int64, count=len(refs))
+        packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
+        codes = np.frombuffer(packed, dtype=np.uint8).reshape(-1, self._nbytes)
+        self._add_checked(ids, codes, cases)
+
+    def add_codes(
+        self, ids: np.ndarray, codes: np.ndarray, case_ids: np.ndarray | None = None
+    ) -> None:
+        """Add references from rows: ``ids`` (n,) integers, ``codes`` (n, bits/8) uint8, each
+        row the bytes of ``bytes.fromhex(hex)``, and their ``case_ids`` (n,) (0 when not given:
+        an index used on its own needs no cases). Raises ValueError, adding none, like `add`.
+        The index keeps copies, never the arrays given."""
+        ids = np.asarray(ids, dtype=np.int64)
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        cases = np.zeros(len(ids), np.int64) if case_ids is None else np.asarray(case_ids, np.int64)
+        if ids.ndim != 1 or codes.shape != (len(ids), self._nbytes) or cases.shape != ids.shape:
+            raise ValueError(
+                f"{self.algorithm} codes must have shape (n, {self._nbytes}) for n ids and n "
+                f"case ids (the bytes of each hash's hex); got ids {ids.shape}, codes "
+                f"{codes.shape} and case ids {cases.shape}"
+            )
+        self._check_new_ids(ids)
+        self._add_checked(ids, codes, cases)
+
+    def contains(self, ids: Iterable[int]) -> np.ndarray:
+        ids = np.fromiter(ids, dtype=np.int64)
+        return self._locate(ids)[0] | np.isin(ids, self._new_ids)
+
+    def case_ids(self, ids: Iterable[int]) -> list[int]:
+        ids = np.fromiter(ids, dtype=np.int64)
+        found, pos = self._locate(ids)
+        cases = np.zeros(len(ids), dtype=np.int64)
+        cases[found] = self._cases.take(pos[found])
+        rest = ~found
+        if rest.any():
+            order = np.argsort(self._new_ids, kind="stable")
+            new_pos, in_new = _search(self._new_ids[order], ids[rest])
+            if not in_new.all():
+                missing = int(ids[rest][np.argmin(in_new)])
+                raise KeyError(f"{self.algorithm} reference {missing} is not in the index")
+            cases[rest] = self._new_cases[order[new_pos]]
+        return cases.tolist()
+
+    def remove(self, ids: Iterable[int]) -> None:
+        ids = np.fromiter(ids, dtype=np.int64)
+        found, pos = self._locate(ids)
+        if found.any():
+            self._dead = np.union1d(self._dead, pos[found])
+        if len(self._new_ids):
+            keep = ~np.isin(self._new_ids, ids)
+            self._new_ids, self._new_codes = self._new_ids[keep], self._new_codes[keep]
+            self._new_cases = self._new_cases[keep]
+        if len(self._dead) > max(_MIN_PENDING, len(self._ids) // 8):
+            self._rebuild()
+
+    def query(self, value: HashValue, max_distance: int) -> list[tuple[int, int]]:
+        self._check_algorithm(value, "the query")
+        _check_distance(max_distance)
+        words = np.frombuffer(bytes.fromhex(value.hex), dtype=np.uint64)
+        id_parts, distance_parts = [], []
+        if len(self._ids):
+            pos, distances = self._search_main(value.hex, words, max_distance)
+            if len(self._dead):
+                live = ~_contains(self._dead, pos)
+                pos, distances = pos[live], distances[live]
+            id_parts.append(self._ids.take(pos).astype(np.int64))
+            distance_parts.append(distances)
+        if len(self._new_ids):
+            distances = _distances(self._new_codes.view(np.uint64), words)
+            hits = distances <= max_distance
+            id_parts.append(self._new_ids[hits])
+            distance_parts.append(distances[hits])
+        if not id_parts:
+            return []
+        ids, distances = np.concatenate(id_parts), np.concatenate(distance_parts)
+        order = np.lexsort((ids, distances))
+        return list(zip(ids[order].tolist(), distances[order].tolist(), strict=True))
+
+    def __len__(self) -> int:
+        return len(self._ids) - len(self._dead) + len(self._new_ids)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the index's arrays (see the subclass for what else is counted)."""
+        return sum(
+            array.nbytes
+            for array in (
+                self._ids,
+                self._cases,
+                self._dead,
+                self._new_ids,
+                self._new_cases,
+                self._new_codes,
+            )
+        )
+
+    def _locate(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which ids are live in the main structure, and their positions there."""
+        pos, found = _search(self._ids, ids)
+        found[found] = ~_contains(self._dead, pos[found])
+        return found, pos
+
+    def _check_new_ids(self, ids: np.ndarray) -> None:
+        taken = np.ones(len(ids), dtype=bool)
+        taken[np.unique(ids, return_index=True)[1]] = False  # repeats within the batch
+        taken |= self._locate(ids)[0] | np.isin(ids, self._new_ids)
+        if taken.any():
+            ref_id = int(ids[np.argmax(taken)])
+            raise ValueError(
+                f"{self.algorithm} reference {ref_id} is already in the index; "
+                "remove it before adding it again"
+            )
+
+    def _add_checked(self, ids: np.ndarray, codes: np.ndarray, cases: np.ndarray) -> None:
+        if not len(ids):
+            return
+        pending = len(self._new_ids) + len(ids)
+        if pending > min(_MAX_PENDING, max(_MIN_PENDING, len(self._ids) // 16)):
+            self._rebuild(ids, codes, cases)
+        else:
+            self._new_ids = np.concatenate([self._new_ids, ids])
+            self._new_codes = np.concatenate([self._new_codes, codes])
+            self._new_cases = np.concatenate([self._new_cases, cases])
+
+    def _rebuild(
+        self,
+        ids: np.ndarray | None = None,
+        codes: np.ndarray | None = None,
+        cases: np.ndarray | None = None,
+    ) -> None:
+        """Build the main structure anew from the live references, the buffer and new rows."""
+        id_parts, code_parts, case_parts = [], [], []
+        if len(self._ids):
+            live = np.ones(len(self._ids), dtype=bool)
+            live[self._dead] = False
+            id_parts.append(self._ids[live].astype(np.int64))
+            code_parts.append(self._main_codes()[live])
+            case_parts.append(self._cases[live].astype(np.int64))
+        id_parts.append(self._new_ids)
+        code_parts.append(self._new_codes)
+        case_parts.append(self._new_cases)
+        if ids is not None and codes is not None and cases is not None:
+            id_parts.append(ids)
+            code_parts.append(codes)
+            case_parts.append(cases)
+        self._release()
+        self._ids = self._cases = np.empty(0, dtype=np.int32)
+        self._new_ids = self._new_cases = self._dead = np.empty(0, dtype=np.int64)
+        self._new_codes = np.empty((0, self._nbytes), dtype=np.uint8)
+        ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
+        codes = np.concatenate(code_parts) if len(code_parts) > 1 else code_parts[0]
+        cases = np.concatenate(case_parts) if len(case_parts) > 1 else case_parts[0]
+        del id_parts, code_parts, case_parts
+        if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+            order = np.argsort(ids, kind="stable")
+            ids, codes, cases = ids[order], codes[order], cases[order]
+        self._ids, self._cases = _compact(ids), _compact(cases)
+        del ids, cases
+        self._build(np.ascontiguousarray(codes))
+
+    @abstractmethod
+    def _build(self, codes: np.ndarray) -> None:
+        """Build the main structure over ``codes`` (row i belongs to ``self._ids[i]``)."""
+
+    @abstractmethod
+    def _main_codes(self) -> np.ndarray:
+        """The main structure's codes, (n, bits/8) uint8, in position order."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Drop the main structure."""
+
+    @abstractmethod
+    def _search_main(
+        self, hex_value: str, words: np.ndarray, max_distance: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unique positions in the main structure within ``max_distance``, and distances."""
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """``values`` (int64) as int32 when they all fit: half the memory for database ids."""
+    if not len(values) or (values.min() >= _INT32.min and values.max() <= _INT32.max):
+        return values.astype(np.int32)
+    return values
+
+
+def _search(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``ids`` (int64) in ``sorted_ids`` (int32 or int64), and which are there;
+    ``ids`` are cast to the array's type, so that the array is never copied."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
+    limits = np.iinfo(sorted_ids.dtype)
+    inside = (ids >= limits.min) & (ids <= limits.max)
+    needles = np.clip(ids, limits.min, limits.max).astype(sorted_ids.dtype)
+    pos = np.searchsorted(sorted_ids, needles)
+    at = np.minimum(pos, len(sorted_ids) - 1)
+    return pos, inside & (pos < len(sorted_ids)) & (sorted_ids[at] == needles)
+
+
+def _distances(words: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distance from each row of ``words`` (n, w) uint64 to ``query`` (w,), as int64."""
+    counts = np.bitwise_count(words ^ query)
+    total = counts[:, 0].astype(np.int64)
+    for column in range(1, counts.shape[1]):
+        total += counts[:, column]
+    return total
+
+
+def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_values``."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[at] == values
