@@ -110,12 +110,18 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def _worker_redis_url() -> str:
+    """Database 15 for a plain run; under pytest-xdist, worker gwN takes database 15 - N."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return f"redis://127.0.0.1:6379/{15 - int(worker.removeprefix('gw')) % 16}"
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The real Redis the tests use (``make services`` starts it); an error if it is down."""
     import redis
 
-    url = os.environ.get("REPOSTWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = os.environ.get("REPOSTWATCH_TEST_REDIS_URL") or _worker_redis_url()
     try:
         with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
             client.ping()
