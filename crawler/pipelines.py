@@ -139,29 +139,18 @@ class HashMatchPipeline:
         return pipeline
 
     # --- lifecycle ------------------------------------------------------------------------
-    def open_spider(self, spider: Spider | None = None) -> None:
+    async def open_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
         site_name = getattr(spider, "site_name", None) or spider.name
         self.engine = db.make_engine(self.database_url)
         self.sessions = db.make_sessionmaker(self.engine)
         self.recorder = FlagRecorder(self.sessions, self.spill_file)
         self.references = LiveReferences(self.sessions)
-        try:
-            if replayed := self.recorder.replay():
-                self.stats.set_value(f"{STATS}/flags/replayed", replayed)
-            with self.sessions.begin() as session:
-                if self.join_run_id is not None:
-                    self.site_id = db.join_run(session, self.join_run_id, site_name)
-                    self.run_id = self.join_run_id
-                else:
-                    self.run_id = db.start_run(session, site_name)  # creates the site if new
-                    self.site_id = db.get_run(session, self.run_id).site_id
-            loaded = self.references.load()
-        except SQLAlchemyError as exc:
-            raise RuntimeError(
-                f"cannot use the database at {self.engine.url!r}: {exc.__class__.__name__}: "
-                f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
-            ) from exc
+        # Off the reactor: loading millions of references takes a minute, during which the
+        # reactor keeps serving signals, the telnet console and a distributed crawl's heartbeat.
+        replayed, loaded = await asyncio.to_thread(self._open_run, site_name)
+        if replayed:
+            self.stats.set_value(f"{STATS}/flags/replayed", replayed)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-db")
         self.matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-match")
         self.cache_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repostwatch-cache")
@@ -189,6 +178,25 @@ class HashMatchPipeline:
             self.hash_workers,
             "process" if self.hash_workers == 1 else "processes",
         )
+
+    def _open_run(self, site_name: str) -> tuple[int, int]:
+        """Replay unrecorded matches, open (or join) the crawl run and load the references;
+        returns how many matches were replayed and how many reference hashes were loaded."""
+        try:
+            replayed = self.recorder.replay()
+            with self.sessions.begin() as session:
+                if self.join_run_id is not None:
+                    self.site_id = db.join_run(session, self.join_run_id, site_name)
+                    self.run_id = self.join_run_id
+                else:
+                    self.run_id = db.start_run(session, site_name)  # creates the site if new
+                    self.site_id = db.get_run(session, self.run_id).site_id
+            return replayed, self.references.load()
+        except SQLAlchemyError as exc:
+            raise RuntimeError(
+                f"cannot use the database at {self.engine.url!r}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}. Create or update it with `repostwatch db upgrade`."
+            ) from exc
 
     async def _poll_references(self) -> None:
         """Apply references added or withdrawn while crawling: every few seconds, and at once
