@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crawler.network import is_public_address
+
+logger = logging.getLogger(__name__)
+
+#: What Playwright's errors say (after the method's name) when the page, its context or the
+#: whole browser died.
+_GONE = ("Target page, context or browser has been closed", "Page crashed", "Target crashed")
 
 #: Chromium's switches, as for crawls (settings PLAYWRIGHT_LAUNCH_OPTIONS).
 CHROMIUM_ARGS = (
@@ -147,24 +154,40 @@ def take_screenshots(
     if not targets:
         return shots
     with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
-            )
-        except PlaywrightError as exc:
-            raise RuntimeError(
-                f"cannot start Chromium at {chromium} ({str(exc).splitlines()[0]}); install "
-                "Debian's chromium or set REPOSTWATCH_CHROMIUM"
-            ) from exc
+        browser = _launch(playwright, chromium, PlaywrightError)
         try:
             for target in targets:
                 shot = _one(browser, target, timeout, PlaywrightError)
+                if shot.error is not None and any(sign in shot.error for sign in _GONE):
+                    # Chromium or its page died under us (a renderer crash, a killed process):
+                    # once more, in a new browser if the old one is gone.
+                    logger.warning(
+                        "Chromium lost the page %s (%s); trying it again",
+                        target.page_url,
+                        shot.error,
+                    )
+                    if not browser.is_connected():
+                        browser = _launch(playwright, chromium, PlaywrightError)
+                    shot = _one(browser, target, timeout, PlaywrightError)
                 shots.append(shot)
                 if progress is not None:
                     progress(shot)
         finally:
-            browser.close()
+            with contextlib.suppress(PlaywrightError):
+                browser.close()
     return shots
+
+
+def _launch(playwright, chromium: str, error_type: type[Exception]):
+    try:
+        return playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
+        )
+    except error_type as exc:
+        raise RuntimeError(
+            f"cannot start Chromium at {chromium} ({str(exc).splitlines()[0]}); install "
+            "Debian's chromium or set REPOSTWATCH_CHROMIUM"
+        ) from exc
 
 
 def _settle(page, error_type: type[Exception]) -> None:

@@ -3,16 +3,23 @@ page around it is not, and private addresses are refused unless the site file al
 
 from __future__ import annotations
 
+import http.server
 import io
+import os
+import signal
+import threading
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from crawler import samples
 from crawler.db import notices as db_notices
 from crawler.db.session import make_sessionmaker
 from crawler.takedown.drafting import capture, draft_notices
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
 from tests.takedown.conftest import site_config
+from tests.test_browser import _command, _descendants
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -88,3 +95,47 @@ def test_a_browser_sites_age_gate_is_answered_and_its_late_gallery_blurred():
             [ShotTarget(2, site.url + "/gate", (flagged,), True)], chromium=CHROMIUM
         )
         assert ungated.blurred == 0 and ungated.png is not None
+
+
+@pytest.mark.parametrize("dies", ["renderer", "browser"])
+def test_a_page_lost_to_a_chromium_crash_is_taken_again(dies):
+    """A renderer killed while loading the page (Playwright: "Page crashed"), or the whole
+    browser (the page "has been closed"): the shot is taken once more, in a new browser when
+    the old one is gone, instead of leaving the notice without its screenshot."""
+    photo = samples.reencoded_jpeg("coffee", quality=80, scale=0.5)
+    requests: list[str] = []
+
+    class Site(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            if self.path == "/p.jpg":
+                if requests.count("/p.jpg") == 1:  # the first load of the photo kills Chromium
+                    for pid in _descendants(os.getpid()):
+                        command = _command(pid)
+                        is_renderer = "--type=renderer" in command
+                        is_browser = "chromium" in command and "--type=" not in command
+                        if (is_renderer, is_browser) == (dies == "renderer", dies == "browser"):
+                            os.kill(pid, signal.SIGKILL)
+                body, kind = photo, "image/jpeg"
+            else:
+                body, kind = b'<html><body><img src="/p.jpg"></body></html>', "text/html"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        (shot,) = take_screenshots([ShotTarget(1, url, (url + "p.jpg",), True)], chromium=CHROMIUM)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (shot.blurred, shot.error) == (1, None)
+    assert shot.png is not None
+    assert requests == ["/", "/p.jpg", "/", "/p.jpg"]  # the page, lost; the page again
