@@ -237,7 +237,11 @@ def test_a_distributed_crawl_renders_pages_queued_as_json_in_redis(
     stats = _final_stats(crawl.stderr)
     assert stats["scheduler/dequeued/redis"] >= 4
     assert stats["repostwatch/browser/pages"] == 4
-    assert stats["repostwatch/browser/media_from_network"] == 1
+    # The preload exists only in the browser's network traffic: Scrapy fetched it all the same.
+    # (How many more network-only media a page shows depends on when its scripts ran, here
+    # with the scroll and the gate: at least the preload.)
+    assert stats["repostwatch/browser/media_from_network"] >= 1
+    assert "/img/preload/next.jpg" in site.fetched_by_scrapy()
     assert stats["repostwatch/browser/scrolls"] >= 1  # prepare_page ran with the site's options
     assert "repostwatch/refused/unserializable" not in stats
 
