@@ -27,6 +27,7 @@ from crawler import samples
 from crawler.sites import DEFAULT_BLOCK_HOSTS, parse_site
 from spiders import browser
 from tests.cli_runner import repostwatch
+from tests.processes import command_line, descendants
 from tests.sites import jsgallery
 
 
@@ -50,8 +51,8 @@ class ProcessWatcher:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            for pid in _descendants(os.getpid()):
-                if pid not in self.seen and (command := _command(pid)):
+            for pid in descendants(os.getpid()):
+                if pid not in self.seen and (command := command_line(pid)):
                     self.seen[pid] = command
             self._stop.wait(self.interval)
 
@@ -59,36 +60,8 @@ class ProcessWatcher:
         return {pid: cmd for pid, cmd in self.seen.items() if word in cmd}
 
 
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-    except OSError:
-        return ""
-
-
 def _alive(pid: int, command: str) -> bool:
-    return _command(pid) == command
+    return command_line(pid) == command
 
 
 def _final_stats(stderr: str) -> dict[str, object]:

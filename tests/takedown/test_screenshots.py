@@ -3,11 +3,9 @@ page around it is not, and private addresses are refused unless the site file al
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import signal
-import threading
 
 import numpy as np
 import pytest
@@ -16,10 +14,11 @@ from PIL import Image
 from crawler import samples
 from crawler.db import notices as db_notices
 from crawler.db.session import make_sessionmaker
+from crawler.localsite import LocalSite, Route, html
 from crawler.takedown.drafting import capture, draft_notices
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
+from tests.processes import command_line, descendants
 from tests.takedown.conftest import site_config
-from tests.test_browser import _command, _descendants
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -97,45 +96,37 @@ def test_a_browser_sites_age_gate_is_answered_and_its_late_gallery_blurred():
         assert ungated.blurred == 0 and ungated.png is not None
 
 
-@pytest.mark.parametrize("dies", ["renderer", "browser"])
+#: Which of Chromium's processes a test kills: its page's renderer, or the browser itself.
+_CHROMIUM_PROCESS = {
+    "renderer": lambda command: "--type=renderer" in command,
+    "browser": lambda command: "chromium" in command and "--type=" not in command,
+}
+
+
+@pytest.mark.parametrize("dies", sorted(_CHROMIUM_PROCESS))
 def test_a_page_lost_to_a_chromium_crash_is_taken_again(dies):
     """A renderer killed while loading the page (Playwright: "Page crashed"), or the whole
     browser (the page "has been closed"): the shot is taken once more, in a new browser when
     the old one is gone, instead of leaving the notice without its screenshot."""
     photo = samples.reencoded_jpeg("coffee", quality=80, scale=0.5)
-    requests: list[str] = []
+    routes = {
+        "/": html('<img src="/p.jpg">'),
+        "/p.jpg": Route(photo, "image/jpeg"),
+    }
+    with LocalSite(routes, validators=False) as site:
+        serve = site.server.RequestHandlerClass
 
-    class Site(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            requests.append(self.path)
-            if self.path == "/p.jpg":
-                if requests.count("/p.jpg") == 1:  # the first load of the photo kills Chromium
-                    for pid in _descendants(os.getpid()):
-                        command = _command(pid)
-                        is_renderer = "--type=renderer" in command
-                        is_browser = "chromium" in command and "--type=" not in command
-                        if (is_renderer, is_browser) == (dies == "renderer", dies == "browser"):
+        class KillingChromium(serve):  # type: ignore[misc, valid-type]
+            def do_GET(self) -> None:
+                if self.path == "/p.jpg" and "/p.jpg" not in site.requests:  # its first load
+                    for pid in descendants(os.getpid()):
+                        if _CHROMIUM_PROCESS[dies](command_line(pid)):
                             os.kill(pid, signal.SIGKILL)
-                body, kind = photo, "image/jpeg"
-            else:
-                body, kind = b'<html><body><img src="/p.jpg"></body></html>', "text/html"
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                super().do_GET()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        site.server.RequestHandlerClass = KillingChromium
+        url = site.url + "/"
         (shot,) = take_screenshots([ShotTarget(1, url, (url + "p.jpg",), True)], chromium=CHROMIUM)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert (shot.blurred, shot.error) == (1, None)
     assert shot.png is not None
-    assert requests == ["/", "/p.jpg", "/", "/p.jpg"]  # the page, lost; the page again
+    assert site.requests == ["/", "/p.jpg", "/", "/p.jpg"]  # the page, lost; the page again
