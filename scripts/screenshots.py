@@ -99,7 +99,7 @@ def _photograph(url: str, username: str, password: str, out: Path) -> None:
         page.click("#claim")
         page.wait_for_url(f"{url}/flags/*")
         page.locator("#evidence img").wait_for()
-        page.wait_for_function("document.querySelector('#evidence img').complete")
+        page.wait_for_function("() => document.querySelector('#evidence img').complete")
         page.screenshot(path=str(out / "flag-blurred.png"), full_page=True)
         page.click("#skip")  # give the claim back: the demo database stays as the demo left it
         browser.close()
@@ -144,7 +144,7 @@ def _photograph_notice(url: str, username: str, password: str, out: Path, sites:
         page.click("#draft")
         page.wait_for_selector("#notice-status")
         page.wait_for_function(
-            "[...document.querySelectorAll('.notice-item .shot img')].every(i => i.complete)"
+            "() => [...document.querySelectorAll('.notice-item .shot img')].every(i => i.complete)"
         )
         page.click("#approve")
         page.wait_for_selector("#notice-status:text('approved')")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -29,6 +29,7 @@ from crawler.db.session import (
     make_engine,
     make_sessionmaker,
 )
+from tests.ports import closed_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPOSTWATCH_TEST_POSTGRES_URL",
@@ -108,6 +109,17 @@ def session(engine: Engine) -> Iterator[Session]:
     """A Session on the migrated database; whatever the test did not commit is rolled back."""
     with make_sessionmaker(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def refused_port() -> Iterator[Callable[[], int]]:
+    """Gives, on each call, a port on 127.0.0.1 that refuses connections until the test ends.
+
+    For a node, a Redis or an SMTP server that must be down: a port merely free a moment ago
+    can meanwhile be given to a test site in another pytest worker, which then gets the probe.
+    """
+    with contextlib.ExitStack() as held:
+        yield lambda: held.enter_context(closed_port())
 
 
 def _worker_redis_url() -> str:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from crawler.distributed import (
 )
 from crawler.localsite import LocalSite, html
 from tests.cli_runner import REPOSTWATCH
+from tests.ports import free_port
 from tests.sites import gallery
 from tests.test_end_to_end import EXPECTED_FLAGS, registered  # noqa: F401 (a fixture)
 
@@ -410,17 +410,11 @@ def test_a_run_whose_workers_all_died_is_closed_as_failed(client, engine, databa
 
 
 # --- a password-protected Redis --------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def protected_redis(tmp_path):
     """A second redis-server, started for the test, that requires a password."""
     server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret-pw",
          "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
@@ -508,7 +502,7 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 def tls_redis(tmp_path):
     """A redis-server started for the test that speaks TLS only, with a password: its URL."""
     ca, cert, key = _certificates(tmp_path)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
          "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from crawler.sites import SiteConfigError, parse_site
 from crawler.takedown.drafting import draft_notices
 from crawler.takedown.recheck import Fetcher
 from crawler.takedown.sending import parse_smtp_url, send_notice
+from tests.ports import free_port
 from tests.takedown.conftest import PHOTO, T0, World
 
 DAY = timedelta(hours=24)
@@ -55,12 +55,6 @@ allow_private_network = true
 
 def _schedule(text: str):
     return parse_site(SITE.format(name="board", schedule=text)).schedule
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Clock:
@@ -148,8 +142,8 @@ def test_node_urls_keep_credentials_out_of_the_name():
 
 # --- the scheduler with its only node down --------------------------------------------------
 @pytest.fixture
-def down_node() -> ScrapydClient:
-    return ScrapydClient(Node.parse(f"http://127.0.0.1:{_free_port()}/"), timeout=2)
+def down_node(refused_port) -> ScrapydClient:
+    return ScrapydClient(Node.parse(f"http://127.0.0.1:{refused_port()}/"), timeout=2)
 
 
 def _scheduler(engine, sites_dir, clock, down_node, alerter=None) -> Scheduler:
@@ -251,7 +245,7 @@ def webhook():
 @pytest.fixture
 def mailbox():
     box = _Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.url = f"smtp://{controller.hostname}:{controller.port}"
     yield box
@@ -495,7 +489,7 @@ def test_notice_reminders_are_sent_when_due_and_audit_logged(
     assert (notice.send_count, notice.next_send_at) == (2, T0 + 2 * DAY)
 
 
-def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node):
+def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node, refused_port):
     world = _world(session)
     world.flag(page_url="http://127.0.0.1:9/post/1", media_url="http://127.0.0.1:9/1.jpg")
     config = parse_site(
@@ -506,7 +500,7 @@ def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node):
     db_notices.approve_notice(session, notice_id, by="park.approver", now=T0)
     db_notices.record_sent(session, notice_id, now=T0, resend_after=DAY)
     session.commit()
-    closed = parse_smtp_url(f"smtp://127.0.0.1:{_free_port()}?timeout=5")
+    closed = parse_smtp_url(f"smtp://127.0.0.1:{refused_port()}?timeout=5")
     clock = Clock(T0 + DAY)
     upkeep = _upkeep(engine, tmp_path, clock, reminders=Reminders(closed, SENDER, DAY))
     scheduler = Scheduler(
@@ -518,7 +512,9 @@ def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node):
     assert upkeep.reminders_due() == [notice_id]
 
 
-def test_status_shows_search_crawls_rechecks_and_reminders_due(database_url, tmp_path):
+def test_status_shows_search_crawls_rechecks_and_reminders_due(
+    database_url, tmp_path, refused_port
+):
     from crawler import db
     from tests.cli_runner import repostwatch
 
@@ -533,7 +529,7 @@ def test_status_shows_search_crawls_rechecks_and_reminders_due(database_url, tmp
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(sites_dir),
-        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{_free_port()}/",
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{refused_port()}/",
         "REPOSTWATCH_SMTP_URL": "",
     }
     repostwatch("db", "upgrade", env=env, cwd=tmp_path)

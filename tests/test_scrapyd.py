@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,17 +33,12 @@ from crawler.scheduling import Scheduler, ScrapydClient, ScrapydError
 from crawler.scheduling.scrapyd import Node
 from tests.cli_runner import REPOSTWATCH, repostwatch
 from tests.conftest import postgres_database
+from tests.ports import free_port
 from tests.sites import gallery
 from tests.test_end_to_end import EXPECTED_FLAGS
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Clock:
@@ -79,7 +73,7 @@ def deployed(request, tmp_path_factory):
 def _deployed(tmp: Path, database_url: str):
     sites_dir = tmp / "sites"
     sites_dir.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(sites_dir),
@@ -325,12 +319,12 @@ def test_run_whose_job_vanished_from_scrapyd_is_closed_as_failed(deployed):
         engine.dispose()
 
 
-def test_status_says_which_node_is_down_and_exits_1(deployed):
-    down = f"http://127.0.0.1:{_free_port()}/"
+def test_status_says_which_node_is_down_and_exits_1(deployed, refused_port):
+    down = f"http://127.0.0.1:{refused_port()}/"
     env = {
         **deployed["env"],
         "REPOSTWATCH_SCRAPYD_URLS": f"{deployed['client'].name},{down}",
-        "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
+        "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{refused_port()}/0",
     }
     result = repostwatch("status", env=env, cwd=deployed["tmp"], check=False)
     assert result.returncode == 1
@@ -352,7 +346,7 @@ def _script(env: dict[str, str], output=subprocess.PIPE):
 
 
 def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         "REPOSTWATCH_SCRAPYD_DIR": str(tmp_path / "scrapyd"),
         "REPOSTWATCH_SCRAPYD_PORT": str(port),
@@ -474,13 +468,13 @@ def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
 
 
 @pytest.mark.timeout(300)  # two short jobs in scrapyd
-def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed):
+def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed, refused_port):
     """`repostwatch scheduler` as systemd runs it: passes every second until SIGTERM. Then
     `crawls run-now` by hand, and `status` lists the site whose crawls found nothing."""
     env, tmp, client = deployed["env"], deployed["tmp"], deployed["client"]
     only_svc = tmp / "svc-sites"  # what this scheduler schedules: one site of its own
     only_svc.mkdir()
-    dead = f"http://127.0.0.1:{_free_port()}/"  # nothing listens: the crawl gets no page
+    dead = f"http://127.0.0.1:{refused_port()}/"  # nothing listens: the crawl gets no page
     text = (
         f'name = "svc"\nstart_urls = ["{dead}"]\nallow_private_network = true\nretries = 0\n'
         '[schedule]\nevery = "1h"\n'

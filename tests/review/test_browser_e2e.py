@@ -27,6 +27,14 @@ ARGS = [
     "--no-first-run",
 ]
 
+# wait_for_function is given functions, never expressions: Playwright evaluates an expression
+# with eval() in the page while it polls, and the app's Content-Security-Policy forbids eval.
+EVIDENCE_WIDTH_IS = """([comparison, width]) => {
+    const img = document.querySelector('#evidence img');
+    const natural = img && img.complete ? img.naturalWidth : 0;
+    return comparison === '>' ? natural > width : natural === width;
+}"""
+
 
 @pytest.fixture
 def browser():
@@ -116,7 +124,7 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
         image = page.locator("#evidence img")
         image.wait_for()
         natural_width = "img => img.complete ? img.naturalWidth : 0"
-        page.wait_for_function(f"({natural_width})(document.querySelector('#evidence img')) > 0")
+        page.wait_for_function(EVIDENCE_WIDTH_IS, arg=[">", 0])
         # The server sent its blurred rendition (smaller than the photo), not the photo.
         assert 0 < image.evaluate(natural_width) < width
         assert "blur(" in image.evaluate("img => getComputedStyle(img).filter")
@@ -124,14 +132,10 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
         page.wait_for_selector("#evidence:not(.blurred)")
         assert image.evaluate("img => getComputedStyle(img).filter") == "none"
         # review.js fetched the image again: now the photo itself.
-        page.wait_for_function(
-            f"({natural_width})(document.querySelector('#evidence img')) === {width}"
-        )
+        page.wait_for_function(EVIDENCE_WIDTH_IS, arg=["===", width])
         page.reload()  # stays unblurred: the session remembers the logged click
         assert page.locator("#evidence.blurred").count() == 0
-        page.wait_for_function(
-            f"({natural_width})(document.querySelector('#evidence img')) === {width}"
-        )
+        page.wait_for_function(EVIDENCE_WIDTH_IS, arg=["===", width])
     with world.sessions() as session:
         unblurs = session.execute(
             select(AuditEntry.target_id).where(AuditEntry.action == "unblur")

@@ -115,7 +115,7 @@ def test_review_notice_send_recheck_and_removal_in_the_browser(
         assert page.inner_text("#notice-recipient") == "abuse@board.example"
         shot = page.locator(".notice-item .shot img")
         shot.wait_for()
-        page.wait_for_function("document.querySelector('.notice-item .shot img').complete")
+        page.wait_for_function("() => document.querySelector('.notice-item .shot img').complete")
         assert shot.evaluate("img => img.naturalWidth") > 0
         page.click("#approve")
         page.wait_for_selector("#notice-status:text('approved')")

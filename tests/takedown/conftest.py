@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from crawler.db.runs import ensure_site, start_run
 from crawler.hashing import hash_media
 from crawler.localsite import LocalSite, Route, html
 from crawler.sites import SiteConfig, parse_site
+from tests.ports import free_port
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -152,12 +152,6 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
