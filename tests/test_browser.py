@@ -13,7 +13,6 @@ import json
 import os
 import pickle
 import re
-import socket
 import threading
 import uuid
 from collections import Counter
@@ -72,12 +71,10 @@ def _final_stats(stderr: str) -> dict[str, object]:
     return ast.literal_eval(text)
 
 
-def _dead_url() -> str:
-    """A page URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mirror"
+@pytest.fixture
+def dead_url(refused_port) -> str:
+    """A page URL on 127.0.0.1 that refuses connections for the whole test."""
+    return f"http://127.0.0.1:{refused_port()}/mirror"
 
 
 @pytest.fixture
@@ -93,11 +90,11 @@ def _register(env: dict[str, str], cwd: Path) -> None:
     repostwatch("refs", "add", "--case", jsgallery.CASE, *photos, env=env, cwd=cwd)
 
 
-def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdir):
+def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdir, dead_url):
     tmp_path, sites_dir = workdir
     env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
     _register(env, tmp_path)
-    with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+    with jsgallery.RecordingSite(jsgallery.routes(dead_url)) as site:
         (sites_dir / "jsgallery.toml").write_text(jsgallery.site_file("jsgallery", site.url))
         with ProcessWatcher() as watcher:
             crawl = repostwatch("crawl", "jsgallery", env=env, cwd=tmp_path)
@@ -147,13 +144,13 @@ def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdi
 
 @pytest.mark.parametrize("load_media", [False, True])
 def test_a_recrawl_of_an_unchanged_browser_site_costs_one_conditional_request_per_media(
-    database_url, workdir, load_media
+    database_url, workdir, load_media, dead_url
 ):
     tmp_path, sites_dir = workdir
     env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
     _register(env, tmp_path)
     extra = "load_media = true" if load_media else ""
-    with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+    with jsgallery.RecordingSite(jsgallery.routes(dead_url)) as site:
         (sites_dir / "jsgallery.toml").write_text(
             jsgallery.site_file("jsgallery", site.url, browser=extra)
         )
@@ -180,7 +177,7 @@ def test_a_recrawl_of_an_unchanged_browser_site_costs_one_conditional_request_pe
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_distributed_crawl_renders_pages_queued_as_json_in_redis(
-    database_url, workdir, redis_url
+    database_url, workdir, redis_url, dead_url
 ):
     # The page requests (their browser callbacks and page method) go through the Redis queue
     # as JSON (crawler/distributed/serializer.py) and still render and scroll.
@@ -194,7 +191,7 @@ def test_a_distributed_crawl_renders_pages_queued_as_json_in_redis(
     }
     _register(env, tmp_path)
     try:
-        with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+        with jsgallery.RecordingSite(jsgallery.routes(dead_url)) as site:
             (sites_dir / "jsgallery.toml").write_text(jsgallery.site_file("jsgallery", site.url))
             crawl = repostwatch("crawl", "jsgallery", "--distributed", env=env, cwd=tmp_path)
     finally:
@@ -219,14 +216,14 @@ def test_a_distributed_crawl_renders_pages_queued_as_json_in_redis(
     assert "repostwatch/refused/unserializable" not in stats
 
 
-def test_html_crawl_of_a_javascript_site_starts_no_browser(workdir):
+def test_html_crawl_of_a_javascript_site_starts_no_browser(workdir, dead_url):
     tmp_path, sites_dir = workdir
     env = {
         "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'repostwatch.db'}",
         "REPOSTWATCH_SITES_DIR": str(sites_dir),
     }
     repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-    with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+    with jsgallery.RecordingSite(jsgallery.routes(dead_url)) as site:
         text = jsgallery.site_file("plain", site.url, render="html")
         (sites_dir / "plain.toml").write_text(text)
         with ProcessWatcher() as watcher:
@@ -241,7 +238,7 @@ def test_html_crawl_of_a_javascript_site_starts_no_browser(workdir):
     assert not any(key.startswith("playwright/") for key in _final_stats(crawl.stderr))
 
 
-def test_missing_chromium_ends_the_crawl_with_a_clear_error(workdir):
+def test_missing_chromium_ends_the_crawl_with_a_clear_error(workdir, dead_url):
     tmp_path, sites_dir = workdir
     env = {
         "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'repostwatch.db'}",
@@ -249,7 +246,7 @@ def test_missing_chromium_ends_the_crawl_with_a_clear_error(workdir):
         "REPOSTWATCH_CHROMIUM": str(tmp_path / "no-chromium"),
     }
     repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-    with jsgallery.RecordingSite(jsgallery.routes(_dead_url())) as site:
+    with jsgallery.RecordingSite(jsgallery.routes(dead_url)) as site:
         (sites_dir / "js.toml").write_text(jsgallery.site_file("js", site.url))
         crawl = repostwatch("crawl", "js", env=env, cwd=tmp_path, check=False)
     assert crawl.returncode == 1

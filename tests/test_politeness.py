@@ -64,6 +64,13 @@ def _serve(routes: Mapping[str, Route]) -> LocalSite:
     return site
 
 
+#: The gaps are timed where the requests arrive, not where Scrapy sends them: on a loaded
+#: machine (CI runs the suite in four processes beside Chromium) two consecutive requests can
+#: take their way to the server's thread a couple of hundred milliseconds apart, which shortens
+#: one gap by as much. A delay is held if no gap is shorter than this share of it.
+ARRIVAL_SLACK = 0.75
+
+
 def _gaps(site: LocalSite, path: str | None = None) -> list[float]:
     """Seconds between consecutive requests (to ``path``, or to any path) as the server saw them."""
     times = [when for when, asked in site.request_times if path is None or asked == path]
@@ -109,7 +116,7 @@ def test_robots_crawl_delay_spaces_every_request_to_the_site(tmp_path):
     )
     gaps = _gaps(site)
     assert len(gaps) == 5
-    assert min(gaps) >= 0.9, gaps  # AutoThrottle is on, and still never goes below it
+    assert min(gaps) >= ARRIVAL_SLACK * 1.0, gaps  # AutoThrottle is on, never going below it
     assert stats["repostwatch/robots/crawl_delay"] == 1.0
 
 
@@ -136,12 +143,16 @@ def test_crawl_delay_is_ignored_with_robots_txt(tmp_path):
 
 
 def test_download_delay_is_the_smallest_time_between_two_requests(tmp_path):
-    """No random jitter below the site file's delay (Scrapy's would go down to half of it)."""
+    """The site file's delay spaces every request (at full speed they are milliseconds apart:
+    test_without_crawl_delay_the_same_site_is_crawled_at_full_speed). That Scrapy's random
+    jitter, which would go down to half the delay, is off is asserted on the settings in
+    test_autothrottle_is_on_unless_the_site_file_turns_it_off.
+    """
     with LocalSite(_small_site("User-agent: *\nAllow: /\n")) as site:
-        _crawl(tmp_path, "spaced", site, "download_delay = 0.4\n")
+        _crawl(tmp_path, "spaced", site, "download_delay = 1.0\n")
     gaps = _gaps(site)
     assert len(gaps) == 5
-    assert min(gaps) >= 0.38, gaps  # AutoThrottle is on, and never goes below it either
+    assert min(gaps) >= ARRIVAL_SLACK * 1.0, gaps  # AutoThrottle is on, never going below it
 
 
 def _site_settings(tmp_path, extra: str = ""):
@@ -226,9 +237,9 @@ def test_a_503_twice_then_ok_is_retried_with_growing_waits(flaky_crawl):
     site, stats, _ = flaky_crawl
     assert site.requests.count("/flaky") == 3
     first, second = _gaps(site, "/flaky")
-    assert first >= 0.45  # retry_backoff
-    assert second >= 0.95  # twice that
-    assert second > first * 1.5
+    assert first >= ARRIVAL_SLACK * 0.5  # retry_backoff
+    assert second >= ARRIVAL_SLACK * 1.0  # twice that
+    assert second > first
     assert stats["repostwatch/pages"] == 3  # /, /flaky and /limited in the end
 
 
@@ -236,7 +247,7 @@ def test_a_429_waits_what_retry_after_asks(flaky_crawl):
     site, _, _ = flaky_crawl
     assert site.requests.count("/limited") == 2
     (gap,) = _gaps(site, "/limited")
-    assert gap >= 0.95  # Retry-After: 1, longer than the 0.5 s backoff
+    assert gap >= ARRIVAL_SLACK * 1.0  # Retry-After: 1, longer than the 0.5 s backoff
 
 
 def test_a_retry_after_longer_than_the_site_waits_gives_up_at_once(flaky_crawl):
@@ -250,7 +261,7 @@ def test_what_always_fails_is_given_up_after_the_retries_and_counted_by_kind(fla
     assert site.requests.count("/down") == 3  # the first try and 2 retries
     assert site.requests.count("/img/down.jpg") == 3
     first, second = _gaps(site, "/down")
-    assert first >= 0.45 and second >= 0.95
+    assert first >= ARRIVAL_SLACK * 0.5 and second >= ARRIVAL_SLACK * 1.0
     assert stats["repostwatch/errors/http_500"] == 1  # the page
     assert stats["repostwatch/errors/http_503"] == 1  # the image
     assert stats["repostwatch/media/failed/http_503"] == 1

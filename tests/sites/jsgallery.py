@@ -169,7 +169,7 @@ def site_file(name: str, base_url: str, *, render: str = "browser", browser: str
         lines += [
             "[browser]",
             "wait_for = 'main[data-ready]'",
-            "wait_timeout = 2.0",
+            "wait_timeout = 5.0",  # the gate is drawn after 0.4 s, later on a loaded machine
             "scroll = 6",
             "scroll_pause = 0.3",
             "click = ['#gate button', '.consent-accept']",
