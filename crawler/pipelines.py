@@ -18,10 +18,9 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from crawler.crawl import run_stats, summarize
 from crawler.db import evidence as evidence_store
 from crawler.db.evidence import SealedEvidence
 from crawler.distributed import UNSUMMED_STATS
+from crawler.hash_pool import new_hash_pool
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
 from crawler.items import MediaPage
@@ -221,9 +221,7 @@ class HashMatchPipeline:
             self.stats.inc_value(f"{STATS}/references/withdrawn_live", applied.removed)
 
     def _new_hasher(self) -> Executor:
-        return ProcessPoolExecutor(
-            max_workers=self.hash_workers, mp_context=multiprocessing.get_context("spawn")
-        )
+        return new_hash_pool(self.hash_workers)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         for task in (getattr(self, "poller", None), getattr(self, "listener", None)):
