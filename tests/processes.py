@@ -5,18 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _status(pid: int | str) -> list[str] | None:
+    """The fields of /proc/``pid``/stat after the command name (state, parent id, ...); None once
+    the process has gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    status = _status(pid)
+    return status is not None and status[0] not in ("Z", "X")
+
+
 def descendants(root: int) -> set[int]:
     """The ids of every process below ``root`` (children, their children, ...)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or (status := _status(entry.name)) is None:
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
+        children.setdefault(int(status[1]), []).append(int(entry.name))
     found: set[int] = set()
     todo = [root]
     while todo:

@@ -10,25 +10,18 @@ import time
 from pathlib import Path
 
 from crawler.hash_pool import new_hash_pool
+from tests.processes import running
 
 #: A crawl in miniature: start the pool, let a worker take a job, print the workers, then wait.
 CRAWL = """
 import os, sys, time
 from crawler.hash_pool import new_hash_pool
+from tests.processes import running
 pool = new_hash_pool(2)
 pids = {pool.submit(os.getpid).result() for _ in range(4)}
 print(" ".join(map(str, sorted(pids))), flush=True)
 time.sleep(120)
 """
-
-
-def _running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def test_the_workers_exit_when_the_crawl_is_killed():
@@ -38,20 +31,21 @@ def test_the_workers_exit_when_the_crawl_is_killed():
         stdout=subprocess.PIPE,
         text=True,
     )
+    workers: list[int] = []
     try:
-        workers = [int(pid) for pid in crawl.stdout.readline().split()]
+        workers += [int(pid) for pid in crawl.stdout.readline().split()]
         assert workers and crawl.pid not in workers
-        assert all(_running(pid) for pid in workers)
+        assert all(running(pid) for pid in workers)
         crawl.send_signal(signal.SIGKILL)  # no shutdown: the pool is never told
         crawl.wait(timeout=10)
         deadline = time.monotonic() + 15
-        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in workers if _running(pid)], "workers outlived the crawl"
+        assert not [pid for pid in workers if running(pid)], "workers outlived the crawl"
     finally:
         crawl.kill()
-        for pid in workers if "workers" in locals() else ():
-            if _running(pid):
+        for pid in workers:
+            if running(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
