@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from crawler import samples
-from crawler.localsite import LocalSite, Route, html
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 
 IMAGES_PER_PAGE = 3
 

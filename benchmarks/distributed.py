@@ -26,8 +26,8 @@ from pathlib import Path
 
 import redis
 
-from crawler import samples
-from crawler.localsite import LocalSite, Route, html
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 
 REPOSTWATCH = str(Path(sys.executable).with_name("repostwatch"))
 

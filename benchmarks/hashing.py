@@ -21,10 +21,10 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from crawler.demo.samples import PHOTOS, encode, load_photo, resized
 from crawler.hashing import centre_box, hamming, hash_media, open_luma
 from crawler.hashing.pdq import bits_to_hex, pdq_luma, pdq_variants, symmetric_size
 from crawler.hashing.phash import phash_variants
-from crawler.samples import PHOTOS, encode, load_photo, resized
 
 MEGAPIXELS = 2.0
 ROUNDS = 7

@@ -67,7 +67,7 @@ def measure_index(size: int, queries: int, seed: int, checked: int, cpu: int) ->
     """Build the index in this (fresh) process and time its queries."""
     os.sched_setaffinity(0, {cpu})
     from crawler.hashing.types import HashValue
-    from crawler.matching.mih import MultiIndexHashIndex
+    from crawler.matching.multi_index import MultiIndexHashIndex
 
     codes, planted, unrelated = make_data(size, queries, seed)
     planted_values = [HashValue("pdq", row.tobytes().hex()) for row in planted]
@@ -116,8 +116,8 @@ PER_CASE = 4
 def measure_matcher(size: int, queries: int, seed: int, checked: int, cpu: int) -> dict:
     """Load a Matcher with ``size`` PDQ references in this (fresh) process and time `match`."""
     os.sched_setaffinity(0, {cpu})
+    from crawler.crawling.live_references import release_freed_memory
     from crawler.hashing.types import HashValue, MediaHashes
-    from crawler.live_references import release_freed_memory
     from crawler.matching import Match, Matcher, Reference
 
     codes, planted, unrelated = make_data(size, queries, seed)

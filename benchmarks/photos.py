@@ -1,6 +1,6 @@
 """Real photos for the robustness benchmark, and the edits repost sites make to them.
 
-Originals: the photos bundled with scikit-image (`crawler.samples.PHOTOS`) and the example
+Originals: the photos bundled with scikit-image (`crawler.demo.samples.PHOTOS`) and the example
 photos of Debian's ``opencv-doc`` package, which `opencv_examples` fetches with ``apt-get
 download`` and unpacks with ``dpkg-deb -x`` into a cache under ``var/`` (never committed). Only
 ordinary photos are kept: JPEG or PNG, RGB or greyscale, at least `MIN_SIDE` pixels a side, and
@@ -9,7 +9,7 @@ not one of `SKIPPED` (drawings, logos, masks, and second shots of a scene alread
 `TRANSFORMS` turn a decoded original into the bytes of a copy. JPEG rows re-encode; every other
 edit is saved as PNG so that only the edit itself is measured.
 
-Videos: slideshows made by ``tests/videos.py`` from `VIDEO_PHOTOS`, and `VIDEO_TRANSFORMS`
+Videos: slideshows made by ``tests/support/videos.py`` from `VIDEO_PHOTOS`, and `VIDEO_TRANSFORMS`
 made with its helpers.
 """
 
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from crawler.samples import PHOTOS, photo_path
-from tests import videos
+from crawler.demo.samples import PHOTOS, photo_path
+from tests.support import videos
 
 #: Smallest side of an original, in pixels: below this are icons, templates and word crops.
 MIN_SIDE = 128

@@ -19,9 +19,9 @@ originals' hashes, each original its own case, as a crawl would. Per edit:
 * wrong cases flagged: copies matched to another original's case.
 
 The false-positive rate counts ordered pairs (query, another original) the Matcher flagged, over
-originals and copies alike; `benchmarks.crhash_pairs` tries crhash on every other photo's copies
-too (about 3 million pairs). Videos: slideshows made by ``tests/videos.py`` from disjoint pairs of
-the scikit-image photos, hashed with `crawler.hashing.video.hash_video` (references four samples
+originals and copies alike; `benchmarks.crhash_pairs` tries crhash on every other photo's copies too
+(about 3 million pairs). Videos: slideshows made by ``tests/support/videos.py`` from disjoint pairs
+of the scikit-image photos, hashed with `crawler.hashing.video.hash_video` (references four samples
 a second, deduplicated, as `refs add` stores them) and matched with
 `crawler.matching.video.VideoMatcher`.
 """
@@ -59,7 +59,7 @@ from crawler.matching.video import (
     DEFAULT_MIN_REFERENCE_SHARE,
     VideoMatcher,
 )
-from tests import videos
+from tests.support import videos
 
 CACHE = Path("var/bench")
 PLOT = Path("docs/benchmarks-robustness.png")

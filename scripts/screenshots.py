@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     out: Path = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    from crawler.demo import DEMO_PASSWORD, DEMO_USERNAME
+    from crawler.demo.site import DEMO_PASSWORD, DEMO_USERNAME
 
     with tempfile.TemporaryDirectory(prefix="repostwatch-screens-") as tmp:
         sites_dir = _demo_sites(Path(tmp))
@@ -120,8 +120,8 @@ def _photograph_notice(url: str, username: str, password: str, out: Path, sites:
     can be photographed, media blurred), approve it, and photograph the notice page."""
     from urllib.parse import urlsplit
 
-    from crawler.demo import demo_routes
-    from crawler.localsite import LocalSite
+    from crawler.demo.localsite import LocalSite
+    from crawler.demo.site import demo_routes
     from crawler.sites import load_site
 
     port = urlsplit(load_site(sites / "demo.toml").start_urls[0]).port
@@ -155,7 +155,7 @@ def _photograph_notice(url: str, username: str, password: str, out: Path, sites:
 def _photograph_case_and_dashboard(url: str, username: str, password: str, out: Path) -> None:
     """The demo case's page (after the notice above: flags confirmed, a notice approved) and
     the dashboard, whose charts are SVG images rendered on the server."""
-    from crawler.demo import DEMO_CASE
+    from crawler.demo.site import DEMO_CASE
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

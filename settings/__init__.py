@@ -197,8 +197,9 @@ DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # pages; media requests carry their own limit
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2  # a site file's `retries`
-#: Seconds before the first retry of a failed request, doubled for each further one (a site
-#: file's `retry_backoff`); a 429/503 Retry-After waits at least what it asks (crawler/retries.py).
+#: Seconds before the first retry of a failed request, doubled for each further one (a site file's
+#: `retry_backoff`); a 429/503 Retry-After waits at least what it asks
+#: (crawler/crawling/middlewares/retries.py).
 REPOSTWATCH_RETRY_BACKOFF = 1.0
 #: Longest wait before a retry (a site file's `retry_backoff_max`); a Retry-After asking for more
 #: gives the request up.
@@ -213,20 +214,21 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
     # Before every other middleware: refuse private addresses before anything is sent.
-    "crawler.middlewares.PrivateNetworkGuardMiddleware": 50,
+    "crawler.crawling.middlewares.private_network.PrivateNetworkGuardMiddleware": 50,
     # Scrapy's retries, waiting before each one (exponential backoff, Retry-After).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retries.BackoffRetryMiddleware": 550,
+    "crawler.crawling.middlewares.retries.BackoffRetryMiddleware": 550,
 }
-#: Scrapy's downloader, fixed to hold each site to its `concurrency` (crawler/downloader.py).
-DOWNLOADER = "crawler.downloader.SiteConcurrencyDownloader"
+#: Scrapy's downloader, fixed to hold each site to its `concurrency`
+#: (crawler/crawling/downloader.py).
+DOWNLOADER = "crawler.crawling.downloader.SiteConcurrencyDownloader"
 EXTENSIONS = {
     # robots.txt Crawl-delay per host; after AutoThrottle (order 0), whose delays it bounds.
-    "crawler.crawl_delay.CrawlDelay": 500,
+    "crawler.crawling.extensions.crawl_delay.CrawlDelay": 500,
     # -a search=1: the case keywords are read from the database inside the crawl, never passed
     # as (scrapyd job) arguments.
-    "crawler.search_keywords.SearchKeywords": 510,
+    "crawler.crawling.extensions.search_keywords.SearchKeywords": 510,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.HashMatchPipeline": 300,
+    "crawler.crawling.pipeline.HashMatchPipeline": 300,
 }

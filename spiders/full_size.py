@@ -1,7 +1,7 @@
 """Thumbnails linked to a URL that does not say what it is: the crawl asks once, then knows.
 
 ``<a href="/photo.jpg"><img src="/photo-300x200.jpg"></a>`` is settled by the extension
-(:mod:`spiders.extraction`): the full-size file is hashed, not the thumbnail. Many boards link
+(:mod:`crawler.extraction`): the full-size file is hashed, not the thumbnail. Many boards link
 thumbnails to ``/file/123``, ``/view.php?no=123`` or ``/i/AbC9`` instead: the full-size file
 served without an extension, or a page. A ``HEAD`` request tells, and every link of the same
 kind on the site (same host, same path with the segments holding digits wildcarded, same query

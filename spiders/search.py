@@ -1,11 +1,11 @@
 """Search crawls: run case keywords through a site's own search and read the result pages.
 
 The ``[search]`` table of a site file says how (:class:`~crawler.sites.SearchConfig`): a GET URL
-template with ``{query}``, or a form on a page. The keywords themselves come from the database,
-read by the crawl layer (``repostwatch crawl SITE --search``) and handed to the spider as its
+template with ``{query}``, or a form on a page. The keywords themselves come from the database, read
+by the crawl layer (``repostwatch crawl SITE --search``) and handed to the spider as its
 ``keywords`` argument, or, for ``-a search=1`` (scheduled search crawls on scrapyd, where job
-arguments are stored and logged), loaded inside the crawl by crawler/search_keywords.py on
-spider_opened: spiders never read the database.
+arguments are stored and logged), loaded inside the crawl by
+crawler/crawling/extensions/search_keywords.py on spider_opened: spiders never read the database.
 
 Keywords are victims' names and nicknames, so they are never put into stats or INFO logs; only
 the flags they lead to record them.
@@ -67,7 +67,7 @@ def keywords_argument(value: object) -> list[str]:
 
 def search_argument(value: object) -> bool:
     """The spider's ``search`` argument (``-a search=1``): search for the active case keywords,
-    which the crawl loads from the database (crawler/search_keywords.py)."""
+    which the crawl loads from the database (crawler/crawling/extensions/search_keywords.py)."""
     if value is None or isinstance(value, bool):
         return bool(value)
     text = str(value).strip().lower()
@@ -76,13 +76,6 @@ def search_argument(value: object) -> bool:
     if text in ("", "0", "false", "no"):
         return False
     raise ValueError(f"search must be 1 or 0 (-a search=1), not {value!r}")
-
-
-def use_keywords(spider: object, keywords: Iterable[str]) -> int:
-    """Give a ``search=1`` crawl its keywords (normalised, each once); how many. Called by the
-    crawl's own component (crawler/search_keywords.py) before the spider's start() runs."""
-    spider.keywords = keywords_argument(list(keywords))  # type: ignore[attr-defined]
-    return len(spider.keywords)  # type: ignore[attr-defined]
 
 
 def encode_keyword(keyword: str, encoding: str) -> bytes:
@@ -118,6 +111,14 @@ class SearchCrawl:
     """
 
     keywords: list[str] | None
+
+    def use_keywords(self, keywords: Iterable[str]) -> int:
+        """Give a ``search=1`` crawl its keywords (normalised, each once); how many.
+
+        The spider's documented hook for the crawl's own component
+        (crawler/crawling/extensions/search_keywords.py), called before start() runs."""
+        self.keywords = keywords_argument(list(keywords))
+        return len(self.keywords)
 
     def search_requests(self) -> Iterator[scrapy.Request]:
         search = self.config.search

@@ -11,10 +11,10 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
+from crawler.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
 from spiders import browser
-from spiders.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
 from spiders.full_size import FullSizeLinks
 from spiders.search import (
     KEYWORD,
@@ -38,10 +38,10 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
 
     With ``keywords`` (``-a keywords='["하늘별"]'``, or a list from ``repostwatch crawl SITE
     --search``) it is a search crawl instead: the keywords go through the site's ``[search]``
-    (:mod:`spiders.search`) and the start URLs are not crawled. With ``-a search=1`` it is a
-    search crawl for every active case keyword, which the crawl reads from the database itself
-    (crawler/search_keywords.py) so that the keywords never appear among a job's arguments (as
-    scrapyd stores and logs them); the scheduler's search crawls run this way.
+    (:mod:`spiders.search`) and the start URLs are not crawled. With ``-a search=1`` it is a search
+    crawl for every active case keyword, which the crawl reads from the database itself
+    (crawler/crawling/extensions/search_keywords.py) so that the keywords never appear among a job's
+    arguments (as scrapyd stores and logs them); the scheduler's search crawls run this way.
     """
 
     name = "site"
@@ -146,8 +146,8 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         if self.search_from_database and self.keywords is None:
             self.logger.error(
                 "search=1 but the case keywords were not loaded (the extension "
-                "crawler.search_keywords.SearchKeywords must be enabled and the database "
-                "reachable; see the log above); nothing was searched"
+                "crawler.crawling.extensions.search_keywords.SearchKeywords must be enabled and "
+                "the database reachable; see the log above); nothing was searched"
             )
             raise CloseSpider("search_keywords_unavailable")
         if self.keywords is not None:

@@ -29,7 +29,7 @@ from crawler.db.session import (
     make_engine,
     make_sessionmaker,
 )
-from tests.ports import closed_port
+from tests.support.ports import closed_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPOSTWATCH_TEST_POSTGRES_URL",
@@ -84,7 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 @contextlib.contextmanager
 def postgres_database(admin: Engine) -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards (for fixtures of any
-    scope: ``database_url`` and tests/test_scrapyd.py's module-wide ``deployed``)."""
+    scope: ``database_url`` and tests/scheduling/test_scrapyd.py's module-wide ``deployed``)."""
     name = f"{_DATABASE_PREFIX}{uuid.uuid4().hex[:20]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

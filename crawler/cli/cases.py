@@ -60,9 +60,9 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     Example:
       repostwatch cases close case-0042 --by park.admin
     """
-    from crawler.announcements import announce_change
     from crawler.db import audit
     from crawler.db import cases as db_cases
+    from crawler.references.announcements import announce_change
 
     if not yes:
         click.confirm(

@@ -11,7 +11,7 @@ import click
 
 
 def load_settings(**overrides: Any):
-    from crawler.crawl import SettingsError, project_settings
+    from crawler.crawling.process import SettingsError, project_settings
 
     try:
         return project_settings(**overrides)

@@ -52,7 +52,7 @@ def crawl(
       repostwatch crawl board --distributed               # prints the run id, e.g. 42
       repostwatch crawl board --distributed --run-id 42   # on every other machine
     """
-    from crawler.crawl import run_crawl
+    from crawler.crawling.process import run_crawl
     from crawler.sites import SiteConfigError, find_site, resolve_site
 
     settings = load_settings(
@@ -172,19 +172,21 @@ def demo(loglevel: str) -> None:
     Example:
       repostwatch demo
     """
-    from crawler import db, registry, samples
-    from crawler.announcements import announce_change
-    from crawler.crawl import run_crawl
+    from crawler import db
+    from crawler.crawling.process import run_crawl
     from crawler.db import migrate
-    from crawler.demo import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
-    from crawler.localsite import LocalSite
+    from crawler.demo import samples
+    from crawler.demo.localsite import LocalSite
+    from crawler.demo.site import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
+    from crawler.references import register
+    from crawler.references.announcements import announce_change
     from crawler.sites import find_site
 
     settings = load_settings(LOG_LEVEL=loglevel.upper())
     url = settings.get("REPOSTWATCH_DATABASE_URL")
     key_file = None
     if not settings.get("REPOSTWATCH_EVIDENCE_KEY"):  # keep the demo's matches as evidence
-        from crawler.demo import demo_evidence_key
+        from crawler.demo.site import demo_evidence_key
 
         key, key_file = demo_evidence_key()
         settings.set("REPOSTWATCH_EVIDENCE_KEY", key)
@@ -198,7 +200,7 @@ def demo(loglevel: str) -> None:
         "(hashes only)"
     )
     with open_session() as session:
-        report = registry.add_files(
+        report = register.add_files(
             session, DEMO_CASE, [samples.photo_path(name) for name in REFERENCE_PHOTOS]
         )
     click.echo(f"    {report.files_added} added, {report.files_existing} already registered")
@@ -229,7 +231,7 @@ def _print_web_instructions(url: str, key_file: Any = None) -> None:
     """The demo ends with how to review its flags in the web app (issue #6)."""
     from pathlib import Path
 
-    from crawler.demo import ensure_demo_account, web_instructions
+    from crawler.demo.site import ensure_demo_account, web_instructions
 
     with open_session() as session:
         account = ensure_demo_account(session, url)

@@ -158,7 +158,7 @@ def flags_replay(file: Path | None) -> None:
       repostwatch flags replay
     """
     from crawler import db
-    from crawler.recording import FlagRecorder
+    from crawler.crawling.recording import FlagRecorder
 
     if file is not None and not file.exists():
         raise click.ClickException(f"{file}: no such file")

@@ -23,22 +23,16 @@ def _login_name() -> str:
 
 def _sites() -> dict[str, Any]:
     """Every valid site file by name; invalid ones are named on stderr and left out."""
-    from crawler.sites import SiteConfigError, load_site, site_files
+    from crawler.sites import SiteConfigError, load_sites
 
     settings = load_settings()
-    found = {}
     try:
-        paths = site_files(settings.get("REPOSTWATCH_SITES_DIR"))
+        loaded = load_sites(settings.get("REPOSTWATCH_SITES_DIR"))
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    for path in paths:
-        try:
-            config = load_site(path)
-        except SiteConfigError as exc:
-            click.echo(f"skipped: {exc.problems[0]} ({path})", err=True)
-            continue
-        found[config.name] = config
-    return found
+    for invalid in loaded.invalid:
+        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.path})", err=True)
+    return loaded.sites
 
 
 def _sessions():

@@ -263,21 +263,13 @@ def _rules(schedule: Any) -> str:
 
 def _site_configs(settings: Any) -> dict[str, Any]:
     """Site name -> SiteConfig (None for a file that does not validate)."""
-    from crawler.sites import SiteConfigError, load_site, site_files
+    from crawler.sites import SiteConfigError, load_sites
 
     try:
-        paths = site_files(settings.get("REPOSTWATCH_SITES_DIR"))
+        loaded = load_sites(settings.get("REPOSTWATCH_SITES_DIR"))
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    configs: dict[str, Any] = {}
-    for path in paths:
-        try:
-            config = load_site(path)
-        except SiteConfigError:
-            configs[path.stem] = None
-            continue
-        configs[config.name] = config
-    return configs
+    return {f.config.name if f.config else f.path.stem: f.config for f in loaded.files}
 
 
 @crawls.command("run-now")

@@ -18,7 +18,7 @@ def refs() -> None:
 
 def _announce() -> None:
     """Running crawls pick the change up at once through Redis, when it is configured."""
-    from crawler.announcements import announce_change
+    from crawler.references.announcements import announce_change
 
     announce_change(load_settings().get("REPOSTWATCH_REDIS_URL"))
 
@@ -44,10 +44,11 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
       repostwatch refs add --case case-0042 victim-photos/ extra/IMG_0001.jpg
       repostwatch refs add --case case-0042 --pixelated-thumbnails victim-photos/
     """
-    from crawler import db, registry
+    from crawler import db
     from crawler.db import cases as db_cases
+    from crawler.references import register
 
-    files = list(registry.media_files(paths))
+    files = list(register.media_files(paths))
     if not files:
         raise click.ClickException("no files found in the paths given")
     try:
@@ -60,7 +61,7 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
                 db.get_or_create_case(session, case)
                 db_cases.set_pixelated_thumbnails(session, case, True)
             thumbnails = db_cases.wants_thumbnails(session, case)
-            report = registry.add_files(session, case, bar, thumbnails=thumbnails)
+            report = register.add_files(session, case, bar, thumbnails=thumbnails)
     except db_cases.CaseClosed as exc:
         raise click.ClickException(f"nothing added: {exc}") from exc
     _announce()
@@ -89,11 +90,12 @@ def refs_import(file: Path, fmt: str | None) -> None:
       pdq,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,case-0042
       repostwatch refs import partner-list.csv
     """
-    from crawler import db, registry
+    from crawler import db
+    from crawler.references import hash_lists
 
     try:
-        rows = registry.read_hash_list(file, fmt)
-    except registry.HashListError as exc:
+        rows = hash_lists.read_hash_list(file, fmt)
+    except hash_lists.HashListError as exc:
         raise click.ClickException(f"nothing imported:\n{exc}") from exc
     try:
         with open_session() as session:
@@ -122,11 +124,12 @@ def refs_export(case: str | None, fmt: str, output: Path | None) -> None:
     Example:
       repostwatch refs export --case case-0042 --format json -o case-0042.json
     """
-    from crawler import db, registry
+    from crawler import db
+    from crawler.references import hash_lists
 
     with open_session() as session:
         rows = db.export_hashes(session, case)
-    text = registry.format_hash_list(rows, fmt)
+    text = hash_lists.format_hash_list(rows, fmt)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(rows)} hash(es) to {output}.", err=True)
@@ -150,15 +153,16 @@ def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
       repostwatch refs withdraw --case case-0042 photos/IMG_0007.jpg
       repostwatch refs withdraw --case case-0042 --all
     """
-    from crawler import db, registry
+    from crawler import db
     from crawler.hashing import MediaError, hash_file
+    from crawler.references import register
 
     if everything == bool(paths):
         raise click.UsageError("name the reference files to withdraw, or pass --all (not both)")
     digests = None
     if paths:
         digests = []
-        for path in registry.media_files(paths):
+        for path in register.media_files(paths):
             try:
                 digests.append(hash_file(path).sha256)
             except MediaError as exc:

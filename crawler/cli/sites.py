@@ -21,21 +21,19 @@ def sites_list() -> None:
     Example:
       REPOSTWATCH_SITES_DIR=/etc/repostwatch/sites repostwatch sites list
     """
-    from crawler.sites import SiteConfigError, load_site, site_files
+    from crawler.sites import SiteConfigError, load_sites
 
     directory = sites_dir()
-    rows = []
     try:
-        files = site_files(directory)
+        loaded = load_sites(directory)
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    for path in files:
-        try:
-            config = load_site(path)
-        except SiteConfigError as exc:
-            rows.append((path.stem, "INVALID", str(path), exc.problems[0]))
-        else:
-            rows.append((config.name, config.render, str(path), " ".join(config.start_urls)))
+    rows = [
+        (f.path.stem, "INVALID", str(f.path), f.error.problems[0])
+        if f.config is None
+        else (f.config.name, f.config.render, str(f.path), " ".join(f.config.start_urls))
+        for f in loaded.files
+    ]
     if not rows:
         click.echo(f"No site files in {directory}.")
         return
@@ -53,23 +51,35 @@ def sites_check(site: str | None) -> None:
     Example:
       repostwatch sites check settings/sites/new-board.toml
     """
-    from crawler.sites import SiteConfigError, load_site, resolve_site, site_files
+    from crawler.sites import (
+        LoadedSites,
+        SiteConfigError,
+        SiteFile,
+        load_site,
+        load_sites,
+        resolve_site,
+    )
 
     directory = sites_dir()
     try:
-        paths = [resolve_site(site, directory)] if site else site_files(directory)
+        if site:
+            path = resolve_site(site, directory)
+            try:
+                loaded = LoadedSites((SiteFile(path, config=load_site(path)),))
+            except SiteConfigError as exc:
+                loaded = LoadedSites((SiteFile(path, error=exc),))
+        else:
+            loaded = load_sites(directory)
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    failed = 0
-    for path in paths:
-        try:
-            config = load_site(path)
-        except SiteConfigError as exc:
-            failed += 1
-            click.echo(str(exc), err=True)
+    for f in loaded.files:
+        if f.config is None:
+            click.echo(str(f.error), err=True)
         else:
-            click.echo(f"{path}: ok ({config.name}, {len(config.start_urls)} start URL(s))")
-    if failed:
-        raise click.ClickException(f"{failed} of {len(paths)} site file(s) have problems")
-    if not paths:
+            click.echo(f"{f.path}: ok ({f.config.name}, {len(f.config.start_urls)} start URL(s))")
+    if loaded.invalid:
+        raise click.ClickException(
+            f"{len(loaded.invalid)} of {len(loaded.files)} site file(s) have problems"
+        )
+    if not loaded.files:
         click.echo(f"No site files in {directory}.")

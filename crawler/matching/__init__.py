@@ -8,10 +8,10 @@ Pure: standard library and numpy, on top of `crawler.hashing` (whose crhash uses
 
 from __future__ import annotations
 
-from crawler.matching.decision import DEFAULT_THRESHOLDS, Match, Matcher, default_index
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
-from crawler.matching.mih import MultiIndexHashIndex
+from crawler.matching.matcher import DEFAULT_THRESHOLDS, Match, Matcher, default_index
+from crawler.matching.multi_index import MultiIndexHashIndex
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

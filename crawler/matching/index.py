@@ -1,9 +1,9 @@
 """Reference indexes: find the stored hashes within a distance of a query, one algorithm each.
 
-`ReferenceIndex` is the interface a new index type implements. `BruteForceIndex` compares the
-query with every reference; it is kept obviously correct because faster indexes are tested
-against it. `ExactIndex` (`crawler.matching.exact`) serves sha256 and md5, where only equality
-counts; `MultiIndexHashIndex` (`crawler.matching.mih`) is the fast perceptual index. Every index
+`ReferenceIndex` is the interface a new index type implements. `BruteForceIndex` compares the query
+with every reference; it is kept obviously correct because faster indexes are tested against it.
+`ExactIndex` (`crawler.matching.exact`) serves sha256 and md5, where only equality counts;
+`MultiIndexHashIndex` (`crawler.matching.multi_index`) is the fast perceptual index. Every index
 keeps each reference's case, so that a `Matcher` needs nothing per reference beside its indexes.
 """
 

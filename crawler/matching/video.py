@@ -33,8 +33,8 @@ Defaults, and why:
 Brute force: every query frame is compared with every reference frame (XOR and popcount on packed
 bits, vectorised with numpy), O(query frames x all reference frames): measured 0.26 s for a
 600-frame query against 100,000 reference frames (1,000 videos). Past a few million reference
-frames, put a PDQ index (`crawler.matching.mih`) in front to find candidate videos, and keep this
-as the oracle it is tested against.
+frames, put a PDQ index (`crawler.matching.multi_index`) in front to find candidate videos, and keep
+this as the oracle it is tested against.
 
 Pure: standard library and numpy, on `crawler.hashing` types.
 """

@@ -23,9 +23,9 @@ from flask import (
     url_for,
 )
 
-from crawler.announcements import announce_change
 from crawler.db import cases as db_cases
 from crawler.db.models import FLAG_STATUSES, utcnow
+from crawler.references.announcements import announce_change
 from crawler.review import web
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")

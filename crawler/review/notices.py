@@ -33,7 +33,7 @@ from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import NOTICE_STATUSES, Flag, NoticeItem, Site, utcnow
 from crawler.review import web
-from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
+from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 NAV = [("notices.index", "Notices", "reviewer")]
@@ -53,20 +53,12 @@ def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
     directory = current_app.config["REPOSTWATCH_SITES_DIR"]
     if not directory:
         return {}, ["REPOSTWATCH_SITES_DIR is not set: no site file gives a language or contact"]
-    found: dict[str, SiteConfig] = {}
-    problems: list[str] = []
     try:
-        paths = site_files(directory)
+        loaded = load_sites(directory)
     except SiteConfigError as exc:
         return {}, [str(exc)]
-    for path in paths:
-        try:
-            config = load_site(path)
-        except SiteConfigError as exc:
-            problems.append(f"{path.name} skipped: {exc.problems[0]}")
-            continue
-        found[config.name] = config
-    return found, problems
+    problems = [f"{f.path.name} skipped: {f.error.problems[0]}" for f in loaded.invalid]
+    return loaded.sites, problems
 
 
 def _sender() -> str:

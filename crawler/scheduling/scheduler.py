@@ -6,13 +6,13 @@ scheduled time), the job is queued on the least-loaded scrapyd node (running + p
 ``setting=REPOSTWATCH_RUN_ID=<run>`` and ``jobid=<site>.<run>``, and the node and job id are
 recorded on the run. The crawl joins that run and closes it when it ends. A search crawl
 (``search_every`` / ``search_cron``) is handed over the same way with the spider argument
-``search=1`` and trigger "schedule-search": its keywords (victims' names) are never job
-arguments, which scrapyd keeps in its job storage and logs; the crawl reads them from the
-database itself (crawler/search_keywords.py). The search schedule keeps no state of its own: it
-counts from the site's last run triggered "schedule-search". A site is never crawled
-twice at once: it is skipped while it has a running run in the database or a live scrapyd job.
-A run whose job never reached scrapyd, or is no longer on its node while the run is still open,
-is closed as failed, so that it does not block the site forever.
+``search=1`` and trigger "schedule-search": its keywords (victims' names) are never job arguments,
+which scrapyd keeps in its job storage and logs; the crawl reads them from the database itself
+(crawler/crawling/extensions/search_keywords.py). The search schedule keeps no state of its own: it
+counts from the site's last run triggered "schedule-search". A site is never crawled twice at once:
+it is skipped while it has a running run in the database or a live scrapyd job. A run whose job
+never reached scrapyd, or is no longer on its node while the run is still open, is closed as failed,
+so that it does not block the site forever.
 
 Each pass also starts a round of takedown upkeep (removal re-checks, notice reminders) in a
 worker thread (crawler/scheduling/upkeep.py), off the path of the crawls.
@@ -38,7 +38,7 @@ from crawler.scheduling import health, timing
 from crawler.scheduling.alerts import Alerter, HealthAlert
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
 from crawler.scheduling.upkeep import Upkeep
-from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
+from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 logger = logging.getLogger("repostwatch.scheduler")
 
@@ -239,23 +239,16 @@ class Scheduler:
             self.alerter.send(alert)
 
     def _scheduled_sites(self, report: PassReport) -> list[SiteConfig]:
-        configs = []
         try:
-            paths = site_files(self.sites_dir)
+            loaded = load_sites(self.sites_dir)
         except SiteConfigError as exc:
             report.problems.append(str(exc))
             logger.error("%s", exc)
             return []
-        for path in paths:
-            try:
-                config = load_site(path)
-            except SiteConfigError as exc:
-                report.problems.append(str(exc))
-                logger.error("Not scheduled: %s", exc)
-                continue
-            if config.schedule is not None:
-                configs.append(config)
-        return configs
+        for invalid in loaded.invalid:
+            report.problems.append(str(invalid.error))
+            logger.error("Not scheduled: %s", invalid.error)
+        return [config for config in loaded.sites.values() if config.schedule is not None]
 
     def _consider(self, config: SiteConfig, report: PassReport) -> None:
         schedule = config.schedule

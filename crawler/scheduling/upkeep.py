@@ -29,7 +29,7 @@ from crawler.db import audit
 from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
-from crawler.sites import SiteConfig, SiteConfigError, load_site, site_files
+from crawler.sites import SiteConfig, SiteConfigError, load_sites
 from crawler.takedown.recheck import Fetcher, recheck
 from crawler.takedown.sending import SmtpConfig, send_due
 
@@ -161,20 +161,13 @@ class Upkeep:
 
     def _sites(self, report: UpkeepReport) -> Mapping[str, SiteConfig]:
         """Valid site files by name (their network rules apply to re-checks)."""
-        configs: dict[str, SiteConfig] = {}
         try:
-            paths = site_files(self.sites_dir)
+            loaded = load_sites(self.sites_dir)
         except SiteConfigError as exc:
             report.problems.append(str(exc))
-            return configs
-        for path in paths:
-            try:
-                config = load_site(path)
-            except SiteConfigError as exc:
-                report.problems.append(str(exc))
-                continue
-            configs[config.name] = config
-        return configs
+            return {}
+        report.problems.extend(str(invalid.error) for invalid in loaded.invalid)
+        return loaded.sites
 
     def _remind(self, report: UpkeepReport, reminders: Reminders) -> None:
         results = send_due(

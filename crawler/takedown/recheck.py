@@ -13,7 +13,7 @@ address resolved and refused when private, loopback or link-local (unless the si
 private addresses), no proxies from the environment, the connection made to the address that
 was checked (so a DNS answer cannot change in between), and robots.txt obeyed with the site's
 User-Agent unless the site file says ``obey_robots = false``. Page markup is read with the
-crawler's own extraction (spiders/extraction.py), so "referenced" means what it means to a
+crawler's own extraction (crawler/extraction.py), so "referenced" means what it means to a
 crawl. For ``render = "browser"`` sites the page's markup is not proof of absence (scripts
 build it), so only the page's status and the media itself are checked.
 """
@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
+from crawler.extraction import canonical_media_url, extract_media_urls
 from crawler.hashing import PDQ_MATCH_THRESHOLD, MediaError, hamming, hash_media
 from crawler.network import is_public_address
 from crawler.sites import SiteConfig
-from spiders.extraction import canonical_media_url, extract_media_urls
 
 GONE = (404, 410)
 

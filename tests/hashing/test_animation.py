@@ -7,12 +7,12 @@ from functools import cache
 
 import pytest
 
-from crawler import samples
+from crawler.demo import samples
 from crawler.hashing import hash_media
 from crawler.hashing.animation import animation_frames
 from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, hash_video, unique_frame_hashes
 from crawler.matching.video import VideoMatcher
-from tests import videos
+from tests.support import videos
 
 REFERENCE = ("retina", "rocket")
 OTHER = ("camera", "coins")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path
 from crawler.hashing import (
     CAPTION_BAND,
     CENTRE,
@@ -17,7 +18,6 @@ from crawler.hashing import (
     open_luma,
 )
 from crawler.hashing.pdq import pdq_luma
-from crawler.samples import PHOTOS, encode, load_photo, photo_path
 
 
 def captioned(image: Image.Image, top: str = "WHEN YOU SEE IT", bottom: str = "full set in bio"):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.photos import text_overlay
+from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path
 from crawler.hashing import CRHASH_MIN_INLIERS, HashFormatError, HashValue, open_luma
 from crawler.hashing.crhash import (
     CRHASH_MIN_SCORE,
@@ -23,7 +24,6 @@ from crawler.hashing.crhash import (
     probe_codes,
     unpack,
 )
-from crawler.samples import PHOTOS, encode, load_photo, photo_path
 
 
 @cache

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from crawler.demo.samples import encode, load_photo, photo_path, reencoded_jpeg, resized
 from crawler.hashing import (
     MediaTooLarge,
     UndecodableMedia,
@@ -21,7 +22,6 @@ from crawler.hashing import (
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS
 from crawler.hashing.pdq import pdq
 from crawler.hashing.phash import phash
-from crawler.samples import encode, load_photo, photo_path, reencoded_jpeg, resized
 
 Image.init()  # register every plugin so the HEIF check below sees what this build has
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import crawler.hashing
+from crawler.demo.samples import encode, load_photo, photo_path, reencoded_jpeg
 from crawler.hashing import (
     MediaError,
     MediaHashes,
@@ -19,7 +20,6 @@ from crawler.hashing import (
     hash_file,
     hash_media,
 )
-from crawler.samples import encode, load_photo, photo_path, reencoded_jpeg
 
 MP4_HEADER = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom\x00\x00\x00\x08free"
 

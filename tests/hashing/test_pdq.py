@@ -10,9 +10,9 @@ import pdqhash
 import pytest
 from PIL import Image
 
+from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 from crawler.hashing import HashValue, hamming, open_image
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, bits_to_hex, pdq
-from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 
 #: Fine repetitive textures and scanned text: PDQ does not survive halving them (measured
 #: distances 16-58), so the near-copy tests use scenes only.

@@ -7,9 +7,9 @@ from functools import cache
 
 import pytest
 
+from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 from crawler.hashing import HashValue, open_image
 from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash, phash_is_usable
-from crawler.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 
 #: Fine repetitive textures and scanned text, kept apart from photos of scenes.
 TEXTURES = ("brick", "grass", "gravel", "page", "text")

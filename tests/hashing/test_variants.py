@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path
 from crawler.hashing import (
     PDQ_MATCH_THRESHOLD,
     PHASH_MATCH_THRESHOLD,
@@ -17,7 +18,6 @@ from crawler.hashing import (
 from crawler.hashing.borders import content_box
 from crawler.hashing.pdq import pdq, pdq_luma, pdq_variants
 from crawler.hashing.phash import phash, phash_variants
-from crawler.samples import PHOTOS, encode, load_photo, photo_path
 
 SCENES = ("astronaut", "camera", "chelsea", "coffee", "coins", "ihc", "moon", "motorcycle")
 

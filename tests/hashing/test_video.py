@@ -11,6 +11,7 @@ import random
 import av
 import pytest
 
+from crawler.demo.samples import photo_path
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, pdq
 from crawler.hashing.phash import hamming
@@ -24,8 +25,7 @@ from crawler.hashing.video import (
     hash_video,
     unique_frame_hashes,
 )
-from crawler.samples import photo_path
-from tests import videos
+from tests.support import videos
 
 PHOTOS = ("astronaut", "coffee")
 CONTAINERS = ("mp4", "webm", "avi", "matroska")

@@ -7,9 +7,9 @@ from functools import cache
 
 import pytest
 
+from crawler.demo.samples import PHOTOS, encode, load_photo
 from crawler.hashing import CENTRE, MediaHashes, hash_media
 from crawler.matching import Matcher, Reference
-from crawler.samples import PHOTOS, encode, load_photo
 from tests.hashing.test_centre import captioned
 
 

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
+from crawler.demo.samples import PHOTOS, photo_path, reencoded_jpeg
 from crawler.hashing import HashValue, hash_file, hash_media
 from crawler.hashing.types import ALGORITHM_BITS
 from crawler.matching import BruteForceIndex, ExactIndex, Reference
-from crawler.samples import PHOTOS, photo_path, reencoded_jpeg
 
 
 def random_hashes(algorithm: str, count: int, seed: int) -> list[HashValue]:

@@ -17,7 +17,7 @@ import pytest
 
 from crawler.hashing.types import ALGORITHM_BITS, HashValue
 from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
-from crawler.matching.mih import MultiIndexHashIndex
+from crawler.matching.multi_index import MultiIndexHashIndex
 
 #: MultiIndexHashIndex hashes only from HASHED_FROM references on: "hashed" forces its hashed
 #: structure at test sizes, "small" keeps the scan it uses below that.

@@ -24,7 +24,7 @@ from crawler.matching.video import (
     VideoMatch,
     VideoMatcher,
 )
-from tests import videos
+from tests.support import videos
 
 #: Reference videos (photos shown in turn) and their ids; the last one only as an outsider.
 VIDEOS: dict[str, tuple[str, ...]] = {

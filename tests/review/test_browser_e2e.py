@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from crawler.db.models import AuditEntry, Flag
 from tests.review.conftest import PASSWORD
-from tests.review.serving import served
+from tests.support.serving import served
 
 CHROMIUM = os.environ.get("REPOSTWATCH_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -97,8 +97,8 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
 
     from PIL import Image
 
-    from crawler import samples
     from crawler.db import evidence
+    from crawler.demo import samples
 
     photo = samples.reencoded_jpeg("coffee", quality=80, scale=0.5)
     width = Image.open(io.BytesIO(photo)).width

@@ -11,7 +11,6 @@ import redis
 from PIL import Image
 from sqlalchemy import select
 
-from crawler.announcements import CHANNEL
 from crawler.db import audit, users
 from crawler.db.cases import list_cases
 from crawler.db.flags import record_match
@@ -19,13 +18,14 @@ from crawler.db.models import AuditEntry, Evidence, ReferenceHash, ReferenceThum
 from crawler.db.references import load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
+from crawler.demo.samples import encode, load_photo
 from crawler.hashing import MediaError
+from crawler.references.announcements import CHANNEL
+from crawler.references.thumbnails import pixelated_thumbnail
 from crawler.review.app import create_app
-from crawler.samples import encode, load_photo
-from crawler.thumbnails import pixelated_thumbnail
-from tests.cli_runner import repostwatch
 from tests.db.test_cases import CASE, IMAGE_A, seed
 from tests.review.conftest import PASSWORD, SECRET, https_client, login, post
+from tests.support.cli_runner import repostwatch
 
 PAGE = f"/cases/{CASE}"
 
@@ -153,7 +153,7 @@ def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
     engine, database_url, evidence_key, seeded, redis_url
 ):
     # Running crawls listen on this channel and drop the case's references at once
-    # (tests/test_live_references.py shows the effect with `cases close`).
+    # (tests/crawling/test_live_references.py shows the effect with `cases close`).
     app = create_app(
         {
             "REPOSTWATCH_DATABASE_URL": database_url,

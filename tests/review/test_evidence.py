@@ -12,13 +12,13 @@ import pytest
 from PIL import Image, ImageFilter
 from sqlalchemy import select
 
-from crawler import samples
 from crawler.db import evidence
 from crawler.db.models import AuditEntry, Evidence, Flag
-from crawler.demo import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
-from crawler.localsite import LocalSite
-from tests.cli_runner import repostwatch
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite
+from crawler.demo.site import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
 from tests.review.conftest import login, post
+from tests.support.cli_runner import repostwatch
 
 DEMO_SITE = """name = "demo"
 start_urls = ["{url}/"]

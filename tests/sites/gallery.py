@@ -13,9 +13,9 @@ from functools import cache
 
 from PIL import Image, ImageOps
 
-from crawler import samples
-from crawler.localsite import Route, html, redirect
-from tests import videos
+from crawler.demo import samples
+from crawler.demo.localsite import Route, html, redirect
+from tests.support import videos
 
 CASE = "case-e2e"
 REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")

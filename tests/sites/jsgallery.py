@@ -19,8 +19,8 @@ import json
 import threading
 from functools import cache
 
-from crawler import samples
-from crawler.localsite import LocalSite, Route, html
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 
 CASE = "case-js"
 REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
-from crawler import samples
-from crawler.localsite import Route
+from crawler.demo import samples
+from crawler.demo.localsite import Route
 
 #: Cases, their keywords and reference photos.
 SKY = "case-sky"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from crawler.localsite import Route, html
+from crawler.demo.localsite import Route, html
 from tests.sites import gallery
 
 #: The [follow] table of the trap site's site file: the limits the counts below come from.

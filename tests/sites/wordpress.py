@@ -10,8 +10,8 @@ served, and each is the same photo: a crawl that fetched a thumbnail would flag 
 
 from __future__ import annotations
 
-from crawler import samples
-from crawler.localsite import Route, html
+from crawler.demo import samples
+from crawler.demo.localsite import Route, html
 
 CASE = "case-wp"
 REFERENCES = ("astronaut", "coffee", "chelsea", "rocket")

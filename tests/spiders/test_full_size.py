@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from crawler import db, samples
-from crawler.localsite import LocalSite, Route, html
+from crawler import db
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 from spiders.full_size import link_kind, replace_thumbnails
-from tests.cli_runner import repostwatch
+from tests.support.cli_runner import repostwatch
 
 JPEG = "image/jpeg"
 

@@ -15,14 +15,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
-from crawler import samples
 from crawler.db.flags import decide, record_match
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
-from crawler.localsite import LocalSite, Route, html
 from crawler.sites import SiteConfig, parse_site
-from tests.ports import free_port
+from tests.support.ports import free_port
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

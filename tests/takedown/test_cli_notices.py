@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from crawler import samples
 from crawler.db import make_engine
 from crawler.db.models import AuditEntry, Notice, utcnow
-from tests.cli_runner import repostwatch
+from crawler.demo import samples
+from tests.support.cli_runner import repostwatch
 
 
 def _site_file(url: str) -> str:

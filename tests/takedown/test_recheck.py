@@ -12,7 +12,7 @@ from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import Flag
 from crawler.db.session import make_sessionmaker
-from crawler.localsite import Route, html
+from crawler.demo.localsite import Route, html
 from crawler.takedown.drafting import draft_notices
 from crawler.takedown.recheck import Fetcher, check_flag, recheck
 from tests.takedown.conftest import OTHER_PHOTO, PHOTO, T0, site_config
@@ -144,7 +144,7 @@ def test_removal_deletes_the_evidence_and_a_repost_keeps_its_own(
 
 
 def test_a_re_encoded_copy_at_the_same_url_is_still_there(session, world, repost_site):
-    from crawler import samples
+    from crawler.demo import samples
 
     flag_id = _flag(world, repost_site)
     copy = samples.reencoded_jpeg("astronaut", quality=60, scale=0.5)
@@ -180,7 +180,7 @@ def test_browser_sites_are_not_judged_by_their_markup(session, world, repost_sit
 
 
 def test_redirects_to_other_schemes_are_refused(session, world, repost_site):
-    from crawler.localsite import redirect
+    from crawler.demo.localsite import redirect
 
     flag_id = _flag(world, repost_site)
     repost_site.site.routes["/post/1"] = redirect("file:///etc/passwd")

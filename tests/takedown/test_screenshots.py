@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crawler import samples
 from crawler.db import notices as db_notices
 from crawler.db.session import make_sessionmaker
-from crawler.localsite import LocalSite, Route, html
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
 from crawler.takedown.drafting import capture, draft_notices
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
-from tests.processes import command_line, descendants
+from tests.support.processes import command_line, descendants
 from tests.takedown.conftest import site_config
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,0 +1,190 @@
+"""Keep a running crawl's reference index current: new references match, withdrawn ones stop.
+
+A crawl loads every active reference when it opens, then polls the database every few seconds
+for references added, re-added or withdrawn since its last look (``changed_at``) and applies the
+changes to its in-memory index. When Redis is configured, whatever changes references announces
+it on a Redis channel and every crawl, on any machine, polls at once; the slower regular poll
+stays as the safety net. The look-back overlaps the previous one by a margin, so a write
+committed late or stamped by a machine whose clock runs behind is not missed; applying a change
+twice does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler import db
+from crawler.hashing.types import HashFormatError, HashValue, MediaHashes
+from crawler.matching import Match, Matcher, Reference
+from crawler.matching.video import VideoMatcher
+from crawler.references.announcements import CHANNEL, announce_change, wait_for_announcements
+
+__all__ = [
+    "CHANNEL",
+    "OVERLAP",
+    "Applied",
+    "LiveReferences",
+    "announce_change",
+    "to_references",
+    "wait_for_announcements",
+]
+
+logger = logging.getLogger(__name__)
+
+#: How far each look overlaps the one before (clock skew between machines, slow commits).
+OVERLAP = timedelta(minutes=2)
+
+
+def to_references(rows: Iterable[db.ReferenceRow]) -> list[Reference]:
+    """Index entries for database rows; a row with a malformed hash is skipped with a warning."""
+    return list(iter_to_references(rows))
+
+
+def iter_to_references(rows: Iterable[db.ReferenceRow]) -> Iterator[Reference]:
+    """`to_references`, one at a time (for a stream of millions of rows)."""
+    for row in rows:
+        try:
+            value = HashValue(row.algorithm, row.value, row.quality)
+        except HashFormatError as exc:
+            logger.warning("Reference hash %s ignored: %s", row.id, exc)
+            continue
+        yield Reference(id=row.id, case_id=row.case_id, value=value)
+
+
+@dataclass
+class Applied:
+    added: int = 0
+    removed: int = 0
+
+
+class LiveReferences:
+    """The crawl's Matcher, loaded from the database and kept current by :meth:`poll`.
+
+    ``fetch`` does the database work (call it off the reactor thread); ``apply`` changes the
+    matcher (call it where the matcher is used). Which references are active is the matcher's
+    own knowledge: nothing is kept per reference outside its arrays, and ``load`` streams the
+    rows from the database into it.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+        self.matcher = Matcher()
+        self.videos = VideoMatcher()
+        self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
+        self.checked_at: datetime | None = None
+
+    def load(self) -> int:
+        self.checked_at = datetime.now(UTC)
+        with self.sessions() as session:
+            self.matcher.add(iter_to_references(db.iter_references(session)))
+            videos = db.load_reference_videos(session)
+        self._add_videos(videos)
+        release_freed_memory()
+        return len(self.matcher)
+
+    def _add_videos(self, videos: list[db.ReferenceVideoRow]) -> int:
+        added = 0
+        for video in videos:
+            if video.id in self.videos:
+                continue
+            try:
+                frames = [HashValue("pdq", value, quality) for value, quality in video.frames]
+            except HashFormatError as exc:
+                logger.warning("Reference video %s ignored: %s", video.id, exc)
+                continue
+            self.videos.add(video.id, video.case_id, frames)
+            self.video_references[video.id] = video.reference_id
+            added += 1
+        return added
+
+    def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
+        """At most one match per case, with its evidence (JSON text, for crop and video frame
+        matches).
+
+        Hash matches (exact, pHash, PDQ and their variants, crops) come first; a video's frames
+        are matched against the reference videos of the cases nothing else matched.
+        """
+        found: list[tuple[Match, str | None]] = [
+            (m, _crop_evidence(m)) for m in self.matcher.match(media)
+        ]
+        if media.frames and len(self.videos):
+            cases = {match.case_id for match, _ in found}
+            for video in self.videos.match(media.frames):
+                if video.case_id in cases:
+                    continue
+                cases.add(video.case_id)
+                match = Match(
+                    reference_id=self.video_references[video.video_id],
+                    case_id=video.case_id,
+                    algorithm="vpdq",
+                    distance=video.best_distance,
+                    variant="frames",
+                )
+                evidence = json.dumps(
+                    {
+                        "reference_video": video.video_id,
+                        "frames_matched": video.frames_matched,
+                        "query_share": round(video.query_match_share, 3),
+                        "reference_share": round(video.reference_match_share, 3),
+                    }
+                )
+                found.append((match, evidence))
+        return found
+
+    def fetch(self) -> tuple[datetime, db.ReferenceChanges]:
+        assert self.checked_at is not None, "load() first"
+        now = datetime.now(UTC)
+        with self.sessions() as session:
+            changes = db.reference_changes(session, self.checked_at - OVERLAP)
+        return now, changes
+
+    def apply(self, checked_at: datetime, changes: db.ReferenceChanges) -> Applied:
+        applied = Applied()
+        if changes.withdrawn:
+            applied.removed = self.matcher.remove(changes.withdrawn)
+        new = self.matcher.missing(to_references(changes.active))
+        if new:
+            self.matcher.add(new)
+            applied.added = len(new)
+        for video_id in changes.withdrawn_videos:
+            if video_id in self.videos:
+                self.videos.remove(video_id)
+                applied.removed += 1
+        applied.added += self._add_videos(changes.videos)
+        self.checked_at = checked_at
+        if applied.added or applied.removed:
+            logger.info(
+                "References updated while crawling: %d added, %d withdrawn (%d active)",
+                applied.added,
+                applied.removed,
+                len(self.matcher),
+            )
+        return applied
+
+
+def release_freed_memory() -> None:
+    """Give the memory a large load freed back to the operating system. glibc keeps freed blocks
+    under 32 MB in its heap, and a load of millions of references frees many (its batches, the
+    index's build): 130-200 MiB that the process would otherwise hold for the whole crawl
+    (`benchmarks.index` measures it). Does nothing where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return
+
+
+def _crop_evidence(match: Match) -> str | None:
+    """A crhash match's evidence as JSON: the reference's keypoints found in place, out of how
+    many, and the descriptors' agreement score."""
+    if match.inliers is None:
+        return None
+    keypoints = match.inliers + match.distance
+    return json.dumps({"inliers": match.inliers, "keypoints": keypoints, "score": match.score})

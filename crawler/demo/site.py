@@ -1,0 +1,173 @@
+"""The demo "repost site": ordinary photos, some of them reposted copies of registered references.
+
+All photos ship with scikit-image. The site is built in memory and served on 127.0.0.1; nothing
+is written to disk except the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import ImageOps
+
+from crawler.demo import samples
+from crawler.demo.localsite import Route, html
+
+DEMO_CASE = "demo-0001"
+#: Photos registered as the demo case's references (only their hashes are stored).
+REFERENCE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
+#: Photos on the site that belong to nobody's case: they must never be flagged.
+UNRELATED_PHOTOS = ("camera", "coins", "moon", "hubble", "motorcycle")
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+
+
+def _page(title: str, body: str, og_image: str | None = None) -> Route:
+    og = f'<meta property="og:image" content="{og_image}">' if og_image else ""
+    return html(
+        f"<!doctype html><html><head><title>{title}</title>{og}</head>"
+        f"<body><h1>{title}</h1>{body}</body></html>"
+    )
+
+
+def demo_routes() -> dict[str, Route]:
+    """Pages and media of the demo site, and which media URL shows which photo."""
+    jpeg = samples.reencoded_jpeg
+    routes = {
+        "/": _page(
+            "Hot uploads - page 1",
+            '<img src="/media/a1.jpg" alt="new">'
+            '<img src="/media/p/camera.jpg">'
+            '<img srcset="/media/s/coins_320.jpg 320w, /media/s/coins_800.jpg 800w">'
+            '<a href="/gallery/2">next page</a> <a href="/post/7">featured</a>',
+            og_image="/media/og/cover.jpg",
+        ),
+        "/gallery/2": _page(
+            "Hot uploads - page 2",
+            '<img data-src="/media/lazy/x9.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+            '<img src="/media/hubble.jpg">'
+            '<img src="/media/flipped.jpg"><img src="/media/framed.jpg">'
+            # A teaser thumbnail with no link to its full-size file: the thumbnail is hashed.
+            '<img src="/media/thumb/launch_t.jpg">'
+            '<a href="/post/7">featured</a> <a href="/">first page</a>',
+        ),
+        "/post/7": _page(
+            "Featured post",
+            # The thumbnail links to the full-size file: only the full-size one is hashed here.
+            '<a href="/media/full/launch.png"><img src="/media/thumb/launch_t.jpg"></a>'
+            '<img src="/media/c.png">'
+            '<img src="/media/moto.jpg">',
+        ),
+        # Reposts of references: resized + re-encoded, renamed, recompressed, exact copy.
+        "/media/a1.jpg": Route(jpeg("astronaut", quality=70, scale=0.5), JPEG),
+        "/media/lazy/x9.jpg": Route(jpeg("coffee", quality=45), JPEG),
+        "/media/full/launch.png": Route(samples.encode(samples.load_photo("rocket"), "PNG"), PNG),
+        "/media/thumb/launch_t.jpg": Route(jpeg("rocket", quality=80, scale=0.4), JPEG),
+        "/media/c.png": Route(samples.photo_path("chelsea").read_bytes(), PNG),
+        # Edited reposts: mirrored, and framed in a thick border.
+        "/media/flipped.jpg": Route(
+            samples.encode(ImageOps.mirror(samples.load_photo("astronaut")), "JPEG", quality=75),
+            JPEG,
+        ),
+        "/media/framed.jpg": Route(
+            samples.encode(
+                ImageOps.expand(samples.load_photo("coffee"), border=90, fill=(20, 20, 20)),
+                "JPEG",
+                quality=75,
+            ),
+            JPEG,
+        ),
+        # Unrelated photos.
+        "/media/p/camera.jpg": Route(jpeg("camera", quality=85), JPEG),
+        "/media/s/coins_320.jpg": Route(jpeg("coins", quality=85, scale=0.8), JPEG),
+        "/media/s/coins_800.jpg": Route(jpeg("coins", quality=85), JPEG),
+        "/media/og/cover.jpg": Route(jpeg("moon", quality=85), JPEG),
+        "/media/hubble.jpg": Route(jpeg("hubble", quality=85, scale=0.5), JPEG),
+        "/media/moto.jpg": Route(jpeg("motorcycle", quality=85, scale=0.5), JPEG),
+    }
+    return routes
+
+
+# --- Review web app (issue #6) ----------------------------------------------------------------
+DEMO_USERNAME = "demo-admin"
+#: Known on purpose: the account exists only in a demo database (see ensure_demo_account).
+DEMO_PASSWORD = "repostwatch-demo"
+
+
+def ensure_demo_account(session, database_url: str) -> bool:
+    """Create the demo admin account in a *demo* database; True when it exists afterwards.
+
+    A demo database is a SQLite file with no staff account but the demo one: the known password
+    never reaches a database that real staff use.
+    """
+    from sqlalchemy import select
+
+    from crawler.db import users
+    from crawler.db.models import User
+
+    if not database_url.startswith("sqlite"):
+        return False
+    names = set(session.execute(select(User.username)).scalars())
+    if names - {DEMO_USERNAME}:
+        return False
+    if not names:
+        users.create_user(session, DEMO_USERNAME, DEMO_PASSWORD, "admin")
+    return True
+
+
+#: Where the demo keeps its evidence key when REPOSTWATCH_EVIDENCE_KEY is not set (relative to
+#: the working directory, like the default database): the demo's matches are kept encrypted so
+#: that the web app's flag pages have (blurred) media to show.
+DEMO_EVIDENCE_KEY_FILE = Path("var/demo-evidence.key")
+
+
+def demo_evidence_key(path: Path = DEMO_EVIDENCE_KEY_FILE) -> tuple[str, Path]:
+    """The demo's Fernet evidence key, made once and kept in ``path`` (owner-only)."""
+    from cryptography.fernet import Fernet
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(Fernet.generate_key())
+    return path.read_text().strip(), path.resolve()
+
+
+def web_instructions(
+    database_url: str,
+    account: bool,
+    executable: str = "repostwatch",
+    evidence_key_file: Path | None = None,
+) -> str:
+    """What ``repostwatch demo`` prints last: how to serve the web app and whom to log in as.
+
+    The database URL is printed with its password hidden, as the demo's first step prints it;
+    a URL with a password is then passed on from the environment instead of spelled out.
+    """
+    from crawler.db.session import redact_url
+
+    evidence = (
+        f'REPOSTWATCH_EVIDENCE_KEY="$(cat {evidence_key_file})" ' if evidence_key_file else ""
+    )
+    shown = redact_url(database_url)
+    lines = [
+        "Review the flags in the web app (development mode: a random session key, plain http):"
+    ]
+    if shown != database_url:
+        lines.append(
+            f"  (the demo database is {shown}: export REPOSTWATCH_DATABASE_URL with its "
+            "password, as for this demo)"
+        )
+        shown = '"$REPOSTWATCH_DATABASE_URL"'
+    lines += [
+        f"  REPOSTWATCH_DATABASE_URL={shown} REPOSTWATCH_WEB_ENV=development "
+        f"{evidence}{executable} web --host 127.0.0.1 --port 8000",
+        "  then open http://127.0.0.1:8000/ and log in as "
+        + (
+            f"{DEMO_USERNAME} / {DEMO_PASSWORD} (demo database only)"
+            if account
+            else "an account made with `repostwatch users add NAME --role admin` "
+            "(no demo account: this is not a demo database)"
+        ),
+    ]
+    return "\n".join(lines)

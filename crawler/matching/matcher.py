@@ -1,0 +1,402 @@
+"""Match decisions: which cases a piece of media belongs to, and by which hash.
+
+Rules, per algorithm: sha256 or md5 equal; pHash within `PHASH_MATCH_THRESHOLD` bits; PDQ within
+`PDQ_MATCH_THRESHOLD` bits, and only when both hashes have quality `PDQ_MIN_QUALITY` or better
+(a missing quality counts as good enough), and pHash only when it is not that of a flat picture
+(`PHASH_MIN_BITS_SET`). pHash and PDQ are checked for the media as it is and
+for each of its variants (turned, mirrored, inside trimmed borders, the middle band without
+caption bands: `MediaHashes.variants`); references are originals, with the PDQ of their middle
+band stored as one more PDQ reference (`MediaHashes.reference_values`). Cases that none of
+these match get a second look by crhash:
+at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
+with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the
+inliers and score kept on the match). Each case is reported once,
+by its best match: exact first, then global hashes by distance as a share of the threshold (the
+media as it is before a variant), then crhash.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from crawler.hashing.crhash import (
+    CRHASH_MIN_INLIERS,
+    DESCRIPTOR_THRESHOLD,
+    codes_of,
+    crop_evidence,
+    probe_codes,
+)
+from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, phash_is_usable
+from crawler.hashing.types import (
+    ALGORITHM_BITS,
+    EXACT_ALGORITHMS,
+    KEYPOINT_ALGORITHMS,
+    HashValue,
+    MediaHashes,
+)
+from crawler.matching.exact import ExactIndex
+from crawler.matching.index import Reference, ReferenceIndex
+from crawler.matching.multi_index import MultiIndexHashIndex
+
+DEFAULT_THRESHOLDS: Mapping[str, int] = {"phash": PHASH_MATCH_THRESHOLD, "pdq": PDQ_MATCH_THRESHOLD}
+#: Which algorithm wins when two matches are equally good: exact first, then PDQ over pHash.
+_PREFERENCE = ("sha256", "md5", "pdq", "phash")
+#: crhash references are screened this many at a time (bounds the memory of one screening).
+_SCREEN_BATCH = 4096
+#: The variant of crhash matches: part of the reference found in place in the media.
+CROP = "crop"
+#: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
+#: alive at once when a crawl loads millions of them).
+_ADD_CHUNK = 65_536
+#: Keypoints a crhash holds at most (64 bits each).
+_MAX_KEYPOINTS = ALGORITHM_BITS["crhash"] // 64
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One case's match. ``variant`` names how the media relates to the reference ("original",
+    "flipx", "rot90", "trimmed", "trimmed+flipx", ...: see `crawler.hashing.dihedral`; `CROP`
+    for crhash). ``distance`` is in bits for pHash and PDQ, 0 for exact digests, and for crhash
+    the number of the reference's keypoints that were not found in place; a crhash match also
+    keeps how many were (``inliers``) and how well their descriptors agree (``score``, see
+    `CRHASH_MIN_SCORE`)."""
+
+    reference_id: int
+    case_id: int
+    algorithm: str
+    distance: int
+    variant: str = "original"
+    inliers: int | None = None
+    score: int | None = None
+
+
+def default_index(algorithm: str) -> ReferenceIndex:
+    """ExactIndex for digests, MultiIndexHashIndex for perceptual hashes (pHash, PDQ). It answers
+    exactly as BruteForceIndex does, which tests pass as ``index_factory`` to check it."""
+    if algorithm in EXACT_ALGORITHMS:
+        return ExactIndex(algorithm)
+    return MultiIndexHashIndex(algorithm)
+
+
+class Matcher:
+    """All references, one index per algorithm, and the rules that turn hits into matches.
+
+    Nothing is kept per reference beyond the indexes' arrays (id, case, hash bytes): references
+    that can never match (a PDQ below ``min_quality``, the pHash of a flat picture) are left out
+    of the indexes and only their ids kept, so that they still count and can be removed.
+    """
+
+    def __init__(
+        self,
+        refs: Iterable[Reference] = (),
+        *,
+        thresholds: Mapping[str, int] | None = None,
+        min_quality: int = PDQ_MIN_QUALITY,
+        min_inliers: int = CRHASH_MIN_INLIERS,
+        index_factory: Callable[[str], ReferenceIndex] = default_index,
+    ) -> None:
+        unknown = set(thresholds or {}) - set(DEFAULT_THRESHOLDS)
+        if unknown:
+            raise ValueError(
+                f"no threshold for {', '.join(sorted(unknown))}; thresholds apply to "
+                f"{', '.join(DEFAULT_THRESHOLDS)} only (exact digests must be equal; crhash "
+                "takes min_inliers)"
+            )
+        self.thresholds: dict[str, int] = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        for algorithm, threshold in self.thresholds.items():
+            if not 0 <= threshold <= ALGORITHM_BITS[algorithm]:
+                raise ValueError(
+                    f"{algorithm} threshold {threshold} is outside 0-{ALGORITHM_BITS[algorithm]}"
+                )
+        if min_inliers < 2:
+            raise ValueError(
+                f"min_inliers must be 2 or more (one zoom and shift), not {min_inliers}"
+            )
+        self.min_quality = min_quality
+        self.min_inliers = min_inliers
+        self._indexes = {algorithm: index_factory(algorithm) for algorithm in _PREFERENCE}
+        self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _PREFERENCE}
+        self._keypoints = _KeypointRefs()
+        self.add(refs)
+
+    def add(self, refs: Iterable[Reference]) -> None:
+        """Add references; ids must be new for their algorithm (nothing is added otherwise).
+
+        ``refs`` may be a generator over millions of references: it is read a chunk at a time
+        into arrays, and its objects are not kept."""
+        rows = {algorithm: _Rows() for algorithm in (*_PREFERENCE, *KEYPOINT_ALGORITHMS)}
+        refs = iter(refs)
+        position = 0
+        while chunk := list(itertools.islice(refs, _ADD_CHUNK)):
+            for algorithm, found in rows.items():
+                found.read(chunk, position, algorithm, self._good_enough)
+            position += len(chunk)
+        batches = {algorithm: found.arrays() for algorithm, found in rows.items()}
+        del rows  # the parts: as large as the batches again
+        taken = [
+            (int(batch.positions[first]), algorithm, int(batch.ids[first]))
+            for algorithm, batch in batches.items()
+            if (first := self._first_taken(algorithm, batch.ids)) is not None
+        ]
+        if taken:
+            _, algorithm, ref_id = min(taken)
+            raise ValueError(
+                f"{algorithm} reference {ref_id} is already in the matcher; "
+                "remove it before adding it again"
+            )
+        for algorithm, batch in batches.items():
+            if not len(batch.ids):
+                continue
+            if algorithm in KEYPOINT_ALGORITHMS:
+                self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
+                continue
+            usable = batch.usable
+            if usable.all():  # no copies of millions of rows
+                self._indexes[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
+                continue
+            self._indexes[algorithm].add_codes(
+                batch.ids[usable], batch.codes[usable], batch.cases[usable]
+            )
+            self._unusable[algorithm].update(batch.ids[~usable].tolist())
+
+    def _first_taken(self, algorithm: str, ids: np.ndarray) -> int | None:
+        """The row of the first id already present or repeated in ``ids``, or None."""
+        if not len(ids):
+            return None
+        taken = np.ones(len(ids), dtype=bool)
+        taken[np.unique(ids, return_index=True)[1]] = False  # repeats within the batch
+        taken |= self._present(algorithm, ids)
+        return int(np.argmax(taken)) if taken.any() else None
+
+    def _present(self, algorithm: str, ids: np.ndarray) -> np.ndarray:
+        if algorithm in KEYPOINT_ALGORITHMS:
+            return self._keypoints.contains(ids)
+        unusable = np.fromiter(self._unusable[algorithm], dtype=np.int64)
+        return self._indexes[algorithm].contains(ids) | np.isin(ids, unusable)
+
+    def missing(self, refs: Iterable[Reference]) -> list[Reference]:
+        """Those of ``refs`` whose id is not in the matcher yet for their algorithm."""
+        refs = list(refs)
+        keep = np.ones(len(refs), dtype=bool)
+        for algorithm in (*_PREFERENCE, *KEYPOINT_ALGORITHMS):
+            rows = [i for i, ref in enumerate(refs) if ref.value.algorithm == algorithm]
+            if rows:
+                ids = np.fromiter((refs[i].id for i in rows), dtype=np.int64, count=len(rows))
+                keep[rows] = ~self._present(algorithm, ids)
+        return [ref for ref, kept in zip(refs, keep.tolist(), strict=True) if kept]
+
+    def remove(self, ids: Iterable[int]) -> int:
+        """Remove references by id, from every algorithm; unknown ids are ignored. Returns how
+        many references were removed."""
+        ids = sorted(set(ids))
+        removed = 0
+        for algorithm, index in self._indexes.items():
+            before = len(index)
+            index.remove(ids)
+            removed += before - len(index)
+            gone = self._unusable[algorithm].intersection(ids)
+            self._unusable[algorithm] -= gone
+            removed += len(gone)
+        return removed + self._keypoints.remove(np.array(ids, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return (
+            sum(len(index) for index in self._indexes.values())
+            + sum(len(ids) for ids in self._unusable.values())
+            + len(self._keypoints)
+        )
+
+    def match(self, media: MediaHashes) -> list[Match]:
+        """The best match per case, best first."""
+        best: dict[int, tuple[tuple, Match]] = {}
+        for algorithm in _PREFERENCE:
+            index = self._indexes[algorithm]
+            for item in media.with_variants(algorithm):
+                if not self._good_enough(item.value):
+                    continue
+                hits = index.query(item.value, self._limit(algorithm))
+                cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
+                for (ref_id, distance), case_id in zip(hits, cases, strict=True):
+                    self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
+        if media.keypoints and len(self._keypoints):
+            for found in self._crop_matches(media.keypoints, exclude_cases=set(best)):
+                self._keep(best, found)
+        return [found for _, found in sorted(best.values(), key=lambda item: item[0])]
+
+    def _crop_matches(self, keypoints: bytes, exclude_cases: set[int]) -> list[Match]:
+        probe = probe_codes(keypoints)
+        found = []
+        for ref_id, case_id, codes in self._keypoints.screen(probe, self.min_inliers):
+            if case_id in exclude_cases:
+                continue
+            evidence = crop_evidence(probe, codes, min_inliers=self.min_inliers)
+            if evidence.is_match(self.min_inliers):
+                missing = len(codes) - evidence.inliers
+                found.append(
+                    Match(
+                        ref_id,
+                        case_id,
+                        "crhash",
+                        missing,
+                        CROP,
+                        inliers=evidence.inliers,
+                        score=evidence.score,
+                    )
+                )
+        return found
+
+    def _keep(self, best: dict[int, tuple[tuple, Match]], found: Match) -> None:
+        rank = self._rank(found)
+        if found.case_id not in best or rank < best[found.case_id][0]:
+            best[found.case_id] = (rank, found)
+
+    def _limit(self, algorithm: str) -> int:
+        return 0 if algorithm in EXACT_ALGORITHMS else self.thresholds[algorithm]
+
+    def _good_enough(self, value: HashValue) -> bool:
+        if value.algorithm == "phash":
+            return phash_is_usable(value)  # not the pHash of a flat picture
+        if value.algorithm != "pdq" or value.quality is None:
+            return True
+        return value.quality >= self.min_quality
+
+    def _rank(self, found: Match) -> tuple[int, Fraction, int, int, int]:
+        """Smaller is better: exact first, then global hashes, then crhash; then the distance as
+        a share of the threshold, the media as it is before a variant, the preferred algorithm,
+        and the lowest reference id (so results are deterministic)."""
+        if found.algorithm in KEYPOINT_ALGORITHMS:
+            return (2, Fraction(found.distance), 0, 0, found.reference_id)
+        exact = found.algorithm in EXACT_ALGORITHMS
+        limit = self._limit(found.algorithm)
+        share = Fraction(found.distance, limit) if limit else Fraction(0)
+        return (
+            0 if exact else 1,
+            share,
+            0 if found.variant == "original" else 1,
+            _PREFERENCE.index(found.algorithm),
+            found.reference_id,
+        )
+
+
+class _Rows:
+    """The references of one algorithm read so far by `Matcher.add`, as array parts."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def read(
+        self,
+        chunk: list[Reference],
+        start: int,
+        algorithm: str,
+        good_enough: Callable[[HashValue], bool],
+    ) -> None:
+        rows = [i for i, ref in enumerate(chunk) if ref.value.algorithm == algorithm]
+        if not rows:
+            return
+        refs = [chunk[i] for i in rows]
+        positions = np.array(rows, dtype=np.int64) + start
+        ids = np.fromiter((ref.id for ref in refs), dtype=np.int64, count=len(refs))
+        cases = np.fromiter((ref.case_id for ref in refs), dtype=np.int64, count=len(refs))
+        if algorithm in KEYPOINT_ALGORITHMS:
+            codes = np.zeros((len(refs), _MAX_KEYPOINTS), dtype=np.uint64)
+            counts = np.zeros(len(refs), dtype=np.uint8)
+            for row, ref in enumerate(refs):
+                found = codes_of(ref.value)
+                codes[row, : len(found)] = found
+                counts[row] = len(found)
+            usable = np.ones(len(refs), dtype=bool)
+        else:
+            packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
+            codes = np.frombuffer(packed, dtype=np.uint8).reshape(len(refs), -1)
+            counts = np.zeros(0, dtype=np.uint8)
+            usable = np.fromiter((good_enough(ref.value) for ref in refs), dtype=bool)
+        self.parts.append((positions, ids, cases, codes, counts, usable))
+
+    def arrays(self) -> _Batch:
+        if not self.parts:
+            empty = np.empty(0, dtype=np.int64)
+            return _Batch(empty, empty, empty, np.empty((0, 0)), np.empty(0), np.empty(0, bool))
+        return _Batch(*(np.concatenate(column) for column in zip(*self.parts, strict=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    positions: np.ndarray  # in the references given to `Matcher.add`
+    ids: np.ndarray
+    cases: np.ndarray
+    codes: np.ndarray
+    counts: np.ndarray  # crhash: keypoints per row
+    usable: np.ndarray
+
+
+class _KeypointRefs:
+    """crhash references as arrays (ids, cases, keypoint codes padded to 8, keypoint counts),
+    screened in bulk: a reference is a candidate when enough of its keypoints have a near
+    descriptor in the media at all."""
+
+    def __init__(self) -> None:
+        self._ids = np.empty(0, dtype=np.int64)
+        self._cases = np.empty(0, dtype=np.int64)
+        self._codes = np.empty((0, _MAX_KEYPOINTS), dtype=np.uint64)
+        self._counts = np.empty(0, dtype=np.uint8)
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(
+        self, ids: np.ndarray, cases: np.ndarray, codes: np.ndarray, counts: np.ndarray
+    ) -> None:
+        """Add rows whose ids are new (the caller checks)."""
+        self._pending.append((ids, cases, codes, counts))
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        self._merge()
+        return np.isin(ids, self._ids)
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove rows by id; returns how many were there."""
+        self._merge()
+        keep = ~np.isin(self._ids, ids)
+        removed = len(keep) - int(keep.sum())
+        if removed:
+            self._ids, self._cases = self._ids[keep], self._cases[keep]
+            self._codes, self._counts = self._codes[keep], self._counts[keep]
+        return removed
+
+    def __len__(self) -> int:
+        return len(self._ids) + sum(len(part[0]) for part in self._pending)
+
+    def screen(self, probe: np.ndarray, min_inliers: int) -> list[tuple[int, int, np.ndarray]]:
+        """``(id, case, keypoint codes)`` of the references with at least ``min_inliers``
+        keypoints whose descriptor is near one in ``probe``, by id."""
+        self._merge()
+        probe_descriptors = probe >> np.uint64(16)
+        slots = np.arange(_MAX_KEYPOINTS)
+        rows = []
+        for start in range(0, len(self._ids), _SCREEN_BATCH):
+            stop = start + _SCREEN_BATCH
+            descriptors = self._codes[start:stop] >> np.uint64(16)
+            distances = np.bitwise_count(descriptors[:, :, None] ^ probe_descriptors[None, None, :])
+            valid = slots[None, :] < self._counts[start:stop, None]
+            near = (distances <= DESCRIPTOR_THRESHOLD).any(axis=2) & valid
+            rows.append(np.flatnonzero(near.sum(axis=1) >= min_inliers) + start)
+        found = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+        return [
+            (int(self._ids[row]), int(self._cases[row]), self._codes[row, : self._counts[row]])
+            for row in found.tolist()
+        ]
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        parts = [(self._ids, self._cases, self._codes, self._counts), *self._pending]
+        ids, cases, codes, counts = (np.concatenate(column) for column in zip(*parts, strict=True))
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._cases = ids[order], cases[order]
+        self._codes, self._counts = codes[order], counts[order]
+        self._pending = []

@@ -1,0 +1,154 @@
+"""Register victims' media as hashes only.
+
+``add_files`` hashes each file in memory and stores only its hashes; the file is never copied,
+moved or written anywhere. Partner hash lists: :mod:`crawler.references.hash_lists`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler.hashing import MediaError, hash_file
+
+
+@dataclass
+class RegisterReport:
+    files_added: int = 0
+    files_existing: int = 0
+    hashes_added: int = 0
+    # Videos and animated images (GIF, WebP, PNG) whose frame hashes were stored (for near-copy
+    # matching: a re-encoded copy, or a video made from an animation, or the reverse).
+    videos_added: int = 0
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def media_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """The files named, and every file under the directories named (sorted, hidden skipped)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and not hidden:
+                    yield child
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+
+
+def add_files(
+    session: Session,
+    case: str,
+    files: Iterable[Path],
+    *,
+    on_file: Callable[[Path], None] | None = None,
+    thumbnails: bool = False,
+) -> RegisterReport:
+    """Hash each file and store its hashes under ``case``. Re-adding a file changes nothing.
+
+    With ``thumbnails`` (the case opted in), each image also gets a heavily pixelated
+    thumbnail (:mod:`crawler.references.thumbnails`)."""
+    report = RegisterReport()
+    for path in files:
+        try:
+            hashes = hash_file(path)
+        except MediaError as exc:
+            report.skipped.append((path, str(exc)))
+        else:
+            result = db.add_reference_hashes(
+                session,
+                case,
+                [db.NewHash(h.algorithm, h.hex, h.quality) for h in hashes.reference_values()],
+                source="file",
+                label=path.name,
+                media_sha256=hashes.sha256,
+            )
+            report.hashes_added += result.added
+            if thumbnails and hashes.kind == "image" and not hashes.frames:
+                _add_thumbnail(session, case, path, hashes.sha256)
+            if hashes.kind == "video":
+                frames_stored = _add_video_frames(session, case, path, hashes.sha256)
+            else:  # an animated image has frames too
+                frames_stored = bool(hashes.frames) and _add_animation_frames(
+                    session, case, path, hashes.sha256
+                )
+            report.videos_added += frames_stored
+            if result.added:
+                report.files_added += 1
+            else:
+                report.files_existing += 1
+        if on_file is not None:
+            on_file(path)
+    return report
+
+
+def _add_thumbnail(session: Session, case: str, path: Path, sha256: str) -> None:
+    from crawler.db.cases import store_thumbnail
+    from crawler.references.thumbnails import pixelated_thumbnail
+
+    store_thumbnail(session, case, sha256, pixelated_thumbnail(path.read_bytes()))
+
+
+def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
+    """Store a reference video's frames, sampled 4 times a second (copies are sampled once a
+    second: denser references keep trimmed copies of fast footage matching)."""
+    from crawler.hashing.video import (
+        DEFAULT_MAX_FRAMES,
+        REFERENCE_SECONDS_PER_SAMPLE,
+        hash_video,
+        unique_frame_hashes,
+    )
+
+    try:
+        video = hash_video(
+            path.read_bytes(),
+            seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
+            max_frames=4 * DEFAULT_MAX_FRAMES,
+        )
+    except MediaError:
+        return False  # undecodable here: its digests still match exact copies
+    frames = [
+        db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
+        for frame in unique_frame_hashes(video.frames)
+    ]
+    return db.add_reference_video(
+        session,
+        case,
+        media_sha256=sha256,
+        duration=video.duration,
+        frames=frames,
+        label=path.name,
+    )
+
+
+def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
+    """Store an animated image's frames as a reference video's: sampled 4 times a second and
+    hashed as video frames are, so that a re-encoded GIF or WebP, or an MP4 made from it,
+    matches by frame shares as a copy of a reference video does."""
+    from crawler.hashing.animation import animation_frame_hashes
+    from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, unique_frame_hashes
+
+    try:
+        frames, duration = animation_frame_hashes(
+            path.read_bytes(), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE
+        )
+    except MediaError:
+        return False
+    if not frames:
+        return False
+    return db.add_reference_video(
+        session,
+        case,
+        media_sha256=sha256,
+        duration=duration,
+        frames=[
+            db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
+            for frame in unique_frame_hashes(frames)
+        ],
+        label=path.name,
+    )

@@ -1,0 +1,177 @@
+"""SiteConfig: one validated site file, built from its tables."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from crawler.sites.schedule import ScheduleConfig
+from crawler.sites.tables import HOST, BrowserConfig, FollowConfig, SearchConfig, Strict
+from crawler.sites.takedown import TakedownConfig
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class SiteConfig(Strict):
+    """A validated site file. Build it with :func:`load_site`."""
+
+    name: str
+    start_urls: Annotated[list[str], Field(min_length=1)]
+    allowed_domains: list[str] = Field(default_factory=list)
+    allow_private_network: StrictBool = False
+    #: "browser" renders the site's pages in Chromium (JavaScript sites); see [browser].
+    render: Literal["html", "browser"] = "html"
+    download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    #: robots.txt is obeyed unless a site file says otherwise, and why (robots_reason).
+    obey_robots: StrictBool = True
+    robots_reason: str = ""
+    #: The User-Agent this site is crawled with (default: the project's USER_AGENT).
+    user_agent: str = ""
+    #: Scrapy's AutoThrottle: slow down when the site slows down (on by default).
+    autothrottle: StrictBool = True
+    #: Retries of a request that failed (5xx, 408, 429, timeouts, dropped connections) ...
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    #: ... waiting this many seconds before the first, doubling each time
+    #: (crawler/crawling/middlewares/retries.py),
+    retry_backoff: Annotated[float, Field(ge=0, le=600)] = 1.0
+    #: ... at most this long; a Retry-After asking for more gives the request up.
+    retry_backoff_max: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    follow: FollowConfig = Field(default_factory=FollowConfig)
+    #: The [browser] table; only with render = "browser" (see ``browser_options``).
+    browser: BrowserConfig | None = None
+    #: The [takedown] table: notice language, abuse contact, grouping (see ``takedown_options``).
+    takedown: TakedownConfig | None = None
+    #: The [search] table: how the site is searched for case keywords (search crawls).
+    search: SearchConfig | None = None
+    #: The [schedule] table: when `repostwatch scheduler` crawls the site (none: only by hand).
+    schedule: ScheduleConfig | None = None
+    #: Where the file was loaded from (set by load_site, not a key in the file).
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid site name: use lowercase letters, digits, '-' and '_'"
+            )
+        return value
+
+    @field_validator("start_urls")
+    @classmethod
+    def _start_urls(cls, urls: list[str]) -> list[str]:
+        bad = [
+            f"[{index}] {url!r}"
+            for index, url in enumerate(urls)
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
+        ]
+        if len(bad) == 1:
+            raise ValueError(f"{bad[0]} is not an absolute http(s) URL")
+        if bad:
+            raise ValueError(f"these are not absolute http(s) URLs: {', '.join(bad)}")
+        return urls
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        for index, domain in enumerate(domains):
+            if not HOST.match(domain):
+                raise ValueError(
+                    f"[{index}] {domain!r} is not a host name (write 'example.com': no scheme, "
+                    "port, path or wildcard; subdomains are included)"
+                )
+        return [domain.lower() for domain in domains]
+
+    @model_validator(mode="after")
+    def _start_urls_on_site(self) -> SiteConfig:
+        if self.allowed_domains:
+            for index, url in enumerate(self.start_urls):
+                host = (urlsplit(url).hostname or "").lower()
+                if not any(host == d or host.endswith(f".{d}") for d in self.allowed_domains):
+                    raise ValueError(
+                        f"start_urls[{index}]: host {host!r} is not in allowed_domains, so it "
+                        "would never be crawled; add it to allowed_domains"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _search_on_site(self) -> SiteConfig:
+        if self.search is not None:
+            key = "url" if self.search.url is not None else "form_url"
+            host = (urlsplit(self.search.page_url).hostname or "").lower()
+            if not any(host == d or host.endswith(f".{d}") for d in self.domains):
+                raise ValueError(
+                    f"search.{key}: host {host!r} is not one of the site's domains "
+                    f"({', '.join(self.domains)}), so it would never be searched; add it to "
+                    "allowed_domains"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _search_schedule_needs_search(self) -> SiteConfig:
+        schedule = self.schedule
+        if schedule is not None and schedule.search_schedule is not None and self.search is None:
+            key = "search_every" if schedule.search_every else "search_cron"
+            raise ValueError(
+                f"schedule.{key}: search crawls need a [search] table saying how the site is "
+                "searched; add one (README: Search by case keywords) or remove the key"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> SiteConfig:
+        if self.retry_backoff_max < self.retry_backoff:
+            raise ValueError(
+                f"retry_backoff_max: {self.retry_backoff_max} is shorter than retry_backoff "
+                f"({self.retry_backoff}); the longest wait cannot be shorter than the first"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _robots_reason(self) -> SiteConfig:
+        if not self.obey_robots and not self.robots_reason:
+            raise ValueError(
+                "robots_reason: required when obey_robots = false; say why this site's "
+                "robots.txt is not obeyed (it is reviewed like code)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _browser_table_needs_browser(self) -> SiteConfig:
+        if self.browser is not None and self.render != "browser":
+            raise ValueError(
+                'browser: the [browser] table is only used with render = "browser"; set render '
+                "or remove the table"
+            )
+        return self
+
+    @property
+    def browser_options(self) -> BrowserConfig:
+        """The [browser] table, or its defaults when the file leaves it out."""
+        return self.browser if self.browser is not None else BrowserConfig()
+
+    @property
+    def takedown_options(self) -> TakedownConfig:
+        """The [takedown] table, or its defaults (English, no contact, per site)."""
+        return self.takedown if self.takedown is not None else TakedownConfig()
+
+    @property
+    def domains(self) -> list[str]:
+        """allowed_domains, or the start URLs' hosts when the file leaves it out."""
+        if self.allowed_domains:
+            return list(self.allowed_domains)
+        hosts: list[str] = []
+        for url in self.start_urls:
+            host = (urlsplit(url).hostname or "").lower()
+            if host and host not in hosts:
+                hosts.append(host)
+        return hosts

@@ -1,0 +1,291 @@
+"""The tables of a site file that say how to crawl it: [follow], [browser], [search].
+
+Each is a strict pydantic model: an unknown key or a bad value is an error that names the key.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import cssselect
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+#: Host names (without a port), as allowed_domains and [browser] block_hosts take them.
+HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_patterns(patterns: list[str]) -> list[str]:
+    for index, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"[{index}] {pattern!r} is not a valid regular expression: {exc}"
+            ) from None
+    return patterns
+
+
+class FollowConfig(Strict):
+    """Which links a crawl follows from the start pages."""
+
+    enabled: StrictBool = True
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    max_depth: Annotated[int, Field(ge=0, le=100)] = 5
+    max_pages: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    # Trap limits (spiders/traps.py): each refused link is counted under its reason.
+    max_url_length: Annotated[int, Field(ge=64, le=65_536)] = 2000
+    max_repeated_segments: Annotated[int, Field(ge=1, le=100)] = 3
+    max_query_variants: Annotated[int, Field(ge=1, le=1_000_000)] = 50
+    max_calendar_pages: Annotated[int, Field(ge=0, le=1_000_000)] = 30
+
+    _patterns = field_validator("allow", "deny")(_check_patterns)
+
+
+#: Playwright's resource types a site file may block in the browser. "document" is the page
+#: itself; "image" and "media" are how the browser shows the crawl the media it loads.
+BLOCKABLE_RESOURCES = (
+    "stylesheet",
+    "font",
+    "script",
+    "texttrack",
+    "xhr",
+    "fetch",
+    "eventsource",
+    "websocket",
+    "manifest",
+    "other",
+)
+#: Analytics and advertising hosts the browser never contacts unless a site file says otherwise
+#: (subdomains included). They slow pages down and tell third parties what the crawl looks at.
+DEFAULT_BLOCK_HOSTS = (
+    "google-analytics.com",
+    "googletagmanager.com",
+    "googlesyndication.com",
+    "googleadservices.com",
+    "doubleclick.net",
+    "adservice.google.com",
+    "connect.facebook.net",
+    "analytics.twitter.com",
+    "scorecardresearch.com",
+    "quantserve.com",
+    "hotjar.com",
+    "clarity.ms",
+    "mc.yandex.ru",
+    "mc.yandex.com",
+    "adnxs.com",
+    "criteo.com",
+    "criteo.net",
+    "taboola.com",
+    "outbrain.com",
+    "popads.net",
+    "propellerads.com",
+    "exoclick.com",
+    "juicyads.com",
+    "trafficjunky.net",
+    "trafficstars.com",
+    "adsterra.com",
+    "wcs.naver.net",
+    "analytics.naver.com",
+)
+
+
+def _check_selector(selector: str) -> str:
+    if not selector:
+        raise ValueError("must be a CSS selector, not empty")
+    try:
+        cssselect.parse(selector)
+    except cssselect.SelectorError as exc:
+        raise ValueError(f"{selector!r} is not a valid CSS selector ({exc})") from None
+    return selector
+
+
+class BrowserConfig(Strict):
+    """How a ``render = "browser"`` site's pages are rendered (the ``[browser]`` table)."""
+
+    #: CSS selector of what must be on the page before it is read (e.g. the gallery's images).
+    wait_for: str | None = None
+    #: Seconds to wait for ``wait_for``; on timeout the page is read as it is (and logged).
+    wait_timeout: Annotated[float, Field(ge=0.1, le=120)] = 10.0
+    #: At most this many scrolls to the bottom, for pages that load more as you scroll.
+    scroll: Annotated[int, Field(ge=0, le=200)] = 0
+    #: Seconds to wait after each scroll for more to load.
+    scroll_pause: Annotated[float, Field(ge=0.05, le=30)] = 0.5
+    #: Buttons clicked, in order, when present: age gates, consent banners.
+    click: list[str] = Field(default_factory=list)
+    #: Resource types the browser does not load (see BLOCKABLE_RESOURCES).
+    block: list[str] = Field(default_factory=lambda: ["font"])
+    #: Hosts (and their subdomains) the browser never contacts.
+    block_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCK_HOSTS))
+    #: Let the browser download the images and videos it asks for. Off: their URLs are recorded
+    #: and the requests stopped, so each media is fetched once, by the crawler (and its cache).
+    load_media: StrictBool = False
+
+    @field_validator("wait_for")
+    @classmethod
+    def _wait_for(cls, value: str | None) -> str | None:
+        return None if value is None else _check_selector(value)
+
+    @field_validator("click", mode="before")
+    @classmethod
+    def _click(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value  # one selector or a list
+
+    @field_validator("click")
+    @classmethod
+    def _click_selectors(cls, selectors: list[str]) -> list[str]:
+        for index, selector in enumerate(selectors):
+            try:
+                _check_selector(selector)
+            except ValueError as exc:
+                raise ValueError(f"[{index}] {exc}") from None
+        return selectors
+
+    @field_validator("block")
+    @classmethod
+    def _block(cls, types: list[str]) -> list[str]:
+        for index, kind in enumerate(types):
+            if kind in ("image", "media"):
+                raise ValueError(
+                    f"[{index}] {kind!r} cannot be blocked: the crawl finds media through the "
+                    "images and videos the browser loads"
+                )
+            if kind == "document":
+                raise ValueError(f"[{index}] 'document' cannot be blocked: it is the page itself")
+            if kind not in BLOCKABLE_RESOURCES:
+                raise ValueError(
+                    f"[{index}] {kind!r} is not a resource type; use one of "
+                    + ", ".join(BLOCKABLE_RESOURCES)
+                )
+        return types
+
+    @field_validator("block_hosts")
+    @classmethod
+    def _block_hosts(cls, hosts: list[str]) -> list[str]:
+        for index, host in enumerate(hosts):
+            if not HOST.match(host):
+                raise ValueError(
+                    f"[{index}] {host!r} is not a host name (write 'ads.example': no scheme, "
+                    "port, path or wildcard; subdomains are included)"
+                )
+        return [host.lower() for host in hosts]
+
+
+#: Where ``{query}`` goes in a search URL template.
+QUERY_PLACEHOLDER = "{query}"
+
+
+def _absolute_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return url
+
+
+class SearchConfig(Strict):
+    """How a site is searched for case keywords (the ``[search]`` table): a URL template with
+    ``{query}``, or a form on a page. Used by search crawls (``repostwatch crawl SITE --search``).
+    """
+
+    #: GET URL template, e.g. "https://board.example/search?q={query}".
+    url: str | None = None
+    #: Or: the page holding the search form, the form (CSS selector) and the query field's name.
+    form_url: str | None = None
+    form_selector: str | None = None
+    field: str | None = None
+    #: How the keyword is encoded before percent-encoding: UTF-8 for url, the form page's own
+    #: encoding for a form; legacy sites may need "euc-kr", "cp949", "shift_jis", ...
+    encoding: str | None = None
+    #: The link to the next result page, and how many result pages are read per keyword.
+    next_page: str = 'a[rel~="next"]'
+    max_result_pages: Annotated[int, Field(ge=1, le=100)] = 5
+    #: Where the result links are (CSS selector; default: the whole result page).
+    result_links: str | None = None
+    #: Links away from a result page that are followed (0: only the result pages' own media).
+    follow_depth: Annotated[int, Field(ge=0, le=5)] = 1
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _absolute_url(value.replace(QUERY_PLACEHOLDER, "x"))
+        if value.count(QUERY_PLACEHOLDER) != 1:
+            raise ValueError(
+                f"{value!r} must contain {QUERY_PLACEHOLDER} exactly once, where the keyword "
+                'goes, e.g. "https://board.example/search?q={query}"'
+            )
+        if "{" in value.replace(QUERY_PLACEHOLDER, "") or "}" in value.replace(
+            QUERY_PLACEHOLDER, ""
+        ):
+            raise ValueError(f"{value!r}: only {QUERY_PLACEHOLDER} may appear in braces")
+        if "#" in value:
+            raise ValueError(f"{value!r}: a search URL has no #fragment")
+        return value
+
+    @field_validator("form_url")
+    @classmethod
+    def _form_url(cls, value: str | None) -> str | None:
+        return None if value is None else _absolute_url(value)
+
+    @field_validator("form_selector", "next_page", "result_links")
+    @classmethod
+    def _selectors(cls, value: str | None) -> str | None:
+        return None if value is None else _check_selector(value)
+
+    @field_validator("field")
+    @classmethod
+    def _field(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError('must be the name of the form\'s query input, e.g. "q"')
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"{value!r} is not a known text encoding (e.g. utf-8, euc-kr, cp949, shift_jis, "
+                "gb18030, big5)"
+            ) from None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SearchConfig:
+        if self.url is None and self.form_url is None:
+            raise ValueError(
+                "give url (a GET template with {query}) or form_url and field (a form to submit)"
+            )
+        if self.url is not None and self.form_url is not None:
+            raise ValueError("give url or form_url, not both")
+        if self.form_url is not None and self.field is None:
+            raise ValueError(
+                'form_url needs field: the name of the form\'s query input, e.g. field = "q"'
+            )
+        if self.url is not None and (self.field is not None or self.form_selector is not None):
+            raise ValueError("field and form_selector are only used with form_url, not url")
+        return self
+
+    @property
+    def page_url(self) -> str:
+        """The URL searches start from (the template or the form page), for host checks."""
+        return (self.url or "").replace(QUERY_PLACEHOLDER, "x") or self.form_url or ""

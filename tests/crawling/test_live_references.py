@@ -1,0 +1,150 @@
+"""References added or withdrawn while a crawl runs take effect within seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from crawler import db
+from crawler.crawling.live_references import LiveReferences
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
+from crawler.hashing import hash_media
+from tests.support.cli_runner import REPOSTWATCH, repostwatch
+
+
+def test_added_and_withdrawn_references_reach_a_loaded_index(engine):
+    sessions = db.make_sessionmaker(engine)
+    live = LiveReferences(sessions)
+    assert live.load() == 0
+    copy = hash_media(samples.reencoded_jpeg("coffee", quality=60, scale=0.5))
+    assert live.matcher.match(copy) == []
+
+    reference = hash_media(samples.photo_path("coffee").read_bytes())
+    with sessions.begin() as session:
+        db.add_reference_hashes(
+            session,
+            "case-live",
+            [db.NewHash(h.algorithm, h.hex, h.quality) for h in reference.hashes],
+            media_sha256=reference.sha256,
+        )
+    applied = live.apply(*live.fetch())
+    assert applied.added == len(reference.hashes)
+    assert live.matcher.match(copy)
+    assert live.apply(*live.fetch()).added == 0  # the overlap does not add twice
+
+    with sessions.begin() as session:
+        db.withdraw_references(session, "case-live")
+    assert live.apply(*live.fetch()).removed == len(reference.hashes)
+    assert live.matcher.match(copy) == []
+
+
+@pytest.mark.parametrize("through", ["polling", "redis"])
+def test_a_running_crawl_picks_up_a_new_reference_within_five_seconds(
+    through, database_url, tmp_path, redis_url
+):
+    """By polling the database, or, with Redis configured, by its announcement (the regular poll
+    is then set to a minute, so only Redis can deliver the change in time)."""
+    pages = 12
+    photo = samples.reencoded_jpeg("astronaut", quality=70, scale=0.5)
+    routes = {
+        f"/p/{n}": html(f'<img src="/m/{n}.jpg"><a href="/p/{n + 1}">next</a>')
+        for n in range(pages)
+    }
+    routes.update({f"/m/{n}.jpg": Route(photo, "image/jpeg") for n in range(pages)})
+    env = {
+        **os.environ,
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(tmp_path),
+        "REPOSTWATCH_HASH_WORKERS": "1",
+        "REPOSTWATCH_REDIS_URL": redis_url if through == "redis" else "",
+        "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS": "60",
+    }
+    repostwatch("db", "upgrade", env=env)
+    with LocalSite(routes) as site:
+        (tmp_path / "slow.toml").write_text(
+            f'name = "slow"\nstart_urls = ["{site.url}/p/0"]\nallow_private_network = true\n'
+            "download_delay = 1.0\nconcurrency = 1\n[follow]\nmax_depth = 20\n"
+        )
+        crawl = subprocess.Popen(
+            [REPOSTWATCH, "crawl", "slow"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "/m/2.jpg" not in site.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        adding = time.monotonic()  # the reference is committed while the command runs
+        repostwatch("refs", "add", "--case", "case-live", samples.photo_path("astronaut"), env=env)
+        added_at = time.monotonic()
+        _, stderr = crawl.communicate(timeout=120)
+        fetched = list(site.request_times)
+
+    assert crawl.returncode == 0, stderr[-3000:]
+    flags = json.loads(repostwatch("flags", "list", "--json", env=env).stdout)
+    flagged = {flag["media_url"].removeprefix(site.url) for flag in flags}
+    late = {path for when, path in fetched if path.startswith("/m/") and when > added_at + 5}
+    early = {path for when, path in fetched if path.startswith("/m/") and when < adding}
+    assert late, "the crawl ended too soon to show anything"
+    assert late <= flagged  # every photo fetched 5 s after the reference was added is flagged
+    assert not early & flagged  # nothing was flagged before the reference existed
+
+
+@pytest.mark.parametrize("through", ["polling", "redis"])
+def test_closing_a_case_stops_its_matches_in_a_running_crawl_within_five_seconds(
+    through, database_url, tmp_path, redis_url
+):
+    """`cases close` withdraws the case's references; a running crawl stops flagging within
+    seconds, by its poll or, with Redis (the poll set to a minute), by the announcement."""
+    pages = 12
+    photo = samples.reencoded_jpeg("astronaut", quality=70, scale=0.5)
+    routes = {
+        f"/p/{n}": html(f'<img src="/m/{n}.jpg"><a href="/p/{n + 1}">next</a>')
+        for n in range(pages)
+    }
+    routes.update({f"/m/{n}.jpg": Route(photo, "image/jpeg") for n in range(pages)})
+    env = {
+        **os.environ,
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(tmp_path),
+        "REPOSTWATCH_HASH_WORKERS": "1",
+        "REPOSTWATCH_REDIS_URL": redis_url if through == "redis" else "",
+        "REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS": "60",
+    }
+    repostwatch("db", "upgrade", env=env)
+    repostwatch("refs", "add", "--case", "case-live", samples.photo_path("astronaut"), env=env)
+    with LocalSite(routes) as site:
+        (tmp_path / "slow.toml").write_text(
+            f'name = "slow"\nstart_urls = ["{site.url}/p/0"]\nallow_private_network = true\n'
+            "download_delay = 1.0\nconcurrency = 1\n[follow]\nmax_depth = 20\n"
+        )
+        crawl = subprocess.Popen(
+            [REPOSTWATCH, "crawl", "slow"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "/m/2.jpg" not in site.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        closing = time.monotonic()
+        repostwatch("cases", "close", "case-live", "--by", "tester", "--yes", env=env)
+        closed_at = time.monotonic()
+        _, stderr = crawl.communicate(timeout=120)
+        fetched = list(site.request_times)
+
+    assert crawl.returncode == 0, stderr[-3000:]
+    flags = json.loads(repostwatch("flags", "list", "--json", env=env).stdout)
+    flagged = {flag["media_url"].removeprefix(site.url) for flag in flags}
+    late = {path for when, path in fetched if path.startswith("/m/") and when > closed_at + 5}
+    early = {path for when, path in fetched if path.startswith("/m/") and when < closing - 2}
+    assert late and early, "the crawl ended too soon to show anything"
+    assert early <= flagged  # matched while the case was open...
+    assert not late & flagged  # ...and nothing fetched 5 s after it was closed

@@ -1,0 +1,64 @@
+"""The pipeline opens a crawl without blocking the event loop the reactor runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+from crawler import db
+from crawler.crawling.live_references import LiveReferences
+from crawler.crawling.pipeline import HashMatchPipeline
+
+
+def test_references_load_off_the_event_loop(engine, database_url, tmp_path, monkeypatch):
+    """Loading millions of references takes about a minute (docs/benchmarks.md): meanwhile the
+    loop (Scrapy's asyncio reactor) must go on serving timers, signals and heartbeats."""
+    with db.make_sessionmaker(engine).begin() as session:
+        db.add_reference_hashes(session, "case-1", [db.NewHash("phash", "8" * 16, None)])
+    load = LiveReferences.load
+    loading_threads = []
+
+    def slow_load(self):
+        loading_threads.append(threading.current_thread())
+        time.sleep(1.0)  # a large registry
+        return load(self)
+
+    monkeypatch.setattr(LiveReferences, "load", slow_load)
+    crawler = get_crawler(
+        settings_dict={
+            "REPOSTWATCH_DATABASE_URL": database_url,
+            "REPOSTWATCH_HASH_WORKERS": 1,
+            "REPOSTWATCH_SPILL_FILE": str(tmp_path / "spill.jsonl"),
+        }
+    )
+    pipeline = HashMatchPipeline.from_crawler(crawler)
+    spider = Spider(name="opening")
+
+    async def scenario() -> tuple[int, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.05)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        await pipeline.open_spider(spider)
+        ticker.cancel()
+        try:
+            return ticks, crawler.stats.get_value("repostwatch/references")
+        finally:
+            pipeline.close_spider(spider)
+            pipeline.spider_closed(spider, "finished")
+
+    ticks, loaded = asyncio.run(scenario())
+    assert loading_threads and loading_threads[0] is not threading.main_thread()
+    assert ticks >= 10  # the loop ran on through the one-second load
+    assert loaded == 1
+    with db.make_sessionmaker(engine)() as session:
+        assert db.get_run(session, pipeline.run_id).status == "finished"

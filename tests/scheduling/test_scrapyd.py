@@ -1,0 +1,572 @@
+"""The project on a real scrapyd: started by scripts/scrapyd.sh, deployed with scrapyd-deploy,
+crawls handed over by the scheduler (two real crawls of the gallery on 127.0.0.1).
+
+One scrapyd and one database serve the tests of ``deployed``, once on SQLite and once on
+PostgreSQL; the crawls run in scrapyd's job processes from the deployed egg and write to that
+database, as in production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import urlopen
+
+import pytest
+
+from crawler import db
+from crawler.db import schedules
+from crawler.db.models import utcnow
+from crawler.db.session import make_sessionmaker
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite
+from crawler.scheduling import Scheduler, ScrapydClient, ScrapydError
+from crawler.scheduling.scrapyd import Node
+from tests.conftest import postgres_database
+from tests.crawling.test_end_to_end import EXPECTED_FLAGS
+from tests.sites import gallery
+from tests.support.cli_runner import REPOSTWATCH, repostwatch
+from tests.support.ports import free_port
+from tests.support.project import ROOT
+
+REPO = ROOT
+VENV_BIN = Path(sys.executable).parent
+
+
+class Clock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+    ],
+)
+def deployed(request, tmp_path_factory):
+    """scrapyd on a free port with the project deployed, a migrated database (SQLite, then a
+    PostgreSQL database of its own) with the gallery case's references, the gallery served on
+    127.0.0.1 and its site file."""
+    tmp = tmp_path_factory.mktemp("scrapyd")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{tmp / 'repostwatch.db'}"
+        else:
+            admin = request.getfixturevalue("postgres_admin")
+            database_url = stack.enter_context(postgres_database(admin))
+        yield from _deployed(tmp, database_url)
+
+
+def _deployed(tmp: Path, database_url: str):
+    sites_dir = tmp / "sites"
+    sites_dir.mkdir()
+    port = free_port()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{port}/",
+        "REPOSTWATCH_SPILL_FILE": str(tmp / "spill.jsonl"),
+    }
+    repostwatch("db", "upgrade", env=env, cwd=tmp)
+    photos = [samples.photo_path(name) for name in gallery.REFERENCES]
+    reference_video = tmp / "reference.mp4"
+    reference_video.write_bytes(gallery.reference_video())
+    repostwatch("refs", "add", "--case", gallery.CASE, *photos, reference_video, env=env, cwd=tmp)
+    hash_list = tmp / "partner.csv"
+    hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
+    repostwatch("refs", "import", hash_list, env=env, cwd=tmp)
+
+    scrapyd_env = {
+        **os.environ,
+        **env,
+        "REPOSTWATCH_HASH_WORKERS": "1",
+        "REPOSTWATCH_SCRAPYD_DIR": str(tmp / "scrapyd"),
+        "REPOSTWATCH_SCRAPYD_PORT": str(port),
+        "REPOSTWATCH_SCRAPYD_MAX_PROC": "2",
+        "REPOSTWATCH_SCRAPYD_POLL_SECONDS": "0.5",
+        "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"),
+    }
+    log = (tmp / "scrapyd.out").open("w")
+    process = subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
+        env=scrapyd_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    site = LocalSite(gallery.routes()).start()
+    try:
+        client = ScrapydClient(Node.parse(env["REPOSTWATCH_SCRAPYD_URLS"]))
+        _wait(lambda: _answers(client), 30, f"scrapyd did not start: {tmp / 'scrapyd.out'}")
+        # Deploy as an operator does: a target in the user's scrapy.cfg, scrapyd-deploy TARGET.
+        (tmp / "xdg").mkdir()
+        (tmp / "xdg" / "scrapy.cfg").write_text(f"[deploy:test]\nurl = http://127.0.0.1:{port}/\n")
+        deploy = subprocess.run(
+            [str(VENV_BIN / "scrapyd-deploy"), "test", "--version", "r1"],
+            cwd=REPO,
+            env={**os.environ, "XDG_CONFIG_HOME": str(tmp / "xdg")},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+        assert json.loads(deploy.stdout)["spiders"] == 1
+        site_text = gallery.site_file("gallery", site.url) + '[schedule]\nevery = "6h"\n'
+        (sites_dir / "gallery.toml").write_text(site_text)
+        yield {
+            "env": env,
+            "tmp": tmp,
+            "client": client,
+            "database_url": database_url,
+            "scrapyd_dir": tmp / "scrapyd",
+            "sites_dir": sites_dir,
+        }
+    finally:
+        site.stop()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _answers(client: ScrapydClient) -> bool:
+    try:
+        client.daemon_status()
+    except Exception:
+        return False
+    return True
+
+
+def _wait(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.3)
+
+
+def _run_status(sessions, run_id: int) -> str:
+    with sessions() as session:
+        return db.get_run(session, run_id).status
+
+
+def test_deployed_egg_carries_the_site_files_migrations_and_settings(deployed):
+    (egg,) = (deployed["scrapyd_dir"] / "eggs" / "repostwatch").glob("r1.egg")
+    with zipfile.ZipFile(egg) as archive:
+        names = set(archive.namelist())
+        entry_points = archive.read("EGG-INFO/entry_points.txt").decode()
+    assert "[scrapy]\nsettings = settings" in entry_points
+    assert "settings/sites/demo.toml" in names
+    assert {"crawler/db/migrations/env.py", "crawler/db/migrations/script.py.mako"} <= names
+    assert any(name.startswith("crawler/db/migrations/versions/0006_") for name in names)
+    # Inside the egg, the site files it ships are found without REPOSTWATCH_SITES_DIR.
+    code = (
+        f"import sys; sys.path.insert(0, {str(egg)!r}); import settings; "
+        "from crawler.sites import find_site, site_files; "
+        "print(settings.__file__); d = settings.REPOSTWATCH_SITES_DIR; "
+        "print([p.name for p in site_files(d)], find_site('demo', d).name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "REPOSTWATCH_SITES_DIR"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=deployed["tmp"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0] == f"{egg}/settings/__init__.py"
+    assert out[1] == "['demo.toml'] demo"
+
+
+@pytest.mark.timeout(600)  # two real crawls in scrapyd job processes
+def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(deployed):
+    env, tmp = deployed["env"], deployed["tmp"]
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    client = deployed["client"]
+    clock = Clock()
+    scheduler = Scheduler(sessions, deployed["sites_dir"], [client], clock=clock)
+    try:
+        # The first pass of the real service: the site was never crawled, so it is due.
+        first = repostwatch("scheduler", "--once", env=env, cwd=tmp)
+        run_id = int(first.stdout.split("crawl run ")[1].split(",")[0])
+        assert first.stdout.startswith(
+            f"scheduled gallery: crawl run {run_id}, job gallery.{run_id} on {client.name}"
+        )
+        # While it runs, neither the scheduler (even with the site due) nor run-now starts another.
+        clock.now += timedelta(hours=7)
+        busy = scheduler.run_pass()
+        assert busy.scheduled == []
+        assert busy.skipped["gallery"] in {
+            f"gallery has scrapyd job gallery.{run_id} on {client.name} already",
+            f"gallery has crawl run {run_id} still running",
+        }
+        again = repostwatch("crawls", "run-now", "gallery", env=env, cwd=tmp, check=False)
+        assert again.returncode == 1 and "gallery has" in again.stderr
+
+        _wait(lambda: _run_status(sessions, run_id) != "running", 180, "crawl 1 never ended")
+        with sessions() as session:
+            run = db.get_run(session, run_id)
+            assert schedules.run_job(session, run_id) == (
+                "schedule",
+                client.name,
+                f"gallery.{run_id}",
+            )
+            flags = db.list_flags(session, site="gallery")
+        assert run.status == "finished" and run.pages == 6
+        # The crawl in scrapyd's job process recorded its flags on the run the scheduler opened.
+        assert {(urlsplit(f.media_url).path, f.case) for f in flags} == EXPECTED_FLAGS
+        assert {f.first_run_id for f in flags} == {run_id}
+        assert run.flags == len(EXPECTED_FLAGS)
+
+        # Paused: nothing happens, however due the site is.
+        clock.now += timedelta(hours=30)  # five slots missed since the first crawl
+        repostwatch("crawls", "pause", "gallery", env=env, cwd=tmp)
+        assert scheduler.run_pass().skipped == {"gallery": "paused"}
+        repostwatch("crawls", "resume", "gallery", env=env, cwd=tmp)
+        # Resumed after "downtime": one crawl catches up, not one per missed slot.
+        caught_up = scheduler.run_pass()
+        (handover,) = caught_up.scheduled
+        assert handover.triggered_by == "schedule" and handover.node == client.name
+        assert scheduler.run_pass().scheduled == []
+        jobs = client.list_jobs()
+        assert len([j for j in jobs.pending + jobs.running if j["id"].startswith("gallery.")]) == 1
+
+        status = repostwatch("status", env=env, cwd=tmp)
+        # The node's load and its jobs: the caught-up crawl is pending or already running.
+        assert re.search(rf"^  {client.name}  up: [01] running, [01] pending$", status.stdout, re.M)
+        job_line = rf"^    (running|pending) gallery\.{handover.run_id}$"
+        assert re.search(job_line, status.stdout, re.M), status.stdout
+        backend = deployed["database_url"].split(":")[0]
+        assert f"Database  {backend}://" in status.stdout and "(up to date)" in status.stdout
+        assert f"Flags     {len(EXPECTED_FLAGS)} pending review" in status.stdout
+        due = (clock.now + timedelta(hours=6)).strftime("%Y-%m-%d %H:%M UTC")
+        assert f"gallery  every 6h  {due}" in status.stdout
+        assert "Redis     not configured" in status.stdout
+        assert status.stdout.endswith("\nUnhealthy sites\n  none\n")
+
+        second = handover.run_id
+        _wait(lambda: _run_status(sessions, second) != "running", 180, "crawl 2 never ended")
+        clock.now += timedelta(minutes=1)
+        after = scheduler.run_pass()
+        assert (after.scheduled, after.skipped, after.closed, after.health) == ([], {}, [], [])
+        with sessions() as session:
+            flags = db.list_flags(session, site="gallery")
+            assert {f.last_run_id for f in flags} == {second}  # seen again, not duplicated
+            assert len(flags) == len(EXPECTED_FLAGS)
+            assert schedules.health_states(session)["gallery"].state == "healthy"
+        # scrapyd keeps the job history (in SQLite: it survives a restart).
+        _wait(
+            lambda: (
+                {f"gallery.{run_id}", f"gallery.{second}"}
+                <= {job["id"] for job in client.list_jobs().finished}
+            ),
+            60,
+            "scrapyd does not list both jobs as finished",
+        )
+        assert (deployed["scrapyd_dir"] / "dbs").is_dir()
+        assert (
+            deployed["scrapyd_dir"] / "logs" / "repostwatch" / "site" / f"gallery.{second}.log"
+        ).is_file()
+        assert (
+            deployed["scrapyd_dir"] / "items" / "repostwatch" / "site" / f"gallery.{second}.jl"
+        ).is_file()
+        listing = repostwatch("crawls", "list", env=env, cwd=tmp).stdout
+        assert f"gallery  every 6h  scheduled  {due}  {second} finished  healthy" in listing
+    finally:
+        engine.dispose()
+
+
+def test_run_whose_job_vanished_from_scrapyd_is_closed_as_failed(deployed):
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    client = deployed["client"]
+    clock = Clock()
+    try:
+        with sessions.begin() as session:
+            lost = schedules.open_scheduled_run(
+                session, "ghost", triggered_by="manual", at=clock.now
+            )
+            schedules.record_scrapyd_job(session, lost, node=client.name, job=f"ghost.{lost}")
+        scheduler = Scheduler(sessions, deployed["tmp"] / "no-sites", [client], clock=clock)
+        assert scheduler.run_pass().closed == []  # just handed over: its job may be on its way
+        clock.now += timedelta(minutes=2)
+        reason = (
+            f"scheduler: scrapyd job ghost.{lost} on {client.name} ended without closing the run "
+            "(see the job's log on the node)"
+        )
+        assert scheduler.run_pass().closed == [(lost, reason)]
+        with sessions() as session:
+            run = db.get_run(session, lost)
+        assert (run.status, run.finish_reason) == ("failed", reason)
+    finally:
+        engine.dispose()
+
+
+def test_status_says_which_node_is_down_and_exits_1(deployed, refused_port):
+    down = f"http://127.0.0.1:{refused_port()}/"
+    env = {
+        **deployed["env"],
+        "REPOSTWATCH_SCRAPYD_URLS": f"{deployed['client'].name},{down}",
+        "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{refused_port()}/0",
+    }
+    result = repostwatch("status", env=env, cwd=deployed["tmp"], check=False)
+    assert result.returncode == 1
+    assert f"{deployed['client'].name}  up: " in result.stdout
+    assert f"{down}  DOWN: {down} is unreachable: [Errno 111] Connection refused" in result.stdout
+    assert "Redis     redis://127.0.0.1:" in result.stdout and "UNREACHABLE" in result.stdout
+    with urlopen(f"{deployed['client'].name}listprojects.json", timeout=10) as response:
+        assert json.loads(response.read())["projects"] == ["repostwatch"]
+
+
+def _script(env: dict[str, str], output=subprocess.PIPE):
+    return subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
+        env={**os.environ, "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"), **env},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(tmp_path):
+    port = free_port()
+    env = {
+        "REPOSTWATCH_SCRAPYD_DIR": str(tmp_path / "scrapyd"),
+        "REPOSTWATCH_SCRAPYD_PORT": str(port),
+        "REPOSTWATCH_SCRAPYD_USERNAME": "ops",
+        "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret pass",
+    }
+    log = (tmp_path / "scrapyd.out").open("a")
+    process = _script(env, log)
+    try:
+        anonymous = ScrapydClient(Node.parse(f"http://127.0.0.1:{port}/"), timeout=2)
+        wrong = ScrapydClient(Node.parse(f"http://ops:guess@127.0.0.1:{port}/"), timeout=2)
+        right = ScrapydClient(Node.parse(f"http://ops:s3cret%20pass@127.0.0.1:{port}/"))
+        _wait(lambda: _answers(right), 30, "scrapyd with basic auth did not start")
+        assert right.daemon_status() == {"pending": 0, "running": 0, "finished": 0}
+        for refused in (anonymous, wrong):
+            with pytest.raises(ScrapydError, match=r"HTTP 401 \(wrong or missing credentials"):
+                refused.daemon_status()
+        config = (tmp_path / "scrapyd" / "scrapyd.conf").read_text()
+        assert "jobstorage       = scrapyd.jobstorage.SqliteJobStorage" in config
+        assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
+        assert f"max_proc         = {len(os.sched_getaffinity(0))}" in config  # usable CPUs
+        assert "s3cret" not in config
+        assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
+            "eggs",
+            "dbs",
+            "logs",
+            "items",
+            "scrapyd.conf",
+        }
+        # scrapyd-deploy takes the credentials from the environment (scrapy.cfg's [deploy]).
+        (tmp_path / "xdg").mkdir()
+        (tmp_path / "xdg" / "scrapy.cfg").write_text(
+            f"[deploy:auth]\nurl = http://127.0.0.1:{port}\n"
+        )
+        deploy = subprocess.run(
+            [str(VENV_BIN / "scrapyd-deploy"), "auth"],
+            cwd=REPO,
+            env={**os.environ, **env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+        # A job that ends at once (no such site), then a restart: the job history is kept.
+        right.schedule("site", job="nosuch.1", args={"site": "nosuch"}, settings={})
+        _wait(lambda: right.list_jobs().finished, 120, "the job never finished")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        process = _script(env, log)
+        _wait(lambda: _answers(right), 30, "scrapyd did not start again")
+        assert [job["id"] for job in right.list_jobs().finished] == ["nosuch.1"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_scrapyd_on_the_network_without_a_password_is_refused(tmp_path):
+    env = {"REPOSTWATCH_SCRAPYD_DIR": str(tmp_path), "REPOSTWATCH_SCRAPYD_BIND": "0.0.0.0"}
+    process = _script(env)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "scrapyd on 0.0.0.0 without a password would let anyone on the network run code" in (
+        output
+    )
+    assert not (tmp_path / "scrapyd.conf").exists()
+
+
+@pytest.mark.timeout(300)  # one real search crawl in a scrapyd job process
+def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
+    """`search_every`: the job gets `site` and `search=1` only; the crawl in scrapyd's job
+    process reads the keywords from the database, and no keyword reaches scrapyd's job storage,
+    logs or items (victims' names)."""
+    from tests.sites import search as board
+
+    env, tmp, client = deployed["env"], deployed["tmp"], deployed["client"]
+    repostwatch("cases", "keywords", "add", board.SKY, board.SKY_KEYWORD, env=env, cwd=tmp)
+    repostwatch("cases", "keywords", "add", board.MOON, board.MOON_KEYWORD, env=env, cwd=tmp)
+    only_board = tmp / "search-sites"  # what this scheduler schedules: the board only
+    only_board.mkdir()
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    crawl_sites = deployed["sites_dir"] / "board.toml"  # where the job reads the site file
+    try:
+        with LocalSite(board.routes()) as site:
+            text = board.site_file("board", site.url) + '[schedule]\nsearch_every = "1d"\n'
+            crawl_sites.write_text(text)
+            (only_board / "board.toml").write_text(text)
+            report = Scheduler(sessions, only_board, [client]).run_pass()
+            assert report.skipped_searches == {}, report
+            (handover,) = report.scheduled
+            assert (handover.triggered_by, handover.search) == ("schedule-search", True)
+            _wait(lambda: _run_status(sessions, handover.run_id) != "running", 180, "no end")
+            got = {path for method, path, _ in site.exchanges if method == "GET"}
+        with sessions() as session:
+            run = db.get_run(session, handover.run_id)
+    finally:
+        crawl_sites.unlink(missing_ok=True)
+        engine.dispose()
+    sky, moon = board.q(board.SKY_KEYWORD), board.q(board.MOON_KEYWORD)
+    assert {p for p in got if p.startswith("/search")} == {
+        f"/search?q={sky}",
+        f"/search?q={sky}&page=2",
+        f"/search?q={moon}",
+    }
+    assert (run.status, run.pages) == ("finished", 7)
+    assert json.loads(run.stats)["repostwatch/search/keywords"] == 2
+    job = f"board.{handover.run_id}"
+    assert (deployed["scrapyd_dir"] / "logs" / "repostwatch" / "site" / f"{job}.log").is_file()
+    assert not (deployed["scrapyd_dir"] / "items" / "repostwatch" / "site" / f"{job}.jl").exists()
+    secrets = [
+        form.encode()
+        for keyword in (board.SKY_KEYWORD, board.MOON_KEYWORD)
+        for form in (keyword, board.q(keyword), json.dumps(keyword)[1:-1])
+    ]
+    files = [tmp / "scrapyd.out", *(p for p in deployed["scrapyd_dir"].rglob("*") if p.is_file())]
+    leaks = [str(path) for path in files for secret in secrets if secret in path.read_bytes()]
+    assert leaks == []
+
+
+@pytest.mark.timeout(300)  # two short jobs in scrapyd
+def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed, refused_port):
+    """`repostwatch scheduler` as systemd runs it: passes every second until SIGTERM. Then
+    `crawls run-now` by hand, and `status` lists the site whose crawls found nothing."""
+    env, tmp, client = deployed["env"], deployed["tmp"], deployed["client"]
+    only_svc = tmp / "svc-sites"  # what this scheduler schedules: one site of its own
+    only_svc.mkdir()
+    dead = f"http://127.0.0.1:{refused_port()}/"  # nothing listens: the crawl gets no page
+    text = (
+        f'name = "svc"\nstart_urls = ["{dead}"]\nallow_private_network = true\nretries = 0\n'
+        '[schedule]\nevery = "1h"\n'
+    )
+    (only_svc / "svc.toml").write_text(text)
+    crawl_sites = deployed["sites_dir"] / "svc.toml"  # where the jobs read the site file
+    crawl_sites.write_text(text)
+    env = {**env, "REPOSTWATCH_SITES_DIR": str(only_svc)}
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    log_path = tmp / "scheduler-service.log"
+    try:
+        with log_path.open("w") as log:
+            service = subprocess.Popen(
+                [REPOSTWATCH, "scheduler", "--interval", "1"],
+                env={**os.environ, **env},
+                cwd=tmp,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait(lambda: "job svc." in log_path.read_text(), 60, "nothing handed over")
+                time.sleep(2.5)  # two more passes: the site is not handed over again
+            finally:
+                service.send_signal(signal.SIGTERM)
+                returncode = service.wait(timeout=60)
+        output = log_path.read_text()
+        assert returncode == 0, output
+        assert "Scheduler started: a pass every 1 s on " + client.name in output
+        assert output.rstrip().endswith("Scheduler stopped"), output
+        (first,) = {int(run) for run in re.findall(r"job svc\.(\d+)", output)}  # handed once
+        with sessions() as session:
+            assert schedules.run_job(session, first) == ("schedule", client.name, f"svc.{first}")
+        _wait(lambda: _run_status(sessions, first) != "running", 120, "job 1 never ended")
+
+        # By hand, through the scheduler's rules: a manual run on the node.
+        now = repostwatch("crawls", "run-now", "svc", env=env, cwd=tmp)
+        manual = int(re.match(r"Crawl run (\d+) of svc", now.stdout).group(1))
+        assert now.stdout.strip() == (
+            f"Crawl run {manual} of svc handed to {client.name} as job svc.{manual}."
+        )
+        with sessions() as session:
+            assert schedules.run_job(session, manual) == ("manual", client.name, f"svc.{manual}")
+        _wait(lambda: _run_status(sessions, manual) != "running", 120, "job 2 never ended")
+
+        # The next pass judges the runs: no page at all, so the site is unhealthy, and status
+        # (which exits 0: every service is up) says so.
+        Scheduler(sessions, only_svc, [client]).run_pass()
+        with sessions() as session:
+            health = schedules.health_states(session)["svc"]
+        assert health.state == "unhealthy"
+        status = repostwatch("status", env=env, cwd=tmp)
+        unhealthy = status.stdout.split("\nUnhealthy sites\n", 1)[1].splitlines()
+        line = f"  svc  since {health.since:%Y-%m-%d %H:%M} UTC: {health.reason}"
+        assert line in unhealthy and "no page" in line, status.stdout
+    finally:
+        crawl_sites.unlink(missing_ok=True)
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "sent"),
+    [
+        (None, "${REPOSTWATCH_SCRAPYD_USERNAME}:${REPOSTWATCH_SCRAPYD_PASSWORD}"),  # unset
+        ("", "netrc-user:netrc-pass"),  # empty: ~/.netrc
+        ("ops", "ops:s3cret"),
+    ],
+)
+def test_scrapyd_deploy_credentials_are_as_the_readme_says(tmp_path, username, sent):
+    """README, Deploying: scrapy.cfg's ${REPOSTWATCH_SCRAPYD_USERNAME} stays as text when the
+    variable is unset, so ~/.netrc is read only when it is set to the empty string."""
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-pass\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOSTWATCH_SCRAPYD_")} | {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+    if username is not None:
+        env |= {"REPOSTWATCH_SCRAPYD_USERNAME": username, "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret"}
+    code = (
+        "from scrapyd_client.utils import _get_targets, get_auth; t = _get_targets()['local']; "
+        "a = get_auth(t['url'], t.get('username'), t.get('password', '')); "
+        "print(f'{a.username}:{a.password}')"
+    )
+    out = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == sent
