@@ -1,13 +1,12 @@
 """Hash media bytes: exact digests for all media; pHash, PDQ and crhash for images.
 
-    >>> from crawler.hashing import hash_media
     >>> hashes = hash_media(open("photo.jpg", "rb").read())
     >>> hashes.get("pdq").hex, hashes.get("pdq").quality
     >>> [(v.variant, v.value.algorithm) for v in hashes.variants]  # turned, mirrored, trimmed
 
 Images are decoded for hashing only as far as hashing needs (`open_luma`: luma only, JPEGs at a
 reduced DCT scale). ``hashes`` hold what a reference stores; ``variants`` and ``keypoints`` only
-serve matching (see `MediaHashes`).
+serve matching (see `MediaHashes`). `crawler.hashing` re-exports `hash_media` and `hash_file`.
 
 Pure: standard library, numpy, Pillow, imagehash, pdqhash and OpenCV (crhash) only. `hash_media`
 is a plain module-level function so a ProcessPoolExecutor can run it.
@@ -22,60 +21,14 @@ import numpy as np
 from PIL import Image
 
 from crawler.hashing.borders import content_box
-from crawler.hashing.crhash import CRHASH_MIN_INLIERS, keypoint_features
-from crawler.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, open_image, open_luma
+from crawler.hashing.crhash import keypoint_features
+from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
-from crawler.hashing.dihedral import DIHEDRAL
-from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
-from crawler.hashing.pdq import (
-    PDQ_MATCH_THRESHOLD,
-    PDQ_MIN_QUALITY,
-    pdq,
-    pdq_luma,
-    pdq_variants,
-    symmetric_size,
-)
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash, phash_variants
-from crawler.hashing.sniff import Sniffed, sniff
-from crawler.hashing.types import (
-    ALGORITHM_BITS,
-    HashFormatError,
-    HashValue,
-    MediaHashes,
-    VariantHash,
-)
-
-__all__ = [
-    "ALGORITHM_BITS",
-    "CAPTION_BAND",
-    "CENTRE",
-    "CRHASH_MIN_INLIERS",
-    "DEFAULT_MAX_PIXELS",
-    "DIHEDRAL",
-    "PDQ_MATCH_THRESHOLD",
-    "PDQ_MIN_QUALITY",
-    "PHASH_MATCH_THRESHOLD",
-    "Decoded",
-    "HashFormatError",
-    "HashValue",
-    "MediaError",
-    "MediaHashes",
-    "MediaTooLarge",
-    "Sniffed",
-    "UndecodableMedia",
-    "UnsupportedMedia",
-    "VariantHash",
-    "centre_box",
-    "hamming",
-    "hash_file",
-    "hash_media",
-    "open_image",
-    "open_luma",
-    "pdq",
-    "phash",
-    "sniff",
-]
-
+from crawler.hashing.errors import MediaError
+from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
+from crawler.hashing.phash import phash_variants
+from crawler.hashing.sniff import sniff
+from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
 #: The variant name prefix of hashes of the picture inside trimmed borders.
 TRIMMED = "trimmed"
