@@ -7,7 +7,7 @@ Rules, per algorithm: sha256 or md5 equal; pHash within `PHASH_MATCH_THRESHOLD` 
 for each of its variants (turned, mirrored, inside trimmed borders, the middle band without
 caption bands: `MediaHashes.variants`); references are originals, with the PDQ of their middle
 band stored as one more PDQ reference (`MediaHashes.reference_values`). Cases that none of
-these match get a second look by crhash:
+these match get a second look by crhash (`KeypointIndex` screens, `crop_evidence` decides):
 at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
 with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the
 inliers and score kept on the match). Each case is reported once,
@@ -24,13 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from crawler.hashing.crhash import (
-    CRHASH_MIN_INLIERS,
-    DESCRIPTOR_THRESHOLD,
-    codes_of,
-    crop_evidence,
-    probe_codes,
-)
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
 from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, phash_is_usable
 from crawler.hashing.types import (
@@ -42,20 +36,17 @@ from crawler.hashing.types import (
 )
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
+from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 from crawler.matching.multi_index import MultiIndexHashIndex
 
 DEFAULT_THRESHOLDS: Mapping[str, int] = {"phash": PHASH_MATCH_THRESHOLD, "pdq": PDQ_MATCH_THRESHOLD}
 #: Which algorithm wins when two matches are equally good: exact first, then PDQ over pHash.
 _PREFERENCE = ("sha256", "md5", "pdq", "phash")
-#: crhash references are screened this many at a time (bounds the memory of one screening).
-_SCREEN_BATCH = 4096
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
 #: alive at once when a crawl loads millions of them).
 _ADD_CHUNK = 65_536
-#: Keypoints a crhash holds at most (64 bits each).
-_MAX_KEYPOINTS = ALGORITHM_BITS["crhash"] // 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +113,7 @@ class Matcher:
         self.min_inliers = min_inliers
         self._indexes = {algorithm: index_factory(algorithm) for algorithm in _PREFERENCE}
         self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _PREFERENCE}
-        self._keypoints = _KeypointRefs()
+        self._keypoints = KeypointIndex()
         self.add(refs)
 
     def add(self, refs: Iterable[Reference]) -> None:
@@ -305,12 +296,7 @@ class _Rows:
         ids = np.fromiter((ref.id for ref in refs), dtype=np.int64, count=len(refs))
         cases = np.fromiter((ref.case_id for ref in refs), dtype=np.int64, count=len(refs))
         if algorithm in KEYPOINT_ALGORITHMS:
-            codes = np.zeros((len(refs), _MAX_KEYPOINTS), dtype=np.uint64)
-            counts = np.zeros(len(refs), dtype=np.uint8)
-            for row, ref in enumerate(refs):
-                found = codes_of(ref.value)
-                codes[row, : len(found)] = found
-                counts[row] = len(found)
+            codes, counts = keypoint_codes([ref.value for ref in refs])
             usable = np.ones(len(refs), dtype=bool)
         else:
             packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
@@ -334,69 +320,3 @@ class _Batch:
     codes: np.ndarray
     counts: np.ndarray  # crhash: keypoints per row
     usable: np.ndarray
-
-
-class _KeypointRefs:
-    """crhash references as arrays (ids, cases, keypoint codes padded to 8, keypoint counts),
-    screened in bulk: a reference is a candidate when enough of its keypoints have a near
-    descriptor in the media at all."""
-
-    def __init__(self) -> None:
-        self._ids = np.empty(0, dtype=np.int64)
-        self._cases = np.empty(0, dtype=np.int64)
-        self._codes = np.empty((0, _MAX_KEYPOINTS), dtype=np.uint64)
-        self._counts = np.empty(0, dtype=np.uint8)
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(
-        self, ids: np.ndarray, cases: np.ndarray, codes: np.ndarray, counts: np.ndarray
-    ) -> None:
-        """Add rows whose ids are new (the caller checks)."""
-        self._pending.append((ids, cases, codes, counts))
-
-    def contains(self, ids: np.ndarray) -> np.ndarray:
-        self._merge()
-        return np.isin(ids, self._ids)
-
-    def remove(self, ids: np.ndarray) -> int:
-        """Remove rows by id; returns how many were there."""
-        self._merge()
-        keep = ~np.isin(self._ids, ids)
-        removed = len(keep) - int(keep.sum())
-        if removed:
-            self._ids, self._cases = self._ids[keep], self._cases[keep]
-            self._codes, self._counts = self._codes[keep], self._counts[keep]
-        return removed
-
-    def __len__(self) -> int:
-        return len(self._ids) + sum(len(part[0]) for part in self._pending)
-
-    def screen(self, probe: np.ndarray, min_inliers: int) -> list[tuple[int, int, np.ndarray]]:
-        """``(id, case, keypoint codes)`` of the references with at least ``min_inliers``
-        keypoints whose descriptor is near one in ``probe``, by id."""
-        self._merge()
-        probe_descriptors = probe >> np.uint64(16)
-        slots = np.arange(_MAX_KEYPOINTS)
-        rows = []
-        for start in range(0, len(self._ids), _SCREEN_BATCH):
-            stop = start + _SCREEN_BATCH
-            descriptors = self._codes[start:stop] >> np.uint64(16)
-            distances = np.bitwise_count(descriptors[:, :, None] ^ probe_descriptors[None, None, :])
-            valid = slots[None, :] < self._counts[start:stop, None]
-            near = (distances <= DESCRIPTOR_THRESHOLD).any(axis=2) & valid
-            rows.append(np.flatnonzero(near.sum(axis=1) >= min_inliers) + start)
-        found = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        return [
-            (int(self._ids[row]), int(self._cases[row]), self._codes[row, : self._counts[row]])
-            for row in found.tolist()
-        ]
-
-    def _merge(self) -> None:
-        if not self._pending:
-            return
-        parts = [(self._ids, self._cases, self._codes, self._counts), *self._pending]
-        ids, cases, codes, counts = (np.concatenate(column) for column in zip(*parts, strict=True))
-        order = np.argsort(ids, kind="stable")
-        self._ids, self._cases = ids[order], cases[order]
-        self._codes, self._counts = codes[order], counts[order]
-        self._pending = []
