@@ -44,16 +44,17 @@ import numpy as np
 
 from benchmarks import crhash_pairs, photos
 from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.algorithms import ALGORITHMS, ranked
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
-from crawler.hashing.types import ALGORITHM_BITS, HashValue
+from crawler.hashing.types import HashValue
 from crawler.hashing.video import (
     DEFAULT_MAX_FRAMES,
     REFERENCE_SECONDS_PER_SAMPLE,
     hash_video,
     unique_frame_hashes,
 )
-from crawler.matching import DEFAULT_THRESHOLDS, Matcher, Reference
+from crawler.matching import Matcher, Reference
 from crawler.matching.video import (
     DEFAULT_MIN_QUERY_SHARE,
     DEFAULT_MIN_REFERENCE_SHARE,
@@ -66,8 +67,9 @@ PLOT = Path("docs/benchmarks-robustness.png")
 PRECISION = 0.9999
 FALSE_POSITIVE_TARGET = 1e-6
 VIDEO_TARGET = 0.95
-#: Perceptual algorithms whose thresholds are studied (crhash has no single distance).
-ALGORITHMS = ("pdq", "phash")
+#: Perceptual algorithms whose thresholds are studied, PDQ first (crhash has no single
+#: distance).
+STUDIED = ranked("perceptual")
 #: Distance standing for "cannot match" (a PDQ hash below quality 50 on either side).
 FAR = 10_000
 
@@ -142,15 +144,15 @@ def score_images(hashed: list[Hashed]) -> ImageScores:
     distances, thresholds = {}, {}
     owner = np.array([case for case, _, _ in queries])
     label = np.array([name for _, name, _ in queries])
-    for algorithm in ALGORITHMS:
+    for algorithm in STUDIED:
         table = _distance_table(algorithm, [media for _, _, media in queries], hashed)
         own = table[np.arange(len(queries)), owner]
         positives = own[label != "original"]
         negatives = table[np.arange(count)[None, :] != owner[:, None]]
         distances[algorithm] = (positives, negatives)
-        best = _precise_threshold(positives, negatives, ALGORITHM_BITS[algorithm])
+        best = _precise_threshold(positives, negatives, ALGORITHMS[algorithm].bits)
         thresholds[algorithm] = best
-        production = DEFAULT_THRESHOLDS[algorithm]
+        production = ALGORITHMS[algorithm].threshold
         for column, limit in ((f"{production}", production), (f"{best} (t*)", best)):
             recall[f"{algorithm} <= {column}"] = {
                 name: _share(own[label == name], limit, count) for name in results
@@ -180,13 +182,14 @@ def score_images(hashed: list[Hashed]) -> ImageScores:
         _false_positive_line("Matcher, images", len(flagged), len(queries) * (count - 1)),
         *(f"  flagged: {line}" for line in flagged[:20]),
     ]
-    for algorithm in ALGORITHMS:
+    for algorithm in STUDIED:
         negatives = distances[algorithm][1]
         usable = negatives[negatives < FAR]
+        production = ALGORITHMS[algorithm].threshold
         notes.append(
             f"{algorithm}: t* = {thresholds[algorithm]} (production "
-            f"{DEFAULT_THRESHOLDS[algorithm]}); unrelated pairs at or under the production "
-            f"threshold: {int((negatives <= DEFAULT_THRESHOLDS[algorithm]).sum())} of "
+            f"{production}); unrelated pairs at or under the production "
+            f"threshold: {int((negatives <= production).sum())} of "
             f"{len(negatives):,}; closest unrelated pair {int(usable.min())} bits, 1st "
             f"percentile {np.percentile(usable, 1):.0f}, median {np.median(usable):.0f}"
         )
@@ -375,13 +378,13 @@ def plot(scores: ImageScores, video_recall: dict[str, float] | None, path: Path)
         title="Images: recall per edit",
     )
     bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.05), ncol=3, fontsize=8)
-    for row, algorithm in enumerate(ALGORITHMS):
+    for row, algorithm in enumerate(STUDIED):
         axis = figure.add_subplot(grid[row, 1])
         positives, negatives = scores.distances[algorithm]
-        bins = np.arange(min(ALGORITHM_BITS[algorithm], 160) + 2) - 0.5
+        bins = np.arange(min(ALGORITHMS[algorithm].bits, 160) + 2) - 0.5
         axis.hist(negatives[negatives < FAR], bins, alpha=0.6, label="other originals")
         axis.hist(positives[positives < FAR], bins, alpha=0.6, label="copy vs its original")
-        axis.axvline(DEFAULT_THRESHOLDS[algorithm], color="black", label="production threshold")
+        axis.axvline(ALGORITHMS[algorithm].threshold, color="black", label="production threshold")
         if scores.thresholds[algorithm] is not None:
             axis.axvline(scores.thresholds[algorithm], color="red", ls="--", label="t* (99.99%)")
         axis.set(

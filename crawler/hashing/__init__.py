@@ -5,14 +5,22 @@
     >>> hashes.get("pdq").hex, hashes.get("pdq").quality
 
 This package only re-exports; each part lives in a module named by its role: `media`
-(`hash_media`, variants), `types` (`HashValue`, `MediaHashes`), `decode`, `sniff`, `digests`,
-`phash`, `pdq`, `crhash`, `video`.
+(`hash_media`, variants), `algorithms` (one `Algorithm` descriptor per hash type), `types`
+(`HashValue`, `MediaHashes`), `decode`, `sniff`, `digests`, `phash`, `pdq`, `crhash`, `video`.
 
 Pure: standard library, numpy, Pillow, imagehash, pdqhash and OpenCV (crhash) only.
 """
 
 from __future__ import annotations
 
+from crawler.hashing.algorithms import (
+    ALGORITHMS,
+    Algorithm,
+    HashFormatError,
+    algorithm,
+    names,
+    ranked,
+)
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, open_image, open_luma
 from crawler.hashing.dihedral import DIHEDRAL
@@ -28,16 +36,10 @@ from crawler.hashing.media import (
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, pdq
 from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash
 from crawler.hashing.sniff import Sniffed, sniff
-from crawler.hashing.types import (
-    ALGORITHM_BITS,
-    HashFormatError,
-    HashValue,
-    MediaHashes,
-    VariantHash,
-)
+from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
 __all__ = [
-    "ALGORITHM_BITS",
+    "ALGORITHMS",
     "CAPTION_BAND",
     "CENTRE",
     "CRHASH_MIN_INLIERS",
@@ -47,6 +49,7 @@ __all__ = [
     "PDQ_MIN_QUALITY",
     "PHASH_MATCH_THRESHOLD",
     "TRIMMED",
+    "Algorithm",
     "Decoded",
     "HashFormatError",
     "HashValue",
@@ -57,13 +60,16 @@ __all__ = [
     "UndecodableMedia",
     "UnsupportedMedia",
     "VariantHash",
+    "algorithm",
     "centre_box",
     "hamming",
     "hash_file",
     "hash_media",
+    "names",
     "open_image",
     "open_luma",
     "pdq",
     "phash",
+    "ranked",
     "sniff",
 ]

@@ -16,11 +16,10 @@ from __future__ import annotations
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
 from crawler.matching.keypoint_index import KeypointIndex
-from crawler.matching.matcher import DEFAULT_THRESHOLDS, Match, Matcher, default_index
+from crawler.matching.matcher import Match, Matcher, default_index
 from crawler.matching.multi_index import MultiIndexHashIndex
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
     "BruteForceIndex",
     "ExactIndex",
     "KeypointIndex",
