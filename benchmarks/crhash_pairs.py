@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crawler.hashing import CENTRE, HashValue, MediaHashes
+from crawler.hashing.algorithms import ALGORITHMS, PDQ, PHASH, names
 from crawler.hashing.crhash import (
     CRHASH_MIN_INLIERS,
     CRHASH_MIN_SCORE,
@@ -30,7 +31,6 @@ from crawler.hashing.crhash import (
 )
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
-from crawler.matching import DEFAULT_THRESHOLDS
 
 #: Copies that are not used as references (see the module docstring).
 NOT_REFERENCES = frozenset({"screenshot"})
@@ -137,7 +137,7 @@ def run(
 
 
 #: 64-bit words per hash.
-_WORDS = {"phash": 1, "pdq": 4}
+_WORDS = {name: ALGORITHMS[name].bits // 64 for name in names("perceptual")}
 
 
 def _global_codes(values: list[HashValue]) -> dict[str, np.ndarray]:
@@ -181,7 +181,7 @@ def global_run(
     matrix = {a: np.array(rows[a], dtype=np.uint64).reshape(len(rows[a]), _WORDS[a]) for a in rows}
     which = {a: np.array(row_refs[a], dtype=np.int64) for a in rows}
     pairs, matched = 0, []
-    closest = {"phash": 64, "pdq": 256}
+    closest = {name: ALGORITHMS[name].bits for name in names("perceptual")}
     for owner, (name, reference, copies) in enumerate(originals):
         others = ref_owners != owner
         for edit, media in [("original", reference), *copies.items()]:
@@ -197,7 +197,8 @@ def global_run(
             )
             pairs += int(others.sum())
             hit = np.zeros(len(owners), dtype=bool)
-            for algorithm, limit in DEFAULT_THRESHOLDS.items():
+            for algorithm in names("perceptual"):
+                limit = ALGORITHMS[algorithm].threshold
                 if not len(query[algorithm]):
                     continue
                 per_row = (
@@ -220,8 +221,8 @@ def global_run(
         f"pHash and PDQ with every variant ({'centre included' if centre else 'no centre'}), "
         f"every picture against every other "
         f"photo's copies: {len(matched)} of {pairs:,} unrelated pairs matched ({rate}); closest "
-        f"unrelated pair: pdq {closest['pdq']} bits (match <= {DEFAULT_THRESHOLDS['pdq']}), "
-        f"phash {closest['phash']} bits (match <= {DEFAULT_THRESHOLDS['phash']})"
+        f"unrelated pair: pdq {closest['pdq']} bits (match <= {PDQ.threshold}), "
+        f"phash {closest['phash']} bits (match <= {PHASH.threshold})"
     ]
     lines += [f"  matched: {line}" for line in matched[:20]]
     return pairs, len(matched), lines

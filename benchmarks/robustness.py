@@ -20,10 +20,9 @@ originals' hashes, each original its own case, as a crawl would. Per edit:
 
 The false-positive rate counts ordered pairs (query, another original) the Matcher flagged, over
 originals and copies alike; `benchmarks.crhash_pairs` tries crhash on every other photo's copies too
-(about 3 million pairs). Videos: slideshows made by ``tests/support/videos.py`` from disjoint pairs
-of the scikit-image photos, hashed with `crawler.hashing.video.hash_video` (references four samples
-a second, deduplicated, as `refs add` stores them) and matched with
-`crawler.matching.video.VideoMatcher`.
+(about 3 million pairs). Videos: slideshows of the photos and their edited copies, matched with
+`crawler.matching.video.VideoMatcher` (`benchmarks.robustness_video`). Targets, verdicts and
+tables: `benchmarks.robustness_report`.
 """
 
 from __future__ import annotations
@@ -43,31 +42,22 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import crhash_pairs, photos
+from benchmarks.robustness_report import false_positive_line, markdown, verdict
+from benchmarks.robustness_video import VIDEO_TARGET, hash_video_copies, score_videos
 from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.algorithms import ALGORITHMS, ranked
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
-from crawler.hashing.types import ALGORITHM_BITS, HashValue
-from crawler.hashing.video import (
-    DEFAULT_MAX_FRAMES,
-    REFERENCE_SECONDS_PER_SAMPLE,
-    hash_video,
-    unique_frame_hashes,
-)
-from crawler.matching import DEFAULT_THRESHOLDS, Matcher, Reference
-from crawler.matching.video import (
-    DEFAULT_MIN_QUERY_SHARE,
-    DEFAULT_MIN_REFERENCE_SHARE,
-    VideoMatcher,
-)
-from tests.support import videos
+from crawler.hashing.types import HashValue
+from crawler.matching import Matcher, Reference
+from crawler.matching.video import DEFAULT_MIN_QUERY_SHARE, DEFAULT_MIN_REFERENCE_SHARE
 
 CACHE = Path("var/bench")
 PLOT = Path("docs/benchmarks-robustness.png")
 PRECISION = 0.9999
-FALSE_POSITIVE_TARGET = 1e-6
-VIDEO_TARGET = 0.95
-#: Perceptual algorithms whose thresholds are studied (crhash has no single distance).
-ALGORITHMS = ("pdq", "phash")
+#: Perceptual algorithms whose thresholds are studied, PDQ first (crhash has no single
+#: distance).
+STUDIED = ranked("perceptual")
 #: Distance standing for "cannot match" (a PDQ hash below quality 50 on either side).
 FAR = 10_000
 
@@ -92,23 +82,6 @@ def hash_photo(original: photos.Original) -> Hashed:
         except MediaError as error:
             hashed.copies[name] = f"{type(error).__name__}: {error}"
     return hashed
-
-
-def hash_video_copies(names: tuple[str, ...]) -> tuple[tuple[HashValue, ...], dict]:
-    """Runs in a worker: a slideshow's reference frames (as `refs add` stores them), and the
-    frames of the original file and of each copy, sampled as a crawl samples them."""
-    data = videos.slideshow(names)
-    stored = hash_video(
-        data, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, max_frames=4 * DEFAULT_MAX_FRAMES
-    )
-    reference = tuple(frame.value for frame in unique_frame_hashes(stored.frames))
-    copies: dict[str, tuple[HashValue, ...] | str] = {"original": hash_video(data).values}
-    for name, transform in photos.VIDEO_TRANSFORMS.items():
-        try:
-            copies[name] = hash_video(transform(data)).values
-        except MediaError as error:
-            copies[name] = f"{type(error).__name__}: {error}"
-    return reference, copies
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -142,15 +115,15 @@ def score_images(hashed: list[Hashed]) -> ImageScores:
     distances, thresholds = {}, {}
     owner = np.array([case for case, _, _ in queries])
     label = np.array([name for _, name, _ in queries])
-    for algorithm in ALGORITHMS:
+    for algorithm in STUDIED:
         table = _distance_table(algorithm, [media for _, _, media in queries], hashed)
         own = table[np.arange(len(queries)), owner]
         positives = own[label != "original"]
         negatives = table[np.arange(count)[None, :] != owner[:, None]]
         distances[algorithm] = (positives, negatives)
-        best = _precise_threshold(positives, negatives, ALGORITHM_BITS[algorithm])
+        best = _precise_threshold(positives, negatives, ALGORITHMS[algorithm].bits)
         thresholds[algorithm] = best
-        production = DEFAULT_THRESHOLDS[algorithm]
+        production = ALGORITHMS[algorithm].threshold
         for column, limit in ((f"{production}", production), (f"{best} (t*)", best)):
             recall[f"{algorithm} <= {column}"] = {
                 name: _share(own[label == name], limit, count) for name in results
@@ -165,7 +138,7 @@ def score_images(hashed: list[Hashed]) -> ImageScores:
                 name,
                 "-" if target is None else f">= {target:.1%}",
                 f"{share:.1%} ({len(hits)}/{count})",
-                _verdict(share, target),
+                verdict(share, target),
                 *(f"{recall[column][name]:.1%}" for column in list(recall)[1:]),
                 ", ".join(f"{a} {n}" for a, n in via.most_common()) or "-",
                 str(wrong),
@@ -177,16 +150,17 @@ def score_images(hashed: list[Hashed]) -> ImageScores:
     notes += [
         f"{count} originals, {len(queries) - count} copies"
         + (f"; copies that failed to hash: {dict(failed)}" if failed else ""),
-        _false_positive_line("Matcher, images", len(flagged), len(queries) * (count - 1)),
+        false_positive_line("Matcher, images", len(flagged), len(queries) * (count - 1)),
         *(f"  flagged: {line}" for line in flagged[:20]),
     ]
-    for algorithm in ALGORITHMS:
+    for algorithm in STUDIED:
         negatives = distances[algorithm][1]
         usable = negatives[negatives < FAR]
+        production = ALGORITHMS[algorithm].threshold
         notes.append(
             f"{algorithm}: t* = {thresholds[algorithm]} (production "
-            f"{DEFAULT_THRESHOLDS[algorithm]}); unrelated pairs at or under the production "
-            f"threshold: {int((negatives <= DEFAULT_THRESHOLDS[algorithm]).sum())} of "
+            f"{production}); unrelated pairs at or under the production "
+            f"threshold: {int((negatives <= production).sum())} of "
             f"{len(negatives):,}; closest unrelated pair {int(usable.min())} bits, 1st "
             f"percentile {np.percentile(usable, 1):.0f}, median {np.median(usable):.0f}"
         )
@@ -267,76 +241,7 @@ def _share(distances: np.ndarray, limit: int | None, total: int) -> float:
     return 0.0 if limit is None else float((distances <= limit).sum()) / total
 
 
-def _verdict(share: float, target: float | None) -> str:
-    if target is None:
-        return "-"
-    return "yes" if share >= target else "**no**"
-
-
-def _false_positive_line(what: str, flagged: int, pairs: int) -> str:
-    """The measured rate against the target; with no false positive, the rule of three gives
-    the most the rate can be at 95% confidence (3 / pairs)."""
-    rate = flagged / pairs
-    if flagged:
-        verdict = "NOT met" if rate > FALSE_POSITIVE_TARGET else "met"
-        measured = f"rate {rate:.2g}"
-    else:
-        bound = 3 / pairs
-        verdict = "met" if bound <= FALSE_POSITIVE_TARGET else "too few pairs to show it"
-        measured = f"rate 0, at most {bound:.1g} at 95% confidence"
-    return (
-        f"{what}: {flagged} of {pairs:,} ordered pairs of distinct originals flagged ({measured});"
-        f" target <= {FALSE_POSITIVE_TARGET:g} per pair: {verdict}"
-    )
-
-
-def score_videos(results: list[tuple[tuple[HashValue, ...], dict]]) -> tuple[list, dict, list]:
-    """Rows of the video table, recall per edit, and notes (misses, false positives)."""
-    matcher = VideoMatcher()
-    # The same frames with no share required: how much of its own video a missed copy matched.
-    evidence = VideoMatcher(min_query_share=1e-9, min_reference_share=1e-9)
-    for video_id, (reference, _) in enumerate(results):
-        matcher.add(video_id, case_id=video_id, frames=reference)
-        evidence.add(video_id, case_id=video_id, frames=reference)
-    rows, recall, notes, flagged, pairs = [], {}, [], 0, 0
-    for name in ["original", *photos.VIDEO_TRANSFORMS]:
-        hits, wrong, shares, missed = 0, 0, [], []
-        for video_id, (_, copies) in enumerate(results):
-            frames = copies[name]
-            pairs += len(results) - 1
-            matches = [] if isinstance(frames, str) else matcher.match(frames)
-            own = [m for m in matches if m.video_id == video_id]
-            hits += bool(own)
-            wrong += len(matches) - len(own)
-            near = [] if isinstance(frames, str) else evidence.match(frames)
-            share = next((m.query_match_share for m in near if m.video_id == video_id), 0.0)
-            shares.append(share)
-            if not own:
-                missed.append(f"{'+'.join(photos.VIDEO_PHOTOS[video_id])} ({share:.2f})")
-        flagged += wrong
-        recall[name] = hits / len(results)
-        target = None if name == "original" else VIDEO_TARGET
-        rows.append(
-            [
-                name,
-                "-" if target is None else f">= {target:.0%}",
-                f"{recall[name]:.1%} ({hits}/{len(results)})",
-                _verdict(recall[name], target),
-                f"{min(shares):.2f}",
-                str(wrong),
-            ]
-        )
-        if missed:
-            notes.append(f"{name} missed (share of its frames matching): {', '.join(missed)}")
-    return rows, recall, [*notes, _false_positive_line("VideoMatcher", flagged, pairs)]
-
-
 # --- output ----------------------------------------------------------------------------------
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
 
 
 def plot(scores: ImageScores, video_recall: dict[str, float] | None, path: Path) -> None:
@@ -375,13 +280,13 @@ def plot(scores: ImageScores, video_recall: dict[str, float] | None, path: Path)
         title="Images: recall per edit",
     )
     bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.05), ncol=3, fontsize=8)
-    for row, algorithm in enumerate(ALGORITHMS):
+    for row, algorithm in enumerate(STUDIED):
         axis = figure.add_subplot(grid[row, 1])
         positives, negatives = scores.distances[algorithm]
-        bins = np.arange(min(ALGORITHM_BITS[algorithm], 160) + 2) - 0.5
+        bins = np.arange(min(ALGORITHMS[algorithm].bits, 160) + 2) - 0.5
         axis.hist(negatives[negatives < FAR], bins, alpha=0.6, label="other originals")
         axis.hist(positives[positives < FAR], bins, alpha=0.6, label="copy vs its original")
-        axis.axvline(DEFAULT_THRESHOLDS[algorithm], color="black", label="production threshold")
+        axis.axvline(ALGORITHMS[algorithm].threshold, color="black", label="production threshold")
         if scores.thresholds[algorithm] is not None:
             axis.axvline(scores.thresholds[algorithm], color="red", ls="--", label="t* (99.99%)")
         axis.set(

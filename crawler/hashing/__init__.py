@@ -3,50 +3,43 @@
     >>> from crawler.hashing import hash_media
     >>> hashes = hash_media(open("photo.jpg", "rb").read())
     >>> hashes.get("pdq").hex, hashes.get("pdq").quality
-    >>> [(v.variant, v.value.algorithm) for v in hashes.variants]  # turned, mirrored, trimmed
 
-Images are decoded for hashing only as far as hashing needs (`open_luma`: luma only, JPEGs at a
-reduced DCT scale). ``hashes`` hold what a reference stores; ``variants`` and ``keypoints`` only
-serve matching (see `MediaHashes`).
+This package only re-exports; each part lives in a module named by its role: `media`
+(`hash_media`, variants), `algorithms` (one `Algorithm` descriptor per hash type), `types`
+(`HashValue`, `MediaHashes`), `decode`, `sniff`, `digests`, `phash`, `pdq`, `crhash`, `video`.
 
-Pure: standard library, numpy, Pillow, imagehash, pdqhash and OpenCV (crhash) only. `hash_media`
-is a plain module-level function so a ProcessPoolExecutor can run it.
+Pure: standard library, numpy, Pillow, imagehash, pdqhash and OpenCV (crhash) only.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import numpy as np
-from PIL import Image
-
-from crawler.hashing.borders import content_box
-from crawler.hashing.crhash import CRHASH_MIN_INLIERS, keypoint_features
+from crawler.hashing.algorithms import (
+    ALGORITHMS,
+    Algorithm,
+    HashFormatError,
+    algorithm,
+    names,
+    ranked,
+)
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, open_image, open_luma
-from crawler.hashing.digests import md5_hex, sha256_hex
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
-from crawler.hashing.pdq import (
-    PDQ_MATCH_THRESHOLD,
-    PDQ_MIN_QUALITY,
-    pdq,
-    pdq_luma,
-    pdq_variants,
-    symmetric_size,
+from crawler.hashing.media import (
+    CAPTION_BAND,
+    CENTRE,
+    TRIMMED,
+    centre_box,
+    hash_file,
+    hash_media,
 )
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash, phash_variants
+from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, pdq
+from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, hamming, phash
 from crawler.hashing.sniff import Sniffed, sniff
-from crawler.hashing.types import (
-    ALGORITHM_BITS,
-    HashFormatError,
-    HashValue,
-    MediaHashes,
-    VariantHash,
-)
+from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
 __all__ = [
-    "ALGORITHM_BITS",
+    "ALGORITHMS",
     "CAPTION_BAND",
     "CENTRE",
     "CRHASH_MIN_INLIERS",
@@ -55,6 +48,8 @@ __all__ = [
     "PDQ_MATCH_THRESHOLD",
     "PDQ_MIN_QUALITY",
     "PHASH_MATCH_THRESHOLD",
+    "TRIMMED",
+    "Algorithm",
     "Decoded",
     "HashFormatError",
     "HashValue",
@@ -65,148 +60,16 @@ __all__ = [
     "UndecodableMedia",
     "UnsupportedMedia",
     "VariantHash",
+    "algorithm",
     "centre_box",
     "hamming",
     "hash_file",
     "hash_media",
+    "names",
     "open_image",
     "open_luma",
     "pdq",
     "phash",
+    "ranked",
     "sniff",
 ]
-
-
-#: The variant name prefix of hashes of the picture inside trimmed borders.
-TRIMMED = "trimmed"
-#: The variant name of the PDQ of the picture's middle band, without the caption bands (see
-#: `centre_box`). Unlike the other variants, references store it too
-#: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
-CENTRE = "centre"
-#: Meme captions and subtitles sit in bands at the top and the bottom; each band is this share of
-#: the height. Captions 10% of the height high, 3% from the edge, stay inside it.
-CAPTION_BAND = 0.2
-
-
-def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
-    """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
-    enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
-
-    Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
-    when `content_box` finds borders, pHash and PDQ of the picture inside them
-    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
-    without captions (``"centre"``, `centre_box`).
-
-    Raises a `MediaError` subclass when the bytes are not media, will not decode or are too large.
-    """
-    sniffed = sniff(data)
-    digests = (HashValue("sha256", sha256_hex(data)), HashValue("md5", md5_hex(data)))
-    if sniffed.kind == "video":
-        return _video(data, sniffed.format, digests, max_pixels)
-    decoded = open_luma(data, max_pixels=max_pixels)
-    # A picture reduced for hashing anyway is reduced to a size where PDQ mirrors exactly (a few
-    # per cent more), which makes its eight variants one pass; small pictures keep their pixels.
-    hashes, variants = _perceptual(decoded.luma, symmetric=decoded.shrink > 1)
-    box = content_box(decoded.luma)
-    if box is not None:
-        cropped = decoded.luma.crop(box)
-        _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
-        variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
-    variants += _centre(decoded.luma)
-    crhash, keypoints = keypoint_features(decoded.luma)
-    frames, duration = (), None
-    if sniffed.format in _ANIMATED_FORMATS:
-        from crawler.hashing.animation import animation_frames
-
-        frames, seconds = animation_frames(data, max_pixels=max_pixels)
-        duration = seconds if frames else None
-    return MediaHashes(
-        kind="image",
-        format=sniffed.format,
-        size=len(data),
-        width=decoded.width,
-        height=decoded.height,
-        hashes=(*digests, *hashes, *([crhash] if crhash else [])),
-        variants=tuple(variants),
-        keypoints=keypoints,
-        frames=frames,
-        duration=duration,
-    )
-
-
-def _video(data: bytes, fmt: str, digests: tuple[HashValue, ...], max_pixels: int) -> MediaHashes:
-    """A video's digests and, when it decodes, the PDQ of frames sampled once a second.
-
-    A video that will not decode (truncated, unknown codec) or is too large to decode still has
-    its digests: an exact copy matches whatever else fails.
-    """
-    from crawler.hashing.video import hash_video
-
-    try:
-        video = hash_video(data, max_pixels=max_pixels)
-    except MediaError:
-        return MediaHashes("video", fmt, len(data), None, None, digests)
-    return MediaHashes(
-        "video",
-        fmt,
-        len(data),
-        video.width,
-        video.height,
-        digests,
-        frames=video.values,
-        duration=video.duration,
-    )
-
-
-def _perceptual(
-    luma: Image.Image, *, symmetric: bool, include_original: bool = False
-) -> tuple[list[HashValue], list[VariantHash]]:
-    """The original's pHash and PDQ, and the variants' (with the original's too when asked)."""
-    phashes = phash_variants(luma)
-    size = symmetric_size(*luma.size) if symmetric else luma.size
-    pdqs = pdq_variants(np.asarray(luma if size == luma.size else luma.resize(size, _REDUCE)))
-    originals = [phashes["original"], pdqs["original"]]
-    variants = [
-        VariantHash(name, value)
-        for found in (phashes, pdqs)
-        for name, value in found.items()
-        if include_original or name != "original"
-    ]
-    return originals, variants
-
-
-_REDUCE = Image.Resampling.BILINEAR
-#: Image formats that can hold an animation: its frames are hashed like a video's.
-_ANIMATED_FORMATS = frozenset({"gif", "webp", "png"})
-
-
-def centre_box(width: int, height: int) -> tuple[int, int, int, int]:
-    """``(left, top, right, bottom)`` of the picture without its top and bottom caption bands
-    (`CAPTION_BAND` of the height each): the full width, the middle rows."""
-    band = round(height * CAPTION_BAND)
-    return (0, band, width, height - band)
-
-
-def _centre(luma: Image.Image) -> list[VariantHash]:
-    """PDQ of the middle band (`CENTRE`). Computed the same way for a reference and for crawled
-    media, so a copy with captions added over the bands matches the reference's own centre hash;
-    pictures too small to have a middle get none. PDQ only: a pHash of the middle band at the
-    pHash threshold matched unrelated photos (benchmarks/crhash_pairs.py, `global_run`), while
-    the closest unrelated PDQ pair stayed more than twice the PDQ threshold apart."""
-    box = centre_box(*luma.size)
-    if box[3] - box[1] < _MIN_CENTRE_SIDE or luma.width < _MIN_CENTRE_SIDE:
-        return []
-    return [VariantHash(CENTRE, pdq_luma(np.asarray(luma.crop(box))))]
-
-
-#: A middle band smaller than this many pixels a side is not hashed.
-_MIN_CENTRE_SIDE = 32
-
-
-def _trimmed(variant: str) -> str:
-    return TRIMMED if variant == "original" else f"{TRIMMED}+{variant}"
-
-
-def hash_file(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
-    """`hash_media` of a file's bytes."""
-    return hash_media(Path(path).read_bytes(), max_pixels=max_pixels)

@@ -27,10 +27,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from crawler.hashing.algorithms import CRHASH
 from crawler.hashing.types import HashValue
 
-#: Keypoints kept for a reference: 8 x 64 bits fill the 128 hex digits a stored hash may have.
-MAX_KEYPOINTS = 8
+#: Keypoints kept for a reference: 8 x 64 bits fill the 128 hex digits a stored hash may have
+#: (the `CRHASH` descriptor's units).
+MAX_KEYPOINTS = CRHASH.max_units
 #: A reference with fewer keypoints than this gets no crhash (flat or tiny pictures).
 MIN_KEYPOINTS = 4
 #: Keypoints of the media being checked: `_PROBE_STRONGEST` strongest, then spread over the frame.

@@ -10,12 +10,13 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from crawler.hashing.algorithms import PDQ
 from crawler.hashing.dihedral import compose, inverse, reverses_axes
 from crawler.hashing.types import HashValue
 
-#: Two PDQ hashes at most this many bits apart (of 256) are treated as the same picture
-#: (ThreatExchange's recommended threshold).
-PDQ_MATCH_THRESHOLD = 31
+#: Two PDQ hashes at most this many bits apart (of 256) are treated as the same picture: the
+#: threshold of the `PDQ` descriptor, under the name code outside matching reads.
+PDQ_MATCH_THRESHOLD = PDQ.threshold
 #: PDQ hashes of lower quality (flat or featureless images) are too unreliable to match on.
 PDQ_MIN_QUALITY = 50
 
@@ -100,6 +101,6 @@ def _as_rgb(luma: np.ndarray) -> np.ndarray:
 def bits_to_hex(bits: np.ndarray) -> str:
     """Hex of a 256-long 0/1 vector, first element as the most significant bit."""
     vector = np.asarray(bits, dtype=np.uint8)
-    if vector.shape != (256,):
-        raise ValueError(f"a PDQ hash has 256 bits, got an array of shape {vector.shape}")
+    if vector.shape != (PDQ.bits,):
+        raise ValueError(f"a PDQ hash has {PDQ.bits} bits, got an array of shape {vector.shape}")
     return np.packbits(vector).tobytes().hex()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import imagehash
 from PIL import Image
 
+from crawler.hashing.algorithms import PHASH
 from crawler.hashing.types import HashValue
 
-#: Two pHashes at most this many bits apart (of 64) are treated as the same picture.
-PHASH_MATCH_THRESHOLD = 10
+#: Two pHashes at most this many bits apart (of 64) are treated as the same picture: the
+#: threshold of the `PHASH` descriptor, under the name code outside matching reads.
+PHASH_MATCH_THRESHOLD = PHASH.threshold
 #: pHash sets the bits of the DCT coefficients above their median: 32 of 64 for any picture with
 #: detail. A flat or nearly flat picture (black, one colour, a smooth gradient: an animation's
 #: black first frame) has equal coefficients and gets 0 or 1 bit set, so every such picture

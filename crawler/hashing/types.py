@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-#: Every algorithm RepostWatch stores, with its size in bits (for a variable-size algorithm, its
-#: largest size; see `VARIABLE_ALGORITHM_UNITS`). A hash is always stored with its algorithm name;
-#: its type is never guessed from its length.
-ALGORITHM_BITS: dict[str, int] = {
-    "sha256": 256,
-    "md5": 128,
-    "phash": 64,
-    "pdq": 256,
-    "crhash": 512,
-}
-#: Algorithms whose hashes vary in size: a whole number of units of this many bits, at least one
-#: unit and at most `ALGORITHM_BITS`. A crhash holds 1 to 8 keypoints of 64 bits (16 to 128 hex
-#: digits, a multiple of 16); see `crawler.hashing.crhash`.
-VARIABLE_ALGORITHM_UNITS: dict[str, int] = {"crhash": 64}
-EXACT_ALGORITHMS = frozenset({"sha256", "md5"})
-#: Fixed-size hashes compared by Hamming distance (what `BruteForceIndex` holds).
-PERCEPTUAL_ALGORITHMS = frozenset({"phash", "pdq"})
-#: Sets of local features matched by geometric verification, not by one Hamming distance.
-KEYPOINT_ALGORITHMS = frozenset({"crhash"})
+from crawler.hashing.algorithms import HashFormatError, algorithm
 
 #: Variants that references store as well (as plain hashes of their algorithm: the database has
 #: no variant column): the PDQ of the middle band without captions, ``"centre"``
-#: (`crawler.hashing`).
+#: (`crawler.hashing.media.CENTRE`, which imports this module, hence the name spelled out).
 STORED_VARIANTS = frozenset({"centre"})
-
-_HEX = re.compile(r"^[0-9a-f]*$")
-
-
-class HashFormatError(ValueError):
-    """A hash value that does not fit its algorithm (unknown name, wrong length, not hex)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +21,7 @@ class HashValue:
     quality: int | None = None
 
     def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHM_BITS:
-            known = ", ".join(sorted(ALGORITHM_BITS))
-            raise HashFormatError(f"unknown algorithm {self.algorithm!r}; use one of: {known}")
-        if not _HEX.match(self.hex) or not _size_ok(self.algorithm, len(self.hex)):
-            raise HashFormatError(
-                f"{self.hex!r} is not a {self.algorithm} hash: "
-                f"expected {_size_rule(self.algorithm)} lowercase hex digits"
-            )
+        algorithm(self.algorithm).check(self.hex)
         if self.quality is not None and not 0 <= self.quality <= 100:
             raise HashFormatError(f"quality {self.quality} is outside 0-100")
 
@@ -65,24 +33,6 @@ class HashValue:
     @property
     def bits(self) -> int:
         return len(self.hex) * 4
-
-    @property
-    def is_exact(self) -> bool:
-        return self.algorithm in EXACT_ALGORITHMS
-
-
-def _size_ok(algorithm: str, digits: int) -> bool:
-    unit = VARIABLE_ALGORITHM_UNITS.get(algorithm)
-    if unit is None:
-        return digits == ALGORITHM_BITS[algorithm] // 4
-    return 0 < digits <= ALGORITHM_BITS[algorithm] // 4 and digits % (unit // 4) == 0
-
-
-def _size_rule(algorithm: str) -> str:
-    unit = VARIABLE_ALGORITHM_UNITS.get(algorithm)
-    if unit is None:
-        return str(ALGORITHM_BITS[algorithm] // 4)
-    return f"{unit // 4} to {ALGORITHM_BITS[algorithm] // 4} (a multiple of {unit // 4})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,11 @@
     >>> matcher = Matcher(references)
     >>> matcher.match(hash_media(data))  # [Match(reference_id, case_id, algorithm, ...)]
 
+One index per algorithm: `ExactIndex` for digests, `MultiIndexHashIndex` for perceptual hashes
+(`BruteForceIndex` is the oracle it is tested against), `KeypointIndex` for crhash; `Matcher`
+holds them and turns their hits into matches; `VideoMatcher` (`crawler.matching.video`) matches
+videos by their frames.
+
 Pure: standard library and numpy, on top of `crawler.hashing` (whose crhash uses OpenCV).
 """
 
@@ -10,13 +15,14 @@ from __future__ import annotations
 
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
-from crawler.matching.matcher import DEFAULT_THRESHOLDS, Match, Matcher, default_index
+from crawler.matching.keypoint_index import KeypointIndex
+from crawler.matching.matcher import Match, Matcher, default_index
 from crawler.matching.multi_index import MultiIndexHashIndex
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
     "BruteForceIndex",
     "ExactIndex",
+    "KeypointIndex",
     "Match",
     "Matcher",
     "MultiIndexHashIndex",

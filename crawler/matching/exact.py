@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from crawler.hashing.types import EXACT_ALGORITHMS, HashValue
+from crawler.hashing.algorithms import names
+from crawler.hashing.types import HashValue
 from crawler.matching.index import _check_distance
 from crawler.matching.rebuilding import _distances, _RebuildingIndex
 
@@ -19,7 +20,7 @@ class ExactIndex(_RebuildingIndex):
     """Exact digests (sha256, md5): a query finds the references with an equal digest, whatever
     ``max_distance`` is."""
 
-    serves = EXACT_ALGORITHMS
+    serves = names("exact")
     kind = "exact digests"
     otherwise = "use BruteForceIndex for perceptual hashes"
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crawler.hashing.types import ALGORITHM_BITS, PERCEPTUAL_ALGORITHMS, HashValue
+from crawler.hashing.algorithms import ALGORITHMS, names
+from crawler.hashing.types import HashValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +91,16 @@ class BruteForceIndex(ReferenceIndex):
     """Perceptual hashes as rows of packed bytes; a query XORs and popcounts every row."""
 
     def __init__(self, algorithm: str) -> None:
-        if algorithm not in PERCEPTUAL_ALGORITHMS:
+        if algorithm not in names("perceptual"):
             raise ValueError(
                 f"BruteForceIndex is for perceptual hashes "
-                f"({', '.join(sorted(PERCEPTUAL_ALGORITHMS))}), not {algorithm!r}; "
+                f"({', '.join(sorted(names('perceptual')))}), not {algorithm!r}; "
                 "use ExactIndex for exact digests"
             )
         self.algorithm = algorithm
         self._ids = np.empty(0, dtype=np.int64)
         self._cases = np.empty(0, dtype=np.int64)
-        self._codes = np.empty((0, ALGORITHM_BITS[algorithm] // 8), dtype=np.uint8)
+        self._codes = np.empty((0, ALGORITHMS[algorithm].bits // 8), dtype=np.uint8)
 
     def add(self, refs: Iterable[Reference]) -> None:
         refs = self._check_refs(refs, self._ids.tolist())

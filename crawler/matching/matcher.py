@@ -1,18 +1,19 @@
 """Match decisions: which cases a piece of media belongs to, and by which hash.
 
-Rules, per algorithm: sha256 or md5 equal; pHash within `PHASH_MATCH_THRESHOLD` bits; PDQ within
-`PDQ_MATCH_THRESHOLD` bits, and only when both hashes have quality `PDQ_MIN_QUALITY` or better
-(a missing quality counts as good enough), and pHash only when it is not that of a flat picture
-(`PHASH_MIN_BITS_SET`). pHash and PDQ are checked for the media as it is and
-for each of its variants (turned, mirrored, inside trimmed borders, the middle band without
-caption bands: `MediaHashes.variants`); references are originals, with the PDQ of their middle
-band stored as one more PDQ reference (`MediaHashes.reference_values`). Cases that none of
-these match get a second look by crhash:
-at least `CRHASH_MIN_INLIERS` of a reference's keypoints found in place in the media's keypoints,
-with descriptors close enough to score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the
-inliers and score kept on the match). Each case is reported once,
-by its best match: exact first, then global hashes by distance as a share of the threshold (the
-media as it is before a variant), then crhash.
+Rules, per algorithm (each `Algorithm` descriptor in `crawler.hashing.algorithms` holds its
+threshold and preference): sha256 or md5 equal; pHash within 10 bits; PDQ within 31 bits, and
+only when both hashes have quality `PDQ_MIN_QUALITY` or better (a missing quality counts as good
+enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_SET`). pHash and
+PDQ are checked for the media as it is and for each of its variants (turned, mirrored, inside
+trimmed borders, the middle band without caption bands: `MediaHashes.variants`); references are
+originals, with the PDQ of their middle band stored as one more PDQ reference
+(`MediaHashes.reference_values`). Cases that none of these match get a second look by crhash
+(`KeypointIndex` screens, `crop_evidence` decides): at least `CRHASH_MIN_INLIERS` of a
+reference's keypoints found in place in the media's keypoints, with descriptors close enough to
+score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match).
+Each case is reported once, by its best match: exact first, then global hashes by distance as a
+share of the threshold (the media as it is before a variant), then crhash; ties go to the
+preferred algorithm.
 """
 
 from __future__ import annotations
@@ -24,38 +25,27 @@ from fractions import Fraction
 
 import numpy as np
 
-from crawler.hashing.crhash import (
-    CRHASH_MIN_INLIERS,
-    DESCRIPTOR_THRESHOLD,
-    codes_of,
-    crop_evidence,
-    probe_codes,
-)
-from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
-from crawler.hashing.phash import PHASH_MATCH_THRESHOLD, phash_is_usable
-from crawler.hashing.types import (
-    ALGORITHM_BITS,
-    EXACT_ALGORITHMS,
-    KEYPOINT_ALGORITHMS,
-    HashValue,
-    MediaHashes,
-)
+from crawler.hashing.algorithms import ALGORITHMS, names, ranked
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.hashing.pdq import PDQ_MIN_QUALITY
+from crawler.hashing.phash import phash_is_usable
+from crawler.hashing.types import HashValue, MediaHashes
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
+from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 from crawler.matching.multi_index import MultiIndexHashIndex
 
-DEFAULT_THRESHOLDS: Mapping[str, int] = {"phash": PHASH_MATCH_THRESHOLD, "pdq": PDQ_MATCH_THRESHOLD}
-#: Which algorithm wins when two matches are equally good: exact first, then PDQ over pHash.
-_PREFERENCE = ("sha256", "md5", "pdq", "phash")
-#: crhash references are screened this many at a time (bounds the memory of one screening).
-_SCREEN_BATCH = 4096
+#: The algorithms held in a `ReferenceIndex` (queried by Hamming distance), best `preference`
+#: first: the order matches are looked for in.
+_INDEXED = ranked("exact", "perceptual")
+#: crhash, the one keypoint algorithm: `KeypointIndex` holds it (unpacking fails loudly if a
+#: second keypoint algorithm is described without an index of its own).
+(_KEYPOINT,) = names("keypoint")
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
 #: alive at once when a crawl loads millions of them).
 _ADD_CHUNK = 65_536
-#: Keypoints a crhash holds at most (64 bits each).
-_MAX_KEYPOINTS = ALGORITHM_BITS["crhash"] // 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +69,7 @@ class Match:
 def default_index(algorithm: str) -> ReferenceIndex:
     """ExactIndex for digests, MultiIndexHashIndex for perceptual hashes (pHash, PDQ). It answers
     exactly as BruteForceIndex does, which tests pass as ``index_factory`` to check it."""
-    if algorithm in EXACT_ALGORITHMS:
+    if algorithm in names("exact"):
         return ExactIndex(algorithm)
     return MultiIndexHashIndex(algorithm)
 
@@ -101,28 +91,28 @@ class Matcher:
         min_inliers: int = CRHASH_MIN_INLIERS,
         index_factory: Callable[[str], ReferenceIndex] = default_index,
     ) -> None:
-        unknown = set(thresholds or {}) - set(DEFAULT_THRESHOLDS)
+        defaults = {name: ALGORITHMS[name].threshold for name in names("perceptual")}
+        unknown = set(thresholds or {}) - set(defaults)
         if unknown:
             raise ValueError(
                 f"no threshold for {', '.join(sorted(unknown))}; thresholds apply to "
-                f"{', '.join(DEFAULT_THRESHOLDS)} only (exact digests must be equal; crhash "
+                f"{', '.join(defaults)} only (exact digests must be equal; crhash "
                 "takes min_inliers)"
             )
-        self.thresholds: dict[str, int] = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        self.thresholds: dict[str, int] = {**defaults, **(thresholds or {})}
         for algorithm, threshold in self.thresholds.items():
-            if not 0 <= threshold <= ALGORITHM_BITS[algorithm]:
-                raise ValueError(
-                    f"{algorithm} threshold {threshold} is outside 0-{ALGORITHM_BITS[algorithm]}"
-                )
+            bits = ALGORITHMS[algorithm].bits
+            if not 0 <= threshold <= bits:
+                raise ValueError(f"{algorithm} threshold {threshold} is outside 0-{bits}")
         if min_inliers < 2:
             raise ValueError(
                 f"min_inliers must be 2 or more (one zoom and shift), not {min_inliers}"
             )
         self.min_quality = min_quality
         self.min_inliers = min_inliers
-        self._indexes = {algorithm: index_factory(algorithm) for algorithm in _PREFERENCE}
-        self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _PREFERENCE}
-        self._keypoints = _KeypointRefs()
+        self._indexes = {algorithm: index_factory(algorithm) for algorithm in _INDEXED}
+        self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _INDEXED}
+        self._keypoints = KeypointIndex()
         self.add(refs)
 
     def add(self, refs: Iterable[Reference]) -> None:
@@ -130,7 +120,7 @@ class Matcher:
 
         ``refs`` may be a generator over millions of references: it is read a chunk at a time
         into arrays, and its objects are not kept."""
-        rows = {algorithm: _Rows() for algorithm in (*_PREFERENCE, *KEYPOINT_ALGORITHMS)}
+        rows = {algorithm: _Rows() for algorithm in (*_INDEXED, _KEYPOINT)}
         refs = iter(refs)
         position = 0
         while chunk := list(itertools.islice(refs, _ADD_CHUNK)):
@@ -153,7 +143,7 @@ class Matcher:
         for algorithm, batch in batches.items():
             if not len(batch.ids):
                 continue
-            if algorithm in KEYPOINT_ALGORITHMS:
+            if algorithm == _KEYPOINT:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
             usable = batch.usable
@@ -175,7 +165,7 @@ class Matcher:
         return int(np.argmax(taken)) if taken.any() else None
 
     def _present(self, algorithm: str, ids: np.ndarray) -> np.ndarray:
-        if algorithm in KEYPOINT_ALGORITHMS:
+        if algorithm == _KEYPOINT:
             return self._keypoints.contains(ids)
         unusable = np.fromiter(self._unusable[algorithm], dtype=np.int64)
         return self._indexes[algorithm].contains(ids) | np.isin(ids, unusable)
@@ -184,7 +174,7 @@ class Matcher:
         """Those of ``refs`` whose id is not in the matcher yet for their algorithm."""
         refs = list(refs)
         keep = np.ones(len(refs), dtype=bool)
-        for algorithm in (*_PREFERENCE, *KEYPOINT_ALGORITHMS):
+        for algorithm in (*_INDEXED, _KEYPOINT):
             rows = [i for i, ref in enumerate(refs) if ref.value.algorithm == algorithm]
             if rows:
                 ids = np.fromiter((refs[i].id for i in rows), dtype=np.int64, count=len(rows))
@@ -215,7 +205,7 @@ class Matcher:
     def match(self, media: MediaHashes) -> list[Match]:
         """The best match per case, best first."""
         best: dict[int, tuple[tuple, Match]] = {}
-        for algorithm in _PREFERENCE:
+        for algorithm in _INDEXED:
             index = self._indexes[algorithm]
             for item in media.with_variants(algorithm):
                 if not self._good_enough(item.value):
@@ -242,7 +232,7 @@ class Matcher:
                     Match(
                         ref_id,
                         case_id,
-                        "crhash",
+                        _KEYPOINT,
                         missing,
                         CROP,
                         inliers=evidence.inliers,
@@ -257,7 +247,7 @@ class Matcher:
             best[found.case_id] = (rank, found)
 
     def _limit(self, algorithm: str) -> int:
-        return 0 if algorithm in EXACT_ALGORITHMS else self.thresholds[algorithm]
+        return 0 if ALGORITHMS[algorithm].kind == "exact" else self.thresholds[algorithm]
 
     def _good_enough(self, value: HashValue) -> bool:
         if value.algorithm == "phash":
@@ -270,16 +260,17 @@ class Matcher:
         """Smaller is better: exact first, then global hashes, then crhash; then the distance as
         a share of the threshold, the media as it is before a variant, the preferred algorithm,
         and the lowest reference id (so results are deterministic)."""
-        if found.algorithm in KEYPOINT_ALGORITHMS:
+        kind = ALGORITHMS[found.algorithm].kind
+        if kind == "keypoint":
             return (2, Fraction(found.distance), 0, 0, found.reference_id)
-        exact = found.algorithm in EXACT_ALGORITHMS
+        exact = kind == "exact"
         limit = self._limit(found.algorithm)
         share = Fraction(found.distance, limit) if limit else Fraction(0)
         return (
             0 if exact else 1,
             share,
             0 if found.variant == "original" else 1,
-            _PREFERENCE.index(found.algorithm),
+            ALGORITHMS[found.algorithm].preference,
             found.reference_id,
         )
 
@@ -304,13 +295,8 @@ class _Rows:
         positions = np.array(rows, dtype=np.int64) + start
         ids = np.fromiter((ref.id for ref in refs), dtype=np.int64, count=len(refs))
         cases = np.fromiter((ref.case_id for ref in refs), dtype=np.int64, count=len(refs))
-        if algorithm in KEYPOINT_ALGORITHMS:
-            codes = np.zeros((len(refs), _MAX_KEYPOINTS), dtype=np.uint64)
-            counts = np.zeros(len(refs), dtype=np.uint8)
-            for row, ref in enumerate(refs):
-                found = codes_of(ref.value)
-                codes[row, : len(found)] = found
-                counts[row] = len(found)
+        if algorithm == _KEYPOINT:
+            codes, counts = keypoint_codes([ref.value for ref in refs])
             usable = np.ones(len(refs), dtype=bool)
         else:
             packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
@@ -334,69 +320,3 @@ class _Batch:
     codes: np.ndarray
     counts: np.ndarray  # crhash: keypoints per row
     usable: np.ndarray
-
-
-class _KeypointRefs:
-    """crhash references as arrays (ids, cases, keypoint codes padded to 8, keypoint counts),
-    screened in bulk: a reference is a candidate when enough of its keypoints have a near
-    descriptor in the media at all."""
-
-    def __init__(self) -> None:
-        self._ids = np.empty(0, dtype=np.int64)
-        self._cases = np.empty(0, dtype=np.int64)
-        self._codes = np.empty((0, _MAX_KEYPOINTS), dtype=np.uint64)
-        self._counts = np.empty(0, dtype=np.uint8)
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(
-        self, ids: np.ndarray, cases: np.ndarray, codes: np.ndarray, counts: np.ndarray
-    ) -> None:
-        """Add rows whose ids are new (the caller checks)."""
-        self._pending.append((ids, cases, codes, counts))
-
-    def contains(self, ids: np.ndarray) -> np.ndarray:
-        self._merge()
-        return np.isin(ids, self._ids)
-
-    def remove(self, ids: np.ndarray) -> int:
-        """Remove rows by id; returns how many were there."""
-        self._merge()
-        keep = ~np.isin(self._ids, ids)
-        removed = len(keep) - int(keep.sum())
-        if removed:
-            self._ids, self._cases = self._ids[keep], self._cases[keep]
-            self._codes, self._counts = self._codes[keep], self._counts[keep]
-        return removed
-
-    def __len__(self) -> int:
-        return len(self._ids) + sum(len(part[0]) for part in self._pending)
-
-    def screen(self, probe: np.ndarray, min_inliers: int) -> list[tuple[int, int, np.ndarray]]:
-        """``(id, case, keypoint codes)`` of the references with at least ``min_inliers``
-        keypoints whose descriptor is near one in ``probe``, by id."""
-        self._merge()
-        probe_descriptors = probe >> np.uint64(16)
-        slots = np.arange(_MAX_KEYPOINTS)
-        rows = []
-        for start in range(0, len(self._ids), _SCREEN_BATCH):
-            stop = start + _SCREEN_BATCH
-            descriptors = self._codes[start:stop] >> np.uint64(16)
-            distances = np.bitwise_count(descriptors[:, :, None] ^ probe_descriptors[None, None, :])
-            valid = slots[None, :] < self._counts[start:stop, None]
-            near = (distances <= DESCRIPTOR_THRESHOLD).any(axis=2) & valid
-            rows.append(np.flatnonzero(near.sum(axis=1) >= min_inliers) + start)
-        found = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        return [
-            (int(self._ids[row]), int(self._cases[row]), self._codes[row, : self._counts[row]])
-            for row in found.tolist()
-        ]
-
-    def _merge(self) -> None:
-        if not self._pending:
-            return
-        parts = [(self._ids, self._cases, self._codes, self._counts), *self._pending]
-        ids, cases, codes, counts = (np.concatenate(column) for column in zip(*parts, strict=True))
-        order = np.argsort(ids, kind="stable")
-        self._ids, self._cases = ids[order], cases[order]
-        self._codes, self._counts = codes[order], counts[order]
-        self._pending = []

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from crawler.hashing.types import ALGORITHM_BITS, PERCEPTUAL_ALGORITHMS, HashValue
+from crawler.hashing.algorithms import ALGORITHMS, names
+from crawler.hashing.types import HashValue
 from crawler.matching.index import Reference, ReferenceIndex, _check_distance
 
 _MIN_PENDING = 64
@@ -28,7 +29,7 @@ class _RebuildingIndex(ReferenceIndex):
     """Id bookkeeping, the buffer of new references, tombstones and rebuilds."""
 
     #: The algorithms this kind of index serves, and what to use for the others.
-    serves = PERCEPTUAL_ALGORITHMS
+    serves = names("perceptual")
     kind = "perceptual hashes"
     otherwise = "use ExactIndex for exact digests"
 
@@ -39,7 +40,7 @@ class _RebuildingIndex(ReferenceIndex):
                 f" ({', '.join(sorted(self.serves))}), not {algorithm!r}; {self.otherwise}"
             )
         self.algorithm = algorithm
-        self._bits = ALGORITHM_BITS[algorithm]
+        self._bits = ALGORITHMS[algorithm].bits
         self._nbytes = self._bits // 8
         self._ids = np.empty(0, dtype=np.int32)  # main structure, sorted
         self._cases = np.empty(0, dtype=np.int32)  # the case of each row of the main structure

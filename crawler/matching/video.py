@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crawler.hashing.algorithms import PDQ
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
 from crawler.hashing.types import HashValue
 
@@ -87,8 +88,8 @@ class VideoMatcher:
         min_query_share: float = DEFAULT_MIN_QUERY_SHARE,
         min_reference_share: float = DEFAULT_MIN_REFERENCE_SHARE,
     ) -> None:
-        if not 0 <= distance <= 256:
-            raise ValueError(f"distance {distance} is outside 0-256 (bits of a PDQ hash)")
+        if not 0 <= distance <= PDQ.bits:
+            raise ValueError(f"distance {distance} is outside 0-{PDQ.bits} (bits of a PDQ hash)")
         for name, share in (
             ("min_query_share", min_query_share),
             ("min_reference_share", min_reference_share),

@@ -8,14 +8,14 @@ import pytest
 
 from crawler.demo.samples import PHOTOS, photo_path, reencoded_jpeg
 from crawler.hashing import HashValue, hash_file, hash_media
-from crawler.hashing.types import ALGORITHM_BITS
+from crawler.hashing.algorithms import ALGORITHMS
 from crawler.matching import BruteForceIndex, ExactIndex, Reference
 
 
 def random_hashes(algorithm: str, count: int, seed: int) -> list[HashValue]:
     """Random hashes plus near copies of some of them, so small distances occur too."""
     rng = random.Random(seed)
-    bits = ALGORITHM_BITS[algorithm]
+    bits = ALGORITHMS[algorithm].bits
     numbers = [rng.getrandbits(bits) for _ in range(count)]
     for i in range(count // 4):
         flips = rng.sample(range(bits), rng.randrange(0, bits // 4))

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from crawler.hashing.types import ALGORITHM_BITS, HashValue
+from crawler.hashing.algorithms import ALGORITHMS
+from crawler.hashing.types import HashValue
 from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
 from crawler.matching.multi_index import MultiIndexHashIndex
 
@@ -32,7 +33,7 @@ MAX_DISTANCES = [0, 1, 5, 10, 11, 12, 23, 24, 30, 31, 32, 35, 40, 47, 64, 100, 2
 
 
 def as_hash(algorithm: str, number: int) -> HashValue:
-    return HashValue(algorithm, format(number, f"0{ALGORITHM_BITS[algorithm] // 4}x"))
+    return HashValue(algorithm, format(number, f"0{ALGORITHMS[algorithm].hex_digits}x"))
 
 
 def near(number: int, bits: int, distance: int, rng: random.Random, spread: bool) -> int:
@@ -49,7 +50,7 @@ def planted_refs(algorithm: str, count: int, seed: int) -> tuple[list[Reference]
     distance 0-40 twice (random and spread flips) and a second copy of the centre itself.
     Returns the references and the centres."""
     rng = random.Random(seed)
-    bits = ALGORITHM_BITS[algorithm]
+    bits = ALGORITHMS[algorithm].bits
     numbers = [rng.getrandbits(bits) for _ in range(count)]
     centres = numbers[:6]
     for centre in centres:
@@ -68,7 +69,7 @@ def planted_refs(algorithm: str, count: int, seed: int) -> tuple[list[Reference]
 def queries(algorithm: str, centres: list[int], seed: int) -> list[HashValue]:
     """The centres, points near them at 0-40 bits, and unrelated hashes."""
     rng = random.Random(seed)
-    bits = ALGORITHM_BITS[algorithm]
+    bits = ALGORITHMS[algorithm].bits
     values = [*centres]
     for centre in centres[:2]:
         for distance in (1, 10, 20, 30, 31, 32, 40):
