@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.db import schedules as state
 from crawler.db.models import utcnow
 from crawler.db.runs import finish_run
+from crawler.items import SPIDER
 from crawler.scheduling import health, timing
 from crawler.scheduling.alerts import Alerter, HealthAlert
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
@@ -42,7 +43,6 @@ from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 logger = logging.getLogger("repostwatch.scheduler")
 
-SPIDER = "site"
 #: The trigger recorded on the runs of scheduled search crawls.
 SEARCH_TRIGGER = state.SEARCH_TRIGGER
 #: A run handed over less than this long ago is not checked against scrapyd's job lists yet
