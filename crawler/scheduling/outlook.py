@@ -61,6 +61,7 @@ class Outlook:
 
     @property
     def schedule(self) -> ScheduleConfig | None:
+        """The site file's [schedule] (None: by hand, or an invalid file)."""
         return self.config.schedule if self.config is not None else None
 
     @property

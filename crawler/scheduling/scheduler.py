@@ -74,6 +74,7 @@ class NodeState:
 
     @property
     def load(self) -> int:
+        """Running and pending jobs: what picks the least-loaded node."""
         return self.running + self.pending
 
     def site_job(self, site: str) -> str | None:
@@ -89,6 +90,8 @@ class NodeState:
 
 @dataclass(frozen=True, slots=True)
 class Handover:
+    """A crawl handed to scrapyd: its run, the node and the job."""
+
     site: str
     run_id: int
     node: str
@@ -114,6 +117,9 @@ class PassReport:
 
 
 class Scheduler:
+    """Hands due crawls of the site files of ``sites_dir`` to the least-loaded of ``clients``,
+    a pass at a time (:meth:`run_pass`); ``upkeep`` runs in the background of each pass."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],

@@ -46,12 +46,16 @@ class NodeStatus:
 
 @dataclass(frozen=True, slots=True)
 class RedisStatus:
+    """Redis (REPOSTWATCH_REDIS_URL): whether it answers."""
+
     url: str  # the password hidden; "" when REPOSTWATCH_REDIS_URL is not set
     problem: str | None = None  # None: reachable (or not configured)
 
 
 @dataclass(frozen=True, slots=True)
 class DatabaseStatus:
+    """The database: whether it answers, and its revision against this code's."""
+
     url: str  # the password hidden
     error: str | None = None  # the database did not answer
     revision: str | None = None  # None: no tables yet
