@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SPIDER = "site"  # the spider every site is crawled with (spiders/site.py), by its Scrapy name
+
 
 @dataclass
 class MediaPage:

@@ -1,7 +1,9 @@
 """``repostwatch``: the command line, a thin layer over the library.
 
-Each command parses its arguments, calls one library function and prints the result; library
-errors become one clear error line and exit status 1. Imports happen inside commands so that
+One module per top-level command, named after it (``db`` is database.py, ``refs``
+references.py); helpers they share are in common.py. Each command parses its arguments, calls
+one library function and prints the result; library errors become one clear error line and exit
+status 1. Imports happen inside commands (types under ``TYPE_CHECKING``) so that
 ``repostwatch --help`` is instant.
 """
 
@@ -11,13 +13,17 @@ import click
 
 from crawler.cli import (
     cases,
-    crawling,
+    crawl,
+    crawls,
     database,
+    demo,
     flags,
     notices,
-    operations,
+    recheck,
     references,
+    scheduler,
     sites,
+    status,
     users,
     web,
 )
@@ -43,14 +49,14 @@ def main() -> None:
 main.add_command(database.db)
 main.add_command(references.refs)
 main.add_command(sites.sites)
-main.add_command(crawling.crawl)
+main.add_command(crawl.crawl)
 main.add_command(flags.flags)
-main.add_command(crawling.demo)
+main.add_command(demo.demo)
 main.add_command(cases.cases)  # issue #4: case keywords
 main.add_command(users.users)  # issue #6: review web app
 main.add_command(web.web)
 main.add_command(notices.notices)  # issue #6: takedown notices
-main.add_command(notices.recheck)
-main.add_command(operations.scheduler)  # issue #5: operations on scrapyd
-main.add_command(operations.crawls)
-main.add_command(operations.status)
+main.add_command(recheck.recheck)
+main.add_command(scheduler.scheduler)  # issue #5: operations on scrapyd
+main.add_command(crawls.crawls)
+main.add_command(status.status)

@@ -9,7 +9,7 @@ import json
 
 import click
 
-from crawler.cli.common import audit_cli, load_settings, open_session, table
+from crawler.cli.common import audit_cli, cli_username, load_settings, open_session, table
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
             audit.record(  # the review app's audit log (issue #6) sees CLI closings too
                 session,
                 "case_close",
-                username=f"(cli) {by.strip()}",
+                username=cli_username(by.strip()),
                 target_type="case",
                 target_id=closed.case_id,
                 details={

@@ -1,16 +1,32 @@
-"""Helpers every command group shares: settings, a database session, tables."""
+"""Helpers the commands share: settings, the database, tables and times, who runs a command.
+
+Each command's own module imports what it needs inside the command, so that
+``repostwatch --help`` stays instant; the types below are for annotations only.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-def load_settings(**overrides: Any):
+    from crawler.crawling.process import Settings
+    from crawler.sites import SiteConfig
+    from crawler.takedown.recheck import Fetcher
+    from crawler.takedown.sending import SmtpConfig
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The project settings (settings/__init__.py and the environment), ``overrides`` on top; a
+    setting that cannot be used is one clear error."""
     from crawler.crawling.process import SettingsError, project_settings
 
     try:
@@ -20,10 +36,12 @@ def load_settings(**overrides: Any):
 
 
 def database_url() -> str:
+    """REPOSTWATCH_DATABASE_URL."""
     return load_settings().get("REPOSTWATCH_DATABASE_URL")
 
 
 def sites_dir() -> str:
+    """REPOSTWATCH_SITES_DIR."""
     return load_settings().get("REPOSTWATCH_SITES_DIR")
 
 
@@ -51,22 +69,90 @@ def ready_database(url: str | None = None) -> str:
     return url
 
 
-@contextmanager
-def open_session() -> Iterator[Any]:
-    """A session in one transaction: committed on success, rolled back on any error."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+def ready_engine(url: str | None = None) -> Engine:
+    """An engine on the database (REPOSTWATCH_DATABASE_URL unless ``url``), checked first by
+    :func:`ready_database`. The caller disposes of it."""
     from crawler import db
 
-    engine = db.make_engine(ready_database())
+    return db.make_engine(ready_database(url))
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """A database error inside becomes one clear line naming the database, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
-        with db.make_sessionmaker(engine).begin() as session:
-            yield session
+        yield
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
-        raise click.ClickException(f"database error at {redact(str(engine.url))}: {first}") from exc
+        raise click.ClickException(f"database error at {redact(url)}: {first}") from exc
+
+
+@contextmanager
+def open_session() -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    from crawler import db
+
+    engine = ready_engine()
+    try:
+        with database_errors(str(engine.url)), db.make_sessionmaker(engine).begin() as session:
+            yield session
     finally:
         engine.dispose()
+
+
+@contextmanager
+def database_sessions() -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database (checked first), for library calls that open transactions of
+    their own; the engine is disposed of after."""
+    from crawler import db
+
+    engine = ready_engine()
+    try:
+        yield db.make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def valid_sites() -> dict[str, SiteConfig]:
+    """Every valid site file by name; invalid ones are named on stderr and left out."""
+    from crawler.sites import SiteConfigError, load_sites
+
+    try:
+        loaded = load_sites(sites_dir())
+    except SiteConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for invalid in loaded.invalid:
+        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.path})", err=True)
+    return loaded.sites
+
+
+def recheck_fetcher(settings: Settings) -> Fetcher:
+    """How re-checks fetch flagged pages and media: the crawl's user agent, timeout and size
+    limit (`repostwatch recheck` and the scheduler's upkeep)."""
+    from crawler.takedown.recheck import Fetcher
+
+    return Fetcher(
+        user_agent=settings.get("USER_AGENT"),
+        timeout=settings.getfloat("DOWNLOAD_TIMEOUT"),
+        max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+    )
+
+
+def notice_mail(settings: Settings) -> tuple[SmtpConfig, str, timedelta]:
+    """How notices are sent: the mail server (REPOSTWATCH_SMTP_URL), the sender
+    (REPOSTWATCH_NOTICE_FROM) and the time before a reminder (REPOSTWATCH_NOTICE_RESEND_HOURS);
+    a setting that cannot be used is one clear error."""
+    from crawler.takedown.sending import SmtpConfigError, check_sender, parse_smtp_url
+
+    try:
+        smtp = parse_smtp_url(settings.get("REPOSTWATCH_SMTP_URL"))
+        sender = check_sender(settings.get("REPOSTWATCH_NOTICE_FROM"))
+    except SmtpConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
+    return smtp, sender, timedelta(hours=hours)
 
 
 def display_width(text: str) -> int:
@@ -74,7 +160,8 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Rows under headers, in columns that line up on a terminal (None prints as nothing)."""
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
@@ -87,24 +174,55 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def when(moment: datetime | None, *, unset: str = "-", zone: bool = True) -> str:
+    """A time from the database (UTC) as the commands print it, "2026-11-25 12:00 UTC"; the
+    notice and flag tables leave " UTC" out (``zone=False``) to stay narrow. ``unset`` for None."""
+    if moment is None:
+        return unset
+    return moment.strftime("%Y-%m-%d %H:%M UTC" if zone else "%Y-%m-%d %H:%M")
+
+
+def plain(value: object) -> object:
+    """A record of the library (a dataclass, or what one holds) as JSON carries it: times in
+    ISO 8601."""
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def redact(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
     from crawler.db.session import redact_url
 
     return redact_url(url)
 
 
-def cli_username() -> str:
-    """Who the audit log names for a command run here: ``(cli) <login name>``."""
+def login_name() -> str:
+    """The login name of whoever runs the command ("" when the system cannot tell): the
+    default of every ``--by`` option."""
     import getpass
 
     try:
-        name = getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):
-        name = ""
-    return f"(cli) {name}".strip()
+        return ""
 
 
-def audit_cli(session: Any, action: str, *, target_type: str, target_id: object, **details: Any):
+def cli_username(name: str | None = None) -> str:
+    """Who the audit log names for a command run here: ``(cli) <name>``, by default the login
+    name."""
+    return f"(cli) {login_name() if name is None else name}".strip()
+
+
+def audit_cli(
+    session: Session, action: str, *, target_type: str, target_id: object, **details: object
+) -> None:
     """Append an audit entry for a command (the review app's audit log sees CLI actions too)."""
     from crawler.db import audit
 

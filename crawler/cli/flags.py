@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import load_settings, open_session, ready_database, table
+from crawler.cli.common import (
+    cli_username,
+    database_sessions,
+    load_settings,
+    login_name,
+    open_session,
+    plain,
+    table,
+    when,
+)
+
+if TYPE_CHECKING:
+    from crawler.db import FlagView
 
 
 # --- flags ----------------------------------------------------------------------------------
@@ -20,13 +31,6 @@ def flags() -> None:
 
 
 FLAG_STATUSES = ("pending", "confirmed", "rejected", "removed")
-
-
-def _flag_json(flag: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    data = asdict(flag)
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
 
 
 @flags.command("list")
@@ -50,7 +54,7 @@ def flags_list(
     with open_session() as session:
         found = db.list_flags(session, status=status, case=case, site=site, limit=limit)
     if as_json:
-        click.echo(json.dumps([_flag_json(f) for f in found], indent=1, ensure_ascii=False))
+        click.echo(json.dumps(plain(found), indent=1, ensure_ascii=False))
         return
     if not found:
         click.echo("No flags.")
@@ -58,7 +62,8 @@ def flags_list(
     click.echo(flag_table(found))
 
 
-def flag_table(found: Sequence[Any]) -> str:
+def flag_table(found: Sequence[FlagView]) -> str:
+    """Flags as a table (with a KEYWORD column when search crawls found some of them)."""
     rows = [
         (
             f.id,
@@ -70,7 +75,7 @@ def flag_table(found: Sequence[Any]) -> str:
             f.distance,
             f.media_url,
             f.page_url,
-            f.last_seen.strftime("%Y-%m-%d %H:%M"),
+            when(f.last_seen, zone=False),
         )
         for f in found
     ]
@@ -92,7 +97,7 @@ def flag_table(found: Sequence[Any]) -> str:
     return table(headers, rows)
 
 
-def _keyword(flag: Any) -> str:
+def _keyword(flag: FlagView) -> str:
     """The keyword that led to a flag, with its case when it is another case's keyword."""
     if not flag.keyword:
         return ""
@@ -101,20 +106,13 @@ def _keyword(flag: Any) -> str:
     return flag.keyword
 
 
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
-
-
 @flags.command("decide")
 @click.argument("flag_id", metavar="ID", type=int)
 @click.argument("decision", type=click.Choice(["confirm", "reject"]))
 @click.option(
     "--by",
     "by",
-    default=lambda: _login_name(),
+    default=login_name,
     help="Who decides (default: your login name).",
 )
 def flags_decide(flag_id: int, decision: str, by: str) -> None:
@@ -135,7 +133,7 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
             audit.record(  # the review app's audit log (issue #6) sees CLI decisions too
                 session,
                 "decide",
-                username=f"(cli) {by.strip()}",
+                username=cli_username(by.strip()),
                 target_type="flag",
                 target_id=flag_id,
                 details={"decision": decision, "status": flag.status, "via": "cli"},
@@ -157,20 +155,17 @@ def flags_replay(file: Path | None) -> None:
     Example:
       repostwatch flags replay
     """
-    from crawler import db
     from crawler.crawling.recording import FlagRecorder
 
     if file is not None and not file.exists():
         raise click.ClickException(f"{file}: no such file")
     settings = load_settings()
     path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
-    engine = db.make_engine(ready_database(settings.get("REPOSTWATCH_DATABASE_URL")))
-    try:
-        replayed = FlagRecorder(db.make_sessionmaker(engine), path).replay()
-    except Exception as exc:
-        raise click.ClickException(
-            f"could not replay {path}: {str(exc).splitlines()[0]}; the file is left as it was"
-        ) from exc
-    finally:
-        engine.dispose()
+    with database_sessions() as sessions:
+        try:
+            replayed = FlagRecorder(sessions, path).replay()
+        except Exception as exc:
+            raise click.ClickException(
+                f"could not replay {path}: {str(exc).splitlines()[0]}; the file is left as it was"
+            ) from exc
     click.echo(f"Replayed {replayed} match(es) from {path}.")

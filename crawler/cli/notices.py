@@ -1,64 +1,66 @@
-"""`repostwatch notices` and `repostwatch recheck`: takedown notices and removal re-checks."""
+"""`repostwatch notices`: takedown notices, from draft to sent, and the removals they led to."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import audit_cli, load_settings, open_session, ready_database, table
+from crawler.cli.common import (
+    audit_cli,
+    database_sessions,
+    load_settings,
+    login_name,
+    notice_mail,
+    open_session,
+    plain,
+    table,
+    valid_sites,
+    when,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crawler.crawling.process import Settings
+    from crawler.takedown.screenshots import Shot
+
+#: What `notices show` prints as the sender while REPOSTWATCH_NOTICE_FROM is unset (the notice
+#: cannot be sent then; the reader sees which setting is missing).
+UNSET_SENDER = "(REPOSTWATCH_NOTICE_FROM)"
+#: Who signs an exported notice while REPOSTWATCH_NOTICE_FROM is unset (an export is sent by
+#: other means, and still needs a signature).
+UNSET_EXPORT_SIGNATURE = "RepostWatch"
 
 
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
+def _sender(settings: Settings, *, unset: str) -> str:
+    """REPOSTWATCH_NOTICE_FROM, or what stands in for it while it is unset (``unset``): a
+    placeholder of the display or export, not a default of the setting."""
+    configured = settings.get("REPOSTWATCH_NOTICE_FROM")
+    return configured if configured else unset
 
 
-def _sites() -> dict[str, Any]:
-    """Every valid site file by name; invalid ones are named on stderr and left out."""
-    from crawler.sites import SiteConfigError, load_sites
-
-    settings = load_settings()
-    try:
-        loaded = load_sites(settings.get("REPOSTWATCH_SITES_DIR"))
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for invalid in loaded.invalid:
-        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.path})", err=True)
-    return loaded.sites
+def _shot(shot: Shot) -> str:
+    """How a screenshot went, for the progress lines."""
+    return shot.error or f"{shot.blurred} element(s) blurred"
 
 
-def _sessions():
-    from crawler import db
-
-    engine = db.make_engine(ready_database())
-    return engine, db.make_sessionmaker(engine)
-
-
-def _library_errors():
+def _library_errors() -> tuple[type[Exception], ...]:
     from crawler import db
     from crawler.takedown.sending import SmtpConfigError
 
     return (db.NoticeNotFound, db.NoticeStateError, SmtpConfigError, ValueError)
 
 
-def _audit(session: Any, action: str, notice_id: int, **details: Any) -> None:
+def _audit(session: Session, action: str, notice_id: int, **details: object) -> None:
     """The review app's audit log (issue #6) sees notice actions taken on the command line."""
     audit_cli(session, action, target_type="notice", target_id=notice_id, **details)
 
 
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
-
-
-# --- notices --------------------------------------------------------------------------------
 @click.group()
 def notices() -> None:
     """Takedown notices: draft from confirmed flags, approve, send or export, re-send."""
@@ -83,7 +85,7 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
     """
     from crawler.takedown.drafting import capture, draft_notices
 
-    configs = _sites()
+    configs = valid_sites()
     with open_session() as session:
         result = draft_notices(session, configs, site=site)
         for notice_id in result.created + result.extended:
@@ -102,20 +104,16 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
     if not screenshots:
         return
     chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
-    engine, sessions = _sessions()
-    try:
+    with database_sessions() as sessions:
         for notice_id in result.created + result.extended:
 
-            def progress(shot: Any, notice_id: int = notice_id) -> None:
-                state = shot.error or f"{shot.blurred} element(s) blurred"
-                click.echo(f"  notice {notice_id} item {shot.key}: screenshot ({state})")
+            def progress(shot: Shot, notice_id: int = notice_id) -> None:
+                click.echo(f"  notice {notice_id} item {shot.key}: screenshot ({_shot(shot)})")
 
             try:
                 capture(sessions, notice_id, configs, chromium=chromium, progress=progress)
             except RuntimeError as exc:
                 raise click.ClickException(f"{exc}; the drafts are saved without them") from exc
-    finally:
-        engine.dispose()
 
 
 @notices.command("screenshots")
@@ -132,22 +130,19 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
     from crawler import db
     from crawler.takedown.drafting import capture
 
-    configs = _sites()
+    configs = valid_sites()
     chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
-    engine, sessions = _sessions()
 
-    def progress(shot: Any) -> None:
-        state = shot.error or f"{shot.blurred} element(s) blurred"
-        click.echo(f"  item {shot.key}: screenshot ({state})")
+    def progress(shot: Shot) -> None:
+        click.echo(f"  item {shot.key}: screenshot ({_shot(shot)})")
 
     try:
-        shots = capture(
-            sessions, notice_id, configs, chromium=chromium, retake=retake, progress=progress
-        )
+        with database_sessions() as sessions:
+            shots = capture(
+                sessions, notice_id, configs, chromium=chromium, retake=retake, progress=progress
+            )
     except (db.NoticeNotFound, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        engine.dispose()
     taken = sum(1 for shot in shots if shot.png)
     with open_session() as session:
         _audit(
@@ -182,7 +177,7 @@ def notices_list(status: str | None, site: str | None, case: str | None, as_json
     with open_session() as session:
         found = db.list_notices(session, status=status, site=site, case=case)
     if as_json:
-        click.echo(json.dumps([_notice_json(n) for n in found], indent=1, ensure_ascii=False))
+        click.echo(json.dumps(plain(found), indent=1, ensure_ascii=False))
         return
     if not found:
         click.echo("No notices.")
@@ -196,26 +191,13 @@ def notices_list(status: str | None, site: str | None, case: str | None, as_json
             n.recipient or "(export only)",
             f"{n.removed}/{len(n.items)}",
             n.send_count,
-            _when(n.last_sent_at),
-            _when(n.next_send_at),
+            when(n.last_sent_at, unset="", zone=False),
+            when(n.next_send_at, unset="", zone=False),
         )
         for n in found
     ]
     headers = ("ID", "STATUS", "SITE", "LANG", "TO", "REMOVED", "SENT", "LAST SENT", "NEXT")
     click.echo(table(headers, rows))
-
-
-def _notice_json(notice: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
-    return plain(asdict(notice))
 
 
 @notices.command("show")
@@ -230,7 +212,7 @@ def notices_show(notice_id: int) -> None:
     from crawler import db
     from crawler.takedown.render import render_notice
 
-    sender = load_settings().get("REPOSTWATCH_NOTICE_FROM") or "(REPOSTWATCH_NOTICE_FROM)"
+    sender = _sender(load_settings(), unset=UNSET_SENDER)
     try:
         with open_session() as session:
             notice = db.get_notice(session, notice_id)
@@ -239,11 +221,13 @@ def notices_show(notice_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     rendered = render_notice(notice, sender=sender, screenshots=shots)
     approved = (
-        f" by {notice.approved_by} at {_when(notice.approved_at)}" if notice.approved_by else ""
+        f" by {notice.approved_by} at {when(notice.approved_at, unset='', zone=False)}"
+        if notice.approved_by
+        else ""
     )
     click.echo(f"Notice {notice.id}: {notice.status}{approved}")
     click.echo(f"To: {notice.recipient or '(no abuse_contact: export it)'}")
-    click.echo(f"Sent: {notice.send_count} time(s); next: {_when(notice.next_send_at) or '-'}")
+    click.echo(f"Sent: {notice.send_count} time(s); next: {when(notice.next_send_at, zone=False)}")
     click.echo(f"Removed: {notice.removed} of {len(notice.items)} item(s)")
     missing = [i for i in notice.items if not i.has_screenshot]
     if missing:
@@ -254,9 +238,7 @@ def notices_show(notice_id: int) -> None:
 
 @notices.command("approve")
 @click.argument("notice_id", metavar="ID", type=int)
-@click.option(
-    "--by", "by", default=lambda: _login_name(), help="Who approves (default: your login name)."
-)
+@click.option("--by", "by", default=login_name, help="Who approves (default: your login name).")
 def notices_approve(notice_id: int, by: str) -> None:
     """Approve a draft notice after reading it (`notices show`); only approved notices are
     sent or exported.
@@ -278,19 +260,6 @@ def notices_approve(notice_id: int, by: str) -> None:
     click.echo(f"Notice {notice.id} approved by {notice.approved_by}.")
 
 
-def _smtp() -> tuple[Any, str, timedelta]:
-    from crawler.takedown.sending import SmtpConfigError, check_sender, parse_smtp_url
-
-    settings = load_settings()
-    try:
-        smtp = parse_smtp_url(settings.get("REPOSTWATCH_SMTP_URL"))
-        sender = check_sender(settings.get("REPOSTWATCH_NOTICE_FROM"))
-    except SmtpConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
-    return smtp, sender, timedelta(hours=hours)
-
-
 @notices.command("send")
 @click.argument("notice_id", metavar="ID", type=int)
 def notices_send(notice_id: int) -> None:
@@ -307,7 +276,7 @@ def notices_send(notice_id: int) -> None:
 
     from crawler.takedown.sending import send_notice
 
-    smtp, sender, resend_after = _smtp()
+    smtp, sender, resend_after = notice_mail(load_settings())
     try:
         with open_session() as session:
             notice = send_notice(
@@ -323,7 +292,7 @@ def notices_send(notice_id: int) -> None:
         ) from exc
     click.echo(
         f"Notice {notice.id} sent to {notice.recipient} ({notice.send_count} time(s)); "
-        f"next reminder {_when(notice.next_send_at)} unless removed."
+        f"next reminder {when(notice.next_send_at, unset='', zone=False)} unless removed."
     )
 
 
@@ -359,7 +328,7 @@ def notices_export(notice_id: int, fmt: str, output: Path | None, mark_sent: boo
     from crawler.takedown.exports import export_notice
 
     settings = load_settings()
-    sender = settings.get("REPOSTWATCH_NOTICE_FROM") or "RepostWatch"
+    sender = _sender(settings, unset=UNSET_EXPORT_SIGNATURE)
     hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
     try:
         with open_session() as session:
@@ -403,9 +372,8 @@ def notices_resend_due(dry_run: bool) -> None:
             due = db.resend_due(session, utcnow())
         click.echo(f"{len(due)} notice(s) due: {', '.join(map(str, due)) or '-'}")
         return
-    smtp, sender, resend_after = _smtp()
-    engine, sessions = _sessions()
-    try:
+    smtp, sender, resend_after = notice_mail(load_settings())
+    with database_sessions() as sessions:
         results = send_due(sessions, smtp=smtp, sender=sender, resend_after=resend_after)
         with sessions.begin() as session:
             for result in results:  # as the web app's "Send due reminders" logs them
@@ -420,8 +388,6 @@ def notices_resend_due(dry_run: bool) -> None:
                     to=notice.recipient,
                     n=notice.send_count,
                 )
-    finally:
-        engine.dispose()
     failed = [r for r in results if r.error]
     for result in results:
         click.echo(f"notice {result.notice_id}: {result.error or 'sent again'}")
@@ -454,7 +420,7 @@ def notices_removals(site: str | None, case: str | None) -> None:
         (
             r.flag_id,
             r.site,
-            _when(r.removed_at),
+            when(r.removed_at, unset="", zone=False),
             r.reason,
             _hours(r.time_to_removal),
             r.counted_from,
@@ -469,48 +435,3 @@ def notices_removals(site: str | None, case: str | None) -> None:
 
 def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f}"
-
-
-# --- recheck --------------------------------------------------------------------------------
-@click.command("recheck")
-@click.option("--site", help="Only this site's confirmed flags.")
-def recheck(site: str | None) -> None:
-    """Re-check confirmed flags on their sites: media gone (404/410, no longer on its page, or
-    no longer matching) marks the flag removed; notices whose items are all removed are
-    resolved. Run it from a scheduler.
-
-    \b
-    Example:
-      repostwatch recheck --site board
-    """
-    from crawler.takedown.recheck import Fetcher
-    from crawler.takedown.recheck import recheck as run_recheck
-
-    settings = load_settings()
-    configs = _sites()
-    fetcher = Fetcher(
-        user_agent=settings.get("USER_AGENT"),
-        timeout=settings.getfloat("DOWNLOAD_TIMEOUT"),
-        max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
-    )
-
-    def progress(target: Any, result: Any) -> None:
-        state = (
-            "still there"
-            if result.present
-            else f"removed ({result.reason})"
-            if result.present is False
-            else f"unknown ({result.error})"
-        )
-        click.echo(f"flag {target.flag_id} {target.media_url}: {state}")
-
-    engine, sessions = _sessions()
-    try:
-        summary = run_recheck(sessions, configs, fetcher, site=site, progress=progress)
-    finally:
-        engine.dispose()
-    click.echo(
-        f"Checked {summary.checked} flag(s): {len(summary.removed)} removed, "
-        f"{len(summary.present)} still there, {len(summary.unknown)} unknown; "
-        f"{len(summary.resolved_notices)} notice(s) resolved."
-    )

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from crawler.cli.common import open_session, table
+from crawler.cli.common import cli_username, open_session, table
 
 ROLES = ("reviewer", "approver", "admin")
 
@@ -58,7 +58,7 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
             audit.record(
                 session,
                 "user_create",
-                username="(cli)",
+                username=cli_username(""),
                 target_type="user",
                 target_id=created.id,
                 details={"username": created.username, "role": created.role, "via": "cli"},
@@ -118,7 +118,7 @@ def users_disable(username: str, enable: bool) -> None:
             audit.record(
                 session,
                 "user_enable" if enable else "user_disable",
-                username="(cli)",
+                username=cli_username(""),
                 target_type="user",
                 target_id=changed.id,
                 details={"username": changed.username, "via": "cli"},

@@ -10,6 +10,8 @@ from typing import Any
 
 from scrapy.settings import Settings
 
+from crawler.items import SPIDER
+
 
 class SettingsError(ValueError):
     """A setting (usually an environment variable) that cannot be used."""
@@ -99,10 +101,6 @@ def summarize(site: str, stats: dict[str, Any]) -> CrawlSummary:
         searches=count("repostwatch/search/requests"),
         result_pages=count("repostwatch/search/result_pages"),
     )
-
-
-#: The spider every site is crawled with (spiders/site.py), as Scrapy's spider loader names it.
-SPIDER = "site"
 
 
 def run_crawl(

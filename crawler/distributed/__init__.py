@@ -28,7 +28,8 @@ run. A worker whose heartbeat is older than ``REPOSTWATCH_DISTRIBUTED_WORKER_TIM
 lost; a run whose workers are all lost is closed as failed (``workers_lost``) by the next
 distributed worker that starts (:func:`close_abandoned_runs`).
 
-Modules: this one (the switch, the Redis connection, opening a run), :mod:`.registry` (the keys
+Modules: this one (the switch, the Redis connection, opening or joining a run as a worker
+starts), :mod:`.registry` (the keys
 and the workers of a run, closing runs), :mod:`.scheduler` (the scrapy-redis scheduler) and
 :mod:`.serializer` (queued requests as JSON, never pickle).
 """
@@ -57,6 +58,7 @@ __all__ = [
     "close_abandoned_runs",
     "close_run_in_database",
     "open_run",
+    "prepare_worker",
     "redis_client",
     "run_outcome",
     "setup_problem",
@@ -137,3 +139,52 @@ def open_run(settings: BaseSettings, site_name: str) -> int:
     finally:
         engine.dispose()
     return run_id
+
+
+def prepare_worker(settings: BaseSettings, site_name: str) -> int | None:
+    """Set this process up as a worker of a distributed crawl of ``site_name``, before Scrapy
+    starts: check the settings and that Redis answers, then join the crawl run
+    ``REPOSTWATCH_RUN_ID`` (it must be the site's, and still running) or, without one, open a
+    run and set ``REPOSTWATCH_RUN_ID`` to it for the crawl.
+
+    Returns the id of the run it opened (None when it joins one). Raises
+    :class:`DistributedSetupError` saying what to fix, before any page is crawled.
+    """
+    import redis
+
+    problem = setup_problem(settings, run_id_needed=False)
+    if problem:
+        raise DistributedSetupError(problem)
+    run_id = settings.getint("REPOSTWATCH_RUN_ID")
+    if run_id:
+        _check_joinable(settings, run_id, site_name)
+    try:
+        redis_client(settings).ping()
+    except redis.RedisError as exc:
+        from crawler.db.session import redact_url
+
+        url = redact_url(settings.get("REPOSTWATCH_REDIS_URL"))
+        raise DistributedSetupError(
+            f"cannot use Redis at {url}: {exc}; check REPOSTWATCH_REDIS_URL (password, "
+            "rediss:// for TLS) and that this machine may reach it"
+        ) from exc
+    if run_id:
+        return None
+    opened = open_run(settings, site_name)
+    settings.set("REPOSTWATCH_RUN_ID", opened, priority="cmdline")
+    return opened
+
+
+def _check_joinable(settings: BaseSettings, run_id: int, site_name: str) -> None:
+    """A clear error now, rather than a traceback from inside Scrapy, when the run to join is
+    not there, is another site's, or has ended."""
+    from crawler import db
+
+    engine = db.make_engine(settings.get("REPOSTWATCH_DATABASE_URL"))
+    try:
+        with db.make_sessionmaker(engine).begin() as session:
+            db.join_run(session, run_id, site_name)
+    except (db.RunNotFound, ValueError) as exc:
+        raise DistributedSetupError(str(exc)) from exc
+    finally:
+        engine.dispose()

@@ -1,10 +1,11 @@
 """Operations: scrapyd nodes, scheduled crawls and crawl health.
 
-``scrapyd`` talks to scrapyd's JSON API, ``timing`` applies a site file's ``[schedule]`` with
-APScheduler's triggers, ``scheduler`` hands due crawls to the least-loaded node and closes runs
-whose jobs vanished, ``health`` judges each run that ended and ``alerts`` reports changes by
-webhook or e-mail; ``upkeep`` re-checks confirmed flags and sends notice reminders in the
-background of each pass. Imports the database layer, never Scrapy.
+``scrapyd`` talks to scrapyd's JSON API; ``outlook`` is the one schedule rule (is a site
+scheduled, paused or disabled, and when is it due, by APScheduler's triggers); ``scheduler``
+hands due crawls to the least-loaded node and closes runs whose jobs vanished, ``health`` judges
+each run that ended and ``alerts`` reports changes by webhook or e-mail; ``upkeep`` re-checks
+confirmed flags and sends notice reminders in the background of each pass; ``status`` collects
+what `repostwatch status` prints. Imports the database layer, never Scrapy.
 """
 
 from crawler.scheduling.alerts import Alerter, HealthAlert

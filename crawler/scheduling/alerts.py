@@ -37,6 +37,12 @@ class HealthAlert:
         return f"RepostWatch: site {self.site} is healthy again (crawl run {self.run_id})"
 
 
+def host_sender() -> str:
+    """The From of alert mails while REPOSTWATCH_NOTICE_FROM is unset: this host's own address
+    (known only at run time, so not a default of the setting)."""
+    return f"RepostWatch <repostwatch@{socket.getfqdn()}>"
+
+
 class Alerter:
     """Sends :class:`HealthAlert` to the configured channels (none configured: logs only)."""
 
@@ -57,7 +63,7 @@ class Alerter:
         self.webhook = webhook
         self.email_to = [address.strip() for address in email_to.split(",") if address.strip()]
         self.smtp_url = smtp_url
-        self.email_from = email_from or f"RepostWatch <repostwatch@{socket.getfqdn()}>"
+        self.email_from = email_from if email_from else host_sender()
         self.timeout = timeout
 
     def send(self, alert: HealthAlert) -> None:

@@ -12,7 +12,8 @@ which scrapyd keeps in its job storage and logs; the crawl reads them from the d
 counts from the site's last run triggered "schedule-search". A site is never crawled twice at once:
 it is skipped while it has a running run in the database or a live scrapyd job. A run whose job
 never reached scrapyd, or is no longer on its node while the run is still open, is closed as failed,
-so that it does not block the site forever.
+so that it does not block the site forever. Whether a site is due, paused or disabled is the
+rule of crawler/scheduling/outlook.py, which `crawls list` and `status` show.
 
 Each pass also starts a round of takedown upkeep (removal re-checks, notice reminders) in a
 worker thread (crawler/scheduling/upkeep.py), off the path of the crawls.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -34,15 +35,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.db import schedules as state
 from crawler.db.models import utcnow
 from crawler.db.runs import finish_run
-from crawler.scheduling import health, timing
+from crawler.items import SPIDER
+from crawler.scheduling import health
 from crawler.scheduling.alerts import Alerter, HealthAlert
+from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
 from crawler.scheduling.upkeep import Upkeep
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 logger = logging.getLogger("repostwatch.scheduler")
 
-SPIDER = "site"
 #: The trigger recorded on the runs of scheduled search crawls.
 SEARCH_TRIGGER = state.SEARCH_TRIGGER
 #: A run handed over less than this long ago is not checked against scrapyd's job lists yet
@@ -72,6 +74,7 @@ class NodeState:
 
     @property
     def load(self) -> int:
+        """Running and pending jobs: what picks the least-loaded node."""
         return self.running + self.pending
 
     def site_job(self, site: str) -> str | None:
@@ -87,6 +90,8 @@ class NodeState:
 
 @dataclass(frozen=True, slots=True)
 class Handover:
+    """A crawl handed to scrapyd: its run, the node and the job."""
+
     site: str
     run_id: int
     node: str
@@ -112,6 +117,9 @@ class PassReport:
 
 
 class Scheduler:
+    """Hands due crawls of the site files of ``sites_dir`` to the least-loaded of ``clients``,
+    a pass at a time (:meth:`run_pass`); ``upkeep`` runs in the background of each pass."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -145,10 +153,11 @@ class Scheduler:
         self._close_lost_runs(report)
         self._judge_health(report)
         for config in self._scheduled_sites(report):
-            if config.schedule is not None and config.schedule.crawls:
-                self._consider(config, report)
-            if config.schedule is not None and config.schedule.search_schedule is not None:
-                self._consider_search(config, report)
+            outlook = self._outlook(config, report)
+            if outlook.crawls:
+                self._consider(outlook, report, search=False)
+            if outlook.searches:
+                self._consider(outlook, report, search=True)
         return report
 
     def poll_nodes(self) -> list[NodeState]:
@@ -250,78 +259,63 @@ class Scheduler:
             logger.error("Not scheduled: %s", invalid.error)
         return [config for config in loaded.sites.values() if config.schedule is not None]
 
-    def _consider(self, config: SiteConfig, report: PassReport) -> None:
+    def _outlook(self, config: SiteConfig, report: PassReport) -> Outlook:
+        """The site's outlook at this pass; a crawl due time that is new (the rule is new or
+        changed) is recorded first."""
         schedule = config.schedule
         assert schedule is not None
         now = report.at
+        search = schedule.search_schedule
         with self.sessions.begin() as session:
             current = state.get_schedule_state(session, config.name)
-            due = current.next_due_at
-            if current.schedule != schedule.rule or due is None:
-                due = timing.first_due(schedule, now, current.last_scheduled_at)
-                state.save_schedule_state(
-                    session, config.name, schedule=schedule.rule, next_due_at=due
-                )
-                logger.info("%s: %s, next crawl due %s", config.name, schedule.rule, due)
-        if not schedule.enabled:
-            report.skipped[config.name] = "schedule disabled in the site file"
+            if schedule.crawls:
+                due, new = crawl_due(schedule, current, now)
+                if new:
+                    state.save_schedule_state(
+                        session, config.name, schedule=schedule.rule, next_due_at=due
+                    )
+                    current = replace(current, schedule=schedule.rule, next_due_at=due)
+                    logger.info("%s: %s, next crawl due %s", config.name, schedule.rule, due)
+            last = state.last_scheduled_at(session, config.name, SEARCH_TRIGGER) if search else None
+        # A search rule never run counts from when this process first saw it.
+        anchor = self._search_anchors.setdefault((config.name, search.rule), now) if search else now
+        return site_outlook(config.name, config, current, last_search=last, anchor=anchor)
+
+    def _consider(self, outlook: Outlook, report: PassReport, *, search: bool) -> None:
+        """Hand the site's crawl (or search crawl) to scrapyd if it is due and nothing holds it."""
+        skipped = report.skipped_searches if search else report.skipped
+        if outlook.held is not None:
+            skipped[outlook.site] = outlook.held
             return
-        if current.paused:
-            report.skipped[config.name] = "paused"
+        due = outlook.next_search if search else outlook.next_crawl
+        assert due is not None
+        if report.at < due:
             return
-        if now < due:
-            return
+        trigger = SEARCH_TRIGGER if search else "schedule"
         try:
-            handover = self.start_crawl(config.name, triggered_by="schedule", nodes=report.nodes)
+            handover = self.start_crawl(
+                outlook.site, triggered_by=trigger, nodes=report.nodes, search=search
+            )
         except (SiteBusy, NoNodeAvailable) as exc:
-            report.skipped[config.name] = str(exc)
-            logger.info("%s is due but not scheduled: %s", config.name, exc)
+            skipped[outlook.site] = str(exc)
+            if search:
+                logger.info("%s: a search crawl is due but not scheduled: %s", outlook.site, exc)
+            else:
+                logger.info("%s is due but not scheduled: %s", outlook.site, exc)
             return
         report.scheduled.append(handover)
+        if search:
+            return  # a search schedule counts from its runs: nothing to record
+        schedule = outlook.schedule
+        assert schedule is not None
         with self.sessions.begin() as session:
             state.save_schedule_state(
                 session,
-                config.name,
+                outlook.site,
                 schedule=schedule.rule,
-                next_due_at=timing.next_after(schedule, now),
-                last_scheduled_at=now,
+                next_due_at=next_after(schedule, report.at),
+                last_scheduled_at=report.at,
             )
-
-    def search_due(
-        self, config: SiteConfig, last_scheduled_at: datetime | None, now: datetime
-    ) -> datetime:
-        """When the site's next search crawl is due, after its last scheduled one (``now``:
-        the pass's time, the anchor of a schedule seen for the first time)."""
-        schedule = config.schedule.search_schedule if config.schedule else None
-        assert schedule is not None
-        anchor = self._search_anchors.setdefault((config.name, schedule.rule), now)
-        return timing.due_after_last(schedule, last_scheduled_at, anchor)
-
-    def _consider_search(self, config: SiteConfig, report: PassReport) -> None:
-        schedule = config.schedule
-        assert schedule is not None
-        now = report.at
-        with self.sessions.begin() as session:
-            current = state.get_schedule_state(session, config.name)
-            last = state.last_scheduled_at(session, config.name, SEARCH_TRIGGER)
-        due = self.search_due(config, last, now)
-        if not schedule.enabled:
-            report.skipped_searches[config.name] = "schedule disabled in the site file"
-            return
-        if current.paused:
-            report.skipped_searches[config.name] = "paused"
-            return
-        if now < due:
-            return
-        try:
-            handover = self.start_crawl(
-                config.name, triggered_by=SEARCH_TRIGGER, nodes=report.nodes, search=True
-            )
-        except (SiteBusy, NoNodeAvailable) as exc:
-            report.skipped_searches[config.name] = str(exc)
-            logger.info("%s: a search crawl is due but not scheduled: %s", config.name, exc)
-            return
-        report.scheduled.append(handover)
 
     # --- one crawl --------------------------------------------------------------------------
     def start_crawl(

@@ -75,9 +75,9 @@ class Jobs:
 
 
 class ScrapydClient:
-    """Talks to one node about one project."""
+    """Talks to one node about one project (REPOSTWATCH_SCRAPYD_PROJECT)."""
 
-    def __init__(self, node: Node, project: str = "repostwatch", timeout: float = 10.0):
+    def __init__(self, node: Node, project: str, timeout: float = 10.0):
         self.node = node
         self.project = project
         self.timeout = timeout

@@ -65,14 +65,18 @@ class UpkeepReport:
 
 
 class Upkeep:
+    """Re-checks confirmed flags not checked for ``recheck_after`` (REPOSTWATCH_RECHECK_HOURS),
+    at most ``recheck_batch`` a round (REPOSTWATCH_RECHECK_BATCH), and sends due reminders
+    when ``reminders`` says how."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
         sites_dir: Path | str,
         fetcher: Fetcher,
         *,
-        recheck_after: timedelta = timedelta(hours=6),
-        recheck_batch: int = 200,
+        recheck_after: timedelta,
+        recheck_batch: int,
         reminders: Reminders | None = None,
         clock: Callable[[], datetime] = utcnow,
     ):

@@ -19,7 +19,7 @@ _EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 class ScheduleConfig(Strict):
     """When ``repostwatch scheduler`` crawls the site (the ``[schedule]`` table): ``every`` (an
     interval such as "6h", "30m", "1d", "1h30m") or ``cron`` (five fields, e.g. "0 */6 * * *"),
-    read in ``timezone``. The timing rules are APScheduler's (crawler/scheduling/timing.py).
+    read in ``timezone``. The timing rules are APScheduler's (crawler/scheduling/outlook.py).
 
     ``search_every`` / ``search_cron`` schedule search crawls (the site's ``[search]`` run for
     every active case keyword) the same way; a table may hold only those."""

@@ -25,7 +25,6 @@ from scrapy.exceptions import CloseSpider
 
 from crawler import db
 from crawler.db import schedules
-from crawler.db.runs import finish_run
 from crawler.db.session import make_sessionmaker
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
@@ -33,6 +32,7 @@ from crawler.scheduling import Scheduler, ScrapydClient
 from crawler.scheduling.scrapyd import Node
 from crawler.sites import SiteConfigError, parse_site
 from spiders.site import SiteSpider
+from tests.scheduling.helpers import SCRAPYD_PROJECT, Clock, finish
 from tests.sites import search as board
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
@@ -241,27 +241,9 @@ def scrapyd():
     fake.server.server_close()
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def _finish(sessions, run_id: int) -> None:
     with sessions.begin() as session:
-        finish_run(
-            session,
-            run_id,
-            status="finished",
-            finish_reason="finished",
-            pages=4,
-            media=8,
-            bytes=0,
-            errors=0,
-            flags=0,
-        )
+        finish(session, run_id, pages=4, media=8)
 
 
 def test_search_crawls_are_scheduled_when_due_never_beside_another_crawl(engine, tmp_path, scrapyd):
@@ -271,7 +253,7 @@ def test_search_crawls_are_scheduled_when_due_never_beside_another_crawl(engine,
     schedule = 'every = "6h"\nsearch_every = "1d"'
     (tmp_path / "board.toml").write_text(_site_file("http://127.0.0.1:9", schedule))
     clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-    client = ScrapydClient(Node.parse(scrapyd.url), timeout=5)
+    client = ScrapydClient(Node.parse(scrapyd.url), SCRAPYD_PROJECT, timeout=5)
     scheduler = Scheduler(sessions, tmp_path, [client], clock=clock)
 
     # Both are due at once: the crawl goes first, the search waits for it (one crawl per site).
@@ -329,7 +311,10 @@ def test_cron_search_waits_for_its_slot_and_catches_up_once(engine, tmp_path, sc
     )
     clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     scheduler = Scheduler(
-        sessions, tmp_path, [ScrapydClient(Node.parse(scrapyd.url), timeout=5)], clock=clock
+        sessions,
+        tmp_path,
+        [ScrapydClient(Node.parse(scrapyd.url), SCRAPYD_PROJECT, timeout=5)],
+        clock=clock,
     )
     assert scheduler.run_pass().scheduled == []  # search only: no ordinary crawl, first slot ahead
     clock.now = datetime(2026, 11, 26, 2, 59, tzinfo=UTC)
@@ -352,7 +337,7 @@ def test_a_site_never_searched_is_due_at_the_first_pass_on_the_real_clock(
     engine, tmp_path, scrapyd
 ):
     (tmp_path / "board.toml").write_text(_site_file("http://127.0.0.1:9", 'search_every = "1d"'))
-    client = ScrapydClient(Node.parse(scrapyd.url), timeout=5)
+    client = ScrapydClient(Node.parse(scrapyd.url), SCRAPYD_PROJECT, timeout=5)
     scheduler = Scheduler(make_sessionmaker(engine), tmp_path, [client])  # utcnow, moving on
     (handover,) = scheduler.run_pass().scheduled
     assert (handover.triggered_by, handover.search) == ("schedule-search", True)

@@ -1,9 +1,11 @@
 """The project on a real scrapyd: started by scripts/scrapyd.sh, deployed with scrapyd-deploy,
 crawls handed over by the scheduler (two real crawls of the gallery on 127.0.0.1).
 
-One scrapyd and one database serve the tests of ``deployed``, once on SQLite and once on
-PostgreSQL; the crawls run in scrapyd's job processes from the deployed egg and write to that
-database, as in production.
+One scrapyd and one database serve the tests of ``deployed`` (tests/scheduling/deployment.py), once
+on SQLite and once on PostgreSQL; the crawls run in scrapyd's job processes from the deployed egg
+and write to that database, as in production. The tests share them in file order: the scheduler's
+first test expects a database no crawl has written to yet. Also here: scrapyd node URLs
+(crawler/scheduling/scrapyd.py); tests/scheduling/test_scrapyd_script.py starts scrapyd alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import sys
 import time
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
@@ -26,29 +27,15 @@ import pytest
 
 from crawler import db
 from crawler.db import schedules
-from crawler.db.models import utcnow
 from crawler.db.session import make_sessionmaker
-from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
-from crawler.scheduling import Scheduler, ScrapydClient, ScrapydError
-from crawler.scheduling.scrapyd import Node
+from crawler.scheduling import Scheduler
+from crawler.scheduling.scrapyd import parse_nodes
 from tests.conftest import postgres_database
 from tests.crawling.test_end_to_end import EXPECTED_FLAGS
-from tests.sites import gallery
+from tests.scheduling.deployment import deployment, run_status, wait
+from tests.scheduling.helpers import Clock
 from tests.support.cli_runner import REPOSTWATCH, repostwatch
-from tests.support.ports import free_port
-from tests.support.project import ROOT
-
-REPO = ROOT
-VENV_BIN = Path(sys.executable).parent
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture(
@@ -69,102 +56,7 @@ def deployed(request, tmp_path_factory):
         else:
             admin = request.getfixturevalue("postgres_admin")
             database_url = stack.enter_context(postgres_database(admin))
-        yield from _deployed(tmp, database_url)
-
-
-def _deployed(tmp: Path, database_url: str):
-    sites_dir = tmp / "sites"
-    sites_dir.mkdir()
-    port = free_port()
-    env = {
-        "REPOSTWATCH_DATABASE_URL": database_url,
-        "REPOSTWATCH_SITES_DIR": str(sites_dir),
-        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{port}/",
-        "REPOSTWATCH_SPILL_FILE": str(tmp / "spill.jsonl"),
-    }
-    repostwatch("db", "upgrade", env=env, cwd=tmp)
-    photos = [samples.photo_path(name) for name in gallery.REFERENCES]
-    reference_video = tmp / "reference.mp4"
-    reference_video.write_bytes(gallery.reference_video())
-    repostwatch("refs", "add", "--case", gallery.CASE, *photos, reference_video, env=env, cwd=tmp)
-    hash_list = tmp / "partner.csv"
-    hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
-    repostwatch("refs", "import", hash_list, env=env, cwd=tmp)
-
-    scrapyd_env = {
-        **os.environ,
-        **env,
-        "REPOSTWATCH_HASH_WORKERS": "1",
-        "REPOSTWATCH_SCRAPYD_DIR": str(tmp / "scrapyd"),
-        "REPOSTWATCH_SCRAPYD_PORT": str(port),
-        "REPOSTWATCH_SCRAPYD_MAX_PROC": "2",
-        "REPOSTWATCH_SCRAPYD_POLL_SECONDS": "0.5",
-        "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"),
-    }
-    log = (tmp / "scrapyd.out").open("w")
-    process = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
-        env=scrapyd_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    site = LocalSite(gallery.routes()).start()
-    try:
-        client = ScrapydClient(Node.parse(env["REPOSTWATCH_SCRAPYD_URLS"]))
-        _wait(lambda: _answers(client), 30, f"scrapyd did not start: {tmp / 'scrapyd.out'}")
-        # Deploy as an operator does: a target in the user's scrapy.cfg, scrapyd-deploy TARGET.
-        (tmp / "xdg").mkdir()
-        (tmp / "xdg" / "scrapy.cfg").write_text(f"[deploy:test]\nurl = http://127.0.0.1:{port}/\n")
-        deploy = subprocess.run(
-            [str(VENV_BIN / "scrapyd-deploy"), "test", "--version", "r1"],
-            cwd=REPO,
-            env={**os.environ, "XDG_CONFIG_HOME": str(tmp / "xdg")},
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
-        assert json.loads(deploy.stdout)["spiders"] == 1
-        site_text = gallery.site_file("gallery", site.url) + '[schedule]\nevery = "6h"\n'
-        (sites_dir / "gallery.toml").write_text(site_text)
-        yield {
-            "env": env,
-            "tmp": tmp,
-            "client": client,
-            "database_url": database_url,
-            "scrapyd_dir": tmp / "scrapyd",
-            "sites_dir": sites_dir,
-        }
-    finally:
-        site.stop()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _answers(client: ScrapydClient) -> bool:
-    try:
-        client.daemon_status()
-    except Exception:
-        return False
-    return True
-
-
-def _wait(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.3)
-
-
-def _run_status(sessions, run_id: int) -> str:
-    with sessions() as session:
-        return db.get_run(session, run_id).status
+        yield from deployment(tmp, database_url)
 
 
 def test_deployed_egg_carries_the_site_files_migrations_and_settings(deployed):
@@ -222,7 +114,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         again = repostwatch("crawls", "run-now", "gallery", env=env, cwd=tmp, check=False)
         assert again.returncode == 1 and "gallery has" in again.stderr
 
-        _wait(lambda: _run_status(sessions, run_id) != "running", 180, "crawl 1 never ended")
+        wait(lambda: run_status(sessions, run_id) != "running", 180, "crawl 1 never ended")
         with sessions() as session:
             run = db.get_run(session, run_id)
             assert schedules.run_job(session, run_id) == (
@@ -264,7 +156,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         assert status.stdout.endswith("\nUnhealthy sites\n  none\n")
 
         second = handover.run_id
-        _wait(lambda: _run_status(sessions, second) != "running", 180, "crawl 2 never ended")
+        wait(lambda: run_status(sessions, second) != "running", 180, "crawl 2 never ended")
         clock.now += timedelta(minutes=1)
         after = scheduler.run_pass()
         assert (after.scheduled, after.skipped, after.closed, after.health) == ([], {}, [], [])
@@ -274,7 +166,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
             assert len(flags) == len(EXPECTED_FLAGS)
             assert schedules.health_states(session)["gallery"].state == "healthy"
         # scrapyd keeps the job history (in SQLite: it survives a restart).
-        _wait(
+        wait(
             lambda: (
                 {f"gallery.{run_id}", f"gallery.{second}"}
                 <= {job["id"] for job in client.list_jobs().finished}
@@ -337,86 +229,6 @@ def test_status_says_which_node_is_down_and_exits_1(deployed, refused_port):
         assert json.loads(response.read())["projects"] == ["repostwatch"]
 
 
-def _script(env: dict[str, str], output=subprocess.PIPE):
-    return subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "scrapyd.sh")],
-        env={**os.environ, "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"), **env},
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(tmp_path):
-    port = free_port()
-    env = {
-        "REPOSTWATCH_SCRAPYD_DIR": str(tmp_path / "scrapyd"),
-        "REPOSTWATCH_SCRAPYD_PORT": str(port),
-        "REPOSTWATCH_SCRAPYD_USERNAME": "ops",
-        "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret pass",
-    }
-    log = (tmp_path / "scrapyd.out").open("a")
-    process = _script(env, log)
-    try:
-        anonymous = ScrapydClient(Node.parse(f"http://127.0.0.1:{port}/"), timeout=2)
-        wrong = ScrapydClient(Node.parse(f"http://ops:guess@127.0.0.1:{port}/"), timeout=2)
-        right = ScrapydClient(Node.parse(f"http://ops:s3cret%20pass@127.0.0.1:{port}/"))
-        _wait(lambda: _answers(right), 30, "scrapyd with basic auth did not start")
-        assert right.daemon_status() == {"pending": 0, "running": 0, "finished": 0}
-        for refused in (anonymous, wrong):
-            with pytest.raises(ScrapydError, match=r"HTTP 401 \(wrong or missing credentials"):
-                refused.daemon_status()
-        config = (tmp_path / "scrapyd" / "scrapyd.conf").read_text()
-        assert "jobstorage       = scrapyd.jobstorage.SqliteJobStorage" in config
-        assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
-        assert f"max_proc         = {len(os.sched_getaffinity(0))}" in config  # usable CPUs
-        assert "s3cret" not in config
-        assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
-            "eggs",
-            "dbs",
-            "logs",
-            "items",
-            "scrapyd.conf",
-        }
-        # scrapyd-deploy takes the credentials from the environment (scrapy.cfg's [deploy]).
-        (tmp_path / "xdg").mkdir()
-        (tmp_path / "xdg" / "scrapy.cfg").write_text(
-            f"[deploy:auth]\nurl = http://127.0.0.1:{port}\n"
-        )
-        deploy = subprocess.run(
-            [str(VENV_BIN / "scrapyd-deploy"), "auth"],
-            cwd=REPO,
-            env={**os.environ, **env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert deploy.returncode == 0, deploy.stderr + deploy.stdout
-        # A job that ends at once (no such site), then a restart: the job history is kept.
-        right.schedule("site", job="nosuch.1", args={"site": "nosuch"}, settings={})
-        _wait(lambda: right.list_jobs().finished, 120, "the job never finished")
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        process = _script(env, log)
-        _wait(lambda: _answers(right), 30, "scrapyd did not start again")
-        assert [job["id"] for job in right.list_jobs().finished] == ["nosuch.1"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-
-
-def test_scrapyd_on_the_network_without_a_password_is_refused(tmp_path):
-    env = {"REPOSTWATCH_SCRAPYD_DIR": str(tmp_path), "REPOSTWATCH_SCRAPYD_BIND": "0.0.0.0"}
-    process = _script(env)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert "scrapyd on 0.0.0.0 without a password would let anyone on the network run code" in (
-        output
-    )
-    assert not (tmp_path / "scrapyd.conf").exists()
-
-
 @pytest.mark.timeout(300)  # one real search crawl in a scrapyd job process
 def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
     """`search_every`: the job gets `site` and `search=1` only; the crawl in scrapyd's job
@@ -441,7 +253,7 @@ def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
             assert report.skipped_searches == {}, report
             (handover,) = report.scheduled
             assert (handover.triggered_by, handover.search) == ("schedule-search", True)
-            _wait(lambda: _run_status(sessions, handover.run_id) != "running", 180, "no end")
+            wait(lambda: run_status(sessions, handover.run_id) != "running", 180, "no end")
             got = {path for method, path, _ in site.exchanges if method == "GET"}
         with sessions() as session:
             run = db.get_run(session, handover.run_id)
@@ -498,7 +310,7 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
                 stderr=subprocess.STDOUT,
             )
             try:
-                _wait(lambda: "job svc." in log_path.read_text(), 60, "nothing handed over")
+                wait(lambda: "job svc." in log_path.read_text(), 60, "nothing handed over")
                 time.sleep(2.5)  # two more passes: the site is not handed over again
             finally:
                 service.send_signal(signal.SIGTERM)
@@ -510,7 +322,7 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
         (first,) = {int(run) for run in re.findall(r"job svc\.(\d+)", output)}  # handed once
         with sessions() as session:
             assert schedules.run_job(session, first) == ("schedule", client.name, f"svc.{first}")
-        _wait(lambda: _run_status(sessions, first) != "running", 120, "job 1 never ended")
+        wait(lambda: run_status(sessions, first) != "running", 120, "job 1 never ended")
 
         # By hand, through the scheduler's rules: a manual run on the node.
         now = repostwatch("crawls", "run-now", "svc", env=env, cwd=tmp)
@@ -520,7 +332,7 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
         )
         with sessions() as session:
             assert schedules.run_job(session, manual) == ("manual", client.name, f"svc.{manual}")
-        _wait(lambda: _run_status(sessions, manual) != "running", 120, "job 2 never ended")
+        wait(lambda: run_status(sessions, manual) != "running", 120, "job 2 never ended")
 
         # The next pass judges the runs: no page at all, so the site is unhealthy, and status
         # (which exits 0: every service is up) says so.
@@ -537,36 +349,10 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
         engine.dispose()
 
 
-@pytest.mark.parametrize(
-    ("username", "sent"),
-    [
-        (None, "${REPOSTWATCH_SCRAPYD_USERNAME}:${REPOSTWATCH_SCRAPYD_PASSWORD}"),  # unset
-        ("", "netrc-user:netrc-pass"),  # empty: ~/.netrc
-        ("ops", "ops:s3cret"),
-    ],
-)
-def test_scrapyd_deploy_credentials_are_as_the_readme_says(tmp_path, username, sent):
-    """README, Deploying: scrapy.cfg's ${REPOSTWATCH_SCRAPYD_USERNAME} stays as text when the
-    variable is unset, so ~/.netrc is read only when it is set to the empty string."""
-    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-pass\n")
-    (tmp_path / ".netrc").chmod(0o600)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOSTWATCH_SCRAPYD_")} | {
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-    }
-    if username is not None:
-        env |= {"REPOSTWATCH_SCRAPYD_USERNAME": username, "REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret"}
-    code = (
-        "from scrapyd_client.utils import _get_targets, get_auth; t = _get_targets()['local']; "
-        "a = get_auth(t['url'], t.get('username'), t.get('password', '')); "
-        "print(f'{a.username}:{a.password}')"
-    )
-    out = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == sent
+def test_node_urls_keep_credentials_out_of_the_name():
+    nodes = parse_nodes("http://ops:s%40cret@10.0.0.2:6800, https://crawler2.example/scrapyd/")
+    assert [n.name for n in nodes] == ["http://10.0.0.2:6800/", "https://crawler2.example/scrapyd/"]
+    assert (nodes[0].username, nodes[0].password) == ("ops", "s@cret")
+    assert "s@cret" not in repr(nodes[0])
+    with pytest.raises(ValueError, match="not a scrapyd URL"):
+        parse_nodes("ftp://host/")

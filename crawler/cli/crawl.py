@@ -1,0 +1,143 @@
+"""`repostwatch crawl`: crawl one site in this process (alone, or as a distributed worker)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from crawler.cli.common import database_errors, load_settings, open_session, ready_database
+
+if TYPE_CHECKING:
+    from crawler.crawling.process import CrawlSummary, Settings
+    from crawler.sites import SiteConfig
+
+
+@click.command()
+@click.argument("site")
+@click.option("--loglevel", "-L", default=None, help="Scrapy log level (default: INFO).")
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Search the site for every active keyword of every case (its [search] table) instead "
+    "of crawling its start URLs.",
+)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Be one worker of a crawl shared through Redis (REPOSTWATCH_REDIS_URL): without "
+    "--run-id, open a crawl run and print its id for the other workers.",
+)
+@click.option(
+    "--run-id",
+    type=int,
+    default=None,
+    help="Join this crawl run, opened beforehand (by the first worker or the scheduler).",
+)
+def crawl(
+    site: str, loglevel: str | None, search: bool, distributed: bool, run_id: int | None
+) -> None:
+    """Crawl SITE (a site NAME or the PATH of a site file) in this process.
+
+    Pages are crawled as the site file says, every image and video is hashed in memory and
+    matched against the registered references, and every match is queued as a flag for review.
+    Progress is logged as the crawl goes; a summary is printed at the end. With --search the
+    cases' keywords (`repostwatch cases keywords`) go through the site's own search, the
+    result pages are read, and each flag records the keyword that led to it.
+
+    \b
+    Example:
+      repostwatch crawl demo
+      repostwatch crawl ./my-sites/board.toml -L WARNING
+      repostwatch crawl board --search
+      repostwatch crawl board --distributed               # prints the run id, e.g. 42
+      repostwatch crawl board --distributed --run-id 42   # on every other machine
+    """
+    from crawler.crawling.process import run_crawl
+    from crawler.sites import SiteConfigError, find_site, resolve_site
+
+    settings = load_settings(
+        **({"LOG_LEVEL": loglevel.upper()} if loglevel else {}),
+        **({"REPOSTWATCH_DISTRIBUTED": True} if distributed else {}),
+        **({"REPOSTWATCH_RUN_ID": run_id} if run_id else {}),
+    )
+    directory = settings.get("REPOSTWATCH_SITES_DIR")
+    try:
+        path = resolve_site(site, directory)
+        config = find_site(str(path), directory)
+    except SiteConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
+    if settings.getbool("REPOSTWATCH_DISTRIBUTED"):
+        _distributed_worker(settings, config.name)
+    keywords = _search_keywords(config) if search else None
+    summary = run_crawl(str(path), config.name, settings, keywords=keywords)
+    shared = settings.getbool("REPOSTWATCH_DISTRIBUTED")
+    if shared:
+        click.echo("\nThis worker's share of the run (the run's totals: crawls list):")
+    print_summary(summary)
+    if shared and summary.finish_reason == "finished" and not summary.pages + summary.errors:
+        click.echo("  (this worker found no page left: the other workers crawled them all)")
+        return
+    if not summary.ok:
+        raise click.ClickException(f"crawl of {config.name}: {summary.problem}; see the log above")
+
+
+def _distributed_worker(settings: Settings, site_name: str) -> None:
+    """Make this process a worker of a distributed crawl (crawler.distributed); when it opened
+    the run, say how the other workers join it."""
+    from crawler.distributed import DistributedSetupError, prepare_worker
+
+    try:
+        with database_errors(settings.get("REPOSTWATCH_DATABASE_URL")):
+            opened = prepare_worker(settings, site_name)
+    except DistributedSetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if opened is not None:
+        click.echo(
+            f"Opened crawl run {opened} of {site_name}. Start more workers with:\n"
+            f"  repostwatch crawl {site_name} --distributed --run-id {opened}"
+        )
+
+
+def _search_keywords(config: SiteConfig) -> list[str]:
+    """The keywords a search crawl of ``config`` runs; a clear error when there is nothing to do."""
+    from crawler import db
+
+    if config.search is None:
+        raise click.ClickException(
+            f"{config.source}: no [search] table, so {config.name} cannot be searched; add one "
+            "(README: Search by case keywords) or crawl without --search"
+        )
+    with open_session() as session:
+        keywords = db.search_keywords(session)
+    if not keywords:
+        raise click.ClickException(
+            "no active case keywords to search for; add some with "
+            "`repostwatch cases keywords add CASE KEYWORD...`"
+        )
+    click.echo(f"Searching {config.name} for {len(keywords)} keyword(s)")
+    return keywords
+
+
+def print_summary(summary: CrawlSummary) -> None:
+    """A crawl's figures, as `crawl` and `demo` print them at the end."""
+    refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items())) or "none"
+    click.echo(
+        f"\nCrawl run {summary.run_id} of {summary.site}: {summary.finish_reason}\n"
+        f"  pages           {summary.pages}\n"
+        + (
+            f"  searches        {summary.searches} ({summary.result_pages} result pages)\n"
+            if summary.searches
+            else ""
+        )
+        + f"  media hashed    {summary.media_hashed}"
+        + (f", {summary.media_cached} unchanged (from cache)" if summary.media_cached else "")
+        + f" ({summary.media_skipped} skipped: not media, undecodable or too large;"
+        f" {summary.media_failed} failed to download)\n"
+        f"  bytes           {summary.bytes}\n"
+        f"  refused         {refused}\n"
+        f"  errors          {summary.errors}\n"
+        f"  flags           {summary.flags_new} new, {summary.flags_seen_again} seen again"
+        + (f", {summary.flags_spilled} waiting in the spill file" if summary.flags_spilled else "")
+    )

@@ -1,0 +1,65 @@
+"""`repostwatch refs`, through the real console script and a real database (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+
+from crawler.demo import samples
+from tests.support.cli_runner import repostwatch
+
+
+def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):
+    photo = samples.photo_path("astronaut")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    first = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
+    assert "1 file(s) added (6 hashes)" in first.stdout
+    again = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
+    # The withdrawn references are the file's; adding the file again brings them back.
+    withdrawn = repostwatch("refs", "withdraw", "--case", "case-1", photo, env=env)
+    assert "6 hash(es) withdrawn" in withdrawn.stdout
+    assert repostwatch("refs", "export", env=env).stdout == "algorithm,hash,case,quality\n"
+    back = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
+    assert "1 file(s) added (6 hashes)" in back.stdout
+    assert "0 file(s) added (0 hashes), 1 already registered" in again.stdout
+    rows = json.loads(repostwatch("refs", "export", "--format", "json", env=env).stdout)
+    assert sorted(r["algorithm"] for r in rows) == [
+        "crhash",
+        "md5",
+        "pdq",
+        "pdq",
+        "phash",
+        "sha256",
+    ]
+    assert all(r["case"] == "case-1" for r in rows)
+    # Nothing new was written next to the database but the database itself.
+    after = sorted(p.name for p in tmp_path.rglob("*"))
+    assert set(after) - set(before) <= {
+        "repostwatch.db",
+        "repostwatch.db-wal",
+        "repostwatch.db-shm",
+    }
+
+
+def test_refs_add_skips_files_that_are_not_media(env, tmp_path):
+    note = tmp_path / "notes.txt"
+    note.write_text("not a photo")
+    out = repostwatch("refs", "add", "--case", "c", note, env=env, cwd=tmp_path)
+    assert "0 file(s) added" in out.stdout and "1 skipped" in out.stdout
+    assert "skipped" in out.stderr and "notes.txt" in out.stderr
+
+
+def test_refs_import_is_all_or_nothing(env, tmp_path):
+    good = "pdq," + "ab" * 32 + ",case-7\n"
+    bad = tmp_path / "partner.csv"
+    bad.write_text("algorithm,hash,case\n" + good + "phash,xyz,case-7\n")
+    result = repostwatch("refs", "import", bad, env=env, cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "partner.csv: line 3: 'xyz' is not a phash hash" in result.stderr
+    assert repostwatch("refs", "export", env=env).stdout == "algorithm,hash,case,quality\n"
+
+    bad.write_text("algorithm,hash,case\n" + good)
+    assert "Imported 1 hash(es)" in repostwatch("refs", "import", bad, env=env).stdout
+    assert "0 hash(es); 1 were already" in repostwatch("refs", "import", bad, env=env).stdout
+    exported = repostwatch("refs", "export", "--case", "case-7", env=env).stdout
+    assert exported.splitlines()[1] == "pdq," + "ab" * 32 + ",case-7,"

@@ -1,0 +1,188 @@
+"""Takedown upkeep in the background of each scheduler pass (crawler/scheduling/upkeep.py):
+removal re-checks and notice reminders (real database, HTTP and SMTP)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from crawler.db import notices as db_notices
+from crawler.db.models import AuditEntry, Flag
+from crawler.db.session import make_sessionmaker
+from crawler.demo.localsite import LocalSite, Route, html
+from crawler.hashing import hash_media
+from crawler.scheduling import Reminders, Scheduler, Upkeep
+from crawler.sites import parse_site
+from crawler.takedown.drafting import draft_notices
+from crawler.takedown.recheck import Fetcher
+from crawler.takedown.sending import parse_smtp_url, send_notice
+from tests.scheduling.helpers import Clock, takedown_world
+from tests.takedown.conftest import PHOTO, T0
+
+DAY = timedelta(hours=24)
+SENDER = "Seoul Support Centre <takedown@centre.example>"
+
+
+def _upkeep(engine, sites_dir, clock, **options) -> Upkeep:
+    fetcher = Fetcher(user_agent="RepostWatch-test", timeout=10)
+    # REPOSTWATCH_RECHECK_HOURS and REPOSTWATCH_RECHECK_BATCH as settings/__init__.py has them
+    options = {"recheck_after": timedelta(hours=6), "recheck_batch": 200, **options}
+    return Upkeep(make_sessionmaker(engine), sites_dir, fetcher, clock=clock, **options)
+
+
+def _round(scheduler: Scheduler):
+    report = scheduler.run_pass()
+    assert report.upkeep_started
+    done = scheduler.upkeep.join(timeout=60)
+    assert done is not None and done.at == report.at
+    return done
+
+
+def test_confirmed_flags_are_rechecked_when_due_and_not_before(
+    engine, session, tmp_path, down_node
+):
+    photo = PHOTO
+    routes = {}
+    for n in (1, 2, 3):
+        routes[f"/post/{n}"] = html(f'<img src="/media/{n}.jpg">')
+        routes[f"/media/{n}.jpg"] = Route(photo, "image/jpeg")
+    world = takedown_world(session)
+    with LocalSite(routes) as site:
+        (tmp_path / "board.toml").write_text(
+            f'name = "board"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+        )
+        flags = [
+            world.flag(
+                page_url=f"{site.url}/post/{n}",
+                media_url=f"{site.url}/media/{n}.jpg",
+                media_sha256=hashlib.sha256(photo).hexdigest(),
+                media_pdq=hash_media(photo).get("pdq").hex,
+            )
+            for n in (1, 2, 3)
+        ]
+        clock = Clock(T0 + timedelta(hours=1))
+        upkeep = _upkeep(engine, tmp_path, clock, recheck_after=timedelta(hours=6), recheck_batch=2)
+        scheduler = Scheduler(
+            make_sessionmaker(engine), tmp_path, [down_node], clock=clock, upkeep=upkeep
+        )
+
+        # Never checked: all due, at most two per pass.
+        first = _round(scheduler)
+        assert (first.rechecks_due, first.present, first.removed) == (3, flags[:2], [])
+        second = _round(scheduler)
+        assert (second.rechecks_due, second.present) == (1, flags[2:])
+        checked_at = clock.now
+
+        # Checked less than REPOSTWATCH_RECHECK_HOURS ago: nothing is fetched.
+        clock.now += timedelta(hours=5, minutes=59)
+        fetched = len(site.exchanges)
+        assert (_round(scheduler).rechecks_due, len(site.exchanges)) == (0, fetched)
+
+        # The site deletes a media; a page answers 503 (cannot tell).
+        del site.routes["/media/2.jpg"]
+        site.routes["/post/3"] = Route(b"busy", "text/plain", 503)
+        clock.now = checked_at + timedelta(hours=6, minutes=1)
+        third = _round(scheduler)
+        assert (third.rechecks_due, third.present, third.removed) == (3, [flags[0]], [flags[1]])
+        fourth = _round(scheduler)
+        assert (fourth.checked, fourth.unknown) == (1, {flags[2]: "page answered HTTP 503"})
+        # An uncertain check is retried after the interval, not on every pass.
+        assert _round(scheduler).rechecks_due == 0
+        clock.now += timedelta(hours=6)
+        assert _round(scheduler).unknown == {flags[2]: "page answered HTTP 503"}
+        removed_at = third.at
+
+    session.expire_all()
+    states = {f: session.get(Flag, f) for f in flags}
+    assert (states[flags[1]].status, states[flags[1]].removed_reason) == (
+        "removed",
+        "media_http_404",
+    )
+    assert states[flags[1]].removed_at == removed_at
+    assert (states[flags[0]].status, states[flags[0]].last_checked_at) == ("confirmed", removed_at)
+    assert (states[flags[2]].status, states[flags[2]].last_checked_at) == (
+        "confirmed",
+        checked_at,
+    )
+
+
+def test_notice_reminders_are_sent_when_due_and_audit_logged(
+    engine, session, tmp_path, down_node, mailbox
+):
+    world = takedown_world(session)
+    for n in (1, 2):  # on an address a re-check refuses to fetch: no site file allows it
+        world.flag(page_url=f"http://127.0.0.1:9/post/{n}", media_url=f"http://127.0.0.1:9/{n}.jpg")
+    config = parse_site(
+        'name = "board"\nstart_urls = ["http://127.0.0.1:9/"]\n'
+        '[takedown]\nlanguage = "en"\nabuse_contact = "abuse@board.example"\n'
+    )
+    (notice_id,) = draft_notices(session, {"board": config}, now=T0).created
+    db_notices.approve_notice(session, notice_id, by="park.approver", now=T0)
+    smtp = parse_smtp_url(mailbox.url)
+    send_notice(session, notice_id, smtp=smtp, sender=SENDER, resend_after=DAY, now=T0)
+    session.commit()
+    assert len(mailbox.messages) == 1
+
+    clock = Clock(T0 + DAY - timedelta(minutes=1))
+    reminders = Reminders(smtp=smtp, sender=SENDER, resend_after=DAY)
+    upkeep = _upkeep(engine, tmp_path, clock, reminders=reminders)
+    scheduler = Scheduler(
+        make_sessionmaker(engine), tmp_path, [down_node], clock=clock, upkeep=upkeep
+    )
+    early = _round(scheduler)
+    assert (early.reminders_sent, len(mailbox.messages)) == ([], 1)
+    assert len(early.unknown) == 2  # the re-checks ran too, and could not tell
+
+    clock.now = T0 + DAY
+    done = _round(scheduler)
+    assert (done.reminders_sent, done.reminders_failed) == ([notice_id], {})
+    assert len(mailbox.messages) == 2
+    assert mailbox.messages[1].rcpt_tos == ["abuse@board.example"]
+    subject = next(
+        line
+        for line in mailbox.messages[1].content.decode().splitlines()
+        if line.startswith("Subject:")
+    )
+    assert subject.startswith("Subject: Reminder 1: ")
+    assert _round(scheduler).reminders_sent == []  # the next one is a day later
+
+    session.expire_all()
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "notice_send").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.username, e.target_type, e.target_id) for e in entries] == [
+        ("(scheduler)", "notice", str(notice_id))
+    ]
+    assert json.loads(entries[0].details) == {
+        "to": "abuse@board.example",
+        "n": 2,
+        "via": "scheduler",
+    }
+    notice = db_notices.get_notice(session, notice_id)
+    assert (notice.send_count, notice.next_send_at) == (2, T0 + 2 * DAY)
+
+
+def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node, refused_port):
+    world = takedown_world(session)
+    world.flag(page_url="http://127.0.0.1:9/post/1", media_url="http://127.0.0.1:9/1.jpg")
+    config = parse_site(
+        'name = "board"\nstart_urls = ["http://127.0.0.1:9/"]\n'
+        '[takedown]\nabuse_contact = "abuse@board.example"\n'
+    )
+    (notice_id,) = draft_notices(session, {"board": config}, now=T0).created
+    db_notices.approve_notice(session, notice_id, by="park.approver", now=T0)
+    db_notices.record_sent(session, notice_id, now=T0, resend_after=DAY)
+    session.commit()
+    closed = parse_smtp_url(f"smtp://127.0.0.1:{refused_port()}?timeout=5")
+    clock = Clock(T0 + DAY)
+    upkeep = _upkeep(engine, tmp_path, clock, reminders=Reminders(closed, SENDER, DAY))
+    scheduler = Scheduler(
+        make_sessionmaker(engine), tmp_path, [down_node], clock=clock, upkeep=upkeep
+    )
+    done = _round(scheduler)
+    assert done.reminders_sent == []
+    assert done.reminders_failed[notice_id].startswith("ConnectionRefusedError")
+    assert upkeep.reminders_due() == [notice_id]
