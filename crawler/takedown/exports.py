@@ -45,10 +45,11 @@ def export_notice(
     fmt: str,
     *,
     sender: str,
-    chromium: str = "/usr/bin/chromium",
+    chromium: str,
 ) -> bytes:
     """The notice in ``fmt`` (one of EXPORT_FORMATS). Only an approved notice is exported:
-    an export is how a notice reaches a site without e-mail."""
+    an export is how a notice reaches a site without e-mail. ``chromium`` (REPOSTWATCH_CHROMIUM)
+    prints the PDF."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
     notice = db_notices.require_sendable(session, notice_id)
@@ -110,7 +111,7 @@ def _json(notice: db_notices.NoticeView, rendered: RenderedNotice) -> dict[str, 
     }
 
 
-def html_to_pdf(html: str, *, chromium: str = "/usr/bin/chromium") -> bytes:
+def html_to_pdf(html: str, *, chromium: str) -> bytes:
     """Print HTML to PDF in Chromium, offline (every network request is refused)."""
     from playwright.sync_api import sync_playwright
 

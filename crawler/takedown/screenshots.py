@@ -138,11 +138,12 @@ def _allowed(url: str, allow_private: bool, verdicts: dict[tuple[str, int], bool
 def take_screenshots(
     targets: Sequence[ShotTarget],
     *,
-    chromium: str = "/usr/bin/chromium",
+    chromium: str,
     timeout: float = 30.0,
     progress: Callable[[Shot], None] | None = None,
 ) -> list[Shot]:
-    """One PNG per target (the viewport, scrolled to the first blurred element).
+    """One PNG per target (the viewport, scrolled to the first blurred element), taken in the
+    Chromium at ``chromium`` (REPOSTWATCH_CHROMIUM).
 
     A page that cannot be opened gives a Shot with ``error`` and no PNG; a page opened but with
     none of its media found is still photographed (``blurred == 0``): the notice shows it.
