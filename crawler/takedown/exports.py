@@ -25,6 +25,9 @@ from crawler.takedown.screenshots import CHROMIUM_ARGS
 from crawler.takedown.sending import build_message
 
 EXPORT_FORMATS = ("eml", "html", "pdf", "csv", "json")
+#: Who signs an export when no sender is configured (REPOSTWATCH_NOTICE_FROM unset): an export
+#: need not be e-mailed, so unlike sending it does not require one.
+UNSIGNED_SENDER = "RepostWatch"
 CSV_COLUMNS = (
     "notice",
     "site",
@@ -48,10 +51,12 @@ def export_notice(
     chromium: str,
 ) -> bytes:
     """The notice in ``fmt`` (one of EXPORT_FORMATS). Only an approved notice is exported:
-    an export is how a notice reaches a site without e-mail. ``chromium`` (REPOSTWATCH_CHROMIUM)
-    prints the PDF."""
+    an export is how a notice reaches a site without e-mail. ``sender`` is
+    REPOSTWATCH_NOTICE_FROM (empty: :data:`UNSIGNED_SENDER`); ``chromium``
+    (REPOSTWATCH_CHROMIUM) prints the PDF."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    sender = sender or UNSIGNED_SENDER
     notice = db_notices.require_sendable(session, notice_id)
     rendered = render_notice(
         notice, sender=sender, screenshots=db_notices.screenshots(session, notice_id)
