@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crawler.network import is_public_address
+from crawler.sites import BrowserConfig
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class ShotTarget:
     #: gate is answered and the gallery is built before the screenshot.
     click: tuple[str, ...] = ()
     wait_for: str | None = None
-    wait_timeout: float = 10.0
+    #: Seconds for wait_for; unless given, the site file's own default for [browser].
+    wait_timeout: float = BrowserConfig.model_fields["wait_timeout"].default
 
 
 @dataclass(frozen=True)
