@@ -166,34 +166,26 @@ def environment_table() -> dict[str, str]:
     return _table_rows(section)
 
 
-def _problems(reads: list[Read], wrong) -> list[str]:
-    return [f"{read}: {problem}" for read in reads if (problem := wrong(read))]
+def _unknown(reads: list[Read], known: dict[str, str], problem: str) -> list[str]:
+    """A line per read of a name that is not in ``known``."""
+    return [f"{read}: {problem}" for read in reads if read.name not in known]
 
 
 def test_every_setting_read_is_defined_in_settings(reads):
-    defined = defined_settings()
-    problems = _problems(
+    problems = _unknown(
         reads,
-        lambda read: (
-            read.name not in defined
-            and "not defined in settings/__init__.py: give it its default there (one name per "
-            "setting)"
-        ),
+        defined_settings(),
+        "not defined in settings/__init__.py: give it its default there (one name per setting)",
     )
     assert not problems, "\n".join(problems)
 
 
 def test_every_setting_is_documented_in_the_readme(reads):
     documented = documented_settings()
-    problems = _problems(
-        reads,
-        lambda read: (
-            read.name not in documented
-            and "not in a README table: add a row to 'Environment variables'"
-        ),
-    )
+    missing = "not in a README table: add a row to 'Environment variables'"
+    problems = _unknown(reads, documented, missing)
     problems += [
-        f"settings/__init__.py: {name}: not in a README table: add a row to 'Environment variables'"
+        f"settings/__init__.py: {name}: {missing}"
         for name in sorted(set(defined_settings()) - set(documented))
     ]
     assert not problems, "\n".join(problems)
@@ -206,15 +198,12 @@ def test_the_readme_documents_no_setting_that_does_not_exist():
 
 def test_no_setting_is_read_with_a_fallback(reads):
     home = SETTINGS_FILE.relative_to(ROOT).as_posix()  # where the defaults live
-    problems = _problems(
-        reads,
-        lambda read: (
-            read.path != home
-            and read.fallback
-            and f"read with a fallback ({read.fallback}): its default belongs in "
-            "settings/__init__.py only; read it plainly"
-        ),
-    )
+    problems = [
+        f"{read}: read with a fallback ({read.fallback}): its default belongs in "
+        "settings/__init__.py only; read it plainly"
+        for read in reads
+        if read.fallback and read.path != home
+    ]
     assert not problems, "\n".join(problems)
 
 
