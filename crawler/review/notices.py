@@ -42,7 +42,6 @@ EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
 }
-PREVIEW_SENDER = "(REPOSTWATCH_NOTICE_FROM)"
 
 
 # --- settings and site files -----------------------------------------------------------------
@@ -101,7 +100,7 @@ def index():
 @bp.route("/<int:notice_id>")
 @web.requires("reviewer")
 def show(notice_id: int):
-    from crawler.takedown.render import render_notice
+    from crawler.takedown.render import PREVIEW_SENDER, render_notice
 
     with web.transaction() as db:
         notice = _notice_or_404(db, notice_id)
