@@ -3,7 +3,7 @@
 Runs ``repostwatch demo`` into a temporary SQLite database with a temporary evidence key (so
 the flag page has encrypted evidence to show, blurred), serves the app with
 ``repostwatch web`` on 127.0.0.1 and photographs the queue and a flag page in headless
-Chromium (Debian's /usr/bin/chromium or REPOSTWATCH_CHROMIUM). Nothing leaves 127.0.0.1.
+Chromium (REPOSTWATCH_CHROMIUM, read by the project settings). Nothing leaves 127.0.0.1.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 """
@@ -21,9 +21,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from playwright.sync_api import sync_playwright
 
+from settings import REPOSTWATCH_CHROMIUM as CHROMIUM
+
 ROOT = Path(__file__).resolve().parent.parent
 REPOSTWATCH = str(Path(sys.executable).with_name("repostwatch"))
-CHROMIUM = os.environ.get("REPOSTWATCH_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     *(["--no-sandbox"] if os.geteuid() == 0 else []),
     "--disable-gpu",

@@ -6,23 +6,6 @@ import click
 
 from crawler.cli.common import load_settings, ready_database
 
-#: The settings the web app reads (settings/__init__.py reads them from the environment).
-WEB_SETTINGS = (
-    "REPOSTWATCH_DATABASE_URL",
-    "REPOSTWATCH_SECRET_KEY",
-    "REPOSTWATCH_WEB_ENV",
-    "REPOSTWATCH_EVIDENCE_KEY",
-    "REPOSTWATCH_REDIS_URL",
-    "REPOSTWATCH_LOGIN_RATE_LIMIT",
-    "REPOSTWATCH_REVIEW_BATCH",
-    "REPOSTWATCH_CLAIM_MINUTES",
-    "REPOSTWATCH_SMTP_URL",
-    "REPOSTWATCH_NOTICE_FROM",
-    "REPOSTWATCH_NOTICE_RESEND_HOURS",
-    "REPOSTWATCH_CHROMIUM",
-    "REPOSTWATCH_SITES_DIR",
-)
-
 
 @click.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -49,11 +32,13 @@ def web(ctx: click.Context, host: str, port: int) -> None:
         return
     from werkzeug.serving import make_server
 
-    from crawler.review import ConfigError, create_app
+    from crawler.review import CONFIG_KEYS, ConfigError, create_app
 
     settings = load_settings()
-    config = {name: settings.get(name) for name in WEB_SETTINGS}
-    config["REPOSTWATCH_DATABASE_URL"] = ready_database(config["REPOSTWATCH_DATABASE_URL"])
+    ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
+    # The app's whole config comes from the project settings; a key they lack stays out, so
+    # that create_app names it instead of running on a value nobody chose.
+    config = {name: settings[name] for name in CONFIG_KEYS if name in settings}
     try:
         app = create_app(config)
     except ConfigError as exc:

@@ -80,7 +80,6 @@ from crawler.db.runs import (
     start_run,
 )
 from crawler.db.session import (
-    DEFAULT_DATABASE_URL,
     DatabaseUnavailable,
     DatabaseURLError,
     check_connection,
@@ -90,7 +89,6 @@ from crawler.db.session import (
 
 __all__ = [
     "DECISIONS",
-    "DEFAULT_DATABASE_URL",
     "AddResult",
     "CachedMedia",
     "CheckTarget",

@@ -86,13 +86,6 @@ def has_evidence(session: Session, flag_id: int) -> bool:
     )
 
 
-def flags_with_evidence(session: Session, flag_ids: list[int]) -> set[int]:
-    if not flag_ids:
-        return set()
-    query = select(Evidence.flag_id).where(Evidence.flag_id.in_(flag_ids))
-    return set(session.execute(query).scalars())
-
-
 def load_evidence(session: Session, flag_id: int, fernet: Fernet) -> EvidenceMedia | None:
     """The decrypted evidence of ``flag_id``, or None when none is kept.
 

@@ -285,6 +285,16 @@ def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:
     return {item_id: png for item_id, png in rows}
 
 
+def screenshot_png(session: Session, notice_id: int, item_id: int) -> bytes | None:
+    """The screenshot of item ``item_id`` of notice ``notice_id``; None when it has none (or
+    the item is not in that notice)."""
+    return session.execute(
+        select(NoticeItem.screenshot_png).where(
+            NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
+        )
+    ).scalar()
+
+
 # --- approval and sending --------------------------------------------------------------------
 def approve_notice(
     session: Session, notice_id: int, *, by: str, now: datetime | None = None

@@ -1,5 +1,6 @@
 """Removal re-checks and time-to-removal: which confirmed flags to check, marking media
-removed (and resolving notices whose items are all removed), removal times per flag.
+removed (and resolving notices whose items are all removed), removal times per flag, and a
+flag's whole takedown story (repost, removal, notices) for the review app.
 
 Time-to-removal counts from the first sending of the flag's notice, or, for media removed before
 any notice was sent, from the flag's confirmation. Functions take a Session; the caller commits.
@@ -155,3 +156,43 @@ def removals(
             Removal(flag_id, site_name, removed_at, reason, removed_at - start, counted_from)
         )
     return found
+
+
+@dataclass(frozen=True)
+class FlagTakedown:
+    """A flag's takedown story: the removed flag it reposts, its removal, its notice(s)."""
+
+    repost_of: int | None
+    repost_of_removed_at: datetime | None
+    removed_at: datetime | None
+    removed_reason: str | None
+    time_to_removal: timedelta | None
+    counted_from: str | None
+    notices: tuple[tuple[int, str], ...]  # (notice id, status)
+
+
+def flag_takedown(session: Session, flag_id: int) -> FlagTakedown:
+    """What the flag page shows about takedown. Raises LookupError for an unknown flag."""
+    flag = session.get(Flag, flag_id)
+    if flag is None:
+        raise LookupError(flag_id)
+    original = session.get(Flag, flag.repost_of_flag_id) if flag.repost_of_flag_id else None
+    removal = None
+    if flag.removed_at is not None:
+        site = session.execute(select(Site.name).where(Site.id == flag.site_id)).scalar_one()
+        removal = next((r for r in removals(session, site) if r.flag_id == flag_id), None)
+    notices = session.execute(
+        select(Notice.id, Notice.status)
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(NoticeItem.flag_id == flag_id)
+        .order_by(Notice.id)
+    )
+    return FlagTakedown(
+        repost_of=flag.repost_of_flag_id,
+        repost_of_removed_at=original.removed_at if original is not None else None,
+        removed_at=flag.removed_at,
+        removed_reason=flag.removed_reason,
+        time_to_removal=removal.time_to_removal if removal else None,
+        counted_from=removal.counted_from if removal else None,
+        notices=tuple((notice_id, status) for notice_id, status in notices),
+    )

@@ -50,6 +50,11 @@ def ensure_site(session: Session, name: str) -> int:
     return session.execute(select(Site.id).where(Site.name == name)).scalar_one()
 
 
+def site_names(session: Session) -> list[str]:
+    """The name of every site the database knows (crawled once at least), sorted."""
+    return sorted(session.execute(select(Site.name)).scalars())
+
+
 def start_run(session: Session, site_name: str) -> int:
     """Open a run for ``site_name`` (the site is created if new) and return its id."""
     run = CrawlRun(site_id=ensure_site(session, site_name), status="running", started_at=utcnow())

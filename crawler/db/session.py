@@ -17,8 +17,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DATABASE_URL = "sqlite:///var/repostwatch.db"
-
 _EXAMPLES = "sqlite:///var/repostwatch.db or postgresql://user:password@host:5432/repostwatch"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -103,11 +103,6 @@ def get_user(session: Session, user_id: int) -> UserView | None:
     return _view(user) if user is not None else None
 
 
-def get_user_by_name(session: Session, username: str) -> UserView:
-    user = _by_name(session, username)
-    return _view(user)
-
-
 def list_users(session: Session) -> list[UserView]:
     return [_view(u) for u in session.execute(select(User).order_by(User.username)).scalars()]
 

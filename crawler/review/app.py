@@ -41,7 +41,23 @@ BLUEPRINTS = (
 )
 #: Endpoints an anonymous visitor may reach; every other one redirects to the login page.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
-DEFAULT_LOGIN_RATE_LIMIT = "10 per minute"
+#: Every setting the app reads, each required (settings/__init__.py holds their defaults and the
+#: README documents them): ``create_app`` names any that its config lacks.
+CONFIG_KEYS = (
+    "REPOSTWATCH_DATABASE_URL",
+    "REPOSTWATCH_SECRET_KEY",
+    "REPOSTWATCH_WEB_ENV",
+    "REPOSTWATCH_EVIDENCE_KEY",
+    "REPOSTWATCH_REDIS_URL",
+    "REPOSTWATCH_LOGIN_RATE_LIMIT",
+    "REPOSTWATCH_REVIEW_BATCH",
+    "REPOSTWATCH_CLAIM_MINUTES",
+    "REPOSTWATCH_SMTP_URL",
+    "REPOSTWATCH_NOTICE_FROM",
+    "REPOSTWATCH_NOTICE_RESEND_HOURS",
+    "REPOSTWATCH_CHROMIUM",
+    "REPOSTWATCH_SITES_DIR",
+)
 MIN_SECRET_KEY_LENGTH = 32
 
 CONTENT_SECURITY_POLICY = (
@@ -56,17 +72,27 @@ class ConfigError(ValueError):
 
 
 def create_app(config: Mapping[str, Any]) -> Flask:
-    """The review app for ``config``: ``REPOSTWATCH_*`` settings as the README lists them.
+    """The review app for ``config``: every setting of :data:`CONFIG_KEYS`, as the README lists
+    them (``repostwatch web`` passes the project settings, whose defaults are in
+    settings/__init__.py). A key that is absent raises :class:`ConfigError` naming it: the app
+    invents no value.
 
-    Required: ``REPOSTWATCH_DATABASE_URL`` and ``REPOSTWATCH_SECRET_KEY`` (unless
-    ``REPOSTWATCH_WEB_ENV`` is ``development``: then a random key for this process only).
+    ``REPOSTWATCH_DATABASE_URL`` must not be empty, nor ``REPOSTWATCH_SECRET_KEY`` unless
+    ``REPOSTWATCH_WEB_ENV`` is ``development`` (then a random key for this process only).
     """
-    development = str(config.get("REPOSTWATCH_WEB_ENV") or "production") == "development"
-    database_url = config.get("REPOSTWATCH_DATABASE_URL")
+    missing = [key for key in CONFIG_KEYS if key not in config]
+    if missing:
+        raise ConfigError(
+            f"the web app's configuration lacks {', '.join(missing)}; pass every setting of "
+            "crawler.review.CONFIG_KEYS (`repostwatch web` reads them from settings/__init__.py)"
+        )
+    web_env = config["REPOSTWATCH_WEB_ENV"]
+    development = web_env == "development"
+    database_url = config["REPOSTWATCH_DATABASE_URL"]
     if not database_url:
         raise ConfigError("REPOSTWATCH_DATABASE_URL is not set; point it at the database")
-    secret_key = _secret_key(str(config.get("REPOSTWATCH_SECRET_KEY") or ""), development)
-    evidence_key = str(config.get("REPOSTWATCH_EVIDENCE_KEY") or "").strip()
+    secret_key = _secret_key(str(config["REPOSTWATCH_SECRET_KEY"]), development)
+    evidence_key = str(config["REPOSTWATCH_EVIDENCE_KEY"]).strip()
     fernet = None
     if evidence_key:
         try:
@@ -88,20 +114,18 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         WTF_CSRF_TIME_LIMIT=12 * 3600,
         WTF_CSRF_SSL_STRICT=not development,
         MAX_CONTENT_LENGTH=1024 * 1024,
-        REPOSTWATCH_DEVELOPMENT=development,
-        REPOSTWATCH_LOGIN_RATE_LIMIT=str(
-            config.get("REPOSTWATCH_LOGIN_RATE_LIMIT") or DEFAULT_LOGIN_RATE_LIMIT
-        ),
-        REPOSTWATCH_BATCH_SIZE=int(config.get("REPOSTWATCH_REVIEW_BATCH") or 20),
-        REPOSTWATCH_CLAIM_MINUTES=int(config.get("REPOSTWATCH_CLAIM_MINUTES") or 30),
+        REPOSTWATCH_WEB_ENV=web_env,
+        REPOSTWATCH_LOGIN_RATE_LIMIT=str(config["REPOSTWATCH_LOGIN_RATE_LIMIT"]),
+        REPOSTWATCH_REVIEW_BATCH=int(config["REPOSTWATCH_REVIEW_BATCH"]),
+        REPOSTWATCH_CLAIM_MINUTES=int(config["REPOSTWATCH_CLAIM_MINUTES"]),
         # Takedown notices (crawler/review/notices.py): the same settings as `repostwatch notices`.
-        REPOSTWATCH_SMTP_URL=str(config.get("REPOSTWATCH_SMTP_URL") or ""),
-        REPOSTWATCH_NOTICE_FROM=str(config.get("REPOSTWATCH_NOTICE_FROM") or ""),
-        REPOSTWATCH_NOTICE_RESEND_HOURS=float(config.get("REPOSTWATCH_NOTICE_RESEND_HOURS") or 24),
-        REPOSTWATCH_CHROMIUM=str(config.get("REPOSTWATCH_CHROMIUM") or "/usr/bin/chromium"),
-        REPOSTWATCH_SITES_DIR=str(config.get("REPOSTWATCH_SITES_DIR") or ""),
+        REPOSTWATCH_SMTP_URL=str(config["REPOSTWATCH_SMTP_URL"]),
+        REPOSTWATCH_NOTICE_FROM=str(config["REPOSTWATCH_NOTICE_FROM"]),
+        REPOSTWATCH_NOTICE_RESEND_HOURS=float(config["REPOSTWATCH_NOTICE_RESEND_HOURS"]),
+        REPOSTWATCH_CHROMIUM=str(config["REPOSTWATCH_CHROMIUM"]),
+        REPOSTWATCH_SITES_DIR=str(config["REPOSTWATCH_SITES_DIR"]),
         # Reference changes (closing a case) are announced to running crawls through it.
-        REPOSTWATCH_REDIS_URL=str(config.get("REPOSTWATCH_REDIS_URL") or ""),
+        REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
     )
     engine = make_engine(str(database_url))
     app.extensions["repostwatch"] = web.AppState(

@@ -27,9 +27,9 @@ from flask import session as cookie
 
 from crawler.db import FlagNotFound, evidence, review
 from crawler.db.cases import flag_thumbnail
+from crawler.db.rechecks import flag_takedown
 from crawler.review import web
 from crawler.review.blur import blurred_rendition
-from crawler.review.notices import flag_takedown
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 UNBLURRED = "unblurred_flags"

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -26,12 +25,11 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.db import notices as db_notices
-from crawler.db import rechecks as db_rechecks
-from crawler.db.models import NOTICE_STATUSES, Flag, NoticeItem, Site, utcnow
+from crawler.db import runs as db_runs
+from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.review import web
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
@@ -44,7 +42,6 @@ EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
 }
-PREVIEW_SENDER = "(REPOSTWATCH_NOTICE_FROM)"
 
 
 # --- settings and site files -----------------------------------------------------------------
@@ -76,44 +73,6 @@ def _notice_or_404(db: Session, notice_id: int) -> db_notices.NoticeView:
         abort(404, f"There is no notice {notice_id}.")
 
 
-# --- what the flag page shows about takedown -------------------------------------------------
-@dataclass(frozen=True)
-class FlagTakedown:
-    """A flag's takedown story: the removed flag it reposts, its removal, its notice(s)."""
-
-    repost_of: int | None
-    repost_of_removed_at: datetime | None
-    removed_at: datetime | None
-    removed_reason: str | None
-    time_to_removal: timedelta | None
-    counted_from: str | None
-    notices: tuple[tuple[int, str], ...]  # (notice id, status)
-
-
-def flag_takedown(db: Session, flag_id: int) -> FlagTakedown:
-    flag = db.get(Flag, flag_id)
-    if flag is None:
-        raise LookupError(flag_id)
-    original = db.get(Flag, flag.repost_of_flag_id) if flag.repost_of_flag_id else None
-    removal = None
-    if flag.removed_at is not None:
-        site = db.execute(select(Site.name).where(Site.id == flag.site_id)).scalar_one()
-        removal = next((r for r in db_rechecks.removals(db, site) if r.flag_id == flag_id), None)
-    notice_rows = db.execute(
-        select(NoticeItem.notice_id).where(NoticeItem.flag_id == flag_id)
-    ).scalars()
-    notices = tuple((n, db_notices.get_notice(db, n).status) for n in notice_rows)
-    return FlagTakedown(
-        repost_of=flag.repost_of_flag_id,
-        repost_of_removed_at=original.removed_at if original is not None else None,
-        removed_at=flag.removed_at,
-        removed_reason=flag.removed_reason,
-        time_to_removal=removal.time_to_removal if removal else None,
-        counted_from=removal.counted_from if removal else None,
-        notices=notices,
-    )
-
-
 # --- pages -----------------------------------------------------------------------------------
 @bp.route("/")
 @web.requires("reviewer")
@@ -125,7 +84,7 @@ def index():
         found = db_notices.list_notices(db, status=status, site=site)
         waiting = db_notices.unnoticed_flags(db)
         due = db_notices.resend_due(db, utcnow())
-        site_names = sorted(db.execute(select(Site.name)).scalars())
+        site_names = db_runs.site_names(db)
     return render_template(
         "notices.html",
         notices=found,
@@ -141,7 +100,7 @@ def index():
 @bp.route("/<int:notice_id>")
 @web.requires("reviewer")
 def show(notice_id: int):
-    from crawler.takedown.render import render_notice
+    from crawler.takedown.render import PREVIEW_SENDER, render_notice
 
     with web.transaction() as db:
         notice = _notice_or_404(db, notice_id)
@@ -161,11 +120,7 @@ def show(notice_id: int):
 @web.requires("reviewer")
 def screenshot(notice_id: int, item_id: int):
     with web.transaction() as db:
-        png = db.execute(
-            select(NoticeItem.screenshot_png).where(
-                NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
-            )
-        ).scalar()
+        png = db_notices.screenshot_png(db, notice_id, item_id)
         if png is None:
             abort(404, f"Notice {notice_id} has no screenshot for item {item_id}.")
         web.log(
@@ -341,7 +296,7 @@ def export(notice_id: int):
                 db,
                 notice_id,
                 fmt,
-                sender=_sender() or "RepostWatch",
+                sender=_sender(),
                 chromium=current_app.config["REPOSTWATCH_CHROMIUM"],
             )
             web.log(

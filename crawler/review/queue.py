@@ -64,7 +64,7 @@ def index():
         filters=filters,
         order=order,
         filter_args=_filter_args(filters, order),
-        batch_size=current_app.config["REPOSTWATCH_BATCH_SIZE"],
+        batch_size=current_app.config["REPOSTWATCH_REVIEW_BATCH"],
         user_id=web.me().id,
     )
 
@@ -73,7 +73,7 @@ def index():
 @web.requires("reviewer")
 def claim():
     filters, order = filters_from(request.form)
-    size = current_app.config["REPOSTWATCH_BATCH_SIZE"]
+    size = current_app.config["REPOSTWATCH_REVIEW_BATCH"]
     lease = timedelta(minutes=current_app.config["REPOSTWATCH_CLAIM_MINUTES"])
     with web.transaction() as db:
         claimed = review.claim_batch(

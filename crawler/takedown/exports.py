@@ -25,6 +25,9 @@ from crawler.takedown.screenshots import CHROMIUM_ARGS
 from crawler.takedown.sending import build_message
 
 EXPORT_FORMATS = ("eml", "html", "pdf", "csv", "json")
+#: Who signs an export when no sender is configured (REPOSTWATCH_NOTICE_FROM unset): an export
+#: need not be e-mailed, so unlike sending it does not require one.
+UNSIGNED_SENDER = "RepostWatch"
 CSV_COLUMNS = (
     "notice",
     "site",
@@ -45,12 +48,15 @@ def export_notice(
     fmt: str,
     *,
     sender: str,
-    chromium: str = "/usr/bin/chromium",
+    chromium: str,
 ) -> bytes:
     """The notice in ``fmt`` (one of EXPORT_FORMATS). Only an approved notice is exported:
-    an export is how a notice reaches a site without e-mail."""
+    an export is how a notice reaches a site without e-mail. ``sender`` is
+    REPOSTWATCH_NOTICE_FROM (empty: :data:`UNSIGNED_SENDER`); ``chromium``
+    (REPOSTWATCH_CHROMIUM) prints the PDF."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    sender = sender or UNSIGNED_SENDER
     notice = db_notices.require_sendable(session, notice_id)
     rendered = render_notice(
         notice, sender=sender, screenshots=db_notices.screenshots(session, notice_id)
@@ -110,7 +116,7 @@ def _json(notice: db_notices.NoticeView, rendered: RenderedNotice) -> dict[str, 
     }
 
 
-def html_to_pdf(html: str, *, chromium: str = "/usr/bin/chromium") -> bytes:
+def html_to_pdf(html: str, *, chromium: str) -> bytes:
     """Print HTML to PDF in Chromium, offline (every network request is refused)."""
     from playwright.sync_api import sync_playwright
 

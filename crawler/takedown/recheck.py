@@ -111,10 +111,11 @@ class RobotsRefused(OSError):
 
 
 class Fetcher:
-    """GET over http(s) only, guarded like a crawl, with a size limit; robots.txt is obeyed
-    (read once per host and User-Agent) unless the caller says otherwise."""
+    """GET over http(s) only, guarded like a crawl, with a size limit (``max_bytes``:
+    REPOSTWATCH_MEDIA_MAXSIZE) and a timeout in seconds (a crawl's DOWNLOAD_TIMEOUT); robots.txt
+    is obeyed (read once per host and User-Agent) unless the caller says otherwise."""
 
-    def __init__(self, *, user_agent: str, timeout: float = 30.0, max_bytes: int = 64 << 20):
+    def __init__(self, *, user_agent: str, max_bytes: int, timeout: float):
         self.user_agent = user_agent
         self.timeout = timeout
         self.max_bytes = max_bytes

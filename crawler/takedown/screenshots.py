@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crawler.network import is_public_address
+from crawler.sites import BrowserConfig
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class ShotTarget:
     #: gate is answered and the gallery is built before the screenshot.
     click: tuple[str, ...] = ()
     wait_for: str | None = None
-    wait_timeout: float = 10.0
+    #: Seconds for wait_for; unless given, the site file's own default for [browser].
+    wait_timeout: float = BrowserConfig.model_fields["wait_timeout"].default
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,12 @@ def _allowed(url: str, allow_private: bool, verdicts: dict[tuple[str, int], bool
 def take_screenshots(
     targets: Sequence[ShotTarget],
     *,
-    chromium: str = "/usr/bin/chromium",
+    chromium: str,
     timeout: float = 30.0,
     progress: Callable[[Shot], None] | None = None,
 ) -> list[Shot]:
-    """One PNG per target (the viewport, scrolled to the first blurred element).
+    """One PNG per target (the viewport, scrolled to the first blurred element), taken in the
+    Chromium at ``chromium`` (REPOSTWATCH_CHROMIUM).
 
     A page that cannot be opened gives a Shot with ``error`` and no PNG; a page opened but with
     none of its media found is still photographed (``blurred == 0``): the notice shows it.

@@ -14,6 +14,7 @@ from crawler.db.flags import record_match
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.review import create_app
+from tests.support.settings import default_web_config
 
 SECRET = "test-secret-" + "k" * 40
 PASSWORD = "correct horse battery"
@@ -73,11 +74,11 @@ def evidence_key() -> str:
 @pytest.fixture
 def app(engine, database_url, evidence_key):
     app = create_app(
-        {
-            "REPOSTWATCH_DATABASE_URL": database_url,
-            "REPOSTWATCH_SECRET_KEY": SECRET,
-            "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
-        }
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+        )
     )
     yield app
     app.extensions["repostwatch"].engine.dispose()

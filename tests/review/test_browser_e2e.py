@@ -15,8 +15,8 @@ from sqlalchemy import select
 from crawler.db.models import AuditEntry, Flag
 from tests.review.conftest import PASSWORD
 from tests.support.serving import served
+from tests.support.settings import CHROMIUM
 
-CHROMIUM = os.environ.get("REPOSTWATCH_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     *(["--no-sandbox"] if os.geteuid() == 0 else []),
     "--disable-gpu",

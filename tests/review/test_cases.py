@@ -26,6 +26,7 @@ from crawler.review.app import create_app
 from tests.db.test_cases import CASE, IMAGE_A, seed
 from tests.review.conftest import PASSWORD, SECRET, https_client, login, post
 from tests.support.cli_runner import repostwatch
+from tests.support.settings import default_web_config
 
 PAGE = f"/cases/{CASE}"
 
@@ -155,12 +156,12 @@ def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
     # Running crawls listen on this channel and drop the case's references at once
     # (tests/crawling/test_live_references.py shows the effect with `cases close`).
     app = create_app(
-        {
-            "REPOSTWATCH_DATABASE_URL": database_url,
-            "REPOSTWATCH_SECRET_KEY": SECRET,
-            "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
-            "REPOSTWATCH_REDIS_URL": redis_url,
-        }
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+            REPOSTWATCH_REDIS_URL=redis_url,
+        )
     )
     client = https_client(app)
     login(client, "ann")

@@ -19,6 +19,7 @@ from crawler.demo.localsite import LocalSite
 from crawler.demo.site import DEMO_CASE, REFERENCE_PHOTOS, demo_routes
 from tests.review.conftest import login, post
 from tests.support.cli_runner import repostwatch
+from tests.support.settings import default_web_config
 
 DEMO_SITE = """name = "demo"
 start_urls = ["{url}/"]
@@ -71,10 +72,10 @@ def test_without_a_key_nothing_is_kept_and_the_page_says_so(app, world, tmp_path
     with world.sessions.begin() as session:
         evidence.store_evidence(session, flag_id, b"x", "image/jpeg", "0" * 64)
     keyless = create_app(
-        {
-            "REPOSTWATCH_DATABASE_URL": str(world.sessions.kw["bind"].url.render_as_string(False)),
-            "REPOSTWATCH_SECRET_KEY": SECRET,
-        }
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=str(world.sessions.kw["bind"].url.render_as_string(False)),
+            REPOSTWATCH_SECRET_KEY=SECRET,
+        )
     )
     client = https_client(keyless)
     world.user("kim")

@@ -20,6 +20,7 @@ from crawler.db.flags import decide
 from crawler.db.models import AuditEntry, Flag, Notice, utcnow
 from crawler.review import create_app
 from tests.review.conftest import SECRET, https_client, login, post
+from tests.support.settings import default_web_config
 from tests.takedown.conftest import smtp_server  # noqa: F401  (a fixture)
 
 SENDER = "Support Centre <takedown@centre.example>"
@@ -53,15 +54,15 @@ def smtp_url(smtp_server) -> str:  # noqa: F811
 @pytest.fixture
 def notices_app(engine, database_url, evidence_key, sites_dir, smtp_url):
     app = create_app(
-        {
-            "REPOSTWATCH_DATABASE_URL": database_url,
-            "REPOSTWATCH_SECRET_KEY": SECRET,
-            "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
-            "REPOSTWATCH_SITES_DIR": str(sites_dir),
-            "REPOSTWATCH_SMTP_URL": smtp_url,
-            "REPOSTWATCH_NOTICE_FROM": SENDER,
-            "REPOSTWATCH_NOTICE_RESEND_HOURS": "24",
-        }
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+            REPOSTWATCH_SITES_DIR=str(sites_dir),
+            REPOSTWATCH_SMTP_URL=smtp_url,
+            REPOSTWATCH_NOTICE_FROM=SENDER,
+            REPOSTWATCH_NOTICE_RESEND_HOURS="24",
+        )
     )
     yield app
     app.extensions["repostwatch"].engine.dispose()

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from crawler.db import audit
 from crawler.db.models import AuditEntry, Flag, User
-from crawler.review import ConfigError, create_app
+from crawler.review import CONFIG_KEYS, ConfigError, create_app
 from tests.review.conftest import PASSWORD, SECRET, csrf_token, https_client, login, post
+from tests.support.settings import default_web_config
 
 
 def test_every_route_refuses_an_anonymous_user(app, client, world):
@@ -99,11 +100,11 @@ def test_form_post_without_csrf_token_is_refused(client, world):
 
 def test_login_is_rate_limited(engine, database_url, world):
     app = create_app(
-        {
-            "REPOSTWATCH_DATABASE_URL": database_url,
-            "REPOSTWATCH_SECRET_KEY": SECRET,
-            "REPOSTWATCH_LOGIN_RATE_LIMIT": "3 per minute",
-        }
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_LOGIN_RATE_LIMIT="3 per minute",
+        )
     )
     client = https_client(app)
     world.user("kim")
@@ -120,12 +121,12 @@ def test_login_rate_limit_is_shared_through_redis(engine, database_url, world, r
     with redis.Redis.from_url(redis_url) as r:
         for key in r.scan_iter("*repostwatch-web*"):
             r.delete(key)
-    config = {
-        "REPOSTWATCH_DATABASE_URL": database_url,
-        "REPOSTWATCH_SECRET_KEY": SECRET,
-        "REPOSTWATCH_LOGIN_RATE_LIMIT": "2 per minute",
-        "REPOSTWATCH_REDIS_URL": redis_url,
-    }
+    config = default_web_config(
+        REPOSTWATCH_DATABASE_URL=database_url,
+        REPOSTWATCH_SECRET_KEY=SECRET,
+        REPOSTWATCH_LOGIN_RATE_LIMIT="2 per minute",
+        REPOSTWATCH_REDIS_URL=redis_url,
+    )
     first, second = create_app(config), create_app(config)  # two workers
     world.user("kim")
     login(https_client(first), "kim", "nope nope nope", expect=401)
@@ -137,18 +138,31 @@ def test_login_rate_limit_is_shared_through_redis(engine, database_url, world, r
 
 @pytest.mark.parametrize("env", [None, "production", "staging"])
 def test_the_app_refuses_to_start_without_a_secret_key(env):
-    config = {"REPOSTWATCH_DATABASE_URL": "sqlite:///unused.db", "REPOSTWATCH_WEB_ENV": env}
+    config = default_web_config(REPOSTWATCH_DATABASE_URL="sqlite:///unused.db")
+    if env is not None:  # None: the project's default
+        config["REPOSTWATCH_WEB_ENV"] = env
     with pytest.raises(ConfigError, match="REPOSTWATCH_SECRET_KEY is not set"):
         create_app(config)
     with pytest.raises(ConfigError, match="too short"):
         create_app({**config, "REPOSTWATCH_SECRET_KEY": "short"})
 
 
+def test_the_app_names_every_setting_its_config_lacks():
+    config = default_web_config(
+        REPOSTWATCH_DATABASE_URL="sqlite:///unused.db", REPOSTWATCH_SECRET_KEY=SECRET
+    )
+    del config["REPOSTWATCH_REVIEW_BATCH"], config["REPOSTWATCH_CHROMIUM"]
+    with pytest.raises(ConfigError, match="lacks REPOSTWATCH_REVIEW_BATCH, REPOSTWATCH_CHROMIUM;"):
+        create_app(config)
+    with pytest.raises(ConfigError) as nothing:
+        create_app({})
+    assert all(key in str(nothing.value) for key in CONFIG_KEYS)
+
+
 def test_development_uses_a_random_key_and_plain_http_cookies(tmp_path, caplog):
-    config = {
-        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        "REPOSTWATCH_WEB_ENV": "development",
-    }
+    config = default_web_config(
+        REPOSTWATCH_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", REPOSTWATCH_WEB_ENV="development"
+    )
     first, second = create_app(config), create_app(config)
     assert first.secret_key != second.secret_key and len(first.secret_key) >= 32
     assert first.config["SESSION_COOKIE_SECURE"] is False

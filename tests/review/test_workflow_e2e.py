@@ -23,9 +23,10 @@ from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
 from tests.review.conftest import PASSWORD
-from tests.review.test_browser_e2e import CHROMIUM, browser  # noqa: F401  (a fixture)
+from tests.review.test_browser_e2e import browser  # noqa: F401  (a fixture)
 from tests.support.cli_runner import repostwatch
 from tests.support.serving import served
+from tests.support.settings import CHROMIUM
 from tests.takedown.conftest import PHOTO, repost_site, smtp_server  # noqa: F401  (fixtures)
 
 SENDER = "Seoul Support Centre <takedown@centre.example>"

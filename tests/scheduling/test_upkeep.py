@@ -17,17 +17,16 @@ from crawler.hashing import hash_media
 from crawler.scheduling import Reminders, Scheduler, Upkeep
 from crawler.sites import parse_site
 from crawler.takedown.drafting import draft_notices
-from crawler.takedown.recheck import Fetcher
 from crawler.takedown.sending import parse_smtp_url, send_notice
 from tests.scheduling.helpers import Clock, takedown_world
-from tests.takedown.conftest import PHOTO, T0
+from tests.takedown.conftest import PHOTO, T0, local_fetcher
 
 DAY = timedelta(hours=24)
 SENDER = "Seoul Support Centre <takedown@centre.example>"
 
 
 def _upkeep(engine, sites_dir, clock, **options) -> Upkeep:
-    fetcher = Fetcher(user_agent="RepostWatch-test", timeout=10)
+    fetcher = local_fetcher()
     # REPOSTWATCH_RECHECK_HOURS and REPOSTWATCH_RECHECK_BATCH as settings/__init__.py has them
     options = {"recheck_after": timedelta(hours=6), "recheck_batch": 200, **options}
     return Upkeep(make_sessionmaker(engine), sites_dir, fetcher, clock=clock, **options)

@@ -22,7 +22,9 @@ from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
 from crawler.sites import SiteConfig, parse_site
+from crawler.takedown.recheck import Fetcher
 from tests.support.ports import free_port
+from tests.support.settings import default_settings
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -85,6 +87,16 @@ def world(session) -> World:
     run_id = start_run(session, "board")
     session.commit()
     return World(session, reference.case_id, reference.id, run_id)
+
+
+def local_fetcher() -> Fetcher:
+    """A re-check Fetcher as the CLI builds one (the project's media size limit), with a short
+    timeout: everything it fetches is on 127.0.0.1."""
+    return Fetcher(
+        user_agent="RepostWatch-test",
+        max_bytes=default_settings()["REPOSTWATCH_MEDIA_MAXSIZE"],
+        timeout=10,
+    )
 
 
 def site_config(name: str, url: str, takedown: str = "", **extra: str) -> SiteConfig:

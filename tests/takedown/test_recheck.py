@@ -14,10 +14,10 @@ from crawler.db.models import Flag
 from crawler.db.session import make_sessionmaker
 from crawler.demo.localsite import Route, html
 from crawler.takedown.drafting import draft_notices
-from crawler.takedown.recheck import Fetcher, check_flag, recheck
-from tests.takedown.conftest import OTHER_PHOTO, PHOTO, T0, site_config
+from crawler.takedown.recheck import check_flag, recheck
+from tests.takedown.conftest import OTHER_PHOTO, PHOTO, T0, local_fetcher, site_config
 
-FETCHER = Fetcher(user_agent="RepostWatch-test", timeout=10)
+FETCHER = local_fetcher()
 LATER = T0 + timedelta(hours=50)
 
 

@@ -18,9 +18,8 @@ from crawler.demo.localsite import LocalSite, Route, html
 from crawler.takedown.drafting import capture, draft_notices
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
 from tests.support.processes import command_line, descendants
+from tests.support.settings import CHROMIUM
 from tests.takedown.conftest import site_config
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _detail(png: bytes, box: tuple[int, int, int, int]) -> float:

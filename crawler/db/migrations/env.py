@@ -1,8 +1,8 @@
 """Alembic environment for RepostWatch: the same migrations on SQLite and PostgreSQL.
 
 The URL comes from, in order: ``crawler.db.migrate`` (``config.attributes["database_url"]``),
-``alembic -x url=...``, the ``REPOSTWATCH_DATABASE_URL`` environment variable, then the default
-``sqlite:///var/repostwatch.db``.
+``alembic -x url=...``, then the project settings' ``REPOSTWATCH_DATABASE_URL`` (the environment
+variable, else its default in settings/__init__.py).
 
 Each upgrade runs in one transaction, on SQLite too (it has transactional DDL), holding a lock so
 that two processes migrating at once do it one after the other: the second finds the work done.
@@ -12,7 +12,6 @@ otherwise cascade or fail) and are checked before committing.
 
 from __future__ import annotations
 
-import os
 from logging.config import fileConfig
 from typing import Any
 
@@ -21,7 +20,8 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from crawler.db.models import Base, UTCDateTime
-from crawler.db.session import DEFAULT_DATABASE_URL, make_engine, normalise_url
+from crawler.db.session import make_engine, normalise_url
+from settings import REPOSTWATCH_DATABASE_URL
 
 config = context.config
 
@@ -37,11 +37,11 @@ _PG_MIGRATION_LOCK = 0x5245504F  # "REPO"
 
 
 def database_url() -> str:
+    """The database to migrate: the caller's, ``-x url=...``, else the project's."""
     return (
         config.attributes.get("database_url")
         or context.get_x_argument(as_dictionary=True).get("url")
-        or os.environ.get("REPOSTWATCH_DATABASE_URL")
-        or DEFAULT_DATABASE_URL
+        or REPOSTWATCH_DATABASE_URL
     )
 
 

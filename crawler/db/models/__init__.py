@@ -1,0 +1,70 @@
+"""Typed SQLAlchemy 2 models: cases, reference hashes, sites, crawl runs, flags and sightings,
+staff and the audit log, takedown notices, schedules; one module per area.
+
+Victim media is never stored: a reference is an algorithm name and lowercase hex digits. Every
+uniqueness rule lives in a database constraint so that several crawler processes can write at once
+with upserts. The schema itself is created by the Alembic migrations, never by ``create_all``.
+Importing this package registers every table on ``Base.metadata`` (Alembic compares against it).
+"""
+
+from crawler.db.models.base import (
+    ALGORITHM_LENGTH,
+    HASH_LENGTH,
+    KEYWORD_LENGTH,
+    NAME_LENGTH,
+    NAMING_CONVENTION,
+    SHA256_HEX_LENGTH,
+    Base,
+    UTCDateTime,
+    utcnow,
+)
+from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site
+from crawler.db.models.flags import FLAG_STATUSES, Flag, MediaSighting
+from crawler.db.models.notices import NOTICE_STATUSES, Notice, NoticeItem
+from crawler.db.models.references import (
+    REFERENCE_SOURCES,
+    Case,
+    CaseKeyword,
+    ReferenceHash,
+    ReferenceThumbnail,
+    ReferenceVideo,
+    ReferenceVideoFrame,
+)
+from crawler.db.models.review import USER_ROLES, AuditEntry, Evidence, User
+from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
+
+__all__ = [
+    "ALGORITHM_LENGTH",
+    "FLAG_STATUSES",
+    "HASH_LENGTH",
+    "HEALTH_STATES",
+    "KEYWORD_LENGTH",
+    "NAME_LENGTH",
+    "NAMING_CONVENTION",
+    "NOTICE_STATUSES",
+    "REFERENCE_SOURCES",
+    "RUN_STATUSES",
+    "SHA256_HEX_LENGTH",
+    "USER_ROLES",
+    "AuditEntry",
+    "Base",
+    "Case",
+    "CaseKeyword",
+    "CrawlRun",
+    "Evidence",
+    "Flag",
+    "MediaCacheEntry",
+    "MediaSighting",
+    "Notice",
+    "NoticeItem",
+    "ReferenceHash",
+    "ReferenceThumbnail",
+    "ReferenceVideo",
+    "ReferenceVideoFrame",
+    "Site",
+    "SiteHealth",
+    "SiteSchedule",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,82 @@
+"""Monitored sites, their crawl runs, and the media cache that spares re-crawls a download."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crawler.db.models.base import NAME_LENGTH, SHA256_HEX_LENGTH, Base, check_in, utcnow
+
+RUN_STATUSES = ("running", "finished", "failed")
+
+
+class Site(Base):
+    """A monitored site, named as in ``settings/sites/<name>.toml``."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CrawlRun(Base):
+    """One crawl of one site, with the counters it finished with."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (CheckConstraint(check_in("status", RUN_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    finish_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    pages: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    media: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    flags: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Every counter of the run as JSON: pages, media, cache hits, bytes, refusals by reason,
+    # errors by kind, flags (the columns above are the ones worth querying).
+    stats: Mapped[str | None] = mapped_column(Text)
+    # Operations (issue #5): who started the run ("schedule", "manual"; NULL: a local crawl),
+    # when it was handed to scrapyd, and the scrapyd node (URL, no credentials) and job id.
+    triggered_by: Mapped[str | None] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime | None]
+    scrapyd_node: Mapped[str | None] = mapped_column(String(255))
+    scrapyd_job: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+
+
+class MediaCacheEntry(Base):
+    """What a media URL held when it was last hashed, and the validators to ask if it changed.
+
+    A re-crawl sends a conditional request (``If-None-Match`` / ``If-Modified-Since``, or a HEAD
+    compared by length); when the media is unchanged its stored hashes are matched again without
+    downloading or hashing it. Hashes only: the media itself is never stored.
+    """
+
+    __tablename__ = "media_cache"
+    __table_args__ = (UniqueConstraint("url_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # sha256 hex of url
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    content_length: Mapped[int | None] = mapped_column(BigInteger)
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    hashes: Mapped[str] = mapped_column(Text)  # JSON (MediaHashes.to_json), never a pickle
+    hashed_at: Mapped[datetime]
+    checked_at: Mapped[datetime]

@@ -1,0 +1,149 @@
+"""Cases and what identifies their media: reference hashes, reference videos and their frames,
+search keywords, and the opt-in pixelated thumbnails. Victim media itself is never stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crawler.db.models.base import (
+    ALGORITHM_LENGTH,
+    HASH_LENGTH,
+    KEYWORD_LENGTH,
+    NAME_LENGTH,
+    SHA256_HEX_LENGTH,
+    Base,
+    check_in,
+    utcnow,
+)
+
+REFERENCE_SOURCES = ("file", "import")
+
+
+class Case(Base):
+    """One victim's case: the reference hashes belong to it, flags are raised against it."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Cases (issue #6): a closed case's evidence is deleted and its references withdrawn; a case
+    # may opt in to keep a heavily pixelated thumbnail of each reference file for reviewers.
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    pixelated_thumbnails: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class ReferenceHash(Base):
+    """A hash of a victim's media. The media itself is never stored."""
+
+    __tablename__ = "reference_hashes"
+    __table_args__ = (
+        UniqueConstraint("case_id", "algorithm", "value"),
+        CheckConstraint(check_in("source", REFERENCE_SOURCES), name="source"),
+        CheckConstraint("quality IS NULL OR (quality >= 0 AND quality <= 100)", name="quality"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    algorithm: Mapped[str] = mapped_column(String(ALGORITHM_LENGTH))
+    value: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    quality: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16), default="file")
+    label: Mapped[str | None] = mapped_column(String(255))
+    # Groups the hashes computed from one reference file (its sha256), when known.
+    media_sha256: Mapped[str | None] = mapped_column(String(SHA256_HEX_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A withdrawn reference stops matching (a case closed, a mistaken registration); the row
+    # stays so that its flags keep their evidence. changed_at moves on every add, withdrawal and
+    # re-add: running crawls poll it to pick changes up without a restart.
+    withdrawn_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp(), index=True
+    )
+
+
+class ReferenceVideo(Base):
+    """A reference video of a case: its frame hashes (below), never its pictures.
+
+    Its SHA-256 and MD5 are ordinary reference hashes (exact matches); ``reference_id`` points at
+    the SHA-256 one, which flags raised by frame matching refer to.
+    """
+
+    __tablename__ = "reference_videos"
+    __table_args__ = (UniqueConstraint("case_id", "media_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_hashes.id"), index=True)
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    label: Mapped[str | None] = mapped_column(String(255))
+    duration: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp(), index=True
+    )
+
+
+class ReferenceVideoFrame(Base):
+    """One sampled frame of a reference video: its time and PDQ hash."""
+
+    __tablename__ = "reference_video_frames"
+    __table_args__ = (
+        UniqueConstraint("video_id", "seconds"),
+        CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("reference_videos.id"), index=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    value: Mapped[str] = mapped_column(String(HASH_LENGTH))  # PDQ hex
+    quality: Mapped[int] = mapped_column(Integer)
+
+
+class CaseKeyword(Base):
+    """A word a case's media is searched for on sites: a name, a nickname, slang.
+
+    A withdrawn keyword is no longer searched; the row stays (flags name the keyword that found
+    them) and adding the keyword again re-activates it. Keywords are kept in Unicode NFC.
+    """
+
+    __tablename__ = "case_keywords"
+    __table_args__ = (UniqueConstraint("case_id", "keyword"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    keyword: Mapped[str] = mapped_column(String(KEYWORD_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class ReferenceThumbnail(Base):
+    """A heavily pixelated PNG of one reference file, kept only for a case that opted in.
+
+    At most 8x8 blocks of colour upscaled to at most 64 px: enough to tell a reviewer "this is
+    the photo with the blue background", nothing a person could be recognised from.
+    """
+
+    __tablename__ = "reference_thumbnails"
+    __table_args__ = (UniqueConstraint("case_id", "media_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # the reference file
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

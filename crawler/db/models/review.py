@@ -1,0 +1,77 @@
+"""The review web app (issue #6): staff accounts, the append-only audit log, and the flags'
+encrypted evidence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crawler.db.models.base import NAME_LENGTH, SHA256_HEX_LENGTH, Base, check_in, utcnow
+
+USER_ROLES = ("reviewer", "approver", "admin")
+
+
+class User(Base):
+    """A staff account of the review web app. Accounts are disabled, never deleted (the audit
+    log refers to them)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username"),
+        CheckConstraint(check_in("role", USER_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log: who did what to which target, when, from where.
+
+    The migration adds triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str | None] = mapped_column(String(NAME_LENGTH))  # as typed, for failures
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    details: Mapped[str | None] = mapped_column(Text)  # JSON object
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class Evidence(Base):
+    """The found media of a flag, encrypted (Fernet, key from REPOSTWATCH_EVIDENCE_KEY).
+
+    Kept only for matched media, only while the flag is open or confirmed: deleted when the flag
+    is rejected or its case closes.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("flag_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # of the plaintext media
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
