@@ -29,17 +29,10 @@ if TYPE_CHECKING:
     from crawler.crawling.process import Settings
     from crawler.takedown.screenshots import Shot
 
-#: What `notices show` prints as the sender while REPOSTWATCH_NOTICE_FROM is unset (the notice
-#: cannot be sent then; the reader sees which setting is missing).
-UNSET_SENDER = "(REPOSTWATCH_NOTICE_FROM)"
-#: Who signs an exported notice while REPOSTWATCH_NOTICE_FROM is unset (an export is sent by
-#: other means, and still needs a signature).
-UNSET_EXPORT_SIGNATURE = "RepostWatch"
-
 
 def _sender(settings: Settings, *, unset: str) -> str:
-    """REPOSTWATCH_NOTICE_FROM, or what stands in for it while it is unset (``unset``): a
-    placeholder of the display or export, not a default of the setting."""
+    """REPOSTWATCH_NOTICE_FROM, or what stands in for it while it is unset (``unset``: the
+    takedown library's preview placeholder or export signature), not a default of the setting."""
     configured = settings.get("REPOSTWATCH_NOTICE_FROM")
     return configured if configured else unset
 
@@ -210,9 +203,9 @@ def notices_show(notice_id: int) -> None:
       repostwatch notices show 3
     """
     from crawler import db
-    from crawler.takedown.render import render_notice
+    from crawler.takedown.render import PREVIEW_SENDER, render_notice
 
-    sender = _sender(load_settings(), unset=UNSET_SENDER)
+    sender = _sender(load_settings(), unset=PREVIEW_SENDER)
     try:
         with open_session() as session:
             notice = db.get_notice(session, notice_id)
@@ -325,10 +318,10 @@ def notices_export(notice_id: int, fmt: str, output: Path | None, mark_sent: boo
     """
     from crawler import db
     from crawler.db.models import utcnow
-    from crawler.takedown.exports import export_notice
+    from crawler.takedown.exports import UNSIGNED_SENDER, export_notice
 
     settings = load_settings()
-    sender = _sender(settings, unset=UNSET_EXPORT_SIGNATURE)
+    sender = _sender(settings, unset=UNSIGNED_SENDER)
     hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
     try:
         with open_session() as session:
