@@ -96,7 +96,7 @@ REPOSTWATCH_DISTRIBUTED_WORKER_TIMEOUT = _whole_number(
 REPOSTWATCH_DISTRIBUTED_HEARTBEAT_SECONDS = 10.0
 ADDONS = {"crawler.distributed.DistributedCrawl": 0}
 
-# --- Review web app (issue #6; `repostwatch web`) ---------------------------------------------
+# --- Review web app (`repostwatch web`) -----------------------------------------------------
 #: env REPOSTWATCH_SECRET_KEY: signs the web app's session cookies; required (no fallback)
 #: unless REPOSTWATCH_WEB_ENV=development. `repostwatch web keygen --secret` makes one.
 REPOSTWATCH_SECRET_KEY = os.environ.get("REPOSTWATCH_SECRET_KEY", "")

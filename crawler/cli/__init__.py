@@ -52,11 +52,11 @@ main.add_command(sites.sites)
 main.add_command(crawl.crawl)
 main.add_command(flags.flags)
 main.add_command(demo.demo)
-main.add_command(cases.cases)  # issue #4: case keywords
-main.add_command(users.users)  # issue #6: review web app
+main.add_command(cases.cases)  # case keywords for search crawls
+main.add_command(users.users)  # staff accounts of the review web app
 main.add_command(web.web)
-main.add_command(notices.notices)  # issue #6: takedown notices
+main.add_command(notices.notices)  # takedown notices
 main.add_command(recheck.recheck)
-main.add_command(scheduler.scheduler)  # issue #5: operations on scrapyd
+main.add_command(scheduler.scheduler)  # operations on scrapyd
 main.add_command(crawls.crawls)
 main.add_command(status.status)

@@ -71,7 +71,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     try:
         with open_session() as session:
             closed = db_cases.close_case(session, case, by=by)
-            audit.record(  # the review app's audit log (issue #6) sees CLI closings too
+            audit.record(  # the review app's audit log sees CLI closings too
                 session,
                 "case_close",
                 username=cli_username(by.strip()),

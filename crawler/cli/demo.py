@@ -82,7 +82,7 @@ def demo(loglevel: str) -> None:
 
 
 def _print_web_instructions(url: str, key_file: Path | None = None) -> None:
-    """The demo ends with how to review its flags in the web app (issue #6)."""
+    """The demo ends with how to review its flags in the web app."""
     from crawler.demo.site import ensure_demo_account, web_instructions
 
     with open_session() as session:

@@ -130,7 +130,7 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
             if not by.strip():
                 raise click.UsageError("say who decides with --by NAME")
             flag = db.decide(session, flag_id, decision, by=by.strip())
-            audit.record(  # the review app's audit log (issue #6) sees CLI decisions too
+            audit.record(  # the review app's audit log sees CLI decisions too
                 session,
                 "decide",
                 username=cli_username(by.strip()),

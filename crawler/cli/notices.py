@@ -50,7 +50,7 @@ def _library_errors() -> tuple[type[Exception], ...]:
 
 
 def _audit(session: Session, action: str, notice_id: int, **details: object) -> None:
-    """The review app's audit log (issue #6) sees notice actions taken on the command line."""
+    """The review app's audit log sees notice actions taken on the command line."""
     audit_cli(session, action, target_type="notice", target_id=notice_id, **details)
 
 

@@ -89,7 +89,7 @@ def demo_routes() -> dict[str, Route]:
     return routes
 
 
-# --- Review web app (issue #6) ----------------------------------------------------------------
+# --- Review web app -----------------------------------------------------------------------------
 DEMO_USERNAME = "demo-admin"
 #: Known on purpose: the account exists only in a demo database (see ensure_demo_account).
 DEMO_PASSWORD = "repostwatch-demo"

@@ -26,19 +26,19 @@ TABLES = {
     "reference_videos",
     "reference_video_frames",
     "media_cache",
-    # issue #4, search by case keywords
+    # search by case keywords
     "case_keywords",
-    # issue #6, review web app
+    # review web app
     "users",
     "audit_log",
     "evidence",
-    # issue #6, takedown notices
+    # takedown notices
     "notices",
     "notice_items",
-    # issue #5, operations: schedule state and crawl health
+    # operations: schedule state and crawl health
     "site_schedules",
     "site_health",
-    # issue #6, cases: opt-in pixelated reference thumbnails
+    # cases: opt-in pixelated reference thumbnails
     "reference_thumbnails",
 }
 

@@ -48,7 +48,7 @@ def test_demo_prints_the_flagged_reposts_and_reruns_without_duplicates(
     assert f"0 added, {len(REFERENCE_PHOTOS)} already registered" in second
     assert "flags           0 new, 7 seen again" in second
 
-    # It ends with how to serve the review web app and a demo account that can log in (#6).
+    # It ends with how to serve the review web app and a demo account that can log in.
     url = env["REPOSTWATCH_DATABASE_URL"]
     key_file = tmp_path / "var" / "demo-evidence.key"
     serve = (

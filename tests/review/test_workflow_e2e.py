@@ -1,4 +1,4 @@
-"""The whole workflow of issue #6 in real headless Chromium, against the real commands:
+"""The whole review workflow in real headless Chromium, against the real commands:
 
 a reviewer logs in, claims and confirms a flag with the keyboard; an approver drafts a notice
 (the page photographed in Chromium, media blurred), approves it and sends it to a real SMTP

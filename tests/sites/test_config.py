@@ -188,7 +188,7 @@ def test_not_obeying_robots_needs_a_reason():
     assert config.user_agent == "RepostWatch-SeoulCentre/1.0"
 
 
-# --- [search] (issue #4) ---------------------------------------------------------------------
+# --- [search] ---------------------------------------------------------------------------------
 def test_search_table_defaults():
     config = parse_site(
         MINIMAL + '[search]\nurl = "https://board.example/s?q={query}"\n', "board.toml"

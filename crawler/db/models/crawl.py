@@ -51,7 +51,7 @@ class CrawlRun(Base):
     # Every counter of the run as JSON: pages, media, cache hits, bytes, refusals by reason,
     # errors by kind, flags (the columns above are the ones worth querying).
     stats: Mapped[str | None] = mapped_column(Text)
-    # Operations (issue #5): who started the run ("schedule", "manual"; NULL: a local crawl),
+    # Operations: who started the run ("schedule", "manual"; NULL: a local crawl),
     # when it was handed to scrapyd, and the scrapyd node (URL, no credentials) and job id.
     triggered_by: Mapped[str | None] = mapped_column(String(16))
     scheduled_at: Mapped[datetime | None]

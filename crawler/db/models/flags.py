@@ -41,7 +41,7 @@ class Flag(Base):
     __tablename__ = "flags"
     __table_args__ = (
         # One open flag per (case, media URL, content). A removed flag steps aside, so the same
-        # media put back at the same URL becomes a new flag: a repost (takedown, issue #6).
+        # media put back at the same URL becomes a new flag: a repost (takedown).
         Index(
             "uq_flags_open_media",
             "case_id",
@@ -78,12 +78,12 @@ class Flag(Base):
     # and, for videos, the frame evidence as a short JSON object (shares, frames matched).
     variant: Mapped[str | None] = mapped_column(String(ALGORITHM_LENGTH))
     evidence: Mapped[str | None] = mapped_column(Text)
-    # Review queue (issue #6): higher priority is reviewed first (reposts of removed media are
+    # Review queue: higher priority is reviewed first (reposts of removed media are
     # raised); a reviewer's claim is a lease, so a flag left claimed returns to the queue.
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     claimed_until: Mapped[datetime | None]
-    # Takedown (issue #6): the found media's PDQ (hex) for re-checks and notices; when a
+    # Takedown: the found media's PDQ (hex) for re-checks and notices; when a
     # re-check found the media gone, and why ("http_404", "not_on_page", "media_changed", ...);
     # a new flag of media whose earlier flag was removed points at that flag (a repost).
     media_pdq: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
@@ -91,7 +91,7 @@ class Flag(Base):
     removed_at: Mapped[datetime | None]
     removed_reason: Mapped[str | None] = mapped_column(String(ALGORITHM_LENGTH))
     repost_of_flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id"), index=True)
-    # Search crawls (issue #4): the case keyword whose site search first led to this media, and
+    # Search crawls: the case keyword whose site search first led to this media, and
     # the case that keyword belongs to (another case's keyword can find this case's media).
     keyword: Mapped[str | None] = mapped_column(String(KEYWORD_LENGTH))
     keyword_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))

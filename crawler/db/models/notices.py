@@ -1,4 +1,4 @@
-"""Takedown notices (issue #6): a notice to one site, and its items with their screenshots."""
+"""Takedown notices: a notice to one site, and its items with their screenshots."""
 
 from __future__ import annotations
 

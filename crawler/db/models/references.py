@@ -40,7 +40,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Cases (issue #6): a closed case's evidence is deleted and its references withdrawn; a case
+    # Cases: a closed case's evidence is deleted and its references withdrawn; a case
     # may opt in to keep a heavily pixelated thumbnail of each reference file for reviewers.
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))

@@ -1,4 +1,4 @@
-"""The review web app (issue #6): staff accounts, the append-only audit log, and the flags'
+"""The review web app: staff accounts, the append-only audit log, and the flags'
 encrypted evidence."""
 
 from __future__ import annotations

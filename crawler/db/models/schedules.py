@@ -1,4 +1,4 @@
-"""Operations (issue #5): the scheduler's memory of each site and each site's crawl health."""
+"""Operations: the scheduler's memory of each site and each site's crawl health."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Operations (issue #5): scrapyd job and trigger on crawl runs, schedule state and health per site.
+"""Operations: scrapyd job and trigger on crawl runs, schedule state and health per site.
 
 Revision ID: 0006
 Revises: 0005

@@ -1,5 +1,5 @@
 """Review web app: staff accounts, an append-only audit log, queue claims and priority, and
-encrypted evidence (issue #6).
+encrypted evidence.
 
 Revision ID: 0007
 Revises: 0006
