@@ -14,7 +14,6 @@ the flags they lead to record them.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -23,6 +22,7 @@ import scrapy
 from scrapy.http import FormRequest, Response
 from w3lib.url import safe_url_string
 
+from crawler.keywords import keyword_spelling
 from crawler.sites import QUERY_PLACEHOLDER, SearchConfig
 
 STATS = "repostwatch"
@@ -34,12 +34,6 @@ RESULT_PAGE = "repostwatch_result_page"  # 1, 2, ...: the result page's number
 
 class KeywordNotEncodable(ValueError):
     """The keyword has characters the site's encoding cannot express (e.g. Thai in EUC-KR)."""
-
-
-def normalize_keyword(keyword: str) -> str:
-    """One spelling per keyword, as the database keeps it (``db.normalize_keyword``): NFC
-    (Hangul typed on macOS arrives decomposed), trimmed, inner whitespace as one space."""
-    return " ".join(unicodedata.normalize("NFC", keyword).split())
 
 
 def keywords_argument(value: object) -> list[str]:
@@ -59,7 +53,7 @@ def keywords_argument(value: object) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise ValueError(f"keywords must be strings, not {item!r}")
-        keyword = normalize_keyword(item)
+        keyword = keyword_spelling(item)  # as the database keeps it
         if keyword and keyword not in keywords:
             keywords.append(keyword)
     return keywords
