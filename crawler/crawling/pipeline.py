@@ -39,9 +39,10 @@ from crawler.crawling.live_references import LiveReferences, wait_for_announceme
 from crawler.crawling.media_cache import media_cache
 from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
 from crawler.crawling.process import run_stats, summarize
-from crawler.crawling.recording import FlagRecorder, MatchRecord
+from crawler.crawling.recording import FlagRecorder
 from crawler.db import evidence as evidence_store
 from crawler.db.evidence import SealedEvidence
+from crawler.db.flags import MatchRecord
 from crawler.distributed import UNSUMMED_STATS
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
