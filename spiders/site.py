@@ -105,7 +105,8 @@ class SiteSpider(scrapy.Spider):
                 f"{config.source or config.name}: no [search] table, so the site cannot be "
                 "searched for keywords; add one (README: Search by case keywords)"
             )
-        self.browser_settle_seconds: float | None = None  # set for render = "browser" sites
+        # render = "browser" sites: set by from_crawler (REPOSTWATCH_BROWSER_SETTLE_SECONDS).
+        self.browser_settle_seconds: float | None = None
         self.browser_problem: str | None = None  # why a browser site cannot be rendered
         # The helpers: made when the spider opens (spider_opened), with the crawl's stats.
         self.full_size: FullSizeLinks | None = None
@@ -268,7 +269,7 @@ class SiteSpider(scrapy.Spider):
         return browser.page_meta(
             self.config.browser_options,
             allow_private_network=self.config.allow_private_network,
-            settle_seconds=self.browser_settle_seconds or 0.0,
+            settle_seconds=self.browser_settle_seconds,  # REPOSTWATCH_BROWSER_SETTLE_SECONDS
         )
 
     def _result_meta(self, keyword: str, number: int) -> dict[str, Any]:
