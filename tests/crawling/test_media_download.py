@@ -22,7 +22,7 @@ from crawler.crawling.media_download import failure_kind, refusal_reason
 from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
 from crawler.crawling.middlewares.robots import RobotsTxtRefused
 from crawler.demo.localsite import LocalSite
-from tests.crawling.test_end_to_end import EXPECTED_FLAGS, _flags
+from tests.crawling.test_end_to_end import EXPECTED_FLAGS, _flags, registered  # noqa: F401 (fixture)
 from tests.sites import gallery
 from tests.support.cli_runner import repostwatch
 
@@ -46,7 +46,7 @@ def test_refusals_are_named_by_their_type():
     assert refusal_reason(IgnoreRequest("max redirections reached")) == "IgnoreRequest"
 
 
-def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
+def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):  # noqa: F811 (as above)
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
@@ -78,7 +78,12 @@ def _forget_media_cache(redis_url: str) -> None:
 
 
 @pytest.mark.parametrize("cache_in", ["database", "redis"])
-def test_recrawl_updates_last_seen_and_never_duplicates(cache_in, registered, tmp_path, redis_url):
+def test_recrawl_updates_last_seen_and_never_duplicates(
+    cache_in,
+    registered,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+    redis_url,
+):
     env, sites_dir = registered
     if cache_in == "redis":
         env = {**env, "REPOSTWATCH_REDIS_URL": redis_url}
