@@ -215,6 +215,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 DOWNLOADER_MIDDLEWARES = {
     # Before every other middleware: refuse private addresses before anything is sent.
     "crawler.crawling.middlewares.private_network.PrivateNetworkGuardMiddleware": 50,
+    # Scrapy's robots.txt, its refusals raised as their own type (RobotsTxtRefused).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.crawling.middlewares.robots.RobotsTxtRefusalMiddleware": 100,
     # Scrapy's retries, waiting before each one (exponential backoff, Retry-After).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawling.middlewares.retries.BackoffRetryMiddleware": 550,

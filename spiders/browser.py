@@ -37,6 +37,14 @@ from urllib.parse import urlsplit
 
 from crawler.network import is_public_address, resolve
 from crawler.sites import BrowserConfig
+from crawler.stats import (
+    BROWSER_BLOCKED_HOST,
+    BROWSER_MEDIA_NOT_LOADED,
+    REFUSED_PRIVATE_NETWORK,
+    REFUSED_SCHEME,
+    browser_blocked,
+    name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +149,7 @@ async def init_page(page: Any, request: Any) -> None:
         reason = await refusal(url, resource_type, options, public)
         if reason is None and is_media_request(url, resource_type, options):
             found.append(url)  # the crawler downloads it, once
-            reason = "browser/media_not_loaded"
+            reason = name(BROWSER_MEDIA_NOT_LOADED)
         try:
             if reason is None:
                 await route.fallback()  # on to scrapy-playwright's own route (headers)
@@ -171,23 +179,24 @@ def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> b
 async def refusal(
     url: str, resource_type: str, options: dict[str, Any], public: PublicCheck
 ) -> str | None:
-    """Why the browser must not make this request (a stats key), or None to let it through."""
+    """Why the browser must not make this request, or None to let it through: the name of the
+    stat it is counted under (:func:`crawler.stats.name`: ``refused/scheme``, ...)."""
     parts = urlsplit(url)
     if parts.scheme in LOCAL_SCHEMES:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "refused/scheme"
+        return name(REFUSED_SCHEME)
     if resource_type in options["block"]:
-        return f"browser/blocked/{resource_type}"
+        return name(browser_blocked(resource_type))
     host = parts.hostname.lower()
     if any(host == h or host.endswith(f".{h}") for h in options["block_hosts"]):
-        return "browser/blocked/host"
+        return name(BROWSER_BLOCKED_HOST)
     if options["allow_private_network"]:
         return None
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         if not await public(host, port):
-            return "refused/private_network"
+            return name(REFUSED_PRIVATE_NETWORK)
     except (OSError, ValueError):
         pass  # unresolvable (or a bad port): the browser's own request fails the same way
     return None

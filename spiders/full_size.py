@@ -20,12 +20,19 @@ knows whether its full-size file is there instead. Stats under ``repostwatch/ful
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
+from scrapy.http import Response
+from scrapy.statscollectors import StatsCollector
 
-STATS = "repostwatch/full_size"
+from crawler.stats import FULL_SIZE_PROBES, FULL_SIZE_REPLACED, full_size
+
+#: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
+Download = Callable[[scrapy.Request], Awaitable[Response]]
+
 MEDIA_TYPES = ("image/", "video/")
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -59,21 +66,26 @@ def replace_thumbnails(
 
 
 class FullSizeLinks:
-    """The probing half of :class:`~spiders.site.SiteSpider` (a mixin; the spider sets
-    ``link_kinds`` and ``kind_probes`` to empty dicts)."""
+    """Asks about each kind of thumbnail link once and remembers the answer for the crawl.
 
-    crawler: Any
-    logger: Any
-    #: link kind -> True: such links are media files; False: pages (or no clear answer).
-    link_kinds: dict[str, bool]
-    #: link kind -> the request asking about it (pages with links of that kind await it).
-    kind_probes: dict[str, asyncio.Future[None]]
+    :class:`~spiders.site.SiteSpider` owns one (``spider.full_size``) and gives it the crawl's
+    stats, its logger and ``download``, which fetches a request through Scrapy's engine.
+    """
 
-    def is_media_link_kind(self, url: str) -> bool:
+    def __init__(self, *, stats: StatsCollector, download: Download, logger: Any):
+        self.stats = stats
+        self.download = download
+        self.logger = logger
+        #: link kind -> True: such links are media files; False: pages (or no clear answer).
+        self.link_kinds: dict[str, bool] = {}
+        #: link kind -> the request asking about it (pages with links of that kind await it).
+        self.probes: dict[str, asyncio.Future[None]] = {}
+
+    def is_media_link(self, url: str) -> bool:
         """Whether links like ``url`` proved to be media files (not pages to crawl)."""
         return self.link_kinds.get(link_kind(url), False)
 
-    async def settle_full_size(
+    async def settle(
         self, page_url: str, media_urls: list[str], linked: list[tuple[str, list[str]]]
     ) -> list[str]:
         """``media_urls`` with the thumbnails of links that are media replaced by the links."""
@@ -85,23 +97,21 @@ class FullSizeLinks:
             await asyncio.gather(
                 *(self._learn(kind, link, page_url) for kind, link in unknown.items())
             )
-        media_links = [(link, thumbs) for link, thumbs in linked if self.is_media_link_kind(link)]
+        media_links = [(link, thumbs) for link, thumbs in linked if self.is_media_link(link)]
         if not media_links:
             return media_urls
         media_urls, replaced = replace_thumbnails(media_urls, media_links)
-        self.crawler.stats.inc_value(f"{STATS}/replaced", replaced)
+        self.stats.inc_value(FULL_SIZE_REPLACED, replaced)
         return media_urls
 
     async def _learn(self, kind: str, link: str, referer: str) -> None:
-        probes = self.kind_probes
-        probe = probes.get(kind)
+        probe = self.probes.get(kind)
         if probe is None:  # the first page with links of this kind asks; the others wait
-            probe = probes[kind] = asyncio.ensure_future(self._probe(kind, link, referer))
+            probe = self.probes[kind] = asyncio.ensure_future(self._probe(kind, link, referer))
         await asyncio.shield(probe)
 
     async def _probe(self, kind: str, link: str, referer: str) -> None:
-        stats = self.crawler.stats
-        stats.inc_value(f"{STATS}/probes")
+        self.stats.inc_value(FULL_SIZE_PROBES)
         request = scrapy.Request(
             link,
             method="HEAD",
@@ -111,7 +121,7 @@ class FullSizeLinks:
         )
         answer = None
         try:
-            response = await self.crawler.engine.download_async(request)
+            response = await self.download(request)
         except Exception as exc:  # refused (robots.txt, private network) or failed
             self.logger.debug("No answer about links like %s: %r", link, exc)
         else:
@@ -121,6 +131,6 @@ class FullSizeLinks:
             elif response.status == 200 and content_type.startswith(PAGE_TYPES):
                 answer = False
         outcome = "unanswered" if answer is None else "media_links" if answer else "page_links"
-        stats.inc_value(f"{STATS}/{outcome}")
+        self.stats.inc_value(full_size(outcome))
         self.link_kinds[kind] = bool(answer)
         self.logger.debug("Links like %s are %s", link, "media files" if answer else "pages")

@@ -14,18 +14,31 @@ the flags they lead to record them.
 from __future__ import annotations
 
 import json
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import scrapy
 from scrapy.http import FormRequest, Response
+from scrapy.linkextractors import LinkExtractor
+from scrapy.statscollectors import StatsCollector
 from w3lib.url import safe_url_string
 
+from crawler.keywords import keyword_spelling
 from crawler.sites import QUERY_PLACEHOLDER, SearchConfig
+from crawler.stats import (
+    REFUSED_MAX_RESULT_PAGES,
+    SEARCH_FORM_NOT_FOUND,
+    SEARCH_KEYWORDS,
+    SEARCH_REQUESTS,
+    SEARCH_RESULT_PAGES,
+    SEARCH_RESULTS,
+    SEARCH_UNENCODABLE,
+)
+from spiders.links import PageLinks
 
-STATS = "repostwatch"
+#: A spider method a request calls back with its response.
+Callback = Callable[..., Any]
 
 #: Request meta keys: the keyword that led to a page, and whether the page is a result page.
 KEYWORD = "repostwatch_keyword"
@@ -34,12 +47,6 @@ RESULT_PAGE = "repostwatch_result_page"  # 1, 2, ...: the result page's number
 
 class KeywordNotEncodable(ValueError):
     """The keyword has characters the site's encoding cannot express (e.g. Thai in EUC-KR)."""
-
-
-def normalize_keyword(keyword: str) -> str:
-    """One spelling per keyword, as the database keeps it (``db.normalize_keyword``): NFC
-    (Hangul typed on macOS arrives decomposed), trimmed, inner whitespace as one space."""
-    return " ".join(unicodedata.normalize("NFC", keyword).split())
 
 
 def keywords_argument(value: object) -> list[str]:
@@ -59,7 +66,7 @@ def keywords_argument(value: object) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise ValueError(f"keywords must be strings, not {item!r}")
-        keyword = normalize_keyword(item)
+        keyword = keyword_spelling(item)  # as the database keeps it
         if keyword and keyword not in keywords:
             keywords.append(keyword)
     return keywords
@@ -98,9 +105,14 @@ def search_url(search: SearchConfig, keyword: str) -> str:
     return template.replace(QUERY_PLACEHOLDER, encoded)
 
 
-class SearchCrawl:
-    """The search half of :class:`~spiders.site.SiteSpider` (a mixin: it uses the spider's
-    config, link rules, trap guard and page meta).
+def keyword_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Meta that carries a page's keyword (``meta``) on to the pages it links to."""
+    return {KEYWORD: meta[KEYWORD]} if KEYWORD in meta else {}
+
+
+class SiteSearch:
+    """The searches of a search crawl, owned by :class:`~spiders.site.SiteSpider`
+    (``spider.search``).
 
     Each keyword is searched once (the URL template, or the form submitted with it); a result
     page yields its own media, its result links (followed ``follow_depth`` links deep, within
@@ -108,62 +120,80 @@ class SearchCrawl:
     result pages are deduplicated within a run only (Scrapy's dupefilter, or a distributed
     run's own): every run searches again, and workers joining a run do not repeat its searches.
     Every page reached carries its keyword in ``meta[KEYWORD]``, and so does its MediaPage.
+
+    The spider gives it the site's ``[search]`` table, its page rules (``links``) and result
+    link extractor, the crawl's stats and its logger, and its request factory: the meta of a page
+    and of a keyword's result page, and the callbacks, which stay spider methods so that a
+    distributed crawl can queue the requests (crawler/distributed/serializer.py).
     """
 
-    keywords: list[str] | None
+    def __init__(
+        self,
+        *,
+        search: SearchConfig,
+        site_name: str,
+        source: str,
+        links: PageLinks,
+        result_links: LinkExtractor,
+        stats: StatsCollector,
+        logger: Any,
+        page_meta: Callable[[], dict[str, Any]],
+        result_meta: Callable[[str, int], dict[str, Any]],
+        parse: Callback,
+        parse_form: Callback,
+    ):
+        self.config = search
+        self.site_name = site_name
+        self.source = source  # the site file (or the site's name), for errors
+        self.links = links
+        self.result_links = result_links
+        self.stats = stats
+        self.logger = logger
+        self.page_meta = page_meta
+        self.result_meta = result_meta
+        self.parse = parse
+        self.parse_form = parse_form
 
-    def use_keywords(self, keywords: Iterable[str]) -> int:
-        """Give a ``search=1`` crawl its keywords (normalised, each once); how many.
-
-        The spider's documented hook for the crawl's own component
-        (crawler/crawling/extensions/search_keywords.py), called before start() runs."""
-        self.keywords = keywords_argument(list(keywords))
-        return len(self.keywords)
-
-    def search_requests(self) -> Iterator[scrapy.Request]:
-        search = self.config.search
-        stats = self.crawler.stats
-        stats.set_value(f"{STATS}/search/keywords", len(self.keywords or ()))
-        if not self.keywords:
+    def requests(self, keywords: list[str]) -> Iterator[scrapy.Request]:
+        """The first requests of a search crawl for ``keywords``."""
+        self.stats.set_value(SEARCH_KEYWORDS, len(keywords))
+        if not keywords:
             self.logger.warning("No keywords to search %s for", self.site_name)
             return
-        if search.form_url is not None:
+        if self.config.form_url is not None:
             yield scrapy.Request(
-                search.form_url,
-                callback=self.parse_search_form,
-                meta=self._page_meta(),
+                self.config.form_url, callback=self.parse_form, meta=self.page_meta()
             )
             return
-        for number, keyword in enumerate(self.keywords, start=1):
+        for number, keyword in enumerate(keywords, start=1):
             try:
-                url = search_url(search, keyword)
+                url = search_url(self.config, keyword)
             except KeywordNotEncodable as exc:
-                self._not_encodable(number, exc)
+                self._not_encodable(number, len(keywords), exc)
                 continue
-            stats.inc_value(f"{STATS}/search/requests")
-            yield scrapy.Request(url, callback=self.parse, meta=self._result_meta(keyword, 1))
+            self.stats.inc_value(SEARCH_REQUESTS)
+            yield scrapy.Request(url, callback=self.parse, meta=self.result_meta(keyword, 1))
 
-    def parse_search_form(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
-        """Submit the search form once per keyword, as a browser would."""
-        search = self.config.search
-        stats = self.crawler.stats
+    def form_requests(self, response: Response, keywords: list[str]) -> Iterator[scrapy.Request]:
+        """Submit the search form on ``response`` once per keyword, as a browser would."""
+        search = self.config
         field = search.field
         # The form asked for, or the first form with the query field.
         xpath = f"//form[.//*[@name={_xpath_literal(field)}]]"
         form = response.css(search.form_selector) if search.form_selector else response.xpath(xpath)
         if not form or not form[0].xpath(".//*[@name=$name]", name=field):
-            stats.inc_value(f"{STATS}/search/form_not_found")
+            self.stats.inc_value(SEARCH_FORM_NOT_FOUND)
             self.logger.error(
                 "%s: search.form_url %s has no form %s with a field named %r; check "
                 "search.form_selector and search.field",
-                self.config.source or self.site_name,
+                self.source,
                 response.url,
                 search.form_selector or "(any)",
                 field,
             )
             return
         options: dict[str, Any] = {"encoding": search.encoding} if search.encoding else {}
-        for number, keyword in enumerate(self.keywords or (), start=1):
+        for number, keyword in enumerate(keywords, start=1):
             try:
                 encode_keyword(keyword, search.encoding or response.encoding)
                 request = FormRequest.from_response(
@@ -172,82 +202,56 @@ class SearchCrawl:
                     formcss=search.form_selector,
                     formdata={field: keyword},
                     callback=self.parse,
-                    meta=self._result_meta(keyword, 1),
+                    meta=self.result_meta(keyword, 1),
                     **options,
                 )
             except KeywordNotEncodable as exc:
-                self._not_encodable(number, exc)
+                self._not_encodable(number, len(keywords), exc)
                 continue
-            stats.inc_value(f"{STATS}/search/requests")
+            self.stats.inc_value(SEARCH_REQUESTS)
             yield request
 
     def follow_results(self, response: Response) -> Iterator[scrapy.Request]:
         """From a result page: its result links, then the next result page (within bounds)."""
-        search = self.config.search
-        stats = self.crawler.stats
+        search = self.config
         keyword = response.meta[KEYWORD]
         number = response.meta[RESULT_PAGE]
-        stats.inc_value(f"{STATS}/search/result_pages")
+        self.stats.inc_value(SEARCH_RESULT_PAGES)
         next_urls = [
             safe_url_string(response.urljoin(href), response.encoding)
             for href in (link.attrib.get("href") for link in response.css(search.next_page))
             if href
         ]
         if search.follow_depth > 0:
-            for link in self.result_link_extractor.extract_links(response):
+            for link in self.result_links.extract_links(response):
                 url = link.url
                 if url in next_urls or url == response.url:  # pagination is not a result
                     continue
-                if url in self.requested or not self.is_on_site(url):
+                if not self.links.admit(url):
                     continue
-                if self.is_media_link_kind(url):
-                    continue  # a full-size file (hashed as media), not a page
-                if len(self.requested) >= self.config.follow.max_pages:
-                    stats.inc_value(f"{STATS}/refused/max_pages")
-                    continue
-                if reason := self.traps.refusal(url):
-                    stats.inc_value(f"{STATS}/refused/{reason}")
-                    continue
-                self.requested.add(url)
-                stats.inc_value(f"{STATS}/search/results")
+                self.stats.inc_value(SEARCH_RESULTS)
                 yield response.follow(
-                    link, callback=self.parse, meta=self._page_meta() | {KEYWORD: keyword}
+                    link, callback=self.parse, meta=self.page_meta() | {KEYWORD: keyword}
                 )
-        if not next_urls or not self.is_on_site(next_urls[0]):
+        if not next_urls or not self.links.is_on_site(next_urls[0]):
             return
         if number >= search.max_result_pages:
-            stats.inc_value(f"{STATS}/refused/max_result_pages")
+            self.stats.inc_value(REFUSED_MAX_RESULT_PAGES)
             return
         # response.follow: a link with raw non-ASCII text is encoded as the page is (EUC-KR on a
         # legacy board), as a browser does.
         yield response.follow(
             next_urls[0],
             callback=self.parse,
-            meta=self._result_meta(keyword, number + 1),
+            meta=self.result_meta(keyword, number + 1),
         )
 
-    def follows_links(self, response: Response) -> bool:
-        """Whether the links of this (non-result) page are followed."""
-        if KEYWORD in response.meta:
-            return response.meta.get("depth", 0) < self.config.search.follow_depth
-        return self.config.follow.enabled
-
-    @staticmethod
-    def keyword_meta(response: Response) -> dict[str, Any]:
-        """Meta that carries a page's keyword on to the pages it links to."""
-        return {KEYWORD: response.meta[KEYWORD]} if KEYWORD in response.meta else {}
-
-    def _result_meta(self, keyword: str, number: int) -> dict[str, Any]:
-        # depth_reset: result pages are depth 0, their result links depth 1, ... so the site's
-        # follow.max_depth never cuts pagination short.
-        return self._page_meta() | {KEYWORD: keyword, RESULT_PAGE: number, "depth_reset": True}
-
-    def _not_encodable(self, number: int, exc: KeywordNotEncodable) -> None:
-        self.crawler.stats.inc_value(f"{STATS}/search/unencodable")
+    def _not_encodable(self, number: int, total: int, exc: KeywordNotEncodable) -> None:
+        self.stats.inc_value(SEARCH_UNENCODABLE)
         self.logger.warning(
             "Keyword %d of %d not searched on %s: %s (search.encoding)",
             number,
-            len(self.keywords or ()),
+            total,
             self.site_name,
             exc,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -14,21 +16,29 @@ from scrapy.linkextractors import LinkExtractor
 from crawler.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
+from crawler.stats import (
+    BROWSER_CLICKED,
+    BROWSER_MEDIA_FROM_NETWORK,
+    BROWSER_PAGES,
+    BROWSER_SCROLLS,
+    BROWSER_WAIT_FOR_TIMEOUT,
+    key,
+)
 from spiders import browser
 from spiders.full_size import FullSizeLinks
+from spiders.links import PageLinks
 from spiders.search import (
     KEYWORD,
     RESULT_PAGE,
-    SearchCrawl,
+    SiteSearch,
+    keyword_meta,
     keywords_argument,
     search_argument,
 )
 from spiders.traps import TrapGuard
 
-STATS = "repostwatch"
 
-
-class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
+class SiteSpider(scrapy.Spider):
     """Crawls one configured site: ``scrapy crawl site -a site=NAME`` (or ``-a site=PATH``).
 
     Follows the site file's link rules up to its depth and page limits and yields one
@@ -42,6 +52,13 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
     crawl for every active case keyword, which the crawl reads from the database itself
     (crawler/crawling/extensions/search_keywords.py) so that the keywords never appear among a job's
     arguments (as scrapyd stores and logs them); the scheduler's search crawls run this way.
+
+    The spider owns its helpers as objects, each given what it needs, as Scrapy's CrawlSpider
+    owns its Rules: ``links`` (:class:`~spiders.links.PageLinks`, which links become pages),
+    ``full_size`` (:class:`~spiders.full_size.FullSizeLinks`) and, for a site with a
+    ``[search]`` table, ``search`` (:class:`~spiders.search.SiteSearch`). They count into the
+    crawl's stats, so they are made when the spider opens (Scrapy makes the stats after the
+    spider); a spider made without a crawler has None there and only its arguments checked.
     """
 
     name = "site"
@@ -67,9 +84,6 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         self.site_name = config.name
         self.allowed_domains = config.domains
         self.allow_private_network = config.allow_private_network
-        self.requested: set[str] = set()  # page URLs requested so far, for max_pages
-        self.link_kinds: dict[str, bool] = {}  # kinds of thumbnail links: media? (full_size.py)
-        self.kind_probes: dict[str, Any] = {}
         follow = config.follow
         # Offsite links are dropped here (not by LinkExtractor's allow_domains, which does not
         # match IP hosts with a port) so that they never count against max_pages.
@@ -91,19 +105,20 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
                 f"{config.source or config.name}: no [search] table, so the site cannot be "
                 "searched for keywords; add one (README: Search by case keywords)"
             )
-        if config.search is not None:
-            self.result_link_extractor = LinkExtractor(
-                allow=follow.allow,
-                deny=follow.deny,
-                restrict_css=(config.search.result_links,) if config.search.result_links else (),
-            )
-        self.browser_settle_seconds: float | None = None  # set for render = "browser" sites
+        # render = "browser" sites: set by from_crawler (REPOSTWATCH_BROWSER_SETTLE_SECONDS).
+        self.browser_settle_seconds: float | None = None
         self.browser_problem: str | None = None  # why a browser site cannot be rendered
+        # The helpers: made when the spider opens (spider_opened), with the crawl's stats.
+        self.full_size: FullSizeLinks | None = None
+        self.links: PageLinks | None = None
+        self.search: SiteSearch | None = None
 
     @classmethod
-    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):
         kwargs.setdefault("sites_dir", crawler.settings.get("REPOSTWATCH_SITES_DIR"))
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # The helpers count into the crawl's stats, which exist once the spider opens.
+        crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         config = spider.config
         # Per-site limits; the crawler's settings are still open for changes at this point.
         settings = crawler.settings
@@ -151,11 +166,11 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
             )
             raise CloseSpider("search_keywords_unavailable")
         if self.keywords is not None:
-            for request in self.search_requests():
+            for request in self.search.requests(self.keywords):
                 yield request
             return
         for url in self.config.start_urls:
-            self.requested.add(url)
+            self.links.start(url)
             yield scrapy.Request(url, callback=self.parse, meta=self._page_meta())
 
     async def parse(self, response: Response, **kwargs: Any):
@@ -169,7 +184,7 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
             media_urls = self._rendered_page_media(response, media_urls, thumbnails)
         if linked := linked_thumbnails(response.selector, response.urljoin):
             # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
-            media_urls = await self.settle_full_size(response.url, media_urls, linked)
+            media_urls = await self.full_size.settle(response.url, media_urls, linked)
         yield MediaPage(
             url=response.url,
             site=self.site_name,
@@ -178,33 +193,74 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
             keyword=response.meta.get(KEYWORD),
         )
         if RESULT_PAGE in response.meta:
-            for request in self.follow_results(response):
+            for request in self.search.follow_results(response):
                 yield request
             return
-        if not self.follows_links(response):
+        if not self._follows_links(response):
             return
         # Links one deeper than follow.max_depth are refused (and counted) here rather than
         # dropped by Scrapy's DepthMiddleware, which counts no reason and takes a DEPTH_LIMIT of 0
         # for "no limit". A search crawl's pages are limited by search.follow_depth instead.
         too_deep = KEYWORD not in response.meta and depth >= self.config.follow.max_depth
         for link in self.link_extractor.extract_links(response):
-            if link.url in self.requested or not self.is_on_site(link.url):
-                continue
-            if self.is_media_link_kind(link.url):
-                continue  # a full-size file (hashed as media), not a page
-            if too_deep:
-                self.crawler.stats.inc_value(f"{STATS}/refused/max_depth")
-                continue
-            if len(self.requested) >= self.config.follow.max_pages:
-                self.crawler.stats.inc_value("repostwatch/refused/max_pages")
-                continue
-            if reason := self.traps.refusal(link.url):
-                self.crawler.stats.inc_value(f"repostwatch/refused/{reason}")
-                self.logger.debug("Not following %s: %s", link.url, reason)
-                continue
-            self.requested.add(link.url)
-            meta = self._page_meta() | self.keyword_meta(response)
-            yield response.follow(link, callback=self.parse, meta=meta)
+            if self.links.admit(link.url, too_deep=too_deep):
+                meta = self._page_meta() | keyword_meta(response.meta)
+                yield response.follow(link, callback=self.parse, meta=meta)
+
+    def parse_search_form(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
+        """Submit the site's search form once per keyword (a form search's first page)."""
+        return self.search.form_requests(response, self.keywords or [])
+
+    def use_keywords(self, keywords: Iterable[str]) -> int:
+        """Give a ``search=1`` crawl its keywords (normalised, each once); how many.
+
+        The spider's documented hook for the crawl's own component
+        (crawler/crawling/extensions/search_keywords.py), called before start() runs."""
+        self.keywords = keywords_argument(list(keywords))
+        return len(self.keywords)
+
+    def spider_opened(self) -> None:
+        """Make the spider's helpers, each given what it needs: the crawl's stats exist now,
+        and start() has not run yet."""
+        config, stats = self.config, self.crawler.stats
+        self.full_size = FullSizeLinks(stats=stats, download=self._download, logger=self.logger)
+        self.links = PageLinks(
+            domains=self.allowed_domains,
+            max_pages=config.follow.max_pages,
+            traps=self.traps,
+            is_media_link=self.full_size.is_media_link,
+            stats=stats,
+            logger=self.logger,
+        )
+        if config.search is None:
+            return
+        self.search = SiteSearch(
+            search=config.search,
+            site_name=self.site_name,
+            source=config.source or config.name,
+            links=self.links,
+            result_links=LinkExtractor(
+                allow=config.follow.allow,
+                deny=config.follow.deny,
+                restrict_css=(config.search.result_links,) if config.search.result_links else (),
+            ),
+            stats=stats,
+            logger=self.logger,
+            page_meta=self._page_meta,
+            result_meta=self._result_meta,
+            parse=self.parse,
+            parse_form=self.parse_search_form,
+        )
+
+    async def _download(self, request: scrapy.Request) -> Response:
+        """``request``'s response, downloaded through the crawl's engine (its middlewares)."""
+        return await self.crawler.engine.download_async(request)
+
+    def _follows_links(self, response: Response) -> bool:
+        """Whether the links of this (non-result) page are followed."""
+        if KEYWORD in response.meta:
+            return response.meta.get("depth", 0) < self.config.search.follow_depth
+        return self.config.follow.enabled
 
     def _page_meta(self) -> dict[str, Any]:
         """Meta of a new page request: rendered in the browser for render = "browser" sites."""
@@ -213,8 +269,14 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         return browser.page_meta(
             self.config.browser_options,
             allow_private_network=self.config.allow_private_network,
-            settle_seconds=self.browser_settle_seconds or 0.0,
+            settle_seconds=self.browser_settle_seconds,  # REPOSTWATCH_BROWSER_SETTLE_SECONDS
         )
+
+    def _result_meta(self, keyword: str, number: int) -> dict[str, Any]:
+        """Meta of the request for result page ``number`` of a search for ``keyword``."""
+        # depth_reset: result pages are depth 0, their result links depth 1, ... so the site's
+        # follow.max_depth never cuts pagination short.
+        return self._page_meta() | {KEYWORD: keyword, RESULT_PAGE: number, "depth_reset": True}
 
     def _rendered_page_media(
         self, response: Response, dom_media: list[str], thumbnails: set[str]
@@ -225,13 +287,13 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
         stats = self.crawler.stats
         if not report.guarded:
             self.logger.error("Rendered without the browser request guard: %s", response.url)
-        stats.inc_value(f"{STATS}/browser/pages")
+        stats.inc_value(BROWSER_PAGES)
         for reason, count in report.refused.items():
-            stats.inc_value(f"{STATS}/{reason}", count)
-        stats.inc_value(f"{STATS}/browser/clicked", len(report.clicked))
-        stats.inc_value(f"{STATS}/browser/scrolls", report.scrolls)
+            stats.inc_value(key(reason), count)
+        stats.inc_value(BROWSER_CLICKED, len(report.clicked))
+        stats.inc_value(BROWSER_SCROLLS, report.scrolls)
         if report.wait_for == "timeout":
-            stats.inc_value(f"{STATS}/browser/wait_for_timeout")
+            stats.inc_value(BROWSER_WAIT_FOR_TIMEOUT)
             self.logger.warning(
                 "wait_for %r did not appear within %ss on %s; reading the page as it is",
                 self.config.browser_options.wait_for,
@@ -245,15 +307,8 @@ class SiteSpider(SearchCrawl, FullSizeLinks, scrapy.Spider):
                 continue
             if url not in media and urlsplit(url).scheme in ("http", "https"):
                 media[url] = None
-                stats.inc_value(f"{STATS}/browser/media_from_network")
+                stats.inc_value(BROWSER_MEDIA_FROM_NETWORK)
         return list(media)
-
-    def is_on_site(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return False
-        host = (parts.hostname or "").lower()
-        return any(host == d or host.endswith(f".{d}") for d in self.allowed_domains)
 
 
 def _default_sites_dir() -> str:

@@ -2,62 +2,29 @@
 
 A match is written and committed as soon as it is found. When the database cannot take it (the
 server restarts, the network drops), the write is retried with backoff; if it still fails, the
-match is appended to a local *spill file* (JSON lines: URLs, hashes, ids; never media) and the
-next crawl, or ``repostwatch flags replay``, writes it to the database. Replaying is safe any
-number of times: a flag is unique per case, media URL and content, so a replayed match either
-creates its flag or moves its *last seen*.
+match is appended to a local *spill file* (JSON lines, ``MatchRecord.to_json``: URLs, hashes,
+ids; never media) and the next crawl, or ``repostwatch flags replay``, writes it to the
+database. Replaying is safe any number of times: a flag is unique per case, media URL and
+content, so a replayed match either creates its flag or moves its *last seen*.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
+from crawler.db.flags import MatchRecord
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MatchRecord:
-    """Everything ``db.record_match`` needs, as plain values that survive a round trip to JSON."""
-
-    run_id: int
-    site_id: int
-    page_url: str
-    media_url: str
-    media_sha256: str
-    case_id: int
-    reference_id: int
-    algorithm: str
-    distance: int
-    seen_at: datetime
-    variant: str | None = None
-    evidence: str | None = None
-    media_pdq: str | None = None  # the found media's PDQ hex (images), for notices and re-checks
-    keyword: str | None = None  # the case keyword whose site search led to the page
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["seen_at"] = self.seen_at.isoformat()
-        return json.dumps(data, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, line: str) -> MatchRecord:
-        data = json.loads(line)
-        data["seen_at"] = datetime.fromisoformat(data["seen_at"])
-        return cls(**data)
 
 
 def _is_transient(exc: Exception) -> bool:
@@ -97,7 +64,7 @@ class FlagRecorder:
 
     def _write(self, records: Sequence[MatchRecord]) -> list[db.RecordResult]:
         with self.sessions.begin() as session:
-            return [db.record_match(session, **asdict(record)) for record in records]
+            return [db.record_match(session, record) for record in records]
 
     def record(self, records: Sequence[MatchRecord]) -> list[db.RecordResult] | None:
         """The flags written, or None when the database failed and the records were spilled."""

@@ -9,7 +9,8 @@ first-seen evidence are never overwritten. Functions take a Session; the caller 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -51,6 +52,42 @@ class RecordResult:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """One match to record as a flag (:func:`record_match`): plain values that survive a round
+    trip to JSON, as the crawl's spill file keeps the matches the database could not take."""
+
+    run_id: int
+    site_id: int
+    page_url: str
+    media_url: str
+    media_sha256: str
+    case_id: int
+    reference_id: int
+    algorithm: str
+    distance: int
+    seen_at: datetime | None = None  # timezone-aware; None: when it is recorded
+    variant: str | None = None  # which variant of the found media matched, e.g. "mirror"
+    evidence: str | None = None  # JSON details, e.g. frames matched for a video
+    media_pdq: str | None = None  # the found media's PDQ hex (images), for notices and re-checks
+    keyword: str | None = None  # the case keyword whose site search led to the page
+
+    def to_json(self) -> str:
+        """One line of JSON (a spill file's line)."""
+        data = asdict(self)
+        data["seen_at"] = None if self.seen_at is None else self.seen_at.isoformat()
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> MatchRecord:
+        """The record of a :meth:`to_json` line; ValueError, TypeError or KeyError when the
+        line is not one (cut short, or not a match)."""
+        data = json.loads(line)
+        seen_at = data["seen_at"]
+        data["seen_at"] = None if seen_at is None else datetime.fromisoformat(seen_at)
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
 class FlagView:
     id: int
     status: str
@@ -80,25 +117,9 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-def record_match(
-    session: Session,
-    *,
-    run_id: int,
-    site_id: int,
-    page_url: str,
-    media_url: str,
-    media_sha256: str,
-    case_id: int,
-    reference_id: int,
-    algorithm: str,
-    distance: int,
-    seen_at: datetime | None = None,
-    variant: str | None = None,
-    evidence: str | None = None,
-    media_pdq: str | None = None,
-    keyword: str | None = None,
-) -> RecordResult:
-    """Record that ``media_url`` (content ``media_sha256``) on ``page_url`` matched a reference.
+def record_match(session: Session, record: MatchRecord) -> RecordResult:
+    """Record that ``record.media_url`` (content ``media_sha256``) on ``page_url`` matched a
+    reference.
 
     The first call for a (case, media URL, content) creates a pending flag; later calls move its
     ``last_seen`` and ``last_run_id`` forward and change nothing else. Every page is recorded as
@@ -113,9 +134,11 @@ def record_match(
     never changed. ``keyword_case_id`` is set to the case the keyword belongs to (see
     :func:`~crawler.db.keywords.keyword_case_id`).
     """
+    run_id, case_id, keyword = record.run_id, record.case_id, record.keyword
+    media_url, page_url, reference_id = record.media_url, record.page_url, record.reference_id
     keyword_case = keyword_case_id(session, keyword, case_id) if keyword else None
-    seen_at = _aware(seen_at or utcnow(), "seen_at")
-    media_sha256 = media_sha256.strip().lower()
+    seen_at = _aware(record.seen_at or utcnow(), "seen_at")
+    media_sha256 = record.media_sha256.strip().lower()
     media_url_key = url_key(media_url)
     flag_id: int | None = None
     created = False
@@ -128,16 +151,16 @@ def record_match(
             .values(
                 case_id=case_id,
                 reference_id=reference_id,
-                site_id=site_id,
+                site_id=record.site_id,
                 media_url=media_url,
                 media_url_key=media_url_key,
                 media_sha256=media_sha256,
                 page_url=page_url,
-                algorithm=algorithm.strip().lower(),
-                distance=distance,
-                variant=variant,
-                evidence=evidence,
-                media_pdq=media_pdq,
+                algorithm=record.algorithm.strip().lower(),
+                distance=record.distance,
+                variant=record.variant,
+                evidence=record.evidence,
+                media_pdq=record.media_pdq,
                 keyword=keyword,
                 keyword_case_id=keyword_case,
                 status="pending",

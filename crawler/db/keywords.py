@@ -3,13 +3,13 @@
 Search crawls (``repostwatch crawl SITE --search``) run every active keyword of every case
 through the site's search. A keyword is kept once per case, in Unicode NFC (Hangul typed on
 macOS arrives decomposed and would otherwise be a different keyword, encoded differently);
-withdrawing one keeps the row, marked, because flags name the keyword that found them.
+withdrawing one keeps the row, marked, because flags name the keyword that found them. The
+spelling is :func:`crawler.keywords.normalize_keyword`, the one the search spider uses too.
 Functions take a Session; the caller commits.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +17,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crawler.db.models import KEYWORD_LENGTH, Case, CaseKeyword, utcnow
+from crawler.db.models import Case, CaseKeyword, utcnow
 from crawler.db.references import get_or_create_case
 from crawler.db.session import dialect_insert
+from crawler.keywords import normalize_keyword
 
 
 class UnknownCase(LookupError):
@@ -52,21 +53,6 @@ class KeywordView:
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
-
-
-def normalize_keyword(keyword: str) -> str:
-    """The stored spelling: NFC, trimmed, inner whitespace runs as one space.
-
-    Raises ValueError for an empty keyword, one with control characters or one too long.
-    """
-    text = " ".join(unicodedata.normalize("NFC", keyword).split())
-    if not text:
-        raise ValueError("a keyword cannot be empty")
-    if any(unicodedata.category(char).startswith("C") for char in text):
-        raise ValueError(f"{keyword!r}: a keyword cannot contain control characters")
-    if len(text) > KEYWORD_LENGTH:
-        raise ValueError(f"{text[:20]!r}...: a keyword has at most {KEYWORD_LENGTH} characters")
-    return text
 
 
 def _normalized(keywords: Sequence[str]) -> list[str]:

@@ -47,6 +47,7 @@ from crawler.distributed.registry import (
     close_run_in_database,
     run_outcome,
 )
+from crawler.stats import REFERENCES, RUN_ID, SCRAPY_ELAPSED
 
 __all__ = [
     "UNSUMMED_STATS",
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 #: Stat keys that are not counters: a shared run keeps their largest value, not their sum.
-UNSUMMED_STATS = ("repostwatch/run_id", "repostwatch/references", "elapsed_time_seconds")
+UNSUMMED_STATS = (RUN_ID, REFERENCES, SCRAPY_ELAPSED)
 
 
 class DistributedSetupError(ValueError):

@@ -25,10 +25,15 @@ from crawler.distributed.registry import (
     run_outcome,
 )
 from crawler.distributed.serializer import UnserializableRequest
+from crawler.stats import (
+    REFUSED_MAX_PAGES,
+    REFUSED_UNREADABLE_QUEUE_ENTRY,
+    REFUSED_UNSERIALIZABLE,
+    WORKERS,
+)
 
 logger = logging.getLogger(__name__)
 
-STATS = "repostwatch"
 #: The queue class :class:`RunScheduler` pops from atomically with marking its worker busy.
 QUEUE_CLASS = "scrapy_redis.queue.PriorityQueue"
 #: How often an idle worker looks at the shared queue again while other workers are busy.
@@ -109,7 +114,7 @@ class RunScheduler(Scheduler):
         self.max_pages = getattr(follow, "max_pages", None)
         self.beating = LoopingCall(self._heartbeat)
         self.beating.start(self.heartbeat_seconds, now=True)
-        self.stats.set_value(f"{STATS}/workers", 1)  # summed over the run's workers
+        self.stats.set_value(WORKERS, 1)  # summed over the run's workers
         logger.info(
             "Distributed crawl run %s: worker %s joined (Redis keys %s)",
             self.registry.keys.run_id,
@@ -131,7 +136,7 @@ class RunScheduler(Scheduler):
         try:  # first, so that a request the queue cannot carry is neither counted nor seen
             data = self.queue._encode_request(request)
         except UnserializableRequest as exc:
-            self.stats.inc_value(f"{STATS}/refused/unserializable")
+            self.stats.inc_value(REFUSED_UNSERIALIZABLE)
             logger.error("Not scheduled: %s cannot go into the Redis queue: %s", request, exc)
             return False
         if request.dont_filter:  # retries and the like: already counted, never deduplicated
@@ -155,7 +160,7 @@ class RunScheduler(Scheduler):
 
     def _refuse_max_pages(self, request: Request) -> bool:
         """Every worker together schedules at most the site's ``max_pages`` pages."""
-        self.stats.inc_value(f"{STATS}/refused/max_pages")
+        self.stats.inc_value(REFUSED_MAX_PAGES)
         logger.debug("Not scheduled (max_pages of the run reached): %s", request.url)
         return False
 
@@ -168,7 +173,7 @@ class RunScheduler(Scheduler):
         try:
             request = self.queue._decode_request(data)
         except UnserializableRequest as exc:
-            self.stats.inc_value(f"{STATS}/refused/unreadable_queue_entry")
+            self.stats.inc_value(REFUSED_UNREADABLE_QUEUE_ENTRY)
             logger.error("Dropped an entry of the Redis queue that is not a request: %s", exc)
             return None
         self.busy = True

@@ -129,40 +129,6 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert stats["downloader/response_bytes"] == run.bytes
 
 
-@pytest.mark.parametrize("cache_in", ["database", "redis"])
-def test_recrawl_updates_last_seen_and_never_duplicates(cache_in, registered, tmp_path, redis_url):
-    env, sites_dir = registered
-    if cache_in == "redis":
-        env = {**env, "REPOSTWATCH_REDIS_URL": redis_url}
-        _forget_media_cache(redis_url)
-    with LocalSite(gallery.routes()) as site:
-        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
-        repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
-        first = {f["id"]: f for f in _flags(env, tmp_path)}
-        first_exchanges = len(site.exchanges)
-        second_crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
-        second = {f["id"]: f for f in _flags(env, tmp_path)}
-        again = site.exchanges[first_exchanges:]
-
-    assert f"0 new, {len(EXPECTED_FLAGS)} seen again" in second_crawl.stdout
-    # Listing pages are crawled again; every unchanged media costs one conditional request,
-    # answered 304, and is matched from the media cache without being downloaded or hashed.
-    routes = gallery.routes()
-    files = {path for path, route in routes.items() if not route.content_type.startswith("text/")}
-    pages_again = {path for _, path, _ in again if path.startswith(("/page/", "/post/"))}
-    assert pages_again == {"/page/1", "/page/2", "/page/3", "/page/4", "/post/99"}
-    media_again = [(path, status) for _, path, status in again if path in files]
-    assert len(media_again) == len({path for path, _ in media_again})  # one request each
-    not_media = "/img/not-an-image.jpg"  # never hashed, so never cached: fetched again
-    assert {status for path, status in media_again if path != not_media} == {304}
-    assert "media hashed    0, 17 unchanged (from cache)" in second_crawl.stdout
-    assert second.keys() == first.keys()
-    for flag_id, flag in second.items():
-        assert flag["first_seen"] == first[flag_id]["first_seen"]
-        assert flag["last_seen"] > first[flag_id]["last_seen"]
-        assert flag["last_run_id"] != first[flag_id]["last_run_id"]
-
-
 def test_private_address_is_refused_without_opt_in(registered, tmp_path):
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:
@@ -237,37 +203,6 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
     engine.dispose()
     assert [(run.id, run.status) for run in runs] == [(run_id, "finished")]
     assert runs[0].pages > 0 and runs[0].flags == len(EXPECTED_FLAGS)
-
-
-def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
-    env, sites_dir = registered
-    with LocalSite(gallery.routes()) as site:
-        (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
-        crawl = repostwatch(
-            "crawl", "gallery", env={**env, "REPOSTWATCH_MEDIA_MAXSIZE": "20000"}, cwd=tmp_path
-        )
-    routes = gallery.routes()
-
-    def size(path: str) -> int:  # of what a browser ends up with, after redirects
-        location = dict(routes[path].headers).get("Location")
-        return size(location) if location else len(routes[path].body)
-
-    small = {p for p in EXPECTED_FLAGS if size(p[0]) <= 20000}
-    flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
-    assert flagged == small
-    assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
-    # 8 reposts and 7 unrelated media (the ihc poster too) are over 20,000 bytes.
-    assert "15 failed to download)" in crawl.stdout
-
-
-def _forget_media_cache(redis_url: str) -> None:
-    import redis
-
-    from crawler.crawling.media_cache import REDIS_PREFIX
-
-    with redis.Redis.from_url(redis_url) as client:
-        for key in client.scan_iter(f"{REDIS_PREFIX}*"):
-            client.delete(key)
 
 
 def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, tmp_path):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from crawler import db
-from crawler.crawling.recording import FlagRecorder, MatchRecord
+from crawler.crawling.recording import FlagRecorder
+from crawler.db.flags import MatchRecord
 
 #: Nothing listens on port 1: every connection is refused, as when the server is down.
 DOWN = "postgresql+psycopg://repostwatch:repostwatch@127.0.0.1:1/repostwatch?connect_timeout=2"
@@ -100,3 +102,38 @@ def test_an_unreadable_spill_line_is_set_aside_and_the_rest_replayed(engine, ids
     assert recorder.rejected_path.read_text() == '{"cut short\n'
     with db.make_sessionmaker(engine)() as session:
         assert len(db.list_flags(session)) == 1
+
+
+def test_a_line_spilled_before_the_record_moved_to_the_database_layer_still_replays(
+    engine, ids, tmp_path
+):
+    """Spill files outlive upgrades: a line as the crawler wrote it when the record was
+    crawler.crawling.recording.MatchRecord must replay unchanged."""
+    line = json.dumps(
+        {
+            "run_id": ids["run_id"],
+            "site_id": ids["site_id"],
+            "page_url": "https://board.example/post/7",
+            "media_url": "https://cdn.board.example/7.jpg",
+            "media_sha256": "cd" * 32,
+            "case_id": ids["case_id"],
+            "reference_id": ids["reference_id"],
+            "algorithm": "sha256",
+            "distance": 0,
+            "seen_at": "2026-11-25T06:07:00+00:00",
+            "variant": None,
+            "evidence": None,
+            "media_pdq": None,
+            "keyword": "하늘별",
+        },
+        ensure_ascii=False,
+    )
+    spill = tmp_path / "spill.jsonl"
+    spill.write_text(line + "\n", encoding="utf-8")
+    assert MatchRecord.from_json(line).to_json() == line  # the format itself is unchanged
+    recorder = FlagRecorder(db.make_sessionmaker(engine), spill)
+    assert recorder.replay() == 1
+    with db.make_sessionmaker(engine)() as session:
+        (flag,) = db.list_flags(session)
+    assert (flag.media_url, flag.keyword) == ("https://cdn.board.example/7.jpg", "하늘별")
+    assert flag.first_seen == datetime(2026, 11, 25, 6, 7, tzinfo=UTC)

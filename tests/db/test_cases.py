@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from crawler.db import cases, dashboard, evidence, rechecks
-from crawler.db.flags import decide, record_match
+from crawler.db.flags import MatchRecord, decide, record_match
 from crawler.db.keywords import add_keywords, list_keywords
 from crawler.db.models import CrawlRun, Evidence, Flag, ReferenceHash
 from crawler.db.notices import approve_notice, create_notice, record_sent
@@ -91,16 +91,18 @@ def seed(session) -> Seeded:
     def flag(n: int, site: str, day: int, *, case=pdq) -> int:
         return record_match(
             session,
-            run_id=runs[site],
-            site_id=ensure_site(session, site),
-            page_url=f"https://{site}.example/page/{n}",
-            media_url=f"https://{site}.example/img/{n}.jpg",
-            media_sha256=f"{n:064x}",
-            case_id=case.case_id,
-            reference_id=case.id,
-            algorithm="pdq",
-            distance=n,
-            seen_at=base + timedelta(days=day, minutes=n),
+            MatchRecord(
+                run_id=runs[site],
+                site_id=ensure_site(session, site),
+                page_url=f"https://{site}.example/page/{n}",
+                media_url=f"https://{site}.example/img/{n}.jpg",
+                media_sha256=f"{n:064x}",
+                case_id=case.case_id,
+                reference_id=case.id,
+                algorithm="pdq",
+                distance=n,
+                seen_at=base + timedelta(days=day, minutes=n),
+            ),
         ).flag_id
 
     ids = {

@@ -6,7 +6,7 @@ import multiprocessing
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from crawler.db.flags import (
     FlagNotFound,
+    MatchRecord,
     count_flags,
     decide,
     get_flag,
@@ -36,8 +37,8 @@ class World:
     site_id: int
     run_id: int
 
-    def match(self, **overrides):
-        """record_match's arguments for one match; ``overrides`` replace any of them."""
+    def match(self, **overrides) -> MatchRecord:
+        """The record of one match; ``overrides`` replace any of its fields."""
         arguments = {
             "run_id": self.run_id,
             "site_id": self.site_id,
@@ -50,7 +51,7 @@ class World:
             "distance": 12,
             "seen_at": T0,
         }
-        return arguments | overrides
+        return MatchRecord(**(arguments | overrides))
 
 
 @pytest.fixture
@@ -69,8 +70,16 @@ def _sightings(session, flag_id):
     return session.scalars(query).all()
 
 
+def test_a_match_record_survives_a_round_trip_to_json(world):
+    """The crawl spills the records the database cannot take as JSON lines and replays them."""
+    record = world.match(keyword="하늘별", evidence='{"inliers": 30}', variant="flipx")
+    assert MatchRecord.from_json(record.to_json()) == record
+    undated = world.match(seen_at=None)  # recorded as seen when it is written
+    assert MatchRecord.from_json(undated.to_json()) == undated
+
+
 def test_first_match_creates_a_pending_flag(session, world):
-    result = record_match(session, **world.match())
+    result = record_match(session, world.match())
     session.commit()
     assert result.created
     flag = get_flag(session, result.flag_id)
@@ -92,12 +101,12 @@ def test_first_match_creates_a_pending_flag(session, world):
 
 
 def test_seen_again_updates_last_seen_and_never_makes_a_second_flag(session, world):
-    first = record_match(session, **world.match())
+    first = record_match(session, world.match())
     session.commit()
     run_2 = start_run(session, "gallery")
     later = T0 + timedelta(days=1)
     again = record_match(
-        session, **world.match(run_id=run_2, seen_at=later, distance=3, algorithm="phash")
+        session, world.match(run_id=run_2, seen_at=later, distance=3, algorithm="phash")
     )
     session.commit()
     assert (again.flag_id, again.created) == (first.flag_id, False)
@@ -112,8 +121,8 @@ def test_seen_again_updates_last_seen_and_never_makes_a_second_flag(session, wor
 
 
 def test_an_older_sighting_does_not_move_last_seen_back(session, world):
-    first = record_match(session, **world.match(seen_at=T0 + timedelta(hours=1)))
-    record_match(session, **world.match(seen_at=T0))
+    first = record_match(session, world.match(seen_at=T0 + timedelta(hours=1)))
+    record_match(session, world.match(seen_at=T0))
     session.commit()
     flag = get_flag(session, first.flag_id)
     assert flag.last_seen == T0 + timedelta(hours=1)
@@ -121,9 +130,9 @@ def test_an_older_sighting_does_not_move_last_seen_back(session, world):
 
 
 def test_a_second_page_adds_a_sighting(session, world):
-    first = record_match(session, **world.match())
-    second = record_match(session, **world.match(page_url="https://repost.example/page/2"))
-    record_match(session, **world.match(page_url="https://repost.example/page/2"))
+    first = record_match(session, world.match())
+    second = record_match(session, world.match(page_url="https://repost.example/page/2"))
+    record_match(session, world.match(page_url="https://repost.example/page/2"))
     session.commit()
     assert second.flag_id == first.flag_id and not second.created
     pages = [s.page_url for s in _sightings(session, first.flag_id)]
@@ -134,11 +143,11 @@ def test_a_second_page_adds_a_sighting(session, world):
 
 
 def test_other_content_or_other_case_is_another_flag(session, world):
-    first = record_match(session, **world.match())
-    new_content = record_match(session, **world.match(media_sha256="cd" * 32))
+    first = record_match(session, world.match())
+    new_content = record_match(session, world.match(media_sha256="cd" * 32))
     add_reference_hashes(session, "case-2", [NewHash("pdq", "f" * 64, 90)])
     other = next(r for r in load_references(session) if r.case_name == "case-2")
-    other_case = record_match(session, **world.match(case_id=other.case_id, reference_id=other.id))
+    other_case = record_match(session, world.match(case_id=other.case_id, reference_id=other.id))
     session.commit()
     assert new_content.created and other_case.created
     assert len({first.flag_id, new_content.flag_id, other_case.flag_id}) == 3
@@ -147,8 +156,8 @@ def test_other_content_or_other_case_is_another_flag(session, world):
 def test_very_long_urls_are_recorded(session, world):
     media_url = "https://repost.example/img/" + "x" * 20_000 + ".jpg"
     page_url = "https://repost.example/page?" + "q" * 20_000
-    first = record_match(session, **world.match(media_url=media_url, page_url=page_url))
-    again = record_match(session, **world.match(media_url=media_url, page_url=page_url))
+    first = record_match(session, world.match(media_url=media_url, page_url=page_url))
+    again = record_match(session, world.match(media_url=media_url, page_url=page_url))
     session.commit()
     assert first.created and not again.created
     assert get_flag(session, first.flag_id).media_url == media_url
@@ -156,15 +165,15 @@ def test_very_long_urls_are_recorded(session, world):
 
 def test_a_naive_seen_at_is_refused(session, world):
     with pytest.raises(ValueError, match="timezone-aware"):
-        record_match(session, **world.match(seen_at=datetime(2026, 5, 1, 12, 0)))
+        record_match(session, world.match(seen_at=datetime(2026, 5, 1, 12, 0)))
 
 
 def test_a_rejected_flag_found_again_stays_rejected(session, world):
-    first = record_match(session, **world.match())
+    first = record_match(session, world.match())
     session.commit()
     decided = decide(session, first.flag_id, "reject", by="reviewer-1")
     session.commit()
-    again = record_match(session, **world.match(seen_at=T0 + timedelta(days=7)))
+    again = record_match(session, world.match(seen_at=T0 + timedelta(days=7)))
     session.commit()
     assert (again.flag_id, again.created) == (first.flag_id, False)
     flag = get_flag(session, first.flag_id)
@@ -178,7 +187,7 @@ def test_a_rejected_flag_found_again_stays_rejected(session, world):
 
 
 def test_decide_records_who_and_when_and_can_be_changed(session, world):
-    flag_id = record_match(session, **world.match()).flag_id
+    flag_id = record_match(session, world.match()).flag_id
     session.commit()
     before = datetime.now(UTC)
     confirmed = decide(session, flag_id, "confirm", by="reviewer-1")
@@ -203,19 +212,19 @@ def test_deciding_an_unknown_flag_raises_flag_not_found(session, world):
 
 @pytest.mark.parametrize("decision", ["confirmed", "delete", ""])
 def test_a_bad_decision_is_refused(session, world, decision):
-    flag_id = record_match(session, **world.match()).flag_id
+    flag_id = record_match(session, world.match()).flag_id
     with pytest.raises(ValueError, match="'confirm' or 'reject'"):
         decide(session, flag_id, decision, by="reviewer-1")
     assert get_flag(session, flag_id).status == "pending"
 
 
 def test_list_flags_oldest_first_with_filters(session, world):
-    newest = record_match(session, **world.match(media_url="https://r.example/3.jpg"))
+    newest = record_match(session, world.match(media_url="https://r.example/3.jpg"))
     oldest = record_match(
-        session, **world.match(media_url="https://r.example/1.jpg", seen_at=T0 - timedelta(days=2))
+        session, world.match(media_url="https://r.example/1.jpg", seen_at=T0 - timedelta(days=2))
     )
     middle = record_match(
-        session, **world.match(media_url="https://r.example/2.jpg", seen_at=T0 - timedelta(days=1))
+        session, world.match(media_url="https://r.example/2.jpg", seen_at=T0 - timedelta(days=1))
     )
     decide(session, middle.flag_id, "confirm", by="reviewer-1")
     session.commit()
@@ -231,10 +240,10 @@ def test_list_flags_oldest_first_with_filters(session, world):
 
 
 def test_count_flags_per_run(session, world):
-    record_match(session, **world.match())
+    record_match(session, world.match())
     run_2 = start_run(session, "gallery")
-    record_match(session, **world.match(run_id=run_2))  # seen again: not new in run 2
-    record_match(session, **world.match(run_id=run_2, media_url="https://r.example/new.jpg"))
+    record_match(session, world.match(run_id=run_2))  # seen again: not new in run 2
+    record_match(session, world.match(run_id=run_2, media_url="https://r.example/new.jpg"))
     session.commit()
     assert count_flags(session) == 2
     assert count_flags(session, world.run_id) == 1
@@ -242,14 +251,14 @@ def test_count_flags_per_run(session, world):
     assert count_flags(session, status="pending") == 2
 
 
-def _record_once(database_url: str, arguments: dict, start_at: float | None = None):
+def _record_once(database_url: str, record: MatchRecord, start_at: float | None = None):
     """One writer: its own engine and session, one match, one commit."""
     engine = make_engine(database_url)
     try:
         if start_at is not None:
             time.sleep(max(0.0, start_at - time.time()))
         with make_sessionmaker(engine)() as session:
-            result = record_match(session, **arguments)
+            result = record_match(session, record)
             session.commit()
             return result
     finally:
@@ -292,7 +301,7 @@ def test_processes_recording_the_same_match_at_once_make_one_flag(database_url, 
 def test_a_writer_waits_for_an_uncommitted_flag(database_url, engine, world, first_writer):
     """B records while A's new flag is uncommitted: B waits, then updates it or creates it."""
     with make_sessionmaker(engine)() as first_session, ThreadPoolExecutor(1) as pool:
-        first = record_match(first_session, **world.match())
+        first = record_match(first_session, world.match())
         later = world.match(seen_at=T0 + timedelta(hours=1))
         second = pool.submit(_record_once, database_url, later)
         time.sleep(0.5)
@@ -316,9 +325,9 @@ def test_a_flag_keeps_the_first_keyword_that_led_to_it(session, world):
 
     add_keywords(session, "case-1", ["하늘별", "달빛고양이"])
     add_keywords(session, "case-2", ["별빛바다"])
-    first = record_match(session, **world.match(keyword="하늘별"))
-    later = record_match(session, **world.match(keyword="달빛고양이", seen_at=T0 + timedelta(1)))
-    plain = record_match(session, **world.match(seen_at=T0 + timedelta(2)))  # ordinary crawl
+    first = record_match(session, world.match(keyword="하늘별"))
+    later = record_match(session, world.match(keyword="달빛고양이", seen_at=T0 + timedelta(1)))
+    plain = record_match(session, world.match(seen_at=T0 + timedelta(2)))  # ordinary crawl
     session.commit()
     assert first.created and later.flag_id == plain.flag_id == first.flag_id
     flag = get_flag(session, first.flag_id)
@@ -331,11 +340,11 @@ def test_a_flag_keeps_the_first_keyword_that_led_to_it(session, world):
     # A flag an ordinary crawl raised gets the first keyword that finds it again; a keyword of
     # another case names that case; a keyword no case has (any more) is kept without one.
     other = world.match(media_url="https://repost.example/img/2.jpg")
-    found = record_match(session, **other)
-    record_match(session, **other | {"keyword": "별빛바다", "seen_at": T0 + timedelta(1)})
-    record_match(session, **other | {"keyword": "하늘별", "seen_at": T0 + timedelta(2)})
+    found = record_match(session, other)
+    record_match(session, replace(other, keyword="별빛바다", seen_at=T0 + timedelta(1)))
+    record_match(session, replace(other, keyword="하늘별", seen_at=T0 + timedelta(2)))
     stray = record_match(
-        session, **world.match(media_url="https://repost.example/img/3.jpg", keyword="nobody's")
+        session, world.match(media_url="https://repost.example/img/3.jpg", keyword="nobody's")
     )
     session.commit()
     flag = get_flag(session, found.flag_id)

@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from crawler.db import users
-from crawler.db.flags import record_match
+from crawler.db.flags import MatchRecord, record_match
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.review import create_app
@@ -46,7 +46,7 @@ class World:
             "seen_at": T0 + timedelta(minutes=n),
         } | overrides
         with self.sessions.begin() as session:
-            return record_match(session, **arguments).flag_id
+            return record_match(session, MatchRecord(**arguments)).flag_id
 
     def user(self, username: str, role: str = "reviewer") -> int:
         with self.sessions.begin() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crawler.db import audit, users
 from crawler.db.cases import list_cases
-from crawler.db.flags import record_match
+from crawler.db.flags import MatchRecord, record_match
 from crawler.db.models import AuditEntry, Evidence, ReferenceHash, ReferenceThumbnail
 from crawler.db.references import load_references
 from crawler.db.runs import ensure_site, start_run
@@ -278,15 +278,17 @@ def test_opted_in_case_keeps_pixelated_thumbnails_shown_beside_the_flag(
         run_id = start_run(session, "board")
         flag_id = record_match(
             session,
-            run_id=run_id,
-            site_id=ensure_site(session, "board"),
-            page_url="https://board.example/p/1",
-            media_url="https://board.example/i/1.jpg",
-            media_sha256="9" * 64,
-            case_id=reference.case_id,
-            reference_id=reference.id,
-            algorithm="pdq",
-            distance=3,
+            MatchRecord(
+                run_id=run_id,
+                site_id=ensure_site(session, "board"),
+                page_url="https://board.example/p/1",
+                media_url="https://board.example/i/1.jpg",
+                media_sha256="9" * 64,
+                case_id=reference.case_id,
+                reference_id=reference.id,
+                algorithm="pdq",
+                distance=3,
+            ),
         ).flag_id
         users.create_user(session, "kim", PASSWORD, "reviewer")
     login(client, "kim")

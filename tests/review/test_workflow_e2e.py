@@ -17,7 +17,7 @@ import re
 from sqlalchemy import select
 
 from crawler.db import users
-from crawler.db.flags import record_match
+from crawler.db.flags import MatchRecord, record_match
 from crawler.db.models import AuditEntry, Flag, Notice
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
@@ -65,16 +65,18 @@ def test_review_notice_send_recheck_and_removal_in_the_browser(
         site_id = ensure_site(session, "board")
         flag_id = record_match(
             session,
-            run_id=start_run(session, "board"),
-            site_id=site_id,
-            page_url=repost_site.page_url,
-            media_url=repost_site.media_url,
-            media_sha256=hashlib.sha256(PHOTO).hexdigest(),
-            media_pdq=repost_site.hashes.get("pdq").hex,
-            case_id=reference.case_id,
-            reference_id=reference.id,
-            algorithm="pdq",
-            distance=6,
+            MatchRecord(
+                run_id=start_run(session, "board"),
+                site_id=site_id,
+                page_url=repost_site.page_url,
+                media_url=repost_site.media_url,
+                media_sha256=hashlib.sha256(PHOTO).hexdigest(),
+                media_pdq=repost_site.hashes.get("pdq").hex,
+                case_id=reference.case_id,
+                reference_id=reference.id,
+                algorithm="pdq",
+                distance=6,
+            ),
         ).flag_id
         users.create_user(session, "kim", PASSWORD, "reviewer")
         users.create_user(session, "park", PASSWORD, "approver")

@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
-from crawler.db.flags import decide, record_match
+from crawler.db.flags import MatchRecord, decide, record_match
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.demo import samples
@@ -56,17 +56,19 @@ class World:
         site_id = ensure_site(self.session, site)
         result = record_match(
             self.session,
-            run_id=self.run_id,
-            site_id=site_id,
-            page_url=page_url or f"https://{site}.example/post/{n}",
-            media_url=media_url or f"https://{site}.example/media/{n}.jpg",
-            media_sha256=media_sha256 or hashlib.sha256(f"media {n}".encode()).hexdigest(),
-            case_id=self.case_id,
-            reference_id=reference_id or self.reference_id,
-            algorithm="pdq",
-            distance=4,
-            seen_at=seen_at,
-            media_pdq=media_pdq if media_pdq is not None else f"{n:02x}" * 32,
+            MatchRecord(
+                run_id=self.run_id,
+                site_id=site_id,
+                page_url=page_url or f"https://{site}.example/post/{n}",
+                media_url=media_url or f"https://{site}.example/media/{n}.jpg",
+                media_sha256=media_sha256 or hashlib.sha256(f"media {n}".encode()).hexdigest(),
+                case_id=self.case_id,
+                reference_id=reference_id or self.reference_id,
+                algorithm="pdq",
+                distance=4,
+                seen_at=seen_at,
+                media_pdq=media_pdq if media_pdq is not None else f"{n:02x}" * 32,
+            ),
         )
         if confirm:
             decide(self.session, result.flag_id, "confirm", by="kim.reviewer")

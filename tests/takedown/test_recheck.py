@@ -99,7 +99,7 @@ def test_removal_deletes_the_evidence_and_a_repost_keeps_its_own(
     engine, session, world, repost_site
 ):
     from crawler.db import evidence
-    from crawler.db.flags import record_match
+    from crawler.db.flags import MatchRecord, record_match
     from crawler.db.runs import ensure_site
 
     fernet = evidence.cipher(evidence.new_key())
@@ -127,16 +127,18 @@ def test_removal_deletes_the_evidence_and_a_repost_keeps_its_own(
     assert not evidence.store_evidence(session, gone, b"x", "image/jpeg", "0" * 64)
     again = record_match(
         session,
-        run_id=world.run_id,
-        site_id=ensure_site(session, "board"),
-        page_url=repost_site.page_url,
-        media_url=repost_site.media_url,
-        media_sha256=hashlib.sha256(PHOTO).hexdigest(),
-        case_id=world.case_id,
-        reference_id=world.reference_id,
-        algorithm="pdq",
-        distance=3,
-        seen_at=LATER + timedelta(hours=1),
+        MatchRecord(
+            run_id=world.run_id,
+            site_id=ensure_site(session, "board"),
+            page_url=repost_site.page_url,
+            media_url=repost_site.media_url,
+            media_sha256=hashlib.sha256(PHOTO).hexdigest(),
+            case_id=world.case_id,
+            reference_id=world.reference_id,
+            algorithm="pdq",
+            distance=3,
+            seen_at=LATER + timedelta(hours=1),
+        ),
     )
     assert again.created and again.flag_id != gone
     assert session.get(Flag, again.flag_id).repost_of_flag_id == gone

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crawler.db import rechecks as db_rechecks
-from crawler.db.flags import REPOST_PRIORITY, record_match
+from crawler.db.flags import REPOST_PRIORITY, MatchRecord, record_match
 from crawler.db.models import Flag, ReferenceHash
 from crawler.db.references import NewHash, add_reference_hashes
 from crawler.db.runs import ensure_site
@@ -20,16 +20,18 @@ SHA = "9e" * 32
 def _seen(world, *, media_url, sha=SHA, reference_id=None, at, site="board"):
     result = record_match(
         world.session,
-        run_id=world.run_id,
-        site_id=ensure_site(world.session, site),
-        page_url=media_url.replace("/media/", "/post/"),
-        media_url=media_url,
-        media_sha256=sha,
-        case_id=world.case_id,
-        reference_id=reference_id or world.reference_id,
-        algorithm="pdq",
-        distance=3,
-        seen_at=at,
+        MatchRecord(
+            run_id=world.run_id,
+            site_id=ensure_site(world.session, site),
+            page_url=media_url.replace("/media/", "/post/"),
+            media_url=media_url,
+            media_sha256=sha,
+            case_id=world.case_id,
+            reference_id=reference_id or world.reference_id,
+            algorithm="pdq",
+            distance=3,
+            seen_at=at,
+        ),
     )
     world.session.commit()
     return result

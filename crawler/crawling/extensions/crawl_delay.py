@@ -25,9 +25,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 
-logger = logging.getLogger(__name__)
+from crawler.stats import ROBOTS_CRAWL_DELAY, ROBOTS_CRAWL_DELAY_CAPPED
 
-STATS = "repostwatch/robots"
+logger = logging.getLogger(__name__)
 
 
 class CrawlDelay:
@@ -50,11 +50,14 @@ class CrawlDelay:
         settings = crawler.settings
         if not settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured("robots.txt is not obeyed, so neither is its Crawl-delay")
+        # Scrapy's rule (RobotsTxtMiddleware): robots.txt is read for ROBOTSTXT_USER_AGENT when
+        # it is set, for the User-Agent sent otherwise.
+        robots_agent = settings.get("ROBOTSTXT_USER_AGENT")
         return cls(
             crawler,
             max_delay=settings.getfloat("REPOSTWATCH_MAX_CRAWL_DELAY"),
             download_delay=settings.getfloat("DOWNLOAD_DELAY"),
-            agent=settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"),
+            agent=robots_agent if robots_agent else settings.get("USER_AGENT"),
         )
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
@@ -72,9 +75,9 @@ class CrawlDelay:
                 asked,
                 self.max_delay,
             )
-            stats.inc_value(f"{STATS}/crawl_delay_capped")
+            stats.inc_value(ROBOTS_CRAWL_DELAY_CAPPED)
             delay = self.max_delay
-        stats.max_value(f"{STATS}/crawl_delay", delay)
+        stats.max_value(ROBOTS_CRAWL_DELAY, delay)
         if delay <= self.download_delay:
             return  # the site file is slower already
         downloader = self.crawler.engine.downloader

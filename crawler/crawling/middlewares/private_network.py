@@ -23,6 +23,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.network import is_public_address, resolve
+from crawler.stats import REFUSED_PRIVATE_NETWORK, REFUSED_SCHEME
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class PrivateNetworkGuardMiddleware:
         return bool(getattr(self.crawler.spider, "allow_private_network", False))
 
     def _refuse(self, request: Request, why: str) -> PrivateNetworkRefused:
-        self.stats.inc_value("repostwatch/refused/private_network")
+        self.stats.inc_value(REFUSED_PRIVATE_NETWORK)
         logger.warning(
             "Refused %s: %s. A site on a private network must set allow_private_network = true "
             "in its site file.",
@@ -60,7 +61,7 @@ class PrivateNetworkGuardMiddleware:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # file:, ftp:, s3:, data: ... reach the local disk or other services: never, for any
             # site, opted in or not.
-            self.stats.inc_value("repostwatch/refused/scheme")
+            self.stats.inc_value(REFUSED_SCHEME)
             logger.warning("Refused %s: only http and https URLs are crawled", request.url)
             raise PrivateNetworkRefused(f"{request.url}: only http and https URLs are crawled")
         if self._allowed():

@@ -29,6 +29,8 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.response import response_status_message
 
+from crawler.stats import error
+
 logger = logging.getLogger(__name__)
 
 #: Statuses whose Retry-After header is honoured (RFC 9110: 503, and 429 of RFC 6585).
@@ -116,4 +118,4 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(seconds)
 
     def _count_error(self, kind: str) -> None:
-        self.crawler.stats.inc_value(f"repostwatch/errors/{kind}")
+        self.crawler.stats.inc_value(error(kind))

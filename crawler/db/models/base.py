@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from crawler import keywords
+
 #: Constraint names are stable across SQLite and PostgreSQL, so migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,7 +26,7 @@ ALGORITHM_LENGTH = 32
 HASH_LENGTH = 128
 SHA256_HEX_LENGTH = 64
 NAME_LENGTH = 200
-KEYWORD_LENGTH = 200
+KEYWORD_LENGTH = keywords.KEYWORD_LENGTH  # the limit crawler.keywords checks keywords against
 
 
 def utcnow() -> datetime:

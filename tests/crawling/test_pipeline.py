@@ -1,4 +1,5 @@
-"""The pipeline opens a crawl without blocking the event loop the reactor runs on."""
+"""HashMatchPipeline: wired from the project's settings, opened without blocking the event loop
+the reactor runs on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from scrapy.utils.test import get_crawler
 
 from crawler import db
 from crawler.crawling.live_references import LiveReferences
-from crawler.crawling.pipeline import HashMatchPipeline
+from crawler.crawling.pipeline import HashMatchPipeline, hash_processes
+from crawler.crawling.process import project_settings
+
+
+def _crawler(**overrides):
+    """A crawler with the project's RepostWatch settings (settings/__init__.py owns their
+    defaults), and ``overrides``."""
+    ours = {
+        k: v for k, v in project_settings().copy_to_dict().items() if k.startswith("REPOSTWATCH_")
+    }
+    return get_crawler(settings_dict=ours | overrides)
 
 
 def test_references_load_off_the_event_loop(engine, database_url, tmp_path, monkeypatch):
@@ -28,12 +39,10 @@ def test_references_load_off_the_event_loop(engine, database_url, tmp_path, monk
         return load(self)
 
     monkeypatch.setattr(LiveReferences, "load", slow_load)
-    crawler = get_crawler(
-        settings_dict={
-            "REPOSTWATCH_DATABASE_URL": database_url,
-            "REPOSTWATCH_HASH_WORKERS": 1,
-            "REPOSTWATCH_SPILL_FILE": str(tmp_path / "spill.jsonl"),
-        }
+    crawler = _crawler(
+        REPOSTWATCH_DATABASE_URL=database_url,
+        REPOSTWATCH_HASH_WORKERS=1,
+        REPOSTWATCH_SPILL_FILE=str(tmp_path / "spill.jsonl"),
     )
     pipeline = HashMatchPipeline.from_crawler(crawler)
     spider = Spider(name="opening")
@@ -61,4 +70,25 @@ def test_references_load_off_the_event_loop(engine, database_url, tmp_path, monk
     assert ticks >= 10  # the loop ran on through the one-second load
     assert loaded == 1
     with db.make_sessionmaker(engine)() as session:
-        assert db.get_run(session, pipeline.run_id).status == "finished"
+        assert db.get_run(session, pipeline.run.run_id).status == "finished"
+
+
+def test_the_pipeline_takes_its_settings_from_the_project(tmp_path):
+    pipeline = HashMatchPipeline.from_crawler(_crawler(REPOSTWATCH_REDIS_URL="redis://r:6379/0"))
+    assert pipeline.media_concurrency == 16
+    assert pipeline.use_media_cache is True
+    assert pipeline.run.join_run_id == 0  # no REPOSTWATCH_RUN_ID: the crawl opens its run
+    assert pipeline.evidence is None  # no REPOSTWATCH_EVIDENCE_KEY
+    # With Redis announcing changes, the poll is only the safety net.
+    assert pipeline.reference_poll_seconds == 30.0
+    assert HashMatchPipeline.from_crawler(_crawler()).reference_poll_seconds == 2.0
+    joined = HashMatchPipeline.from_crawler(_crawler(REPOSTWATCH_RUN_ID="42"))
+    assert joined.run.join_run_id == 42
+    assert pipeline.engine is None and pipeline.hasher is None  # started when the spider opens
+
+
+def test_zero_hash_workers_means_one_per_core():
+    import os
+
+    assert hash_processes(3) == 3
+    assert hash_processes(0) == (os.cpu_count() or 1)

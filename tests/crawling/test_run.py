@@ -1,10 +1,10 @@
-"""A crawl stopped before it can close its run still closes it (as failed), at process exit.
-
-Otherwise the run stays "running" and the scheduler never starts the site's next crawl.
-"""
+"""A crawl's run: its summary and figures from the crawl's stats, and its closing, also when the
+crawl is stopped before it can close it (then at process exit, as failed: otherwise the run
+stays "running" and the scheduler never starts the site's next crawl)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from crawler import db
+from crawler.crawling.run import closing_figures, run_stats, summarize
 from tests.sites import gallery
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
@@ -88,3 +89,67 @@ def test_crawls_close_run_closes_a_run_left_running(database_url, tmp_path):
     assert again.returncode == 1 and f"crawl run {run_id} is already failed" in again.stderr
     missing = repostwatch("crawls", "close-run", "999", env=env, check=False)
     assert missing.returncode == 1 and "no crawl run with id 999" in missing.stderr
+
+
+#: A crawl's stats as Scrapy's collector holds them at the end (a datetime is not kept).
+STATS = {
+    "repostwatch/run_id": 7,
+    "repostwatch/pages": 6,
+    "repostwatch/media/hashed": 17,
+    "repostwatch/media/hashed/image": 14,
+    "repostwatch/media/cache_hits": 2,
+    "repostwatch/media/failed": 3,
+    "repostwatch/media/failed/too_large": 3,
+    "repostwatch/media/skipped/UnsupportedMedia": 1,
+    "repostwatch/media/skipped/MediaTooLarge": 2,
+    "repostwatch/refused/robots_txt": 1,
+    "repostwatch/refused/max_pages": 4,
+    "repostwatch/flags/new": 5,
+    "repostwatch/flags/seen_again": 2,
+    "repostwatch/flags/spilled": 1,
+    "repostwatch/search/requests": 2,
+    "repostwatch/search/result_pages": 3,
+    "downloader/response_bytes": 996230,
+    "log_count/ERROR": 4,
+    "log_count/INFO": 40,
+    "finish_reason": "finished",
+    "scheduler/enqueued": 9,
+    "start_time": object(),
+}
+
+
+def test_the_summary_reads_the_crawls_stats():
+    summary = summarize("gallery", STATS)
+    assert (summary.site, summary.run_id, summary.finish_reason) == ("gallery", 7, "finished")
+    assert (summary.pages, summary.media_hashed, summary.media_cached) == (6, 17, 2)
+    assert (summary.media_failed, summary.media_skipped, summary.bytes) == (3, 3, 996230)
+    assert (summary.flags_new, summary.flags_seen_again, summary.flags_spilled) == (5, 2, 1)
+    assert summary.errors == 3 + 4  # media that failed, and every ERROR logged
+    assert summary.refused == {"robots_txt": 1, "max_pages": 4}
+    assert (summary.searches, summary.result_pages) == (2, 3)
+    assert summary.problem.startswith("1 match(es) could not be written to the database")
+    assert not summary.ok
+
+
+def test_a_crawl_that_never_started_says_so():
+    summary = summarize("gallery", {})
+    assert (summary.run_id, summary.finish_reason, summary.pages) == (None, "did not start", 0)
+    assert summary.problem == "the crawl did not start"
+
+
+def test_the_run_keeps_our_counters_and_scrapys_chosen_ones():
+    kept = json.loads(run_stats(STATS))
+    assert kept["repostwatch/media/failed/too_large"] == 3
+    assert kept["log_count/INFO"] == 40 and kept["finish_reason"] == "finished"
+    assert "scheduler/enqueued" not in kept and "start_time" not in kept
+    figures = closing_figures("gallery", STATS, "finished", "finished")
+    assert {k: v for k, v in figures.items() if k != "stats"} == {
+        "status": "finished",
+        "finish_reason": "finished",
+        "pages": 6,
+        "media": 17 + 2,
+        "bytes": 996230,
+        "errors": 7,
+        "flags": 5 + 2 + 1,
+    }
+    assert json.loads(figures["stats"]) == kept

@@ -1,0 +1,230 @@
+"""Fetching one media URL for the pipeline, cut where Scrapy's media pipeline cuts it.
+
+Scrapy's ``scrapy/pipelines/media.py`` names the hooks of a media download; these mean the same:
+
+- :meth:`MediaDownload.media_to_download`: is it known already? The media cache holds the
+  validators and hashes of media hashed by an earlier crawl, so unchanged media costs one
+  conditional request (or a ``HEAD`` compared by length) instead of a download.
+- :meth:`MediaDownload.media_request`: the request, through Scrapy's engine, so that the
+  downloader middlewares (the private-network guard, robots.txt, retries), limits and stats
+  apply to media as to pages.
+- :meth:`MediaDownload.media_downloaded`: a response to hash, or a failure by status.
+- :meth:`MediaDownload.media_failed`: a failure, named by the type of the exception Scrapy
+  raised (:func:`failure_kind`, :func:`refusal_reason`).
+
+The bytes stay in the response, in memory, for the pipeline to hash and drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from scrapy import Request
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.http import Response
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.datatypes import SequenceExclude
+
+from crawler import db
+from crawler.crawling.media_cache import MediaCache
+from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
+from crawler.crawling.middlewares.robots import RobotsTxtRefused
+from crawler.db.evidence import SealedEvidence
+from crawler.hashing import MediaHashes
+from crawler.hashing.types import media_hashes_to_json
+from crawler.matching import Match
+from crawler.stats import (
+    MEDIA_BYTES,
+    MEDIA_CACHE_HITS,
+    MEDIA_DOWNLOADED,
+    MEDIA_FAILED,
+    media_failed,
+    refused,
+)
+
+logger = logging.getLogger(__name__)
+
+#: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
+Download = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class MediaOutcome:
+    """What became of one media URL: its hashes' summary and its matches, never its bytes."""
+
+    url: str
+    sha256: str | None = None
+    kind: str | None = None
+    matches: tuple[tuple[Match, str | None], ...] = ()  # each with its evidence (JSON) or None
+    error: str | None = None
+    pdq: str | None = None  # the media's PDQ hex (images), recorded on its flags
+    # Matched media encrypted as evidence (only with REPOSTWATCH_EVIDENCE_KEY), never plaintext.
+    sealed: SealedEvidence | None = None
+
+
+def failure_kind(exc: Exception) -> str:
+    """The ``media/failed/<kind>`` of a download that raised ``exc``: ``too_large`` when
+    Scrapy cancelled it at the size limit (``download_maxsize``), ``download`` otherwise."""
+    return "too_large" if isinstance(exc, DownloadCancelledError) else "download"
+
+
+def refusal_reason(exc: IgnoreRequest) -> str | None:
+    """The ``refused/<reason>`` of a request refused on purpose, or None for the private-network
+    guard's refusals, which the guard counts itself."""
+    if isinstance(exc, PrivateNetworkRefused):
+        return None
+    if isinstance(exc, RobotsTxtRefused):
+        return "robots_txt"
+    return exc.__class__.__name__
+
+
+class MediaDownload:
+    """Downloads media for the pipeline, conditionally when the media cache knows it.
+
+    ``cache`` is None when the media cache is off; its calls run on ``cache_pool``, off the
+    reactor thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        download: Download,
+        stats: StatsCollector,
+        maxsize: int,
+        cache: MediaCache | None,
+        cache_pool: Executor,
+    ):
+        self.download = download
+        self.stats = stats
+        self.maxsize = maxsize
+        self.cache = cache
+        self.cache_pool = cache_pool
+
+    async def media_to_download(self, url: str) -> db.CachedMedia | None:
+        """The media cache's entry for ``url``, or None: unknown, or the cache is off or down
+        (a cache that is down only costs a download)."""
+        if self.cache is None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.cache_pool, self.cache.get, url)
+        except Exception as exc:
+            logger.warning("Media cache unavailable (%s); downloading %s", exc, url)
+            return None
+
+    def media_request(self, url: str, referer: str, method: str = "GET", **headers) -> Request:
+        """The request for ``url``, found on page ``referer``."""
+        return Request(
+            url,
+            method=method,
+            headers={"Referer": referer, **headers},
+            meta={
+                "download_maxsize": self.maxsize,
+                "download_warnsize": 0,
+                "allow_offsite": True,  # media often lives on another host (a CDN)
+                # Every status but redirects comes back to us; redirects are followed (and
+                # each hop passes the private-network guard again).
+                "handle_httpstatus_list": SequenceExclude(range(300, 400)),
+                "repostwatch_media": True,
+            },
+            dont_filter=True,
+        )
+
+    async def fetch(self, url: str, referer: str) -> Response | db.CachedMedia | MediaOutcome:
+        """``url``'s response to hash; or its cache entry, when the server says it is unchanged
+        since it was hashed; or the outcome of a refusal or a failure."""
+        cached = await self.media_to_download(url)
+        validators = _validators(cached)
+        head = cached is not None and not validators and cached.content_length is not None
+        try:
+            response = await self.download(
+                self.media_request(url, referer, "HEAD" if head else "GET", **validators)
+            )
+            if cached is not None and _unchanged(response, cached, head):
+                self.unchanged(url)
+                return cached
+            if head:  # changed since: fetch it
+                response = await self.download(self.media_request(url, referer))
+        except IgnoreRequest as exc:
+            return self.media_refused(url, exc)
+        except Exception as exc:
+            return self.media_failed(url, failure_kind(exc), f"{exc.__class__.__name__}: {exc}")
+        return self.media_downloaded(url, response)
+
+    def unchanged(self, url: str) -> None:
+        """Count a cache hit and keep the entry from expiring (in the background)."""
+        self.stats.inc_value(MEDIA_CACHE_HITS)
+        asyncio.get_running_loop().run_in_executor(self.cache_pool, self.cache.touch, url)
+
+    def media_downloaded(self, url: str, response: Response) -> Response | MediaOutcome:
+        """The response to hash, or the failure its status is."""
+        if response.status != 200:
+            return self.media_failed(url, f"http_{response.status}", f"HTTP {response.status}")
+        self.stats.inc_value(MEDIA_DOWNLOADED)
+        self.stats.inc_value(MEDIA_BYTES, len(response.body))
+        return response
+
+    def media_refused(self, url: str, exc: IgnoreRequest) -> MediaOutcome:
+        """Refused on purpose (robots.txt, the private-network guard): counted as a refusal,
+        not a failure."""
+        if (reason := refusal_reason(exc)) is not None:
+            self.stats.inc_value(refused(reason))
+        logger.info("Media not fetched: %s (%s)", url, exc or exc.__class__.__name__)
+        return MediaOutcome(url=url, error=str(exc) or exc.__class__.__name__)
+
+    def media_failed(self, url: str, kind: str, why: str) -> MediaOutcome:
+        """Media that could not be fetched (or hashed: ``hasher_died``), counted by ``kind``."""
+        self.stats.inc_value(MEDIA_FAILED)
+        self.stats.inc_value(media_failed(kind))
+        logger.warning("Media not fetched: %s (%s)", url, why)
+        return MediaOutcome(url=url, error=why)
+
+    def remember(self, url: str, response: Response, hashes: MediaHashes) -> None:
+        """Keep the response's validators and the hashes for the next crawl (in the
+        background); nothing when the media cache is off."""
+        if self.cache is None:
+            return
+        headers = response.headers
+        etag = headers.get("ETag")
+        last_modified = headers.get("Last-Modified")
+        entry = {
+            "etag": etag.decode("latin-1") if etag else None,
+            "last_modified": last_modified.decode("latin-1") if last_modified else None,
+            "content_length": hashes.size,
+            "media_sha256": hashes.sha256,
+            "hashes": media_hashes_to_json(hashes),
+        }
+        future = asyncio.get_running_loop().run_in_executor(
+            self.cache_pool, functools.partial(self.cache.put, url, **entry)
+        )
+        future.add_done_callback(_log_cache_error)
+
+
+def _validators(cached: db.CachedMedia | None) -> dict[str, str]:
+    """The conditional request headers for media hashed before."""
+    validators = {}
+    if cached is not None:
+        if cached.etag:
+            validators["If-None-Match"] = cached.etag
+        if cached.last_modified:
+            validators["If-Modified-Since"] = cached.last_modified
+    return validators
+
+
+def _unchanged(response: Response, cached: db.CachedMedia, head: bool) -> bool:
+    if response.status == 304:
+        return True
+    if head and response.status == 200:
+        length = response.headers.get("Content-Length")
+        return length is not None and int(length) == cached.content_length
+    return False
+
+
+def _log_cache_error(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("Could not store a media cache entry: %s", future.exception())

@@ -1,0 +1,151 @@
+"""The names of RepostWatch's crawl statistics: every key is written here once.
+
+Scrapy keeps a crawl's counters in its stats collector; RepostWatch's own live under
+``repostwatch/`` (as Scrapy's own under ``downloader/``, ``retry/`` ...). Whatever counts, and
+whatever reads the counts back (the crawl summary, a crawl run's stored figures, a distributed
+run's merge), takes the key from here, so that a name cannot drift between the two. The keys
+are stored with every crawl run and listed in the README (Crawl statistics): never rename one.
+
+Pure: no Scrapy, so spiders, the crawl and the CLI share it.
+"""
+
+from __future__ import annotations
+
+#: The namespace of RepostWatch's own stats.
+PREFIX = "repostwatch"
+
+
+def key(name: str) -> str:
+    """The stats key of RepostWatch's counter ``name``: ``media/hashed`` →
+    ``repostwatch/media/hashed``."""
+    return f"{PREFIX}/{name}"
+
+
+def name(stat: str) -> str:
+    """The inverse of :func:`key`: the name of one of RepostWatch's own keys."""
+    return stat.removeprefix(f"{PREFIX}/")
+
+
+def is_own(stat: str) -> bool:
+    """Whether ``stat`` is one of RepostWatch's own keys (not one of Scrapy's)."""
+    return stat.startswith(f"{PREFIX}/")
+
+
+# --- the crawl run ----------------------------------------------------------------------------
+RUN_ID = "repostwatch/run_id"
+#: Reference hashes loaded when the crawl opened, and those added or withdrawn while it ran.
+REFERENCES = "repostwatch/references"
+REFERENCES_ADDED_LIVE = "repostwatch/references/added_live"
+REFERENCES_WITHDRAWN_LIVE = "repostwatch/references/withdrawn_live"
+#: Workers of a distributed run (each sets 1; summed over the run).
+WORKERS = "repostwatch/workers"
+
+# --- pages and media --------------------------------------------------------------------------
+PAGES = "repostwatch/pages"
+MEDIA_DOWNLOADED = "repostwatch/media/downloaded"
+MEDIA_BYTES = "repostwatch/media/bytes"
+MEDIA_HASHED = "repostwatch/media/hashed"
+MEDIA_MATCHED = "repostwatch/media/matched"
+#: A media URL met again in the same run (downloaded and hashed once).
+MEDIA_SEEN_AGAIN = "repostwatch/media/seen_again"
+#: Media unchanged since the last crawl: matched from the media cache.
+MEDIA_CACHE_HITS = "repostwatch/media/cache_hits"
+MEDIA_FAILED = "repostwatch/media/failed"
+MEDIA_FAILED_PREFIX = f"{MEDIA_FAILED}/"
+MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
+
+
+def media_hashed(kind: str) -> str:
+    """Media hashed, by kind (``image``, ``video``)."""
+    return f"{MEDIA_HASHED}/{kind}"
+
+
+def media_failed(kind: str) -> str:
+    """Media that could not be fetched, by kind (``http_404``, ``too_large``, ``download``,
+    ``hasher_died``)."""
+    return MEDIA_FAILED_PREFIX + kind
+
+
+def media_skipped(error: str) -> str:
+    """Media fetched but not hashed, by the hashing error's class name (``UnsupportedMedia``)."""
+    return MEDIA_SKIPPED_PREFIX + error
+
+
+# --- flags and evidence -----------------------------------------------------------------------
+FLAGS_RECORDED = "repostwatch/flags/recorded"
+FLAGS_NEW = "repostwatch/flags/new"
+FLAGS_SEEN_AGAIN = "repostwatch/flags/seen_again"
+FLAGS_SPILLED = "repostwatch/flags/spilled"
+FLAGS_REPLAYED = "repostwatch/flags/replayed"
+EVIDENCE_KEPT = "repostwatch/evidence/kept"
+
+# --- refusals and errors ----------------------------------------------------------------------
+REFUSED_PREFIX = "repostwatch/refused/"
+
+
+def refused(reason: str) -> str:
+    """A request not made on purpose, by reason (``robots_txt``, ``max_pages``, a trap ...)."""
+    return REFUSED_PREFIX + reason
+
+
+REFUSED_PRIVATE_NETWORK = refused("private_network")
+REFUSED_SCHEME = refused("scheme")
+REFUSED_ROBOTS_TXT = refused("robots_txt")
+REFUSED_MAX_PAGES = refused("max_pages")
+REFUSED_MAX_DEPTH = refused("max_depth")
+REFUSED_MAX_RESULT_PAGES = refused("max_result_pages")
+#: Distributed crawls: a request that cannot be queued as JSON, a queue entry that is not JSON.
+REFUSED_UNSERIALIZABLE = refused("unserializable")
+REFUSED_UNREADABLE_QUEUE_ENTRY = refused("unreadable_queue_entry")
+
+
+def error(kind: str) -> str:
+    """A request given up after its retries, by kind (``http_503``, ``retry_after_too_long``,
+    the exception's class name)."""
+    return f"{PREFIX}/errors/{kind}"
+
+
+# --- politeness -------------------------------------------------------------------------------
+ROBOTS_CRAWL_DELAY = "repostwatch/robots/crawl_delay"
+ROBOTS_CRAWL_DELAY_CAPPED = "repostwatch/robots/crawl_delay_capped"
+
+# --- thumbnails linked to their full-size file ------------------------------------------------
+FULL_SIZE_PROBES = "repostwatch/full_size/probes"
+FULL_SIZE_REPLACED = "repostwatch/full_size/replaced"
+
+
+def full_size(answer: str) -> str:
+    """Kinds of thumbnail links asked about, by answer (``media_links``, ``page_links``,
+    ``unanswered``)."""
+    return f"{PREFIX}/full_size/{answer}"
+
+
+# --- search crawls ----------------------------------------------------------------------------
+SEARCH_KEYWORDS = "repostwatch/search/keywords"
+SEARCH_REQUESTS = "repostwatch/search/requests"
+SEARCH_RESULT_PAGES = "repostwatch/search/result_pages"
+SEARCH_RESULTS = "repostwatch/search/results"
+SEARCH_UNENCODABLE = "repostwatch/search/unencodable"
+SEARCH_FORM_NOT_FOUND = "repostwatch/search/form_not_found"
+
+# --- pages rendered in the browser ------------------------------------------------------------
+BROWSER_PAGES = "repostwatch/browser/pages"
+BROWSER_CLICKED = "repostwatch/browser/clicked"
+BROWSER_SCROLLS = "repostwatch/browser/scrolls"
+BROWSER_WAIT_FOR_TIMEOUT = "repostwatch/browser/wait_for_timeout"
+BROWSER_MEDIA_FROM_NETWORK = "repostwatch/browser/media_from_network"
+#: Image and video requests of the browser recorded and stopped (the crawler fetches them).
+BROWSER_MEDIA_NOT_LOADED = "repostwatch/browser/media_not_loaded"
+BROWSER_BLOCKED_HOST = "repostwatch/browser/blocked/host"
+
+
+def browser_blocked(resource_type: str) -> str:
+    """Browser requests stopped by the site file's ``browser.block``, by resource type."""
+    return f"{PREFIX}/browser/blocked/{resource_type}"
+
+
+# --- Scrapy's own, read back ------------------------------------------------------------------
+SCRAPY_RESPONSE_BYTES = "downloader/response_bytes"
+SCRAPY_ERRORS_LOGGED = "log_count/ERROR"
+SCRAPY_FINISH_REASON = "finish_reason"
+SCRAPY_ELAPSED = "elapsed_time_seconds"
