@@ -9,7 +9,8 @@ import click
 from crawler.cli.common import database_errors, load_settings, open_session, ready_database
 
 if TYPE_CHECKING:
-    from crawler.crawling.process import CrawlSummary, Settings
+    from crawler.crawling.process import Settings
+    from crawler.crawling.run import CrawlSummary
     from crawler.sites import SiteConfig
 
 

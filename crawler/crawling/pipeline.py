@@ -112,7 +112,7 @@ class HashMatchPipeline:
         self.reference_poll_seconds = reference_poll_seconds
         self.redis_url = redis_url  # "" without Redis
         self.use_media_cache = use_media_cache
-        # Evidence (issue #6): matched media is kept encrypted only when a key is configured.
+        # Evidence: matched media is kept encrypted only when a key is configured.
         self.evidence = evidence
         self.run = RunRow(
             database_url=database_url, stats=self.stats, join_run_id=join_run_id, shared=shared_run

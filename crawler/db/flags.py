@@ -330,7 +330,7 @@ def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagVie
             f"flag {flag_id} was found removed from its site at {removed_at[0]:%Y-%m-%d %H:%M} "
             "UTC; a removed flag is not decided again"
         )
-    if decision == "reject":  # a rejected flag keeps no evidence (issue #6)
+    if decision == "reject":  # a rejected flag keeps no evidence
         delete_flag_evidence(session, flag_id)
     return get_flag(session, flag_id)
 

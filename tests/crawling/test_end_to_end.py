@@ -9,63 +9,12 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-import pytest
-
 from crawler import db
-from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS, CRHASH_MIN_SCORE
 from tests.sites import gallery, traps
-from tests.support.cli_runner import repostwatch
+from tests.support.cli_runner import flags_json, repostwatch
 from tests.support.project import ROOT
-
-EXPECTED_FLAGS = {
-    ("/img/2024/05/a-large.jpg", gallery.CASE),
-    ("/img/uploads/x1.jpg", gallery.CASE),
-    ("/r/lazy", gallery.CASE),  # flagged as linked; the redirect was followed
-    ("/full/rocket-full.png", gallery.CASE),  # linked from its thumbnail: the one hashed
-    ("/v/clip.mp4", gallery.CASE),
-    # Edited reposts: mirrored, turned, padded, cropped, and a re-encoded copy of a video.
-    ("/img/e/mirror.jpg", gallery.CASE),
-    ("/img/e/turned.jpg", gallery.CASE),
-    ("/img/e/padded.jpg", gallery.CASE),
-    ("/img/e/cropped.jpg", gallery.CASE),
-    ("/v/repost.webm", gallery.CASE),
-}
-UNRELATED_MEDIA = {
-    "/img/p/camera.jpg",
-    "/img/p/coins.jpg",
-    "/img/p/moon.jpg",
-    "/img/p/hubble.jpg",
-    "/img/p/moto.jpg",
-    "/img/not-an-image.jpg",
-    "/v/other.mp4",
-    "/img/p/ihc.jpg",  # a video's poster
-}
-
-
-@pytest.fixture
-def registered(database_url, tmp_path):
-    """A migrated database with the gallery case's references, and the CLI environment."""
-    sites_dir = tmp_path / "sites"
-    sites_dir.mkdir()
-    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
-    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-    photos = [samples.photo_path(name) for name in gallery.REFERENCES]
-    reference_video = tmp_path / "reference.mp4"  # generated from ordinary photos
-    reference_video.write_bytes(gallery.reference_video())
-    added = repostwatch(
-        "refs", "add", "--case", gallery.CASE, *photos, reference_video, env=env, cwd=tmp_path
-    )
-    assert "1 video(s) with frame hashes" in added.stdout
-    hash_list = tmp_path / "partner.csv"
-    hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
-    repostwatch("refs", "import", hash_list, env=env, cwd=tmp_path)
-    return env, sites_dir
-
-
-def _flags(env, cwd):
-    return json.loads(repostwatch("flags", "list", "--json", env=env, cwd=cwd).stdout)
 
 
 def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
@@ -75,8 +24,8 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
         crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
         requested = set(site.requests)
 
-    flags = _flags(env, tmp_path)
-    assert {(urlsplit(f["media_url"]).path, f["case"]) for f in flags} == EXPECTED_FLAGS
+    flags = flags_json(env, tmp_path)
+    assert {(urlsplit(f["media_url"]).path, f["case"]) for f in flags} == gallery.EXPECTED_FLAGS
     assert all(f["status"] == "pending" and f["site"] == "gallery" for f in flags)
     by_path = {urlsplit(f["media_url"]).path: f for f in flags}
     assert by_path["/v/clip.mp4"]["algorithm"] == "sha256"
@@ -89,7 +38,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
         assert 0 <= f["distance"] <= limit
 
     # Unrelated photos were downloaded and hashed, and not flagged.
-    assert requested >= UNRELATED_MEDIA
+    assert requested >= gallery.UNRELATED_MEDIA
     assert "/img/uploads/lazy-orig.jpg" in requested  # the redirect's target
     # Only the largest srcset candidate is fetched; robots.txt is obeyed for media too.
     assert "/img/2024/05/a-small.jpg" not in requested
@@ -97,7 +46,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert "/thumbs/rocket-t.jpg" not in requested
     assert "/members/hidden.jpg" not in requested
     assert "robots_txt 1" in crawl.stdout
-    assert "Crawl run" in crawl.stdout and f"{len(EXPECTED_FLAGS)} new" in crawl.stdout
+    assert "Crawl run" in crawl.stdout and f"{len(gallery.EXPECTED_FLAGS)} new" in crawl.stdout
     # Each edited repost says how it matched.
     assert by_path["/img/e/mirror.jpg"]["variant"] == "flipx"
     assert by_path["/img/e/turned.jpg"]["variant"] in {"rot90", "rot270"}
@@ -119,13 +68,13 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert run.status == "finished"
     assert run.pages == 6  # /, /page/1-4, /post/99
     assert run.media == 17  # every media URL but the HTML one and the thumbnail, once each
-    assert run.flags == len(EXPECTED_FLAGS)
+    assert run.flags == len(gallery.EXPECTED_FLAGS)
     assert run.bytes > 0
     assert run.finished_at is not None
     stats = json.loads(run.stats)  # every counter, by name
     assert stats["repostwatch/refused/robots_txt"] == 1
     assert stats["repostwatch/media/skipped/UnsupportedMedia"] == 1  # the HTML served as .jpg
-    assert stats["repostwatch/flags/new"] == len(EXPECTED_FLAGS)
+    assert stats["repostwatch/flags/new"] == len(gallery.EXPECTED_FLAGS)
     assert stats["downloader/response_bytes"] == run.bytes
 
 
@@ -141,7 +90,7 @@ def test_private_address_is_refused_without_opt_in(registered, tmp_path):
     assert "private_network" in crawl.stdout
     assert "pages           0" in crawl.stdout
     assert crawl.returncode == 1 and "no page could be crawled" in crawl.stderr
-    assert _flags(env, tmp_path) == []
+    assert flags_json(env, tmp_path) == []
 
 
 def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
@@ -149,7 +98,7 @@ def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
     with LocalSite(gallery.routes()) as site:
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
         repostwatch("crawl", "gallery", "-L", "WARNING", env=env, cwd=tmp_path)
-    first, second, *_ = _flags(env, tmp_path)
+    first, second, *_ = flags_json(env, tmp_path)
     out = repostwatch("flags", "decide", first["id"], "confirm", "--by", "kim", env=env)
     assert f"Flag {first['id']} is confirmed (by kim)" in out.stdout
     repostwatch("flags", "decide", second["id"], "reject", "--by", "lee", env=env)
@@ -157,7 +106,7 @@ def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
         repostwatch("flags", "list", "--status", "pending", "--json", env=env).stdout
     )
     assert {f["id"] for f in pending}.isdisjoint({first["id"], second["id"]})
-    assert len(pending) == len(EXPECTED_FLAGS) - 2
+    assert len(pending) == len(gallery.EXPECTED_FLAGS) - 2
     confirmed = json.loads(
         repostwatch("flags", "list", "--status", "confirmed", "--json", env=env).stdout
     )
@@ -196,13 +145,13 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
             check=True,
             timeout=240,
         )
-    flags = _flags(env, tmp_path)
-    assert len(flags) == len(EXPECTED_FLAGS)
+    flags = flags_json(env, tmp_path)
+    assert len(flags) == len(gallery.EXPECTED_FLAGS)
     with db.make_sessionmaker(engine)() as session:
         runs = db.list_runs(session)
     engine.dispose()
     assert [(run.id, run.status) for run in runs] == [(run_id, "finished")]
-    assert runs[0].pages > 0 and runs[0].flags == len(EXPECTED_FLAGS)
+    assert runs[0].pages > 0 and runs[0].flags == len(gallery.EXPECTED_FLAGS)
 
 
 def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, tmp_path):
@@ -238,7 +187,7 @@ def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, 
     assert not media & traps.NEVER_FETCHED
     assert stats["repostwatch/media/hashed"] == len(traps.HASHED)
     assert run.media == len(traps.HASHED)
-    flags = _flags(env, tmp_path)
+    flags = flags_json(env, tmp_path)
     assert {(urlsplit(f["media_url"]).path, f["case"]) for f in flags} == {
         (path, gallery.CASE) for path in traps.FLAGGED
     }

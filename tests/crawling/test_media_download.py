@@ -22,9 +22,8 @@ from crawler.crawling.media_download import failure_kind, refusal_reason
 from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
 from crawler.crawling.middlewares.robots import RobotsTxtRefused
 from crawler.demo.localsite import LocalSite
-from tests.crawling.test_end_to_end import EXPECTED_FLAGS, _flags, registered  # noqa: F401 (fixture)
 from tests.sites import gallery
-from tests.support.cli_runner import repostwatch
+from tests.support.cli_runner import flags_json, repostwatch
 
 
 def test_a_download_cancelled_at_the_size_limit_is_too_large():
@@ -46,7 +45,7 @@ def test_refusals_are_named_by_their_type():
     assert refusal_reason(IgnoreRequest("max redirections reached")) == "IgnoreRequest"
 
 
-def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):  # noqa: F811 (as above)
+def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
@@ -59,10 +58,12 @@ def test_media_over_the_size_limit_is_not_downloaded(registered, tmp_path):  # n
         location = dict(routes[path].headers).get("Location")
         return size(location) if location else len(routes[path].body)
 
-    small = {p for p in EXPECTED_FLAGS if size(p[0]) <= 20000}
-    flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in _flags(env, tmp_path)}
+    small = {p for p in gallery.EXPECTED_FLAGS if size(p[0]) <= 20000}
+    flagged = {(urlsplit(f["media_url"]).path, f["case"]) for f in flags_json(env, tmp_path)}
     assert flagged == small
-    assert small != EXPECTED_FLAGS  # some reposts are bigger than the limit and were cancelled
+    assert (
+        small != gallery.EXPECTED_FLAGS
+    )  # some reposts are bigger than the limit and were cancelled
     # 8 reposts and 7 unrelated media (the ihc poster too) are over 20,000 bytes.
     assert "15 failed to download)" in crawl.stdout
 
@@ -80,7 +81,7 @@ def _forget_media_cache(redis_url: str) -> None:
 @pytest.mark.parametrize("cache_in", ["database", "redis"])
 def test_recrawl_updates_last_seen_and_never_duplicates(
     cache_in,
-    registered,  # noqa: F811 (the fixture imported above)
+    registered,
     tmp_path,
     redis_url,
 ):
@@ -91,13 +92,13 @@ def test_recrawl_updates_last_seen_and_never_duplicates(
     with LocalSite(gallery.routes()) as site:
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
         repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
-        first = {f["id"]: f for f in _flags(env, tmp_path)}
+        first = {f["id"]: f for f in flags_json(env, tmp_path)}
         first_exchanges = len(site.exchanges)
         second_crawl = repostwatch("crawl", "gallery", env=env, cwd=tmp_path)
-        second = {f["id"]: f for f in _flags(env, tmp_path)}
+        second = {f["id"]: f for f in flags_json(env, tmp_path)}
         again = site.exchanges[first_exchanges:]
 
-    assert f"0 new, {len(EXPECTED_FLAGS)} seen again" in second_crawl.stdout
+    assert f"0 new, {len(gallery.EXPECTED_FLAGS)} seen again" in second_crawl.stdout
     # Listing pages are crawled again; every unchanged media costs one conditional request,
     # answered 304, and is matched from the media cache without being downloaded or hashed.
     routes = gallery.routes()

@@ -319,7 +319,7 @@ def test_a_writer_waits_for_an_uncommitted_flag(database_url, engine, world, fir
         assert flag.last_seen == T0 + timedelta(hours=1)
 
 
-# --- search crawls (issue #4): the keyword that led to a flag ---------------------------------
+# --- search crawls: the keyword that led to a flag -------------------------------------------
 def test_a_flag_keeps_the_first_keyword_that_led_to_it(session, world):
     from crawler.db.keywords import add_keywords
 

@@ -8,11 +8,9 @@ import uuid
 import pytest
 import redis
 
-from tests.crawling.test_end_to_end import registered  # noqa: F401 (a fixture)
-
 
 @pytest.fixture
-def workers_env(registered, redis_url):  # noqa: F811 (the fixture imported above)
+def workers_env(registered, redis_url):
     """The workers' environment and sites directory, and the Redis key prefix of the test."""
     env, sites_dir = registered
     prefix = f"rwtest-{uuid.uuid4().hex[:12]}"

@@ -27,7 +27,6 @@ from crawler.distributed import (
     RunKeys,
     open_run,
 )
-from tests.crawling.test_end_to_end import EXPECTED_FLAGS
 from tests.distributed.workers import (
     PAGES,
     finish,
@@ -40,6 +39,7 @@ from tests.distributed.workers import (
     start_worker,
     the_run,
 )
+from tests.sites import gallery
 from tests.support.project import ROOT
 
 
@@ -61,14 +61,14 @@ def test_two_workers_share_one_crawl_run(workers_env, redis_url, tmp_path):
     # Hash matching and flag writing are unchanged in each worker: every repost, once.
     found = flags(env, tmp_path)
     assert sorted((urlsplit(f["media_url"]).path, f["case"]) for f in found) == sorted(
-        EXPECTED_FLAGS
+        gallery.EXPECTED_FLAGS
     )
     assert {f["last_run_id"] for f in found} == {run_id}
     # The run adds up both workers' figures; the last worker out closed it.
     run = the_run(env, run_id)
     assert (run.status, run.finish_reason) == ("finished", "finished")
     assert run.pages == len(PAGES)
-    assert run.flags == len(EXPECTED_FLAGS)
+    assert run.flags == len(gallery.EXPECTED_FLAGS)
     stats = json.loads(run.stats)
     assert stats["repostwatch/workers"] == 2
     assert stats["repostwatch/pages"] == len(PAGES)
@@ -97,7 +97,7 @@ def test_the_next_run_visits_every_page_again(workers_env, tmp_path):
     first, second = (int(re.search(r"Opened crawl run (\d+)", out).group(1)) for out in outs)
     assert first != second
     assert [pages_of(out) for out in outs] == [len(PAGES)] * 2
-    assert f"0 new, {len(EXPECTED_FLAGS)} seen again" in outs[1]
+    assert f"0 new, {len(gallery.EXPECTED_FLAGS)} seen again" in outs[1]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -140,7 +140,11 @@ def test_scrapy_crawl_joins_with_settings(workers_env, tmp_path):
     assert [worker.returncode for worker in workers] == [0, 0], logs[0][-3000:]
     assert {path: requested[path] for path in PAGES} == dict.fromkeys(PAGES, 1)
     run = the_run(env, run_id)
-    assert (run.status, run.pages, run.flags) == ("finished", len(PAGES), len(EXPECTED_FLAGS))
+    assert (run.status, run.pages, run.flags) == (
+        "finished",
+        len(PAGES),
+        len(gallery.EXPECTED_FLAGS),
+    )
     assert sum("Last worker out" in log for log in logs) == 1
 
     # Without a run id, or without Redis, it says what is missing.

@@ -32,9 +32,9 @@ from crawler.demo.localsite import LocalSite
 from crawler.scheduling import Scheduler
 from crawler.scheduling.scrapyd import parse_nodes
 from tests.conftest import postgres_database
-from tests.crawling.test_end_to_end import EXPECTED_FLAGS
 from tests.scheduling.deployment import deployment, run_status, wait
 from tests.scheduling.helpers import Clock
+from tests.sites import gallery
 from tests.support.cli_runner import REPOSTWATCH, repostwatch
 
 
@@ -125,9 +125,9 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
             flags = db.list_flags(session, site="gallery")
         assert run.status == "finished" and run.pages == 6
         # The crawl in scrapyd's job process recorded its flags on the run the scheduler opened.
-        assert {(urlsplit(f.media_url).path, f.case) for f in flags} == EXPECTED_FLAGS
+        assert {(urlsplit(f.media_url).path, f.case) for f in flags} == gallery.EXPECTED_FLAGS
         assert {f.first_run_id for f in flags} == {run_id}
-        assert run.flags == len(EXPECTED_FLAGS)
+        assert run.flags == len(gallery.EXPECTED_FLAGS)
 
         # Paused: nothing happens, however due the site is.
         clock.now += timedelta(hours=30)  # five slots missed since the first crawl
@@ -149,7 +149,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         assert re.search(job_line, status.stdout, re.M), status.stdout
         backend = deployed["database_url"].split(":")[0]
         assert f"Database  {backend}://" in status.stdout and "(up to date)" in status.stdout
-        assert f"Flags     {len(EXPECTED_FLAGS)} pending review" in status.stdout
+        assert f"Flags     {len(gallery.EXPECTED_FLAGS)} pending review" in status.stdout
         due = (clock.now + timedelta(hours=6)).strftime("%Y-%m-%d %H:%M UTC")
         assert f"gallery  every 6h  {due}" in status.stdout
         assert "Redis     not configured" in status.stdout
@@ -163,7 +163,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         with sessions() as session:
             flags = db.list_flags(session, site="gallery")
             assert {f.last_run_id for f in flags} == {second}  # seen again, not duplicated
-            assert len(flags) == len(EXPECTED_FLAGS)
+            assert len(flags) == len(gallery.EXPECTED_FLAGS)
             assert schedules.health_states(session)["gallery"].state == "healthy"
         # scrapyd keeps the job history (in SQLite: it survives a restart).
         wait(

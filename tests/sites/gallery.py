@@ -166,3 +166,29 @@ def site_file(name: str, base_url: str, **extra: str) -> str:
         "max_depth = 3",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: (media path, case) of every repost a crawl of the gallery must flag, and nothing else.
+EXPECTED_FLAGS = {
+    ("/img/2024/05/a-large.jpg", CASE),
+    ("/img/uploads/x1.jpg", CASE),
+    ("/r/lazy", CASE),  # flagged as linked; the redirect was followed
+    ("/full/rocket-full.png", CASE),  # linked from its thumbnail: the one hashed
+    ("/v/clip.mp4", CASE),
+    # Edited reposts: mirrored, turned, padded, cropped, and a re-encoded copy of a video.
+    ("/img/e/mirror.jpg", CASE),
+    ("/img/e/turned.jpg", CASE),
+    ("/img/e/padded.jpg", CASE),
+    ("/img/e/cropped.jpg", CASE),
+    ("/v/repost.webm", CASE),
+}
+UNRELATED_MEDIA = {
+    "/img/p/camera.jpg",
+    "/img/p/coins.jpg",
+    "/img/p/moon.jpg",
+    "/img/p/hubble.jpg",
+    "/img/p/moto.jpg",
+    "/img/not-an-image.jpg",
+    "/v/other.mp4",
+    "/img/p/ihc.jpg",  # a video's poster
+}

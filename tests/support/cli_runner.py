@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,3 +33,8 @@ def repostwatch(
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-6000:]}"
         )
     return result
+
+
+def flags_json(env: dict[str, str], cwd: Path | str) -> list[dict]:
+    """The flags as `repostwatch flags list --json` prints them."""
+    return json.loads(repostwatch("flags", "list", "--json", env=env, cwd=cwd).stdout)
