@@ -39,6 +39,8 @@ REFERENCES_ADDED_LIVE = "repostwatch/references/added_live"
 REFERENCES_WITHDRAWN_LIVE = "repostwatch/references/withdrawn_live"
 #: Workers of a distributed run (each sets 1; summed over the run).
 WORKERS = "repostwatch/workers"
+#: Requests a lost (killed) worker had taken from the queue, put back for the others.
+REQUEUED_FROM_LOST_WORKERS = "repostwatch/workers/requeued_from_lost"
 
 # --- pages and media --------------------------------------------------------------------------
 PAGES = "repostwatch/pages"

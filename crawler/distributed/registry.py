@@ -30,7 +30,7 @@ class RunKeys:
     @property
     def expiring(self) -> list[str]:
         """Every key of the run, all refreshed by each heartbeat."""
-        names = ("requests", "seen", "pages", "workers", "busy", "left", "closed")
+        names = ("requests", "held", "seen", "pages", "workers", "busy", "left", "closed")
         return [self.key(name) for name in names]
 
 
@@ -52,21 +52,63 @@ redis.call('ZADD', KEYS[3], now, ARGV[2])
 for i = 4, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 return 1
 """
-# KEYS: busy, workers, requests; ARGV: worker, timeout. Returns {queued, busy workers}.
+# A request a worker took from the queue stays in ``held`` (request -> "worker score") until the
+# worker has processed it (its page item left the pipeline) or has gone idle; requests held by a
+# lost worker go back to the queue, so that a killed worker loses no page of the run.
+# KEYS: requests, busy, held; ARGV: worker. Returns the request taken, or nil.
+_POP = """
+redis.call('SADD', KEYS[2], ARGV[1])
+local popped = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #popped == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[3], popped[1], ARGV[1] .. ' ' .. popped[2])
+return popped[1]
+"""
+# KEYS: held; ARGV: worker. Forget every request this worker holds (it processed them all).
+_RELEASE_ALL = """
+local prefix = ARGV[1] .. ' '
+local held = redis.call('HGETALL', KEYS[1])
+for i = 1, #held, 2 do
+  if string.sub(held[i + 1], 1, #prefix) == prefix then redis.call('HDEL', KEYS[1], held[i]) end
+end
+return 0
+"""
+# KEYS: busy, workers, requests, held; ARGV: worker, timeout.
+# Returns {queued, busy workers, requests given back by lost workers}.
 _IDLE = """
 redis.call('SREM', KEYS[1], ARGV[1])
 local now = tonumber(redis.call('TIME')[1])
-for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local function lost(worker)
   local beat = redis.call('HGET', KEYS[2], worker)
-  if (not beat) or now - tonumber(beat) > tonumber(ARGV[2]) then
-    redis.call('SREM', KEYS[1], worker)
+  return (not beat) or now - tonumber(beat) > tonumber(ARGV[2])
+end
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if lost(worker) then redis.call('SREM', KEYS[1], worker) end
+end
+local given_back = 0
+local held = redis.call('HGETALL', KEYS[4])
+for i = 1, #held, 2 do
+  local worker, score = string.match(held[i + 1], '^(.*) (%S+)$')
+  if worker ~= ARGV[1] and lost(worker) then
+    redis.call('ZADD', KEYS[3], score, held[i])
+    redis.call('HDEL', KEYS[4], held[i])
+    given_back = given_back + 1
   end
 end
-return {redis.call('ZCARD', KEYS[3]), redis.call('SCARD', KEYS[1])}
+return {redis.call('ZCARD', KEYS[3]), redis.call('SCARD', KEYS[1]), given_back}
 """
-# KEYS: workers, busy, left, closed; ARGV: worker, reason, timeout, ttl.
+# KEYS: workers, busy, left, closed, held, requests; ARGV: worker, reason, timeout, ttl.
+# A worker that leaves before it processed what it holds (shut down) gives it back to the queue.
 # Returns {1, worker, reason, ...} for the last worker out, {0} for the others.
 _LEAVE = """
+local prefix = ARGV[1] .. ' '
+local held = redis.call('HGETALL', KEYS[5])
+for i = 1, #held, 2 do
+  if string.sub(held[i + 1], 1, #prefix) == prefix then
+    redis.call('ZADD', KEYS[6], string.sub(held[i + 1], #prefix + 1), held[i])
+    redis.call('HDEL', KEYS[5], held[i])
+  end
+end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
@@ -101,6 +143,8 @@ class WorkerRegistry:
         self.worker = worker
         self.ttl = ttl
         self.worker_timeout = worker_timeout
+        #: Requests this worker found held by lost workers and put back in the queue.
+        self.given_back = 0
 
     def join(self) -> None:
         keys = self.keys
@@ -126,33 +170,40 @@ class WorkerRegistry:
         )  # fmt: skip
 
     def pop_request(self) -> bytes | None:
-        """Take the first request of the queue and mark this worker busy, in one transaction:
-        a request is always either queued or held by a busy worker."""
-        pipe = self.server.pipeline()
-        requests = self.keys.key("requests")
-        pipe.zrange(requests, 0, 0).zremrangebyrank(requests, 0, 0)
-        pipe.sadd(self.keys.key("busy"), self.worker)
-        popped, _, _ = pipe.execute()
-        return popped[0] if popped else None
+        """Take the first request of the queue and mark this worker busy, in one script: a
+        request is always queued, or held by the worker that took it until it is processed."""
+        keys = self.keys
+        return self.server.eval(
+            _POP, 3, keys.key("requests"), keys.key("busy"), keys.key("held"), self.worker
+        )
+
+    def release(self, request: bytes) -> None:
+        """``request`` (as :meth:`pop_request` returned it) is processed: forget it."""
+        self.server.hdel(self.keys.key("held"), request)
 
     def not_busy(self) -> None:
         self.server.srem(self.keys.key("busy"), self.worker)
 
     def all_done(self) -> bool:
-        """Mark this worker idle; True when nothing is queued and no living worker is busy."""
+        """Mark this worker idle (it has processed everything it took); True when nothing is
+        queued and no living worker is busy. Requests held by lost workers go back to the
+        queue first (:attr:`given_back` counts them)."""
         keys = self.keys
-        queued, busy = self.server.eval(
-            _IDLE, 3, keys.key("busy"), keys.key("workers"), keys.key("requests"),
-            self.worker, self.worker_timeout,
+        self.server.eval(_RELEASE_ALL, 1, keys.key("held"), self.worker)
+        queued, busy, given_back = self.server.eval(
+            _IDLE, 4, keys.key("busy"), keys.key("workers"), keys.key("requests"),
+            keys.key("held"), self.worker, self.worker_timeout,
         )  # fmt: skip
+        self.given_back += given_back
         return queued == 0 and busy == 0
 
     def leave(self, reason: str) -> dict[str, str] | None:
         """Leave the run; for the last worker out, the reason each worker stopped, else None."""
         keys = self.keys
         result = self.server.eval(
-            _LEAVE, 4, keys.key("workers"), keys.key("busy"), keys.key("left"), keys.key("closed"),
-            self.worker, reason, self.worker_timeout, self.ttl,
+            _LEAVE, 6, keys.key("workers"), keys.key("busy"), keys.key("left"), keys.key("closed"),
+            keys.key("held"), keys.key("requests"), self.worker, reason, self.worker_timeout,
+            self.ttl,
         )  # fmt: skip
         if not result or result[0] != 1:
             return None

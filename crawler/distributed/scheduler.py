@@ -29,6 +29,7 @@ from crawler.stats import (
     REFUSED_MAX_PAGES,
     REFUSED_UNREADABLE_QUEUE_ENTRY,
     REFUSED_UNSERIALIZABLE,
+    REQUEUED_FROM_LOST_WORKERS,
     WORKERS,
 )
 
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 QUEUE_CLASS = "scrapy_redis.queue.PriorityQueue"
 #: How often an idle worker looks at the shared queue again while other workers are busy.
 IDLE_POLL_SECONDS = 1.0
+#: Request meta: the queue entry a request was taken as, released once its page is processed.
+HELD = "repostwatch_held"
 
 
 class RunScheduler(Scheduler):
@@ -101,6 +104,8 @@ class RunScheduler(Scheduler):
             heartbeat=settings.getfloat("REPOSTWATCH_DISTRIBUTED_HEARTBEAT_SECONDS"),
         )
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        for processed in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(scheduler.page_processed, signal=processed)
         # Connected after the pipeline's spider_closed (built with the engine, before the
         # scheduler): the pipeline adds this worker's figures to the run, then this leaves.
         crawler.signals.connect(scheduler.spider_closed, signal=signals.spider_closed)
@@ -133,6 +138,7 @@ class RunScheduler(Scheduler):
             self.beating.stop()
 
     def enqueue_request(self, request: Request) -> bool:
+        request.meta.pop(HELD, None)  # a redirect or retry copies it: it is the old entry's
         try:  # first, so that a request the queue cannot carry is neither counted nor seen
             data = self.queue._encode_request(request)
         except UnserializableRequest as exc:
@@ -176,14 +182,38 @@ class RunScheduler(Scheduler):
             self.stats.inc_value(REFUSED_UNREADABLE_QUEUE_ENTRY)
             logger.error("Dropped an entry of the Redis queue that is not a request: %s", exc)
             return None
+        request.meta[HELD] = data.decode() if isinstance(data, bytes) else data
         self.busy = True
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
+    def page_processed(self, response=None, **kwargs) -> None:
+        """A page's item left the pipeline (its media hashed, its matches recorded): the queue
+        entry it came from is no longer needed should this worker die. Entries without an item
+        (redirects, errors, robots.txt) are released when the worker next goes idle."""
+        held = getattr(response, "meta", {}).get(HELD) if response is not None else None
+        if held is None:
+            return
+        try:
+            self.registry.release(held.encode())
+        except Exception as exc:  # Redis away: released at idle, or given back if this dies
+            logger.warning("Could not release a processed page in Redis: %s", exc)
+
     def spider_idle(self, spider: Spider) -> None:
-        """Close only when the whole run is done: a busy worker may still queue new pages."""
+        """Close only when the whole run is done: a busy worker may still queue new pages, and
+        what a lost worker held comes back to the queue."""
         self.busy = False
-        if not self.registry.all_done():
+        given_back = self.registry.given_back
+        done = self.registry.all_done()
+        if self.registry.given_back > given_back:
+            self.stats.inc_value(REQUEUED_FROM_LOST_WORKERS, self.registry.given_back - given_back)
+            logger.warning(
+                "Distributed crawl run %s: %d request(s) held by lost worker(s) went back to the "
+                "queue",
+                self.registry.keys.run_id,
+                self.registry.given_back - given_back,
+            )
+        if not done:
             self._look_again_soon()
             raise DontCloseSpider
 

@@ -90,16 +90,60 @@ def test_the_last_worker_out_gets_every_reason(client):
         _registry(server, prefix, "c").join()
 
 
-def test_a_silent_worker_counts_as_lost(client):
+def test_a_silent_worker_counts_as_lost_and_what_it_held_goes_back(client):
     server, prefix = client
     a, b = _registry(server, prefix, "a", timeout=1), _registry(server, prefix, "b", timeout=1)
     a.join(), b.join()
-    server.zadd(a.keys.key("requests"), {b"request": 0})
-    a.pop_request()  # a takes a request, then dies without a word
+    server.zadd(a.keys.key("requests"), {b"page-1": -5, b"page-2": 0})
+    assert a.pop_request() == b"page-1"  # a takes a request, then dies without a word
     server.hset(a.keys.key("workers"), "a", 0)  # its last heartbeat: long ago
     b.heartbeat()
+    assert not b.all_done()  # what a held is back in the queue, at its priority
+    assert b.given_back == 1
+    assert b.pop_request() == b"page-1"
+    assert b.pop_request() == b"page-2"
+    assert b.pop_request() is None
     assert b.all_done()  # a dead worker does not keep the others waiting
     assert b.leave("finished") == {"a": "worker_lost", "b": "finished"}
+
+
+def test_a_processed_request_is_not_given_back(client):
+    server, prefix = client
+    a, b = _registry(server, prefix, "a", timeout=1), _registry(server, prefix, "b", timeout=1)
+    a.join(), b.join()
+    server.zadd(a.keys.key("requests"), {b"page-1": 0, b"page-2": 0})
+    first, second = a.pop_request(), a.pop_request()
+    a.release(first)  # its page left the pipeline
+    server.hset(a.keys.key("workers"), "a", 0)  # then a died
+    b.heartbeat()
+    assert not b.all_done()
+    assert b.pop_request() == second  # only the unprocessed one comes back
+    assert b.pop_request() is None
+
+
+def test_an_idle_worker_has_processed_everything_it_held(client):
+    server, prefix = client
+    a, b = _registry(server, prefix, "a", timeout=1), _registry(server, prefix, "b", timeout=1)
+    a.join(), b.join()
+    server.zadd(a.keys.key("requests"), {b"redirected": 0})
+    a.pop_request()  # a redirect: no page item ever releases it
+    assert a.pop_request() is None
+    assert a.all_done()  # idle: the engine has nothing of it left in flight
+    server.hset(a.keys.key("workers"), "a", 0)
+    b.heartbeat()
+    assert b.all_done()
+    assert b.given_back == 0
+
+
+def test_a_worker_that_leaves_early_gives_back_what_it_held(client):
+    server, prefix = client
+    a, b = _registry(server, prefix, "a"), _registry(server, prefix, "b")
+    a.join(), b.join()
+    server.zadd(a.keys.key("requests"), {b"page-1": -3})
+    a.pop_request()
+    assert a.leave("shutdown") is None  # b still works
+    assert server.zrange(a.keys.key("requests"), 0, -1, withscores=True) == [(b"page-1", -3.0)]
+    assert not server.hlen(a.keys.key("held"))
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -162,7 +162,8 @@ def test_scrapy_crawl_joins_with_settings(workers_env, tmp_path):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_killed_worker_is_given_up_and_the_run_closes(workers_env, tmp_path):
     """A worker killed mid-crawl: the other stops waiting for it after the worker timeout,
-    finishes the crawl, and closes the run as failed (some pages were taken and never read)."""
+    crawls what the dead one had taken and not processed, finishes the crawl, and closes the
+    run as failed (a worker was lost)."""
     env, sites_dir, _ = workers_env
     project = ROOT
     scrapy = str(Path(sys.executable).with_name("scrapy"))
@@ -186,9 +187,10 @@ def test_a_killed_worker_is_given_up_and_the_run_closes(workers_env, tmp_path):
         requested = collections.Counter(path for path in site.requests if path in PAGES)
 
     assert survivor.returncode == 0, log[-3000:]
-    assert max(requested.values()) == 1  # never a page twice, even with a worker lost
+    assert set(requested) == PAGES  # no page lost with the worker that held it
+    assert max(requested.values()) <= 2  # taken again only when the dead worker held it
     result = the_run(env, run_id)
     assert result.status == "failed"
     assert result.finish_reason == "worker_lost (1 of 2 workers)"
-    assert 0 < result.pages <= len(PAGES)
+    assert 0 < result.pages <= 2 * len(PAGES)  # the dead worker's own figures never arrive
     assert "Last worker out" in log
