@@ -41,6 +41,8 @@ REFERENCES_WITHDRAWN_LIVE = "repostwatch/references/withdrawn_live"
 WORKERS = "repostwatch/workers"
 #: Requests a lost (killed) worker had taken from the queue, put back for the others.
 REQUEUED_FROM_LOST_WORKERS = "repostwatch/workers/requeued_from_lost"
+#: Requests a worker kept while Redis was unreachable, queued once it answered again.
+REDIS_DEFERRED = "repostwatch/workers/redis_deferred"
 
 # --- pages and media --------------------------------------------------------------------------
 PAGES = "repostwatch/pages"

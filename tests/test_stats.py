@@ -14,6 +14,8 @@ KNOWN = {
     "REFERENCES_ADDED_LIVE": "repostwatch/references/added_live",
     "REFERENCES_WITHDRAWN_LIVE": "repostwatch/references/withdrawn_live",
     "WORKERS": "repostwatch/workers",
+    "REQUEUED_FROM_LOST_WORKERS": "repostwatch/workers/requeued_from_lost",
+    "REDIS_DEFERRED": "repostwatch/workers/redis_deferred",
     "PAGES": "repostwatch/pages",
     "MEDIA_DOWNLOADED": "repostwatch/media/downloaded",
     "MEDIA_BYTES": "repostwatch/media/bytes",

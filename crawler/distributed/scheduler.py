@@ -7,7 +7,10 @@ import importlib
 import logging
 import os
 import socket
+import time
+from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
@@ -26,6 +29,7 @@ from crawler.distributed.registry import (
 )
 from crawler.distributed.serializer import UnserializableRequest
 from crawler.stats import (
+    REDIS_DEFERRED,
     REFUSED_MAX_PAGES,
     REFUSED_UNREADABLE_QUEUE_ENTRY,
     REFUSED_UNSERIALIZABLE,
@@ -41,6 +45,16 @@ QUEUE_CLASS = "scrapy_redis.queue.PriorityQueue"
 IDLE_POLL_SECONDS = 1.0
 #: Request meta: the queue entry a request was taken as, released once its page is processed.
 HELD = "repostwatch_held"
+
+
+@dataclass
+class _Unsent:
+    """A request waiting in this worker for Redis; ``filtered``: already through the
+    dupefilter (so that it is not refused as seen when it is sent again)."""
+
+    request: Request
+    data: bytes
+    filtered: bool = False
 
 
 class RunScheduler(Scheduler):
@@ -76,6 +90,9 @@ class RunScheduler(Scheduler):
         self.busy = False
         self.max_pages: int | None = None
         self.beating: LoopingCall | None = None
+        #: Requests found while Redis was unreachable, queued when it answers again.
+        self.unsent: list[_Unsent] = []
+        self.redis_away_since: float | None = None
         self.stats = crawler.stats
 
     @classmethod
@@ -130,6 +147,7 @@ class RunScheduler(Scheduler):
     def _heartbeat(self) -> None:
         try:
             self.registry.heartbeat()
+            self._send_unsent()
         except Exception as exc:  # Redis away for a moment: the next beat tries again
             logger.warning("Distributed crawl heartbeat failed: %s", exc)
 
@@ -145,7 +163,19 @@ class RunScheduler(Scheduler):
             self.stats.inc_value(REFUSED_UNSERIALIZABLE)
             logger.error("Not scheduled: %s cannot go into the Redis queue: %s", request, exc)
             return False
-        if request.dont_filter:  # retries and the like: already counted, never deduplicated
+        unsent = _Unsent(request, data)
+        if self.unsent:  # Redis was away: keep the order, the older ones go first
+            self._keep(unsent, None)
+            return True
+        try:
+            return self._enqueue(unsent)
+        except RedisError as exc:
+            self._keep(unsent, exc)
+            return True
+
+    def _enqueue(self, unsent: _Unsent) -> bool:
+        request, data = unsent.request, unsent.data
+        if request.dont_filter or unsent.filtered:  # retries: never deduplicated
             return self._push(request, data)
         counted = self.max_pages is not None and "redirect_times" not in request.meta
         pages = self.registry.keys.key("pages")
@@ -154,9 +184,49 @@ class RunScheduler(Scheduler):
         if self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
+        unsent.filtered = True  # seen now: should Redis fail below, it is not seen twice
         if counted and self.server.incr(pages) > self.max_pages:
             return self._refuse_max_pages(request)
         return self._push(request, data)
+
+    def _keep(self, unsent: _Unsent, exc: Exception | None) -> None:
+        """Redis cannot take a request now: keep it in this worker until it can."""
+        self.unsent.append(unsent)
+        self.stats.inc_value(REDIS_DEFERRED)
+        if exc is not None:
+            self._redis_away(exc)
+
+    def _send_unsent(self) -> None:
+        """Queue the requests kept while Redis was away, oldest first; stop at the first
+        failure (Redis still away)."""
+        while self.unsent:
+            try:
+                self._enqueue(self.unsent[0])
+            except RedisError as exc:
+                self._redis_away(exc)
+                return
+            self.unsent.pop(0)
+        self._redis_back()
+
+    def _redis_away(self, exc: Exception) -> None:
+        if self.redis_away_since is None:
+            self.redis_away_since = time.monotonic()
+            logger.warning(
+                "Distributed crawl run %s: Redis is unreachable (%s); this worker keeps what it "
+                "finds and waits for it (up to %ss)",
+                self.registry.keys.run_id,
+                exc,
+                self.registry.worker_timeout,
+            )
+
+    def _redis_back(self) -> None:
+        if self.redis_away_since is not None:
+            logger.warning(
+                "Distributed crawl run %s: Redis is back after %.0f s",
+                self.registry.keys.run_id,
+                time.monotonic() - self.redis_away_since,
+            )
+            self.redis_away_since = None
 
     def _push(self, request: Request, data: bytes) -> bool:
         """Queue the encoded request as scrapy-redis's PriorityQueue.push does."""
@@ -171,7 +241,13 @@ class RunScheduler(Scheduler):
         return False
 
     def next_request(self) -> Request | None:
-        data = self.registry.pop_request()
+        try:
+            self._send_unsent()
+            data = self.registry.pop_request()
+        except RedisError as exc:  # Redis away: the engine asks again; idle waits for it
+            self._redis_away(exc)
+            return None
+        self._redis_back()
         if data is None:
             if not self.busy:
                 self.registry.not_busy()
@@ -204,7 +280,21 @@ class RunScheduler(Scheduler):
         what a lost worker held comes back to the queue."""
         self.busy = False
         given_back = self.registry.given_back
-        done = self.registry.all_done()
+        try:
+            self._send_unsent()
+            done = not self.unsent and self.registry.all_done()
+        except RedisError as exc:
+            self._redis_away(exc)
+            done = False
+        if not done and self._waited_too_long_for_redis():
+            logger.error(
+                "Distributed crawl run %s: Redis unreachable for over %ss; this worker stops "
+                "(%d request(s) it found are not queued: the next run visits them)",
+                self.registry.keys.run_id,
+                self.registry.worker_timeout,
+                len(self.unsent),
+            )
+            return
         if self.registry.given_back > given_back:
             self.stats.inc_value(REQUEUED_FROM_LOST_WORKERS, self.registry.given_back - given_back)
             logger.warning(
@@ -216,6 +306,10 @@ class RunScheduler(Scheduler):
         if not done:
             self._look_again_soon()
             raise DontCloseSpider
+
+    def _waited_too_long_for_redis(self) -> bool:
+        since = self.redis_away_since
+        return since is not None and time.monotonic() - since > self.registry.worker_timeout
 
     def _look_again_soon(self) -> None:
         """Ask the engine for the next request in a second, not at its next 5 s heartbeat, so

@@ -22,6 +22,7 @@ import pytest
 import redis
 from scrapy.settings import Settings
 
+from benchmarks.reliability.relay import Relay
 from crawler.demo.localsite import LocalSite
 from crawler.distributed import (
     RunKeys,
@@ -194,3 +195,41 @@ def test_a_killed_worker_is_given_up_and_the_run_closes(workers_env, tmp_path):
     assert result.finish_reason == "worker_lost (1 of 2 workers)"
     assert 0 < result.pages <= 2 * len(PAGES)  # the dead worker's own figures never arrive
     assert "Last worker out" in log
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_workers_wait_out_a_redis_outage_and_lose_no_page(workers_env, redis_url, tmp_path):
+    """Redis goes away for a few seconds mid-crawl (connections reset, then refused): the
+    workers keep the links they find, wait, queue them when Redis is back, and every page and
+    every flag of the site is there in the end."""
+    env, sites_dir, _ = workers_env
+    url = urlsplit(redis_url)
+    relay = Relay(url.port or 6379)
+    env = {**env, "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{relay.port}{url.path}"}
+    try:
+        with LocalSite(site_routes()) as site:
+            (sites_dir / "board.toml").write_text(site_file(site.url, delay=0.2))
+            first = start_worker(env=env, cwd=tmp_path)
+            run_id = opened_run_id(first)
+            second = start_worker("--run-id", run_id, env=env, cwd=tmp_path)
+            workers = RunKeys(env["REPOSTWATCH_DISTRIBUTED_PREFIX"], run_id).key("workers")
+            deadline = time.monotonic() + 120
+            with redis.Redis.from_url(redis_url) as client:  # both joined, the crawl under way
+                while time.monotonic() < deadline and (
+                    client.hlen(workers) < 2 or sum(p in PAGES for p in site.requests) < 10
+                ):
+                    time.sleep(0.1)
+            relay.down()
+            time.sleep(4)
+            relay.up()
+            (_, first_err), (_, second_err) = finish(first), finish(second)
+            requested = collections.Counter(path for path in site.requests if path in PAGES)
+    finally:
+        relay.down()
+
+    assert set(requested) == PAGES, sorted(PAGES - set(requested))
+    found = flags(env, tmp_path)
+    assert sorted((urlsplit(f["media_url"]).path, f["case"]) for f in found) == sorted(
+        gallery.EXPECTED_FLAGS
+    )
+    assert "Redis is unreachable" in first_err + second_err
