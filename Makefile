@@ -116,6 +116,11 @@ bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/b
 	$(VENV)/bin/python -m benchmarks.redis_memory
 	$(VENV)/bin/python -m benchmarks.distributed
 
+.PHONY: reliability
+reliability: install services ## Kill -9, outages and hostile-input figures (docs/reliability.md; ~40 min)
+	@echo "==> reliability: kill -9 x 20 (alone, distributed), PostgreSQL/Redis/scrapyd down, hostile corpus"
+	$(VENV)/bin/python -m benchmarks.reliability
+
 .PHONY: scrapyd
 scrapyd: install ## Run scrapyd for production use in the foreground (scripts/scrapyd.sh; state in ~/.local/state/repostwatch/scrapyd)
 	@echo "==> starting scrapyd (README: Operations)"
