@@ -118,6 +118,10 @@ REPOSTWATCH_CLAIM_MINUTES = _whole_number("REPOSTWATCH_CLAIM_MINUTES", 30)
 #: env REPOSTWATCH_SMTP_URL: where notices are sent: smtp://user:password@host:587?starttls=1,
 #: smtps://user:password@host:465 or smtp://host:25; unset, notices can only be exported.
 REPOSTWATCH_SMTP_URL = os.environ.get("REPOSTWATCH_SMTP_URL", "")
+#: env REPOSTWATCH_SMTP_CA_FILE: PEM file of the CA that signed the mail server's certificate,
+#: for a private CA; unset, the system's trusted CAs. The certificate and host name are always
+#: checked.
+REPOSTWATCH_SMTP_CA_FILE = os.environ.get("REPOSTWATCH_SMTP_CA_FILE", "")
 #: env REPOSTWATCH_NOTICE_FROM: the From of notices, whose name signs them, e.g.
 #: "Support Centre <takedown@centre.example>".
 REPOSTWATCH_NOTICE_FROM = os.environ.get("REPOSTWATCH_NOTICE_FROM", "")

@@ -53,6 +53,7 @@ CONFIG_KEYS = (
     "REPOSTWATCH_REVIEW_BATCH",
     "REPOSTWATCH_CLAIM_MINUTES",
     "REPOSTWATCH_SMTP_URL",
+    "REPOSTWATCH_SMTP_CA_FILE",
     "REPOSTWATCH_NOTICE_FROM",
     "REPOSTWATCH_NOTICE_RESEND_HOURS",
     "REPOSTWATCH_CHROMIUM",
@@ -120,6 +121,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_CLAIM_MINUTES=int(config["REPOSTWATCH_CLAIM_MINUTES"]),
         # Takedown notices (crawler/review/notices.py): the same settings as `repostwatch notices`.
         REPOSTWATCH_SMTP_URL=str(config["REPOSTWATCH_SMTP_URL"]),
+        REPOSTWATCH_SMTP_CA_FILE=str(config["REPOSTWATCH_SMTP_CA_FILE"]),
         REPOSTWATCH_NOTICE_FROM=str(config["REPOSTWATCH_NOTICE_FROM"]),
         REPOSTWATCH_NOTICE_RESEND_HOURS=float(config["REPOSTWATCH_NOTICE_RESEND_HOURS"]),
         REPOSTWATCH_CHROMIUM=str(config["REPOSTWATCH_CHROMIUM"]),
