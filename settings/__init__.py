@@ -106,9 +106,18 @@ REPOSTWATCH_WEB_ENV = os.environ.get("REPOSTWATCH_WEB_ENV", "production")
 #: env REPOSTWATCH_EVIDENCE_KEY: Fernet key (`repostwatch web keygen`); when set, crawls keep
 #: the found media of each flag encrypted as evidence and the web app shows it. Unset: none kept.
 REPOSTWATCH_EVIDENCE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_KEY", "")
-#: env REPOSTWATCH_LOGIN_RATE_LIMIT: login attempts allowed per client address (Flask-Limiter
-#: syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else in the process).
+#: env REPOSTWATCH_LOGIN_RATE_LIMIT: failed logins (password or code) allowed per account before
+#: it must wait (Flask-Limiter syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else
+#: in the process).
 REPOSTWATCH_LOGIN_RATE_LIMIT = os.environ.get("REPOSTWATCH_LOGIN_RATE_LIMIT", "10 per minute")
+#: env REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT: failed logins allowed per client address, whatever
+#: the account (the second key: one address trying many accounts).
+REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get(
+    "REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT", "30 per minute"
+)
+#: env REPOSTWATCH_TRUSTED_PROXIES: reverse proxies in front of the web app whose
+#: X-Forwarded-For / -Proto / -Host the app believes (0: none; the client is the peer address).
+REPOSTWATCH_TRUSTED_PROXIES = _whole_number("REPOSTWATCH_TRUSTED_PROXIES", 0)
 #: env REPOSTWATCH_REVIEW_BATCH: flags a reviewer claims at once.
 REPOSTWATCH_REVIEW_BATCH = _whole_number("REPOSTWATCH_REVIEW_BATCH", 20)
 #: env REPOSTWATCH_CLAIM_MINUTES: how long a claim lasts before the flag returns to the queue.
