@@ -106,9 +106,18 @@ REPOSTWATCH_WEB_ENV = os.environ.get("REPOSTWATCH_WEB_ENV", "production")
 #: env REPOSTWATCH_EVIDENCE_KEY: Fernet key (`repostwatch web keygen`); when set, crawls keep
 #: the found media of each flag encrypted as evidence and the web app shows it. Unset: none kept.
 REPOSTWATCH_EVIDENCE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_KEY", "")
-#: env REPOSTWATCH_LOGIN_RATE_LIMIT: login attempts allowed per client address (Flask-Limiter
-#: syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else in the process).
+#: env REPOSTWATCH_LOGIN_RATE_LIMIT: failed logins (password or code) allowed per account before
+#: it must wait (Flask-Limiter syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else
+#: in the process).
 REPOSTWATCH_LOGIN_RATE_LIMIT = os.environ.get("REPOSTWATCH_LOGIN_RATE_LIMIT", "10 per minute")
+#: env REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT: failed logins allowed per client address, whatever
+#: the account (the second key: one address trying many accounts).
+REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get(
+    "REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT", "30 per minute"
+)
+#: env REPOSTWATCH_TRUSTED_PROXIES: reverse proxies in front of the web app whose
+#: X-Forwarded-For / -Proto / -Host the app believes (0: none; the client is the peer address).
+REPOSTWATCH_TRUSTED_PROXIES = _whole_number("REPOSTWATCH_TRUSTED_PROXIES", 0)
 #: env REPOSTWATCH_REVIEW_BATCH: flags a reviewer claims at once.
 REPOSTWATCH_REVIEW_BATCH = _whole_number("REPOSTWATCH_REVIEW_BATCH", 20)
 #: env REPOSTWATCH_CLAIM_MINUTES: how long a claim lasts before the flag returns to the queue.
@@ -118,6 +127,10 @@ REPOSTWATCH_CLAIM_MINUTES = _whole_number("REPOSTWATCH_CLAIM_MINUTES", 30)
 #: env REPOSTWATCH_SMTP_URL: where notices are sent: smtp://user:password@host:587?starttls=1,
 #: smtps://user:password@host:465 or smtp://host:25; unset, notices can only be exported.
 REPOSTWATCH_SMTP_URL = os.environ.get("REPOSTWATCH_SMTP_URL", "")
+#: env REPOSTWATCH_SMTP_CA_FILE: PEM file of the CA that signed the mail server's certificate,
+#: for a private CA; unset, the system's trusted CAs. The certificate and host name are always
+#: checked.
+REPOSTWATCH_SMTP_CA_FILE = os.environ.get("REPOSTWATCH_SMTP_CA_FILE", "")
 #: env REPOSTWATCH_NOTICE_FROM: the From of notices, whose name signs them, e.g.
 #: "Support Centre <takedown@centre.example>".
 REPOSTWATCH_NOTICE_FROM = os.environ.get("REPOSTWATCH_NOTICE_FROM", "")

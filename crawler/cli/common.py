@@ -147,7 +147,9 @@ def notice_mail(settings: Settings) -> tuple[SmtpConfig, str, timedelta]:
     from crawler.takedown.sending import SmtpConfigError, check_sender, parse_smtp_url
 
     try:
-        smtp = parse_smtp_url(settings.get("REPOSTWATCH_SMTP_URL"))
+        smtp = parse_smtp_url(
+            settings.get("REPOSTWATCH_SMTP_URL"), ca_file=settings.get("REPOSTWATCH_SMTP_CA_FILE")
+        )
         sender = check_sender(settings.get("REPOSTWATCH_NOTICE_FROM"))
     except SmtpConfigError as exc:
         raise click.ClickException(str(exc)) from exc

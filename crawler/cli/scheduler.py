@@ -109,6 +109,7 @@ def build_scheduler(
             webhook=settings.get("REPOSTWATCH_ALERT_WEBHOOK"),
             email_to=settings.get("REPOSTWATCH_ALERT_EMAIL"),
             smtp_url=settings.get("REPOSTWATCH_SMTP_URL"),
+            smtp_ca_file=settings.get("REPOSTWATCH_SMTP_CA_FILE"),
             email_from=settings.get("REPOSTWATCH_NOTICE_FROM"),
         )
     except ValueError as exc:

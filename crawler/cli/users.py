@@ -126,3 +126,72 @@ def users_disable(username: str, enable: bool) -> None:
     except accounts.UserNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{changed.username} is {'active' if changed.active else 'disabled'}.")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input instead of prompting.",
+)
+def users_passwd(username: str, password_stdin: bool) -> None:
+    """Set a new password for an account; every open session of the account ends.
+
+    Staff change their own password on the web app's Account page.
+
+    \b
+    Example:
+      repostwatch users passwd kim
+      printf '%s\\n' "$PASSWORD" | repostwatch users passwd kim --password-stdin
+    """
+    from crawler.db import audit
+    from crawler.db import users as accounts
+
+    password = _read_password(password_stdin)
+    try:
+        with open_session() as session:
+            changed = accounts.set_password(session, username, password)
+            audit.record(
+                session,
+                "password_set",
+                username=cli_username(""),
+                target_type="user",
+                target_id=changed.id,
+                details={"username": changed.username, "via": "cli"},
+            )
+    except (accounts.UserError, accounts.UserNotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"New password set for {changed.username}; its open sessions have ended.")
+
+
+@users.command("totp-reset")
+@click.argument("username")
+def users_totp_reset(username: str) -> None:
+    """Forget an account's second factor (TOTP): it enrols again at its next login.
+
+    For a lost phone, or after REPOSTWATCH_SECRET_KEY changed (the stored secrets are encrypted
+    with a key derived from it). The account's open sessions end.
+
+    \b
+    Example:
+      repostwatch users totp-reset kim
+    """
+    from crawler.db import audit, totp
+    from crawler.db import users as accounts
+
+    try:
+        with open_session() as session:
+            user = totp.reset(session, username)
+            audit.record(
+                session,
+                "totp_reset",
+                username=cli_username(""),
+                target_type="user",
+                target_id=user.id,
+                details={"username": user.username, "via": "cli"},
+            )
+            name = user.username
+    except accounts.UserNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name} has no second factor now: it enrols again at its next login.")

@@ -1,8 +1,12 @@
-"""Staff accounts of the review web app: argon2id password hashes, roles, disabling.
+"""Staff accounts of the review web app: argon2id password hashes, roles, disabling, and the
+session version that ends every open session of an account.
 
 Passwords are hashed with argon2-cffi's PasswordHasher (argon2id, its current defaults) and
 re-hashed on the next login when those defaults change. Accounts are disabled, never deleted:
-the audit log and decisions refer to them. Functions take a Session; the caller commits.
+the audit log and decisions refer to them. Every session cookie carries the account's
+``session_version``; logging out, a new password, a new role and disabling raise it, so that
+sessions made before (and copies of their cookies) are refused. Functions take a Session;
+the caller commits.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class UserView:
     created_at: datetime
     disabled_at: datetime | None
     last_login_at: datetime | None
+    session_version: int = 0
+    totp_enrolled: bool = False
 
     @property
     def active(self) -> bool:
@@ -62,6 +68,8 @@ def _view(user: User) -> UserView:
         created_at=user.created_at,
         disabled_at=user.disabled_at,
         last_login_at=user.last_login_at,
+        session_version=user.session_version or 0,
+        totp_enrolled=user.totp_enrolled_at is not None,
     )
 
 
@@ -112,22 +120,55 @@ def set_disabled(session: Session, username: str, disabled: bool = True) -> User
     sessions end at their next request."""
     user = _by_name(session, username)
     user.disabled_at = (user.disabled_at or utcnow()) if disabled else None
+    if disabled:
+        _end_sessions(user)
     session.flush()
     return _view(user)
 
 
 def set_role(session: Session, username: str, role: str) -> UserView:
     user = _by_name(session, username)
-    user.role = check_role(role)
+    if user.role != check_role(role):
+        user.role = role
+        _end_sessions(user)
     session.flush()
     return _view(user)
 
 
 def set_password(session: Session, username: str, password: str) -> UserView:
+    """A new password; every open session of the account ends."""
     user = _by_name(session, username)
     user.password_hash = _hasher.hash(check_password(password))
+    _end_sessions(user)
     session.flush()
     return _view(user)
+
+
+def change_own_password(session: Session, user_id: int, current: str, new: str) -> UserView:
+    """A user's own password change: ``current`` must be right (raises :class:`UserError`
+    otherwise); every open session of the account ends, the caller logs this one in again."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise UserError("this account is disabled or gone")
+    if not _verify(user.password_hash, current):
+        raise UserError("the current password is wrong")
+    if new == current:
+        raise UserError("the new password is the current one: choose another")
+    return set_password(session, user.username, new)
+
+
+def end_sessions(session: Session, user_id: int) -> UserView | None:
+    """End every open session of the account (logging out ends them all)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    _end_sessions(user)
+    session.flush()
+    return _view(user)
+
+
+def _end_sessions(user: User) -> None:
+    user.session_version = (user.session_version or 0) + 1
 
 
 def authenticate(session: Session, username: str, password: str) -> UserView | None:
@@ -143,9 +184,16 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = utcnow()
     session.flush()
     return _view(user)
+
+
+def record_login(session: Session, user_id: int) -> None:
+    """The login is complete (password and second factor): remember when."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.last_login_at = utcnow()
+        session.flush()
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -153,6 +201,11 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def by_name(session: Session, username: str) -> User:
+    """The account row (for crawler.db.totp); raises :class:`UserNotFound`."""
+    return _by_name(session, username)
 
 
 def _by_name(session: Session, username: str) -> User:

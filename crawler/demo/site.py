@@ -153,6 +153,13 @@ def web_instructions(
     lines = [
         "Review the flags in the web app (development mode: a random session key, plain http):"
     ]
+    if account:
+        lines.append(
+            f"  (the first login of {DEMO_USERNAME} sets up its second factor: scan the QR code "
+            "with an authenticator app or type the key shown; the random session key also "
+            "encrypts that key, so after restarting the web app run `repostwatch users "
+            f"totp-reset {DEMO_USERNAME}` first)"
+        )
     if shown != database_url:
         lines.append(
             f"  (the demo database is {shown}: export REPOSTWATCH_DATABASE_URL with its "

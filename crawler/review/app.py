@@ -20,10 +20,12 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crawler.db import evidence as evidence_store
-from crawler.db import make_engine, make_sessionmaker
+from crawler.db import make_engine, make_sessionmaker, totp
 from crawler.review import web
+from crawler.review.backoff import LoginBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +40,10 @@ BLUEPRINTS = (
     "crawler.review.cases:bp",
     "crawler.review.dashboard:bp",
     "crawler.review.admin:bp",
+    "crawler.review.account:bp",
 )
 #: Endpoints an anonymous visitor may reach; every other one redirects to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.second_factor", "static"})
 #: Every setting the app reads, each required (settings/__init__.py holds their defaults and the
 #: README documents them): ``create_app`` names any that its config lacks.
 CONFIG_KEYS = (
@@ -50,9 +53,12 @@ CONFIG_KEYS = (
     "REPOSTWATCH_EVIDENCE_KEY",
     "REPOSTWATCH_REDIS_URL",
     "REPOSTWATCH_LOGIN_RATE_LIMIT",
+    "REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT",
+    "REPOSTWATCH_TRUSTED_PROXIES",
     "REPOSTWATCH_REVIEW_BATCH",
     "REPOSTWATCH_CLAIM_MINUTES",
     "REPOSTWATCH_SMTP_URL",
+    "REPOSTWATCH_SMTP_CA_FILE",
     "REPOSTWATCH_NOTICE_FROM",
     "REPOSTWATCH_NOTICE_RESEND_HOURS",
     "REPOSTWATCH_CHROMIUM",
@@ -116,10 +122,12 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         REPOSTWATCH_WEB_ENV=web_env,
         REPOSTWATCH_LOGIN_RATE_LIMIT=str(config["REPOSTWATCH_LOGIN_RATE_LIMIT"]),
+        REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT=str(config["REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT"]),
         REPOSTWATCH_REVIEW_BATCH=int(config["REPOSTWATCH_REVIEW_BATCH"]),
         REPOSTWATCH_CLAIM_MINUTES=int(config["REPOSTWATCH_CLAIM_MINUTES"]),
         # Takedown notices (crawler/review/notices.py): the same settings as `repostwatch notices`.
         REPOSTWATCH_SMTP_URL=str(config["REPOSTWATCH_SMTP_URL"]),
+        REPOSTWATCH_SMTP_CA_FILE=str(config["REPOSTWATCH_SMTP_CA_FILE"]),
         REPOSTWATCH_NOTICE_FROM=str(config["REPOSTWATCH_NOTICE_FROM"]),
         REPOSTWATCH_NOTICE_RESEND_HOURS=float(config["REPOSTWATCH_NOTICE_RESEND_HOURS"]),
         REPOSTWATCH_CHROMIUM=str(config["REPOSTWATCH_CHROMIUM"]),
@@ -129,18 +137,35 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     )
     engine = make_engine(str(database_url))
     app.extensions["repostwatch"] = web.AppState(
-        sessions=make_sessionmaker(engine), engine=engine, fernet=fernet
+        sessions=make_sessionmaker(engine),
+        engine=engine,
+        fernet=fernet,
+        totp=totp.cipher(secret_key),
     )
+    proxies = _trusted_proxies(config["REPOSTWATCH_TRUSTED_PROXIES"])
+    if proxies:
+        # request.remote_addr becomes the client's address as the trusted proxies saw it.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     CSRFProtect(app)
     redis_url = app.config["REPOSTWATCH_REDIS_URL"]
-    app.extensions["repostwatch_limiter"] = Limiter(
+    limiter = Limiter(
         web.client_ip,
         app=app,
         storage_uri=redis_url or "memory://",
         key_prefix="repostwatch-web",
         default_limits=[],
     )
+    try:
+        app.extensions["repostwatch_backoff"] = LoginBackoff.from_settings(
+            limiter,
+            str(config["REPOSTWATCH_LOGIN_RATE_LIMIT"]),
+            str(config["REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT"]),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     login_manager = LoginManager(app)
     login_manager.session_protection = "strong"
     login_manager.user_loader(web.load_user)
@@ -159,6 +184,19 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+def _trusted_proxies(value: object) -> int:
+    try:
+        hops = int(str(value).strip() or "0")
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise ConfigError(
+            f"REPOSTWATCH_TRUSTED_PROXIES={value!r}: write the number of reverse proxies in front "
+            "of the web app (0 when clients connect to it directly)"
+        )
+    return hops
 
 
 def _secret_key(key: str, development: bool) -> str:

@@ -1,10 +1,17 @@
-"""Logging in and out. Login attempts are rate limited per client address and every attempt,
-successful or not, is in the audit log."""
+"""Logging in and out: a password, then a TOTP code (enrolled at the first login).
+
+Failed logins back off per account and per client address (crawler/review/backoff.py), and
+every attempt, successful or not, is in the audit log. The password step leaves only a short-lived
+"pending" mark in the session; the user is logged in once the code is right. Logging out raises
+the account's session version, so a copy of the session cookie is refused afterwards.
+"""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     current_app,
@@ -17,10 +24,16 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from crawler.db import users
+from crawler.db import totp, users
 from crawler.review import web
 
 bp = Blueprint("auth", __name__)
+#: The lowest role that needs a second factor. Reviewers unblur evidence (flags.unblur) and
+#: approvers approve notices: every role can do one or the other, so every account enrols.
+SECOND_FACTOR_FROM = "reviewer"
+PENDING = "pending_login"
+#: Seconds between the password and the code before the password is asked again.
+PENDING_SECONDS = 300
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,43 +46,141 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _backoff():
+    return current_app.extensions["repostwatch_backoff"]
+
+
+def _too_many(username: str, template: str, **context):
+    wait = _backoff().wait_seconds(username, web.client_ip())
+    if not wait:
+        return None
+    flash(f"Too many failed logins; wait {wait} seconds and try again.", "error")
+    return render_template(template, **context), 429
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("queue.index"))
         return render_template("login.html", next=request.args.get("next", ""))
-    limiter = current_app.extensions["repostwatch_limiter"]
-    with limiter.limit(current_app.config["REPOSTWATCH_LOGIN_RATE_LIMIT"], scope="login"):
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    next_path = request.form.get("next", "")
+    refused = _too_many(username, "login.html", next=next_path)
+    if refused:
+        return refused
+    with web.transaction() as db:
+        user = users.authenticate(db, username, password) if username and password else None
+        if user is None:
+            web.log(db, "login_failed", username=username or None)
+    if user is None:
+        _backoff().failed(username, web.client_ip())
+        flash("Wrong username or password (or the account is disabled).", "error")
+        return render_template("login.html", next=next_path), 401
+    session.clear()
+    if not user.can(SECOND_FACTOR_FROM):
+        return _logged_in(user, {})
+    session[PENDING] = {
+        "id": user.id,
+        "version": user.session_version,
+        "at": time.time(),
+        "next": next_path,
+    }
+    return redirect(url_for("auth.second_factor"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The TOTP step: enrolment (QR code and secret, then the first code) or a code."""
+    pending = session.get(PENDING)
+    user = _pending_user(pending)
+    if user is None:
+        session.pop(PENDING, None)
+        flash("Log in again: the login took too long or the account changed.", "error")
+        return redirect(url_for("auth.login"))
+    try:
         with web.transaction() as db:
-            user = users.authenticate(db, username, password) if username and password else None
-            if user is None:
-                web.log(db, "login_failed", username=username or None)
+            if user.totp_enrolled:
+                enrolment = None
+                totp.read_secret(db, user.username, web.state().totp)  # readable with this key?
             else:
-                # Not logged in yet: name the user explicitly.
+                enrolment = totp.start_enrolment(db, user.id, web.state().totp)
+    except totp.SecondFactorError as exc:
+        session.pop(PENDING, None)
+        flash(str(exc), "error")
+        return redirect(url_for("auth.login"))
+    context = {"enrolment": enrolment, "qr": _qr(enrolment.uri) if enrolment else None}
+    if request.method == "GET":
+        return render_template("second_factor.html", **context)
+    refused = _too_many(user.username, "second_factor.html", **context)
+    if refused:
+        return refused
+    try:
+        with web.transaction() as db:
+            ok = totp.verify(db, user.id, request.form.get("code", ""), web.state().totp)
+            if not ok:
                 web.log(
                     db,
-                    "login",
-                    user_id=user.id,
+                    "login_failed",
                     username=user.username,
-                    target_type="user",
-                    target_id=user.id,
+                    user_id=user.id,
+                    details={"step": "code"},
                 )
-        if user is None:
-            flash("Wrong username or password (or the account is disabled).", "error")
-            return render_template("login.html", next=request.form.get("next", "")), 401
+    except totp.SecondFactorError as exc:
+        session.pop(PENDING, None)
+        flash(str(exc), "error")
+        return redirect(url_for("auth.login"))
+    if not ok:
+        _backoff().failed(user.username, web.client_ip())
+        flash("Wrong or already used code: type the code your authenticator shows now.", "error")
+        return render_template("second_factor.html", **context), 401
+    details = {"second_factor": "enrolled" if enrolment else "totp"}
+    return _logged_in(user, details, next_path=pending.get("next"))
+
+
+def _pending_user(pending: object) -> users.UserView | None:
+    """The account whose password was right a moment ago, if it is unchanged since."""
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    with web.state().sessions() as db:
+        user = users.get_user(db, int(pending.get("id", 0)))
+    if user is None or not user.active or user.session_version != pending.get("version"):
+        return None
+    return user
+
+
+def _logged_in(user: users.UserView, details: dict, next_path: str | None = None):
+    with web.transaction() as db:
+        users.record_login(db, user.id)
+        # Not logged in yet: name the user explicitly.
+        web.log(
+            db,
+            "login",
+            user_id=user.id,
+            username=user.username,
+            target_type="user",
+            target_id=user.id,
+            details=details or None,
+        )
     session.clear()
     login_user(web.StaffUser(user))
     session.permanent = True
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_safe_next(next_path if next_path is not None else request.form.get("next")))
+
+
+def _qr(uri: str) -> str:
+    """The otpauth URI as an SVG QR code in a data: URI (drawn here: no outside service)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     with web.transaction() as db:
         web.log(db, "logout", target_type="user", target_id=web.me().id)
+        users.end_sessions(db, web.me().id)
     logout_user()
     session.clear()
     flash("Logged out.", "info")

@@ -243,7 +243,11 @@ def approve(notice_id: int):
 def _smtp():
     from crawler.takedown.sending import check_sender, parse_smtp_url
 
-    return parse_smtp_url(current_app.config["REPOSTWATCH_SMTP_URL"]), check_sender(_sender())
+    config = current_app.config
+    smtp = parse_smtp_url(
+        config["REPOSTWATCH_SMTP_URL"], ca_file=config["REPOSTWATCH_SMTP_CA_FILE"]
+    )
+    return smtp, check_sender(_sender())
 
 
 @bp.route("/<int:notice_id>/send", methods=["POST"])

@@ -25,6 +25,7 @@ class AppState:
     sessions: sessionmaker[Session]
     engine: Engine
     fernet: Fernet | None  # None: REPOSTWATCH_EVIDENCE_KEY is not set, no evidence is shown
+    totp: Fernet  # encrypts the accounts' TOTP secrets (derived from REPOSTWATCH_SECRET_KEY)
 
 
 def state() -> AppState:
@@ -43,7 +44,11 @@ def transaction() -> Iterator[Session]:
 
 
 class StaffUser(UserMixin):
-    """The logged-in staff member as Flask-Login sees them."""
+    """The logged-in staff member as Flask-Login sees them.
+
+    The id kept in the session cookie is ``"<user id>.<session version>"``: when the account's
+    session version moves on (logout, new password or role, disabled), the cookie is refused.
+    """
 
     def __init__(self, view: users.UserView) -> None:
         self.view = view
@@ -52,21 +57,23 @@ class StaffUser(UserMixin):
         self.role = view.role
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.view.session_version}"
 
     def can(self, role: str) -> bool:
         return self.view.can(role)
 
 
-def load_user(user_id: str) -> StaffUser | None:
-    """Flask-Login's user loader: a disabled account's session ends at its next request."""
+def load_user(session_id: str) -> StaffUser | None:
+    """Flask-Login's user loader: a session of a disabled account, or one made before the
+    account's session version moved on, ends at its next request."""
+    number, _, version = session_id.partition(".")
     try:
-        number = int(user_id)
+        user_id, session_version = int(number), int(version)
     except ValueError:
         return None
     with state().sessions() as session:
-        view = users.get_user(session, number)
-    if view is None or not view.active:
+        view = users.get_user(session, user_id)
+    if view is None or not view.active or view.session_version != session_version:
         return None
     return StaffUser(view)
 

@@ -3,8 +3,9 @@
 The webhook gets ``{"site", "state", "reason", "run_id", "since", "text"}``; the e-mail says the
 same in words. The SMTP server is REPOSTWATCH_SMTP_URL (shared with takedown notices):
 ``smtp://user:password@host:587?starttls=1``, ``smtps://user:password@host:465`` or
-``smtp://host:25``. A failed delivery is logged, not retried: the health change itself is in the
-database and in ``repostwatch status``.
+``smtp://host:25``, connected as notices are (crawler.takedown.sending.connect: certificates
+checked, no password without TLS). A failed delivery is logged, not retried: the health change
+itself is in the database and in ``repostwatch status``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import socket
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from urllib.error import URLError
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
+
+from crawler.takedown.sending import connect, parse_smtp_url
 
 logger = logging.getLogger("repostwatch.alerts")
 
@@ -52,6 +55,7 @@ class Alerter:
         webhook: str = "",
         email_to: str = "",
         smtp_url: str = "",
+        smtp_ca_file: str = "",
         email_from: str = "",
         timeout: float = 10.0,
     ):
@@ -63,6 +67,8 @@ class Alerter:
         self.webhook = webhook
         self.email_to = [address.strip() for address in email_to.split(",") if address.strip()]
         self.smtp_url = smtp_url
+        # Checked now: a URL that cannot be used (a password without TLS) stops the start.
+        self.smtp = parse_smtp_url(smtp_url, ca_file=smtp_ca_file) if self.email_to else None
         self.email_from = email_from if email_from else host_sender()
         self.timeout = timeout
 
@@ -103,27 +109,10 @@ class Alerter:
             "`repostwatch status` shows every site's health.",
         ]
         message.set_content("\n".join(lines))
-        with smtp_connection(self.smtp_url, self.timeout) as smtp:
+        if self.smtp is None:
+            return
+        with connect(self.smtp) as smtp:
             smtp.send_message(message)
-
-
-def smtp_connection(url: str, timeout: float) -> smtplib.SMTP:
-    """A logged-in SMTP connection for an smtp:// or smtps:// URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError(
-            f"REPOSTWATCH_SMTP_URL={_safe(url)!r}: write smtp://user:password@host:587?starttls=1, "
-            "smtps://user:password@host:465 or smtp://host:25"
-        )
-    if parts.scheme == "smtps":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout)
-    else:
-        smtp = smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout)
-        if parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes"):
-            smtp.starttls()
-    if parts.username:
-        smtp.login(unquote(parts.username), unquote(parts.password or ""))
-    return smtp
 
 
 def _safe(url: str) -> str:

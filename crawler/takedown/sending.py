@@ -1,7 +1,10 @@
 """Send approved notices by e-mail (SMTP), and re-send unresolved ones on an interval.
 
 Configured by REPOSTWATCH_SMTP_URL (``smtp://user:password@host:587?starttls=1``,
-``smtps://user:password@host:465``, ``smtp://host:25``) and REPOSTWATCH_NOTICE_FROM. A notice
+``smtps://user:password@host:465``, ``smtp://host:25``) and REPOSTWATCH_NOTICE_FROM. The mail
+server's certificate and host name are always checked (against REPOSTWATCH_SMTP_CA_FILE for a
+private CA), and a password is only ever sent over TLS: a URL with a password but without TLS is
+refused. Health alerts (crawler/scheduling/alerts.py) connect through :func:`connect` too. A notice
 nobody approved is never sent: :func:`send_notice` refuses it before anything is rendered, and
 the database refuses to record it as sent.
 """
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +28,11 @@ from crawler.db.models import utcnow
 from crawler.takedown.render import RenderedNotice, render_notice
 
 SMTP_EXAMPLES = "smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465"
+PLAINTEXT_LOGIN = (
+    "REPOSTWATCH_SMTP_URL has a user and password but no TLS, so the password would cross the "
+    "network in clear: add ?starttls=1 (port 587) or use smtps:// (port 465); a server without "
+    "TLS takes mail only without a login (smtp://host:25)"
+)
 
 
 class SmtpConfigError(ValueError):
@@ -39,13 +48,15 @@ class SmtpConfig:
     ssl: bool = False  # smtps://: TLS from the first byte
     starttls: bool = False  # smtp://...?starttls=1: upgrade the connection
     timeout: float = 30.0
+    ca_file: str = ""  # REPOSTWATCH_SMTP_CA_FILE: a private CA; empty, the system's CAs
 
     def __repr__(self) -> str:  # never print the password
         return f"SmtpConfig({self.host}:{self.port}, ssl={self.ssl}, starttls={self.starttls})"
 
 
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """An SmtpConfig from REPOSTWATCH_SMTP_URL; errors say what to write instead."""
+def parse_smtp_url(url: str, ca_file: str = "") -> SmtpConfig:
+    """An SmtpConfig from REPOSTWATCH_SMTP_URL (and REPOSTWATCH_SMTP_CA_FILE); errors say what
+    to write instead. A password without TLS is refused."""
     if not url:
         raise SmtpConfigError(
             f"REPOSTWATCH_SMTP_URL is not set; set it ({SMTP_EXAMPLES}) or export the notice "
@@ -63,6 +74,13 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         timeout = float(options.get("timeout", "30"))
     except ValueError as exc:
         raise SmtpConfigError(f"REPOSTWATCH_SMTP_URL: {exc}") from None
+    if parts.username and not (starttls or parts.scheme == "smtps"):
+        raise SmtpConfigError(PLAINTEXT_LOGIN)
+    if ca_file and not Path(ca_file).is_file():
+        raise SmtpConfigError(
+            f"REPOSTWATCH_SMTP_CA_FILE={ca_file!r} is not a file: point it at the PEM file of the "
+            "CA that signed the mail server's certificate, or unset it to use the system's CAs"
+        )
     return SmtpConfig(
         host=parts.hostname,
         port=port,
@@ -71,6 +89,7 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         ssl=parts.scheme == "smtps",
         starttls=starttls,
         timeout=timeout,
+        ca_file=ca_file,
     )
 
 
@@ -104,20 +123,41 @@ def build_message(
     return message
 
 
-def deliver(message: EmailMessage, smtp: SmtpConfig) -> None:
-    """Hand the message to the SMTP server; raises OSError/smtplib errors when it is refused."""
-    context = ssl.create_default_context()
+def tls_context(smtp: SmtpConfig) -> ssl.SSLContext:
+    """Certificate and host name checked, against the private CA when one is configured."""
+    context = ssl.create_default_context(cafile=smtp.ca_file or None)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def connect(smtp: SmtpConfig) -> smtplib.SMTP:
+    """A connection to the mail server, over verified TLS when configured, logged in when the
+    URL has a user. Raises OSError (ssl.SSLCertVerificationError for a certificate that is not
+    trusted or not the host's) or smtplib errors; a login without TLS is never attempted."""
+    if smtp.username and not (smtp.ssl or smtp.starttls):
+        raise SmtpConfigError(PLAINTEXT_LOGIN)
+    context = tls_context(smtp) if smtp.ssl or smtp.starttls else None
     if smtp.ssl:
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             smtp.host, smtp.port, timeout=smtp.timeout, context=context
         )
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
-    with client:
+    try:
         if smtp.starttls:
             client.starttls(context=context)
         if smtp.username:
             client.login(smtp.username, smtp.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def deliver(message: EmailMessage, smtp: SmtpConfig) -> None:
+    """Hand the message to the SMTP server; raises OSError/smtplib errors when it is refused."""
+    with connect(smtp) as client:
         client.send_message(message)
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import urllib.request
 
+import pyotp
 from cryptography.fernet import Fernet
 
 from tests.support.cli_runner import REPOSTWATCH, repostwatch
@@ -72,3 +73,67 @@ def test_web_serves_the_login_page_and_refuses_anonymous_pages(engine, database_
             assert response.headers["Cache-Control"] == "no-store, private"
         with urllib.request.urlopen(f"{url}/", timeout=10) as response:
             assert response.url.startswith(f"{url}/login")  # redirected
+
+
+def test_users_passwd_sets_a_password_and_ends_the_sessions(engine, database_url):
+    from crawler.db import users as accounts
+    from crawler.db.session import make_sessionmaker
+
+    env = _env(database_url)
+    _add(env, "kim", "reviewer")
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        before = accounts.authenticate(session, "kim", PASSWORD).session_version
+    new = "another long passphrase"
+    result = subprocess.run(
+        [REPOSTWATCH, "users", "passwd", "kim", "--password-stdin"],
+        input=new + "\n",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "New password set for kim; its open sessions have ended." in result.stdout
+    with sessions() as session:
+        assert accounts.authenticate(session, "kim", PASSWORD) is None
+        assert accounts.authenticate(session, "kim", new).session_version > before
+    # Asked twice when typed: two different answers are refused.
+    typed = subprocess.run(
+        [REPOSTWATCH, "users", "passwd", "kim"],
+        input=f"{new}1\n{new}2\n",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert typed.returncode != 0
+    missing = subprocess.run(
+        [REPOSTWATCH, "users", "passwd", "nobody", "--password-stdin"],
+        input=new + "\n",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and "no user named 'nobody'" in missing.stderr
+
+
+def test_users_totp_reset_forgets_the_second_factor(engine, database_url):
+    from crawler.db import totp
+    from crawler.db import users as accounts
+    from crawler.db.session import make_sessionmaker
+
+    env = _env(database_url)
+    _add(env, "kim", "approver")
+    sessions = make_sessionmaker(engine)
+    fernet = totp.cipher("s" * 48)
+    with sessions.begin() as session:
+        kim = accounts.authenticate(session, "kim", PASSWORD)
+        enrolment = totp.start_enrolment(session, kim.id, fernet)
+        assert totp.verify(session, kim.id, pyotp.TOTP(enrolment.secret).now(), fernet)
+    with sessions() as session:
+        assert accounts.get_user(session, kim.id).totp_enrolled
+    result = repostwatch("users", "totp-reset", "kim", env=env)
+    assert "kim has no second factor now: it enrols again at its next login." in result.stdout
+    with sessions() as session:
+        after = accounts.get_user(session, kim.id)
+        assert not after.totp_enrolled and after.session_version > kim.session_version
+        assert totp.read_secret(session, "kim", fernet) is None

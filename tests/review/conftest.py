@@ -15,6 +15,7 @@ from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.review import create_app
 from tests.support.settings import default_web_config
+from tests.support.totp import AUTHENTICATOR, Authenticator
 
 SECRET = "test-secret-" + "k" * 40
 PASSWORD = "correct horse battery"
@@ -103,10 +104,35 @@ def csrf_token(client, path: str = "/login") -> str:
     return match.group(1)
 
 
+@pytest.fixture
+def authenticator() -> Authenticator:
+    """The authenticator app :func:`login` uses: the accounts' TOTP secrets and their codes."""
+    return AUTHENTICATOR
+
+
 def login(client, username: str, password: str = PASSWORD, *, expect: int = 302):
+    """Log in with the password, then the TOTP code (enrolling the account at its first login,
+    from the secret the enrolment page shows). ``expect`` is the status of the password step
+    when it is not a success."""
     token = csrf_token(client)
     response = client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == expect, response.get_data(as_text=True)[:500]
+    if expect != 302 or not response.location.startswith("/login/code"):
+        return response
+    return enter_code(client, username)
+
+
+def enter_code(client, username: str, *, expect: int = 302):
+    """The second step of :func:`login`."""
+    page = client.get("/login/code").get_data(as_text=True)
+    if 'id="totp-secret"' in page:
+        code = AUTHENTICATOR.enrol(username, page)
+    else:
+        code = AUTHENTICATOR.code(username)
+    response = client.post(
+        "/login/code", data={"code": code, "csrf_token": csrf_token(client, "/login/code")}
     )
     assert response.status_code == expect, response.get_data(as_text=True)[:500]
     return response

@@ -16,6 +16,7 @@ from crawler.db.models import AuditEntry, Flag
 from tests.review.conftest import PASSWORD
 from tests.support.serving import served
 from tests.support.settings import CHROMIUM
+from tests.support.totp import log_in_page
 
 ARGS = [
     *(["--no-sandbox"] if os.geteuid() == 0 else []),
@@ -64,9 +65,7 @@ def test_log_in_claim_and_confirm_with_the_keyboard(
         page.on("request", lambda request: requested.append(request.url))
         page.goto(f"{url}/")
         assert page.url.startswith(f"{url}/login")
-        page.fill("input[name=username]", "kim")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        log_in_page(page, url, "kim", PASSWORD)
         page.wait_for_url(f"{url}/")
         page.click("#claim")
         page.wait_for_url(f"{url}/flags/{ids[0]}*")
@@ -115,10 +114,7 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
     }
     with served(env) as url:
         page = browser.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "kim")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        log_in_page(page, url, "kim", PASSWORD)
         page.wait_for_url(f"{url}/")
         page.goto(f"{url}/flags/{flag_id}")
         image = page.locator("#evidence img")

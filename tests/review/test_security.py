@@ -10,7 +10,15 @@ from sqlalchemy import select
 from crawler.db import audit
 from crawler.db.models import AuditEntry, Flag, User
 from crawler.review import CONFIG_KEYS, ConfigError, create_app
-from tests.review.conftest import PASSWORD, SECRET, csrf_token, https_client, login, post
+from tests.review.conftest import (
+    PASSWORD,
+    SECRET,
+    csrf_token,
+    enter_code,
+    https_client,
+    login,
+    post,
+)
 from tests.support.settings import default_web_config
 
 
@@ -18,7 +26,7 @@ def test_every_route_refuses_an_anonymous_user(app, client, world):
     flag_id = world.flag(1)
     checked = 0
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static", "auth.login"):
+        if rule.endpoint in ("static", "auth.login", "auth.second_factor"):
             continue
         samples = {"sha256": "0" * 64, "username": "someone"}
         values = {arg: samples.get(arg, flag_id) for arg in rule.arguments}
@@ -220,7 +228,8 @@ def test_open_redirects_are_refused_after_login(client, world):
             "next": "https://evil.example/",
         },
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/login/code"
+    assert enter_code(client, "kim").headers["Location"] == "/"
 
 
 def test_the_audit_log_is_append_only_in_the_database(world):

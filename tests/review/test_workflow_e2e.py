@@ -27,6 +27,7 @@ from tests.review.test_browser_e2e import browser  # noqa: F401  (a fixture)
 from tests.support.cli_runner import repostwatch
 from tests.support.serving import served
 from tests.support.settings import CHROMIUM
+from tests.support.totp import log_in_page
 from tests.takedown.conftest import PHOTO, repost_site, smtp_server  # noqa: F401  (fixtures)
 
 SENDER = "Seoul Support Centre <takedown@centre.example>"
@@ -43,10 +44,7 @@ def _site_file(directory, url: str) -> None:
 
 
 def _log_in(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in_page(page, url, username, PASSWORD)
     page.wait_for_url(f"{url}/")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +40,15 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    #: Carried in every session cookie; raised by logout, a password or role change and
+    #: disabling, so that a session made before (a copied cookie) is refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: The TOTP secret, Fernet-encrypted with a key derived from REPOSTWATCH_SECRET_KEY.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: None while the secret is an enrolment in progress (no code accepted yet).
+    totp_enrolled_at: Mapped[datetime | None]
+    #: The time step of the last accepted code: each code is accepted once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):
