@@ -152,17 +152,47 @@ async def checked_addresses(
     Raises :class:`AddressRefused` for a refused name, a name that does not resolve, or an
     address that is not public (unless ``opt_in`` allows this host and port).
     """
-    problem = host_name_problem(host)
-    if problem:
-        raise AddressRefused(HOST_NAME, problem)
+    _check_name(host)
     try:
         addresses = await resolve(host, port)
     except (OSError, UnicodeError) as exc:
         raise AddressRefused(UNRESOLVABLE, f"{host} does not resolve ({exc})") from None
+    return _judge(host, port, addresses, opt_in)
+
+
+def checked_addresses_blocking(
+    host: str, port: int, opt_in: PrivateOptIn = NO_OPT_IN
+) -> list[IPAddress]:
+    """:func:`checked_addresses` for code without an event loop (the re-check's urllib client)."""
+    _check_name(host)
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise AddressRefused(UNRESOLVABLE, f"{host} does not resolve ({exc})") from None
+        addresses = list(
+            dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos)
+        )
+    return _judge(host, port, addresses, opt_in)
+
+
+def _check_name(host: str) -> None:
+    problem = host_name_problem(host)
+    if problem:
+        raise AddressRefused(HOST_NAME, problem)
+
+
+def _judge(
+    host: str, port: int, addresses: list[IPAddress], opt_in: PrivateOptIn
+) -> list[IPAddress]:
     if not addresses:
         raise AddressRefused(UNRESOLVABLE, f"{host} does not resolve")
     if not opt_in.allows(host, port):
         for address in addresses:
             if not is_public_address(address):
-                raise AddressRefused(PRIVATE_NETWORK, f"{host} resolves to {address}")
+                raise AddressRefused(
+                    PRIVATE_NETWORK, f"{host} resolves to {address}, a private address"
+                )
     return addresses
