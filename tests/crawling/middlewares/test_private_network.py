@@ -70,7 +70,7 @@ def _guard(spider_attrs: dict[str, object]):
     spider_class = type("LocalSpider", (Spider,), {"name": "local", **spider_attrs})
     crawler = get_crawler(spider_class)
     crawler.spider = spider_class()
-    crawler.stats.open_spider(crawler.spider)
+    crawler.stats.open_spider()
     return PrivateNetworkGuardMiddleware.from_crawler(crawler), crawler.stats
 
 
