@@ -94,6 +94,11 @@ def refused(reason: str) -> str:
 
 REFUSED_PRIVATE_NETWORK = refused("private_network")
 REFUSED_SCHEME = refused("scheme")
+#: The private-network guard's other refusals: a loopback, mDNS or single-label host name, a
+#: name that does not resolve, a response from an unknown peer address.
+REFUSED_HOST_NAME = refused("host_name")
+REFUSED_UNRESOLVABLE = refused("unresolvable")
+REFUSED_UNKNOWN_PEER = refused("unknown_peer")
 REFUSED_ROBOTS_TXT = refused("robots_txt")
 REFUSED_MAX_PAGES = refused("max_pages")
 REFUSED_MAX_DEPTH = refused("max_depth")
@@ -141,6 +146,14 @@ BROWSER_MEDIA_FROM_NETWORK = "repostwatch/browser/media_from_network"
 #: Image and video requests of the browser recorded and stopped (the crawler fetches them).
 BROWSER_MEDIA_NOT_LOADED = "repostwatch/browser/media_not_loaded"
 BROWSER_BLOCKED_HOST = "repostwatch/browser/blocked/host"
+#: Browser requests the guard proxy answered 403, by reason (``host_name``, ``unresolvable``,
+#: ``private_network``, ``scheme``, ``bad_request``).
+BROWSER_PROXY_REFUSED_PREFIX = "repostwatch/browser/proxy_refused/"
+
+
+def browser_proxy_refused(reason: str) -> str:
+    """Browser requests the guard proxy refused, by reason."""
+    return BROWSER_PROXY_REFUSED_PREFIX + reason
 
 
 def browser_blocked(resource_type: str) -> str:

@@ -4,8 +4,10 @@
 # Writes $REPOSTWATCH_SCRAPYD_DIR/scrapyd.conf from scripts/scrapyd.conf.in and runs scrapyd in
 # that directory, so that scrapyd and the crawl processes it starts read the same configuration:
 # job history in SQLite (kept across restarts), eggs/, dbs/, logs/ and items/ under the
-# directory, max_proc crawls at once, bound to 127.0.0.1 unless told otherwise, and HTTP basic
-# auth when REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD are set.
+# directory, max_proc crawls at once, bound to 127.0.0.1 unless told otherwise, and always HTTP
+# basic auth: REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD must be set. scrapyd
+# runs any egg it is sent, and on 127.0.0.1 too: every local process, and any page a browser
+# on this machine renders, can reach it.
 # Crawls read the environment this script is started with (REPOSTWATCH_DATABASE_URL, ...).
 set -euo pipefail
 
@@ -27,14 +29,12 @@ fail() { echo "scripts/scrapyd.sh: $*" >&2; exit 1; }
 [[ -x "$scrapyd" ]] || fail "$scrapyd not found: run \`make install\` (or set REPOSTWATCH_SCRAPYD_BIN)"
 [[ "$port" =~ ^[0-9]+$ ]] || fail "REPOSTWATCH_SCRAPYD_PORT=$port is not a port number"
 [[ "$max_proc" =~ ^[1-9][0-9]*$ ]] || fail "REPOSTWATCH_SCRAPYD_MAX_PROC=$max_proc is not a positive number"
-if [[ -n "$username" && -z "$password" ]] || [[ -z "$username" && -n "$password" ]]; then
-    fail "set both REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD, or neither"
+if [[ -z "$username" || -z "$password" ]]; then
+    fail "scrapyd without a password would let any local process or crawled page run code on" \
+        "$bind:$port: set REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD (and" \
+        "give the scheduler the same in REPOSTWATCH_SCRAPYD_URLS: http://USER:PASSWORD@$bind:$port/)"
 fi
 [[ "$username" != *:* ]] || fail "REPOSTWATCH_SCRAPYD_USERNAME must not contain ':'"
-if [[ -z "$username" && "$bind" != "127.0.0.1" && "$bind" != "localhost" ]]; then
-    fail "scrapyd on $bind without a password would let anyone on the network run code: set" \
-        "REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD"
-fi
 
 mkdir -p "$dir"/{eggs,dbs,logs,items}
 dir="$(cd "$dir" && pwd)"
@@ -43,13 +43,8 @@ sed -e "s|@BIND@|$bind|" -e "s|@PORT@|$port|" -e "s|@MAX_PROC@|$max_proc|" \
     "$root/scripts/scrapyd.conf.in" > "$dir/scrapyd.conf"
 
 # scrapyd reads its credentials from these variables (never from a file here).
-if [[ -n "$username" ]]; then
-    export SCRAPYD_USERNAME="$username" SCRAPYD_PASSWORD="$password"
-else
-    unset SCRAPYD_USERNAME SCRAPYD_PASSWORD
-fi
-auth=$([[ -n "$username" ]] && echo "basic auth as $username" || echo "no auth")
-echo "==> scrapyd on http://$bind:$port/ ($auth), max_proc=$max_proc, state in $dir"
+export SCRAPYD_USERNAME="$username" SCRAPYD_PASSWORD="$password"
+echo "==> scrapyd on http://$bind:$port/ (basic auth as $username), max_proc=$max_proc, state in $dir"
 if [[ "$port" == 6800 ]]; then
     echo "==> deploy with: .venv/bin/scrapyd-deploy local"
 else

@@ -140,7 +140,8 @@ REPOSTWATCH_NOTICE_RESEND_HOURS = _number("REPOSTWATCH_NOTICE_RESEND_HOURS", 24.
 
 # --- Operations: scrapyd, scheduled crawls, crawl health (crawler/scheduling) ---------------
 #: env REPOSTWATCH_SCRAPYD_URLS: the scrapyd nodes the scheduler hands crawls to, comma-separated,
-#: with basic auth in the URL when the node wants it: http://user:password@crawler2.example:6800/
+#: each with its basic auth in the URL (required: scripts/scrapyd.sh always asks for it):
+#: http://user:password@crawler2.example:6800/
 REPOSTWATCH_SCRAPYD_URLS = os.environ.get("REPOSTWATCH_SCRAPYD_URLS", "http://127.0.0.1:6800/")
 #: env REPOSTWATCH_SCRAPYD_PROJECT: the scrapyd project the crawler is deployed as (scrapy.cfg).
 REPOSTWATCH_SCRAPYD_PROJECT = os.environ.get("REPOSTWATCH_SCRAPYD_PROJECT", "repostwatch")

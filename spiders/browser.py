@@ -8,12 +8,16 @@ started by the first page request.
 For each page:
 
 * :func:`init_page` (before navigation) routes every request the browser makes through
-  :func:`refusal`: only http(s), never a private address unless the site opts in, never a blocked
-  resource type or host. It records the URL of every image and video request the page makes and
-  stops it there (the crawler downloads the media once, through its media cache: a re-crawl of
-  an unchanged page costs one conditional request per media, not a full download by Chromium
-  too), unless the site file has ``load_media = true``; and it records every other response
-  that is an image or a video (a script's ``fetch`` of one).
+  :func:`refusal`: only http(s), never a blocked resource type or host, never a host that
+  :func:`crawler.network.checked_addresses` refuses (a private address unless it is the site's
+  own host and port and the site opts in). Behind it, the guard proxy the crawl starts
+  (:mod:`crawler.browser.guard_proxy`) applies the same rule to every connection Chromium makes,
+  including those no route sees (WebSocket, beacons, names Chromium would resolve by itself).
+  It records the URL of every image and video request the page makes and stops it there (the
+  crawler downloads the media once, through its media cache: a re-crawl of an unchanged page
+  costs one conditional request per media, not a full download by Chromium too), unless the
+  site file has ``load_media = true``; and it records every other response that is an image or
+  a video (a script's ``fetch`` of one).
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
   file's ``wait_for`` selector, scrolls to load more, then lets the network settle. Its report
   is the page method's ``result``.
@@ -30,21 +34,21 @@ import contextlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.network import is_public_address, resolve
+from crawler.network import AddressRefused, PrivateOptIn, checked_addresses, default_port
 from crawler.sites import BrowserConfig
 from crawler.stats import (
     BROWSER_BLOCKED_HOST,
     BROWSER_MEDIA_NOT_LOADED,
-    REFUSED_PRIVATE_NETWORK,
     REFUSED_SCHEME,
     browser_blocked,
     name,
 )
+from crawler.stats import refused as refused_stat
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +67,20 @@ MEDIA_CONTENT_TYPES = ("image/", "video/")
 #: Resource types of the browser's requests for media: recorded, and stopped unless load_media.
 MEDIA_RESOURCE_TYPES = ("image", "media")
 
-#: ``await public(host, port)``: True when every address of the host is public.
-PublicCheck = Callable[[str, int], Awaitable[bool]]
+#: ``await check(host, port)``: None when the browser may connect, else the refusal's
+#: ``refused/<kind>`` stat name (crawler.network's kinds: ``refused/private_network`` ...).
+AddressCheck = Callable[[str, int], Awaitable[str | None]]
 
 
 def page_meta(
-    options: BrowserConfig, *, allow_private_network: bool, settle_seconds: float
+    options: BrowserConfig,
+    *,
+    private_origins: Iterable[tuple[str, int]] = (),
+    settle_seconds: float,
 ) -> dict[str, Any]:
-    """The request meta that renders a page in the browser with the site file's options."""
+    """The request meta that renders a page in the browser with the site file's options;
+    ``private_origins`` are the (host, port) pairs that may be private (the site's own, when it
+    opts in: ``SiteConfig.private_opt_in``)."""
     from scrapy_playwright.page import PageMethod
 
     plain = {
@@ -82,7 +92,7 @@ def page_meta(
         "block": list(options.block),
         "block_hosts": list(options.block_hosts),
         "load_media": options.load_media,
-        "allow_private_network": allow_private_network,
+        "private_origins": [[host, port] for host, port in private_origins],
         "settle_seconds": settle_seconds,
     }
     return {
@@ -129,24 +139,28 @@ async def init_page(page: Any, request: Any) -> None:
     refused: Counter[str] = Counter()
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
-    verdicts: dict[tuple[str, int], bool] = {}  # (host, port) -> public, for this page
+    opt_in = PrivateOptIn(origins=frozenset((h, p) for h, p in options["private_origins"]))
+    verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> refusal, for this page
 
     def record(response: Any) -> None:
         content_type = (response.headers.get("content-type") or "").lower()
         if 200 <= response.status < 300 and content_type.startswith(MEDIA_CONTENT_TYPES):
             found.append(response.url)
 
-    async def public(host: str, port: int) -> bool:
+    async def check(host: str, port: int) -> str | None:
         if (host, port) not in verdicts:
-            addresses = await resolve(host, port)
-            verdicts[(host, port)] = all(is_public_address(a) for a in addresses)
+            try:
+                await checked_addresses(host, port, opt_in)
+                verdicts[(host, port)] = None
+            except AddressRefused as exc:
+                verdicts[(host, port)] = name(refused_stat(exc.kind))
         return verdicts[(host, port)]
 
     async def guard(route: Any, browser_request: Any) -> None:
         from playwright.async_api import Error as PlaywrightError
 
         url, resource_type = browser_request.url, browser_request.resource_type
-        reason = await refusal(url, resource_type, options, public)
+        reason = await refusal(url, resource_type, options, check)
         if reason is None and is_media_request(url, resource_type, options):
             found.append(url)  # the crawler downloads it, once
             reason = name(BROWSER_MEDIA_NOT_LOADED)
@@ -177,7 +191,7 @@ def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> b
 
 
 async def refusal(
-    url: str, resource_type: str, options: dict[str, Any], public: PublicCheck
+    url: str, resource_type: str, options: dict[str, Any], check: AddressCheck
 ) -> str | None:
     """Why the browser must not make this request, or None to let it through: the name of the
     stat it is counted under (:func:`crawler.stats.name`: ``refused/scheme``, ...)."""
@@ -191,15 +205,11 @@ async def refusal(
     host = parts.hostname.lower()
     if any(host == h or host.endswith(f".{h}") for h in options["block_hosts"]):
         return name(BROWSER_BLOCKED_HOST)
-    if options["allow_private_network"]:
-        return None
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if not await public(host, port):
-            return name(REFUSED_PRIVATE_NETWORK)
-    except (OSError, ValueError):
-        pass  # unresolvable (or a bad port): the browser's own request fails the same way
-    return None
+        port = parts.port or default_port(parts.scheme)
+    except ValueError:
+        return name(REFUSED_SCHEME)  # not a port: no URL the browser could load
+    return await check(host, port)
 
 
 # --- after load: gates, waits, scrolling ------------------------------------------------------

@@ -13,6 +13,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
+from crawler.browser.guard_proxy import GuardProxy
 from crawler.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
@@ -22,6 +23,7 @@ from crawler.stats import (
     BROWSER_PAGES,
     BROWSER_SCROLLS,
     BROWSER_WAIT_FOR_TIMEOUT,
+    browser_proxy_refused,
     key,
 )
 from spiders import browser
@@ -108,6 +110,8 @@ class SiteSpider(scrapy.Spider):
         # render = "browser" sites: set by from_crawler (REPOSTWATCH_BROWSER_SETTLE_SECONDS).
         self.browser_settle_seconds: float | None = None
         self.browser_problem: str | None = None  # why a browser site cannot be rendered
+        # The proxy every connection of the crawl's Chromium goes through (from_crawler).
+        self.guard_proxy: GuardProxy | None = None
         # The helpers: made when the spider opens (spider_opened), with the crawl's stats.
         self.full_size: FullSizeLinks | None = None
         self.links: PageLinks | None = None
@@ -152,7 +156,25 @@ class SiteSpider(scrapy.Spider):
             handlers.update(settings.getdict("REPOSTWATCH_BROWSER_DOWNLOAD_HANDLERS"))
             settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
             spider.browser_settle_seconds = settings.getfloat("REPOSTWATCH_BROWSER_SETTLE_SECONDS")
+            # Chromium reaches nothing but through the guard proxy, which applies the crawl's
+            # network rule to every connection (crawler/browser/guard_proxy.py).
+            spider.guard_proxy = GuardProxy(config.private_opt_in).start()
+            launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+            launch["args"] = [*launch.get("args", ()), *spider.guard_proxy.chromium_args()]
+            settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="spider")
+            crawler.signals.connect(spider.stop_guard_proxy, signal=signals.engine_stopped)
+            crawler.signals.connect(spider.count_proxy_refusals, signal=signals.spider_closed)
         return spider
+
+    def count_proxy_refusals(self) -> None:
+        """Store the guard proxy's refusals in the crawl's stats (before they are dumped)."""
+        if self.guard_proxy is not None:
+            for reason, count in self.guard_proxy.refusals().items():
+                self.crawler.stats.set_value(browser_proxy_refused(reason), count)
+
+    def stop_guard_proxy(self) -> None:
+        if self.guard_proxy is not None:
+            self.guard_proxy.stop()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.browser_problem:
@@ -268,7 +290,7 @@ class SiteSpider(scrapy.Spider):
             return {}
         return browser.page_meta(
             self.config.browser_options,
-            allow_private_network=self.config.allow_private_network,
+            private_origins=sorted(self.config.private_opt_in.origins),
             settle_seconds=self.browser_settle_seconds,  # REPOSTWATCH_BROWSER_SETTLE_SECONDS
         )
 

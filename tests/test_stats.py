@@ -35,6 +35,9 @@ KNOWN = {
     "REFUSED_PREFIX": "repostwatch/refused/",
     "REFUSED_PRIVATE_NETWORK": "repostwatch/refused/private_network",
     "REFUSED_SCHEME": "repostwatch/refused/scheme",
+    "REFUSED_HOST_NAME": "repostwatch/refused/host_name",
+    "REFUSED_UNRESOLVABLE": "repostwatch/refused/unresolvable",
+    "REFUSED_UNKNOWN_PEER": "repostwatch/refused/unknown_peer",
     "REFUSED_ROBOTS_TXT": "repostwatch/refused/robots_txt",
     "REFUSED_MAX_PAGES": "repostwatch/refused/max_pages",
     "REFUSED_MAX_DEPTH": "repostwatch/refused/max_depth",
@@ -58,6 +61,7 @@ KNOWN = {
     "BROWSER_MEDIA_FROM_NETWORK": "repostwatch/browser/media_from_network",
     "BROWSER_MEDIA_NOT_LOADED": "repostwatch/browser/media_not_loaded",
     "BROWSER_BLOCKED_HOST": "repostwatch/browser/blocked/host",
+    "BROWSER_PROXY_REFUSED_PREFIX": "repostwatch/browser/proxy_refused/",
     "SCRAPY_RESPONSE_BYTES": "downloader/response_bytes",
     "SCRAPY_ERRORS_LOGGED": "log_count/ERROR",
     "SCRAPY_FINISH_REASON": "finish_reason",
@@ -72,6 +76,7 @@ BUILT = {
     stats.error: ("<kind>", "repostwatch/errors/<kind>"),
     stats.full_size: ("media_links", "repostwatch/full_size/media_links"),
     stats.browser_blocked: ("<type>", "repostwatch/browser/blocked/<type>"),
+    stats.browser_proxy_refused: ("<reason>", "repostwatch/browser/proxy_refused/<reason>"),
 }
 
 

@@ -37,7 +37,7 @@ def scheduler(once: bool, interval: float | None, verbose: bool) -> None:
 
     \b
     Example:
-      REPOSTWATCH_SCRAPYD_URLS=http://127.0.0.1:6800/ repostwatch scheduler
+      REPOSTWATCH_SCRAPYD_URLS=http://ops:PASSWORD@127.0.0.1:6800/ repostwatch scheduler
       repostwatch scheduler --once
     """
     import contextlib

@@ -1,9 +1,12 @@
 """A small client of scrapyd's JSON API: daemonstatus, schedule, listjobs, cancel.
 
-Nodes are given as URLs, optionally with basic-auth credentials in them
+Nodes are given as URLs with basic-auth credentials in them
 (``http://user:password@crawler2.example:6800/``); a node's *name* is its URL without them, which
-is what is recorded on crawl runs and shown to operators. scrapyd answers errors with HTTP 200
-and ``{"status": "error"}``: both kinds become :class:`ScrapydError`.
+is what is recorded on crawl runs and shown to operators. :func:`parse_nodes` (the nodes of
+REPOSTWATCH_SCRAPYD_URLS) refuses a node without credentials: scrapyd runs whatever code it is
+sent, and even on 127.0.0.1 every local process (or a page a browser renders) can reach it.
+scrapyd answers errors with HTTP 200 and ``{"status": "error"}``: both kinds become
+:class:`ScrapydError`.
 """
 
 from __future__ import annotations
@@ -33,10 +36,7 @@ class Node:
     def parse(cls, url: str) -> Node:
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"{url!r} is not a scrapyd URL: write http://host:6800/ (or "
-                "http://user:password@host:6800/ with basic auth)"
-            )
+            raise ValueError(f"{url!r} is not a scrapyd URL: write http://USER:PASSWORD@host:6800/")
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = host if parts.port is None else f"{host}:{parts.port}"
         path = parts.path if parts.path.endswith("/") else f"{parts.path}/"
@@ -56,7 +56,16 @@ def parse_nodes(urls: str) -> list[Node]:
     nodes = [Node.parse(url) for url in urls.split(",") if url.strip()]
     if not nodes:
         raise ValueError(
-            "no scrapyd node: set REPOSTWATCH_SCRAPYD_URLS, e.g. http://127.0.0.1:6800/"
+            "no scrapyd node: set REPOSTWATCH_SCRAPYD_URLS, e.g. "
+            "http://USER:PASSWORD@127.0.0.1:6800/"
+        )
+    anonymous = [node.name for node in nodes if not (node.username and node.password)]
+    if anonymous:
+        raise ValueError(
+            f"REPOSTWATCH_SCRAPYD_URLS: {', '.join(anonymous)} has no user name and password, "
+            "and a scrapyd without them runs code anyone who reaches it sends: start scrapyd "
+            "with REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD (make scrapyd) "
+            "and write them into the URL: http://USER:PASSWORD@host:6800/"
         )
     return nodes
 

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.network import NO_OPT_IN, PrivateOptIn
 from crawler.sites.schedule import ScheduleConfig
 from crawler.sites.tables import HOST, BrowserConfig, FollowConfig, SearchConfig, Strict
 from crawler.sites.takedown import TakedownConfig
@@ -163,6 +164,16 @@ class SiteConfig(Strict):
     def takedown_options(self) -> TakedownConfig:
         """The [takedown] table, or its defaults (English, no contact, per site)."""
         return self.takedown if self.takedown is not None else TakedownConfig()
+
+    @property
+    def private_opt_in(self) -> PrivateOptIn:
+        """The private addresses the browser may reach for this site: none, or with
+        ``allow_private_network = true`` the hosts and ports of its own start and search URLs
+        (never another service on the same network)."""
+        if not self.allow_private_network:
+            return NO_OPT_IN
+        own = [*self.start_urls, *([self.search.page_url] if self.search is not None else [])]
+        return PrivateOptIn.of_urls(own)
 
     @property
     def domains(self) -> list[str]:

@@ -21,7 +21,6 @@ build it), so only the page's status and the media itself are checked.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import urllib.error
 import urllib.request
@@ -39,7 +38,12 @@ from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
 from crawler.extraction import canonical_media_url, extract_media_urls
 from crawler.hashing import PDQ_MATCH_THRESHOLD, MediaError, hamming, hash_media
-from crawler.network import is_public_address
+from crawler.network import (
+    NO_OPT_IN,
+    AddressRefused,
+    PrivateOptIn,
+    checked_addresses_blocking,
+)
 from crawler.sites import SiteConfig
 
 GONE = (404, 410)
@@ -57,14 +61,15 @@ def _guarded_connection(
     allow_private: bool,
 ) -> socket.socket:
     host, port = address
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    if not allow_private and not all(is_public_address(a) for a in addresses):
-        raise PrivateAddressRefused(f"{host} resolves to a private address; refused")
+    opt_in = PrivateOptIn(everywhere=True) if allow_private else NO_OPT_IN
+    try:  # the crawler's rule: no loopback or local names, no unresolvable or private hosts
+        addresses = checked_addresses_blocking(host, port, opt_in)
+    except AddressRefused as exc:
+        raise PrivateAddressRefused(f"{exc}; refused") from None
     last: OSError | None = None
-    for info in infos:  # connect to the address just checked, not to a new DNS answer
+    for ip in addresses:  # connect to the address just checked, not to a new DNS answer
         try:
-            return socket.create_connection(info[4][:2], timeout, source_address)  # type: ignore[arg-type]
+            return socket.create_connection((str(ip), port), timeout, source_address)  # type: ignore[arg-type]
         except OSError as exc:
             last = exc
     raise last or OSError(f"cannot connect to {host}:{port}")

@@ -32,7 +32,7 @@ def test_status_shows_search_crawls_rechecks_and_reminders_due(
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(sites_dir),
-        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{refused_port()}/",
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://ops:s3cret@127.0.0.1:{refused_port()}/",
         "REPOSTWATCH_SMTP_URL": "",
     }
     repostwatch("db", "upgrade", env=env, cwd=tmp_path)
@@ -82,7 +82,8 @@ def test_status_shows_search_crawls_rechecks_and_reminders_due(
 def test_status_prints_what_it_reached_and_stops_where_it_must(
     database_url, tmp_path, refused_port
 ):
-    node = f"http://127.0.0.1:{refused_port()}/"
+    port = refused_port()
+    node = f"http://127.0.0.1:{port}/"
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(tmp_path / "nowhere"),
@@ -93,6 +94,12 @@ def test_status_prints_what_it_reached_and_stops_where_it_must(
     assert "not a scrapyd URL" in bad_nodes.stderr
 
     env["REPOSTWATCH_SCRAPYD_URLS"] = node
+    anonymous = repostwatch("status", env=env, cwd=tmp_path, check=False)
+    assert anonymous.returncode == 1
+    assert f"{node} has no user name and password" in anonymous.stderr
+    assert "http://USER:PASSWORD@host:6800/" in anonymous.stderr
+
+    env["REPOSTWATCH_SCRAPYD_URLS"] = f"http://ops:s3cret@127.0.0.1:{port}/"
     unmigrated = repostwatch("status", env=env, cwd=tmp_path, check=False)
     assert unmigrated.returncode == 1 and "Traceback" not in unmigrated.stderr
     assert unmigrated.stdout.splitlines()[-1].endswith(": run `db upgrade`)")

@@ -25,6 +25,8 @@ from tests.support.project import ROOT
 
 REPO = ROOT
 VENV_BIN = Path(sys.executable).parent
+#: scrapyd always asks for credentials (scripts/scrapyd.sh).
+USERNAME, PASSWORD = "ops", "s3cret"
 
 
 def deployment(tmp: Path, database_url: str):
@@ -35,7 +37,7 @@ def deployment(tmp: Path, database_url: str):
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(sites_dir),
-        "REPOSTWATCH_SCRAPYD_URLS": f"http://127.0.0.1:{port}/",
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://{USERNAME}:{PASSWORD}@127.0.0.1:{port}/",
         "REPOSTWATCH_SPILL_FILE": str(tmp / "spill.jsonl"),
     }
     repostwatch("db", "upgrade", env=env, cwd=tmp)
@@ -56,6 +58,8 @@ def deployment(tmp: Path, database_url: str):
         "REPOSTWATCH_SCRAPYD_MAX_PROC": "2",
         "REPOSTWATCH_SCRAPYD_POLL_SECONDS": "0.5",
         "REPOSTWATCH_SCRAPYD_BIN": str(VENV_BIN / "scrapyd"),
+        "REPOSTWATCH_SCRAPYD_USERNAME": USERNAME,
+        "REPOSTWATCH_SCRAPYD_PASSWORD": PASSWORD,
     }
     log = (tmp / "scrapyd.out").open("w")
     process = subprocess.Popen(
@@ -70,7 +74,10 @@ def deployment(tmp: Path, database_url: str):
         wait(lambda: answers(client), 30, f"scrapyd did not start: {tmp / 'scrapyd.out'}")
         # Deploy as an operator does: a target in the user's scrapy.cfg, scrapyd-deploy TARGET.
         (tmp / "xdg").mkdir()
-        (tmp / "xdg" / "scrapy.cfg").write_text(f"[deploy:test]\nurl = http://127.0.0.1:{port}/\n")
+        (tmp / "xdg" / "scrapy.cfg").write_text(
+            f"[deploy:test]\nurl = http://127.0.0.1:{port}/\n"
+            f"username = {USERNAME}\npassword = {PASSWORD}\n"
+        )
         deploy = subprocess.run(
             [str(VENV_BIN / "scrapyd-deploy"), "test", "--version", "r1"],
             cwd=REPO,

@@ -10,6 +10,7 @@ first test expects a database no crawl has written to yet. Also here: scrapyd no
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -21,7 +22,7 @@ import time
 import zipfile
 from datetime import timedelta
 from urllib.parse import urlsplit
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -215,9 +216,10 @@ def test_run_whose_job_vanished_from_scrapyd_is_closed_as_failed(deployed):
 
 def test_status_says_which_node_is_down_and_exits_1(deployed, refused_port):
     down = f"http://127.0.0.1:{refused_port()}/"
+    up = deployed["env"]["REPOSTWATCH_SCRAPYD_URLS"]
     env = {
         **deployed["env"],
-        "REPOSTWATCH_SCRAPYD_URLS": f"{deployed['client'].name},{down}",
+        "REPOSTWATCH_SCRAPYD_URLS": f"{up},{down.replace('http://', 'http://ops:s3cret@')}",
         "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{refused_port()}/0",
     }
     result = repostwatch("status", env=env, cwd=deployed["tmp"], check=False)
@@ -225,7 +227,9 @@ def test_status_says_which_node_is_down_and_exits_1(deployed, refused_port):
     assert f"{deployed['client'].name}  up: " in result.stdout
     assert f"{down}  DOWN: {down} is unreachable: [Errno 111] Connection refused" in result.stdout
     assert "Redis     redis://127.0.0.1:" in result.stdout and "UNREACHABLE" in result.stdout
-    with urlopen(f"{deployed['client'].name}listprojects.json", timeout=10) as response:
+    listing = Request(f"{deployed['client'].name}listprojects.json")
+    listing.add_header("Authorization", "Basic " + base64.b64encode(b"ops:s3cret").decode())
+    with urlopen(listing, timeout=10) as response:
         assert json.loads(response.read())["projects"] == ["repostwatch"]
 
 
@@ -350,9 +354,26 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
 
 
 def test_node_urls_keep_credentials_out_of_the_name():
-    nodes = parse_nodes("http://ops:s%40cret@10.0.0.2:6800, https://crawler2.example/scrapyd/")
+    nodes = parse_nodes("http://ops:s%40cret@10.0.0.2:6800, https://a:b@crawler2.example/scrapyd/")
     assert [n.name for n in nodes] == ["http://10.0.0.2:6800/", "https://crawler2.example/scrapyd/"]
     assert (nodes[0].username, nodes[0].password) == ("ops", "s@cret")
     assert "s@cret" not in repr(nodes[0])
     with pytest.raises(ValueError, match="not a scrapyd URL"):
         parse_nodes("ftp://host/")
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        "http://127.0.0.1:6800/",
+        "http://ops@127.0.0.1:6800/",
+        "http://a:b@h.example/,http://127.0.0.1:6800/",
+    ],
+)
+def test_a_node_without_credentials_is_refused_with_what_to_set(urls):
+    with pytest.raises(ValueError) as refused:
+        parse_nodes(urls)
+    message = str(refused.value)
+    assert "http://127.0.0.1:6800/ has no user name and password" in message
+    assert "REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD" in message
+    assert "http://USER:PASSWORD@host:6800/" in message

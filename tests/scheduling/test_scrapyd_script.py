@@ -89,14 +89,28 @@ def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(t
         log.close()
 
 
-def test_scrapyd_on_the_network_without_a_password_is_refused(tmp_path):
-    env = {"REPOSTWATCH_SCRAPYD_DIR": str(tmp_path), "REPOSTWATCH_SCRAPYD_BIND": "0.0.0.0"}
+@pytest.mark.parametrize("bind", ["127.0.0.1", "0.0.0.0"])
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"REPOSTWATCH_SCRAPYD_USERNAME": "ops"}, {"REPOSTWATCH_SCRAPYD_PASSWORD": "s3cret"}],
+)
+def test_scrapyd_without_a_password_is_refused_even_on_loopback(tmp_path, bind, credentials):
+    env = {
+        **{key: "" for key in ("REPOSTWATCH_SCRAPYD_USERNAME", "REPOSTWATCH_SCRAPYD_PASSWORD")},
+        "REPOSTWATCH_SCRAPYD_DIR": str(tmp_path),
+        "REPOSTWATCH_SCRAPYD_BIND": bind,
+        "REPOSTWATCH_SCRAPYD_PORT": "6899",
+        # Were it not refused, nothing would start either (no stray scrapyd on a failure).
+        "REPOSTWATCH_SCRAPYD_BIN": "/bin/true",
+        **credentials,
+    }
     process = _script(env)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 1
-    assert "scrapyd on 0.0.0.0 without a password would let anyone on the network run code" in (
-        output
-    )
+    said = " ".join(output.split())
+    assert "scrapyd without a password would let any local process or crawled page run code" in said
+    assert f"on {bind}:6899: set" in said
+    assert "set REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD" in output
     assert not (tmp_path / "scrapyd.conf").exists()
 
 

@@ -19,6 +19,11 @@ SEARCHED = (
 )
 
 
+def _signed(node: str) -> str:
+    """The node's URL with the credentials every node needs (its name is ``node``)."""
+    return node.replace("http://", "http://ops:s3cret@", 1)
+
+
 def _collect(database_url, sites_dir, scrapyd_urls, **changes):
     options = {
         "scrapyd_urls": scrapyd_urls,
@@ -56,7 +61,7 @@ def test_status_collects_services_backlog_and_every_sites_outlook(
         )
     node = f"http://127.0.0.1:{refused_port()}/"
 
-    status = _collect(database_url, tmp_path, node)
+    status = _collect(database_url, tmp_path, _signed(node))
 
     assert status.stopped is None and status.at == NOW
     (down,) = status.nodes
@@ -85,17 +90,19 @@ def test_collection_stops_where_what_follows_cannot_be_read(database_url, tmp_pa
     assert "not a scrapyd URL" in bad_nodes.stopped
     assert (bad_nodes.nodes, bad_nodes.redis, bad_nodes.database) == ([], None, None)
 
-    unmigrated = _collect(database_url, tmp_path, node)
+    unmigrated = _collect(database_url, tmp_path, _signed(node))
     assert unmigrated.database.revision is None and not unmigrated.database.ready
     assert unmigrated.backlog is None and unmigrated.stopped is None
 
     upgrade(database_url)
-    no_sites = _collect(database_url, tmp_path / "nowhere", node)
+    no_sites = _collect(database_url, tmp_path / "nowhere", _signed(node))
     assert no_sites.database.ready and no_sites.backlog is None
     assert no_sites.stopped.endswith(
         "no such directory; point REPOSTWATCH_SITES_DIR at your site files"
     )
 
-    down = _collect("postgresql://rw:secret@127.0.0.1:1/x?connect_timeout=2", tmp_path, node)
+    down = _collect(
+        "postgresql://rw:secret@127.0.0.1:1/x?connect_timeout=2", tmp_path, _signed(node)
+    )
     assert down.database.error and "secret" not in down.database.url
     assert down.problems[1:] == [f"database {down.database.url}: {down.database.error}"]

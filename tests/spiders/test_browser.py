@@ -263,13 +263,13 @@ def _site_options(extra: str = ""):
 
 
 def _options(**overrides: object) -> dict[str, object]:
-    meta = browser.page_meta(_site_options(), allow_private_network=False, settle_seconds=1)
+    meta = browser.page_meta(_site_options(), settle_seconds=1)
     return {**meta[browser.OPTIONS_KEY], **overrides}
 
 
 def _refusal(url: str, resource_type: str = "image", *, public: bool = True, **options: object):
-    async def check(host: str, port: int) -> bool:
-        return public
+    async def check(host: str, port: int) -> str | None:
+        return None if public else "refused/private_network"
 
     return asyncio.run(browser.refusal(url, resource_type, _options(**options), check))
 
@@ -293,7 +293,6 @@ def test_fonts_and_analytics_hosts_are_blocked_by_default():
 
 def test_the_browser_never_reaches_private_addresses_or_other_schemes():
     assert _refusal("http://intranet.js.example/a.jpg", public=False) == ("refused/private_network")
-    assert _refusal("http://intranet/a.jpg", public=False, allow_private_network=True) is None
     assert _refusal("file:///etc/passwd", "document") == "refused/scheme"
     assert _refusal("ftp://js.example/a.jpg") == "refused/scheme"
     assert _refusal("data:image/gif;base64,R0lGOD", public=False) is None  # no network
@@ -304,17 +303,75 @@ def test_addresses_are_judged_like_the_downloader_guard():
     from crawler.crawling.middlewares import private_network as middlewares
 
     # One rule for both: the browser guard and the downloader middleware use crawler.network.
-    assert browser.is_public_address is middlewares.is_public_address is network.is_public_address
-    assert browser.resolve is middlewares.resolve is network.resolve
-    assert browser.is_public_address(asyncio.run(browser.resolve("93.184.215.14", 80))[0])
-    assert not browser.is_public_address(
-        asyncio.run(browser.resolve("[::ffff:192.168.0.1]", 80))[0]
+    assert browser.checked_addresses is middlewares.checked_addresses is network.checked_addresses
+    assert network.is_public_address(asyncio.run(network.resolve("93.184.215.14", 80))[0])
+    assert not network.is_public_address(
+        asyncio.run(network.resolve("[::ffff:192.168.0.1]", 80))[0]
     )
+
+
+def test_the_page_guard_refuses_names_and_other_private_ports():
+    """init_page's check: the site's own host and port only, never a loopback name."""
+
+    class Page:
+        async def route(self, pattern, handler):
+            self.guard = handler
+
+        def on(self, event, handler):
+            pass
+
+    class Route:
+        aborted = continued = False
+
+        async def abort(self, code):
+            self.aborted = True
+
+        async def fallback(self):
+            self.continued = True
+
+    class BrowserRequest:
+        def __init__(self, url):
+            self.url, self.resource_type = url, "fetch"
+
+    meta = browser.page_meta(
+        _site_options(), private_origins=[("127.0.0.1", 8080)], settle_seconds=1
+    )
+
+    class Request:
+        pass
+
+    request = Request()
+    request.meta = meta
+    page = Page()
+
+    async def guard(url: str) -> bool:
+        route = Route()
+        await page.guard(route, BrowserRequest(url))
+        return route.continued
+
+    async def run() -> list[bool]:
+        await browser.init_page(page, request)
+        return [
+            await guard(url)
+            for url in (
+                "http://127.0.0.1:8080/api",
+                "http://127.0.0.1:6800/schedule.json",
+                "http://x.localhost:8080/",
+                "http://nothing-here.invalid/",
+            )
+        ]
+
+    assert asyncio.run(run()) == [True, False, False, False]
+    assert meta[browser.REFUSED_KEY] == {
+        "refused/private_network": 1,
+        "refused/host_name": 1,
+        "refused/unresolvable": 1,
+    }
 
 
 def test_page_requests_stay_serializable_for_disk_and_redis_queues():
     options = _site_options("[browser]\nscroll = 3\nclick = '#enter'\n")
-    meta = browser.page_meta(options, allow_private_network=False, settle_seconds=2.0)
+    meta = browser.page_meta(options, settle_seconds=2.0)
     copy = pickle.loads(pickle.dumps(meta))
     assert copy["playwright"] is True
     assert copy["playwright_page_init_callback"] is browser.init_page
@@ -324,7 +381,7 @@ def test_page_requests_stay_serializable_for_disk_and_redis_queues():
 
 
 def test_page_report_reads_what_the_page_recorded():
-    meta = browser.page_meta(_site_options(), allow_private_network=False, settle_seconds=0.5)
+    meta = browser.page_meta(_site_options(), settle_seconds=0.5)
     meta["playwright_page_methods"][0].result = {
         "clicked": ["#enter"],
         "wait_for": "timeout",

@@ -212,3 +212,14 @@ def test_robots_txt_is_obeyed_unless_the_site_file_says_otherwise(engine, world,
     }
     summary = recheck(make_sessionmaker(engine), configs, FETCHER, now=lambda: LATER)
     assert [r.flag_id for r in summary.present] == [flag_id]
+
+
+@pytest.mark.parametrize("host", ["localhost", "x.localhost"])
+def test_loopback_names_are_refused_even_for_a_site_on_a_private_network(repost_site, host):
+    import urllib.error
+    from urllib.parse import urlsplit
+
+    url = f"http://{host}:{urlsplit(repost_site.url).port}/post/1"
+    with pytest.raises(urllib.error.URLError, match="is a loopback name; refused"):
+        FETCHER.get(url, allow_private=True, robots=False)
+    assert repost_site.site.requests == []

@@ -2,13 +2,18 @@
 
 A monitored site is on the public internet. A page that links to ``http://10.0.0.5/admin`` or a
 host name that resolves to ``127.0.0.1`` must not make the crawler reach into the network it runs
-in. Every request's host is resolved and refused when any of its addresses is not globally
-routable (private, loopback, link-local, shared, reserved, multicast); the peer address of every
-response is checked again, which also catches a DNS answer that changed between the two looks.
+in. Every request's host goes through :func:`crawler.network.checked_addresses` (loopback and
+local names, names that do not resolve and addresses that are not globally routable are
+refused); the peer address of every response is checked again, which also catches a DNS answer
+that changed between the two looks. A response whose peer address is unknown is refused too
+(``refused/unknown_peer``): nothing says where it came from. Pages rendered in the browser
+came through the guard proxy (:mod:`crawler.browser.guard_proxy`), which checked and pinned
+the address it connected to; their peer is the proxy, and they are accepted only while the
+crawl's proxy runs.
 
 Only ``http`` and ``https`` URLs are fetched at all: ``file:``, ``ftp:`` and every other scheme
-are refused for every site. A site file opts out of the address check (not of the scheme check)
-with ``allow_private_network = true`` (the demo and test sites, which run on
+are refused for every site. A site file opts out of the address check (not of the scheme or the
+host name check) with ``allow_private_network = true`` (the demo and test sites, which run on
 127.0.0.1, do).
 """
 
@@ -22,8 +27,18 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.network import is_public_address, resolve
-from crawler.stats import REFUSED_PRIVATE_NETWORK, REFUSED_SCHEME
+from crawler.network import (
+    NO_OPT_IN,
+    AddressRefused,
+    PrivateOptIn,
+    checked_addresses,
+    default_port,
+    is_public_address,
+    resolve,
+)
+from crawler.stats import REFUSED_PRIVATE_NETWORK, REFUSED_SCHEME, REFUSED_UNKNOWN_PEER, refused
+
+__all__ = ["PrivateNetworkGuardMiddleware", "PrivateNetworkRefused", "is_public_address", "resolve"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +61,11 @@ class PrivateNetworkGuardMiddleware:
     def _allowed(self) -> bool:
         return bool(getattr(self.crawler.spider, "allow_private_network", False))
 
-    def _refuse(self, request: Request, why: str) -> PrivateNetworkRefused:
-        self.stats.inc_value(REFUSED_PRIVATE_NETWORK)
+    def _refuse(self, request: Request, stat: str, why: str) -> PrivateNetworkRefused:
+        self.stats.inc_value(stat)
         logger.warning(
             "Refused %s: %s. A site on a private network must set allow_private_network = true "
-            "in its site file.",
+            "in its site file and be named by its IP address or a full domain name.",
             request.url,
             why,
         )
@@ -64,21 +79,34 @@ class PrivateNetworkGuardMiddleware:
             self.stats.inc_value(REFUSED_SCHEME)
             logger.warning("Refused %s: only http and https URLs are crawled", request.url)
             raise PrivateNetworkRefused(f"{request.url}: only http and https URLs are crawled")
-        if self._allowed():
-            return None
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        opt_in = PrivateOptIn(everywhere=True) if self._allowed() else NO_OPT_IN
         try:
-            addresses = await resolve(parts.hostname, port)
-        except OSError:
-            return None  # unresolvable: the download fails with Scrapy's own DNS error
-        for address in addresses:
-            if not is_public_address(address):
-                raise self._refuse(request, f"{parts.hostname} resolves to {address}")
+            port = parts.port or default_port(parts.scheme)
+        except ValueError:
+            raise self._refuse(request, REFUSED_SCHEME, "the port is not a number") from None
+        try:
+            await checked_addresses(parts.hostname, port, opt_in)
+        except AddressRefused as exc:
+            raise self._refuse(request, refused(exc.kind), str(exc)) from None
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if self._allowed() or response.ip_address is None:
+        if request.meta.get("playwright"):
+            # Rendered by Chromium: its peer is the guard proxy, which checked the real one.
+            proxy = getattr(self.crawler.spider, "guard_proxy", None)
+            if proxy is None or not proxy.running:
+                raise self._refuse(
+                    request, REFUSED_UNKNOWN_PEER, "rendered by a browser without the guard proxy"
+                )
+            return response
+        if response.ip_address is None:
+            raise self._refuse(
+                request, REFUSED_UNKNOWN_PEER, "the response's peer address is unknown"
+            )
+        if self._allowed():
             return response
         if not is_public_address(response.ip_address):
-            raise self._refuse(request, f"the response came from {response.ip_address}")
+            raise self._refuse(
+                request, REFUSED_PRIVATE_NETWORK, f"the response came from {response.ip_address}"
+            )
         return response
