@@ -456,3 +456,31 @@ def test_what_the_round_has_no_time_for_is_left_for_the_next(engine, session, wo
     assert (summary.checked, summary.unknown) == (0, [])
     assert took < 2.5, took
     assert db_rechecks.observations(session, slow_flag) == []  # nothing was seen
+
+
+def test_the_command_says_what_was_not_checked_in_time(
+    database_url, engine, world, repost_site, tmp_path
+):
+    from tests.support.cli_runner import repostwatch
+
+    with DripServer() as slow:
+        slow_flags = [
+            world.flag(site="a-slow", page_url=f"{slow.url}/{n}", media_url=f"{slow.url}/{n}.jpg")
+            for n in (1, 2)
+        ]
+        flag_id = _flag(world, repost_site)
+        for name, url in (("a-slow", slow.url), ("board", repost_site.url)):
+            (tmp_path / f"{name}.toml").write_text(
+                f'name = "{name}"\nstart_urls = ["{url}/"]\nallow_private_network = true\n'
+            )
+        env = {
+            "REPOSTWATCH_DATABASE_URL": database_url,
+            "REPOSTWATCH_SITES_DIR": str(tmp_path),
+            "REPOSTWATCH_RECHECK_REQUEST_SECONDS": "1",
+        }
+        out = repostwatch("recheck", env=env, cwd=tmp_path, timeout=60).stdout
+    assert f"flag {slow_flags[0]} {slow.url}/1.jpg: unknown (DeadlineExceeded: " in out
+    assert f"flag {slow_flags[1]} {slow.url}/2.jpg: not checked in time (next run)" in out
+    assert f"flag {flag_id} {repost_site.media_url}: still there" in out
+    assert "Checked 2 flag(s): 0 removed, 0 seen gone (not yet removed), 1 still there, " in out
+    assert "1 unknown, 1 not checked in time; 0 notice(s) resolved." in out
