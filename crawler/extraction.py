@@ -11,7 +11,15 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
+from charset_normalizer import from_bytes
 from parsel import Selector
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+)
 from w3lib.url import safe_url_string
 
 #: File extensions that mark a link (``<a href>``) as pointing straight at media.
@@ -183,21 +191,30 @@ def background_images(style: str) -> list[str]:
 
 
 def extract_media_urls(
-    page: Selector, urljoin: Callable[[str], str], thumbnails: set[str] | None = None
+    page: Selector,
+    urljoin: Callable[[str], str],
+    thumbnails: set[str] | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> list[str]:
     """Absolute http(s) media URLs of a page, in page order, each once.
 
     Thumbnails wrapped in a link to their full-size file are left out (the link is in); pass a
     set as ``thumbnails`` to learn their URLs, e.g. to ignore them among what a browser loaded.
+    ``encoding`` is the page's (:func:`page_encoding`): queries are encoded in it, as browsers do.
     """
     wrapped, thumbnail_urls = _thumbnails(page)
-    media = _absolute(_raw_media_urls(page, wrapped), urljoin)
+    media = _absolute(_raw_media_urls(page, wrapped), urljoin, encoding)
     if thumbnails is not None:
-        thumbnails.update(url for url in _absolute(thumbnail_urls, urljoin) if url not in media)
+        thumbnails.update(
+            url for url in _absolute(thumbnail_urls, urljoin, encoding) if url not in media
+        )
     return media
 
 
-def linked_thumbnails(page: Selector, urljoin: Callable[[str], str]) -> list[tuple[str, list[str]]]:
+def linked_thumbnails(
+    page: Selector, urljoin: Callable[[str], str], *, encoding: str = "utf-8"
+) -> list[tuple[str, list[str]]]:
     """Images wrapped in a link whose URL does not say what it is (``<a href="/f/123"><img
     src="/t/123.jpg"></a>``): ``(link, [the image URLs extract_media_urls took])`` per link.
 
@@ -214,28 +231,88 @@ def linked_thumbnails(page: Selector, urljoin: Callable[[str], str]) -> list[tup
         images = [url for url in map(_shown_url, link.css("img")) if url]
         if not images:
             continue
-        absolute = _absolute([href], urljoin)
+        absolute = _absolute([href], urljoin, encoding)
         if absolute:
-            found.append((absolute[0], _absolute(images, urljoin)))
+            found.append((absolute[0], _absolute(images, urljoin, encoding)))
     return found
 
 
-def _absolute(raw_urls: Iterable[str], urljoin: Callable[[str], str]) -> list[str]:
+def _absolute(raw_urls: Iterable[str], urljoin: Callable[[str], str], encoding: str) -> list[str]:
     seen: dict[str, None] = {}
     for raw in raw_urls:
         raw = raw.strip()
         if not raw or raw.startswith(("data:", "javascript:", "blob:")):
             continue
-        url = canonical_media_url(urljoin(raw))
+        url = canonical_media_url(urljoin(raw), encoding)
         if urlsplit(url).scheme in ("http", "https"):
             seen.setdefault(url, None)
     return list(seen)
 
 
-def canonical_media_url(url: str) -> str:
+def canonical_media_url(url: str, encoding: str = "utf-8") -> str:
     """One spelling per media URL: percent-encoded as a browser sends it, without a fragment.
 
     ``/이미지/사진 1.jpg`` and ``/%EC%9D%B4...%201.jpg`` are the same file, and so are
-    ``/a.jpg`` and ``/a.jpg#zoom``: each must be downloaded once and flagged once.
+    ``/a.jpg`` and ``/a.jpg#zoom``: each must be downloaded once and flagged once. As in a
+    browser, the path is encoded in UTF-8 and the query in the encoding of the page the URL
+    is on (``?name=하늘`` on an EUC-KR board is ``?name=%C7%CF%B4%C3``); a character that
+    encoding lacks becomes ``&#NNNN;`` (percent-encoded), as browsers send it.
     """
-    return safe_url_string(url.split("#", 1)[0], encoding="utf-8")
+    url = url.split("#", 1)[0]
+    encoding = _query_encoding(encoding)
+    base, mark, query = url.partition("?")
+    if mark:
+        query = "".join(
+            char if _encodable(char, encoding) else f"%26%23{ord(char)}%3B" for char in query
+        )
+    return safe_url_string(base + mark + query, encoding=encoding)
+
+
+def _query_encoding(encoding: str) -> str:
+    """The encoding a page's URL queries are sent in: the page's, or UTF-8 for pages in
+    UTF-16/32 (the URL standard's rule) and for names Python does not know."""
+    name = resolve_encoding(encoding) or "utf-8"
+    if name.replace("_", "-").lower().startswith(("utf-16", "utf-32")):
+        return "utf-8"
+    return name
+
+
+def _encodable(char: str, encoding: str) -> bool:
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def page_encoding(content_type: str | None, body: bytes) -> str:
+    """The encoding of an HTML page, found as Scrapy's ``TextResponse.encoding`` finds it
+    (what the crawl reads pages with): a byte order mark, the ``Content-Type`` header's
+    charset, the page's ``<meta charset>`` / ``http-equiv``, then a guess (ASCII, UTF-8,
+    then charset detection). The same w3lib code; tests check both agree."""
+    content_type = content_type or ""
+    declared = (
+        read_bom(body)[0]
+        or http_content_type_encoding(content_type)
+        or html_body_declared_encoding(body)
+    )
+    if declared:
+        return declared
+    return html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)[0]
+
+
+def decode_page(content_type: str | None, body: bytes) -> tuple[str, str]:
+    """``(encoding, text)`` of an HTML page: :func:`page_encoding`, decoded as Scrapy does."""
+    encoding = page_encoding(content_type, body)
+    return encoding, html_to_unicode(f"charset={encoding}", body)[1]
+
+
+def _guess_encoding(body: bytes) -> str | None:
+    for encoding in ("ascii", "utf-8"):
+        try:
+            body.decode(encoding)
+        except UnicodeError:
+            continue
+        return resolve_encoding(encoding)
+    match = from_bytes(body).best()
+    return resolve_encoding(match.encoding) if match else None

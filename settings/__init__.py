@@ -153,6 +153,23 @@ REPOSTWATCH_RECHECK_HOURS = _number("REPOSTWATCH_RECHECK_HOURS", 6.0)
 #: env REPOSTWATCH_RECHECK_BATCH: at most this many re-checks per scheduler pass (the longest
 #: unchecked first); the rest wait for the next pass.
 REPOSTWATCH_RECHECK_BATCH = _whole_number("REPOSTWATCH_RECHECK_BATCH", 200)
+#: env REPOSTWATCH_RECHECK_GONE_HOURS: a flag becomes "removed" only when its media was seen gone
+#: by two re-checks at least this many hours apart (with no sighting in between).
+REPOSTWATCH_RECHECK_GONE_HOURS = _number("REPOSTWATCH_RECHECK_GONE_HOURS", 24.0)
+#: env REPOSTWATCH_RECHECK_REQUEST_SECONDS: the longest one re-check request may take, all of it
+#: (connecting, headers, body, redirects); a slower answer is cut off and tells nothing.
+REPOSTWATCH_RECHECK_REQUEST_SECONDS = _number("REPOSTWATCH_RECHECK_REQUEST_SECONDS", 60.0)
+#: env REPOSTWATCH_RECHECK_ROUND_SECONDS: the longest a round of re-checks (`repostwatch recheck`,
+#: a scheduler pass) may take; the flags not checked by then are left for the next round.
+REPOSTWATCH_RECHECK_ROUND_SECONDS = _number("REPOSTWATCH_RECHECK_ROUND_SECONDS", 600.0)
+#: env REPOSTWATCH_RECHECK_USER_AGENT: the User-Agent re-check requests send: a neutral browser's,
+#: so that a site answering crawlers differently cannot make media look removed (robots.txt is
+#: still read for the crawler's USER_AGENT or the site file's user_agent).
+REPOSTWATCH_RECHECK_USER_AGENT = os.environ.get(
+    "REPOSTWATCH_RECHECK_USER_AGENT",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+)
 #: env REPOSTWATCH_ALERT_WEBHOOK: URL that gets a JSON POST when a site's health changes.
 REPOSTWATCH_ALERT_WEBHOOK = os.environ.get("REPOSTWATCH_ALERT_WEBHOOK", "")
 #: env REPOSTWATCH_ALERT_EMAIL: addresses (comma-separated) e-mailed when a site's health

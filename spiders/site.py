@@ -201,10 +201,14 @@ class SiteSpider(scrapy.Spider):
             return
         depth = response.meta.get("depth", 0)
         thumbnails: set[str] = set()  # shown linked to their full-size file: not hashed
-        media_urls = extract_media_urls(response.selector, response.urljoin, thumbnails)
+        # Queries in the page's encoding (EUC-KR boards), as a browser requests them.
+        encoding = response.encoding
+        media_urls = extract_media_urls(
+            response.selector, response.urljoin, thumbnails, encoding=encoding
+        )
         if response.meta.get("playwright"):
             media_urls = self._rendered_page_media(response, media_urls, thumbnails)
-        if linked := linked_thumbnails(response.selector, response.urljoin):
+        if linked := linked_thumbnails(response.selector, response.urljoin, encoding=encoding):
             # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
             media_urls = await self.full_size.settle(response.url, media_urls, linked)
         yield MediaPage(

@@ -1,9 +1,15 @@
+from urllib.parse import urljoin
+
+import pytest
 from parsel import Selector
 
 from crawler.extraction import (
+    canonical_media_url,
+    decode_page,
     extract_media_urls,
     largest_srcset_candidate,
     linked_thumbnails,
+    page_encoding,
     parse_srcset,
 )
 
@@ -176,3 +182,54 @@ def test_images_linked_to_urls_that_do_not_say_what_they_are():
         ("https://board.example/file/1", ["https://board.example/t/1@2.jpg"]),
         ("https://board.example/view.php?no=2", ["https://board.example/t/2.jpg"]),
     ]
+
+
+def test_queries_are_encoded_in_the_page_encoding_paths_in_utf8():
+    """As browsers request them: an EUC-KR board's ``?name=하늘`` is EUC-KR, its path UTF-8; a
+    character EUC-KR lacks is sent as ``&#NNNN;``; UTF-16 pages use UTF-8 for queries."""
+    url = "http://board.example/사진/하늘.jpg?name=하늘별&n=1#top"
+    path = "http://board.example/%EC%82%AC%EC%A7%84/%ED%95%98%EB%8A%98.jpg"
+    assert canonical_media_url(url, "euc-kr") == path + "?name=%C7%CF%B4%C3%BA%B0&n=1"
+    assert canonical_media_url(url) == path + "?name=%ED%95%98%EB%8A%98%EB%B3%84&n=1"
+    assert canonical_media_url(url, "utf-16") == canonical_media_url(url)
+    assert canonical_media_url("http://b.example/a.jpg?t=😀", "euc-kr") == (
+        "http://b.example/a.jpg?t=%26%23128512%3B"
+    )
+    page = Selector(text='<img src="/사진/하늘.jpg?name=하늘별&amp;n=1">')
+    found = extract_media_urls(
+        page, lambda raw: urljoin("http://board.example/bbs/1", raw), encoding="cp949"
+    )
+    assert found == [path + "?name=%C7%CF%B4%C3%BA%B0&n=1"]
+
+
+PAGE = "<html><head>{meta}<title>게시판</title></head><body><p>하늘별 사진</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html", PAGE.format(meta='<meta charset="euc-kr">').encode("euc-kr")),
+        (
+            "text/html",
+            PAGE.format(
+                meta='<meta http-equiv="Content-Type" content="text/html; charset=euc-kr">'
+            ).encode("euc-kr"),
+        ),
+        ("text/html; charset=EUC-KR", PAGE.format(meta="").encode("euc-kr")),
+        ("text/html; charset=euc-kr", b"\xef\xbb\xbf" + PAGE.format(meta="").encode("utf-8")),
+        ("text/html", PAGE.format(meta="").encode("utf-8")),
+        ("text/html", PAGE.format(meta="").encode("euc-kr")),  # declared nowhere: a guess
+        ("text/html", b"<html><body>plain</body></html>"),
+        ("text/html; charset=shift_jis", "<p>写真</p>".encode("shift_jis")),
+    ],
+)
+def test_pages_are_decoded_as_scrapy_decodes_them(content_type, body):
+    """The re-check's decoding (page_encoding, decode_page) is the crawl's: Scrapy's
+    TextResponse on the same bytes and headers finds the same encoding and text."""
+    from scrapy.http import HtmlResponse
+
+    response = HtmlResponse(
+        "http://board.example/bbs/1", body=body, headers={"Content-Type": content_type}
+    )
+    assert decode_page(content_type, body) == (response.encoding, response.text)
+    assert page_encoding(content_type, body) == response.encoding

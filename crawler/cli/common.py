@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from crawler.crawling.process import Settings
     from crawler.sites import SiteConfig
-    from crawler.takedown.recheck import Fetcher
+    from crawler.takedown.fetching import Fetcher
     from crawler.takedown.sending import SmtpConfig
 
 
@@ -129,15 +129,20 @@ def valid_sites() -> dict[str, SiteConfig]:
 
 
 def recheck_fetcher(settings: Settings) -> Fetcher:
-    """How re-checks fetch flagged pages and media: the crawl's user agent, timeout and size
-    limit (`repostwatch recheck` and the scheduler's upkeep)."""
-    from crawler.takedown.recheck import Fetcher
+    """How re-checks fetch flagged pages and media (`repostwatch recheck` and the scheduler's
+    upkeep): a neutral user agent (robots.txt read for the crawl's), a deadline per request
+    and the media size limit."""
+    from crawler.takedown.fetching import Fetcher
 
-    return Fetcher(
-        user_agent=settings.get("USER_AGENT"),
-        timeout=settings.getfloat("DOWNLOAD_TIMEOUT"),
-        max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
-    )
+    try:
+        return Fetcher(
+            user_agent=settings.get("REPOSTWATCH_RECHECK_USER_AGENT"),
+            robots_agent=settings.get("USER_AGENT"),
+            request_seconds=settings.getfloat("REPOSTWATCH_RECHECK_REQUEST_SECONDS"),
+            max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def notice_mail(settings: Settings) -> tuple[SmtpConfig, str, timedelta]:

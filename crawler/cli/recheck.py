@@ -10,40 +10,61 @@ from crawler.cli.common import database_sessions, load_settings, recheck_fetcher
 
 if TYPE_CHECKING:
     from crawler.db import CheckTarget
+    from crawler.db.rechecks import Verdict
     from crawler.takedown.recheck import CheckResult
 
 
 @click.command("recheck")
 @click.option("--site", help="Only this site's confirmed flags.")
 def recheck(site: str | None) -> None:
-    """Re-check confirmed flags on their sites: media gone (404/410, no longer on its page, or
-    no longer matching) marks the flag removed; notices whose items are all removed are
-    resolved. Run it from a scheduler.
+    """Re-check confirmed flags on their sites. The media URL decides: media seen gone (404/410,
+    or other media there now) by two re-checks REPOSTWATCH_RECHECK_GONE_HOURS apart marks the
+    flag removed (its evidence stays until the case closes); notices whose items are all
+    removed are resolved. One request may take REPOSTWATCH_RECHECK_REQUEST_SECONDS, the whole
+    run REPOSTWATCH_RECHECK_ROUND_SECONDS; what is not checked in time is listed, for the next
+    run. Run it from a scheduler.
 
     \b
     Example:
       repostwatch recheck --site board
     """
+    from datetime import timedelta
+
     from crawler.takedown.recheck import recheck as run_recheck
 
     settings = load_settings()
     configs = valid_sites()
     fetcher = recheck_fetcher(settings)
 
-    def progress(target: CheckTarget, result: CheckResult) -> None:
-        state = (
-            "still there"
-            if result.present
-            else f"removed ({result.reason})"
-            if result.present is False
-            else f"unknown ({result.error})"
-        )
+    def progress(target: CheckTarget, result: CheckResult, verdict: Verdict) -> None:
+        if verdict.removed:
+            state = f"removed ({result.reason}; gone since {verdict.gone_since:%Y-%m-%d %H:%M} UTC)"
+        elif result.present is False:
+            state = (
+                f"gone ({result.reason}); removed if still gone at "
+                f"{verdict.removable_at:%Y-%m-%d %H:%M} UTC"
+            )
+        elif result.present:
+            state = "still there" + (f" ({result.reason})" if result.reason else "")
+        else:
+            state = f"unknown ({result.error})"
         click.echo(f"flag {target.flag_id} {target.media_url}: {state}")
 
     with database_sessions() as sessions:
-        summary = run_recheck(sessions, configs, fetcher, site=site, progress=progress)
+        summary = run_recheck(
+            sessions,
+            configs,
+            fetcher,
+            gone_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_GONE_HOURS")),
+            round_seconds=settings.getfloat("REPOSTWATCH_RECHECK_ROUND_SECONDS"),
+            site=site,
+            progress=progress,
+        )
+    for target in summary.left:
+        click.echo(f"flag {target.flag_id} {target.media_url}: not checked in time (next run)")
     click.echo(
         f"Checked {summary.checked} flag(s): {len(summary.removed)} removed, "
-        f"{len(summary.present)} still there, {len(summary.unknown)} unknown; "
+        f"{len(summary.gone)} seen gone (not yet removed), {len(summary.present)} still there, "
+        f"{len(summary.unknown)} unknown, {len(summary.left)} not checked in time; "
         f"{len(summary.resolved_notices)} notice(s) resolved."
     )

@@ -141,6 +141,8 @@ def _upkeep(settings: Settings, sessions: sessionmaker[Session]) -> Upkeep:
             recheck_fetcher(settings),
             recheck_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_HOURS")),
             recheck_batch=settings.getint("REPOSTWATCH_RECHECK_BATCH"),
+            gone_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_GONE_HOURS")),
+            round_seconds=settings.getfloat("REPOSTWATCH_RECHECK_ROUND_SECONDS"),
             reminders=reminders,
         )
     except ValueError as exc:
@@ -155,7 +157,8 @@ def _echo_upkeep(upkeep: Upkeep) -> None:
         return
     click.echo(
         f"re-checked {done.checked} of {done.rechecks_due} due flag(s): {len(done.removed)} "
-        f"removed, {len(done.present)} still there, {len(done.unknown)} unknown"
+        f"removed, {len(done.gone)} seen gone (not yet removed), {len(done.present)} still "
+        f"there, {len(done.unknown)} unknown, {len(done.left)} not checked in time (next pass)"
     )
     if upkeep.reminders is None:
         click.echo("notice reminders: off (REPOSTWATCH_SMTP_URL is not set)")

@@ -1,10 +1,11 @@
-"""Encrypted evidence: the found media of a flag, kept only while the flag is open or confirmed.
+"""Encrypted evidence: the found media of a flag, kept from its sighting until its case closes.
 
 The media is encrypted with Fernet (AES-128-CBC + HMAC-SHA256; key from
 ``REPOSTWATCH_EVIDENCE_KEY``) before it reaches the database, and decrypted in memory only to be
 shown to a logged-in reviewer. Only matched media is ever kept; it is deleted when its flag is
-rejected, when a re-check finds its media removed (``rechecks.mark_removed``) and when its case
-closes (:func:`delete_case_evidence`). Without a key nothing is kept.
+rejected and when its case closes (:func:`delete_case_evidence`). A flag whose media a re-check
+found removed keeps it (a removal can be disputed, the media can come back). Without a key
+nothing is kept.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session
 from crawler.db.models import Case, Evidence, Flag, utcnow
 from crawler.db.session import dialect_insert
 
-#: Flags whose evidence may be kept; a rejected or removed flag's evidence is deleted.
+#: Flags that may get evidence; a rejected flag's is deleted, a removed flag's is kept (until
+#: its case closes) but it gets no new evidence.
 KEPT_FOR = ("pending", "confirmed")
 
 

@@ -1,6 +1,7 @@
-"""Removal re-checks and time-to-removal: which confirmed flags to check, marking media
-removed (and resolving notices whose items are all removed), removal times per flag, and a
-flag's whole takedown story (repost, removal, notices) for the review app.
+"""Removal re-checks and time-to-removal: which confirmed flags to check, what each re-check
+saw (:func:`observe`: a flag is removed only when seen gone twice, far enough apart), marking
+media removed (and resolving notices whose items are all removed), removal times per flag, and
+a flag's whole takedown story (repost, removal, notices) for the review app.
 
 Time-to-removal counts from the first sending of the flag's notice, or, for media removed before
 any notice was sent, from the flag's confirmation. Functions take a Session; the caller commits.
@@ -14,8 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from crawler.db.evidence import delete_flag_evidence
-from crawler.db.models import Case, Flag, Notice, NoticeItem, Site
+from crawler.db.models import Case, Flag, Notice, NoticeItem, RecheckObservation, Site
 
 
 def _case_flags(case: str):
@@ -50,8 +50,8 @@ def check_targets(
     session: Session, site: str | None = None, *, checked_before: datetime | None = None
 ) -> list[CheckTarget]:
     """Confirmed flags whose media was not found removed yet: what a re-check visits. With
-    ``checked_before``, only those never checked or last found present before then, the
-    longest unchecked first (what a scheduled re-check is due to visit)."""
+    ``checked_before``, only those never checked or last seen (present or gone) before then,
+    the longest unchecked first (what a scheduled re-check is due to visit)."""
     query = (
         select(
             Flag.id,
@@ -76,23 +76,93 @@ def check_targets(
     return [CheckTarget(*row) for row in session.execute(query)]
 
 
-def mark_checked(session: Session, flag_id: int, *, now: datetime) -> None:
-    """A re-check found the media still there."""
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one re-check saw of a flag's media."""
+
+    outcome: str  # "present", "gone" or "unknown" (RECHECK_OUTCOMES)
+    http_status: int | None = None  # the media URL's answer (or the page's, when it failed)
+    reason: str | None = None  # media_http_404, media_changed, page_http_404, an error, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an observation made of the flag: removed (with the notices that this resolved), or
+    seen gone since ``gone_since`` and removed if still gone at ``removable_at``."""
+
+    removed: bool = False
+    resolved_notices: tuple[int, ...] = ()
+    gone_since: datetime | None = None
+    removable_at: datetime | None = None
+
+
+def observe(
+    session: Session,
+    flag_id: int,
+    observation: Observation,
+    *,
+    now: datetime,
+    gone_after: timedelta,
+) -> Verdict:
+    """Record a re-check of ``flag_id`` and act on it. Media seen present or gone moves
+    ``last_checked_at`` on. The flag becomes "removed" (:func:`mark_removed`) only when this and
+    an earlier observation both saw it gone, at least ``gone_after``
+    (REPOSTWATCH_RECHECK_GONE_HOURS) apart, with no sighting of the media in between: one 404,
+    a maintenance page or an answer meant for one user agent is never enough."""
+    session.add(
+        RecheckObservation(
+            flag_id=flag_id,
+            observed_at=now,
+            outcome=observation.outcome,
+            http_status=observation.http_status,
+            reason=(observation.reason or "")[:1000] or None,
+        )
+    )
+    session.flush()
+    if observation.outcome == "unknown":
+        return Verdict()
     session.execute(update(Flag).where(Flag.id == flag_id).values(last_checked_at=now))
+    if observation.outcome != "gone":
+        return Verdict()
+    last_present = (
+        select(func.max(RecheckObservation.observed_at))
+        .where(RecheckObservation.flag_id == flag_id, RecheckObservation.outcome == "present")
+        .scalar_subquery()
+    )
+    first_gone, times_gone = session.execute(
+        select(func.min(RecheckObservation.observed_at), func.count(RecheckObservation.id)).where(
+            RecheckObservation.flag_id == flag_id,
+            RecheckObservation.outcome == "gone",
+            or_(last_present.is_(None), RecheckObservation.observed_at > last_present),
+        )
+    ).one()
+    if times_gone >= 2 and now - first_gone >= gone_after:
+        resolved = mark_removed(session, flag_id, now=now, reason=observation.reason or "gone")
+        return Verdict(True, tuple(resolved), first_gone, first_gone + gone_after)
+    return Verdict(False, (), first_gone, first_gone + gone_after)
+
+
+def observations(session: Session, flag_id: int) -> list[RecheckObservation]:
+    """Every re-check of ``flag_id``, oldest first."""
+    return list(
+        session.scalars(
+            select(RecheckObservation)
+            .where(RecheckObservation.flag_id == flag_id)
+            .order_by(RecheckObservation.observed_at, RecheckObservation.id)
+        )
+    )
 
 
 def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) -> list[int]:
-    """A re-check found the media gone: the flag becomes "removed" and its encrypted evidence
-    is deleted (evidence is kept only while a flag is open or confirmed; a repost of it is a new
-    flag with evidence of its own). Notices whose every item is now removed are resolved; their
-    ids are returned."""
-    marked = session.execute(
+    """The flag's media is gone (:func:`observe` decides when): the flag becomes "removed".
+    Its encrypted evidence is kept until its case closes (a takedown can be disputed, and the
+    media can come back); a repost of it is a new flag. Notices whose every item is now removed
+    are resolved; their ids are returned."""
+    session.execute(
         update(Flag)
         .where(Flag.id == flag_id, Flag.status == "confirmed")
         .values(status="removed", removed_at=now, removed_reason=reason, last_checked_at=now)
-    ).rowcount
-    if marked:
-        delete_flag_evidence(session, flag_id)
+    )
     notice_ids = session.execute(
         select(NoticeItem.notice_id).where(NoticeItem.flag_id == flag_id)
     ).scalars()

@@ -3,13 +3,16 @@
 Every scheduler pass starts one round in a worker thread unless the previous round is still
 going, so that slow sites or a slow SMTP server never delay the scheduling of crawls. A round:
 
-1. re-checks the confirmed flags that were never checked, or last found present more than
+1. re-checks the confirmed flags that were never checked, or last checked more than
    REPOSTWATCH_RECHECK_HOURS ago (crawler/takedown/recheck.py), at most
-   REPOSTWATCH_RECHECK_BATCH of them, the longest unchecked first. A flag whose check could
-   not tell (timeout, 5xx) is retried after the same interval, not on every pass, so that a
-   few unreachable sites never starve the others.
+   REPOSTWATCH_RECHECK_BATCH of them, the longest unchecked first, within
+   REPOSTWATCH_RECHECK_ROUND_SECONDS (what is left waits for the next pass). A flag becomes
+   removed only when seen gone twice REPOSTWATCH_RECHECK_GONE_HOURS apart. A flag whose check
+   could not tell (timeout, 5xx) is retried after the same interval, not on every pass, so that
+   a few unreachable sites never starve the others.
 2. when REPOSTWATCH_SMTP_URL is set, sends the notices whose re-sending is due
-   (REPOSTWATCH_NOTICE_RESEND_HOURS), each audit-logged as `repostwatch notices send` does.
+   (REPOSTWATCH_NOTICE_RESEND_HOURS), each audit-logged as `repostwatch notices send` does,
+   also when the re-checks failed.
 
 Every time comes from ``clock`` so that tests can move time.
 """
@@ -30,7 +33,8 @@ from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
-from crawler.takedown.recheck import Fetcher, recheck
+from crawler.takedown.fetching import Fetcher
+from crawler.takedown.recheck import recheck
 from crawler.takedown.sending import SmtpConfig, send_due
 
 logger = logging.getLogger("repostwatch.scheduler.upkeep")
@@ -56,8 +60,10 @@ class UpkeepReport:
     rechecks_due: int = 0
     checked: int = 0
     removed: list[int] = field(default_factory=list)  # flag ids now "removed"
+    gone: list[int] = field(default_factory=list)  # seen gone, not yet long enough to remove
     present: list[int] = field(default_factory=list)
     unknown: dict[int, str] = field(default_factory=dict)  # flag id -> why it could not tell
+    left: list[int] = field(default_factory=list)  # not checked in time: the next pass's
     resolved_notices: list[int] = field(default_factory=list)
     reminders_sent: list[int] = field(default_factory=list)  # notice ids
     reminders_failed: dict[int, str] = field(default_factory=dict)
@@ -66,8 +72,9 @@ class UpkeepReport:
 
 class Upkeep:
     """Re-checks confirmed flags not checked for ``recheck_after`` (REPOSTWATCH_RECHECK_HOURS),
-    at most ``recheck_batch`` a round (REPOSTWATCH_RECHECK_BATCH), and sends due reminders
-    when ``reminders`` says how."""
+    at most ``recheck_batch`` a round (REPOSTWATCH_RECHECK_BATCH) within ``round_seconds``
+    (REPOSTWATCH_RECHECK_ROUND_SECONDS), removing those seen gone ``gone_after`` apart
+    (REPOSTWATCH_RECHECK_GONE_HOURS), and sends due reminders when ``reminders`` says how."""
 
     def __init__(
         self,
@@ -77,16 +84,22 @@ class Upkeep:
         *,
         recheck_after: timedelta,
         recheck_batch: int,
+        gone_after: timedelta,
+        round_seconds: float,
         reminders: Reminders | None = None,
         clock: Callable[[], datetime] = utcnow,
     ):
         if recheck_batch < 1:
             raise ValueError("REPOSTWATCH_RECHECK_BATCH must be at least 1")
+        if round_seconds <= 0:
+            raise ValueError("REPOSTWATCH_RECHECK_ROUND_SECONDS must be more than 0")
         self.sessions = sessions
         self.sites_dir = sites_dir
         self.fetcher = fetcher
         self.recheck_after = recheck_after
         self.recheck_batch = recheck_batch
+        self.gone_after = gone_after
+        self.round_seconds = round_seconds
         self.reminders = reminders
         self.clock = clock
         self.last: UpkeepReport | None = None  # the newest round that ended
@@ -120,7 +133,11 @@ class Upkeep:
     def run(self) -> UpkeepReport:
         """Re-check the due flags, then send the due reminders (in this thread)."""
         report = UpkeepReport(at=self.clock())
-        self._recheck(report)
+        try:
+            self._recheck(report)
+        except Exception as exc:  # the reminders are sent all the same
+            logger.exception("Re-checks failed; sending the due reminders all the same")
+            report.problems.append(f"re-checks failed: {exc.__class__.__name__}: {exc}")
         if self.reminders is not None:
             self._remind(report, self.reminders)
         self.last = report
@@ -140,26 +157,37 @@ class Upkeep:
             return
         batch = due[: self.recheck_batch]
         summary = recheck(
-            self.sessions, self._sites(report), self.fetcher, now=self.clock, targets=batch
+            self.sessions,
+            self._sites(report),
+            self.fetcher,
+            gone_after=self.gone_after,
+            round_seconds=self.round_seconds,
+            now=self.clock,
+            targets=batch,
         )
         report.checked = summary.checked
         report.removed = [r.flag_id for r in summary.removed]
+        report.gone = [r.flag_id for r in summary.gone]
+        report.left = [t.flag_id for t in summary.left]
         report.present = [r.flag_id for r in summary.present]
         report.unknown = {r.flag_id: r.error or "unknown" for r in summary.unknown}
         report.resolved_notices = list(summary.resolved_notices)
-        for flag_id in report.removed + report.present:
+        for flag_id in report.removed + report.gone + report.present:
             self._retry_at.pop(flag_id, None)
         for flag_id, error in report.unknown.items():
             self._retry_at[flag_id] = report.at + self.recheck_after
             logger.warning("Re-check of flag %s could not tell: %s", flag_id, error)
         logger.info(
-            "Re-checked %d of %d due flag(s): %d removed, %d still there, %d unknown; "
+            "Re-checked %d of %d due flag(s): %d removed, %d seen gone (not yet removed), "
+            "%d still there, %d unknown, %d not checked in time (next pass); "
             "%d notice(s) resolved",
             summary.checked,
             len(due),
             len(report.removed),
+            len(report.gone),
             len(report.present),
             len(report.unknown),
+            len(report.left),
             len(report.resolved_notices),
         )
 

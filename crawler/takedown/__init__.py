@@ -5,6 +5,7 @@ The workflow (README "Takedown notices"): ``draft_notices`` groups confirmed fla
 host) into draft notices with a blurred screenshot of every page; a person approves a notice
 (``crawler.db.approve_notice``); ``send_notice`` mails it over SMTP, or ``export_notice`` writes
 it as .eml, HTML, PDF, CSV or JSON; ``send_due`` re-sends unresolved notices on an interval;
-``recheck`` marks flags removed when their media is gone. Imports the database layer, never
+``recheck`` records what the media URL of each confirmed flag serves and marks a flag removed
+when its media was seen gone twice, far enough apart. Imports the database layer, never
 Scrapy.
 """

@@ -35,6 +35,8 @@ TABLES = {
     # takedown notices
     "notices",
     "notice_items",
+    # removal re-checks: every observation of a flag
+    "recheck_observations",
     # operations: schedule state and crawl health
     "site_schedules",
     "site_health",

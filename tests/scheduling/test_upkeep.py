@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,16 +20,23 @@ from crawler.sites import parse_site
 from crawler.takedown.drafting import draft_notices
 from crawler.takedown.sending import parse_smtp_url, send_notice
 from tests.scheduling.helpers import Clock, takedown_world
+from tests.support.drip import DripServer
 from tests.takedown.conftest import PHOTO, T0, local_fetcher
 
 DAY = timedelta(hours=24)
 SENDER = "Seoul Support Centre <takedown@centre.example>"
 
 
-def _upkeep(engine, sites_dir, clock, **options) -> Upkeep:
-    fetcher = local_fetcher()
+def _upkeep(engine, sites_dir, clock, fetcher=None, **options) -> Upkeep:
+    fetcher = fetcher or local_fetcher()
     # REPOSTWATCH_RECHECK_HOURS and REPOSTWATCH_RECHECK_BATCH as settings/__init__.py has them
-    options = {"recheck_after": timedelta(hours=6), "recheck_batch": 200, **options}
+    options = {
+        "recheck_after": timedelta(hours=6),
+        "recheck_batch": 200,
+        "gone_after": timedelta(hours=24),
+        "round_seconds": 600,
+        **options,
+    }
     return Upkeep(make_sessionmaker(engine), sites_dir, fetcher, clock=clock, **options)
 
 
@@ -80,19 +88,29 @@ def test_confirmed_flags_are_rechecked_when_due_and_not_before(
         fetched = len(site.exchanges)
         assert (_round(scheduler).rechecks_due, len(site.exchanges)) == (0, fetched)
 
-        # The site deletes a media; a page answers 503 (cannot tell).
+        # The site deletes a media; another answers 503 (cannot tell).
         del site.routes["/media/2.jpg"]
-        site.routes["/post/3"] = Route(b"busy", "text/plain", 503)
+        site.routes["/media/3.jpg"] = Route(b"busy", "text/plain", 503)
         clock.now = checked_at + timedelta(hours=6, minutes=1)
         third = _round(scheduler)
-        assert (third.rechecks_due, third.present, third.removed) == (3, [flags[0]], [flags[1]])
+        assert (third.rechecks_due, third.present, third.gone) == (3, [flags[0]], [flags[1]])
+        assert third.removed == []  # seen gone once: not removed yet
         fourth = _round(scheduler)
-        assert (fourth.checked, fourth.unknown) == (1, {flags[2]: "page answered HTTP 503"})
+        assert (fourth.checked, fourth.unknown) == (1, {flags[2]: "media answered HTTP 503"})
         # An uncertain check is retried after the interval, not on every pass.
         assert _round(scheduler).rechecks_due == 0
         clock.now += timedelta(hours=6)
-        assert _round(scheduler).unknown == {flags[2]: "page answered HTTP 503"}
-        removed_at = third.at
+        assert _round(scheduler).unknown == {flags[2]: "media answered HTTP 503"}
+        # Gone again at every check; removed REPOSTWATCH_RECHECK_GONE_HOURS after it was first
+        # seen gone (every due flag per pass from here on).
+        upkeep.recheck_batch = 200
+        clock.now = third.at + timedelta(hours=12, minutes=1)
+        middle = _round(scheduler)
+        assert (middle.gone, middle.removed) == ([flags[1]], [])
+        clock.now = third.at + timedelta(hours=24)
+        done = _round(scheduler)
+        assert (done.gone, done.removed) == ([], [flags[1]])
+        removed_at = done.at
 
     session.expire_all()
     states = {f: session.get(Flag, f) for f in flags}
@@ -102,10 +120,7 @@ def test_confirmed_flags_are_rechecked_when_due_and_not_before(
     )
     assert states[flags[1]].removed_at == removed_at
     assert (states[flags[0]].status, states[flags[0]].last_checked_at) == ("confirmed", removed_at)
-    assert (states[flags[2]].status, states[flags[2]].last_checked_at) == (
-        "confirmed",
-        checked_at,
-    )
+    assert states[flags[2]].status == "confirmed"
 
 
 def test_notice_reminders_are_sent_when_due_and_audit_logged(
@@ -185,3 +200,60 @@ def test_a_failed_reminder_stays_due(engine, session, tmp_path, down_node, refus
     assert done.reminders_sent == []
     assert done.reminders_failed[notice_id].startswith("ConnectionRefusedError")
     assert upkeep.reminders_due() == [notice_id]
+
+
+def test_a_dripping_site_stops_neither_the_other_rechecks_nor_the_reminders(
+    engine, session, tmp_path, down_node, mailbox
+):
+    world = takedown_world(session)
+    routes = {
+        "/post/1": html('<img src="/media/1.jpg">'),
+        "/media/1.jpg": Route(PHOTO, "image/jpeg"),
+    }
+    with DripServer() as slow, LocalSite(routes) as site:
+        (tmp_path / "a-slow.toml").write_text(
+            f'name = "a-slow"\nstart_urls = ["{slow.url}/"]\nallow_private_network = true\n'
+        )
+        board = (
+            f'name = "board"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+            '[takedown]\nlanguage = "en"\nabuse_contact = "abuse@board.example"\n'
+        )
+        (tmp_path / "board.toml").write_text(board)
+        slow_flags = [
+            world.flag(
+                site="a-slow", page_url=f"{slow.url}/post/{n}", media_url=f"{slow.url}/{n}.jpg"
+            )
+            for n in (1, 2)
+        ]
+        there = world.flag(
+            page_url=f"{site.url}/post/1",
+            media_url=f"{site.url}/media/1.jpg",
+            media_sha256=hashlib.sha256(PHOTO).hexdigest(),
+            media_pdq=hash_media(PHOTO).get("pdq").hex,
+        )
+        (notice_id,) = draft_notices(session, {"board": parse_site(board)}, now=T0).created
+        db_notices.approve_notice(session, notice_id, by="park.approver", now=T0)
+        smtp = parse_smtp_url(mailbox.url)
+        send_notice(session, notice_id, smtp=smtp, sender=SENDER, resend_after=DAY, now=T0)
+        session.commit()
+
+        clock = Clock(T0 + DAY)
+        upkeep = _upkeep(
+            engine,
+            tmp_path,
+            clock,
+            fetcher=local_fetcher(request_seconds=1),
+            reminders=Reminders(smtp=smtp, sender=SENDER, resend_after=DAY),
+        )
+        scheduler = Scheduler(
+            make_sessionmaker(engine), tmp_path, [down_node], clock=clock, upkeep=upkeep
+        )
+        started = time.monotonic()
+        done = _round(scheduler)
+        took = time.monotonic() - started
+    assert list(done.unknown) == [slow_flags[0]]  # robots.txt dripped: cut off at the deadline
+    assert "DeadlineExceeded" in done.unknown[slow_flags[0]]
+    assert done.left == [slow_flags[1]]  # its site ran out of time: the next pass's
+    assert done.present == [there]
+    assert done.reminders_sent == [notice_id]
+    assert took < 4, took

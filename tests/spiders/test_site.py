@@ -87,3 +87,25 @@ def test_full_size_links_ask_through_the_download_they_are_given():
     stats = spider.crawler.stats
     assert stats.get_value("repostwatch/full_size/media_links") == 1
     assert stats.get_value("repostwatch/full_size/replaced") == 2
+
+
+def test_media_urls_on_an_euc_kr_board_are_what_a_browser_requests():
+    """Path in UTF-8, query in the page's encoding (EUC-KR): the URL the board's server knows,
+    and the one a re-check finds on the page again (tests/takedown/test_recheck.py)."""
+    from crawler.items import MediaPage
+
+    spider = _opened(SiteSpider(config=parse_site(f'name = "board"\nstart_urls = ["{BASE}/"]\n')))
+    body = (
+        '<html><head><meta charset="euc-kr"></head><body>'
+        '<img src="/data/하늘별 사진.jpg?name=원본&amp;size=큰"></body></html>'
+    ).encode("euc-kr")
+    page = HtmlResponse(f"{BASE}/bbs/1", body=body, request=Request(f"{BASE}/bbs/1"))
+
+    async def items() -> list[object]:
+        return [item async for item in spider.parse(page)]
+
+    (item,) = [i for i in asyncio.run(items()) if isinstance(i, MediaPage)]
+    assert item.media_urls == [
+        f"{BASE}/data/%ED%95%98%EB%8A%98%EB%B3%84%20%EC%82%AC%EC%A7%84.jpg"
+        "?name=%BF%F8%BA%BB&size=%C5%AB"
+    ]

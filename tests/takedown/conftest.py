@@ -22,7 +22,7 @@ from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
 from crawler.sites import SiteConfig, parse_site
-from crawler.takedown.recheck import Fetcher
+from crawler.takedown.fetching import Fetcher
 from tests.support.ports import free_port
 from tests.support.settings import default_settings
 
@@ -91,13 +91,15 @@ def world(session) -> World:
     return World(session, reference.case_id, reference.id, run_id)
 
 
-def local_fetcher() -> Fetcher:
-    """A re-check Fetcher as the CLI builds one (the project's media size limit), with a short
-    timeout: everything it fetches is on 127.0.0.1."""
+def local_fetcher(request_seconds: float = 10) -> Fetcher:
+    """A re-check Fetcher as the CLI builds one (the project's user agents and media size
+    limit), with a short deadline: everything it fetches is on 127.0.0.1."""
+    settings = default_settings()
     return Fetcher(
-        user_agent="RepostWatch-test",
-        max_bytes=default_settings()["REPOSTWATCH_MEDIA_MAXSIZE"],
-        timeout=10,
+        user_agent=settings["REPOSTWATCH_RECHECK_USER_AGENT"],
+        robots_agent=settings["USER_AGENT"],
+        max_bytes=settings["REPOSTWATCH_MEDIA_MAXSIZE"],
+        request_seconds=request_seconds,
     )
 
 

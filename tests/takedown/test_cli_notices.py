@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from crawler.db import make_engine
-from crawler.db.models import AuditEntry, Notice, utcnow
+from crawler.db.models import AuditEntry, Notice, RecheckObservation, utcnow
 from crawler.demo import samples
 from tests.support.cli_runner import repostwatch
 
@@ -100,7 +100,19 @@ def test_draft_approve_send_and_recheck(env, tmp_path, repost_site, smtp_server)
 
     del repost_site.site.routes["/media/1.jpg"]
     checked = repostwatch("recheck", env=env).stdout
-    assert "Checked 2 flag(s): 1 removed, 1 still there, 0 unknown" in checked
+    assert "Checked 2 flag(s): 0 removed, 1 seen gone (not yet removed), 1 still there" in checked
+    assert "gone (media_http_404); removed if still gone at " in checked
+    assert len(_flags(env, "removed")) == 0
+    # A day later it is still gone: removed now.
+    engine = make_engine(env["REPOSTWATCH_DATABASE_URL"])
+    with engine.begin() as connection:
+        first = connection.execute(select(RecheckObservation)).all()
+        connection.execute(
+            update(RecheckObservation).values(observed_at=utcnow() - timedelta(hours=24))
+        )
+    assert len(first) == 2
+    checked = repostwatch("recheck", env=env).stdout
+    assert "Checked 2 flag(s): 1 removed, 0 seen gone (not yet removed), 1 still there" in checked
     (removed,) = _flags(env, "removed")
     assert removed["media_url"] == repost_site.media_url
     assert len(_flags(env, "confirmed")) == 1
@@ -110,7 +122,6 @@ def test_draft_approve_send_and_recheck(env, tmp_path, repost_site, smtp_server)
     due = repostwatch("notices", "resend-due", "--dry-run", env=env).stdout
     assert due.strip() == "0 notice(s) due: -"
     # A day later one item is still there: the reminder goes out.
-    engine = make_engine(env["REPOSTWATCH_DATABASE_URL"])
     with engine.begin() as connection:
         connection.execute(update(Notice).values(next_send_at=utcnow() - timedelta(minutes=1)))
     resent = repostwatch("notices", "resend-due", env=env).stdout

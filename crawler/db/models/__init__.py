@@ -20,7 +20,13 @@ from crawler.db.models.base import (
 )
 from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site
 from crawler.db.models.flags import FLAG_STATUSES, Flag, MediaSighting
-from crawler.db.models.notices import NOTICE_STATUSES, Notice, NoticeItem
+from crawler.db.models.notices import (
+    NOTICE_STATUSES,
+    RECHECK_OUTCOMES,
+    Notice,
+    NoticeItem,
+    RecheckObservation,
+)
 from crawler.db.models.references import (
     REFERENCE_SOURCES,
     Case,
@@ -42,6 +48,7 @@ __all__ = [
     "NAME_LENGTH",
     "NAMING_CONVENTION",
     "NOTICE_STATUSES",
+    "RECHECK_OUTCOMES",
     "REFERENCE_SOURCES",
     "RUN_STATUSES",
     "SHA256_HEX_LENGTH",
@@ -57,6 +64,7 @@ __all__ = [
     "MediaSighting",
     "Notice",
     "NoticeItem",
+    "RecheckObservation",
     "ReferenceHash",
     "ReferenceThumbnail",
     "ReferenceVideo",

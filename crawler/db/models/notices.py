@@ -72,3 +72,26 @@ class NoticeItem(Base):
     screenshot_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     screenshot_at: Mapped[datetime | None]
     screenshot_error: Mapped[str | None] = mapped_column(Text)
+
+
+#: What one re-check saw of a flag's media: still there, gone, or could not tell.
+RECHECK_OUTCOMES = ("present", "gone", "unknown")
+
+
+class RecheckObservation(Base):
+    """One re-check of a flag: when, what it saw, the media URL's HTTP status and why.
+
+    A flag becomes "removed" only when its media was seen gone twice, far enough apart
+    (REPOSTWATCH_RECHECK_GONE_HOURS), with no sighting of it in between: a single 404, a
+    maintenance page or an answer meant for one user agent never ends a takedown.
+    """
+
+    __tablename__ = "recheck_observations"
+    __table_args__ = (CheckConstraint(check_in("outcome", RECHECK_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
+    observed_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,266 @@
+"""The small HTTP client of removal re-checks: guarded like a crawl, bounded in time and size.
+
+Not a Scrapy crawl: a re-check is a few requests per flag, and it must run from the CLI, a
+scheduler or the web app without a reactor. It keeps the crawler's network rules
+(crawler/network.py): http and https only, every connection's address resolved and refused when
+private, loopback or link-local (unless the site file allows private addresses), no proxies from
+the environment, the connection made to the address that was checked (so a DNS answer cannot
+change in between), and robots.txt obeyed (read for the site's User-Agent) unless the site file
+says ``obey_robots = false``.
+
+Every request has one deadline for all of it (connecting, headers, body, redirects):
+REPOSTWATCH_RECHECK_REQUEST_SECONDS, or the end of the round when that comes first. A socket
+timeout alone would let a server that drips a byte a second hold a request for ever; at the
+deadline the request's sockets are shut down and :class:`DeadlineExceeded` is raised. Requests
+are sent with a neutral, browser-like User-Agent (REPOSTWATCH_RECHECK_USER_AGENT), so that a
+site answering 404 to crawlers only cannot make media look removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from crawler.network import NO_OPT_IN, AddressRefused, PrivateOptIn, checked_addresses_blocking
+
+
+class PrivateAddressRefused(OSError):
+    """The host resolves to a private, loopback or link-local address."""
+
+
+class RobotsRefused(OSError):
+    """robots.txt disallows the URL for our User-Agent."""
+
+
+class DeadlineExceeded(OSError):
+    """The request did not end within its deadline (REPOSTWATCH_RECHECK_REQUEST_SECONDS or the
+    end of the round)."""
+
+
+#: What a re-check request can fail with (its error becomes an "unknown" observation).
+FETCH_ERRORS = (OSError, http.client.HTTPException, urllib.error.URLError, ValueError)
+
+
+@dataclass
+class _Deadline:
+    """One request's deadline: its sockets, shut down when it passes."""
+
+    end: float  # time.monotonic()
+    sockets: list[socket.socket] = field(default_factory=list)
+    passed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.passed:
+                sock.close()
+
+    def cut(self) -> None:
+        with self.lock:
+            self.passed = True
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):  # wakes a blocked read in another thread
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def _guarded_connection(
+    address: tuple[str, int],
+    timeout: float | object = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+    source_address: tuple[str, int] | None = None,
+    *,
+    allow_private: bool,
+    deadline: _Deadline,
+) -> socket.socket:
+    host, port = address
+    opt_in = PrivateOptIn(everywhere=True) if allow_private else NO_OPT_IN
+    try:  # the crawler's rule: no loopback or local names, no unresolvable or private hosts
+        addresses = checked_addresses_blocking(host, port, opt_in)
+    except AddressRefused as exc:
+        raise PrivateAddressRefused(f"{exc}; refused") from None
+    last: OSError | None = None
+    for ip in addresses:  # connect to the address just checked, not to a new DNS answer
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise DeadlineExceeded(f"no connection to {host}:{port} in time")
+        try:
+            sock = socket.create_connection((str(ip), port), remaining, source_address)  # type: ignore[arg-type]
+        except OSError as exc:
+            last = exc
+            continue
+        deadline.add(sock)
+        return sock
+    raise last or OSError(f"cannot connect to {host}:{port}")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, guard: Callable[..., socket.socket], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = guard
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, guard: Callable[..., socket.socket], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = guard
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, guard: Callable[..., socket.socket]):
+        super().__init__()
+        self.guard = guard
+
+    def http_open(self, req):
+        return self.do_open(partial(_HTTPConnection, guard=self.guard), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, guard: Callable[..., socket.socket]):
+        super().__init__()
+        self.guard = guard
+
+    def https_open(self, req):
+        return self.do_open(partial(_HTTPSConnection, guard=self.guard), req)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    body: bytes
+    content_type: str = ""
+
+
+class Fetcher:
+    """GET over http(s) only, guarded like a crawl, with a size limit (``max_bytes``:
+    REPOSTWATCH_MEDIA_MAXSIZE) and a deadline per request in seconds (``request_seconds``:
+    REPOSTWATCH_RECHECK_REQUEST_SECONDS). Requests say ``user_agent``
+    (REPOSTWATCH_RECHECK_USER_AGENT); robots.txt is read for ``robots_agent`` (the project's
+    USER_AGENT, or the site file's ``user_agent``), once per host and agent."""
+
+    def __init__(
+        self, *, user_agent: str, robots_agent: str, max_bytes: int, request_seconds: float
+    ):
+        if request_seconds <= 0:
+            raise ValueError("REPOSTWATCH_RECHECK_REQUEST_SECONDS must be more than 0")
+        self.user_agent = user_agent
+        self.robots_agent = robots_agent
+        self.request_seconds = request_seconds
+        self.max_bytes = max_bytes
+        self._robots: dict[tuple[str, str, bool], RobotFileParser] = {}
+
+    def allowed(
+        self,
+        url: str,
+        *,
+        allow_private: bool,
+        robots_agent: str | None = None,
+        until: float | None = None,
+    ) -> bool:
+        """What the host's robots.txt says about ``url``. As for crawls (Scrapy's robots.txt
+        middleware), a robots.txt that is missing or cannot be read allows everything; one
+        answered with 401 or 403 allows nothing. One that does not arrive in time raises
+        :class:`DeadlineExceeded` (the check is left for later, nothing is assumed)."""
+        agent = robots_agent or self.robots_agent
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        key = (origin, agent, allow_private)
+        if key not in self._robots:
+            rules = RobotFileParser(origin + "/robots.txt")
+            try:
+                answer = self.get(
+                    origin + "/robots.txt", allow_private=allow_private, robots=False, until=until
+                )
+            except DeadlineExceeded:
+                raise
+            except FETCH_ERRORS:
+                answer = Fetched(404, b"")
+            if answer.status in (401, 403):
+                rules.disallow_all = True
+            elif answer.status == 200:
+                rules.parse(answer.body.decode("utf-8", errors="replace").splitlines())
+            else:
+                rules.allow_all = True
+            self._robots[key] = rules
+        return self._robots[key].can_fetch(agent, url)
+
+    def opener(self, allow_private: bool, deadline: _Deadline) -> urllib.request.OpenerDirector:
+        guard = partial(_guarded_connection, allow_private=allow_private, deadline=deadline)
+        opener = urllib.request.OpenerDirector()  # no proxy, file: or ftp: handlers
+        for handler in (
+            _HTTPHandler(guard),
+            _HTTPSHandler(guard),
+            urllib.request.HTTPRedirectHandler(),
+            urllib.request.HTTPDefaultErrorHandler(),
+            urllib.request.HTTPErrorProcessor(),
+        ):
+            opener.add_handler(handler)
+        return opener
+
+    def get(
+        self,
+        url: str,
+        *,
+        allow_private: bool,
+        referer: str | None = None,
+        robots: bool = True,
+        robots_agent: str | None = None,
+        until: float | None = None,
+    ) -> Fetched:
+        """The answer to GET ``url``, within REPOSTWATCH_RECHECK_REQUEST_SECONDS and before
+        ``until`` (a time.monotonic() value: the end of the round) when given."""
+        if robots and not self.allowed(
+            url, allow_private=allow_private, robots_agent=robots_agent, until=until
+        ):
+            raise RobotsRefused(f"robots.txt disallows {url}")
+        end = time.monotonic() + self.request_seconds
+        deadline = _Deadline(end if until is None else min(end, until))
+        if deadline.remaining() <= 0:
+            raise DeadlineExceeded(f"{url}: no time left in this round")
+        headers = {"User-Agent": self.user_agent}
+        if referer:
+            headers["Referer"] = referer
+        request = urllib.request.Request(url, headers=headers)
+        timer = threading.Timer(deadline.remaining(), deadline.cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            try:
+                opened = self.opener(allow_private, deadline).open(
+                    request, timeout=deadline.remaining()
+                )
+                with opened as response:
+                    body = response.read(self.max_bytes + 1)
+                    status = response.status
+                    content_type = response.headers.get("Content-Type", "")
+            except urllib.error.HTTPError as exc:
+                exc.close()
+                status, body, content_type = exc.code, b"", exc.headers.get("Content-Type", "")
+        except FETCH_ERRORS as exc:
+            if deadline.passed or deadline.remaining() <= 0:
+                raise DeadlineExceeded(self._late(url, deadline)) from exc
+            raise
+        finally:
+            timer.cancel()
+        if deadline.passed:  # the body was cut short
+            raise DeadlineExceeded(self._late(url, deadline))
+        if len(body) > self.max_bytes:
+            raise OSError(f"{url}: larger than {self.max_bytes} bytes")
+        return Fetched(status, body, content_type)
+
+    def _late(self, url: str, deadline: _Deadline) -> str:
+        return (
+            f"{url}: no complete answer within {self.request_seconds:g} s (or by the round's end)"
+        )
