@@ -69,6 +69,10 @@ REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(
 #: env REPOSTWATCH_MEDIA_CACHE: remember media already hashed (validators + hashes, never the
 #: media) so that re-crawls send one conditional request per unchanged media; 0 turns it off.
 REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in ("0", "false", "")
+#: env REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS: an "unchanged" answer (304, same ETag, Last-Modified
+#: or length) is believed only this many days after the media was last hashed; then it is
+#: downloaded and hashed again (a site can swap the bytes behind an unchanged ETag).
+REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS = _number("REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS", 7.0)
 #: A crawl run to join instead of opening a new one (``-s REPOSTWATCH_RUN_ID=N``; scrapyd:
 #: ``setting=REPOSTWATCH_RUN_ID=N``): the scheduler opens the run before handing the job over.
 REPOSTWATCH_RUN_ID = None

@@ -20,7 +20,7 @@ import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 from scrapy import Request, signals
@@ -97,6 +97,7 @@ class HashMatchPipeline:
         reference_poll_seconds: float,
         redis_url: str,
         use_media_cache: bool,
+        media_cache_rehash_days: float,
         join_run_id: int,
         shared_run: bool,
         evidence: Fernet | None,
@@ -112,6 +113,7 @@ class HashMatchPipeline:
         self.reference_poll_seconds = reference_poll_seconds
         self.redis_url = redis_url  # "" without Redis
         self.use_media_cache = use_media_cache
+        self.media_cache_rehash_days = media_cache_rehash_days
         # Evidence: matched media is kept encrypted only when a key is configured.
         self.evidence = evidence
         self.run = RunRow(
@@ -155,6 +157,7 @@ class HashMatchPipeline:
             reference_poll_seconds=poll_seconds,
             redis_url=redis_url,
             use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE"),
+            media_cache_rehash_days=settings.getfloat("REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS"),
             join_run_id=settings.getint("REPOSTWATCH_RUN_ID"),  # 0 (unset): open a run
             shared_run=settings.getbool("REPOSTWATCH_DISTRIBUTED"),
             evidence=evidence_store.cipher(evidence_key) if evidence_key else None,
@@ -182,6 +185,7 @@ class HashMatchPipeline:
             maxsize=self.media_maxsize,
             cache=cache,
             cache_pool=self.cache_pool,
+            rehash_after=timedelta(days=self.media_cache_rehash_days),
         )
         self.hasher = new_hash_pool(self.hash_workers)
         self.poller = asyncio.ensure_future(self._poll_references())
