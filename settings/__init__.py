@@ -107,8 +107,15 @@ REPOSTWATCH_SECRET_KEY = os.environ.get("REPOSTWATCH_SECRET_KEY", "")
 #: env REPOSTWATCH_WEB_ENV: "production" (default) or "development" (random per-process secret
 #: key, cookies without the Secure flag so that plain http://127.0.0.1 works).
 REPOSTWATCH_WEB_ENV = os.environ.get("REPOSTWATCH_WEB_ENV", "production")
-#: env REPOSTWATCH_EVIDENCE_KEY: Fernet key (`repostwatch web keygen`); when set, crawls keep
-#: the found media of each flag encrypted as evidence and the web app shows it. Unset: none kept.
+#: env REPOSTWATCH_EVIDENCE_PUBLIC_KEY: for crawls (`repostwatch evidence keygen`); when set,
+#: crawls keep the found media of each flag sealed to it as evidence (they cannot decrypt it).
+#: Unset: no evidence is kept.
+REPOSTWATCH_EVIDENCE_PUBLIC_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_PUBLIC_KEY", "")
+#: env REPOSTWATCH_EVIDENCE_PRIVATE_KEY: for the web app only (never on crawl hosts): decrypts
+#: the evidence to show it to reviewers.
+REPOSTWATCH_EVIDENCE_PRIVATE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_PRIVATE_KEY", "")
+#: env REPOSTWATCH_EVIDENCE_KEY: the old symmetric (Fernet) key, for the web app only: reads
+#: evidence kept before sealed boxes. Crawls ignore it (and warn).
 REPOSTWATCH_EVIDENCE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_KEY", "")
 #: env REPOSTWATCH_LOGIN_RATE_LIMIT: login attempts allowed per client address (Flask-Limiter
 #: syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else in the process).

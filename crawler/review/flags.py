@@ -101,13 +101,13 @@ def show(flag_id: int):
 @bp.route("/<int:flag_id>/evidence")
 @web.requires("reviewer")
 def media(flag_id: int):
-    fernet = web.state().fernet
-    if fernet is None:
-        abort(404, "No evidence is kept: REPOSTWATCH_EVIDENCE_KEY is not set.")
+    keys = web.state().evidence_keys
+    if keys is None:
+        abort(404, "No evidence is shown: REPOSTWATCH_EVIDENCE_PRIVATE_KEY is not set.")
     unblurred = flag_id in cookie.get(UNBLURRED, [])
     with web.transaction() as db:
         try:
-            found = evidence.load_evidence(db, flag_id, fernet)
+            found = evidence.load_evidence(db, flag_id, keys)
         except evidence.EvidenceKeyError as exc:
             abort(500, str(exc))
         if found is None:
