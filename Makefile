@@ -84,7 +84,7 @@ services: ## Install/start PostgreSQL and Redis, install Chromium, for the tests
 	@echo "==> making PostgreSQL and Redis available on 127.0.0.1"
 	bash scripts/services.sh
 
-demo: install ## Serve the demo site, crawl it and print the flags (SQLite under var/)
+demo: install ## Serve the demo site, crawl it and print the flags (its own SQLite in var/demo/, made afresh)
 	@echo "==> running the demo"
 	$(VENV)/bin/repostwatch demo
 
