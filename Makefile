@@ -84,7 +84,7 @@ services: ## Install/start PostgreSQL and Redis, install Chromium, for the tests
 	@echo "==> making PostgreSQL and Redis available on 127.0.0.1"
 	bash scripts/services.sh
 
-demo: install ## Serve the demo site, crawl it and print the flags (SQLite under var/)
+demo: install ## Serve the demo site, crawl it and print the flags (its own SQLite in var/demo/, made afresh)
 	@echo "==> running the demo"
 	$(VENV)/bin/repostwatch demo
 
@@ -131,9 +131,11 @@ screenshots: install ## Screenshots of the review web app into docs/screenshots/
 	@echo "==> review app screenshots from a temporary demo database (scripts/screenshots.py)"
 	$(VENV)/bin/python scripts/screenshots.py --out docs/screenshots
 
-clean: ## Remove var/ and caches (keeps .venv)
-	rm -rf var/ .pytest_cache .ruff_cache .import_linter_cache build dist
-	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+# clean never touches var/: it holds the default database, the spill file of matches that still
+# wait for the database, and the demo's workspace (which `repostwatch demo` remakes itself).
+clean: ## Remove caches and build output (never data: var/ is kept; keeps .venv)
+	rm -rf .pytest_cache .ruff_cache .import_linter_cache build dist
+	find . -path ./$(VENV) -prune -o -path ./var -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## clean, and remove .venv too
 	rm -rf $(VENV)

@@ -54,6 +54,8 @@ MEDIA_MATCHED = "repostwatch/media/matched"
 MEDIA_SEEN_AGAIN = "repostwatch/media/seen_again"
 #: Media unchanged since the last crawl: matched from the media cache.
 MEDIA_CACHE_HITS = "repostwatch/media/cache_hits"
+#: Media the media cache knew, hashed too long ago to trust "unchanged": downloaded again.
+MEDIA_CACHE_REHASHED = "repostwatch/media/cache_rehashed"
 MEDIA_FAILED = "repostwatch/media/failed"
 MEDIA_FAILED_PREFIX = f"{MEDIA_FAILED}/"
 MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"

@@ -1,7 +1,8 @@
 """Screenshots of the review web app for docs/screenshots/, made from a fresh demo database.
 
-Runs ``repostwatch demo`` into a temporary SQLite database with a temporary evidence key (so
-the flag page has encrypted evidence to show, blurred), serves the app with
+Runs ``repostwatch demo`` in a temporary directory (the demo makes its own SQLite database and
+evidence key pair there, so the flag page has sealed evidence to show, blurred), serves the
+demo database with its private key with
 ``repostwatch web`` on 127.0.0.1 and photographs the queue and a flag page in headless
 Chromium (REPOSTWATCH_CHROMIUM, read by the project settings). Nothing leaves 127.0.0.1.
 
@@ -18,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from playwright.sync_api import sync_playwright
 
 from settings import REPOSTWATCH_CHROMIUM as CHROMIUM
@@ -47,13 +47,14 @@ def main() -> int:
         env = {
             **os.environ,
             "REPOSTWATCH_SITES_DIR": str(sites_dir),
-            "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp}/demo.db",
-            "REPOSTWATCH_EVIDENCE_KEY": Fernet.generate_key().decode(),
             "REPOSTWATCH_WEB_ENV": "development",
-            "REPOSTWATCH_MEDIA_CACHE": "0",
         }
         print("==> running the demo crawl into a temporary database", flush=True)
         subprocess.run([REPOSTWATCH, "demo"], env=env, cwd=tmp, check=True, capture_output=True)
+        demo = Path(tmp) / "var" / "demo"  # where the demo keeps its database and keys
+        env["REPOSTWATCH_DATABASE_URL"] = f"sqlite:///{demo / 'demo.sqlite'}"
+        private_key = (demo / "evidence-private.key").read_text().strip()
+        env["REPOSTWATCH_EVIDENCE_PRIVATE_KEY"] = private_key
         server = subprocess.Popen(
             [REPOSTWATCH, "web", "--host", "127.0.0.1", "--port", "0"],
             env=env,

@@ -69,6 +69,10 @@ REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(
 #: env REPOSTWATCH_MEDIA_CACHE: remember media already hashed (validators + hashes, never the
 #: media) so that re-crawls send one conditional request per unchanged media; 0 turns it off.
 REPOSTWATCH_MEDIA_CACHE = os.environ.get("REPOSTWATCH_MEDIA_CACHE", "1") not in ("0", "false", "")
+#: env REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS: an "unchanged" answer (304, same ETag, Last-Modified
+#: or length) is believed only this many days after the media was last hashed; then it is
+#: downloaded and hashed again (a site can swap the bytes behind an unchanged ETag).
+REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS = _number("REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS", 7.0)
 #: A crawl run to join instead of opening a new one (``-s REPOSTWATCH_RUN_ID=N``; scrapyd:
 #: ``setting=REPOSTWATCH_RUN_ID=N``): the scheduler opens the run before handing the job over.
 REPOSTWATCH_RUN_ID = None
@@ -103,8 +107,15 @@ REPOSTWATCH_SECRET_KEY = os.environ.get("REPOSTWATCH_SECRET_KEY", "")
 #: env REPOSTWATCH_WEB_ENV: "production" (default) or "development" (random per-process secret
 #: key, cookies without the Secure flag so that plain http://127.0.0.1 works).
 REPOSTWATCH_WEB_ENV = os.environ.get("REPOSTWATCH_WEB_ENV", "production")
-#: env REPOSTWATCH_EVIDENCE_KEY: Fernet key (`repostwatch web keygen`); when set, crawls keep
-#: the found media of each flag encrypted as evidence and the web app shows it. Unset: none kept.
+#: env REPOSTWATCH_EVIDENCE_PUBLIC_KEY: for crawls (`repostwatch evidence keygen`); when set,
+#: crawls keep the found media of each flag sealed to it as evidence (they cannot decrypt it).
+#: Unset: no evidence is kept.
+REPOSTWATCH_EVIDENCE_PUBLIC_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_PUBLIC_KEY", "")
+#: env REPOSTWATCH_EVIDENCE_PRIVATE_KEY: for the web app only (never on crawl hosts): decrypts
+#: the evidence to show it to reviewers.
+REPOSTWATCH_EVIDENCE_PRIVATE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_PRIVATE_KEY", "")
+#: env REPOSTWATCH_EVIDENCE_KEY: the old symmetric (Fernet) key, for the web app only: reads
+#: evidence kept before sealed boxes. Crawls ignore it (and warn).
 REPOSTWATCH_EVIDENCE_KEY = os.environ.get("REPOSTWATCH_EVIDENCE_KEY", "")
 #: env REPOSTWATCH_LOGIN_RATE_LIMIT: failed logins (password or code) allowed per account before
 #: it must wait (Flask-Limiter syntax; counted in Redis when REPOSTWATCH_REDIS_URL is set, else

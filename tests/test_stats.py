@@ -23,6 +23,7 @@ KNOWN = {
     "MEDIA_MATCHED": "repostwatch/media/matched",
     "MEDIA_SEEN_AGAIN": "repostwatch/media/seen_again",
     "MEDIA_CACHE_HITS": "repostwatch/media/cache_hits",
+    "MEDIA_CACHE_REHASHED": "repostwatch/media/cache_rehashed",
     "MEDIA_FAILED": "repostwatch/media/failed",
     "MEDIA_FAILED_PREFIX": "repostwatch/media/failed/",
     "MEDIA_SKIPPED_PREFIX": "repostwatch/media/skipped/",

@@ -17,6 +17,7 @@ from crawler.cli import (
     crawls,
     database,
     demo,
+    evidence,
     flags,
     notices,
     recheck,
@@ -55,6 +56,7 @@ main.add_command(demo.demo)
 main.add_command(cases.cases)  # case keywords for search crawls
 main.add_command(users.users)  # staff accounts of the review web app
 main.add_command(web.web)
+main.add_command(evidence.evidence)  # evidence keys: crawls seal, the web app opens
 main.add_command(notices.notices)  # takedown notices
 main.add_command(recheck.recheck)
 main.add_command(scheduler.scheduler)  # operations on scrapyd

@@ -62,12 +62,14 @@ def web(ctx: click.Context, host: str, port: int) -> None:
     "kind",
     flag_value="evidence",
     default=True,
-    help="A REPOSTWATCH_EVIDENCE_KEY (Fernet; the default).",
+    help="An old symmetric REPOSTWATCH_EVIDENCE_KEY (Fernet; the default). New evidence "
+    "is sealed with `repostwatch evidence keygen`'s key pair instead.",
 )
 def web_keygen(kind: str) -> None:
-    """Print a new random key: an evidence key (Fernet) or, with --secret, a session secret.
+    """Print a new random key: a session secret (--secret), or an old-style evidence key.
 
-    Keep keys out of version control; losing the evidence key makes kept evidence unreadable.
+    Evidence is sealed with the key pair of `repostwatch evidence keygen`; the symmetric
+    REPOSTWATCH_EVIDENCE_KEY only reads evidence kept before. Keep keys out of version control.
 
     \b
     Example:

@@ -4,7 +4,10 @@ Scrapy's ``scrapy/pipelines/media.py`` names the hooks of a media download; thes
 
 - :meth:`MediaDownload.media_to_download`: is it known already? The media cache holds the
   validators and hashes of media hashed by an earlier crawl, so unchanged media costs one
-  conditional request (or a ``HEAD`` compared by length) instead of a download.
+  conditional request (or a ``HEAD`` compared by length) instead of a download. A site can
+  swap the bytes behind an unchanged ETag, Last-Modified or length, so "unchanged" is only
+  believed for ``REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS`` after the media was last hashed: older
+  entries are downloaded and hashed again.
 - :meth:`MediaDownload.media_request`: the request, through Scrapy's engine, so that the
   downloader middlewares (the private-network guard, robots.txt, retries), limits and stats
   apply to media as to pages.
@@ -23,6 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
@@ -41,6 +45,7 @@ from crawler.matching import Match
 from crawler.stats import (
     MEDIA_BYTES,
     MEDIA_CACHE_HITS,
+    MEDIA_CACHE_REHASHED,
     MEDIA_DOWNLOADED,
     MEDIA_FAILED,
     media_failed,
@@ -87,7 +92,8 @@ class MediaDownload:
     """Downloads media for the pipeline, conditionally when the media cache knows it.
 
     ``cache`` is None when the media cache is off; its calls run on ``cache_pool``, off the
-    reactor thread.
+    reactor thread. An entry hashed longer than ``rehash_after`` ago (by ``clock``) is not
+    asked about: the media is downloaded and hashed again.
     """
 
     def __init__(
@@ -98,24 +104,33 @@ class MediaDownload:
         maxsize: int,
         cache: MediaCache | None,
         cache_pool: Executor,
+        rehash_after: timedelta,
+        clock: Callable[[], datetime] | None = None,
     ):
         self.download = download
         self.stats = stats
         self.maxsize = maxsize
         self.cache = cache
         self.cache_pool = cache_pool
+        self.rehash_after = rehash_after
+        self.clock = clock or _utcnow
 
     async def media_to_download(self, url: str) -> db.CachedMedia | None:
-        """The media cache's entry for ``url``, or None: unknown, or the cache is off or down
-        (a cache that is down only costs a download)."""
+        """The media cache's entry for ``url``, or None: unknown, hashed too long ago to trust
+        an "unchanged" answer, or the cache is off or down (a cache that is down only costs a
+        download)."""
         if self.cache is None:
             return None
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.cache_pool, self.cache.get, url)
+            cached = await loop.run_in_executor(self.cache_pool, self.cache.get, url)
         except Exception as exc:
             logger.warning("Media cache unavailable (%s); downloading %s", exc, url)
             return None
+        if cached is not None and self.clock() - _aware(cached.hashed_at) >= self.rehash_after:
+            self.stats.inc_value(MEDIA_CACHE_REHASHED)
+            return None
+        return cached
 
     def media_request(self, url: str, referer: str, method: str = "GET", **headers) -> Request:
         """The request for ``url``, found on page ``referer``."""
@@ -214,6 +229,15 @@ def _validators(cached: db.CachedMedia | None) -> dict[str, str]:
         if cached.last_modified:
             validators["If-Modified-Since"] = cached.last_modified
     return validators
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (SQLite gives back naive UTC timestamps)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _unchanged(response: Response, cached: db.CachedMedia, head: bool) -> bool:

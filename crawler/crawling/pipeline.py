@@ -20,9 +20,8 @@ import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from cryptography.fernet import Fernet
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -97,9 +96,10 @@ class HashMatchPipeline:
         reference_poll_seconds: float,
         redis_url: str,
         use_media_cache: bool,
+        media_cache_rehash_days: float,
         join_run_id: int,
         shared_run: bool,
-        evidence: Fernet | None,
+        evidence: evidence_store.Sealer | None,
     ):
         self.crawler = crawler  # its engine downloads the media; its spider is the one crawling
         self.stats = crawler.stats
@@ -112,7 +112,9 @@ class HashMatchPipeline:
         self.reference_poll_seconds = reference_poll_seconds
         self.redis_url = redis_url  # "" without Redis
         self.use_media_cache = use_media_cache
-        # Evidence: matched media is kept encrypted only when a key is configured.
+        self.media_cache_rehash_days = media_cache_rehash_days
+        # Evidence: matched media is kept sealed to the web app's public key, only when one is
+        # configured; the crawl cannot decrypt what it keeps.
         self.evidence = evidence
         self.run = RunRow(
             database_url=database_url, stats=self.stats, join_run_id=join_run_id, shared=shared_run
@@ -143,7 +145,13 @@ class HashMatchPipeline:
             poll_seconds = max(
                 poll_seconds, settings.getfloat("REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS")
             )
-        evidence_key = settings.get("REPOSTWATCH_EVIDENCE_KEY")
+        public_key = settings.get("REPOSTWATCH_EVIDENCE_PUBLIC_KEY")
+        if settings.get("REPOSTWATCH_EVIDENCE_KEY"):
+            logger.warning(
+                "REPOSTWATCH_EVIDENCE_KEY is set for this crawl: crawls no longer use it, and it "
+                "decrypts old evidence, so remove it from crawl hosts. Evidence is kept only with "
+                "REPOSTWATCH_EVIDENCE_PUBLIC_KEY (`repostwatch evidence keygen`)"
+            )
         pipeline = cls(
             crawler,
             database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
@@ -155,9 +163,10 @@ class HashMatchPipeline:
             reference_poll_seconds=poll_seconds,
             redis_url=redis_url,
             use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE"),
+            media_cache_rehash_days=settings.getfloat("REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS"),
             join_run_id=settings.getint("REPOSTWATCH_RUN_ID"),  # 0 (unset): open a run
             shared_run=settings.getbool("REPOSTWATCH_DISTRIBUTED"),
-            evidence=evidence_store.cipher(evidence_key) if evidence_key else None,
+            evidence=evidence_store.sealer(public_key) if public_key else None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -182,6 +191,7 @@ class HashMatchPipeline:
             maxsize=self.media_maxsize,
             cache=cache,
             cache_pool=self.cache_pool,
+            rehash_after=timedelta(days=self.media_cache_rehash_days),
         )
         self.hasher = new_hash_pool(self.hash_workers)
         self.poller = asyncio.ensure_future(self._poll_references())

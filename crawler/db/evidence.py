@@ -1,20 +1,28 @@
 """Encrypted evidence: the found media of a flag, kept from its sighting until its case closes.
 
-The media is encrypted with Fernet (AES-128-CBC + HMAC-SHA256; key from
-``REPOSTWATCH_EVIDENCE_KEY``) before it reaches the database, and decrypted in memory only to be
-shown to a logged-in reviewer. Only matched media is ever kept; it is deleted when its flag is
-rejected and when its case closes (:func:`delete_case_evidence`). A flag whose media a re-check
-found removed keeps it (a removal can be disputed, the media can come back). Without a key
-nothing is kept.
+Crawlers seal the media to a public key (a libsodium sealed box: X25519 + XSalsa20-Poly1305,
+``REPOSTWATCH_EVIDENCE_PUBLIC_KEY``) before it reaches the database: they can encrypt but never
+decrypt, so a crawl host that is taken over reads no evidence. Only the web app holds the
+private key (``REPOSTWATCH_EVIDENCE_PRIVATE_KEY``) and decrypts in memory, to show the media to
+a logged-in reviewer. Evidence kept before sealed boxes (Fernet, the symmetric
+``REPOSTWATCH_EVIDENCE_KEY``) stays readable by the web app while that key is also set; sealed
+rows start with :data:`SEALED_PREFIX`, which no Fernet token does.
+
+Only matched media is ever kept; it is deleted when its flag is rejected and when its case
+closes (:func:`delete_case_evidence`). A flag whose media a re-check found removed keeps it (a
+removal can be disputed, the media can come back). Without a key nothing is kept.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -26,8 +34,13 @@ from crawler.db.session import dialect_insert
 KEPT_FOR = ("pending", "confirmed")
 
 
+#: The start of every sealed-box row (a Fernet token starts with "gAAAAA").
+SEALED_PREFIX = b"rw-sealed-1:"
+_KEYGEN = "make a pair with `repostwatch evidence keygen`"
+
+
 class EvidenceKeyError(ValueError):
-    """REPOSTWATCH_EVIDENCE_KEY is not a usable Fernet key, or not the key the evidence used."""
+    """An evidence key is not usable, or not the key the evidence was encrypted for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +52,93 @@ class EvidenceMedia:
     created_at: datetime
 
 
+class Sealer:
+    """Encrypts evidence to the web app's public key; cannot decrypt anything (crawlers)."""
+
+    def __init__(self, public_key: PublicKey) -> None:
+        self._box = SealedBox(public_key)
+
+    def encrypt(self, data: bytes) -> bytes:
+        return SEALED_PREFIX + self._box.encrypt(data)
+
+
+class Opener:
+    """Decrypts evidence (the web app): sealed rows with the private key, older Fernet rows
+    with ``legacy`` when it is given."""
+
+    def __init__(self, private_key: PrivateKey, legacy: Fernet | None = None) -> None:
+        self._box = SealedBox(private_key)
+        self._legacy = legacy
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """The plaintext; raises :class:`EvidenceKeyError` when no key given opens it."""
+        if ciphertext.startswith(SEALED_PREFIX):
+            try:
+                return self._box.decrypt(ciphertext[len(SEALED_PREFIX) :])
+            except CryptoError:
+                raise EvidenceKeyError(
+                    "it was sealed for another REPOSTWATCH_EVIDENCE_PRIVATE_KEY"
+                ) from None
+        if self._legacy is None:
+            raise EvidenceKeyError(
+                "it was kept under the old symmetric REPOSTWATCH_EVIDENCE_KEY, which the web app "
+                "needs too (README: Evidence keys) to read it"
+            )
+        try:
+            return self._legacy.decrypt(ciphertext)
+        except InvalidToken:
+            raise EvidenceKeyError("it was kept under another REPOSTWATCH_EVIDENCE_KEY") from None
+
+
+def new_key_pair() -> tuple[str, str]:
+    """(public key, private key), each 32 bytes in base64, for REPOSTWATCH_EVIDENCE_PUBLIC_KEY
+    (crawlers) and REPOSTWATCH_EVIDENCE_PRIVATE_KEY (the web app only)."""
+    private = PrivateKey.generate()
+    return _b64(bytes(private.public_key)), _b64(bytes(private))
+
+
+def sealer(public_key: str) -> Sealer:
+    """The sealer of REPOSTWATCH_EVIDENCE_PUBLIC_KEY; raises :class:`EvidenceKeyError`."""
+    return Sealer(PublicKey(_key_bytes(public_key, "REPOSTWATCH_EVIDENCE_PUBLIC_KEY")))
+
+
+def opener(private_key: str, legacy_key: str = "") -> Opener:
+    """The opener of REPOSTWATCH_EVIDENCE_PRIVATE_KEY, reading Fernet evidence too when the old
+    REPOSTWATCH_EVIDENCE_KEY is given; raises :class:`EvidenceKeyError`."""
+    private = PrivateKey(_key_bytes(private_key, "REPOSTWATCH_EVIDENCE_PRIVATE_KEY"))
+    return Opener(private, cipher(legacy_key) if legacy_key.strip() else None)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _key_bytes(key: str, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(key.strip().encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raw = b""
+    if len(raw) != 32:
+        raise EvidenceKeyError(f"{name} is not a key (32 bytes in base64); {_KEYGEN}")
+    return raw
+
+
 def new_key() -> str:
-    """A fresh key for REPOSTWATCH_EVIDENCE_KEY (32 random bytes, url-safe base64)."""
+    """A fresh Fernet key of the old symmetric format (kept for tests of old evidence)."""
     return Fernet.generate_key().decode("ascii")
 
 
 def cipher(key: str | bytes) -> Fernet:
-    """The Fernet cipher of ``key``; raises :class:`EvidenceKeyError` saying how to make one."""
+    """The Fernet cipher of the old REPOSTWATCH_EVIDENCE_KEY, which only reads evidence kept
+    before sealed boxes; raises :class:`EvidenceKeyError`."""
     try:
         return Fernet(key.strip() if isinstance(key, bytes) else key.strip().encode("ascii"))
     except (ValueError, TypeError, UnicodeEncodeError):
         raise EvidenceKeyError(
-            "REPOSTWATCH_EVIDENCE_KEY is not a Fernet key (44 url-safe base64 characters); "
-            "make one with `repostwatch web keygen`"
+            "REPOSTWATCH_EVIDENCE_KEY is not a Fernet key (44 url-safe base64 characters): "
+            "it is the old key that reads evidence kept before sealed boxes; set it to the "
+            "key the crawls used then, or unset it"
         ) from None
-
-
-def encrypt(fernet: Fernet, data: bytes) -> bytes:
-    return fernet.encrypt(data)
 
 
 def store_evidence(
@@ -88,21 +170,20 @@ def has_evidence(session: Session, flag_id: int) -> bool:
     )
 
 
-def load_evidence(session: Session, flag_id: int, fernet: Fernet) -> EvidenceMedia | None:
+def load_evidence(session: Session, flag_id: int, keys: Opener) -> EvidenceMedia | None:
     """The decrypted evidence of ``flag_id``, or None when none is kept.
 
-    Raises :class:`EvidenceKeyError` when the key is not the one it was encrypted with, and
+    Raises :class:`EvidenceKeyError` when the keys are not the ones it was encrypted for, and
     ValueError when the decrypted bytes are not what was stored (SHA-256 differs).
     """
     row = session.execute(select(Evidence).where(Evidence.flag_id == flag_id)).scalar()
     if row is None:
         return None
     try:
-        data = fernet.decrypt(row.ciphertext)
-    except InvalidToken:
+        data = keys.decrypt(row.ciphertext)
+    except EvidenceKeyError as exc:
         raise EvidenceKeyError(
-            f"the evidence of flag {flag_id} cannot be decrypted with REPOSTWATCH_EVIDENCE_KEY: "
-            "it was kept under another key"
+            f"the evidence of flag {flag_id} cannot be decrypted: {exc}"
         ) from None
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise ValueError(f"the evidence of flag {flag_id} does not match its SHA-256")
@@ -140,9 +221,7 @@ class SealedEvidence:
 _CONTENT_TYPES = {"mov": "video/quicktime", "mkv": "video/x-matroska", "avi": "video/x-msvideo"}
 
 
-def seal(fernet: Fernet, data: bytes, kind: str, media_format: str) -> SealedEvidence:
+def seal(keys: Sealer, data: bytes, kind: str, media_format: str) -> SealedEvidence:
     """Encrypt ``data`` (media sniffed as ``kind``/``media_format``, e.g. image/jpeg)."""
     content_type = _CONTENT_TYPES.get(media_format, f"{kind}/{media_format}")
-    return SealedEvidence(
-        fernet.encrypt(data), content_type[:100], hashlib.sha256(data).hexdigest()
-    )
+    return SealedEvidence(keys.encrypt(data), content_type[:100], hashlib.sha256(data).hexdigest())

@@ -25,6 +25,9 @@ from crawler.db.models import USER_ROLES, User, utcnow
 #: Each role can do everything the roles before it can.
 ROLE_RANK = {role: rank for rank, role in enumerate(USER_ROLES)}
 MIN_PASSWORD_LENGTH = 12
+#: The account `repostwatch demo` makes in its own database, with a password printed for anyone
+#: to read: the web app refuses to serve staff from a database where it can log in.
+DEMO_USERNAME = "demo-admin"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a failed login takes as long either way.
@@ -104,6 +107,16 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
     session.add(user)
     session.flush()
     return _view(user)
+
+
+def demo_account_active(session: Session) -> bool:
+    """True when an enabled account named :data:`DEMO_USERNAME` exists (its password is public)."""
+    return (
+        session.execute(
+            select(User.id).where(User.username == DEMO_USERNAME, User.disabled_at.is_(None))
+        ).first()
+        is not None
+    )
 
 
 def get_user(session: Session, user_id: int) -> UserView | None:

@@ -1,15 +1,20 @@
 """The demo "repost site": ordinary photos, some of them reposted copies of registered references.
 
 All photos ship with scikit-image. The site is built in memory and served on 127.0.0.1; nothing
-is written to disk except the database.
+is written to disk except the demo's own workspace (:data:`DEMO_DIR`: its database, spill file
+and evidence keys), which every run makes afresh.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ImageOps
 
+from crawler.db.users import DEMO_USERNAME  # one spelling: the web app checks for it
 from crawler.demo import samples
 from crawler.demo.localsite import Route, html
 
@@ -90,16 +95,45 @@ def demo_routes() -> dict[str, Route]:
 
 
 # --- Review web app -----------------------------------------------------------------------------
-DEMO_USERNAME = "demo-admin"
-#: Known on purpose: the account exists only in a demo database (see ensure_demo_account).
+#: Known on purpose: the account exists only in the demo's own database (see ensure_demo_account).
 DEMO_PASSWORD = "repostwatch-demo"
+#: The demo's workspace, relative to the working directory: never the configured database.
+DEMO_DIR = Path("var/demo")
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    database_url: str
+    spill_file: Path
+    public_key: str  # evidence is sealed to it by the demo crawl
+    private_key_file: Path  # owner-only; the printed web command reads it
+
+
+def fresh_demo_database(directory: Path = DEMO_DIR) -> DemoWorkspace:
+    """Make ``directory`` afresh: an empty, migrated SQLite database, an evidence key pair of
+    its own (the private key in an owner-only file); nothing of an earlier demo is kept."""
+    from crawler.db import evidence, migrate
+
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, mode=0o700)
+    database = directory / "demo.sqlite"
+    url = f"sqlite:///{database.resolve()}"
+    migrate.upgrade(url)
+    public, private = evidence.new_key_pair()
+    key_file = directory / "evidence-private.key"
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(private + "\n")
+    return DemoWorkspace(url, directory / "unrecorded-matches.jsonl", public, key_file.resolve())
 
 
 def ensure_demo_account(session, database_url: str) -> bool:
     """Create the demo admin account in a *demo* database; True when it exists afterwards.
 
     A demo database is a SQLite file with no staff account but the demo one: the known password
-    never reaches a database that real staff use.
+    never reaches a database that real staff use (and the web app refuses to serve, outside
+    development, a database where the account can log in).
     """
     from sqlalchemy import select
 
@@ -116,23 +150,6 @@ def ensure_demo_account(session, database_url: str) -> bool:
     return True
 
 
-#: Where the demo keeps its evidence key when REPOSTWATCH_EVIDENCE_KEY is not set (relative to
-#: the working directory, like the default database): the demo's matches are kept encrypted so
-#: that the web app's flag pages have (blurred) media to show.
-DEMO_EVIDENCE_KEY_FILE = Path("var/demo-evidence.key")
-
-
-def demo_evidence_key(path: Path = DEMO_EVIDENCE_KEY_FILE) -> tuple[str, Path]:
-    """The demo's Fernet evidence key, made once and kept in ``path`` (owner-only)."""
-    from cryptography.fernet import Fernet
-
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_bytes(Fernet.generate_key())
-    return path.read_text().strip(), path.resolve()
-
-
 def web_instructions(
     database_url: str,
     account: bool,
@@ -147,7 +164,9 @@ def web_instructions(
     from crawler.db.session import redact_url
 
     evidence = (
-        f'REPOSTWATCH_EVIDENCE_KEY="$(cat {evidence_key_file})" ' if evidence_key_file else ""
+        f'REPOSTWATCH_EVIDENCE_PRIVATE_KEY="$(cat {evidence_key_file})" '
+        if evidence_key_file
+        else ""
     )
     shown = redact_url(database_url)
     lines = [

@@ -19,11 +19,13 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crawler.db import evidence as evidence_store
-from crawler.db import make_engine, make_sessionmaker, totp
+from crawler.db import make_engine, make_sessionmaker, totp, users
+from crawler.db.session import redact_url
 from crawler.review import web
 from crawler.review.backoff import LoginBackoff
 
@@ -50,6 +52,7 @@ CONFIG_KEYS = (
     "REPOSTWATCH_DATABASE_URL",
     "REPOSTWATCH_SECRET_KEY",
     "REPOSTWATCH_WEB_ENV",
+    "REPOSTWATCH_EVIDENCE_PRIVATE_KEY",
     "REPOSTWATCH_EVIDENCE_KEY",
     "REPOSTWATCH_REDIS_URL",
     "REPOSTWATCH_LOGIN_RATE_LIMIT",
@@ -85,6 +88,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
 
     ``REPOSTWATCH_DATABASE_URL`` must not be empty, nor ``REPOSTWATCH_SECRET_KEY`` unless
     ``REPOSTWATCH_WEB_ENV`` is ``development`` (then a random key for this process only).
+    Outside development the database must be migrated and hold no enabled demo account.
     """
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
@@ -98,13 +102,9 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     if not database_url:
         raise ConfigError("REPOSTWATCH_DATABASE_URL is not set; point it at the database")
     secret_key = _secret_key(str(config["REPOSTWATCH_SECRET_KEY"]), development)
-    evidence_key = str(config["REPOSTWATCH_EVIDENCE_KEY"]).strip()
-    fernet = None
-    if evidence_key:
-        try:
-            fernet = evidence_store.cipher(evidence_key)
-        except evidence_store.EvidenceKeyError as exc:
-            raise ConfigError(str(exc)) from None
+    evidence_keys = _evidence_keys(
+        str(config["REPOSTWATCH_EVIDENCE_PRIVATE_KEY"]), str(config["REPOSTWATCH_EVIDENCE_KEY"])
+    )
 
     app = Flask(__name__)
     app.config.update(
@@ -136,10 +136,12 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
     )
     engine = make_engine(str(database_url))
+    if not development:
+        _refuse_demo_account(engine, str(database_url))
     app.extensions["repostwatch"] = web.AppState(
         sessions=make_sessionmaker(engine),
         engine=engine,
-        fernet=fernet,
+        evidence_keys=evidence_keys,
         totp=totp.cipher(secret_key),
     )
     proxies = _trusted_proxies(config["REPOSTWATCH_TRUSTED_PROXIES"])
@@ -197,6 +199,45 @@ def _trusted_proxies(value: object) -> int:
             "of the web app (0 when clients connect to it directly)"
         )
     return hops
+
+
+def _refuse_demo_account(engine, database_url: str) -> None:
+    """Outside development, an enabled demo account (public password) means no start."""
+    try:
+        with make_sessionmaker(engine)() as session:
+            active = users.demo_account_active(session)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise ConfigError(
+            f"cannot read the staff accounts of {redact_url(database_url)} "
+            f"({str(exc).splitlines()[0]}); check REPOSTWATCH_DATABASE_URL and run "
+            "`repostwatch db upgrade`"
+        ) from None
+    if active:
+        engine.dispose()
+        raise ConfigError(
+            f"the database {redact_url(database_url)} has an enabled account named "
+            f"{users.DEMO_USERNAME!r}, whose password `repostwatch demo` prints for anyone: "
+            "it is a demo database, or an old demo left the account behind. Serve a demo "
+            f"database with REPOSTWATCH_WEB_ENV=development, or run `repostwatch users disable "
+            f"{users.DEMO_USERNAME}` first."
+        )
+
+
+def _evidence_keys(private_key: str, legacy_key: str) -> evidence_store.Opener | None:
+    if not private_key.strip():
+        if legacy_key.strip():
+            raise ConfigError(
+                "REPOSTWATCH_EVIDENCE_KEY (the old symmetric key) is set without "
+                "REPOSTWATCH_EVIDENCE_PRIVATE_KEY: make a pair with `repostwatch evidence keygen`, "
+                "give the web app the private key (and keep the old key to read old evidence) "
+                "and the crawls only the public key"
+            )
+        return None
+    try:
+        return evidence_store.opener(private_key, legacy_key)
+    except evidence_store.EvidenceKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _secret_key(key: str, development: bool) -> str:

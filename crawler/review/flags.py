@@ -101,13 +101,13 @@ def show(flag_id: int):
 @bp.route("/<int:flag_id>/evidence")
 @web.requires("reviewer")
 def media(flag_id: int):
-    fernet = web.state().fernet
-    if fernet is None:
-        abort(404, "No evidence is kept: REPOSTWATCH_EVIDENCE_KEY is not set.")
+    keys = web.state().evidence_keys
+    if keys is None:
+        abort(404, "No evidence is shown: REPOSTWATCH_EVIDENCE_PRIVATE_KEY is not set.")
     unblurred = flag_id in cookie.get(UNBLURRED, [])
     with web.transaction() as db:
         try:
-            found = evidence.load_evidence(db, flag_id, fernet)
+            found = evidence.load_evidence(db, flag_id, keys)
         except evidence.EvidenceKeyError as exc:
             abort(500, str(exc))
         if found is None:
@@ -119,6 +119,7 @@ def media(flag_id: int):
             target_id=flag_id,
             details={"unblurred": unblurred},
         )
+    problem = None
     if unblurred:
         # Only ever shown as a picture or a video, never as a document of this site.
         shown = (
@@ -127,8 +128,14 @@ def media(flag_id: int):
         data, mimetype = found.data, found.content_type if shown else "application/octet-stream"
     else:
         shown = True
-        data, mimetype = blurred_rendition(found.data, found.content_type)
+        rendition = blurred_rendition(found.data, found.content_type)
+        data, mimetype = rendition.data, rendition.mimetype
+        problem = rendition.problem  # written on the placeholder too, for the reviewer
     response = Response(data, mimetype=mimetype)
+    if problem:
+        response.headers["X-RepostWatch-Preview-Error"] = problem.encode(
+            "ascii", "replace"
+        ).decode()
     response.headers["Content-Disposition"] = "inline" if shown else "attachment"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "no-store, private"

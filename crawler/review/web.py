@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import audit, users
+from crawler.db.evidence import Opener
 
 
 @dataclass
@@ -24,7 +25,8 @@ class AppState:
 
     sessions: sessionmaker[Session]
     engine: Engine
-    fernet: Fernet | None  # None: REPOSTWATCH_EVIDENCE_KEY is not set, no evidence is shown
+    # None: REPOSTWATCH_EVIDENCE_PRIVATE_KEY is not set, no evidence is shown.
+    evidence_keys: Opener | None
     totp: Fernet  # encrypts the accounts' TOTP secrets (derived from REPOSTWATCH_SECRET_KEY)
 
 
@@ -133,4 +135,8 @@ def template_globals() -> dict[str, Any]:
         for endpoint, label, role in current_app.extensions["repostwatch_nav"]
         if current_user.is_authenticated and me().can(role)
     ]
-    return {"me": current_user, "evidence_configured": state().fernet is not None, "nav": nav}
+    return {
+        "me": current_user,
+        "evidence_configured": state().evidence_keys is not None,
+        "nav": nav,
+    }

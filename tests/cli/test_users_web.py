@@ -56,6 +56,18 @@ def test_web_refuses_to_start_without_a_secret_key(engine, database_url):
     assert "Traceback" not in result.stderr
 
 
+def test_evidence_keygen_prints_a_pair_that_seals_and_opens():
+    from crawler.db import evidence
+
+    printed = repostwatch("evidence", "keygen", env={}).stdout.splitlines()
+    names = [line.partition("=")[0] for line in printed]
+    assert names == ["REPOSTWATCH_EVIDENCE_PUBLIC_KEY", "REPOSTWATCH_EVIDENCE_PRIVATE_KEY"]
+    public, private = (line.partition("=")[2] for line in printed)
+    sealed = evidence.sealer(public).encrypt(b"media")
+    assert evidence.opener(private).decrypt(sealed) == b"media"
+    assert public != private and public not in repostwatch("evidence", "keygen", env={}).stdout
+
+
 def test_keygen_prints_usable_keys():
     evidence_key = repostwatch("web", "keygen", env={}).stdout.strip()
     Fernet(evidence_key.encode())  # raises if it is not a Fernet key

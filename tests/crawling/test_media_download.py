@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -164,3 +165,84 @@ def test_media_that_outgrows_the_limit_without_a_length_is_too_large(database_ur
     stats = json.loads(run.stats)
     assert stats["repostwatch/media/failed/too_large"] == 1
     assert "repostwatch/media/failed/download" not in stats
+
+
+class _SwappingSite(BaseHTTPRequestHandler):
+    """One page with one image, served with an ETag that never changes, whatever the bytes
+    behind it: a conditional request always gets a 304."""
+
+    image = b""
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            body, content_type = b'<html><body><img src="/p.jpg"></body></html>', "text/html"
+        elif self.path == "/p.jpg":
+            body, content_type = self.image, "image/jpeg"
+        else:
+            body, content_type = b"User-agent: *\nAllow: /\n", "text/plain"
+        if self.path == "/p.jpg" and self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if self.path == "/p.jpg":
+            self.send_header("ETag", '"v1"')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_swapped_content_behind_the_same_etag_is_hashed_after_the_rehash_period(
+    database_url, tmp_path
+):
+    from sqlalchemy import text
+
+    from crawler.demo import samples
+
+    sites_dir = tmp_path / "sites"
+    sites_dir.mkdir()
+    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    reference = samples.photo_path("astronaut")
+    repostwatch("refs", "add", "--case", "case-swap", reference, env=env, cwd=tmp_path)
+    handler = type("Swapping", (_SwappingSite,), {"image": samples.reencoded_jpeg("camera")})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = db.make_engine(database_url)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        (sites_dir / "swap.toml").write_text(
+            f'name = "swap"\nstart_urls = ["{url}"]\nallow_private_network = true\n'
+        )
+        repostwatch("crawl", "swap", env=env, cwd=tmp_path)  # an unrelated photo: hashed, cached
+        assert flags_json(env, tmp_path) == []
+        handler.image = samples.reencoded_jpeg("astronaut", quality=70)  # same ETag "v1"
+        within = repostwatch("crawl", "swap", env=env, cwd=tmp_path)
+        assert "1 unchanged (from cache)" in within.stdout  # within the period: believed
+        assert flags_json(env, tmp_path) == []
+        # Eight days later (the default period is seven): the clock of the cache entry moved.
+        with engine.begin() as connection:
+            (hashed_at,) = connection.execute(text("SELECT hashed_at FROM media_cache")).one()
+            if isinstance(hashed_at, str):  # SQLite
+                hashed_at = datetime.fromisoformat(hashed_at)
+            connection.execute(
+                text("UPDATE media_cache SET hashed_at = :t, checked_at = :t"),
+                {"t": hashed_at - timedelta(days=8)},
+            )
+        after = repostwatch("crawl", "swap", env=env, cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    flagged = flags_json(env, tmp_path)
+    assert [(f["media_url"], f["case"]) for f in flagged] == [(url + "p.jpg", "case-swap")]
+    assert "media hashed    1 (" in after.stdout  # downloaded and hashed again
+    with db.make_sessionmaker(engine)() as session:
+        runs = db.list_runs(session)
+    engine.dispose()
+    stats = json.loads(max(runs, key=lambda run: run.id).stats)
+    assert stats["repostwatch/media/cache_rehashed"] == 1

@@ -78,7 +78,7 @@ def test_the_pipeline_takes_its_settings_from_the_project(tmp_path):
     assert pipeline.media_concurrency == 16
     assert pipeline.use_media_cache is True
     assert pipeline.run.join_run_id == 0  # no REPOSTWATCH_RUN_ID: the crawl opens its run
-    assert pipeline.evidence is None  # no REPOSTWATCH_EVIDENCE_KEY
+    assert pipeline.evidence is None  # no REPOSTWATCH_EVIDENCE_PUBLIC_KEY
     # With Redis announcing changes, the poll is only the safety net.
     assert pipeline.reference_poll_seconds == 30.0
     assert HashMatchPipeline.from_crawler(_crawler()).reference_poll_seconds == 2.0

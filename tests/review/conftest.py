@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.fernet import Fernet
 
-from crawler.db import users
+from crawler.db import evidence, users
 from crawler.db.flags import MatchRecord, record_match
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
@@ -67,18 +66,24 @@ def world(engine) -> World:
     return World(sessions, reference.case_id, reference.id, site_id, run_id)
 
 
-@pytest.fixture
-def evidence_key() -> str:
-    return Fernet.generate_key().decode()
+@dataclass(frozen=True)
+class EvidenceKeys:
+    public: str  # what crawls get: seals evidence
+    private: str  # what the web app gets: opens it
 
 
 @pytest.fixture
-def app(engine, database_url, evidence_key):
+def evidence_keys() -> EvidenceKeys:
+    return EvidenceKeys(*evidence.new_key_pair())
+
+
+@pytest.fixture
+def app(engine, database_url, evidence_keys):
     app = create_app(
         default_web_config(
             REPOSTWATCH_DATABASE_URL=database_url,
             REPOSTWATCH_SECRET_KEY=SECRET,
-            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
         )
     )
     yield app

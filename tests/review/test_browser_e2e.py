@@ -47,14 +47,14 @@ def browser():
 
 @pytest.mark.parametrize("web_env", ["production", "development"])
 def test_log_in_claim_and_confirm_with_the_keyboard(
-    browser, world, database_url, evidence_key, web_env
+    browser, world, database_url, evidence_keys, web_env
 ):
     ids = [world.flag(n) for n in range(1, 4)]
     world.user("kim")
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_WEB_ENV": web_env,
-        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+        "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": evidence_keys.private,
     }
     if web_env == "production":
         env["REPOSTWATCH_SECRET_KEY"] = "e2e-" + "x" * 44
@@ -90,7 +90,7 @@ def test_log_in_claim_and_confirm_with_the_keyboard(
     assert actions.count("decide") == 2 and actions.count("skip") == 1
 
 
-def test_found_media_is_blurred_until_a_logged_click(browser, world, database_url, evidence_key):
+def test_found_media_is_blurred_until_a_logged_click(browser, world, database_url, evidence_keys):
     import hashlib
     import io
 
@@ -103,14 +103,14 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
     width = Image.open(io.BytesIO(photo)).width
     flag_id = world.flag(1)
     with world.sessions.begin() as session:
-        sealed = evidence.seal(evidence.cipher(evidence_key), photo, "image", "jpeg")
+        sealed = evidence.seal(evidence.sealer(evidence_keys.public), photo, "image", "jpeg")
         evidence.store_evidence(session, flag_id, sealed.ciphertext, "image/jpeg", sealed.sha256)
     assert sealed.sha256 == hashlib.sha256(photo).hexdigest()
     world.user("kim")
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SECRET_KEY": "e2e-" + "x" * 44,
-        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+        "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": evidence_keys.private,
     }
     with served(env) as url:
         page = browser.new_page()

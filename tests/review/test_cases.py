@@ -151,7 +151,7 @@ def test_admin_closes_a_case_evidence_deleted_references_withdrawn_audited(
 
 
 def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
-    engine, database_url, evidence_key, seeded, redis_url
+    engine, database_url, evidence_keys, seeded, redis_url
 ):
     # Running crawls listen on this channel and drop the case's references at once
     # (tests/crawling/test_live_references.py shows the effect with `cases close`).
@@ -159,7 +159,7 @@ def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
         default_web_config(
             REPOSTWATCH_DATABASE_URL=database_url,
             REPOSTWATCH_SECRET_KEY=SECRET,
-            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
             REPOSTWATCH_REDIS_URL=redis_url,
         )
     )

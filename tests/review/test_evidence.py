@@ -1,5 +1,6 @@
-"""Encrypted evidence: a real crawl keeps the matched media encrypted (and nothing else), the
-flag page shows it blurred, unblurring is logged, rejecting deletes it."""
+"""Encrypted evidence: a real crawl, holding only the public key, keeps the matched media sealed
+(and nothing else) and cannot open it; the web app, holding the private key, shows it blurred,
+unblurring is logged, rejecting deletes it. Evidence of the old symmetric format stays readable."""
 
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ allow_private_network = true
 
 
 @pytest.fixture
-def crawled(database_url, tmp_path, evidence_key, engine):
-    """The demo repost site crawled with REPOSTWATCH_EVIDENCE_KEY set; its routes."""
+def crawled(database_url, tmp_path, evidence_keys, engine):
+    """The demo repost site crawled with only REPOSTWATCH_EVIDENCE_PUBLIC_KEY; its routes."""
     sites = tmp_path / "sites"
     sites.mkdir()
     env = {
         "REPOSTWATCH_DATABASE_URL": database_url,
         "REPOSTWATCH_SITES_DIR": str(sites),
-        "REPOSTWATCH_EVIDENCE_KEY": evidence_key,
+        "REPOSTWATCH_EVIDENCE_PUBLIC_KEY": evidence_keys.public,
+        "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": "",  # never on a crawl host
+        "REPOSTWATCH_EVIDENCE_KEY": "",
         "REPOSTWATCH_MEDIA_CACHE": "0",
     }
     photos = [samples.photo_path(name) for name in REFERENCE_PHOTOS]
@@ -47,8 +50,12 @@ def crawled(database_url, tmp_path, evidence_key, engine):
     return routes
 
 
-def test_a_crawl_keeps_only_matched_media_encrypted(crawled, world, evidence_key):
-    fernet = evidence.cipher(evidence_key)
+def test_a_crawl_with_the_public_key_keeps_matched_media_sealed_and_cannot_open_it(
+    crawled, world, evidence_keys
+):
+    keys = evidence.opener(evidence_keys.private)  # the web app's
+    crawl_keys = evidence.opener(evidence_keys.public)  # all a crawl has, tried as a private key
+    assert not hasattr(evidence.sealer(evidence_keys.public), "decrypt")
     with world.sessions() as session:
         flags = session.execute(select(Flag.id, Flag.media_url)).all()
         rows = session.execute(select(Evidence)).scalars().all()
@@ -56,12 +63,47 @@ def test_a_crawl_keeps_only_matched_media_encrypted(crawled, world, evidence_key
         for flag_id, media_url in flags:
             plain = crawled[urlsplit(media_url).path].body
             row = next(r for r in rows if r.flag_id == flag_id)
+            assert row.ciphertext.startswith(evidence.SEALED_PREFIX)
             assert row.ciphertext != plain and plain[16:80] not in row.ciphertext
             assert row.content_type in ("image/jpeg", "image/png")
-            kept = evidence.load_evidence(session, flag_id, fernet)
+            kept = evidence.load_evidence(session, flag_id, keys)
             assert kept is not None and kept.data == plain
+            with pytest.raises(evidence.EvidenceKeyError, match="sealed for another"):
+                evidence.load_evidence(session, flag_id, crawl_keys)
+    other = evidence.opener(evidence.new_key_pair()[1])
     with world.sessions() as session, pytest.raises(evidence.EvidenceKeyError):
-        evidence.load_evidence(session, flags[0].id, evidence.cipher(evidence.new_key()))
+        evidence.load_evidence(session, flags[0].id, other)
+
+
+def test_old_symmetric_evidence_stays_readable_with_the_old_key(world, evidence_keys):
+    from crawler.review import ConfigError, create_app
+    from tests.review.conftest import SECRET
+
+    old_key = evidence.new_key()
+    old_flag, new_flag = world.flag(1), world.flag(2)
+    with world.sessions.begin() as session:
+        for flag_id, keys in ((old_flag, evidence.cipher(old_key)), (new_flag, None)):
+            keys = keys or evidence.sealer(evidence_keys.public)
+            sealed = evidence.seal(keys, b"photo %d" % flag_id, "image", "jpeg")
+            evidence.store_evidence(
+                session, flag_id, sealed.ciphertext, sealed.content_type, sealed.sha256
+            )
+    both = evidence.opener(evidence_keys.private, old_key)
+    only_new = evidence.opener(evidence_keys.private)
+    with world.sessions() as session:
+        assert evidence.load_evidence(session, old_flag, both).data == b"photo %d" % old_flag
+        assert evidence.load_evidence(session, new_flag, both).data == b"photo %d" % new_flag
+        assert evidence.load_evidence(session, new_flag, only_new).data == b"photo %d" % new_flag
+        with pytest.raises(evidence.EvidenceKeyError, match="old symmetric"):
+            evidence.load_evidence(session, old_flag, only_new)
+    url = str(world.sessions.kw["bind"].url.render_as_string(False))
+    config = default_web_config(
+        REPOSTWATCH_DATABASE_URL=url,
+        REPOSTWATCH_SECRET_KEY=SECRET,
+        REPOSTWATCH_EVIDENCE_KEY=old_key,
+    )
+    with pytest.raises(ConfigError, match="repostwatch evidence keygen"):
+        create_app(config)  # the old key alone: the message says how to move to the key pair
 
 
 def test_without_a_key_nothing_is_kept_and_the_page_says_so(app, world, tmp_path):
@@ -81,7 +123,7 @@ def test_without_a_key_nothing_is_kept_and_the_page_says_so(app, world, tmp_path
     world.user("kim")
     login(client, "kim")
     page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
-    assert "No evidence kept (REPOSTWATCH_EVIDENCE_KEY not set)." in page
+    assert "No evidence shown (REPOSTWATCH_EVIDENCE_PRIVATE_KEY not set)." in page
     assert client.get(f"/flags/{flag_id}/evidence").status_code == 404
     keyless.extensions["repostwatch"].engine.dispose()
 

@@ -52,12 +52,12 @@ def smtp_url(smtp_server) -> str:  # noqa: F811
 
 
 @pytest.fixture
-def notices_app(engine, database_url, evidence_key, sites_dir, smtp_url):
+def notices_app(engine, database_url, evidence_keys, sites_dir, smtp_url):
     app = create_app(
         default_web_config(
             REPOSTWATCH_DATABASE_URL=database_url,
             REPOSTWATCH_SECRET_KEY=SECRET,
-            REPOSTWATCH_EVIDENCE_KEY=evidence_key,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
             REPOSTWATCH_SITES_DIR=str(sites_dir),
             REPOSTWATCH_SMTP_URL=smtp_url,
             REPOSTWATCH_NOTICE_FROM=SENDER,
