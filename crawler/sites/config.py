@@ -28,6 +28,11 @@ class SiteConfig(Strict):
     start_urls: Annotated[list[str], Field(min_length=1)]
     allowed_domains: list[str] = Field(default_factory=list)
     allow_private_network: StrictBool = False
+    #: With allow_private_network: other private "host:port"s the site's pages may use (a media
+    #: server beside it); every other private address stays refused.
+    private_hosts: list[Annotated[str, Field(pattern=r"^[^\s/:@]+:[0-9]{1,5}$")]] = Field(
+        default_factory=list
+    )
     #: "browser" renders the site's pages in Chromium (JavaScript sites); see [browser].
     render: Literal["html", "browser"] = "html"
     download_delay: Annotated[float, Field(ge=0, le=3600)] = 0.0
@@ -167,12 +172,13 @@ class SiteConfig(Strict):
 
     @property
     def private_opt_in(self) -> PrivateOptIn:
-        """The private addresses the browser may reach for this site: none, or with
-        ``allow_private_network = true`` the hosts and ports of its own start and search URLs
-        (never another service on the same network)."""
+        """The private addresses the crawl and the browser may reach for this site: none, or
+        with ``allow_private_network = true`` the hosts and ports of its own start and search
+        URLs and its ``private_hosts`` (never another service on the same network)."""
         if not self.allow_private_network:
             return NO_OPT_IN
         own = [*self.start_urls, *([self.search.page_url] if self.search is not None else [])]
+        own += [f"http://{host}" for host in self.private_hosts]
         return PrivateOptIn.of_urls(own)
 
     @property

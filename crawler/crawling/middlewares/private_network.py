@@ -12,9 +12,11 @@ the address it connected to; their peer is the proxy, and they are accepted only
 crawl's proxy runs.
 
 Only ``http`` and ``https`` URLs are fetched at all: ``file:``, ``ftp:`` and every other scheme
-are refused for every site. A site file opts out of the address check (not of the scheme or the
-host name check) with ``allow_private_network = true`` (the demo and test sites, which run on
-127.0.0.1, do).
+are refused for every site. A site file on a private network opts in with
+``allow_private_network = true``: then its own hosts and ports (those of its start and search
+URLs) and those it lists in ``private_hosts`` may be private, and nothing else (a page, a
+redirect or a media URL of that site cannot send the crawl to another service on the same
+network). The scheme and host name checks hold for every site.
 """
 
 from __future__ import annotations
@@ -58,8 +60,18 @@ class PrivateNetworkGuardMiddleware:
     def from_crawler(cls, crawler: Crawler) -> PrivateNetworkGuardMiddleware:
         return cls(crawler)
 
-    def _allowed(self) -> bool:
-        return bool(getattr(self.crawler.spider, "allow_private_network", False))
+    def _opt_in(self) -> PrivateOptIn:
+        """The site's private origins (its own host and port, its ``private_hosts``), or none."""
+        spider = self.crawler.spider
+        config = getattr(spider, "config", None)
+        if config is not None:
+            return config.private_opt_in
+        # a spider without a site file (scrapy shell, a test spider): its own yes or no
+        return (
+            PrivateOptIn(everywhere=True)
+            if getattr(spider, "allow_private_network", False)
+            else NO_OPT_IN
+        )
 
     def _refuse(self, request: Request, stat: str, why: str) -> PrivateNetworkRefused:
         self.stats.inc_value(stat)
@@ -79,7 +91,7 @@ class PrivateNetworkGuardMiddleware:
             self.stats.inc_value(REFUSED_SCHEME)
             logger.warning("Refused %s: only http and https URLs are crawled", request.url)
             raise PrivateNetworkRefused(f"{request.url}: only http and https URLs are crawled")
-        opt_in = PrivateOptIn(everywhere=True) if self._allowed() else NO_OPT_IN
+        opt_in = self._opt_in()
         try:
             port = parts.port or default_port(parts.scheme)
         except ValueError:
@@ -103,9 +115,11 @@ class PrivateNetworkGuardMiddleware:
             raise self._refuse(
                 request, REFUSED_UNKNOWN_PEER, "the response's peer address is unknown"
             )
-        if self._allowed():
-            return response
         if not is_public_address(response.ip_address):
+            parts = urlsplit(response.url)
+            port = parts.port or default_port(parts.scheme)
+            if parts.hostname and self._opt_in().allows(parts.hostname, port):
+                return response
             raise self._refuse(
                 request, REFUSED_PRIVATE_NETWORK, f"the response came from {response.ip_address}"
             )
