@@ -188,8 +188,9 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 # A site file's download_delay is the smallest time between two requests to the site: Scrapy's
-# random 0.5x-1.5x jitter would go below it half of the time.
-RANDOMIZE_DOWNLOAD_DELAY = False
+# random 0.5x-1.5x jitter would go below it half of the time (Scrapy 2.19's name for the jitter;
+# RANDOMIZE_DOWNLOAD_DELAY, its old switch, is deprecated and warns on every crawl).
+DOWNLOAD_DELAY_JITTER = 0.0
 USER_AGENT = "RepostWatch/0.1 (+takedown monitoring for a victim support centre)"
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
