@@ -22,6 +22,7 @@ def test_a_site_that_is_down_is_one_line_per_url_and_a_failed_run(env, tmp_path,
     result = repostwatch("crawl", "down", env=env, check=False)
     assert result.returncode == 1
     assert "no page could be crawled" in result.stderr
+    assert ": failed, no page crawled\n" in result.stdout  # not "finished"
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "] ERROR: " in line]
     assert [line.split("] ERROR: ", 1)[1].split(" (")[0] for line in errors] == [
