@@ -196,3 +196,17 @@ def _judge(
                     PRIVATE_NETWORK, f"{host} resolves to {address}, a private address"
                 )
     return addresses
+
+
+def same_origin_referer(page_url: str, url: str) -> dict[str, str]:
+    """The ``Referer`` header a request for ``url``, found on ``page_url``, may carry: the page,
+    when both share scheme, host and port; else none (REFERRER_POLICY = "same-origin"), so a
+    third-party CDN never learns which page, or which search for a victim's name, led to it.
+    An empty ``page_url`` (a page reached through a site search) gives none either."""
+    if not page_url:
+        return {}
+    try:
+        origins = [(p.scheme, p.hostname, p.port) for p in (urlsplit(page_url), urlsplit(url))]
+    except ValueError:  # a port that is not a number
+        return {}
+    return {"Referer": page_url} if origins[0] == origins[1] else {}

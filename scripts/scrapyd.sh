@@ -3,11 +3,11 @@
 #
 # Writes $REPOSTWATCH_SCRAPYD_DIR/scrapyd.conf from scripts/scrapyd.conf.in and runs scrapyd in
 # that directory, so that scrapyd and the crawl processes it starts read the same configuration:
-# job history in SQLite (kept across restarts), eggs/, dbs/, logs/ and items/ under the
-# directory, max_proc crawls at once, bound to 127.0.0.1 unless told otherwise, and always HTTP
-# basic auth: REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD must be set. scrapyd
-# runs any egg it is sent, and on 127.0.0.1 too: every local process, and any page a browser
-# on this machine renders, can reach it.
+# job history in SQLite (kept across restarts), eggs/, dbs/ and logs/ (no item feeds) under the
+# directory, every file private to its user (umask 077), max_proc crawls at once, bound to
+# 127.0.0.1 unless told otherwise, and always HTTP basic auth: REPOSTWATCH_SCRAPYD_USERNAME and
+# REPOSTWATCH_SCRAPYD_PASSWORD must be set. scrapyd runs any egg it is sent, and on 127.0.0.1
+# too: every local process, and any page a browser on this machine renders, can reach it.
 # Crawls read the environment this script is started with (REPOSTWATCH_DATABASE_URL, ...).
 set -euo pipefail
 
@@ -36,7 +36,9 @@ if [[ -z "$username" || -z "$password" ]]; then
 fi
 [[ "$username" != *:* ]] || fail "REPOSTWATCH_SCRAPYD_USERNAME must not contain ':'"
 
-mkdir -p "$dir"/{eggs,dbs,logs,items}
+# Job logs name sites, run and flag ids, and search crawls' pages: readable by this user only.
+umask 077
+mkdir -p "$dir"/{eggs,dbs,logs}
 dir="$(cd "$dir" && pwd)"
 sed -e "s|@BIND@|$bind|" -e "s|@PORT@|$port|" -e "s|@MAX_PROC@|$max_proc|" \
     -e "s|@POLL_SECONDS@|$poll_seconds|" -e "s|@DIR@|$dir|" \

@@ -230,8 +230,12 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 # A site file's download_delay is the smallest time between two requests to the site: Scrapy's
-# random 0.5x-1.5x jitter would go below it half of the time.
-RANDOMIZE_DOWNLOAD_DELAY = False
+# random 0.5x-1.5x jitter would go below it half of the time (Scrapy 2.19's name for the jitter;
+# RANDOMIZE_DOWNLOAD_DELAY, its old switch, is deprecated and warns on every crawl).
+DOWNLOAD_DELAY_JITTER = 0.0
+# A page's URL goes as Referer to its own site only: never to a third-party CDN or another
+# site (pages reached through a site search send none at all: spiders/search.py search_meta).
+REFERRER_POLICY = "same-origin"
 USER_AGENT = "RepostWatch/0.1 (+takedown monitoring for a victim support centre)"
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
@@ -268,6 +272,8 @@ DOWNLOADER_MIDDLEWARES = {
 #: (crawler/crawling/downloader.py).
 DOWNLOADER = "crawler.crawling.downloader.SiteConcurrencyDownloader"
 EXTENSIONS = {
+    # Files the crawl writes (its log, the spill file) are 0600.
+    "crawler.crawling.extensions.private_files.PrivateFiles": 0,
     # robots.txt Crawl-delay per host; after AutoThrottle (order 0), whose delays it bounds.
     "crawler.crawling.extensions.crawl_delay.CrawlDelay": 500,
     # -a search=1: the case keywords are read from the database inside the crawl, never passed

@@ -28,6 +28,7 @@ import scrapy
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
+from crawler.network import same_origin_referer
 from crawler.stats import FULL_SIZE_PROBES, FULL_SIZE_REPLACED, full_size
 
 #: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
@@ -115,7 +116,7 @@ class FullSizeLinks:
         request = scrapy.Request(
             link,
             method="HEAD",
-            headers={"Referer": referer},
+            headers=same_origin_referer(referer, link),
             meta={"allow_offsite": True},  # full-size files often live on another host
             dont_filter=True,
         )

@@ -105,9 +105,16 @@ def search_url(search: SearchConfig, keyword: str) -> str:
     return template.replace(QUERY_PLACEHOLDER, encoded)
 
 
+def search_meta(keyword: str) -> dict[str, Any]:
+    """Meta of a page a search for ``keyword`` led to: the keyword, and no ``Referer`` on any
+    request made from it (Scrapy's RefererMiddleware reads ``referrer_policy``), since a result
+    page's URL holds the keyword and pages it leads to are about the victim."""
+    return {KEYWORD: keyword, "referrer_policy": "no-referrer"}
+
+
 def keyword_meta(meta: dict[str, Any]) -> dict[str, Any]:
     """Meta that carries a page's keyword (``meta``) on to the pages it links to."""
-    return {KEYWORD: meta[KEYWORD]} if KEYWORD in meta else {}
+    return search_meta(meta[KEYWORD]) if KEYWORD in meta else {}
 
 
 class SiteSearch:
@@ -231,7 +238,7 @@ class SiteSearch:
                     continue
                 self.stats.inc_value(SEARCH_RESULTS)
                 yield response.follow(
-                    link, callback=self.parse, meta=self.page_meta() | {KEYWORD: keyword}
+                    link, callback=self.parse, meta=self.page_meta() | search_meta(keyword)
                 )
         if not next_urls or not self.links.is_on_site(next_urls[0]):
             return

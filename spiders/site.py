@@ -36,6 +36,7 @@ from spiders.search import (
     keyword_meta,
     keywords_argument,
     search_argument,
+    search_meta,
 )
 from spiders.traps import TrapGuard
 
@@ -136,11 +137,15 @@ class SiteSpider(scrapy.Spider):
         settings.set("REPOSTWATCH_RETRY_BACKOFF_MAX", config.retry_backoff_max, priority="spider")
         if config.user_agent:
             settings.set("USER_AGENT", config.user_agent, priority="spider")
-        if (spider.keywords is not None or spider.search_from_database) and settings.get("FEEDS"):
-            # A search crawl's items name the keywords (their keyword, their result page URLs):
-            # no item feed, also not the one scrapyd asks for (as -s FEEDS=..., in items_dir).
+        if settings.get("FEEDS"):
+            # Items name every page and its media URLs (a search crawl's, the keywords too): in
+            # plain text, beside flags, they map out where a victim's photos are. No item feed,
+            # also not the one scrapyd asks for (-s FEEDS=... when its items_dir is set).
             settings.set("FEEDS", {}, priority="cmdline")
-            spider.logger.warning("A search crawl writes no item feed: its items name keywords")
+            spider.logger.warning(
+                "This crawl writes no item feed (FEEDS, -o, scrapyd's items_dir): items name "
+                "every page and media URL; flags are in the database"
+            )
         if not config.obey_robots:
             spider.logger.warning(
                 "robots.txt of %s is not obeyed: %s", config.name, config.robots_reason
@@ -210,7 +215,8 @@ class SiteSpider(scrapy.Spider):
             media_urls = self._rendered_page_media(response, media_urls, thumbnails)
         if linked := linked_thumbnails(response.selector, response.urljoin, encoding=encoding):
             # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
-            media_urls = await self.full_size.settle(response.url, media_urls, linked)
+            referer = "" if KEYWORD in response.meta else response.url  # see search_meta
+            media_urls = await self.full_size.settle(referer, media_urls, linked)
         yield MediaPage(
             url=response.url,
             site=self.site_name,
@@ -302,7 +308,7 @@ class SiteSpider(scrapy.Spider):
         """Meta of the request for result page ``number`` of a search for ``keyword``."""
         # depth_reset: result pages are depth 0, their result links depth 1, ... so the site's
         # follow.max_depth never cuts pagination short.
-        return self._page_meta() | {KEYWORD: keyword, RESULT_PAGE: number, "depth_reset": True}
+        return self._page_meta() | search_meta(keyword) | {RESULT_PAGE: number, "depth_reset": True}
 
     def _rendered_page_media(
         self, response: Response, dom_media: list[str], thumbnails: set[str]

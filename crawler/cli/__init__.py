@@ -9,6 +9,8 @@ status 1. Imports happen inside commands (types under ``TYPE_CHECKING``) so that
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from crawler.cli import (
@@ -45,6 +47,9 @@ def main() -> None:
       repostwatch crawl demo
       repostwatch flags list --status pending
     """
+    # What the commands write (SQLite databases, exports, logs, spilled matches) is victim-linked:
+    # readable by this user only.
+    os.umask(0o077)
 
 
 main.add_command(database.db)

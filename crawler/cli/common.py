@@ -53,9 +53,11 @@ def ready_database(url: str | None = None) -> str:
     """
     from crawler import db
     from crawler.db import migrate
+    from crawler.db.session import refuse_missing_sqlite_file
 
     url = url or database_url()
     try:
+        refuse_missing_sqlite_file(url)
         current = migrate.current_revision(url)
     except (db.DatabaseURLError, db.DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -76,7 +76,7 @@ def crawl(
     shared = settings.getbool("REPOSTWATCH_DISTRIBUTED")
     if shared:
         click.echo("\nThis worker's share of the run (the run's totals: crawls list):")
-    print_summary(summary)
+    print_summary(summary, shared=shared)
     if shared and summary.finish_reason == "finished" and not summary.pages + summary.errors:
         click.echo("  (this worker found no page left: the other workers crawled them all)")
         return
@@ -121,11 +121,16 @@ def _search_keywords(config: SiteConfig) -> list[str]:
     return keywords
 
 
-def print_summary(summary: CrawlSummary) -> None:
-    """A crawl's figures, as `crawl` and `demo` print them at the end."""
+def print_summary(summary: CrawlSummary, *, shared: bool = False) -> None:
+    """A crawl's figures, as `crawl` and `demo` print them at the end. A crawl that crawled no
+    page is a failure (its run is closed as failed), unless it is one worker of a ``shared``
+    run whose other workers took the pages."""
+    outcome = summary.finish_reason
+    if outcome == "finished" and not summary.pages and not shared:
+        outcome = "failed, no page crawled"
     refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items())) or "none"
     click.echo(
-        f"\nCrawl run {summary.run_id} of {summary.site}: {summary.finish_reason}\n"
+        f"\nCrawl run {summary.run_id} of {summary.site}: {outcome}\n"
         f"  pages           {summary.pages}\n"
         + (
             f"  searches        {summary.searches} ({summary.result_pages} result pages)\n"

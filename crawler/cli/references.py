@@ -73,6 +73,11 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
         + "), "
         f"{report.files_existing} already registered, {len(report.skipped)} skipped."
     )
+    if not report.files_added and not report.files_existing:
+        raise click.ClickException(
+            f"nothing added to {case}: none of the {len(files)} file(s) could be hashed (each "
+            "is named above); give images or videos"
+        )
 
 
 @refs.command("import")

@@ -45,7 +45,9 @@ def sites_list() -> None:
 def sites_check(site: str | None) -> None:
     """Validate one site (NAME or PATH) or, without an argument, every site file.
 
-    Exits with status 1 when a file has problems; each problem names the file and the key.
+    Exits with status 1 when a file has problems; each problem names the file and the key. A
+    start URL on a private network (loopback, LAN) is a problem unless the site file sets
+    allow_private_network = true.
 
     \b
     Example:
@@ -59,6 +61,7 @@ def sites_check(site: str | None) -> None:
         load_sites,
         resolve_site,
     )
+    from crawler.sites.private import private_urls
 
     directory = sites_dir()
     try:
@@ -72,14 +75,16 @@ def sites_check(site: str | None) -> None:
             loaded = load_sites(directory)
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    failed = 0
     for f in loaded.files:
-        if f.config is None:
-            click.echo(str(f.error), err=True)
+        problems = [str(f.error)] if f.config is None else private_urls(f.config)
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            failed += 1
         else:
             click.echo(f"{f.path}: ok ({f.config.name}, {len(f.config.start_urls)} start URL(s))")
-    if loaded.invalid:
-        raise click.ClickException(
-            f"{len(loaded.invalid)} of {len(loaded.files)} site file(s) have problems"
-        )
+    if failed:
+        raise click.ClickException(f"{failed} of {len(loaded.files)} site file(s) have problems")
     if not loaded.files:
         click.echo(f"No site files in {directory}.")

@@ -42,6 +42,7 @@ from crawler.db.evidence import SealedEvidence
 from crawler.hashing import MediaHashes
 from crawler.hashing.types import media_hashes_to_json
 from crawler.matching import Match
+from crawler.network import same_origin_referer
 from crawler.stats import (
     MEDIA_BYTES,
     MEDIA_CACHE_HITS,
@@ -133,11 +134,12 @@ class MediaDownload:
         return cached
 
     def media_request(self, url: str, referer: str, method: str = "GET", **headers) -> Request:
-        """The request for ``url``, found on page ``referer``."""
+        """The request for ``url``, found on page ``referer`` ("" for a page a site search led
+        to): the page is its Referer only on the page's own origin."""
         return Request(
             url,
             method=method,
-            headers={"Referer": referer, **headers},
+            headers={**same_origin_referer(referer, url), **headers},
             meta={
                 "download_maxsize": self.maxsize,
                 "download_warnsize": 0,

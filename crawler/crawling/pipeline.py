@@ -276,9 +276,13 @@ class HashMatchPipeline:
         self.stats.inc_value(PAGES)
         limit = asyncio.Semaphore(self.media_concurrency)
 
+        # A page a site search led to is no one's Referer: its URL (or its search page's) may
+        # hold a victim's name.
+        referer = "" if item.keyword is not None else item.url
+
         async def one(url: str) -> MediaOutcome:
             async with limit:
-                return await self._outcome(url, referer=item.url)
+                return await self._outcome(url, referer=referer)
 
         outcomes = await asyncio.gather(*(one(url) for url in item.media_urls))
         matched = [(outcome, *match) for outcome in outcomes for match in outcome.matches]
@@ -391,17 +395,18 @@ class HashMatchPipeline:
         for (outcome, match, _), result in zip(matched, results, strict=True):
             self.stats.inc_value(FLAGS_RECORDED)
             self.stats.inc_value(FLAGS_NEW if result.created else FLAGS_SEEN_AGAIN)
+            # INFO names the flag and its case by id only: scrapyd keeps every job's log, and a
+            # flagged URL next to a case is exactly what must not lie around in plain text.
             logger.info(
-                "%s flag %d: %s on %s (%s %s distance %d, case %d)",
+                "%s flag %d (case %d, %s %s distance %d)",
                 "New" if result.created else "Seen again:",
                 result.flag_id,
-                outcome.url,
-                page_url,
+                match.case_id,
                 match.algorithm,
                 match.variant,
                 match.distance,
-                match.case_id,
             )
+            logger.debug("Flag %d: %s on %s", result.flag_id, outcome.url, page_url)
         self._keep_evidence(matched, results)
 
     def _keep_evidence(self, matched: list[Matched], results: list[db.RecordResult]) -> None:

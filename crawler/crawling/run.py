@@ -62,6 +62,8 @@ KEPT_STATS = (
     "elapsed_time_seconds",
     "finish_reason",
 )
+#: The finish reason of a crawl that ended without crawling a single page.
+NO_PAGES = "no_page_crawled"
 #: A shared run's outcome is decided by its last worker; each worker adds only its counters.
 RUN_OUTCOME = ("status", "finish_reason")
 
@@ -204,6 +206,10 @@ class RunRow:
         """Close the run with the crawl's figures (Scrapy's ``spider_closed``); a database that
         cannot take them is tried three times, then the figures are logged."""
         finished = reason == "finished" or reason.startswith("closespider_")
+        if finished and not self.shared and not summarize("", self.stats.get_stats()).pages:
+            # A site that is down (or refuses every start URL) is a failed crawl, not an empty
+            # one: the site's health and `crawls list` must say so.
+            finished, reason = False, NO_PAGES
         figures = self.figures("finished" if finished else "failed", reason)
         for attempt in range(3):
             try:

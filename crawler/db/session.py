@@ -45,6 +45,24 @@ def normalise_url(url: str) -> URL:
     )
 
 
+def refuse_missing_sqlite_file(url: str) -> None:
+    """Raise DatabaseUnavailable when ``url`` names a SQLite file that does not exist.
+
+    Connecting would create it, empty, wherever a mistyped URL points: commands that only use
+    an existing database call this first; `repostwatch db upgrade` is the one that creates it.
+    """
+    parsed = normalise_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return
+    if database.startswith("file:") or Path(database).exists():
+        return
+    raise DatabaseUnavailable(
+        f"the database {database} does not exist; check REPOSTWATCH_DATABASE_URL, or run "
+        "`repostwatch db upgrade` to create it"
+    )
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An Engine for ``url``; ``options`` go to :func:`sqlalchemy.create_engine`.
 

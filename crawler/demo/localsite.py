@@ -39,9 +39,9 @@ class LocalSite:
 
     Use as a context manager: ``with LocalSite(routes) as site: crawl(site.url + "/")``.
     ``port=0`` picks a free port. ``requests`` records every path asked for, in order, and
-    ``exchanges`` every (method, path, status). Like an ordinary web server, every 200 answer
-    carries an ``ETag`` and a ``Last-Modified`` and a matching conditional request gets a 304;
-    ``validators=False`` serves without them.
+    ``exchanges`` every (method, path, status), ``referers`` the Referer of each path. Like an
+    ordinary web server, every 200 answer carries an ``ETag`` and a ``Last-Modified`` and a
+    matching conditional request gets a 304; ``validators=False`` serves without them.
     """
 
     def __init__(self, routes: Mapping[str, Route], port: int = 0, validators: bool = True):
@@ -50,6 +50,7 @@ class LocalSite:
         self.requests: list[str] = []
         self.exchanges: list[tuple[str, str, int]] = []
         self.user_agents: list[str] = []
+        self.referers: dict[str, str | None] = {}  # path -> the Referer it was last asked with
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         site = self
@@ -82,6 +83,7 @@ class LocalSite:
                     site.request_times.append((time.monotonic(), self.path))
                     site.exchanges.append((self.command, self.path, status))
                     site.user_agents.append(self.headers.get("User-Agent", ""))
+                    site.referers[self.path] = self.headers.get("Referer")
                 self.send_response(status)
                 if status != 304:
                     self.send_header("Content-Type", route.content_type)

@@ -22,7 +22,7 @@ from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
 from crawler.db.schedules import HealthState
-from crawler.db.session import redact_url
+from crawler.db.session import redact_url, refuse_missing_sqlite_file
 from crawler.scheduling.outlook import Outlook, read_outlooks, site_configs
 from crawler.scheduling.scrapyd import ScrapydClient, ScrapydError, parse_nodes
 from crawler.sites import SiteConfigError
@@ -184,6 +184,7 @@ def _redis(url: str) -> RedisStatus:
 
 def _database(url: str) -> DatabaseStatus:
     try:
+        refuse_missing_sqlite_file(url)
         current = migrate.current_revision(url)
     except (db.DatabaseURLError, db.DatabaseUnavailable) as exc:
         return DatabaseStatus(redact_url(url), error=str(exc))

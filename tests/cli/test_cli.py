@@ -41,12 +41,25 @@ def test_every_command_has_a_module_of_its_own_and_a_row_in_the_readme():
 
 
 def test_a_database_without_migrations_is_one_clear_error(tmp_path):
+    (tmp_path / "new.db").touch()  # there, but never migrated
     env = {"REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"}
     for args in (("flags", "list"), ("crawl", "demo"), ("refs", "export")):
         result = repostwatch(*args, env=env, check=False)
         assert result.returncode == 1, args
         assert "has no tables yet" in result.stderr and "repostwatch db upgrade" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_mistyped_sqlite_url_creates_no_file(tmp_path):
+    typo = tmp_path / "vra" / "repostwatch.db"
+    env = {"REPOSTWATCH_DATABASE_URL": f"sqlite:///{typo}"}
+    for args in (("flags", "list"), ("crawls", "list"), ("status",)):
+        result = repostwatch(*args, env=env, check=False)
+        said = result.stdout + result.stderr  # status prints its report on stdout
+        assert result.returncode == 1, args
+        assert f"the database {typo} does not exist" in said, args
+        assert "repostwatch db upgrade" in said and "Traceback" not in said
+    assert not typo.parent.exists()  # neither the file nor its directory was made
 
 
 def test_a_bad_database_url_is_one_clear_error(tmp_path):

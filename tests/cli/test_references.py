@@ -41,12 +41,15 @@ def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):
     }
 
 
-def test_refs_add_skips_files_that_are_not_media(env, tmp_path):
+def test_refs_add_that_adds_nothing_fails(env, tmp_path):
     note = tmp_path / "notes.txt"
     note.write_text("not a photo")
-    out = repostwatch("refs", "add", "--case", "c", note, env=env, cwd=tmp_path)
+    out = repostwatch("refs", "add", "--case", "c", note, env=env, cwd=tmp_path, check=False)
     assert "0 file(s) added" in out.stdout and "1 skipped" in out.stdout
     assert "skipped" in out.stderr and "notes.txt" in out.stderr
+    # A script adding references must not carry on as if the case had them.
+    assert out.returncode == 1
+    assert "nothing added to c: none of the 1 file(s) could be hashed" in out.stderr
 
 
 def test_refs_import_is_all_or_nothing(env, tmp_path):

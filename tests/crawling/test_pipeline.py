@@ -70,7 +70,9 @@ def test_references_load_off_the_event_loop(engine, database_url, tmp_path, monk
     assert ticks >= 10  # the loop ran on through the one-second load
     assert loaded == 1
     with db.make_sessionmaker(engine)() as session:
-        assert db.get_run(session, pipeline.run.run_id).status == "finished"
+        run = db.get_run(session, pipeline.run.run_id)
+    # Closed; and as failed, since no page was crawled (a crawl of nothing is no success).
+    assert (run.status, run.finish_reason) == ("failed", "no_page_crawled")
 
 
 def test_the_pipeline_takes_its_settings_from_the_project(tmp_path):

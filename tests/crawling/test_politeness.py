@@ -183,7 +183,7 @@ def test_autothrottle_is_on_unless_the_site_file_turns_it_off(tmp_path, extra, t
         with pytest.raises(NotConfigured):
             AutoThrottle.from_crawler(crawler)
     assert crawler.settings.getfloat("DOWNLOAD_DELAY") == 2.5
-    assert crawler.settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") is False
+    assert crawler.settings.getfloat("DOWNLOAD_DELAY_JITTER") == 0.0
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])

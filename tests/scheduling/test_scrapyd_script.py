@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 
 import pytest
@@ -54,13 +55,11 @@ def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(t
         assert f"http_port        = {port}" in config and "bind_address     = 127.0.0.1" in config
         assert f"max_proc         = {len(os.sched_getaffinity(0))}" in config  # usable CPUs
         assert "s3cret" not in config
-        assert {p.name for p in (tmp_path / "scrapyd").iterdir()} >= {
-            "eggs",
-            "dbs",
-            "logs",
-            "items",
-            "scrapyd.conf",
-        }
+        state = tmp_path / "scrapyd"
+        assert {p.name for p in state.iterdir()} >= {"eggs", "dbs", "logs", "scrapyd.conf"}
+        # No item feeds (every page and media URL, in plain text); everything private.
+        assert "items_dir        =\n" in config and not (state / "items").exists()
+        assert stat.S_IMODE((state / "logs").stat().st_mode) == 0o700
         # scrapyd-deploy takes the credentials from the environment (scrapy.cfg's [deploy]).
         (tmp_path / "xdg").mkdir()
         (tmp_path / "xdg" / "scrapy.cfg").write_text(
@@ -78,6 +77,9 @@ def test_make_scrapyd_asks_for_a_password_and_keeps_job_history_over_a_restart(t
         # A job that ends at once (no such site), then a restart: the job history is kept.
         right.schedule("site", job="nosuch.1", args={"site": "nosuch"}, settings={})
         wait(lambda: right.list_jobs().finished, 120, "the job never finished")
+        [job_log] = (state / "logs").rglob("nosuch.1.log")
+        assert stat.S_IMODE(job_log.stat().st_mode) == 0o600
+        assert not (state / "items").exists()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
         process = _script(env, log)

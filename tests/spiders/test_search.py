@@ -8,11 +8,13 @@ result pages read, the media hashed and the flags raised, each with its keyword.
 from __future__ import annotations
 
 import json
+import stat
 from urllib.parse import urlsplit
 
 import pytest
 
 from crawler import db
+from crawler.crawling.extensions.search_keywords import REDACTED, RedactKeywords
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
 from crawler.sites import SearchConfig
@@ -183,8 +185,18 @@ def test_legacy_board_gets_its_form_submitted_in_euc_kr(cases, database_url, tmp
     repostwatch("cases", "keywords", "add", board.MOON, board.UNENCODABLE, env=env)
     with LocalSite(board.legacy_routes()) as site:
         (sites_dir / "oldboard.toml").write_text(board.legacy_site_file("oldboard", site.url))
-        crawl = repostwatch("crawl", "oldboard", "--search", env=env, cwd=tmp_path)
+        crawl = repostwatch("crawl", "oldboard", "--search", "-L", "DEBUG", env=env, cwd=tmp_path)
         got = [path for method, path, _ in site.exchanges if method == "GET"]
+
+    # Keywords are victims' names: not one log line, at any level, holds one in any form
+    # (the form went out in EUC-KR though the site file names no encoding).
+    log = crawl.stdout + crawl.stderr
+    assert f"stx={REDACTED}" in log  # the search URLs are logged, redacted
+    for keyword in (board.SKY_KEYWORD, board.MOON_KEYWORD, board.UNENCODABLE):
+        for form in _written_forms(keyword):
+            assert form not in log, form
+    # Nor does any request made from a search's pages tell a site where it came from.
+    assert {path: referer for path, referer in site.referers.items() if referer} == {}
 
     listing = "/bbs/board.php?bo_table=free&sfl=wr_subject&stx="
     post = "/bbs/board.php?bo_table=free&wr_id={}&sfl=wr_subject&stx=" + SKY_EUC_KR
@@ -206,11 +218,50 @@ def test_legacy_board_gets_its_form_submitted_in_euc_kr(cases, database_url, tmp
         "/data/file/free/11.jpg": (board.SKY, board.SKY_KEYWORD, board.SKY),
         "/data/file/free/13.jpg": (board.SKY, board.SKY_KEYWORD, board.SKY),
     }
-    stats = json.loads(_run(database_url, "oldboard")[0].stats)
+    run_stats = _run(database_url, "oldboard")[0].stats
+    assert not any(form in run_stats for form in _written_forms(board.SKY_KEYWORD))
+    stats = json.loads(run_stats)
     assert stats["repostwatch/search/keywords"] == 3
     assert stats["repostwatch/search/requests"] == 2
     assert stats["repostwatch/search/unencodable"] == 1
     assert "searches        2 (3 result pages)" in crawl.stdout
+
+
+def _written_forms(keyword: str) -> set[str]:
+    """``keyword`` as text and as URLs carry it, in UTF-8 and EUC-KR, either hex case."""
+    forms = {keyword}
+    for encoding in ("utf-8", "euc-kr"):
+        try:
+            raw = keyword.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        upper = "".join(f"%{byte:02X}" for byte in raw)
+        forms |= {upper, upper.lower(), upper.replace("%", "%25")}
+    return forms
+
+
+def test_keywords_are_redacted_in_every_form_a_request_can_carry():
+    redact = RedactKeywords(["하늘별", "Jane Doe"])
+    for text, expected in (
+        ("GET /s?stx=%C7%CF%B4%C3%BA%B0>", "GET /s?stx=[keyword]>"),  # EUC-KR
+        ("GET /s?stx=%c7%cf%b4%c3%ba%b0>", "GET /s?stx=[keyword]>"),  # lower-case hex
+        ("GET /s?q=%ED%95%98%EB%8A%98%EB%B3%84>", "GET /s?q=[keyword]>"),  # UTF-8
+        ("/s?q=%25ED%2595%2598%25EB%258A%2598%25EB%25B3%2584", "/s?q=[keyword]"),  # twice
+        ("body b'\\xc7\\xcf\\xb4\\xc3\\xba\\xb0'", "body b'[keyword]'"),  # bytes repr
+        ("q=Jane+Doe&q=jane%20doe&q=J%61ne%2BDoe", "q=[keyword]&q=[keyword]&q=[keyword]"),
+        ('{"keyword": "\\ud558\\ub298\\ubcc4"}', '{"keyword": "[keyword]"}'),  # JSON
+        ("하늘별 and Jane  Doe", "[keyword] and [keyword]"),
+        ("GET /s?q=%82%CB%82%C6>", "GET /s?q=%82%CB%82%C6>"),  # not a keyword
+    ):
+        assert redact.redact(text) == expected, text
+    # Legacy encodings are redacted even before a request uses them (Shift-JIS here) ...
+    sky = RedactKeywords(["そら"], encodings=())
+    assert sky.redact("q=%82%BB%82%E7") == f"q={REDACTED}"
+    # ... and an encoding a request used that the filter did not know is added.
+    odd = RedactKeywords(["ñu"], encodings=())
+    assert odd.redact("q=%96u") == "q=%96u"  # cp1252 would write ñ as %F1, not %96
+    odd.add_encodings(["mac_roman"])
+    assert odd.redact("q=%96u") == f"q={REDACTED}"
 
 
 def test_search_needs_a_search_table_and_keywords(cases, tmp_path):
@@ -275,8 +326,11 @@ def test_scrapy_crawl_takes_the_keywords_as_a_spider_argument(cases, tmp_path):
     keywords = json.dumps([board.MOON_KEYWORD], ensure_ascii=False)
     with LocalSite(board.routes()) as site:
         (sites_dir / "board.toml").write_text(board.site_file("board", site.url))
+        log_file, feed = tmp_path / "crawl.log", tmp_path / "items.jsonl"
+        # As scrapyd runs a job when its items_dir is set: with a log file and an item feed.
+        logging = ["-s", f"LOG_FILE={log_file}", "-s", "LOG_LEVEL=INFO", "-o", str(feed)]
         subprocess.run(
-            [scrapy, "crawl", "site", "-a", "site=board", "-a", f"keywords={keywords}"],
+            [scrapy, "crawl", "site", "-a", "site=board", "-a", f"keywords={keywords}", *logging],
             cwd=project,
             env={**os.environ, **env, "REPOSTWATCH_HASH_WORKERS": "1"},
             capture_output=True,
@@ -285,7 +339,31 @@ def test_scrapy_crawl_takes_the_keywords_as_a_spider_argument(cases, tmp_path):
             timeout=240,
         )
         got = {path for method, path, _ in site.exchanges if method == "GET"}
+        # The same board crawled from its start URL, not searched: the same rules hold.
+        plain_log, plain_feed = tmp_path / "plain.log", tmp_path / "plain.jsonl"
+        plain = ["-s", f"LOG_FILE={plain_log}", "-s", "LOG_LEVEL=INFO", "-o", str(plain_feed)]
+        subprocess.run(
+            [scrapy, "crawl", "site", "-a", "site=board", *plain],
+            cwd=project,
+            env={**os.environ, **env, "REPOSTWATCH_HASH_WORKERS": "1"},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=240,
+        )
+    assert not plain_feed.exists()
+    assert stat.S_IMODE(plain_log.stat().st_mode) == 0o600
+    plain_text = plain_log.read_text()
+    flagged = json.loads(repostwatch("flags", "list", "--json", env=env).stdout)
+    assert len(flagged) > 1 and "New flag " in plain_text
+    for flag in flagged:
+        assert flag["media_url"] not in plain_text and flag["page_url"] not in plain_text
     assert got == {"/robots.txt", f"/search?q={MOON_Q}", "/post/5", "/img/banner.jpg", "/img/5.jpg"}
-    assert {p: (f["case"], f["keyword"]) for p, f in _flags(env).items()} == {
-        "/img/5.jpg": (board.MOON, board.MOON_KEYWORD)
-    }
+    searched = {p: (f["case"], f["keyword"]) for p, f in _flags(env).items() if f["keyword"]}
+    assert searched == {"/img/5.jpg": (board.MOON, board.MOON_KEYWORD)}
+    # No item feed; a log for its user only, naming the flag by id, never its URLs.
+    assert not feed.exists()
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    log = log_file.read_text()
+    assert "New flag 1 (case " in log
+    assert "/img/5.jpg" not in log and "/post/5" not in log

@@ -13,6 +13,12 @@ other requests meanwhile.
 A site file sets ``retries``, ``retry_backoff`` and ``retry_backoff_max`` (the spider applies them
 as RETRY_TIMES and the two settings above). Every request that is given up is counted under
 ``repostwatch/errors/<kind>`` (``http_503``, ``retry_after_too_long``, ``TimeoutError``, ...).
+
+A page (or robots.txt) that cannot be fetched is one ERROR line, ``Could not fetch URL: reason``,
+and nothing else: this middleware logs it, Scrapy's give-up line for it goes to DEBUG, and the
+failure reaches Scrapy as :class:`PageUnreachable` (an ``IgnoreRequest``), which Scrapy's scraper
+and robots.txt middleware do not log again with a traceback. A site that is down thus logs one
+line per URL it was asked for. Media keeps its exception: the pipeline names each media failure.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from email.utils import parsedate_to_datetime
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.response import response_status_message
@@ -59,6 +66,10 @@ def backoff_seconds(retry: int, base: float, ceiling: float) -> float:
     """Wait before retry number ``retry`` (1, 2, ...): ``base``, ``2 * base``, ... at most
     ``ceiling``."""
     return min(base * 2 ** (retry - 1), ceiling)
+
+
+class PageUnreachable(IgnoreRequest):
+    """A page that could not be fetched (after its retries); its log line is written."""
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -100,14 +111,28 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry"):
+        if isinstance(exception, IgnoreRequest):  # refused on purpose: counted where refused
             return None
-        retry = self._retry(request, exception)
-        if retry is None:
+        page = not request.meta.get("repostwatch_media")
+        attempts = request.meta.get("retry_times", 0) + 1
+        if isinstance(exception, self.exceptions_to_retry) and not request.meta.get("dont_retry"):
+            if page:  # the one line for a page is the one below
+                request.meta["give_up_log_level"] = logging.DEBUG
+            retry = self._retry(request, exception)
+            if retry is not None:
+                await self._wait(retry, None)
+                return retry
             self._count_error(exception.__class__.__name__)
+        if not page:
             return None
-        await self._wait(retry, None)
-        return retry
+        logger.error(
+            "Could not fetch %s (%d attempt%s): %s",
+            request.url,
+            attempts,
+            "" if attempts == 1 else "s",
+            _reason(exception),
+        )
+        raise PageUnreachable(str(exception)) from None
 
     async def _wait(self, retry: Request, asked: float | None) -> None:
         seconds = backoff_seconds(retry.meta["retry_times"], self.backoff, self.backoff_max)
@@ -119,3 +144,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def _count_error(self, kind: str) -> None:
         self.crawler.stats.inc_value(error(kind))
+
+
+def _reason(exception: Exception) -> str:
+    """An exception as one short line: its message, or its type when it has none."""
+    text = " ".join(str(exception).split())
+    return text or exception.__class__.__name__

@@ -1,0 +1,60 @@
+"""Which Referer the sites a crawl reaches see: a page's URL goes to its own origin only.
+
+A real crawl through the console script of a page on one port whose media lives on another
+(a third-party CDN, as far as origins go), both served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
+from tests.support.cli_runner import repostwatch
+
+JPEG = "image/jpeg"
+
+
+def test_media_on_another_origin_gets_no_referer(tmp_path):
+    photo = Route(samples.reencoded_jpeg("camera", quality=70, scale=0.25), JPEG)
+    with LocalSite({"/cdn/1.jpg": photo, "/cdn/2.jpg": photo}) as cdn:
+        routes = {
+            "/": html(
+                f'<img src="{cdn.url}/cdn/1.jpg"><img src="/own.jpg"><a href="/next">next</a>'
+            ),
+            "/next": html(f'<img src="{cdn.url}/cdn/2.jpg">'),
+            "/own.jpg": photo,
+        }
+        with LocalSite(routes) as site:
+            sites_dir = tmp_path / "sites"
+            sites_dir.mkdir()
+            env = {
+                "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
+                "REPOSTWATCH_SITES_DIR": str(sites_dir),
+            }
+            repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+            (sites_dir / "pages.toml").write_text(
+                f'name = "pages"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+            )
+            repostwatch("crawl", "pages", env=env, cwd=tmp_path)
+    # The other origin was asked for both photos, and told nothing of the pages.
+    assert {path: cdn.referers[path] for path in ("/cdn/1.jpg", "/cdn/2.jpg")} == {
+        "/cdn/1.jpg": None,
+        "/cdn/2.jpg": None,
+    }
+    # The site's own requests still carry its pages, as a browser's would (hotlink checks).
+    assert site.referers["/own.jpg"] == f"{site.url}/"
+    assert site.referers["/next"] == f"{site.url}/"
+
+
+def test_same_origin_referer():
+    from crawler.network import same_origin_referer
+
+    page = "https://board.example/view?id=1"
+    assert same_origin_referer(page, "https://board.example/img/1.jpg") == {"Referer": page}
+    for other in (
+        "https://cdn.example/img/1.jpg",
+        "http://board.example/img/1.jpg",  # another scheme
+        "https://board.example:8443/img/1.jpg",  # another port
+        "https://board.example:x/img/1.jpg",  # not a port at all
+    ):
+        assert same_origin_referer(page, other) == {}, other
+    assert same_origin_referer("", "https://board.example/img/1.jpg") == {}  # a search's page
