@@ -13,6 +13,7 @@ import json
 
 from sqlalchemy.orm import Session
 
+from crawler.browser.launch import chromium_args
 from crawler.db import notices as db_notices
 from crawler.takedown.render import (
     RenderedNotice,
@@ -21,7 +22,6 @@ from crawler.takedown.render import (
     screenshot_name,
     when,
 )
-from crawler.takedown.screenshots import CHROMIUM_ARGS
 from crawler.takedown.sending import build_message
 
 EXPORT_FORMATS = ("eml", "html", "pdf", "csv", "json")
@@ -122,7 +122,7 @@ def html_to_pdf(html: str, *, chromium: str) -> bytes:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
+            executable_path=chromium, headless=True, args=chromium_args()
         )
         try:
             page = browser.new_page()

@@ -1,0 +1,1 @@
+"""Chromium as RepostWatch runs it: launch arguments and the guard proxy in front of it."""

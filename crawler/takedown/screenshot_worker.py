@@ -1,0 +1,45 @@
+"""The screenshot worker: ``python -m crawler.takedown.screenshot_worker``.
+
+Reads ``{"chromium": PATH, "timeout": SECONDS, "targets": [ShotTarget as JSON, ...]}`` on stdin
+and writes one JSON line per target on stdout as it is done (``{"key", "png" (base64 or null),
+"blurred", "error"}``), or ``{"fatal": REASON}`` when Chromium cannot start. It is started by
+:func:`crawler.takedown.screenshots.take_screenshots` with an environment holding no
+``REPOSTWATCH_*`` variable: it has no database, no key and no secret, only the pages to photograph.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+
+def main() -> int:
+    # The protocol gets the real stdout; anything else printing there goes to stderr instead.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from crawler.takedown.screenshot_browser import shoot
+    from crawler.takedown.screenshots import ShotTarget
+
+    request = json.load(sys.stdin)
+    targets = [ShotTarget.from_json(target) for target in request["targets"]]
+
+    def emit(shot) -> None:
+        out.write(shot.to_json() + "\n")
+        out.flush()
+
+    try:
+        shoot(
+            targets, chromium=request["chromium"], timeout=float(request["timeout"]), progress=emit
+        )
+    except RuntimeError as exc:
+        out.write(json.dumps({"fatal": str(exc)}) + "\n")
+        out.flush()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
