@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import (
@@ -266,13 +266,38 @@ def set_screenshot(
     *,
     error: str | None = None,
     at: datetime | None = None,
-) -> None:
-    """Store an item's screenshot (PNG bytes), or why it could not be taken."""
-    session.execute(
-        update(NoticeItem)
-        .where(NoticeItem.id == item_id)
-        .values(screenshot_png=png, screenshot_error=error, screenshot_at=at or utcnow())
+) -> bool:
+    """Store an item's screenshot (PNG bytes), or why it could not be taken (``png`` None:
+    the screenshot the item had, if any, stays). A notice that left the draft state keeps the
+    screenshots it was approved with: they are what was (or will be) sent, so they are never
+    replaced. Returns whether the item was updated."""
+    in_draft = (
+        select(Notice.id)
+        .where(Notice.id == NoticeItem.notice_id, Notice.status == "draft")
+        .exists()
     )
+    values: dict[str, object] = {"screenshot_error": error, "screenshot_at": at or utcnow()}
+    if png is not None:
+        values["screenshot_png"] = png
+    updated = session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.id == item_id, or_(NoticeItem.screenshot_png.is_(None), in_draft))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return updated.rowcount > 0
+
+
+def delete_screenshots(session: Session, flag_ids: Select | Sequence[int], reason: str) -> int:
+    """Delete the screenshots of the notice items of ``flag_ids`` (a select of flag ids, or
+    ids), whatever the notice's state, noting ``reason``; returns how many were deleted. A
+    rejected flag or a closed case keeps no picture of the page."""
+    return session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.flag_id.in_(flag_ids), NoticeItem.screenshot_png.is_not(None))
+        .values(screenshot_png=None, screenshot_error=f"deleted: {reason}", screenshot_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:

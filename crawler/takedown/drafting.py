@@ -84,8 +84,11 @@ def draft_notices(
 def screenshot_targets(
     session: Session, notice_id: int, sites: Mapping[str, SiteConfig], *, retake: bool = False
 ) -> list[ShotTarget]:
-    """What to photograph for a notice: each item's page, blurring every media of the notice."""
+    """What to photograph for a notice: each item's page that has no screenshot, or (``retake``)
+    every item's page of a draft. A notice approved or sent keeps its screenshots: ``retake``
+    takes only the missing ones there."""
     notice = db_notices.get_notice(session, notice_id)
+    retake = retake and notice.status == "draft"
     config = sites.get(notice.site)
     allow_private = bool(config and config.allow_private_network)
     media = tuple(dict.fromkeys(item.media_url for item in notice.items))
@@ -105,8 +108,11 @@ def screenshot_targets(
 
 
 def store_shots(session: Session, shots: list[Shot], *, now: datetime | None = None) -> None:
+    """Store what the worker brought back. A failure never stores a picture (and keeps the
+    screenshot a draft's item had); an approved or sent notice's screenshots stay as they are."""
     for shot in shots:
-        db_notices.set_screenshot(session, shot.key, shot.png, error=shot.error, at=now)
+        png = shot.png if shot.error is None else None
+        db_notices.set_screenshot(session, shot.key, png, error=shot.error, at=now)
 
 
 def capture(

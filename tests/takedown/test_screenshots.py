@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from crawler.takedown.drafting import capture, draft_notices
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
 from tests.support.processes import command_line, descendants
 from tests.support.settings import CHROMIUM
-from tests.takedown.conftest import site_config
+from tests.takedown.conftest import T0, site_config
 
 
 def _detail(png: bytes, box: tuple[int, int, int, int]) -> float:
@@ -135,3 +136,40 @@ def test_a_page_lost_to_a_chromium_crash_is_taken_again(dies):
     assert (shot.blurred, shot.error) == (1, None)
     assert shot.png is not None
     assert site.requests == ["/", "/k.js", "/", "/k.js"]  # the page, lost; the page again
+
+
+def _board(repost_site) -> dict:
+    return {
+        "board": site_config(
+            "board", repost_site.url + "/", 'language = "en"', allow_private_network="true"
+        )
+    }
+
+
+def test_a_retake_never_replaces_what_was_sent_and_a_404_is_no_screenshot(
+    engine, world, repost_site
+):
+    world.flag(page_url=repost_site.page_url, media_url=repost_site.media_url)
+    configs = _board(repost_site)
+    (notice_id,) = draft_notices(world.session, configs).created
+    world.session.commit()
+    sessions = make_sessionmaker(engine)
+    capture(sessions, notice_id, configs, chromium=CHROMIUM)
+    with sessions.begin() as session:
+        sent = db_notices.screenshots(session, notice_id)
+        db_notices.approve_notice(session, notice_id, by="park")
+        db_notices.record_sent(session, notice_id, now=T0, resend_after=timedelta(hours=24))
+    repost_site.remove("/post/1")  # the page now answers 404
+    assert capture(sessions, notice_id, configs, chromium=CHROMIUM, retake=True) == []
+    with sessions() as session:
+        assert db_notices.screenshots(session, notice_id) == sent != {}
+
+    # A draft of the same 404 page: the screenshot fails, with the reason, and stores nothing.
+    world.flag(page_url=repost_site.page_url, media_url=repost_site.url + "/media/2.jpg")
+    (draft_id,) = draft_notices(world.session, configs).created
+    world.session.commit()
+    (shot,) = capture(sessions, draft_id, configs, chromium=CHROMIUM)
+    assert shot.png is None and shot.error.startswith("HTTP 404")
+    with sessions() as session:
+        (item,) = db_notices.get_notice(session, draft_id).items
+        assert (item.has_screenshot, item.screenshot_error) == (False, shot.error)
