@@ -56,6 +56,7 @@ class NoticeItemView:
     removed_at: datetime | None
     has_screenshot: bool
     screenshot_error: str | None
+    screenshot_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,7 @@ def _notices(session: Session, conditions: list) -> list[NoticeView]:
                 Flag.removed_at,
                 NoticeItem.screenshot_png.is_not(None),
                 NoticeItem.screenshot_error,
+                NoticeItem.screenshot_requested_at.is_not(None),
             )
             .join(Flag, NoticeItem.flag_id == Flag.id)
             .where(NoticeItem.notice_id.in_(ids))
@@ -298,6 +300,49 @@ def delete_screenshots(session: Session, flag_ids: Select | Sequence[int], reaso
         .values(screenshot_png=None, screenshot_error=f"deleted: {reason}", screenshot_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def request_screenshots(
+    session: Session, notice_id: int, *, retake: bool = False, now: datetime | None = None
+) -> int:
+    """Queue the screenshots of a notice for the background runner: the items without one, or
+    (``retake``, drafts only) every item. Returns how many items are now pending."""
+    query = update(NoticeItem).where(NoticeItem.notice_id == notice_id)
+    draft = session.execute(select(Notice.status).where(Notice.id == notice_id)).scalar()
+    if not (retake and draft == "draft"):
+        query = query.where(NoticeItem.screenshot_png.is_(None))
+    session.execute(
+        query.values(screenshot_requested_at=now or utcnow()).execution_options(
+            synchronize_session=False
+        )
+    )
+    return session.execute(
+        select(func.count(NoticeItem.id)).where(
+            NoticeItem.notice_id == notice_id, NoticeItem.screenshot_requested_at.is_not(None)
+        )
+    ).scalar_one()
+
+
+def requested_screenshots(session: Session) -> dict[int, dict[int, datetime]]:
+    """The queued screenshots: notice id -> {item id: when it was asked for}."""
+    pending: dict[int, dict[int, datetime]] = {}
+    for notice_id, item_id, at in session.execute(
+        select(NoticeItem.notice_id, NoticeItem.id, NoticeItem.screenshot_requested_at)
+        .where(NoticeItem.screenshot_requested_at.is_not(None))
+        .order_by(NoticeItem.notice_id, NoticeItem.id)
+    ):
+        pending.setdefault(notice_id, {})[item_id] = at
+    return pending
+
+
+def clear_screenshot_request(session: Session, item_id: int, asked_at: datetime) -> None:
+    """The runner is done with an item's request of ``asked_at`` (a newer one stays queued)."""
+    session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.id == item_id, NoticeItem.screenshot_requested_at <= asked_at)
+        .values(screenshot_requested_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:

@@ -131,3 +131,30 @@ def capture(
     with sessions.begin() as session:
         store_shots(session, shots)
     return shots
+
+
+def capture_requested(
+    sessions: sessionmaker[Session], sites: Mapping[str, SiteConfig], *, chromium: str
+) -> list[Shot]:
+    """Take the screenshots the web app queued (``db_notices.request_screenshots``), store
+    them and clear the requests they answered. A request for an item that keeps its screenshot
+    (its notice was approved meanwhile) is cleared without a shot."""
+    with sessions.begin() as session:
+        pending = db_notices.requested_screenshots(session)
+        targets = []
+        for notice_id, items in pending.items():
+            targets += [
+                target
+                for target in screenshot_targets(session, notice_id, sites, retake=True)
+                if target.key in items
+            ]
+    try:
+        shots = take_screenshots(targets, chromium=chromium)
+    except RuntimeError as exc:  # Chromium cannot start: each item says so, none stays pending
+        shots = [Shot(target.key, None, 0, str(exc)) for target in targets]
+    with sessions.begin() as session:
+        store_shots(session, shots)
+        for items in pending.values():
+            for item_id, asked_at in items.items():
+                db_notices.clear_screenshot_request(session, item_id, asked_at)
+    return shots
