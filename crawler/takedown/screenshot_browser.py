@@ -1,5 +1,5 @@
-"""The Chromium side of notice screenshots: open a page with every medium neutralised, blur what
-is left in every frame, photograph it. Runs only in the screenshot worker process
+"""The Chromium side of notice screenshots (and PDF exports): open a page with every medium
+neutralised, blur what is left in every frame, photograph it. Runs only in the worker process
 (``python -m crawler.takedown.screenshot_worker``), never in the web app or the CLI.
 
 Fail closed, in three layers:
@@ -261,6 +261,30 @@ def shoot(
             with contextlib.suppress(PlaywrightError):
                 browser.close()
     return shots
+
+
+def print_pdf(html: str, *, chromium: str) -> bytes:
+    """Print HTML (a notice or a case report, screenshots inline) to PDF, offline: every
+    request but data: and about: is refused."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _launch(playwright, chromium, PlaywrightError)
+        try:
+            page = browser.new_page()
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(("data:", "about:"))
+                    else route.abort("blockedbyclient")
+                ),
+            )
+            page.set_content(html, wait_until="load")
+            return page.pdf(format="A4", print_background=True)
+        finally:
+            browser.close()
 
 
 def _launch(playwright, chromium: str, error_type: type[Exception]):

@@ -5,7 +5,8 @@ secret, the evidence key and the database; the CLI holds them too). :func:`take_
 starts ``python -m crawler.takedown.screenshot_worker`` with an environment that keeps only
 what a browser needs (:data:`WORKER_ENVIRONMENT`: no ``REPOSTWATCH_*`` variable, so no secret),
 writes the targets to its stdin as JSON and reads one JSON line per target back from its stdout
-(the PNG in base64, or why there is none). What the worker does in Chromium is described in
+(the PNG in base64, or why there is none). PDF exports are printed by the same worker
+(:func:`crawler.takedown.exports.html_to_pdf`). What the worker does in Chromium is described in
 :mod:`crawler.takedown.screenshot_browser`: every image and media response is answered with a
 grey stub, every frame is blurred on top, and a page that cannot be neutralised (or answers
 4xx/5xx) gives no screenshot. The caller stores the results.
@@ -18,7 +19,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from crawler.sites import BrowserConfig
@@ -85,6 +86,35 @@ def worker_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     return {name: environ[name] for name in WORKER_ENVIRONMENT if name in environ}
 
 
+def run_worker(request: Mapping[str, object]) -> Iterator[dict]:
+    """Start the worker with ``request`` on its stdin; yield each line it answers (decoded),
+    then ``{"exit": CODE}``. Raises RuntimeError with the worker's reason when it says that
+    Chromium cannot start (``{"fatal": REASON}``)."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", WORKER_MODULE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=worker_environment(),
+        text=True,
+    )
+    fatal = None
+    try:
+        worker.stdin.write(json.dumps(request))
+        worker.stdin.close()
+        for line in worker.stdout:
+            data = json.loads(line)
+            if "fatal" in data:
+                fatal = str(data["fatal"])
+            else:
+                yield data
+    finally:
+        worker.stdout.close()
+        code = worker.wait()
+    if fatal is not None:
+        raise RuntimeError(fatal)
+    yield {"exit": code}
+
+
 def take_screenshots(
     targets: Sequence[ShotTarget],
     *,
@@ -103,31 +133,15 @@ def take_screenshots(
         "timeout": timeout,
         "targets": [asdict(target) for target in targets],
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", WORKER_MODULE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=worker_environment(),
-        text=True,
-    )
-    fatal = None
-    try:
-        worker.stdin.write(json.dumps(request))
-        worker.stdin.close()
-        for line in worker.stdout:
-            data = json.loads(line)
-            if "fatal" in data:
-                fatal = str(data["fatal"])
-                continue
-            shot = Shot.from_json(data)
-            shots.append(shot)
-            if progress is not None:
-                progress(shot)
-    finally:
-        worker.stdout.close()
-        code = worker.wait()
-    if fatal is not None:
-        raise RuntimeError(fatal)
+    code = None
+    for data in run_worker(request):
+        if "exit" in data:
+            code = data["exit"]
+            continue
+        shot = Shot.from_json(data)
+        shots.append(shot)
+        if progress is not None:
+            progress(shot)
     done = {shot.key for shot in shots}
     for target in targets:
         if target.key not in done:

@@ -25,10 +25,10 @@ def test_the_sandbox_is_off_for_root_only(euid, sandboxed):
 
 
 def test_screenshots_and_pdf_exports_launch_with_the_same_rule():
-    """Neither carries a switch list of its own: both ask crawler.browser.launch."""
-    from crawler.takedown import exports, screenshot_browser
+    """The worker that takes screenshots and prints PDFs carries no switch list of its own."""
+    from crawler.takedown import exports, screenshot_browser, screenshots
 
-    for module in (exports, screenshot_browser):
-        assert module.chromium_args is chromium_args, module.__name__
-    assert not hasattr(exports, "CHROMIUM_ARGS")
+    assert screenshot_browser.chromium_args is chromium_args
+    for module in (exports, screenshots, screenshot_browser):
+        assert not hasattr(module, "CHROMIUM_ARGS"), module.__name__
     assert os.geteuid() == 0 or "--no-sandbox" not in chromium_args()

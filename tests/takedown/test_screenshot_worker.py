@@ -53,3 +53,29 @@ def test_the_worker_and_its_chromium_see_no_secret(monkeypatch):
         assert not [name for name in environ if name.startswith("REPOSTWATCH_")], command
         leaked = [value for value in SECRETS.values() if value in "\n".join(environ.values())]
         assert leaked == [], command
+
+
+def test_pdf_exports_are_printed_by_the_worker_without_secrets(monkeypatch):
+    import threading
+    import time
+
+    from crawler.takedown.exports import html_to_pdf
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    printed: list[bytes] = []
+    job = threading.Thread(
+        target=lambda: printed.append(html_to_pdf("<h1>Notice</h1>", chromium=CHROMIUM))
+    )
+    job.start()
+    seen: dict[int, tuple[str, dict[str, str]]] = {}
+    while job.is_alive():
+        for pid in descendants(os.getpid()):
+            if pid not in seen and WORKER_MODULE in (command := command_line(pid)):
+                seen[pid] = (command, _environ(pid))
+        time.sleep(0.02)
+    job.join()
+    assert printed and printed[0].startswith(b"%PDF-")
+    assert seen, "the PDF was printed without the worker"
+    for _command, environ in seen.values():
+        assert not [name for name in environ if name.startswith("REPOSTWATCH_")]
