@@ -1,8 +1,8 @@
 """A hostile page against the screenshot: media in same- and cross-origin frames, on a canvas,
-in a closed shadow root, as CSS content/border-image/mask-image, fetched by script as a blob,
-next to the notice's own photo. Every one must come out grey or blurred in the PNG, while a
-drawing that is no medium stays sharp. Both sites are servers on 127.0.0.1 (two ports: two
-origins, so the second frame is cross-origin)."""
+in a closed shadow root, as CSS content/border-image/mask-image/background, a video poster, a
+srcset, fetched by script as a blob, next to the notice's own photo. Every one must come out
+grey or blurred in the PNG, while a drawing that is no medium stays sharp. Both sites are
+servers on 127.0.0.1 (two ports: two origins, so the second frame is cross-origin)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ BOXES = {
     "css_content": (500, 300),
     "border_image": (740, 300),
     "mask_image": (980, 300),
+    "video_poster": (20, 580),
+    "picture_srcset": (260, 580),
+    "css_background": (740, 580),
 }
 #: A checkerboard drawn with CSS gradients: no medium, it stays sharp (the page is not simply
 #: blurred all over).
@@ -83,6 +86,10 @@ def _page(other_origin: str) -> str:
 <div class="box" id="css_content" style="{at["css_content"]}"></div>
 <div class="box" id="border_image" style="{at["border_image"]}"></div>
 <div class="box" id="mask_image" style="{at["mask_image"]}"></div>
+<video class="box" style="{at["video_poster"]}" poster="/media/poster.png"></video>
+<picture><source srcset="/media/srcset.png 1x, /media/srcset.png 2x" type="image/png">
+  <img class="box" style="{at["picture_srcset"]}" src="/media/none.png"></picture>
+<div class="box" style="{at["css_background"]};background:url(/media/bg.png)"></div>
 <div class="box" id="control" style="left:{CONTROL[0]}px;top:{CONTROL[1]}px"></div>
 <script>
   const root = document.getElementById('host').attachShadow({{mode: 'closed'}});
@@ -112,7 +119,14 @@ def _detail(png: bytes, box: tuple[int, int], inset: int = 20) -> float:
 def hostile_sites():
     media = {
         path: Route(CHECKER, "image/png")
-        for path in ("/media/flagged.png", "/media/other-case.png", "/media/content.png")
+        for path in (
+            "/media/flagged.png",
+            "/media/other-case.png",
+            "/media/content.png",
+            "/media/poster.png",
+            "/media/srcset.png",
+            "/media/bg.png",
+        )
     }
     frame = html(_FRAME.format(uri=CHECKER_URI))
     with LocalSite({"/frame": frame, "/media/in-frame.png": Route(CHECKER, "image/png")}) as other:
@@ -159,3 +173,23 @@ def test_media_is_recognised_by_type_or_by_its_first_bytes():
     assert not is_media("text/html", b"<!doctype html>")
     assert not is_media("application/json", b'["/a.jpg"]')
     assert Image.open(io.BytesIO(STUB_PNG)).getextrema() == (128, 128)  # one grey
+
+
+def test_a_media_response_without_the_stub_is_noticed():
+    """What refuses the screenshot when media reached the page around the route."""
+    from types import SimpleNamespace
+
+    from crawler.takedown.screenshot_browser import STUB_HEADER, _Watch
+
+    def response(url, resource_type, headers):
+        request = SimpleNamespace(resource_type=resource_type)
+        return SimpleNamespace(url=url, request=request, headers=headers)
+
+    watch = _Watch()
+    watch.on_response(response("http://a/p.png", "image", {STUB_HEADER: "1"}))
+    watch.on_response(response("http://a/page", "document", {"content-type": "text/html"}))
+    watch.on_response(response("data:image/png;base64,AA", "image", {}))
+    assert watch.slipped == []
+    watch.on_response(response("http://a/x.bin", "fetch", {"content-type": "video/mp4"}))
+    watch.on_response(response("http://a/y.jpg", "image", {"content-type": "image/jpeg"}))
+    assert watch.slipped == ["http://a/x.bin", "http://a/y.jpg"]
