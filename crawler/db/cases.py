@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db import evidence, keywords, notices, rechecks, references
+from crawler.db import screenshots as db_screenshots
 from crawler.db.models import (
     FLAG_STATUSES,
     Case,
@@ -269,7 +270,7 @@ def close_case(session: Session, name: str, *, by: str) -> CloseResult:
         .where(ReferenceThumbnail.case_id == row.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-    screenshots = notices.delete_screenshots(
+    screenshots = db_screenshots.delete_screenshots(
         session, select(Flag.id).where(Flag.case_id == row.id), "the case was closed"
     )
     session.execute(

@@ -29,7 +29,7 @@ from crawler.db.models import (
     UTCDateTime,
     utcnow,
 )
-from crawler.db.notices import delete_screenshots
+from crawler.db.screenshots import delete_screenshots
 from crawler.db.session import dialect_insert
 
 #: Review decisions and the status each one sets.

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db import notices as db_notices
 from crawler.db import runs as db_runs
+from crawler.db import screenshots as db_screenshots
 from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.review import web
 from crawler.review.screenshot_runner import ScreenshotRunner
@@ -156,7 +157,7 @@ def _runner() -> ScreenshotRunner:
 
 def _queue(db: Session, notice_ids: list[int], *, retake: bool) -> str:
     """Queue the screenshots of ``notice_ids`` for the runner: Chromium never runs in a request."""
-    pending = sum(db_notices.request_screenshots(db, n, retake=retake) for n in notice_ids)
+    pending = sum(db_screenshots.request_screenshots(db, n, retake=retake) for n in notice_ids)
     if not pending:
         return "No screenshot is missing (an approved or sent notice keeps its screenshots)."
     return (

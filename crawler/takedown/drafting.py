@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import notices as db_notices
+from crawler.db import screenshots as db_screenshots
 from crawler.sites import SiteConfig
 from crawler.takedown.render import subject
 from crawler.takedown.screenshots import Shot, ShotTarget, take_screenshots
@@ -136,11 +137,11 @@ def capture(
 def capture_requested(
     sessions: sessionmaker[Session], sites: Mapping[str, SiteConfig], *, chromium: str
 ) -> list[Shot]:
-    """Take the screenshots the web app queued (``db_notices.request_screenshots``), store
+    """Take the screenshots the web app queued (``db_screenshots.request_screenshots``), store
     them and clear the requests they answered. A request for an item that keeps its screenshot
     (its notice was approved meanwhile) is cleared without a shot."""
     with sessions.begin() as session:
-        pending = db_notices.requested_screenshots(session)
+        pending = db_screenshots.requested_screenshots(session)
         targets = []
         for notice_id, items in pending.items():
             targets += [
@@ -156,5 +157,5 @@ def capture_requested(
         store_shots(session, shots)
         for items in pending.values():
             for item_id, asked_at in items.items():
-                db_notices.clear_screenshot_request(session, item_id, asked_at)
+                db_screenshots.clear_screenshot_request(session, item_id, asked_at)
     return shots

@@ -39,8 +39,10 @@ def test_the_worker_and_its_chromium_see_no_secret(monkeypatch):
         class Inspecting(serve):  # type: ignore[misc, valid-type]
             def do_GET(self) -> None:
                 # While the page loads, the worker and Chromium are running: read their env.
-                for pid in descendants(os.getpid()):
-                    seen[pid] = (command_line(pid), _environ(pid))
+                for worker in descendants(os.getpid()):
+                    if WORKER_MODULE in command_line(worker):
+                        for pid in {worker} | descendants(worker):
+                            seen[pid] = (command_line(pid), _environ(pid))
                 super().do_GET()
 
         site.server.RequestHandlerClass = Inspecting
