@@ -7,6 +7,8 @@ the Scrapy settings it is handed (settings flow one way). The README lists every
 import os
 from pathlib import Path
 
+from crawler.browser.launch import chromium_args
+
 
 def _number(name: str, default: float) -> float:
     """An environment variable holding a number of seconds, or a clear error naming it."""
@@ -206,16 +208,8 @@ PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": REPOSTWATCH_CHROMIUM,
     "headless": True,
-    "args": [
-        # Chromium refuses to start as root with its sandbox on; other users keep the sandbox.
-        *(["--no-sandbox"] if os.geteuid() == 0 else []),
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ],
+    # --no-sandbox as root only (crawler.browser.launch): other users keep the sandbox.
+    "args": chromium_args(),
 }
 #: Milliseconds a page may take to load (navigation), before clicks, waits and scrolls.
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000

@@ -111,14 +111,21 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
 
 @notices.command("screenshots")
 @click.argument("notice_id", metavar="ID", type=int)
-@click.option("--retake", is_flag=True, help="Take every item's screenshot again.")
+@click.option(
+    "--retake",
+    is_flag=True,
+    help="Take every item's screenshot again (drafts only: an approved or sent notice keeps the "
+    "screenshots it was approved with).",
+)
 def notices_screenshots(notice_id: int, retake: bool) -> None:
     """Take the screenshots a notice is missing (drafted with --no-screenshots, or a page that
-    could not be opened then), in Chromium, with the flagged media blurred.
+    could not be opened then), in Chromium, with every medium of the page grey and blurred.
+    Exits with status 1 when any could not be taken (the reason is printed per item).
 
     \b
     Example:
       repostwatch notices screenshots 3
+      repostwatch notices screenshots 3 --retake
     """
     from crawler import db
     from crawler.takedown.drafting import capture
@@ -136,8 +143,9 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
             )
     except (db.NoticeNotFound, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
-    taken = sum(1 for shot in shots if shot.png)
+    taken = sum(1 for shot in shots if shot.png and shot.error is None)
     with open_session() as session:
+        status = db.get_notice(session, notice_id).status
         _audit(
             session,
             "notice_screenshots",
@@ -146,7 +154,15 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
             taken=taken,
             failed=len(shots) - taken,
         )
-    click.echo(f"Took {taken} screenshot(s) for notice {notice_id}; {len(shots) - taken} failed.")
+    if retake and status != "draft":
+        click.echo(
+            f"Notice {notice_id} is {status}: its screenshots were not retaken (only drafts' are); "
+            "missing ones were taken."
+        )
+    failed = len(shots) - taken
+    click.echo(f"Took {taken} screenshot(s) for notice {notice_id}; {failed} failed.")
+    if failed:
+        raise SystemExit(1)
 
 
 @notices.command("list")

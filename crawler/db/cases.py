@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db import evidence, keywords, notices, rechecks, references
+from crawler.db import screenshots as db_screenshots
 from crawler.db.models import (
     FLAG_STATUSES,
     Case,
@@ -119,6 +120,7 @@ class CloseResult:
     references_withdrawn: int
     keywords_withdrawn: int
     thumbnails_deleted: int
+    screenshots_deleted: int = 0
 
 
 def median_time_to_removal(found: tuple[rechecks.Removal, ...] | list[rechecks.Removal]):
@@ -242,7 +244,8 @@ def get_case(session: Session, name: str) -> CaseDetail:
 
 
 def close_case(session: Session, name: str, *, by: str) -> CloseResult:
-    """Close the case: delete its encrypted evidence and pixelated thumbnails, withdraw its
+    """Close the case: delete its encrypted evidence, pixelated thumbnails and the notice
+    screenshots of its flags' pages, withdraw its
     references (they stop matching in running crawls) and search keywords. Raises
     :class:`CaseNotFound`, or :class:`CaseClosed` when it is closed already."""
     row = _case(session, name)
@@ -267,13 +270,18 @@ def close_case(session: Session, name: str, *, by: str) -> CloseResult:
         .where(ReferenceThumbnail.case_id == row.id)
         .execution_options(synchronize_session=False)
     ).rowcount
+    screenshots = db_screenshots.delete_screenshots(
+        session, select(Flag.id).where(Flag.case_id == row.id), "the case was closed"
+    )
     session.execute(
         update(Case)
         .where(Case.id == row.id)
         .values(closed_at=now, closed_by=by[:200])
         .execution_options(synchronize_session=False)
     )
-    return CloseResult(row.id, row.name, now, deleted, withdrawn, keywords_withdrawn, thumbnails)
+    return CloseResult(
+        row.id, row.name, now, deleted, withdrawn, keywords_withdrawn, thumbnails, screenshots
+    )
 
 
 # --- opt-in pixelated reference thumbnails -------------------------------------------------

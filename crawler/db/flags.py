@@ -29,6 +29,7 @@ from crawler.db.models import (
     UTCDateTime,
     utcnow,
 )
+from crawler.db.screenshots import delete_screenshots
 from crawler.db.session import dialect_insert
 
 #: Review decisions and the status each one sets.
@@ -330,8 +331,9 @@ def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagVie
             f"flag {flag_id} was found removed from its site at {removed_at[0]:%Y-%m-%d %H:%M} "
             "UTC; a removed flag is not decided again"
         )
-    if decision == "reject":  # a rejected flag keeps no evidence
+    if decision == "reject":  # a rejected flag keeps no evidence, nor a picture of its page
         delete_flag_evidence(session, flag_id)
+        delete_screenshots(session, [flag_id], "the flag was rejected")
     return get_flag(session, flag_id)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import (
@@ -56,6 +56,7 @@ class NoticeItemView:
     removed_at: datetime | None
     has_screenshot: bool
     screenshot_error: str | None
+    screenshot_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,7 @@ def _notices(session: Session, conditions: list) -> list[NoticeView]:
                 Flag.removed_at,
                 NoticeItem.screenshot_png.is_not(None),
                 NoticeItem.screenshot_error,
+                NoticeItem.screenshot_requested_at.is_not(None),
             )
             .join(Flag, NoticeItem.flag_id == Flag.id)
             .where(NoticeItem.notice_id.in_(ids))
@@ -266,13 +268,26 @@ def set_screenshot(
     *,
     error: str | None = None,
     at: datetime | None = None,
-) -> None:
-    """Store an item's screenshot (PNG bytes), or why it could not be taken."""
-    session.execute(
-        update(NoticeItem)
-        .where(NoticeItem.id == item_id)
-        .values(screenshot_png=png, screenshot_error=error, screenshot_at=at or utcnow())
+) -> bool:
+    """Store an item's screenshot (PNG bytes), or why it could not be taken (``png`` None:
+    the screenshot the item had, if any, stays). A notice that left the draft state keeps the
+    screenshots it was approved with: they are what was (or will be) sent, so they are never
+    replaced. Returns whether the item was updated."""
+    in_draft = (
+        select(Notice.id)
+        .where(Notice.id == NoticeItem.notice_id, Notice.status == "draft")
+        .exists()
     )
+    values: dict[str, object] = {"screenshot_error": error, "screenshot_at": at or utcnow()}
+    if png is not None:
+        values["screenshot_png"] = png
+    updated = session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.id == item_id, or_(NoticeItem.screenshot_png.is_(None), in_draft))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return updated.rowcount > 0
 
 
 def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:

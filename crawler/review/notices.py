@@ -11,7 +11,6 @@ logged-in staff and never cached.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Mapping
 from datetime import timedelta
 
 from flask import (
@@ -29,8 +28,10 @@ from sqlalchemy.orm import Session
 
 from crawler.db import notices as db_notices
 from crawler.db import runs as db_runs
+from crawler.db import screenshots as db_screenshots
 from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.review import web
+from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -138,25 +139,31 @@ def screenshot(notice_id: int, item_id: int):
 
 
 # --- actions (approvers) ---------------------------------------------------------------------
-def _capture(notice_ids: list[int], sites: Mapping[str, SiteConfig], *, retake: bool) -> str:
-    """Take the missing screenshots of ``notice_ids`` now (a few seconds per page)."""
-    from crawler.takedown.drafting import capture
-
-    taken = failed = 0
-    for notice_id in notice_ids:
-        try:
-            shots = capture(
+def _runner() -> ScreenshotRunner:
+    """The app's screenshot runner (created at first use, with the app's settings)."""
+    runner = current_app.extensions.get("repostwatch_screenshots")
+    if runner is None:
+        directory = current_app.config["REPOSTWATCH_SITES_DIR"]
+        runner = current_app.extensions.setdefault(
+            "repostwatch_screenshots",
+            ScreenshotRunner(
                 web.state().sessions,
-                notice_id,
-                sites,
-                chromium=current_app.config["REPOSTWATCH_CHROMIUM"],
-                retake=retake,
-            )
-        except RuntimeError as exc:
-            return f"Screenshots could not be taken ({exc}); take them again from the notice."
-        taken += sum(1 for shot in shots if shot.png)
-        failed += sum(1 for shot in shots if not shot.png)
-    return f"Took {taken} screenshot(s) of the pages, media blurred; {failed} failed."
+                lambda: load_sites(directory).sites if directory else {},
+                current_app.config["REPOSTWATCH_CHROMIUM"],
+            ),
+        )
+    return runner
+
+
+def _queue(db: Session, notice_ids: list[int], *, retake: bool) -> str:
+    """Queue the screenshots of ``notice_ids`` for the runner: Chromium never runs in a request."""
+    pending = sum(db_screenshots.request_screenshots(db, n, retake=retake) for n in notice_ids)
+    if not pending:
+        return "No screenshot is missing (an approved or sent notice keeps its screenshots)."
+    return (
+        f"{pending} screenshot(s) queued: they are taken in the background, every medium of "
+        "the page grey and blurred; reload the notice to see them."
+    )
 
 
 @bp.route("/draft", methods=["POST"])
@@ -168,9 +175,11 @@ def draft():
     for problem in problems:
         flash(problem, "error")
     site = request.form.get("site", "").strip() or None
+    shots = "No screenshots taken yet: take them from each notice."
     with web.transaction() as db:
         result = draft_notices(db, sites, site=site)
-        for notice_id in result.created + result.extended:
+        touched = result.created + result.extended
+        for notice_id in touched:
             web.log(
                 db,
                 "notice_draft",
@@ -178,17 +187,15 @@ def draft():
                 target_id=notice_id,
                 details={"extended": notice_id in result.extended},
             )
+        if touched and request.form.get("screenshots") == "1":
+            shots = _queue(db, touched, retake=False)
+    if touched and request.form.get("screenshots") == "1":
+        _runner().wake()
     for name, reason in sorted(result.skipped.items()):
         flash(f"{name}: not drafted: {reason}", "error")
-    touched = result.created + result.extended
     if not touched:
         flash("No confirmed flags waiting for a notice.", "info")
         return redirect(url_for("notices.index"))
-    shots = (
-        _capture(touched, sites, retake=False)
-        if request.form.get("screenshots") == "1"
-        else "No screenshots taken yet: take them from each notice."
-    )
     flash(
         f"Drafted {len(result.created)} notice(s), added flags to {len(result.extended)} "
         f"waiting draft(s). {shots}",
@@ -202,7 +209,7 @@ def draft():
 @bp.route("/<int:notice_id>/screenshots", methods=["POST"])
 @web.requires("approver")
 def screenshots(notice_id: int):
-    sites, problems = _sites()
+    _, problems = _sites()
     for problem in problems:
         flash(problem, "error")
     retake = request.form.get("retake") == "1"
@@ -215,7 +222,9 @@ def screenshots(notice_id: int):
             target_id=notice_id,
             details={"retake": retake},
         )
-    flash(_capture([notice_id], sites, retake=retake), "info")
+        message = _queue(db, [notice_id], retake=retake)
+    _runner().wake()
+    flash(message, "info")
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 

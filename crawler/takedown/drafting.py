@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import notices as db_notices
+from crawler.db import screenshots as db_screenshots
 from crawler.sites import SiteConfig
 from crawler.takedown.render import subject
 from crawler.takedown.screenshots import Shot, ShotTarget, take_screenshots
@@ -84,8 +85,11 @@ def draft_notices(
 def screenshot_targets(
     session: Session, notice_id: int, sites: Mapping[str, SiteConfig], *, retake: bool = False
 ) -> list[ShotTarget]:
-    """What to photograph for a notice: each item's page, blurring every media of the notice."""
+    """What to photograph for a notice: each item's page that has no screenshot, or (``retake``)
+    every item's page of a draft. A notice approved or sent keeps its screenshots: ``retake``
+    takes only the missing ones there."""
     notice = db_notices.get_notice(session, notice_id)
+    retake = retake and notice.status == "draft"
     config = sites.get(notice.site)
     allow_private = bool(config and config.allow_private_network)
     media = tuple(dict.fromkeys(item.media_url for item in notice.items))
@@ -105,8 +109,11 @@ def screenshot_targets(
 
 
 def store_shots(session: Session, shots: list[Shot], *, now: datetime | None = None) -> None:
+    """Store what the worker brought back. A failure never stores a picture (and keeps the
+    screenshot a draft's item had); an approved or sent notice's screenshots stay as they are."""
     for shot in shots:
-        db_notices.set_screenshot(session, shot.key, shot.png, error=shot.error, at=now)
+        png = shot.png if shot.error is None else None
+        db_notices.set_screenshot(session, shot.key, png, error=shot.error, at=now)
 
 
 def capture(
@@ -124,4 +131,31 @@ def capture(
     shots = take_screenshots(targets, chromium=chromium, progress=progress)
     with sessions.begin() as session:
         store_shots(session, shots)
+    return shots
+
+
+def capture_requested(
+    sessions: sessionmaker[Session], sites: Mapping[str, SiteConfig], *, chromium: str
+) -> list[Shot]:
+    """Take the screenshots the web app queued (``db_screenshots.request_screenshots``), store
+    them and clear the requests they answered. A request for an item that keeps its screenshot
+    (its notice was approved meanwhile) is cleared without a shot."""
+    with sessions.begin() as session:
+        pending = db_screenshots.requested_screenshots(session)
+        targets = []
+        for notice_id, items in pending.items():
+            targets += [
+                target
+                for target in screenshot_targets(session, notice_id, sites, retake=True)
+                if target.key in items
+            ]
+    try:
+        shots = take_screenshots(targets, chromium=chromium)
+    except RuntimeError as exc:  # Chromium cannot start: each item says so, none stays pending
+        shots = [Shot(target.key, None, 0, str(exc)) for target in targets]
+    with sessions.begin() as session:
+        store_shots(session, shots)
+        for items in pending.values():
+            for item_id, asked_at in items.items():
+                db_screenshots.clear_screenshot_request(session, item_id, asked_at)
     return shots

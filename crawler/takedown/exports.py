@@ -1,12 +1,14 @@
 """Export an approved notice for sending by other means: an .eml file, HTML, PDF, or CSV and
 JSON for platforms that take reports through a web form.
 
-The PDF is the HTML printed by Chromium (Playwright's ``page.pdf``) with the network shut off:
-the HTML carries its screenshots inline and needs nothing else.
+The PDF is the HTML printed by Chromium (Playwright's ``page.pdf``) with the network shut off,
+in the screenshot worker (no secrets in its environment): the HTML carries its screenshots
+inline and needs nothing else.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -21,7 +23,7 @@ from crawler.takedown.render import (
     screenshot_name,
     when,
 )
-from crawler.takedown.screenshots import CHROMIUM_ARGS
+from crawler.takedown.screenshots import run_worker
 from crawler.takedown.sending import build_message
 
 EXPORT_FORMATS = ("eml", "html", "pdf", "csv", "json")
@@ -117,24 +119,9 @@ def _json(notice: db_notices.NoticeView, rendered: RenderedNotice) -> dict[str, 
 
 
 def html_to_pdf(html: str, *, chromium: str) -> bytes:
-    """Print HTML to PDF in Chromium, offline (every network request is refused)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
-        )
-        try:
-            page = browser.new_page()
-            page.route(
-                "**/*",
-                lambda route: (
-                    route.continue_()
-                    if route.request.url.startswith(("data:", "about:"))
-                    else route.abort("blockedbyclient")
-                ),
-            )
-            page.set_content(html, wait_until="load")
-            return page.pdf(format="A4", print_background=True)
-        finally:
-            browser.close()
+    """Print HTML to PDF in Chromium, offline (every network request is refused), in the
+    screenshot worker: Chromium never runs in the process that holds the app's secrets."""
+    for answer in run_worker({"chromium": chromium, "pdf_html": html}):
+        if "pdf" in answer:
+            return base64.b64decode(answer["pdf"])
+    raise RuntimeError("the worker printed no PDF (see its errors above); try the export again")

@@ -64,3 +64,39 @@ def test_site_names_are_every_known_site_sorted(session):
     for name in ("tube", "board", "Archive"):
         ensure_site(session, name)
     assert site_names(session) == ["Archive", "board", "tube"]
+
+
+def test_an_approved_or_sent_notice_keeps_its_screenshots(session, world):  # noqa: F811
+    world.flag()
+    (notice_id,) = draft_notices(session, CONFIGS, now=T0).created
+    (item,) = db_notices.get_notice(session, notice_id).items
+    db_notices.set_screenshot(session, item.id, PNG)
+    db_notices.set_screenshot(session, item.id, PNG + b" again")  # a draft: retaken
+    db_notices.set_screenshot(session, item.id, None, error="HTTP 404")  # a failure: kept
+    assert db_notices.screenshot_png(session, notice_id, item.id) == PNG + b" again"
+    db_notices.approve_notice(session, notice_id, by="park", now=T0)
+    db_notices.record_sent(session, notice_id, now=T0, resend_after=timedelta(hours=24))
+    db_notices.set_screenshot(session, item.id, b"\x89PNG a 404 page")  # refused
+    session.commit()
+    assert db_notices.screenshot_png(session, notice_id, item.id) == PNG + b" again"
+
+
+def test_rejecting_a_flag_or_closing_its_case_deletes_its_screenshots(session, world):  # noqa: F811
+    from crawler.db.cases import close_case
+    from crawler.db.flags import decide
+
+    first, second = world.flag(), world.flag()
+    (notice_id,) = draft_notices(session, CONFIGS, now=T0).created
+    items = db_notices.get_notice(session, notice_id).items
+    for item in items:
+        db_notices.set_screenshot(session, item.id, PNG)
+    decide(session, first, "reject", by="kim.reviewer")
+    session.commit()
+    assert db_notices.screenshots(session, notice_id) == {items[1].id: PNG}
+    (rejected,) = [i for i in db_notices.get_notice(session, notice_id).items if i.flag_id == first]
+    assert rejected.screenshot_error == "deleted: the flag was rejected"
+
+    closed = close_case(session, "case-7", by="lee")
+    session.commit()
+    assert closed.screenshots_deleted == 1 and second
+    assert db_notices.screenshots(session, notice_id) == {}

@@ -320,3 +320,60 @@ def test_the_flag_page_shows_repost_removal_and_notice(notices_app, world):
     assert f'href="/flags/{original}">{original}</a>' in page
     assert removed_at.strftime("%Y-%m-%d %H:%M") in page and "the media came back" in page
     assert 'id="removed"' not in page and 'id="notices"' not in page
+
+
+def test_screenshots_are_queued_never_taken_in_the_request(notices_app, world, sites_dir):
+    """The page takes seconds to answer: the request returns at once, the notice shows the
+    item as pending, and the background runner (its worker runs Chromium) stores the PNG."""
+    import threading
+    import time
+
+    from crawler.demo.localsite import LocalSite, html
+
+    with LocalSite({"/slow": html("<p>a slow page</p>")}) as site:
+        serve = site.server.RequestHandlerClass
+        answered = threading.Event()
+
+        class Slow(serve):  # type: ignore[misc, valid-type]
+            def do_GET(self) -> None:
+                time.sleep(3)
+                super().do_GET()
+                answered.set()
+
+        site.server.RequestHandlerClass = Slow
+        (sites_dir / "gallery.toml").write_text(
+            SITE_FILE.replace("https://repost.example/", site.url + "/").replace(
+                "[takedown]", "allow_private_network = true\n[takedown]"
+            ),
+            encoding="utf-8",
+        )
+        ids = [world.flag(1, page_url=site.url + "/slow")]
+        with world.sessions.begin() as session:
+            decide(session, ids[0], "confirm", by="kim")
+        world.user("park", "approver")
+        client = https_client(notices_app)
+        login(client, "park")
+        notice_id = _draft(client)
+
+        started = time.monotonic()
+        response = post(client, f"/notices/{notice_id}/screenshots", page="/notices/")
+        assert response.status_code == 302
+        assert time.monotonic() - started < 2.0  # the page alone takes 3 s
+        page = client.get(f"/notices/{notice_id}").get_data(as_text=True)
+        assert "Screenshot pending" in page and "1 screenshot(s) queued" in page
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with world.sessions() as session:
+                (item,) = db_notices.get_notice(session, notice_id).items
+            if item.has_screenshot:
+                break
+            time.sleep(0.5)
+        assert answered.is_set()
+    assert (item.has_screenshot, item.screenshot_pending, item.screenshot_error) == (
+        True,
+        False,
+        None,
+    )
+    page = client.get(f"/notices/{notice_id}").get_data(as_text=True)
+    assert "Screenshot pending" not in page

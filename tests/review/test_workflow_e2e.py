@@ -111,10 +111,15 @@ def test_review_notice_send_recheck_and_removal_in_the_browser(
         page.click("#draft")
         page.wait_for_url(re.compile(rf"{re.escape(url)}/notices/\d+$"))
         notice_id = int(page.url.rsplit("/", 1)[1])
-        assert "Took 1 screenshot(s)" in page.content()
+        assert "1 screenshot(s) queued" in page.content()  # taken beside the request
         assert page.inner_text("#notice-language") == "ko"
         assert page.inner_text("#notice-recipient") == "abuse@board.example"
         shot = page.locator(".notice-item .shot img")
+        for _ in range(120):  # the background runner stores it; the page shows it on reload
+            if shot.count() or "Screenshot pending" not in page.content():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
         shot.wait_for()
         page.wait_for_function("() => document.querySelector('.notice-item .shot img').complete")
         assert shot.evaluate("img => img.naturalWidth") > 0

@@ -155,3 +155,27 @@ def test_draft_approve_send_and_recheck(env, tmp_path, repost_site, smtp_server)
     assert json.loads(actions[5].details) == {
         "to": "abuse@board.example", "n": 2, "via": "cli"
     }  # fmt: skip
+
+
+def test_screenshots_that_fail_make_the_command_fail_and_a_sent_notice_is_not_retaken(
+    database_url, tmp_path, world, repost_site
+):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "board.toml").write_text(_site_file(repost_site.url))
+    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites)}
+    world.flag(page_url=repost_site.page_url, media_url=repost_site.media_url)
+    world.flag(page_url=repost_site.url + "/post/gone", media_url=repost_site.url + "/m/2.jpg")
+    drafted = repostwatch("notices", "draft", "--no-screenshots", env=env).stdout
+    assert "Drafted 1 notice(s): 1." in drafted
+
+    failed = repostwatch("notices", "screenshots", "1", env=env, check=False)
+    assert failed.returncode == 1, failed.stderr
+    assert "HTTP 404" in failed.stdout
+    assert "Took 1 screenshot(s) for notice 1; 1 failed." in failed.stdout
+
+    repostwatch("notices", "approve", "1", "--by", "park.approver", env=env)
+    retaken = repostwatch("notices", "screenshots", "1", "--retake", env=env, check=False)
+    assert "its screenshots were not retaken (only drafts' are)" in retaken.stdout
+    assert "Took 0 screenshot(s) for notice 1; 1 failed." in retaken.stdout  # the 404 again
+    assert retaken.returncode == 1

@@ -72,6 +72,8 @@ class NoticeItem(Base):
     screenshot_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     screenshot_at: Mapped[datetime | None]
     screenshot_error: Mapped[str | None] = mapped_column(Text)
+    #: Set when the web app asked for a screenshot its background runner has not taken yet.
+    screenshot_requested_at: Mapped[datetime | None]
 
 
 #: What one re-check saw of a flag's media: still there, gone, or could not tell.

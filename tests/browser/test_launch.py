@@ -1,0 +1,34 @@
+"""One rule for Chromium's sandbox, for crawls, screenshots and PDF exports: off for root only."""
+
+from __future__ import annotations
+
+import os
+import runpy
+from unittest import mock
+
+import pytest
+
+from crawler.browser import launch
+from crawler.browser.launch import SWITCHES, chromium_args
+from tests.support.settings import SETTINGS_FILE
+
+
+@pytest.mark.parametrize(("euid", "sandboxed"), [(1000, True), (0, False)])
+def test_the_sandbox_is_off_for_root_only(euid, sandboxed):
+    with mock.patch.object(launch.os, "geteuid", return_value=euid):
+        args = chromium_args()
+        settings = runpy.run_path(str(SETTINGS_FILE))
+    assert ("--no-sandbox" not in args) is sandboxed
+    assert [arg for arg in args if arg != "--no-sandbox"] == list(SWITCHES)
+    # The crawl's browser follows the same rule.
+    assert settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"] == args
+
+
+def test_screenshots_and_pdf_exports_launch_with_the_same_rule():
+    """The worker that takes screenshots and prints PDFs carries no switch list of its own."""
+    from crawler.takedown import exports, screenshot_browser, screenshots
+
+    assert screenshot_browser.chromium_args is chromium_args
+    for module in (exports, screenshots, screenshot_browser):
+        assert not hasattr(module, "CHROMIUM_ARGS"), module.__name__
+    assert os.geteuid() == 0 or "--no-sandbox" not in chromium_args()
