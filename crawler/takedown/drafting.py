@@ -92,6 +92,7 @@ def screenshot_targets(
     retake = retake and notice.status == "draft"
     config = sites.get(notice.site)
     allow_private = bool(config and config.allow_private_network)
+    origins = tuple(sorted(config.private_opt_in.origins)) if allow_private else ()
     media = tuple(dict.fromkeys(item.media_url for item in notice.items))
     browser = {}
     if config is not None and config.render == "browser":
@@ -102,7 +103,7 @@ def screenshot_targets(
             "wait_timeout": options.wait_timeout,
         }
     return [
-        ShotTarget(item.id, item.page_url, media, allow_private, **browser)
+        ShotTarget(item.id, item.page_url, media, allow_private, origins, **browser)
         for item in notice.items
         if retake or not item.has_screenshot
     ]

@@ -23,16 +23,15 @@ Fail closed, in three layers:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
-import socket
 import struct
 import zlib
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
+from crawler.browser.guard_proxy import guard_proxy
 from crawler.browser.launch import chromium_args
-from crawler.network import is_public_address
+from crawler.network import AddressRefused, PrivateOptIn, checked_addresses_blocking, default_port
 from crawler.takedown.screenshots import Shot, ShotTarget
 
 logger = logging.getLogger(__name__)
@@ -168,26 +167,26 @@ class _Watch:
             self.slipped.append(url)
 
 
-def _allowed(url: str, allow_private: bool, verdicts: dict[tuple[str, int], bool]) -> bool:
+def _allowed(url: str, opt_in: PrivateOptIn, verdicts: dict[tuple[str, int], bool]) -> bool:
+    """The crawl's network rule (crawler.network), once per host and port: no loopback or local
+    names, no names that do not resolve, no private address but the site's own."""
     parts = urlsplit(url)
     if parts.scheme in LOCAL_SCHEMES:
         return True
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
-    if allow_private:
-        return True
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or default_port(parts.scheme)
+    except ValueError:
+        return False
     key = (parts.hostname, port)
     if key not in verdicts:
         try:
-            addresses = [ipaddress.ip_address(parts.hostname.strip("[]"))]
-        except ValueError:
-            try:
-                infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-            except OSError:
-                infos = []
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        verdicts[key] = bool(addresses) and all(is_public_address(a) for a in addresses)
+            checked_addresses_blocking(parts.hostname, port, opt_in)
+        except AddressRefused:
+            verdicts[key] = False
+        else:
+            verdicts[key] = True
     return verdicts[key]
 
 
@@ -202,7 +201,7 @@ def _stub(route) -> None:
 def _router(target: ShotTarget, verdicts: dict[tuple[str, int], bool], error_type):
     def handle(route) -> None:
         request = route.request
-        if not _allowed(request.url, target.allow_private_network, verdicts):
+        if not _allowed(request.url, target.opt_in, verdicts):
             route.abort("blockedbyclient")
             return
         if urlsplit(request.url).scheme in LOCAL_SCHEMES:
@@ -234,33 +233,49 @@ def shoot(
     progress: Callable[[Shot], None] | None = None,
 ) -> list[Shot]:
     """One PNG per target, taken in the Chromium at ``chromium`` (see the module's docstring)."""
-    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     shots: list[Shot] = []
     if not targets:
         return shots
+    # One browser per network opt-in (a notice's pages share their site's): Chromium reaches
+    # nothing but through a guard proxy with that opt-in, which checks every connection and
+    # connects to the address it checked (no DNS rebinding, no *.localhost, no WebSocket or
+    # form to another service on the machine; crawler/browser/guard_proxy.py).
+    groups: dict[PrivateOptIn, list[ShotTarget]] = {}
+    for target in targets:
+        groups.setdefault(target.opt_in, []).append(target)
     with sync_playwright() as playwright:
-        browser = _launch(playwright, chromium, PlaywrightError)
-        try:
-            for target in targets:
+        for opt_in, group in groups.items():
+            with guard_proxy(opt_in) as proxy:
+                _shoot_group(playwright, proxy, group, chromium, timeout, progress, shots)
+    order = {target.key: n for n, target in enumerate(targets)}
+    return sorted(shots, key=lambda shot: order.get(shot.key, 0))
+
+
+def _shoot_group(playwright, proxy, targets, chromium, timeout, progress, shots) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    def launch():
+        return _launch(playwright, chromium, PlaywrightError, proxy)
+
+    browser = launch()
+    try:
+        for target in targets:
+            shot = _one(browser, target, timeout, PlaywrightError)
+            if shot.error is not None and any(sign in shot.error for sign in _GONE):
+                # Chromium or its page died under us (a renderer crash, a killed process):
+                # once more, in a new browser if the old one is gone.
+                logger.warning("Chromium lost the page %s (%s); again", target.page_url, shot.error)
+                if not browser.is_connected():
+                    browser = launch()
                 shot = _one(browser, target, timeout, PlaywrightError)
-                if shot.error is not None and any(sign in shot.error for sign in _GONE):
-                    # Chromium or its page died under us (a renderer crash, a killed process):
-                    # once more, in a new browser if the old one is gone.
-                    logger.warning(
-                        "Chromium lost the page %s (%s); again", target.page_url, shot.error
-                    )
-                    if not browser.is_connected():
-                        browser = _launch(playwright, chromium, PlaywrightError)
-                    shot = _one(browser, target, timeout, PlaywrightError)
-                shots.append(shot)
-                if progress is not None:
-                    progress(shot)
-        finally:
-            with contextlib.suppress(PlaywrightError):
-                browser.close()
-    return shots
+            shots.append(shot)
+            if progress is not None:
+                progress(shot)
+    finally:
+        with contextlib.suppress(PlaywrightError):
+            browser.close()
 
 
 def print_pdf(html: str, *, chromium: str) -> bytes:
@@ -287,11 +302,20 @@ def print_pdf(html: str, *, chromium: str) -> bytes:
             browser.close()
 
 
-def _launch(playwright, chromium: str, error_type: type[Exception]):
+def _launch(playwright, chromium: str, error_type: type[Exception], proxy=None):
+    """Chromium with the sandbox rule of every launch; with ``proxy`` (a running guard proxy),
+    everything it loads goes through that proxy: its own requests, and Playwright's fetches
+    for the route (``route.fetch``), which take the browser's proxy too."""
+    options: dict = {"args": chromium_args()}
+    if proxy is not None:
+        options["proxy"] = {"server": proxy.url, "bypass": "<-loopback>"}
+        options["args"] += [  # the proxy's own flags, but the two Playwright sets from "proxy"
+            arg
+            for arg in proxy.chromium_args()
+            if not arg.startswith(("--proxy-server=", "--proxy-bypass-list="))
+        ]
     try:
-        return playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=chromium_args()
-        )
+        return playwright.chromium.launch(executable_path=chromium, headless=True, **options)
     except error_type as exc:
         raise RuntimeError(
             f"cannot start Chromium at {chromium} ({str(exc).splitlines()[0]}); install "
@@ -344,7 +368,7 @@ def _blur_every_frame(page, error_type: type[Exception]) -> tuple[int, int]:
 
 def _one(browser, target: ShotTarget, timeout: float, error_type: type[Exception]) -> Shot:
     verdicts: dict[tuple[str, int], bool] = {}
-    if not _allowed(target.page_url, target.allow_private_network, verdicts):
+    if not _allowed(target.page_url, target.opt_in, verdicts):
         return Shot(target.key, None, 0, "refused: not http(s), or a private network address")
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
     watch = _Watch()

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from crawler.network import NO_OPT_IN, PrivateOptIn
 from crawler.sites import BrowserConfig
 
 #: The only environment variables the worker gets: a browser needs a PATH, a home, a locale and
@@ -36,6 +37,9 @@ class ShotTarget:
     page_url: str
     media_urls: tuple[str, ...]  # the notice's media URLs (every medium is neutralised anyway)
     allow_private_network: bool = False
+    #: With allow_private_network: the site's own private (host, port)s (its start and search
+    #: URLs, its private_hosts) besides the page's; no other private address is reached.
+    private_origins: tuple[tuple[str, int], ...] = ()
     #: Browser sites (render = "browser"): their [browser] click and wait_for, so that an age
     #: gate is answered and the gallery is built before the screenshot.
     click: tuple[str, ...] = ()
@@ -50,10 +54,21 @@ class ShotTarget:
             page_url=str(data["page_url"]),
             media_urls=tuple(data.get("media_urls") or ()),
             allow_private_network=bool(data.get("allow_private_network")),
+            private_origins=tuple(
+                (str(host), int(port)) for host, port in data.get("private_origins") or ()
+            ),
             click=tuple(data.get("click") or ()),
             wait_for=data.get("wait_for"),
             wait_timeout=float(data.get("wait_timeout", cls.wait_timeout)),
         )
+
+    @property
+    def opt_in(self) -> PrivateOptIn:
+        """The private addresses this page may use: none, or its own origin and the site's."""
+        if not self.allow_private_network:
+            return NO_OPT_IN
+        own = PrivateOptIn.of_urls([self.page_url])
+        return PrivateOptIn(origins=own.origins | frozenset(self.private_origins))
 
 
 @dataclass(frozen=True)

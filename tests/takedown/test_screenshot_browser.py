@@ -144,7 +144,9 @@ def hostile_sites():
 
 def test_no_medium_of_a_hostile_page_shows_in_the_screenshot(hostile_sites):
     site, other = hostile_sites
-    target = ShotTarget(1, site.url + "/post/1", (site.url + "/media/flagged.png",), True)
+    # the second origin is the site's too (a private_hosts entry): its frame loads
+    origins = (("127.0.0.1", other.port),)
+    target = ShotTarget(1, site.url + "/post/1", (site.url + "/media/flagged.png",), True, origins)
     (shot,) = take_screenshots([target], chromium=CHROMIUM)
     assert shot.error is None and shot.png is not None
     sharp = {name: round(_detail(shot.png, box), 1) for name, box in BOXES.items()}
@@ -154,6 +156,29 @@ def test_no_medium_of_a_hostile_page_shows_in_the_screenshot(hostile_sites):
     # (the blob's bytes were fetched, recognised as a picture and replaced).
     for requested in (site.requests, other.requests):
         assert not [path for path in requested if path.endswith(".png")], requested
+
+
+def test_a_screenshot_cannot_make_chromium_reach_another_service_on_the_machine():
+    """The page is the site's (opted in to its own private host and port); a frame, a script's
+    fetch and WebSocket, an image and a form to another port of this machine, or to
+    *.localhost, reach nothing: Chromium goes through the guard proxy."""
+    with LocalSite({"/": html("<p>another service</p>")}) as service:
+        port = service.port
+        page = html(
+            f'<p style="font-size:40px">a page</p>'
+            f'<iframe src="http://127.0.0.1:{port}/frame"></iframe>'
+            f'<iframe srcdoc="<form method=post action=http://127.0.0.1:{port}/schedule.json>'
+            f'</form><script>document.forms[0].submit()</script>"></iframe>'
+            f'<img src="http://x.localhost:{port}/pixel.png">'
+            f"<script>fetch('http://127.0.0.1:{port}/steal').catch(() => {{}});"
+            f"try {{ new WebSocket('ws://127.0.0.1:{port}/ws') }} catch (e) {{}}"
+            f"fetch('http://x.localhost:{port}/steal').catch(() => {{}});</script>"
+        )
+        with LocalSite({"/post/1": page}) as site:
+            target = ShotTarget(1, site.url + "/post/1", (), True)
+            (shot,) = take_screenshots([target], chromium=CHROMIUM)
+        assert service.requests == []
+    assert shot.error is None and shot.png is not None
 
 
 def test_a_page_that_answers_404_is_a_failure_not_a_screenshot():
