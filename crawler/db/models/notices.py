@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -72,3 +73,10 @@ class NoticeItem(Base):
     screenshot_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     screenshot_at: Mapped[datetime | None]
     screenshot_error: Mapped[str | None] = mapped_column(Text)
+    # A flag that left "confirmed" once the notice was approved or sent stays as a record,
+    # withdrawn: it is no longer asked for, and a sent notice owes the site a correction.
+    withdrawn_at: Mapped[datetime | None]
+    correction_due: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    correction_sent_at: Mapped[datetime | None]

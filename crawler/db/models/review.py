@@ -57,6 +57,8 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     details: Mapped[str | None] = mapped_column(Text)  # JSON object
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The operating-system account that ran a command (CLI entries; None for the web app).
+    os_user: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
 
 
 class Evidence(Base):
