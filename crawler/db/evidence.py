@@ -3,8 +3,9 @@
 The media is encrypted with Fernet (AES-128-CBC + HMAC-SHA256; key from
 ``REPOSTWATCH_EVIDENCE_KEY``) before it reaches the database, and decrypted in memory only to be
 shown to a logged-in reviewer. Only matched media is ever kept; it is deleted when its flag is
-rejected, when a re-check finds its media removed (``rechecks.mark_removed``) and when its case
-closes (:func:`delete_case_evidence`). Without a key nothing is kept.
+rejected (unless a sent notice named it), when a re-check finds its media removed
+(``rechecks.mark_removed``) and when its case closes (:func:`delete_case_evidence`); a closed
+case gets none. Without a key nothing is kept.
 """
 
 from __future__ import annotations
@@ -60,10 +61,14 @@ def encrypt(fernet: Fernet, data: bytes) -> bytes:
 def store_evidence(
     session: Session, flag_id: int, ciphertext: bytes, content_type: str, sha256: str
 ) -> bool:
-    """Keep ``ciphertext`` as the evidence of ``flag_id``, unless the flag already has evidence
-    or has been rejected. True when it was stored."""
-    status = session.execute(select(Flag.status).where(Flag.id == flag_id)).scalar()
-    if status not in KEPT_FOR:
+    """Keep ``ciphertext`` as the evidence of ``flag_id``, unless the flag already has evidence,
+    has been rejected or its case is closed. True when it was stored."""
+    row = session.execute(
+        select(Flag.status, Case.closed_at)
+        .join(Case, Flag.case_id == Case.id)
+        .where(Flag.id == flag_id)
+    ).first()
+    if row is None or row.status not in KEPT_FOR or row.closed_at is not None:
         return False
     inserted = session.execute(
         dialect_insert(session, Evidence)

@@ -101,7 +101,11 @@ def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) 
         open_items = session.execute(
             select(func.count(NoticeItem.id))
             .join(Flag, NoticeItem.flag_id == Flag.id)
-            .where(NoticeItem.notice_id == notice_id, Flag.removed_at.is_(None))
+            .where(
+                NoticeItem.notice_id == notice_id,
+                Flag.removed_at.is_(None),
+                NoticeItem.withdrawn_at.is_(None),  # a withdrawn item holds nothing open
+            )
         ).scalar_one()
         if open_items == 0:
             session.execute(
