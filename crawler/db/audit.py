@@ -29,6 +29,7 @@ class AuditView:
     target_id: str | None
     details: dict[str, Any]
     ip: str | None
+    os_user: str | None = None  # who ran the command, for command-line entries
 
 
 def record(
@@ -41,8 +42,10 @@ def record(
     target_id: object = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    os_user: str | None = None,
 ) -> int:
-    """Append one entry; returns its id."""
+    """Append one entry; returns its id. ``os_user``: the operating-system account that ran a
+    command (``username`` is then the staff account it acted as)."""
     entry = AuditEntry(
         at=utcnow(),
         user_id=user_id,
@@ -52,6 +55,7 @@ def record(
         target_id=None if target_id is None else str(target_id)[:200],
         details=json.dumps(details, ensure_ascii=False, sort_keys=True) if details else None,
         ip=ip[:64] if ip else ip,
+        os_user=os_user[:200] if os_user else os_user,
     )
     session.add(entry)
     session.flush()
@@ -103,4 +107,5 @@ def _view(row: AuditEntry) -> AuditView:
         target_id=row.target_id,
         details=json.loads(row.details) if row.details else {},
         ip=row.ip,
+        os_user=row.os_user,
     )
