@@ -1,8 +1,10 @@
 """The append-only audit log: logins, views, unblurs, decisions, claims, user changes.
 
-Rows are only ever inserted (the migration makes the database refuse UPDATE and DELETE on the
-table). ``details`` is a JSON object of plain values, never media. The caller commits, usually in
-the same transaction as the change it records, so a change and its log line land together.
+Rows are only ever inserted: the migrations make the database refuse UPDATE and DELETE on the
+table (and TRUNCATE on PostgreSQL), and in production the application's role may only INSERT and
+SELECT there (``crawler.db.roles``), so it cannot drop those triggers either. ``details`` is a
+JSON object of plain values, never media. The caller commits, usually in the same transaction as
+the change it records, so a change and its log line land together.
 """
 
 from __future__ import annotations

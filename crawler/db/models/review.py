@@ -43,7 +43,8 @@ class User(Base):
 class AuditEntry(Base):
     """One line of the append-only audit log: who did what to which target, when, from where.
 
-    The migration adds triggers that refuse UPDATE and DELETE on this table.
+    Migrations add triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); the
+    application's role is granted only INSERT and SELECT on it (``crawler.db.roles``).
     """
 
     __tablename__ = "audit_log"
