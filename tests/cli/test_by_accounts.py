@@ -74,7 +74,7 @@ def test_by_must_name_an_enabled_account_and_the_os_user_is_audited(env, session
     assert "is confirmed (by kim)" in out.stdout
     with sessions() as session:
         (entry,), _ = audit.list_entries(session, action="decide")
-        kim = users.find_user(session, "kim")
+        (kim,) = [u for u in users.list_users(session) if u.username == "kim"]
     assert entry.user_id == kim.id and entry.username == "(cli) kim"
     assert entry.os_user == getpass.getuser()
 

@@ -19,7 +19,7 @@ from crawler.db.flags import MatchRecord, decide, get_flag, record_match
 from crawler.db.models import Evidence, NoticeItem
 from crawler.db.runs import ensure_site
 from crawler.takedown.drafting import draft_notices
-from crawler.takedown.render import LANGUAGES, render_correction
+from crawler.takedown.render import LANGUAGES
 from crawler.takedown.sending import parse_smtp_url, send_due, send_notice
 from tests.takedown.conftest import T0, site_config
 
@@ -133,6 +133,8 @@ def _sessions(session):
 def test_the_correction_is_written_in_the_notices_language(session, world, smtp_server, language):
     notice_id, (_, withdrawn) = _sent(session, world, smtp_server, language=language)
     decide(session, withdrawn, "reject", by="lee.approver", role="approver")
+    from crawler.takedown.render import render_correction
+
     notice = db_notices.get_notice(session, notice_id)
     rendered = render_correction(notice, sender=SENDER)
     marker = {"en": "orrect", "ko": "정정", "ja": "訂正", "zh": "更正"}[language]
@@ -184,7 +186,7 @@ def test_a_closed_case_gets_no_flags_evidence_or_notices(session, world):
     close_case(session, "case-7", by="park.admin")
     session.commit()
     with pytest.raises(ValueError, match=r"closed at .* are not confirmed"):
-        decide(session, pending, "confirm", by="kim.reviewer", role="reviewer")
+        decide(session, pending, "confirm", by="kim.reviewer")
     session.rollback()
     assert get_flag(session, pending).status == "pending"
     assert draft_notices(session, _configs()).created == []  # its confirmed flag is not drafted
