@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.evidence import delete_flag_evidence
@@ -103,8 +103,11 @@ def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) 
             .join(Flag, NoticeItem.flag_id == Flag.id)
             .where(
                 NoticeItem.notice_id == notice_id,
-                Flag.removed_at.is_(None),
-                NoticeItem.withdrawn_at.is_(None),  # a withdrawn item holds nothing open
+                # A withdrawn item holds the notice open only until its correction is sent.
+                or_(
+                    and_(Flag.removed_at.is_(None), NoticeItem.withdrawn_at.is_(None)),
+                    and_(NoticeItem.correction_due, NoticeItem.correction_sent_at.is_(None)),
+                ),
             )
         ).scalar_one()
         if open_items == 0:

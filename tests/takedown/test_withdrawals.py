@@ -209,3 +209,17 @@ def test_a_closed_case_gets_no_flags_evidence_or_notices(session, world):
     assert result.flag_id is None and result.refused == "case_closed"
     assert not evidence.store_evidence(session, confirmed, b"sealed", "image/jpeg", "e" * 64)
     assert session.execute(select(NoticeItem.id)).all() == []
+
+
+def test_a_notice_is_not_resolved_before_its_correction_went_out(session, world, smtp_server):
+    notice_id, (kept, withdrawn) = _sent(session, world, smtp_server)
+    decide(session, withdrawn, "reject", by="lee.approver", role="approver")
+    assert db_rechecks.mark_removed(session, kept, now=T0 + DAY, reason="http_404") == []
+    session.commit()
+    assert db_notices.resend_due(session, T0 + DAY) == [notice_id]
+    smtp = parse_smtp_url(smtp_server.url)
+    send_notice(session, notice_id, smtp=smtp, sender=SENDER, resend_after=DAY, now=T0 + DAY)
+    session.commit()
+    assert [m["Subject"].split(":")[0] for m in smtp_server.messages[1:]] == ["Correction"]
+    notice = db_notices.get_notice(session, notice_id)
+    assert notice.status == "resolved" and notice.send_count == 1
