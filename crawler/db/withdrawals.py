@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from crawler.db.models import Notice, NoticeItem, utcnow
+from crawler.db.models import Flag, Notice, NoticeItem, utcnow
 from crawler.db.notices import NoticeView, get_notice
 from crawler.db.users import ROLE_RANK
 
@@ -121,3 +121,24 @@ def _settle(session: Session, notice_id: int, now: datetime) -> None:
     if any(item.removed_at is not None for item in notice.items):
         values.update(status="resolved", resolved_at=now)
     session.execute(update(Notice).where(Notice.id == notice_id).values(**values))
+
+
+def drop_case_from_drafts(session: Session, case_id: int) -> list[int]:
+    """A case closes: its flags leave the drafts that hold them (a draft left empty is deleted),
+    so no new notice goes out for it. Returns the drafts touched."""
+    rows = session.execute(
+        select(NoticeItem.id, Notice.id)
+        .join(Notice, NoticeItem.notice_id == Notice.id)
+        .join(Flag, NoticeItem.flag_id == Flag.id)
+        .where(Flag.case_id == case_id, Notice.status == "draft")
+    ).all()
+    for item_id, _ in rows:
+        session.execute(delete(NoticeItem).where(NoticeItem.id == item_id))
+    drafts = sorted({notice_id for _, notice_id in rows})
+    for notice_id in drafts:
+        left = session.execute(
+            select(func.count(NoticeItem.id)).where(NoticeItem.notice_id == notice_id)
+        ).scalar_one()
+        if not left:
+            session.execute(delete(Notice).where(Notice.id == notice_id))
+    return drafts

@@ -223,3 +223,11 @@ def test_a_notice_is_not_resolved_before_its_correction_went_out(session, world,
     assert [m["Subject"].split(":")[0] for m in smtp_server.messages[1:]] == ["Correction"]
     notice = db_notices.get_notice(session, notice_id)
     assert notice.status == "resolved" and notice.send_count == 1
+
+
+def test_closing_a_case_takes_its_flags_out_of_drafts(session, world):
+    notice_id, _ = _draft(session, world)
+    close_case(session, "case-7", by="park.admin")
+    session.commit()
+    with pytest.raises(db_notices.NoticeNotFound):  # the draft held only the case's flags
+        db_notices.get_notice(session, notice_id)
