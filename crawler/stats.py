@@ -83,6 +83,8 @@ FLAGS_NEW = "repostwatch/flags/new"
 FLAGS_SEEN_AGAIN = "repostwatch/flags/seen_again"
 FLAGS_SPILLED = "repostwatch/flags/spilled"
 FLAGS_REPLAYED = "repostwatch/flags/replayed"
+#: Matches the database refused, by reason: ``.../case_closed`` (no new flags for a closed case).
+FLAGS_REFUSED = "repostwatch/flags/refused"
 EVIDENCE_KEPT = "repostwatch/evidence/kept"
 
 # --- refusals and errors ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make the services the tests need available on 127.0.0.1, idempotently:
-#   PostgreSQL on 5432 with the test role repostwatch_test/repostwatch_test (CREATEDB) and database repostwatch_test,
+#   PostgreSQL on 5432 with the test role repostwatch_test/repostwatch_test (CREATEDB, CREATEROLE: the
+#   append-only audit test creates an application role of its own) and database repostwatch_test,
 #   Redis on 6379,
 #   Debian's Chromium at /usr/bin/chromium (renders render = "browser" sites; Playwright's own
 #   browser download is never used).
@@ -102,11 +103,11 @@ pg_admin() {
 
 role_exists="$(pg_admin "select count(*) from pg_roles where rolname = '$DB_ROLE'")"
 if [[ "$role_exists" == 1 ]]; then
-    say "role $DB_ROLE exists; making sure it can log in with its password and create databases"
-    pg_admin "alter role $DB_ROLE with login createdb password '$DB_PASSWORD'"
+    say "role $DB_ROLE exists; making sure it can log in with its password, create databases and roles"
+    pg_admin "alter role $DB_ROLE with login createdb createrole password '$DB_PASSWORD'"
 else
-    say "creating role $DB_ROLE (login, createdb)"
-    pg_admin "create role $DB_ROLE with login createdb password '$DB_PASSWORD'"
+    say "creating role $DB_ROLE (login, createdb, createrole)"
+    pg_admin "create role $DB_ROLE with login createdb createrole password '$DB_PASSWORD'"
 fi
 
 db_exists="$(pg_admin "select count(*) from pg_database where datname = '$DB_NAME'")"

@@ -9,7 +9,7 @@ import json
 
 import click
 
-from crawler.cli.common import audit_cli, cli_username, load_settings, open_session, table
+from crawler.cli.common import audit_cli, load_settings, open_session, staff_account, table
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def cases_list(only_open: bool) -> None:
 
 @cases.command("close")
 @click.argument("case")
-@click.option("--by", required=True, help="Who closes the case (recorded and audited).")
+@click.option("--by", required=True, help="Your admin account, enabled (recorded and audited).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def cases_close(case: str, by: str, yes: bool) -> None:
     """Close CASE: delete the encrypted evidence of its flags and its pixelated thumbnails,
@@ -60,7 +60,6 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     Example:
       repostwatch cases close case-0042 --by park.admin
     """
-    from crawler.db import audit
     from crawler.db import cases as db_cases
     from crawler.references.announcements import announce_change
 
@@ -70,21 +69,19 @@ def cases_close(case: str, by: str, yes: bool) -> None:
         )
     try:
         with open_session() as session:
-            closed = db_cases.close_case(session, case, by=by)
-            audit.record(  # the review app's audit log sees CLI closings too
+            account = staff_account(session, by, role="admin", acting="closes cases")
+            closed = db_cases.close_case(session, case, by=account.username)
+            audit_cli(  # the review app's audit log sees CLI closings too
                 session,
                 "case_close",
-                username=cli_username(by.strip()),
                 target_type="case",
                 target_id=closed.case_id,
-                details={
-                    "case": closed.case,
-                    "evidence_deleted": closed.evidence_deleted,
-                    "references_withdrawn": closed.references_withdrawn,
-                    "keywords_withdrawn": closed.keywords_withdrawn,
-                    "thumbnails_deleted": closed.thumbnails_deleted,
-                    "via": "cli",
-                },
+                by=account,
+                case=closed.case,
+                evidence_deleted=closed.evidence_deleted,
+                references_withdrawn=closed.references_withdrawn,
+                keywords_withdrawn=closed.keywords_withdrawn,
+                thumbnails_deleted=closed.thumbnails_deleted,
             )
     except (db_cases.CaseNotFound, db_cases.CaseClosed, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

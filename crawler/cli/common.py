@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from crawler.crawling.process import Settings
+    from crawler.db.users import UserView
     from crawler.sites import SiteConfig
     from crawler.takedown.fetching import Fetcher
     from crawler.takedown.sending import SmtpConfig
@@ -229,17 +230,59 @@ def cli_username(name: str | None = None) -> str:
     return f"(cli) {login_name() if name is None else name}".strip()
 
 
+def staff_account(session: Session, name: str, *, role: str, acting: str) -> UserView:
+    """The enabled staff account that ``--by NAME`` names, with ``role`` or above: a decision
+    or approval made here is a named, accountable person's, as in the web app. Anything else is
+    one clear error saying what to do (``acting``: what the account does, for the message)."""
+    from crawler.db import users as accounts
+
+    name = name.strip()
+    if not name:
+        raise click.UsageError(f"say who {acting} with --by NAME (a staff account)")
+    account = accounts.find_user(session, name)
+    if account is None:
+        raise click.ClickException(
+            f"--by {name!r} is not a staff account; name yours, or have an admin create it with "
+            f"`repostwatch users add {name} --role {role}`"
+        )
+    if not account.active:
+        raise click.ClickException(
+            f"--by {name!r}: the account is disabled; an admin can enable it with "
+            f"`repostwatch users disable {name} --enable`"
+        )
+    if not account.can(role):
+        raise click.ClickException(
+            f"--by {name!r} is a {account.role}: only {_a(role)} {acting}; ask one to do it"
+        )
+    return account
+
+
+def _a(role: str) -> str:
+    """A role with its article and what ranks above it: "an approver (or an admin)"."""
+    above = "" if role == "admin" else " (or an admin)"
+    return f"{'an' if role[0] in 'aeiou' else 'a'} {role}{above}"
+
+
 def audit_cli(
-    session: Session, action: str, *, target_type: str, target_id: object, **details: object
+    session: Session,
+    action: str,
+    *,
+    target_type: str,
+    target_id: object,
+    by: UserView | None = None,
+    **details: object,
 ) -> None:
-    """Append an audit entry for a command (the review app's audit log sees CLI actions too)."""
+    """Append an audit entry for a command (the review app's audit log sees CLI actions too):
+    as ``by`` (the ``--by`` account) when the command names one, with the OS user who ran it."""
     from crawler.db import audit
 
     audit.record(
         session,
         action,
-        username=cli_username(),
+        user_id=by.id if by is not None else None,
+        username=cli_username(by.username if by is not None else None),
         target_type=target_type,
         target_id=target_id,
         details={**details, "via": "cli"},
+        os_user=login_name() or None,
     )

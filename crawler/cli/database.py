@@ -31,3 +31,31 @@ def db_upgrade(revision: str) -> None:
     except Exception as exc:  # alembic and drivers raise many types; show the cause
         raise click.ClickException(f"migration failed on {redact(url)}: {exc}") from exc
     click.echo(f"Database {redact(url)} is at revision {current}.")
+
+
+@db.command("grant-app-role")
+@click.argument("role")
+def db_grant_app_role(role: str) -> None:
+    """Grant the application's PostgreSQL ROLE what it needs, and on the audit log only INSERT
+    and SELECT (no UPDATE, DELETE or TRUNCATE; it owns nothing, so it cannot drop the log's
+    triggers). Run it as the role that owns the tables, after every `db upgrade`; the web app,
+    crawlers and scheduler then connect as ROLE.
+
+    \b
+    Example:
+      REPOSTWATCH_DATABASE_URL=postgresql://rw_owner@db/repostwatch repostwatch db upgrade
+      REPOSTWATCH_DATABASE_URL=postgresql://rw_owner@db/repostwatch \\
+        repostwatch db grant-app-role rw_app
+    """
+    from crawler.db import DatabaseUnavailable, DatabaseURLError
+    from crawler.db.roles import RoleError, grant_app_role
+
+    url = database_url()
+    try:
+        granted = grant_app_role(url, role)
+    except (RoleError, DatabaseURLError, DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{granted.role} may read and write {granted.tables} table(s) of {redact(url)} and only "
+        f"INSERT and SELECT on the audit log; connect the application as {granted.role}."
+    )

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.common import (
-    cli_username,
+    audit_cli,
     database_sessions,
     load_settings,
     login_name,
     open_session,
     plain,
+    staff_account,
     table,
     when,
 )
@@ -113,30 +114,32 @@ def _keyword(flag: FlagView) -> str:
     "--by",
     "by",
     default=login_name,
-    help="Who decides (default: your login name).",
+    help="Your staff account, enabled (default: your login name).",
 )
 def flags_decide(flag_id: int, decision: str, by: str) -> None:
     """Confirm or reject flag ID after looking at it. Only confirmed flags lead to notices.
+
+    --by names an enabled staff account (`repostwatch users add`); a flag that an approved or
+    sent notice holds needs an approver.
 
     \b
     Example:
       repostwatch flags decide 17 confirm --by kim.reviewer
     """
     from crawler import db
-    from crawler.db import audit
 
     try:
         with open_session() as session:
-            if not by.strip():
-                raise click.UsageError("say who decides with --by NAME")
-            flag = db.decide(session, flag_id, decision, by=by.strip())
-            audit.record(  # the review app's audit log sees CLI decisions too
+            account = staff_account(session, by, role="reviewer", acting="decides")
+            flag = db.decide(session, flag_id, decision, by=account.username, role=account.role)
+            audit_cli(  # the review app's audit log sees CLI decisions too
                 session,
                 "decide",
-                username=cli_username(by.strip()),
                 target_type="flag",
                 target_id=flag_id,
-                details={"decision": decision, "status": flag.status, "via": "cli"},
+                by=account,
+                decision=decision,
+                status=flag.status,
             )
     except (db.FlagNotFound, ValueError) as exc:  # ValueError: a flag found removed
         raise click.ClickException(str(exc)) from exc

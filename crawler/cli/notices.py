@@ -18,6 +18,7 @@ from crawler.cli.common import (
     notice_mail,
     open_session,
     plain,
+    staff_account,
     table,
     valid_sites,
     when,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from crawler.crawling.process import Settings
+    from crawler.db.users import UserView
     from crawler.takedown.screenshots import Shot
 
 
@@ -49,9 +51,11 @@ def _library_errors() -> tuple[type[Exception], ...]:
     return (db.NoticeNotFound, db.NoticeStateError, SmtpConfigError, ValueError)
 
 
-def _audit(session: Session, action: str, notice_id: int, **details: object) -> None:
+def _audit(
+    session: Session, action: str, notice_id: int, *, by: UserView | None = None, **details: object
+) -> None:
     """The review app's audit log sees notice actions taken on the command line."""
-    audit_cli(session, action, target_type="notice", target_id=notice_id, **details)
+    audit_cli(session, action, target_type="notice", target_id=notice_id, by=by, **details)
 
 
 @click.group()
@@ -247,10 +251,16 @@ def notices_show(notice_id: int) -> None:
 
 @notices.command("approve")
 @click.argument("notice_id", metavar="ID", type=int)
-@click.option("--by", "by", default=login_name, help="Who approves (default: your login name).")
+@click.option(
+    "--by",
+    "by",
+    default=login_name,
+    help="Your approver account, enabled (default: your login name).",
+)
 def notices_approve(notice_id: int, by: str) -> None:
     """Approve a draft notice after reading it (`notices show`); only approved notices are
-    sent or exported.
+    sent or exported. --by names an enabled approver account, not one that confirmed any of
+    the notice's flags (a second person checks them).
 
     \b
     Example:
@@ -258,12 +268,11 @@ def notices_approve(notice_id: int, by: str) -> None:
     """
     from crawler import db
 
-    if not by.strip():
-        raise click.UsageError("say who approves with --by NAME")
     try:
         with open_session() as session:
-            notice = db.approve_notice(session, notice_id, by=by)
-            _audit(session, "notice_approve", notice_id, approved_by=notice.approved_by)
+            account = staff_account(session, by, role="approver", acting="approves notices")
+            notice = db.approve_notice(session, notice_id, by=account.username)
+            _audit(session, "notice_approve", notice_id, by=account, approved_by=notice.approved_by)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Notice {notice.id} approved by {notice.approved_by}.")

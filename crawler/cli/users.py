@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from crawler.cli.common import cli_username, open_session, table
+from crawler.cli.common import cli_username, login_name, open_session, table
 
 ROLES = ("reviewer", "approver", "admin")
 
@@ -59,6 +59,7 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
                 session,
                 "user_create",
                 username=cli_username(""),
+                os_user=login_name() or None,
                 target_type="user",
                 target_id=created.id,
                 details={"username": created.username, "role": created.role, "via": "cli"},
@@ -119,6 +120,7 @@ def users_disable(username: str, enable: bool) -> None:
                 session,
                 "user_enable" if enable else "user_disable",
                 username=cli_username(""),
+                os_user=login_name() or None,
                 target_type="user",
                 target_id=changed.id,
                 details={"username": changed.username, "via": "cli"},

@@ -47,6 +47,7 @@ from crawler.stats import (
     EVIDENCE_KEPT,
     FLAGS_NEW,
     FLAGS_RECORDED,
+    FLAGS_REFUSED,
     FLAGS_REPLAYED,
     FLAGS_SEEN_AGAIN,
     FLAGS_SPILLED,
@@ -393,6 +394,12 @@ class HashMatchPipeline:
             self.stats.inc_value(FLAGS_SPILLED, len(records))
             return
         for (outcome, match, _), result in zip(matched, results, strict=True):
+            if result.refused is not None:  # e.g. the case closed during the crawl
+                self.stats.inc_value(f"{FLAGS_REFUSED}/{result.refused}")
+                logger.warning(
+                    "Match not recorded (%s): case %d, %s", result.refused, match.case_id, page_url
+                )
+                continue
             self.stats.inc_value(FLAGS_RECORDED)
             self.stats.inc_value(FLAGS_NEW if result.created else FLAGS_SEEN_AGAIN)
             # INFO names the flag and its case by id only: scrapyd keeps every job's log, and a
@@ -412,7 +419,7 @@ class HashMatchPipeline:
     def _keep_evidence(self, matched: list[Matched], results: list[db.RecordResult]) -> None:
         """Store the encrypted media of each flag that has none yet (writer thread)."""
         pairs = [(o.sealed, r.flag_id) for (o, _, _), r in zip(matched, results, strict=True)]
-        pairs = [(sealed, flag_id) for sealed, flag_id in pairs if sealed is not None]
+        pairs = [(sealed, f) for sealed, f in pairs if sealed is not None and f is not None]
         if not pairs:
             return
         try:

@@ -1,8 +1,10 @@
 """The append-only audit log: logins, views, unblurs, decisions, claims, user changes.
 
-Rows are only ever inserted (the migration makes the database refuse UPDATE and DELETE on the
-table). ``details`` is a JSON object of plain values, never media. The caller commits, usually in
-the same transaction as the change it records, so a change and its log line land together.
+Rows are only ever inserted: the migrations make the database refuse UPDATE and DELETE on the
+table (and TRUNCATE on PostgreSQL), and in production the application's role may only INSERT and
+SELECT there (``crawler.db.roles``), so it cannot drop those triggers either. ``details`` is a
+JSON object of plain values, never media. The caller commits, usually in the same transaction as
+the change it records, so a change and its log line land together.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class AuditView:
     target_id: str | None
     details: dict[str, Any]
     ip: str | None
+    os_user: str | None = None  # who ran the command, for command-line entries
 
 
 def record(
@@ -41,8 +44,10 @@ def record(
     target_id: object = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    os_user: str | None = None,
 ) -> int:
-    """Append one entry; returns its id."""
+    """Append one entry; returns its id. ``os_user``: the operating-system account that ran a
+    command (``username`` is then the staff account it acted as)."""
     entry = AuditEntry(
         at=utcnow(),
         user_id=user_id,
@@ -52,6 +57,7 @@ def record(
         target_id=None if target_id is None else str(target_id)[:200],
         details=json.dumps(details, ensure_ascii=False, sort_keys=True) if details else None,
         ip=ip[:64] if ip else ip,
+        os_user=os_user[:200] if os_user else os_user,
     )
     session.add(entry)
     session.flush()
@@ -103,4 +109,5 @@ def _view(row: AuditEntry) -> AuditView:
         target_id=row.target_id,
         details=json.loads(row.details) if row.details else {},
         ip=row.ip,
+        os_user=row.os_user,
     )

@@ -4,7 +4,8 @@ flags by state, notices, removals and median time-to-removal; closing a case.
 Time-to-removal comes from :func:`crawler.db.rechecks.removals` (the same figures as
 `repostwatch notices removals`), so the case page, the victim's report and the dashboard agree.
 Closing a case deletes its encrypted evidence and pixelated thumbnails, withdraws its references
-(they stop matching) and its search keywords; flags, notices and hashes stay as the record.
+(they stop matching) and its search keywords, and takes its flags out of draft notices; flags,
+notices and hashes stay as the record.
 Functions take a Session; the caller commits.
 """
 
@@ -17,7 +18,7 @@ from statistics import median
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from crawler.db import evidence, keywords, notices, rechecks, references
+from crawler.db import evidence, keywords, notices, rechecks, references, withdrawals
 from crawler.db import screenshots as db_screenshots
 from crawler.db.models import (
     FLAG_STATUSES,
@@ -258,6 +259,7 @@ def close_case(session: Session, name: str, *, by: str) -> CloseResult:
         raise ValueError("say who closes the case")
     now = utcnow()
     deleted = evidence.delete_case_evidence(session, row.name)
+    withdrawals.drop_case_from_drafts(session, row.id)  # no new notice goes out for it
     withdrawn = references.withdraw_references(session, row.name)
     keywords_withdrawn = session.execute(
         update(CaseKeyword)

@@ -8,9 +8,10 @@ a logged-in reviewer. Evidence kept before sealed boxes (Fernet, the symmetric
 ``REPOSTWATCH_EVIDENCE_KEY``) stays readable by the web app while that key is also set; sealed
 rows start with :data:`SEALED_PREFIX`, which no Fernet token does.
 
-Only matched media is ever kept; it is deleted when its flag is rejected and when its case
-closes (:func:`delete_case_evidence`). A flag whose media a re-check found removed keeps it (a
-removal can be disputed, the media can come back). Without a key nothing is kept.
+Only matched media is ever kept; it is deleted when its flag is rejected (unless a sent notice
+named it) and when its case closes (:func:`delete_case_evidence`); a closed case gets none. A
+flag whose media a re-check found removed keeps it (a removal can be disputed, the media can
+come back). Without a key nothing is kept.
 """
 
 from __future__ import annotations
@@ -144,10 +145,14 @@ def cipher(key: str | bytes) -> Fernet:
 def store_evidence(
     session: Session, flag_id: int, ciphertext: bytes, content_type: str, sha256: str
 ) -> bool:
-    """Keep ``ciphertext`` as the evidence of ``flag_id``, unless the flag already has evidence
-    or has been rejected. True when it was stored."""
-    status = session.execute(select(Flag.status).where(Flag.id == flag_id)).scalar()
-    if status not in KEPT_FOR:
+    """Keep ``ciphertext`` as the evidence of ``flag_id``, unless the flag already has evidence,
+    has been rejected or its case is closed. True when it was stored."""
+    row = session.execute(
+        select(Flag.status, Case.closed_at)
+        .join(Case, Flag.case_id == Case.id)
+        .where(Flag.id == flag_id)
+    ).first()
+    if row is None or row.status not in KEPT_FOR or row.closed_at is not None:
         return False
     inserted = session.execute(
         dialect_insert(session, Evidence)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
+from crawler.db import withdrawals
 from crawler.db.evidence import delete_flag_evidence
 from crawler.db.keywords import keyword_case_id
 from crawler.db.models import (
@@ -31,6 +32,7 @@ from crawler.db.models import (
 )
 from crawler.db.screenshots import delete_screenshots
 from crawler.db.session import dialect_insert
+from crawler.db.withdrawals import DecisionRefused
 
 #: Review decisions and the status each one sets.
 DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
@@ -46,10 +48,15 @@ class FlagNotFound(LookupError):
         self.flag_id = flag_id
 
 
+#: Why :func:`record_match` refused a match: its case is closed (no new flags, no evidence).
+REFUSED_CASE_CLOSED = "case_closed"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordResult:
-    flag_id: int
+    flag_id: int | None  # None when the match was refused
     created: bool  # True for exactly one caller per flag, however many record it at once
+    refused: str | None = None  # why nothing was recorded, e.g. REFUSED_CASE_CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +141,13 @@ def record_match(session: Session, record: MatchRecord) -> RecordResult:
     keeps the first keyword that led to it: a flag without one gets it, one with a keyword is
     never changed. ``keyword_case_id`` is set to the case the keyword belongs to (see
     :func:`~crawler.db.keywords.keyword_case_id`).
+
+    A closed case gets no new flags: its matches (a crawl that started before it closed) are
+    refused, ``refused`` says why and nothing is written.
     """
     run_id, case_id, keyword = record.run_id, record.case_id, record.keyword
+    if session.execute(select(Case.closed_at).where(Case.id == case_id)).scalar() is not None:
+        return RecordResult(flag_id=None, created=False, refused=REFUSED_CASE_CLOSED)
     media_url, page_url, reference_id = record.media_url, record.page_url, record.reference_id
     keyword_case = keyword_case_id(session, keyword, case_id) if keyword else None
     seen_at = _aware(record.seen_at or utcnow(), "seen_at")
@@ -305,17 +317,37 @@ def list_flags(
     return [FlagView(*row) for row in session.execute(query)]
 
 
-def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagView:
+def decide(
+    session: Session, flag_id: int, decision: str, *, by: str, role: str | None = None
+) -> FlagView:
     """Record a reviewer's decision, "confirm" or "reject"; a later decision replaces it.
 
-    Raises :class:`FlagNotFound` for an unknown id and ValueError for another decision, or for
-    a flag whose media a re-check found removed (its record of the removal stays as it is).
+    ``role`` is the deciding account's: a flag an approved or sent notice asks for needs an
+    approver, and a closed case's flag is not confirmed (:class:`DecisionRefused`). A flag that
+    leaves "confirmed" is withdrawn from its notices (:mod:`crawler.db.withdrawals`); rejecting
+    deletes its evidence, unless a sent notice named it. Raises :class:`FlagNotFound` for an
+    unknown id and ValueError for another decision, or for a flag whose media a re-check found
+    removed (its record of the removal stays as it is).
     """
     if decision not in DECISIONS:
         raise ValueError(f"decision must be 'confirm' or 'reject', not {decision!r}")
     by = by.strip()
     if not by:
         raise ValueError("a decision needs the reviewer's name (by=...)")
+    before = session.execute(
+        select(Flag.status, Case.name, Case.closed_at)
+        .join(Case, Flag.case_id == Case.id)
+        .where(Flag.id == flag_id)
+    ).first()
+    if before is None:
+        raise FlagNotFound(flag_id)
+    if decision == "confirm" and before.closed_at is not None:
+        raise DecisionRefused(
+            f"flag {flag_id} belongs to case {before.name!r}, closed at "
+            f"{before.closed_at:%Y-%m-%d %H:%M} UTC: a closed case's flags are not confirmed "
+            "(reject it, or register the media under a new case)"
+        )
+    withdrawals.check_decision(session, flag_id, role)
     decided = session.execute(
         update(Flag)
         .where(Flag.id == flag_id, Flag.removed_at.is_(None))
@@ -324,14 +356,16 @@ def decide(session: Session, flag_id: int, decision: str, *, by: str) -> FlagVie
         .execution_options(synchronize_session=False)
     ).first()
     if decided is None:
-        removed_at = session.execute(select(Flag.removed_at).where(Flag.id == flag_id)).first()
-        if removed_at is None:
-            raise FlagNotFound(flag_id)
+        removed_at = session.execute(select(Flag.removed_at).where(Flag.id == flag_id)).scalar()
         raise ValueError(
-            f"flag {flag_id} was found removed from its site at {removed_at[0]:%Y-%m-%d %H:%M} "
+            f"flag {flag_id} was found removed from its site at {removed_at:%Y-%m-%d %H:%M} "
             "UTC; a removed flag is not decided again"
         )
-    if decision == "reject":  # a rejected flag keeps no evidence, nor a picture of its page
+    if before.status == "confirmed" and decision != "confirm":
+        withdrawals.withdraw_flag(session, flag_id)
+    # A rejected flag keeps no evidence, unless a sent notice named it (the record of what
+    # was asked for, and why).
+    if decision == "reject" and not withdrawals.in_sent_notice(session, flag_id):
         delete_flag_evidence(session, flag_id)
         delete_screenshots(session, [flag_id], "the flag was rejected")
     return get_flag(session, flag_id)

@@ -1,9 +1,9 @@
 """Takedown notices: drafted, approved, sent and re-sent (the queries behind crawler.takedown).
 
-A notice groups confirmed flags of one site (or one host); it is drafted, approved by a named
-person, sent, re-sent while its media is not all removed, and resolved when every item's flag is
-removed. Sending is refused in the database itself for a notice nobody approved (see
-``record_sent``). Removal re-checks and time-to-removal live in ``crawler.db.rechecks``.
+A notice groups confirmed flags of one site (or host); it is drafted, approved by a named person
+(not one who confirmed its flags), sent, re-sent while some item is still asked for, and resolved
+when every item not withdrawn (``crawler.db.withdrawals``) is removed. The database refuses to
+record a sending nobody approved (``record_sent``). Re-checks live in ``crawler.db.rechecks``.
 Functions take a Session and return frozen dataclasses; the caller commits.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import (
@@ -26,6 +26,9 @@ from crawler.db.models import (
     UTCDateTime,
     utcnow,
 )
+from crawler.db.screenshots import screenshot_png as screenshot_png  # where they are kept
+from crawler.db.screenshots import screenshots as screenshots
+from crawler.db.screenshots import set_screenshot as set_screenshot
 
 
 class NoticeNotFound(LookupError):
@@ -40,6 +43,10 @@ class NoticeNotFound(LookupError):
 
 class NoticeStateError(ValueError):
     """The notice is not in a state that allows this (e.g. sending a draft nobody approved)."""
+
+
+class SeparationOfDuties(NoticeStateError):
+    """The would-be approver confirmed a flag the notice holds: someone else must approve."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,20 @@ class NoticeItemView:
     has_screenshot: bool
     screenshot_error: str | None
     screenshot_pending: bool = False
+    #: The flag left "confirmed" after the notice was approved or sent: no longer asked for.
+    withdrawn_at: datetime | None = None
+    #: The notice had been sent: the site is owed a correction (sent at ``correction_sent_at``).
+    correction_due: bool = False
+    correction_sent_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Still asked for: neither withdrawn nor found removed."""
+        return self.withdrawn_at is None and self.removed_at is None
+
+    @property
+    def correction_pending(self) -> bool:
+        return self.correction_due and self.correction_sent_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +103,16 @@ class NoticeView:
     def removed(self) -> int:
         return sum(1 for item in self.items if item.removed_at is not None)
 
+    @property
+    def open_items(self) -> tuple[NoticeItemView, ...]:
+        """The items still asked for (not withdrawn, not found removed)."""
+        return tuple(item for item in self.items if item.open)
+
+    @property
+    def corrections(self) -> tuple[NoticeItemView, ...]:
+        """Withdrawn items whose correction has not been sent yet."""
+        return tuple(item for item in self.items if item.correction_pending)
+
 
 @dataclass(frozen=True, slots=True)
 class UnnoticedFlag:
@@ -94,15 +125,17 @@ class UnnoticedFlag:
 
 # --- drafting --------------------------------------------------------------------------------
 def unnoticed_flags(session: Session, site: str | None = None) -> list[UnnoticedFlag]:
-    """Confirmed, not removed flags that are in no notice yet, oldest first."""
+    """Confirmed, not removed flags of open cases that are in no notice yet, oldest first."""
     in_notice = select(NoticeItem.flag_id)
     query = (
         select(Flag.id, Site.name, Flag.page_url)
         .join(Site, Flag.site_id == Site.id)
+        .join(Case, Flag.case_id == Case.id)
         .where(
             Flag.status == "confirmed",
             Flag.removed_at.is_(None),
             Flag.id.not_in(in_notice),
+            Case.closed_at.is_(None),  # a closed case gets no new notices
         )
         .order_by(Site.name, Flag.first_seen, Flag.id)
     )
@@ -251,6 +284,9 @@ def _notices(session: Session, conditions: list) -> list[NoticeView]:
                 NoticeItem.screenshot_png.is_not(None),
                 NoticeItem.screenshot_error,
                 NoticeItem.screenshot_requested_at.is_not(None),
+                NoticeItem.withdrawn_at,
+                NoticeItem.correction_due,
+                NoticeItem.correction_sent_at,
             )
             .join(Flag, NoticeItem.flag_id == Flag.id)
             .where(NoticeItem.notice_id.in_(ids))
@@ -258,56 +294,6 @@ def _notices(session: Session, conditions: list) -> list[NoticeView]:
         ):
             items[notice_id].append(NoticeItemView(*item))
     return [NoticeView(*row, items=tuple(items[row[0]])) for row in rows]
-
-
-# --- screenshots -----------------------------------------------------------------------------
-def set_screenshot(
-    session: Session,
-    item_id: int,
-    png: bytes | None,
-    *,
-    error: str | None = None,
-    at: datetime | None = None,
-) -> bool:
-    """Store an item's screenshot (PNG bytes), or why it could not be taken (``png`` None:
-    the screenshot the item had, if any, stays). A notice that left the draft state keeps the
-    screenshots it was approved with: they are what was (or will be) sent, so they are never
-    replaced. Returns whether the item was updated."""
-    in_draft = (
-        select(Notice.id)
-        .where(Notice.id == NoticeItem.notice_id, Notice.status == "draft")
-        .exists()
-    )
-    values: dict[str, object] = {"screenshot_error": error, "screenshot_at": at or utcnow()}
-    if png is not None:
-        values["screenshot_png"] = png
-    updated = session.execute(
-        update(NoticeItem)
-        .where(NoticeItem.id == item_id, or_(NoticeItem.screenshot_png.is_(None), in_draft))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return updated.rowcount > 0
-
-
-def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:
-    """The screenshots of a notice's items, by item id (items without one are left out)."""
-    rows = session.execute(
-        select(NoticeItem.id, NoticeItem.screenshot_png).where(
-            NoticeItem.notice_id == notice_id, NoticeItem.screenshot_png.is_not(None)
-        )
-    )
-    return {item_id: png for item_id, png in rows}
-
-
-def screenshot_png(session: Session, notice_id: int, item_id: int) -> bytes | None:
-    """The screenshot of item ``item_id`` of notice ``notice_id``; None when it has none (or
-    the item is not in that notice)."""
-    return session.execute(
-        select(NoticeItem.screenshot_png).where(
-            NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
-        )
-    ).scalar()
 
 
 # --- approval and sending --------------------------------------------------------------------
@@ -322,6 +308,22 @@ def approve_notice(
     notice = get_notice(session, notice_id)
     if notice.status != "draft":
         raise NoticeStateError(f"notice {notice_id} is {notice.status}, not a draft")
+    # Separation of duties: a second person checks what the first one confirmed.
+    own = (
+        session.execute(
+            select(Flag.id)
+            .join(NoticeItem, NoticeItem.flag_id == Flag.id)
+            .where(NoticeItem.notice_id == notice_id, Flag.decided_by == by)
+            .order_by(Flag.id)
+        )
+        .scalars()
+        .all()
+    )
+    if own:
+        raise SeparationOfDuties(
+            f"{by} confirmed flag(s) {', '.join(map(str, own))} of notice {notice_id}, so "
+            "cannot approve it: another approver must read and approve it"
+        )
     session.execute(
         update(Notice)
         .where(Notice.id == notice_id, Notice.status == "draft")
@@ -342,6 +344,11 @@ def require_sendable(session: Session, notice_id: int) -> NoticeView:
         )
     if notice.status == "resolved":
         raise NoticeStateError(f"notice {notice_id} is resolved: every item was removed")
+    if not notice.open_items and not notice.corrections:
+        raise NoticeStateError(
+            f"notice {notice_id} has no open items (every item was withdrawn or found "
+            "removed): there is nothing to ask the site for, so it is not sent"
+        )
     return notice
 
 
@@ -372,14 +379,39 @@ def record_sent(
     return get_notice(session, notice_id)
 
 
+def _open_item(notice_id):
+    """SQL: the notice has an item still asked for (not withdrawn, its flag not removed)."""
+    return exists(
+        select(NoticeItem.id)
+        .join(Flag, NoticeItem.flag_id == Flag.id)
+        .where(
+            NoticeItem.notice_id == notice_id,
+            NoticeItem.withdrawn_at.is_(None),
+            Flag.removed_at.is_(None),
+        )
+    )
+
+
+def _correction_pending(notice_id):
+    return exists(
+        select(NoticeItem.id).where(
+            NoticeItem.notice_id == notice_id,
+            NoticeItem.correction_due.is_(True),
+            NoticeItem.correction_sent_at.is_(None),
+        )
+    )
+
+
 def resend_due(session: Session, now: datetime) -> list[int]:
-    """Sent notices whose media is not all removed and whose next sending is due at ``now``."""
+    """Sent notices whose next sending is due at ``now`` and that still ask for something (or
+    owe the site a correction): one whose items were all withdrawn or removed is skipped."""
     return list(
         session.execute(
             select(Notice.id)
             .where(
                 Notice.status == "sent",
                 Notice.next_send_at <= literal(now, UTCDateTime()),
+                _open_item(Notice.id) | _correction_pending(Notice.id),
             )
             .order_by(Notice.next_send_at, Notice.id)
         ).scalars()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Case, Flag, Notice, NoticeItem, RecheckObservation, Site
@@ -171,7 +171,14 @@ def mark_removed(session: Session, flag_id: int, *, now: datetime, reason: str) 
         open_items = session.execute(
             select(func.count(NoticeItem.id))
             .join(Flag, NoticeItem.flag_id == Flag.id)
-            .where(NoticeItem.notice_id == notice_id, Flag.removed_at.is_(None))
+            .where(
+                NoticeItem.notice_id == notice_id,
+                # A withdrawn item holds the notice open only until its correction is sent.
+                or_(
+                    and_(Flag.removed_at.is_(None), NoticeItem.withdrawn_at.is_(None)),
+                    and_(NoticeItem.correction_due, NoticeItem.correction_sent_at.is_(None)),
+                ),
+            )
         ).scalar_one()
         if open_items == 0:
             session.execute(

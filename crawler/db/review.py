@@ -271,11 +271,14 @@ def decide_flag(
     *,
     user_id: int,
     username: str,
+    role: str,
     now: datetime | None = None,
 ) -> ReviewFlag:
-    """Decide one flag as ``username`` and release its claim; rejecting deletes its evidence.
+    """Decide one flag as ``username`` (whose role is ``role``) and release its claim; see
+    :func:`crawler.db.flags.decide` for what a decision does and who may make it.
 
-    Raises :class:`ClaimedByOther` when another reviewer holds the flag.
+    Raises :class:`ClaimedByOther` when another reviewer holds the flag, and
+    :class:`~crawler.db.withdrawals.DecisionRefused` when this account may not decide it.
     """
     current = session.execute(
         select(Flag.claimed_by, Flag.claimed_until, User.username)
@@ -288,7 +291,7 @@ def decide_flag(
     claimed_by, claimed_until, holder = current
     if claimed_by not in (None, user_id) and claimed_until is not None and claimed_until > now:
         raise ClaimedByOther(flag_id, holder)
-    decide(session, flag_id, decision, by=username)
+    decide(session, flag_id, decision, by=username, role=role)
     release(session, user_id, flag_id)
     return get_review_flag(session, flag_id)
 
@@ -306,6 +309,7 @@ def decide_same_media(
     *,
     user_id: int,
     username: str,
+    role: str,
     now: datetime | None = None,
 ) -> list[int]:
     """Decide every pending flag with this media SHA-256 at once (flags another reviewer holds
@@ -325,7 +329,7 @@ def decide_same_media(
         ).scalars()
     )
     for flag_id in ids:
-        decide(session, flag_id, decision, by=username)
+        decide(session, flag_id, decision, by=username, role=role)
     if ids:
         session.execute(
             update(Flag)

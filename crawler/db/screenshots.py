@@ -1,12 +1,13 @@
-"""Notice screenshots queued by the web app for its background runner, and deleted when the
-flag is rejected or its case is closed (taking and storing them: ``crawler.db.notices``)."""
+"""Notice screenshots: stored (never replacing what was approved or sent), read, queued by the
+web app for its background runner, and deleted when the flag is rejected or its case is closed
+(taking them: ``crawler.takedown``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Notice, NoticeItem, utcnow
@@ -65,3 +66,52 @@ def clear_screenshot_request(session: Session, item_id: int, asked_at: datetime)
         .values(screenshot_requested_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def set_screenshot(
+    session: Session,
+    item_id: int,
+    png: bytes | None,
+    *,
+    error: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Store an item's screenshot (PNG bytes), or why it could not be taken (``png`` None:
+    the screenshot the item had, if any, stays). A notice that left the draft state keeps the
+    screenshots it was approved with: they are what was (or will be) sent, so they are never
+    replaced. Returns whether the item was updated."""
+    in_draft = (
+        select(Notice.id)
+        .where(Notice.id == NoticeItem.notice_id, Notice.status == "draft")
+        .exists()
+    )
+    values: dict[str, object] = {"screenshot_error": error, "screenshot_at": at or utcnow()}
+    if png is not None:
+        values["screenshot_png"] = png
+    updated = session.execute(
+        update(NoticeItem)
+        .where(NoticeItem.id == item_id, or_(NoticeItem.screenshot_png.is_(None), in_draft))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return updated.rowcount > 0
+
+
+def screenshots(session: Session, notice_id: int) -> dict[int, bytes]:
+    """The screenshots of a notice's items, by item id (items without one are left out)."""
+    rows = session.execute(
+        select(NoticeItem.id, NoticeItem.screenshot_png).where(
+            NoticeItem.notice_id == notice_id, NoticeItem.screenshot_png.is_not(None)
+        )
+    )
+    return {item_id: png for item_id, png in rows}
+
+
+def screenshot_png(session: Session, notice_id: int, item_id: int) -> bytes | None:
+    """The screenshot of item ``item_id`` of notice ``notice_id``; None when it has none (or
+    the item is not in that notice)."""
+    return session.execute(
+        select(NoticeItem.screenshot_png).where(
+            NoticeItem.id == item_id, NoticeItem.notice_id == notice_id
+        )
+    ).scalar()

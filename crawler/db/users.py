@@ -124,6 +124,12 @@ def get_user(session: Session, user_id: int) -> UserView | None:
     return _view(user) if user is not None else None
 
 
+def find_user(session: Session, username: str) -> UserView | None:
+    """The account with this name (enabled or not), or None."""
+    user = session.execute(select(User).where(User.username == username.strip())).scalar()
+    return _view(user) if user is not None else None
+
+
 def list_users(session: Session) -> list[UserView]:
     return [_view(u) for u in session.execute(select(User).order_by(User.username)).scalars()]
 

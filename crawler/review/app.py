@@ -280,7 +280,9 @@ def _security_headers(response):
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: our own pages get a Referer (Flask-WTF's strict check wants one on every
+    # https POST: WTF_CSRF_SSL_STRICT), no other site ever gets one.
+    headers.setdefault("Referrer-Policy", "same-origin")
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store, private"
         headers["Pragma"] = "no-cache"

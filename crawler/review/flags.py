@@ -28,6 +28,7 @@ from flask import session as cookie
 from crawler.db import FlagNotFound, evidence, review
 from crawler.db.cases import flag_thumbnail
 from crawler.db.rechecks import flag_takedown
+from crawler.db.withdrawals import DecisionRefused
 from crawler.review import web
 from crawler.review.blur import blurred_rendition
 
@@ -166,8 +167,10 @@ def decide(flag_id: int):
     with web.transaction() as db:
         before = _flag_or_404(db, flag_id)
         try:
-            flag = review.decide_flag(db, flag_id, decision, user_id=me.id, username=me.username)
-        except review.ClaimedByOther as exc:
+            flag = review.decide_flag(
+                db, flag_id, decision, user_id=me.id, username=me.username, role=me.role
+            )
+        except (review.ClaimedByOther, DecisionRefused) as exc:
             flash(str(exc), "error")
             return redirect(url_for("flags.show", flag_id=flag_id, order=order))
         web.log(
@@ -204,15 +207,21 @@ def decide_same_media(sha256: str):
         abort(400, "Not a SHA-256.")
     order = _order()
     me = web.me()
-    with web.transaction() as db:
-        ids = review.decide_same_media(db, sha256, decision, user_id=me.id, username=me.username)
-        web.log(
-            db,
-            "decide_same_media",
-            target_type="media",
-            target_id=sha256,
-            details={"decision": decision, "flags": ids},
-        )
+    try:
+        with web.transaction() as db:
+            ids = review.decide_same_media(
+                db, sha256, decision, user_id=me.id, username=me.username, role=me.role
+            )
+            web.log(
+                db,
+                "decide_same_media",
+                target_type="media",
+                target_id=sha256,
+                details={"decision": decision, "flags": ids},
+            )
+    except DecisionRefused as exc:  # e.g. confirming a closed case's flags: none was decided
+        flash(str(exc), "error")
+        return redirect(url_for("queue.index"))
     flash(f"{len(ids)} flag(s) of the same media {decision}ed.", "info")
     back = request.form.get("from", type=int)
     with web.transaction() as db:

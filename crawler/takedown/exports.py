@@ -60,6 +60,11 @@ def export_notice(
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
     sender = sender or UNSIGNED_SENDER
     notice = db_notices.require_sendable(session, notice_id)
+    if not notice.open_items:  # only a correction is owed: that goes by e-mail (notices send)
+        raise db_notices.NoticeStateError(
+            f"notice {notice_id} has no open items (every item was withdrawn or found removed); "
+            "nothing to export"
+        )
     rendered = render_notice(
         notice, sender=sender, screenshots=db_notices.screenshots(session, notice_id)
     )

@@ -71,8 +71,8 @@ def subject(language: str, site: str, count: int, reminder: int = 0) -> str:
 
 
 def open_items(notice: NoticeView) -> list[NoticeItemView]:
-    """The items of a notice whose media was not found removed, in notice order."""
-    return [item for item in notice.items if item.removed_at is None]
+    """The items of a notice still asked for (not withdrawn, media not found removed)."""
+    return list(notice.open_items)
 
 
 def screenshot_name(notice: NoticeView, number: int) -> str:
@@ -90,7 +90,7 @@ def render_notice(
 
     ``reminder`` is the number of earlier sendings (default: the notice's ``send_count``): a
     notice sent before says which reminder it is and when it was first sent. Items a re-check
-    found removed are left out: a reminder asks only for what is still there.
+    found removed, and withdrawn ones, are left out: it asks only for what is still there.
     """
     language = _language(notice.language)
     reminder = notice.send_count if reminder is None else reminder
@@ -135,4 +135,34 @@ def render_notice(
         text=env.get_template("notice.txt.j2").render(context),
         html=env.get_template("notice.html.j2").render(context),
         attachments=attachments,
+    )
+
+
+def render_correction(notice: NoticeView, *, sender: str) -> RenderedNotice:
+    """The short correction a sent notice owes the site: the items withdrawn since it was sent
+    (their flags were rejected after review) are no longer asked for. In the notice's language."""
+    language = _language(notice.language)
+    site = site_label(notice)
+    items = [
+        {"page_url": item.page_url, "media_url": item.media_url} for item in notice.corrections
+    ]
+    if not items:
+        raise ValueError(f"notice {notice.id} owes no correction")
+    module = environment().get_template(f"{language}.j2").module
+    first_sent = when(notice.sent_at)
+    title = str(module.correction_subject(site, first_sent)).strip()  # type: ignore[attr-defined]
+    context = {
+        "language": language,
+        "site": site,
+        "sender": sender_name(sender),
+        "items": items,
+        "first_sent": first_sent,
+        "subject": title,
+    }
+    env = environment()
+    return RenderedNotice(
+        subject=title,
+        text=env.get_template("correction.txt.j2").render(context),
+        html=env.get_template("correction.html.j2").render(context),
+        attachments={},
     )

@@ -24,8 +24,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import notices as db_notices
+from crawler.db import withdrawals
 from crawler.db.models import utcnow
-from crawler.takedown.render import RenderedNotice, render_notice
+from crawler.takedown.render import RenderedNotice, render_correction, render_notice
 
 SMTP_EXAMPLES = "smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465"
 PLAINTEXT_LOGIN = (
@@ -172,8 +173,11 @@ def send_notice(
 ) -> db_notices.NoticeView:
     """Send an approved notice (again, if it was sent before) and record the sending.
 
-    Raises NoticeStateError for a notice nobody approved, a resolved one or one without a
-    recipient; nothing is sent then. When the server refuses the message nothing is recorded.
+    A correction the notice owes (items withdrawn since it was sent) goes first, as a message
+    of its own; the notice follows if it still asks for something. Raises NoticeStateError for
+    a notice nobody approved, a resolved one, one with no open items and no correction, or one
+    without a recipient; nothing is sent then. When the server refuses a message nothing is
+    recorded.
     """
     notice = db_notices.require_sendable(session, notice_id)
     if not notice.recipient:
@@ -181,13 +185,19 @@ def send_notice(
             f"notice {notice_id} has no recipient: set abuse_contact in the site file's "
             "[takedown] table, or export it with `repostwatch notices export` for a web form"
         )
+    check_sender(sender)
+    now = now or utcnow()
+    if notice.corrections:  # withdrawn items: tell the site first, in a message of its own
+        correction = render_correction(notice, sender=sender)
+        deliver(build_message(notice, correction, sender=sender), smtp)
+        notice = withdrawals.corrections_sent(session, notice_id, now=now)
+        if not notice.open_items:
+            return notice
     rendered = render_notice(
-        notice, sender=check_sender(sender), screenshots=db_notices.screenshots(session, notice_id)
+        notice, sender=sender, screenshots=db_notices.screenshots(session, notice_id)
     )
     deliver(build_message(notice, rendered, sender=sender), smtp)
-    return db_notices.record_sent(
-        session, notice_id, now=now or utcnow(), resend_after=resend_after
-    )
+    return db_notices.record_sent(session, notice_id, now=now, resend_after=resend_after)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from crawler import db
 from crawler.demo.localsite import LocalSite
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS, CRHASH_MIN_SCORE
 from tests.sites import gallery, traps
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import flags_json, repostwatch
 from tests.support.project import ROOT
 
@@ -99,6 +100,8 @@ def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
         (sites_dir / "gallery.toml").write_text(gallery.site_file("gallery", site.url))
         repostwatch("crawl", "gallery", "-L", "WARNING", env=env, cwd=tmp_path)
     first, second, *_ = flags_json(env, tmp_path)
+    add_staff(env, "kim")
+    add_staff(env, "lee")
     out = repostwatch("flags", "decide", first["id"], "confirm", "--by", "kim", env=env)
     assert f"Flag {first['id']} is confirmed (by kim)" in out.stdout
     repostwatch("flags", "decide", second["id"], "reject", "--by", "lee", env=env)

@@ -14,6 +14,7 @@ from crawler.crawling.live_references import LiveReferences
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import REPOSTWATCH, repostwatch
 
 
@@ -119,6 +120,7 @@ def test_closing_a_case_stops_its_matches_in_a_running_crawl_within_five_seconds
     }
     repostwatch("db", "upgrade", env=env)
     repostwatch("refs", "add", "--case", "case-live", samples.photo_path("astronaut"), env=env)
+    add_staff(env, "tester", "admin")  # closing a case needs an admin account
     with LocalSite(routes) as site:
         (tmp_path / "slow.toml").write_text(
             f'name = "slow"\nstart_urls = ["{site.url}/p/0"]\nallow_private_network = true\n'

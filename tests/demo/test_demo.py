@@ -14,6 +14,7 @@ from crawler.db import make_engine, make_sessionmaker
 from crawler.db.evidence import load_evidence, new_key_pair, opener
 from crawler.db.users import authenticate, create_user, set_disabled
 from crawler.demo.site import DEMO_PASSWORD, DEMO_USERNAME, REFERENCE_PHOTOS, web_instructions
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
 from tests.takedown.conftest import smtp_server  # noqa: F401  (a fixture)
@@ -104,6 +105,8 @@ def test_demo_works_in_its_own_fresh_database_never_the_configured_one(
     # A notice of the demo can be drafted, approved and sent: the demo site file names a
     # (made-up, never resolving) abuse contact and a language.
     flag_id = json.loads(repostwatch("flags", "list", "--json", env=env).stdout)[0]["id"]
+    add_staff(env, "kim")  # --by names an account; the approver is another person
+    add_staff(env, "park", "approver")
     repostwatch("flags", "decide", str(flag_id), "confirm", "--by", "kim", env=env)
     drafted = repostwatch("notices", "draft", "--no-screenshots", env=env, cwd=tmp_path).stdout
     assert "Drafted 1 notice(s): 1." in drafted

@@ -25,6 +25,7 @@ from crawler.references.thumbnails import pixelated_thumbnail
 from crawler.review.app import create_app
 from tests.db.test_cases import CASE, IMAGE_A, seed
 from tests.review.conftest import PASSWORD, SECRET, https_client, login, post
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 from tests.support.settings import default_web_config
 
@@ -183,6 +184,7 @@ def test_cli_lists_and_closes_a_case_and_audits_it(
         "CASE", "REFERENCES", "PENDING", "CONFIRMED", "REJECTED", "REMOVED", "STATE"
     ]  # fmt: skip
     assert listing[2].split() == [CASE, "4", "1", "2", "1", "3", "open"]
+    add_staff(env, "park", "admin")
     closed = repostwatch("cases", "close", CASE, "--by", "park", "--yes", env=env).stdout
     assert closed.strip() == (
         f"Closed {CASE}: deleted 2 evidence item(s) and 0 thumbnail(s), withdrew 4 reference "

@@ -11,6 +11,7 @@ from crawler.db import audit
 from crawler.db.models import AuditEntry, Flag, User
 from crawler.review import CONFIG_KEYS, ConfigError, create_app
 from tests.review.conftest import (
+    _TOKEN,
     PASSWORD,
     SECRET,
     csrf_token,
@@ -244,3 +245,66 @@ def test_the_audit_log_is_append_only_in_the_database(world):
         session.execute(delete(AuditEntry))
     with world.sessions() as session:
         assert [e.action for e in audit.list_entries(session)[0]] == ["login"]
+
+
+def _referer_under(policy: str, page: str, target: str) -> str | None:
+    """The Referer a browser sends from ``page`` to ``target`` under a Referrer-Policy (the
+    W3C Referrer Policy algorithm, for the policies a same-origin https POST can meet)."""
+    from urllib.parse import urlsplit
+
+    def origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    same = origin(page) == origin(target)
+    downgrade = page.startswith("https:") and target.startswith("http:")
+    policy = policy.split(",")[-1].strip().lower()
+    full = page.split("#")[0]
+    return {
+        "no-referrer": None,
+        "same-origin": full if same else None,
+        "origin": origin(page) + "/",
+        "strict-origin": None if downgrade else origin(page) + "/",
+        "origin-when-cross-origin": full if same else origin(page) + "/",
+        "strict-origin-when-cross-origin": (
+            full if same else None if downgrade else origin(page) + "/"
+        ),
+        "unsafe-url": full,
+        "no-referrer-when-downgrade": None if downgrade else full,
+    }[policy]
+
+
+def test_same_origin_posts_pass_the_strict_referrer_check_over_https(app, world):
+    """Behind HTTPS Flask-WTF also wants a same-origin Referer (WTF_CSRF_SSL_STRICT); the
+    pages' Referrer-Policy must let the browser send one, or every form is refused."""
+    assert app.config["WTF_CSRF_SSL_STRICT"]
+    world.user("kim")
+    flag_id = world.flag(1)
+    client = app.test_client()
+    base = "https://review.centre.example"
+
+    def submit(page: str, target: str, data: dict) -> object:
+        shown = client.get(page, base_url=base)
+        assert shown.status_code == 200, shown.status_code
+        token = _TOKEN.search(shown.get_data(as_text=True)).group(1)
+        referer = _referer_under(shown.headers["Referrer-Policy"], base + page, base + target)
+        headers = {"Referer": referer} if referer else {}
+        return client.post(
+            target, base_url=base, data={"csrf_token": token, **data}, headers=headers
+        )
+
+    response = submit("/login", "/login", {"username": "kim", "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    response = submit(f"/flags/{flag_id}", f"/flags/{flag_id}/decide", {"decision": "confirm"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    with world.sessions() as session:
+        assert session.get(Flag, flag_id).status == "confirmed"
+    # Still a check: a POST from another origin (its Referer) is refused.
+    token = _TOKEN.search(client.get("/", base_url=base).get_data(as_text=True)).group(1)
+    forged = client.post(
+        "/logout",
+        base_url=base,
+        data={"csrf_token": token},
+        headers={"Referer": "https://evil.example/page"},
+    )
+    assert forged.status_code == 400 and "referrer" in forged.get_data(as_text=True).lower()

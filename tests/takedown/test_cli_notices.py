@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from crawler.db import make_engine
 from crawler.db.models import AuditEntry, Notice, RecheckObservation, utcnow
 from crawler.demo import samples
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 
 
@@ -61,6 +62,8 @@ def test_draft_approve_send_and_recheck(env, tmp_path, repost_site, smtp_server)
     assert sorted(f["media_url"] for f in flags) == sorted(
         [repost_site.media_url, repost_site.url + "/media/same-but-not-flagged.jpg"]
     )
+    add_staff(env, "kim")
+    add_staff(env, "park.approver", "approver")
     for flag in flags:
         repostwatch("flags", "decide", flag["id"], "confirm", "--by", "kim", env=env)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -74,6 +75,14 @@ class NoticeItem(Base):
     screenshot_error: Mapped[str | None] = mapped_column(Text)
     #: Set when the web app asked for a screenshot its background runner has not taken yet.
     screenshot_requested_at: Mapped[datetime | None]
+
+    # A flag that left "confirmed" once the notice was approved or sent stays as a record,
+    # withdrawn: it is no longer asked for, and a sent notice owes the site a correction.
+    withdrawn_at: Mapped[datetime | None]
+    correction_due: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    correction_sent_at: Mapped[datetime | None]
 
 
 #: What one re-check saw of a flag's media: still there, gone, or could not tell.

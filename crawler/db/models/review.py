@@ -54,7 +54,8 @@ class User(Base):
 class AuditEntry(Base):
     """One line of the append-only audit log: who did what to which target, when, from where.
 
-    The migration adds triggers that refuse UPDATE and DELETE on this table.
+    Migrations add triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); the
+    application's role is granted only INSERT and SELECT on it (``crawler.db.roles``).
     """
 
     __tablename__ = "audit_log"
@@ -68,6 +69,8 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     details: Mapped[str | None] = mapped_column(Text)  # JSON object
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The operating-system account that ran a command (CLI entries; None for the web app).
+    os_user: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
 
 
 class Evidence(Base):
