@@ -63,6 +63,7 @@ main.add_command(users.users)  # staff accounts of the review web app
 main.add_command(web.web)
 main.add_command(evidence.evidence)  # evidence keys: crawls seal, the web app opens
 main.add_command(notices.notices)  # takedown notices
+notices.notices.add_command(recheck.notices_removals)
 main.add_command(recheck.recheck)
 main.add_command(scheduler.scheduler)  # operations on scrapyd
 main.add_command(crawls.crawls)

@@ -6,9 +6,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import database_sessions, load_settings, recheck_fetcher, valid_sites
+from crawler.cli.common import (
+    database_sessions,
+    load_settings,
+    open_session,
+    recheck_fetcher,
+    table,
+    valid_sites,
+    when,
+)
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from crawler.db import CheckTarget
     from crawler.db.rechecks import Verdict
     from crawler.takedown.recheck import CheckResult
@@ -68,3 +78,46 @@ def recheck(site: str | None) -> None:
         f"{len(summary.unknown)} unknown, {len(summary.left)} not checked in time; "
         f"{len(summary.resolved_notices)} notice(s) resolved."
     )
+
+
+# `repostwatch notices removals` (added to the notices group in crawler/cli/__init__.py): what
+# the re-checks found removed, and how long it took.
+@click.command("removals")
+@click.option("--site", help="Only this site.")
+@click.option("--case", "case", help="Only this case's flags.")
+def notices_removals(site: str | None, case: str | None) -> None:
+    """Removed flags with their time-to-removal (from the first sending of their notice, or
+    from confirmation when no notice was sent), and the median per site.
+
+    \b
+    Example:
+      repostwatch notices removals --site board
+    """
+    from statistics import median
+
+    from crawler import db
+
+    with open_session() as session:
+        found = db.removals(session, site, case=case)
+    if not found:
+        click.echo("No removals.")
+        return
+    rows = [
+        (
+            r.flag_id,
+            r.site,
+            when(r.removed_at, unset="", zone=False),
+            r.reason,
+            _hours(r.time_to_removal),
+            r.counted_from,
+        )
+        for r in found
+    ]
+    click.echo(table(("FLAG", "SITE", "REMOVED", "REASON", "HOURS", "FROM"), rows))
+    for name in sorted({r.site for r in found}):
+        times = [r.time_to_removal for r in found if r.site == name]
+        click.echo(f"{name}: median time-to-removal {_hours(median(times))} h ({len(times)})")
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}"
