@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 from benchmarks import reliability
 from benchmarks.reliability import hostile, kills, outages
@@ -29,6 +30,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
     parser.add_argument("--only", action="append", default=[], help="hostile cases by name")
+    parser.add_argument("--logs", type=Path, help="keep each hostile case's crawl log here")
     parser.add_argument(
         "--redis", default="redis://127.0.0.1:6379/13", help="Redis for distributed runs"
     )

@@ -448,7 +448,8 @@ def cases() -> list[Case]:
             "page redirecting to another local service",
             "private redirect",
             lambda canary: {"/": page('<a href="/go">go</a>'), "/go": redirect(canary + "/")},
-            "refused/private_network|refused",
+            "refused/private_network|refused|offsite",
+            exits=(0, 1),
         )
     )
     add(
@@ -493,7 +494,8 @@ def cases() -> list[Case]:
             "meta refresh to another local service",
             "private redirect",
             _html('<meta http-equiv="refresh" content="0; url=CANARY/">'),
-            "pages",
+            "refused/private_network|refused|offsite",
+            exits=(0, 1),
         )
     )
     # --- traps --------------------------------------------------------------------------------
@@ -690,6 +692,8 @@ class Result:
     canary_hits: int
     tracebacks: int
     stats: dict = field(default_factory=dict)
+    #: The last line of the first traceback in the crawl's output (what raised), if any.
+    raised: str = ""
 
     @property
     def named(self) -> list[str]:
@@ -728,7 +732,7 @@ def _site_file(case: Case, url: str) -> str:
     )
 
 
-def run_case(case: Case, base: Path, canary: HostileSite) -> Result:
+def run_case(case: Case, base: Path, canary: HostileSite, logs: Path | None = None) -> Result:
     from crawler import db
 
     with tempfile.TemporaryDirectory(dir=base) as tmp, HostileSite(case.routes(canary.url)) as site:
@@ -766,6 +770,9 @@ def run_case(case: Case, base: Path, canary: HostileSite) -> Result:
             out, err = process.communicate()
         seconds = time.monotonic() - started
         log = (out + err).decode("utf-8", "replace")
+        if logs is not None:
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / (re.sub(r"\W+", "-", case.name).strip("-") + ".log")).write_text(log)
         memory = _peak_memory_mb(log)
         engine = db.make_engine(env["REPOSTWATCH_DATABASE_URL"])
         try:
@@ -782,7 +789,18 @@ def run_case(case: Case, base: Path, canary: HostileSite) -> Result:
             len(canary.hits) - hits_before,
             len(re.findall(r"^Traceback \(most recent call last\)", log, re.M)),
             stats,
+            _first_raised(log),
         )
+
+
+def _first_raised(log: str) -> str:
+    at = log.find("Traceback (most recent call last)")
+    if at < 0:
+        return ""
+    for line in log[at:].splitlines()[1:]:
+        if line and not line.startswith((" ", "\t")):
+            return line[:200]
+    return ""
 
 
 def _peak_memory_mb(log: str) -> float:
@@ -802,9 +820,11 @@ def measure(args) -> list[str]:
     ):
         canary.hits = loopback.hits  # one count: the canary's port on 127.0.0.2 and 127.0.0.1
         for i, case in enumerate(selected, 1):
-            result = run_case(case, Path(base_dir), canary)
+            result = run_case(case, Path(base_dir), canary, args.logs)
             results.append(result)
             verdict = "; ".join(result.problems) or "ok"
+            if result.raised:
+                verdict += f" [{result.raised}]"
             print(
                 f"hostile {i}/{len(selected)}: {case.name}: {verdict} ({result.seconds:.1f} s)",
                 flush=True,
