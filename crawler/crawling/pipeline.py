@@ -40,6 +40,7 @@ from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
 from crawler.db import evidence as evidence_store
 from crawler.db.flags import MatchRecord
+from crawler.db.match_keys import MatchNames, ReferenceKey, reference_keys
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json
 from crawler.items import MediaPage
@@ -123,6 +124,8 @@ class HashMatchPipeline:
         self.matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-match")
         self.cache_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repostwatch-cache")
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}  # per media URL, this run
+        # What matched references are called without ids, for the spill file (writer thread).
+        self.reference_keys: dict[int, ReferenceKey] = {}
         self.references_changed = asyncio.Event()
         # Started by open_spider:
         self.engine: Engine | None = None
@@ -210,6 +213,10 @@ class HashMatchPipeline:
         returns how many matches were replayed and how many reference hashes were loaded."""
         try:
             replayed = self.recorder.replay()
+        except Exception:  # a spill file never stops a crawl: its lines stay for the next one
+            logger.exception("Could not replay %s; the crawl goes on", self.spill_file)
+            replayed = 0
+        try:
             with self.sessions.begin() as session:
                 self.run.open(session, site_name, spider_name)
             return replayed, self.references.load()
@@ -374,7 +381,7 @@ class HashMatchPipeline:
             )
             for outcome, match, evidence in matched
         ]
-        results = self.recorder.record(records)
+        results = self.recorder.record(records, self._names(matched))
         if results is None:
             self.stats.inc_value(FLAGS_SPILLED, len(records))
             return
@@ -393,6 +400,25 @@ class HashMatchPipeline:
                 match.case_id,
             )
         self._keep_evidence(matched, results)
+
+    def _names(self, matched: list[Matched]) -> list[MatchNames]:
+        """The natural keys of each match, for the spill file (writer thread). A reference is
+        looked up once per crawl; one the database could not name stays None."""
+        missing = {m.reference_id for _, m, _ in matched} - self.reference_keys.keys()
+        if missing:
+            try:
+                with self.sessions() as session:
+                    self.reference_keys.update(reference_keys(session, missing))
+            except SQLAlchemyError as exc:
+                logger.warning("Could not look up references %s: %s", sorted(missing), exc)
+        return [
+            MatchNames(
+                reference=self.reference_keys.get(match.reference_id),
+                site=self.run.site_name,
+                run_started_at=self.run.started_at,
+            )
+            for _, match, _ in matched
+        ]
 
     def _keep_evidence(self, matched: list[Matched], results: list[db.RecordResult]) -> None:
         """Store the encrypted media of each flag that has none yet (writer thread)."""
