@@ -20,7 +20,6 @@ import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
 
 from cryptography.fernet import Fernet
 from scrapy import Request, signals
@@ -32,28 +31,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
-from crawler.crawling.hash_pool import new_hash_pool
+from crawler.crawling.hash_pool import HashTimeout, new_hash_pool
 from crawler.crawling.live_references import LiveReferences, wait_for_announcements
+from crawler.crawling.match_writer import MatchWriter
 from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
 from crawler.db import evidence as evidence_store
-from crawler.db.flags import MatchRecord
-from crawler.db.match_keys import MatchNames, ReferenceKey, reference_keys
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json
 from crawler.items import MediaPage
-from crawler.matching import Match
 from crawler.stats import (
-    EVIDENCE_KEPT,
-    FLAGS_NEW,
-    FLAGS_RECORDED,
     FLAGS_REPLAYED,
-    FLAGS_SEEN_AGAIN,
-    FLAGS_SPILLED,
     MEDIA_HASHED,
     MEDIA_MATCHED,
+    MEDIA_OVER_PIXEL_BUDGET,
     MEDIA_SEEN_AGAIN,
     PAGES,
     REFERENCES,
@@ -72,10 +65,6 @@ def hash_processes(workers: int) -> int:
     return workers if workers > 0 else os.cpu_count() or 1
 
 
-#: A matched media URL: its outcome, one of its matches, and that match's evidence (JSON) or None.
-Matched = tuple[MediaOutcome, Match, str | None]
-
-
 class HashMatchPipeline:
     """Downloads, hashes and matches the media of every page; records a flag per match.
 
@@ -91,6 +80,8 @@ class HashMatchPipeline:
         *,
         database_url: str,
         hash_workers: int,
+        hash_task_seconds: float,
+        pixel_budget: int,
         media_maxsize: int,
         max_pixels: int,
         media_concurrency: int,
@@ -106,6 +97,8 @@ class HashMatchPipeline:
         self.stats = crawler.stats
         self.database_url = database_url
         self.hash_workers = hash_workers
+        self.hash_task_seconds = hash_task_seconds
+        self.pixel_budget = pixel_budget
         self.media_maxsize = media_maxsize
         self.max_pixels = max_pixels
         self.media_concurrency = media_concurrency
@@ -124,13 +117,12 @@ class HashMatchPipeline:
         self.matching = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repostwatch-match")
         self.cache_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repostwatch-cache")
         self.outcomes: dict[str, asyncio.Future[MediaOutcome]] = {}  # per media URL, this run
-        # What matched references are called without ids, for the spill file (writer thread).
-        self.reference_keys: dict[int, ReferenceKey] = {}
         self.references_changed = asyncio.Event()
         # Started by open_spider:
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
         self.recorder: FlagRecorder | None = None
+        self.match_writer: MatchWriter | None = None
         self.references: LiveReferences | None = None
         self.media: MediaDownload | None = None
         self.hasher: Executor | None = None
@@ -151,6 +143,8 @@ class HashMatchPipeline:
             crawler,
             database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
             hash_workers=hash_processes(settings.getint("REPOSTWATCH_HASH_WORKERS")),
+            hash_task_seconds=settings.getfloat("REPOSTWATCH_HASH_TASK_SECONDS"),
+            pixel_budget=settings.getint("REPOSTWATCH_HASH_PIXEL_BUDGET"),
             media_maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY"),
@@ -172,6 +166,7 @@ class HashMatchPipeline:
         self.engine = db.make_engine(self.database_url)
         self.sessions = db.make_sessionmaker(self.engine)
         self.recorder = FlagRecorder(self.sessions, self.spill_file)
+        self.match_writer = MatchWriter(self.sessions, self.recorder, self.run, self.stats)
         self.references = LiveReferences(self.sessions)
         # Off the reactor: loading millions of references takes a minute, during which the
         # reactor keeps serving signals, the telnet console and a distributed crawl's heartbeat.
@@ -186,7 +181,7 @@ class HashMatchPipeline:
             cache=cache,
             cache_pool=self.cache_pool,
         )
-        self.hasher = new_hash_pool(self.hash_workers)
+        self.hasher = new_hash_pool(self.hash_workers, self.hash_task_seconds)
         self.poller = asyncio.ensure_future(self._poll_references())
         if self.redis_url:
             self.listener = asyncio.ensure_future(
@@ -272,18 +267,24 @@ class HashMatchPipeline:
             return item
         self.stats.inc_value(PAGES)
         limit = asyncio.Semaphore(self.media_concurrency)
+        loop = asyncio.get_running_loop()
 
-        async def one(url: str) -> MediaOutcome:
+        async def one(url: str) -> int:
+            """Hash one media URL and record its matches at once: a page's slow media never
+            holds back the flags of the others."""
             async with limit:
-                return await self._outcome(url, referer=item.url)
+                outcome = await self._outcome(url, referer=item.url)
+            matched = [(outcome, *match) for match in outcome.matches]
+            if matched:
+                record = functools.partial(
+                    self.match_writer.record, item.url, matched, item.keyword
+                )
+                await loop.run_in_executor(self.writer, record)
+            return len(matched)
 
-        outcomes = await asyncio.gather(*(one(url) for url in item.media_urls))
-        matched = [(outcome, *match) for outcome in outcomes for match in outcome.matches]
-        if matched:
-            await asyncio.get_running_loop().run_in_executor(
-                self.writer, functools.partial(self._record, item.url, matched, item.keyword)
-            )
-            item.flags = len(matched)
+        flags = sum(await asyncio.gather(*(one(url) for url in item.media_urls)))
+        if flags:
+            item.flags = flags
         return item
 
     async def _outcome(self, url: str, referer: str) -> MediaOutcome:
@@ -312,20 +313,26 @@ class HashMatchPipeline:
     async def _hash(self, url: str, response: Response) -> MediaOutcome:
         body = response.body
         loop = asyncio.get_running_loop()
-        work = functools.partial(hash_media, body, max_pixels=self.max_pixels)
+        work = functools.partial(
+            hash_media, body, max_pixels=self.max_pixels, pixel_budget=self.pixel_budget
+        )
         try:
             hashes: MediaHashes = await loop.run_in_executor(self.hasher, work)
         except MediaError as exc:
             self.stats.inc_value(media_skipped(exc.__class__.__name__))
             logger.debug("Not hashed: %s: %s", url, exc)
             return MediaOutcome(url=url, error=str(exc))
-        except BrokenProcessPool:
-            # A worker died (for example on a malicious file): start a fresh pool, go on.
-            logger.error("A hashing process died on %s; restarting the pool", url)
-            self.hasher = new_hash_pool(self.hash_workers)
+        except HashTimeout as exc:  # the pool killed and replaced the worker
+            logger.warning("Not hashed: %s: %s", url, exc)
+            return self.media.media_failed(url, "hash_timeout", str(exc))
+        except BrokenProcessPool:  # a worker died (a decoder crash); the pool replaced it
+            logger.error("A hashing process died on %s; a new one takes its place", url)
             return self.media.media_failed(url, "hasher_died", "hashing process died")
         finally:
             del body
+        if hashes.over_budget:
+            self.stats.inc_value(MEDIA_OVER_PIXEL_BUDGET)
+            logger.info("Hashed only the first frames of %s: over the pixel budget", url)
         self.stats.inc_value(MEDIA_HASHED)
         self.stats.inc_value(media_hashed(hashes.kind))
         self.media.remember(url, response, hashes)
@@ -356,82 +363,3 @@ class HashMatchPipeline:
             matches=matches,
             pdq=pdq.hex if pdq is not None else None,
         )
-
-    # --- recording --------------------------------------------------------------------------
-    def _record(self, page_url: str, matched: list[Matched], keyword: str | None = None) -> None:
-        """Write one flag per match, in one transaction per page (runs on the writer thread).
-        ``keyword``: the case keyword whose site search led to the page (search crawls)."""
-        now = datetime.now(UTC)
-        records = [
-            MatchRecord(
-                run_id=self.run.run_id,
-                site_id=self.run.site_id,
-                page_url=page_url,
-                media_url=outcome.url,
-                media_sha256=outcome.sha256,
-                case_id=match.case_id,
-                reference_id=match.reference_id,
-                algorithm=match.algorithm,
-                distance=match.distance,
-                seen_at=now,
-                variant=match.variant,
-                evidence=evidence,
-                media_pdq=outcome.pdq,
-                keyword=keyword,
-            )
-            for outcome, match, evidence in matched
-        ]
-        results = self.recorder.record(records, self._names(matched))
-        if results is None:
-            self.stats.inc_value(FLAGS_SPILLED, len(records))
-            return
-        for (outcome, match, _), result in zip(matched, results, strict=True):
-            self.stats.inc_value(FLAGS_RECORDED)
-            self.stats.inc_value(FLAGS_NEW if result.created else FLAGS_SEEN_AGAIN)
-            logger.info(
-                "%s flag %d: %s on %s (%s %s distance %d, case %d)",
-                "New" if result.created else "Seen again:",
-                result.flag_id,
-                outcome.url,
-                page_url,
-                match.algorithm,
-                match.variant,
-                match.distance,
-                match.case_id,
-            )
-        self._keep_evidence(matched, results)
-
-    def _names(self, matched: list[Matched]) -> list[MatchNames]:
-        """The natural keys of each match, for the spill file (writer thread). A reference is
-        looked up once per crawl; one the database could not name stays None."""
-        missing = {m.reference_id for _, m, _ in matched} - self.reference_keys.keys()
-        if missing:
-            try:
-                with self.sessions() as session:
-                    self.reference_keys.update(reference_keys(session, missing))
-            except SQLAlchemyError as exc:
-                logger.warning("Could not look up references %s: %s", sorted(missing), exc)
-        return [
-            MatchNames(
-                reference=self.reference_keys.get(match.reference_id),
-                site=self.run.site_name,
-                run_started_at=self.run.started_at,
-            )
-            for _, match, _ in matched
-        ]
-
-    def _keep_evidence(self, matched: list[Matched], results: list[db.RecordResult]) -> None:
-        """Store the encrypted media of each flag that has none yet (writer thread)."""
-        pairs = [(o.sealed, r.flag_id) for (o, _, _), r in zip(matched, results, strict=True)]
-        pairs = [(sealed, flag_id) for sealed, flag_id in pairs if sealed is not None]
-        if not pairs:
-            return
-        try:
-            with self.sessions.begin() as session:
-                for sealed, flag_id in pairs:
-                    if evidence_store.store_evidence(
-                        session, flag_id, sealed.ciphertext, sealed.content_type, sealed.sha256
-                    ):
-                        self.stats.inc_value(EVIDENCE_KEPT)
-        except SQLAlchemyError as exc:  # the flags are recorded; only the evidence is missing
-            logger.error("Could not keep evidence for flags %s: %s", [f for _, f in pairs], exc)
