@@ -94,8 +94,11 @@ class MatchWriter:
         self._keep_evidence(matched, results)
 
     def _names(self, matched: list[Matched]) -> list[MatchNames]:
-        """The natural keys of each match, for the spill file (writer thread). A reference is
-        looked up once per crawl; one the database could not name stays None."""
+        """The natural keys of each match, for the spill file (writer thread): as the matcher
+        knew them, else looked up once per crawl; one neither could name stays None."""
+        for outcome, _, _ in matched:
+            for ref_id, key in outcome.reference_keys:
+                self.reference_keys.setdefault(ref_id, key)
         missing = {m.reference_id for _, m, _ in matched} - self.reference_keys.keys()
         if missing:
             try:

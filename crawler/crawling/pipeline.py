@@ -352,7 +352,8 @@ class HashMatchPipeline:
         """Match on the matching thread: the work grows with the references (crhash screens
         every one, videos compare frames), and reference updates run on the same thread."""
         loop = asyncio.get_running_loop()
-        matches = tuple(await loop.run_in_executor(self.matching, self.references.match, hashes))
+        found, keys = await loop.run_in_executor(self.matching, self._match_and_name, hashes)
+        matches = tuple(found)
         if matches:
             self.stats.inc_value(MEDIA_MATCHED)
         pdq = hashes.get("pdq")
@@ -362,4 +363,10 @@ class HashMatchPipeline:
             kind=hashes.kind,
             matches=matches,
             pdq=pdq.hex if pdq is not None else None,
+            reference_keys=tuple(keys.items()),
         )
+
+    def _match_and_name(self, hashes: MediaHashes) -> tuple[list, dict]:
+        """Matches, and what their references are called (on the matching thread)."""
+        found = self.references.match(hashes)
+        return found, self.references.keys_in_memory(match for match, _ in found)

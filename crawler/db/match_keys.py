@@ -66,6 +66,11 @@ def reference_keys(session: Session, reference_ids: Iterable[int]) -> dict[int, 
     return {row[0]: ReferenceKey(row[1], row[2], row[3]) for row in rows}
 
 
+def case_names(session: Session) -> dict[int, str]:
+    """Every case's name by id (a few rows: kept in memory by a crawl)."""
+    return {case_id: name for case_id, name in session.execute(select(Case.id, Case.name))}
+
+
 def resolve(session: Session, names: MatchNames) -> Resolved:
     """The ids of a spilled match's case, reference, site and run.
 
