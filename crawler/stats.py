@@ -59,6 +59,8 @@ MEDIA_CACHE_REHASHED = "repostwatch/media/cache_rehashed"
 MEDIA_FAILED = "repostwatch/media/failed"
 MEDIA_FAILED_PREFIX = f"{MEDIA_FAILED}/"
 MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
+#: Animations and videos whose frames were hashed only up to the pixel budget.
+MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
 
 def media_hashed(kind: str) -> str:
@@ -67,8 +69,8 @@ def media_hashed(kind: str) -> str:
 
 
 def media_failed(kind: str) -> str:
-    """Media that could not be fetched, by kind (``http_404``, ``too_large``, ``download``,
-    ``hasher_died``)."""
+    """Media that could not be fetched or hashed, by kind (``http_404``, ``too_large``,
+    ``download``, ``hasher_died``, ``hash_timeout``)."""
     return MEDIA_FAILED_PREFIX + kind
 
 

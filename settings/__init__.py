@@ -52,6 +52,12 @@ REPOSTWATCH_SITES_DIR = os.environ.get(
 REPOSTWATCH_HASH_WORKERS = _whole_number("REPOSTWATCH_HASH_WORKERS", 0)
 #: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.
 REPOSTWATCH_MEDIA_MAXSIZE = _whole_number("REPOSTWATCH_MEDIA_MAXSIZE", 64 * 1024 * 1024)
+#: env REPOSTWATCH_HASH_TASK_SECONDS: seconds one media file may take to hash; past them its
+#: hashing process is killed and replaced, and the media counted as media/failed/hash_timeout.
+REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)
+#: env REPOSTWATCH_HASH_PIXEL_BUDGET: frames x area an animation's or a video's decoded frames
+#: may add up to (a 15-minute 720p video fits); past it hashing stops with the frames so far.
+REPOSTWATCH_HASH_PIXEL_BUDGET = _whole_number("REPOSTWATCH_HASH_PIXEL_BUDGET", 30_000_000_000)
 #: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
 REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next

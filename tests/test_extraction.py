@@ -1,10 +1,14 @@
+import time
 from urllib.parse import urljoin
 
 import pytest
 from parsel import Selector
 
 from crawler.extraction import (
+    MAX_STYLE_CHARS,
+    background_images,
     canonical_media_url,
+    css_urls,
     decode_page,
     extract_media_urls,
     largest_srcset_candidate,
@@ -134,6 +138,44 @@ def test_posters_og_video_and_css_backgrounds():
         "https://board.example/bg/b.png",
         "https://board.example/v/clip.mp4",
     ]
+
+
+def test_css_urls_quoted_unquoted_and_spaced():
+    value = "#000 url( '/a.jpg' ) URL(\"/b.png\"), url(  /c.gif  ) url() url(/d.webp"
+    assert css_urls(value) == ["/a.jpg", "/b.png", "/c.gif"]  # the last one never closes
+
+
+ADVERSARIAL_STYLES = {
+    "unclosed": "url(" * 20_000,
+    "unclosed quoted": "url('" * 16_000,
+    "quote never followed by )": 'url("a" ' * 10_000,
+    "spaces": "url(" + " " * 80_000,
+}
+
+
+@pytest.mark.parametrize("body", ADVERSARIAL_STYLES.values(), ids=ADVERSARIAL_STYLES.keys())
+def test_an_80_kb_adversarial_inline_style_is_parsed_at_once(body):
+    # A regular expression with a lazy group took 14-24 s of the reactor on the first of these.
+    html = f'<div style="background-image: {body}"></div><img src="/a.jpg">'
+    started = time.perf_counter()
+    found = media(html)
+    assert time.perf_counter() - started < 1.0
+    assert "https://board.example/a.jpg" in found
+
+
+@pytest.mark.parametrize("body", ADVERSARIAL_STYLES.values(), ids=ADVERSARIAL_STYLES.keys())
+def test_css_url_scanning_is_linear_beyond_the_style_bound(body):
+    value = body * 10  # ~800 KB, far beyond MAX_STYLE_CHARS: the scanner itself must be linear
+    assert len(value) > 10 * MAX_STYLE_CHARS
+    started = time.perf_counter()
+    css_urls(value)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_style_is_read_up_to_its_bound_only():
+    padding = "color: red;" * (MAX_STYLE_CHARS // 11 + 1)
+    assert background_images("background: url(/a.jpg);" + padding) == ["/a.jpg"]
+    assert background_images(padding + "background: url(/b.jpg)") == []
 
 
 def test_thumbnail_linked_to_its_full_size_file_is_replaced_by_the_full_size_one():

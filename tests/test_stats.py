@@ -27,6 +27,7 @@ KNOWN = {
     "MEDIA_FAILED": "repostwatch/media/failed",
     "MEDIA_FAILED_PREFIX": "repostwatch/media/failed/",
     "MEDIA_SKIPPED_PREFIX": "repostwatch/media/skipped/",
+    "MEDIA_OVER_PIXEL_BUDGET": "repostwatch/media/over_pixel_budget",
     "FLAGS_RECORDED": "repostwatch/flags/recorded",
     "FLAGS_NEW": "repostwatch/flags/new",
     "FLAGS_SEEN_AGAIN": "repostwatch/flags/seen_again",

@@ -165,10 +165,19 @@ def flags_replay(file: Path | None) -> None:
     settings = load_settings()
     path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
     with database_sessions() as sessions:
-        try:
-            replayed = FlagRecorder(sessions, path).replay()
-        except Exception as exc:
-            raise click.ClickException(
-                f"could not replay {path}: {str(exc).splitlines()[0]}; the file is left as it was"
-            ) from exc
+        recorder = FlagRecorder(sessions, path)
+        quarantined = recorder.quarantined()
+        replayed = recorder.replay()
+        pending, quarantined = recorder.pending(), recorder.quarantined() - quarantined
     click.echo(f"Replayed {replayed} match(es) from {path}.")
+    if quarantined:
+        click.echo(
+            f"{quarantined} line(s) can never be recorded and were moved to "
+            f"{recorder.rejected_path}, each with its reason.",
+            err=True,
+        )
+    if pending:
+        raise click.ClickException(
+            f"{pending} match(es) still wait in {path}: the database did not take them; "
+            "run this again once it is back"
+        )

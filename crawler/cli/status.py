@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 @click.command()
 def status() -> None:
-    """scrapyd nodes, next crawl and search crawl per site, Redis, database, pending flags,
-    re-checks and notice reminders due, unhealthy sites.
+    """scrapyd nodes, next crawl and search crawl per site, Redis, database, spilled and
+    quarantined matches, pending flags, re-checks and notice reminders due, unhealthy sites.
 
     Exit status 1 when a scrapyd node, Redis (if configured) or the database is unreachable,
     so that monitoring can run it.
@@ -33,11 +33,13 @@ def status() -> None:
         scrapyd_project=settings.get("REPOSTWATCH_SCRAPYD_PROJECT"),
         redis_url=settings.get("REPOSTWATCH_REDIS_URL"),
         database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
+        spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
         sites_dir=settings.get("REPOSTWATCH_SITES_DIR"),
         recheck_hours=settings.getfloat("REPOSTWATCH_RECHECK_HOURS"),
         reminders_sent=bool(settings.get("REPOSTWATCH_SMTP_URL")),
     )
     _echo_services(found)
+    _echo_spill(found)
     if found.stopped is not None:
         raise click.ClickException(found.stopped)
     if found.database is None or not found.database.ready:
@@ -71,6 +73,23 @@ def _echo_services(found: Status) -> None:
         return
     note = "up to date" if database.ready else f"this code needs {database.head}: run `db upgrade`"
     click.echo(f"Database  {database.url}: revision {database.revision} ({note})")
+
+
+def _echo_spill(found: Status) -> None:
+    """Matches the database could not take yet, and those it never will (silent when none)."""
+    spill = found.spill
+    if spill is None:
+        return
+    if spill.pending:
+        click.echo(
+            f"Spilled   {spill.pending} match(es) wait in {spill.path}: the next crawl or "
+            "`repostwatch flags replay` records them"
+        )
+    if spill.quarantined:
+        click.echo(
+            f"Quarantine {spill.quarantined} match(es) can never be recorded as they are: "
+            f"read the reason on each line of {spill.quarantine_path}"
+        )
 
 
 def _node_line(node: NodeStatus) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
+from crawler.db.match_keys import ReferenceKey, case_names
 from crawler.hashing.types import HashFormatError, HashValue, MediaHashes
 from crawler.matching import Match, Matcher, Reference
 from crawler.matching.video import VideoMatcher
@@ -78,11 +79,13 @@ class LiveReferences:
         self.matcher = Matcher()
         self.videos = VideoMatcher()
         self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
+        self.case_names: dict[int, str] = {}  # to name a match while the database is down
         self.checked_at: datetime | None = None
 
     def load(self) -> int:
         self.checked_at = datetime.now(UTC)
         with self.sessions() as session:
+            self.case_names = case_names(session)
             self.matcher.add(iter_to_references(db.iter_references(session)))
             videos = db.load_reference_videos(session)
         self._add_videos(videos)
@@ -103,6 +106,17 @@ class LiveReferences:
             self.video_references[video.id] = video.reference_id
             added += 1
         return added
+
+    def keys_in_memory(self, matches: Iterable[Match]) -> dict[int, ReferenceKey]:
+        """What the matched references are called, from memory alone (call it where the matcher
+        is used): the hash in the index and the case's name. Crop and video matches have none."""
+        found = {}
+        for match in matches:
+            value = self.matcher.reference_hex(match.algorithm, match.reference_id)
+            case = self.case_names.get(match.case_id)
+            if value is not None and case is not None:
+                found[match.reference_id] = ReferenceKey(case, match.algorithm, value)
+        return found
 
     def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
         """At most one match per case, with its evidence (JSON text, for crop and video frame
@@ -143,6 +157,7 @@ class LiveReferences:
         now = datetime.now(UTC)
         with self.sessions() as session:
             changes = db.reference_changes(session, self.checked_at - OVERLAP)
+            self.case_names = case_names(session)
         return now, changes
 
     def apply(self, checked_at: datetime, changes: db.ReferenceChanges) -> Applied:

@@ -39,6 +39,7 @@ from crawler.crawling.media_cache import MediaCache
 from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
 from crawler.crawling.middlewares.robots import RobotsTxtRefused
 from crawler.db.evidence import SealedEvidence
+from crawler.db.match_keys import ReferenceKey
 from crawler.hashing import MediaHashes
 from crawler.hashing.types import media_hashes_to_json
 from crawler.matching import Match
@@ -69,6 +70,9 @@ class MediaOutcome:
     matches: tuple[tuple[Match, str | None], ...] = ()  # each with its evidence (JSON) or None
     error: str | None = None
     pdq: str | None = None  # the media's PDQ hex (images), recorded on its flags
+    # What the matched references are called, by id, learnt from memory as they matched: a
+    # spilled match names them even when the database was down from the start.
+    reference_keys: tuple[tuple[int, ReferenceKey], ...] = ()
     # Matched media encrypted as evidence (only with REPOSTWATCH_EVIDENCE_KEY), never plaintext.
     sealed: SealedEvidence | None = None
 

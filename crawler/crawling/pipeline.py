@@ -20,7 +20,7 @@ import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -31,28 +31,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
-from crawler.crawling.hash_pool import new_hash_pool
+from crawler.crawling.hash_pool import HashTimeout, new_hash_pool
 from crawler.crawling.live_references import LiveReferences, wait_for_announcements
+from crawler.crawling.match_writer import MatchWriter
 from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
 from crawler.db import evidence as evidence_store
-from crawler.db.flags import MatchRecord
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import media_hashes_from_json
 from crawler.items import MediaPage
-from crawler.matching import Match
 from crawler.stats import (
-    EVIDENCE_KEPT,
-    FLAGS_NEW,
-    FLAGS_RECORDED,
-    FLAGS_REFUSED,
     FLAGS_REPLAYED,
-    FLAGS_SEEN_AGAIN,
-    FLAGS_SPILLED,
     MEDIA_HASHED,
     MEDIA_MATCHED,
+    MEDIA_OVER_PIXEL_BUDGET,
     MEDIA_SEEN_AGAIN,
     PAGES,
     REFERENCES,
@@ -71,10 +65,6 @@ def hash_processes(workers: int) -> int:
     return workers if workers > 0 else os.cpu_count() or 1
 
 
-#: A matched media URL: its outcome, one of its matches, and that match's evidence (JSON) or None.
-Matched = tuple[MediaOutcome, Match, str | None]
-
-
 class HashMatchPipeline:
     """Downloads, hashes and matches the media of every page; records a flag per match.
 
@@ -90,6 +80,8 @@ class HashMatchPipeline:
         *,
         database_url: str,
         hash_workers: int,
+        hash_task_seconds: float,
+        pixel_budget: int,
         media_maxsize: int,
         max_pixels: int,
         media_concurrency: int,
@@ -106,6 +98,8 @@ class HashMatchPipeline:
         self.stats = crawler.stats
         self.database_url = database_url
         self.hash_workers = hash_workers
+        self.hash_task_seconds = hash_task_seconds
+        self.pixel_budget = pixel_budget
         self.media_maxsize = media_maxsize
         self.max_pixels = max_pixels
         self.media_concurrency = media_concurrency
@@ -131,6 +125,7 @@ class HashMatchPipeline:
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
         self.recorder: FlagRecorder | None = None
+        self.match_writer: MatchWriter | None = None
         self.references: LiveReferences | None = None
         self.media: MediaDownload | None = None
         self.hasher: Executor | None = None
@@ -157,6 +152,8 @@ class HashMatchPipeline:
             crawler,
             database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
             hash_workers=hash_processes(settings.getint("REPOSTWATCH_HASH_WORKERS")),
+            hash_task_seconds=settings.getfloat("REPOSTWATCH_HASH_TASK_SECONDS"),
+            pixel_budget=settings.getint("REPOSTWATCH_HASH_PIXEL_BUDGET"),
             media_maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY"),
@@ -179,6 +176,7 @@ class HashMatchPipeline:
         self.engine = db.make_engine(self.database_url)
         self.sessions = db.make_sessionmaker(self.engine)
         self.recorder = FlagRecorder(self.sessions, self.spill_file)
+        self.match_writer = MatchWriter(self.sessions, self.recorder, self.run, self.stats)
         self.references = LiveReferences(self.sessions)
         # Off the reactor: loading millions of references takes a minute, during which the
         # reactor keeps serving signals, the telnet console and a distributed crawl's heartbeat.
@@ -194,7 +192,7 @@ class HashMatchPipeline:
             cache_pool=self.cache_pool,
             rehash_after=timedelta(days=self.media_cache_rehash_days),
         )
-        self.hasher = new_hash_pool(self.hash_workers)
+        self.hasher = new_hash_pool(self.hash_workers, self.hash_task_seconds)
         self.poller = asyncio.ensure_future(self._poll_references())
         if self.redis_url:
             self.listener = asyncio.ensure_future(
@@ -221,6 +219,10 @@ class HashMatchPipeline:
         returns how many matches were replayed and how many reference hashes were loaded."""
         try:
             replayed = self.recorder.replay()
+        except Exception:  # a spill file never stops a crawl: its lines stay for the next one
+            logger.exception("Could not replay %s; the crawl goes on", self.spill_file)
+            replayed = 0
+        try:
             with self.sessions.begin() as session:
                 self.run.open(session, site_name, spider_name)
             return replayed, self.references.load()
@@ -276,22 +278,28 @@ class HashMatchPipeline:
             return item
         self.stats.inc_value(PAGES)
         limit = asyncio.Semaphore(self.media_concurrency)
+        loop = asyncio.get_running_loop()
 
         # A page a site search led to is no one's Referer: its URL (or its search page's) may
         # hold a victim's name.
         referer = "" if item.keyword is not None else item.url
 
-        async def one(url: str) -> MediaOutcome:
+        async def one(url: str) -> int:
+            """Hash one media URL and record its matches at once: a page's slow media never
+            holds back the flags of the others."""
             async with limit:
-                return await self._outcome(url, referer=referer)
+                outcome = await self._outcome(url, referer=referer)
+            matched = [(outcome, *match) for match in outcome.matches]
+            if matched:
+                record = functools.partial(
+                    self.match_writer.record, item.url, matched, item.keyword
+                )
+                await loop.run_in_executor(self.writer, record)
+            return len(matched)
 
-        outcomes = await asyncio.gather(*(one(url) for url in item.media_urls))
-        matched = [(outcome, *match) for outcome in outcomes for match in outcome.matches]
-        if matched:
-            await asyncio.get_running_loop().run_in_executor(
-                self.writer, functools.partial(self._record, item.url, matched, item.keyword)
-            )
-            item.flags = len(matched)
+        flags = sum(await asyncio.gather(*(one(url) for url in item.media_urls)))
+        if flags:
+            item.flags = flags
         return item
 
     async def _outcome(self, url: str, referer: str) -> MediaOutcome:
@@ -320,20 +328,26 @@ class HashMatchPipeline:
     async def _hash(self, url: str, response: Response) -> MediaOutcome:
         body = response.body
         loop = asyncio.get_running_loop()
-        work = functools.partial(hash_media, body, max_pixels=self.max_pixels)
+        work = functools.partial(
+            hash_media, body, max_pixels=self.max_pixels, pixel_budget=self.pixel_budget
+        )
         try:
             hashes: MediaHashes = await loop.run_in_executor(self.hasher, work)
         except MediaError as exc:
             self.stats.inc_value(media_skipped(exc.__class__.__name__))
             logger.debug("Not hashed: %s: %s", url, exc)
             return MediaOutcome(url=url, error=str(exc))
-        except BrokenProcessPool:
-            # A worker died (for example on a malicious file): start a fresh pool, go on.
-            logger.error("A hashing process died on %s; restarting the pool", url)
-            self.hasher = new_hash_pool(self.hash_workers)
+        except HashTimeout as exc:  # the pool killed and replaced the worker
+            logger.warning("Not hashed: %s: %s", url, exc)
+            return self.media.media_failed(url, "hash_timeout", str(exc))
+        except BrokenProcessPool:  # a worker died (a decoder crash); the pool replaced it
+            logger.error("A hashing process died on %s; a new one takes its place", url)
             return self.media.media_failed(url, "hasher_died", "hashing process died")
         finally:
             del body
+        if hashes.over_budget:
+            self.stats.inc_value(MEDIA_OVER_PIXEL_BUDGET)
+            logger.info("Hashed only the first frames of %s: over the pixel budget", url)
         self.stats.inc_value(MEDIA_HASHED)
         self.stats.inc_value(media_hashed(hashes.kind))
         self.media.remember(url, response, hashes)
@@ -353,7 +367,8 @@ class HashMatchPipeline:
         """Match on the matching thread: the work grows with the references (crhash screens
         every one, videos compare frames), and reference updates run on the same thread."""
         loop = asyncio.get_running_loop()
-        matches = tuple(await loop.run_in_executor(self.matching, self.references.match, hashes))
+        found, keys = await loop.run_in_executor(self.matching, self._match_and_name, hashes)
+        matches = tuple(found)
         if matches:
             self.stats.inc_value(MEDIA_MATCHED)
         pdq = hashes.get("pdq")
@@ -363,71 +378,10 @@ class HashMatchPipeline:
             kind=hashes.kind,
             matches=matches,
             pdq=pdq.hex if pdq is not None else None,
+            reference_keys=tuple(keys.items()),
         )
 
-    # --- recording --------------------------------------------------------------------------
-    def _record(self, page_url: str, matched: list[Matched], keyword: str | None = None) -> None:
-        """Write one flag per match, in one transaction per page (runs on the writer thread).
-        ``keyword``: the case keyword whose site search led to the page (search crawls)."""
-        now = datetime.now(UTC)
-        records = [
-            MatchRecord(
-                run_id=self.run.run_id,
-                site_id=self.run.site_id,
-                page_url=page_url,
-                media_url=outcome.url,
-                media_sha256=outcome.sha256,
-                case_id=match.case_id,
-                reference_id=match.reference_id,
-                algorithm=match.algorithm,
-                distance=match.distance,
-                seen_at=now,
-                variant=match.variant,
-                evidence=evidence,
-                media_pdq=outcome.pdq,
-                keyword=keyword,
-            )
-            for outcome, match, evidence in matched
-        ]
-        results = self.recorder.record(records)
-        if results is None:
-            self.stats.inc_value(FLAGS_SPILLED, len(records))
-            return
-        for (outcome, match, _), result in zip(matched, results, strict=True):
-            if result.refused is not None:  # e.g. the case closed during the crawl
-                self.stats.inc_value(f"{FLAGS_REFUSED}/{result.refused}")
-                logger.warning(
-                    "Match not recorded (%s): case %d, %s", result.refused, match.case_id, page_url
-                )
-                continue
-            self.stats.inc_value(FLAGS_RECORDED)
-            self.stats.inc_value(FLAGS_NEW if result.created else FLAGS_SEEN_AGAIN)
-            # INFO names the flag and its case by id only: scrapyd keeps every job's log, and a
-            # flagged URL next to a case is exactly what must not lie around in plain text.
-            logger.info(
-                "%s flag %d (case %d, %s %s distance %d)",
-                "New" if result.created else "Seen again:",
-                result.flag_id,
-                match.case_id,
-                match.algorithm,
-                match.variant,
-                match.distance,
-            )
-            logger.debug("Flag %d: %s on %s", result.flag_id, outcome.url, page_url)
-        self._keep_evidence(matched, results)
-
-    def _keep_evidence(self, matched: list[Matched], results: list[db.RecordResult]) -> None:
-        """Store the encrypted media of each flag that has none yet (writer thread)."""
-        pairs = [(o.sealed, r.flag_id) for (o, _, _), r in zip(matched, results, strict=True)]
-        pairs = [(sealed, f) for sealed, f in pairs if sealed is not None and f is not None]
-        if not pairs:
-            return
-        try:
-            with self.sessions.begin() as session:
-                for sealed, flag_id in pairs:
-                    if evidence_store.store_evidence(
-                        session, flag_id, sealed.ciphertext, sealed.content_type, sealed.sha256
-                    ):
-                        self.stats.inc_value(EVIDENCE_KEPT)
-        except SQLAlchemyError as exc:  # the flags are recorded; only the evidence is missing
-            logger.error("Could not keep evidence for flags %s: %s", [f for _, f in pairs], exc)
+    def _match_and_name(self, hashes: MediaHashes) -> tuple[list, dict]:
+        """Matches, and what their references are called (on the matching thread)."""
+        found = self.references.match(hashes)
+        return found, self.references.keys_in_memory(match for match, _ in found)

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scrapy.statscollectors import StatsCollector
@@ -180,18 +181,22 @@ class RunRow:
         self.shared = shared
         self.run_id: int | None = None
         self.site_id: int | None = None
+        self.site_name = ""  # the site's name in the database
+        self.started_at: datetime | None = None  # with the site, names the run in a spill file
         self.spider_name = ""  # what the summary calls the site (the spider's name)
         self.open_at_exit = False  # opened, and not closed yet: close it at exit
 
     def open(self, session: Session, site_name: str, spider_name: str) -> None:
         """Open a run of ``site_name`` (the site is created if new), or join the one given."""
         self.spider_name = spider_name
+        self.site_name = site_name
         if self.join_run_id:
-            self.site_id = db.join_run(session, self.join_run_id, site_name)
+            db.join_run(session, self.join_run_id, site_name)
             self.run_id = self.join_run_id
         else:
             self.run_id = db.start_run(session, site_name)
-            self.site_id = db.get_run(session, self.run_id).site_id
+        run = db.get_run(session, self.run_id)
+        self.site_id, self.started_at = run.site_id, run.started_at
 
     def close_at_exit(self) -> None:
         """From now on, a process that exits without :meth:`close` closes the run as failed."""

@@ -10,8 +10,7 @@ frame is hashed as an ordinary image too.
 
 from __future__ import annotations
 
-from PIL import ImageSequence
-
+from crawler.hashing.budget import PixelBudget
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, _opened, _to_rgb
 from crawler.hashing.types import HashValue
 from crawler.hashing.video import FrameHash, frame_pdq
@@ -27,13 +26,16 @@ def animation_frames(
     *,
     seconds_per_sample: float = 1.0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    budget: PixelBudget | None = None,
 ) -> tuple[tuple[HashValue, ...], float]:
     """PDQ of the frames shown at 0 s, ``seconds_per_sample``, 2 x that ..., and the duration.
 
     Returns ``((), 0.0)`` for a still image. Raises the `MediaError` kinds `open_image` raises.
+    Every frame decoded spends the canvas's area from ``budget``; decoding stops when it is
+    spent (``budget.exhausted``), with the frames sampled until then.
     """
     frames, duration = animation_frame_hashes(
-        data, seconds_per_sample=seconds_per_sample, max_pixels=max_pixels
+        data, seconds_per_sample=seconds_per_sample, max_pixels=max_pixels, budget=budget
     )
     return tuple(frame.value for frame in frames), duration
 
@@ -43,19 +45,23 @@ def animation_frame_hashes(
     *,
     seconds_per_sample: float = 1.0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    budget: PixelBudget | None = None,
 ) -> tuple[tuple[FrameHash, ...], float]:
     """As `animation_frames`, with the time each sampled frame is first shown (a reference
     animation is stored as a reference video's frames are)."""
     if not seconds_per_sample > 0:
         raise ValueError(f"seconds_per_sample must be above 0, got {seconds_per_sample}")
+    budget = budget or PixelBudget()
     with _opened(data, max_pixels) as image:
         if getattr(image, "n_frames", 1) <= 1:
             return (), 0.0
         frames: list[FrameHash] = []
         shown_at, next_due = 0.0, 0.0
-        for index, frame in enumerate(ImageSequence.Iterator(image)):
-            if index >= MAX_ANIMATION_FRAMES:
+        for index in range(min(image.n_frames, MAX_ANIMATION_FRAMES)):
+            if not budget.spend(*image.size):  # before the frame is decoded
                 break
+            image.seek(index)
+            frame = image
             duration = (frame.info.get("duration") or 0) / 1000 or DEFAULT_FRAME_SECONDS
             if shown_at + duration > next_due:  # this frame is on screen at next_due
                 frames.append(FrameHash(round(shown_at, 3), frame_pdq(_to_rgb(frame))))

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from crawler.hashing.borders import content_box
+from crawler.hashing.budget import PixelBudget
 from crawler.hashing.crhash import keypoint_features
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
@@ -41,7 +42,9 @@ CENTRE = "centre"
 CAPTION_BAND = 0.2
 
 
-def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
+def hash_media(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, pixel_budget: int = 0
+) -> MediaHashes:
     """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
     enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
 
@@ -50,13 +53,18 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
     (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
     without captions (``"centre"``, `centre_box`).
 
-    Raises a `MediaError` subclass when the bytes are not media, will not decode or are too large.
+    ``pixel_budget`` bounds the frames x area an animation's or a video's frames may decode
+    (0: no bound, `PixelBudget`); past it the frames hashed so far are kept and ``over_budget``
+    says so. Raises a `MediaError` subclass when the bytes are not media, will not decode or are
+    too large.
     """
     sniffed = sniff(data)
     digests = (HashValue("sha256", sha256_hex(data)), HashValue("md5", md5_hex(data)))
+    budget = PixelBudget(pixel_budget)
     if sniffed.kind == "video":
-        return _video(data, sniffed.format, digests, max_pixels)
+        return _video(data, sniffed.format, digests, max_pixels, budget)
     decoded = open_luma(data, max_pixels=max_pixels)
+    budget.spend(decoded.width, decoded.height)  # the first frame, decoded already
     # A picture reduced for hashing anyway is reduced to a size where PDQ mirrors exactly (a few
     # per cent more), which makes its eight variants one pass; small pictures keep their pixels.
     hashes, variants = _perceptual(decoded.luma, symmetric=decoded.shrink > 1)
@@ -71,7 +79,7 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
     if sniffed.format in _ANIMATED_FORMATS:
         from crawler.hashing.animation import animation_frames
 
-        frames, seconds = animation_frames(data, max_pixels=max_pixels)
+        frames, seconds = animation_frames(data, max_pixels=max_pixels, budget=budget)
         duration = seconds if frames else None
     return MediaHashes(
         kind="image",
@@ -84,10 +92,17 @@ def hash_media(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
         keypoints=keypoints,
         frames=frames,
         duration=duration,
+        over_budget=budget.exhausted,
     )
 
 
-def _video(data: bytes, fmt: str, digests: tuple[HashValue, ...], max_pixels: int) -> MediaHashes:
+def _video(
+    data: bytes,
+    fmt: str,
+    digests: tuple[HashValue, ...],
+    max_pixels: int,
+    budget: PixelBudget,
+) -> MediaHashes:
     """A video's digests and, when it decodes, the PDQ of frames sampled once a second.
 
     A video that will not decode (truncated, unknown codec) or is too large to decode still has
@@ -96,7 +111,7 @@ def _video(data: bytes, fmt: str, digests: tuple[HashValue, ...], max_pixels: in
     from crawler.hashing.video import hash_video
 
     try:
-        video = hash_video(data, max_pixels=max_pixels)
+        video = hash_video(data, max_pixels=max_pixels, budget=budget)
     except MediaError:
         return MediaHashes("video", fmt, len(data), None, None, digests)
     return MediaHashes(
@@ -108,6 +123,7 @@ def _video(data: bytes, fmt: str, digests: tuple[HashValue, ...], max_pixels: in
         digests,
         frames=video.values,
         duration=video.duration,
+        over_budget=budget.exhausted,
     )
 
 

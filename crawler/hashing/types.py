@@ -67,6 +67,8 @@ class MediaHashes:
     #: Videos: PDQ of the sampled frames in time order (`crawler.hashing.video`), for matching.
     frames: tuple[HashValue, ...] = ()
     duration: float | None = None
+    #: The frames hashed stop where the pixel budget ran out (`crawler.hashing.budget`).
+    over_budget: bool = False
 
     def get(self, algorithm: str) -> HashValue | None:
         for value in self.hashes:

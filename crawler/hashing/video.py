@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import av
 from PIL import Image
 
+from crawler.hashing.budget import PixelBudget
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
 from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq
 from crawler.hashing.sniff import sniff
@@ -128,12 +129,15 @@ def hash_video(
     seconds_per_sample: float = 1.0,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+    budget: PixelBudget | None = None,
 ) -> VideoHashes:
     """Sample and PDQ-hash the frames of the first video stream in ``data`` (MP4, WebM, AVI, ...).
 
     Raises `UnsupportedMedia` for bytes that are not a video or hold no video stream (an audio-only
     MP4), `MediaTooLarge` for frames over ``max_pixels`` and `UndecodableMedia` when the container
     will not open or not one frame decodes (truncated, corrupt, or a codec this FFmpeg lacks).
+    Every frame decoded spends its area from ``budget``: once it is spent, decoding stops as at
+    the other limits (``truncated``).
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be 1 or more, got {max_frames}")
@@ -149,7 +153,7 @@ def hash_video(
             io_open=_refuse_nested_file,
             metadata_errors="replace",
         ) as container:
-            sampler = _Sampler(max_frames, seconds_per_sample, max_seconds, max_pixels)
+            sampler = _Sampler(max_frames, seconds_per_sample, max_seconds, max_pixels, budget)
             return sampler.run(container, sniffed.format)
     except MediaError:
         raise
@@ -179,8 +183,14 @@ class _Sampler:
     """Decodes one video stream and hashes the frames due, within the limits."""
 
     def __init__(
-        self, max_frames: int, seconds_per_sample: float, max_seconds: float, max_pixels: int
+        self,
+        max_frames: int,
+        seconds_per_sample: float,
+        max_seconds: float,
+        max_pixels: int,
+        budget: PixelBudget | None = None,
     ) -> None:
+        self.budget = budget or PixelBudget()
         self.max_frames = max_frames
         self.step = seconds_per_sample
         self.max_seconds = max_seconds
@@ -283,7 +293,9 @@ class _Sampler:
                 continue
             for frame in decoded:
                 self.decoded += 1
-                if self.decoded > MAX_DECODED_FRAMES:
+                if self.decoded > MAX_DECODED_FRAMES or not self.budget.spend(
+                    frame.width, frame.height
+                ):
                     self.truncated = True
                     return
                 yield frame

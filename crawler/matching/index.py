@@ -65,6 +65,10 @@ class ReferenceIndex(ABC):
     @abstractmethod
     def __len__(self) -> int: ...
 
+    def code_hex(self, ref_id: int) -> str | None:
+        """The hex of reference ``ref_id``'s hash, or None when it is not in the index."""
+        return None
+
     def _check_refs(self, refs: Iterable[Reference], present: Iterable[int]) -> list[Reference]:
         """The refs as a list, after checking algorithms and that no id is taken."""
         refs = list(refs)
@@ -165,6 +169,10 @@ class BruteForceIndex(ReferenceIndex):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def code_hex(self, ref_id: int) -> str | None:
+        hit = np.flatnonzero(self._ids == ref_id)
+        return self._codes[hit[0]].tobytes().hex() if len(hit) else None
 
 
 def _packed(value: HashValue) -> np.ndarray:

@@ -195,6 +195,11 @@ class Matcher:
             removed += len(gone)
         return removed + self._keypoints.remove(np.array(ids, dtype=np.int64))
 
+    def reference_hex(self, algorithm: str, ref_id: int) -> str | None:
+        """The hash of an indexed reference (pHash, PDQ, digests), or None."""
+        index = self._indexes.get(algorithm)
+        return None if index is None else index.code_hex(ref_id)
+
     def __len__(self) -> int:
         return (
             sum(len(index) for index in self._indexes.values())

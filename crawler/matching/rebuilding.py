@@ -101,6 +101,13 @@ class _RebuildingIndex(ReferenceIndex):
             cases[rest] = self._new_cases[order[new_pos]]
         return cases.tolist()
 
+    def code_hex(self, ref_id: int) -> str | None:
+        found, pos = self._locate(np.array([ref_id], dtype=np.int64))
+        if found[0]:
+            return self._main_codes()[pos[0]].tobytes().hex()
+        hit = np.flatnonzero(self._new_ids == ref_id)
+        return self._new_codes[hit[0]].tobytes().hex() if len(hit) else None
+
     def remove(self, ids: Iterable[int]) -> None:
         ids = np.fromiter(ids, dtype=np.int64)
         found, pos = self._locate(ids)

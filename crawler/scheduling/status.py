@@ -78,6 +78,19 @@ class Backlog:
     reminders_sent: bool  # whether the scheduler sends them (REPOSTWATCH_SMTP_URL is set)
 
 
+@dataclass(frozen=True, slots=True)
+class SpillStatus:
+    """Matches waiting in the crawl's spill file, and lines set aside for good beside it."""
+
+    path: str
+    pending: int
+    quarantined: int  # lines in <spill file>.rejected, each with its reason
+
+    @property
+    def quarantine_path(self) -> str:
+        return self.path + ".rejected"
+
+
 @dataclass
 class Status:
     """Everything `repostwatch status` prints; a part left None was not reached."""
@@ -86,6 +99,7 @@ class Status:
     nodes: list[NodeStatus] = field(default_factory=list)
     redis: RedisStatus | None = None
     database: DatabaseStatus | None = None
+    spill: SpillStatus | None = None
     backlog: Backlog | None = None
     sites: list[Outlook] = field(default_factory=list)  # by name
     unhealthy: list[HealthState] = field(default_factory=list)  # by site
@@ -109,6 +123,7 @@ def collect_status(
     scrapyd_project: str,
     redis_url: str,
     database_url: str,
+    spill_file: str,
     sites_dir: Path | str,
     recheck_hours: float,
     reminders_sent: bool,
@@ -116,7 +131,7 @@ def collect_status(
 ) -> Status:
     """Ask every service and read the database for what `repostwatch status` shows (the
     settings of the same names; ``reminders_sent``: REPOSTWATCH_SMTP_URL is set)."""
-    status = Status(at=now or utcnow())
+    status = Status(at=now or utcnow(), spill=_spill(spill_file))
     try:
         nodes = parse_nodes(scrapyd_urls)
     except ValueError as exc:
@@ -180,6 +195,19 @@ def _redis(url: str) -> RedisStatus:
     except (redis.RedisError, ValueError) as exc:
         return RedisStatus(redact_url(url), f"UNREACHABLE: {exc}")
     return RedisStatus(redact_url(url))
+
+
+def _spill(path: str) -> SpillStatus:
+    """The spill file's lines and its quarantine's (whatever their content: a cut line counts)."""
+    return SpillStatus(path, _lines(Path(path)), _lines(Path(path + ".rejected")))
+
+
+def _lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:
+        return 0
 
 
 def _database(url: str) -> DatabaseStatus:

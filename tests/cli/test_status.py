@@ -114,3 +114,16 @@ def test_status_prints_what_it_reached_and_stops_where_it_must(
     assert no_sites.returncode == 1
     assert no_sites.stdout.splitlines()[-1].endswith("(up to date)")
     assert "nowhere: no such directory" in no_sites.stderr
+
+
+def test_status_shows_spilled_and_quarantined_matches(tmp_path):
+    spill = tmp_path / "unrecorded.jsonl"
+    spill.write_text('{"format": 2}\n{"format": 2}\n')
+    (tmp_path / "unrecorded.jsonl.rejected").write_text('{"reason": "gone"}\n')
+    env = {"REPOSTWATCH_SPILL_FILE": str(spill), "REPOSTWATCH_SCRAPYD_URLS": "ftp://host/"}
+    shown = repostwatch("status", env=env, cwd=tmp_path, check=False)
+    assert f"Spilled   2 match(es) wait in {spill}" in shown.stdout
+    assert (
+        "Quarantine 1 match(es) can never be recorded as they are: "
+        f"read the reason on each line of {spill}.rejected" in shown.stdout
+    )

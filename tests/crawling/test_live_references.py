@@ -11,6 +11,7 @@ import pytest
 
 from crawler import db
 from crawler.crawling.live_references import LiveReferences
+from crawler.db.match_keys import reference_keys
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
@@ -150,3 +151,29 @@ def test_closing_a_case_stops_its_matches_in_a_running_crawl_within_five_seconds
     assert late and early, "the crawl ended too soon to show anything"
     assert early <= flagged  # matched while the case was open...
     assert not late & flagged  # ...and nothing fetched 5 s after it was closed
+
+
+def test_matched_references_are_named_from_memory_as_the_database_names_them(engine):
+    """A match found while the database is down is spilled with its reference's case, algorithm
+    and hash: the crawl learns them from its index, not from the database."""
+    sessions = db.make_sessionmaker(engine)
+    reference = hash_media(samples.photo_path("coffee").read_bytes())
+    with sessions.begin() as session:
+        db.add_reference_hashes(
+            session,
+            "case-named",
+            [db.NewHash(h.algorithm, h.hex, h.quality) for h in reference.hashes],
+            media_sha256=reference.sha256,
+        )
+    live = LiveReferences(sessions)
+    live.load()
+    found = [m for m, _ in live.match(reference)]
+    found += [m for m, _ in live.match(hash_media(samples.reencoded_jpeg("coffee", quality=60)))]
+    algorithms = {m.algorithm for m in found}
+    assert "sha256" in algorithms and algorithms & {"pdq", "phash"}
+    named = live.keys_in_memory(found)
+    with sessions() as session:
+        expected = reference_keys(session, [m.reference_id for m in found])
+    assert named == {ref_id: key for ref_id, key in expected.items() if ref_id in named}
+    assert {m.reference_id for m in found if m.algorithm != "crhash"} <= named.keys()
+    assert all(key.case == "case-named" for key in named.values())

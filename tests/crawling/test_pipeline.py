@@ -4,6 +4,9 @@ the reactor runs on."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
 import threading
 import time
 
@@ -14,6 +17,10 @@ from crawler import db
 from crawler.crawling.live_references import LiveReferences
 from crawler.crawling.pipeline import HashMatchPipeline, hash_processes
 from crawler.crawling.process import project_settings
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route, html
+from tests.support import media_bombs
+from tests.support.cli_runner import REPOSTWATCH, repostwatch
 
 
 def _crawler(**overrides):
@@ -94,3 +101,63 @@ def test_zero_hash_workers_means_one_per_core():
 
     assert hash_processes(3) == 3
     assert hash_processes(0) == (os.cpu_count() or 1)
+
+
+def test_a_match_is_recorded_while_slow_media_of_its_page_is_still_hashing(database_url, tmp_path):
+    """One fast matching photo and one GIF built to take minutes of a worker on the same page:
+    the photo's flag is in the database long before the GIF is done, and the GIF is given up
+    at the task deadline with its worker killed, under a named stat."""
+    sites_dir = tmp_path / "sites"
+    sites_dir.mkdir()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+        "REPOSTWATCH_SPILL_FILE": str(tmp_path / "spill.jsonl"),
+        "REPOSTWATCH_HASH_WORKERS": "2",
+        "REPOSTWATCH_HASH_TASK_SECONDS": "15",
+        "REPOSTWATCH_HASH_PIXEL_BUDGET": "0",  # no budget: only the deadline stops the GIF
+    }
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    photo = samples.photo_path("astronaut")
+    repostwatch("refs", "add", "--case", "case-slow", photo, env=env, cwd=tmp_path)
+    routes = {
+        "/": html('<img src="/slow.gif"><img src="/photo.png">'),
+        "/slow.gif": Route(media_bombs.huge_canvas_gif(3000, 6000), "image/gif"),
+        "/photo.png": Route(photo.read_bytes(), "image/png"),
+    }
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    with LocalSite(routes) as site:
+        (sites_dir / "slow.toml").write_text(
+            f'name = "slow"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+        )
+        crawl = subprocess.Popen(
+            [REPOSTWATCH, "crawl", "slow"],
+            env={**os.environ, **env},
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            flags = []
+            while not flags and time.monotonic() < deadline and crawl.poll() is None:
+                time.sleep(0.5)
+                with sessions() as session:
+                    flags = db.list_flags(session)
+            flagged_at = time.monotonic()
+            assert crawl.poll() is None, "the crawl ended before its photo was flagged"
+            assert [f.media_url for f in flags] == [f"{site.url}/photo.png"]
+            (gif_fetched_at,) = [t for t, path in site.request_times if path == "/slow.gif"]
+            # Well inside the GIF's 15 s deadline (and the minutes it would take in full).
+            assert flagged_at - gif_fetched_at < 10
+            output, _ = crawl.communicate(timeout=120)
+        finally:
+            crawl.kill()
+    with sessions() as session:
+        (run,) = db.list_runs(session, site="slow")
+    engine.dispose()
+    stats = json.loads(run.stats)
+    assert stats["repostwatch/media/failed/hash_timeout"] == 1, output[-3000:]
+    assert stats["repostwatch/flags/new"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from functools import cache
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from crawler.demo import samples
 from crawler.hashing import hash_media
 from crawler.hashing.animation import animation_frames
+from crawler.hashing.budget import PixelBudget
 from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, hash_video, unique_frame_hashes
 from crawler.matching.video import VideoMatcher
-from tests.support import videos
+from tests.support import media_bombs, videos
 
 REFERENCE = ("retina", "rocket")
 OTHER = ("camera", "coins")
@@ -57,3 +59,30 @@ def test_a_still_image_has_no_frames():
     media = hash_media(samples.photo_path("coffee").read_bytes())
     assert media.frames == () and media.duration is None
     assert animation_frames(samples.encode(samples.load_photo("coffee"), "GIF")) == ((), 0.0)
+
+
+def test_a_gif_of_thousands_of_huge_frames_stops_at_the_pixel_budget():
+    bomb = media_bombs.huge_canvas_gif(3000, 6000)  # 70 KB; an hour of a core in full
+    assert len(bomb) < 100_000
+    started = time.monotonic()
+    hashes = hash_media(bomb, pixel_budget=4 * 6000 * 6000)
+    assert time.monotonic() - started < 20  # four frames' worth, on a slow shared core
+    assert hashes.over_budget
+    assert hashes.get("pdq") is not None  # the first frame is hashed as usual
+    assert 1 <= len(hashes.frames) <= 3
+
+
+def test_media_within_the_pixel_budget_is_hashed_whole():
+    animation = media_bombs.huge_canvas_gif(30, 64)
+    budgeted = hash_media(animation, pixel_budget=31 * 64 * 64)
+    assert not budgeted.over_budget
+    assert budgeted.frames == hash_media(animation).frames
+
+
+def test_a_video_stops_at_the_pixel_budget():
+    video = videos.slideshow(("astronaut", "coffee", "chelsea"), "mp4")
+    whole = hash_video(video)
+    budget = PixelBudget(10 * whole.width * whole.height)
+    cut = hash_video(video, budget=budget)
+    assert budget.exhausted and cut.truncated
+    assert 0 < len(cut.frames) < len(whole.frames)

@@ -170,3 +170,25 @@ def test_exact_index_answers_like_a_dict_through_adds_removes_and_rebuilds():
         found = index.query(HashValue("sha256", digest), 0)
         assert found == [(ref_id, 0) for ref_id in expected]
         assert index.case_ids(expected) == [ref_id // 3 % 11 for ref_id in expected]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "index_class"),
+    [("pdq", "MultiIndexHashIndex"), ("phash", "MultiIndexHashIndex"), ("sha256", "ExactIndex")],
+)
+def test_an_index_gives_back_each_live_references_hash(algorithm, index_class):
+    import crawler.matching as matching
+
+    bits = "pdq" if algorithm == "sha256" else algorithm  # sha256 and PDQ are both 256 bits
+    hashes = [HashValue(algorithm, value.hex) for value in random_hashes(bits, 40, seed=11)]
+    targets = [getattr(matching, index_class)(algorithm)]
+    if algorithm != "sha256":
+        targets.append(BruteForceIndex(algorithm))  # the oracle
+    for target in targets:
+        target.add(Reference(i, 0, value) for i, value in enumerate(hashes[:30]))
+        target.add(Reference(i, 0, value) for i, value in enumerate(hashes[30:], start=30))
+        target.remove([3, 31])
+    for target in targets:
+        for i, value in enumerate(hashes):
+            assert target.code_hex(i) == (None if i in (3, 31) else value.hex)
+        assert target.code_hex(999) is None

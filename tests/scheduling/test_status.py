@@ -4,6 +4,7 @@ tests/cli/test_status.py prints it, tests/scheduling/test_scrapyd.py asks a real
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from crawler.db import schedules
 from crawler.db.migrate import head_revision, upgrade
@@ -30,6 +31,7 @@ def _collect(database_url, sites_dir, scrapyd_urls, **changes):
         "scrapyd_project": "repostwatch",
         "redis_url": "",
         "database_url": database_url,
+        "spill_file": str(Path(sites_dir) / "no-spill.jsonl"),
         "sites_dir": sites_dir,
         "recheck_hours": 6.0,
         "reminders_sent": False,
@@ -106,3 +108,15 @@ def test_collection_stops_where_what_follows_cannot_be_read(database_url, tmp_pa
     )
     assert down.database.error and "secret" not in down.database.url
     assert down.problems[1:] == [f"database {down.database.url}: {down.database.error}"]
+
+
+def test_status_counts_spilled_and_quarantined_matches_without_the_database(tmp_path):
+    spill = tmp_path / "unrecorded.jsonl"
+    spill.write_text('{"format": 2}\n{"format": 2}\n{"cut sho')
+    (tmp_path / "unrecorded.jsonl.rejected").write_text('{"reason": "gone"}\n')
+    status = _collect(
+        "postgresql://x@127.0.0.1:1/x", tmp_path, "ftp://host/", spill_file=str(spill)
+    )
+    assert status.stopped  # nothing else was reached, and the spill file still counts
+    assert (status.spill.pending, status.spill.quarantined) == (3, 1)
+    assert status.spill.quarantine_path == f"{spill}.rejected"
