@@ -179,6 +179,15 @@ class GuardProxy:
 
     # --- one client connection ----------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Connections still open when the proxy stops are cancelled. asyncio's server callback
+        # would log each cancellation as an error with a traceback (it asks the task for its
+        # exception): end quietly instead, closing the client's connection.
+        try:
+            await self._serve_one(reader, writer)
+        except asyncio.CancelledError:
+            writer.transport.abort()
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: asyncio.StreamWriter | None = None
         try:
             try:
