@@ -60,6 +60,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     Example:
       repostwatch cases close case-0042 --by park.admin
     """
+    from crawler.crawling.recording import purge_cases
     from crawler.db import cases as db_cases
     from crawler.references.announcements import announce_change
 
@@ -85,11 +86,16 @@ def cases_close(case: str, by: str, yes: bool) -> None:
             )
     except (db_cases.CaseNotFound, db_cases.CaseClosed, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    announce_change(load_settings().get("REPOSTWATCH_REDIS_URL"))  # committed: crawls look now
+    settings = load_settings()
+    announce_change(settings.get("REPOSTWATCH_REDIS_URL"))  # committed: crawls look now
+    # Spilled matches of the case on this host go too (crawl hosts purge theirs at their next
+    # replay): nothing of a closed case stays outside the database.
+    spilled = purge_cases(settings.get("REPOSTWATCH_SPILL_FILE"), [closed.case])
     click.echo(
-        f"Closed {closed.case}: deleted {closed.evidence_deleted} evidence item(s) and "
-        f"{closed.thumbnails_deleted} thumbnail(s), withdrew {closed.references_withdrawn} "
-        f"reference hash(es) and {closed.keywords_withdrawn} keyword(s)."
+        f"Closed {closed.case}: deleted {closed.evidence_deleted} evidence item(s), "
+        f"{closed.thumbnails_deleted} thumbnail(s) and {spilled} spilled match(es), withdrew "
+        f"{closed.references_withdrawn} reference hash(es) and {closed.keywords_withdrawn} "
+        "keyword(s)."
     )
 
 

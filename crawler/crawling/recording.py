@@ -12,6 +12,10 @@ good (its case or reference is gone, it cannot be read) moves to the *quarantine
 keeps it, and the lines after it, for the next replay. Replaying is safe any number of times: a
 flag is unique per case, media URL and content, so a replayed match either creates its flag or
 moves its *last seen*. Both files are created readable by their owner only (0600).
+
+A closed case keeps nothing outside the database: :func:`purge_cases` deletes its lines from
+both files (`repostwatch cases close` calls it for the host it runs on; every replay does it
+for the cases closed since, so the crawl hosts' files follow at their next crawl).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -31,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
+from crawler.db.cases import closed_case_names
 from crawler.db.flags import MatchRecord
 from crawler.db.match_keys import MatchNames, ReferenceKey, UnresolvableMatch, resolve
 
@@ -163,15 +168,9 @@ class FlagRecorder:
     def lock_path(self) -> Path:
         return self.spill_path.with_name(self.spill_path.name + ".lock")
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self):
         """Held while the spill file is appended to, read or rewritten (by any process)."""
-        with os.fdopen(_open_private(self.lock_path, os.O_RDWR), "rb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return _locked(self.lock_path)
 
     def _write(self, records: Sequence[MatchRecord]) -> list[db.RecordResult]:
         with self.sessions.begin() as session:
@@ -259,6 +258,10 @@ class FlagRecorder:
                     else:
                         self._quarantine(number, line, exc)
             self._rewrite(kept)
+        try:
+            self.purge_closed_cases()
+        except Exception as exc:  # the database went away again: the next replay purges
+            logger.warning("Could not purge spilled lines of closed cases: %s", exc)
         if written:
             logger.info("Replayed %d spilled match(es) from %s", written, self.spill_path)
         return written
@@ -279,14 +282,69 @@ class FlagRecorder:
         )
 
     def _rewrite(self, kept: list[str]) -> None:
-        """Replace the spill file by the lines kept, atomically (a crash leaves either file)."""
-        if not kept:
-            self.spill_path.unlink(missing_ok=True)
-            return
-        partial = self.spill_path.with_name(self.spill_path.name + ".partial")
-        partial.unlink(missing_ok=True)
-        _append_lines(partial, kept)
-        os.replace(partial, self.spill_path)
+        _rewrite(self.spill_path, kept)
+
+    def purge_closed_cases(self) -> int:
+        """:func:`purge_cases` for every closed case of the database (after a replay)."""
+        with self.sessions() as session:
+            closed = closed_case_names(session)
+        return purge_cases(self.spill_path, closed)
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    with os.fdopen(_open_private(lock_path, os.O_RDWR), "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _rewrite(path: Path, kept: list[str]) -> None:
+    """Replace ``path`` by the lines kept, atomically (a crash leaves either file)."""
+    if not kept:
+        path.unlink(missing_ok=True)
+        return
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    _append_lines(partial, kept)
+    os.replace(partial, path)
+
+
+def purge_cases(spill_path: Path | str, cases: Collection[str]) -> int:
+    """Delete the lines of ``cases`` (closed) from the spill file at ``spill_path`` and its
+    quarantine; returns how many went. Lines of an older format name no case and stay."""
+    spill_path = Path(spill_path)
+    wanted = set(cases)
+    files = (spill_path, spill_path.with_name(spill_path.name + ".rejected"))
+    if not wanted or not any(path.exists() for path in files):
+        return 0
+    removed = 0
+    lock = spill_path.with_name(spill_path.name + ".lock")
+    with _locked(lock):
+        for path in files:
+            if not path.exists():
+                continue
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if line.strip() and _case_of(line) not in wanted]
+            removed += sum(1 for line in lines if line.strip()) - len(kept)
+            if len(kept) != len(lines):
+                _rewrite(path, kept)
+    if removed:
+        logger.info("Deleted %d spilled line(s) of closed case(s) from %s", removed, spill_path)
+    return removed
+
+
+def _case_of(line: str) -> str | None:
+    """The case a spill line (or a quarantined one, which holds it) is about."""
+    try:
+        data = json.loads(line)
+        if isinstance(data, dict) and "line" in data and "case" not in data:
+            data = json.loads(data["line"])
+    except (ValueError, TypeError):
+        return None
+    return data.get("case") if isinstance(data, dict) else None
 
 
 def _count_lines(path: Path) -> int:

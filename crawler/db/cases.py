@@ -161,6 +161,11 @@ def _flag_counts(session: Session, case_ids: list[int]) -> dict[int, dict[str, i
     return counts
 
 
+def closed_case_names(session: Session) -> list[str]:
+    """The names of every closed case."""
+    return list(session.scalars(select(Case.name).where(Case.closed_at.is_not(None))))
+
+
 def list_cases(session: Session, *, include_closed: bool = True) -> list[CaseSummary]:
     """Every case by name, with its active reference count and flags by state."""
     query = select(Case).order_by(Case.name)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from crawler import db
-from crawler.crawling.recording import FlagRecorder, spill_line
+from crawler.crawling.recording import FlagRecorder, purge_cases, spill_line
 from crawler.db.flags import MatchRecord
 from crawler.db.match_keys import MatchNames, ReferenceKey
 from crawler.db.models import Case
@@ -210,3 +210,29 @@ def test_a_line_spilled_with_database_ids_by_an_older_version_is_quarantined(eng
     assert "database ids" in entry["reason"]
     with db.make_sessionmaker(engine)() as session:
         assert db.list_flags(session) == []
+
+
+def test_a_closed_case_keeps_no_spilled_or_quarantined_line(engine, session, ids, names, tmp_path):
+    other = MatchNames(ReferenceKey("case-2", "sha256", "ef" * 32), "board", names.run_started_at)
+    spill = tmp_path / "spill.jsonl"
+    kept = spill_line(_record(ids, 2), other)
+    spill.write_text("\n".join([_line(ids, names, 1), kept]) + "\n")
+    quarantined = {"reason": "test", "line": _line(ids, names, 3)}
+    (tmp_path / "spill.jsonl.rejected").write_text(json.dumps(quarantined) + "\n")
+
+    assert purge_cases(spill, ["case-1"]) == 2
+    assert spill.read_text().splitlines() == [kept]
+    assert not (tmp_path / "spill.jsonl.rejected").exists()
+    assert stat.S_IMODE(spill.stat().st_mode) == 0o600
+
+
+def test_a_replay_purges_the_lines_of_cases_closed_since(engine, session, ids, names, tmp_path):
+    spill = tmp_path / "spill.jsonl"
+    quarantined = {"reason": "test", "line": _line(ids, names, 3)}
+    (tmp_path / "spill.jsonl.rejected").write_text(json.dumps(quarantined) + "\n")
+    session.execute(update(Case).values(closed_at=datetime.now(UTC), closed_by="park"))
+    session.commit()
+    spill.write_text(_line(ids, names, 1) + "\n")
+    FlagRecorder(db.make_sessionmaker(engine), spill).replay()
+    assert not spill.exists()
+    assert not (tmp_path / "spill.jsonl.rejected").exists()

@@ -187,8 +187,8 @@ def test_cli_lists_and_closes_a_case_and_audits_it(
     add_staff(env, "park", "admin")
     closed = repostwatch("cases", "close", CASE, "--by", "park", "--yes", env=env).stdout
     assert closed.strip() == (
-        f"Closed {CASE}: deleted 2 evidence item(s) and 0 thumbnail(s), withdrew 4 reference "
-        "hash(es) and 2 keyword(s)."
+        f"Closed {CASE}: deleted 2 evidence item(s), 0 thumbnail(s) and 0 spilled match(es), "
+        "withdrew 4 reference hash(es) and 2 keyword(s)."
     )
     again = repostwatch("cases", "close", CASE, "--by", "park", "--yes", env=env, check=False)
     assert again.returncode == 1 and "was closed at" in again.stderr
