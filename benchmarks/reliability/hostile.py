@@ -45,6 +45,8 @@ class Result:
     stats: dict = field(default_factory=dict)
     #: The last line of the first traceback in the crawl's output (what raised), if any.
     raised: str = ""
+    #: Processes of the crawl (hashing workers, Chromium) still alive a second after it ended.
+    survivors: int = 0
 
     @property
     def named(self) -> list[str]:
@@ -67,6 +69,8 @@ class Result:
             problems.append(f"LEAK: {self.canary_hits} request(s) reached the canary")
         if self.seconds > self.case.seconds:
             problems.append(f"over {self.case.seconds:.0f} s")
+        if self.survivors:
+            problems.append(f"LEAK: {self.survivors} process(es) outlived the crawl")
         if self.memory_mb > MEMORY_MB:
             problems.append(f"over {MEMORY_MB} MB")
         if not self.named:
@@ -141,7 +145,24 @@ def run_case(case: Case, base: Path, canary: HostileSite, logs: Path | None = No
             len(re.findall(r"^Traceback \(most recent call last\)", log, re.M)),
             stats,
             _first_raised(log),
+            _survivors(tmp),
         )
+
+
+def _survivors(tmp: str) -> int:
+    """Processes whose environment names this case's directory, a second after the crawl."""
+    time.sleep(1)
+    marker = tmp.encode()
+    count = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes():
+                count += 1
+        except OSError:
+            continue
+    return count
 
 
 def _first_raised(log: str) -> str:
