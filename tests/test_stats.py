@@ -10,6 +10,7 @@ from tests.support.project import ROOT
 #: Every constant key, as crawls have always written it (stored runs are read by these names).
 KNOWN = {
     "RUN_ID": "repostwatch/run_id",
+    "FLAGS_REFUSED": "repostwatch/flags/refused",
     "REFERENCES": "repostwatch/references",
     "REFERENCES_ADDED_LIVE": "repostwatch/references/added_live",
     "REFERENCES_WITHDRAWN_LIVE": "repostwatch/references/withdrawn_live",

@@ -50,9 +50,12 @@ def test_a_database_without_migrations_is_one_clear_error(tmp_path):
         assert "Traceback" not in result.stderr
 
 
-def test_a_mistyped_sqlite_url_creates_no_file(tmp_path):
+def test_a_mistyped_sqlite_url_creates_no_file(tmp_path, refused_port):
     typo = tmp_path / "vra" / "repostwatch.db"
-    env = {"REPOSTWATCH_DATABASE_URL": f"sqlite:///{typo}"}
+    env = {
+        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{typo}",
+        "REPOSTWATCH_SCRAPYD_URLS": f"http://ops:s3cret@127.0.0.1:{refused_port()}/",
+    }
     for args in (("flags", "list"), ("crawls", "list"), ("status",)):
         result = repostwatch(*args, env=env, check=False)
         said = result.stdout + result.stderr  # status prints its report on stdout

@@ -3,11 +3,13 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 
 
 def test_flags_decide_unknown_id_is_a_clear_error(env):
-    result = repostwatch("flags", "decide", "999", "confirm", env=env, check=False)
+    add_staff(env, "kim")
+    result = repostwatch("flags", "decide", "999", "confirm", "--by", "kim", env=env, check=False)
     assert result.returncode == 1
     assert "no flag with id 999" in result.stderr
     assert repostwatch("flags", "list", env=env).stdout.strip() == "No flags."

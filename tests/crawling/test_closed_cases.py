@@ -30,7 +30,11 @@ def test_matches_of_a_case_closed_mid_crawl_are_refused_with_a_stat(engine, data
         with db.make_sessionmaker(engine).begin() as session:
             close_case(session, "case-1", by="park.admin")
         outcome = SimpleNamespace(
-            url="http://127.0.0.1:1/m/1.jpg", sha256="a" * 64, pdq=None, sealed=None
+            url="http://127.0.0.1:1/m/1.jpg",
+            sha256="a" * 64,
+            pdq=None,
+            sealed=None,
+            reference_keys=(),
         )
         match = SimpleNamespace(
             case_id=reference.case_id,
@@ -39,7 +43,7 @@ def test_matches_of_a_case_closed_mid_crawl_are_refused_with_a_stat(engine, data
             distance=0,
             variant="original",
         )
-        pipeline._record("http://127.0.0.1:1/post/1", [(outcome, match, None)])
+        pipeline.match_writer.record("http://127.0.0.1:1/post/1", [(outcome, match, None)])
     finally:
         pipeline.close_spider(spider)
         pipeline.spider_closed(spider, "finished")

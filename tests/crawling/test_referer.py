@@ -33,6 +33,7 @@ def test_media_on_another_origin_gets_no_referer(tmp_path):
             repostwatch("db", "upgrade", env=env, cwd=tmp_path)
             (sites_dir / "pages.toml").write_text(
                 f'name = "pages"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+                f'private_hosts = ["127.0.0.1:{cdn.port}"]\n'  # the "CDN": another origin
             )
             repostwatch("crawl", "pages", env=env, cwd=tmp_path)
     # The other origin was asked for both photos, and told nothing of the pages.

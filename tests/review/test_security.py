@@ -274,7 +274,7 @@ def _referer_under(policy: str, page: str, target: str) -> str | None:
     }[policy]
 
 
-def test_same_origin_posts_pass_the_strict_referrer_check_over_https(app, world):
+def test_same_origin_posts_pass_the_strict_referrer_check_over_https(app, world, authenticator):
     """Behind HTTPS Flask-WTF also wants a same-origin Referer (WTF_CSRF_SSL_STRICT); the
     pages' Referrer-Policy must let the browser send one, or every form is refused."""
     assert app.config["WTF_CSRF_SSL_STRICT"]
@@ -294,6 +294,19 @@ def test_same_origin_posts_pass_the_strict_referrer_check_over_https(app, world)
         )
 
     response = submit("/login", "/login", {"username": "kim", "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    # The second factor, on one page (the enrolment page's secret is the one its form takes).
+    shown = client.get("/login/code", base_url=base)
+    page = shown.get_data(as_text=True)
+    enrolling = 'id="totp-secret"' in page
+    code = authenticator.enrol("kim", page) if enrolling else authenticator.code("kim")
+    referer = _referer_under(shown.headers["Referrer-Policy"], base + "/login/code", base)
+    response = client.post(
+        "/login/code",
+        base_url=base,
+        data={"csrf_token": _TOKEN.search(page).group(1), "code": code},
+        headers={"Referer": referer} if referer else {},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     response = submit(f"/flags/{flag_id}", f"/flags/{flag_id}/decide", {"decision": "confirm"})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]

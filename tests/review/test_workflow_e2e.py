@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crawler.db import users
 from crawler.db.flags import MatchRecord, record_match
-from crawler.db.models import AuditEntry, Flag, Notice
+from crawler.db.models import AuditEntry, Flag, Notice, RecheckObservation, utcnow
 from crawler.db.references import NewHash, add_reference_hashes, load_references
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
@@ -140,14 +142,22 @@ def test_review_notice_send_recheck_and_removal_in_the_browser(
         ((name, png),) = [(p.get_filename(), p.get_content()) for p in message.iter_attachments()]
         assert name == f"notice-{notice_id}-item-1.png" and png.startswith(b"\x89PNG")
 
-        # The site deletes the page; the re-check finds it gone.
+        # The site deletes the page and its media; two re-checks a day apart find it gone.
         repost_site.remove("/post/1")
+        repost_site.remove(urlsplit(repost_site.media_url).path)
         result = repostwatch("recheck", env=env)
-        assert "1 removed, 0 still there, 0 unknown; 1 notice(s) resolved" in result.stdout
+        assert "0 removed, 1 seen gone (not yet removed)" in result.stdout
+        with sessions.begin() as session:
+            session.execute(
+                update(RecheckObservation).values(observed_at=utcnow() - timedelta(hours=24))
+            )
+        result = repostwatch("recheck", env=env)
+        assert "1 removed, 0 seen gone (not yet removed), 0 still there" in result.stdout
+        assert "1 notice(s) resolved" in result.stdout
 
         page.goto(f"{url}/flags/{flag_id}")
         assert page.inner_text("h1 .status") == "removed"
-        assert "(page_http_404)" in page.inner_text("#removed")
+        assert "(media_http_404)" in page.inner_text("#removed")
         assert "time-to-removal" in page.inner_text("#removed")
         assert page.inner_text("#notices") == f"notice {notice_id} (resolved)"
         page.goto(f"{url}/notices/{notice_id}")
@@ -158,7 +168,7 @@ def test_review_notice_send_recheck_and_removal_in_the_browser(
         assert (flag.status, flag.decided_by, flag.removed_reason) == (
             "removed",
             "kim",
-            "page_http_404",
+            "media_http_404",
         )
         notice = session.get(Notice, notice_id)
         assert (notice.status, notice.approved_by, notice.send_count) == ("resolved", "park", 1)

@@ -179,9 +179,7 @@ def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(de
         assert (
             deployed["scrapyd_dir"] / "logs" / "repostwatch" / "site" / f"gallery.{second}.log"
         ).is_file()
-        assert (
-            deployed["scrapyd_dir"] / "items" / "repostwatch" / "site" / f"gallery.{second}.jl"
-        ).is_file()
+        assert not (deployed["scrapyd_dir"] / "items").exists()  # no item feeds, ever
         listing = repostwatch("crawls", "list", env=env, cwd=tmp).stdout
         assert f"gallery  every 6h  scheduled  {due}  {second} finished  healthy" in listing
     finally:
@@ -347,7 +345,7 @@ def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed,
         status = repostwatch("status", env=env, cwd=tmp)
         unhealthy = status.stdout.split("\nUnhealthy sites\n", 1)[1].splitlines()
         line = f"  svc  since {health.since:%Y-%m-%d %H:%M} UTC: {health.reason}"
-        assert line in unhealthy and "no page" in line, status.stdout
+        assert line in unhealthy and "no_page_crawled" in line, status.stdout
     finally:
         crawl_sites.unlink(missing_ok=True)
         engine.dispose()

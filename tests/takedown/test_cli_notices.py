@@ -177,6 +177,7 @@ def test_screenshots_that_fail_make_the_command_fail_and_a_sent_notice_is_not_re
     assert "HTTP 404" in failed.stdout
     assert "Took 1 screenshot(s) for notice 1; 1 failed." in failed.stdout
 
+    add_staff(env, "park.approver", "approver")
     repostwatch("notices", "approve", "1", "--by", "park.approver", env=env)
     retaken = repostwatch("notices", "screenshots", "1", "--retake", env=env, check=False)
     assert "its screenshots were not retaken (only drafts' are)" in retaken.stdout
