@@ -22,6 +22,13 @@ def main() -> None:
         "parts", nargs="*", metavar="PART", help="kills, outages, hostile (default: all)"
     )
     parser.add_argument("--trials", type=int, default=20, help="kills per mode (default 20)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["alone", "distributed"],
+        choices=["alone", "distributed"],
+        help="kills: which crawls to kill (default both)",
+    )
     parser.add_argument("--pages", type=int, default=60, help="listing pages of the board")
     parser.add_argument("--delay", type=float, default=0.1, help="the board's download_delay")
     parser.add_argument("--outage", type=float, default=60.0, help="seconds a service is down")

@@ -137,7 +137,12 @@ def database_down(args, site: boards.Board, base: Path) -> Outcome:
                     duplicated,
                     seconds[True],
                     seconds[False],
-                    f"crawl exit {code}" + (f"; {_last_error(err)}" if code else ""),
+                    f"crawl exit {code}"
+                    + (
+                        " (it spilled matches, as documented)"
+                        if code == 1 and spilled
+                        else (f"; {_last_error(err)}" if code else "")
+                    ),
                 )
         finally:
             database.close()
