@@ -60,7 +60,11 @@ class RedisMediaCache:
     def __init__(self, redis_url: str, ttl: int = REDIS_TTL):
         import redis
 
-        self.client = redis.Redis.from_url(redis_url, decode_responses=True)
+        # Timeouts: a Redis that stops answering (a half-open connection) must cost a cache
+        # miss, not a crawl that waits for ever on a page's media.
+        self.client = redis.Redis.from_url(
+            redis_url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5
+        )
         self.ttl = ttl
 
     def _key(self, url: str) -> str:
