@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from crawler.cli.common import cli_username, login_name, open_session, table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crawler.db.models import User
+    from crawler.db.users import UserView
 
 ROLES = ("reviewer", "approver", "admin")
 
@@ -48,22 +55,13 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
       repostwatch users add kim --role reviewer
       printf '%s\\n' "$PASSWORD" | repostwatch users add lee --role admin --password-stdin
     """
-    from crawler.db import audit
     from crawler.db import users as accounts
 
     password = _read_password(password_stdin)
     try:
         with open_session() as session:
             created = accounts.create_user(session, username, password, role)
-            audit.record(
-                session,
-                "user_create",
-                username=cli_username(""),
-                os_user=login_name() or None,
-                target_type="user",
-                target_id=created.id,
-                details={"username": created.username, "role": created.role, "via": "cli"},
-            )
+            _audit(session, "user_create", created, role=created.role)
     except accounts.UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {created.username} ({created.role}).")
@@ -110,21 +108,12 @@ def users_disable(username: str, enable: bool) -> None:
       repostwatch users disable kim
       repostwatch users disable kim --enable
     """
-    from crawler.db import audit
     from crawler.db import users as accounts
 
     try:
         with open_session() as session:
             changed = accounts.set_disabled(session, username, not enable)
-            audit.record(
-                session,
-                "user_enable" if enable else "user_disable",
-                username=cli_username(""),
-                os_user=login_name() or None,
-                target_type="user",
-                target_id=changed.id,
-                details={"username": changed.username, "via": "cli"},
-            )
+            _audit(session, "user_enable" if enable else "user_disable", changed)
     except accounts.UserNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{changed.username} is {'active' if changed.active else 'disabled'}.")
@@ -147,21 +136,13 @@ def users_passwd(username: str, password_stdin: bool) -> None:
       repostwatch users passwd kim
       printf '%s\\n' "$PASSWORD" | repostwatch users passwd kim --password-stdin
     """
-    from crawler.db import audit
     from crawler.db import users as accounts
 
     password = _read_password(password_stdin)
     try:
         with open_session() as session:
             changed = accounts.set_password(session, username, password)
-            audit.record(
-                session,
-                "password_set",
-                username=cli_username(""),
-                target_type="user",
-                target_id=changed.id,
-                details={"username": changed.username, "via": "cli"},
-            )
+            _audit(session, "password_set", changed)
     except (accounts.UserError, accounts.UserNotFound) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"New password set for {changed.username}; its open sessions have ended.")
@@ -179,21 +160,29 @@ def users_totp_reset(username: str) -> None:
     Example:
       repostwatch users totp-reset kim
     """
-    from crawler.db import audit, totp
+    from crawler.db import totp
     from crawler.db import users as accounts
 
     try:
         with open_session() as session:
             user = totp.reset(session, username)
-            audit.record(
-                session,
-                "totp_reset",
-                username=cli_username(""),
-                target_type="user",
-                target_id=user.id,
-                details={"username": user.username, "via": "cli"},
-            )
+            _audit(session, "totp_reset", user)
             name = user.username
     except accounts.UserNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{name} has no second factor now: it enrols again at its next login.")
+
+
+def _audit(session: Session, action: str, account: UserView | User, **details: object) -> None:
+    """The audit entry of an account command: run by "(cli)" as the OS user, about ``account``."""
+    from crawler.db import audit
+
+    audit.record(
+        session,
+        action,
+        username=cli_username(""),
+        os_user=login_name() or None,
+        target_type="user",
+        target_id=account.id,
+        details={"username": account.username, **details, "via": "cli"},
+    )
