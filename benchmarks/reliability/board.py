@@ -101,6 +101,17 @@ def prepare(env: dict[str, str]) -> None:
     run("refs", "add", "--case", CASE, *map(str, map(samples.photo_path, REFERENCES)), env=env)
 
 
+def open_distributed_run(env: dict[str, str]) -> int:
+    """Open a distributed run of the board, as the scheduler does before it hands out the
+    workers' jobs; its id."""
+    from scrapy.settings import Settings
+
+    from crawler.distributed import open_run
+
+    settings = Settings({key: value for key, value in env.items() if key.startswith("REPOST")})
+    return open_run(settings, SITE)
+
+
 def flags(env: dict[str, str]) -> list[str]:
     """The flagged media paths, one entry per flag row (so duplicates show)."""
     found = json.loads(run("flags", "list", "--json", env=env).stdout)

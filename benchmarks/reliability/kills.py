@@ -106,7 +106,7 @@ def distributed(site: boards.Board, base: Path, at: float, args) -> Trial:
         )
         boards.prepare(env)
         _site_file(env, server, args)
-        run_id = _open_run(env)
+        run_id = boards.open_distributed_run(env)
         command = _crawl_command("--distributed", "--run-id", str(run_id))
 
         def worker() -> subprocess.Popen:
@@ -131,16 +131,6 @@ def distributed(site: boards.Board, base: Path, at: float, args) -> Trial:
             return Trial("distributed", at, *boards.count(site.matches, boards.flags(env)), seconds)
         finally:
             _forget_keys(args.redis, env["REPOSTWATCH_DISTRIBUTED_PREFIX"])
-
-
-def _open_run(env: dict[str, str]) -> int:
-    """Open a distributed run as the scheduler does before it hands out the workers' jobs."""
-    from scrapy.settings import Settings
-
-    from crawler.distributed import open_run
-
-    settings = Settings({key: value for key, value in env.items() if key.startswith("REPOST")})
-    return open_run(settings, boards.SITE)
 
 
 def _forget_keys(url: str, prefix: str) -> None:

@@ -54,9 +54,14 @@ def _spilled(env: dict[str, str]) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.exists() else 0
 
 
-def _wait_for_requests(server: LocalSite, count: int, process: subprocess.Popen) -> None:
-    while len(server.requests) < count and process.poll() is None:
+def _outage(relay: Relay, server: LocalSite, process: subprocess.Popen, seconds: float) -> None:
+    """Cut ``relay`` for ``seconds`` once a quarter of the site's routes were asked for (or
+    ``process`` ended), then put it back."""
+    while len(server.requests) < len(server.routes) // 4 and process.poll() is None:
         time.sleep(0.1)
+    relay.down()
+    time.sleep(seconds)
+    relay.up()
 
 
 def _site_file(env: dict[str, str], server: LocalSite, args, extra: str = "") -> None:
@@ -114,10 +119,7 @@ def database_down(args, site: boards.Board, base: Path) -> Outcome:
                 started = time.monotonic()
                 process = _crawl(env)
                 if disturbed:
-                    _wait_for_requests(server, len(site.routes) // 4, process)
-                    database.relay.down()
-                    time.sleep(args.outage)
-                    database.relay.up()
+                    _outage(database.relay, server, process, args.outage)
                 code, err = _finish(process)
                 seconds[disturbed] = time.monotonic() - started
                 if not disturbed:
@@ -155,10 +157,6 @@ def _last_error(err: str) -> str:
 
 
 def redis_down(args, site: boards.Board, base: Path) -> Outcome:
-    from scrapy.settings import Settings
-
-    from crawler.distributed import open_run
-
     redis_url = make_url(args.redis.replace("redis://", "redis+x://"))
     seconds = {}
     outcome = None
@@ -172,15 +170,11 @@ def redis_down(args, site: boards.Board, base: Path) -> Outcome:
                 )
                 boards.prepare(env)
                 _site_file(env, server, args)
-                settings = Settings({k: v for k, v in env.items() if k.startswith("REPOST")})
-                run_id = str(open_run(settings, boards.SITE))
+                run_id = str(boards.open_distributed_run(env))
                 started = time.monotonic()
                 workers = [_crawl(env, "--distributed", "--run-id", run_id) for _ in range(2)]
                 if disturbed:
-                    _wait_for_requests(server, len(site.routes) // 4, workers[0])
-                    relay.down()
-                    time.sleep(args.outage)
-                    relay.up()
+                    _outage(relay, server, workers[0], args.outage)
                 codes = [_finish(worker) for worker in workers]
                 seconds[disturbed] = time.monotonic() - started
                 if not disturbed:
