@@ -86,7 +86,6 @@ class SiteSpider(scrapy.Spider):
         self.config = config
         self.site_name = config.name
         self.allowed_domains = config.domains
-        self.allow_private_network = config.allow_private_network
         follow = config.follow
         # Offsite links are dropped here (not by LinkExtractor's allow_domains, which does not
         # match IP hosts with a port) so that they never count against max_pages.
