@@ -49,11 +49,12 @@ _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 class AddressRefused(Exception):
     """A host the crawl must not reach; ``kind`` is one of HOST_NAME, UNRESOLVABLE,
-    PRIVATE_NETWORK, ``str()`` says why."""
+    PRIVATE_NETWORK, ``str()`` says why; ``address``: the private address it resolved to."""
 
-    def __init__(self, kind: str, why: str):
+    def __init__(self, kind: str, why: str, address: IPAddress | None = None):
         super().__init__(why)
         self.kind = kind
+        self.address = address
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -193,7 +194,7 @@ def _judge(
         for address in addresses:
             if not is_public_address(address):
                 raise AddressRefused(
-                    PRIVATE_NETWORK, f"{host} resolves to {address}, a private address"
+                    PRIVATE_NETWORK, f"{host} resolves to {address}, a private address", address
                 )
     return addresses
 

@@ -53,12 +53,8 @@ def private_urls(config: SiteConfig) -> list[str]:
                 else " (name it by its IP address or a full domain name)"
             )
             problems.append(
-                f"{config.source}: {key}: {url} is on a private network ({_detail(exc)}); "
+                f"{config.source}: {key}: {url} is on a private network "
+                f"({exc.address if exc.address is not None else exc}); "
                 f"crawls refuse it{unless}"
             )
     return problems
-
-
-def _detail(exc: AddressRefused) -> str:
-    text = str(exc)
-    return text.rsplit(" resolves to ", 1)[-1].split(",")[0] if " resolves to " in text else text
