@@ -39,7 +39,8 @@ class LocalSite:
 
     Use as a context manager: ``with LocalSite(routes) as site: crawl(site.url + "/")``.
     ``port=0`` picks a free port. ``requests`` records every path asked for, in order, and
-    ``exchanges`` every (method, path, status), ``referers`` the Referer of each path. Like an
+    ``exchanges`` every (method, path, status), ``referers`` the Referer of each path
+    (``all_referers`` of each request). Like an
     ordinary web server, every 200 answer carries an ``ETag`` and a ``Last-Modified`` and a
     matching conditional request gets a 304; ``validators=False`` serves without them.
     """
@@ -51,6 +52,7 @@ class LocalSite:
         self.exchanges: list[tuple[str, str, int]] = []
         self.user_agents: list[str] = []
         self.referers: dict[str, str | None] = {}  # path -> the Referer it was last asked with
+        self.all_referers: list[tuple[str, str | None]] = []  # (path, Referer), every request
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         site = self
@@ -84,6 +86,7 @@ class LocalSite:
                     site.exchanges.append((self.command, self.path, status))
                     site.user_agents.append(self.headers.get("User-Agent", ""))
                     site.referers[self.path] = self.headers.get("Referer")
+                    site.all_referers.append((self.path, self.headers.get("Referer")))
                 self.send_response(status)
                 if status != 304:
                     self.send_header("Content-Type", route.content_type)

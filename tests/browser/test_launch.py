@@ -32,3 +32,20 @@ def test_screenshots_and_pdf_exports_launch_with_the_same_rule():
     for module in (exports, screenshots, screenshot_browser):
         assert not hasattr(module, "CHROMIUM_ARGS"), module.__name__
     assert os.geteuid() == 0 or "--no-sandbox" not in chromium_args()
+
+
+def test_our_features_keep_playwrights_own():
+    """Chromium reads only the last ``--enable-features``: ours must carry Playwright's too."""
+    import re
+    from pathlib import Path
+
+    import playwright
+
+    bundle = Path(playwright.__file__).parent / "driver/package/lib/coreBundle.js"
+    found = re.search(r"enabledFeatures = \(\) => \[(.*?)\]", bundle.read_text(), re.S)
+    assert found, f"Playwright's enabled features not found in {bundle}: update this test"
+    theirs = set(re.findall(r'"([A-Za-z0-9]+)"', found.group(1)))
+    ours = [arg for arg in chromium_args() if arg.startswith("--enable-features=")]
+    assert len(ours) == 1
+    assert theirs <= set(ours[0].removeprefix("--enable-features=").split(",")) | {""}
+    assert "NoReferrers" in ours[0]

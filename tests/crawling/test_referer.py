@@ -59,3 +59,43 @@ def test_same_origin_referer():
     ):
         assert same_origin_referer(page, other) == {}, other
     assert same_origin_referer("", "https://board.example/img/1.jpg") == {}  # a search's page
+
+
+def test_a_rendered_page_sends_no_referer_anywhere(tmp_path):
+    """render = "browser": Chromium fetches the page's scripts and styles itself while it
+    renders, and sends no Referer at all (a search's page URL names a victim), not even to its
+    own origin. Pictures are still fetched by the pipeline (the browser does not load them)."""
+    photo = Route(samples.reencoded_jpeg("camera", quality=70, scale=0.25), JPEG)
+    script = Route(b"document.title = 'rendered';", "text/javascript")
+    with LocalSite({"/cdn/player.js": script, "/cdn/1.jpg": photo}) as cdn:
+        routes = {
+            "/": html(
+                f'<script src="{cdn.url}/cdn/player.js"></script><script src="/own.js"></script>'
+                f'<img src="{cdn.url}/cdn/1.jpg"><img src="/own.jpg">'
+            ),
+            "/own.js": script,
+            "/own.jpg": photo,
+        }
+        with LocalSite(routes) as site:
+            sites_dir = tmp_path / "sites"
+            sites_dir.mkdir()
+            env = {
+                "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
+                "REPOSTWATCH_SITES_DIR": str(sites_dir),
+            }
+            repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+            (sites_dir / "pages.toml").write_text(
+                f'name = "pages"\nstart_urls = ["{site.url}/"]\nrender = "browser"\n'
+                f'allow_private_network = true\nprivate_hosts = ["127.0.0.1:{cdn.port}"]\n'
+            )
+            repostwatch("crawl", "pages", env=env, cwd=tmp_path)
+    # Chromium asked the "CDN" for the script, the pipeline for the photo: neither said whence.
+    assert sorted(path for path, _ in cdn.all_referers) == [
+        "/cdn/1.jpg",
+        "/cdn/player.js",
+        "/robots.txt",
+    ]
+    assert {ref for _, ref in cdn.all_referers} == {None}
+    # On its own origin Chromium names nothing either; the pipeline names the page (hotlinks).
+    assert dict(site.all_referers)["/own.js"] is None
+    assert dict(site.all_referers)["/own.jpg"] == f"{site.url}/"
