@@ -3,7 +3,8 @@
 Not a Scrapy crawl: a re-check is a few requests per flag, and it must run from the CLI, a
 scheduler or the web app without a reactor. It keeps the crawler's network rules
 (crawler/network.py): http and https only, every connection's address resolved and refused when
-private, loopback or link-local (unless the site file allows private addresses), no proxies from
+private, loopback or link-local (unless the site file opts in for that host and port: its
+:attr:`~crawler.sites.SiteConfig.private_opt_in`, as for its crawls), no proxies from
 the environment, the connection made to the address that was checked (so a DNS answer cannot
 change in between), and robots.txt obeyed (read for the site's User-Agent) unless the site file
 says ``obey_robots = false``.
@@ -31,11 +32,23 @@ from functools import partial
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from crawler.network import NO_OPT_IN, AddressRefused, PrivateOptIn, checked_addresses_blocking
+from crawler.network import (
+    NO_OPT_IN,
+    PRIVATE_NETWORK,
+    AddressRefused,
+    PrivateOptIn,
+    checked_addresses_blocking,
+)
 
 
 class PrivateAddressRefused(OSError):
-    """The host resolves to a private, loopback or link-local address."""
+    """The host is refused by the crawler's network rule (crawler/network.py): a loopback or
+    local name, a name that does not resolve, or a private, loopback or link-local address
+    the site file does not allow; ``kind`` says which (``AddressRefused.kind``)."""
+
+    def __init__(self, why: str, kind: str):
+        super().__init__(why)
+        self.kind = kind
 
 
 class RobotsRefused(OSError):
@@ -82,15 +95,14 @@ def _guarded_connection(
     timeout: float | object = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
     source_address: tuple[str, int] | None = None,
     *,
-    allow_private: bool,
+    opt_in: PrivateOptIn,
     deadline: _Deadline,
 ) -> socket.socket:
     host, port = address
-    opt_in = PrivateOptIn(everywhere=True) if allow_private else NO_OPT_IN
     try:  # the crawler's rule: no loopback or local names, no unresolvable or private hosts
         addresses = checked_addresses_blocking(host, port, opt_in)
     except AddressRefused as exc:
-        raise PrivateAddressRefused(f"{exc}; refused") from None
+        raise PrivateAddressRefused(f"{exc}; refused{_outside(opt_in, exc)}", exc.kind) from None
     last: OSError | None = None
     for ip in addresses:  # connect to the address just checked, not to a new DNS answer
         remaining = deadline.remaining()
@@ -104,6 +116,17 @@ def _guarded_connection(
         deadline.add(sock)
         return sock
     raise last or OSError(f"cannot connect to {host}:{port}")
+
+
+def _outside(opt_in: PrivateOptIn, refused: AddressRefused) -> str:
+    """What a private address refused despite the site's opt-in was outside of."""
+    if refused.kind != PRIVATE_NETWORK or not opt_in.origins:
+        return ""
+    own = ", ".join(f"{host}:{port}" for host, port in sorted(opt_in.origins))
+    return (
+        f" (the site file allows private addresses only for {own}; list another in "
+        "private_hosts if the site really uses it)"
+    )
 
 
 class _HTTPConnection(http.client.HTTPConnection):
@@ -159,13 +182,13 @@ class Fetcher:
         self.robots_agent = robots_agent
         self.request_seconds = request_seconds
         self.max_bytes = max_bytes
-        self._robots: dict[tuple[str, str, bool], RobotFileParser] = {}
+        self._robots: dict[tuple[str, str, PrivateOptIn], RobotFileParser] = {}
 
     def allowed(
         self,
         url: str,
         *,
-        allow_private: bool,
+        opt_in: PrivateOptIn = NO_OPT_IN,
         robots_agent: str | None = None,
         until: float | None = None,
     ) -> bool:
@@ -176,13 +199,11 @@ class Fetcher:
         agent = robots_agent or self.robots_agent
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        key = (origin, agent, allow_private)
+        key = (origin, agent, opt_in)
         if key not in self._robots:
             rules = RobotFileParser(origin + "/robots.txt")
             try:
-                answer = self.get(
-                    origin + "/robots.txt", allow_private=allow_private, robots=False, until=until
-                )
+                answer = self.get(origin + "/robots.txt", opt_in=opt_in, robots=False, until=until)
             except DeadlineExceeded:
                 raise
             except FETCH_ERRORS:
@@ -196,8 +217,8 @@ class Fetcher:
             self._robots[key] = rules
         return self._robots[key].can_fetch(agent, url)
 
-    def opener(self, allow_private: bool, deadline: _Deadline) -> urllib.request.OpenerDirector:
-        guard = partial(_guarded_connection, allow_private=allow_private, deadline=deadline)
+    def opener(self, opt_in: PrivateOptIn, deadline: _Deadline) -> urllib.request.OpenerDirector:
+        guard = partial(_guarded_connection, opt_in=opt_in, deadline=deadline)
         opener = urllib.request.OpenerDirector()  # no proxy, file: or ftp: handlers
         for handler in (
             _HTTPHandler(guard),
@@ -213,17 +234,17 @@ class Fetcher:
         self,
         url: str,
         *,
-        allow_private: bool,
+        opt_in: PrivateOptIn = NO_OPT_IN,
         referer: str | None = None,
         robots: bool = True,
         robots_agent: str | None = None,
         until: float | None = None,
     ) -> Fetched:
         """The answer to GET ``url``, within REPOSTWATCH_RECHECK_REQUEST_SECONDS and before
-        ``until`` (a time.monotonic() value: the end of the round) when given."""
-        if robots and not self.allowed(
-            url, allow_private=allow_private, robots_agent=robots_agent, until=until
-        ):
+        ``until`` (a time.monotonic() value: the end of the round) when given. ``opt_in``: the
+        private hosts and ports this request and its redirects may reach (the site's
+        ``private_opt_in``; none by default)."""
+        if robots and not self.allowed(url, opt_in=opt_in, robots_agent=robots_agent, until=until):
             raise RobotsRefused(f"robots.txt disallows {url}")
         end = time.monotonic() + self.request_seconds
         deadline = _Deadline(end if until is None else min(end, until))
@@ -238,9 +259,7 @@ class Fetcher:
         timer.start()
         try:
             try:
-                opened = self.opener(allow_private, deadline).open(
-                    request, timeout=deadline.remaining()
-                )
+                opened = self.opener(opt_in, deadline).open(request, timeout=deadline.remaining())
                 with opened as response:
                     body = response.read(self.max_bytes + 1)
                     status = response.status

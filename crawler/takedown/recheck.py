@@ -24,9 +24,10 @@ so that it cannot hold up the others.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
@@ -38,10 +39,19 @@ from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
 from crawler.extraction import canonical_media_url, decode_page, extract_media_urls
 from crawler.hashing import PDQ_MATCH_THRESHOLD, MediaError, hamming, hash_media
+from crawler.network import NO_OPT_IN, PRIVATE_NETWORK, PrivateOptIn
 from crawler.sites import SiteConfig
-from crawler.takedown.fetching import FETCH_ERRORS, DeadlineExceeded, Fetched, Fetcher
+from crawler.takedown.fetching import (
+    FETCH_ERRORS,
+    DeadlineExceeded,
+    Fetched,
+    Fetcher,
+    PrivateAddressRefused,
+)
 
 GONE = (404, 410)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class CheckResult:
     error: str | None = None  # why it could not tell
     http_status: int | None = None  # the media URL's answer (the page's when it failed)
     late: bool = False  # a deadline passed before the check could end
+    private_refused: bool = False  # a private address was refused (the site file's opt-in)
 
     def observation(self) -> db_rechecks.Observation:
         if self.present is None:
@@ -67,19 +78,21 @@ def check_flag(
     target: db_rechecks.CheckTarget,
     fetcher: Fetcher,
     *,
-    allow_private_network: bool = False,
+    private_opt_in: PrivateOptIn = NO_OPT_IN,
     page_markup_counts: bool = True,
     obey_robots: bool = True,
     robots_agent: str | None = None,
     until: float | None = None,
 ) -> CheckResult:
     """What ``target``'s media URL serves now, and whether its page still shows it.
+    ``private_opt_in``: the private hosts and ports its site's file allows (``private_opt_in``
+    of its SiteConfig; none by default), for the page, the media and their redirects alike.
     ``until`` (time.monotonic()) is the end of the round, if any."""
 
     def get(url: str, referer: str | None = None) -> Fetched:
         return fetcher.get(
             url,
-            allow_private=allow_private_network,
+            opt_in=private_opt_in,
             referer=referer,
             robots=obey_robots,
             robots_agent=robots_agent,
@@ -96,8 +109,14 @@ def check_flag(
         media = get(target.media_url, referer=target.page_url)
     except FETCH_ERRORS as exc:
         error = f"{exc.__class__.__name__}: {exc}"
+        refused = getattr(exc, "reason", exc)  # urllib wraps what a connection raised
         return CheckResult(
-            target.flag_id, None, error=error, late=isinstance(exc, DeadlineExceeded)
+            target.flag_id,
+            None,
+            error=error,
+            late=isinstance(exc, DeadlineExceeded),
+            private_refused=isinstance(refused, PrivateAddressRefused)
+            and refused.kind == PRIVATE_NETWORK,
         )
     if media.status in GONE:
         return CheckResult(target.flag_id, False, f"media_http_{media.status}", None, media.status)
@@ -146,6 +165,14 @@ def _same_media(target: db_rechecks.CheckTarget, media: Fetched, note: str | Non
     return CheckResult(target.flag_id, False, "media_changed", http_status=media.status)
 
 
+def _no_site_file(site: str) -> str:
+    return (
+        f" (site {site!r} has no valid site file, so its re-checks may reach no private "
+        f"address: add or fix {site}.toml in REPOSTWATCH_SITES_DIR, with "
+        "allow_private_network = true if the site is on a private network)"
+    )
+
+
 @dataclass
 class RecheckSummary:
     checked: int = 0
@@ -185,20 +212,30 @@ def recheck(
     until = None if round_seconds is None else time.monotonic() + round_seconds
     summary = RecheckSummary()
     slow_sites: set[str] = set()
+    unconfigured: set[str] = set()  # sites with flags and no valid site file
     for target in targets:
         if target.site in slow_sites or (until is not None and time.monotonic() >= until):
             summary.left.append(target)
             continue
         config = sites.get(target.site)
+        if config is None and target.site not in unconfigured:
+            unconfigured.add(target.site)
+            logger.warning(
+                "Site %r has no valid site file: its flags are re-checked with no private "
+                "address allowed, robots.txt obeyed and the default User-Agent",
+                target.site,
+            )
         result = check_flag(
             target,
             fetcher,
-            allow_private_network=bool(config and config.allow_private_network),
+            private_opt_in=config.private_opt_in if config else NO_OPT_IN,
             page_markup_counts=not (config and config.render == "browser"),
             obey_robots=config.obey_robots if config else True,
             robots_agent=(config.user_agent or None) if config else None,
             until=until,
         )
+        if config is None and result.private_refused:
+            result = replace(result, error=result.error + _no_site_file(target.site))
         if result.late:
             if until is not None and time.monotonic() >= until:
                 summary.left.append(target)  # the round ended during it: not an observation

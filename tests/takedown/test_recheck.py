@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -17,7 +17,8 @@ from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import Flag
 from crawler.db.session import make_sessionmaker
-from crawler.demo.localsite import LocalSite, Route, html
+from crawler.demo.localsite import LocalSite, Route, html, redirect
+from crawler.network import PrivateOptIn
 from crawler.takedown.drafting import draft_notices
 from crawler.takedown.recheck import check_flag, recheck
 from tests.support.drip import DripServer
@@ -31,6 +32,11 @@ DAY = timedelta(hours=24)  # REPOSTWATCH_RECHECK_GONE_HOURS as settings/__init__
 def _configs(site, private: bool = True, render: str = '"html"'):
     extra = {"allow_private_network": "true" if private else "false", "render": render}
     return {"board": site_config("board", site.url + "/", 'language = "en"', **extra)}
+
+
+def _opt_in(site) -> PrivateOptIn:
+    """The private opt-in of the repost site's file: its own host and port only."""
+    return _configs(site)["board"].private_opt_in
 
 
 def _flag(world, site) -> int:
@@ -283,7 +289,7 @@ def test_a_re_encoded_copy_at_the_same_url_is_still_there(session, world, repost
     copy = samples.reencoded_jpeg("astronaut", quality=60, scale=0.5)
     assert copy != PHOTO
     repost_site.site.routes["/media/1.jpg"] = Route(copy, "image/jpeg")
-    result = check_flag(_target(session, flag_id), FETCHER, allow_private_network=True)
+    result = check_flag(_target(session, flag_id), FETCHER, private_opt_in=_opt_in(repost_site))
     assert (result.present, result.reason) == (True, None)
 
 
@@ -306,19 +312,18 @@ def test_browser_sites_are_not_judged_by_their_markup(session, world, repost_sit
     flag_id = _flag(world, repost_site)
     repost_site.site.routes["/post/1"] = html("<div id=app></div><script>/* builds it */</script>")
     target = _target(session, flag_id)
-    html_site = check_flag(target, FETCHER, allow_private_network=True)
-    browser_site = check_flag(target, FETCHER, allow_private_network=True, page_markup_counts=False)
+    opt_in = _opt_in(repost_site)
+    html_site = check_flag(target, FETCHER, private_opt_in=opt_in)
+    browser_site = check_flag(target, FETCHER, private_opt_in=opt_in, page_markup_counts=False)
     assert (html_site.present, html_site.reason) == (True, "not_on_page")  # reported, no more
     assert (browser_site.present, browser_site.reason) == (True, None)
 
 
 def test_redirects_to_other_schemes_are_refused(session, world, repost_site):
-    from crawler.demo.localsite import redirect
-
     flag_id = _flag(world, repost_site)
     for path in ("/post/1", "/media/1.jpg"):
         repost_site.site.routes[path] = redirect("file:///etc/passwd")
-    result = check_flag(_target(session, flag_id), FETCHER, allow_private_network=True)
+    result = check_flag(_target(session, flag_id), FETCHER, private_opt_in=_opt_in(repost_site))
     assert (result.present, result.error) == (None, "media answered HTTP 302")
 
 
@@ -348,14 +353,70 @@ def test_robots_txt_is_obeyed_unless_the_site_file_says_otherwise(engine, world,
     assert [r.flag_id for r in summary.present] == [flag_id]
 
 
+# --- the site file's private opt-in: its own hosts and ports, nothing else ----------------------
+@pytest.mark.parametrize("how", ["media_url", "redirect"])
+def test_a_site_opted_in_for_its_own_host_cannot_reach_another_private_port(
+    engine, session, world, repost_site, how
+):
+    """The media URL of a flag (or a redirect of the site's own media URL) names another
+    service on 127.0.0.1: refused, as the crawl refuses it, unless private_hosts lists it."""
+    with LocalSite({"/media/1.jpg": Route(PHOTO, "image/jpeg")}) as other:
+        media_url = other.url + "/media/1.jpg"
+        if how == "redirect":
+            repost_site.site.routes["/media/1.jpg"] = redirect(media_url)
+            media_url = repost_site.media_url
+        flag_id = world.flag(
+            page_url=repost_site.page_url,
+            media_url=media_url,
+            media_sha256=hashlib.sha256(PHOTO).hexdigest(),
+            media_pdq=repost_site.hashes.get("pdq").hex,
+        )
+        summary = _run(engine, repost_site)
+        assert [r.flag_id for r in summary.unknown] == [flag_id]
+        error = summary.unknown[0].error
+        assert "127.0.0.1 resolves to 127.0.0.1, a private address; refused" in error
+        own = urlsplit(repost_site.url).port
+        assert f"allows private addresses only for 127.0.0.1:{own}; list another in " in error
+        assert other.requests == []
+        # Listed in the site file's private_hosts: reached.
+        configs = {
+            "board": site_config(
+                "board",
+                repost_site.url + "/",
+                allow_private_network="true",
+                private_hosts=f'["127.0.0.1:{urlsplit(other.url).port}"]',
+            )
+        }
+        summary = recheck(
+            make_sessionmaker(engine), configs, FETCHER, gone_after=DAY, now=lambda: LATER
+        )
+        assert [r.flag_id for r in summary.present] == [flag_id]
+        assert "/media/1.jpg" in other.requests
+
+
+def test_a_site_without_a_site_file_reaches_no_private_address(
+    engine, session, world, repost_site, caplog
+):
+    flag_id = _flag(world, repost_site)
+    with caplog.at_level("WARNING", logger="crawler.takedown.recheck"):
+        summary = recheck(make_sessionmaker(engine), {}, FETCHER, gone_after=DAY, now=lambda: LATER)
+    assert [r.flag_id for r in summary.unknown] == [flag_id]
+    assert "a private address; refused> (site 'board' has no valid site file" in (
+        summary.unknown[0].error
+    )
+    assert "add or fix board.toml in REPOSTWATCH_SITES_DIR" in summary.unknown[0].error
+    assert "Site 'board' has no valid site file" in caplog.text
+    assert repost_site.site.requests == []
+
+
 @pytest.mark.parametrize("host", ["localhost", "x.localhost"])
 def test_loopback_names_are_refused_even_for_a_site_on_a_private_network(repost_site, host):
     import urllib.error
-    from urllib.parse import urlsplit
 
     url = f"http://{host}:{urlsplit(repost_site.url).port}/post/1"
+    opted_in = PrivateOptIn.of_urls([url])  # even a site file naming this very host and port
     with pytest.raises(urllib.error.URLError, match="is a loopback name; refused"):
-        FETCHER.get(url, allow_private=True, robots=False)
+        FETCHER.get(url, opt_in=opted_in, robots=False)
     assert repost_site.site.requests == []
 
 
