@@ -176,7 +176,8 @@ REPOSTWATCH_RECHECK_BATCH = _whole_number("REPOSTWATCH_RECHECK_BATCH", 200)
 #: by two re-checks at least this many hours apart (with no sighting in between).
 REPOSTWATCH_RECHECK_GONE_HOURS = _number("REPOSTWATCH_RECHECK_GONE_HOURS", 24.0)
 #: env REPOSTWATCH_RECHECK_REQUEST_SECONDS: the longest one re-check request may take, all of it
-#: (connecting, headers, body, redirects); a slower answer is cut off and tells nothing.
+#: (resolving names, connecting, headers, body, redirects); a slower answer is cut off and tells
+#: nothing.
 REPOSTWATCH_RECHECK_REQUEST_SECONDS = _number("REPOSTWATCH_RECHECK_REQUEST_SECONDS", 60.0)
 #: env REPOSTWATCH_RECHECK_ROUND_SECONDS: the longest a round of re-checks (`repostwatch recheck`,
 #: a scheduler pass) may take; the flags not checked by then are left for the next round.

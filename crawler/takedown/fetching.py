@@ -9,10 +9,12 @@ the environment, the connection made to the address that was checked (so a DNS a
 change in between), and robots.txt obeyed (read for the site's User-Agent) unless the site file
 says ``obey_robots = false``.
 
-Every request has one deadline for all of it (connecting, headers, body, redirects):
-REPOSTWATCH_RECHECK_REQUEST_SECONDS, or the end of the round when that comes first. A socket
-timeout alone would let a server that drips a byte a second hold a request for ever; at the
-deadline the request's sockets are shut down and :class:`DeadlineExceeded` is raised. Requests
+Every request has one deadline for all of it (resolving names, connecting, headers, body,
+redirects): REPOSTWATCH_RECHECK_REQUEST_SECONDS, or the end of the round when that comes first.
+A socket timeout alone would let a server that drips a byte a second hold a request for ever,
+and a resolver that does not answer is not bounded by one at all; at the deadline the request's
+sockets are shut down, a pending name resolution is given up, and :class:`DeadlineExceeded` is
+raised. Requests
 are sent with a neutral, browser-like User-Agent (REPOSTWATCH_RECHECK_USER_AGENT), so that a
 site answering 404 to crawlers only cannot make media look removed.
 """
@@ -36,6 +38,7 @@ from crawler.network import (
     NO_OPT_IN,
     PRIVATE_NETWORK,
     AddressRefused,
+    IPAddress,
     PrivateOptIn,
     checked_addresses_blocking,
 )
@@ -100,7 +103,7 @@ def _guarded_connection(
 ) -> socket.socket:
     host, port = address
     try:  # the crawler's rule: no loopback or local names, no unresolvable or private hosts
-        addresses = checked_addresses_blocking(host, port, opt_in)
+        addresses = _checked_in_time(host, port, opt_in, deadline)
     except AddressRefused as exc:
         raise PrivateAddressRefused(f"{exc}; refused{_outside(opt_in, exc)}", exc.kind) from None
     last: OSError | None = None
@@ -116,6 +119,33 @@ def _guarded_connection(
         deadline.add(sock)
         return sock
     raise last or OSError(f"cannot connect to {host}:{port}")
+
+
+def _checked_in_time(
+    host: str, port: int, opt_in: PrivateOptIn, deadline: _Deadline
+) -> list[IPAddress]:
+    """checked_addresses_blocking within the request's deadline. getaddrinfo has no timeout
+    and cannot be interrupted, so it runs in a daemon thread of its own; at the deadline the
+    request gives up and the thread is left to end when the resolver answers."""
+    outcome: list[list[IPAddress] | BaseException] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            outcome.append(checked_addresses_blocking(host, port, opt_in))
+        except BaseException as exc:  # handed to the request's thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=resolve, name=f"recheck-resolve {host}", daemon=True)
+    thread.start()
+    if not done.wait(max(deadline.remaining(), 0)):
+        raise DeadlineExceeded(f"{host} did not resolve in time")
+    (found,) = outcome
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _outside(opt_in: PrivateOptIn, refused: AddressRefused) -> str:
