@@ -1,7 +1,8 @@
 """Logging in and out: a password, then a TOTP code (enrolled at the first login).
 
 Failed logins back off per account and per client address (crawler/review/backoff.py), and
-every attempt, successful or not, is in the audit log. The password step leaves only a short-lived
+every attempt, successful or not, is in the audit log, those refused during a back-off too
+(``login_backoff``). The password step leaves only a short-lived
 "pending" mark in the session; the user is logged in once the code is right. Logging out raises
 the account's session version, so a copy of the session cookie is refused afterwards.
 """
@@ -50,10 +51,21 @@ def _backoff():
     return current_app.extensions["repostwatch_backoff"]
 
 
-def _too_many(username: str, template: str, **context):
+def _too_many(username: str, step: str, template: str, user_id: int | None = None, **context):
+    """The 429 page while the account or the client address backs off (None: go on); each
+    refused attempt is audited (``login_backoff``) with the account name and the client's
+    address (through REPOSTWATCH_TRUSTED_PROXIES hops)."""
     wait = _backoff().wait_seconds(username, web.client_ip())
     if not wait:
         return None
+    with web.transaction() as db:
+        web.log(
+            db,
+            "login_backoff",
+            username=username or None,
+            user_id=user_id,
+            details={"step": step, "wait_seconds": wait},
+        )
     flash(f"Too many failed logins; wait {wait} seconds and try again.", "error")
     return render_template(template, **context), 429
 
@@ -67,7 +79,7 @@ def login():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     next_path = request.form.get("next", "")
-    refused = _too_many(username, "login.html", next=next_path)
+    refused = _too_many(username, "password", "login.html", next=next_path)
     if refused:
         return refused
     with web.transaction() as db:
@@ -113,7 +125,7 @@ def second_factor():
     context = {"enrolment": enrolment, "qr": _qr(enrolment.uri) if enrolment else None}
     if request.method == "GET":
         return render_template("second_factor.html", **context)
-    refused = _too_many(user.username, "second_factor.html", **context)
+    refused = _too_many(user.username, "code", "second_factor.html", user.id, **context)
     if refused:
         return refused
     try:

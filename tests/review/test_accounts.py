@@ -3,6 +3,8 @@ per account and per client address (behind a trusted proxy), and the second fact
 
 from __future__ import annotations
 
+import json
+
 import pyotp
 import pytest
 from sqlalchemy import select
@@ -145,6 +147,32 @@ def test_bad_tries_through_the_proxy_do_not_lock_out_other_staff(engine, databas
     app.extensions["repostwatch"].engine.dispose()
 
 
+def _audited(world, action):
+    with world.sessions() as session:
+        entries = session.execute(select(AuditEntry).where(AuditEntry.action == action))
+        return [(e.username, e.ip, json.loads(e.details)) for e in entries.scalars()]
+
+
+def test_logins_refused_during_a_back_off_are_audited(engine, database_url, world):
+    app = _app(
+        database_url, REPOSTWATCH_LOGIN_RATE_LIMIT="2 per minute", REPOSTWATCH_TRUSTED_PROXIES=1
+    )
+    world.user("kim")
+    proxy, attacker = "10.0.0.2", "203.0.113.9"
+    for _ in range(2):
+        assert _try(https_client(app), "kim", "wrong", proxy, attacker).status_code == 401
+    assert _audited(world, "login_backoff") == []
+    for password in ("still wrong", PASSWORD):
+        assert _try(https_client(app), "kim", password, proxy, attacker).status_code == 429
+    refused = _audited(world, "login_backoff")
+    assert [(username, ip, d["step"]) for username, ip, d in refused] == [
+        ("kim", attacker, "password"),  # the client's own address, not the proxy's
+        ("kim", attacker, "password"),
+    ]
+    assert all(0 < d["wait_seconds"] <= 61 for _, _, d in refused)
+    app.extensions["repostwatch"].engine.dispose()
+
+
 def test_a_forwarded_for_header_is_ignored_without_trusted_proxies(engine, database_url, world):
     app = _app(database_url, REPOSTWATCH_LOGIN_ADDRESS_RATE_LIMIT="3 per minute")
     world.user("lee")
@@ -210,6 +238,8 @@ def test_wrong_codes_back_off_the_account(engine, database_url, world):
             == 401
         )
     assert enter_code(client, "kim", expect=429)
+    (refused,) = _audited(world, "login_backoff")
+    assert refused[:2] == ("kim", "127.0.0.1") and refused[2]["step"] == "code"
     app.extensions["repostwatch"].engine.dispose()
 
 
