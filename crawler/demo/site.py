@@ -8,6 +8,7 @@ and evidence keys), which every run makes afresh.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,7 @@ def web_instructions(
     from crawler.db.session import redact_url
 
     evidence = (
-        f'REPOSTWATCH_EVIDENCE_PRIVATE_KEY="$(cat {evidence_key_file})" '
+        f'REPOSTWATCH_EVIDENCE_PRIVATE_KEY="$(cat {shlex.quote(str(evidence_key_file))})" '
         if evidence_key_file
         else ""
     )
@@ -172,27 +173,30 @@ def web_instructions(
     lines = [
         "Review the flags in the web app (development mode: a random session key, plain http):"
     ]
-    if account:
-        lines.append(
-            f"  (the first login of {DEMO_USERNAME} sets up its second factor: scan the QR code "
-            "with an authenticator app or type the key shown; the random session key also "
-            "encrypts that key, so after restarting the web app run `repostwatch users "
-            f"totp-reset {DEMO_USERNAME}` first)"
-        )
     if shown != database_url:
         lines.append(
             f"  (the demo database is {shown}: export REPOSTWATCH_DATABASE_URL with its "
             "password, as for this demo)"
         )
         shown = '"$REPOSTWATCH_DATABASE_URL"'
+    else:
+        shown = shlex.quote(shown)  # a working directory with a space in its name
+    on_demo = f"REPOSTWATCH_DATABASE_URL={shown}"  # every command printed acts on the demo's
+    if account:
+        lines.append(
+            f"  (the first login of {DEMO_USERNAME} sets up its second factor: scan the QR code "
+            "with an authenticator app or type the key shown; the random session key also "
+            "encrypts that key, so after restarting the web app run "
+            f"`{on_demo} {executable} users totp-reset {DEMO_USERNAME}` first)"
+        )
     lines += [
-        f"  REPOSTWATCH_DATABASE_URL={shown} REPOSTWATCH_WEB_ENV=development "
+        f"  {on_demo} REPOSTWATCH_WEB_ENV=development "
         f"{evidence}{executable} web --host 127.0.0.1 --port 8000",
         "  then open http://127.0.0.1:8000/ and log in as "
         + (
             f"{DEMO_USERNAME} / {DEMO_PASSWORD} (demo database only)"
             if account
-            else "an account made with `repostwatch users add NAME --role admin` "
+            else f"an account made with `{on_demo} {executable} users add NAME --role admin` "
             "(no demo account: this is not a demo database)"
         ),
     ]

@@ -133,6 +133,25 @@ def test_the_printed_web_command_hides_a_database_password():
     assert "  REPOSTWATCH_DATABASE_URL=sqlite:///var/demo.db REPOSTWATCH_WEB_ENV=" in plain
 
 
+@pytest.mark.parametrize("account", [True, False])
+def test_every_printed_command_acts_on_the_demo_database(account):
+    """Copied from the demo's output, a command acts on the demo database, never on
+    REPOSTWATCH_DATABASE_URL as configured (the staff's)."""
+    url = "sqlite:////home/kim/my demo/var/demo/demo.sqlite"
+    on_demo = "REPOSTWATCH_DATABASE_URL='sqlite:////home/kim/my demo/var/demo/demo.sqlite' "
+    printed = web_instructions(url, account, ".venv/bin/repostwatch")
+    commands = printed.count(".venv/bin/repostwatch ")
+    assert commands == 2 and printed.count(on_demo + ".venv/bin/repostwatch ") == 1
+    assert printed.count(on_demo + "REPOSTWATCH_WEB_ENV=development .venv/bin/repostwatch ") == 1
+    if account:
+        assert f"`{on_demo}.venv/bin/repostwatch users totp-reset {DEMO_USERNAME}`" in printed
+    else:
+        assert f"`{on_demo}.venv/bin/repostwatch users add NAME --role admin`" in printed
+    hidden = web_instructions("postgresql://demo:pw@127.0.0.1/demo", account)
+    from_env = 'REPOSTWATCH_DATABASE_URL="$REPOSTWATCH_DATABASE_URL" '
+    assert hidden.count("repostwatch ") == hidden.count(from_env) == 2
+
+
 def test_the_web_app_refuses_a_database_with_the_demo_account_outside_development(
     engine, database_url
 ):
