@@ -31,6 +31,10 @@ _PILLOW_FORMATS: dict[str, tuple[str, ...]] = {
     "heic": ("HEIF",),
 }
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+#: Modes whose pixels `open_luma` may shrink with Image.reduce (a box filter). Pillow refuses
+#: palette ("P", GIFs and palette PNGs), bi-level ("1") and 16-bit ("I;16") images, and would
+#: average the palette indices of "PA": those are converted to luma first.
+_REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"})
 _WHITE = (255, 255, 255, 255)
 #: `open_luma` keeps both sides at least this long: PDQ and pHash (which work on 64x64 and 32x32)
 #: change by a few bits at most above it.
@@ -69,8 +73,9 @@ def open_luma(
 
     A JPEG is decoded at 1/2, 1/4 or 1/8 scale straight from its DCT coefficients (Pillow's
     draft mode) and without its colour channels; other formats are decoded in full, then shrunk
-    by the same power of two with a box filter, so a PNG and its JPEG copy are hashed alike. An
-    image that is already small is not resized at all. Errors are those of `open_image`.
+    by the same power of two with a box filter (palette, bi-level and 16-bit images after they
+    are converted to luma), so a PNG and its JPEG copy are hashed alike. An image that is already
+    small is not resized at all. Errors are those of `open_image`.
     """
     with _opened(data, max_pixels) as image:
         full_width, full_height = image.size
@@ -78,9 +83,12 @@ def open_luma(
         if image.format in ("JPEG", "MPO"):
             image.draft("L", (full_width // shrink, full_height // shrink))
         image.load()
+        orientation = image.getexif().get(0x0112)
         if image.size == (full_width, full_height) and shrink > 1:
+            if image.mode not in _REDUCIBLE:  # turned as shown, then luma (no EXIF left to apply)
+                image = _to_luma(ImageOps.exif_transpose(image))
             image = image.reduce(shrink)
-        if image.getexif().get(0x0112) in _SIDEWAYS:
+        if orientation in _SIDEWAYS:
             full_width, full_height = full_height, full_width
         luma = _to_luma(ImageOps.exif_transpose(image))
         return Decoded(

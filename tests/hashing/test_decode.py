@@ -16,6 +16,7 @@ from crawler.hashing import (
     UndecodableMedia,
     UnsupportedMedia,
     hamming,
+    hash_media,
     open_image,
     open_luma,
 )
@@ -209,6 +210,34 @@ def test_luma_decode_applies_exif_orientation_and_flattens_alpha():
     rgba = load_photo("chelsea").convert("RGBA")
     rgba.putalpha(0)
     assert np.asarray(open_luma(encode(rgba, "PNG")).luma).min() == 255
+
+
+def _large(mode: str) -> bytes:
+    """The coffee photo at 1200 x 800 (reduced by 2 for hashing) in a mode Pillow cannot
+    reduce: a palette GIF, a palette PNG with a transparent colour, bi-level and 16-bit PNGs."""
+    photo = resized(load_photo("coffee"), 2)
+    if mode == "P":
+        return encode(photo.quantize(256), "GIF")
+    if mode == "P+transparency":
+        return encode(photo.quantize(255), "PNG", transparency=254)
+    if mode == "1":
+        return encode(photo.convert("1"), "PNG")
+    return encode(Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257), "PNG")
+
+
+@pytest.mark.parametrize("mode", ["P", "P+transparency", "1", "I;16"])
+def test_large_palette_bilevel_and_16_bit_images_are_reduced_like_others(mode):
+    data = _large(mode)
+    with Image.open(io.BytesIO(data)) as image:
+        assert (image.mode, image.size) == (mode.split("+")[0], (1200, 800))
+    decoded = open_luma(data)
+    assert (decoded.luma.mode, decoded.luma.size, decoded.shrink) == ("L", (600, 400), 2)
+    assert (decoded.width, decoded.height) == (1200, 800)
+    # Hashed as the same picture (as shown: transparency on white) saved as an RGB PNG is.
+    as_rgb = open_luma(encode(open_image(data), "PNG")).luma
+    assert hamming(pdq(as_rgb).hex, pdq(decoded.luma).hex) <= 2  # measured 0
+    if mode == "P":  # and a crawled GIF is hashed (a second each: once is enough)
+        assert hash_media(data).get("pdq") is not None
 
 
 def test_luma_decode_refuses_what_open_image_refuses():
