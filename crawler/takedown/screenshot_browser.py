@@ -187,7 +187,10 @@ def print_pdf(html: str, *, chromium: str) -> bytes:
 def _launch(playwright, chromium: str, error_type: type[Exception], proxy=None):
     """Chromium with the sandbox rule of every launch; with ``proxy`` (a running guard proxy),
     everything it loads goes through that proxy: its own requests, and Playwright's fetches
-    for the route (``route.fetch``), which take the browser's proxy too."""
+    for the route (``route.fetch``). Those are made by Playwright's driver, not Chromium, and
+    take the proxy only from the ``proxy`` launch option (not from Chromium's flags), tunnelled
+    with CONNECT; ``<-loopback>`` matches no host in the driver's own bypass rule, so loopback
+    is proxied there too (tests/takedown/test_screenshot_browser.py checks both)."""
     options: dict = {"args": chromium_args()}
     if proxy is not None:
         options["proxy"] = {"server": proxy.url, "bypass": "<-loopback>"}

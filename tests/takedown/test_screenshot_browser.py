@@ -4,11 +4,13 @@ content/border-image/mask-image/background, a video poster, a srcset, fetched by
 blob or made from the page's own bytes, under a slow CSS transition, next to the notice's own
 photo. Every one must come out grey or blurred in the PNG, while a drawing that is no medium
 stays sharp. Both sites are servers on 127.0.0.1 (two ports: two origins, so the second frame
-is cross-origin). Pages the blur cannot see into get no screenshot."""
+is cross-origin). Pages the blur cannot see into get no screenshot, and the route's own
+fetches keep the guard proxy's network rule."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 
 import numpy as np
@@ -16,6 +18,7 @@ import pytest
 from PIL import Image
 
 from crawler.demo.localsite import LocalSite, Route, html
+from crawler.takedown import screenshot_browser, screenshot_route
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
 from tests.support.settings import CHROMIUM
 
@@ -227,3 +230,38 @@ def test_a_page_the_blur_cannot_see_into_gets_no_screenshot():
     assert shots[0].error.startswith(f"refused: a closed shadow root in {site.url}/by-script")
     assert shots[1].error.startswith(f"refused: a closed shadow root in {other_site.url}/frame")
     assert shots[2].error.startswith(f"refused: the document {site.url}/utf16 (UTF-16")
+
+
+def test_the_routes_own_fetches_go_through_the_guard_proxy(monkeypatch):
+    """The route fetches every request but media itself (route.fetch: Playwright's driver makes
+    it, not Chromium). Should the route's own address check let a private address through (a
+    DNS answer that changes between its check and the fetch), the guard proxy still refuses
+    it: a script and a frame from another port of this machine reach nothing, and the proxy
+    counts both refusals."""
+    proxies = []
+    guard_proxy = screenshot_browser.guard_proxy
+
+    @contextlib.contextmanager
+    def kept(opt_in):
+        with guard_proxy(opt_in) as proxy:
+            proxies.append(proxy)
+            yield proxy
+
+    monkeypatch.setattr(screenshot_browser, "guard_proxy", kept)
+    monkeypatch.setattr(screenshot_route, "checked_addresses_blocking", lambda *args: [])
+    canary_routes = {
+        "/frame": html("<p>another service</p>"),
+        "/script.js": Route(b"", "text/javascript"),
+    }
+    with LocalSite(canary_routes) as canary:
+        page = html(
+            f'<p style="font-size:40px">a page</p><iframe src="{canary.url}/frame"></iframe>'
+            f'<script src="{canary.url}/script.js"></script>'
+        )
+        with LocalSite({"/post/1": page}) as site:
+            (shot,) = screenshot_browser.shoot(
+                [ShotTarget(1, site.url + "/post/1", (), True)], chromium=CHROMIUM
+            )
+    assert canary.requests == []
+    assert proxies[0].refusals()["private_network"] == 2
+    assert shot.error is None and shot.png is not None
