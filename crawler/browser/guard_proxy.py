@@ -30,6 +30,12 @@ The API, for any code that launches Chromium (the crawl's scrapy-playwright brow
         ...
     proxy.refusals()  # {"private_network": 2, ...}
 
+These flags reach Chromium only. A request Playwright's driver makes itself (``route.fetch``,
+``context.request``) takes a proxy only from the ``proxy`` launch option: code that fetches in
+a route launches with ``proxy={"server": proxy.url, "bypass": "<-loopback>"}`` as well, as
+:func:`crawler.takedown.screenshot_browser._launch` does (the crawl's route only continues or
+aborts, so Chromium makes every request).
+
 ``guard_proxy(opt_in)`` starts a :class:`GuardProxy` on a free port of 127.0.0.1, in a thread
 with its own event loop (so it works beside any other loop, Twisted's included), and stops it
 on exit. ``GuardProxy(opt_in).start()`` / ``.stop()`` do the same by hand.

@@ -38,14 +38,21 @@ class LocalSite:
     """Serve ``routes`` on ``http://127.0.0.1:PORT`` in a background thread.
 
     Use as a context manager: ``with LocalSite(routes) as site: crawl(site.url + "/")``.
-    ``port=0`` picks a free port. ``requests`` records every path asked for, in order, and
-    ``exchanges`` every (method, path, status), ``referers`` the Referer of each path
-    (``all_referers`` of each request). Like an
+    ``port=0`` picks a free port; ``host`` another loopback address (``127.0.0.2``: another
+    site to the browser, whose frames it puts in another process). ``requests`` records every
+    path asked for, in order, and ``exchanges`` every (method, path, status), ``referers`` the
+    Referer of each path (``all_referers`` of each request). Like an
     ordinary web server, every 200 answer carries an ``ETag`` and a ``Last-Modified`` and a
     matching conditional request gets a 304; ``validators=False`` serves without them.
     """
 
-    def __init__(self, routes: Mapping[str, Route], port: int = 0, validators: bool = True):
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        port: int = 0,
+        validators: bool = True,
+        host: str = "127.0.0.1",
+    ):
         self.routes = dict(routes)
         self.validators = validators
         self.requests: list[str] = []
@@ -100,7 +107,7 @@ class LocalSite:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: the crawler logs what it fetches
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -110,7 +117,7 @@ class LocalSite:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.server.server_address[0]}:{self.port}"
 
     def start(self) -> LocalSite:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

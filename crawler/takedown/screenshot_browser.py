@@ -5,34 +5,43 @@ neutralised, blur what is left in every frame, photograph it. Runs only in the w
 Fail closed, in three layers:
 
 1. The network. A route on the whole browser context (every frame, same- or cross-origin,
-   every popup) answers each image and media request (by resource type) with a grey picture,
-   and fetches everything else itself: a response whose content type is image/*, video/* or
-   audio/*, or whose first bytes are those of a picture or a video, becomes the grey picture
-   too (media fetched by script and shown as a blob, an iframe's document that is a photo).
-   Service workers are blocked, so nothing is answered from behind the route.
+   every popup; :mod:`crawler.takedown.screenshot_route`) answers each image and media
+   request (by resource type) with a grey picture, and fetches everything else itself
+   (``route.fetch``, which Playwright's driver sends through the same guard proxy as
+   Chromium: :func:`_launch`): a response whose content type is image/*, video/* or audio/*,
+   or whose first bytes are those of a picture or a video, becomes the grey picture too
+   (media fetched by script and shown as a blob, an iframe's document that is a photo). In an
+   HTML response, closed declarative shadow roots (``<template shadowrootmode="closed">``) are
+   rewritten to open (:mod:`crawler.takedown.shadow_roots`); a document whose encoding may not
+   be ASCII-compatible (UTF-16, ISO-2022-JP) cannot be rewritten and is noted for the verdict.
+   Service workers are blocked, so nothing is answered from behind the route. ``data:`` and
+   ``blob:`` media never reach the route: layer 2 is theirs.
 2. The page. In every frame, every img, picture, video, audio, canvas, svg, object, embed,
    iframe and element with a CSS image (background, border-image, mask, list-style,
-   ``content: url()`` of the element or its ::before/::after) is blurred, in open shadow roots
-   too; closed shadow roots are opened as they are made (an init script), so none hides media.
-3. The verdict. A page whose document answers 4xx/5xx, a frame the blur could not run in, or a
-   media response that reached the page without going through the stub: no screenshot (the
-   target fails with the reason). Media that appears after the blur is blurred and the page
-   photographed again, a few times, then it fails.
+   ``content: url()`` of the element or its ::before/::after), ``data:`` and ``blob:`` ones
+   alike, is blurred, with transitions off (a CSS transition outranks ``!important`` and would
+   fade the blur in slowly), in open shadow roots too; shadow roots a script makes closed are
+   opened as they are made (an init script).
+3. The verdict. A page whose document answers 4xx/5xx, a frame the blur could not run in, a
+   media response that reached the page without going through the stub, a document that could
+   not be rewritten, or a closed shadow root left in any frame (found with DevTools'
+   ``DOM.getDocument``, which sees into them; a srcdoc frame or ``setHTMLUnsafe`` can still
+   make one): no screenshot (the target fails with the reason). Media that appears after the
+   blur is blurred and the page photographed again, a few times, then it fails.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import struct
-import zlib
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
 
 from crawler.browser.guard_proxy import guard_proxy
 from crawler.browser.launch import chromium_args
-from crawler.network import AddressRefused, PrivateOptIn, checked_addresses_blocking, default_port
+from crawler.network import PrivateOptIn
+from crawler.takedown.screenshot_route import RouteWatch, allowed, router
 from crawler.takedown.screenshots import Shot, ShotTarget
+from crawler.takedown.shadow_roots import closed_shadow_roots
 
 logger = logging.getLogger(__name__)
 
@@ -42,65 +51,12 @@ _GONE = ("Target page, context or browser has been closed", "Page crashed", "Tar
 VIEWPORT = {"width": 1280, "height": 900}
 #: Strong enough that nothing of the picture can be made out.
 BLUR = "blur(40px)"
-LOCAL_SCHEMES = ("data", "blob", "about")
 #: Milliseconds a page gets for its network to go quiet (scripts still building it) before the
 #: blur is applied, and after each click.
 SETTLE_MS = 3000
 #: Screenshots retaken when the page showed new media meanwhile (a gallery still loading);
 #: after that the page gets no screenshot rather than one with media unblurred.
 ATTEMPTS = 3
-#: Request types answered with the grey stub without asking the site.
-MEDIA_RESOURCE_TYPES = frozenset({"image", "media"})
-MEDIA_CONTENT_TYPES = ("image/", "video/", "audio/")
-#: First bytes of pictures and videos (sniffed: a site may send them as text/plain).
-MEDIA_MAGIC = (
-    b"\xff\xd8\xff",  # JPEG
-    b"\x89PNG",
-    b"GIF8",
-    b"BM",
-    b"\x00\x00\x01\x00",  # ICO
-    b"\x1a\x45\xdf\xa3",  # Matroska / WebM
-    b"OggS",
-    b"ID3",
-    b"fLaC",
-    b"\x00\x00\x00\x0cjP",  # JPEG 2000
-    b"\xff\x0a",  # JPEG XL
-)
-#: The header every stubbed answer carries: a media response without it slipped past the stub.
-STUB_HEADER = "x-repostwatch-stub"
-
-
-def _grey_png(size: int = 16, level: int = 128) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    rows = b"".join(b"\x00" + bytes([level]) * size for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-STUB_PNG = _grey_png()
-
-
-def is_media(content_type: str, body: bytes) -> bool:
-    """Whether a response is a picture, a video or a sound, by its type or its first bytes."""
-    if content_type.split(";")[0].strip().lower().startswith(MEDIA_CONTENT_TYPES):
-        return True
-    head = body[:16]
-    if head.startswith(MEDIA_MAGIC):
-        return True
-    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
-        return True
-    return head[4:8] == b"ftyp"  # MP4, MOV, HEIF, AVIF
-
-
 # Opens shadow roots made closed, so the blur below can walk into them.
 _OPEN_SHADOW_ROOTS = """
 (() => {
@@ -127,6 +83,8 @@ _BLUR_SCRIPT = """
     count += 1;
     if (el.getAttribute('data-repostwatch-blurred') !== '1') fresh += 1;
     el.setAttribute('data-repostwatch-blurred', '1');
+    // A transition outranks !important: it would fade the blur in over its duration.
+    el.style.setProperty('transition', 'none', 'important');
     el.style.setProperty('filter', blur, 'important');
     // A mask is applied after the filter: its own picture would stay sharp.
     el.style.setProperty('mask-image', 'none', 'important');
@@ -147,82 +105,6 @@ _BLUR_SCRIPT = """
   return [count, fresh];
 }
 """
-
-
-class _Watch:
-    """What went through the route: media answered by the site itself (it slipped past)."""
-
-    def __init__(self) -> None:
-        self.slipped: list[str] = []
-
-    def on_response(self, response) -> None:
-        url = response.url
-        if urlsplit(url).scheme in LOCAL_SCHEMES:
-            return
-        headers = response.headers
-        media = response.request.resource_type in MEDIA_RESOURCE_TYPES or (
-            headers.get("content-type", "").lower().startswith(MEDIA_CONTENT_TYPES)
-        )
-        if media and STUB_HEADER not in headers:
-            self.slipped.append(url)
-
-
-def _allowed(url: str, opt_in: PrivateOptIn, verdicts: dict[tuple[str, int], bool]) -> bool:
-    """The crawl's network rule (crawler.network), once per host and port: no loopback or local
-    names, no names that do not resolve, no private address but the site's own."""
-    parts = urlsplit(url)
-    if parts.scheme in LOCAL_SCHEMES:
-        return True
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    try:
-        port = parts.port or default_port(parts.scheme)
-    except ValueError:
-        return False
-    key = (parts.hostname, port)
-    if key not in verdicts:
-        try:
-            checked_addresses_blocking(parts.hostname, port, opt_in)
-        except AddressRefused:
-            verdicts[key] = False
-        else:
-            verdicts[key] = True
-    return verdicts[key]
-
-
-def _stub(route) -> None:
-    route.fulfill(
-        status=200,
-        body=STUB_PNG,
-        headers={"content-type": "image/png", STUB_HEADER: "1", "cache-control": "no-store"},
-    )
-
-
-def _router(target: ShotTarget, verdicts: dict[tuple[str, int], bool], error_type):
-    def handle(route) -> None:
-        request = route.request
-        if not _allowed(request.url, target.opt_in, verdicts):
-            route.abort("blockedbyclient")
-            return
-        if urlsplit(request.url).scheme in LOCAL_SCHEMES:
-            route.continue_()
-            return
-        if request.resource_type in MEDIA_RESOURCE_TYPES:
-            _stub(route)
-            return
-        try:
-            # Redirects come back to the browser, whose next request is routed (and checked).
-            response = route.fetch(max_redirects=0)
-            body = response.body()
-        except error_type:
-            route.abort("failed")
-            return
-        if is_media(response.headers.get("content-type", ""), body):
-            _stub(route)
-        else:
-            route.fulfill(response=response, body=body)
-
-    return handle
 
 
 def shoot(
@@ -305,7 +187,10 @@ def print_pdf(html: str, *, chromium: str) -> bytes:
 def _launch(playwright, chromium: str, error_type: type[Exception], proxy=None):
     """Chromium with the sandbox rule of every launch; with ``proxy`` (a running guard proxy),
     everything it loads goes through that proxy: its own requests, and Playwright's fetches
-    for the route (``route.fetch``), which take the browser's proxy too."""
+    for the route (``route.fetch``). Those are made by Playwright's driver, not Chromium, and
+    take the proxy only from the ``proxy`` launch option (not from Chromium's flags), tunnelled
+    with CONNECT; ``<-loopback>`` matches no host in the driver's own bypass rule, so loopback
+    is proxied there too (tests/takedown/test_screenshot_browser.py checks both)."""
     options: dict = {"args": chromium_args()}
     if proxy is not None:
         options["proxy"] = {"server": proxy.url, "bypass": "<-loopback>"}
@@ -366,15 +251,64 @@ def _blur_every_frame(page, error_type: type[Exception]) -> tuple[int, int]:
     return count, fresh
 
 
+def _closed_shadow_roots(page, error_type: type[Exception]) -> list[str]:
+    """The documents, in every frame, that hold a closed shadow root. A page script cannot see
+    into one (so neither can the blur); DevTools can: the page's session covers its frames in
+    the same process, an out-of-process frame has a session of its own."""
+    found: list[str] = []
+    for target in [page, *(frame for frame in page.frames if frame != page.main_frame)]:
+        try:
+            session = page.context.new_cdp_session(target)
+        except error_type as exc:
+            if target is not page and ("separate CDP session" in str(exc) or target.is_detached()):
+                continue  # in its parent's tree, or gone
+            raise _Refused(
+                f"refused: the page's shadow roots could not be checked "
+                f"({str(exc).splitlines()[0]}); no screenshot taken"
+            ) from exc
+        try:
+            tree = session.send("DOM.getDocument", {"depth": -1, "pierce": True})
+        except error_type as exc:
+            raise _Refused(
+                f"refused: the page's shadow roots could not be checked "
+                f"({str(exc).splitlines()[0]}); no screenshot taken"
+            ) from exc
+        finally:
+            with contextlib.suppress(error_type):
+                session.detach()
+        found += [url for url in closed_shadow_roots(tree["root"]) if url not in found]
+    return found
+
+
+def _verdict(page, watch: RouteWatch, error_type: type[Exception]) -> None:
+    """Raise _Refused for what the blur may have missed (the module's docstring, layer 3)."""
+    if watch.slipped:
+        raise _Refused(
+            f"refused: media reached the page without the grey stub ({watch.slipped[0]}); "
+            "no screenshot taken"
+        )
+    if watch.unreadable:
+        raise _Refused(
+            f"refused: the document {watch.unreadable[0]} is in an encoding whose closed shadow "
+            "roots cannot be opened; no screenshot taken"
+        )
+    closed = _closed_shadow_roots(page, error_type)
+    if closed:
+        raise _Refused(
+            f"refused: a closed shadow root in {closed[0] or 'the page'} may hide media from "
+            "the blur; no screenshot taken"
+        )
+
+
 def _one(browser, target: ShotTarget, timeout: float, error_type: type[Exception]) -> Shot:
     verdicts: dict[tuple[str, int], bool] = {}
-    if not _allowed(target.page_url, target.opt_in, verdicts):
+    if not allowed(target.page_url, target.opt_in, verdicts):
         return Shot(target.key, None, 0, "refused: not http(s), or a private network address")
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
-    watch = _Watch()
+    watch = RouteWatch()
     try:
         context.add_init_script(_OPEN_SHADOW_ROOTS)
-        context.route("**/*", _router(target, verdicts, error_type))
+        context.route("**/*", router(target, verdicts, error_type, watch))
         context.on("response", watch.on_response)
         page = context.new_page()
         page.set_default_timeout(timeout * 1000)
@@ -396,11 +330,7 @@ def _one(browser, target: ShotTarget, timeout: float, error_type: type[Exception
             png = page.screenshot(type="png")
             # Media shown after the blur was applied was not blurred: again.
             blurred, fresh = _blur_every_frame(page, error_type)
-            if watch.slipped:
-                raise _Refused(
-                    f"refused: media reached the page without the grey stub ({watch.slipped[0]}); "
-                    "no screenshot taken"
-                )
+            _verdict(page, watch, error_type)
             if fresh == 0:
                 return Shot(target.key, png, blurred)
         return Shot(target.key, None, 0, "the page kept showing new media; no screenshot taken")

@@ -1,12 +1,16 @@
 """A hostile page against the screenshot: media in same- and cross-origin frames, on a canvas,
-in a closed shadow root, as CSS content/border-image/mask-image/background, a video poster, a
-srcset, fetched by script as a blob, next to the notice's own photo. Every one must come out
-grey or blurred in the PNG, while a drawing that is no medium stays sharp. Both sites are
-servers on 127.0.0.1 (two ports: two origins, so the second frame is cross-origin)."""
+in closed shadow roots (made by script or declared in the HTML), as CSS
+content/border-image/mask-image/background, a video poster, a srcset, fetched by script as a
+blob or made from the page's own bytes, under a slow CSS transition, next to the notice's own
+photo. Every one must come out grey or blurred in the PNG, while a drawing that is no medium
+stays sharp. Both sites are servers on 127.0.0.1 (two ports: two origins, so the second frame
+is cross-origin). Pages the blur cannot see into get no screenshot, and the route's own
+fetches keep the guard proxy's network rule."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 
 import numpy as np
@@ -14,7 +18,7 @@ import pytest
 from PIL import Image
 
 from crawler.demo.localsite import LocalSite, Route, html
-from crawler.takedown.screenshot_browser import STUB_PNG, is_media
+from crawler.takedown import screenshot_browser, screenshot_route
 from crawler.takedown.screenshots import ShotTarget, take_screenshots
 from tests.support.settings import CHROMIUM
 
@@ -34,7 +38,8 @@ def _checkerboard(size: int = 200, square: int = 8, transparent: bool = False) -
 
 
 CHECKER = _checkerboard()
-CHECKER_URI = "data:image/png;base64," + base64.b64encode(CHECKER).decode()
+CHECKER_B64 = base64.b64encode(CHECKER).decode()
+CHECKER_URI = "data:image/png;base64," + CHECKER_B64
 MASK_URI = "data:image/png;base64," + base64.b64encode(_checkerboard(transparent=True)).decode()
 _CANVAS = """<canvas width="200" height="200"></canvas><script>
 const c = document.currentScript.previousElementSibling.getContext('2d');
@@ -49,18 +54,23 @@ BOXES = {
     "same_origin_frame": (500, 20),
     "cross_origin_frame": (740, 20),
     "blob_by_fetch": (980, 20),
-    "canvas": (20, 300),
-    "closed_shadow_root": (260, 300),
-    "css_content": (500, 300),
-    "border_image": (740, 300),
-    "mask_image": (980, 300),
-    "video_poster": (20, 580),
-    "picture_srcset": (260, 580),
-    "css_background": (740, 580),
+    "canvas": (20, 240),
+    "closed_shadow_root": (260, 240),
+    "css_content": (500, 240),
+    "border_image": (740, 240),
+    "mask_image": (980, 240),
+    "video_poster": (20, 460),
+    "picture_srcset": (260, 460),
+    "css_background": (740, 460),
+    "blob_from_page_bytes": (980, 460),
+    "declared_closed_shadow_root": (20, 680),
+    "data_background_in_declared_root": (260, 680),
+    "slow_transition": (500, 680),
 }
 #: A checkerboard drawn with CSS gradients: no medium, it stays sharp (the page is not simply
 #: blurred all over).
-CONTROL = (500, 580)
+CONTROL = (500, 460)
+_FULL = "width:200px;height:200px;display:block"
 
 
 def _page(other_origin: str) -> str:
@@ -90,6 +100,12 @@ def _page(other_origin: str) -> str:
 <picture><source srcset="/media/srcset.png 1x, /media/srcset.png 2x" type="image/png">
   <img class="box" style="{at["picture_srcset"]}" src="/media/none.png"></picture>
 <div class="box" style="{at["css_background"]};background:url(/media/bg.png)"></div>
+<img class="box" id="blob_from_page_bytes" style="{at["blob_from_page_bytes"]}">
+<div class="box" style="{at["declared_closed_shadow_root"]}"><template shadowrootmode="closed">
+  <img style="{_FULL}" src="{CHECKER_URI}"></template></div>
+<div class="box" style="{at["data_background_in_declared_root"]}"><template
+  shadowrootmode=closed><div style="{_FULL};background:url({CHECKER_URI})"></div></template></div>
+<img class="box" style="{at["slow_transition"]};transition:all 600s" src="{CHECKER_URI}">
 <div class="box" id="control" style="left:{CONTROL[0]}px;top:{CONTROL[1]}px"></div>
 <script>
   const root = document.getElementById('host').attachShadow({{mode: 'closed'}});
@@ -97,6 +113,9 @@ def _page(other_origin: str) -> str:
   fetch('/media/blob.bin').then((r) => r.blob()).then((b) => {{
     document.getElementById('blob_by_fetch').src = URL.createObjectURL(b);
   }});
+  const bytes = Uint8Array.from(atob('{CHECKER_B64}'), (c) => c.charCodeAt(0));
+  document.getElementById('blob_from_page_bytes').src =
+    URL.createObjectURL(new Blob([bytes], {{type: 'image/png'}}));
 </script></body></html>"""
 
 
@@ -188,33 +207,61 @@ def test_a_page_that_answers_404_is_a_failure_not_a_screenshot():
     assert shot.error.startswith("HTTP 404")
 
 
-def test_media_is_recognised_by_type_or_by_its_first_bytes():
-    assert is_media("image/jpeg", b"")
-    assert is_media("VIDEO/mp4; codecs=x", b"")
-    assert is_media("application/octet-stream", CHECKER)
-    assert is_media("text/plain", b"\xff\xd8\xff\xe0" + bytes(12))
-    assert is_media("", b"\x00\x00\x00\x18ftypmp42")
-    assert is_media("", b"RIFF\x00\x00\x00\x00WEBPVP8 ")
-    assert not is_media("text/html", b"<!doctype html>")
-    assert not is_media("application/json", b'["/a.jpg"]')
-    assert Image.open(io.BytesIO(STUB_PNG)).getextrema() == (128, 128)  # one grey
+def test_a_page_the_blur_cannot_see_into_gets_no_screenshot():
+    """A closed shadow root the route never saw (HTML a script hands to setHTMLUnsafe), in the
+    page or in a frame of another site (127.0.0.2: Chromium runs it in another process), and a
+    document in UTF-16, whose bytes the route cannot rewrite: each is refused, with why."""
+    image = f'<img style="{_FULL}" src="{CHECKER_URI}"></template>'
+    by_script = html(  # the attribute's name in two halves: the route's rewrite misses it
+        "<div id=host></div><script>document.getElementById('host').setHTMLUnsafe("
+        f"'<div><template shadowroot' + 'mode=\"closed\">{image}</div>')</script>"
+    )
+    declared = f'<div><template shadowrootmode="closed">{image}</div>'
+    utf16 = Route(declared.encode("utf-16"), "text/html")
+    with LocalSite({"/frame": by_script}, host="127.0.0.2") as other_site:
+        frame = html(f'<iframe style="{_FULL}" src="{other_site.url}/frame"></iframe>')
+        with LocalSite({"/by-script": by_script, "/frame": frame, "/utf16": utf16}) as site:
+            targets = [
+                ShotTarget(n, site.url + path, (), True, (("127.0.0.2", other_site.port),))
+                for n, path in enumerate(site.routes)
+            ]
+            shots = take_screenshots(targets, chromium=CHROMIUM)
+    assert [shot.png for shot in shots] == [None, None, None]
+    assert shots[0].error.startswith(f"refused: a closed shadow root in {site.url}/by-script")
+    assert shots[1].error.startswith(f"refused: a closed shadow root in {other_site.url}/frame")
+    assert shots[2].error.startswith(f"refused: the document {site.url}/utf16 (UTF-16")
 
 
-def test_a_media_response_without_the_stub_is_noticed():
-    """What refuses the screenshot when media reached the page around the route."""
-    from types import SimpleNamespace
+def test_the_routes_own_fetches_go_through_the_guard_proxy(monkeypatch):
+    """The route fetches every request but media itself (route.fetch: Playwright's driver makes
+    it, not Chromium). Should the route's own address check let a private address through (a
+    DNS answer that changes between its check and the fetch), the guard proxy still refuses
+    it: a script and a frame from another port of this machine reach nothing, and the proxy
+    counts both refusals."""
+    proxies = []
+    guard_proxy = screenshot_browser.guard_proxy
 
-    from crawler.takedown.screenshot_browser import STUB_HEADER, _Watch
+    @contextlib.contextmanager
+    def kept(opt_in):
+        with guard_proxy(opt_in) as proxy:
+            proxies.append(proxy)
+            yield proxy
 
-    def response(url, resource_type, headers):
-        request = SimpleNamespace(resource_type=resource_type)
-        return SimpleNamespace(url=url, request=request, headers=headers)
-
-    watch = _Watch()
-    watch.on_response(response("http://a/p.png", "image", {STUB_HEADER: "1"}))
-    watch.on_response(response("http://a/page", "document", {"content-type": "text/html"}))
-    watch.on_response(response("data:image/png;base64,AA", "image", {}))
-    assert watch.slipped == []
-    watch.on_response(response("http://a/x.bin", "fetch", {"content-type": "video/mp4"}))
-    watch.on_response(response("http://a/y.jpg", "image", {"content-type": "image/jpeg"}))
-    assert watch.slipped == ["http://a/x.bin", "http://a/y.jpg"]
+    monkeypatch.setattr(screenshot_browser, "guard_proxy", kept)
+    monkeypatch.setattr(screenshot_route, "checked_addresses_blocking", lambda *args: [])
+    canary_routes = {
+        "/frame": html("<p>another service</p>"),
+        "/script.js": Route(b"", "text/javascript"),
+    }
+    with LocalSite(canary_routes) as canary:
+        page = html(
+            f'<p style="font-size:40px">a page</p><iframe src="{canary.url}/frame"></iframe>'
+            f'<script src="{canary.url}/script.js"></script>'
+        )
+        with LocalSite({"/post/1": page}) as site:
+            (shot,) = screenshot_browser.shoot(
+                [ShotTarget(1, site.url + "/post/1", (), True)], chromium=CHROMIUM
+            )
+    assert canary.requests == []
+    assert proxies[0].refusals()["private_network"] == 2
+    assert shot.error is None and shot.png is not None
