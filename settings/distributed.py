@@ -24,10 +24,16 @@ SCHEDULER_SERIALIZER = "crawler.distributed.serializer"
 #: registry instead and closes only when no living worker can queue anything more.
 SCHEDULER_IDLE_BEFORE_CLOSE = 0
 #: Connection options on top of the URL (redis-py keywords), e.g. client certificates for TLS:
-#: {"ssl_certfile": "...", "ssl_keyfile": "..."}. Timeouts keep a lost Redis from hanging a crawl.
+#: {"ssl_certfile": "...", "ssl_keyfile": "..."}. The scheduler calls Redis on the reactor
+#: thread, so a Redis that stops answering (a network partition, a half-open connection) stops
+#: the whole worker for as long as a call waits: 5 s at most (it was a minute: 30 s, twice).
+#: A call that timed out is never sent again (Redis may have run it: taking a request from the
+#: queue twice, the worker would hold one it never got, and lose it); a connection found broken
+#: is retried once, at once (crawler.distributed.redis_client). The scheduler waits out a
+#: longer outage itself.
 REDIS_PARAMS = {
-    "socket_timeout": 30,
-    "socket_connect_timeout": 10,
-    "retry_on_timeout": True,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "retry_on_timeout": False,
     "health_check_interval": 30,
 }

@@ -36,8 +36,17 @@ def main() -> None:
         "--outage-delay", type=float, default=0.5, help="the board's download_delay (outages)"
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
-    parser.add_argument("--only", action="append", default=[], help="hostile cases by name")
-    parser.add_argument("--logs", type=Path, help="keep each hostile case's crawl log here")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="hostile cases, or outages (database, redis, scrapyd), by name",
+    )
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        help="keep each hostile case's crawl log here, and the Redis outage's worker logs (INFO)",
+    )
     parser.add_argument(
         "--redis", default="redis://127.0.0.1:6379/13", help="Redis for distributed runs"
     )

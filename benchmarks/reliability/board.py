@@ -84,6 +84,21 @@ def environment(tmp: Path, database_url: str | None = None, **extra: str) -> dic
     }
 
 
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start ``command`` (a crawl) in a session of its own; its output is dropped and its log
+    (stderr) written to the file ``log``.
+
+    Never to a pipe: the benchmark waits for its crawls one after the other, and the pipe of a
+    crawl it is not waiting for is not read meanwhile. Once full (64 KiB), the crawl stops in
+    the middle of a log line, reactor and all; a distributed worker so stopped sends no
+    heartbeat, and the others wait for it until they count it lost.
+    """
+    with log.open("wb") as stderr:
+        return subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+        )
+
+
 def run(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [REPOSTWATCH, *args], env=env, capture_output=True, text=True, timeout=timeout

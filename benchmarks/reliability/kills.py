@@ -35,13 +35,14 @@ def _crawl_command(*extra: str) -> list[str]:
     return [boards.REPOSTWATCH, "crawl", boards.SITE, *extra]
 
 
-def _wait(process: subprocess.Popen, timeout: float = 900) -> None:
-    _, err = process.communicate(timeout=timeout)
+def _wait(process: subprocess.Popen, log: Path, timeout: float = 900) -> None:
+    process.wait(timeout=timeout)
     if process.returncode in (0, -signal.SIGKILL):
         return
-    if b"is already finished" in err:
+    err = log.read_text(errors="replace")
+    if "is already finished" in err:
         return  # a replacement that came after the survivors closed the run: nothing to do
-    raise RuntimeError(f"a crawl exited {process.returncode}:\n{err.decode()[-3000:]}")
+    raise RuntimeError(f"a crawl exited {process.returncode}:\n{err[-3000:]}")
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
@@ -78,19 +79,14 @@ def alone(site: boards.Board, base: Path, at: float, args) -> Trial:
         env = boards.environment(Path(tmp))
         boards.prepare(env)
         _site_file(env, server, args)
-        process = subprocess.Popen(
-            _crawl_command(),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        log = Path(tmp) / "crawl.log"
+        process = boards.start(_crawl_command(), env, log)
         time.sleep(at)
         killed = time.monotonic()
         if process.poll() is None:
             _kill_tree(process)
         else:
-            _wait(process)
+            _wait(process, log)
         boards.run("crawl", boards.SITE, env=env)  # the next scheduled crawl
         seconds = time.monotonic() - killed
         return Trial("alone", at, *boards.count(site.matches, boards.flags(env)), seconds)
@@ -109,23 +105,18 @@ def distributed(site: boards.Board, base: Path, at: float, args) -> Trial:
         run_id = boards.open_distributed_run(env)
         command = _crawl_command("--distributed", "--run-id", str(run_id))
 
-        def worker() -> subprocess.Popen:
-            return subprocess.Popen(
-                command,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+        def worker(name: str) -> tuple[subprocess.Popen, Path]:
+            log = Path(tmp) / f"{name}.log"
+            return boards.start(command, env, log), log
 
-        victim, survivor = worker(), worker()
+        (victim, _), survivor = worker("victim"), worker("survivor")
         time.sleep(at)
         killed = time.monotonic()
         if victim.poll() is None:
             _kill_tree(victim)
-        replacement = worker()
-        for process in (survivor, replacement):
-            _wait(process)
+        replacement = worker("replacement")
+        for process, log in (survivor, replacement):
+            _wait(process, log)
         seconds = time.monotonic() - killed
         try:
             return Trial("distributed", at, *boards.count(site.matches, boards.flags(env)), seconds)

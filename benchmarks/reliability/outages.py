@@ -69,20 +69,22 @@ def _site_file(env: dict[str, str], server: LocalSite, args, extra: str = "") ->
     path.write_text(boards.site_file(server.url, args.pages, args.outage_delay) + extra)
 
 
-def _crawl(env, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [boards.REPOSTWATCH, "crawl", boards.SITE, *extra],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+def _crawl(env, log: Path, *extra: str) -> subprocess.Popen:
+    return boards.start([boards.REPOSTWATCH, "crawl", boards.SITE, *extra], env, log)
 
 
-def _finish(process: subprocess.Popen, timeout: float = 1800) -> tuple[int, str]:
-    _, err = process.communicate(timeout=timeout)
-    return process.returncode, err
+def _keep_logs(args, name: str, finished: list[tuple[int, str]]) -> None:
+    """With ``--logs DIR``: each worker's log (INFO) as DIR/NAME-worker-N.log."""
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+        for n, (_, err) in enumerate(finished):
+            (args.logs / f"{name}-worker-{n}.log").write_text(err)
+
+
+def _finish(process: subprocess.Popen, log: Path, timeout: float = 1800) -> tuple[int, str]:
+    """Wait for a crawl :func:`_crawl` started: its exit status and its log."""
+    process.wait(timeout=timeout)
+    return process.returncode, log.read_text(errors="replace")
 
 
 class _PostgresDatabase:
@@ -117,10 +119,11 @@ def database_down(args, site: boards.Board, base: Path) -> Outcome:
                 boards.prepare(env)
                 _site_file(env, server, args)
                 started = time.monotonic()
-                process = _crawl(env)
+                log = Path(tmp) / "crawl.log"
+                process = _crawl(env, log)
                 if disturbed:
                     _outage(database.relay, server, process, args.outage)
-                code, err = _finish(process)
+                code, err = _finish(process, log)
                 seconds[disturbed] = time.monotonic() - started
                 if not disturbed:
                     continue
@@ -167,16 +170,19 @@ def redis_down(args, site: boards.Board, base: Path) -> Outcome:
                 env = boards.environment(
                     Path(tmp),
                     REPOSTWATCH_REDIS_URL=f"redis://127.0.0.1:{relay.port}/{redis_url.database}",
+                    **({"REPOSTWATCH_LOG_LEVEL": "INFO"} if args.logs else {}),
                 )
                 boards.prepare(env)
                 _site_file(env, server, args)
                 run_id = str(boards.open_distributed_run(env))
                 started = time.monotonic()
-                workers = [_crawl(env, "--distributed", "--run-id", run_id) for _ in range(2)]
+                logs = [Path(tmp) / f"worker-{n}.log" for n in range(2)]
+                workers = [_crawl(env, log, "--distributed", "--run-id", run_id) for log in logs]
                 if disturbed:
                     _outage(relay, server, workers[0], args.outage)
-                codes = [_finish(worker) for worker in workers]
+                codes = [_finish(worker, log) for worker, log in zip(workers, logs, strict=True)]
                 seconds[disturbed] = time.monotonic() - started
+                _keep_logs(args, f"redis-down-{'disturbed' if disturbed else 'undisturbed'}", codes)
                 if not disturbed:
                     continue
                 after_run = boards.flags(env)
@@ -326,6 +332,8 @@ def measure(args) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="reliability-") as base_dir:
         base = Path(base_dir)
         for scenario in (database_down, redis_down, scrapyd_node_down):
+            if args.only and not any(name in scenario.__name__ for name in args.only):
+                continue
             print(f"outages: {scenario.__name__} ...", flush=True)
             outcome = scenario(args, site, base)
             print(f"outages: {outcome}", flush=True)

@@ -36,6 +36,9 @@ and the workers of a run, closing runs), :mod:`.scheduler` (the scrapy-redis sch
 
 from __future__ import annotations
 
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from scrapy.settings import BaseSettings
 from scrapy_redis import connection, defaults
 
@@ -119,9 +122,15 @@ def setup_problem(settings: BaseSettings, *, run_id_needed: bool = True) -> str 
 
 def redis_client(settings: BaseSettings):
     """A Redis client on ``REPOSTWATCH_REDIS_URL`` (``redis://``, ``rediss://``, a password in
-    the URL), with scrapy-redis's connection defaults and ``REDIS_PARAMS`` on top."""
+    the URL), with scrapy-redis's connection defaults and ``REDIS_PARAMS`` on top.
+
+    A call whose connection is found broken (Redis restarted since it was last used) is tried
+    once more on a new connection, at once; nothing else is retried, never with a pause: the
+    scheduler's calls run on the reactor thread, and it waits out an outage on its own.
+    """
     params = {**defaults.REDIS_PARAMS, **settings.getdict("REDIS_PARAMS")}
     params.pop("url", None)
+    params.setdefault("retry", Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
     return connection.get_redis(url=settings.get("REPOSTWATCH_REDIS_URL"), **params)
 
 

@@ -148,8 +148,12 @@ class RunScheduler(Scheduler):
         try:
             self.registry.heartbeat()
             self._send_unsent()
-        except Exception as exc:  # Redis away for a moment: the next beat tries again
+        except RedisError as exc:  # Redis away: said once, and the next beat tries again
+            self._redis_away(exc)
+        except Exception as exc:
             logger.warning("Distributed crawl heartbeat failed: %s", exc)
+        else:
+            self._redis_back()
 
     def close(self, reason: str) -> None:
         if self.beating is not None and self.beating.running:
@@ -168,10 +172,12 @@ class RunScheduler(Scheduler):
             self._keep(unsent, None)
             return True
         try:
-            return self._enqueue(unsent)
+            queued = self._enqueue(unsent)
         except RedisError as exc:
             self._keep(unsent, exc)
             return True
+        self._redis_back()
+        return queued
 
     def _enqueue(self, unsent: _Unsent) -> bool:
         request, data = unsent.request, unsent.data
@@ -197,18 +203,15 @@ class RunScheduler(Scheduler):
             self._redis_away(exc)
 
     def _send_unsent(self) -> None:
-        """Queue the requests kept while Redis was away, oldest first; stop at the first
-        failure (Redis still away)."""
+        """Queue the requests kept while Redis was away, oldest first; raises the first
+        failure's RedisError (Redis still away), keeping the rest."""
         while self.unsent:
-            try:
-                self._enqueue(self.unsent[0])
-            except RedisError as exc:
-                self._redis_away(exc)
-                return
+            self._enqueue(self.unsent[0])
             self.unsent.pop(0)
-        self._redis_back()
 
     def _redis_away(self, exc: Exception) -> None:
+        """Redis did not answer: said once per outage (every Redis call of the scheduler fails
+        while it lasts, and a log that grows by a line per call is a log nobody reads)."""
         if self.redis_away_since is None:
             self.redis_away_since = time.monotonic()
             logger.warning(
@@ -220,6 +223,7 @@ class RunScheduler(Scheduler):
             )
 
     def _redis_back(self) -> None:
+        """Redis has just answered a call."""
         if self.redis_away_since is not None:
             logger.warning(
                 "Distributed crawl run %s: Redis is back after %.0f s",
@@ -244,13 +248,13 @@ class RunScheduler(Scheduler):
         try:
             self._send_unsent()
             data = self.registry.pop_request()
+            if data is None and not self.busy:
+                self.registry.not_busy()
         except RedisError as exc:  # Redis away: the engine asks again; idle waits for it
             self._redis_away(exc)
             return None
         self._redis_back()
         if data is None:
-            if not self.busy:
-                self.registry.not_busy()
             return None
         try:
             request = self.queue._decode_request(data)
@@ -263,6 +267,23 @@ class RunScheduler(Scheduler):
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
+    def has_pending_requests(self) -> bool:
+        """Whether the shared queue holds requests. The engine asks whenever this worker's
+        downloader is idle; with Redis away the answer is False, never an exception: raised
+        inside the engine's loop, it skipped ``spider_idle`` (so a worker never gave up on a
+        Redis that did not come back) and logged a traceback at every pass of the engine, a
+        log that grew by kilobytes a second for as long as Redis was away. ``spider_idle`` then
+        waits for Redis, up to the worker timeout. Not asked again when :meth:`next_request`
+        has just found Redis away: a Redis that does not answer costs the reactor its socket
+        timeout at every call."""
+        if self.redis_away_since is not None:
+            return False
+        try:
+            return len(self) > 0
+        except RedisError as exc:
+            self._redis_away(exc)
+            return False
+
     def page_processed(self, response=None, **kwargs) -> None:
         """A page's item left the pipeline (its media hashed, its matches recorded): the queue
         entry it came from is no longer needed should this worker die. Entries without an item
@@ -272,20 +293,25 @@ class RunScheduler(Scheduler):
             return
         try:
             self.registry.release(held.encode())
-        except Exception as exc:  # Redis away: released at idle, or given back if this dies
-            logger.warning("Could not release a processed page in Redis: %s", exc)
+        except RedisError as exc:  # Redis away: released at idle, or given back if this dies
+            self._redis_away(exc)
+        else:
+            self._redis_back()
 
     def spider_idle(self, spider: Spider) -> None:
         """Close only when the whole run is done: a busy worker may still queue new pages, and
         what a lost worker held comes back to the queue."""
         self.busy = False
         given_back = self.registry.given_back
-        try:
-            self._send_unsent()
-            done = not self.unsent and self.registry.all_done()
-        except RedisError as exc:
-            self._redis_away(exc)
-            done = False
+        done = False
+        if self.redis_away_since is None:  # else next_request has just found it away
+            try:
+                self._send_unsent()
+                done = self.registry.all_done()
+            except RedisError as exc:
+                self._redis_away(exc)
+            else:
+                self._redis_back()
         if not done and self._waited_too_long_for_redis():
             logger.error(
                 "Distributed crawl run %s: Redis unreachable for over %ss; this worker stops "

@@ -6,11 +6,13 @@ made of does what its figures claim.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 
 import pytest
 
-from benchmarks.reliability import hostile
+from benchmarks.reliability import board, hostile
 from benchmarks.reliability.relay import Relay
 
 
@@ -49,3 +51,41 @@ def test_the_relay_forwards_then_cuts_then_forwards_again():
                 end.close()
         finally:
             relay.down()
+
+
+# Writes 256 KiB to its log (more than a pipe holds), then says it is done. With "wait", it
+# waits (up to 10 s) for the other to be done first, as a distributed worker waits for the
+# others before it closes the run.
+_CHATTY = """
+import pathlib, sys, time
+me, other = map(pathlib.Path, sys.argv[1:3])
+sys.stderr.write("x" * 262144)
+sys.stderr.flush()
+me.touch()
+if sys.argv[3:] == ["wait"]:
+    for _ in range(200):
+        if other.exists():
+            sys.exit(0)
+        time.sleep(0.05)
+    sys.exit(1)
+"""
+
+
+def test_a_crawl_the_benchmark_is_not_waiting_for_never_stops_on_its_log(tmp_path):
+    """The benchmark waits for its crawls one after the other: the crawl it waits for first
+    must not be held up by the log of another (their logs go to files). Through a pipe, the
+    second worker of the Redis outage stopped once its pipe was full, and the first waited for
+    it until it counted it lost (314 s for a 29 s crawl)."""
+    first_done, second_done = tmp_path / "first", tmp_path / "second"
+    env = dict(os.environ)
+    first = board.start(
+        [sys.executable, "-c", _CHATTY, str(first_done), str(second_done), "wait"],
+        env,
+        tmp_path / "1.log",
+    )
+    second = board.start(
+        [sys.executable, "-c", _CHATTY, str(second_done), str(first_done)], env, tmp_path / "2.log"
+    )
+    assert first.wait(timeout=60) == 0  # the second was done while nobody read its log
+    assert second.wait(timeout=60) == 0
+    assert (tmp_path / "2.log").stat().st_size == 262144

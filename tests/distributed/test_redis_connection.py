@@ -1,6 +1,6 @@
 """A distributed worker's Redis connection (crawler/distributed: redis_client, prepare_worker): a
-Redis that wants a password, and one that speaks TLS only (rediss://), each a redis-server
-started for the test."""
+Redis that wants a password, one that speaks TLS only (rediss://), and one that stops answering,
+each a redis-server started for the test."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from scrapy.settings import Settings
 
 from crawler.demo.localsite import LocalSite
-from crawler.distributed import RunKeys
+from crawler.distributed import RunKeys, redis_client
 from tests.distributed.workers import (
     PAGES,
     finish,
@@ -69,13 +70,41 @@ def test_a_password_protected_redis(workers_env, protected_redis, tmp_path):
         wrong = start_worker(
             env={**env, "REPOSTWATCH_REDIS_URL": f"redis://127.0.0.1:{port}/0"}, cwd=tmp_path
         )
-        _, wrong_err = wrong.communicate(timeout=120)
+        _, wrong_err = wrong.outcome(timeout=120)
         assert wrong.returncode == 1
         assert "cannot use Redis at" in wrong_err and "password" in wrong_err
         url = f"redis://:s3cret-pw@127.0.0.1:{port}/0"
         out, _ = finish(start_worker(env={**env, "REPOSTWATCH_REDIS_URL": url}, cwd=tmp_path))
     assert pages_of(out) == len(PAGES)
     assert "s3cret-pw" not in out
+
+
+# KEYS: a counter; ARGV: milliseconds. Counts its calls; the first keeps Redis busy that long.
+_SLOW_FIRST_CALL = """
+local calls = redis.call('INCR', KEYS[1])
+local function micros(t) return tonumber(t[1]) * 1000000 + tonumber(t[2]) end
+local start = micros(redis.call('TIME'))
+while calls == 1 and micros(redis.call('TIME')) - start < tonumber(ARGV[1]) * 1000 do end
+return calls
+"""
+
+
+def test_a_call_that_timed_out_is_not_sent_again(protected_redis):
+    """Redis stops answering for a while (here busy with a script for longer than the socket
+    timeout): the call fails once the timeout is up, and is not sent again. Sent again, it ran
+    twice (a worker taking a request from the queue took two, and lost the one it never got) and
+    stopped the worker's reactor for two timeouts. The project's REDIS_PARAMS, with a short
+    timeout so that the test is quick (a second call would be sent, and answered at once,
+    between the first call's 0.8 s and two timeouts)."""
+    url = f"redis://:s3cret-pw@127.0.0.1:{protected_redis}/0"
+    project = Settings()
+    project.setmodule("settings.distributed")
+    params = {**project.getdict("REDIS_PARAMS"), "socket_timeout": 0.5}
+    client = redis_client(Settings({"REPOSTWATCH_REDIS_URL": url, "REDIS_PARAMS": params}))
+    with pytest.raises(redis.TimeoutError):
+        client.eval(_SLOW_FIRST_CALL, 1, "calls", 800)
+    with redis.Redis.from_url(url) as observer:  # answered once Redis is done with the call
+        assert observer.get("calls") == b"1"
 
 
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:

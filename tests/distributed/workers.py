@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 from crawler import db
@@ -45,29 +46,46 @@ def site_file(base_url: str, *, delay: float = 0.3, max_pages: int = 1000) -> st
     )
 
 
-def start_worker(*args: object, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+class Worker(subprocess.Popen[str]):
+    """A worker process. Its log (stderr) goes to a file, not a pipe: a pipe that nobody reads
+    while the test waits for another worker fills up, and the worker then stops in the middle
+    of a log line, reactor and all."""
+
+    def __init__(self, command: list[str], *, log: Path, **kwargs):
+        self.log = log
+        with log.open("w") as stderr:
+            super().__init__(command, stdout=subprocess.PIPE, stderr=stderr, text=True, **kwargs)
+
+    def outcome(self, timeout: float) -> tuple[str, str]:
+        """Wait for it to exit: what it printed, and its log."""
+        out, _ = self.communicate(timeout=timeout)
+        return out, self.log_text()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_worker(*args: object, env: dict[str, str], cwd: Path) -> Worker:
+    return Worker(
         [REPOSTWATCH, "crawl", "board", "--distributed", *map(str, args)],
+        log=cwd / f"worker-{uuid.uuid4().hex[:8]}.log",
         env={**os.environ, **env},
         cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
 
 
-def finish(worker: subprocess.Popen[str], timeout: float = 240) -> tuple[str, str]:
-    out, err = worker.communicate(timeout=timeout)
+def finish(worker: Worker, timeout: float = 240) -> tuple[str, str]:
+    out, err = worker.outcome(timeout)
     assert worker.returncode == 0, f"worker exited {worker.returncode}\n{out}\n{err[-6000:]}"
     return out, err
 
 
-def opened_run_id(worker: subprocess.Popen[str]) -> int:
+def opened_run_id(worker: Worker) -> int:
     """The id the first worker prints as soon as it has opened the run."""
     assert worker.stdout is not None
     line = worker.stdout.readline()
     match = re.match(r"Opened crawl run (\d+) of board", line)
-    assert match, f"expected the run id first, got {line!r}; stderr: {worker.stderr.read()[-3000:]}"
+    assert match, f"expected the run id first, got {line!r}; stderr: {worker.log_text()[-3000:]}"
     return int(match.group(1))
 
 
