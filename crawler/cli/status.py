@@ -19,7 +19,7 @@ def status() -> None:
     quarantined matches, pending flags, re-checks and notice reminders due, unhealthy sites.
 
     Exit status 1 when a scrapyd node, Redis (if configured) or the database is unreachable,
-    so that monitoring can run it.
+    or REPOSTWATCH_SCRAPYD_URLS cannot be used, so that monitoring can run it.
 
     \b
     Example:
@@ -58,6 +58,8 @@ def status() -> None:
 def _echo_services(found: Status) -> None:
     """The nodes, Redis and the database, as far as they were reached."""
     click.echo("scrapyd nodes")
+    if found.nodes_error is not None:
+        click.echo(f"  CANNOT BE USED: {found.nodes_error}")
     for node in found.nodes:
         click.echo(_node_line(node))
     if found.redis is not None:

@@ -4,8 +4,10 @@ reminders due, every site's next crawl and search crawl (crawler/scheduling/outl
 unhealthy sites.
 
 Collection goes in that order and stops where what follows cannot be read: at a setting that
-cannot be used (``stopped``), or at a database that is unreachable or not at this code's
-revision. What was collected up to there is in the :class:`Status`; the CLI prints it.
+cannot be used (``stopped``: the site files), or at a database that is unreachable or not at this
+code's revision. Scrapyd URLs that cannot be used (no credentials, not http) are a problem of
+their own (``nodes_error``): Redis, the database and the rest are still read. What was collected
+up to there is in the :class:`Status`; the CLI prints it.
 """
 
 from __future__ import annotations
@@ -105,11 +107,14 @@ class Status:
     unhealthy: list[HealthState] = field(default_factory=list)  # by site
     #: A setting that cannot be used, which stopped the collection (what is above was collected).
     stopped: str | None = None
+    #: Why REPOSTWATCH_SCRAPYD_URLS cannot be used (no node was asked); the rest is collected.
+    nodes_error: str | None = None
 
     @property
     def problems(self) -> list[str]:
         """The services that did not answer: scrapyd nodes, Redis, the database."""
-        found = [f"scrapyd node {node.name}: {node.error}" for node in self.nodes if node.error]
+        found = [f"scrapyd nodes: {self.nodes_error}"] if self.nodes_error else []
+        found += [f"scrapyd node {node.name}: {node.error}" for node in self.nodes if node.error]
         if self.redis is not None and self.redis.problem:
             found.append(f"Redis {self.redis.url}: {self.redis.problem}")
         if self.database is not None and self.database.error:
@@ -135,8 +140,7 @@ def collect_status(
     try:
         nodes = parse_nodes(scrapyd_urls)
     except ValueError as exc:
-        status.stopped = str(exc)
-        return status
+        status.nodes_error, nodes = str(exc), []
     status.nodes = [
         _node(ScrapydClient(node, scrapyd_project, timeout=NODE_TIMEOUT)) for node in nodes
     ]

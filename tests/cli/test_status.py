@@ -90,14 +90,16 @@ def test_status_prints_what_it_reached_and_stops_where_it_must(
         "REPOSTWATCH_SCRAPYD_URLS": "ftp://host/",
     }
     bad_nodes = repostwatch("status", env=env, cwd=tmp_path, check=False)
-    assert (bad_nodes.returncode, bad_nodes.stdout) == (1, "scrapyd nodes\n")
-    assert "not a scrapyd URL" in bad_nodes.stderr
+    assert bad_nodes.returncode == 1
+    assert "CANNOT BE USED: 'ftp://host/' is not a scrapyd URL" in bad_nodes.stdout
+    assert "Database  " in bad_nodes.stdout  # the rest is still shown
 
     env["REPOSTWATCH_SCRAPYD_URLS"] = node
     anonymous = repostwatch("status", env=env, cwd=tmp_path, check=False)
     assert anonymous.returncode == 1
-    assert f"{node} has no user name and password" in anonymous.stderr
-    assert "http://USER:PASSWORD@host:6800/" in anonymous.stderr
+    assert f"{node} has no user name and password" in anonymous.stdout
+    assert "http://USER:PASSWORD@host:6800/" in anonymous.stdout
+    assert "Database  " in anonymous.stdout
 
     env["REPOSTWATCH_SCRAPYD_URLS"] = f"http://ops:s3cret@127.0.0.1:{port}/"
     if database_url.startswith("sqlite:"):  # there, but never migrated (a missing file is an

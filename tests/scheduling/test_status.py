@@ -88,9 +88,13 @@ def test_status_collects_services_backlog_and_every_sites_outlook(
 
 def test_collection_stops_where_what_follows_cannot_be_read(database_url, tmp_path, refused_port):
     node = f"http://127.0.0.1:{refused_port()}/"
+    # Unusable scrapyd URLs are a problem of their own: the rest is still read.
     bad_nodes = _collect(database_url, tmp_path, "ftp://host/")
-    assert "not a scrapyd URL" in bad_nodes.stopped
-    assert (bad_nodes.nodes, bad_nodes.redis, bad_nodes.database) == ([], None, None)
+    assert "not a scrapyd URL" in bad_nodes.nodes_error and bad_nodes.stopped is None
+    assert bad_nodes.nodes == [] and bad_nodes.database is not None
+    assert bad_nodes.problems[0] == f"scrapyd nodes: {bad_nodes.nodes_error}"
+    unsigned = _collect(database_url, tmp_path, node)  # no credentials
+    assert "no user name and password" in unsigned.nodes_error and unsigned.database is not None
 
     unmigrated = _collect(database_url, tmp_path, _signed(node))
     assert unmigrated.database.revision is None and not unmigrated.database.ready
@@ -117,6 +121,6 @@ def test_status_counts_spilled_and_quarantined_matches_without_the_database(tmp_
     status = _collect(
         "postgresql://x@127.0.0.1:1/x", tmp_path, "ftp://host/", spill_file=str(spill)
     )
-    assert status.stopped  # nothing else was reached, and the spill file still counts
+    assert status.nodes_error and status.database.error  # and the spill file still counts
     assert (status.spill.pending, status.spill.quarantined) == (3, 1)
     assert status.spill.quarantine_path == f"{spill}.rejected"
