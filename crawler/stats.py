@@ -41,6 +41,9 @@ REFERENCES_WITHDRAWN_LIVE = "repostwatch/references/withdrawn_live"
 WORKERS = "repostwatch/workers"
 #: Requests a lost (killed) worker had taken from the queue, put back for the others.
 REQUEUED_FROM_LOST_WORKERS = "repostwatch/workers/requeued_from_lost"
+#: Requests taken from the queue in a worker's name whose reply never reached it (the
+#: connection to Redis dropped after the pop), queued again when it went idle.
+REQUEUED_NEVER_RECEIVED = "repostwatch/workers/requeued_never_received"
 #: Requests a worker kept while Redis was unreachable, queued once it answered again.
 REDIS_DEFERRED = "repostwatch/workers/redis_deferred"
 

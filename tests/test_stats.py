@@ -16,6 +16,7 @@ KNOWN = {
     "REFERENCES_WITHDRAWN_LIVE": "repostwatch/references/withdrawn_live",
     "WORKERS": "repostwatch/workers",
     "REQUEUED_FROM_LOST_WORKERS": "repostwatch/workers/requeued_from_lost",
+    "REQUEUED_NEVER_RECEIVED": "repostwatch/workers/requeued_never_received",
     "REDIS_DEFERRED": "repostwatch/workers/redis_deferred",
     "PAGES": "repostwatch/pages",
     "MEDIA_DOWNLOADED": "repostwatch/media/downloaded",

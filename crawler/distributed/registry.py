@@ -64,14 +64,26 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
 redis.call('HSET', KEYS[3], popped[1], ARGV[1] .. ' ' .. popped[2])
 return popped[1]
 """
-# KEYS: held; ARGV: worker. Forget every request this worker holds (it processed them all).
+# KEYS: held, requests; ARGV: worker, then every request this worker received (from pop_request)
+# and has not released. An idle worker has processed everything it received: forget those. A
+# request held in its name that it never received (the pop's reply was lost with the
+# connection) goes back to the queue at its priority. Returns the number given back.
 _RELEASE_ALL = """
 local prefix = ARGV[1] .. ' '
+local received = {}
+for i = 2, #ARGV do received[ARGV[i]] = true end
+local given_back = 0
 local held = redis.call('HGETALL', KEYS[1])
 for i = 1, #held, 2 do
-  if string.sub(held[i + 1], 1, #prefix) == prefix then redis.call('HDEL', KEYS[1], held[i]) end
+  if string.sub(held[i + 1], 1, #prefix) == prefix then
+    if not received[held[i]] then
+      redis.call('ZADD', KEYS[2], string.match(held[i + 1], '(%S+)$'), held[i])
+      given_back = given_back + 1
+    end
+    redis.call('HDEL', KEYS[1], held[i])
+  end
 end
-return 0
+return given_back
 """
 # KEYS: busy, workers, requests, held; ARGV: worker, timeout.
 # Returns {queued, busy workers, requests given back by lost workers}.
@@ -145,6 +157,11 @@ class WorkerRegistry:
         self.worker_timeout = worker_timeout
         #: Requests this worker found held by lost workers and put back in the queue.
         self.given_back = 0
+        #: Requests held in this worker's name whose pop reply never reached it (a connection
+        #: lost after Redis ran the script), put back in the queue when it went idle.
+        self.never_received = 0
+        #: What pop_request returned and release has not forgotten yet.
+        self.received: set[bytes] = set()
 
     def join(self) -> None:
         keys = self.keys
@@ -173,23 +190,32 @@ class WorkerRegistry:
         """Take the first request of the queue and mark this worker busy, in one script: a
         request is always queued, or held by the worker that took it until it is processed."""
         keys = self.keys
-        return self.server.eval(
+        popped = self.server.eval(
             _POP, 3, keys.key("requests"), keys.key("busy"), keys.key("held"), self.worker
         )
+        if popped is not None:
+            self.received.add(popped)
+        return popped
 
     def release(self, request: bytes) -> None:
         """``request`` (as :meth:`pop_request` returned it) is processed: forget it."""
         self.server.hdel(self.keys.key("held"), request)
+        self.received.discard(request)
 
     def not_busy(self) -> None:
         self.server.srem(self.keys.key("busy"), self.worker)
 
     def all_done(self) -> bool:
-        """Mark this worker idle (it has processed everything it took); True when nothing is
-        queued and no living worker is busy. Requests held by lost workers go back to the
-        queue first (:attr:`given_back` counts them)."""
+        """Mark this worker idle (it has processed everything it received); True when nothing
+        is queued and no living worker is busy. Requests held by lost workers go back to the
+        queue first (:attr:`given_back` counts them), and so do requests held in this worker's
+        name that never reached it (:attr:`never_received`)."""
         keys = self.keys
-        self.server.eval(_RELEASE_ALL, 1, keys.key("held"), self.worker)
+        received = list(self.received)
+        self.never_received += self.server.eval(
+            _RELEASE_ALL, 2, keys.key("held"), keys.key("requests"), self.worker, *received
+        )
+        self.received.difference_update(received)
         queued, busy, given_back = self.server.eval(
             _IDLE, 4, keys.key("busy"), keys.key("workers"), keys.key("requests"),
             keys.key("held"), self.worker, self.worker_timeout,

@@ -34,6 +34,7 @@ from crawler.stats import (
     REFUSED_UNREADABLE_QUEUE_ENTRY,
     REFUSED_UNSERIALIZABLE,
     REQUEUED_FROM_LOST_WORKERS,
+    REQUEUED_NEVER_RECEIVED,
     WORKERS,
 )
 
@@ -302,7 +303,7 @@ class RunScheduler(Scheduler):
         """Close only when the whole run is done: a busy worker may still queue new pages, and
         what a lost worker held comes back to the queue."""
         self.busy = False
-        given_back = self.registry.given_back
+        given_back, never_received = self.registry.given_back, self.registry.never_received
         done = False
         if self.redis_away_since is None:  # else next_request has just found it away
             try:
@@ -328,6 +329,15 @@ class RunScheduler(Scheduler):
                 "queue",
                 self.registry.keys.run_id,
                 self.registry.given_back - given_back,
+            )
+        if self.registry.never_received > never_received:
+            lost_replies = self.registry.never_received - never_received
+            self.stats.inc_value(REQUEUED_NEVER_RECEIVED, lost_replies)
+            logger.warning(
+                "Distributed crawl run %s: %d request(s) taken from the queue in this worker's "
+                "name never reached it (a connection lost with Redis's reply); queued again",
+                self.registry.keys.run_id,
+                lost_replies,
             )
         if not done:
             self._look_again_soon()

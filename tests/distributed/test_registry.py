@@ -14,6 +14,7 @@ from crawler.distributed import (
     WorkerRegistry,
     close_abandoned_runs,
     open_run,
+    registry,
     run_outcome,
 )
 
@@ -133,6 +134,28 @@ def test_an_idle_worker_has_processed_everything_it_held(client):
     b.heartbeat()
     assert b.all_done()
     assert b.given_back == 0
+
+
+def test_a_request_whose_pop_reply_was_lost_goes_back_when_the_worker_is_idle(client):
+    """Redis ran the pop script, then the connection dropped before the reply: the request is
+    held in the worker's name, but the worker never saw it. Idle, it gives it back."""
+    server, prefix = client
+    a = _registry(server, prefix, "a")
+    a.join()
+    server.zadd(a.keys.key("requests"), {b"seen": 0, b"lost-reply": -2})
+    keys = a.keys
+    lost = server.eval(  # the pop, as Redis ran it, with nobody left to read the reply
+        registry._POP, 3, keys.key("requests"), keys.key("busy"), keys.key("held"), "a"
+    )
+    assert lost == b"lost-reply"
+    assert a.pop_request() == b"seen"
+    assert not a.all_done()  # the lost one is queued again, at its priority
+    assert (a.never_received, a.given_back) == (1, 0)
+    assert server.zrange(keys.key("requests"), 0, -1, withscores=True) == [(b"lost-reply", -2.0)]
+    assert not server.hlen(keys.key("held"))  # "seen" was processed: forgotten
+    assert a.pop_request() == b"lost-reply"
+    assert a.pop_request() is None
+    assert a.all_done()
 
 
 def test_a_worker_that_leaves_early_gives_back_what_it_held(client):
