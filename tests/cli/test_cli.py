@@ -1,4 +1,4 @@
-"""The CLI, through the real console script and a real database (SQLite and PostgreSQL)."""
+"""The CLI, through the real console script and a real database."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
@@ -81,6 +82,7 @@ def test_a_bad_database_url_is_one_clear_error(tmp_path):
     assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.any_database
 def test_bad_environment_values_and_missing_deciders_are_clear_errors(env):
     bad = repostwatch(
         "flags", "list", env={**env, "REPOSTWATCH_MEDIA_MAXSIZE": "64MiB"}, check=False
