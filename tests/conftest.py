@@ -4,6 +4,11 @@
 and a fresh, uniquely named PostgreSQL database created for the test and dropped after it.
 ``engine`` is that database migrated to head; ``session`` is a Session on it.
 
+``@pytest.mark.any_database`` (on a test or a whole module) runs a test that uses them once, on
+PostgreSQL, production's database: for end-to-end tests (crawls, the console script, the
+browser) whose subject is not the database, which tests/db and the other tests on both backends
+cover. docs/development.md ("Tests on both databases") says which tests stay on both and why.
+
 PostgreSQL comes from ``REPOSTWATCH_TEST_POSTGRES_URL`` (a role allowed to CREATE DATABASE;
 ``make services`` provides it). When it cannot be reached the PostgreSQL half of the suite errors
 rather than being skipped; ``-m "not postgresql"`` deselects it on purpose.
@@ -43,6 +48,35 @@ _DATABASE_PREFIX = "repostwatch_t_"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs against a real PostgreSQL server")
+    config.addinivalue_line(
+        "markers",
+        "any_database: an end-to-end test whose subject is not the database; it runs once, "
+        "on PostgreSQL (docs/development.md: Tests on both databases)",
+    )
+
+
+#: The one backend of ``any_database`` tests.
+_ONE_BACKEND = pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``any_database``: ``database_url`` (and what is built on it) takes PostgreSQL only. A
+    test that chooses its backend itself (``parametrize("database_url", ...)``) keeps it."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("any_database") is None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "database_url" in names:
+            return
+    # As a mark, as if written on the test: pytest then applies it instead of the fixture's.
+    metafunc.definition.add_marker(
+        pytest.mark.parametrize("database_url", [_ONE_BACKEND], indirect=True)
+    )
 
 
 @pytest.fixture(scope="session")

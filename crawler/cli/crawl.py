@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import database_errors, load_settings, open_session, ready_database
+from crawler.cli.common import crawl_settings, database_errors, open_session, ready_database
 
 if TYPE_CHECKING:
     from crawler.crawling.process import Settings
@@ -57,7 +57,7 @@ def crawl(
     from crawler.crawling.process import run_crawl
     from crawler.sites import SiteConfigError, find_site, resolve_site
 
-    settings = load_settings(
+    settings = crawl_settings(
         **({"LOG_LEVEL": loglevel.upper()} if loglevel else {}),
         **({"REPOSTWATCH_DISTRIBUTED": True} if distributed else {}),
         **({"REPOSTWATCH_RUN_ID": run_id} if run_id else {}),

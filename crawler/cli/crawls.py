@@ -10,7 +10,7 @@ import click
 from crawler.cli.common import database_sessions, load_settings, table, when
 
 if TYPE_CHECKING:
-    from crawler.crawling.process import Settings
+    from crawler.cli.common import ProjectSettings
     from crawler.sites import ScheduleConfig
 
 
@@ -166,7 +166,7 @@ def _set_paused(site: str, paused: bool) -> None:
     click.echo(f"{name} {word}." if changed else f"{name} was {word} already.")
 
 
-def _site_name(settings: Settings, site: str) -> str:
+def _site_name(settings: ProjectSettings, site: str) -> str:
     """The name of SITE (a name or the path of a site file); an unknown site is a clear error."""
     from crawler.sites import SiteConfigError, find_site
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.common import load_settings, redact
+from crawler.cli.common import crawl_settings, redact
 
 
 @click.command()
@@ -45,7 +45,7 @@ def demo(loglevel: str) -> None:
         workspace = fresh_demo_database(DEMO_DIR)
     except (OSError, db.DatabaseURLError, db.DatabaseUnavailable) as exc:
         raise click.ClickException(f"cannot make the demo database in {DEMO_DIR}/: {exc}") from exc
-    settings = load_settings(
+    settings = crawl_settings(
         LOG_LEVEL=loglevel.upper(),
         REPOSTWATCH_DATABASE_URL=workspace.database_url,
         REPOSTWATCH_SPILL_FILE=str(workspace.spill_file),

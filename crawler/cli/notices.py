@@ -27,12 +27,12 @@ from crawler.cli.common import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from crawler.crawling.process import Settings
+    from crawler.cli.common import ProjectSettings
     from crawler.db.users import UserView
     from crawler.takedown.screenshots import Shot
 
 
-def _sender(settings: Settings, *, unset: str) -> str:
+def _sender(settings: ProjectSettings, *, unset: str) -> str:
     """REPOSTWATCH_NOTICE_FROM, or what stands in for it while it is unset (``unset``: the
     takedown library's preview placeholder or export signature), not a default of the setting."""
     configured = settings.get("REPOSTWATCH_NOTICE_FROM")

@@ -11,7 +11,7 @@ from crawler.cli.common import database_sessions, load_settings, notice_mail, re
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from crawler.crawling.process import Settings
+    from crawler.cli.common import ProjectSettings
     from crawler.scheduling import Scheduler, Upkeep
 
 
@@ -96,7 +96,7 @@ def _run_once(service: Scheduler) -> None:
 
 
 def build_scheduler(
-    settings: Settings, sessions: sessionmaker[Session], *, upkeep: bool = False
+    settings: ProjectSettings, sessions: sessionmaker[Session], *, upkeep: bool = False
 ) -> Scheduler:
     """The scheduler on REPOSTWATCH_SCRAPYD_URLS with its alerts; with ``upkeep``, also the
     re-checks and reminders it runs in the background (the service; `crawls run-now` needs
@@ -125,7 +125,7 @@ def build_scheduler(
     )
 
 
-def _upkeep(settings: Settings, sessions: sessionmaker[Session]) -> Upkeep:
+def _upkeep(settings: ProjectSettings, sessions: sessionmaker[Session]) -> Upkeep:
     """Removal re-checks and (with REPOSTWATCH_SMTP_URL) notice reminders for the scheduler."""
     from datetime import timedelta
 

@@ -20,15 +20,19 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
-from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey, PublicKey, SealedBox
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Case, Evidence, Flag, utcnow
 from crawler.db.session import dialect_insert
+
+# The ciphers are imported where keys are used: every command imports this module (through
+# crawler.db) and most of them never touch a key.
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+    from nacl.public import PrivateKey, PublicKey
 
 #: Flags that may get evidence; a rejected flag's is deleted, a removed flag's is kept (until
 #: its case closes) but it gets no new evidence.
@@ -57,6 +61,8 @@ class Sealer:
     """Encrypts evidence to the web app's public key; cannot decrypt anything (crawlers)."""
 
     def __init__(self, public_key: PublicKey) -> None:
+        from nacl.public import SealedBox
+
         self._box = SealedBox(public_key)
 
     def encrypt(self, data: bytes) -> bytes:
@@ -68,11 +74,16 @@ class Opener:
     with ``legacy`` when it is given."""
 
     def __init__(self, private_key: PrivateKey, legacy: Fernet | None = None) -> None:
+        from nacl.public import SealedBox
+
         self._box = SealedBox(private_key)
         self._legacy = legacy
 
     def decrypt(self, ciphertext: bytes) -> bytes:
         """The plaintext; raises :class:`EvidenceKeyError` when no key given opens it."""
+        from cryptography.fernet import InvalidToken
+        from nacl.exceptions import CryptoError
+
         if ciphertext.startswith(SEALED_PREFIX):
             try:
                 return self._box.decrypt(ciphertext[len(SEALED_PREFIX) :])
@@ -94,18 +105,24 @@ class Opener:
 def new_key_pair() -> tuple[str, str]:
     """(public key, private key), each 32 bytes in base64, for REPOSTWATCH_EVIDENCE_PUBLIC_KEY
     (crawlers) and REPOSTWATCH_EVIDENCE_PRIVATE_KEY (the web app only)."""
+    from nacl.public import PrivateKey
+
     private = PrivateKey.generate()
     return _b64(bytes(private.public_key)), _b64(bytes(private))
 
 
 def sealer(public_key: str) -> Sealer:
     """The sealer of REPOSTWATCH_EVIDENCE_PUBLIC_KEY; raises :class:`EvidenceKeyError`."""
+    from nacl.public import PublicKey
+
     return Sealer(PublicKey(_key_bytes(public_key, "REPOSTWATCH_EVIDENCE_PUBLIC_KEY")))
 
 
 def opener(private_key: str, legacy_key: str = "") -> Opener:
     """The opener of REPOSTWATCH_EVIDENCE_PRIVATE_KEY, reading Fernet evidence too when the old
     REPOSTWATCH_EVIDENCE_KEY is given; raises :class:`EvidenceKeyError`."""
+    from nacl.public import PrivateKey
+
     private = PrivateKey(_key_bytes(private_key, "REPOSTWATCH_EVIDENCE_PRIVATE_KEY"))
     return Opener(private, cipher(legacy_key) if legacy_key.strip() else None)
 
@@ -126,12 +143,16 @@ def _key_bytes(key: str, name: str) -> bytes:
 
 def new_key() -> str:
     """A fresh Fernet key of the old symmetric format (kept for tests of old evidence)."""
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode("ascii")
 
 
 def cipher(key: str | bytes) -> Fernet:
     """The Fernet cipher of the old REPOSTWATCH_EVIDENCE_KEY, which only reads evidence kept
     before sealed boxes; raises :class:`EvidenceKeyError`."""
+    from cryptography.fernet import Fernet
+
     try:
         return Fernet(key.strip() if isinstance(key, bytes) else key.strip().encode("ascii"))
     except (ValueError, TypeError, UnicodeEncodeError):

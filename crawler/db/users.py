@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,8 +31,21 @@ MIN_PASSWORD_LENGTH = 12
 DEMO_USERNAME = "demo-admin"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so that a failed login takes as long either way.
-_DUMMY_HASH = _hasher.hash("repostwatch: no such user")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so that a failed login takes as long
+    either way. Made when the web app starts (:func:`prepare_logins`), not at import: hashing
+    takes a tenth of a second, which every command that imports the database would pay."""
+    return _hasher.hash("repostwatch: no such user")
+
+
+def prepare_logins() -> None:
+    """Make what :func:`authenticate` checks an unknown username against now (the web app calls
+    this at start), so that even the first failed login of an unknown name takes as long as
+    that of a known one."""
+    _dummy_hash()
 
 
 class UserError(ValueError):
@@ -197,7 +211,7 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
     """
     user = session.execute(select(User).where(User.username == username.strip())).scalar()
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if not _verify(user.password_hash, password) or user.disabled_at is not None:
         return None

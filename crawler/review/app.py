@@ -138,6 +138,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     engine = make_engine(str(database_url))
     if not development:
         _refuse_demo_account(engine, str(database_url))
+    users.prepare_logins()
     app.extensions["repostwatch"] = web.AppState(
         sessions=make_sessionmaker(engine),
         engine=engine,

@@ -17,6 +17,9 @@ from crawler.db.runs import ensure_site, start_run
 from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
+
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 

@@ -1,8 +1,13 @@
-"""The CLI, through the real console script and a real database (SQLite and PostgreSQL)."""
+"""The CLI, through the real console script and a real database."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import click
+import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
@@ -77,6 +82,7 @@ def test_a_bad_database_url_is_one_clear_error(tmp_path):
     assert "cannot connect" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.any_database
 def test_bad_environment_values_and_missing_deciders_are_clear_errors(env):
     bad = repostwatch(
         "flags", "list", env={**env, "REPOSTWATCH_MEDIA_MAXSIZE": "64MiB"}, check=False
@@ -94,3 +100,62 @@ def test_tables_line_up_with_korean_text():
     # The second column starts at the same terminal column on every line.
     starts = {display_width(line[: line.rindex(" ") + 1]) for line in (header, korean, latin)}
     assert starts == {9}
+
+
+#: Run the console script's main() with the arguments given, then write down which top-level
+#: packages were imported and how many passwords were hashed (argon2), to $IMPORTED.
+_IMPORT_PROBE = """
+import atexit, json, os, sys
+import argon2
+hashed = []
+hash_password = argon2.PasswordHasher.hash
+def counted(*args, **kwargs):
+    hashed.append(1)
+    return hash_password(*args, **kwargs)
+argon2.PasswordHasher.hash = counted
+def report():
+    with open(os.environ["IMPORTED"], "w") as out:
+        json.dump({"packages": sorted({name.split(".")[0] for name in sys.modules}),
+                   "hashed": len(hashed)}, out)
+atexit.register(report)
+from crawler.cli import main
+sys.argv[0] = "repostwatch"
+main()
+"""
+#: What only crawling, migrating, hashing media or sealing evidence needs.
+HEAVY = {"scrapy", "twisted", "alembic", "cv2", "numpy", "PIL", "scipy", "cryptography", "nacl"}
+
+
+def test_commands_that_only_read_the_database_load_no_crawler_migrations_or_hashing(tmp_path):
+    """Every command pays for what it imports (the tests run hundreds of them): listing
+    notices, flags, users or cases, or exporting a hash list, imports no Scrapy (settings are
+    read without it), no Alembic (the revision check reads the version table), no image
+    libraries (crawler.hashing loads its parts when used) and no ciphers, and hashes no
+    password when the database layer is imported."""
+    import json
+
+    from crawler.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'repostwatch.db'}"
+    upgrade(url)
+    report = tmp_path / "imported.json"
+    env = {**os.environ, "REPOSTWATCH_DATABASE_URL": url, "IMPORTED": str(report)}
+    for args in (
+        ["notices", "list"],
+        ["flags", "list"],
+        ["users", "list"],
+        ["cases", "list"],
+        ["refs", "export"],
+    ):
+        run = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE, *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, (args, run.stderr[-3000:])
+        imported = json.loads(report.read_text())
+        assert HEAVY.isdisjoint(imported["packages"]), (args, HEAVY & set(imported["packages"]))
+        assert imported["hashed"] == 0, args

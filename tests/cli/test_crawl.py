@@ -3,7 +3,12 @@ it; tests/distributed runs it as distributed workers)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli_runner import repostwatch
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 
 def test_crawl_of_unknown_site_lists_known_sites(env, tmp_path):

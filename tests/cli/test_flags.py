@@ -1,10 +1,14 @@
-"""`repostwatch flags`, through the real console script and a real database (SQLite and
-PostgreSQL)."""
+"""`repostwatch flags`, through the real console script and a real database."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 
 def test_flags_decide_unknown_id_is_a_clear_error(env):

@@ -1,12 +1,16 @@
-"""`repostwatch refs`, through the real console script and a real database (SQLite and
-PostgreSQL)."""
+"""`repostwatch refs`, through the real console script and a real database."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from crawler.demo import samples
 from tests.support.cli_runner import repostwatch
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 
 def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):

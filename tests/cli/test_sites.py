@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli_runner import repostwatch
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 
 def test_sites_check_names_file_key_and_problem(env, tmp_path):

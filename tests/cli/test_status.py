@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from crawler import db
 from crawler.db import notices as db_notices
 from crawler.db import schedules
@@ -14,6 +16,9 @@ from crawler.takedown.drafting import draft_notices
 from tests.scheduling.helpers import finish, takedown_world
 from tests.support.cli_runner import repostwatch
 from tests.takedown.conftest import T0
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 DAY = timedelta(hours=24)
 

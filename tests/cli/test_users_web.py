@@ -7,10 +7,14 @@ import subprocess
 import urllib.request
 
 import pyotp
+import pytest
 from cryptography.fernet import Fernet
 
 from tests.support.cli_runner import REPOSTWATCH, repostwatch
 from tests.support.serving import served
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 PASSWORD = "a long enough passphrase"
 

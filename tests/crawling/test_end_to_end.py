@@ -1,13 +1,16 @@
 """The whole product on a local repost site: site file → spider → hashes → match → flag queue.
 
-Runs the real console script (real Scrapy crawl, real process pool, real database: SQLite and
-PostgreSQL) against a gallery served on 127.0.0.1 by the test.
+Runs the real console script (real Scrapy crawl, real process pool, real database) against a
+gallery served on 127.0.0.1 by the test. The crawl itself runs on SQLite (the embedded default)
+and PostgreSQL; the tests of what else a crawl does run on PostgreSQL only (any_database).
 """
 
 from __future__ import annotations
 
 import json
 from urllib.parse import urlsplit
+
+import pytest
 
 from crawler import db
 from crawler.demo.localsite import LocalSite
@@ -79,6 +82,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     assert stats["downloader/response_bytes"] == run.bytes
 
 
+@pytest.mark.any_database
 def test_private_address_is_refused_without_opt_in(registered, tmp_path):
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:
@@ -94,6 +98,7 @@ def test_private_address_is_refused_without_opt_in(registered, tmp_path):
     assert flags_json(env, tmp_path) == []
 
 
+@pytest.mark.any_database
 def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:
@@ -118,6 +123,7 @@ def test_reviewer_decisions_move_flags_out_of_pending(registered, tmp_path):
     assert table.splitlines()[0].split()[:3] == ["ID", "STATUS", "CASE"]
 
 
+@pytest.mark.any_database
 def test_scrapy_crawl_command_works_too(registered, tmp_path):
     """`scrapy list` and `scrapy crawl site -a site=NAME`, run from the project directory."""
     import os
@@ -157,6 +163,7 @@ def test_scrapy_crawl_command_works_too(registered, tmp_path):
     assert runs[0].pages > 0 and runs[0].flags == len(gallery.EXPECTED_FLAGS)
 
 
+@pytest.mark.any_database
 def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, tmp_path):
     """An endless calendar, ever-nesting relative links, a listing with endless sort orders, a
     chain deeper than max_depth and a too long link: each ends at its limit with its refusal
@@ -197,6 +204,7 @@ def test_a_trap_site_is_crawled_to_an_end_with_each_refusal_counted(registered, 
     assert run.flags == len(traps.FLAGGED)
 
 
+@pytest.mark.any_database
 def test_a_site_may_skip_robots_with_a_reason_and_its_own_user_agent(registered, tmp_path):
     env, sites_dir = registered
     with LocalSite(gallery.routes()) as site:

@@ -26,6 +26,9 @@ from crawler.demo.localsite import LocalSite
 from tests.sites import gallery
 from tests.support.cli_runner import flags_json, repostwatch
 
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
+
 
 def test_a_download_cancelled_at_the_size_limit_is_too_large():
     expected = "Expected to receive 65418 bytes which is larger than download max size (20000)"

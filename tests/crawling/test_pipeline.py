@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
@@ -103,6 +104,7 @@ def test_zero_hash_workers_means_one_per_core():
     assert hash_processes(0) == (os.cpu_count() or 1)
 
 
+@pytest.mark.any_database
 def test_a_match_is_recorded_while_slow_media_of_its_page_is_still_hashing(database_url, tmp_path):
     """One fast matching photo and one GIF built to take minutes of a worker on the same page:
     the photo's flag is in the database long before the GIF is done, and the GIF is given up

@@ -13,11 +13,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler import db
 from crawler.crawling.run import closing_figures, run_stats, summarize
 from tests.sites import gallery
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 PROJECT = ROOT
 

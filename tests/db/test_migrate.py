@@ -80,6 +80,40 @@ def test_migrations_match_the_models(engine):
         assert compare_metadata(context, Base.metadata) == []
 
 
+def test_the_revision_check_reads_what_alembic_reads(database_url, tmp_path, monkeypatch):
+    """Every command compares current_revision with head_revision without loading Alembic;
+    both give Alembic's own answers: no version table, an older revision, the head."""
+    from alembic.script import ScriptDirectory
+
+    from crawler.db import migrate
+
+    def alembic_current() -> str | None:
+        engine = make_engine(database_url, poolclass=NullPool)
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+        engine.dispose()
+        return revision
+
+    assert head_revision() == ScriptDirectory(str(migrate.MIGRATIONS_DIR)).get_current_head()
+    assert current_revision(database_url) is None
+    upgrade(database_url, "0005")
+    assert current_revision(database_url) == alembic_current() == "0005"
+    upgrade(database_url)
+    assert current_revision(database_url) == alembic_current() == head_revision()
+    # A revision file whose header is not plain literals: Alembic is asked instead.
+    odd = tmp_path / "versions"
+    odd.mkdir()
+    (odd / "0001_x.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (odd / "0002_x.py").write_text('revision = REVISION\ndown_revision = "0001"\n')
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", tmp_path)
+    monkeypatch.setattr(migrate, "_alembic_head", lambda: "asked alembic")
+    migrate._head_revision.cache_clear()
+    try:
+        assert head_revision() == "asked alembic"
+    finally:
+        migrate._head_revision.cache_clear()
+
+
 def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(database_url):
     upgrade(database_url)
     command.downgrade(alembic_config(database_url), "base")

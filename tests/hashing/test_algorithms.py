@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,27 @@ def test_a_new_descriptor_that_does_not_add_up_is_refused(fields, problem):
     Algorithm("newhash", **good)  # the baseline is valid
     with pytest.raises(ValueError, match=f"newhash: {problem}"):
         Algorithm("newhash", **{**good, **fields})
+
+
+def test_the_package_offers_each_name_from_its_module_and_loads_it_only_when_used():
+    """`crawler.hashing` names what its modules hold; the descriptors and types alone (hash
+    lists, the scheduler) load no image library."""
+    import importlib
+    import subprocess
+    import sys
+
+    for name in crawler.hashing.__all__:
+        module = importlib.import_module(f"crawler.hashing.{crawler.hashing._MODULES[name]}")
+        assert getattr(crawler.hashing, name) is getattr(module, name), name
+    assert set(crawler.hashing._MODULES) == set(crawler.hashing.__all__)
+    # A name that is also a module's would become that module once the module is imported.
+    modules = {path.stem for path in Path(crawler.hashing.__file__).parent.glob("*.py")}
+    assert modules.isdisjoint(crawler.hashing.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        crawler.hashing.nothing  # noqa: B018
+    probe = (
+        "import sys, crawler.hashing.algorithms, crawler.hashing.types; "
+        "print(sorted({'numpy', 'cv2', 'PIL', 'imagehash', 'pdqhash'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path, resized
-from crawler.hashing import MediaError, Sniffed, UnsupportedMedia, sniff
+from crawler.hashing import MediaError, Sniffed, UnsupportedMedia
+from crawler.hashing.sniff import sniff
 
 
 @pytest.fixture(scope="module")

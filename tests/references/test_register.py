@@ -78,6 +78,7 @@ def test_an_animated_reference_is_stored_as_a_frame_set(session, tmp_path):
     assert (again.files_existing, again.videos_added) == (1, 0)
 
 
+@pytest.mark.any_database
 def test_copies_of_a_registered_gif_are_flagged_by_their_frames(database_url, tmp_path):
     """An MP4 made from the GIF has no image hashes at all: only the stored frames find it."""
     sites_dir = tmp_path / "sites"

@@ -175,6 +175,7 @@ def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
     assert message is not None and message["data"] == b"changed"
 
 
+@pytest.mark.any_database
 def test_cli_lists_and_closes_a_case_and_audits_it(
     engine, database_url, seeded, sessions, tmp_path
 ):
@@ -207,6 +208,7 @@ def test_cli_lists_and_closes_a_case_and_audits_it(
         assert entry.username == "(cli) park" and entry.details["via"] == "cli"
 
 
+@pytest.mark.any_database
 def test_cli_thumbnail_and_keyword_changes_are_audited_without_the_keywords(
     engine, database_url, sessions
 ):

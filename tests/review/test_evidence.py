@@ -50,6 +50,7 @@ def crawled(database_url, tmp_path, evidence_keys, engine):
     return routes
 
 
+@pytest.mark.any_database
 def test_a_crawl_with_the_public_key_keeps_matched_media_sealed_and_cannot_open_it(
     crawled, world, evidence_keys
 ):
@@ -137,6 +138,7 @@ def _fine_detail(data: bytes, size: tuple[int, int]) -> float:
     return float(np.abs(pixels - smooth).mean())
 
 
+@pytest.mark.any_database
 def test_evidence_is_served_blurred_by_the_server_until_the_logged_unblur(crawled, client, world):
     world.user("kim")
     login(client, "kim")
@@ -194,6 +196,7 @@ def test_evidence_is_served_blurred_by_the_server_until_the_logged_unblur(crawle
     assert actions.count(("view_flag", str(flag.id))) == 3
 
 
+@pytest.mark.any_database
 def test_unblurring_is_per_login(crawled, client, world):
     world.user("kim")
     world.user("lee")

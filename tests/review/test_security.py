@@ -178,6 +178,20 @@ def test_development_uses_a_random_key_and_plain_http_cookies(tmp_path, caplog):
     assert "REPOSTWATCH_SECRET_KEY is not set" in caplog.text
 
 
+def test_the_app_makes_the_unknown_user_hash_before_the_first_login(tmp_path):
+    """A failed login of an unknown name is checked against a hash made at start (not at
+    import, which every command would pay; not at that first login, which would take longer
+    than one of a known name and so tell which names exist)."""
+    from crawler.db import users
+
+    users._dummy_hash.cache_clear()
+    config = default_web_config(
+        REPOSTWATCH_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", REPOSTWATCH_WEB_ENV="development"
+    )
+    create_app(config)
+    assert users._dummy_hash.cache_info().currsize == 1
+
+
 def test_passwords_are_argon2_and_rehashed_when_parameters_change(client, world):
     world.user("kim")
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)

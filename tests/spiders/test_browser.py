@@ -90,6 +90,7 @@ def _register(env: dict[str, str], cwd: Path) -> None:
     repostwatch("refs", "add", "--case", jsgallery.CASE, *photos, env=env, cwd=cwd)
 
 
+@pytest.mark.any_database
 def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdir, dead_url):
     tmp_path, sites_dir = workdir
     env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
@@ -145,6 +146,7 @@ def test_javascript_gallery_scroll_and_age_gate_are_crawled(database_url, workdi
     assert not [pid for pid, cmd in chromium.items() if _alive(pid, cmd)], "Chromium outlived it"
 
 
+@pytest.mark.any_database
 @pytest.mark.parametrize("load_media", [False, True])
 def test_a_recrawl_of_an_unchanged_browser_site_costs_one_conditional_request_per_media(
     database_url, workdir, load_media, dead_url

@@ -1,8 +1,9 @@
 """Search crawls: case keywords through a site's own search, on boards served on 127.0.0.1.
 
 The end-to-end tests run the real console script (keywords, references, crawl --search, flags)
-on SQLite and PostgreSQL and check the exact bytes the server received for each keyword, the
-result pages read, the media hashed and the flags raised, each with its keyword.
+on PostgreSQL (the keywords' database layer is tested on both in tests/db) and check the exact
+bytes the server received for each keyword, the result pages read, the media hashed and the
+flags raised, each with its keyword.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from spiders.search import KeywordNotEncodable, keywords_argument, search_url
 from tests.sites import search as board
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 SKY_Q = "%ED%95%98%EB%8A%98%EB%B3%84"  # 하늘별 in UTF-8, percent-encoded
 MOON_Q = "%EB%8B%AC%EB%B9%9B%EA%B3%A0%EC%96%91%EC%9D%B4"  # 달빛고양이

@@ -1,8 +1,9 @@
 """A WordPress-like blog: the full-size upload (or the largest size offered) is what is hashed.
 
-Runs the real console script against tests/sites/wordpress.py on 127.0.0.1, on SQLite and
-PostgreSQL: every size WordPress generates is served and is the same photo, so fetching a
-thumbnail besides the full-size file would show up as an extra request and an extra flag.
+Runs the real console script against tests/sites/wordpress.py on 127.0.0.1 (on PostgreSQL:
+the database is not its subject): every size WordPress generates is served and is the same
+photo, so fetching a thumbnail besides the full-size file would show up as an extra request and
+an extra flag.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+import pytest
+
 from crawler import db
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
 from tests.sites import wordpress
 from tests.support.cli_runner import repostwatch
+
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
 
 
 def test_wordpress_blog_hashes_the_full_size_uploads_and_flags_the_reposts(database_url, tmp_path):

@@ -18,6 +18,9 @@ from crawler.demo import samples
 from tests.support.accounts import add_staff
 from tests.support.cli_runner import repostwatch
 
+# End to end through the console script: once, on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.any_database
+
 
 def _site_file(url: str) -> str:
     return f"""name = "board"
