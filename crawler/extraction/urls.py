@@ -1,8 +1,5 @@
-"""Find the media URLs of a page: ordinary gallery markup, lazy loading and links to media files
-(a thumbnail wrapped in a link to its full-size file counts as the full-size file only).
-
-Pure functions over a parsel Selector (what `response.css` uses), so they can be tested on
-HTML strings.
+"""Media URLs as text: which paths are media files, ``srcset`` and CSS ``url()`` values, one
+spelling per URL, and the encoding a page (and so its URL queries) is in. Pure (w3lib).
 """
 
 from __future__ import annotations
@@ -12,7 +9,6 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from charset_normalizer import from_bytes
-from parsel import Selector
 from w3lib.encoding import (
     html_body_declared_encoding,
     html_to_unicode,
@@ -26,9 +22,6 @@ from w3lib.url import safe_url_string
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff", "avif")
 VIDEO_EXTENSIONS = ("mp4", "m4v", "mov", "webm", "mkv", "avi", "flv", "wmv", "mpg", "mpeg", "3gp")
 MEDIA_EXTENSIONS = frozenset(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS + ("heic", "heif", "ts"))
-#: Attributes lazy-loading scripts keep the real image URL in, most specific first.
-LAZY_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-url")
-LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
 
 _DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wx])$")
 
@@ -40,10 +33,10 @@ def parse_srcset(srcset: str) -> list[tuple[str, float]]:
     counts as ``1x``. Commas inside URLs are handled as the HTML spec does: a candidate ends at a
     comma followed by whitespace, or at the end.
     """
-    return [(url, size) for url, size, _ in _srcset_descriptors(srcset)]
+    return [(url, size) for url, size, _ in srcset_descriptors(srcset)]
 
 
-def _srcset_descriptors(srcset: str) -> list[tuple[str, float, str]]:
+def srcset_descriptors(srcset: str) -> list[tuple[str, float, str]]:
     """``parse_srcset`` with each candidate's kind of descriptor: ``"w"`` or ``"x"``."""
     candidates: list[tuple[str, float, str]] = []
     for chunk in re.split(r",\s+|,$", srcset.strip()):
@@ -69,112 +62,6 @@ def largest_srcset_candidate(srcset: str) -> str | None:
 def is_media_link(url: str) -> bool:
     path = urlsplit(url).path.lower()
     return path.rsplit(".", 1)[-1] in MEDIA_EXTENSIONS if "." in path else False
-
-
-def _image_url(img: Selector) -> str | None:
-    """The best URL of one ``<img>``: largest srcset candidate, then lazy attributes, then src."""
-    for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
-        srcset = img.attrib.get(attribute)
-        if srcset:
-            best = largest_srcset_candidate(srcset)
-            if best and not best.startswith("data:"):
-                return best
-    for attribute in (*LAZY_ATTRIBUTES, "src"):
-        value = (img.attrib.get(attribute) or "").strip()
-        if value and not value.startswith("data:"):
-            return value
-    return None
-
-
-def _picture_url(picture: Selector) -> str | None:
-    """The one URL a ``<picture>`` stands for: its largest candidate.
-
-    Its ``<source>`` elements differ by media query or type (AVIF, WebP, JPEG of one photo) and
-    the ``<img>`` is the fallback, so they are one picture: the candidate with the largest width
-    descriptor among the sources' and the img's srcsets wins; without width descriptors the
-    largest density (``2x``; no descriptor is ``1x``); without any srcset the img's own URL.
-    Ties go to the first in page order (the browser's first choice).
-    """
-    by_kind: dict[str, list[tuple[str, float]]] = {"w": [], "x": []}
-    for element in picture.css("source, img"):
-        for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
-            for url, size, kind in _srcset_descriptors(element.attrib.get(attribute, "")):
-                if not url.startswith("data:"):
-                    by_kind[kind].append((url, size))
-    for kind in ("w", "x"):
-        if by_kind[kind]:
-            return max(by_kind[kind], key=lambda candidate: candidate[1])[0]
-    img = picture.css("img")
-    return _image_url(img[0]) if img else None
-
-
-def _shown_url(img: Selector) -> str | None:
-    """The URL an ``<img>`` is hashed by: its picture's one URL when it is a picture's fallback."""
-    picture = img.xpath("ancestor::picture[1]")  # libxml2 may nest it inside a <source>
-    return _picture_url(picture[0]) if picture else _image_url(img)
-
-
-def _image_candidates(element: Selector) -> list[str]:
-    """Every URL an ``<img>``/``<source>`` may show: src, lazy attributes, all srcset candidates."""
-    urls = [element.attrib.get(name, "") for name in ("src", *LAZY_ATTRIBUTES)]
-    for attribute in ("srcset", *LAZY_SRCSET_ATTRIBUTES):
-        urls += [url for url, _ in parse_srcset(element.attrib.get(attribute, ""))]
-    for style in element.xpath("@style").getall():
-        urls += background_images(style)
-    return [url.strip() for url in urls if url.strip()]
-
-
-def _thumbnails(page: Selector) -> tuple[set[object], list[str]]:
-    """Elements inside an ``<a href>`` to a media file, and every URL they could show.
-
-    A gallery shows a small copy and links it to the full-size file: the link is what is
-    hashed (it is the best copy to match and to report), the thumbnail is not fetched at all.
-    """
-    elements: set[object] = set()
-    urls: list[str] = []
-    for link in page.css("a[href]"):
-        if not is_media_link(link.attrib["href"].strip()):
-            continue
-        for element in link.css("img, picture source, [style]"):  # the link's own style too
-            elements.add(element.root)
-            urls += _image_candidates(element)
-    return elements, urls
-
-
-def _raw_media_urls(page: Selector, thumbnails: set[object]) -> Iterable[str]:
-    for img in page.css("img"):
-        if img.root in thumbnails:
-            continue
-        url = _shown_url(img)  # a <picture> is one image: its largest candidate
-        if url:
-            yield url
-    for picture in page.css("picture"):
-        if picture.css("img") or any(s.root in thumbnails for s in picture.css("source")):
-            continue
-        if url := _picture_url(picture):  # sources without their fallback <img>
-            yield url
-    for video in page.css("video"):
-        if video.attrib.get("src"):
-            yield video.attrib["src"]
-        for source in video.css("source"):
-            if source.attrib.get("src"):
-                yield source.attrib["src"]
-        if video.attrib.get("poster"):  # the still a tube page shows: often a frame of the clip
-            yield video.attrib["poster"]
-    for styled in page.css("[style]"):
-        if styled.root not in thumbnails:
-            yield from background_images(styled.attrib["style"])
-    for href in page.css("a::attr(href)").getall():
-        if is_media_link(href.strip()):
-            yield href
-    yield from page.css(
-        'meta[property="og:image"]::attr(content), '
-        'meta[property="og:image:url"]::attr(content), '
-        'meta[property="og:image:secure_url"]::attr(content), '
-        'meta[property="og:video"]::attr(content), '
-        'meta[property="og:video:url"]::attr(content), '
-        'meta[property="og:video:secure_url"]::attr(content)'
-    ).getall()
 
 
 #: Inline styles are read up to this many characters; the rest is ignored. A page controls the
@@ -234,54 +121,9 @@ def css_urls(value: str) -> list[str]:
     return urls
 
 
-def extract_media_urls(
-    page: Selector,
-    urljoin: Callable[[str], str],
-    thumbnails: set[str] | None = None,
-    *,
-    encoding: str = "utf-8",
+def absolute_urls(
+    raw_urls: Iterable[str], urljoin: Callable[[str], str], encoding: str
 ) -> list[str]:
-    """Absolute http(s) media URLs of a page, in page order, each once.
-
-    Thumbnails wrapped in a link to their full-size file are left out (the link is in); pass a
-    set as ``thumbnails`` to learn their URLs, e.g. to ignore them among what a browser loaded.
-    ``encoding`` is the page's (:func:`page_encoding`): queries are encoded in it, as browsers do.
-    """
-    wrapped, thumbnail_urls = _thumbnails(page)
-    media = _absolute(_raw_media_urls(page, wrapped), urljoin, encoding)
-    if thumbnails is not None:
-        thumbnails.update(
-            url for url in _absolute(thumbnail_urls, urljoin, encoding) if url not in media
-        )
-    return media
-
-
-def linked_thumbnails(
-    page: Selector, urljoin: Callable[[str], str], *, encoding: str = "utf-8"
-) -> list[tuple[str, list[str]]]:
-    """Images wrapped in a link whose URL does not say what it is (``<a href="/f/123"><img
-    src="/t/123.jpg"></a>``): ``(link, [the image URLs extract_media_urls took])`` per link.
-
-    The link may be the full-size file served without an extension, or a page; only a request
-    tells (spiders/full_size.py asks once per kind of link and remembers the answer).
-    """
-    found: list[tuple[str, list[str]]] = []
-    for link in page.css("a[href]"):
-        href = link.attrib["href"].strip()
-        if not href or href.startswith(("#", "javascript:", "data:", "mailto:")):
-            continue
-        if is_media_link(href):
-            continue
-        images = [url for url in map(_shown_url, link.css("img")) if url]
-        if not images:
-            continue
-        absolute = _absolute([href], urljoin, encoding)
-        if absolute:
-            found.append((absolute[0], _absolute(images, urljoin, encoding)))
-    return found
-
-
-def _absolute(raw_urls: Iterable[str], urljoin: Callable[[str], str], encoding: str) -> list[str]:
     seen: dict[str, None] = {}
     for raw in raw_urls:
         raw = raw.strip()
