@@ -5,7 +5,6 @@ spelling per URL, and the encoding a page (and so its URL queries) is in. Pure (
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from charset_normalizer import from_bytes
@@ -64,6 +63,57 @@ def is_media_link(url: str) -> bool:
     return path.rsplit(".", 1)[-1] in MEDIA_EXTENSIONS if "." in path else False
 
 
+#: What a string in a script, JSON or an attribute must end in to be taken for a media URL:
+#: `MEDIA_EXTENSIONS` but ``ts``, which names TypeScript files in scripts far more often than
+#: video segments.
+STRING_MEDIA_EXTENSIONS = MEDIA_EXTENSIONS - {"ts"}
+#: A longer string is not taken for a URL.
+MAX_URL_CHARS = 4096
+_NOT_IN_URL = frozenset(" \t\r\n\f<>\"'{}|\\^`*")
+#: Template and format syntax: ``$1``, ``${id}``, ``%s`` (a ``%`` not starting an escape).
+_TEMPLATE = re.compile(r"\$\d|\$\{|%(?![0-9A-Fa-f]{2})")
+
+
+def url_string(text: str) -> str | None:
+    """``text`` stripped, if it can be a URL as data write one: not longer than `MAX_URL_CHARS`,
+    no spaces, quotes, braces or template syntax, and http(s) if it names a scheme."""
+    text = text.strip()
+    if not text or len(text) > MAX_URL_CHARS or not _NOT_IN_URL.isdisjoint(text):
+        return None
+    head = text.split("/", 1)[0]
+    if (":" in head and head.lower() not in ("http:", "https:")) or _TEMPLATE.search(text):
+        return None
+    return text
+
+
+def media_string(text: str) -> str | None:
+    """``text`` stripped, if it is a URL (:func:`url_string`) whose file name has a media
+    extension: ``thumbs/a.jpg``, ``https://cdn.example/v/1.webm?t=2``, not ``.jpg`` or
+    ``image/jpeg``."""
+    url = url_string(text)
+    if url is None:
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # an unbalanced [ in the host
+        return None
+    stem, dot, extension = path.rsplit("/", 1)[-1].rpartition(".")
+    return url if dot and stem and extension.lower() in STRING_MEDIA_EXTENSIONS else None
+
+
+_HTML_START = re.compile(r"\s*<[A-Za-z]")
+_HTML_MEDIA_MARKERS = ("src", "href", "url(", "poster", "data-")
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether a string is markup that may show media (``<video><source src='y.webm'>``)."""
+    return (
+        _HTML_START.match(text) is not None
+        and ">" in text
+        and any(marker in text for marker in _HTML_MEDIA_MARKERS)
+    )
+
+
 #: Inline styles are read up to this many characters; the rest is ignored. A page controls the
 #: attribute, and an image URL has no business behind 64 KiB of declarations.
 MAX_STYLE_CHARS = 65_536
@@ -119,20 +169,6 @@ def css_urls(value: str) -> list[str]:
         if url:
             urls.append(url)
     return urls
-
-
-def absolute_urls(
-    raw_urls: Iterable[str], urljoin: Callable[[str], str], encoding: str
-) -> list[str]:
-    seen: dict[str, None] = {}
-    for raw in raw_urls:
-        raw = raw.strip()
-        if not raw or raw.startswith(("data:", "javascript:", "blob:")):
-            continue
-        url = canonical_media_url(urljoin(raw), encoding)
-        if urlsplit(url).scheme in ("http", "https"):
-            seen.setdefault(url, None)
-    return list(seen)
 
 
 def canonical_media_url(url: str, encoding: str = "utf-8") -> str:
