@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from crawler.extraction import names
-from crawler.extraction.scripts import Value, json_values, script_values
+from crawler.extraction.scripts import Value, json_values, may_hold_media, script_values
 from crawler.extraction.urls import (
     MAX_URL_CHARS,
     css_urls,
@@ -106,6 +106,8 @@ def collect_values(values: Iterable[Value], media: PageCollector, source: str) -
 def _media_of(value: Value, media: PageCollector, source: str, types: dict[int, str]) -> list[str]:
     """The absolute media URLs one string stands for (added to ``media``)."""
     text = value.text
+    if not may_hold_media(text):
+        return []  # a word, a number, an id: most strings of a script or JSON
     if len(text) <= MAX_URL_CHARS and (raw := media_string(text)):
         url = media.add(source, raw)
         return [url] if url else []
@@ -138,17 +140,18 @@ def _srcset(text: str, media: PageCollector, source: str) -> list[str]:
 
 def _guessable(value: Value, types: dict[int, str]) -> bool:
     """Whether a string without a media extension may still be a media file (see above)."""
-    url = url_string(value.text)
-    if url is None or "/" not in url:
-        return False
     key = "".join(names.words(value.key or ""))
-    if key in ("url", "contenturl") and types.get(value.record) in MEDIA_OBJECT_TYPES:
-        return True
+    media_object = key in ("url", "contenturl") and types.get(value.record) in MEDIA_OBJECT_TYPES
     named = names.names_media(value.key) or (
         names.is_generic(value.key) and names.names_media(value.outer_key)
     )
-    if not named:
+    if not (media_object or named):
         return False
+    url = url_string(value.text)
+    if url is None or "/" not in url:
+        return False
+    if media_object:
+        return True
     try:
         path = urlsplit(url).path
     except ValueError:

@@ -63,6 +63,7 @@ def words(name: str) -> tuple[str, ...]:
     return tuple(joined)
 
 
+@lru_cache(maxsize=4096)
 def tier(name: str | None) -> int:
     """How large a copy a property or attribute named ``name`` holds: `THUMBNAIL`, `SHOWN`,
     `LARGE` or `FULL`."""
@@ -78,14 +79,17 @@ def tier(name: str | None) -> int:
     return SHOWN
 
 
+@lru_cache(maxsize=4096)
 def is_generic(name: str | None) -> bool:
     return bool(name) and "".join(words(name)) in GENERIC
 
 
+@lru_cache(maxsize=4096)
 def is_srcset(name: str | None) -> bool:
     return bool(name) and "srcset" in "".join(words(name))
 
 
+@lru_cache(maxsize=4096)
 def names_media(name: str | None) -> bool:
     """Whether a property named ``name`` holds a picture or video by its name alone."""
     if not name:

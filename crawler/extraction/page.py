@@ -107,8 +107,12 @@ class PageCollector:
 
     def add(self, source: str, raw: str, *, guessed: bool = False) -> str | None:
         """Add a media URL found in ``source``; its absolute URL, None if it is none or capped."""
-        if source not in (MARKUP, NOSCRIPT) and url_string(raw) is None:
-            return None  # data and markup in strings: no templates ("{{ url }}"), no spaces
+        if source not in (MARKUP, NOSCRIPT):
+            if url_string(raw) is None:
+                return None  # data and markup in strings: no templates ("{{ url }}"), no spaces
+            if raw not in self._absolute and self.data_media >= MAX_DATA_MEDIA:
+                self.capped += 1  # not even made absolute: a page may list a million
+                return None
         url = self.url(raw)
         if url is None:
             return None

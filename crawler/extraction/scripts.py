@@ -206,7 +206,9 @@ def json_values(document: object) -> Iterator[Value]:
     """The strings of a parsed JSON ``document`` placed as :func:`script_values` places them.
 
     Property names count as strings too (state blobs key maps by URL), as the scanner sees them.
-    Iterative, so any nesting that ``json.loads`` accepted is walked.
+    Strings that cannot hold a URL or markup (no ``/``, ``.`` or ``<``: words, numbers, ids) are
+    left out, but for JSON-LD's ``@type``. Iterative, so any nesting that ``json.loads``
+    accepted is walked.
     """
     records = 0
     # (value, key, record it belongs to, outer_key, outer_record)
@@ -214,7 +216,7 @@ def json_values(document: object) -> Iterator[Value]:
     while pending:
         value, key, record, outer_key, outer_record = pending.pop()
         if isinstance(value, str):
-            if len(value) <= MAX_STRING_CHARS:
+            if len(value) <= MAX_STRING_CHARS and (key == "@type" or may_hold_media(value)):
                 yield Value(value, key, record, outer_key, outer_record)
         elif isinstance(value, dict):
             records += 1
@@ -225,6 +227,11 @@ def json_values(document: object) -> Iterator[Value]:
             pending.extend(reversed(items))
         elif isinstance(value, list):
             pending.extend((item, key, record, outer_key, outer_record) for item in reversed(value))
+
+
+def may_hold_media(text: str) -> bool:
+    """Whether a string can be a URL or markup at all (most strings of data are words)."""
+    return "/" in text or "." in text or "<" in text
 
 
 _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\r\n|.)", re.S)

@@ -90,13 +90,12 @@ def media_string(text: str) -> str | None:
     """``text`` stripped, if it is a URL (:func:`url_string`) whose file name has a media
     extension: ``thumbs/a.jpg``, ``https://cdn.example/v/1.webm?t=2``, not ``.jpg`` or
     ``image/jpeg``."""
+    if "." not in text:  # most strings of a script: no need to look further
+        return None
     url = url_string(text)
     if url is None:
         return None
-    try:
-        path = urlsplit(url).path
-    except ValueError:  # an unbalanced [ in the host
-        return None
+    path = url.split("#", 1)[0].split("?", 1)[0]
     stem, dot, extension = path.rsplit("/", 1)[-1].rpartition(".")
     return url if dot and stem and extension.lower() in STRING_MEDIA_EXTENSIONS else None
 
