@@ -72,7 +72,8 @@ def collect_scripts(page: Selector, media: PageCollector, source: str | None = N
         elif kind not in JAVASCRIPT_TYPES and looks_like_html(text):
             media.fragment(text)  # a template: markup a script will show
         elif media.read(text):
-            collect_values(script_values(text), media, source or SCRIPT)
+            collect_values(script_values(text, media.budget), media, source or SCRIPT)
+            media.read_to_the_end()
 
 
 def collect_json(text: str, media: PageCollector, source: str) -> None:
@@ -80,17 +81,24 @@ def collect_json(text: str, media: PageCollector, source: str) -> None:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):  # JavaScript rather than JSON, or nested too deep
-        collect_values(script_values(text), media, source)
+        collect_values(script_values(text, media.budget), media, source)
     else:
-        collect_values(json_values(document), media, source)
+        collect_values(json_values(document, media.budget), media, source)
 
 
 def collect_values(values: Iterable[Value], media: PageCollector, source: str) -> None:
     """Add the media URLs among ``values`` to ``media``, grouped by record."""
-    values = list(values)
-    types = {v.record: v.text.lower() for v in values if v.key == "@type" and v.record}
-    groups: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    types: dict[int, str] = {}
+    worth: list[Value] = []
     for value in values:
+        if value.key == "@type" and value.record:
+            types[value.record] = value.text.lower()
+        elif may_hold_media(value.text):  # most strings of data are words
+            if not media.take_string():
+                break
+            worth.append(value)
+    groups: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for value in worth:
         urls = _media_of(value, media, source, types)
         if not urls:
             continue
@@ -106,8 +114,6 @@ def collect_values(values: Iterable[Value], media: PageCollector, source: str) -
 def _media_of(value: Value, media: PageCollector, source: str, types: dict[int, str]) -> list[str]:
     """The absolute media URLs one string stands for (added to ``media``)."""
     text = value.text
-    if not may_hold_media(text):
-        return []  # a word, a number, an id: most strings of a script or JSON
     if len(text) <= MAX_URL_CHARS and (raw := media_string(text)):
         url = media.add(source, raw)
         return [url] if url else []

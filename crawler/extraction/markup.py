@@ -91,7 +91,12 @@ _IMAGE_ANCHOR_ATTRIBUTES = ("data-pswp-width", "data-pswp-height", "data-lightbo
 _OG_MEDIA = frozenset(
     f"og:{kind}{suffix}" for kind in ("image", "video") for suffix in ("", ":url", ":secure_url")
 )
-_NAMING_ELEMENTS = "//a[@href] | //*[@*[starts-with(name(), 'data-')]]"
+#: Elements that may name larger copies of what they show: links around something shown,
+#: and anything with a data attribute (libxml2 selects them; most links are neither).
+_NAMING_ELEMENTS = (
+    "//a[@href][@style or .//img or .//source or .//*[@style]]"
+    " | //*[@*[starts-with(name(), 'data-')]]"
+)
 
 
 def anchor_media(anchor: Selector) -> str | None:
@@ -250,7 +255,7 @@ def unknown_links(page: Selector) -> list[tuple[str, list[str]]]:
     it is (``<a href="/f/123"><img src="/t/123.jpg"></a>``): the full-size file served without
     an extension, or a page; only a request tells (spiders/full_size.py)."""
     found = []
-    for link in page.css("a[href]"):
+    for link in page.xpath("//a[@href][.//img]"):
         href = link.root.get("href", "").strip()
         if not href or href.startswith(("#", "javascript:", "data:", "mailto:")):
             continue

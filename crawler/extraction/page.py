@@ -14,8 +14,9 @@ One rule for full size over thumbnail, wherever the page says it: a link around 
 thumbnail stays when no full size exists (or the full size is one the page cannot give).
 
 Bounds: a page's data (scripts, JSON, HTML in strings) is read up to :data:`MAX_DATA_CHARS`
-characters and adds at most :data:`MAX_DATA_MEDIA` URLs, :data:`MAX_GUESSED_MEDIA` of them
-without a media extension; what is passed over is counted.
+characters, :data:`MAX_DATA_TOKENS` tokens and :data:`MAX_DATA_STRINGS` strings that may be
+URLs, and adds at most :data:`MAX_DATA_MEDIA` URLs, :data:`MAX_GUESSED_MEDIA` of them without a
+media extension; what is passed over is counted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from parsel import Selector
 from crawler.extraction import embedded, markup
 from crawler.extraction.embedded import HTML_IN_STRING, JSON, JSON_LD, SCRIPT
 from crawler.extraction.markup import DATA_ATTRIBUTE, MARKUP, NOSCRIPT
+from crawler.extraction.scripts import Budget
 from crawler.extraction.urls import (
     canonical_media_url,
     is_media_link,
@@ -43,6 +45,11 @@ SOURCES = (MARKUP, NOSCRIPT, DATA_ATTRIBUTE, JSON_LD, JSON, SCRIPT, HTML_IN_STRI
 _RANK = {source: rank for rank, source in enumerate(SOURCES)}
 #: Characters of scripts, JSON and strings read per page (a text that would pass it is not read).
 MAX_DATA_CHARS = 4_000_000
+#: Tokens of a page's scripts and values of its JSON read per page (quotes, slashes, braces and
+#: brackets: a megabyte of minified code has some 100,000), and of them strings that may be
+#: URLs or markup looked at: each costs Python's time on the crawl's reactor thread.
+MAX_DATA_TOKENS = 200_000
+MAX_DATA_STRINGS = 30_000
 #: Media URLs a page's data (anything but its own markup) may add.
 MAX_DATA_MEDIA = 1000
 #: Of them, URLs without a media extension (fetched to find out what they are).
@@ -90,6 +97,8 @@ class PageCollector:
         self._captures: list[list[str]] = []  # URLs added while reading a string's markup
         self.data_media = self.guessed = self.capped = self.unread = 0
         self.chars_left = MAX_DATA_CHARS
+        self.budget = Budget(MAX_DATA_TOKENS)
+        self.strings_left = MAX_DATA_STRINGS
         self.fragments = self.depth = 0
 
     def url(self, raw: str) -> str | None:
@@ -167,12 +176,25 @@ class PageCollector:
 
     def read(self, text: str) -> bool:
         """Whether ``text`` (a script, JSON, a string's markup) may be read: counts it against
-        :data:`MAX_DATA_CHARS`."""
-        if len(text) > self.chars_left:
+        :data:`MAX_DATA_CHARS`, and none is read once :data:`MAX_DATA_TOKENS` are spent."""
+        if len(text) > self.chars_left or self.budget.left <= 0:
             self.unread += 1
             return False
         self.chars_left -= len(text)
         return True
+
+    def read_to_the_end(self) -> None:
+        """Count the text just read as unread if the token budget ran out in it."""
+        if self.budget.left < 0:
+            self.unread += 1
+            self.budget.left = 0
+
+    def take_string(self) -> bool:
+        """Whether one more string may be looked at (:data:`MAX_DATA_STRINGS`)."""
+        self.strings_left -= 1
+        if self.strings_left == -1:
+            self.unread += 1  # counted once: the text it was in is not read to its end
+        return self.strings_left >= 0
 
     def json_text(self, source: str, text: str, key: str | None = None) -> None:
         """Read JSON (or script) text found in ``source``, e.g. a data attribute named ``key``."""
@@ -183,6 +205,7 @@ class PageCollector:
             embedded.collect_json(text, self, source)
         finally:
             self.depth -= 1
+        self.read_to_the_end()
 
     def fragment(self, html: str) -> list[str]:
         """Read markup found inside a string or an attribute; the URLs it shows."""

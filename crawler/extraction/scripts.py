@@ -46,6 +46,22 @@ class Value:
     outer_record: int = 0
 
 
+class Budget:
+    """How many more tokens (a quote, slash, brace or bracket of a script; a value of a JSON
+    document) a page's scripts and data may cost: :func:`script_values` and :func:`json_values`
+    stop when it is spent, and leave it below zero when they stopped early."""
+
+    def __init__(self, tokens: int):
+        self.left = tokens
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+_UNBOUNDED = 2**62
+
+
 @dataclass(slots=True)
 class _Container:
     kind: str  # "{" or "["
@@ -76,16 +92,17 @@ _KEYWORDS_BEFORE_REGEX = frozenset(
 class _Scan:
     """One left-to-right pass over a script; see :func:`script_values`."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, budget: Budget):
         self.text = text
+        self.budget = budget
         self.stack: list[_Container] = []
         self.records = 0
         self.last_string_at = -1  # where the last string literal's closing quote is
         self.last_string = ""
 
     def values(self) -> Iterator[Value]:
-        text, position = self.text, 0
-        while match := _NEXT.search(text, position):
+        text, position, take = self.text, 0, self.budget.take
+        while (match := _NEXT.search(text, position)) and take():
             start, char = match.start(), match.group()
             if char in "\"'`":
                 end = self._string_end(start, char)
@@ -191,29 +208,29 @@ class _Scan:
         return key, top.record, top.outer_key, top.outer_record
 
 
-def script_values(text: str) -> Iterator[Value]:
+def script_values(text: str, budget: Budget | None = None) -> Iterator[Value]:
     """The string literals of JavaScript (or JSON) ``text``, escapes decoded, in order.
 
     Not a parser: quotes, comments, regular expression literals (by the usual rule on the
     character before a ``/``), braces and brackets are told apart, the rest is skipped.
     Template literals count only without ``${...}``. Strings longer than
-    `MAX_STRING_CHARS` are passed over.
+    `MAX_STRING_CHARS` are passed over. Each token costs one of ``budget``.
     """
-    return _Scan(text).values()
+    return _Scan(text, budget or Budget(_UNBOUNDED)).values()
 
 
-def json_values(document: object) -> Iterator[Value]:
+def json_values(document: object, budget: Budget | None = None) -> Iterator[Value]:
     """The strings of a parsed JSON ``document`` placed as :func:`script_values` places them.
 
     Property names count as strings too (state blobs key maps by URL), as the scanner sees them.
     Strings that cannot hold a URL or markup (no ``/``, ``.`` or ``<``: words, numbers, ids) are
     left out, but for JSON-LD's ``@type``. Iterative, so any nesting that ``json.loads``
-    accepted is walked.
+    accepted is walked; each value costs one of ``budget``.
     """
-    records = 0
+    records, take = 0, (budget or Budget(_UNBOUNDED)).take
     # (value, key, record it belongs to, outer_key, outer_record)
     pending: list[tuple[object, str | None, int, str | None, int]] = [(document, None, 0, None, 0)]
-    while pending:
+    while pending and take():
         value, key, record, outer_key, outer_record = pending.pop()
         if isinstance(value, str):
             if len(value) <= MAX_STRING_CHARS and (key == "@type" or may_hold_media(value)):

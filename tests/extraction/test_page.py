@@ -116,6 +116,24 @@ def test_the_readme_states_the_bounds_the_code_has():
 
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert f"read up to {page.MAX_DATA_CHARS // 1_000_000} million characters" in readme
+    assert f"{page.MAX_DATA_TOKENS:,} tokens" in readme
+    assert f"{page.MAX_DATA_STRINGS:,} strings that may be URLs" in readme
     assert f"at most {page.MAX_DATA_MEDIA:,} media URLs ({page.MAX_GUESSED_MEDIA} without" in readme
     depth = {1: "one level", 2: "two levels", 3: "three levels"}[page.MAX_FRAGMENT_DEPTH]
     assert f"read as markup {depth} deep" in readme
+
+
+def test_a_pages_scripts_are_read_up_to_a_number_of_tokens_and_strings(monkeypatch):
+    monkeypatch.setattr(page, "MAX_DATA_TOKENS", 6)
+    found = read(
+        '<script>var a = "/1.jpg", b = "/2.jpg";</script>'  # 2 tokens
+        "<script>var c = ['/3.jpg', '/4.jpg', '/5.jpg', '/6.jpg', '/7.jpg'];</script>"  # cut
+        '<script>var d = "/8.jpg";</script>'  # none left
+    )
+    assert paths(found.urls) == ["/1.jpg", "/2.jpg", "/3.jpg", "/4.jpg", "/5.jpg"]
+    assert found.unread == 2
+    monkeypatch.setattr(page, "MAX_DATA_TOKENS", 1000)
+    monkeypatch.setattr(page, "MAX_DATA_STRINGS", 3)
+    found = read("<script>var a = ['word', '/1.jpg', '/2.jpg', '/3.jpg', '/4.jpg'];</script>")
+    assert paths(found.urls) == ["/1.jpg", "/2.jpg", "/3.jpg"]  # words do not count
+    assert found.unread == 1
