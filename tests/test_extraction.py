@@ -235,6 +235,12 @@ def test_an_unclosed_attribute_quote_does_not_stop_the_page_being_read():
     assert media(html) == ["https://board.example/a.jpg", "https://board.example/b.jpg"]
 
 
+def test_a_url_that_cannot_be_split_is_no_url_and_the_rest_of_the_page_is_read():
+    # urljoin raised "Invalid IPv6 URL" out of the page's parsing: its media and links lost.
+    html = '<img src="http://[oops/a.jpg"><img src="/ok.jpg"><script>x = "http://[b/c.jpg"</script>'
+    assert media(html) == ["https://board.example/ok.jpg"]
+
+
 def test_queries_are_encoded_in_the_page_encoding_paths_in_utf8():
     """As browsers request them: an EUC-KR board's ``?name=하늘`` is EUC-KR, its path UTF-8; a
     character EUC-KR lacks is sent as ``&#NNNN;``; UTF-16 pages use UTF-8 for queries."""

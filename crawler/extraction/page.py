@@ -79,7 +79,8 @@ class PageMedia:
     capped: int = 0
     #: URLs kept without a media extension.
     guessed: int = 0
-    #: Scripts, JSON and strings not read (over :data:`MAX_DATA_CHARS` or the fragment bounds).
+    #: Scripts, JSON and strings not read to their end (over :data:`MAX_DATA_CHARS`,
+    #: :data:`MAX_DATA_TOKENS`, :data:`MAX_DATA_STRINGS` or the fragment bounds).
     unread: int = 0
     #: ``(link, [image URLs])`` of links around images whose URL does not say what it is.
     unknown_links: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -108,8 +109,11 @@ class PageCollector:
         url = None
         stripped = raw.strip()
         if stripped and not stripped.lower().startswith(("data:", "javascript:", "blob:")):
-            url = canonical_media_url(self._urljoin(stripped), self._encoding)
-            if urlsplit(url).scheme not in ("http", "https"):
+            try:
+                url = canonical_media_url(self._urljoin(stripped), self._encoding)
+                if urlsplit(url).scheme not in ("http", "https"):
+                    url = None
+            except ValueError:  # "http://[oops/a.jpg": no URL (urlsplit refuses the host)
                 url = None
         self._absolute[raw] = url
         return url
