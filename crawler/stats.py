@@ -66,6 +66,21 @@ MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
 MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
 
+#: Media URLs of pages' scripts and data over the per-page bounds (crawler/extraction/page.py),
+#: left out; of those kept, the ones without a media extension (their download tells).
+MEDIA_CAPPED = "repostwatch/media/capped"
+MEDIA_GUESSED = "repostwatch/media/guessed"
+#: Scripts, JSON and strings of pages not read: over the per-page bounds.
+MEDIA_DATA_UNREAD = "repostwatch/media/data_unread"
+
+
+def media_source(source: str) -> str:
+    """Media URLs of pages by where they were found (first): ``markup``, ``noscript``,
+    ``data_attribute``, ``json_ld``, ``json``, ``script``, ``html_in_string``
+    (crawler.extraction.SOURCES)."""
+    return f"{PREFIX}/media/source/{source}"
+
+
 def media_hashed(kind: str) -> str:
     """Media hashed, by kind (``image``, ``video``)."""
     return f"{MEDIA_HASHED}/{kind}"
@@ -130,6 +145,10 @@ ROBOTS_CRAWL_DELAY_CAPPED = "repostwatch/robots/crawl_delay_capped"
 # --- thumbnails linked to their full-size file ------------------------------------------------
 FULL_SIZE_PROBES = "repostwatch/full_size/probes"
 FULL_SIZE_REPLACED = "repostwatch/full_size/replaced"
+#: Thumbnails and other smaller copies a page shows or names, left out for the full-size file
+#: the page names (a link, a lightbox or zoom attribute, a script record, an image URL naming
+#: its original).
+FULL_SIZE_NAMED = "repostwatch/full_size/named"
 
 
 def full_size(answer: str) -> str:

@@ -14,7 +14,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
 from crawler.browser.guard_proxy import GuardProxy
-from crawler.extraction import canonical_media_url, extract_media_urls, linked_thumbnails
+from crawler.extraction import PageMedia, canonical_media_url, page_media
 from crawler.items import MediaPage
 from crawler.sites import SiteConfig, find_site
 from crawler.stats import (
@@ -23,8 +23,13 @@ from crawler.stats import (
     BROWSER_PAGES,
     BROWSER_SCROLLS,
     BROWSER_WAIT_FOR_TIMEOUT,
+    FULL_SIZE_NAMED,
+    MEDIA_CAPPED,
+    MEDIA_DATA_UNREAD,
+    MEDIA_GUESSED,
     browser_proxy_refused,
     key,
+    media_source,
 )
 from spiders import browser
 from spiders.full_size import FullSizeLinks
@@ -204,18 +209,16 @@ class SiteSpider(scrapy.Spider):
             self.logger.info("Not a page (no text), skipped: %s", response.url)
             return
         depth = response.meta.get("depth", 0)
-        thumbnails: set[str] = set()  # shown linked to their full-size file: not hashed
         # Queries in the page's encoding (EUC-KR boards), as a browser requests them.
-        encoding = response.encoding
-        media_urls = extract_media_urls(
-            response.selector, response.urljoin, thumbnails, encoding=encoding
-        )
+        found = page_media(response.selector, response.urljoin, encoding=response.encoding)
+        self._count_sources(found)
+        media_urls = found.urls  # thumbnails whose full size the page names are left out
         if response.meta.get("playwright"):
-            media_urls = self._rendered_page_media(response, media_urls, thumbnails)
-        if linked := linked_thumbnails(response.selector, response.urljoin, encoding=encoding):
+            media_urls = self._rendered_page_media(response, media_urls, found.thumbnails)
+        if found.unknown_links:
             # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
             referer = "" if KEYWORD in response.meta else response.url  # see search_meta
-            media_urls = await self.full_size.settle(referer, media_urls, linked)
+            media_urls = await self.full_size.settle(referer, media_urls, found.unknown_links)
         yield MediaPage(
             url=response.url,
             site=self.site_name,
@@ -308,6 +311,20 @@ class SiteSpider(scrapy.Spider):
         # depth_reset: result pages are depth 0, their result links depth 1, ... so the site's
         # follow.max_depth never cuts pagination short.
         return self._page_meta() | search_meta(keyword) | {RESULT_PAGE: number, "depth_reset": True}
+
+    def _count_sources(self, found: PageMedia) -> None:
+        """Where a page's media URLs were found, and what its bounds left out."""
+        stats = self.crawler.stats
+        for source, count in found.sources.items():
+            stats.inc_value(media_source(source), count)
+        for stat, count in (
+            (FULL_SIZE_NAMED, found.full_size_named),
+            (MEDIA_CAPPED, found.capped),
+            (MEDIA_GUESSED, found.guessed),
+            (MEDIA_DATA_UNREAD, found.unread),
+        ):
+            if count:
+                stats.inc_value(stat, count)
 
     def _rendered_page_media(
         self, response: Response, dom_media: list[str], thumbnails: set[str]

@@ -201,14 +201,13 @@ def test_thumbnail_linked_to_its_full_size_file_is_replaced_by_the_full_size_one
     }
 
 
-def test_a_thumbnail_also_shown_unlinked_is_still_media():
+def test_a_thumbnail_whose_full_size_the_page_names_is_left_out_wherever_it_is_shown():
+    # Issue #14: hash the full size; keep the thumbnail only when no full size exists. The
+    # same file shown again unlinked (a sidebar, a rendered gallery strip) is the same thumbnail.
     html = '<a href="/full/1.jpg"><img src="/t/1.jpg"></a><img src="/t/1.jpg">'
     thumbnails: set[str] = set()
-    assert media(html, thumbnails) == [
-        "https://board.example/t/1.jpg",
-        "https://board.example/full/1.jpg",
-    ]
-    assert thumbnails == set()
+    assert media(html, thumbnails) == ["https://board.example/full/1.jpg"]
+    assert thumbnails == {"https://board.example/t/1.jpg"}
 
 
 def test_images_linked_to_urls_that_do_not_say_what_they_are():
@@ -224,6 +223,22 @@ def test_images_linked_to_urls_that_do_not_say_what_they_are():
         ("https://board.example/file/1", ["https://board.example/t/1@2.jpg"]),
         ("https://board.example/view.php?no=2", ["https://board.example/t/2.jpg"]),
     ]
+
+
+def test_an_unclosed_attribute_quote_does_not_stop_the_page_being_read():
+    # libxml2 then keeps attribute names no XML allows, and lxml's (so parsel's) .attrib
+    # raised "Invalid tag name": the page's media were lost and its links not followed.
+    html = (
+        '<img src="/a.jpg" data-x="{&quot;a&quot;:<div data-x="{&quot;a&quot;:<p>x</p>'
+        '<a href="/b.jpg"><img src="/t/b.jpg"></a>'
+    )
+    assert media(html) == ["https://board.example/a.jpg", "https://board.example/b.jpg"]
+
+
+def test_a_url_that_cannot_be_split_is_no_url_and_the_rest_of_the_page_is_read():
+    # urljoin raised "Invalid IPv6 URL" out of the page's parsing: its media and links lost.
+    html = '<img src="http://[oops/a.jpg"><img src="/ok.jpg"><script>x = "http://[b/c.jpg"</script>'
+    assert media(html) == ["https://board.example/ok.jpg"]
 
 
 def test_queries_are_encoded_in_the_page_encoding_paths_in_utf8():

@@ -30,6 +30,9 @@ KNOWN = {
     "MEDIA_FAILED_PREFIX": "repostwatch/media/failed/",
     "MEDIA_SKIPPED_PREFIX": "repostwatch/media/skipped/",
     "MEDIA_OVER_PIXEL_BUDGET": "repostwatch/media/over_pixel_budget",
+    "MEDIA_CAPPED": "repostwatch/media/capped",
+    "MEDIA_GUESSED": "repostwatch/media/guessed",
+    "MEDIA_DATA_UNREAD": "repostwatch/media/data_unread",
     "FLAGS_RECORDED": "repostwatch/flags/recorded",
     "FLAGS_NEW": "repostwatch/flags/new",
     "FLAGS_SEEN_AGAIN": "repostwatch/flags/seen_again",
@@ -52,6 +55,7 @@ KNOWN = {
     "ROBOTS_CRAWL_DELAY_CAPPED": "repostwatch/robots/crawl_delay_capped",
     "FULL_SIZE_PROBES": "repostwatch/full_size/probes",
     "FULL_SIZE_REPLACED": "repostwatch/full_size/replaced",
+    "FULL_SIZE_NAMED": "repostwatch/full_size/named",
     "SEARCH_KEYWORDS": "repostwatch/search/keywords",
     "SEARCH_REQUESTS": "repostwatch/search/requests",
     "SEARCH_RESULT_PAGES": "repostwatch/search/result_pages",
@@ -74,6 +78,7 @@ KNOWN = {
 #: The keys built from a reason, with the reason the README writes for them.
 BUILT = {
     stats.media_hashed: ("image|video", "repostwatch/media/hashed/image|video"),
+    stats.media_source: ("<source>", "repostwatch/media/source/<source>"),
     stats.media_skipped: ("<Error>", "repostwatch/media/skipped/<Error>"),
     stats.media_failed: ("<reason>", "repostwatch/media/failed/<reason>"),
     stats.refused: ("<IgnoreRequest>", "repostwatch/refused/<IgnoreRequest>"),
@@ -121,3 +126,12 @@ def test_the_readme_lists_every_key():
         stats.name(key) for key in own if not key.endswith("/") and stats.name(key) not in listed
     ]
     assert not missing, f"README.md, Crawl statistics: add {missing}"
+
+
+def test_the_readme_names_every_source_of_media_urls():
+    from crawler.extraction import SOURCES
+
+    listed = set(re.findall(r"`([^`]+)`", _readme_section()))
+    assert "media/source/<source>" in listed
+    missing = [source for source in SOURCES if source not in listed]
+    assert not missing, f"README.md, Crawl statistics: name the sources {missing}"

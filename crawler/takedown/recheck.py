@@ -132,7 +132,7 @@ def check_flag(
 
 def references(page: Fetched, page_url: str, media_url: str) -> bool:
     """Whether the page shows ``media_url``, read as the crawl reads it: decoded with the
-    page's own encoding, its media URLs found by crawler/extraction.py with queries encoded
+    page's own encoding, its media URLs found by crawler/extraction/ with queries encoded
     in that encoding (as a browser requests them)."""
     encoding, text = decode_page(page.content_type, page.body)
     base_url = get_base_url(text[:4096], page_url, encoding)  # what Scrapy's urljoin uses

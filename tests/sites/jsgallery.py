@@ -2,9 +2,11 @@
 
 * ``/``: the gallery's ``<img>`` elements are built by a script from ``/api/photos.json`` after
   a delay; a script sets a CSS background image and preloads another image (both only visible in
-  the browser's network traffic, never in the DOM's markup); a web font and a "tracker" script on
-  another host must never load.
-* ``/scroll``: infinite scroll; three more batches of photos are appended as you scroll down.
+  the browser's network traffic, never in the DOM's markup; their URLs come from the API too, so
+  no reading of the page's scripts finds them); a web font and a "tracker" script on another
+  host must never load.
+* ``/scroll``: infinite scroll; three more batches of photos are appended as you scroll down
+  (the first photo is named in the page's script: an HTML crawl finds that one).
 * ``/gate``: an age gate, drawn by a script after a delay; its button sets a cookie and reloads,
   and only then are photos shown.
 * ``/stuck``: a page that never gets ready (its ``wait_for`` times out; it is read as it is).
@@ -71,9 +73,10 @@ _INDEX_SCRIPT = (
     _SHOW
     + """
 setTimeout(async () => {
-  show(await (await fetch('/api/photos.json')).json());
-  document.getElementById('wall').style.backgroundImage = 'url(/img/bg/wall.jpg)';
-  new Image().src = '/img/preload/next.jpg';
+  const photos = await (await fetch('/api/photos.json')).json();
+  show(photos.gallery);
+  document.getElementById('wall').style.backgroundImage = 'url(' + photos.wall + ')';
+  new Image().src = photos.preload;
   const tracker = document.createElement('script');
   tracker.src = 'http://localhost:' + location.port + '/ads/tracker.js';
   document.head.appendChild(tracker);
@@ -144,7 +147,13 @@ def routes(dead_url: str) -> dict[str, Route]:
         "/scroll": _page("Endless", nav + '<div id="gallery"></div>', _SCROLL_SCRIPT),
         "/gate": _page("Members", nav + '<div id="gallery"></div>', _GATE_SCRIPT),
         "/stuck": _page("Coming soon", "<p>Uploads are being processed.</p>", ""),
-        "/api/photos.json": _json(["/img/js/a.jpg", "/img/js/b.jpg"]),
+        "/api/photos.json": _json(
+            {
+                "gallery": ["/img/js/a.jpg", "/img/js/b.jpg"],
+                "wall": "/img/bg/wall.jpg",
+                "preload": "/img/preload/next.jpg",
+            }
+        ),
         "/api/more?page=1": _json(["/img/s/1.jpg"]),
         "/api/more?page=2": _json(["/img/s/2.jpg"]),
         "/api/more?page=3": _json(["/img/s/3.jpg"]),
