@@ -13,6 +13,22 @@ from tests.support.cli_runner import repostwatch
 JPEG = "image/jpeg"
 
 
+def _crawl(tmp_path, site: LocalSite, cdn: LocalSite, more: str = "") -> None:
+    """Crawl ``site`` through the console script; ``cdn`` is another origin it may reach."""
+    sites_dir = tmp_path / "sites"
+    sites_dir.mkdir()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+    }
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    (sites_dir / "pages.toml").write_text(
+        f'name = "pages"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+        f'private_hosts = ["127.0.0.1:{cdn.port}"]\n{more}'  # the "CDN": another origin
+    )
+    repostwatch("crawl", "pages", env=env, cwd=tmp_path)
+
+
 def test_media_on_another_origin_gets_no_referer(tmp_path):
     photo = Route(samples.reencoded_jpeg("camera", quality=70, scale=0.25), JPEG)
     with LocalSite({"/cdn/1.jpg": photo, "/cdn/2.jpg": photo}) as cdn:
@@ -24,18 +40,7 @@ def test_media_on_another_origin_gets_no_referer(tmp_path):
             "/own.jpg": photo,
         }
         with LocalSite(routes) as site:
-            sites_dir = tmp_path / "sites"
-            sites_dir.mkdir()
-            env = {
-                "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
-                "REPOSTWATCH_SITES_DIR": str(sites_dir),
-            }
-            repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-            (sites_dir / "pages.toml").write_text(
-                f'name = "pages"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
-                f'private_hosts = ["127.0.0.1:{cdn.port}"]\n'  # the "CDN": another origin
-            )
-            repostwatch("crawl", "pages", env=env, cwd=tmp_path)
+            _crawl(tmp_path, site, cdn)
     # The other origin was asked for both photos, and told nothing of the pages.
     assert {path: cdn.referers[path] for path in ("/cdn/1.jpg", "/cdn/2.jpg")} == {
         "/cdn/1.jpg": None,
@@ -77,18 +82,7 @@ def test_a_rendered_page_sends_no_referer_anywhere(tmp_path):
             "/own.jpg": photo,
         }
         with LocalSite(routes) as site:
-            sites_dir = tmp_path / "sites"
-            sites_dir.mkdir()
-            env = {
-                "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
-                "REPOSTWATCH_SITES_DIR": str(sites_dir),
-            }
-            repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-            (sites_dir / "pages.toml").write_text(
-                f'name = "pages"\nstart_urls = ["{site.url}/"]\nrender = "browser"\n'
-                f'allow_private_network = true\nprivate_hosts = ["127.0.0.1:{cdn.port}"]\n'
-            )
-            repostwatch("crawl", "pages", env=env, cwd=tmp_path)
+            _crawl(tmp_path, site, cdn, 'render = "browser"\n')
     # Chromium asked the "CDN" for the script, the pipeline for the photo: neither said whence.
     assert sorted(path for path, _ in cdn.all_referers) == [
         "/cdn/1.jpg",
