@@ -8,20 +8,15 @@ from __future__ import annotations
 
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
-from tests.support.cli_runner import repostwatch
+from tests.support.cli_runner import migrated_environment, repostwatch
 
 JPEG = "image/jpeg"
 
 
 def _crawl(tmp_path, site: LocalSite, cdn: LocalSite, more: str = "") -> None:
     """Crawl ``site`` through the console script; ``cdn`` is another origin it may reach."""
+    env = migrated_environment(tmp_path)
     sites_dir = tmp_path / "sites"
-    sites_dir.mkdir()
-    env = {
-        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/referer.db",
-        "REPOSTWATCH_SITES_DIR": str(sites_dir),
-    }
-    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
     (sites_dir / "pages.toml").write_text(
         f'name = "pages"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
         f'private_hosts = ["127.0.0.1:{cdn.port}"]\n{more}'  # the "CDN": another origin

@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from crawler.demo.localsite import LocalSite, html
-from tests.support.cli_runner import repostwatch
+from tests.support.cli_runner import migrated_environment, repostwatch
 
 
 class CountingService:
@@ -70,14 +70,8 @@ def _site_file(name: str, start_url: str) -> str:
 
 @pytest.fixture
 def crawl_env(tmp_path):
-    sites_dir = tmp_path / "sites"
-    sites_dir.mkdir()
-    env = {
-        "REPOSTWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'repostwatch.db'}",
-        "REPOSTWATCH_SITES_DIR": str(sites_dir),
-    }
-    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
-    return env, sites_dir, tmp_path
+    env = migrated_environment(tmp_path)
+    return env, tmp_path / "sites", tmp_path
 
 
 def _hostile_page(other: int) -> str:

@@ -18,15 +18,13 @@ from crawler import db
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite
 from tests.sites import galleries
-from tests.support.cli_runner import flags_json, repostwatch
+from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_gallery_software_markup_flags_exactly_the_full_size_copies(database_url, tmp_path):
+    env = migrated_environment(tmp_path, database_url)
     sites_dir = tmp_path / "sites"
-    sites_dir.mkdir()
-    env = {"REPOSTWATCH_DATABASE_URL": database_url, "REPOSTWATCH_SITES_DIR": str(sites_dir)}
-    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
     video = tmp_path / "reference.webm"
     video.write_bytes(galleries.reference_video())
     photos = [samples.photo_path(name) for name in galleries.REFERENCES]

@@ -35,6 +35,19 @@ def repostwatch(
     return result
 
 
+def migrated_environment(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
+    """The console script's environment for a test: ``database_url`` (a SQLite file in
+    ``tmp_path`` by default) migrated to head, and an empty ``tmp_path/sites`` for site files."""
+    sites_dir = tmp_path / "sites"
+    sites_dir.mkdir()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'repostwatch.db'}",
+        "REPOSTWATCH_SITES_DIR": str(sites_dir),
+    }
+    repostwatch("db", "upgrade", env=env, cwd=tmp_path)
+    return env
+
+
 def flags_json(env: dict[str, str], cwd: Path | str) -> list[dict]:
     """The flags as `repostwatch flags list --json` prints them."""
     return json.loads(repostwatch("flags", "list", "--json", env=env, cwd=cwd).stdout)
