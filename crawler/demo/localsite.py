@@ -58,7 +58,6 @@ class LocalSite:
         self.requests: list[str] = []
         self.exchanges: list[tuple[str, str, int]] = []
         self.user_agents: list[str] = []
-        self.referers: dict[str, str | None] = {}  # path -> the Referer it was last asked with
         self.all_referers: list[tuple[str, str | None]] = []  # (path, Referer), every request
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
@@ -92,7 +91,6 @@ class LocalSite:
                     site.request_times.append((time.monotonic(), self.path))
                     site.exchanges.append((self.command, self.path, status))
                     site.user_agents.append(self.headers.get("User-Agent", ""))
-                    site.referers[self.path] = self.headers.get("Referer")
                     site.all_referers.append((self.path, self.headers.get("Referer")))
                 self.send_response(status)
                 if status != 304:
@@ -110,6 +108,12 @@ class LocalSite:
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    @property
+    def referers(self) -> dict[str, str | None]:
+        """Each path asked for, with the Referer it was last asked with."""
+        with self._lock:
+            return dict(self.all_referers)
 
     @property
     def port(self) -> int:

@@ -86,5 +86,5 @@ def test_a_rendered_page_sends_no_referer_anywhere(tmp_path):
     ]
     assert {ref for _, ref in cdn.all_referers} == {None}
     # On its own origin Chromium names nothing either; the pipeline names the page (hotlinks).
-    assert dict(site.all_referers)["/own.js"] is None
-    assert dict(site.all_referers)["/own.jpg"] == f"{site.url}/"
+    assert site.referers["/own.js"] is None
+    assert site.referers["/own.jpg"] == f"{site.url}/"
