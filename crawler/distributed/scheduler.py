@@ -299,6 +299,14 @@ class RunScheduler(Scheduler):
         else:
             self._redis_back()
 
+    def _requeued(self, stat: str, count: int, what: str) -> None:
+        """Count and say the ``count`` requests that went back to the queue, and why."""
+        if count > 0:
+            self.stats.inc_value(stat, count)
+            logger.warning(
+                "Distributed crawl run %s: %d request(s) " + what, self.registry.keys.run_id, count
+            )
+
     def spider_idle(self, spider: Spider) -> None:
         """Close only when the whole run is done: a busy worker may still queue new pages, and
         what a lost worker held comes back to the queue."""
@@ -322,23 +330,17 @@ class RunScheduler(Scheduler):
                 len(self.unsent),
             )
             return
-        if self.registry.given_back > given_back:
-            self.stats.inc_value(REQUEUED_FROM_LOST_WORKERS, self.registry.given_back - given_back)
-            logger.warning(
-                "Distributed crawl run %s: %d request(s) held by lost worker(s) went back to the "
-                "queue",
-                self.registry.keys.run_id,
-                self.registry.given_back - given_back,
-            )
-        if self.registry.never_received > never_received:
-            lost_replies = self.registry.never_received - never_received
-            self.stats.inc_value(REQUEUED_NEVER_RECEIVED, lost_replies)
-            logger.warning(
-                "Distributed crawl run %s: %d request(s) taken from the queue in this worker's "
-                "name never reached it (a connection lost with Redis's reply); queued again",
-                self.registry.keys.run_id,
-                lost_replies,
-            )
+        self._requeued(
+            REQUEUED_FROM_LOST_WORKERS,
+            self.registry.given_back - given_back,
+            "held by lost worker(s) went back to the queue",
+        )
+        self._requeued(
+            REQUEUED_NEVER_RECEIVED,
+            self.registry.never_received - never_received,
+            "taken from the queue in this worker's name never reached it (a connection lost "
+            "with Redis's reply); queued again",
+        )
         if not done:
             self._look_again_soon()
             raise DontCloseSpider
