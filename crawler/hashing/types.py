@@ -36,6 +36,15 @@ class HashValue:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameHash:
+    """One sampled frame of a video: seconds from the first frame, and its PDQ hash with
+    quality."""
+
+    seconds: float
+    value: HashValue
+
+
+@dataclass(frozen=True, slots=True)
 class VariantHash:
     """A hash of a transformed copy of the media, named by the transform that turns the original
     into the media (``"flipx"``: the media is the original mirrored left to right). Only media being

@@ -35,7 +35,7 @@ from crawler.hashing.budget import PixelBudget
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
 from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq
 from crawler.hashing.sniff import sniff
-from crawler.hashing.types import HashValue
+from crawler.hashing.types import FrameHash, HashValue
 
 #: Most frames hashed per video: 1000 covers about 15 minutes at the default one per second.
 DEFAULT_MAX_FRAMES = 1000
@@ -87,14 +87,6 @@ _UPRIGHT: dict[int, Image.Transpose] = {
     180: Image.Transpose.ROTATE_180,
     -180: Image.Transpose.ROTATE_180,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class FrameHash:
-    """One sampled frame: seconds from the first frame, and its PDQ hash with quality."""
-
-    seconds: float
-    value: HashValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +233,7 @@ class _Sampler:
             if len(self.frames) == self.max_frames:
                 self.truncated = True
                 break
-            self.frames.append(FrameHash(round(seconds, 3), _frame_pdq(frame)))
+            self.frames.append(frame_hash(frame, seconds))
             last_sampled = seconds
             if due:
                 next_due = (math.floor(seconds / self.step) + 1) * self.step
@@ -306,6 +298,13 @@ class _Sampler:
                 f"video frames are {width}x{height} = {width * height:,} pixels, over the limit "
                 f"of {self.max_pixels:,}; pass a larger max_pixels if such videos are expected"
             )
+
+
+def frame_hash(frame: av.VideoFrame, seconds: float) -> FrameHash:
+    """One decoded frame as a sampled frame of a video: its time (rounded to the millisecond) and
+    the PDQ of the frame as a player shows it. Every way of sampling a video (a whole file, byte
+    ranges of a large one, segments of a stream) hashes its frames with this."""
+    return FrameHash(round(seconds, 3), _frame_pdq(frame))
 
 
 def _frame_pdq(frame: av.VideoFrame) -> HashValue:
