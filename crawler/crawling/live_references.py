@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
 from crawler.db.match_keys import ReferenceKey, case_names
-from crawler.hashing.types import HashFormatError, HashValue, MediaHashes
+from crawler.hashing.types import FrameHash, HashFormatError, HashValue, MediaHashes
 from crawler.matching import Match, Matcher, Reference
-from crawler.matching.video import VideoMatcher
+from crawler.matching.video import StillMatch, VideoMatch, VideoMatcher
 from crawler.references.announcements import CHANNEL, announce_change, wait_for_announcements
 
 __all__ = [
@@ -98,11 +98,14 @@ class LiveReferences:
             if video.id in self.videos:
                 continue
             try:
-                frames = [HashValue("pdq", value, quality) for value, quality in video.frames]
+                frames = [
+                    FrameHash(frame.seconds, HashValue("pdq", frame.value, frame.quality))
+                    for frame in video.frames
+                ]
             except HashFormatError as exc:
                 logger.warning("Reference video %s ignored: %s", video.id, exc)
                 continue
-            self.videos.add(video.id, video.case_id, frames)
+            self.videos.add(video.id, video.case_id, frames, video.duration)
             self.video_references[video.id] = video.reference_id
             added += 1
         return added
@@ -119,38 +122,48 @@ class LiveReferences:
         return found
 
     def match(self, media: MediaHashes) -> list[tuple[Match, str | None]]:
-        """At most one match per case, with its evidence (JSON text, for crop and video frame
-        matches).
+        """At most one match per case, with its evidence (JSON text, for crop and video
+        matches: `video_evidence`, `still_evidence`).
 
-        Hash matches (exact, pHash, PDQ and their variants, crops) come first; a video's frames
-        are matched against the reference videos of the cases nothing else matched.
+        Hash matches (exact, pHash, PDQ and their variants, crops) come first; then, for the
+        cases nothing else matched, a video's or an animation's frames are aligned with the
+        reference videos (`VideoMatcher.match`), and a still image is looked for among the
+        reference videos' frames (`VideoMatcher.match_still`).
         """
         found: list[tuple[Match, str | None]] = [
             (m, _crop_evidence(m)) for m in self.matcher.match(media)
         ]
-        if media.frames and len(self.videos):
-            cases = {match.case_id for match, _ in found}
-            for video in self.videos.match(media.frames):
-                if video.case_id in cases:
-                    continue
-                cases.add(video.case_id)
-                match = Match(
-                    reference_id=self.video_references[video.video_id],
-                    case_id=video.case_id,
-                    algorithm="vpdq",
-                    distance=video.best_distance,
-                    variant="frames",
-                )
-                evidence = json.dumps(
-                    {
-                        "reference_video": video.video_id,
-                        "frames_matched": video.frames_matched,
-                        "query_share": round(video.query_match_share, 3),
-                        "reference_share": round(video.reference_match_share, 3),
-                    }
-                )
-                found.append((match, evidence))
+        if not len(self.videos):
+            return found
+        cases = {match.case_id for match, _ in found}
+        video_matches: list[VideoMatch | StillMatch] = []
+        if media.frames:
+            video_matches += self.videos.match(media.frames)
+        if media.still is not None:
+            video_matches += self.videos.match_still(media.still)
+        for video in video_matches:
+            if video.case_id in cases:
+                continue
+            cases.add(video.case_id)
+            match = Match(
+                reference_id=self.video_references[video.video_id],
+                case_id=video.case_id,
+                algorithm="vpdq",
+                distance=video.best_distance if isinstance(video, VideoMatch) else video.distance,
+                variant="frames" if isinstance(video, VideoMatch) else "still",
+            )
+            evidence = (
+                video_evidence(video) if isinstance(video, VideoMatch) else still_evidence(video)
+            )
+            found.append((match, json.dumps(evidence)))
         return found
+
+    def video_candidate_times(self, frames: Sequence[FrameHash]) -> list[float]:
+        """The seconds of ``frames`` near some reference video's frame (call it where the
+        matcher is used): sample more densely around them, then `match` all the frames."""
+        if not len(self.videos):
+            return []
+        return self.videos.candidate_times(frames)
 
     def fetch(self) -> tuple[datetime, db.ReferenceChanges]:
         assert self.checked_at is not None, "load() first"
@@ -194,6 +207,37 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         return
+
+
+def video_evidence(video: VideoMatch) -> dict[str, object]:
+    """A video match's evidence: which reference video, the reference's seconds found and the
+    found media's seconds they are at, the line between them (``reference = offset + speed *
+    found``), the frames on it, the closest frame distance and the variant ("flipx": the found
+    video is the reference mirrored). The pipeline may add more keys (the delivery)."""
+    return {
+        "reference_video": video.video_id,
+        "reference_start": video.reference_start,
+        "reference_end": video.reference_end,
+        "found_start": video.query_start,
+        "found_end": video.query_end,
+        "offset": video.offset,
+        "speed": video.speed,
+        "frames_aligned": video.frames_aligned,
+        "best_distance": video.best_distance,
+        "variant": video.variant,
+    }
+
+
+def still_evidence(still: StillMatch) -> dict[str, object]:
+    """A still image found to be a frame of a reference video: which video, at what second."""
+    return {
+        "reference_video": still.video_id,
+        "reference_start": still.reference_time,
+        "reference_end": still.reference_time,
+        "frames_aligned": 1,
+        "best_distance": still.distance,
+        "variant": still.variant,
+    }
 
 
 def _crop_evidence(match: Match) -> str | None:

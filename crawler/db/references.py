@@ -320,7 +320,8 @@ class ReferenceVideoRow:
     id: int
     case_id: int
     reference_id: int  # the video's sha256 reference hash: what flags refer to
-    frames: tuple[tuple[str, int], ...]  # (PDQ hex, quality) per frame, in time order
+    frames: tuple[VideoFrame, ...]  # in time order
+    duration: float | None = None  # seconds, as stored when it was registered
 
 
 def add_reference_video(
@@ -401,12 +402,15 @@ def add_reference_video(
 def load_reference_videos(
     session: Session, ids: Collection[int] | None = None
 ) -> list[ReferenceVideoRow]:
-    """Active reference videos (or those of ``ids``) with their frames, by video then time."""
+    """Active reference videos (or those of ``ids``) with their frames and the frames' times, by
+    video then time."""
     query = (
         select(
             ReferenceVideo.id,
             ReferenceVideo.case_id,
             ReferenceVideo.reference_id,
+            ReferenceVideo.duration,
+            ReferenceVideoFrame.seconds,
             ReferenceVideoFrame.value,
             ReferenceVideoFrame.quality,
         )
@@ -417,10 +421,11 @@ def load_reference_videos(
     if ids is not None:
         query = query.where(ReferenceVideo.id.in_(list(ids)))
     rows = session.execute(query)
-    videos: dict[int, tuple[int, int, list[tuple[str, int]]]] = {}
-    for video_id, case_id, reference_id, value, quality in rows:
-        videos.setdefault(video_id, (case_id, reference_id, []))[2].append((value, quality))
+    videos: dict[int, tuple[int, int, float | None, list[VideoFrame]]] = {}
+    for video_id, case_id, reference_id, duration, seconds, value, quality in rows:
+        frame = VideoFrame(float(seconds), value, quality)
+        videos.setdefault(video_id, (case_id, reference_id, duration, []))[3].append(frame)
     return [
-        ReferenceVideoRow(video_id, case_id, reference_id, tuple(frames))
-        for video_id, (case_id, reference_id, frames) in videos.items()
+        ReferenceVideoRow(video_id, case_id, reference_id, tuple(frames), duration)
+        for video_id, (case_id, reference_id, duration, frames) in videos.items()
     ]

@@ -3,41 +3,22 @@
 A repost site often turns a clip into an animated GIF or WebP, and a GIF into an MP4. Its frames
 are sampled by their display time (once a second for crawled media, like a crawled video; four
 times a second for a registered reference, like a reference video) and PDQ-hashed exactly as
-video frames are (`crawler.hashing.video.frame_pdq`), so an animation and a video of the same
-frames match by frame shares (`crawler.matching.video`), whichever is the reference. Its first
-frame is hashed as an ordinary image too.
+video frames are (`crawler.hashing.video.picture_frame_hash`), so an animation and a video of the
+same frames match by temporal alignment (`crawler.matching.video`), whichever is the reference.
+Its first frame is hashed as an ordinary image too.
 """
 
 from __future__ import annotations
 
 from crawler.hashing.budget import PixelBudget
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, _opened, _to_rgb
-from crawler.hashing.types import HashValue
-from crawler.hashing.video import FrameHash, frame_pdq
+from crawler.hashing.types import FrameHash
+from crawler.hashing.video import picture_frame_hash
 
 #: Frames decoded at most (a GIF can declare thousands of 10 ms frames).
 MAX_ANIMATION_FRAMES = 3000
 #: Display time of a frame that declares none, as browsers do (GIF "0" means about 0.1 s).
 DEFAULT_FRAME_SECONDS = 0.1
-
-
-def animation_frames(
-    data: bytes,
-    *,
-    seconds_per_sample: float = 1.0,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    budget: PixelBudget | None = None,
-) -> tuple[tuple[HashValue, ...], float]:
-    """PDQ of the frames shown at 0 s, ``seconds_per_sample``, 2 x that ..., and the duration.
-
-    Returns ``((), 0.0)`` for a still image. Raises the `MediaError` kinds `open_image` raises.
-    Every frame decoded spends the canvas's area from ``budget``; decoding stops when it is
-    spent (``budget.exhausted``), with the frames sampled until then.
-    """
-    frames, duration = animation_frame_hashes(
-        data, seconds_per_sample=seconds_per_sample, max_pixels=max_pixels, budget=budget
-    )
-    return tuple(frame.value for frame in frames), duration
 
 
 def animation_frame_hashes(
@@ -46,9 +27,16 @@ def animation_frame_hashes(
     seconds_per_sample: float = 1.0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     budget: PixelBudget | None = None,
+    variants: bool = True,
 ) -> tuple[tuple[FrameHash, ...], float]:
-    """As `animation_frames`, with the time each sampled frame is first shown (a reference
-    animation is stored as a reference video's frames are)."""
+    """The frames shown at 0 s, ``seconds_per_sample``, 2 x that ..., each with the time it is
+    first shown, and the duration: hashed as video frames are (`picture_frame_hash`, with the
+    turned, mirrored and trimmed variants unless ``variants`` is False, as for references).
+
+    Returns ``((), 0.0)`` for a still image. Raises the `MediaError` kinds `open_image` raises.
+    Every frame decoded spends the canvas's area from ``budget``; decoding stops when it is
+    spent (``budget.exhausted``), with the frames sampled until then.
+    """
     if not seconds_per_sample > 0:
         raise ValueError(f"seconds_per_sample must be above 0, got {seconds_per_sample}")
     budget = budget or PixelBudget()
@@ -64,7 +52,7 @@ def animation_frame_hashes(
             frame = image
             duration = (frame.info.get("duration") or 0) / 1000 or DEFAULT_FRAME_SECONDS
             if shown_at + duration > next_due:  # this frame is on screen at next_due
-                frames.append(FrameHash(round(shown_at, 3), frame_pdq(_to_rgb(frame))))
+                frames.append(picture_frame_hash(_to_rgb(frame), shown_at, variants=variants))
                 while next_due < shown_at + duration:
                     next_due += seconds_per_sample
             shown_at += duration

@@ -77,10 +77,15 @@ def hash_media(
     crhash, keypoints = keypoint_features(decoded.luma)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
-        from crawler.hashing.animation import animation_frames
+        from crawler.hashing.animation import animation_frame_hashes
 
-        frames, seconds = animation_frames(data, max_pixels=max_pixels, budget=budget)
+        frames, seconds = animation_frame_hashes(data, max_pixels=max_pixels, budget=budget)
         duration = seconds if frames else None
+    still = None
+    if not frames:  # a still picture may be a frame of a reference video
+        from crawler.hashing.video import picture_frame_hash
+
+        still = picture_frame_hash(decoded.luma.convert("RGB"), 0.0)
     return MediaHashes(
         kind="image",
         format=sniffed.format,
@@ -92,6 +97,7 @@ def hash_media(
         keypoints=keypoints,
         frames=frames,
         duration=duration,
+        still=still,
         over_budget=budget.exhausted,
     )
 
@@ -121,7 +127,7 @@ def _video(
         video.width,
         video.height,
         digests,
-        frames=video.values,
+        frames=video.frames,
         duration=video.duration,
         over_budget=budget.exhausted,
     )

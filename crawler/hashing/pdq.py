@@ -64,6 +64,19 @@ def pdq_variants(luma: np.ndarray) -> dict[str, HashValue]:
     return found
 
 
+def pdq_dihedral(image: Image.Image) -> dict[str, HashValue]:
+    """PDQ of ``image`` undoing each of the eight turns and mirrors, by variant name (as
+    `pdq_variants`), from one pdqhash pass: exact only for sizes along which PDQ mirrors exactly
+    (`symmetric_size`), such as video frames' 64x64 (`crawler.hashing.video.FRAME_PDQ_SIZE`)."""
+    if symmetric_size(*image.size) != image.size:
+        raise ValueError(f"PDQ does not mirror exactly at {image.size}; use pdq_variants")
+    vectors, quality = pdqhash.compute_dihedral(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    return {
+        inverse(step): HashValue("pdq", bits_to_hex(bits), int(quality))
+        for step, bits in zip(_DIHEDRAL_SLOTS, vectors, strict=True)
+    }
+
+
 #: What pdqhash.compute_dihedral's eight hashes are of: the input after each of these transforms.
 _DIHEDRAL_SLOTS = (
     "original", "rot90", "rot180", "rot270", "flipy", "flipx", "transpose", "transverse",

@@ -36,15 +36,6 @@ class HashValue:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameHash:
-    """One sampled frame of a video: seconds from the first frame, and its PDQ hash with
-    quality."""
-
-    seconds: float
-    value: HashValue
-
-
-@dataclass(frozen=True, slots=True)
 class VariantHash:
     """A hash of a transformed copy of the media, named by the transform that turns the original
     into the media (``"flipx"``: the media is the original mirrored left to right). Only media being
@@ -52,6 +43,22 @@ class VariantHash:
 
     variant: str
     value: HashValue
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHash:
+    """One sampled frame of a video or animation: seconds from the first frame, its PDQ hash
+    with quality, and, for media being checked, the PDQ of transformed copies of the frame
+    (``variants``, named as `VariantHash` names them: the eight turns and mirrors, and
+    ``"trimmed"``... for the picture inside letterbox bars). Reference frames carry none."""
+
+    seconds: float
+    value: HashValue
+    variants: tuple[VariantHash, ...] = ()
+
+    def with_variants(self) -> tuple[VariantHash, ...]:
+        """The frame's hash as ``"original"``, then its variants."""
+        return (VariantHash("original", self.value), *self.variants)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +80,13 @@ class MediaHashes:
     hashes: tuple[HashValue, ...]
     variants: tuple[VariantHash, ...] = ()
     keypoints: bytes = b""
-    #: Videos: PDQ of the sampled frames in time order (`crawler.hashing.video`), for matching.
-    frames: tuple[HashValue, ...] = ()
+    #: Videos and animations: the sampled frames in time order, each with its time and PDQ
+    #: (`crawler.hashing.video`), for matching by temporal alignment (`crawler.matching.video`).
+    frames: tuple[FrameHash, ...] = ()
     duration: float | None = None
+    #: Still images: the picture hashed as a video frame is (`picture_frame_hash`, with its
+    #: turns, mirrors and trimmed variants), to find it among reference videos' frames.
+    still: FrameHash | None = None
     #: The frames hashed stop where the pixel budget ran out (`crawler.hashing.budget`).
     over_budget: bool = False
 
@@ -113,6 +124,9 @@ def media_hashes_to_json(media: MediaHashes) -> str:
     def value(v: HashValue) -> list:
         return [v.algorithm, v.hex, v.quality]
 
+    def frame(f: FrameHash) -> list:
+        return [f.seconds, *value(f.value), [[i.variant, *value(i.value)] for i in f.variants]]
+
     return json.dumps(
         {
             "kind": media.kind,
@@ -123,8 +137,9 @@ def media_hashes_to_json(media: MediaHashes) -> str:
             "hashes": [value(v) for v in media.hashes],
             "variants": [[item.variant, *value(item.value)] for item in media.variants],
             "keypoints": base64.b64encode(media.keypoints).decode("ascii"),
-            "frames": [value(v) for v in media.frames],
+            "frames": [frame(item) for item in media.frames],
             "duration": media.duration,
+            "still": None if media.still is None else frame(media.still),
         },
         separators=(",", ":"),
     )
@@ -145,6 +160,24 @@ def media_hashes_from_json(text: str) -> MediaHashes:
         hashes=tuple(HashValue(*item) for item in data["hashes"]),
         variants=tuple(VariantHash(item[0], HashValue(*item[1:])) for item in data["variants"]),
         keypoints=base64.b64decode(data["keypoints"]),
-        frames=tuple(HashValue(*item) for item in data["frames"]),
+        frames=_frames_from_json(data["frames"]),
+        still=(_frames_from_json([data["still"]]) or (None,))[0] if data.get("still") else None,
         duration=data["duration"],
+    )
+
+
+def _frames_from_json(items: list) -> tuple[FrameHash, ...]:
+    """The frames of `media_hashes_to_json`, each ``[seconds, algorithm, hex, quality,
+    variants]``. Entries written before frames had times hold ``[algorithm, hex, quality]``
+    per frame: without times they cannot be aligned, so they are dropped, and the media matches
+    by its other hashes until the cache entry is refreshed."""
+    if any(isinstance(item[0], str) for item in items):
+        return ()
+    return tuple(
+        FrameHash(
+            float(seconds),
+            HashValue(algorithm, hex_value, quality),
+            tuple(VariantHash(name, HashValue(*found)) for name, *found in variants),
+        )
+        for seconds, algorithm, hex_value, quality, variants in items
     )

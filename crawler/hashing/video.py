@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 import av
 from PIL import Image
 
+from crawler.hashing.borders import content_box
 from crawler.hashing.budget import PixelBudget
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
-from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq
+from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq, pdq_dihedral
 from crawler.hashing.sniff import sniff
-from crawler.hashing.types import FrameHash, HashValue
+from crawler.hashing.types import FrameHash, HashValue, VariantHash
 
 #: Most frames hashed per video: 1000 covers about 15 minutes at the default one per second.
 DEFAULT_MAX_FRAMES = 1000
@@ -61,6 +62,10 @@ MAX_CORRUPT_PACKETS = 100
 #: the halved copies match 100% of their frames, and unrelated frames stay 100+ bits apart.
 #: Animated images use it too (`frame_pdq`), so a GIF and an MP4 made from it agree.
 FRAME_PDQ_SIZE = (64, 64)
+#: Frames are looked at this many pixels a side at most to find letterbox bars (`frame_variants`).
+_ANALYSIS_SIDE = 256
+#: The variant name prefix of a frame's picture inside trimmed bars (as for images).
+TRIMMED = "trimmed"
 #: Consecutive frames at most this far apart count as one in `unique_frame_hashes`: the noise
 #: between samples of a still shot, well inside the match threshold of 31.
 DEFAULT_UNIQUE_DISTANCE = 8
@@ -122,6 +127,7 @@ def hash_video(
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
     budget: PixelBudget | None = None,
+    variants: bool = True,
 ) -> VideoHashes:
     """Sample and PDQ-hash the frames of the first video stream in ``data`` (MP4, WebM, AVI, ...).
 
@@ -129,7 +135,8 @@ def hash_video(
     MP4), `MediaTooLarge` for frames over ``max_pixels`` and `UndecodableMedia` when the container
     will not open or not one frame decodes (truncated, corrupt, or a codec this FFmpeg lacks).
     Every frame decoded spends its area from ``budget``: once it is spent, decoding stops as at
-    the other limits (``truncated``).
+    the other limits (``truncated``). ``variants=False`` skips each frame's turned, mirrored
+    and trimmed hashes (`frame_hash`), which only media being checked needs.
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be 1 or more, got {max_frames}")
@@ -146,6 +153,7 @@ def hash_video(
             metadata_errors="replace",
         ) as container:
             sampler = _Sampler(max_frames, seconds_per_sample, max_seconds, max_pixels, budget)
+            sampler.variants = variants
             return sampler.run(container, sniffed.format)
     except MediaError:
         raise
@@ -191,6 +199,7 @@ class _Sampler:
         self.decoded = 0
         self.corrupt_packets = 0
         self.truncated = False
+        self.variants = True
 
     def run(self, container: av.container.InputContainer, fmt: str) -> VideoHashes:
         if not container.streams.video:
@@ -233,7 +242,7 @@ class _Sampler:
             if len(self.frames) == self.max_frames:
                 self.truncated = True
                 break
-            self.frames.append(frame_hash(frame, seconds))
+            self.frames.append(frame_hash(frame, seconds, variants=self.variants))
             last_sampled = seconds
             if due:
                 next_due = (math.floor(seconds / self.step) + 1) * self.step
@@ -300,29 +309,72 @@ class _Sampler:
             )
 
 
-def frame_hash(frame: av.VideoFrame, seconds: float) -> FrameHash:
-    """One decoded frame as a sampled frame of a video: its time (rounded to the millisecond) and
-    the PDQ of the frame as a player shows it. Every way of sampling a video (a whole file, byte
-    ranges of a large one, segments of a stream) hashes its frames with this."""
-    return FrameHash(round(seconds, 3), _frame_pdq(frame))
+def frame_hash(frame: av.VideoFrame, seconds: float, *, variants: bool = True) -> FrameHash:
+    """One decoded frame as a sampled frame of a video: its time (rounded to the millisecond),
+    the PDQ of the frame as a player shows it and, unless ``variants`` is False, the PDQ of its
+    turns and mirrors and of the picture inside letterbox bars (`frame_variants`). Every way of
+    sampling a video (a whole file, byte ranges of a large one, segments of a stream) hashes its
+    frames with this; references skip the variants (they store the original only)."""
+    small = _upright(
+        frame,
+        frame.to_image(width=FRAME_PDQ_SIZE[0], height=FRAME_PDQ_SIZE[1], interpolation="AREA"),
+    )
+    value = pdq(small)
+    if not variants:
+        return FrameHash(round(seconds, 3), value)
+    width, height = _display_size(frame)
+    scale = min(1.0, _ANALYSIS_SIDE / max(width, height))
+    analysis = _upright(
+        frame,
+        frame.to_image(
+            width=max(1, round(frame.width * scale)),
+            height=max(1, round(frame.height * scale)),
+            interpolation="AREA",
+        ),
+    )
+    return FrameHash(round(seconds, 3), value, frame_variants(small, analysis))
 
 
-def _frame_pdq(frame: av.VideoFrame) -> HashValue:
-    """PDQ of the frame as a player shows it: upright, averaged to `FRAME_PDQ_SIZE`."""
-    width, height = FRAME_PDQ_SIZE
-    image = frame.to_image(width=width, height=height, interpolation="AREA")
+def frame_variants(small: Image.Image, analysis: Image.Image) -> tuple[VariantHash, ...]:
+    """PDQ of the frame undoing each turn and mirror (``"flipx"``, ``"rot90"``, ...: from
+    ``small``, the frame at `FRAME_PDQ_SIZE`, where PDQ mirrors exactly, so one pdqhash pass
+    gives all eight) and, when `content_box` finds letterbox or pillarbox bars in ``analysis``
+    (the frame at most `_ANALYSIS_SIDE` pixels a side), of the picture inside them, turned and
+    mirrored too (``"trimmed"``, ``"trimmed+flipx"``, ...). About 1 ms a frame."""
+    found = [item for item in _dihedral(small) if item.variant != "original"]
+    box = content_box(analysis.convert("L"))
+    if box is not None:
+        inside = analysis.crop(box).resize(FRAME_PDQ_SIZE, Image.Resampling.BOX)
+        found += [
+            VariantHash(
+                TRIMMED if item.variant == "original" else f"{TRIMMED}+{item.variant}", item.value
+            )
+            for item in _dihedral(inside)
+        ]
+    return tuple(found)
+
+
+def _dihedral(small: Image.Image) -> list[VariantHash]:
+    """The eight `pdq_dihedral` hashes of a `FRAME_PDQ_SIZE` picture, by variant name."""
+    return [VariantHash(name, value) for name, value in pdq_dihedral(small).items()]
+
+
+def _upright(frame: av.VideoFrame, image: Image.Image) -> Image.Image:
+    """``image`` (made from ``frame``) turned upright by the frame's display rotation."""
     turn = _UPRIGHT.get(round(frame.rotation or 0))
-    if turn is not None:
-        image = image.transpose(turn)
-    return pdq(image)
+    return image if turn is None else image.transpose(turn)
 
 
 def frame_pdq(picture: Image.Image) -> HashValue:
     """PDQ of a still frame (an animated image's), reduced as `hash_video` reduces a video's
     frames: converted to a video frame and area-averaged by FFmpeg to `FRAME_PDQ_SIZE`."""
-    frame = av.VideoFrame.from_image(picture.convert("RGB"))
-    width, height = FRAME_PDQ_SIZE
-    return pdq(frame.to_image(width=width, height=height, interpolation="AREA"))
+    return picture_frame_hash(picture, 0.0, variants=False).value
+
+
+def picture_frame_hash(picture: Image.Image, seconds: float, *, variants: bool = True) -> FrameHash:
+    """`frame_hash` of a still picture (an animated image's frame, or a still image checked
+    against reference videos' frames), reduced exactly as a video's frames are."""
+    return frame_hash(av.VideoFrame.from_image(picture.convert("RGB")), seconds, variants=variants)
 
 
 def _display_size(frame: av.VideoFrame) -> tuple[int, int]:

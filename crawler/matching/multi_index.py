@@ -109,6 +109,45 @@ class MultiIndexHashIndex(_RebuildingIndex):
         pos, first = np.unique(candidates[hits], return_index=True)
         return pos, distances[hits][first]
 
+    def _search_main_many(
+        self, codes: np.ndarray, max_distance: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_search_main` for every row of ``codes`` in one pass of array operations: the probes
+        of all rows are looked up and verified together (a video's frames and their variants
+        are hundreds of queries; one by one, numpy's per-call cost would dominate)."""
+        hashed = len(self._offsets) > 0
+        plan = _probe_plan(len(self._chunks), CHUNK_BITS, max_distance) if hashed else None
+        if plan is None:
+            return super()._search_main_many(codes, max_distance)
+        chunk_of, flips, table_start = plan
+        big_endian = codes.view(">u8")
+        mask = np.uint64((1 << CHUNK_BITS) - 1)
+        keys = np.stack(
+            [(big_endian[:, word] >> np.uint64(shift)) & mask for word, shift in self._chunks],
+            axis=1,
+        ).astype(np.int64)
+        probes = (table_start[None, :] + (keys[:, chunk_of] ^ flips[None, :])).ravel()
+        starts = self._offsets.take(probes).astype(np.int64)
+        lengths = self._offsets.take(probes + 1) - starts
+        total = int(lengths.sum())
+        empty = np.empty(0, dtype=np.int64)
+        if not total:
+            return empty, empty, empty
+        run_starts = starts - (np.cumsum(lengths) - lengths)
+        candidates = self._postings.take(np.repeat(run_starts, lengths) + np.arange(total))
+        rows = np.repeat(np.repeat(np.arange(len(codes)), len(chunk_of)), lengths)
+        query_words = codes.view(np.uint64)
+        counts = np.bitwise_count(self._words.take(candidates, axis=0) ^ query_words[rows])
+        distances = counts.sum(axis=1, dtype=np.int64)
+        hits = distances <= max_distance
+        keys_found = rows[hits] * len(self._words) + candidates[hits].astype(np.int64)
+        unique, first = np.unique(keys_found, return_index=True)
+        return (
+            unique // len(self._words),
+            unique % len(self._words),
+            distances[hits][first],
+        )
+
     def _scan(self, words: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
         pos_parts, distance_parts = [], []
         for start in range(0, len(self._words), _BLOCK):

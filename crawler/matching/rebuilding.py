@@ -143,6 +143,61 @@ class _RebuildingIndex(ReferenceIndex):
         order = np.lexsort((ids, distances))
         return list(zip(ids[order].tolist(), distances[order].tolist(), strict=True))
 
+    def query_codes(
+        self, codes: np.ndarray, max_distance: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`query` for many hashes at once: ``codes`` (q, bits/8) uint8, each row the bytes of a
+        hash's hex. Returns ``(row, reference id, distance)`` arrays, one entry per reference
+        within ``max_distance`` of a row, by row, then distance, then id: for every row, what
+        `query` returns for it."""
+        _check_distance(max_distance)
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        if codes.ndim != 2 or codes.shape[1] != self._nbytes:
+            raise ValueError(
+                f"{self.algorithm} query codes must have shape (q, {self._nbytes}); got "
+                f"{codes.shape}"
+            )
+        words = codes.view(np.uint64)
+        row_parts, id_parts, distance_parts = [], [], []
+        if len(self._ids) and len(codes):
+            rows, pos, distances = self._search_main_many(codes, max_distance)
+            if len(self._dead):
+                live = ~_contains(self._dead, pos)
+                rows, pos, distances = rows[live], pos[live], distances[live]
+            row_parts.append(rows)
+            id_parts.append(self._ids.take(pos).astype(np.int64))
+            distance_parts.append(distances)
+        if len(self._new_ids) and len(codes):
+            new_words = self._new_codes.view(np.uint64)
+            for row in range(len(codes)):
+                distances = _distances(new_words, words[row])
+                hits = np.flatnonzero(distances <= max_distance)
+                row_parts.append(np.full(len(hits), row, dtype=np.int64))
+                id_parts.append(self._new_ids[hits])
+                distance_parts.append(distances[hits])
+        if not row_parts:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        rows = np.concatenate(row_parts)
+        ids, distances = np.concatenate(id_parts), np.concatenate(distance_parts)
+        order = np.lexsort((ids, distances, rows))
+        return rows[order], ids[order], distances[order]
+
+    def _search_main_many(
+        self, codes: np.ndarray, max_distance: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(row, position, distance)`` in the main structure for each row of ``codes``: one
+        `_search_main` per row unless a subclass does better."""
+        row_parts, pos_parts, distance_parts = [], [], []
+        for row, code in enumerate(codes):
+            pos, distances = self._search_main(
+                code.tobytes().hex(), code.view(np.uint64), max_distance
+            )
+            row_parts.append(np.full(len(pos), row, dtype=np.int64))
+            pos_parts.append(pos.astype(np.int64))
+            distance_parts.append(distances.astype(np.int64))
+        return np.concatenate(row_parts), np.concatenate(pos_parts), np.concatenate(distance_parts)
+
     def __len__(self) -> int:
         return len(self._ids) - len(self._dead) + len(self._new_ids)
 

@@ -109,6 +109,7 @@ def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> b
             path.read_bytes(),
             seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
             max_frames=4 * DEFAULT_MAX_FRAMES,
+            variants=False,
         )
     except MediaError:
         return False  # undecodable here: its digests still match exact copies
@@ -129,13 +130,13 @@ def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> b
 def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
     """Store an animated image's frames as a reference video's: sampled 4 times a second and
     hashed as video frames are, so that a re-encoded GIF or WebP, or an MP4 made from it,
-    matches by frame shares as a copy of a reference video does."""
+    matches by temporal alignment as a copy of a reference video does."""
     from crawler.hashing.animation import animation_frame_hashes
     from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, unique_frame_hashes
 
     try:
         frames, duration = animation_frame_hashes(
-            path.read_bytes(), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE
+            path.read_bytes(), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False
         )
     except MediaError:
         return False

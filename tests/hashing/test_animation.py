@@ -10,7 +10,7 @@ import pytest
 
 from crawler.demo import samples
 from crawler.hashing import hash_media
-from crawler.hashing.animation import animation_frames
+from crawler.hashing.animation import animation_frame_hashes
 from crawler.hashing.budget import PixelBudget
 from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, hash_video, unique_frame_hashes
 from crawler.matching.video import VideoMatcher
@@ -37,7 +37,7 @@ def reference_matcher() -> VideoMatcher:
         videos.slideshow(REFERENCE, "mp4"), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE
     )
     matcher = VideoMatcher()
-    matcher.add(1, 7, [frame.value for frame in unique_frame_hashes(video.frames)])
+    matcher.add(1, 7, unique_frame_hashes(video.frames), video.duration)
     return matcher
 
 
@@ -46,8 +46,12 @@ def test_an_animation_of_a_reference_video_matches_it(fmt):
     media = hash_media(animated(REFERENCE, fmt))
     assert media.kind == "image" and media.duration > 4  # WebP may merge repeated frames
     assert 5 <= len(media.frames) <= 9  # about one frame a second
+    assert all(frame.variants for frame in media.frames)  # turned and mirrored, for matching
     (found,) = reference_matcher().match(media.frames)
-    assert found.case_id == 7 and found.query_match_share >= 0.8
+    assert found.case_id == 7 and found.variant == "original" and found.frames_aligned >= 5
+    assert abs(found.offset) < 1  # the animation starts where the video does
+    if fmt == "GIF":  # it plays at the video's speed (Pillow's WebP plays about 1.35x faster)
+        assert abs(found.speed - 1) < 0.1
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
@@ -58,7 +62,8 @@ def test_an_unrelated_animation_does_not_match(fmt):
 def test_a_still_image_has_no_frames():
     media = hash_media(samples.photo_path("coffee").read_bytes())
     assert media.frames == () and media.duration is None
-    assert animation_frames(samples.encode(samples.load_photo("coffee"), "GIF")) == ((), 0.0)
+    gif = samples.encode(samples.load_photo("coffee"), "GIF")
+    assert animation_frame_hashes(gif) == ((), 0.0)
 
 
 def test_a_gif_of_thousands_of_huge_frames_stops_at_the_pixel_budget():

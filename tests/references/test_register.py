@@ -73,7 +73,9 @@ def test_an_animated_reference_is_stored_as_a_frame_set(session, tmp_path):
     (video,) = db.load_reference_videos(session)
     # Black lead-in, then each photo's zoom, sampled 4 times a second without near repeats.
     assert 6 <= len(video.frames) <= 24
-    assert all(len(value) == 64 for value, _ in video.frames)
+    assert all(len(frame.value) == 64 for frame in video.frames)
+    times = [frame.seconds for frame in video.frames]
+    assert times == sorted(times) and times[0] == 0.0 and times[-1] > 4
     again = add_files(session, "case-gif", [gif])
     assert (again.files_existing, again.videos_added) == (1, 0)
 

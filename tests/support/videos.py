@@ -262,3 +262,65 @@ def empty_video(container: str = "mp4") -> bytes:
         stream.pix_fmt = "yuv420p"
         output.start_encoding()  # writes the header although no packet follows
     return buffer.getvalue()
+
+
+#: The edits `edited` makes, by name: what repost sites and re-uploaders do to a video's frames.
+EDITS = (
+    "mirror", "rot90", "crop10", "greyscale", "letterbox", "subtitles", "240p", "banner",
+)  # fmt: skip
+
+
+def edited_frames(frames: Sequence[Image.Image], edit: str) -> list[Image.Image]:
+    """``frames`` with one of `EDITS` applied to every frame: mirrored, turned a quarter
+    anticlockwise, cropped by 10% of each side's length (5% off each edge), greyscale,
+    letterboxed into a 16:9 black frame twice as wide, with a white subtitle line burned into
+    the bottom, scaled down to 240 lines (from 240: to 180, as 1080p to 240p loses more), or
+    with a coloured banner across the top."""
+    return [_edit(image, edit) for image in frames]
+
+
+def _edit(image: Image.Image, edit: str) -> Image.Image:
+    from PIL import ImageDraw, ImageOps
+
+    width, height = image.size
+    if edit == "mirror":
+        return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if edit == "rot90":
+        return image.transpose(Image.Transpose.ROTATE_90)
+    if edit == "crop10":
+        dx, dy = round(width * 0.05), round(height * 0.05)
+        return image.crop((dx, dy, width - dx, height - dy)).resize(image.size)
+    if edit == "greyscale":
+        return ImageOps.grayscale(image).convert("RGB")
+    if edit == "letterbox":
+        canvas = Image.new("RGB", (width * 2, round(width * 2 * 9 / 16) // 2 * 2))
+        inner = image.resize((round(canvas.height * width / height) // 2 * 2, canvas.height))
+        canvas.paste(inner, ((canvas.width - inner.width) // 2, 0))
+        return canvas.resize((width, canvas.height * width // canvas.width // 2 * 2))
+    if edit == "subtitles":
+        copy = image.copy()
+        draw = ImageDraw.Draw(copy)
+        draw.rectangle((width * 0.15, height * 0.82, width * 0.85, height * 0.93), fill="black")
+        draw.text((width * 0.18, height * 0.83), "this is a subtitle line", fill="white")
+        return copy
+    if edit == "banner":
+        copy = image.copy()
+        ImageDraw.Draw(copy).rectangle((0, 0, width, height * 0.12), fill=(200, 30, 30))
+        return copy
+    if edit == "240p":
+        return image.resize((width * 3 // 4 // 2 * 2, height * 3 // 4 // 2 * 2), Image.BILINEAR)
+    raise ValueError(f"unknown edit {edit!r}; one of {EDITS}")
+
+
+def retimed(frames: Sequence[Image.Image], speed: float, fps: int = FPS) -> list[Image.Image]:
+    """``frames`` (at ``fps``) played at ``speed`` (2.0: twice as fast, half as long), at the
+    same frame rate: frames dropped or repeated, as a sped-up re-upload."""
+    count = int(len(frames) / speed)
+    return [frames[min(len(frames) - 1, int(i * speed))] for i in range(count)]
+
+
+def excerpt(
+    frames: Sequence[Image.Image], start: float, end: float, fps: int = FPS
+) -> list[Image.Image]:
+    """The frames from ``start`` to ``end`` seconds."""
+    return list(frames[round(start * fps) : round(end * fps)])
