@@ -62,6 +62,27 @@ class ReferenceIndex(ABC):
         """``(reference id, distance)`` for every reference within ``max_distance``, nearest
         first, ties by id."""
 
+    def query_codes(
+        self, codes: np.ndarray, max_distance: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`query` for many hashes at once: ``codes`` (q, bits/8) uint8, each row the bytes of a
+        hash's hex. Returns ``(row, reference id, distance)`` arrays, by row, then as `query`
+        orders them: for every row, what `query` returns for it. This one asks `query` row by
+        row; array-backed indexes answer all rows in one pass."""
+        rows, ids, distances = [], [], []
+        for row, code in enumerate(np.asarray(codes, dtype=np.uint8)):
+            for ref_id, distance in self.query(
+                HashValue(self.algorithm, code.tobytes().hex()), max_distance
+            ):
+                rows.append(row)
+                ids.append(ref_id)
+                distances.append(distance)
+        return (
+            np.array(rows, dtype=np.int64),
+            np.array(ids, dtype=np.int64),
+            np.array(distances, dtype=np.int64),
+        )
+
     @abstractmethod
     def __len__(self) -> int: ...
 

@@ -264,7 +264,7 @@ class VideoMatcher:
         if not query.rows:
             return []
         rows, _ = self._seeds(query)
-        return sorted({query.seconds[query.frame_of[row]] for row in rows.tolist()})
+        return sorted({float(query.seconds[query.frame_of[row]]) for row in rows.tolist()})
 
     def match_still(self, frame: FrameHash) -> list[StillMatch]:
         """Reference videos of which the picture ``frame`` (a still image hashed as a video

@@ -63,7 +63,9 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     video = by_path["/v/repost.webm"]
     assert video["algorithm"] == "vpdq"
     evidence = json.loads(video["evidence"])
-    assert evidence["query_share"] >= 0.8 and evidence["frames_matched"] >= 5
+    assert evidence["frames_aligned"] >= 5 and evidence["variant"] == "original"
+    assert abs(evidence["speed"] - 1) <= 0.3 and evidence["best_distance"] <= 31
+    assert evidence["reference_end"] - evidence["reference_start"] >= 4
 
     engine = db.make_engine(database_url)
     with db.make_sessionmaker(engine)() as session:

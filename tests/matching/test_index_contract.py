@@ -273,3 +273,27 @@ def test_rows_added_as_arrays_answer_like_references(cls):
         from_rows.add_codes(ids[:1], codes[:1])
     with pytest.raises(ValueError, match=r"shape \(n, 32\)"):
         from_rows.add_codes(np.array([10**8]), np.zeros((1, 8), dtype=np.uint8))
+
+
+@every_index
+def test_many_queries_at_once_answer_as_one_at_a_time(cls):
+    refs, centres = planted_refs("pdq", 1500, seed=21)
+    index = cls("pdq")
+    index.add(refs[:1400])
+    index.remove([ref.id for ref in refs[:50]])  # tombstones in the main structure
+    index.add(refs[1400:1410])  # and a few waiting in the buffer
+    values = queries("pdq", centres, seed=22)[:20]
+    codes = np.array([list(bytes.fromhex(value.hex)) for value in values], dtype=np.uint8)
+    for max_distance in (0, 10, 23, 31, 40):
+        rows, ids, distances = index.query_codes(codes, max_distance)
+        found = [
+            (row, ref_id, distance)
+            for row, ref_id, distance in zip(rows.tolist(), ids.tolist(), distances.tolist())
+        ]
+        expected = [
+            (row, ref_id, distance)
+            for row, value in enumerate(values)
+            for ref_id, distance in index.query(value, max_distance)
+        ]
+        assert found == expected, max_distance
+    assert [len(part) for part in index.query_codes(codes[:0], 31)] == [0, 0, 0]
