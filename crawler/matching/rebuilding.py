@@ -108,6 +108,24 @@ class _RebuildingIndex(ReferenceIndex):
         hit = np.flatnonzero(self._new_ids == ref_id)
         return self._new_codes[hit[0]].tobytes().hex() if len(hit) else None
 
+    def codes_of(self, ids: np.ndarray) -> np.ndarray:
+        """The packed hashes of ``ids`` (all in the index), (n, bits/8) uint8, in their order:
+        for a caller that keeps no copy of the rows it added."""
+        ids = np.asarray(ids, dtype=np.int64)
+        found, pos = self._locate(ids)
+        codes = np.empty((len(ids), self._nbytes), dtype=np.uint8)
+        if found.any():
+            codes[found] = self._main_codes()[pos[found]]
+        rest = ~found
+        if rest.any():
+            order = np.argsort(self._new_ids, kind="stable")
+            new_pos, in_new = _search(self._new_ids[order], ids[rest])
+            if not in_new.all():
+                missing = int(ids[rest][np.argmin(in_new)])
+                raise KeyError(f"{self.algorithm} reference {missing} is not in the index")
+            codes[rest] = self._new_codes[order[new_pos]]
+        return codes
+
     def remove(self, ids: Iterable[int]) -> None:
         ids = np.fromiter(ids, dtype=np.int64)
         found, pos = self._locate(ids)

@@ -73,6 +73,7 @@ DEFAULT_SPARSE_SECONDS = 15.0
 DEFAULT_TOLERANCE = 1.0
 DEFAULT_MAX_GAP = 15.0
 DEFAULT_MAX_VIDEOS_PER_FRAME = 8
+DEFAULT_PROBE_EVERY = 4
 #: A still image matches a reference frame within this many bits, at this PDQ quality at least.
 DEFAULT_STILL_DISTANCE = 16
 DEFAULT_STILL_MIN_QUALITY = 70
@@ -117,13 +118,19 @@ class StillMatch:
     distance: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Reference:
     case_id: int
-    first_id: int  # frame ids first_id ... first_id + len(codes) - 1 in the index
-    codes: np.ndarray  # (usable frames, 4) uint64
-    starts: np.ndarray  # seconds of each frame
+    first_id: int  # frame ids first_id ... first_id + len(starts) - 1 in the index
+    #: (usable frames, 4) uint64 until the frames are in the index, which then holds the only
+    #: copy (`VideoMatcher._codes_of`): 320 MB fewer at 10 million frames.
+    codes: np.ndarray | None
+    starts: np.ndarray  # seconds of each frame (float32)
     ends: np.ndarray  # seconds of the next stored frame (or the video's end)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.first_id, self.first_id + len(self.starts))
 
 
 class VideoMatcher:
@@ -145,6 +152,7 @@ class VideoMatcher:
         max_videos_per_frame: int = DEFAULT_MAX_VIDEOS_PER_FRAME,
         still_distance: int = DEFAULT_STILL_DISTANCE,
         still_min_quality: int = DEFAULT_STILL_MIN_QUALITY,
+        probe_every: int = DEFAULT_PROBE_EVERY,
         hashed_from: int = HASHED_FROM,
     ) -> None:
         for name, bits in (("distance", distance), ("seed_distance", seed_distance)):
@@ -154,6 +162,8 @@ class VideoMatcher:
             raise ValueError(f"seed_distance {seed_distance} is over distance {distance}")
         if min_frames < 2 or sparse_frames < 2:
             raise ValueError("min_frames and sparse_frames must be 2 or more: a line needs two")
+        if probe_every < 1:
+            raise ValueError(f"probe_every must be 1 or more, got {probe_every}")
         if max_videos_per_frame < 1:
             raise ValueError(f"max_videos_per_frame must be 1 or more, got {max_videos_per_frame}")
         self.distance = distance
@@ -168,9 +178,10 @@ class VideoMatcher:
         self.max_videos_per_frame = max_videos_per_frame
         self.still_distance = still_distance
         self.still_min_quality = still_min_quality
+        self.probe_every = probe_every
         self._refs: dict[int, _Reference] = {}
         self._index = MultiIndexHashIndex("pdq", hashed_from=hashed_from)
-        self._pending: list[int] = []  # videos added since the index was last updated
+        self._pending: dict[int, None] = {}  # videos added since the index was last updated
         self._next_id = 0
         self._owners: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -186,29 +197,56 @@ class VideoMatcher:
         """Add a reference video by its frames (in time order; variants are ignored). Frames
         below ``min_quality`` are dropped; a video left with none is kept but never matches.
         Each frame stands for the time until the next frame stored (``duration`` for the last)."""
+        frames = sorted(frames, key=lambda frame: frame.seconds)
+        for frame in frames:
+            self._usable(frame.value, f"reference {video_id}")
+        self.add_rows(
+            video_id,
+            case_id,
+            np.array([frame.seconds for frame in frames], dtype=np.float64),
+            _codes([frame.value for frame in frames]).view(np.uint8),
+            np.array([100 if f.value.quality is None else f.value.quality for f in frames]),
+            duration,
+        )
+
+    def add_rows(
+        self,
+        video_id: int,
+        case_id: int,
+        seconds: np.ndarray,
+        codes: np.ndarray,
+        qualities: np.ndarray,
+        duration: float | None = None,
+    ) -> None:
+        """`add` from rows, as a database returns them: ``seconds`` (n,) in time order, ``codes``
+        (n, 32) uint8 (each row the bytes of a PDQ hex) and ``qualities`` (n,)."""
         if video_id in self._refs:
             raise ValueError(
                 f"reference video {video_id} is already in the matcher; remove it before adding "
                 "it again"
             )
-        frames = sorted(frames, key=lambda frame: frame.seconds)
-        times = np.array([frame.seconds for frame in frames], dtype=np.float64)
-        ends = np.append(times[1:], times[-1] + _LAST_FRAME_SECONDS if len(times) else [])
+        times = np.asarray(seconds, dtype=np.float64)
+        codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, 32)
+        if len(times) != len(codes) or len(np.asarray(qualities)) != len(times):
+            raise ValueError(
+                f"reference {video_id}: {len(times)} times, {len(codes)} codes and "
+                f"{len(np.asarray(qualities))} qualities; give one of each per frame"
+            )
+        if len(times) > 1 and (np.diff(times) < 0).any():
+            raise ValueError(f"reference {video_id}: frames must be in time order")
+        ends = np.append(times[1:], times[-1] + _LAST_FRAME_SECONDS) if len(times) else times
         if len(times) and duration is not None and duration > times[-1]:
             ends[-1] = duration
-        usable = np.array(
-            [self._usable(frame.value, f"reference {video_id}") for frame in frames], dtype=bool
-        )
-        codes = _codes([frame.value for frame, ok in zip(frames, usable, strict=True) if ok])
+        usable = np.asarray(qualities) >= self.min_quality
         self._refs[video_id] = _Reference(
             case_id,
             self._next_id,
-            codes,
-            times[usable] if len(times) else times,
-            ends[usable] if len(times) else ends,
+            codes[usable].view(np.uint64).copy(),
+            times[usable].astype(np.float32),
+            ends[usable].astype(np.float32),
         )
-        self._next_id += len(codes)
-        self._pending.append(video_id)
+        self._next_id += int(usable.sum())
+        self._pending[video_id] = None
         self._owners = None
 
     def remove(self, video_id: int) -> None:
@@ -217,9 +255,9 @@ class VideoMatcher:
         if ref is None:
             return
         if video_id in self._pending:
-            self._pending.remove(video_id)
+            del self._pending[video_id]
         else:
-            self._index.remove(range(ref.first_id, ref.first_id + len(ref.codes)))
+            self._index.remove(ref.ids.tolist())
         self._owners = None
 
     def __len__(self) -> int:
@@ -231,13 +269,14 @@ class VideoMatcher:
     @property
     def frames(self) -> int:
         """Usable reference frames held."""
-        return sum(len(ref.codes) for ref in self._refs.values())
+        return sum(len(ref.starts) for ref in self._refs.values())
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the index and the frames' arrays."""
         own = sum(
-            ref.codes.nbytes + ref.starts.nbytes + ref.ends.nbytes for ref in self._refs.values()
+            (0 if ref.codes is None else ref.codes.nbytes) + ref.starts.nbytes + ref.ends.nbytes
+            for ref in self._refs.values()
         )
         return self._index.nbytes + own
 
@@ -277,7 +316,7 @@ class VideoMatcher:
         query = _Query.of([frame], self)
         if not query.rows:
             return []
-        rows, ids, distances = self._lookup(query, self.still_distance)
+        rows, ids, distances = self._lookup(query, np.arange(query.rows), self.still_distance)
         videos = self._owner(ids)
         if len(np.unique(videos)) > self.max_videos_per_frame:
             return []
@@ -287,7 +326,7 @@ class VideoMatcher:
             match = StillMatch(
                 int(video_id),
                 ref.case_id,
-                float(ref.starts[int(frame_id) - ref.first_id]),
+                round(float(ref.starts[int(frame_id) - ref.first_id]), 3),
                 query.variant_names[query.variant_of[row]],
                 int(bits),
             )
@@ -302,15 +341,30 @@ class VideoMatcher:
             raise ValueError(f"{what}: a frame is a {value.algorithm} hash; video frames are PDQ")
         return value.quality is None or value.quality >= self.min_quality
 
-    def _lookup(self, query: _Query, max_distance: int) -> tuple[np.ndarray, ...]:
+    def _lookup(self, query: _Query, rows: np.ndarray, max_distance: int) -> tuple[np.ndarray, ...]:
         """``(query row, frame id, distance)`` of every reference frame within
-        ``max_distance`` of a query row, from the index."""
+        ``max_distance`` of one of the query's ``rows``, from the index."""
         self._flush()
-        return self._index.query_codes(query.bytes, max_distance)
+        found, ids, distances = self._index.query_codes(query.bytes[rows], max_distance)
+        return rows[found], ids, distances
 
     def _seeds(self, query: _Query) -> tuple[np.ndarray, np.ndarray]:
-        """Seed hits ``(query row, video id)`` of the frames that are not common."""
-        rows, ids, _ = self._lookup(query, self.seed_distance)
+        """Seed hits ``(query row, video id)`` of the frames that are not common.
+
+        Every frame is looked up as it is (and its picture inside bars); its turns and mirrors
+        only for every `probe_every`-th frame, and for all frames in the turns and mirrors
+        those found anything through (a mirrored copy's frames are all mirrored): a query of
+        60 frames is 60-120 lookups rather than 480-960."""
+        plain = query.family_of == 0
+        probed = plain | (query.frame_of % self.probe_every == 0)
+        first = np.flatnonzero(probed)
+        rows, ids, _ = self._lookup(query, first, self.seed_distance)
+        turned = np.setdiff1d(np.unique(query.family_of[rows]), [0])
+        query.families = np.union1d([0], turned).astype(np.int64)
+        second = np.flatnonzero(~probed & np.isin(query.family_of, turned))
+        if len(second):
+            more_rows, more_ids, _ = self._lookup(query, second, self.seed_distance)
+            rows, ids = np.concatenate([rows, more_rows]), np.concatenate([ids, more_ids])
         videos = self._owner(ids)
         keep = ~np.isin(query.frame_of[rows], query.common(rows, videos, self))
         return rows[keep], videos[keep]
@@ -328,13 +382,14 @@ class VideoMatcher:
         """The best alignment of the query with one reference video over the given geometric
         variants, if it meets the rule."""
         ref = self._refs[video_id]
-        if not len(ref.codes):
+        if not len(ref.starts):
             return None
+        codes = self._codes_of(ref)
         common = query.common_frames if query.common_frames is not None else np.empty(0, int)
         best: Alignment | None = None
         for family in families.tolist():
             rows = np.flatnonzero((query.family_of == family) & ~np.isin(query.frame_of, common))
-            pairs = _pairs(query, rows, ref, self.distance)
+            pairs = _pairs(query, rows, ref, codes, self.distance)
             found = align(pairs, tolerance=self.tolerance, max_gap=self.max_gap)
             if found is not None and (best is None or _better(found, best)):
                 best = found
@@ -371,13 +426,23 @@ class VideoMatcher:
         if not self._pending:
             return
         refs = [self._refs[video_id] for video_id in self._pending]
-        refs = [ref for ref in refs if len(ref.codes)]
+        refs = [ref for ref in refs if len(ref.starts)]
         if refs:
-            ids = np.concatenate([np.arange(r.first_id, r.first_id + len(r.codes)) for r in refs])
-            codes = np.concatenate([r.codes for r in refs]).view(np.uint8)
-            cases = np.concatenate([np.full(len(r.codes), r.case_id) for r in refs])
+            ids = np.concatenate([ref.ids for ref in refs])
+            codes = np.concatenate([ref.codes for ref in refs]).view(np.uint8)
+            cases = np.concatenate([np.full(len(ref.starts), ref.case_id) for ref in refs])
             self._index.add_codes(ids, codes, cases)
-        self._pending = []
+            del codes
+            for ref in refs:
+                ref.codes = None
+        self._pending = {}
+
+    def _codes_of(self, ref: _Reference) -> np.ndarray:
+        """A reference's frames' hashes, (frames, 4) uint64: its own until `_flush` puts them
+        in the index, then the index's."""
+        if ref.codes is not None:
+            return ref.codes
+        return self._index.codes_of(ref.ids).view(np.uint64)
 
     def _owner(self, frame_ids: np.ndarray) -> np.ndarray:
         """The video id of each frame id."""
@@ -396,23 +461,26 @@ class BruteForceVideoMatcher(VideoMatcher):
     query frame, in every variant, is compared with every frame of every reference video. Slow
     and obviously complete: the oracle the contract tests hold `VideoMatcher` to."""
 
-    def _lookup(self, query: _Query, max_distance: int) -> tuple[np.ndarray, ...]:
+    def _flush(self) -> None:
+        """Nothing: the oracle keeps every reference's frames itself and has no index."""
+
+    def _lookup(self, query: _Query, rows: np.ndarray, max_distance: int) -> tuple[np.ndarray, ...]:
         row_parts, id_parts, distance_parts = [], [], []
         for ref in self._refs.values():
-            distances = _distance_table(query.codes, ref.codes)
-            rows, columns = np.nonzero(distances <= max_distance)
-            row_parts.append(rows)
+            distances = _distance_table(query.codes[rows], ref.codes)
+            found, columns = np.nonzero(distances <= max_distance)
+            row_parts.append(rows[found])
             id_parts.append(columns + ref.first_id)
-            distance_parts.append(distances[rows, columns].astype(np.int64))
+            distance_parts.append(distances[found, columns].astype(np.int64))
         if not row_parts:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(row_parts), np.concatenate(id_parts), np.concatenate(distance_parts)
 
     def _candidates(self, query: _Query) -> dict[int, np.ndarray]:
-        """Every video, in every variant the query has (seeds are not needed)."""
-        self._seeds(query)  # finds the common frames, as the fast matcher does
-        families = np.unique(query.family_of)
-        return {video_id: families for video_id in self._refs}
+        """Every video, in every variant the query's frames are looked up in (seeds are not
+        needed: the turns and mirrors any probed frame found something through)."""
+        self._seeds(query)  # finds the common frames and the variants, as the fast one does
+        return {video_id: query.families for video_id in self._refs}
 
 
 @dataclass
@@ -426,6 +494,7 @@ class _Query:
     codes: np.ndarray  # (rows, 4) uint64
     variant_names: tuple[str, ...]
     common_frames: np.ndarray | None = None
+    families: np.ndarray | None = None  # the geometric variants looked up for every frame
 
     @property
     def rows(self) -> int:
@@ -437,30 +506,33 @@ class _Query:
 
     @classmethod
     def of(cls, frames: Sequence[FrameHash], matcher: VideoMatcher) -> _Query:
-        names = VARIANTS
-        family = {
-            name: DIHEDRAL_NAMES.index(name.removeprefix("trimmed").strip("+") or "original")
-            for name in names
-        }
-        seconds, frame_of, variant_of, values = [], [], [], []
+        seconds: list[float] = []
+        frame_of: list[int] = []
+        variant_of: list[int] = []
+        hexes: list[str] = []
         for frame in frames:
             if not matcher._usable(frame.value, "the query") or frame.seconds != frame.seconds:
-                continue
+                continue  # too flat to match on, or a time that is not a number
             number = len(seconds)
             seconds.append(frame.seconds)
-            for item in frame.with_variants():
-                if item.variant in family and matcher._usable(item.value, "the query"):
+            frame_of.append(number)
+            variant_of.append(0)
+            hexes.append(frame.value.hex)
+            for item in frame.variants:
+                index = _VARIANT_INDEX.get(item.variant)
+                if index is not None and item.value.algorithm == "pdq":
                     frame_of.append(number)
-                    variant_of.append(names.index(item.variant))
-                    values.append(item.value)
-        variant_array = np.array(variant_of, dtype=np.int64)
+                    variant_of.append(index)
+                    hexes.append(item.value.hex)
+        variants = np.array(variant_of, dtype=np.int64)
+        packed = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8)
         return cls(
             seconds=np.array(seconds, dtype=np.float64),
             frame_of=np.array(frame_of, dtype=np.int64),
-            variant_of=variant_array,
-            family_of=np.array([family[names[v]] for v in variant_of], dtype=np.int64),
-            codes=_codes(values),
-            variant_names=names,
+            variant_of=variants,
+            family_of=_FAMILY[variants],
+            codes=packed.reshape(-1, 32).view(np.uint64).copy(),
+            variant_names=VARIANTS,
         )
 
     def common(self, rows: np.ndarray, videos: np.ndarray, matcher: VideoMatcher) -> np.ndarray:
@@ -474,6 +546,15 @@ class _Query:
 
 
 DIHEDRAL_NAMES = tuple(DIHEDRAL)
+_VARIANT_INDEX = {name: number for number, name in enumerate(VARIANTS)}
+#: Per variant: its geometric variant, the index of its turn or mirror in `DIHEDRAL_NAMES`
+#: (``"trimmed+flipx"`` and ``"flipx"`` are both the mirror).
+_FAMILY = np.array(
+    [
+        DIHEDRAL_NAMES.index(name.removeprefix("trimmed").strip("+") or "original")
+        for name in VARIANTS
+    ]
+)
 
 
 def _better(found: Alignment, best: Alignment) -> bool:
@@ -484,9 +565,11 @@ def _better(found: Alignment, best: Alignment) -> bool:
     )
 
 
-def _pairs(query: _Query, rows: np.ndarray, ref: _Reference, distance: int) -> Pairs:
-    """Every (query row, reference frame) within ``distance`` bits, as `Pairs`."""
-    distances = _distance_table(query.codes[rows], ref.codes)
+def _pairs(
+    query: _Query, rows: np.ndarray, ref: _Reference, codes: np.ndarray, distance: int
+) -> Pairs:
+    """Every (query row, reference frame of ``codes``) within ``distance`` bits, as `Pairs`."""
+    distances = _distance_table(query.codes[rows], codes)
     hit_rows, columns = np.nonzero(distances <= distance)
     query_rows = rows[hit_rows]
     frames = query.frame_of[query_rows]

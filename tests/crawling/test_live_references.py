@@ -177,3 +177,55 @@ def test_matched_references_are_named_from_memory_as_the_database_names_them(eng
     assert named == {ref_id: key for ref_id, key in expected.items() if ref_id in named}
     assert {m.reference_id for m in found if m.algorithm != "crhash"} <= named.keys()
     assert all(key.case == "case-named" for key in named.values())
+
+
+def test_a_reference_video_is_found_in_an_edited_excerpt_and_a_still_with_evidence(engine):
+    from crawler.hashing.video import (
+        REFERENCE_SECONDS_PER_SAMPLE,
+        hash_video,
+        unique_frame_hashes,
+    )
+    from tests.support import videos
+
+    frames = videos.slideshow_frames(("astronaut", "coffee", "chelsea", "rocket"), seconds=20.0)
+    data = videos.encode(frames)
+    video = hash_video(data, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False)
+    sessions = db.make_sessionmaker(engine)
+    with sessions.begin() as session:
+        sha256 = hash_media(data).sha256
+        db.add_reference_hashes(session, "case-video", [db.NewHash("sha256", sha256)])
+        db.add_reference_video(
+            session,
+            "case-video",
+            media_sha256=sha256,
+            duration=video.duration,
+            frames=[
+                db.VideoFrame(f.seconds, f.value.hex, f.value.quality)
+                for f in unique_frame_hashes(video.frames)
+            ],
+        )
+    live = LiveReferences(sessions)
+    live.load()
+    # Seconds 6-18 of the reference, mirrored and played at 1.25x.
+    excerpt = videos.retimed(videos.edited_frames(videos.excerpt(frames, 6, 18), "mirror"), 1.25)
+    copy = hash_media(videos.encode(excerpt, quality="low"))
+    [(match, evidence)] = live.match(copy)
+    assert (match.algorithm, match.variant) == ("vpdq", "frames")
+    found = json.loads(evidence)
+    assert found["variant"] == "flipx" and found["frames_aligned"] >= 5
+    assert abs(found["speed"] - 1.25) <= 0.15
+    assert abs(found["reference_start"] - (6 + 1.25 * found["found_start"])) <= 1.5
+    assert found["reference_end"] > found["reference_start"] + 5
+    assert {"offset", "found_end", "best_distance", "reference_video"} <= set(found)
+    assert live.video_candidate_times(copy.frames)
+    # A still of second 12, posted as a JPEG.
+    still = hash_media(samples.encode(frames[12 * videos.FPS], "JPEG", quality=80))
+    [(match, evidence)] = live.match(still)
+    assert match.variant == "still"
+    assert abs(json.loads(evidence)["reference_start"] - 12) <= 1
+    other = hash_media(samples.reencoded_jpeg("moon", quality=80))
+    assert live.match(other) == []
+    with sessions.begin() as session:
+        db.withdraw_references(session, "case-video")
+    live.apply(*live.fetch())
+    assert live.match(copy) == [] and live.video_candidate_times(copy.frames) == []

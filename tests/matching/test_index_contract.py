@@ -288,7 +288,9 @@ def test_many_queries_at_once_answer_as_one_at_a_time(cls):
         rows, ids, distances = index.query_codes(codes, max_distance)
         found = [
             (row, ref_id, distance)
-            for row, ref_id, distance in zip(rows.tolist(), ids.tolist(), distances.tolist())
+            for row, ref_id, distance in zip(
+                rows.tolist(), ids.tolist(), distances.tolist(), strict=True
+            )
         ]
         expected = [
             (row, ref_id, distance)
