@@ -1,0 +1,65 @@
+"""A video flag's evidence reads as one sentence, in English and Korean, on the flag page."""
+
+from __future__ import annotations
+
+import json
+
+from crawler.review.video_evidence import clock, describe, describe_all
+from tests.review.conftest import login
+
+EVIDENCE = {
+    "reference_video": 3,
+    "reference_start": 42.2,
+    "reference_end": 96.9,
+    "found_start": 10.0,
+    "found_end": 54.0,
+    "offset": 29.7,
+    "speed": 1.25,
+    "frames_aligned": 45,
+    "best_distance": 6,
+    "variant": "flipx",
+    "delivery": {"form": "hls", "bytes_fetched": 1000, "bytes_total": None},
+}
+
+
+def test_a_video_match_reads_as_a_sentence_in_english_and_korean():
+    text = json.dumps(EVIDENCE)
+    assert describe(text) == (
+        "00:42-01:37 of case video 3, found at 00:10-00:54, at 1.25x, mirrored "
+        "(45 frames aligned, closest 6 bits)"
+    )
+    assert describe(text, "ko") == (
+        "사례 영상 3의 00:42-01:37 구간, 발견된 영상의 00:10-00:54, 1.25배속, 좌우 반전 "
+        "(정렬된 프레임 45개, 최소 거리 6비트)"
+    )
+
+
+def test_normal_speed_and_the_original_orientation_go_unsaid_and_letterboxing_is_said():
+    plain = json.dumps(EVIDENCE | {"speed": 1.004, "variant": "original"})
+    assert describe(plain) == (
+        "00:42-01:37 of case video 3, found at 00:10-00:54 (45 frames aligned, closest 6 bits)"
+    )
+    boxed = json.dumps(EVIDENCE | {"variant": "trimmed+rot90"})
+    assert ", letterboxed, turned a quarter left (" in describe(boxed)
+    assert ", 레터박스 추가, 왼쪽으로 90° 회전 (" in describe(boxed, "ko")
+
+
+def test_a_still_and_other_evidence():
+    still = {"reference_video": 5, "reference_start": 3725.4, "reference_end": 3725.4}
+    still |= {"frames_aligned": 1, "best_distance": 4, "variant": "original"}
+    assert describe(json.dumps(still)) == "a still of 1:02:05 of case video 5 (4 bits apart)"
+    assert describe(json.dumps({"inliers": 30, "keypoints": 40, "score": 0.9})) is None
+    assert describe(None) is None and describe("not json") is None
+    assert describe_all(None) is None
+    assert clock(-0.4) == "00:00" and clock(59.6) == "01:00"
+
+
+def test_the_flag_page_shows_the_sentence(client, world):
+    flag_id = world.flag(1, algorithm="vpdq", variant="frames", evidence=json.dumps(EVIDENCE))
+    plain = world.flag(2)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    assert "00:42-01:37 of case video 3, found at 00:10-00:54, at 1.25x, mirrored" in page
+    assert "사례 영상 3의 00:42-01:37 구간" in page
+    assert 'id="video-evidence"' not in client.get(f"/flags/{plain}").get_data(as_text=True)
