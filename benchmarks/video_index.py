@@ -76,11 +76,11 @@ def measure(size: int, queries: int, seed: int, cpu: int) -> dict:
     found = 0
     for number in range(queries):
         target = int(rng.integers(videos))
-        ref = matcher._refs[target]
+        ref_codes = matcher._codes_of(matcher._refs[target]).view(np.uint8)
         mirrored = number % 2 == 1
         frames = [random_frame(float(t)) for t in range(20)]
         for t in range(20):  # 20 s of the reference, one frame a second
-            code = noisy(ref.codes[4 * t].view(np.uint8), int(rng.integers(0, 21)))
+            code = noisy(ref_codes[4 * t], int(rng.integers(0, 21)))
             frame = random_frame(20.0 + t)
             if mirrored:
                 variants = tuple(

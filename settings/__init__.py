@@ -7,6 +7,7 @@ the Scrapy settings it is handed (settings flow one way). The README lists every
 import os
 from pathlib import Path
 
+import crawler.matching.video as _video
 from crawler.browser.launch import chromium_args
 
 
@@ -58,6 +59,23 @@ REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)
 #: env REPOSTWATCH_HASH_PIXEL_BUDGET: frames x area an animation's or a video's decoded frames
 #: may add up to (a 15-minute 720p video fits); past it hashing stops with the frames so far.
 REPOSTWATCH_HASH_PIXEL_BUDGET = _whole_number("REPOSTWATCH_HASH_PIXEL_BUDGET", 30_000_000_000)
+#: env REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES, REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS: a video
+#: matches a reference video when at least this many of its sampled frames agree with one offset
+#: and one speed, over at least this many seconds of the reference (crawler.matching.video).
+REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES = _whole_number(
+    "REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES", _video.DEFAULT_MIN_FRAMES
+)
+REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS = _number(
+    "REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS", _video.DEFAULT_MIN_SECONDS
+)
+#: env REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES, REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS: or, for
+#: videos sampled sparsely (keyframes every few seconds), this many frames over this many seconds.
+REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES = _whole_number(
+    "REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES", _video.DEFAULT_SPARSE_FRAMES
+)
+REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS = _number(
+    "REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS", _video.DEFAULT_SPARSE_SECONDS
+)
 #: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
 REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,7 @@ __all__ = [
     "LiveReferences",
     "announce_change",
     "to_references",
+    "video_matcher_from_settings",
     "wait_for_announcements",
 ]
 
@@ -75,10 +77,12 @@ class LiveReferences:
     rows from the database into it.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], videos: VideoMatcher | None = None):
         self.sessions = sessions
         self.matcher = Matcher()
-        self.videos = VideoMatcher()
+        #: Reference videos; give one made by `video_matcher_from_settings` to apply the
+        #: REPOSTWATCH_VIDEO_* settings.
+        self.videos = videos if videos is not None else VideoMatcher()
         self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
         self.case_names: dict[int, str] = {}  # to name a match while the database is down
         self.checked_at: datetime | None = None
@@ -204,6 +208,24 @@ class LiveReferences:
                 len(self.matcher),
             )
         return applied
+
+
+def video_matcher_from_settings(settings: SettingsLike) -> VideoMatcher:
+    """A `VideoMatcher` with the alignment rule the REPOSTWATCH_VIDEO_* settings set."""
+    return VideoMatcher(
+        min_frames=settings.getint("REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES"),
+        min_seconds=settings.getfloat("REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS"),
+        sparse_frames=settings.getint("REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES"),
+        sparse_seconds=settings.getfloat("REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS"),
+    )
+
+
+class SettingsLike(Protocol):
+    """What `video_matcher_from_settings` reads settings through (Scrapy's `Settings`)."""
+
+    def getint(self, name: str) -> int: ...
+
+    def getfloat(self, name: str) -> float: ...
 
 
 def release_freed_memory() -> None:

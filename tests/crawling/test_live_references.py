@@ -229,3 +229,18 @@ def test_a_reference_video_is_found_in_an_edited_excerpt_and_a_still_with_eviden
         db.withdraw_references(session, "case-video")
     live.apply(*live.fetch())
     assert live.match(copy) == [] and live.video_candidate_times(copy.frames) == []
+
+
+def test_the_video_alignment_rule_comes_from_the_settings():
+    from scrapy.settings import Settings
+
+    from crawler.crawling.live_references import video_matcher_from_settings
+
+    settings = Settings()
+    settings.setmodule("settings")
+    settings.set("REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES", 8)
+    settings.set("REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS", "20")
+    matcher = video_matcher_from_settings(settings)
+    assert (matcher.min_frames, matcher.min_seconds) == (8, 5.0)
+    assert (matcher.sparse_frames, matcher.sparse_seconds) == (3, 20.0)
+    assert LiveReferences(None, videos=matcher).videos is matcher
