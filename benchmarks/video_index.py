@@ -5,7 +5,8 @@
 
 Per size: reference videos of 100 random PDQ frames each, four a second (so 10M frames are
 100,000 videos of 25 s), added with `VideoMatcher.add_rows` as `LiveReferences` adds database
-rows, in a spawned process pinned to one CPU, so its memory is its own. Queries are videos of 60
+rows, in a spawned process pinned to one CPU, so its memory is its own (memory freed by the
+load is handed back to the system, as `LiveReferences.load` does). Queries are videos of 60
 frames sampled once a second, each frame with its eight turns and mirrors (480 rows for the
 index): "planted" queries hold 20 s of a reference (every frame 0-20 bits off, half of them
 mirrored) between unrelated frames, "unrelated" ones only random frames. Timed: `match`, and
@@ -38,6 +39,7 @@ def rss_bytes() -> int:
 def measure(size: int, queries: int, seed: int, cpu: int) -> dict:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
+    from crawler.crawling.live_references import release_freed_memory
     from crawler.hashing.dihedral import DIHEDRAL
     from crawler.hashing.types import FrameHash, HashValue, VariantHash
     from crawler.matching.video import VideoMatcher
@@ -53,6 +55,7 @@ def measure(size: int, queries: int, seed: int, cpu: int) -> dict:
         codes = np.frombuffer(rng.bytes(FRAMES_PER_VIDEO * 32), dtype=np.uint8).reshape(-1, 32)
         matcher.add_rows(video_id, video_id // 4, seconds, codes, qualities, 25.0)
     matcher._flush()  # the index is built before the first query; time it with the load
+    release_freed_memory()  # as LiveReferences.load does after a load
     load = time.perf_counter() - started
     memory = rss_bytes() - before
 

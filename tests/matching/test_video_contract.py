@@ -9,7 +9,8 @@ import random
 import pytest
 
 from crawler.hashing.types import FrameHash, HashValue, VariantHash
-from crawler.matching.video import BruteForceVideoMatcher, VideoMatcher
+from crawler.matching.video import VideoMatcher
+from crawler.matching.video_oracle import BruteForceVideoMatcher
 
 VIDEOS = 60
 

@@ -1,0 +1,140 @@
+"""A video query's frames as the matcher works on them, and the close pairs it aligns.
+
+`QueryFrames` holds one row per (usable frame, variant), packed for lookups: the frame as it is,
+its turns and mirrors, and the picture inside its letterbox bars. `frame_pairs` finds the pairs of
+query and reference frames within a distance, which `crawler.matching.alignment` aligns.
+
+Pure: numpy, on `crawler.hashing` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crawler.hashing.dihedral import DIHEDRAL
+from crawler.hashing.types import FrameHash, HashValue
+from crawler.matching.alignment import Pairs
+
+#: The variants matched: the eight turns and mirrors, each also of the picture inside bars.
+VARIANTS = tuple(DIHEDRAL) + tuple(
+    f"trimmed+{name}" if name != "original" else "trimmed" for name in DIHEDRAL
+)
+DIHEDRAL_NAMES = tuple(DIHEDRAL)
+_VARIANT_INDEX = {name: number for number, name in enumerate(VARIANTS)}
+#: Per variant: its geometric variant, the index of its turn or mirror in `DIHEDRAL_NAMES`
+#: (``"trimmed+flipx"`` and ``"flipx"`` are both the mirror).
+_FAMILY = np.array(
+    [
+        DIHEDRAL_NAMES.index(name.removeprefix("trimmed").strip("+") or "original")
+        for name in VARIANTS
+    ]
+)
+
+
+@dataclass
+class QueryFrames:
+    """A query's usable frames in all their variants, one row per (frame, variant)."""
+
+    seconds: np.ndarray  # per frame
+    frame_of: np.ndarray  # per row: the frame
+    variant_of: np.ndarray  # per row: index into variant_names
+    family_of: np.ndarray  # per row: its geometric variant (trimmed or not), an index
+    codes: np.ndarray  # (rows, 4) uint64
+    variant_names: tuple[str, ...]
+    common_frames: np.ndarray | None = None
+    families: np.ndarray | None = None  # the geometric variants looked up for every frame
+
+    @property
+    def rows(self) -> int:
+        return len(self.codes)
+
+    @property
+    def bytes(self) -> np.ndarray:
+        return self.codes.view(np.uint8).reshape(-1, 32)
+
+    @classmethod
+    def of(
+        cls, frames: Sequence[FrameHash], usable: Callable[[HashValue, str], bool]
+    ) -> QueryFrames:
+        """The frames ``usable`` accepts (it raises for a hash that is not PDQ), in rows."""
+        seconds: list[float] = []
+        frame_of: list[int] = []
+        variant_of: list[int] = []
+        hexes: list[str] = []
+        for frame in frames:
+            if not usable(frame.value, "the query") or frame.seconds != frame.seconds:
+                continue  # too flat to match on, or a time that is not a number
+            number = len(seconds)
+            seconds.append(frame.seconds)
+            frame_of.append(number)
+            variant_of.append(0)
+            hexes.append(frame.value.hex)
+            for item in frame.variants:
+                index = _VARIANT_INDEX.get(item.variant)
+                if index is not None and item.value.algorithm == "pdq":
+                    frame_of.append(number)
+                    variant_of.append(index)
+                    hexes.append(item.value.hex)
+        variants = np.array(variant_of, dtype=np.int64)
+        packed = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8)
+        return cls(
+            seconds=np.array(seconds, dtype=np.float64),
+            frame_of=np.array(frame_of, dtype=np.int64),
+            variant_of=variants,
+            family_of=_FAMILY[variants],
+            codes=packed.reshape(-1, 32).view(np.uint64).copy(),
+            variant_names=VARIANTS,
+        )
+
+    def common(self, rows: np.ndarray, videos: np.ndarray, max_videos: int) -> np.ndarray:
+        """The query frames whose hits (``rows`` and the ``videos`` they hit) fall in more than
+        ``max_videos`` videos (remembered for the later steps)."""
+        frames = self.frame_of[rows]
+        pairs = np.unique(np.stack([frames, videos]), axis=1) if len(rows) else np.empty((2, 0))
+        numbers, counts = np.unique(pairs[0], return_counts=True)
+        self.common_frames = numbers[counts > max_videos].astype(np.int64)
+        return self.common_frames
+
+
+def frame_pairs(
+    query: QueryFrames,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    codes: np.ndarray,
+    distance: int,
+) -> Pairs:
+    """Every (query row of ``rows``, reference frame) within ``distance`` bits, as `Pairs`: the
+    reference's frames are ``codes`` (n, 4) uint64, standing for ``starts`` to ``ends``."""
+    distances = distance_table(query.codes[rows], codes)
+    hit_rows, columns = np.nonzero(distances <= distance)
+    query_rows = rows[hit_rows]
+    frames = query.frame_of[query_rows]
+    return Pairs(
+        query_frame=frames,
+        query=query.seconds[frames],
+        reference_frame=columns,
+        start=starts[columns],
+        end=ends[columns],
+        distance=distances[hit_rows, columns].astype(np.int64),
+        variant=query.variant_of[query_rows],
+    )
+
+
+def pack_codes(values: Sequence[HashValue]) -> np.ndarray:
+    """PDQ hashes' bits packed as rows of four uint64 words."""
+    packed = np.frombuffer(b"".join(bytes.fromhex(v.hex) for v in values), dtype=np.uint8)
+    return packed.reshape(-1, 32).view(np.uint64).copy()
+
+
+def distance_table(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Hamming distances, (query rows, reference rows), from rows of four uint64 words."""
+    if not len(query) or not len(codes):
+        return np.zeros((len(query), len(codes)), dtype=np.uint16)
+    distances = np.bitwise_count(query[:, 0, None] ^ codes[None, :, 0]).astype(np.uint16)
+    for word in range(1, 4):
+        distances += np.bitwise_count(query[:, word, None] ^ codes[None, :, word])
+    return distances
