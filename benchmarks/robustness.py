@@ -50,7 +50,7 @@ from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
 from crawler.hashing.types import HashValue
 from crawler.matching import Matcher, Reference
-from crawler.matching.video import DEFAULT_MIN_QUERY_SHARE, DEFAULT_MIN_REFERENCE_SHARE
+from crawler.matching.video import DEFAULT_MIN_FRAMES, DEFAULT_MIN_SECONDS
 
 CACHE = Path("var/bench")
 PLOT = Path("docs/benchmarks-robustness.png")
@@ -385,13 +385,13 @@ def main(argv: list[str] | None = None) -> None:
     video_recall = None
     if video_results:
         rows, video_recall, notes = score_videos([video_results[i] for i in sorted(video_results)])
-        header = ["video edit", "target", "matched", "met", "lowest frame share", "wrong videos"]
+        header = ["video edit", "target", "matched", "met", "fewest frames aligned", "wrong videos"]
         print(f"\n### Videos: {len(video_results)} slideshows of two photos each (8 s, 15 fps)\n")
         print(markdown(header, rows))
         print(
-            "\nLowest frame share: the smallest share of a copy's usable frames within 31 bits "
-            f"of its own video's frames ({DEFAULT_MIN_QUERY_SHARE} needed, and "
-            f"{DEFAULT_MIN_REFERENCE_SHARE} of the reference's)."
+            "\nFewest frames aligned: the fewest of a copy's frames on one offset and speed with "
+            f"its own video ({DEFAULT_MIN_FRAMES} needed, over {DEFAULT_MIN_SECONDS:g} s of the "
+            "reference or half of a shorter one)."
         )
         print("\n".join(["", *notes]))
     plot(scores, video_recall, args.plot)

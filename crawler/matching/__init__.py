@@ -6,7 +6,7 @@
 One index per algorithm: `ExactIndex` for digests, `MultiIndexHashIndex` for perceptual hashes
 (`BruteForceIndex` is the oracle it is tested against), `KeypointIndex` for crhash; `Matcher`
 holds them and turns their hits into matches; `VideoMatcher` (`crawler.matching.video`) matches
-videos by their frames.
+videos by temporal alignment of their frames, over a `MultiIndexHashIndex` of reference frames.
 
 Pure: standard library and numpy, on top of `crawler.hashing` (whose crhash uses OpenCV).
 """
