@@ -1,11 +1,11 @@
 """Frames of animated GIF, WebP and PNG images, hashed like a video's.
 
 A repost site often turns a clip into an animated GIF or WebP, and a GIF into an MP4. Its frames
-are sampled by their display time (once a second for crawled media, like a crawled video; four
-times a second for a registered reference, like a reference video) and PDQ-hashed exactly as
-video frames are (`crawler.hashing.video.picture_frame_hash`), so an animation and a video of the
-same frames match by temporal alignment (`crawler.matching.video`), whichever is the reference.
-Its first frame is hashed as an ordinary image too.
+are sampled by their display time, four times a second (`SECONDS_PER_SAMPLE`), crawled or
+registered, and PDQ-hashed exactly as video frames are (`crawler.hashing.video.picture_frame_hash`),
+so an animation and a video of the same frames match by temporal alignment
+(`crawler.matching.video`), whichever is the reference. Its first frame is hashed as an ordinary
+image too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from crawler.hashing.video import picture_frame_hash
 
 #: Frames decoded at most (a GIF can declare thousands of 10 ms frames).
 MAX_ANIMATION_FRAMES = 3000
+#: Seconds between the samples of a crawled animation: four a second, as references are sampled.
+#: Animations are short (a 3 s GIF sampled once a second has two or three usable frames, too few
+#: for `crawler.matching.video` to align on one offset and speed) and cheap to decode.
+SECONDS_PER_SAMPLE = 0.25
 #: Display time of a frame that declares none, as browsers do (GIF "0" means about 0.1 s).
 DEFAULT_FRAME_SECONDS = 0.1
 
@@ -24,7 +28,7 @@ DEFAULT_FRAME_SECONDS = 0.1
 def animation_frame_hashes(
     data: bytes,
     *,
-    seconds_per_sample: float = 1.0,
+    seconds_per_sample: float = SECONDS_PER_SAMPLE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     budget: PixelBudget | None = None,
     variants: bool = True,
