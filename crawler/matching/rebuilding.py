@@ -64,12 +64,19 @@ class _RebuildingIndex(ReferenceIndex):
         self._add_checked(ids, codes, cases)
 
     def add_codes(
-        self, ids: np.ndarray, codes: np.ndarray, case_ids: np.ndarray | None = None
+        self,
+        ids: np.ndarray,
+        codes: np.ndarray,
+        case_ids: np.ndarray | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
         """Add references from rows: ``ids`` (n,) integers, ``codes`` (n, bits/8) uint8, each
         row the bytes of ``bytes.fromhex(hex)``, and their ``case_ids`` (n,) (0 when not given:
         an index used on its own needs no cases). Raises ValueError, adding none, like `add`.
-        The index keeps copies, never the arrays given."""
+        The index keeps copies, never the arrays given, unless ``adopt`` says the caller hands
+        ``codes`` over (and will not change it): a first load into an empty index then builds
+        on it without a second copy of every hash at its peak."""
         ids = np.asarray(ids, dtype=np.int64)
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
         cases = np.zeros(len(ids), np.int64) if case_ids is None else np.asarray(case_ids, np.int64)
@@ -80,7 +87,7 @@ class _RebuildingIndex(ReferenceIndex):
                 f"{codes.shape} and case ids {cases.shape}"
             )
         self._check_new_ids(ids)
-        self._add_checked(ids, codes, cases)
+        self._add_checked(ids, codes, cases, adopt=adopt)
 
     def contains(self, ids: Iterable[int]) -> np.ndarray:
         ids = np.fromiter(ids, dtype=np.int64)
@@ -251,12 +258,14 @@ class _RebuildingIndex(ReferenceIndex):
                 "remove it before adding it again"
             )
 
-    def _add_checked(self, ids: np.ndarray, codes: np.ndarray, cases: np.ndarray) -> None:
+    def _add_checked(
+        self, ids: np.ndarray, codes: np.ndarray, cases: np.ndarray, *, adopt: bool = False
+    ) -> None:
         if not len(ids):
             return
         pending = len(self._new_ids) + len(ids)
         if pending > min(_MAX_PENDING, max(_MIN_PENDING, len(self._ids) // 16)):
-            self._rebuild(ids, codes, cases)
+            self._rebuild(ids, codes, cases, adopt=adopt)
         else:
             self._new_ids = np.concatenate([self._new_ids, ids])
             self._new_codes = np.concatenate([self._new_codes, codes])
@@ -267,8 +276,11 @@ class _RebuildingIndex(ReferenceIndex):
         ids: np.ndarray | None = None,
         codes: np.ndarray | None = None,
         cases: np.ndarray | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        """Build the main structure anew from the live references, the buffer and new rows."""
+        """Build the main structure anew from the live references, the buffer and new rows
+        (``codes`` used as they are when ``adopt``ed and nothing else is there)."""
         id_parts, code_parts, case_parts = [], [], []
         if len(self._ids):
             live = np.ones(len(self._ids), dtype=bool)
@@ -276,9 +288,10 @@ class _RebuildingIndex(ReferenceIndex):
             id_parts.append(self._ids[live].astype(np.int64))
             code_parts.append(self._main_codes()[live])
             case_parts.append(self._cases[live].astype(np.int64))
-        id_parts.append(self._new_ids)
-        code_parts.append(self._new_codes)
-        case_parts.append(self._new_cases)
+        if len(self._new_ids) or not adopt:
+            id_parts.append(self._new_ids)
+            code_parts.append(self._new_codes)
+            case_parts.append(self._new_cases)
         if ids is not None and codes is not None and cases is not None:
             id_parts.append(ids)
             code_parts.append(codes)

@@ -447,7 +447,7 @@ class VideoMatcher:
             cases = np.concatenate([np.full(len(ref.starts), ref.case_id) for ref in refs])
             for ref in refs:  # freed before the index is built: one copy fewer at the peak
                 ref.codes = None
-            self._index.add_codes(ids, codes, cases)
+            self._index.add_codes(ids, codes, cases, adopt=True)
         self._pending = {}
 
     def _codes_of(self, ref: _Reference) -> np.ndarray:
