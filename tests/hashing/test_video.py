@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
 import pickle
 import random
@@ -264,3 +265,45 @@ def test_near_copies_stay_within_the_pdq_threshold_frame_by_frame():
 def _at(frames: tuple[FrameHash, ...], seconds: float) -> HashValue:
     """The hash of the frame sampled at ``seconds``."""
     return next(frame.value for frame in frames if frame.seconds == seconds)
+
+
+def test_a_frame_carries_its_turns_mirrors_and_the_picture_inside_letterbox_bars():
+    from crawler.hashing.dihedral import apply
+    from crawler.hashing.video import picture_frame_hash
+
+    frame = videos.slideshow_frames(PHOTOS)[60]
+    plain = picture_frame_hash(frame, 4.0)
+    names = [item.variant for item in plain.variants]
+    assert plain.seconds == 4.0 and "trimmed" not in names
+    assert sorted(names) == sorted(["rot90", "rot180", "rot270", "flipx", "flipy", "transpose",
+                                    "transverse"])  # fmt: skip
+    for variant in ("flipx", "rot90", "transpose"):
+        # The variant of the turned picture is the original's hash (PDQ mirrors exactly at 64x64)
+        turned = picture_frame_hash(apply(frame, variant), 0.0)
+        undone = next(item.value for item in turned.variants if item.variant == variant)
+        assert hamming(undone.hex, plain.value.hex) <= 6
+    boxed = videos.edited_frames([frame], "letterbox")[0]
+    trimmed = picture_frame_hash(boxed, 0.0).with_variants()
+    inside = next(item.value for item in trimmed if item.variant == "trimmed")
+    assert (
+        hamming(inside.hex, plain.value.hex) <= 20 < hamming(trimmed[0].value.hex, plain.value.hex)
+    )
+    assert picture_frame_hash(frame, 0.0, variants=False).variants == ()
+    assert frame_pdq(frame) == plain.value
+
+
+def test_frames_keep_their_times_and_variants_through_the_media_cache_json():
+    from crawler.hashing import hash_media
+    from crawler.hashing.types import media_hashes_from_json, media_hashes_to_json
+
+    media = hash_media(videos.slideshow(PHOTOS))
+    assert media.frames and media.frames[1].seconds == 1.0 and media.frames[1].variants
+    assert media_hashes_from_json(media_hashes_to_json(media)) == media
+    still = hash_media(photo_path("coffee").read_bytes())
+    assert still.still is not None and still.still.variants
+    assert media_hashes_from_json(media_hashes_to_json(still)) == still
+    # A cache entry written before frames had times: its frames cannot be aligned, so go.
+    old = json.loads(media_hashes_to_json(media))
+    old["frames"] = [[f.value.algorithm, f.value.hex, f.value.quality] for f in media.frames]
+    del old["still"]
+    assert media_hashes_from_json(json.dumps(old)).frames == ()
