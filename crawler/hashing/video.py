@@ -152,8 +152,9 @@ def hash_video(
             io_open=_refuse_nested_file,
             metadata_errors="replace",
         ) as container:
-            sampler = _Sampler(max_frames, seconds_per_sample, max_seconds, max_pixels, budget)
-            sampler.variants = variants
+            sampler = _Sampler(
+                max_frames, seconds_per_sample, max_seconds, max_pixels, budget, variants=variants
+            )
             return sampler.run(container, sniffed.format)
     except MediaError:
         raise
@@ -189,6 +190,8 @@ class _Sampler:
         max_seconds: float,
         max_pixels: int,
         budget: PixelBudget | None = None,
+        *,
+        variants: bool = True,
     ) -> None:
         self.budget = budget or PixelBudget()
         self.max_frames = max_frames
@@ -199,7 +202,7 @@ class _Sampler:
         self.decoded = 0
         self.corrupt_packets = 0
         self.truncated = False
-        self.variants = True
+        self.variants = variants
 
     def run(self, container: av.container.InputContainer, fmt: str) -> VideoHashes:
         if not container.streams.video:
