@@ -156,3 +156,17 @@ def test_an_intro_shared_by_many_references_never_matches_by_itself():
     alone.add(1, 1, unique_frame_hashes(video.frames), video.duration)
     # The intro of one reference only is that reference's own footage: 5+ s of it matches.
     assert [m.video_id for m in alone.match(query)] == [1]
+
+
+def test_a_sparsely_sampled_copy_matches_or_says_where_to_sample_more(matcher):
+    # Keyframes only, every 8 s of a whole copy: four frames over 24 s of the reference.
+    whole = [frame for frame in crawled("greyscale") if frame.seconds in (1, 9, 17, 25)]
+    [match] = matcher.match(whole)
+    assert match.frames_aligned == 4 and abs(match.speed - 1) <= 0.1
+    # Every 5 s of the 12 s excerpt: three frames over 10 s are too few to tell ...
+    excerpt = crawled("excerpt-8-20s")
+    sparse = [frame for frame in excerpt if frame.seconds in (0, 5, 10)]
+    assert matcher.match(sparse) == []
+    # ... but they say where the crawler should sample densely, and then it matches.
+    assert matcher.candidate_times(sparse) == [0.0, 5.0, 10.0]
+    assert matcher.match(excerpt)
