@@ -337,7 +337,7 @@ def apply_edit(name: str, source_path: Path, out: Path) -> Placement:
     if name == "subtitled":
         (out.parent / "subs.srt").write_text(SUBTITLES)
     ffmpeg(
-        "-i", source_path, *seek, "-vf", filters, *audio, *REPOST_X264, *AAC,
+        "-i", source_path.resolve(), *seek, "-vf", filters, *audio, *REPOST_X264, *AAC,
         "-movflags", "+faststart", out.name, cwd=out.parent,
     )  # fmt: skip
     return placement
