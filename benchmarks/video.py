@@ -356,6 +356,7 @@ def index_scale(sizes: tuple[int, ...] = INDEX_SIZES, queries: int = 5) -> str:
                 f"{_rss_mb() - before:.0f}",
             ]
         )
+        progress(" | ".join(rows[-1]))
         del matcher
     return table(
         [
