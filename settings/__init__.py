@@ -63,7 +63,7 @@ REPOSTWATCH_VIDEO_WHOLE_MAXSIZE = _whole_number("REPOSTWATCH_VIDEO_WHOLE_MAXSIZE
 REPOSTWATCH_VIDEO_SAMPLES = _whole_number("REPOSTWATCH_VIDEO_SAMPLES", 60)
 #: env REPOSTWATCH_VIDEO_DENSE_SECONDS: around each sampled frame that looks like a reference
 #: frame, this many seconds before and after are fetched and sampled every second (0: never).
-REPOSTWATCH_VIDEO_DENSE_SECONDS = _number("REPOSTWATCH_VIDEO_DENSE_SECONDS", 5.0)
+REPOSTWATCH_VIDEO_DENSE_SECONDS = _number("REPOSTWATCH_VIDEO_DENSE_SECONDS", 3.0)
 #: env REPOSTWATCH_VIDEO_BYTE_SHARE: most of a sampled video fetched, as a share of its size
 #: (but never less than REPOSTWATCH_VIDEO_WHOLE_MAXSIZE bytes).
 REPOSTWATCH_VIDEO_BYTE_SHARE = _number("REPOSTWATCH_VIDEO_BYTE_SHARE", 0.05)

@@ -64,6 +64,9 @@ logger = logging.getLogger(__name__)
 
 #: Passes over a sampled video at most (each fetches what the one before lacked).
 MAX_PASSES = 12
+#: Dense windows per video at most, spread over the times that looked like a reference: each
+#: costs its seconds of the file's bytes, and a few confirm an alignment.
+MAX_DENSE_WINDOWS = 2
 #: Bytes sniffed to tell a video from other media while it downloads.
 _SNIFF_BYTES = 64
 _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
@@ -419,9 +422,15 @@ def media_frames(frames: Sequence[FrameHash]) -> tuple:
 def _windows(
     times: Sequence[float], around: float, duration: float | None
 ) -> tuple[tuple[float, float], ...]:
-    """``around`` seconds either side of each time, overlapping windows merged."""
+    """``around`` seconds either side of each time (at most `MAX_DENSE_WINDOWS` of them, spread
+    over ``times``), overlapping windows merged."""
+    times = sorted(times)
+    if len(times) > MAX_DENSE_WINDOWS:
+        last = len(times) - 1
+        picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
+        times = [times[i] for i in sorted(picks)]
     windows: list[tuple[float, float]] = []
-    for moment in sorted(times):
+    for moment in times:
         start = max(0.0, moment - around)
         end = moment + around if duration is None else min(duration, moment + around)
         if windows and start <= windows[-1][1]:

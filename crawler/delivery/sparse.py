@@ -52,6 +52,10 @@ MAX_CHUNK = 4 * 1024 * 1024
 #: When the index is missing this close to the end of the file (``moov`` at the end), the rest
 #: of the file is asked for at once: it is the index.
 INDEX_TAIL = 16 * 1024 * 1024
+#: Largest range asked for at once for a dense window.
+MAX_DENSE_SPAN = 32 * 1024 * 1024
+#: Seconds past a dense window's end included in its span (the keyframe before it, B-frames).
+_DENSE_SLACK_SECONDS = 2.0
 #: A frame this close before a dense target time is taken for it (frame times are rounded).
 _TIME_SLACK = 0.02
 #: PyAV's read size: small, so a pass reads little past what it needs.
@@ -216,12 +220,14 @@ def spread_times(duration: float, samples: int) -> list[float]:
     return [duration * (i + 0.5) / samples for i in range(samples)]
 
 
-def dense_times(windows: Sequence[tuple[float, float]], step: float = 1.0) -> list[float]:
-    """One time per ``step`` seconds inside each ``(start, end)`` window."""
-    times: list[float] = []
+def dense_times(windows: Sequence[tuple[float, float]], step: float = 1.0) -> dict[float, float]:
+    """One time per ``step`` seconds inside each ``(start, end)`` window, each with the end of
+    its window."""
+    times: dict[float, float] = {}
     for start, end in windows:
         count = max(1, math.floor((end - start) / step) + 1)
-        times.extend(max(0.0, start) + i * step for i in range(count))
+        for i in range(count):
+            times[max(0.0, start) + i * step] = end
     return times
 
 
@@ -287,15 +293,24 @@ class _Pass:
         needed: list[int] = []
         missing = 0
         width = height = None
-        dense = set(dense_times(windows))
+        dense = dense_times(windows)
+        # A dense target that misses asks for the bytes up to its window's end at once.
+        per_second = self.total / duration if duration > 0 else 0
+        spans: list[ByteRange] = []
         for target in sorted({*spread_times(duration, samples), *dense}):
             self.file.misses.clear()
             # Spread samples take the keyframe before their time; dense ones decode on to it.
             frame = self._frame(stream, start + target, exact=target in dense)
             if frame is None:
                 if self.file.misses:
-                    needed.append(self.file.misses[0])
                     missing += 1
+                    position = self.file.misses[0]
+                    if target in dense:
+                        length = per_second * (dense[target] - target + _DENSE_SLACK_SECONDS)
+                        length = min(MAX_DENSE_SPAN, max(MIN_CHUNK, int(length)))
+                        spans.append(ByteRange(position, min(self.total, position + length)))
+                    else:
+                        needed.append(position)
                 continue
             if frame.width * frame.height > self.max_pixels:
                 raise MediaTooLarge(
@@ -306,7 +321,8 @@ class _Pass:
             seconds = max(0.0, float(frame.time or 0.0) - start)
             if seconds not in frames:
                 frames[seconds] = frame_hash(frame, seconds)
-        wanted = _wanted(needed, self.chunks, self.total, index=False)
+        wanted = _merged([*_wanted(needed, self.chunks, self.total, index=False), *spans])
+        wanted = [part for item in wanted for part in self.chunks.missing(item)]
         return SparseSample(
             frames=tuple(frames[s] for s in sorted(frames)),
             needed=tuple(wanted),
@@ -351,13 +367,18 @@ def _wanted(misses: Sequence[int], chunks: Chunks, total: int, *, index: bool) -
         else:
             length = min(MAX_CHUNK, max(MIN_CHUNK, 2 * chunks.run_ending_at(position)))
         ranges.append(ByteRange(position, min(total, position + length)))
+    return [part for item in _merged(ranges) for part in chunks.missing(item)]
+
+
+def _merged(ranges: Sequence[ByteRange]) -> list[ByteRange]:
+    """``ranges`` sorted, overlapping and adjacent ones joined."""
     merged: list[ByteRange] = []
-    for item in ranges:
+    for item in sorted(ranges, key=lambda r: r.start):
         if merged and item.start <= merged[-1].end:
             merged[-1] = ByteRange(merged[-1].start, max(merged[-1].end, item.end))
         else:
             merged.append(item)
-    return [part for item in merged for part in chunks.missing(item)]
+    return merged
 
 
 def _duration(container, stream) -> float | None:
