@@ -16,8 +16,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy import Request
+from scrapy.exceptions import StopDownload
+from scrapy.http import Response
 
-from crawler.delivery.sparse import MIN_CHUNK
+from crawler.crawling.media_download import READING, Reading
+from crawler.crawling.video_fetch import (
+    MAX_DENSE_WINDOWS,
+    StreamBudget,
+    _windows,
+    _within,
+    content_range,
+    manifest_format,
+    near_reference_times,
+)
+from crawler.delivery.sparse import MIN_CHUNK, ByteRange
+from crawler.hashing.types import FrameHash, HashValue
+from crawler.matching.video import VideoMatcher
 from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
 from tests.support.videos import slideshow
 
@@ -28,6 +43,66 @@ BIG = 300_000_000
 #: The share of a big file a crawl may fetch (the issue's target for 1 GB is 5%).
 MAX_SHARE = 0.05
 STREAM_BUDGET = 12 * 1024 * 1024
+
+
+def test_content_range_says_which_bytes_of_how_many():
+    def answer(value: str) -> Response:
+        return Response("http://a.test/v.mp4", status=206, headers={"Content-Range": value})
+
+    assert content_range(answer("bytes 0-1023/4096")) == (0, 1023, 4096)
+    assert content_range(answer("bytes 10-19/*")) == (10, 19, None)
+    assert content_range(Response("http://a.test/v.mp4")) is None
+
+
+def test_manifests_are_recognised_by_content():
+    assert manifest_format(b"\xef\xbb\xbf#EXTM3U\n#EXT-X-VERSION:3") == "hls"
+    assert manifest_format(b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash">') == "dash"
+    assert manifest_format(b"\x00\x00\x00\x18ftypmp42") is None
+
+
+def test_dense_windows_merge_and_stay_few():
+    assert _windows([10.0, 12.0], 3.0, 100.0) == ((7.0, 15.0),)
+    assert _windows([1.0], 3.0, 2.0) == ((0.0, 2.0),)
+    spread = _windows([float(t) for t in range(0, 600, 10)], 3.0, 600.0)
+    assert len(spread) == MAX_DENSE_WINDOWS
+    assert spread[0][0] == 0.0 and spread[-1][1] > 590  # the first and the last, not two early
+
+
+def test_ranges_within_the_budget_smallest_first():
+    wanted = [ByteRange(0, 100), ByteRange(200, 210), ByteRange(300, 350)]
+    assert _within(wanted, 60) == [ByteRange(200, 210), ByteRange(300, 350)]
+    assert _within(wanted, 5) == []
+
+
+def test_the_stream_budget_stops_a_video_and_keeps_it_and_fails_other_media():
+    budget = StreamBudget(maxsize=1000, budget_bytes=500, budget_seconds=60)
+    video = Request("http://a.test/v.mp4", meta={READING: Reading()})
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(40)
+    budget.bytes_received(head, video)
+    with pytest.raises(StopDownload) as stopped:
+        budget.bytes_received(bytes(500), video)
+    assert stopped.value.fail is False and video.meta[READING].stopped
+    page = Request("http://a.test/p.html", meta={READING: Reading()})
+    budget.bytes_received(b"<html>" + bytes(600), page)  # over the video budget: not a video
+    with pytest.raises(StopDownload) as failed:
+        budget.bytes_received(bytes(500), page)
+    assert failed.value.fail is True and page.meta[READING].too_large
+    budget.bytes_received(bytes(5000), Request("http://a.test/other"))  # not a probe: ignored
+
+
+def test_near_reference_times_names_the_frames_close_to_a_reference():
+    def value(bits: int) -> HashValue:
+        return HashValue("pdq", f"{bits:064x}", 100)
+
+    videos = VideoMatcher()
+    videos.add(1, 7, [value(0), value((1 << 200) - 1)])
+    frames = [
+        FrameHash(0.0, value(0b111)),  # 3 bits from the first reference frame
+        FrameHash(60.0, value((1 << 100) - 1)),  # 100 bits from both
+        FrameHash(120.0, value((1 << 200) - 1)),
+    ]
+    assert near_reference_times(videos, frames) == [0.0, 120.0]
+    assert near_reference_times(VideoMatcher(), frames) == []
 
 
 def _ffmpeg(*args: object, cwd: Path) -> None:
