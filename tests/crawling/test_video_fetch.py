@@ -165,7 +165,9 @@ def test_big_videos_are_flagged_from_a_small_share_of_their_bytes(nginx, big_vid
     repostwatch("refs", "add", "--case", CASE, big_videos["reference"], env=env, cwd=tmp_path)
     names = ("moov-at-end.mp4", "faststart.mp4", "big.webm")
     urls = {name: nginx.site.publish(big_videos[name]) for name in names}
-    site = _site(nginx, urls, tmp_path, env)
+    # The reference itself (1.1 MB): over the first request's 1 MiB, fetched whole in two.
+    exact = nginx.site.publish(big_videos["reference"])
+    site = _site(nginx, {**urls, "reference": exact}, tmp_path, env)
     mark = nginx.mark()
     crawl = repostwatch("crawl", site, env=env, cwd=tmp_path)
 
@@ -188,6 +190,21 @@ def test_big_videos_are_flagged_from_a_small_share_of_their_bytes(nginx, big_vid
         assert delivery["bytes_fetched"] <= sent  # what the crawl counted is what it received
         assert seconds[path] < 30
     assert "'repostwatch/video/ranged': 3" in crawl.stderr
+    assert flags[urlsplit(exact).path]["algorithm"] == "sha256"
+    size = big_videos["reference"].stat().st_size
+    assert [r.range for r in nginx.site.requests(exact, since=mark)] == [
+        "bytes=0-1048575",
+        f"bytes=1048576-{size - 1}",
+    ]
+    assert "delivery" in json.loads(flags[urlsplit(exact).path]["evidence"] or "{}")
+
+    # Crawled again: the media cache knows them; each costs one conditional request, answered
+    # 304, and the sampled hashes match again.
+    again = nginx.mark()
+    recrawl = repostwatch("crawl", site, env=env, cwd=tmp_path)
+    assert nginx.site.bytes_sent(since=again) < 100_000  # the page, the 304s
+    assert "'repostwatch/media/cache_hits': 4" in recrawl.stderr
+    assert "0 new, 4 seen again" in recrawl.stdout
 
 
 def test_a_server_without_range_is_read_up_to_the_stream_budget(nginx, big_videos, tmp_path):
