@@ -45,6 +45,7 @@ from crawler.crawling.video_fetch import (
     VideoFetch,
     Whole,
     near_reference_times,
+    stream_options,
 )
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
@@ -196,6 +197,7 @@ class HashMatchPipeline:
             budget_seconds=settings.getfloat("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS"),
         )
         pipeline.stream_budget = budget  # kept: the signal holds its receivers weakly
+        pipeline.video["stream_options"] = stream_options(settings)
         crawler.signals.connect(budget.bytes_received, signal=signals.bytes_received)
         return pipeline
 

@@ -75,15 +75,30 @@ _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 CandidateTimes = Callable[[Sequence[FrameHash]], "asyncio.Future[list[float]]"]
 
 
+def _stream_fetch():
+    """`crawler.crawling.stream_fetch` when it is installed, else None."""
+    try:
+        return importlib.import_module("crawler.crawling.stream_fetch")
+    except ImportError:
+        return None
+
+
 def _stream_samplers() -> dict[str, Callable]:
     """Samplers of streaming manifests by format, from `crawler.crawling.stream_fetch` when it is
-    installed (``sample_stream(download, url, first_response, *, candidate_times)``)."""
-    try:
-        module = importlib.import_module("crawler.crawling.stream_fetch")
-    except ImportError:
-        return {}
+    installed (``sample_stream(download, url, first_response, *, candidate_times, options,
+    hasher, stats, referer)``)."""
+    module = _stream_fetch()
     sampler = getattr(module, "sample_stream", None)
     return {"hls": sampler, "dash": sampler} if sampler is not None else {}
+
+
+def stream_options(settings) -> dict:
+    """The keyword arguments of ``sample_stream`` that come from the crawl's settings (its
+    ``options``), or none when `crawler.crawling.stream_fetch` is not installed."""
+    module = _stream_fetch()
+    if module is None or not hasattr(module, "StreamOptions"):
+        return {}
+    return {"options": module.StreamOptions.from_settings(settings)}
 
 
 #: Manifest format -> its sampler; empty until crawler/crawling/stream_fetch.py exists.
@@ -177,6 +192,7 @@ class VideoFetch:
         byte_share: float,
         seconds: float,
         max_pixels: int,
+        stream_options: dict | None = None,
     ):
         self.media = media
         self.stats = media.stats
@@ -189,12 +205,16 @@ class VideoFetch:
         self.byte_share = byte_share
         self.seconds = seconds
         self.max_pixels = max_pixels
+        self.stream_options = stream_options or {}
 
     async def deliver(
         self, url: str, referer: str, response: Response
     ) -> Whole | Sampled | MediaOutcome:
         """What to hash for the probe ``response`` of ``url`` (see the module)."""
         body = response.body
+        stream = manifest_format(body)
+        if stream is not None:
+            return await self._stream(url, referer, response, stream)
         if response.status == 200:
             return self._whole_answer(url, response)
         span = content_range(response)
@@ -203,9 +223,6 @@ class VideoFetch:
         total = span[2]
         if len(body) >= total:
             return Whole(body, None)
-        stream = manifest_format(body)
-        if stream is not None:
-            return await self._stream(url, referer, response, stream)
         try:
             sniffed = sniff(body)
         except UnsupportedMedia:
@@ -390,7 +407,14 @@ class VideoFetch:
         if sampler is None:
             return Whole(response.body, None)  # hashing says "not media", as before
         result = await sampler(
-            self.media.download, url, response, candidate_times=self.candidate_times
+            self.media.download,
+            url,
+            response,
+            candidate_times=self.candidate_times,
+            hasher=self.hasher,
+            stats=self.stats,
+            referer=referer,
+            **self.stream_options,
         )
         if isinstance(result, MediaOutcome | MediaHashes):
             return result if isinstance(result, MediaOutcome) else Sampled(result)
