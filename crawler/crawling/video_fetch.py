@@ -465,11 +465,15 @@ def _windows(
 
 
 def _within(wanted: list[ByteRange], room: int) -> list[ByteRange]:
-    """As many of ``wanted`` as fit in ``room`` bytes, smallest first."""
+    """As many of ``wanted`` as fit in ``room`` bytes, smallest first; the first that does not
+    fit is cut to the room left (its start is what a pass lacked first)."""
     kept, used = [], 0
     for item in sorted(wanted, key=len):
-        if used + len(item) > room:
-            continue
+        left = room - used
+        if left <= 0:
+            break
+        if len(item) > left:
+            item = ByteRange(item.start, item.start + left)
         kept.append(item)
         used += len(item)
     return sorted(kept, key=lambda item: item.start)

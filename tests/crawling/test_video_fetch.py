@@ -68,10 +68,12 @@ def test_dense_windows_merge_and_stay_few():
     assert spread[0][0] == 0.0 and spread[-1][1] > 590  # the first and the last, not two early
 
 
-def test_ranges_within_the_budget_smallest_first():
+def test_ranges_within_the_budget_smallest_first_the_last_cut_to_fit():
     wanted = [ByteRange(0, 100), ByteRange(200, 210), ByteRange(300, 350)]
     assert _within(wanted, 60) == [ByteRange(200, 210), ByteRange(300, 350)]
-    assert _within(wanted, 5) == []
+    assert _within(wanted, 70) == [ByteRange(0, 10), ByteRange(200, 210), ByteRange(300, 350)]
+    assert _within(wanted, 5) == [ByteRange(200, 205)]
+    assert _within(wanted, 0) == []
 
 
 def test_the_stream_budget_stops_a_video_and_keeps_it_and_fails_other_media():
