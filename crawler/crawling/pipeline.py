@@ -39,9 +39,9 @@ from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
+from crawler.crawling.stream_budget import StreamBudget
 from crawler.crawling.video_fetch import (
     Sampled,
-    StreamBudget,
     VideoFetch,
     Whole,
     near_reference_times,

@@ -14,7 +14,8 @@ Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROB
   around each are fetched and sampled every second, for the alignment to confirm. Bounded by
   `MAX_PASSES`, a byte budget (``REPOSTWATCH_VIDEO_BYTE_SHARE`` of the file, at least
   ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``) and ``REPOSTWATCH_VIDEO_SECONDS``.
-- ``200``: the server ignored Range. `StreamBudget` (on Scrapy's ``bytes_received`` signal) reads a
+- ``200``: the server ignored Range. `crawler.crawling.stream_budget.StreamBudget` (on Scrapy's
+  ``bytes_received`` signal) reads a
   video up to ``REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES`` or ``_SECONDS`` and stops the download
   keeping what came (``StopDownload(fail=False)``); the prefix is hashed when it decodes (an MP4
   with ``moov`` at the front). Other media stop at ``REPOSTWATCH_MEDIA_MAXSIZE`` as before.
@@ -34,14 +35,11 @@ import hashlib
 import importlib
 import logging
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
-from scrapy import Request
-from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
 from crawler.crawling.media_download import READING, MediaDownload, MediaOutcome, Reading
@@ -67,12 +65,10 @@ MAX_PASSES = 12
 #: Dense windows per video at most, spread over the times that looked like a reference: each
 #: costs its seconds of the file's bytes, and a few confirm an alignment.
 MAX_DENSE_WINDOWS = 2
-#: Bytes sniffed to tell a video from other media while it downloads.
-_SNIFF_BYTES = 64
 _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 
 #: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
-CandidateTimes = Callable[[Sequence[FrameHash]], "asyncio.Future[list[float]]"]
+CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 
 
 def _stream_fetch():
@@ -113,43 +109,6 @@ def manifest_format(head: bytes) -> str | None:
     if b"<MPD" in text[:2048]:
         return "dash"
     return None
-
-
-class StreamBudget:
-    """Scrapy ``bytes_received`` handler that ends a probe's download at its budget: a video at
-    ``budget_bytes`` or ``budget_seconds`` (keeping what came), other media past ``maxsize``
-    (as a failure). Probes carry no ``download_maxsize`` of their own, so that a video served
-    whole (no Range) with a large Content-Length is read up to the budget instead of refused."""
-
-    def __init__(self, *, maxsize: int, budget_bytes: int, budget_seconds: float):
-        self.maxsize = maxsize
-        self.budget_bytes = budget_bytes
-        self.budget_seconds = budget_seconds
-
-    def bytes_received(self, data: bytes, request: Request, spider=None) -> None:
-        reading: Reading | None = request.meta.get(READING)
-        if reading is None:
-            return
-        reading.received += len(data)
-        if reading.video is None:
-            reading.head += data[: _SNIFF_BYTES - len(reading.head)]
-            if len(reading.head) >= _SNIFF_BYTES:
-                reading.video = _is_video(reading.head)
-        if reading.video:
-            over_time = time.monotonic() - reading.started > self.budget_seconds
-            if reading.received >= self.budget_bytes or over_time:
-                reading.stopped = True
-                raise StopDownload(fail=False)
-        elif self.maxsize and reading.received > self.maxsize:
-            reading.too_large = True
-            raise StopDownload(fail=True)
-
-
-def _is_video(head: bytes) -> bool:
-    try:
-        return sniff(head).kind == "video"
-    except UnsupportedMedia:
-        return False
 
 
 @dataclass(frozen=True)

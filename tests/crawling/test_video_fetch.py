@@ -16,14 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from scrapy import Request
-from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
-from crawler.crawling.media_download import READING, Reading
 from crawler.crawling.video_fetch import (
     MAX_DENSE_WINDOWS,
-    StreamBudget,
     _windows,
     _within,
     content_range,
@@ -74,22 +70,6 @@ def test_ranges_within_the_budget_smallest_first_the_last_cut_to_fit():
     assert _within(wanted, 70) == [ByteRange(0, 10), ByteRange(200, 210), ByteRange(300, 350)]
     assert _within(wanted, 5) == [ByteRange(200, 205)]
     assert _within(wanted, 0) == []
-
-
-def test_the_stream_budget_stops_a_video_and_keeps_it_and_fails_other_media():
-    budget = StreamBudget(maxsize=1000, budget_bytes=500, budget_seconds=60)
-    video = Request("http://a.test/v.mp4", meta={READING: Reading()})
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(40)
-    budget.bytes_received(head, video)
-    with pytest.raises(StopDownload) as stopped:
-        budget.bytes_received(bytes(500), video)
-    assert stopped.value.fail is False and video.meta[READING].stopped
-    page = Request("http://a.test/p.html", meta={READING: Reading()})
-    budget.bytes_received(b"<html>" + bytes(600), page)  # over the video budget: not a video
-    with pytest.raises(StopDownload) as failed:
-        budget.bytes_received(bytes(500), page)
-    assert failed.value.fail is True and page.meta[READING].too_large
-    budget.bytes_received(bytes(5000), Request("http://a.test/other"))  # not a probe: ignored
 
 
 def test_near_reference_times_names_the_frames_close_to_a_reference():
