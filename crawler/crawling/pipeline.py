@@ -2,7 +2,9 @@
 
 For every :class:`~crawler.items.MediaPage` the pipeline fetches each media URL
 (:mod:`crawler.crawling.media_download`: through Scrapy's engine, conditionally when the media
-cache knows it), keeps the body in memory only, hashes it in a process pool, matches the hashes
+cache knows it; :mod:`crawler.crawling.video_fetch` decides from its first bytes whether it is
+fetched whole, sampled by byte ranges (large videos) or read as a stream), keeps the bytes in
+memory only, hashes them in a process pool, matches the hashes
 against the reference index loaded from the database when the spider opens (on one matching
 thread, which also applies reference changes: neither blocks the reactor, and they never
 interleave), writes a flag for every match (committed at once, so nothing found is lost if the
