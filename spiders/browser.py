@@ -18,9 +18,18 @@ For each page:
   costs one conditional request per media, not a full download by Chromium too), unless the
   site file has ``load_media = true``; and it records every other response that is an image or
   a video (a script's ``fetch`` of one).
+  Requests of the page's video player (:mod:`crawler.extraction.player`: HLS/DASH manifests,
+  their segments, video files, WebVTT storyboards; an MSE player's ``<video>`` plays a
+  ``blob:``, so only the network names them) are recorded in a
+  :class:`~crawler.extraction.player.PlayerTraffic`: manifests load (the player needs them, and
+  their text says which segments they cover), segments and video files are recorded and
+  stopped like other media unless ``load_media``. An iframe on another origin is kept from
+  loading inline (``browser/embeds_deferred``): the spider follows it as an embed through the
+  downloader, where robots.txt and the site file's ``[embeds]`` rules apply.
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
-  file's ``wait_for`` selector, scrolls to load more, then lets the network settle. Its report
-  is the page method's ``result``.
+  file's ``wait_for`` selector, scrolls to load more, starts a video player that asked for
+  nothing by itself (:func:`start_player`), then lets the network settle. Its report is the
+  page method's ``result``.
 * The page is closed by scrapy-playwright when its content has been read, and also when
   anything failed: the page object is never handed to the spider (no ``playwright_include_page``).
 
@@ -30,19 +39,33 @@ serialized by a disk or Redis scheduler queue.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.extraction.player import (
+    MANIFEST,
+    MAX_MANIFEST_CHARS,
+    PLAYER_RESOURCE_TYPES,
+    SEGMENT,
+    SNIFFED_CONTENT_TYPES,
+    STORYBOARD,
+    VIDEO,
+    PlayerTraffic,
+    classify,
+)
 from crawler.network import AddressRefused, PrivateOptIn, checked_addresses, default_port
 from crawler.sites import BrowserConfig
 from crawler.stats import (
     BROWSER_BLOCKED_HOST,
+    BROWSER_EMBEDS_DEFERRED,
     BROWSER_MEDIA_NOT_LOADED,
     REFUSED_SCHEME,
     browser_blocked,
@@ -60,6 +83,7 @@ CONTEXT_OPTIONS = {"service_workers": "block"}
 OPTIONS_KEY = "repostwatch_browser"
 NETWORK_MEDIA_KEY = "repostwatch_browser_media"
 REFUSED_KEY = "repostwatch_browser_refused"
+PLAYER_KEY = "repostwatch_browser_player"
 #: Schemes that stay inside the browser (no network) and pass the guard.
 LOCAL_SCHEMES = ("data", "blob", "about")
 #: Content types of the responses that count as media found on the page.
@@ -92,6 +116,8 @@ def page_meta(
         "block": list(options.block),
         "block_hosts": list(options.block_hosts),
         "load_media": options.load_media,
+        "play": list(options.play),
+        "player_wait": options.player_wait,
         "private_origins": [[host, port] for host, port in private_origins],
         "settle_seconds": settle_seconds,
     }
@@ -110,6 +136,11 @@ class PageReport:
     """What the browser did and saw on one page (read by the spider from the response meta)."""
 
     network_media: list[str] = field(default_factory=list)
+    #: What the page's video player asked the network for.
+    player: PlayerTraffic = field(default_factory=PlayerTraffic)
+    #: "by_itself" (the player asked for its video unprompted), "started" (after a click or
+    #: play()), "silent" (a player or <video> that asked for nothing), None (no player).
+    player_state: str | None = None
     refused: dict[str, int] = field(default_factory=dict)
     clicked: list[str] = field(default_factory=list)
     wait_for: str | None = None  # "found", "timeout" or None (no wait_for)
@@ -123,6 +154,8 @@ def page_report(meta: dict[str, Any]) -> PageReport:
     prepared = prepared if isinstance(prepared, dict) else {}
     return PageReport(
         network_media=list(meta.get(NETWORK_MEDIA_KEY) or ()),
+        player=meta.get(PLAYER_KEY) or PlayerTraffic(),
+        player_state=prepared.get("player"),
         refused=dict(meta.get(REFUSED_KEY) or {}),
         clicked=list(prepared.get("clicked", ())),
         wait_for=prepared.get("wait_for"),
@@ -132,19 +165,49 @@ def page_report(meta: dict[str, Any]) -> PageReport:
 
 
 # --- before navigation: the request guard and the media recorder -----------------------------
+@dataclass
+class _Capture:
+    """What init_page records for one page and prepare_page waits on."""
+
+    traffic: PlayerTraffic
+    pending: set[asyncio.Task] = field(default_factory=set)
+
+
+#: The capture of each open page (prepare_page is handed the page, not the request).
+_CAPTURES: weakref.WeakKeyDictionary[Any, _Capture] = weakref.WeakKeyDictionary()
+
+
 async def init_page(page: Any, request: Any) -> None:
     """scrapy-playwright's page init callback: guard the page's requests, record its media."""
     options = request.meta[OPTIONS_KEY]
     found: list[str] = []
     refused: Counter[str] = Counter()
+    capture = _Capture(PlayerTraffic())
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
+    request.meta[PLAYER_KEY] = capture.traffic
+    _CAPTURES[page] = capture
     opt_in = PrivateOptIn(origins=frozenset((h, p) for h, p in options["private_origins"]))
     verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> refusal, for this page
 
     def record(response: Any) -> None:
+        if not 200 <= response.status < 300:
+            return
         content_type = (response.headers.get("content-type") or "").lower()
-        if 200 <= response.status < 300 and content_type.startswith(MEDIA_CONTENT_TYPES):
+        resource_type = response.request.resource_type
+        kind = classify(response.url, resource_type, content_type)
+        sniff = (
+            kind is None
+            and resource_type in PLAYER_RESOURCE_TYPES
+            and content_type.split(";", 1)[0].strip() in SNIFFED_CONTENT_TYPES
+        )
+        if kind == MANIFEST or sniff:
+            task = asyncio.ensure_future(_read_manifest(response, capture.traffic))
+            capture.pending.add(task)
+            task.add_done_callback(capture.pending.discard)
+        elif kind is not None:
+            capture.traffic.add(kind, response.url)
+        elif content_type.startswith(MEDIA_CONTENT_TYPES):
             found.append(response.url)
 
     async def check(host: str, port: int) -> str | None:
@@ -161,9 +224,10 @@ async def init_page(page: Any, request: Any) -> None:
 
         url, resource_type = browser_request.url, browser_request.resource_type
         reason = await refusal(url, resource_type, options, check)
-        if reason is None and is_media_request(url, resource_type, options):
-            found.append(url)  # the crawler downloads it, once
-            reason = name(BROWSER_MEDIA_NOT_LOADED)
+        if reason is None and _other_origin_frame(page, browser_request):
+            reason = name(BROWSER_EMBEDS_DEFERRED)  # followed as an embed, if at all
+        if reason is None:
+            reason = _player_request(url, resource_type, options, capture.traffic, found)
         try:
             if reason is None:
                 await route.fallback()  # on to scrapy-playwright's own route (headers)
@@ -179,6 +243,75 @@ async def init_page(page: Any, request: Any) -> None:
     page.on("response", record)
     # Routes registered later are asked first: this one runs before scrapy-playwright's.
     await page.route("**", guard)
+
+
+def _player_request(
+    url: str, resource_type: str, options: dict[str, Any], traffic: PlayerTraffic, found: list
+) -> str | None:
+    """Record a media or player request; the stat it is stopped under, or None to let it on."""
+    if resource_type not in PLAYER_RESOURCE_TYPES and resource_type != "image":
+        return None
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    kind = classify(url, resource_type) if resource_type != "image" else None
+    if kind == MANIFEST:
+        traffic.add(MANIFEST, url)
+        return None  # the player needs it to ask for its segments; its text is read
+    if kind == STORYBOARD:
+        traffic.add(STORYBOARD, url)
+        return None
+    if kind in (SEGMENT, VIDEO):
+        traffic.add(kind, url)
+        return None if options.get("load_media", False) else name(BROWSER_MEDIA_NOT_LOADED)
+    if is_media_request(url, resource_type, options):
+        found.append(url)  # an image: the crawler downloads it, once
+        return name(BROWSER_MEDIA_NOT_LOADED)
+    return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or default_port(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _other_origin_frame(page: Any, browser_request: Any) -> bool:
+    """Whether the request loads an iframe's document from another origin than the page's."""
+    if browser_request.resource_type != "document":
+        return False
+    try:
+        frame = browser_request.frame
+    except Exception:  # a request of a service worker or one the page no longer knows
+        return False
+    if frame is None or frame.parent_frame is None:
+        return False  # the page itself
+    main = page.main_frame.url
+    return urlsplit(main).scheme in ("http", "https") and _origin(browser_request.url) != (
+        _origin(main)
+    )
+
+
+async def _read_manifest(response: Any, traffic: PlayerTraffic) -> None:
+    """Read a manifest's text (what it covers); a sniffed body that is none is left alone."""
+    from playwright.async_api import Error as PlaywrightError
+
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_MANIFEST_CHARS:
+        traffic.add(MANIFEST, response.url)
+        return
+    try:
+        body = await response.body()
+    except PlaywrightError:
+        return  # the page closed, or the body is gone (a redirect)
+    content_type = response.headers.get("content-type")
+    if classify(response.url, response.request.resource_type, content_type, body[:4096]) != (
+        MANIFEST
+    ):
+        return
+    traffic.read_manifest(response.url, body[:MAX_MANIFEST_CHARS].decode("utf-8", "replace"))
 
 
 def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> bool:
@@ -249,8 +382,85 @@ async def prepare_page(page: Any, options: dict[str, Any]) -> dict[str, Any]:
                     break
     except PlaywrightError as exc:  # e.g. the page navigated away while scrolling
         logger.warning("Stopped scrolling %s: %s", page.url, _first_line(exc))
+    report["player"] = await start_player(page, options)
     await _settle(page, settle_ms)
+    capture = _CAPTURES.get(page)
+    if capture is not None and capture.pending:  # manifests still being read
+        await asyncio.wait(set(capture.pending), timeout=max(settle_ms / 1000, 1.0))
     return report
+
+
+# --- video players ----------------------------------------------------------------------------
+#: Counts a frame's <video> elements and the visible play buttons of ``selectors``.
+_PLAYER_PRESENT = """(selectors) => {
+  const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  let buttons = 0;
+  for (const s of selectors) {
+    try { buttons += [...document.querySelectorAll(s)].filter(visible).length; } catch (e) {}
+  }
+  return document.querySelectorAll('video').length + buttons;
+}"""
+#: Plays every <video> of a frame, muted (browsers let a muted video play without a gesture).
+_PLAY_VIDEOS = """() => {
+  let n = 0;
+  for (const v of document.querySelectorAll('video')) {
+    v.muted = true; v.playsInline = true;
+    try { const p = v.play(); if (p && p.catch) p.catch(() => {}); n += 1; } catch (e) {}
+  }
+  return n;
+}"""
+
+
+async def start_player(page: Any, options: dict[str, Any]) -> str | None:
+    """Give the page's video player ``player_wait`` seconds to ask for its video; if it asks
+    for nothing, click the first visible play button of ``play`` and play() every <video>
+    (muted), in every frame, and wait as long again. The player's state (:class:`PageReport`).
+    """
+    from playwright.async_api import Error as PlaywrightError
+
+    capture = _CAPTURES.get(page)
+    wait = float(options.get("player_wait", 0))
+    if capture is None or wait <= 0:
+        return None
+    if capture.traffic.seen:
+        return "by_itself"
+    selectors = list(options.get("play", ()))
+    present = 0
+    for frame in page.frames:
+        with contextlib.suppress(PlaywrightError):
+            present += await frame.evaluate(_PLAYER_PRESENT, selectors)
+    if not present:
+        return None  # no player on the page
+    if await _player_asks(page, capture, wait):
+        return "by_itself"
+    for frame in page.frames:
+        for selector in selectors:
+            target = frame.locator(selector).first
+            try:
+                if await target.count() and await target.is_visible():
+                    await target.click(timeout=wait * 1000)
+                    break
+            except PlaywrightError as exc:
+                logger.debug("Could not click play %r on %s: %s", selector, page.url, exc)
+        with contextlib.suppress(PlaywrightError):
+            await frame.evaluate(_PLAY_VIDEOS)
+    return "started" if await _player_asks(page, capture, wait) else "silent"
+
+
+async def _player_asks(page: Any, capture: _Capture, seconds: float) -> bool:
+    """Whether the player asks for a manifest, a segment or a video within ``seconds``."""
+    from playwright.async_api import Error as PlaywrightError
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not capture.traffic.seen:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return False
+        try:
+            await page.wait_for_timeout(min(100.0, left * 1000))
+        except PlaywrightError:
+            return capture.traffic.seen  # the page closed
+    return True
 
 
 async def _appears(page: Any, selector: str, timeout_ms: float) -> bool:
