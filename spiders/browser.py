@@ -28,8 +28,8 @@ For each page:
   downloader, where robots.txt and the site file's ``[embeds]`` rules apply.
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
   file's ``wait_for`` selector, scrolls to load more, starts a video player that asked for
-  nothing by itself (:func:`start_player`), then lets the network settle. Its report is the
-  page method's ``result``.
+  nothing by itself (:func:`spiders.player.start_player`), then lets the network settle. Its
+  report is the page method's ``result``.
 * The page is closed by scrapy-playwright when its content has been read, and also when
   anything failed: the page object is never handed to the spider (no ``playwright_include_page``).
 
@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,12 +51,8 @@ from urllib.parse import urlsplit
 
 from crawler.extraction.player import (
     MANIFEST,
-    MAX_MANIFEST_CHARS,
     PLAYER_RESOURCE_TYPES,
-    SEGMENT,
     SNIFFED_CONTENT_TYPES,
-    STORYBOARD,
-    VIDEO,
     PlayerTraffic,
     classify,
 )
@@ -66,12 +61,19 @@ from crawler.sites import BrowserConfig
 from crawler.stats import (
     BROWSER_BLOCKED_HOST,
     BROWSER_EMBEDS_DEFERRED,
-    BROWSER_MEDIA_NOT_LOADED,
     REFUSED_SCHEME,
     browser_blocked,
     name,
 )
 from crawler.stats import refused as refused_stat
+from spiders.player import (
+    CAPTURES,
+    Capture,
+    other_origin_frame,
+    player_request,
+    read_manifest,
+    start_player,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +90,6 @@ PLAYER_KEY = "repostwatch_browser_player"
 LOCAL_SCHEMES = ("data", "blob", "about")
 #: Content types of the responses that count as media found on the page.
 MEDIA_CONTENT_TYPES = ("image/", "video/")
-#: Resource types of the browser's requests for media: recorded, and stopped unless load_media.
-MEDIA_RESOURCE_TYPES = ("image", "media")
 
 #: ``await check(host, port)``: None when the browser may connect, else the refusal's
 #: ``refused/<kind>`` stat name (crawler.network's kinds: ``refused/private_network`` ...).
@@ -165,28 +165,16 @@ def page_report(meta: dict[str, Any]) -> PageReport:
 
 
 # --- before navigation: the request guard and the media recorder -----------------------------
-@dataclass
-class _Capture:
-    """What init_page records for one page and prepare_page waits on."""
-
-    traffic: PlayerTraffic
-    pending: set[asyncio.Task] = field(default_factory=set)
-
-
-#: The capture of each open page (prepare_page is handed the page, not the request).
-_CAPTURES: weakref.WeakKeyDictionary[Any, _Capture] = weakref.WeakKeyDictionary()
-
-
 async def init_page(page: Any, request: Any) -> None:
     """scrapy-playwright's page init callback: guard the page's requests, record its media."""
     options = request.meta[OPTIONS_KEY]
     found: list[str] = []
     refused: Counter[str] = Counter()
-    capture = _Capture(PlayerTraffic())
+    capture = Capture(PlayerTraffic())
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
     request.meta[PLAYER_KEY] = capture.traffic
-    _CAPTURES[page] = capture
+    CAPTURES[page] = capture
     opt_in = PrivateOptIn(origins=frozenset((h, p) for h, p in options["private_origins"]))
     verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> refusal, for this page
 
@@ -202,7 +190,7 @@ async def init_page(page: Any, request: Any) -> None:
             and content_type.split(";", 1)[0].strip() in SNIFFED_CONTENT_TYPES
         )
         if kind == MANIFEST or sniff:
-            task = asyncio.ensure_future(_read_manifest(response, capture.traffic))
+            task = asyncio.ensure_future(read_manifest(response, capture.traffic))
             capture.pending.add(task)
             task.add_done_callback(capture.pending.discard)
         elif kind is not None:
@@ -224,10 +212,10 @@ async def init_page(page: Any, request: Any) -> None:
 
         url, resource_type = browser_request.url, browser_request.resource_type
         reason = await refusal(url, resource_type, options, check)
-        if reason is None and _other_origin_frame(page, browser_request):
+        if reason is None and other_origin_frame(page, browser_request):
             reason = name(BROWSER_EMBEDS_DEFERRED)  # followed as an embed, if at all
         if reason is None:
-            reason = _player_request(url, resource_type, options, capture.traffic, found)
+            reason = player_request(url, resource_type, options, capture.traffic, found)
         try:
             if reason is None:
                 await route.fallback()  # on to scrapy-playwright's own route (headers)
@@ -243,84 +231,6 @@ async def init_page(page: Any, request: Any) -> None:
     page.on("response", record)
     # Routes registered later are asked first: this one runs before scrapy-playwright's.
     await page.route("**", guard)
-
-
-def _player_request(
-    url: str, resource_type: str, options: dict[str, Any], traffic: PlayerTraffic, found: list
-) -> str | None:
-    """Record a media or player request; the stat it is stopped under, or None to let it on."""
-    if resource_type not in PLAYER_RESOURCE_TYPES and resource_type != "image":
-        return None
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None
-    kind = classify(url, resource_type) if resource_type != "image" else None
-    if kind == MANIFEST:
-        traffic.add(MANIFEST, url)
-        return None  # the player needs it to ask for its segments; its text is read
-    if kind == STORYBOARD:
-        traffic.add(STORYBOARD, url)
-        return None
-    if kind in (SEGMENT, VIDEO):
-        traffic.add(kind, url)
-        return None if options.get("load_media", False) else name(BROWSER_MEDIA_NOT_LOADED)
-    if is_media_request(url, resource_type, options):
-        found.append(url)  # an image: the crawler downloads it, once
-        return name(BROWSER_MEDIA_NOT_LOADED)
-    return None
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or default_port(parts.scheme)
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _other_origin_frame(page: Any, browser_request: Any) -> bool:
-    """Whether the request loads an iframe's document from another origin than the page's."""
-    if browser_request.resource_type != "document":
-        return False
-    try:
-        frame = browser_request.frame
-    except Exception:  # a request of a service worker or one the page no longer knows
-        return False
-    if frame is None or frame.parent_frame is None:
-        return False  # the page itself
-    main = page.main_frame.url
-    return urlsplit(main).scheme in ("http", "https") and _origin(browser_request.url) != (
-        _origin(main)
-    )
-
-
-async def _read_manifest(response: Any, traffic: PlayerTraffic) -> None:
-    """Read a manifest's text (what it covers); a sniffed body that is none is left alone."""
-    from playwright.async_api import Error as PlaywrightError
-
-    length = response.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_MANIFEST_CHARS:
-        traffic.add(MANIFEST, response.url)
-        return
-    try:
-        body = await response.body()
-    except PlaywrightError:
-        return  # the page closed, or the body is gone (a redirect)
-    content_type = response.headers.get("content-type")
-    if classify(response.url, response.request.resource_type, content_type, body[:4096]) != (
-        MANIFEST
-    ):
-        return
-    traffic.read_manifest(response.url, body[:MAX_MANIFEST_CHARS].decode("utf-8", "replace"))
-
-
-def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> bool:
-    """Whether the browser's request is for an image or video the crawler fetches instead."""
-    return (
-        resource_type in MEDIA_RESOURCE_TYPES
-        and not options.get("load_media", False)
-        and urlsplit(url).scheme in ("http", "https")
-    )
 
 
 async def refusal(
@@ -384,83 +294,10 @@ async def prepare_page(page: Any, options: dict[str, Any]) -> dict[str, Any]:
         logger.warning("Stopped scrolling %s: %s", page.url, _first_line(exc))
     report["player"] = await start_player(page, options)
     await _settle(page, settle_ms)
-    capture = _CAPTURES.get(page)
+    capture = CAPTURES.get(page)
     if capture is not None and capture.pending:  # manifests still being read
         await asyncio.wait(set(capture.pending), timeout=max(settle_ms / 1000, 1.0))
     return report
-
-
-# --- video players ----------------------------------------------------------------------------
-#: Counts a frame's <video> elements and the visible play buttons of ``selectors``.
-_PLAYER_PRESENT = """(selectors) => {
-  const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
-  let buttons = 0;
-  for (const s of selectors) {
-    try { buttons += [...document.querySelectorAll(s)].filter(visible).length; } catch (e) {}
-  }
-  return document.querySelectorAll('video').length + buttons;
-}"""
-#: Plays every <video> of a frame, muted (browsers let a muted video play without a gesture).
-_PLAY_VIDEOS = """() => {
-  let n = 0;
-  for (const v of document.querySelectorAll('video')) {
-    v.muted = true; v.playsInline = true;
-    try { const p = v.play(); if (p && p.catch) p.catch(() => {}); n += 1; } catch (e) {}
-  }
-  return n;
-}"""
-
-
-async def start_player(page: Any, options: dict[str, Any]) -> str | None:
-    """Give the page's video player ``player_wait`` seconds to ask for its video; if it asks
-    for nothing, click the first visible play button of ``play`` and play() every <video>
-    (muted), in every frame, and wait as long again. The player's state (:class:`PageReport`).
-    """
-    from playwright.async_api import Error as PlaywrightError
-
-    capture = _CAPTURES.get(page)
-    wait = float(options.get("player_wait", 0))
-    if capture is None or wait <= 0:
-        return None
-    if capture.traffic.seen:
-        return "by_itself"
-    selectors = list(options.get("play", ()))
-    present = 0
-    for frame in page.frames:
-        with contextlib.suppress(PlaywrightError):
-            present += await frame.evaluate(_PLAYER_PRESENT, selectors)
-    if not present:
-        return None  # no player on the page
-    if await _player_asks(page, capture, wait):
-        return "by_itself"
-    for frame in page.frames:
-        for selector in selectors:
-            target = frame.locator(selector).first
-            try:
-                if await target.count() and await target.is_visible():
-                    await target.click(timeout=wait * 1000)
-                    break
-            except PlaywrightError as exc:
-                logger.debug("Could not click play %r on %s: %s", selector, page.url, exc)
-        with contextlib.suppress(PlaywrightError):
-            await frame.evaluate(_PLAY_VIDEOS)
-    return "started" if await _player_asks(page, capture, wait) else "silent"
-
-
-async def _player_asks(page: Any, capture: _Capture, seconds: float) -> bool:
-    """Whether the player asks for a manifest, a segment or a video within ``seconds``."""
-    from playwright.async_api import Error as PlaywrightError
-
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not capture.traffic.seen:
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0:
-            return False
-        try:
-            await page.wait_for_timeout(min(100.0, left * 1000))
-        except PlaywrightError:
-            return capture.traffic.seen  # the page closed
-    return True
 
 
 async def _appears(page: Any, selector: str, timeout_ms: float) -> bool:
