@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from crawler.demo.localsite import LocalSite, Route, html
 from tests.sites import players as tube
 from tests.sites.jsgallery import RecordingSite
 from tests.support import players
@@ -85,3 +86,56 @@ def test_a_site_file_can_keep_embeds_from_being_followed(tmp_path, follow):
     assert stats["repostwatch/embeds/found"] == 1
     assert stats["repostwatch/embeds/refused"] == 1
     assert "repostwatch/embeds/followed" not in stats
+
+
+def test_a_player_that_waits_for_play_is_played_muted(tmp_path):
+    # No play button: the <video> loads nothing (preload="none") until play() is called.
+    env = migrated_environment(tmp_path)
+    routes = {
+        "/": html('<!doctype html><main><video preload="none" src="/v/lazy.mp4"></video></main>'),
+        "/v/lazy.mp4": Route(b"\x00\x00\x00\x18ftypmp42" + bytes(64), "video/mp4"),
+    }
+    with RecordingSite(routes) as site:
+        text = f'name = "lazy"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+        text += 'render = "browser"\n[browser]\nplayer_wait = 2.0\n'
+        (tmp_path / "sites" / "lazy.toml").write_text(text)
+        crawl = repostwatch("crawl", "lazy", env=env, cwd=tmp_path)
+    stats = _final_stats(crawl.stderr)
+    assert stats["repostwatch/browser/player/started"] == 1
+    assert stats["repostwatch/browser/player/videos"] == 1
+    assert "/v/lazy.mp4" in site.fetched_by_scrapy()  # handed to the pipeline
+    assert "/v/lazy.mp4" not in site.fetched_by_browser()  # recorded and stopped
+
+
+def test_iframes_of_a_plain_site_are_followed_one_level_under_the_embed_hosts_robots(tmp_path):
+    env = migrated_environment(tmp_path)
+    host_routes = {
+        "/robots.txt": Route(b"User-agent: *\nDisallow: /private/\n", "text/plain"),
+        "/embed/1": html(
+            '<video src="/v/e.mp4"></video><iframe src="/embed/deeper"></iframe>'
+            '<a href="/embed/linked">more</a>'
+        ),
+        "/private/2": html('<video src="/v/p.mp4"></video>'),
+        "/v/e.mp4": Route(b"\x00\x00\x00\x18ftypmp42" + bytes(64), "video/mp4"),
+    }
+    with LocalSite(host_routes) as host:
+        page = (
+            f'<iframe src="{host.url}/embed/1"></iframe>'
+            f'<iframe data-src="{host.url}/private/2"></iframe><iframe src="about:blank"></iframe>'
+        )
+        with LocalSite({"/": html(page)}) as site:
+            text = (
+                f'name = "plain"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+                f'private_hosts = ["127.0.0.1:{host.port}"]\n'
+            )
+            (tmp_path / "sites" / "plain.toml").write_text(text)
+            crawl = repostwatch("crawl", "plain", env=env, cwd=tmp_path)
+    stats = _final_stats(crawl.stderr)
+    # Both iframes were followed by the site file; robots.txt of the embed host kept one out.
+    assert stats["repostwatch/embeds/found"] == 2
+    assert stats["repostwatch/embeds/followed"] == 2
+    assert stats["robotstxt/forbidden"] == 1
+    # The embed's video reached the pipeline; the embed's own iframe and link were not
+    # followed (one level).
+    assert host.requests == ["/robots.txt", "/embed/1", "/v/e.mp4"]
+    assert "pages           2" in crawl.stdout  # the page and its embed
