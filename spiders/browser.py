@@ -154,7 +154,7 @@ def page_report(meta: dict[str, Any]) -> PageReport:
     prepared = prepared if isinstance(prepared, dict) else {}
     return PageReport(
         network_media=list(meta.get(NETWORK_MEDIA_KEY) or ()),
-        player=meta.get(PLAYER_KEY) or PlayerTraffic(),
+        player=PlayerTraffic.from_plain(meta.get(PLAYER_KEY)),
         player_state=prepared.get("player"),
         refused=dict(meta.get(REFUSED_KEY) or {}),
         clicked=list(prepared.get("clicked", ())),
@@ -173,7 +173,7 @@ async def init_page(page: Any, request: Any) -> None:
     capture = Capture(PlayerTraffic())
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
-    request.meta[PLAYER_KEY] = capture.traffic
+    request.meta[PLAYER_KEY] = capture.traffic.to_plain()  # plain data: a live view
     CAPTURES[page] = capture
     opt_in = PrivateOptIn(origins=frozenset((h, p) for h, p in options["private_origins"]))
     verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> refusal, for this page

@@ -132,7 +132,8 @@ def _without_fragment(url: str) -> str:
 
 @dataclass
 class PlayerTraffic:
-    """One page's player requests, as plain lists (kept in a request's meta)."""
+    """One page's player requests, as plain lists (kept in a request's meta as
+    :meth:`to_plain`; its lists are only ever added to, never replaced)."""
 
     #: [url, format ("hls"/"dash"), the URLs it covers (HLS) or their prefixes (DASH)]
     manifests: list[list] = field(default_factory=list)
@@ -202,6 +203,7 @@ class PlayerTraffic:
         return urls, left_out
 
     def to_plain(self) -> dict:
+        """Its lists as a dict of plain data (JSON), sharing them: it sees later additions."""
         return {
             "manifests": self.manifests,
             "segments": self.segments,

@@ -99,3 +99,14 @@ def test_only_segments_seen_are_handed_over_themselves():
     traffic.add(SEGMENT, "https://t.example/s/1.ts")
     assert traffic.seen
     assert traffic.media() == (["https://t.example/s/1.ts"], 0)
+
+
+def test_the_plain_form_is_json_and_sees_later_additions():
+    import json
+
+    traffic = PlayerTraffic()
+    plain = traffic.to_plain()
+    traffic.read_manifest("https://t.example/p/master.m3u8", MASTER)
+    traffic.add(SEGMENT, "https://t.example/s/1.ts")
+    again = PlayerTraffic.from_plain(json.loads(json.dumps(plain)))
+    assert again.media() == traffic.media()
