@@ -11,7 +11,7 @@ import io
 from PIL import Image
 
 from crawler.demo import samples
-from crawler.demo.localsite import Route, html
+from crawler.demo.localsite import Route
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
 #: The storyboard's tiles: 64x48 each, two in a row of one sprite, one second apart.
@@ -32,79 +32,94 @@ def sprite() -> bytes:
 
 STORYBOARD = (
     "WEBVTT\n\n"
-    f"00:00:00.000 --> 00:00:01.000\n/img/sprite.jpg#xywh=0,0,{TILE[0]},{TILE[1]}\n\n"
-    f"00:00:01.000 --> 00:00:02.000\n/img/sprite.jpg#xywh={TILE[0]},0,{TILE[0]},{TILE[1]}\n"
+    f"00:00:00.000 --> 00:00:01.000\nimg/sprite.jpg#xywh=0,0,{TILE[0]},{TILE[1]}\n\n"
+    f"00:00:01.000 --> 00:00:02.000\nimg/sprite.jpg#xywh={TILE[0]},0,{TILE[0]},{TILE[1]}\n"
 )
 
 
-def _player_page(body: str, script: str) -> Route:
-    return html(
+#: Content types by extension, for serving these files from a LocalSite (nginx has its own).
+TYPES = {
+    "html": "text/html; charset=utf-8",
+    "js": "text/javascript",
+    "m3u8": HLS_TYPE,
+    "ts": "video/mp2t",
+    "vtt": "text/vtt",
+    "jpg": "image/jpeg",
+}
+
+
+def _player_page(body: str, script: str) -> bytes:
+    return (
         f"<!doctype html><html><body><main>{body}</main>"
-        '<script src="/js/hls.min.js"></script>'
+        '<script src="js/hls.min.js"></script>'
         f"<script>{script}</script></body></html>"
-    )
+    ).encode()
 
 
-def _stream(prefix: str, files: dict[str, bytes]) -> dict[str, Route]:
+def _stream(prefix: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    return {f"{prefix}/{path}": body for path, body in files.items()}
+
+
+_ATTACH = "const h = new Hls(); h.loadSource('{src}'); h.attachMedia(document.getElementById('v'));"
+
+
+def tube_files(stream: dict[str, bytes], hls_js: bytes, embed_url: str) -> dict[str, bytes]:
+    """The tube site's files, every link relative: ``index.html`` plays a stream by itself,
+    ``click.html`` after its play button, ``embedding.html`` embeds ``embed_url`` (the player
+    host's page)."""
     return {
-        f"{prefix}/{path}": Route(body, HLS_TYPE if path.endswith(".m3u8") else "video/mp2t")
-        for path, body in files.items()
-    }
-
-
-def tube_routes(stream: dict[str, bytes], hls_js: bytes, embed_url: str) -> dict[str, Route]:
-    """The tube site: ``/`` plays a stream by itself, ``/click`` after its play button,
-    ``/embedding`` embeds ``embed_url`` (the player host's page)."""
-    attach = (
-        "const h = new Hls(); h.loadSource('{src}'); h.attachMedia(document.getElementById('v'));"
-    )
-    return {
-        "/": _player_page(
-            '<video id="v" muted poster="/img/poster.jpg">'
-            '<track kind="metadata" src="/thumbs.vtt"></video>'
-            '<a href="/click">next</a> <a href="/embedding">embedded</a>',
-            attach.format(src="/hls/master.m3u8"),
+        "index.html": _player_page(
+            '<video id="v" muted poster="img/poster.jpg">'
+            '<track kind="metadata" src="thumbs.vtt"></video>'
+            '<a href="click.html">next</a> <a href="embedding.html">embedded</a>',
+            _ATTACH.format(src="hls/master.m3u8"),
         ),
-        "/click": _player_page(
+        "click.html": _player_page(
             '<video id="v"></video><button id="go">Play</button>',
             "document.getElementById('go').onclick = () => { "
-            + attach.format(src="/hls2/master.m3u8")
+            + _ATTACH.format(src="hls2/master.m3u8")
             + " };",
         ),
-        "/embedding": html(
+        "embedding.html": (
             f'<!doctype html><main><iframe src="{embed_url}" allowfullscreen></iframe></main>'
-        ),
-        "/js/hls.min.js": Route(hls_js, "text/javascript"),
-        "/thumbs.vtt": Route(STORYBOARD.encode(), "text/vtt"),
-        "/img/sprite.jpg": Route(sprite(), "image/jpeg"),
-        "/img/poster.jpg": Route(
-            samples.encode(samples.load_photo("coffee"), "JPEG"), "image/jpeg"
-        ),
-        **_stream("/hls", stream),
-        **_stream("/hls2", stream),
+        ).encode(),
+        "js/hls.min.js": hls_js,
+        "thumbs.vtt": STORYBOARD.encode(),
+        "img/sprite.jpg": sprite(),
+        "img/poster.jpg": samples.encode(samples.load_photo("coffee"), "JPEG"),
+        **_stream("hls", stream),
+        **_stream("hls2", stream),
     }
 
 
-def player_host_routes(stream: dict[str, bytes], hls_js: bytes) -> dict[str, Route]:
-    """The player host: ``/embed/1`` plays a stream through hls.js."""
+def player_host_files(stream: dict[str, bytes], hls_js: bytes) -> dict[str, bytes]:
+    """The player host's files: ``embed.html`` plays a stream through hls.js."""
     return {
-        "/embed/1": _player_page(
-            '<video id="v" muted></video>',
-            "const h = new Hls(); h.loadSource('/hls/master.m3u8');"
-            " h.attachMedia(document.getElementById('v'));",
+        "embed.html": _player_page(
+            '<video id="v" muted></video>', _ATTACH.format(src="hls/master.m3u8")
         ),
-        "/js/hls.min.js": Route(hls_js, "text/javascript"),
-        **_stream("/hls", stream),
+        "js/hls.min.js": hls_js,
+        **_stream("hls", stream),
     }
 
 
-def site_file(name: str, base_url: str, player_host: str) -> str:
+def routes(files: dict[str, bytes]) -> dict[str, Route]:
+    """``files`` as a LocalSite's routes (``index.html`` is ``/`` too)."""
+    served = {
+        f"/{path}": Route(body, TYPES[path.rsplit(".", 1)[-1]]) for path, body in files.items()
+    }
+    if "/index.html" in served:
+        served["/"] = served["/index.html"]
+    return served
+
+
+def site_file(name: str, start_url: str, player_host: str) -> str:
     """TOML for a site file crawling the tube site, its player host opted in as private."""
     return (
         "\n".join(
             [
                 f'name = "{name}"',
-                f'start_urls = ["{base_url}/"]',
+                f'start_urls = ["{start_url}"]',
                 "allow_private_network = true",
                 f'private_hosts = ["{player_host}"]',
                 'render = "browser"',

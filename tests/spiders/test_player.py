@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,64 +26,75 @@ def _final_stats(stderr: str) -> dict[str, object]:
     return ast.literal_eval(re.sub(r"datetime\.datetime\([^)]*\)", "None", text))
 
 
-def test_streams_a_player_requests_reach_the_pipeline(tmp_path):
+def _publish(host, files: dict[str, bytes]) -> str:
+    """Write ``files`` into a new folder of an nginx host; the folder's URL."""
+    folder = host.folder("tube")
+    for path, body in files.items():
+        host.write(folder / path, body)
+    return host.url(folder) + "/"
+
+
+def test_streams_a_player_requests_reach_the_pipeline(tmp_path, nginx):
     stream, hls_js = players.hls_stream(), players.hls_js()
     env = migrated_environment(tmp_path)
-    with RecordingSite(tube.player_host_routes(stream, hls_js)) as host:
-        embed = f"{host.url}/embed/1"
-        with RecordingSite(tube.tube_routes(stream, hls_js, embed)) as site:
-            player_host = f"127.0.0.1:{host.port}"
-            (tmp_path / "sites" / "tube.toml").write_text(
-                tube.site_file("tube", site.url, player_host)
-            )
-            crawl = repostwatch("crawl", "tube", env=env, cwd=tmp_path)
+    embed = _publish(nginx.embed, tube.player_host_files(stream, hls_js)) + "embed.html"
+    start = _publish(nginx.site, tube.tube_files(stream, hls_js, embed))
+    base, embed_base = urlsplit(start).path, urlsplit(embed).path.rsplit("/", 1)[0] + "/"
+    (tmp_path / "sites" / "tube.toml").write_text(
+        tube.site_file("tube", start, f"127.0.0.1:{nginx.embed.port}")
+    )
+    mark = nginx.mark()
+    crawl = repostwatch("crawl", "tube", env=env, cwd=tmp_path)
 
     stats = _final_stats(crawl.stderr)
-    by_scrapy = Counter(site.fetched_by_scrapy())
-    by_browser = set(site.fetched_by_browser())
-    # The players loaded their playlists in the browser (hls.js fetches them by XHR: no
-    # <video src> names them) ...
-    assert {"/hls/master.m3u8", "/hls/v0/index.m3u8", "/hls2/master.m3u8"} <= by_browser
-    # ... but no segment: each was recorded and stopped, the stream is the crawler's to sample.
-    assert not {path for path in by_browser if path.endswith(".ts")}
-    # The crawler (the media pipeline) fetched each stream by its master playlist, once; not
-    # the variant playlist or a segment, which are parts of it.
-    assert by_scrapy["/hls/master.m3u8"] == 1 and by_scrapy["/hls2/master.m3u8"] == 1
-    assert not {p for p in by_scrapy if p.endswith(".ts") or p.endswith("index.m3u8")}
-    # The poster and the storyboard are previews, never fetched as media of the page.
-    assert "/img/poster.jpg" not in by_scrapy and "/img/sprite.jpg" not in by_scrapy
+    # scrapy-playwright sends the crawl's User-Agent from the browser too: who asked is told
+    # by how often (the player once, the pipeline once more).
+    site = Counter(
+        r.path[len(base) :] for r in nginx.site.requests(since=mark) if r.path.startswith(base)
+    )
+    for stream in ("hls", "hls2"):
+        # The player loaded the master and the variant playlist (hls.js fetches them by XHR:
+        # no <video src> names them); the pipeline fetched the stream by its master playlist
+        # only, once: the variant and the segments are parts of it.
+        assert site[f"{stream}/master.m3u8"] == 2
+        assert site[f"{stream}/v0/index.m3u8"] == 1
+    # No segment was fetched at all: the player's requests were recorded and stopped, and the
+    # stream is the crawler's to sample.
+    assert not [path for path in site if path.endswith(".ts")]
+    # The poster is a preview, not media of the page: the browser's request for it was stopped
+    # and the pipeline did not fetch it.
+    assert "img/poster.jpg" not in site
     assert stats["repostwatch/previews/found"] == 2  # the poster and the storyboard of /
-    # /click asked for nothing until its play button was clicked.
+    # click.html asked for nothing until its play button was clicked.
     assert stats["repostwatch/browser/player/started"] == 1
     # The embed on the other host: kept from loading inline, followed through the downloader
-    # (its robots.txt read first), rendered, and its stream handed over too.
+    # (its robots.txt read first), rendered once, and its stream handed over too.
     assert stats["repostwatch/browser/embeds_deferred"] == 1
     assert stats["repostwatch/embeds/found"] == 1
     assert stats["repostwatch/embeds/followed"] == 1
-    assert Counter(host.fetched_by_browser())["/embed/1"] == 1
-    assert host.fetched_by_scrapy()[0] == "/robots.txt"
-    assert Counter(host.fetched_by_scrapy())["/hls/master.m3u8"] == 1
+    on_host = [r.path for r in nginx.embed.requests(since=mark)]
+    assert on_host[0] == "/robots.txt"
+    assert Counter(on_host)[embed_base + "embed.html"] == 1
+    assert Counter(on_host)[embed_base + "hls/master.m3u8"] == 2
     assert stats["repostwatch/browser/player/streams"] == 3
     assert stats["repostwatch/browser/player/parts_of_streams"] >= 3  # variants, segments
     assert stats["repostwatch/browser/pages"] == 4  # /, /click, /embedding, the embed
 
 
 @pytest.mark.parametrize("follow", ["follow = false", 'deny = ["127.0.0.1"]'])
-def test_a_site_file_can_keep_embeds_from_being_followed(tmp_path, follow):
+def test_a_site_file_can_keep_embeds_from_being_followed(tmp_path, nginx, follow):
     stream, hls_js = players.hls_stream(), players.hls_js()
     env = migrated_environment(tmp_path)
-    host = RecordingSite(tube.player_host_routes(stream, hls_js))
-    with host, RecordingSite(tube.tube_routes(stream, hls_js, f"{host.url}/embed/1")) as site:
-        text = tube.site_file("tube", site.url, f"127.0.0.1:{host.port}")
-        text = text.replace('allow = ["127.0.0.1"]', follow)
-        text = text.replace("max_depth = 1", "enabled = false")
-        text = text.replace(
-            f'start_urls = ["{site.url}/"]', f'start_urls = ["{site.url}/embedding"]'
-        )
-        (tmp_path / "sites" / "tube.toml").write_text(text)
-        crawl = repostwatch("crawl", "tube", env=env, cwd=tmp_path)
+    embed = _publish(nginx.embed, tube.player_host_files(stream, hls_js)) + "embed.html"
+    start = _publish(nginx.site, tube.tube_files(stream, hls_js, embed)) + "embedding.html"
+    text = tube.site_file("tube", start, f"127.0.0.1:{nginx.embed.port}")
+    text = text.replace('allow = ["127.0.0.1"]', follow).replace("max_depth = 1", "enabled = false")
+    (tmp_path / "sites" / "tube.toml").write_text(text)
+    mark = nginx.mark()
+    crawl = repostwatch("crawl", "tube", env=env, cwd=tmp_path)
     stats = _final_stats(crawl.stderr)
-    assert host.requests == []  # neither the browser nor the crawler went to the player host
+    # Neither the browser nor the crawler went to the player host.
+    assert nginx.embed.requests(since=mark) == []
     assert stats["repostwatch/embeds/found"] == 1
     assert stats["repostwatch/embeds/refused"] == 1
     assert "repostwatch/embeds/followed" not in stats
