@@ -151,3 +151,20 @@ def test_iframes_of_a_plain_site_are_followed_one_level_under_the_embed_hosts_ro
     # followed (one level).
     assert host.requests == ["/robots.txt", "/embed/1", "/v/e.mp4"]
     assert "pages           2" in crawl.stdout  # the page and its embed
+
+
+def test_previews_of_a_blob_player_belong_to_the_one_stream_it_played():
+    from crawler.items import POSTER, STORYBOARD, Preview
+    from spiders.site import _with_videos
+
+    stream = "https://tube.example/hls/master.m3u8"
+    poster = Preview("https://tube.example/p.jpg", POSTER)  # <video src="blob:...">
+    own = Preview("https://tube.example/own.vtt", STORYBOARD, "https://tube.example/v.mp4")
+    fetched = "https://tube.example/thumbs.vtt"  # only the player's traffic named it
+    assert _with_videos([poster, own], [fetched, own.url], [stream]) == [
+        Preview(poster.url, POSTER, stream),
+        own,
+        Preview(fetched, STORYBOARD, stream),
+    ]
+    # Two videos on the page: which one a poster belongs to is not guessed.
+    assert _with_videos([poster], [], [stream, "https://tube.example/2.mp4"]) == [poster]
