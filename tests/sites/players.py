@@ -103,6 +103,17 @@ def player_host_files(stream: dict[str, bytes], hls_js: bytes) -> dict[str, byte
     }
 
 
+def dash_files(stream: dict[str, bytes], dash_js: bytes) -> dict[str, bytes]:
+    """A page whose dash.js player plays ``dash/stream.mpd`` (not autoplaying: it buffers)."""
+    page = (
+        '<!doctype html><html><body><main><video id="v" muted></video></main>'
+        '<script src="js/dash.all.min.js"></script><script>'
+        "dashjs.MediaPlayer().create().initialize(document.getElementById('v'), "
+        "'dash/stream.mpd', false);</script></body></html>"
+    )
+    return {"index.html": page.encode(), "js/dash.all.min.js": dash_js, **_stream("dash", stream)}
+
+
 def routes(files: dict[str, bytes]) -> dict[str, Route]:
     """``files`` as a LocalSite's routes (``index.html`` is ``/`` too)."""
     served = {

@@ -168,3 +168,24 @@ def test_previews_of_a_blob_player_belong_to_the_one_stream_it_played():
     ]
     # Two videos on the page: which one a poster belongs to is not guessed.
     assert _with_videos([poster], [], [stream, "https://tube.example/2.mp4"]) == [poster]
+
+
+def test_a_dash_js_player_hands_over_its_manifest(tmp_path, nginx):
+    env = migrated_environment(tmp_path)
+    start = _publish(nginx.site, tube.dash_files(players.dash_stream(), players.dash_js()))
+    base = urlsplit(start).path
+    text = f'name = "dash"\nstart_urls = ["{start}"]\nallow_private_network = true\n'
+    (tmp_path / "sites" / "dash.toml").write_text(text + 'render = "browser"\n')
+    mark = nginx.mark()
+    crawl = repostwatch("crawl", "dash", env=env, cwd=tmp_path)
+    stats = _final_stats(crawl.stderr)
+    site = Counter(
+        r.path[len(base) :] for r in nginx.site.requests(since=mark) if r.path.startswith(base)
+    )
+    # The player's request and the pipeline's; its init and media segments (under the
+    # manifest's folder) are parts of it: recorded, stopped, not handed over.
+    assert site["dash/stream.mpd"] == 2
+    assert not [path for path in site if path.endswith(".m4s")]
+    assert stats["repostwatch/browser/player/streams"] == 1
+    assert stats["repostwatch/browser/player/parts_of_streams"] >= 1
+    assert "repostwatch/browser/player/videos" not in stats
