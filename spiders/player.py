@@ -174,6 +174,7 @@ async def start_player(page: Any, options: dict[str, Any]) -> str | None:
         return None  # no player on the page
     if await _player_asks(page, capture, wait):
         return "by_itself"
+    address = page.url
     for frame in page.frames:
         for selector in selectors:
             target = frame.locator(selector).first
@@ -183,6 +184,13 @@ async def start_player(page: Any, options: dict[str, Any]) -> str | None:
                     break
             except PlaywrightError as exc:
                 logger.debug("Could not click play %r on %s: %s", selector, page.url, exc)
+        if page.url != address:  # a "play button" that was a link: the page is another now
+            logger.warning(
+                "Clicking play on %s went to %s; check the site file's browser.play",
+                address,
+                page.url,
+            )
+            return "silent"
         with contextlib.suppress(PlaywrightError):
             await frame.evaluate(_PLAY_VIDEOS)
     return "started" if await _player_asks(page, capture, wait) else "silent"
