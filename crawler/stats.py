@@ -191,6 +191,20 @@ BROWSER_BLOCKED_HOST = "repostwatch/browser/blocked/host"
 BROWSER_PROXY_REFUSED_PREFIX = "repostwatch/browser/proxy_refused/"
 
 
+#: Video players (render = "browser"): the streams (manifests) and video files a player asked
+#: for that were handed to the pipeline; the captured variants and segments left out as parts
+#: of a captured stream; pages whose player was started (clicked, play()); pages with a
+#: <video> whose player asked for nothing even then.
+BROWSER_PLAYER_STREAMS = "repostwatch/browser/player/streams"
+BROWSER_PLAYER_VIDEOS = "repostwatch/browser/player/videos"
+BROWSER_PLAYER_PARTS = "repostwatch/browser/player/parts_of_streams"
+BROWSER_PLAYER_STARTED = "repostwatch/browser/player/started"
+BROWSER_PLAYER_SILENT = "repostwatch/browser/player/silent"
+#: Iframes on another origin the browser was kept from loading inline (followed as embeds,
+#: through the downloader, when the site file's [embeds] allows).
+BROWSER_EMBEDS_DEFERRED = "repostwatch/browser/embeds_deferred"
+
+
 def browser_proxy_refused(reason: str) -> str:
     """Browser requests the guard proxy refused, by reason."""
     return BROWSER_PROXY_REFUSED_PREFIX + reason
@@ -199,6 +213,17 @@ def browser_proxy_refused(reason: str) -> str:
 def browser_blocked(resource_type: str) -> str:
     """Browser requests stopped by the site file's ``browser.block``, by resource type."""
     return f"{PREFIX}/browser/blocked/{resource_type}"
+
+
+# --- embedded players and previews -----------------------------------------------------------
+#: <iframe>s found on pages; followed (one level); refused by the site file's [embeds] (not
+#: followed, denied or not allowed); over embeds.max_per_page.
+EMBEDS_FOUND = "repostwatch/embeds/found"
+EMBEDS_FOLLOWED = "repostwatch/embeds/followed"
+EMBEDS_REFUSED = "repostwatch/embeds/refused"
+EMBEDS_CAPPED = "repostwatch/embeds/capped"
+#: Posters and storyboards handed to the pipeline as previews (early evidence, never alone).
+PREVIEWS_FOUND = "repostwatch/previews/found"
 
 
 # --- Scrapy's own, read back ------------------------------------------------------------------
