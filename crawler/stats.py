@@ -66,6 +66,13 @@ MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
 MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
 
+def video_stream(form: str, what: str) -> str:
+    """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
+    ``dense_segments``, ``bytes``, ``live``, ``encrypted``, ``segment_failed``,
+    ``failed/<reason>`` (crawler/crawling/stream_fetch.py)."""
+    return f"{PREFIX}/video/{form}/{what}"
+
+
 #: Media URLs of pages' scripts and data over the per-page bounds (crawler/extraction/page.py),
 #: left out; of those kept, the ones without a media extension (their download tells).
 MEDIA_CAPPED = "repostwatch/media/capped"

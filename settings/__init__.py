@@ -52,6 +52,22 @@ REPOSTWATCH_SITES_DIR = os.environ.get(
 REPOSTWATCH_HASH_WORKERS = _whole_number("REPOSTWATCH_HASH_WORKERS", 0)
 #: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.
 REPOSTWATCH_MEDIA_MAXSIZE = _whole_number("REPOSTWATCH_MEDIA_MAXSIZE", 64 * 1024 * 1024)
+#: env REPOSTWATCH_VIDEO_SAMPLES: keyframes sampled over the whole duration of a large video.
+REPOSTWATCH_VIDEO_SAMPLES = _whole_number("REPOSTWATCH_VIDEO_SAMPLES", 60)
+#: env REPOSTWATCH_VIDEO_DENSE_SECONDS: around each sampled frame that looks like a reference
+#: frame, this many seconds before and after are fetched and sampled every second (0: never).
+REPOSTWATCH_VIDEO_DENSE_SECONDS = _number("REPOSTWATCH_VIDEO_DENSE_SECONDS", 5.0)
+#: env REPOSTWATCH_VIDEO_STREAM_MIN_LINES: an HLS variant or DASH representation is chosen as the
+#: smallest with at least this many lines (its short side), else the largest below.
+REPOSTWATCH_VIDEO_STREAM_MIN_LINES = _whole_number("REPOSTWATCH_VIDEO_STREAM_MIN_LINES", 360)
+#: env REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS: most segments of a stream fetched, besides the
+#: REPOSTWATCH_VIDEO_SAMPLES spread over it, around the times whose frames look like a reference.
+REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS", 20
+)
+#: env REPOSTWATCH_VIDEO_STREAM_CONCURRENCY: requests in flight per stream (playlists, keys,
+#: segments); the downloader's own per-domain limits still apply.
+REPOSTWATCH_VIDEO_STREAM_CONCURRENCY = _whole_number("REPOSTWATCH_VIDEO_STREAM_CONCURRENCY", 4)
 #: env REPOSTWATCH_HASH_TASK_SECONDS: seconds one media file may take to hash; past them its
 #: hashing process is killed and replaced, and the media counted as media/failed/hash_timeout.
 REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)

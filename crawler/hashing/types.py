@@ -105,6 +105,14 @@ class MediaHashes:
         return value.hex
 
 
+@dataclass(frozen=True)
+class Delivery:
+    form: str  # "whole" | "ranged" | "stream-budget" | "hls" | "dash" | "browser-hls" ...
+    bytes_fetched: int
+    bytes_total: int | None
+    detail: str = ""  # e.g. "variant 640x360 800 kbit/s", "AES-128"
+
+
 def media_hashes_to_json(media: MediaHashes) -> str:
     """Plain JSON for a media cache (never a pickle): every field, keypoints as base64."""
     import base64

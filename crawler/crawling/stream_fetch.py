@@ -1,0 +1,417 @@
+"""HLS and DASH streams sampled by segments, every byte through Scrapy's engine.
+
+A media URL whose first bytes are a playlist or a manifest (`crawler.hashing.sniff` says
+``stream``) comes here from the video dispatcher (`crawler.crawling.video_fetch`):
+
+1. The playlist is read (`crawler.delivery.hls`, `crawler.delivery.dash`); from a master
+   playlist or an MPD, the variant of ``REPOSTWATCH_VIDEO_STREAM_MIN_LINES`` is chosen
+   (`choose_rendition`) and its media playlist fetched; a DASH ``SegmentBase`` representation's
+   ``sidx`` is fetched for its segments.
+2. ``REPOSTWATCH_VIDEO_SAMPLES`` segments spread over the timeline (`crawler.delivery.plan`) are
+   fetched concurrently (``REPOSTWATCH_VIDEO_STREAM_CONCURRENCY``), with their initialization
+   sections and AES-128 keys (each fetched once), and the first keyframe of each is hashed in
+   the crawl's hashing processes (`crawler.delivery.segment.hash_segment`).
+3. ``candidate_times(frames)`` names the times whose frames look like a reference's; the
+   segments within ``REPOSTWATCH_VIDEO_DENSE_SECONDS`` of them (at most
+   ``REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS`` more) are fetched, and these and the sampled
+   ones near those times are hashed a frame a second, for the alignment to confirm.
+
+Every request is a media request (the media meta, the page as Referer only on its own origin)
+given to ``download``, i.e. Scrapy's engine: the private-network guard, robots.txt, retries,
+politeness and stats apply to playlists, keys and segments alike. What was fetched is the
+`Delivery`: form ``hls``/``dash``, bytes fetched, the segments' total when every size is known
+(byte ranges, a sidx), and a detail for people ("480x360 900 kbit/s, AES-128, 12 of 12
+segments"). Counted under ``repostwatch/video/<form>/...`` (`crawler.stats.video_stream`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.datatypes import SequenceExclude
+
+from crawler.crawling.hash_pool import HashTimeout
+from crawler.crawling.media_download import MediaOutcome
+from crawler.delivery import dash, hls, plan
+from crawler.delivery.segment import SegmentFrames, hash_segment
+from crawler.delivery.stream import Resource, Segment, StreamError, Timeline, choose_rendition
+from crawler.hashing.errors import MediaError, UnsupportedMedia
+from crawler.hashing.sniff import sniff
+from crawler.hashing.types import Delivery, FrameHash
+from crawler.network import same_origin_referer
+from crawler.stats import MEDIA_BYTES, video_stream
+
+logger = logging.getLogger(__name__)
+
+#: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
+Download = Callable[[Request], Awaitable[Response]]
+#: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
+CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
+#: Seconds between the frames hashed in segments near a candidate time.
+DENSE_STEP = 1.0
+_CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """The settings a stream's sampling reads (`from_settings`: no fallbacks)."""
+
+    samples: int  # REPOSTWATCH_VIDEO_SAMPLES
+    min_lines: int  # REPOSTWATCH_VIDEO_STREAM_MIN_LINES
+    dense_seconds: float  # REPOSTWATCH_VIDEO_DENSE_SECONDS
+    dense_segments: int  # REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS
+    concurrency: int  # REPOSTWATCH_VIDEO_STREAM_CONCURRENCY
+    maxsize: int  # REPOSTWATCH_MEDIA_MAXSIZE, per request
+    max_pixels: int  # REPOSTWATCH_MAX_PIXELS
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> StreamOptions:
+        return cls(
+            samples=settings.getint("REPOSTWATCH_VIDEO_SAMPLES"),
+            min_lines=settings.getint("REPOSTWATCH_VIDEO_STREAM_MIN_LINES"),
+            dense_seconds=settings.getfloat("REPOSTWATCH_VIDEO_DENSE_SECONDS"),
+            dense_segments=settings.getint("REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS"),
+            concurrency=settings.getint("REPOSTWATCH_VIDEO_STREAM_CONCURRENCY"),
+            maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+            max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
+        )
+
+
+@dataclass(frozen=True)
+class StreamSample:
+    """A stream's sampled frames (seconds on its timeline) and how they were fetched."""
+
+    frames: tuple[FrameHash, ...]
+    delivery: Delivery
+    format: str  # "hls" or "dash"
+    width: int | None
+    height: int | None
+    duration: float | None
+    codec: str
+    segments: int  # segments hashed
+
+
+async def sample_stream(
+    download: Download,
+    url: str,
+    first_response: Response,
+    *,
+    candidate_times: CandidateTimes | None = None,
+    options: StreamOptions | None = None,
+    hasher: Executor | None = None,
+    stats: StatsCollector | None = None,
+    referer: str | None = None,
+) -> StreamSample | MediaOutcome:
+    """Sample the stream whose playlist or manifest ``url`` answered ``first_response`` with
+    (see the module). ``options`` defaults to the project's settings; ``hasher`` (the crawl's
+    hashing processes) to a thread of this process; ``referer`` to the Referer the first
+    request carried. A stream that cannot be sampled at all is a `MediaOutcome` with its
+    error."""
+    if options is None:
+        from scrapy.utils.project import get_project_settings
+
+        options = StreamOptions.from_settings(get_project_settings())
+    if referer is None and first_response.request is not None:
+        sent = first_response.request.headers.get("Referer")
+        referer = sent.decode("latin-1") if sent else ""
+    sampler = _StreamSampler(download, options, hasher, stats, referer or "")
+    return await sampler.run(url, first_response, candidate_times)
+
+
+class _FetchFailed(Exception):
+    """A playlist, key or segment that could not be fetched; the message says why."""
+
+
+class _StreamSampler:
+    def __init__(
+        self,
+        download: Download,
+        options: StreamOptions,
+        hasher: Executor | None,
+        stats: StatsCollector | None,
+        referer: str,
+    ) -> None:
+        self.download = download
+        self.options = options
+        self.hasher = hasher
+        self.stats = stats
+        self.referer = referer
+        self.limit = asyncio.Semaphore(max(1, options.concurrency))
+        self.shared: dict[Resource, asyncio.Future[bytes]] = {}  # keys, init sections, once
+        self.fetched = 0
+        self.form = "hls"
+
+    def count(self, what: str, value: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(video_stream(self.form, what), value)
+
+    async def run(
+        self, url: str, first: Response, candidate_times: CandidateTimes | None
+    ) -> StreamSample | MediaOutcome:
+        started = time.monotonic()
+        self.fetched = len(first.body)
+        try:
+            sniffed = sniff(first.body)
+        except UnsupportedMedia as exc:
+            sniffed, why = None, str(exc)
+        if sniffed is None or sniffed.kind != "stream":
+            why = f"a {sniffed.format} file" if sniffed is not None else why
+            return self._failed(url, "unreadable", f"not an HLS playlist or DASH manifest: {why}")
+        self.form = sniffed.format
+        try:
+            body = await self._whole_manifest(url, first)
+            timeline = await self._timeline(url, body)
+        except StreamError as exc:
+            return self._failed(url, "unreadable", str(exc))
+        except _FetchFailed as exc:
+            return self._failed(url, "fetch", str(exc))
+        chosen = plan.spread(timeline.segments, self.options.samples)
+        found = await asyncio.gather(*(self._sampled(segment) for segment in chosen))
+        hashed = {
+            s.index: (s, frames, kept) for s, (frames, kept) in zip(chosen, found, strict=True)
+        }
+        dense = 0
+        if candidate_times is not None and self.options.dense_seconds > 0:
+            dense = await self._densely(timeline, hashed, candidate_times)
+        results = {index: frames for index, (_, frames, _) in hashed.items() if frames is not None}
+        if not results:
+            errors = [kept for _, frames, kept in hashed.values() if frames is None]
+            reason = (
+                "unsupported"
+                if any(isinstance(e, UnsupportedMedia) for e in errors)
+                else ("undecodable")
+            )
+            why = str(errors[0]) if errors else "no segment"
+            return self._failed(url, reason, f"not one segment could be sampled: {why}")
+        return self._sample(url, timeline, results, dense, started)
+
+    async def _whole_manifest(self, url: str, first: Response) -> bytes:
+        """The whole playlist: the first response, or all of it when that held only the first
+        bytes (a probe's Range)."""
+        span = _CONTENT_RANGE.match((first.headers.get("Content-Range") or b"").strip())
+        if first.status == 206 and span is not None:
+            total = None if span.group(3) == b"*" else int(span.group(3))
+            if total is None or len(first.body) < total:
+                return await self._get(Resource(url))
+        return first.body
+
+    async def _timeline(self, url: str, body: bytes) -> Timeline:
+        if self.form == "dash":
+            parsed = dash.parse(body, url, min_lines=self.options.min_lines, now=time.time())
+            if isinstance(parsed, dash.Indexed):
+                index = await self._get(Resource(parsed.media, parsed.index))
+                return dash.timeline_from_sidx(parsed, index)
+            return parsed
+        parsed = hls.parse(body, url)
+        if isinstance(parsed, hls.MasterPlaylist):
+            variant = choose_rendition(list(parsed.variants), self.options.min_lines)
+            media = hls.parse(await self._get(Resource(variant.url)), variant.url)
+            if isinstance(media, hls.MasterPlaylist):
+                raise StreamError(f"variant {variant.url} is a master playlist again")
+            return dataclasses.replace(media, rendition=variant)
+        return parsed
+
+    async def _sampled(self, segment: Segment) -> tuple[SegmentFrames | None, object]:
+        """The first keyframe of ``segment``, and its bytes (kept for dense sampling) or the
+        error that stopped it."""
+        try:
+            parts = await self._parts(segment)
+            return await self._hash(segment, parts, every=None), parts
+        except (_FetchFailed, MediaError, HashTimeout, BrokenProcessPool) as exc:
+            self.count("segment_failed")
+            logger.debug("Segment %s not sampled: %s", segment.media.url, exc)
+            return None, exc
+
+    async def _densely(
+        self,
+        timeline: Timeline,
+        hashed: dict[int, tuple[Segment, SegmentFrames | None, object]],
+        candidate_times: CandidateTimes,
+    ) -> int:
+        """Hash a frame a second in the segments around the candidate times; returns how many
+        segments were fetched for it."""
+        frames = sorted(
+            (f for _, found, _ in hashed.values() if found is not None for f in found.frames),
+            key=lambda f: f.seconds,
+        )
+        if not frames:
+            return 0
+        times = await candidate_times(frames)
+        if not times:
+            return 0
+        window = self.options.dense_seconds
+        near = [
+            segment
+            for segment, found, _ in hashed.values()
+            if found is not None
+            and any(segment.end > t - window and segment.start < t + window for t in times)
+        ]
+        more = plan.around(
+            timeline.segments, times, window, fetched=hashed, limit=self.options.dense_segments
+        )
+
+        async def again(segment: Segment) -> None:
+            _, _, parts = hashed[segment.index]
+            try:
+                hashed[segment.index] = (segment, await self._hash(segment, parts, DENSE_STEP), b"")
+            except (MediaError, HashTimeout, BrokenProcessPool) as exc:
+                logger.debug("Segment %s not sampled densely: %s", segment.media.url, exc)
+
+        async def new(segment: Segment) -> None:
+            try:
+                parts = await self._parts(segment)
+                hashed[segment.index] = (segment, await self._hash(segment, parts, DENSE_STEP), b"")
+            except (_FetchFailed, MediaError, HashTimeout, BrokenProcessPool) as exc:
+                self.count("segment_failed")
+                logger.debug("Segment %s not sampled densely: %s", segment.media.url, exc)
+
+        await asyncio.gather(*(again(s) for s in near), *(new(s) for s in more))
+        self.count("dense_segments", len(more))
+        return len(more)
+
+    async def _parts(self, segment: Segment) -> tuple[bytes, bytes, bytes | None]:
+        """The segment's bytes, its initialization section and its key."""
+        if segment.key is not None and segment.key.method != "AES-128":
+            raise UnsupportedMedia(
+                f"{segment.key.method} segments (DRM or sample encryption) cannot be decoded"
+            )
+        media, init, key = await asyncio.gather(
+            self._get(segment.media),
+            self._once(segment.init) if segment.init is not None else _nothing(b""),
+            self._once(Resource(segment.key.url)) if segment.key is not None else _nothing(None),
+        )
+        return media, init, key
+
+    async def _hash(
+        self, segment: Segment, parts: tuple[bytes, bytes, bytes | None], every: float | None
+    ) -> SegmentFrames:
+        media, init, key = parts
+        work = functools.partial(
+            hash_segment,
+            media,
+            start=segment.start,
+            init=init,
+            key=key,
+            iv=segment.key.iv if segment.key is not None else None,
+            every=every,
+            max_pixels=self.options.max_pixels,
+        )
+        return await asyncio.get_running_loop().run_in_executor(self.hasher, work)
+
+    async def _once(self, resource: Resource) -> bytes:
+        """A resource many segments share (a key, an initialization section), fetched once."""
+        future = self.shared.get(resource)
+        if future is None:
+            future = asyncio.ensure_future(self._get(resource))
+            self.shared[resource] = future
+        return await asyncio.shield(future)
+
+    async def _get(self, resource: Resource) -> bytes:
+        """The bytes of ``resource`` through Scrapy's engine (a byte range when it names one)."""
+        request = self._request(resource.url, resource.headers())
+        try:
+            async with self.limit:
+                response = await self.download(request)
+        except Exception as exc:  # refusals (guard, robots) and failures alike
+            raise _FetchFailed(f"{resource.url}: {exc.__class__.__name__}: {exc}") from None
+        body = response.body
+        self.fetched += len(body)
+        if self.stats is not None:
+            self.stats.inc_value(MEDIA_BYTES, len(body))
+        wanted = resource.byterange
+        if response.status == 206 and wanted is not None:
+            span = _CONTENT_RANGE.match((response.headers.get("Content-Range") or b"").strip())
+            if span is None or int(span.group(1)) != wanted.start:
+                raise _FetchFailed(f"{resource.url}: the server sent another range than asked")
+            return body[: wanted.length]
+        if response.status == 200:  # the whole file: a server that ignores Range
+            return body if wanted is None else body[wanted.start : wanted.end + 1]
+        raise _FetchFailed(f"{resource.url}: HTTP {response.status}")
+
+    def _request(self, url: str, headers: dict[str, str]) -> Request:
+        """A media request (as `MediaDownload.media_request` makes them)."""
+        return Request(
+            url,
+            headers={**same_origin_referer(self.referer, url), **headers},
+            meta={
+                "download_maxsize": self.options.maxsize,
+                "download_warnsize": 0,
+                "allow_offsite": True,
+                "handle_httpstatus_list": SequenceExclude(range(300, 400)),
+                "repostwatch_media": True,
+            },
+            dont_filter=True,
+        )
+
+    def _failed(self, url: str, reason: str, why: str) -> MediaOutcome:
+        self.count(f"failed/{reason}")
+        self.count("bytes", self.fetched)
+        logger.warning("Stream not sampled: %s (%s)", url, why)
+        return MediaOutcome(url=url, error=why)
+
+    def _sample(
+        self,
+        url: str,
+        timeline: Timeline,
+        results: dict[int, SegmentFrames],
+        dense: int,
+        started: float,
+    ) -> StreamSample:
+        frames = tuple(
+            sorted((f for r in results.values() for f in r.frames), key=lambda f: f.seconds)
+        )
+        first = next(iter(results.values()))
+        self.count("streams")
+        self.count("segments", len(results))
+        self.count("bytes", self.fetched)
+        if timeline.live:
+            self.count("live")
+        if timeline.encryption:
+            self.count("encrypted")
+        rendition = timeline.rendition
+        parts = [rendition.describe() if rendition is not None else f"{first.width}x{first.height}"]
+        if timeline.encryption:
+            parts.append(timeline.encryption)
+        if timeline.live:
+            parts.append("live window")
+        parts.append(f"{len(results)} of {len(timeline.segments)} segments")
+        if dense:
+            parts.append(f"{dense} more near candidate times")
+        delivery = Delivery(
+            self.form,
+            bytes_fetched=self.fetched,
+            bytes_total=timeline.bytes_total,
+            detail=", ".join(parts),
+        )
+        logger.info(
+            "Sampled %s stream %s: %d frames from %d segments, %d bytes, %.1f s (%s)",
+            self.form.upper(), url, len(frames), len(results), self.fetched,
+            time.monotonic() - started, delivery.detail,
+        )  # fmt: skip
+        return StreamSample(
+            frames=frames,
+            delivery=delivery,
+            format=self.form,
+            width=first.width,
+            height=first.height,
+            duration=timeline.duration,
+            codec=first.codec,
+            segments=len(results),
+        )
+
+
+async def _nothing(value):
+    return value
