@@ -189,11 +189,12 @@ class _StreamSampler:
         results = {index: frames for index, (_, frames, _) in hashed.items() if frames is not None}
         if not results:
             errors = [kept for _, frames, kept in hashed.values() if frames is None]
-            reason = (
-                "unsupported"
-                if any(isinstance(e, UnsupportedMedia) for e in errors)
-                else ("undecodable")
-            )
+            if any(isinstance(error, UnsupportedMedia) for error in errors):
+                reason = "unsupported"
+            elif all(isinstance(error, _FetchFailed) for error in errors):
+                reason = "fetch"
+            else:
+                reason = "undecodable"
             why = str(errors[0]) if errors else "no segment"
             return self._failed(url, reason, f"not one segment could be sampled: {why}")
         return self._sample(url, timeline, results, dense, started)

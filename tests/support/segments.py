@@ -46,6 +46,7 @@ def stream_files() -> Path:
     _hls(root, "hls-range", 480, 360, ["-hls_flags", "single_file"])
     _aes(root)
     _live(root)
+    _unusable(root)
     _dash(root, "dash-number", ["-use_template", "1", "-use_timeline", "0"])
     _dash(root, "dash-time", ["-media_seg_name", "chunk-$RepresentationID$-$Time%08d$.m4s"])
     _dash(root, "dash-list", ["-single_file", "1", "-use_template", "0", "-use_timeline", "0"])
@@ -69,11 +70,12 @@ def _hls(root: Path, name: str, width: int, height: int, extra: list[str]) -> No
 
 def _master(root: Path) -> None:
     """Two variants; the sampler must choose the 480x360 one."""
+    shutil.copytree(root / "hls-ts", root / "hls-360")  # its own copy, to count its bytes
     (root / "hls-master.m3u8").write_text(
         "#EXTM3U\n"
         '#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\naudio/index.m3u8\n'
         "#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=240x180\nhls-180/index.m3u8\n"
-        "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=480x360\nhls-ts/index.m3u8\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=480x360\nhls-360/index.m3u8\n"
     )
 
 
@@ -100,6 +102,15 @@ def _live(root: Path) -> None:
     window = pairs[4:9]
     body = [*header, "#EXT-X-MEDIA-SEQUENCE:4"] + [line for pair in window for line in pair]
     (folder / "index.m3u8").write_text("\n".join(body) + "\n")
+
+
+def _unusable(root: Path) -> None:
+    """Streams that cannot be sampled: segments that are missing, and SAMPLE-AES (DRM)."""
+    for name, key in (("hls-missing", ""), ("hls-drm", '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="k"\n')):
+        (root / name).mkdir()
+        entries = "".join(f"#EXTINF:1.0,\ngone{n}.ts\n" for n in range(4))
+        playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n{key}{entries}#EXT-X-ENDLIST\n"
+        (root / name / "index.m3u8").write_text(playlist)
 
 
 def _dash(root: Path, name: str, extra: list[str]) -> None:
