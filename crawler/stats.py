@@ -68,7 +68,8 @@ MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
 def video_stream(form: str, what: str) -> str:
     """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
-    ``dense_segments``, ``bytes``, ``live``, ``encrypted``, ``segment_failed``,
+    ``dense_segments``, ``bytes``, ``segment_refetched``, ``live``, ``encrypted``,
+    ``segment_failed``,
     ``failed/<reason>`` (crawler/crawling/stream_fetch.py)."""
     return f"{PREFIX}/video/{form}/{what}"
 

@@ -10,7 +10,9 @@ A media URL whose first bytes are a playlist or a manifest (`crawler.hashing.sni
 2. ``REPOSTWATCH_VIDEO_SAMPLES`` segments spread over the timeline (`crawler.delivery.plan`) are
    fetched concurrently (``REPOSTWATCH_VIDEO_STREAM_CONCURRENCY``), with their initialization
    sections and AES-128 keys (each fetched once), and the first keyframe of each is hashed in
-   the crawl's hashing processes (`crawler.delivery.segment.hash_segment`).
+   the crawl's hashing processes (`crawler.delivery.segment.hash_segment`). Only a segment's
+   first ``REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX`` bytes are asked for (a Range request),
+   which hold its first keyframe; the whole segment only when they do not.
 3. ``candidate_times(frames)`` names the times whose frames look like a reference's; the
    segments within ``REPOSTWATCH_VIDEO_DENSE_SECONDS`` of them (at most
    ``REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS`` more) are fetched, and these and the sampled
@@ -47,7 +49,14 @@ from crawler.crawling.hash_pool import HashTimeout
 from crawler.crawling.media_download import MediaOutcome
 from crawler.delivery import dash, hls, plan
 from crawler.delivery.segment import SegmentFrames, hash_segment
-from crawler.delivery.stream import Resource, Segment, StreamError, Timeline, choose_rendition
+from crawler.delivery.stream import (
+    ByteRange,
+    Resource,
+    Segment,
+    StreamError,
+    Timeline,
+    choose_rendition,
+)
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.sniff import sniff
 from crawler.hashing.types import Delivery, FrameHash
@@ -76,6 +85,7 @@ class StreamOptions:
     concurrency: int  # REPOSTWATCH_VIDEO_STREAM_CONCURRENCY
     maxsize: int  # REPOSTWATCH_MEDIA_MAXSIZE, per request
     max_pixels: int  # REPOSTWATCH_MAX_PIXELS
+    segment_prefix: int  # REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StreamOptions:
@@ -87,6 +97,7 @@ class StreamOptions:
             concurrency=settings.getint("REPOSTWATCH_VIDEO_STREAM_CONCURRENCY"),
             maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
+            segment_prefix=settings.getint("REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX"),
         )
 
 
@@ -131,6 +142,17 @@ async def sample_stream(
     return await sampler.run(url, first_response, candidate_times)
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """What decoding one segment takes: its bytes (all, or its first only), its
+    initialization section and its AES-128 key."""
+
+    media: bytes
+    init: bytes
+    key: bytes | None
+    whole: bool
+
+
 class _FetchFailed(Exception):
     """A playlist, key or segment that could not be fetched; the message says why."""
 
@@ -151,6 +173,7 @@ class _StreamSampler:
         self.referer = referer
         self.limit = asyncio.Semaphore(max(1, options.concurrency))
         self.shared: dict[Resource, asyncio.Future[bytes]] = {}  # keys, init sections, once
+        self.sizes: dict[str, int] = {}  # file sizes that 206 and 200 answers told
         self.fetched = 0
         self.form = "hls"
 
@@ -226,10 +249,18 @@ class _StreamSampler:
         return parsed
 
     async def _sampled(self, segment: Segment) -> tuple[SegmentFrames | None, object]:
-        """The first keyframe of ``segment``, and its bytes (kept for dense sampling) or the
-        error that stopped it."""
+        """The first keyframe of ``segment``, from its first
+        ``REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX`` bytes (all of it when those hold no whole
+        frame), and the bytes fetched (kept for dense sampling) or the error that stopped it."""
         try:
-            parts = await self._parts(segment)
+            parts = await self._parts(segment, self.options.segment_prefix)
+            try:
+                return await self._hash(segment, parts, every=None), parts
+            except MediaError:
+                if parts.whole:
+                    raise
+            self.count("segment_refetched")
+            parts = await self._rest(segment, parts)
             return await self._hash(segment, parts, every=None), parts
         except (_FetchFailed, MediaError, HashTimeout, BrokenProcessPool) as exc:
             self.count("segment_failed")
@@ -267,8 +298,11 @@ class _StreamSampler:
         async def again(segment: Segment) -> None:
             _, _, parts = hashed[segment.index]
             try:
+                if not parts.whole:  # only its first bytes were fetched
+                    self.count("dense_segments")
+                    parts = await self._rest(segment, parts)
                 hashed[segment.index] = (segment, await self._hash(segment, parts, DENSE_STEP), b"")
-            except (MediaError, HashTimeout, BrokenProcessPool) as exc:
+            except (_FetchFailed, MediaError, HashTimeout, BrokenProcessPool) as exc:
                 logger.debug("Segment %s not sampled densely: %s", segment.media.url, exc)
 
         async def new(segment: Segment) -> None:
@@ -283,31 +317,51 @@ class _StreamSampler:
         self.count("dense_segments", len(more))
         return len(more)
 
-    async def _parts(self, segment: Segment) -> tuple[bytes, bytes, bytes | None]:
-        """The segment's bytes, its initialization section and its key."""
+    async def _parts(self, segment: Segment, prefix: int = 0) -> _Parts:
+        """The segment's bytes (its first ``prefix`` bytes only, when it may be larger), its
+        initialization section and its key."""
         if segment.key is not None and segment.key.method != "AES-128":
             raise UnsupportedMedia(
                 f"{segment.key.method} segments (DRM or sample encryption) cannot be decoded"
             )
-        media, init, key = await asyncio.gather(
-            self._get(segment.media),
+        media = segment.media
+        whole = not prefix or (media.size is not None and media.size <= prefix)
+        if not whole:
+            start = media.byterange.start if media.byterange is not None else 0
+            media = Resource(media.url, ByteRange(start, prefix))
+        data, init, key = await asyncio.gather(
+            self._get(media, segment=segment.media),
             self._once(segment.init) if segment.init is not None else _nothing(b""),
             self._once(Resource(segment.key.url)) if segment.key is not None else _nothing(None),
         )
-        return media, init, key
+        if not whole:  # unless the first bytes were all of it
+            size = segment.media.size or self.sizes.get(segment.media.url)
+            whole = size is not None and len(data) >= size
+        return _Parts(data, init, key, whole)
 
-    async def _hash(
-        self, segment: Segment, parts: tuple[bytes, bytes, bytes | None], every: float | None
-    ) -> SegmentFrames:
-        media, init, key = parts
+    async def _rest(self, segment: Segment, first: _Parts) -> _Parts:
+        """The whole segment, when its ``first`` bytes are fetched already: the rest of it (one
+        more Range request) when its size is known, else all of it again."""
+        size = segment.media.size or self.sizes.get(segment.media.url)
+        if size is None or len(first.media) >= size:
+            return await self._parts(segment)
+        start = segment.media.byterange.start if segment.media.byterange is not None else 0
+        rest = Resource(
+            segment.media.url, ByteRange(start + len(first.media), size - len(first.media))
+        )
+        data = await self._get(rest)
+        return dataclasses.replace(first, media=first.media + data, whole=True)
+
+    async def _hash(self, segment: Segment, parts: _Parts, every: float | None) -> SegmentFrames:
         work = functools.partial(
             hash_segment,
-            media,
+            parts.media,
             start=segment.start,
-            init=init,
-            key=key,
+            init=parts.init,
+            key=parts.key,
             iv=segment.key.iv if segment.key is not None else None,
             every=every,
+            whole=parts.whole,
             max_pixels=self.options.max_pixels,
         )
         return await asyncio.get_running_loop().run_in_executor(self.hasher, work)
@@ -320,8 +374,11 @@ class _StreamSampler:
             self.shared[resource] = future
         return await asyncio.shield(future)
 
-    async def _get(self, resource: Resource) -> bytes:
-        """The bytes of ``resource`` through Scrapy's engine (a byte range when it names one)."""
+    async def _get(self, resource: Resource, *, segment: Resource | None = None) -> bytes:
+        """The bytes of ``resource`` through Scrapy's engine (a byte range when it names one).
+        ``segment``: the segment ``resource`` is the first bytes of; a server that ignores the
+        Range and sends the whole file gives all of it. What a 206 or a 200 says of a file's
+        size is kept in ``sizes``."""
         request = self._request(resource.url, resource.headers())
         try:
             async with self.limit:
@@ -337,9 +394,13 @@ class _StreamSampler:
             span = _CONTENT_RANGE.match((response.headers.get("Content-Range") or b"").strip())
             if span is None or int(span.group(1)) != wanted.start:
                 raise _FetchFailed(f"{resource.url}: the server sent another range than asked")
+            if span.group(3) != b"*":
+                self.sizes[resource.url] = int(span.group(3))
             return body[: wanted.length]
         if response.status == 200:  # the whole file: a server that ignores Range
-            return body if wanted is None else body[wanted.start : wanted.end + 1]
+            self.sizes[resource.url] = len(body)
+            keep = segment.byterange if segment is not None else wanted
+            return body if keep is None else body[keep.start : keep.end + 1]
         raise _FetchFailed(f"{resource.url}: HTTP {response.status}")
 
     def _request(self, url: str, headers: dict[str, str]) -> Request:

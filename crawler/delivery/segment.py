@@ -16,6 +16,7 @@ Pure: standard library, PyAV, cryptography and `crawler.hashing`.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
@@ -43,16 +44,21 @@ class SegmentFrames:
     codec: str
 
 
-def decrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
-    """An AES-128 segment in the clear (CBC with PKCS#7 padding)."""
+def decrypt(data: bytes, key: bytes, iv: bytes, *, whole: bool = True) -> bytes:
+    """An AES-128 segment in the clear (CBC with PKCS#7 padding). A segment's first bytes only
+    (``whole=False``) decrypt as far as their last whole block, without the padding check."""
     if len(key) != 16:
         raise UndecodableMedia(f"an AES-128 key is 16 bytes, this one is {len(key)}")
-    if len(data) % 16:
+    if not whole:
+        data = data[: len(data) - len(data) % 16]
+    elif len(data) % 16:
         raise UndecodableMedia(
             f"an AES-128 segment is whole 16-byte blocks, this one is {len(data)} bytes"
         )
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     clear = decryptor.update(data) + decryptor.finalize()
+    if not whole:
+        return clear
     unpadder = padding.PKCS7(128).unpadder()
     try:
         return unpadder.update(clear) + unpadder.finalize()
@@ -79,28 +85,31 @@ def hash_segment(
     key: bytes | None = None,
     iv: bytes | None = None,
     every: float | None = None,
+    whole: bool = True,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
     budget: PixelBudget | None = None,
 ) -> SegmentFrames:
     """Hash the first keyframe of a segment (``every`` None), or a frame every ``every``
     seconds of it from its first frame. ``start`` is the segment's time on the stream's
     timeline; each frame's seconds are ``start`` plus its offset from the segment's first
-    frame. ``init`` is the fMP4 initialization section; ``key`` and ``iv`` an AES-128 key."""
+    frame. ``init`` is the fMP4 initialization section; ``key`` and ``iv`` an AES-128 key.
+    ``whole=False``: ``data`` is the segment's first bytes only (enough for its first
+    keyframe), cut anywhere."""
     if key is not None:
-        data = decrypt(data, key, iv or bytes(16))
+        data = decrypt(data, key, iv or bytes(16), whole=whole)
         if init and init[4:8] not in _ISO_BOXES:
             init = decrypt(init, key, iv or bytes(16))
-    whole = init + data if init else data
-    demuxer = container_format(whole)
+    joined = init + data if init else data
+    demuxer = container_format(joined)
     budget = budget or PixelBudget()
     try:
         with av.open(
-            io.BytesIO(whole),
+            io.BytesIO(joined),
             format=demuxer,
             io_open=_refuse_nested_file,
             metadata_errors="replace",
         ) as container:
-            return _sample(container, demuxer, start, every, max_pixels, budget)
+            return _sample(container, demuxer, start, every, whole, max_pixels, budget)
     except MediaError:
         raise
     except Exception as error:  # FFmpeg and PyAV raise many types on hostile bytes
@@ -114,6 +123,7 @@ def _sample(
     demuxer: str,
     start: float,
     every: float | None,
+    whole: bool,
     max_pixels: int,
     budget: PixelBudget,
 ) -> SegmentFrames:
@@ -126,7 +136,8 @@ def _sample(
     next_due = 0.0
     decoded = 0
     width = height = 0
-    for packet in container.demux(stream):
+    packets = container.demux(stream)
+    for packet in packets if whole else _complete(packets):
         try:
             pictures = stream.decode(packet)
         except av.FFmpegError:
@@ -153,6 +164,21 @@ def _sample(
                 return _found(frames, width, height, stream)
             next_due = (int(offset / every + 1e-6) + 1) * every
     return _found(frames, width, height, stream)
+
+
+def _complete(packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+    """The packets of a segment's first bytes that are whole: not those the demuxer marks
+    corrupt, and not the last one, which the cut may have shortened (a partial keyframe decodes
+    to a half-grey picture whose hash would be wrong). The empty packet that flushes the
+    decoder still comes last."""
+    last = None
+    for packet in packets:
+        if not packet.size:  # the flush at the end
+            yield packet
+            return
+        if last is not None and not last.is_corrupt:
+            yield last
+        last = packet
 
 
 def _found(

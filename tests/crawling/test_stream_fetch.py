@@ -37,6 +37,8 @@ SAMPLING = {
     "REPOSTWATCH_VIDEO_SAMPLES": "3",
     "REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS": "2",
     "REPOSTWATCH_VIDEO_DENSE_SECONDS": "1",
+    # the test segments are 25-55 kB, their keyframe about 25 kB: some first bytes hold it
+    "REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX": "30000",
 }
 
 
@@ -109,8 +111,20 @@ def test_sampling_fetches_spread_segments_then_some_near_candidate_times(crawled
     assert ts["segments"] == 3 + 2  # 3 spread over the 12 s, 2 more near matching frames
     assert "5 of 12 segments, 2 more near candidate times" in ts["detail"]
     segments = [r for r in _requests(requests, prefix, "hls-ts") if r.path.endswith(".ts")]
-    assert len(segments) == 5
-    assert stats["repostwatch/video/hls/dense_segments"] == 2 * 6  # six HLS streams
+    assert len({r.path for r in segments}) == 5
+    # the spread ones asked for by their first bytes, then the rest of those that held no
+    # whole frame or are hashed a frame a second; the new dense ones whole: no byte twice
+    by_path: dict[str, list] = {}
+    for request in segments:
+        by_path.setdefault(request.path, []).append(request.range)
+    first = "bytes=0-29999"
+    for ranges in by_path.values():
+        assert ranges in ([None], [first]) or (
+            ranges[0] == first and ranges[1].startswith("bytes=30000-") and len(ranges) == 2
+        ), ranges
+    assert sum(ranges[0] == first for ranges in by_path.values()) == 3  # the spread ones
+    # 2 new ones per HLS stream, and the rest of spread ones hashed densely
+    assert stats["repostwatch/video/hls/dense_segments"] >= 2 * 6
     assert stats["repostwatch/video/hls/streams"] == 6  # and 2 that fail
     assert stats["repostwatch/video/dash/streams"] == 4
     total = sum(found[name]["bytes_fetched"] for name in ("hls-ts", "hls-fmp4", "hls-aes"))

@@ -121,3 +121,18 @@ def test_an_fmp4_segment_without_its_initialization_section_does_not_decode(root
 def test_bytes_that_are_no_segment_are_refused():
     with pytest.raises(UnsupportedMedia, match="not an MPEG-TS or fMP4"):
         hash_segment(b"<html>" * 100, start=0.0)
+
+
+@pytest.mark.parametrize("name", ["hls-ts", "hls-fmp4", "hls-aes", "dash-base"])
+def test_a_segments_first_bytes_give_its_first_keyframe(root, name):
+    segment = _timeline(root, name).segments[5]
+    data = _read(root, segment.media)
+    init = _read(root, segment.init) if segment.init else b""
+    key = _read(root, Resource(segment.key.url)) if segment.key else None
+    iv = segment.key.iv if segment.key else None
+    whole = hash_segment(data, start=segment.start, init=init, key=key, iv=iv)
+    cut = len(data) * 9 // 10 + 5  # past the keyframe (most of a segment), anywhere
+    first = hash_segment(data[:cut], start=segment.start, init=init, key=key, iv=iv, whole=False)
+    assert first.frames == whole.frames
+    with pytest.raises(UndecodableMedia):  # a few bytes hold no whole frame
+        hash_segment(data[:2000], start=segment.start, init=init, key=key, iv=iv, whole=False)
