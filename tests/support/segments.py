@@ -21,6 +21,7 @@ from pathlib import Path
 from tests.support.videos import slideshow
 
 SOURCE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+UNRELATED_PHOTOS = ("motorcycle", "hubble", "moon", "coins")
 SECONDS = 12.0
 #: The AES-128 key and IV of the encrypted stream (test material only).
 KEY = bytes(range(16))
@@ -47,6 +48,7 @@ def stream_files() -> Path:
     _aes(root)
     _live(root)
     _unusable(root)
+    _unrelated(root)
     _dash(root, "dash-number", ["-use_template", "1", "-use_timeline", "0"])
     _dash(root, "dash-time", ["-media_seg_name", "chunk-$RepresentationID$-$Time%08d$.m4s"])
     _dash(root, "dash-list", ["-single_file", "1", "-use_template", "0", "-use_timeline", "0"])
@@ -102,6 +104,18 @@ def _live(root: Path) -> None:
     window = pairs[4:9]
     body = [*header, "#EXT-X-MEDIA-SEQUENCE:4"] + [line for pair in window for line in pair]
     (folder / "index.m3u8").write_text("\n".join(body) + "\n")
+
+
+def _unrelated(root: Path) -> None:
+    """An HLS stream of other photos, which must match nothing."""
+    other = root / "unrelated.mp4"
+    other.write_bytes(slideshow(UNRELATED_PHOTOS, seconds=SECONDS))
+    folder = root / "hls-unrelated"
+    folder.mkdir()
+    _ffmpeg(
+        "-i", str(other), "-vf", "scale=480:360", *_X264, *_GOP,
+        "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", str(folder / "index.m3u8"),
+    )  # fmt: skip
 
 
 def _unusable(root: Path) -> None:
