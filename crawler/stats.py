@@ -65,6 +65,19 @@ MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
 #: Animations and videos whose frames were hashed only up to the pixel budget.
 MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
+# --- video delivery (crawler/crawling/video_fetch.py) -------------------------------------------
+#: Large progressive videos sampled through Range requests, the bytes fetched for them (probe
+#: included), and the dense windows fetched around frames that looked like a reference.
+VIDEO_RANGED = "repostwatch/video/ranged"
+VIDEO_RANGED_BYTES = "repostwatch/video/ranged_bytes"
+VIDEO_DENSE_WINDOWS = "repostwatch/video/dense_windows"
+#: Sampled videos whose sampling stopped at its byte, time or pass limit with targets left.
+VIDEO_SAMPLING_LIMITED = "repostwatch/video/sampling_limited"
+#: Videos whose server ignored Range (200 with the whole body), and of those, the ones read only
+#: up to REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES / _SECONDS (their prefix hashed).
+VIDEO_NO_RANGE = "repostwatch/video/no_range"
+VIDEO_BUDGET_STOPPED = "repostwatch/video/budget_stopped"
+
 
 def video_stream(form: str, what: str) -> str:
     """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
