@@ -82,7 +82,7 @@ VIDEO_BUDGET_STOPPED = "repostwatch/video/budget_stopped"
 def video_stream(form: str, what: str) -> str:
     """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
     ``dense_segments``, ``bytes``, ``segment_refetched``, ``live``, ``encrypted``,
-    ``segment_failed``,
+    ``time_limited``, ``segment_failed``,
     ``failed/<reason>`` (crawler/crawling/stream_fetch.py)."""
     return f"{PREFIX}/video/{form}/{what}"
 

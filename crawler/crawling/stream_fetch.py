@@ -18,6 +18,9 @@ A media URL whose first bytes are a playlist or a manifest (`crawler.hashing.sni
    ``REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS`` more) are fetched, and these and the sampled
    ones near those times are hashed a frame a second, for the alignment to confirm.
 
+All of it within ``REPOSTWATCH_VIDEO_SECONDS``: segments not sampled by then are given up and
+the stream is matched on the frames it has (``video/<form>/time_limited``).
+
 Every request is a media request (the media meta, the page as Referer only on its own origin)
 given to ``download``, i.e. Scrapy's engine: the private-network guard, robots.txt, retries,
 politeness and stats apply to playlists, keys and segments alike. What was fetched is the
@@ -32,6 +35,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -86,6 +90,7 @@ class StreamOptions:
     maxsize: int  # REPOSTWATCH_MEDIA_MAXSIZE, per request
     max_pixels: int  # REPOSTWATCH_MAX_PIXELS
     segment_prefix: int  # REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX
+    seconds: float  # REPOSTWATCH_VIDEO_SECONDS: then matched on the frames sampled so far
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StreamOptions:
@@ -98,6 +103,7 @@ class StreamOptions:
             maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             segment_prefix=settings.getint("REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX"),
+            seconds=settings.getfloat("REPOSTWATCH_VIDEO_SECONDS"),
         )
 
 
@@ -176,6 +182,8 @@ class _StreamSampler:
         self.sizes: dict[str, int] = {}  # file sizes that 206 and 200 answers told
         self.fetched = 0
         self.form = "hls"
+        self.deadline = math.inf  # REPOSTWATCH_VIDEO_SECONDS after the start
+        self.time_limited = False
 
     def count(self, what: str, value: int = 1) -> None:
         if self.stats is not None:
@@ -201,15 +209,25 @@ class _StreamSampler:
             return self._failed(url, "unreadable", str(exc))
         except _FetchFailed as exc:
             return self._failed(url, "fetch", str(exc))
+        self.deadline = started + self.options.seconds
         chosen = plan.spread(timeline.segments, self.options.samples)
-        found = await asyncio.gather(*(self._sampled(segment) for segment in chosen))
+        tasks = {asyncio.ensure_future(self._sampled(segment)): segment for segment in chosen}
+        await self._within_time(tasks)
         hashed = {
-            s.index: (s, frames, kept) for s, (frames, kept) in zip(chosen, found, strict=True)
+            tasks[task].index: (tasks[task], *task.result())
+            for task in tasks
+            if not task.cancelled()
         }
         dense = 0
-        if candidate_times is not None and self.options.dense_seconds > 0:
+        dense_wanted = candidate_times is not None and self.options.dense_seconds > 0
+        if dense_wanted and time.monotonic() < self.deadline:
             dense = await self._densely(timeline, hashed, candidate_times)
         results = {index: frames for index, (_, frames, _) in hashed.items() if frames is not None}
+        if not results and self.time_limited:
+            self.count("time_limited")
+            limit = f"REPOSTWATCH_VIDEO_SECONDS ({self.options.seconds:g} s)"
+            why = f"not one segment sampled within {limit}"
+            return self._failed(url, "time_limited", why)
         if not results:
             errors = [kept for _, frames, kept in hashed.values() if frames is None]
             if any(isinstance(error, UnsupportedMedia) for error in errors):
@@ -313,9 +331,24 @@ class _StreamSampler:
                 self.count("segment_failed")
                 logger.debug("Segment %s not sampled densely: %s", segment.media.url, exc)
 
-        await asyncio.gather(*(again(s) for s in near), *(new(s) for s in more))
+        await self._within_time(
+            [asyncio.ensure_future(again(s)) for s in near]
+            + [asyncio.ensure_future(new(s)) for s in more]
+        )
         self.count("dense_segments", len(more))
         return len(more)
+
+    async def _within_time(self, tasks) -> None:
+        """Wait for ``tasks`` until ``REPOSTWATCH_VIDEO_SECONDS`` from the start have passed;
+        those still running then are cancelled (the stream is matched on what it has)."""
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=max(0.0, self.deadline - time.monotonic()))
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.time_limited = True
+            await asyncio.wait(pending)
 
     async def _parts(self, segment: Segment, prefix: int = 0) -> _Parts:
         """The segment's bytes (its first ``prefix`` bytes only, when it may be larger), its
@@ -452,6 +485,9 @@ class _StreamSampler:
         parts.append(f"{len(results)} of {len(timeline.segments)} segments")
         if dense:
             parts.append(f"{dense} more near candidate times")
+        if self.time_limited:
+            self.count("time_limited")
+            parts.append(f"stopped at the time limit ({self.options.seconds:g} s)")
         delivery = Delivery(
             self.form,
             bytes_fetched=self.fetched,

@@ -177,3 +177,24 @@ def test_streams_that_cannot_be_sampled_say_why_and_are_counted(crawled):
     assert "SAMPLE-AES" in found["hls-drm"]["error"]
     for name, reason in UNUSABLE.items():
         assert stats[f"repostwatch/video/hls/failed/{reason}"] == 1, name
+
+
+def test_a_stream_out_of_time_is_given_up_and_says_so(nginx, tmp_path):
+    root = stream_files()
+    base = nginx.site.publish(root, nginx.site.folder("late") / "s")
+    out = tmp_path / "found.json"
+    env = {
+        **os.environ,
+        "REPOSTWATCH_VIDEO_SECONDS": "0",
+        "SCRAPY_SETTINGS_MODULE": "settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    url = f"{base}/hls-ts/index.m3u8"
+    subprocess.run(
+        [sys.executable, "-m", "tests.support.stream_crawl", str(out), str(root / "source.mp4"),
+         url],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=240,
+    )  # fmt: skip
+    found = json.loads(out.read_text())
+    assert "within REPOSTWATCH_VIDEO_SECONDS (0 s)" in found["streams"][url]["error"]
+    assert found["stats"]["repostwatch/video/hls/failed/time_limited"] == 1

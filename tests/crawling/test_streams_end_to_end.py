@@ -8,14 +8,8 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
 from tests.support.segments import stream_files
-
-# The dispatcher that routes playlists here is another branch's (s-ranged): until it is merged
-# there is nothing to crawl through.
-pytest.importorskip("crawler.crawling.video_fetch")
 
 CASE = "stream-case"
 
