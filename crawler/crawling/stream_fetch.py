@@ -291,8 +291,9 @@ class _StreamSampler:
         hashed: dict[int, tuple[Segment, SegmentFrames | None, object]],
         candidate_times: CandidateTimes,
     ) -> int:
-        """Hash a frame a second in the segments around the candidate times; returns how many
-        segments were fetched for it."""
+        """Hash a frame a second in at most ``REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS``
+        segments around the candidate times; returns how many were fetched (whole, or the rest
+        of those whose first bytes were sampled) for it."""
         frames = sorted(
             (f for _, found, _ in hashed.values() if found is not None for f in found.frames),
             key=lambda f: f.seconds,
@@ -302,22 +303,19 @@ class _StreamSampler:
         times = await candidate_times(frames)
         if not times:
             return 0
-        window = self.options.dense_seconds
-        near = [
-            segment
-            for segment, found, _ in hashed.values()
-            if found is not None
-            and any(segment.end > t - window and segment.start < t + window for t in times)
-        ]
-        more = plan.around(
-            timeline.segments, times, window, fetched=hashed, limit=self.options.dense_segments
-        )
+        # A few of the times, from the first to the last, so that the alignment is confirmed
+        # at both ends; their segments, whether sampled already or not, within the budget.
+        budget = self.options.dense_segments
+        spaced = plan.spaced(sorted(times), max(1, budget // 2))
+        targets = plan.around(timeline.segments, spaced, self.options.dense_seconds, limit=budget)
+        near = [s for s in targets if s.index in hashed and hashed[s.index][1] is not None]
+        more = [s for s in targets if s.index not in hashed]
+        fetched = len(more) + sum(1 for s in near if not hashed[s.index][2].whole)
 
         async def again(segment: Segment) -> None:
             _, _, parts = hashed[segment.index]
             try:
                 if not parts.whole:  # only its first bytes were fetched
-                    self.count("dense_segments")
                     parts = await self._rest(segment, parts)
                 hashed[segment.index] = (segment, await self._hash(segment, parts, DENSE_STEP), b"")
             except (_FetchFailed, MediaError, HashTimeout, BrokenProcessPool) as exc:
@@ -335,8 +333,8 @@ class _StreamSampler:
             [asyncio.ensure_future(again(s)) for s in near]
             + [asyncio.ensure_future(new(s)) for s in more]
         )
-        self.count("dense_segments", len(more))
-        return len(more)
+        self.count("dense_segments", fetched)
+        return fetched
 
     async def _within_time(self, tasks) -> None:
         """Wait for ``tasks`` until ``REPOSTWATCH_VIDEO_SECONDS`` from the start have passed;
@@ -484,7 +482,7 @@ class _StreamSampler:
             parts.append("live window")
         parts.append(f"{len(results)} of {len(timeline.segments)} segments")
         if dense:
-            parts.append(f"{dense} more near candidate times")
+            parts.append(f"{dense} fetched for frames near candidate times")
         if self.time_limited:
             self.count("time_limited")
             parts.append(f"stopped at the time limit ({self.options.seconds:g} s)")

@@ -69,3 +69,16 @@ def at(segments: Sequence[Segment], time: float) -> Segment:
         else:
             high = middle - 1
     return segments[low]
+
+
+def spaced(values: Sequence[float], count: int) -> list[float]:
+    """At most ``count`` of the sorted ``values``, evenly spaced from the first to the last (the
+    middle one for a count of one)."""
+    if count < 1:
+        raise ValueError(f"count must be 1 or more, got {count}")
+    if len(values) <= count:
+        return list(values)
+    if count == 1:
+        return [values[len(values) // 2]]
+    last = len(values) - 1
+    return [values[round(part * last / (count - 1))] for part in range(count)]

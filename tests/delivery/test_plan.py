@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.delivery.plan import around, at, spread
+from crawler.delivery.plan import around, at, spaced, spread
 from crawler.delivery.stream import Resource, Segment
 
 
@@ -59,3 +59,13 @@ def test_around_stops_at_its_limit_closest_first():
     segments = _segments(*[2.0] * 20)
     chosen = around(segments, [21.0, 5.0], 4.0, limit=3)
     assert [s.index for s in chosen] == [9, 10, 11]
+
+
+def test_spaced_keeps_the_ends_and_spreads_the_rest():
+    values = [float(v) for v in range(10)]
+    assert spaced(values, 3) == [0.0, 4.0, 9.0]  # round(4.5) is 4: half to even
+    assert spaced(values, 2) == [0.0, 9.0]
+    assert spaced(values, 1) == [5.0]
+    assert spaced(values[:2], 5) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="1 or more"):
+        spaced(values, 0)
