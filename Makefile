@@ -112,6 +112,8 @@ bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/b
 	$(VENV)/bin/python -m benchmarks.hashing
 	@echo "==> reference index at 1M and 10M PDQ hashes"
 	$(VENV)/bin/python -m benchmarks.index
+	@echo "==> video: recall per edit and delivery form, false matches, bytes fetched, frame index (opencv-doc clips into var/bench once; needs nginx and ffmpeg: make services)"
+	$(VENV)/bin/python -m benchmarks.video
 	@echo "==> distributed crawls: Redis memory per million URLs; one worker against two (needs Redis)"
 	$(VENV)/bin/python -m benchmarks.redis_memory
 	$(VENV)/bin/python -m benchmarks.distributed
