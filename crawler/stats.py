@@ -78,6 +78,15 @@ VIDEO_SAMPLING_LIMITED = "repostwatch/video/sampling_limited"
 VIDEO_NO_RANGE = "repostwatch/video/no_range"
 VIDEO_BUDGET_STOPPED = "repostwatch/video/budget_stopped"
 
+
+def video_stream(form: str, what: str) -> str:
+    """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
+    ``dense_segments``, ``bytes``, ``segment_refetched``, ``live``, ``encrypted``,
+    ``time_limited``, ``segment_failed``,
+    ``failed/<reason>`` (crawler/crawling/stream_fetch.py)."""
+    return f"{PREFIX}/video/{form}/{what}"
+
+
 #: Media URLs of pages' scripts and data over the per-page bounds (crawler/extraction/page.py),
 #: left out; of those kept, the ones without a media extension (their download tells).
 MEDIA_CAPPED = "repostwatch/media/capped"

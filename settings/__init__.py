@@ -77,6 +77,22 @@ REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES = _whole_number(
 )
 #: env REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS: ... or for this many seconds, whichever ends first.
 REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS = _number("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS", 20.0)
+#: env REPOSTWATCH_VIDEO_STREAM_MIN_LINES: an HLS variant or DASH representation is chosen as the
+#: smallest with at least this many lines (its short side), else the largest below.
+REPOSTWATCH_VIDEO_STREAM_MIN_LINES = _whole_number("REPOSTWATCH_VIDEO_STREAM_MIN_LINES", 360)
+#: env REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS: most segments of a stream hashed a frame a second
+#: around the times whose frames look like a reference (half as many of those times, first to last).
+REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS", 6
+)
+#: env REPOSTWATCH_VIDEO_STREAM_CONCURRENCY: requests in flight per stream (playlists, keys,
+#: segments); the downloader's own per-domain limits still apply.
+REPOSTWATCH_VIDEO_STREAM_CONCURRENCY = _whole_number("REPOSTWATCH_VIDEO_STREAM_CONCURRENCY", 4)
+#: env REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX: bytes asked for of each sampled segment (its
+#: first keyframe is at its start); the whole segment only when they hold no frame (0: always).
+REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX", 128 * 1024
+)
 #: env REPOSTWATCH_HASH_TASK_SECONDS: seconds one media file may take to hash; past them its
 #: hashing process is killed and replaced, and the media counted as media/failed/hash_timeout.
 REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)

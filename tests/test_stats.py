@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from crawler import stats
@@ -103,6 +104,8 @@ BUILT = {
     stats.full_size: ("media_links", "repostwatch/full_size/media_links"),
     stats.browser_blocked: ("<type>", "repostwatch/browser/blocked/<type>"),
     stats.browser_proxy_refused: ("<reason>", "repostwatch/browser/proxy_refused/<reason>"),
+    functools.partial(stats.video_stream, "hls"): ("<what>", "repostwatch/video/hls/<what>"),
+    functools.partial(stats.video_stream, "dash"): ("<what>", "repostwatch/video/dash/<what>"),
 }
 
 
