@@ -80,8 +80,8 @@ lock: ## Regenerate requirements.lock from pyproject.toml (runtime + dev), pip-t
 	} > requirements.lock
 	@echo "==> wrote requirements.lock ($$(grep -cE '^[A-Za-z0-9]' requirements.lock) pins)"
 
-services: ## Install/start PostgreSQL and Redis, install Chromium, for the tests (scripts/services.sh)
-	@echo "==> making PostgreSQL and Redis available on 127.0.0.1"
+services: ## Install/start PostgreSQL and Redis; install Chromium, nginx, ffmpeg, a CJK font (scripts/services.sh)
+	@echo "==> making PostgreSQL, Redis, Chromium, nginx and ffmpeg available on 127.0.0.1"
 	bash scripts/services.sh
 
 demo: install ## Serve the demo site, crawl it and print the flags (its own SQLite in var/demo/, made afresh)
@@ -112,6 +112,8 @@ bench: install ## Print the benchmark tables (docs/benchmarks.md); writes docs/b
 	$(VENV)/bin/python -m benchmarks.hashing
 	@echo "==> reference index at 1M and 10M PDQ hashes"
 	$(VENV)/bin/python -m benchmarks.index
+	@echo "==> video: recall per edit and delivery form, false matches, bytes fetched, frame index (opencv-doc clips into var/bench once; needs nginx and ffmpeg: make services)"
+	$(VENV)/bin/python -m benchmarks.video
 	@echo "==> distributed crawls: Redis memory per million URLs; one worker against two (needs Redis)"
 	$(VENV)/bin/python -m benchmarks.redis_memory
 	$(VENV)/bin/python -m benchmarks.distributed

@@ -6,6 +6,26 @@ from dataclasses import dataclass, field
 
 SPIDER = "site"  # the spider every site is crawled with (spiders/site.py), by its Scrapy name
 
+#: Kinds of :class:`Preview`: a ``<video poster>`` image, and a storyboard (a WebVTT file whose
+#: cues name tiles of sprite images by ``#xywh=``: a player's seek-bar thumbnails).
+POSTER, STORYBOARD = "poster", "storyboard"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A still a player shows for a video before or beside it: early, cheap evidence.
+
+    Hashed as images (a storyboard: each sprite tile, by its cue's time), never on its own the
+    evidence of a video match: a tile that matches a reference video's frame only says which
+    video to look at first (crawler/crawling/previews.py).
+    """
+
+    url: str
+    kind: str  # POSTER or STORYBOARD
+    #: The video it belongs to (a ``<video>``'s source or the stream its player loaded), or
+    #: None when the page does not say.
+    video: str | None = None
+
 
 @dataclass
 class MediaPage:
@@ -22,3 +42,8 @@ class MediaPage:
     flags: int = 0
     #: Search crawls: the case keyword whose site search led to this page (None otherwise).
     keyword: str | None = None
+    #: Posters and storyboards of the page's videos (not in ``media_urls``: never evidence of a
+    #: match by themselves).
+    previews: list[Preview] = field(default_factory=list)
+    #: An embedded player's page (an ``<iframe>`` followed one level): the page that embeds it.
+    embedded_in: str | None = None

@@ -65,6 +65,27 @@ MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
 #: Animations and videos whose frames were hashed only up to the pixel budget.
 MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 
+# --- video delivery (crawler/crawling/video_fetch.py) -------------------------------------------
+#: Large progressive videos sampled through Range requests, the bytes fetched for them (probe
+#: included), and the dense windows fetched around frames that looked like a reference.
+VIDEO_RANGED = "repostwatch/video/ranged"
+VIDEO_RANGED_BYTES = "repostwatch/video/ranged_bytes"
+VIDEO_DENSE_WINDOWS = "repostwatch/video/dense_windows"
+#: Sampled videos whose sampling stopped at its byte, time or pass limit with targets left.
+VIDEO_SAMPLING_LIMITED = "repostwatch/video/sampling_limited"
+#: Videos whose server ignored Range (200 with the whole body), and of those, the ones read only
+#: up to REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES / _SECONDS (their prefix hashed).
+VIDEO_NO_RANGE = "repostwatch/video/no_range"
+VIDEO_BUDGET_STOPPED = "repostwatch/video/budget_stopped"
+
+
+def video_stream(form: str, what: str) -> str:
+    """Streams sampled by segments, by form (``hls``, ``dash``): ``streams``, ``segments``,
+    ``dense_segments``, ``bytes``, ``segment_refetched``, ``live``, ``encrypted``,
+    ``time_limited``, ``segment_failed``,
+    ``failed/<reason>`` (crawler/crawling/stream_fetch.py)."""
+    return f"{PREFIX}/video/{form}/{what}"
+
 
 #: Media URLs of pages' scripts and data over the per-page bounds (crawler/extraction/page.py),
 #: left out; of those kept, the ones without a media extension (their download tells).
@@ -179,6 +200,20 @@ BROWSER_BLOCKED_HOST = "repostwatch/browser/blocked/host"
 BROWSER_PROXY_REFUSED_PREFIX = "repostwatch/browser/proxy_refused/"
 
 
+#: Video players (render = "browser"): the streams (manifests) and video files a player asked
+#: for that were handed to the pipeline; the captured variants and segments left out as parts
+#: of a captured stream; pages whose player was started (clicked, play()); pages with a
+#: <video> whose player asked for nothing even then.
+BROWSER_PLAYER_STREAMS = "repostwatch/browser/player/streams"
+BROWSER_PLAYER_VIDEOS = "repostwatch/browser/player/videos"
+BROWSER_PLAYER_PARTS = "repostwatch/browser/player/parts_of_streams"
+BROWSER_PLAYER_STARTED = "repostwatch/browser/player/started"
+BROWSER_PLAYER_SILENT = "repostwatch/browser/player/silent"
+#: Iframes on another origin the browser was kept from loading inline (followed as embeds,
+#: through the downloader, when the site file's [embeds] allows).
+BROWSER_EMBEDS_DEFERRED = "repostwatch/browser/embeds_deferred"
+
+
 def browser_proxy_refused(reason: str) -> str:
     """Browser requests the guard proxy refused, by reason."""
     return BROWSER_PROXY_REFUSED_PREFIX + reason
@@ -187,6 +222,17 @@ def browser_proxy_refused(reason: str) -> str:
 def browser_blocked(resource_type: str) -> str:
     """Browser requests stopped by the site file's ``browser.block``, by resource type."""
     return f"{PREFIX}/browser/blocked/{resource_type}"
+
+
+# --- embedded players and previews -----------------------------------------------------------
+#: <iframe>s found on pages; followed (one level); refused by the site file's [embeds] (not
+#: followed, denied or not allowed); over embeds.max_per_page.
+EMBEDS_FOUND = "repostwatch/embeds/found"
+EMBEDS_FOLLOWED = "repostwatch/embeds/followed"
+EMBEDS_REFUSED = "repostwatch/embeds/refused"
+EMBEDS_CAPPED = "repostwatch/embeds/capped"
+#: Posters and storyboards handed to the pipeline as previews (early evidence, never alone).
+PREVIEWS_FOUND = "repostwatch/previews/found"
 
 
 # --- Scrapy's own, read back ------------------------------------------------------------------

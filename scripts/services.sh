@@ -4,7 +4,14 @@
 #   append-only audit test creates an application role of its own) and database repostwatch_test,
 #   Redis on 6379,
 #   Debian's Chromium at /usr/bin/chromium (renders render = "browser" sites; Playwright's own
-#   browser download is never used).
+#   browser download is never used),
+#   Debian's nginx at /usr/sbin/nginx (nginx-light when the mirror has it) and ffmpeg: the video tests
+#   start nginx themselves, one per pytest process, on a free port with a config of their own
+#   (tests/support/nginx.py), and make their videos with ffmpeg (tests/support/streams.py). The
+#   system nginx service is never started, not even by the package's install,
+#   a CJK font (fonts-noto-cjk) when fontconfig knows no Korean font: Korean text in Chromium's
+#   screenshots and in the review app's PDFs would otherwise be boxes; DejaVu Sans, the font of the
+#   test videos' burned-in subtitles.
 # Installs Debian's packages when they are missing and starts what is not running; a service that
 # already answers is left alone. Run by `make services` and, through it, by `make test`.
 set -euo pipefail
@@ -40,21 +47,51 @@ have_pg_server() {
     command -v pg_ctlcluster >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
 }
 
+have_korean_font() { command -v fc-list >/dev/null && [[ -n "$(fc-list :lang=ko family)" ]]; }
+
 missing=()
 have_pg_server || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)  # nginx-light below when the mirror has it
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+have_korean_font || missing+=(fontconfig fonts-noto-cjk)
+# The test videos' burned-in subtitles are drawn with DejaVu Sans (ffmpeg's drawtext needs a file).
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+
+# Debian's packages start their service on install unless /usr/sbin/policy-rc.d says no (exit 101).
+# The tests run nginx themselves, so the system service must not start (it would take port 80 or
+# fail the install when something holds it). A policy-rc.d already there (containers have one) is
+# left alone; one written here is removed on exit.
+block_service_starts() {
+    [[ -e /usr/sbin/policy-rc.d ]] && return
+    say "writing a temporary /usr/sbin/policy-rc.d so that the install starts no service"
+    printf '#!/bin/sh\n# written by RepostWatch scripts/services.sh for one apt-get install\nexit 101\n' \
+        | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    trap '"${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+}
 
 if ((${#missing[@]})); then
     say "installing ${missing[*]} with apt-get"
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q \
         || die "apt-get update failed" "check that Debian's package mirrors are reachable"
+    for i in "${!missing[@]}"; do
+        if [[ "${missing[$i]}" == nginx ]] && apt-cache show nginx-light >/dev/null 2>&1; then
+            missing[$i]=nginx-light  # the static-file server without the modules tests never use
+        fi
+    done
+    if [[ " ${missing[*]} " == *" nginx"* ]]; then
+        block_service_starts
+    fi
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "${missing[@]}" \
         || die "apt-get install ${missing[*]} failed" "see apt's output above"
 else
-    say "postgresql, redis-server and chromium are installed"
+    say "postgresql, redis-server, chromium, nginx, ffmpeg and a Korean font are installed"
 fi
+[[ -x /usr/sbin/nginx ]] || die "/usr/sbin/nginx is missing after the install" \
+    "install Debian's nginx-light (or nginx) package by hand"
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 

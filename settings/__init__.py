@@ -53,6 +53,47 @@ REPOSTWATCH_SITES_DIR = os.environ.get(
 REPOSTWATCH_HASH_WORKERS = _whole_number("REPOSTWATCH_HASH_WORKERS", 0)
 #: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.
 REPOSTWATCH_MEDIA_MAXSIZE = _whole_number("REPOSTWATCH_MEDIA_MAXSIZE", 64 * 1024 * 1024)
+#: env REPOSTWATCH_MEDIA_PROBE_BYTES: the first request for a media URL asks for this many bytes
+#: (HTTP Range); what they hold decides the rest (fetch the remainder, sample a large video's
+#: byte ranges, or read a stream).
+REPOSTWATCH_MEDIA_PROBE_BYTES = _whole_number("REPOSTWATCH_MEDIA_PROBE_BYTES", 1024 * 1024)
+#: env REPOSTWATCH_VIDEO_WHOLE_MAXSIZE: videos up to this many bytes are downloaded whole (a
+#: frame a second, and their sha256); larger ones are sampled through byte ranges.
+REPOSTWATCH_VIDEO_WHOLE_MAXSIZE = _whole_number("REPOSTWATCH_VIDEO_WHOLE_MAXSIZE", 16 * 1024 * 1024)
+#: env REPOSTWATCH_VIDEO_SAMPLES: keyframes sampled over the whole duration of a large video.
+REPOSTWATCH_VIDEO_SAMPLES = _whole_number("REPOSTWATCH_VIDEO_SAMPLES", 60)
+#: env REPOSTWATCH_VIDEO_DENSE_SECONDS: around each sampled frame that looks like a reference
+#: frame, this many seconds before and after are fetched and sampled every second (0: never).
+REPOSTWATCH_VIDEO_DENSE_SECONDS = _number("REPOSTWATCH_VIDEO_DENSE_SECONDS", 3.0)
+#: env REPOSTWATCH_VIDEO_BYTE_SHARE: most of a sampled video fetched, as a share of its size
+#: (but never less than REPOSTWATCH_VIDEO_WHOLE_MAXSIZE bytes).
+REPOSTWATCH_VIDEO_BYTE_SHARE = _number("REPOSTWATCH_VIDEO_BYTE_SHARE", 0.05)
+#: env REPOSTWATCH_VIDEO_SECONDS: seconds a sampled video may take, fetching and decoding; past
+#: them it is matched on the frames sampled so far.
+REPOSTWATCH_VIDEO_SECONDS = _number("REPOSTWATCH_VIDEO_SECONDS", 30.0)
+#: env REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES: a video whose server ignores Range is read up to
+#: this many bytes, and its prefix hashed ...
+REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES", 32 * 1024 * 1024
+)
+#: env REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS: ... or for this many seconds, whichever ends first.
+REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS = _number("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS", 20.0)
+#: env REPOSTWATCH_VIDEO_STREAM_MIN_LINES: an HLS variant or DASH representation is chosen as the
+#: smallest with at least this many lines (its short side), else the largest below.
+REPOSTWATCH_VIDEO_STREAM_MIN_LINES = _whole_number("REPOSTWATCH_VIDEO_STREAM_MIN_LINES", 360)
+#: env REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS: most segments of a stream hashed a frame a second
+#: around the times whose frames look like a reference (half as many of those times, first to last).
+REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_DENSE_SEGMENTS", 6
+)
+#: env REPOSTWATCH_VIDEO_STREAM_CONCURRENCY: requests in flight per stream (playlists, keys,
+#: segments); the downloader's own per-domain limits still apply.
+REPOSTWATCH_VIDEO_STREAM_CONCURRENCY = _whole_number("REPOSTWATCH_VIDEO_STREAM_CONCURRENCY", 4)
+#: env REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX: bytes asked for of each sampled segment (its
+#: first keyframe is at its start); the whole segment only when they hold no frame (0: always).
+REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX = _whole_number(
+    "REPOSTWATCH_VIDEO_STREAM_SEGMENT_PREFIX", 128 * 1024
+)
 #: env REPOSTWATCH_HASH_TASK_SECONDS: seconds one media file may take to hash; past them its
 #: hashing process is killed and replaced, and the media counted as media/failed/hash_timeout.
 REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)

@@ -18,9 +18,18 @@ For each page:
   costs one conditional request per media, not a full download by Chromium too), unless the
   site file has ``load_media = true``; and it records every other response that is an image or
   a video (a script's ``fetch`` of one).
+  Requests of the page's video player (:mod:`crawler.extraction.player`: HLS/DASH manifests,
+  their segments, video files, WebVTT storyboards; an MSE player's ``<video>`` plays a
+  ``blob:``, so only the network names them) are recorded in a
+  :class:`~crawler.extraction.player.PlayerTraffic`: manifests load (the player needs them, and
+  their text says which segments they cover), segments and video files are recorded and
+  stopped like other media unless ``load_media``. An iframe on another origin is kept from
+  loading inline (``browser/embeds_deferred``): the spider follows it as an embed through the
+  downloader, where robots.txt and the site file's ``[embeds]`` rules apply.
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
-  file's ``wait_for`` selector, scrolls to load more, then lets the network settle. Its report
-  is the page method's ``result``.
+  file's ``wait_for`` selector, scrolls to load more, starts a video player that asked for
+  nothing by itself (:func:`spiders.player.start_player`), then lets the network settle. Its
+  report is the page method's ``result``.
 * The page is closed by scrapy-playwright when its content has been read, and also when
   anything failed: the page object is never handed to the spider (no ``playwright_include_page``).
 
@@ -30,6 +39,7 @@ serialized by a disk or Redis scheduler queue.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -39,16 +49,31 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.extraction.player import (
+    MANIFEST,
+    PLAYER_RESOURCE_TYPES,
+    SNIFFED_CONTENT_TYPES,
+    PlayerTraffic,
+    classify,
+)
 from crawler.network import AddressRefused, PrivateOptIn, checked_addresses, default_port
 from crawler.sites import BrowserConfig
 from crawler.stats import (
     BROWSER_BLOCKED_HOST,
-    BROWSER_MEDIA_NOT_LOADED,
+    BROWSER_EMBEDS_DEFERRED,
     REFUSED_SCHEME,
     browser_blocked,
     name,
 )
 from crawler.stats import refused as refused_stat
+from spiders.player import (
+    CAPTURES,
+    Capture,
+    other_origin_frame,
+    player_request,
+    read_manifest,
+    start_player,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +85,11 @@ CONTEXT_OPTIONS = {"service_workers": "block"}
 OPTIONS_KEY = "repostwatch_browser"
 NETWORK_MEDIA_KEY = "repostwatch_browser_media"
 REFUSED_KEY = "repostwatch_browser_refused"
+PLAYER_KEY = "repostwatch_browser_player"
 #: Schemes that stay inside the browser (no network) and pass the guard.
 LOCAL_SCHEMES = ("data", "blob", "about")
 #: Content types of the responses that count as media found on the page.
 MEDIA_CONTENT_TYPES = ("image/", "video/")
-#: Resource types of the browser's requests for media: recorded, and stopped unless load_media.
-MEDIA_RESOURCE_TYPES = ("image", "media")
 
 #: ``await check(host, port)``: None when the browser may connect, else the refusal's
 #: ``refused/<kind>`` stat name (crawler.network's kinds: ``refused/private_network`` ...).
@@ -92,6 +116,8 @@ def page_meta(
         "block": list(options.block),
         "block_hosts": list(options.block_hosts),
         "load_media": options.load_media,
+        "play": list(options.play),
+        "player_wait": options.player_wait,
         "private_origins": [[host, port] for host, port in private_origins],
         "settle_seconds": settle_seconds,
     }
@@ -110,6 +136,11 @@ class PageReport:
     """What the browser did and saw on one page (read by the spider from the response meta)."""
 
     network_media: list[str] = field(default_factory=list)
+    #: What the page's video player asked the network for.
+    player: PlayerTraffic = field(default_factory=PlayerTraffic)
+    #: "by_itself" (the player asked for its video unprompted), "started" (after a click or
+    #: play()), "silent" (a player or <video> that asked for nothing), None (no player).
+    player_state: str | None = None
     refused: dict[str, int] = field(default_factory=dict)
     clicked: list[str] = field(default_factory=list)
     wait_for: str | None = None  # "found", "timeout" or None (no wait_for)
@@ -123,6 +154,8 @@ def page_report(meta: dict[str, Any]) -> PageReport:
     prepared = prepared if isinstance(prepared, dict) else {}
     return PageReport(
         network_media=list(meta.get(NETWORK_MEDIA_KEY) or ()),
+        player=PlayerTraffic.from_plain(meta.get(PLAYER_KEY)),
+        player_state=prepared.get("player"),
         refused=dict(meta.get(REFUSED_KEY) or {}),
         clicked=list(prepared.get("clicked", ())),
         wait_for=prepared.get("wait_for"),
@@ -137,14 +170,32 @@ async def init_page(page: Any, request: Any) -> None:
     options = request.meta[OPTIONS_KEY]
     found: list[str] = []
     refused: Counter[str] = Counter()
+    capture = Capture(PlayerTraffic())
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
+    request.meta[PLAYER_KEY] = capture.traffic.to_plain()  # plain data: a live view
+    CAPTURES[page] = capture
     opt_in = PrivateOptIn(origins=frozenset((h, p) for h, p in options["private_origins"]))
     verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> refusal, for this page
 
     def record(response: Any) -> None:
+        if not 200 <= response.status < 300:
+            return
         content_type = (response.headers.get("content-type") or "").lower()
-        if 200 <= response.status < 300 and content_type.startswith(MEDIA_CONTENT_TYPES):
+        resource_type = response.request.resource_type
+        kind = classify(response.url, resource_type, content_type)
+        sniff = (
+            kind is None
+            and resource_type in PLAYER_RESOURCE_TYPES
+            and content_type.split(";", 1)[0].strip() in SNIFFED_CONTENT_TYPES
+        )
+        if kind == MANIFEST or sniff:
+            task = asyncio.ensure_future(read_manifest(response, capture.traffic))
+            capture.pending.add(task)
+            task.add_done_callback(capture.pending.discard)
+        elif kind is not None:
+            capture.traffic.add(kind, response.url)
+        elif content_type.startswith(MEDIA_CONTENT_TYPES):
             found.append(response.url)
 
     async def check(host: str, port: int) -> str | None:
@@ -161,9 +212,10 @@ async def init_page(page: Any, request: Any) -> None:
 
         url, resource_type = browser_request.url, browser_request.resource_type
         reason = await refusal(url, resource_type, options, check)
-        if reason is None and is_media_request(url, resource_type, options):
-            found.append(url)  # the crawler downloads it, once
-            reason = name(BROWSER_MEDIA_NOT_LOADED)
+        if reason is None and other_origin_frame(page, browser_request):
+            reason = name(BROWSER_EMBEDS_DEFERRED)  # followed as an embed, if at all
+        if reason is None:
+            reason = player_request(url, resource_type, options, capture.traffic, found)
         try:
             if reason is None:
                 await route.fallback()  # on to scrapy-playwright's own route (headers)
@@ -179,15 +231,6 @@ async def init_page(page: Any, request: Any) -> None:
     page.on("response", record)
     # Routes registered later are asked first: this one runs before scrapy-playwright's.
     await page.route("**", guard)
-
-
-def is_media_request(url: str, resource_type: str, options: dict[str, Any]) -> bool:
-    """Whether the browser's request is for an image or video the crawler fetches instead."""
-    return (
-        resource_type in MEDIA_RESOURCE_TYPES
-        and not options.get("load_media", False)
-        and urlsplit(url).scheme in ("http", "https")
-    )
 
 
 async def refusal(
@@ -249,7 +292,11 @@ async def prepare_page(page: Any, options: dict[str, Any]) -> dict[str, Any]:
                     break
     except PlaywrightError as exc:  # e.g. the page navigated away while scrolling
         logger.warning("Stopped scrolling %s: %s", page.url, _first_line(exc))
+    report["player"] = await start_player(page, options)
     await _settle(page, settle_ms)
+    capture = CAPTURES.get(page)
+    if capture is not None and capture.pending:  # manifests still being read
+        await asyncio.wait(set(capture.pending), timeout=max(settle_ms / 1000, 1.0))
     return report
 
 

@@ -15,23 +15,31 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler.browser.guard_proxy import GuardProxy
 from crawler.extraction import PageMedia, canonical_media_url, page_media
-from crawler.items import MediaPage
+from crawler.extraction.previews import page_previews
+from crawler.items import STORYBOARD, MediaPage, Preview
 from crawler.sites import SiteConfig, find_site
 from crawler.stats import (
     BROWSER_CLICKED,
     BROWSER_MEDIA_FROM_NETWORK,
     BROWSER_PAGES,
+    BROWSER_PLAYER_PARTS,
+    BROWSER_PLAYER_SILENT,
+    BROWSER_PLAYER_STARTED,
+    BROWSER_PLAYER_STREAMS,
+    BROWSER_PLAYER_VIDEOS,
     BROWSER_SCROLLS,
     BROWSER_WAIT_FOR_TIMEOUT,
     FULL_SIZE_NAMED,
     MEDIA_CAPPED,
     MEDIA_DATA_UNREAD,
     MEDIA_GUESSED,
+    PREVIEWS_FOUND,
     browser_proxy_refused,
     key,
     media_source,
 )
 from spiders import browser
+from spiders.embeds import EMBED_OF, PageEmbeds
 from spiders.full_size import FullSizeLinks
 from spiders.links import PageLinks
 from spiders.search import (
@@ -121,6 +129,7 @@ class SiteSpider(scrapy.Spider):
         self.full_size: FullSizeLinks | None = None
         self.links: PageLinks | None = None
         self.search: SiteSearch | None = None
+        self.embeds: PageEmbeds | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):
@@ -209,23 +218,10 @@ class SiteSpider(scrapy.Spider):
             self.logger.info("Not a page (no text), skipped: %s", response.url)
             return
         depth = response.meta.get("depth", 0)
-        # Queries in the page's encoding (EUC-KR boards), as a browser requests them.
-        found = page_media(response.selector, response.urljoin, encoding=response.encoding)
-        self._count_sources(found)
-        media_urls = found.urls  # thumbnails whose full size the page names are left out
-        if response.meta.get("playwright"):
-            media_urls = self._rendered_page_media(response, media_urls, found.thumbnails)
-        if found.unknown_links:
-            # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
-            referer = "" if KEYWORD in response.meta else response.url  # see search_meta
-            media_urls = await self.full_size.settle(referer, media_urls, found.unknown_links)
-        yield MediaPage(
-            url=response.url,
-            site=self.site_name,
-            media_urls=media_urls,
-            depth=depth,
-            keyword=response.meta.get(KEYWORD),
-        )
+        yield await self._media_page(response, depth)
+        # <iframe> players, one level: an embed's own iframes and links are not followed.
+        for request in self.embeds.requests(response, depth, self._page_meta()):
+            yield request
         if RESULT_PAGE in response.meta:
             for request in self.search.follow_results(response):
                 yield request
@@ -240,6 +236,44 @@ class SiteSpider(scrapy.Spider):
             if self.links.admit(link.url, too_deep=too_deep):
                 meta = self._page_meta() | keyword_meta(response.meta)
                 yield response.follow(link, callback=self.parse, meta=meta)
+
+    async def parse_embed(self, response: Response, **kwargs: Any):
+        """An embedded player's page (an iframe of a crawled page): its media, nothing more."""
+        if not isinstance(response, TextResponse):
+            self.logger.info("Not a page (no text), skipped: %s", response.url)
+            return
+        parent, depth = response.meta[EMBED_OF]
+        yield await self._media_page(response, depth, embedded_in=parent)
+
+    async def _media_page(
+        self, response: TextResponse, depth: int, *, embedded_in: str | None = None
+    ) -> MediaPage:
+        """The page's item: its media (rendered pages: with what the browser and the player
+        fetched) and its videos' previews."""
+        # Queries in the page's encoding (EUC-KR boards), as a browser requests them.
+        found = page_media(response.selector, response.urljoin, encoding=response.encoding)
+        self._count_sources(found)
+        media_urls = found.urls  # thumbnails whose full size the page names are left out
+        previews = page_previews(response.selector, response.urljoin)
+        if response.meta.get("playwright"):
+            media_urls, previews = self._rendered_page_media(
+                response, media_urls, found.thumbnails, previews
+            )
+        if found.unknown_links:
+            # Thumbnails linked to /file/123-like URLs: is the link the full-size file?
+            referer = "" if KEYWORD in response.meta else response.url  # see search_meta
+            media_urls = await self.full_size.settle(referer, media_urls, found.unknown_links)
+        if previews:
+            self.crawler.stats.inc_value(PREVIEWS_FOUND, len(previews))
+        return MediaPage(
+            url=response.url,
+            site=self.site_name,
+            media_urls=media_urls,
+            depth=depth,
+            keyword=response.meta.get(KEYWORD),
+            previews=previews,
+            embedded_in=embedded_in,
+        )
 
     def parse_search_form(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
         """Submit the site's search form once per keyword (a form search's first page)."""
@@ -258,6 +292,13 @@ class SiteSpider(scrapy.Spider):
         and start() has not run yet."""
         config, stats = self.config, self.crawler.stats
         self.full_size = FullSizeLinks(stats=stats, download=self._download, logger=self.logger)
+        self.embeds = PageEmbeds(
+            embeds=config.embeds_options,
+            rendered=config.render == "browser",
+            block_hosts=config.browser_options.block_hosts if config.render == "browser" else [],
+            callback=self.parse_embed,
+            stats=stats,
+        )
         self.links = PageLinks(
             domains=self.allowed_domains,
             max_pages=config.follow.max_pages,
@@ -327,10 +368,16 @@ class SiteSpider(scrapy.Spider):
                 stats.inc_value(stat, count)
 
     def _rendered_page_media(
-        self, response: Response, dom_media: list[str], thumbnails: set[str]
-    ) -> list[str]:
+        self,
+        response: Response,
+        dom_media: list[str],
+        thumbnails: set[str],
+        previews: list[Preview],
+    ) -> tuple[list[str], list[Preview]]:
         """The rendered DOM's media, then the media only the browser's network traffic showed
-        (but not the thumbnails the page links to their full-size files)."""
+        (but not the thumbnails the page links to their full-size files): the streams and videos
+        its player asked for among them; and the previews, with the storyboards the player
+        fetched and the page's one video for those the markup ties to none (a blob: player)."""
         report = browser.page_report(response.meta)
         stats = self.crawler.stats
         if not report.guarded:
@@ -349,14 +396,39 @@ class SiteSpider(scrapy.Spider):
                 response.url,
             )
         media = dict.fromkeys(dom_media)
-        for url in report.network_media:
+        posters = {preview.url for preview in previews}  # the browser shows them: not media
+        videos, parts = report.player.media()
+        streams = set(report.player.streams())
+        for url in [*report.network_media, *videos]:
             url = canonical_media_url(url)
-            if url in thumbnails:
+            if url in thumbnails or url in posters:
                 continue
             if url not in media and urlsplit(url).scheme in ("http", "https"):
                 media[url] = None
                 stats.inc_value(BROWSER_MEDIA_FROM_NETWORK)
-        return list(media)
+        for url in videos:
+            stats.inc_value(BROWSER_PLAYER_STREAMS if url in streams else BROWSER_PLAYER_VIDEOS)
+        if parts:
+            stats.inc_value(BROWSER_PLAYER_PARTS, parts)
+        if report.player_state == "started":
+            stats.inc_value(BROWSER_PLAYER_STARTED)
+        elif report.player_state == "silent":
+            stats.inc_value(BROWSER_PLAYER_SILENT)
+            self.logger.info("The video player of %s asked for no video", response.url)
+        return list(media), _with_videos(previews, report.player.storyboards, videos)
+
+
+def _with_videos(
+    previews: list[Preview], storyboards: list[str], videos: list[str]
+) -> list[Preview]:
+    """``previews`` and the storyboards the player fetched; those tied to no video are tied to
+    the page's one video when the player asked for exactly one."""
+    only = videos[0] if len(videos) == 1 else None
+    known = {preview.url for preview in previews}
+    found = [*previews, *(Preview(url, STORYBOARD) for url in storyboards if url not in known)]
+    return [
+        Preview(p.url, p.kind, only) if p.video is None and only is not None else p for p in found
+    ]
 
 
 def _default_sites_dir() -> str:

@@ -4,6 +4,9 @@
 and a fresh, uniquely named PostgreSQL database created for the test and dropped after it.
 ``engine`` is that database migrated to head; ``session`` is a Session on it.
 
+``nginx`` is a real nginx serving files with Range requests on two local hosts, one per pytest
+process (tests/support/nginx.py).
+
 ``@pytest.mark.any_database`` (on a test or a whole module) runs a test that uses them once, on
 PostgreSQL, production's database: for end-to-end tests (crawls, the console script, the
 browser) whose subject is not the database, which tests/db and the other tests on both backends
@@ -37,6 +40,7 @@ from crawler.db.session import (
 from crawler.demo import samples
 from tests.sites import gallery
 from tests.support.cli_runner import repostwatch
+from tests.support.nginx import NginxServer
 from tests.support.ports import closed_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -198,3 +202,11 @@ def registered(database_url, tmp_path):
     hash_list.write_text(f"algorithm,hash,case\nsha256,{gallery.VIDEO_SHA256},{gallery.CASE}\n")
     repostwatch("refs", "import", hash_list, env=env, cwd=tmp_path)
     return env, sites_dir
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
+    """Debian's nginx on free ports of 127.0.0.1 for this pytest process: ``nginx.site`` and
+    ``nginx.embed`` serve their folders with Range requests and log every response's bytes."""
+    with NginxServer.running(tmp_path_factory.mktemp("nginx")) as server:
+        yield server

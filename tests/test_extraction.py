@@ -132,8 +132,7 @@ def test_posters_og_video_and_css_backgrounds():
         '<div style="border-image: url(/not-media.png)"></div>'
     )
     assert media(html) == [
-        "https://board.example/v/1.webm",
-        "https://board.example/posters/1.jpg",
+        "https://board.example/v/1.webm",  # its poster is a preview (MediaPage.previews)
         "https://board.example/bg/a.jpg",
         "https://board.example/bg/b.png",
         "https://board.example/v/clip.mp4",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from crawler import stats
@@ -30,6 +31,12 @@ KNOWN = {
     "MEDIA_FAILED_PREFIX": "repostwatch/media/failed/",
     "MEDIA_SKIPPED_PREFIX": "repostwatch/media/skipped/",
     "MEDIA_OVER_PIXEL_BUDGET": "repostwatch/media/over_pixel_budget",
+    "VIDEO_RANGED": "repostwatch/video/ranged",
+    "VIDEO_RANGED_BYTES": "repostwatch/video/ranged_bytes",
+    "VIDEO_DENSE_WINDOWS": "repostwatch/video/dense_windows",
+    "VIDEO_SAMPLING_LIMITED": "repostwatch/video/sampling_limited",
+    "VIDEO_NO_RANGE": "repostwatch/video/no_range",
+    "VIDEO_BUDGET_STOPPED": "repostwatch/video/budget_stopped",
     "MEDIA_CAPPED": "repostwatch/media/capped",
     "MEDIA_GUESSED": "repostwatch/media/guessed",
     "MEDIA_DATA_UNREAD": "repostwatch/media/data_unread",
@@ -70,6 +77,17 @@ KNOWN = {
     "BROWSER_MEDIA_NOT_LOADED": "repostwatch/browser/media_not_loaded",
     "BROWSER_BLOCKED_HOST": "repostwatch/browser/blocked/host",
     "BROWSER_PROXY_REFUSED_PREFIX": "repostwatch/browser/proxy_refused/",
+    "BROWSER_PLAYER_STREAMS": "repostwatch/browser/player/streams",
+    "BROWSER_PLAYER_VIDEOS": "repostwatch/browser/player/videos",
+    "BROWSER_PLAYER_PARTS": "repostwatch/browser/player/parts_of_streams",
+    "BROWSER_PLAYER_STARTED": "repostwatch/browser/player/started",
+    "BROWSER_PLAYER_SILENT": "repostwatch/browser/player/silent",
+    "BROWSER_EMBEDS_DEFERRED": "repostwatch/browser/embeds_deferred",
+    "EMBEDS_FOUND": "repostwatch/embeds/found",
+    "EMBEDS_FOLLOWED": "repostwatch/embeds/followed",
+    "EMBEDS_REFUSED": "repostwatch/embeds/refused",
+    "EMBEDS_CAPPED": "repostwatch/embeds/capped",
+    "PREVIEWS_FOUND": "repostwatch/previews/found",
     "SCRAPY_RESPONSE_BYTES": "downloader/response_bytes",
     "SCRAPY_ERRORS_LOGGED": "log_count/ERROR",
     "SCRAPY_FINISH_REASON": "finish_reason",
@@ -86,6 +104,8 @@ BUILT = {
     stats.full_size: ("media_links", "repostwatch/full_size/media_links"),
     stats.browser_blocked: ("<type>", "repostwatch/browser/blocked/<type>"),
     stats.browser_proxy_refused: ("<reason>", "repostwatch/browser/proxy_refused/<reason>"),
+    functools.partial(stats.video_stream, "hls"): ("<what>", "repostwatch/video/hls/<what>"),
+    functools.partial(stats.video_stream, "dash"): ("<what>", "repostwatch/video/dash/<what>"),
 }
 
 

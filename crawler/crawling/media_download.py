@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from scrapy import Request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.datatypes import SequenceExclude
@@ -65,6 +66,7 @@ class MediaOutcome:
     """What became of one media URL: its hashes' summary and its matches, never its bytes."""
 
     url: str
+    #: The media's sha256; for media not read whole (a sampled video), `MediaHashes.media_key`.
     sha256: str | None = None
     kind: str | None = None
     matches: tuple[tuple[Match, str | None], ...] = ()  # each with its evidence (JSON) or None
@@ -77,10 +79,28 @@ class MediaOutcome:
     sealed: SealedEvidence | None = None
 
 
+#: The request meta key of a probe's `Reading`.
+READING = "repostwatch_reading"
+
+
+@dataclass
+class Reading:
+    """How much of one probe's response has arrived (request meta `READING`)."""
+
+    started: float = field(default_factory=time.monotonic)
+    received: int = 0
+    head: bytes = b""
+    video: bool | None = None  # None until the first bytes are sniffed
+    stopped: bool = False  # the stream budget stopped it
+    too_large: bool = False  # not a video, and over REPOSTWATCH_MEDIA_MAXSIZE
+
+
 def failure_kind(exc: Exception) -> str:
     """The ``media/failed/<kind>`` of a download that raised ``exc``: ``too_large`` when
-    Scrapy cancelled it at the size limit (``download_maxsize``), ``download`` otherwise."""
-    return "too_large" if isinstance(exc, DownloadCancelledError) else "download"
+    Scrapy cancelled it at the size limit (``download_maxsize``, or the probe's own limit in
+    `crawler.crawling.video_fetch.StreamBudget`), ``download`` otherwise."""
+    too_large = isinstance(exc, DownloadCancelledError | StopDownload)
+    return "too_large" if too_large else "download"
 
 
 def refusal_reason(exc: IgnoreRequest) -> str | None:
@@ -107,6 +127,7 @@ class MediaDownload:
         download: Download,
         stats: StatsCollector,
         maxsize: int,
+        probe_bytes: int,
         cache: MediaCache | None,
         cache_pool: Executor,
         rehash_after: timedelta,
@@ -115,6 +136,7 @@ class MediaDownload:
         self.download = download
         self.stats = stats
         self.maxsize = maxsize
+        self.probe_bytes = probe_bytes
         self.cache = cache
         self.cache_pool = cache_pool
         self.rehash_after = rehash_after
@@ -156,21 +178,34 @@ class MediaDownload:
             dont_filter=True,
         )
 
+    def probe_request(self, url: str, referer: str, **headers) -> Request:
+        """The first request for ``url``: its first ``probe_bytes`` (``Range``), read with no
+        size limit of Scrapy's: `crawler.crawling.video_fetch.StreamBudget` ends a server's
+        whole answer (no Range) at the stream budget (video) or at ``maxsize`` (the rest)."""
+        request = self.media_request(
+            url, referer, Range=f"bytes=0-{self.probe_bytes - 1}", **headers
+        )
+        request.meta["download_maxsize"] = 0
+        request.meta[READING] = Reading()
+        return request
+
     async def fetch(self, url: str, referer: str) -> Response | db.CachedMedia | MediaOutcome:
-        """``url``'s response to hash; or its cache entry, when the server says it is unchanged
-        since it was hashed; or the outcome of a refusal or a failure."""
+        """``url``'s first response (its first bytes, or all of it) for
+        `crawler.crawling.video_fetch.VideoFetch.deliver`; or its cache entry, when the server
+        says it is unchanged since it was hashed; or the outcome of a refusal or a failure."""
         cached = await self.media_to_download(url)
         validators = _validators(cached)
         head = cached is not None and not validators and cached.content_length is not None
         try:
-            response = await self.download(
-                self.media_request(url, referer, "HEAD" if head else "GET", **validators)
-            )
+            if head:
+                response = await self.download(self.media_request(url, referer, "HEAD"))
+            else:
+                response = await self.download(self.probe_request(url, referer, **validators))
             if cached is not None and _unchanged(response, cached, head):
                 self.unchanged(url)
                 return cached
             if head:  # changed since: fetch it
-                response = await self.download(self.media_request(url, referer))
+                response = await self.download(self.probe_request(url, referer))
         except IgnoreRequest as exc:
             return self.media_refused(url, exc)
         except Exception as exc:
@@ -183,8 +218,9 @@ class MediaDownload:
         asyncio.get_running_loop().run_in_executor(self.cache_pool, self.cache.touch, url)
 
     def media_downloaded(self, url: str, response: Response) -> Response | MediaOutcome:
-        """The response to hash, or the failure its status is."""
-        if response.status != 200:
+        """The response to hash (200, or 206 for the first bytes), or the failure its status
+        is."""
+        if response.status not in (200, 206):
             return self.media_failed(url, f"http_{response.status}", f"HTTP {response.status}")
         self.stats.inc_value(MEDIA_DOWNLOADED)
         self.stats.inc_value(MEDIA_BYTES, len(response.body))
@@ -217,7 +253,7 @@ class MediaDownload:
             "etag": etag.decode("latin-1") if etag else None,
             "last_modified": last_modified.decode("latin-1") if last_modified else None,
             "content_length": hashes.size,
-            "media_sha256": hashes.sha256,
+            "media_sha256": hashes.media_key,
             "hashes": media_hashes_to_json(hashes),
         }
         future = asyncio.get_running_loop().run_in_executor(

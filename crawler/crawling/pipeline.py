@@ -2,7 +2,9 @@
 
 For every :class:`~crawler.items.MediaPage` the pipeline fetches each media URL
 (:mod:`crawler.crawling.media_download`: through Scrapy's engine, conditionally when the media
-cache knows it), keeps the body in memory only, hashes it in a process pool, matches the hashes
+cache knows it; :mod:`crawler.crawling.video_fetch` decides from its first bytes whether it is
+fetched whole, sampled by byte ranges (large videos) or read as a stream), keeps the bytes in
+memory only, hashes them in a process pool, matches the hashes
 against the reference index loaded from the database when the spider opens (on one matching
 thread, which also applies reference changes: neither blocks the reactor, and they never
 interleave), writes a flag for every match (committed at once, so nothing found is lost if the
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import json
 import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -38,9 +41,17 @@ from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
+from crawler.crawling.stream_budget import StreamBudget
+from crawler.crawling.video_fetch import (
+    Sampled,
+    VideoFetch,
+    Whole,
+    near_reference_times,
+    stream_options,
+)
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
-from crawler.hashing.types import media_hashes_from_json
+from crawler.hashing.types import Delivery, FrameHash, media_hashes_from_json
 from crawler.items import MediaPage
 from crawler.stats import (
     FLAGS_REPLAYED,
@@ -83,6 +94,8 @@ class HashMatchPipeline:
         hash_task_seconds: float,
         pixel_budget: int,
         media_maxsize: int,
+        probe_bytes: int,
+        video: dict,
         max_pixels: int,
         media_concurrency: int,
         spill_file: str,
@@ -101,6 +114,9 @@ class HashMatchPipeline:
         self.hash_task_seconds = hash_task_seconds
         self.pixel_budget = pixel_budget
         self.media_maxsize = media_maxsize
+        self.probe_bytes = probe_bytes
+        # REPOSTWATCH_VIDEO_*: how large videos are sampled (crawler/crawling/video_fetch.py).
+        self.video = video
         self.max_pixels = max_pixels
         self.media_concurrency = media_concurrency
         self.spill_file = spill_file
@@ -129,6 +145,8 @@ class HashMatchPipeline:
         self.references: LiveReferences | None = None
         self.media: MediaDownload | None = None
         self.hasher: Executor | None = None
+        self.videos: VideoFetch | None = None
+        self.stream_budget: StreamBudget | None = None  # set by from_crawler
         self.poller: asyncio.Future[None] | None = None
         self.listener: asyncio.Future[None] | None = None
 
@@ -155,6 +173,14 @@ class HashMatchPipeline:
             hash_task_seconds=settings.getfloat("REPOSTWATCH_HASH_TASK_SECONDS"),
             pixel_budget=settings.getint("REPOSTWATCH_HASH_PIXEL_BUDGET"),
             media_maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+            probe_bytes=settings.getint("REPOSTWATCH_MEDIA_PROBE_BYTES"),
+            video={
+                "whole_maxsize": settings.getint("REPOSTWATCH_VIDEO_WHOLE_MAXSIZE"),
+                "samples": settings.getint("REPOSTWATCH_VIDEO_SAMPLES"),
+                "dense_seconds": settings.getfloat("REPOSTWATCH_VIDEO_DENSE_SECONDS"),
+                "byte_share": settings.getfloat("REPOSTWATCH_VIDEO_BYTE_SHARE"),
+                "seconds": settings.getfloat("REPOSTWATCH_VIDEO_SECONDS"),
+            },
             max_pixels=settings.getint("REPOSTWATCH_MAX_PIXELS"),
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY"),
             spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
@@ -167,6 +193,14 @@ class HashMatchPipeline:
             evidence=evidence_store.sealer(public_key) if public_key else None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        budget = StreamBudget(
+            maxsize=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
+            budget_bytes=settings.getint("REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES"),
+            budget_seconds=settings.getfloat("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS"),
+        )
+        pipeline.stream_budget = budget  # kept: the signal holds its receivers weakly
+        pipeline.video["stream_options"] = stream_options(settings)
+        crawler.signals.connect(budget.bytes_received, signal=signals.bytes_received)
         return pipeline
 
     # --- wiring: open and close ---------------------------------------------------------------
@@ -188,11 +222,20 @@ class HashMatchPipeline:
             download=self._download,
             stats=self.stats,
             maxsize=self.media_maxsize,
+            probe_bytes=self.probe_bytes,
             cache=cache,
             cache_pool=self.cache_pool,
             rehash_after=timedelta(days=self.media_cache_rehash_days),
         )
         self.hasher = new_hash_pool(self.hash_workers, self.hash_task_seconds)
+        self.videos = VideoFetch(
+            media=self.media,
+            hasher=self.hasher,
+            candidate_times=self._candidate_times,
+            maxsize=self.media_maxsize,
+            max_pixels=self.max_pixels,
+            **self.video,
+        )
         self.poller = asyncio.ensure_future(self._poll_references())
         if self.redis_url:
             self.listener = asyncio.ensure_future(
@@ -319,14 +362,20 @@ class HashMatchPipeline:
         if isinstance(fetched, MediaOutcome):  # refused, or failed
             return fetched
         if isinstance(fetched, Response):
-            return await self._hash(url, fetched)
+            delivered = await self.videos.deliver(url, referer, fetched)
+            if isinstance(delivered, MediaOutcome):
+                return delivered
+            if isinstance(delivered, Sampled):
+                return await self._sampled(url, fetched, delivered.hashes)
+            return await self._hash(url, fetched, delivered)
         try:
             return await self._matched(url, media_hashes_from_json(fetched.hashes))
         except Exception as exc:  # an unreadable cache entry costs this media, not the page
             return self.media.media_failed(url, "download", f"{exc.__class__.__name__}: {exc}")
 
-    async def _hash(self, url: str, response: Response) -> MediaOutcome:
-        body = response.body
+    async def _hash(self, url: str, response: Response, delivered: Whole) -> MediaOutcome:
+        body = delivered.body
+        size = len(body)
         loop = asyncio.get_running_loop()
         work = functools.partial(
             hash_media, body, max_pixels=self.max_pixels, pixel_budget=self.pixel_budget
@@ -348,19 +397,47 @@ class HashMatchPipeline:
         if hashes.over_budget:
             self.stats.inc_value(MEDIA_OVER_PIXEL_BUDGET)
             logger.info("Hashed only the first frames of %s: over the pixel budget", url)
+        if delivered.delivery is not None:  # a prefix: its digests are not the file's
+            hashes = dataclasses.replace(
+                hashes,
+                hashes=tuple(v for v in hashes.hashes if v.algorithm not in _FILE_DIGESTS),
+                delivery=delivered.delivery,
+            )
+        elif hashes.kind == "video":
+            hashes = dataclasses.replace(hashes, delivery=Delivery("whole", size, size))
         self.stats.inc_value(MEDIA_HASHED)
         self.stats.inc_value(media_hashed(hashes.kind))
         self.media.remember(url, response, hashes)
         outcome = await self._matched(url, hashes)
-        if outcome.matches and self.evidence is not None:
-            # Only matched media, encrypted at once (off the reactor); the plaintext goes with
-            # the response.
+        if outcome.matches and self.evidence is not None and delivered.delivery is None:
+            # Only matched media read whole (a prefix or a sample is never sealed as if it
+            # were the file), encrypted at once (off the reactor); the plaintext goes with the
+            # response.
             seal = functools.partial(
-                evidence_store.seal, self.evidence, response.body, hashes.kind, hashes.format
+                evidence_store.seal, self.evidence, delivered.body, hashes.kind, hashes.format
             )
             sealed = await loop.run_in_executor(self.cache_pool, seal)
             outcome = dataclasses.replace(outcome, sealed=sealed)
         return outcome
+
+    async def _sampled(self, url: str, response: Response, hashes: MediaHashes) -> MediaOutcome:
+        """A video sampled without reading it whole: matched, never sealed as evidence (its
+        flag's evidence says how it was fetched instead)."""
+        self.stats.inc_value(MEDIA_HASHED)
+        self.stats.inc_value(media_hashed(hashes.kind))
+        self.media.remember(url, response, hashes)
+        return await self._matched(url, hashes)
+
+    async def _candidate_times(self, frames: tuple[FrameHash, ...]) -> list[float]:
+        """The sampled times whose frame looks like a reference frame (on the matching thread):
+        `LiveReferences.video_candidate_times` when it exists, else a scan of the reference
+        videos' frames."""
+        live = self.references
+        ask = getattr(live, "video_candidate_times", None)
+        if ask is None:
+            ask = functools.partial(near_reference_times, live.videos)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.matching, ask, frames)
 
     # --- matching ---------------------------------------------------------------------------
     async def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:
@@ -368,13 +445,17 @@ class HashMatchPipeline:
         every one, videos compare frames), and reference updates run on the same thread."""
         loop = asyncio.get_running_loop()
         found, keys = await loop.run_in_executor(self.matching, self._match_and_name, hashes)
+        if hashes.delivery is not None:
+            found = [
+                (match, _with_delivery(evidence, hashes.delivery)) for match, evidence in found
+            ]
         matches = tuple(found)
         if matches:
             self.stats.inc_value(MEDIA_MATCHED)
         pdq = hashes.get("pdq")
         return MediaOutcome(
             url=url,
-            sha256=hashes.sha256,
+            sha256=hashes.media_key,
             kind=hashes.kind,
             matches=matches,
             pdq=pdq.hex if pdq is not None else None,
@@ -385,3 +466,14 @@ class HashMatchPipeline:
         """Matches, and what their references are called (on the matching thread)."""
         found = self.references.match(hashes)
         return found, self.references.keys_in_memory(match for match, _ in found)
+
+
+#: Digests of the bytes hashed: dropped when those bytes are only a prefix of the file.
+_FILE_DIGESTS = frozenset({"sha256", "md5"})
+
+
+def _with_delivery(evidence: str | None, delivery: Delivery) -> str:
+    """A flag's evidence JSON with how the media was fetched (``"delivery"``) added."""
+    found = json.loads(evidence) if evidence else {}
+    found["delivery"] = delivery.to_json()
+    return json.dumps(found)

@@ -64,6 +64,19 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
 redis.call('HSET', KEYS[3], popped[1], ARGV[1] .. ' ' .. popped[2])
 return popped[1]
 """
+# A new request is seen (its fingerprint added to the dupefilter), counted against the run's
+# max_pages and queued in one script: a worker killed between the dupefilter and the queue lost
+# the page for every worker (the others found it seen). KEYS: seen, pages, requests; ARGV:
+# fingerprint, request, score, max_pages (-1: no limit). Returns 1 queued, 0 seen before, -1 over
+# max_pages.
+_SCHEDULE = """
+local limit = tonumber(ARGV[4])
+if limit >= 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= limit then return -1 end
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+if limit >= 0 then redis.call('INCR', KEYS[2]) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+return 1
+"""
 # KEYS: held, requests; ARGV: worker, then every request this worker received (from pop_request)
 # and has not released. An idle worker has processed everything it received: forget those. A
 # request held in its name that it never received (the pop's reply was lost with the
@@ -196,6 +209,20 @@ class WorkerRegistry:
         if popped is not None:
             self.received.add(popped)
         return popped
+
+    def schedule(
+        self, fingerprint: str, request: bytes, priority: int, max_pages: int | None
+    ) -> int:
+        """Queue a new request unless its ``fingerprint`` was seen, or the run has scheduled
+        ``max_pages`` pages (None: no limit), in one script; 1 queued, 0 seen, -1 over the
+        limit."""
+        keys = self.keys
+        return int(
+            self.server.eval(
+                _SCHEDULE, 3, keys.key("seen"), keys.key("pages"), keys.key("requests"),
+                fingerprint, request, -priority, -1 if max_pages is None else max_pages,
+            )
+        )  # fmt: skip
 
     def release(self, request: bytes) -> None:
         """``request`` (as :meth:`pop_request` returned it) is processed: forget it."""

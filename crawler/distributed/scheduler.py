@@ -50,12 +50,11 @@ HELD = "repostwatch_held"
 
 @dataclass
 class _Unsent:
-    """A request waiting in this worker for Redis; ``filtered``: already through the
-    dupefilter (so that it is not refused as seen when it is sent again)."""
+    """A request waiting in this worker for Redis. Sent again after a reply that never came,
+    it is found seen if Redis had queued it: the script that sees and queues it is atomic."""
 
     request: Request
     data: bytes
-    filtered: bool = False
 
 
 class RunScheduler(Scheduler):
@@ -182,19 +181,22 @@ class RunScheduler(Scheduler):
 
     def _enqueue(self, unsent: _Unsent) -> bool:
         request, data = unsent.request, unsent.data
-        if request.dont_filter or unsent.filtered:  # retries: never deduplicated
+        if request.dont_filter:  # retries: never deduplicated
             return self._push(request, data)
         counted = self.max_pages is not None and "redirect_times" not in request.meta
-        pages = self.registry.keys.key("pages")
-        if counted and int(self.server.get(pages) or 0) >= self.max_pages:
+        scheduled = self.registry.schedule(
+            self.df.request_fingerprint(request),
+            data,
+            request.priority,
+            self.max_pages if counted else None,
+        )
+        if scheduled < 0:
             return self._refuse_max_pages(request)
-        if self.df.request_seen(request):
+        if scheduled == 0:
             self.df.log(request, self.spider)
             return False
-        unsent.filtered = True  # seen now: should Redis fail below, it is not seen twice
-        if counted and self.server.incr(pages) > self.max_pages:
-            return self._refuse_max_pages(request)
-        return self._push(request, data)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
 
     def _keep(self, unsent: _Unsent, exc: Exception | None) -> None:
         """Redis cannot take a request now: keep it in this worker until it can."""

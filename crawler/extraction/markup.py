@@ -155,8 +155,8 @@ def _shown(page: Selector) -> Iterator[tuple[Selector, str]]:
         for source in video.css("source"):
             if source.root.get("src"):
                 yield source, source.root.get("src", "")
-        if video.root.get("poster"):  # the still a tube page shows: often a frame of the clip
-            yield video, video.root.get("poster", "")
+        # Its poster is not media of the page but a preview of the video: early evidence only
+        # (crawler.extraction.previews, MediaPage.previews).
     for styled in page.css("[style]"):
         for url in background_images(styled.root.get("style", "")):
             yield styled, url

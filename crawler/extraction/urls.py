@@ -20,7 +20,12 @@ from w3lib.url import safe_url_string
 #: File extensions that mark a link (``<a href>``) as pointing straight at media.
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff", "avif")
 VIDEO_EXTENSIONS = ("mp4", "m4v", "mov", "webm", "mkv", "avi", "flv", "wmv", "mpg", "mpeg", "3gp")
-MEDIA_EXTENSIONS = frozenset(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS + ("heic", "heif", "ts"))
+#: HLS playlists and DASH manifests: their segments are sampled (crawler/crawling/stream_fetch.py);
+#: a playlist served under any other name is recognised by its first bytes all the same.
+STREAM_EXTENSIONS = ("m3u8", "mpd")
+MEDIA_EXTENSIONS = frozenset(
+    IMAGE_EXTENSIONS + VIDEO_EXTENSIONS + STREAM_EXTENSIONS + ("heic", "heif", "ts")
+)
 
 _DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wx])$")
 

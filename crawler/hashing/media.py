@@ -25,7 +25,7 @@ from crawler.hashing.budget import PixelBudget
 from crawler.hashing.crhash import keypoint_features
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
-from crawler.hashing.errors import MediaError
+from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
 from crawler.hashing.phash import phash_variants
 from crawler.hashing.sniff import sniff
@@ -59,6 +59,11 @@ def hash_media(
     too large.
     """
     sniffed = sniff(data)
+    if sniffed.kind == "stream":
+        raise UnsupportedMedia(
+            f"an {sniffed.format.upper()} playlist, not one file: its segments are sampled "
+            "(crawler.crawling.stream_fetch)"
+        )
     digests = (HashValue("sha256", sha256_hex(data)), HashValue("md5", md5_hex(data)))
     budget = PixelBudget(pixel_budget)
     if sniffed.kind == "video":

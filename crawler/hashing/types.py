@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from crawler.hashing.algorithms import HashFormatError, algorithm
@@ -89,6 +90,9 @@ class MediaHashes:
     still: FrameHash | None = None
     #: The frames hashed stop where the pixel budget ran out (`crawler.hashing.budget`).
     over_budget: bool = False
+    #: How the media's bytes were fetched (a sampled video's ranges, a stream's segments), when
+    #: not simply whole; see `Delivery`.
+    delivery: Delivery | None = None
 
     def get(self, algorithm: str) -> HashValue | None:
         for value in self.hashes:
@@ -110,10 +114,73 @@ class MediaHashes:
         return [item for item in found if item.value.algorithm == algorithm]
 
     @property
-    def sha256(self) -> str:
+    def sha256(self) -> str | None:
+        """The whole file's sha256, or None for media sampled without reading it whole (a large
+        video's byte ranges, a stream's segments: see ``delivery``)."""
         value = self.get("sha256")
-        assert value is not None, "every MediaHashes carries a sha256"
-        return value.hex
+        return value.hex if value is not None else None
+
+    @property
+    def media_key(self) -> str:
+        """What names these media among flags and in the media cache: the whole file's sha256,
+        else the delivery's `Delivery.partial_sha256` (its first bytes and size), else a sha256
+        of the sampled frames' hashes."""
+        if (whole := self.sha256) is not None:
+            return whole
+        if self.delivery is not None and self.delivery.partial_sha256:
+            return self.delivery.partial_sha256
+        frames = ",".join(getattr(frame, "value", frame).hex for frame in self.frames)
+        return hashlib.sha256(f"frames:{self.format}:{frames}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How a video's bytes were fetched: its ``form``, the bytes fetched and the size of what
+    was served (None when the server never said).
+
+    ``form``: ``"whole"`` (downloaded whole, with its sha256), ``"ranged"`` (a large progressive
+    file sampled through HTTP Range requests), ``"stream-budget"`` (a server without Range, read
+    up to a byte and time budget), ``"hls"``, ``"dash"``, ``"browser-hls"`` ... (streams);
+    ``detail`` says more, for people ("moov at end, 3 passes", "variant 640x360 800 kbit/s").
+    """
+
+    form: str
+    bytes_fetched: int
+    bytes_total: int | None
+    detail: str = ""
+    #: sha256 of the size and the first bytes fetched, for media not read whole: the same file
+    #: served again gets the same one (see `MediaHashes.media_key`); never a whole-file digest.
+    partial_sha256: str = ""
+
+    @property
+    def share(self) -> float | None:
+        """The bytes fetched as a share of the bytes served, when the total is known."""
+        if not self.bytes_total:
+            return None
+        return self.bytes_fetched / self.bytes_total
+
+    def to_json(self) -> dict:
+        """The delivery as evidence JSON shows it."""
+        found: dict = {
+            "form": self.form,
+            "bytes_fetched": self.bytes_fetched,
+            "bytes_total": self.bytes_total,
+        }
+        if self.detail:
+            found["detail"] = self.detail
+        if self.partial_sha256:
+            found["partial_sha256"] = self.partial_sha256
+        return found
+
+    @classmethod
+    def from_json(cls, data: dict) -> Delivery:
+        return cls(
+            form=str(data["form"]),
+            bytes_fetched=int(data["bytes_fetched"]),
+            bytes_total=None if data.get("bytes_total") is None else int(data["bytes_total"]),
+            detail=str(data.get("detail", "")),
+            partial_sha256=str(data.get("partial_sha256", "")),
+        )
 
 
 def media_hashes_to_json(media: MediaHashes) -> str:
@@ -140,6 +207,7 @@ def media_hashes_to_json(media: MediaHashes) -> str:
             "frames": [frame(item) for item in media.frames],
             "duration": media.duration,
             "still": None if media.still is None else frame(media.still),
+            "delivery": media.delivery.to_json() if media.delivery is not None else None,
         },
         separators=(",", ":"),
     )
@@ -163,6 +231,7 @@ def media_hashes_from_json(text: str) -> MediaHashes:
         frames=_frames_from_json(data["frames"]),
         still=(_frames_from_json([data["still"]]) or (None,))[0] if data.get("still") else None,
         duration=data["duration"],
+        delivery=Delivery.from_json(data["delivery"]) if data.get("delivery") else None,
     )
 
 

@@ -1,7 +1,7 @@
 """Site files: one TOML file per monitored site, loaded and validated into a SiteConfig.
 
-``tables`` (follow, browser, search), ``takedown`` and ``schedule`` hold the tables of a file,
-``config`` the whole SiteConfig, ``loading`` the one way to read files (:func:`load_sites`).
+``tables`` (follow, browser, embeds, search), ``takedown`` and ``schedule`` hold the tables of a
+file, ``config`` the whole SiteConfig, ``loading`` the one way to read files (:func:`load_sites`).
 """
 
 from crawler.sites.config import SiteConfig
@@ -21,8 +21,10 @@ from crawler.sites.schedule import ScheduleConfig
 from crawler.sites.tables import (
     BLOCKABLE_RESOURCES,
     DEFAULT_BLOCK_HOSTS,
+    DEFAULT_PLAY_BUTTONS,
     QUERY_PLACEHOLDER,
     BrowserConfig,
+    EmbedsConfig,
     FollowConfig,
     SearchConfig,
 )
@@ -31,10 +33,12 @@ from crawler.sites.takedown import NOTICE_LANGUAGES, TakedownConfig
 __all__ = [
     "BLOCKABLE_RESOURCES",
     "DEFAULT_BLOCK_HOSTS",
+    "DEFAULT_PLAY_BUTTONS",
     "NOTICE_LANGUAGES",
     "QUERY_PLACEHOLDER",
     "SITE_FILE_SUFFIX",
     "BrowserConfig",
+    "EmbedsConfig",
     "FollowConfig",
     "LoadedSites",
     "ScheduleConfig",

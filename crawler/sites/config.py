@@ -15,7 +15,14 @@ from pydantic import (
 
 from crawler.network import NO_OPT_IN, PrivateOptIn
 from crawler.sites.schedule import ScheduleConfig
-from crawler.sites.tables import HOST, BrowserConfig, FollowConfig, SearchConfig, Strict
+from crawler.sites.tables import (
+    HOST,
+    BrowserConfig,
+    EmbedsConfig,
+    FollowConfig,
+    SearchConfig,
+    Strict,
+)
 from crawler.sites.takedown import TakedownConfig
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -54,6 +61,9 @@ class SiteConfig(Strict):
     follow: FollowConfig = Field(default_factory=FollowConfig)
     #: The [browser] table; only with render = "browser" (see ``browser_options``).
     browser: BrowserConfig | None = None
+    #: The [embeds] table: which <iframe> players on other hosts are followed (see
+    #: ``embeds_options``).
+    embeds: EmbedsConfig | None = None
     #: The [takedown] table: notice language, abuse contact, grouping (see ``takedown_options``).
     takedown: TakedownConfig | None = None
     #: The [search] table: how the site is searched for case keywords (search crawls).
@@ -164,6 +174,11 @@ class SiteConfig(Strict):
     def browser_options(self) -> BrowserConfig:
         """The [browser] table, or its defaults when the file leaves it out."""
         return self.browser if self.browser is not None else BrowserConfig()
+
+    @property
+    def embeds_options(self) -> EmbedsConfig:
+        """The [embeds] table, or its defaults (follow any host's iframes, 10 a page)."""
+        return self.embeds if self.embeds is not None else EmbedsConfig()
 
     @property
     def takedown_options(self) -> TakedownConfig:

@@ -136,18 +136,24 @@ class BrowserConfig(Strict):
     #: Let the browser download the images and videos it asks for. Off: their URLs are recorded
     #: and the requests stopped, so each media is fetched once, by the crawler (and its cache).
     load_media: StrictBool = False
+    #: Start a video player that loads nothing by itself within ``player_wait`` seconds:
+    #: click these buttons (when visible), then play() every <video>, muted.
+    play: list[str] = Field(default_factory=lambda: list(DEFAULT_PLAY_BUTTONS))
+    #: Seconds a page's player has to request its video by itself, and again after it was
+    #: started; 0 never starts a player.
+    player_wait: Annotated[float, Field(ge=0, le=60)] = 2.0
 
     @field_validator("wait_for")
     @classmethod
     def _wait_for(cls, value: str | None) -> str | None:
         return None if value is None else _check_selector(value)
 
-    @field_validator("click", mode="before")
+    @field_validator("click", "play", mode="before")
     @classmethod
     def _click(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value  # one selector or a list
 
-    @field_validator("click")
+    @field_validator("click", "play")
     @classmethod
     def _click_selectors(cls, selectors: list[str]) -> list[str]:
         for index, selector in enumerate(selectors):
@@ -185,6 +191,65 @@ class BrowserConfig(Strict):
                     "port, path or wildcard; subdomains are included)"
                 )
         return [host.lower() for host in hosts]
+
+
+#: Default ``[browser] play``: the play buttons of common players (video.js, Plyr, JW Player,
+#: Flowplayer, MediaElement.js, Clappr), clicked when a player loads nothing by itself.
+DEFAULT_PLAY_BUTTONS = (
+    ".vjs-big-play-button",
+    ".plyr__control--overlaid",
+    ".jw-display-icon-display",
+    ".fp-play",
+    ".mejs__overlay-play",
+    ".play-wrapper",
+    "button[aria-label='Play']",
+    "[data-plyr='play']",
+)
+
+
+class EmbedsConfig(Strict):
+    """Which ``<iframe>`` embeds of a page are followed (the ``[embeds]`` table): players on
+    other hosts, one level deep (an embed's own iframes are not followed), each through the
+    crawl's downloader (robots.txt, the private-network guard, politeness)."""
+
+    #: Follow a page's iframes (off: embedded players are not looked at).
+    follow: StrictBool = True
+    #: Only iframes on these hosts (and their subdomains); empty: any host not denied.
+    allow: list[str] = Field(default_factory=list)
+    #: Iframes on these hosts (and their subdomains) are never followed.
+    deny: list[str] = Field(default_factory=list)
+    #: At most this many embeds per page (the rest are counted as capped).
+    max_per_page: Annotated[int, Field(ge=1, le=100)] = 10
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for index, host in enumerate(hosts):
+            if not HOST.match(host):
+                raise ValueError(
+                    f"[{index}] {host!r} is not a host name (write 'player.example': no scheme, "
+                    "port, path or wildcard; subdomains are included)"
+                )
+        return [host.lower() for host in hosts]
+
+    @model_validator(mode="after")
+    def _allowed_not_denied(self) -> EmbedsConfig:
+        both = sorted(set(self.allow) & set(self.deny))
+        if both:
+            raise ValueError(
+                f"{', '.join(repr(h) for h in both)} is in both allow and deny; a host is "
+                "either followed or not: remove it from one list"
+            )
+        return self
+
+    def admits(self, host: str) -> bool:
+        """Whether an iframe on ``host`` is followed by ``allow`` and ``deny``."""
+        host = host.lower()
+
+        def within(hosts: list[str]) -> bool:
+            return any(host == h or host.endswith(f".{h}") for h in hosts)
+
+        return not within(self.deny) and (not self.allow or within(self.allow))
 
 
 #: Where ``{query}`` goes in a search URL template.

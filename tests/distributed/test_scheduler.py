@@ -109,3 +109,45 @@ def test_a_worker_gives_up_on_a_redis_that_does_not_come_back(scheduler, relay):
     scheduler.redis_away_since -= scheduler.registry.worker_timeout + 1  # that long ago
     scheduler.spider_idle(scheduler.spider)  # no DontCloseSpider: the worker stops
     assert scheduler.has_pending_requests() is False
+
+
+class _Killed(BaseException):
+    """The worker process dies here (kill -9): nothing after this call runs."""
+
+
+@pytest.mark.parametrize("max_pages", [None, 50])
+def test_a_worker_killed_while_scheduling_never_leaves_a_request_seen_but_unqueued(
+    scheduler, client, max_pages
+):
+    """Whichever Redis call of enqueue_request the worker dies at, the request is either
+    queued or not seen: a fingerprint in the dupefilter without the request in the queue loses
+    the page for every worker (the others find it seen). The dupefilter and the queue were two
+    calls apart, and a worker killed between them lost a page of the run."""
+    redis_client, _ = client
+    server = scheduler.server
+    call = server.execute_command
+    scheduler.max_pages = max_pages
+    for dies_at in range(4):
+        calls = 0
+
+        def dying(*args, dies_at=dies_at, **kwargs):
+            nonlocal calls
+            if calls == dies_at:
+                raise _Killed
+            calls += 1
+            return call(*args, **kwargs)
+
+        request = Request(f"http://127.0.0.1:9/page-{dies_at}")
+        server.execute_command = dying
+        try:
+            scheduler.enqueue_request(request)
+        except _Killed:
+            pass
+        finally:
+            server.execute_command = call
+        seen = redis_client.sismember(scheduler.df.key, scheduler.df.request_fingerprint(request))
+        queued = any(
+            f"page-{dies_at}".encode() in entry
+            for entry in redis_client.zrange(scheduler.queue.key, 0, -1)
+        )
+        assert queued or not seen, f"died at call {dies_at}: seen, never queued"

@@ -137,3 +137,19 @@ def test_a_pages_scripts_are_read_up_to_a_number_of_tokens_and_strings(monkeypat
     found = read("<script>var a = ['word', '/1.jpg', '/2.jpg', '/3.jpg', '/4.jpg'];</script>")
     assert paths(found.urls) == ["/1.jpg", "/2.jpg", "/3.jpg"]  # words do not count
     assert found.unread == 1
+
+
+def test_stream_playlists_are_media_wherever_a_page_names_them():
+    found = read(
+        '<video><source src="/v/stream.m3u8" type="application/x-mpegURL"></video>'
+        '<a href="/v/linked.m3u8">watch</a><div data-video="/v/data.mpd"></div>'
+        '<script>player({hls: "https://cdn.example/x/master.m3u8?token=1",'
+        ' dash: "https://cdn.example/x/manifest.mpd", code: "app.ts"})</script>'
+    )
+    assert sorted(paths(found.urls)) == [
+        "/v/data.mpd",
+        "/v/linked.m3u8",
+        "/v/stream.m3u8",
+        "https://cdn.example/x/manifest.mpd",
+        "https://cdn.example/x/master.m3u8?token=1",
+    ]

@@ -105,3 +105,41 @@ def test_sniffing_trusts_bytes_not_the_name_they_came_with(tmp_path):
     misnamed = tmp_path / "holiday.png"
     misnamed.write_bytes(encode(load_photo("coffee"), "JPEG"))
     assert sniff(misnamed.read_bytes()) == Sniffed("image", "jpeg")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na.ts\n", Sniffed("stream", "hls")),
+        (
+            b"\xef\xbb\xbf#EXTM3U\r\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n",
+            Sniffed("stream", "hls"),
+        ),
+        (
+            b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">',
+            Sniffed("stream", "dash"),
+        ),
+        (
+            b"<!-- made by a packager -->\n<dash:MPD xmlns:dash='x' type='static'>",
+            Sniffed("stream", "dash"),
+        ),
+    ],
+)
+def test_playlists_and_manifests_are_streams_by_content_whatever_the_url(data, expected):
+    assert sniff(data) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"<html><body>#EXTM3U</body></html>", b"<MPDX>", b"# EXTM3U\n", b"<svg><MPDlike/></svg>"],
+)
+def test_pages_that_mention_a_playlist_are_not_streams(data):
+    with pytest.raises(UnsupportedMedia):
+        sniff(data)
+
+
+def test_hashing_a_playlist_as_one_file_says_its_segments_are_sampled():
+    from crawler.hashing import hash_media
+
+    with pytest.raises(UnsupportedMedia, match="HLS playlist, not one file"):
+        hash_media(b"#EXTM3U\n#EXTINF:4,\na.ts\n")

@@ -190,5 +190,6 @@ UNRELATED_MEDIA = {
     "/img/p/moto.jpg",
     "/img/not-an-image.jpg",
     "/v/other.mp4",
-    "/img/p/ihc.jpg",  # a video's poster
 }
+#: Posters: previews of a video (MediaPage.previews), not media of the page.
+POSTERS = {"/img/p/ihc.jpg"}

@@ -275,3 +275,36 @@ def test_search_needs_one_way_to_search_on_the_site(table, problem):
     with pytest.raises(SiteConfigError) as raised:
         parse_site(MINIMAL + "[search]\n" + table, "sites/board.toml")
     assert f"sites/board.toml: {problem}" in str(raised.value)
+
+
+def test_embeds_table_errors_name_file_key_and_problem():
+    base = 'name = "tube"\nstart_urls = ["https://tube.example/"]\n'
+    cases = {
+        '[embeds]\nallow = ["https://player.example/"]': (
+            "tube.toml: embeds.allow[0]: 'https://player.example/' is not a host name"
+        ),
+        '[embeds]\nallow = ["p.example"]\ndeny = ["P.example"]': (
+            "tube.toml: embeds: 'p.example' is in both allow and deny"
+        ),
+        "[embeds]\nmax_per_page = 0": "tube.toml: embeds.max_per_page: ",
+        '[embeds]\nfollow = "no"': "tube.toml: embeds.follow: must be true or false",
+        'render = "browser"\n[browser]\nplay = ["#go", "a["]': "tube.toml: browser.play[1]: ",
+        'render = "browser"\n[browser]\nplayer_wait = 61': "tube.toml: browser.player_wait: ",
+    }
+    for text, problem in cases.items():
+        with pytest.raises(SiteConfigError) as error:
+            parse_site(base + text, "tube.toml")
+        assert str(error.value).startswith(problem), str(error.value)
+
+
+def test_embeds_allow_and_deny_cover_subdomains():
+    text = (
+        'name = "tube"\nstart_urls = ["https://tube.example/"]\n'
+        '[embeds]\nallow = ["player.example"]\ndeny = ["ads.player.example"]\n'
+    )
+    embeds = parse_site(text, "tube.toml").embeds_options
+    assert embeds.admits("player.example") and embeds.admits("CDN.player.example")
+    assert not embeds.admits("ads.player.example") and not embeds.admits("x.ads.player.example")
+    assert not embeds.admits("other.example")
+    default = parse_site('name = "t"\nstart_urls = ["https://t.example/"]\n', "t.toml")
+    assert default.embeds_options.follow and default.embeds_options.admits("anything.example")

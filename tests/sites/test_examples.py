@@ -19,7 +19,12 @@ from crawler.sites import SiteConfig, load_site
 from tests.support.project import ROOT
 
 EXAMPLES = ROOT / "docs" / "site-examples"
-REQUIRED_EXAMPLES = {"static-gallery.toml", "javascript-gallery.toml", "searchable-site.toml"}
+REQUIRED_EXAMPLES = {
+    "static-gallery.toml",
+    "javascript-gallery.toml",
+    "searchable-site.toml",
+    "video-tube.toml",
+}
 
 
 def _tables(annotation: object) -> list[type[BaseModel]]:

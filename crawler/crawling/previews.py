@@ -1,0 +1,204 @@
+"""Previews of a page's videos, hashed first: posters and storyboard tiles (early evidence).
+
+A :class:`~crawler.items.Preview` is a ``<video poster>`` or a WebVTT storyboard (a player's
+seek-bar thumbnails: cues naming tiles of sprite images by ``#xywh=``). Both are cheap: a
+poster is one image, a storyboard one small text file and a few sprites, where the video may
+be gigabytes. The pipeline hashes them before the video (:func:`preview_hashes`) to learn early
+which reference video, and which moments of it, a page's video may hold; the tiles as frames
+with their cue times (:func:`preview_frames`) go to ``candidate_times`` so the video's sampler
+looks there first.
+
+A preview is never, on its own, the evidence of a video match: a poster or tile that matches a
+reference video's frame creates no flag. It may join the evidence of a flag the video itself
+earned.
+
+The hook, for the pipeline (``crawler/crawling/pipeline.py``) to call per item, with the
+pipeline's own downloader and hash pool::
+
+    hashed = await preview_hashes(
+        item.previews,
+        download=media.download,               # through Scrapy's engine (guard, robots, stats)
+        request=media.media_request,           # (url, referer) -> Request
+        referer=item.url,
+        hash_tiles=lambda data, boxes: loop.run_in_executor(
+            hasher, functools.partial(hash_tiles, data, boxes, max_pixels=max_pixels)
+        ),
+    )
+    early = preview_frames(hashed)             # {video URL or None: [FrameHash, ...]}
+
+Fetching: at most :data:`MAX_STORYBOARDS` storyboards and :data:`MAX_SPRITES` sprite images per
+page, :data:`MAX_TILES` tiles per storyboard spread evenly over its cues; every request goes
+through the ``download`` it is given.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.extraction.previews import Cue, storyboard_cues
+from crawler.hashing import MediaHashes, hash_media
+from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_image
+from crawler.hashing.errors import MediaError
+from crawler.hashing.types import FrameHash
+from crawler.items import POSTER, STORYBOARD, Preview
+
+logger = logging.getLogger(__name__)
+
+#: Storyboards read per page, sprite images fetched per page, tiles hashed per storyboard.
+MAX_STORYBOARDS = 3
+MAX_SPRITES = 12
+MAX_TILES = 24
+#: Tiles smaller than this on a side are not hashed (too few pixels for PDQ to mean much).
+MIN_TILE_SIDE = 32
+#: Largest storyboard text read (bytes).
+MAX_STORYBOARD_BYTES = 2_000_000
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class PreviewHash:
+    """One hashed preview image: a poster (``seconds`` None) or a storyboard tile (its cue's
+    start, seconds into the video)."""
+
+    preview: Preview
+    image_url: str
+    seconds: float | None
+    hashes: MediaHashes
+
+    @property
+    def video(self) -> str | None:
+        """The video it is a preview of (None: the page does not say)."""
+        return self.preview.video
+
+
+def spread(cues: Sequence[Cue], count: int) -> list[Cue]:
+    """At most ``count`` of ``cues``, evenly spread from the first to the last."""
+    if len(cues) <= count:
+        return list(cues)
+    if count <= 1:
+        return [cues[0]]
+    step = (len(cues) - 1) / (count - 1)
+    return [cues[round(index * step)] for index in range(count)]
+
+
+def hash_tiles(
+    data: bytes, boxes: Sequence[Box | None], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[MediaHashes | None]:
+    """Hash each box of one sprite image as an image of its own (None for a box outside the
+    image or too small); a None box is the whole image. Runs in the hash pool (a process)."""
+    image = open_image(data, max_pixels=max_pixels)
+    hashed: list[MediaHashes | None] = []
+    for box in boxes:
+        if box is None:
+            hashed.append(hash_media(data, max_pixels=max_pixels))
+            continue
+        x, y, width, height = box
+        if (
+            width < MIN_TILE_SIDE
+            or height < MIN_TILE_SIDE
+            or x + width > image.width
+            or y + height > image.height
+        ):
+            hashed.append(None)
+            continue
+        tile = io.BytesIO()
+        image.crop((x, y, x + width, y + height)).save(tile, "PNG")
+        hashed.append(hash_media(tile.getvalue(), max_pixels=max_pixels))
+    return hashed
+
+
+HashTiles = Callable[[bytes, list[Box | None]], Awaitable[list[MediaHashes | None]]]
+
+
+async def preview_hashes(
+    previews: Sequence[Preview],
+    *,
+    download: Callable[[Any], Awaitable[Any]],
+    request: Callable[[str, str], Any],
+    referer: str,
+    hash_tiles: HashTiles,
+    max_tiles: int = MAX_TILES,
+) -> list[PreviewHash]:
+    """Fetch and hash a page's previews: each poster whole, each storyboard's tiles (spread
+    over its cues, each sprite fetched once). ``download(request(url, referer))`` fetches;
+    ``hash_tiles(data, boxes)`` hashes (:func:`hash_tiles`, in the pipeline's hash pool). A
+    preview that cannot be fetched or hashed is logged and left out."""
+    hashed: list[PreviewHash] = []
+    sprites_left = MAX_SPRITES
+    storyboards = 0
+    for preview in previews:
+        if preview.kind == POSTER:
+            if sprites_left <= 0:
+                continue
+            sprites_left -= 1
+            data = await _fetch(download, request(preview.url, referer))
+            for hashes in await _hashed(hash_tiles, preview.url, data, [None]):
+                if hashes is not None:
+                    hashed.append(PreviewHash(preview, preview.url, None, hashes))
+        elif preview.kind == STORYBOARD and storyboards < MAX_STORYBOARDS:
+            data = await _fetch(download, request(preview.url, referer))
+            text = data[:MAX_STORYBOARD_BYTES].decode("utf-8", "replace") if data else ""
+            cues = spread(storyboard_cues(text, preview.url), max_tiles)
+            if not cues:
+                continue  # subtitles, chapters: no thumbnails
+            storyboards += 1
+            by_image: dict[str, list[Cue]] = {}
+            for cue in cues:
+                by_image.setdefault(cue.image_url, []).append(cue)
+            for image_url, image_cues in by_image.items():
+                if sprites_left <= 0:
+                    break
+                sprites_left -= 1
+                sprite = await _fetch(download, request(image_url, preview.url))
+                boxes = [cue.box for cue in image_cues]
+                for cue, hashes in zip(
+                    image_cues, await _hashed(hash_tiles, image_url, sprite, boxes), strict=False
+                ):
+                    if hashes is not None:
+                        hashed.append(PreviewHash(preview, image_url, cue.start, hashes))
+    return hashed
+
+
+def preview_frames(hashed: Sequence[PreviewHash]) -> dict[str | None, list[FrameHash]]:
+    """The storyboard tiles as frames of their videos (cue time, PDQ), by video URL, for
+    ``candidate_times``: where to sample a video first. Posters have no time: none here."""
+    frames: dict[str | None, list[FrameHash]] = {}
+    for item in hashed:
+        pdq = item.hashes.get("pdq")
+        if item.seconds is not None and pdq is not None:
+            frames.setdefault(item.video, []).append(FrameHash(item.seconds, pdq))
+    for video_frames in frames.values():
+        video_frames.sort(key=lambda frame: frame.seconds)
+    return frames
+
+
+async def _fetch(download: Callable[[Any], Awaitable[Any]], request: Any) -> bytes | None:
+    try:
+        response = await download(request)
+    except Exception as exc:  # refused (robots, guard) or failed: a preview is only a hint
+        logger.info("Preview not fetched: %s (%s)", request.url, exc.__class__.__name__)
+        return None
+    if getattr(response, "status", 200) != 200:
+        logger.info("Preview not fetched: %s (HTTP %s)", request.url, response.status)
+        return None
+    return response.body
+
+
+async def _hashed(
+    hash_tiles: HashTiles, url: str, data: bytes | None, boxes: list[Box | None]
+) -> list[MediaHashes | None]:
+    if not data:
+        return []
+    try:
+        return await hash_tiles(data, boxes)
+    except MediaError as exc:
+        logger.info("Preview not hashed: %s (%s)", url, exc)
+        return []
+    except Exception as exc:  # a dead or timed-out hashing process: the preview is a hint
+        logger.warning("Preview not hashed: %s (%s)", url, exc.__class__.__name__)
+        return []

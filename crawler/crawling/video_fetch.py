@@ -1,0 +1,463 @@
+"""How a media URL's bytes are fetched, decided by its first bytes: whole, by ranges, or a stream.
+
+Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROBE_BYTES - 1>``
+(:meth:`MediaDownload.fetch`); :meth:`VideoFetch.deliver` decides from the answer:
+
+- ``206`` with ``Content-Range``: the probe holds the whole file, or the file is an image or a
+  video small enough to hash whole (``REPOSTWATCH_MEDIA_MAXSIZE``,
+  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``): the rest is fetched with one more Range request and the
+  whole is hashed as before. A larger MP4/MOV/M4V/WebM/MKV is *sampled*: pass after pass in the
+  hashing processes (`crawler.delivery.sparse.sample_ranges`) says which byte ranges it lacks
+  (the index, then one keyframe near each of ``REPOSTWATCH_VIDEO_SAMPLES`` times over the whole
+  duration), and they are fetched together, concurrently, here. Then the matching thread names
+  the sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
+  around each are fetched and sampled every second, for the alignment to confirm. Bounded by
+  `MAX_PASSES`, a byte budget (``REPOSTWATCH_VIDEO_BYTE_SHARE`` of the file, at least
+  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``) and ``REPOSTWATCH_VIDEO_SECONDS``.
+- ``200``: the server ignored Range. `crawler.crawling.stream_budget.StreamBudget` (on Scrapy's
+  ``bytes_received`` signal) reads a
+  video up to ``REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES`` or ``_SECONDS`` and stops the download
+  keeping what came (``StopDownload(fail=False)``); the prefix is hashed when it decodes (an MP4
+  with ``moov`` at the front). Other media stop at ``REPOSTWATCH_MEDIA_MAXSIZE`` as before.
+- An HLS or DASH manifest (recognised by content) goes to `crawler.crawling.stream_fetch`'s
+  ``sample_stream`` when that module is installed (`STREAM_SAMPLERS`).
+
+Every request goes through Scrapy's engine (``MediaDownload.download``) with the media request's
+meta, so the private-network guard, robots.txt, retries, politeness and stats apply to each
+range. A sampled video has no whole-file sha256; its `Delivery` says what was fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import importlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+from scrapy.http import Response
+
+from crawler.crawling.media_download import READING, MediaDownload, MediaOutcome, Reading
+from crawler.delivery.sparse import SPARSE_DEMUXERS, ByteRange, Chunks, SparseSample, sample_ranges
+from crawler.hashing.errors import MediaError, UnsupportedMedia
+from crawler.hashing.sniff import sniff
+from crawler.hashing.types import Delivery, FrameHash, MediaHashes
+from crawler.stats import (
+    MEDIA_BYTES,
+    VIDEO_BUDGET_STOPPED,
+    VIDEO_DENSE_WINDOWS,
+    VIDEO_NO_RANGE,
+    VIDEO_RANGED,
+    VIDEO_RANGED_BYTES,
+    VIDEO_SAMPLING_LIMITED,
+    media_skipped,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Passes over a sampled video at most (each fetches what the one before lacked).
+MAX_PASSES = 12
+#: Dense windows per video at most, spread over the times that looked like a reference: each
+#: costs its seconds of the file's bytes, and a few confirm an alignment.
+MAX_DENSE_WINDOWS = 2
+_CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+
+#: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
+CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
+
+
+def _stream_fetch():
+    """`crawler.crawling.stream_fetch` when it is installed, else None."""
+    try:
+        return importlib.import_module("crawler.crawling.stream_fetch")
+    except ImportError:
+        return None
+
+
+def _stream_samplers() -> dict[str, Callable]:
+    """Samplers of streaming manifests by format, from `crawler.crawling.stream_fetch` when it is
+    installed (``sample_stream(download, url, first_response, *, candidate_times, options,
+    hasher, stats, referer)``)."""
+    module = _stream_fetch()
+    sampler = getattr(module, "sample_stream", None)
+    return {"hls": sampler, "dash": sampler} if sampler is not None else {}
+
+
+def stream_options(settings) -> dict:
+    """The keyword arguments of ``sample_stream`` that come from the crawl's settings (its
+    ``options``), or none when `crawler.crawling.stream_fetch` is not installed."""
+    module = _stream_fetch()
+    if module is None or not hasattr(module, "StreamOptions"):
+        return {}
+    return {"options": module.StreamOptions.from_settings(settings)}
+
+
+#: Manifest format -> its sampler; empty until crawler/crawling/stream_fetch.py exists.
+STREAM_SAMPLERS: dict[str, Callable] = _stream_samplers()
+
+
+def manifest_format(head: bytes) -> str | None:
+    """``"hls"`` or ``"dash"`` when ``head`` (a response's first bytes) is a streaming manifest."""
+    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"#EXTM3U"):
+        return "hls"
+    if b"<MPD" in text[:2048]:
+        return "dash"
+    return None
+
+
+@dataclass(frozen=True)
+class Whole:
+    """Bytes to hash as today: the whole file, or a no-Range server's prefix (``delivery``)."""
+
+    body: bytes
+    delivery: Delivery | None
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A video sampled without reading it whole: its hashes carry its `Delivery`."""
+
+    hashes: MediaHashes
+
+
+def content_range(response: Response) -> tuple[int, int, int | None] | None:
+    """``(first byte, last byte, total or None)`` of a 206 response's ``Content-Range``."""
+    found = _CONTENT_RANGE.match((response.headers.get("Content-Range") or b"").strip())
+    if found is None:
+        return None
+    total = None if found.group(3) == b"*" else int(found.group(3))
+    return int(found.group(1)), int(found.group(2)), total
+
+
+class VideoFetch:
+    """Decides how each media URL is fetched and samples large videos (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        media: MediaDownload,
+        hasher: Executor,
+        candidate_times: CandidateTimes,
+        maxsize: int,
+        whole_maxsize: int,
+        samples: int,
+        dense_seconds: float,
+        byte_share: float,
+        seconds: float,
+        max_pixels: int,
+        stream_options: dict | None = None,
+    ):
+        self.media = media
+        self.stats = media.stats
+        self.hasher = hasher
+        self.candidate_times = candidate_times
+        self.maxsize = maxsize
+        self.whole_maxsize = whole_maxsize
+        self.samples = samples
+        self.dense_seconds = dense_seconds
+        self.byte_share = byte_share
+        self.seconds = seconds
+        self.max_pixels = max_pixels
+        self.stream_options = stream_options or {}
+
+    async def deliver(
+        self, url: str, referer: str, response: Response
+    ) -> Whole | Sampled | MediaOutcome:
+        """What to hash for the probe ``response`` of ``url`` (see the module)."""
+        body = response.body
+        stream = manifest_format(body)
+        if stream is not None:
+            return await self._stream(url, referer, response, stream)
+        if response.status == 200:
+            return self._whole_answer(url, response)
+        span = content_range(response)
+        if span is None or span[0] != 0 or span[2] is None:
+            return Whole(body, None)  # a 206 that does not say what it holds: hash what came
+        total = span[2]
+        if len(body) >= total:
+            return Whole(body, None)
+        try:
+            sniffed = sniff(body)
+        except UnsupportedMedia:
+            return Whole(body, None)  # not media: hashing says so, as for any other bytes
+        large_video = sniffed.kind == "video" and total > self.whole_maxsize
+        if large_video and sniffed.format in SPARSE_DEMUXERS:
+            return await self._sample(url, referer, body, total, sniffed.format)
+        if total > self.maxsize:
+            return self.media.media_failed(
+                url, "too_large", f"{total:,} bytes, over REPOSTWATCH_MEDIA_MAXSIZE"
+            )
+        return await self._rest(url, referer, body, total)
+
+    def _whole_answer(self, url: str, response: Response) -> Whole:
+        """A 200: the whole file, or as much of a video as the stream budget let in."""
+        reading: Reading | None = response.request.meta.get(READING) if response.request else None
+        video = bool(reading and reading.video)
+        if not video:
+            return Whole(response.body, None)
+        asked_range = response.request is not None and b"Range" in response.request.headers
+        if asked_range:
+            self.stats.inc_value(VIDEO_NO_RANGE)
+        if "download_stopped" not in response.flags:
+            return Whole(response.body, None)
+        self.stats.inc_value(VIDEO_BUDGET_STOPPED)
+        body = response.body
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        logger.info(
+            "Read %s only up to the stream budget (%d of %s bytes): the server ignores Range",
+            url,
+            len(body),
+            f"{total:,}" if total else "unknown",
+        )
+        delivery = Delivery(
+            "stream-budget",
+            bytes_fetched=len(body),
+            bytes_total=total,
+            detail="no Range: prefix read up to the stream budget",
+            partial_sha256=_partial_sha256(body, total),
+        )
+        return Whole(body, delivery)
+
+    async def _rest(self, url: str, referer: str, head: bytes, total: int) -> Whole | MediaOutcome:
+        """The whole file: ``head`` (the probe) and one Range request for the rest."""
+        wanted = ByteRange(len(head), total)
+        fetched = await self._fetch_range(url, referer, wanted)
+        if isinstance(fetched, MediaOutcome):
+            return fetched
+        if isinstance(fetched, Response):  # a 200 with the whole body after all
+            return Whole(fetched.body, None)
+        return Whole(head + fetched, None)
+
+    async def _fetch_range(
+        self, url: str, referer: str, wanted: ByteRange
+    ) -> bytes | Response | MediaOutcome:
+        """The bytes of ``wanted``; or the response, when the server sent the whole file (200);
+        or the outcome of a failure."""
+        request = self.media.media_request(url, referer, Range=wanted.header)
+        request.meta["download_maxsize"] = max(self.maxsize, len(wanted) + 1)
+        try:
+            response = await self.media.download(request)
+        except Exception as exc:  # refusals and failures alike end the video
+            return self.media.media_failed(
+                url, "download", f"range {wanted.header}: {exc.__class__.__name__}: {exc}"
+            )
+        self.stats.inc_value(MEDIA_BYTES, len(response.body))
+        if response.status == 200:
+            return response
+        span = content_range(response)
+        if response.status != 206 or span is None or span[0] != wanted.start:
+            return self.media.media_failed(
+                url, f"http_{response.status}", f"range {wanted.header}: HTTP {response.status}"
+            )
+        return response.body
+
+    async def _sample(
+        self, url: str, referer: str, head: bytes, total: int, fmt: str
+    ) -> Sampled | MediaOutcome:
+        """Sample a large progressive video pass after pass (see the module)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        chunks = Chunks()
+        chunks.add(0, head)
+        fetched = len(head)
+        budget = max(int(self.byte_share * total), self.whole_maxsize)
+        windows: tuple[tuple[float, float], ...] = ()
+        asked_dense = self.dense_seconds <= 0
+        passes = 0
+        limited = ""
+        found: SparseSample | None = None
+        while True:
+            passes += 1
+            work = functools.partial(
+                sample_ranges,
+                chunks,
+                total,
+                fmt,
+                samples=self.samples,
+                windows=windows,
+                max_pixels=self.max_pixels,
+            )
+            try:
+                found = await loop.run_in_executor(self.hasher, work)
+            except MediaError as exc:
+                self.stats.inc_value(media_skipped(exc.__class__.__name__))
+                logger.debug("Not sampled: %s: %s", url, exc)
+                return MediaOutcome(url=url, error=str(exc))
+            wanted = list(found.needed)
+            if not wanted and not asked_dense and found.frames:
+                asked_dense = True
+                times = await self.candidate_times(found.frames)
+                windows = _windows(times, self.dense_seconds, found.duration)
+                if windows:
+                    self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(windows))
+                    continue
+            if not wanted:
+                break
+            if passes >= MAX_PASSES:
+                limited = f"pass limit ({MAX_PASSES})"
+                break
+            if loop.time() - started > self.seconds:
+                limited = f"time limit ({self.seconds:g} s)"
+                break
+            room = budget - fetched
+            wanted = _within(wanted, room)
+            if not wanted:
+                limited = f"byte budget ({budget:,} bytes)"
+                break
+            answers = await asyncio.gather(
+                *(self._fetch_range(url, referer, item) for item in wanted)
+            )
+            for item, answer in zip(wanted, answers, strict=True):
+                if isinstance(answer, bytes):
+                    chunks.add(item.start, answer)
+                    fetched += len(answer)
+                elif isinstance(answer, Response):  # the server stopped honouring Range
+                    fetched += len(answer.body)
+                    limited = "the server answered a range with the whole file"
+                else:
+                    limited = answer.error or "a range failed"
+            if limited:
+                break
+        self.stats.inc_value(VIDEO_RANGED)
+        self.stats.inc_value(VIDEO_RANGED_BYTES, fetched)
+        if limited:
+            self.stats.inc_value(VIDEO_SAMPLING_LIMITED)
+        frames = found.frames if found is not None else ()
+        if not frames:
+            why = f"no frame sampled from its byte ranges ({limited or 'nothing decoded'})"
+            return self.media.media_failed(url, "video_sampling", why)
+        seconds = loop.time() - started
+        detail = f"{len(frames)} frames, {passes} passes, {seconds:.1f} s" + (
+            f"; stopped at the {limited}" if limited else ""
+        )
+        logger.info(
+            "Sampled %s: %d of %d bytes (%.1f%%), %s", url, fetched, total,
+            100 * fetched / total, detail,
+        )  # fmt: skip
+        delivery = Delivery(
+            "ranged", fetched, total, detail=detail, partial_sha256=_partial_sha256(head, total)
+        )
+        return Sampled(
+            MediaHashes(
+                kind="video",
+                format=fmt,
+                size=total,
+                width=found.width,
+                height=found.height,
+                hashes=(),
+                frames=media_frames(frames),
+                duration=found.duration,
+                delivery=delivery,
+            )
+        )
+
+    async def _stream(
+        self, url: str, referer: str, response: Response, kind: str
+    ) -> Whole | Sampled | MediaOutcome:
+        """A streaming manifest, to its sampler when one is installed."""
+        sampler = STREAM_SAMPLERS.get(kind)
+        if sampler is None:
+            return Whole(response.body, None)  # hashing says "not media", as before
+        result = await sampler(
+            self.media.download,
+            url,
+            response,
+            candidate_times=self.candidate_times,
+            hasher=self.hasher,
+            stats=self.stats,
+            referer=referer,
+            **self.stream_options,
+        )
+        if isinstance(result, MediaOutcome | MediaHashes):
+            return result if isinstance(result, MediaOutcome) else Sampled(result)
+        frames = tuple(result.frames)
+        return Sampled(
+            MediaHashes(
+                kind="video",
+                format=kind,
+                size=result.delivery.bytes_total or result.delivery.bytes_fetched,
+                width=getattr(result, "width", None),
+                height=getattr(result, "height", None),
+                hashes=(),
+                frames=media_frames(frames),
+                duration=getattr(result, "duration", None),
+                delivery=result.delivery,
+            )
+        )
+
+
+def media_frames(frames: Sequence[FrameHash]) -> tuple:
+    """Sampled frames as `MediaHashes.frames` holds them (today their PDQ values in time order;
+    once frames carry their times there, the frames themselves)."""
+    from crawler.hashing.types import MediaHashes as _Hashes
+
+    holds_times = "FrameHash" in str(_Hashes.__annotations__.get("frames", ""))
+    return tuple(frames) if holds_times else tuple(frame.value for frame in frames)
+
+
+def _windows(
+    times: Sequence[float], around: float, duration: float | None
+) -> tuple[tuple[float, float], ...]:
+    """``around`` seconds either side of each time (at most `MAX_DENSE_WINDOWS` of them, spread
+    over ``times``), overlapping windows merged."""
+    times = sorted(times)
+    if len(times) > MAX_DENSE_WINDOWS:
+        last = len(times) - 1
+        picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
+        times = [times[i] for i in sorted(picks)]
+    windows: list[tuple[float, float]] = []
+    for moment in times:
+        start = max(0.0, moment - around)
+        end = moment + around if duration is None else min(duration, moment + around)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        else:
+            windows.append((start, end))
+    return tuple(windows)
+
+
+def _within(wanted: list[ByteRange], room: int) -> list[ByteRange]:
+    """As many of ``wanted`` as fit in ``room`` bytes, smallest first; the first that does not
+    fit is cut to the room left (its start is what a pass lacked first)."""
+    kept, used = [], 0
+    for item in sorted(wanted, key=len):
+        left = room - used
+        if left <= 0:
+            break
+        if len(item) > left:
+            item = ByteRange(item.start, item.start + left)
+        kept.append(item)
+        used += len(item)
+    return sorted(kept, key=lambda item: item.start)
+
+
+def _partial_sha256(head: bytes, total: int | None) -> str:
+    """The sha256 of a file's size and first bytes: names a file not read whole."""
+    digest = hashlib.sha256(f"{total}:".encode())
+    digest.update(head)
+    return digest.hexdigest()
+
+
+def near_reference_times(videos, frames: Sequence[FrameHash]) -> list[float]:
+    """The times of ``frames`` within the matcher's distance of some reference video frame.
+
+    Stands in for ``LiveReferences.video_candidate_times`` (temporal alignment) until that
+    lands: a brute-force scan of `crawler.matching.video.VideoMatcher`'s reference frames. Call
+    it on the matching thread."""
+    from crawler.matching.video import _distances
+
+    usable = [f for f in frames if f.value.quality is None or f.value.quality >= videos.min_quality]
+    table = videos._table_now()
+    if not usable or table.frames == 0:
+        return []
+    packed = np.frombuffer(b"".join(bytes.fromhex(f.value.hex) for f in usable), dtype=np.uint8)
+    query = packed.reshape(-1, 32).view(np.uint64)
+    nearest = _distances(query, table.words).min(axis=1)
+    return [f.seconds for f, d in zip(usable, nearest, strict=True) if d <= videos.distance]

@@ -1,0 +1,102 @@
+"""crawler.crawling.previews: posters and storyboard tiles fetched over real HTTP and hashed
+as images, each tile with its cue's time; and what the pipeline is handed for early sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from crawler.crawling.previews import hash_tiles, preview_frames, preview_hashes, spread
+from crawler.demo import samples
+from crawler.demo.localsite import LocalSite, Route
+from crawler.extraction.previews import Cue
+from crawler.hashing import hash_media
+from crawler.hashing.phash import hamming
+from crawler.items import POSTER, STORYBOARD, Preview
+from tests.sites import players as tube
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int
+    body: bytes
+
+
+@dataclass
+class Get:
+    url: str
+    referer: str
+
+
+async def _download(request: Get) -> Fetched:
+    def get() -> Fetched:
+        try:
+            with urllib.request.urlopen(request.url, timeout=10) as answer:
+                return Fetched(request.url, answer.status, answer.read())
+        except urllib.error.HTTPError as exc:
+            return Fetched(request.url, exc.code, b"")
+
+    return await asyncio.to_thread(get)
+
+
+def _pdq(data: bytes) -> str:
+    return hash_media(data).get("pdq").hex
+
+
+def test_storyboard_tiles_and_posters_are_hashed_with_their_times():
+    routes = {
+        "/thumbs.vtt": Route(tube.STORYBOARD.encode(), "text/vtt"),
+        "/subs.vtt": Route(b"WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n", "text/vtt"),
+        "/img/sprite.jpg": Route(tube.sprite(), "image/jpeg"),
+        "/img/poster.jpg": Route(samples.encode(samples.load_photo("camera")), "image/jpeg"),
+    }
+    with LocalSite(routes) as site:
+        video = f"{site.url}/hls/master.m3u8"
+        previews = [
+            Preview(f"{site.url}/img/poster.jpg", POSTER, video),
+            Preview(f"{site.url}/subs.vtt", STORYBOARD, video),  # subtitles: no tiles
+            Preview(f"{site.url}/thumbs.vtt", STORYBOARD, video),
+            Preview(f"{site.url}/missing.jpg", POSTER, None),  # 404: left out
+        ]
+
+        async def tiles(data, boxes):
+            return hash_tiles(data, boxes)
+
+        hashed = asyncio.run(
+            preview_hashes(
+                previews, download=_download, request=Get, referer=site.url, hash_tiles=tiles
+            )
+        )
+        requested = list(site.requests)
+
+    assert [(h.preview.kind, h.seconds) for h in hashed] == [
+        (POSTER, None),
+        (STORYBOARD, 0.0),
+        (STORYBOARD, 1.0),
+    ]
+    assert requested.count("/img/sprite.jpg") == 1  # one sprite, fetched once for its tiles
+    # Each tile is the photo it was cut from (64x48 of it), far from the other one.
+    astronaut, coffee = (_pdq(samples.encode(samples.load_photo(n))) for n in tube.TILE_PHOTOS)
+    first, second = (h.hashes.get("pdq").hex for h in hashed[1:])
+    assert hamming(first, astronaut) < 70 < hamming(first, coffee)
+    assert hamming(second, coffee) < 70 < hamming(second, astronaut)
+    # For early sampling: the tiles as frames of their video, by time; posters have no time.
+    frames = preview_frames(hashed)
+    assert list(frames) == [video]
+    assert [frame.seconds for frame in frames[video]] == [0.0, 1.0]
+
+
+def test_a_box_outside_the_sprite_or_too_small_is_not_hashed():
+    sprite = tube.sprite()
+    hashed = hash_tiles(sprite, [(0, 0, 64, 48), (100, 0, 64, 48), (0, 0, 8, 8), None])
+    assert [h is not None for h in hashed] == [True, False, False, True]
+    assert hashed[3].width == 128  # None: the whole image
+
+
+def test_tiles_are_spread_over_the_whole_storyboard():
+    cues = [Cue(float(i), float(i + 1), "https://x.example/s.jpg") for i in range(100)]
+    assert [c.start for c in spread(cues, 5)] == [0.0, 25.0, 50.0, 74.0, 99.0]
+    assert spread(cues[:3], 5) == cues[:3]

@@ -1,0 +1,113 @@
+"""VideoFetch.deliver on canned responses: what is fetched whole, what is sampled, within what.
+
+The server is a function over the bytes of an ffmpeg-made video that answers Range requests as
+nginx does; the hashing pool is a thread. The crawl tests on nginx are in test_video_fetch.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.video_fetch import Sampled, VideoFetch, Whole
+from crawler.stats import (
+    VIDEO_DENSE_WINDOWS,
+    VIDEO_RANGED,
+    VIDEO_RANGED_BYTES,
+    VIDEO_SAMPLING_LIMITED,
+)
+from tests.delivery.test_sparse import _video
+
+PROBE = 64 * 1024
+URL = "http://site.test/v.mp4"
+
+
+class Stats(Counter):
+    def inc_value(self, key, count=1, start=0):
+        self[key] += count
+
+
+class Server:
+    """Answers media requests for ``data`` with 206 and Content-Range, or 200 when asked whole."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.ranges: list[str] = []
+
+    async def download(self, request: Request) -> Response:
+        asked = request.headers.get("Range", b"").decode()
+        self.ranges.append(asked)
+        found = re.fullmatch(r"bytes=(\d+)-(\d*)", asked)
+        if found is None:
+            return Response(request.url, status=200, body=self.data, request=request)
+        start = int(found.group(1))
+        end = min(len(self.data) - 1, int(found.group(2) or len(self.data) - 1))
+        headers = {"Content-Range": f"bytes {start}-{end}/{len(self.data)}"}
+        body = self.data[start : end + 1]
+        return Response(request.url, status=206, headers=headers, body=body, request=request)
+
+
+def _deliver(data: bytes, candidates=(), **options) -> tuple:
+    server, stats = Server(data), Stats()
+    asked: list = []
+
+    async def candidate_times(frames):
+        asked.append(frames)
+        return list(candidates)
+
+    async def run():
+        media = MediaDownload(
+            download=server.download, stats=stats, maxsize=64 * 1024 * 1024, probe_bytes=PROBE,
+            cache=None, cache_pool=pool, rehash_after=timedelta(days=1),
+        )  # fmt: skip
+        videos = VideoFetch(
+            media=media, hasher=pool, candidate_times=candidate_times,
+            maxsize=64 * 1024 * 1024, max_pixels=10**8,
+            **{"whole_maxsize": 100_000, "samples": 8, "dense_seconds": 2.0,
+               "byte_share": 0.9, "seconds": 60.0, **options},
+        )  # fmt: skip
+        first = await server.download(media.probe_request(URL, ""))
+        return await videos.deliver(URL, "", first)
+
+    with ThreadPoolExecutor(2) as pool:
+        return asyncio.run(run()), server, stats, asked
+
+
+def test_a_large_video_is_sampled_by_ranges_and_denser_where_it_looked_like_a_reference():
+    data = _video("mp4")
+    result, server, stats, asked = _deliver(data, candidates=[16.0])
+    assert isinstance(result, Sampled)
+    hashes = result.hashes
+    assert hashes.sha256 is None and hashes.delivery.form == "ranged"
+    assert hashes.delivery.bytes_total == len(data)
+    assert hashes.delivery.bytes_fetched == stats[VIDEO_RANGED_BYTES] < len(data)
+    assert len(asked) == 1 and len(asked[0]) >= 6  # asked once, with the sparse frames
+    assert stats[VIDEO_RANGED] == 1 and stats[VIDEO_DENSE_WINDOWS] == 1
+    assert len(hashes.frames) > len(asked[0])  # the dense window added frames
+    assert all(r.startswith("bytes=") for r in server.ranges)
+
+
+def test_the_byte_budget_stops_sampling_and_says_so():
+    data = _video("mp4")
+    result, _server, stats, _ = _deliver(data, byte_share=0.0, whole_maxsize=PROBE + 1000)
+    # The budget (just over the probe) leaves no room for the index: nothing decodes.
+    assert isinstance(result, MediaOutcome) and "byte budget" in result.error
+    assert stats[VIDEO_SAMPLING_LIMITED] == 1
+    assert stats[VIDEO_RANGED_BYTES] <= PROBE + 1000
+
+
+@pytest.mark.parametrize("size", [PROBE // 2, PROBE * 3])
+def test_media_up_to_the_whole_size_is_fetched_whole(size):
+    data = _video("mp4", faststart=True)
+    result, server, _stats, _ = _deliver(data[:size], whole_maxsize=10**9)
+    assert isinstance(result, Whole) and result.body == data[:size] and result.delivery is None
+    expected = [f"bytes=0-{PROBE - 1}"] + ([f"bytes={PROBE}-{size - 1}"] if size > PROBE else [])
+    assert server.ranges == expected
