@@ -39,7 +39,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-import numpy as np
 from scrapy.http import Response
 
 from crawler.crawling.media_download import READING, MediaDownload, MediaOutcome, Reading
@@ -446,18 +445,6 @@ def _partial_sha256(head: bytes, total: int | None) -> str:
 
 
 def near_reference_times(videos, frames: Sequence[FrameHash]) -> list[float]:
-    """The times of ``frames`` within the matcher's distance of some reference video frame.
-
-    Stands in for ``LiveReferences.video_candidate_times`` (temporal alignment) until that
-    lands: a brute-force scan of `crawler.matching.video.VideoMatcher`'s reference frames. Call
-    it on the matching thread."""
-    from crawler.matching.video import _distances
-
-    usable = [f for f in frames if f.value.quality is None or f.value.quality >= videos.min_quality]
-    table = videos._table_now()
-    if not usable or table.frames == 0:
-        return []
-    packed = np.frombuffer(b"".join(bytes.fromhex(f.value.hex) for f in usable), dtype=np.uint8)
-    query = packed.reshape(-1, 32).view(np.uint64)
-    nearest = _distances(query, table.words).min(axis=1)
-    return [f.seconds for f, d in zip(usable, nearest, strict=True) if d <= videos.distance]
+    """The times of ``frames`` near some reference video frame: `VideoMatcher.candidate_times`
+    (what `LiveReferences.video_candidate_times` asks). Call it on the matching thread."""
+    return videos.candidate_times(frames)

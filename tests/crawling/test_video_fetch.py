@@ -77,7 +77,7 @@ def test_near_reference_times_names_the_frames_close_to_a_reference():
         return HashValue("pdq", f"{bits:064x}", 100)
 
     videos = VideoMatcher()
-    videos.add(1, 7, [value(0), value((1 << 200) - 1)])
+    videos.add(1, 7, [FrameHash(0.0, value(0)), FrameHash(0.25, value((1 << 200) - 1))])
     frames = [
         FrameHash(0.0, value(0b111)),  # 3 bits from the first reference frame
         FrameHash(60.0, value((1 << 100) - 1)),  # 100 bits from both

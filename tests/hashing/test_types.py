@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from crawler.hashing.types import (
     Delivery,
+    FrameHash,
     HashValue,
     MediaHashes,
     media_hashes_from_json,
     media_hashes_to_json,
 )
 
-FRAME = HashValue("pdq", "f" * 64, 90)
+FRAME = FrameHash(2.5, HashValue("pdq", "f" * 64, 90))
 
 
 def _sampled(**delivery) -> MediaHashes:
