@@ -35,7 +35,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
 from crawler.crawling.hash_pool import HashTimeout, new_hash_pool
-from crawler.crawling.live_references import LiveReferences, wait_for_announcements
+from crawler.crawling.live_references import (
+    LiveReferences,
+    video_matcher_from_settings,
+    wait_for_announcements,
+)
 from crawler.crawling.match_writer import MatchWriter
 from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
@@ -46,13 +50,13 @@ from crawler.crawling.video_fetch import (
     Sampled,
     VideoFetch,
     Whole,
-    near_reference_times,
     stream_options,
 )
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.types import Delivery, FrameHash, media_hashes_from_json
 from crawler.items import MediaPage
+from crawler.matching.video import VideoMatcher
 from crawler.stats import (
     FLAGS_REPLAYED,
     MEDIA_HASHED,
@@ -106,6 +110,7 @@ class HashMatchPipeline:
         join_run_id: int,
         shared_run: bool,
         evidence: evidence_store.Sealer | None,
+        video_matcher: VideoMatcher,
     ):
         self.crawler = crawler  # its engine downloads the media; its spider is the one crawling
         self.stats = crawler.stats
@@ -127,6 +132,9 @@ class HashMatchPipeline:
         # Evidence: matched media is kept sealed to the web app's public key, only when one is
         # configured; the crawl cannot decrypt what it keeps.
         self.evidence = evidence
+        # The video alignment rule (REPOSTWATCH_VIDEO_*_ALIGNED_*); its references load with
+        # the others when the spider opens.
+        self.video_matcher = video_matcher
         self.run = RunRow(
             database_url=database_url, stats=self.stats, join_run_id=join_run_id, shared=shared_run
         )
@@ -191,6 +199,7 @@ class HashMatchPipeline:
             join_run_id=settings.getint("REPOSTWATCH_RUN_ID"),  # 0 (unset): open a run
             shared_run=settings.getbool("REPOSTWATCH_DISTRIBUTED"),
             evidence=evidence_store.sealer(public_key) if public_key else None,
+            video_matcher=video_matcher_from_settings(settings),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         budget = StreamBudget(
@@ -211,7 +220,7 @@ class HashMatchPipeline:
         self.sessions = db.make_sessionmaker(self.engine)
         self.recorder = FlagRecorder(self.sessions, self.spill_file)
         self.match_writer = MatchWriter(self.sessions, self.recorder, self.run, self.stats)
-        self.references = LiveReferences(self.sessions)
+        self.references = LiveReferences(self.sessions, videos=self.video_matcher)
         # Off the reactor: loading millions of references takes a minute, during which the
         # reactor keeps serving signals, the telnet console and a distributed crawl's heartbeat.
         replayed, loaded = await asyncio.to_thread(self._open_run, site_name, spider.name)
@@ -429,15 +438,12 @@ class HashMatchPipeline:
         return await self._matched(url, hashes)
 
     async def _candidate_times(self, frames: tuple[FrameHash, ...]) -> list[float]:
-        """The sampled times whose frame looks like a reference frame (on the matching thread):
-        `LiveReferences.video_candidate_times` when it exists, else a scan of the reference
-        videos' frames."""
-        live = self.references
-        ask = getattr(live, "video_candidate_times", None)
-        if ask is None:
-            ask = functools.partial(near_reference_times, live.videos)
+        """The sampled times whose frame looks like a reference frame (on the matching thread,
+        where references change): where a video sampler looks more densely."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.matching, ask, frames)
+        return await loop.run_in_executor(
+            self.matching, self.references.video_candidate_times, frames
+        )
 
     # --- matching ---------------------------------------------------------------------------
     async def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:

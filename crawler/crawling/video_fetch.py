@@ -442,9 +442,3 @@ def _partial_sha256(head: bytes, total: int | None) -> str:
     digest = hashlib.sha256(f"{total}:".encode())
     digest.update(head)
     return digest.hexdigest()
-
-
-def near_reference_times(videos, frames: Sequence[FrameHash]) -> list[float]:
-    """The times of ``frames`` near some reference video frame: `VideoMatcher.candidate_times`
-    (what `LiveReferences.video_candidate_times` asks). Call it on the matching thread."""
-    return videos.candidate_times(frames)

@@ -95,6 +95,13 @@ def test_the_pipeline_takes_its_settings_from_the_project(tmp_path):
     joined = HashMatchPipeline.from_crawler(_crawler(REPOSTWATCH_RUN_ID="42"))
     assert joined.run.join_run_id == 42
     assert pipeline.engine is None and pipeline.hasher is None  # started when the spider opens
+    # The video alignment rule comes from the settings, not the matcher's own defaults.
+    strict = HashMatchPipeline.from_crawler(
+        _crawler(
+            REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES="9", REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS="12"
+        )
+    )
+    assert (strict.video_matcher.min_frames, strict.video_matcher.min_seconds) == (9, 12.0)
 
 
 def test_zero_hash_workers_means_one_per_core():

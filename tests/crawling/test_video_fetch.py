@@ -24,11 +24,8 @@ from crawler.crawling.video_fetch import (
     _within,
     content_range,
     manifest_format,
-    near_reference_times,
 )
 from crawler.delivery.sparse import MIN_CHUNK, ByteRange
-from crawler.hashing.types import FrameHash, HashValue
-from crawler.matching.video import VideoMatcher
 from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
 from tests.support.videos import slideshow
 
@@ -70,21 +67,6 @@ def test_ranges_within_the_budget_smallest_first_the_last_cut_to_fit():
     assert _within(wanted, 70) == [ByteRange(0, 10), ByteRange(200, 210), ByteRange(300, 350)]
     assert _within(wanted, 5) == [ByteRange(200, 205)]
     assert _within(wanted, 0) == []
-
-
-def test_near_reference_times_names_the_frames_close_to_a_reference():
-    def value(bits: int) -> HashValue:
-        return HashValue("pdq", f"{bits:064x}", 100)
-
-    videos = VideoMatcher()
-    videos.add(1, 7, [FrameHash(0.0, value(0)), FrameHash(0.25, value((1 << 200) - 1))])
-    frames = [
-        FrameHash(0.0, value(0b111)),  # 3 bits from the first reference frame
-        FrameHash(60.0, value((1 << 100) - 1)),  # 100 bits from both
-        FrameHash(120.0, value((1 << 200) - 1)),
-    ]
-    assert near_reference_times(videos, frames) == [0.0, 120.0]
-    assert near_reference_times(VideoMatcher(), frames) == []
 
 
 def _ffmpeg(*args: object, cwd: Path) -> None:
