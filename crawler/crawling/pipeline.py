@@ -42,12 +42,12 @@ from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
 from crawler.crawling.stream_budget import StreamBudget
+from crawler.crawling.stream_fetch import StreamOptions
 from crawler.crawling.video_fetch import (
     Sampled,
     VideoFetch,
     Whole,
     near_reference_times,
-    stream_options,
 )
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
@@ -199,7 +199,7 @@ class HashMatchPipeline:
             budget_seconds=settings.getfloat("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS"),
         )
         pipeline.stream_budget = budget  # kept: the signal holds its receivers weakly
-        pipeline.video["stream_options"] = stream_options(settings)
+        pipeline.video["stream_options"] = StreamOptions.from_settings(settings)
         crawler.signals.connect(budget.bytes_received, signal=signals.bytes_received)
         return pipeline
 

@@ -111,3 +111,19 @@ def test_media_up_to_the_whole_size_is_fetched_whole(size):
     assert isinstance(result, Whole) and result.body == data[:size] and result.delivery is None
     expected = [f"bytes=0-{PROBE - 1}"] + ([f"bytes={PROBE}-{size - 1}"] if size > PROBE else [])
     assert server.ranges == expected
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "form"),
+    [
+        (b"\xef\xbb\xbf \r\n#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg.ts\n", "hls"),
+        (b'<?xml version="1.0" encoding="UTF-8"?>\n<MPD xmlns="urn:mpeg:dash">', "dash"),
+    ],
+)
+def test_a_playlist_or_manifest_is_read_as_a_stream_by_its_content(first_bytes, form):
+    """Served from a URL that names no stream (``v.mp4``): the stream sampler reads it (its
+    segments here are the playlist again, so none decodes), never the whole-file hasher."""
+    result, _server, stats, _ = _deliver(first_bytes)
+    assert isinstance(result, MediaOutcome) and result.error
+    failed = f"repostwatch/video/{form}/failed/"
+    assert sum(count for key, count in stats.items() if key.startswith(failed)) == 1
