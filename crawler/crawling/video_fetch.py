@@ -34,7 +34,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -127,16 +127,18 @@ class VideoFetch:
         self.stream_options = stream_options  # None: the project's settings
 
     async def deliver(
-        self, url: str, referer: str, response: Response
+        self, url: str, referer: str, response: Response, hint_times: Sequence[float] = ()
     ) -> Whole | Sampled | MediaOutcome:
-        """What to hash for the probe ``response`` of ``url`` (see the module)."""
+        """What to hash for the probe ``response`` of ``url`` (see the module). ``hint_times``:
+        seconds of the video its page's previews (storyboard tiles) suggest look like a
+        reference: sampled densely from the first pass (a stream: with its candidate times)."""
         body = response.body
         try:
             sniffed = sniff(body)
         except UnsupportedMedia:
             sniffed = None  # not media: hashing says so, as for any other bytes
         if sniffed is not None and sniffed.kind == "stream":
-            return await self._stream(url, referer, response)
+            return await self._stream(url, referer, response, hint_times)
         if response.status == 200:
             return self._whole_answer(url, response)
         span = content_range(response)
@@ -147,7 +149,7 @@ class VideoFetch:
             return Whole(body, None)
         large_video = sniffed.kind == "video" and total > self.whole_maxsize
         if large_video and sniffed.format in SPARSE_DEMUXERS:
-            return await self._sample(url, referer, body, total, sniffed.format)
+            return await self._sample(url, referer, body, total, sniffed.format, hint_times)
         if total > self.maxsize:
             return self.media.media_failed(
                 url, "too_large", f"{total:,} bytes, over REPOSTWATCH_MEDIA_MAXSIZE"
@@ -218,7 +220,7 @@ class VideoFetch:
         return response.body
 
     async def _sample(
-        self, url: str, referer: str, head: bytes, total: int, fmt: str
+        self, url: str, referer: str, head: bytes, total: int, fmt: str, hints: Sequence[float]
     ) -> Sampled | MediaOutcome:
         """Sample a large progressive video pass after pass (see the module)."""
         loop = asyncio.get_running_loop()
@@ -227,8 +229,11 @@ class VideoFetch:
         chunks.add(0, head)
         fetched = len(head)
         budget = max(int(self.byte_share * total), self.whole_maxsize)
-        windows: tuple[tuple[float, float], ...] = ()
         asked_dense = self.dense_seconds <= 0
+        hinted = () if asked_dense else _windows(hints, self.dense_seconds, None)
+        windows = hinted
+        if hinted:
+            self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(hinted))
         passes = 0
         limited = ""
         found: SparseSample | None = None
@@ -253,9 +258,10 @@ class VideoFetch:
             if not wanted and not asked_dense and found.frames:
                 asked_dense = True
                 times = await self.candidate_times(found.frames)
-                windows = _windows(times, self.dense_seconds, found.duration)
-                if windows:
-                    self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(windows))
+                more = _windows(times, self.dense_seconds, found.duration)
+                if more:
+                    self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(more))
+                    windows = _union((*hinted, *more))
                     continue
             if not wanted:
                 break
@@ -317,13 +323,20 @@ class VideoFetch:
             )
         )
 
-    async def _stream(self, url: str, referer: str, response: Response) -> Sampled | MediaOutcome:
-        """An HLS playlist or a DASH manifest, sampled by its segments."""
+    async def _stream(
+        self, url: str, referer: str, response: Response, hints: Sequence[float]
+    ) -> Sampled | MediaOutcome:
+        """An HLS playlist or a DASH manifest, sampled by its segments; ``hints`` join the
+        candidate times its sampled frames give."""
+
+        async def candidate_times(frames: Sequence[FrameHash]) -> list[float]:
+            return sorted({*await self.candidate_times(frames), *hints})
+
         result = await sample_stream(
             self.media.download,
             url,
             response,
-            candidate_times=self.candidate_times,
+            candidate_times=candidate_times,
             options=self.stream_options,
             hasher=self.hasher,
             stats=self.stats,
@@ -365,15 +378,21 @@ def _windows(
         last = len(times) - 1
         picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
         times = [times[i] for i in sorted(picks)]
-    windows: list[tuple[float, float]] = []
-    for moment in times:
-        start = max(0.0, moment - around)
-        end = moment + around if duration is None else min(duration, moment + around)
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+    return _union(
+        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
+        for t in times
+    )
+
+
+def _union(windows: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """``windows`` in time order, overlapping ones merged."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
-            windows.append((start, end))
-    return tuple(windows)
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def _within(wanted: list[ByteRange], room: int) -> list[ByteRange]:

@@ -55,7 +55,7 @@ class Server:
         return Response(request.url, status=206, headers=headers, body=body, request=request)
 
 
-def _deliver(data: bytes, candidates=(), **options) -> tuple:
+def _deliver(data: bytes, candidates=(), hints=(), **options) -> tuple:
     server, stats = Server(data), Stats()
     asked: list = []
 
@@ -75,7 +75,7 @@ def _deliver(data: bytes, candidates=(), **options) -> tuple:
                "byte_share": 0.9, "seconds": 60.0, **options},
         )  # fmt: skip
         first = await server.download(media.probe_request(URL, ""))
-        return await videos.deliver(URL, "", first)
+        return await videos.deliver(URL, "", first, hints)
 
     with ThreadPoolExecutor(2) as pool:
         return asyncio.run(run()), server, stats, asked
@@ -93,6 +93,19 @@ def test_a_large_video_is_sampled_by_ranges_and_denser_where_it_looked_like_a_re
     assert stats[VIDEO_RANGED] == 1 and stats[VIDEO_DENSE_WINDOWS] == 1
     assert len(hashes.frames) > len(asked[0])  # the dense window added frames
     assert all(r.startswith("bytes=") for r in server.ranges)
+
+
+def test_times_a_preview_hinted_at_are_sampled_densely_from_the_first_pass():
+    data = _video("mp4")
+    plain, _, _, _ = _deliver(data)
+    hinted, _, stats, asked = _deliver(data, hints=[16.0])
+    # Nothing sampled looked like a reference (no candidate times): the hint alone made the
+    # window, a frame a second around 16 s.
+    assert stats[VIDEO_DENSE_WINDOWS] == 1 and len(asked) == 1
+    assert len(hinted.hashes.frames) >= len(plain.hashes.frames) + 3
+    # A hint past the end (a storyboard longer than the file) costs nothing.
+    past, _, _, _ = _deliver(data, hints=[500.0])
+    assert past.hashes.frames == plain.hashes.frames
 
 
 def test_the_byte_budget_stops_sampling_and_says_so():
