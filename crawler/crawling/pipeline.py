@@ -348,7 +348,7 @@ class HashMatchPipeline:
                 matched = [(o, m, _with_previews(e, previews)) for o, m, e in matched]
             if matched:
                 record = functools.partial(
-                    self.match_writer.record, item.url, matched, item.keyword
+                    self.match_writer.record, item.url, matched, item.keyword, item.embedded_in
                 )
                 await loop.run_in_executor(self.writer, record)
             return len(matched)

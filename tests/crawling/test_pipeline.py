@@ -201,3 +201,27 @@ def test_a_poster_joins_its_videos_flag_and_never_flags_alone(tmp_path):
     assert json.loads(flags[0]["evidence"])["previews"] == ["poster"]
     assert "'repostwatch/previews/hashed': 2" in crawl.stderr
     assert "'repostwatch/previews/matched_hint': 2" in crawl.stderr  # both posters looked alike
+
+
+def test_a_flag_found_in_an_embedded_player_names_the_page_that_embeds_it(tmp_path):
+    env = migrated_environment(tmp_path)
+    reference = videos.slideshow(("astronaut", "coffee", "chelsea"))
+    (tmp_path / "reference.mp4").write_bytes(reference)
+    repostwatch("refs", "add", "--case", "case-embed", tmp_path / "reference.mp4", env=env)
+    player = {
+        "/embed/3": html('<video src="/v/3.mp4"></video>'),
+        "/v/3.mp4": Route(videos.transcoded(reference, quality="low"), "video/mp4"),
+    }
+    with LocalSite(player) as embed_host:
+        pages = {"/": html(f'<p>watch</p><iframe src="{embed_host.url}/embed/3"></iframe>')}
+        with LocalSite(pages) as site:
+            (tmp_path / "sites" / "embeds.toml").write_text(
+                f'name = "embeds"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+                f'private_hosts = ["127.0.0.1:{embed_host.port}"]\n'
+                '[embeds]\nallow = ["127.0.0.1"]\n'
+            )
+            crawl = repostwatch("crawl", "embeds", env=env, cwd=tmp_path)
+
+    (flag,) = flags_json(env, tmp_path)
+    assert flag["page_url"] == f"{embed_host.url}/embed/3", crawl.stderr[-3000:]
+    assert flag["embedded_in"] == f"{site.url}/"
