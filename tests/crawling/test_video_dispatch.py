@@ -17,6 +17,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.stream_fetch import StreamOptions
 from crawler.crawling.video_fetch import Sampled, VideoFetch, Whole
 from crawler.stats import (
     VIDEO_DENSE_WINDOWS,
@@ -25,6 +26,7 @@ from crawler.stats import (
     VIDEO_SAMPLING_LIMITED,
 )
 from tests.delivery.test_sparse import _video
+from tests.support.segments import stream_files
 
 PROBE = 64 * 1024
 URL = "http://site.test/v.mp4"
@@ -36,26 +38,33 @@ class Stats(Counter):
 
 
 class Server:
-    """Answers media requests for ``data`` with 206 and Content-Range, or 200 when asked whole."""
+    """Answers media requests for ``data`` with 206 and Content-Range, or 200 when asked whole;
+    ``data`` by URL: those files, and 404 for others."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes | dict[str, bytes]):
+        self.files = data if isinstance(data, dict) else None
         self.data = data
         self.ranges: list[str] = []
+        self.urls: list[str] = []
 
     async def download(self, request: Request) -> Response:
         asked = request.headers.get("Range", b"").decode()
         self.ranges.append(asked)
+        self.urls.append(request.url)
+        data = self.data if self.files is None else self.files.get(request.url)
+        if data is None:
+            return Response(request.url, status=404, request=request)
         found = re.fullmatch(r"bytes=(\d+)-(\d*)", asked)
         if found is None:
-            return Response(request.url, status=200, body=self.data, request=request)
+            return Response(request.url, status=200, body=data, request=request)
         start = int(found.group(1))
-        end = min(len(self.data) - 1, int(found.group(2) or len(self.data) - 1))
-        headers = {"Content-Range": f"bytes {start}-{end}/{len(self.data)}"}
-        body = self.data[start : end + 1]
+        end = min(len(data) - 1, int(found.group(2) or len(data) - 1))
+        headers = {"Content-Range": f"bytes {start}-{end}/{len(data)}"}
+        body = data[start : end + 1]
         return Response(request.url, status=206, headers=headers, body=body, request=request)
 
 
-def _deliver(data: bytes, candidates=(), hints=(), **options) -> tuple:
+def _deliver(data: bytes | dict[str, bytes], candidates=(), hints=(), url=URL, **options) -> tuple:
     server, stats = Server(data), Stats()
     asked: list = []
 
@@ -74,8 +83,8 @@ def _deliver(data: bytes, candidates=(), hints=(), **options) -> tuple:
             **{"whole_maxsize": 100_000, "samples": 8, "dense_seconds": 2.0,
                "byte_share": 0.9, "seconds": 60.0, **options},
         )  # fmt: skip
-        first = await server.download(media.probe_request(URL, ""))
-        return await videos.deliver(URL, "", first, hints)
+        first = await server.download(media.probe_request(url, ""))
+        return await videos.deliver(url, "", first, hints)
 
     with ThreadPoolExecutor(2) as pool:
         return asyncio.run(run()), server, stats, asked
@@ -140,3 +149,24 @@ def test_a_playlist_or_manifest_is_read_as_a_stream_by_its_content(first_bytes, 
     assert isinstance(result, MediaOutcome) and result.error
     failed = f"repostwatch/video/{form}/failed/"
     assert sum(count for key, count in stats.items() if key.startswith(failed)) == 1
+
+
+def test_a_streams_hint_times_join_its_candidate_times():
+    """A 12 s HLS stream of 1 s segments, 3 sampled: with nothing like a reference, no segment
+    more is fetched; hinted at 7 s by a preview, the segments around it are, a frame a second."""
+    folder = stream_files() / "hls-ts"
+    files = {f"http://site.test/s/{path.name}": path.read_bytes() for path in folder.iterdir()}
+    options = StreamOptions(
+        samples=3, min_lines=360, dense_seconds=1.0, dense_segments=4, concurrency=2,
+        maxsize=64 * 1024 * 1024, max_pixels=10**8, segment_prefix=30_000, seconds=60.0,
+    )  # fmt: skip
+    playlist = "http://site.test/s/index.m3u8"
+    plain, server, _, _ = _deliver(files, url=playlist, stream_options=options)
+    hinted, hinted_server, _, _ = _deliver(files, hints=[7.0], url=playlist, stream_options=options)
+    assert isinstance(plain, Sampled) and isinstance(hinted, Sampled)
+
+    def segments(urls):
+        return {url.rsplit("/", 1)[1] for url in urls if url.endswith(".ts")}
+
+    assert segments(hinted_server.urls) - segments(server.urls) >= {"index7.ts"}
+    assert len(hinted.hashes.frames) > len(plain.hashes.frames)
