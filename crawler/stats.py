@@ -233,6 +233,10 @@ EMBEDS_REFUSED = "repostwatch/embeds/refused"
 EMBEDS_CAPPED = "repostwatch/embeds/capped"
 #: Posters and storyboards handed to the pipeline as previews (early evidence, never alone).
 PREVIEWS_FOUND = "repostwatch/previews/found"
+#: Preview images (posters, storyboard tiles) the pipeline hashed; those that looked like a
+#: reference video's frame (a hint for sampling, and a note on the video's own flag).
+PREVIEWS_HASHED = "repostwatch/previews/hashed"
+PREVIEWS_MATCHED_HINT = "repostwatch/previews/matched_hint"
 
 
 # --- Scrapy's own, read back ------------------------------------------------------------------

@@ -88,6 +88,8 @@ KNOWN = {
     "EMBEDS_REFUSED": "repostwatch/embeds/refused",
     "EMBEDS_CAPPED": "repostwatch/embeds/capped",
     "PREVIEWS_FOUND": "repostwatch/previews/found",
+    "PREVIEWS_HASHED": "repostwatch/previews/hashed",
+    "PREVIEWS_MATCHED_HINT": "repostwatch/previews/matched_hint",
     "SCRAPY_RESPONSE_BYTES": "downloader/response_bytes",
     "SCRAPY_ERRORS_LOGGED": "log_count/ERROR",
     "SCRAPY_FINISH_REASON": "finish_reason",

@@ -51,9 +51,16 @@ class MatchWriter:
         # What matched references are called without ids, for the spill file.
         self.reference_keys: dict[int, ReferenceKey] = {}
 
-    def record(self, page_url: str, matched: list[Matched], keyword: str | None = None) -> None:
+    def record(
+        self,
+        page_url: str,
+        matched: list[Matched],
+        keyword: str | None = None,
+        embedded_in: str | None = None,
+    ) -> None:
         """Write one flag per match, in one transaction (runs on the writer thread).
-        ``keyword``: the case keyword whose site search led to the page (search crawls)."""
+        ``keyword``: the case keyword whose site search led to the page (search crawls);
+        ``embedded_in``: the page that embeds ``page_url`` (an embedded player's page)."""
         now = datetime.now(UTC)
         records = [
             MatchRecord(
@@ -71,6 +78,7 @@ class MatchWriter:
                 evidence=evidence,
                 media_pdq=outcome.pdq,
                 keyword=keyword,
+                embedded_in=embedded_in,
             )
             for outcome, match, evidence in matched
         ]

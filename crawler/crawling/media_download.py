@@ -98,7 +98,7 @@ class Reading:
 def failure_kind(exc: Exception) -> str:
     """The ``media/failed/<kind>`` of a download that raised ``exc``: ``too_large`` when
     Scrapy cancelled it at the size limit (``download_maxsize``, or the probe's own limit in
-    `crawler.crawling.video_fetch.StreamBudget`), ``download`` otherwise."""
+    `crawler.crawling.stream_budget.StreamBudget`), ``download`` otherwise."""
     too_large = isinstance(exc, DownloadCancelledError | StopDownload)
     return "too_large" if too_large else "download"
 
@@ -180,7 +180,7 @@ class MediaDownload:
 
     def probe_request(self, url: str, referer: str, **headers) -> Request:
         """The first request for ``url``: its first ``probe_bytes`` (``Range``), read with no
-        size limit of Scrapy's: `crawler.crawling.video_fetch.StreamBudget` ends a server's
+        size limit of Scrapy's: `crawler.crawling.stream_budget.StreamBudget` ends a server's
         whole answer (no Range) at the stream budget (video) or at ``maxsize`` (the rest)."""
         request = self.media_request(
             url, referer, Range=f"bytes=0-{self.probe_bytes - 1}", **headers

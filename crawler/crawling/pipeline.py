@@ -43,14 +43,21 @@ from crawler.crawling.live_references import (
 from crawler.crawling.match_writer import MatchWriter
 from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.previews import (
+    NO_HINTS,
+    PreviewHints,
+    hash_tiles,
+    preview_hashes,
+    preview_hints,
+)
 from crawler.crawling.recording import FlagRecorder
 from crawler.crawling.run import RunRow
 from crawler.crawling.stream_budget import StreamBudget
+from crawler.crawling.stream_fetch import StreamOptions
 from crawler.crawling.video_fetch import (
     Sampled,
     VideoFetch,
     Whole,
-    stream_options,
 )
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
@@ -64,6 +71,8 @@ from crawler.stats import (
     MEDIA_OVER_PIXEL_BUDGET,
     MEDIA_SEEN_AGAIN,
     PAGES,
+    PREVIEWS_HASHED,
+    PREVIEWS_MATCHED_HINT,
     REFERENCES,
     REFERENCES_ADDED_LIVE,
     REFERENCES_WITHDRAWN_LIVE,
@@ -208,7 +217,7 @@ class HashMatchPipeline:
             budget_seconds=settings.getfloat("REPOSTWATCH_VIDEO_STREAM_BUDGET_SECONDS"),
         )
         pipeline.stream_budget = budget  # kept: the signal holds its receivers weakly
-        pipeline.video["stream_options"] = stream_options(settings)
+        pipeline.video["stream_options"] = StreamOptions.from_settings(settings)
         crawler.signals.connect(budget.bytes_received, signal=signals.bytes_received)
         return pipeline
 
@@ -335,16 +344,20 @@ class HashMatchPipeline:
         # A page a site search led to is no one's Referer: its URL (or its search page's) may
         # hold a victim's name.
         referer = "" if item.keyword is not None else item.url
+        hints = await self._preview_hints(item, referer) if item.previews else NO_HINTS
 
         async def one(url: str) -> int:
             """Hash one media URL and record its matches at once: a page's slow media never
             holds back the flags of the others."""
             async with limit:
-                outcome = await self._outcome(url, referer=referer)
+                outcome = await self._outcome(url, referer, hints.times_for(url))
             matched = [(outcome, *match) for match in outcome.matches]
+            previews = hints.kinds_for(url) if outcome.kind == "video" else []
+            if previews:  # the video earned its flag; its previews only join the evidence
+                matched = [(o, m, _with_previews(e, previews)) for o, m, e in matched]
             if matched:
                 record = functools.partial(
-                    self.match_writer.record, item.url, matched, item.keyword
+                    self.match_writer.record, item.url, matched, item.keyword, item.embedded_in
                 )
                 await loop.run_in_executor(self.writer, record)
             return len(matched)
@@ -354,24 +367,47 @@ class HashMatchPipeline:
             item.flags = flags
         return item
 
-    async def _outcome(self, url: str, referer: str) -> MediaOutcome:
-        """The outcome of one media URL, downloaded and hashed once per crawl run."""
+    async def _preview_hints(self, item: MediaPage, referer: str) -> PreviewHints:
+        """The page's previews fetched (bounded: `crawler.crawling.previews`) and hashed as
+        media are, and which of them look like a reference video's frame: early evidence for
+        its videos' sampling, never a flag of their own."""
+        loop = asyncio.get_running_loop()
+
+        def hash_in_pool(data: bytes, boxes: list) -> asyncio.Future:
+            work = functools.partial(hash_tiles, data, boxes, max_pixels=self.max_pixels)
+            return loop.run_in_executor(self.hasher, work)
+
+        hashed = await preview_hashes(
+            item.previews,
+            download=self.media.download,
+            request=self.media.media_request,
+            referer=referer,
+            hash_tiles=hash_in_pool,
+        )
+        self.stats.inc_value(PREVIEWS_HASHED, len(hashed))
+        hints = await preview_hints(hashed, self._candidate_times)
+        self.stats.inc_value(PREVIEWS_MATCHED_HINT, sum(map(len, hints.kinds.values())))
+        return hints
+
+    async def _outcome(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
+        """The outcome of one media URL, downloaded and hashed once per crawl run (``hints``:
+        where its page's previews say to sample it first)."""
         future = self.outcomes.get(url)
         if future is None:
-            future = asyncio.ensure_future(self._download_and_hash(url, referer))
+            future = asyncio.ensure_future(self._download_and_hash(url, referer, hints))
             self.outcomes[url] = future
         else:
             self.stats.inc_value(MEDIA_SEEN_AGAIN)
         return await asyncio.shield(future)
 
-    async def _download_and_hash(self, url: str, referer: str) -> MediaOutcome:
+    async def _download_and_hash(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
         """Fetch ``url`` and hash it, or match the hashes the media cache has for it when the
         server says it is unchanged."""
         fetched = await self.media.fetch(url, referer)
         if isinstance(fetched, MediaOutcome):  # refused, or failed
             return fetched
         if isinstance(fetched, Response):
-            delivered = await self.videos.deliver(url, referer, fetched)
+            delivered = await self.videos.deliver(url, referer, fetched, hints)
             if isinstance(delivered, MediaOutcome):
                 return delivered
             if isinstance(delivered, Sampled):
@@ -476,6 +512,14 @@ class HashMatchPipeline:
 
 #: Digests of the bytes hashed: dropped when those bytes are only a prefix of the file.
 _FILE_DIGESTS = frozenset({"sha256", "md5"})
+
+
+def _with_previews(evidence: str | None, kinds: list[str]) -> str:
+    """A video flag's evidence JSON with the kinds of its page's previews that also looked like
+    a reference frame (``"previews"``: ``["poster", "storyboard"]``)."""
+    found = json.loads(evidence) if evidence else {}
+    found["previews"] = kinds
+    return json.dumps(found)
 
 
 def _with_delivery(evidence: str | None, delivery: Delivery) -> str:

@@ -202,3 +202,48 @@ async def _hashed(
     except Exception as exc:  # a dead or timed-out hashing process: the preview is a hint
         logger.warning("Preview not hashed: %s (%s)", url, exc.__class__.__name__)
         return []
+
+
+@dataclass(frozen=True)
+class PreviewHints:
+    """What a page's previews that look like a reference video's frame say of its videos, by
+    video URL (None: a preview the page ties to no video, which counts for each of them)."""
+
+    times: dict[str | None, tuple[float, ...]]  # storyboard cue times: sample densely there
+    kinds: dict[str | None, tuple[str, ...]]  # POSTER, STORYBOARD: for a flag's evidence
+
+    def times_for(self, video: str) -> list[float]:
+        return sorted({*self.times.get(video, ()), *self.times.get(None, ())})
+
+    def kinds_for(self, video: str) -> list[str]:
+        return sorted({*self.kinds.get(video, ()), *self.kinds.get(None, ())})
+
+
+NO_HINTS = PreviewHints({}, {})
+
+#: ``await candidate_times(frames)``: the seconds of ``frames`` that look like a reference's.
+CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
+
+
+async def preview_hints(
+    hashed: Sequence[PreviewHash], candidate_times: CandidateTimes
+) -> PreviewHints:
+    """Ask ``candidate_times`` (the pipeline's, on its matching thread) once for all of
+    ``hashed``: each preview goes as a frame labelled by its position (a poster has no time
+    in its video), and those named back looked like a reference frame."""
+    usable = [(item, pdq) for item in hashed if (pdq := item.hashes.get("pdq")) is not None]
+    if not usable:
+        return NO_HINTS
+    frames = [FrameHash(float(index), pdq) for index, (_, pdq) in enumerate(usable)]
+    looked = {round(seconds) for seconds in await candidate_times(frames)}
+    times: dict[str | None, set[float]] = {}
+    kinds: dict[str | None, set[str]] = {}
+    for index in sorted(looked):
+        item = usable[index][0]
+        kinds.setdefault(item.video, set()).add(item.preview.kind)
+        if item.seconds is not None:
+            times.setdefault(item.video, set()).add(item.seconds)
+    return PreviewHints(
+        {video: tuple(sorted(found)) for video, found in times.items()},
+        {video: tuple(sorted(found)) for video, found in kinds.items()},
+    )

@@ -19,8 +19,8 @@ Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROB
   video up to ``REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES`` or ``_SECONDS`` and stops the download
   keeping what came (``StopDownload(fail=False)``); the prefix is hashed when it decodes (an MP4
   with ``moov`` at the front). Other media stop at ``REPOSTWATCH_MEDIA_MAXSIZE`` as before.
-- An HLS or DASH manifest (recognised by content) goes to `crawler.crawling.stream_fetch`'s
-  ``sample_stream`` when that module is installed (`STREAM_SAMPLERS`).
+- An HLS playlist or a DASH manifest (`crawler.hashing.sniff` says ``stream``, by content)
+  goes to `crawler.crawling.stream_fetch.sample_stream`.
 
 Every request goes through Scrapy's engine (``MediaDownload.download``) with the media request's
 meta, so the private-network guard, robots.txt, retries, politeness and stats apply to each
@@ -32,16 +32,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import importlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from scrapy.http import Response
 
 from crawler.crawling.media_download import READING, MediaDownload, MediaOutcome, Reading
+from crawler.crawling.stream_fetch import StreamOptions, sample_stream
 from crawler.delivery.sparse import SPARSE_DEMUXERS, ByteRange, Chunks, SparseSample, sample_ranges
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.sniff import sniff
@@ -68,46 +68,6 @@ _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 
 #: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
 CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
-
-
-def _stream_fetch():
-    """`crawler.crawling.stream_fetch` when it is installed, else None."""
-    try:
-        return importlib.import_module("crawler.crawling.stream_fetch")
-    except ImportError:
-        return None
-
-
-def _stream_samplers() -> dict[str, Callable]:
-    """Samplers of streaming manifests by format, from `crawler.crawling.stream_fetch` when it is
-    installed (``sample_stream(download, url, first_response, *, candidate_times, options,
-    hasher, stats, referer)``)."""
-    module = _stream_fetch()
-    sampler = getattr(module, "sample_stream", None)
-    return {"hls": sampler, "dash": sampler} if sampler is not None else {}
-
-
-def stream_options(settings) -> dict:
-    """The keyword arguments of ``sample_stream`` that come from the crawl's settings (its
-    ``options``), or none when `crawler.crawling.stream_fetch` is not installed."""
-    module = _stream_fetch()
-    if module is None or not hasattr(module, "StreamOptions"):
-        return {}
-    return {"options": module.StreamOptions.from_settings(settings)}
-
-
-#: Manifest format -> its sampler; empty until crawler/crawling/stream_fetch.py exists.
-STREAM_SAMPLERS: dict[str, Callable] = _stream_samplers()
-
-
-def manifest_format(head: bytes) -> str | None:
-    """``"hls"`` or ``"dash"`` when ``head`` (a response's first bytes) is a streaming manifest."""
-    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"#EXTM3U"):
-        return "hls"
-    if b"<MPD" in text[:2048]:
-        return "dash"
-    return None
 
 
 @dataclass(frozen=True)
@@ -150,7 +110,7 @@ class VideoFetch:
         byte_share: float,
         seconds: float,
         max_pixels: int,
-        stream_options: dict | None = None,
+        stream_options: StreamOptions | None = None,
     ):
         self.media = media
         self.stats = media.stats
@@ -163,31 +123,32 @@ class VideoFetch:
         self.byte_share = byte_share
         self.seconds = seconds
         self.max_pixels = max_pixels
-        self.stream_options = stream_options or {}
+        self.stream_options = stream_options  # None: the project's settings
 
     async def deliver(
-        self, url: str, referer: str, response: Response
+        self, url: str, referer: str, response: Response, hint_times: Sequence[float] = ()
     ) -> Whole | Sampled | MediaOutcome:
-        """What to hash for the probe ``response`` of ``url`` (see the module)."""
+        """What to hash for the probe ``response`` of ``url`` (see the module). ``hint_times``:
+        seconds of the video its page's previews (storyboard tiles) suggest look like a
+        reference: sampled densely from the first pass (a stream: with its candidate times)."""
         body = response.body
-        stream = manifest_format(body)
-        if stream is not None:
-            return await self._stream(url, referer, response, stream)
+        try:
+            sniffed = sniff(body)
+        except UnsupportedMedia:
+            sniffed = None  # not media: hashing says so, as for any other bytes
+        if sniffed is not None and sniffed.kind == "stream":
+            return await self._stream(url, referer, response, hint_times)
         if response.status == 200:
             return self._whole_answer(url, response)
         span = content_range(response)
         if span is None or span[0] != 0 or span[2] is None:
             return Whole(body, None)  # a 206 that does not say what it holds: hash what came
         total = span[2]
-        if len(body) >= total:
+        if len(body) >= total or sniffed is None:
             return Whole(body, None)
-        try:
-            sniffed = sniff(body)
-        except UnsupportedMedia:
-            return Whole(body, None)  # not media: hashing says so, as for any other bytes
         large_video = sniffed.kind == "video" and total > self.whole_maxsize
         if large_video and sniffed.format in SPARSE_DEMUXERS:
-            return await self._sample(url, referer, body, total, sniffed.format)
+            return await self._sample(url, referer, body, total, sniffed.format, hint_times)
         if total > self.maxsize:
             return self.media.media_failed(
                 url, "too_large", f"{total:,} bytes, over REPOSTWATCH_MEDIA_MAXSIZE"
@@ -258,7 +219,7 @@ class VideoFetch:
         return response.body
 
     async def _sample(
-        self, url: str, referer: str, head: bytes, total: int, fmt: str
+        self, url: str, referer: str, head: bytes, total: int, fmt: str, hints: Sequence[float]
     ) -> Sampled | MediaOutcome:
         """Sample a large progressive video pass after pass (see the module)."""
         loop = asyncio.get_running_loop()
@@ -267,8 +228,11 @@ class VideoFetch:
         chunks.add(0, head)
         fetched = len(head)
         budget = max(int(self.byte_share * total), self.whole_maxsize)
-        windows: tuple[tuple[float, float], ...] = ()
         asked_dense = self.dense_seconds <= 0
+        hinted = () if asked_dense else _windows(hints, self.dense_seconds, None)
+        windows = hinted
+        if hinted:
+            self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(hinted))
         passes = 0
         limited = ""
         found: SparseSample | None = None
@@ -293,9 +257,10 @@ class VideoFetch:
             if not wanted and not asked_dense and found.frames:
                 asked_dense = True
                 times = await self.candidate_times(found.frames)
-                windows = _windows(times, self.dense_seconds, found.duration)
-                if windows:
-                    self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(windows))
+                more = _windows(times, self.dense_seconds, found.duration)
+                if more:
+                    self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(more))
+                    windows = _union((*hinted, *more))
                     continue
             if not wanted:
                 break
@@ -358,35 +323,36 @@ class VideoFetch:
         )
 
     async def _stream(
-        self, url: str, referer: str, response: Response, kind: str
-    ) -> Whole | Sampled | MediaOutcome:
-        """A streaming manifest, to its sampler when one is installed."""
-        sampler = STREAM_SAMPLERS.get(kind)
-        if sampler is None:
-            return Whole(response.body, None)  # hashing says "not media", as before
-        result = await sampler(
+        self, url: str, referer: str, response: Response, hints: Sequence[float]
+    ) -> Sampled | MediaOutcome:
+        """An HLS playlist or a DASH manifest, sampled by its segments; ``hints`` join the
+        candidate times its sampled frames give."""
+
+        async def candidate_times(frames: Sequence[FrameHash]) -> list[float]:
+            return sorted({*await self.candidate_times(frames), *hints})
+
+        result = await sample_stream(
             self.media.download,
             url,
             response,
-            candidate_times=self.candidate_times,
+            candidate_times=candidate_times,
+            options=self.stream_options,
             hasher=self.hasher,
             stats=self.stats,
             referer=referer,
-            **self.stream_options,
         )
-        if isinstance(result, MediaOutcome | MediaHashes):
-            return result if isinstance(result, MediaOutcome) else Sampled(result)
-        frames = tuple(result.frames)
+        if isinstance(result, MediaOutcome):
+            return result
         return Sampled(
             MediaHashes(
                 kind="video",
-                format=kind,
+                format=result.format,
                 size=result.delivery.bytes_total or result.delivery.bytes_fetched,
-                width=getattr(result, "width", None),
-                height=getattr(result, "height", None),
+                width=result.width,
+                height=result.height,
                 hashes=(),
-                frames=media_frames(frames),
-                duration=getattr(result, "duration", None),
+                frames=media_frames(result.frames),
+                duration=result.duration,
                 delivery=result.delivery,
             )
         )
@@ -411,15 +377,21 @@ def _windows(
         last = len(times) - 1
         picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
         times = [times[i] for i in sorted(picks)]
-    windows: list[tuple[float, float]] = []
-    for moment in times:
-        start = max(0.0, moment - around)
-        end = moment + around if duration is None else min(duration, moment + around)
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+    return _union(
+        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
+        for t in times
+    )
+
+
+def _union(windows: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """``windows`` in time order, overlapping ones merged."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
-            windows.append((start, end))
-    return tuple(windows)
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def _within(wanted: list[ByteRange], room: int) -> list[ByteRange]:

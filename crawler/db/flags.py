@@ -78,6 +78,7 @@ class MatchRecord:
     evidence: str | None = None  # JSON details, e.g. frames matched for a video
     media_pdq: str | None = None  # the found media's PDQ hex (images), for notices and re-checks
     keyword: str | None = None  # the case keyword whose site search led to the page
+    embedded_in: str | None = None  # the page embedding ``page_url`` (an embedded player's)
 
     def to_json(self) -> str:
         """One line of JSON (a spill file's line)."""
@@ -118,6 +119,7 @@ class FlagView:
     evidence: str | None = None  # JSON details, e.g. frames matched for a video
     keyword: str | None = None  # the case keyword whose site search first led to it
     keyword_case: str | None = None  # the case that keyword belongs to
+    embedded_in: str | None = None  # the page that embeds the first page (an <iframe> player)
 
 
 def url_key(url: str) -> str:
@@ -169,6 +171,7 @@ def record_match(session: Session, record: MatchRecord) -> RecordResult:
                 media_url_key=media_url_key,
                 media_sha256=media_sha256,
                 page_url=page_url,
+                embedded_in=record.embedded_in,
                 algorithm=record.algorithm.strip().lower(),
                 distance=record.distance,
                 variant=record.variant,
@@ -413,6 +416,7 @@ def _flags() -> Select:
             Flag.evidence,
             Flag.keyword,
             keyword_case.name,
+            Flag.embedded_in,
         )
         .join(Case, Flag.case_id == Case.id)
         .join(Site, Flag.site_id == Site.id)

@@ -69,6 +69,7 @@ class ReviewFlag:
     pages_seen: int
     evidence: str | None  # JSON match details (video frames), not the media
     repost_of: int | None = None  # the removed flag whose media this one found again
+    embedded_in: str | None = None  # the page that embeds page_url (an <iframe> player)
 
     def claimed_by_other(self, user_id: int, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -118,6 +119,7 @@ def _select() -> Select:
             pages_seen,
             Flag.evidence,
             Flag.repost_of_flag_id,
+            Flag.embedded_in,
         )
         .join(Case, Flag.case_id == Case.id)
         .join(Site, Flag.site_id == Site.id)

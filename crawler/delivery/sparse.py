@@ -293,7 +293,8 @@ class _Pass:
         needed: list[int] = []
         missing = 0
         width = height = None
-        dense = dense_times(windows)
+        # Windows asked for before the duration was known (a page's preview times) end with it.
+        dense = dense_times([(a, min(b, duration)) for a, b in windows if a < duration])
         # A dense target that misses asks for the bytes up to its window's end at once.
         per_second = self.total / duration if duration > 0 else 0
         spans: list[ByteRange] = []

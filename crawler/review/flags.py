@@ -11,6 +11,7 @@ Evidence is decrypted in memory for the response and never cached or written any
 from __future__ import annotations
 
 import base64
+import json
 
 from flask import (
     Blueprint,
@@ -36,6 +37,24 @@ from crawler.review.video_evidence import describe_all
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 UNBLURRED = "unblurred_flags"
 MAX_UNBLURRED = 200
+
+
+#: Previews that also looked like the reference (a video flag's evidence "previews"), as staff
+#: read them, in English and Korean (the review app has no translation catalogue).
+PREVIEW_WORDS = {
+    "poster": {"en": "the poster image", "ko": "포스터 이미지"},
+    "storyboard": {"en": "seek-bar thumbnails", "ko": "탐색 막대 미리보기"},
+}
+
+
+def _previews(evidence_json: str | None) -> list[str]:
+    """The preview kinds a flag's evidence names (none for evidence that is not JSON)."""
+    try:
+        found = json.loads(evidence_json) if evidence_json else {}
+    except ValueError:
+        return []
+    kinds = found.get("previews") if isinstance(found, dict) else None
+    return [kind for kind in kinds if isinstance(kind, str)] if isinstance(kinds, list) else []
 
 
 def _order() -> str:
@@ -86,6 +105,7 @@ def show(flag_id: int):
         sightings=seen,
         same_media=same,
         has_evidence=has_evidence,
+        previews=[PREVIEW_WORDS[k] for k in _previews(flag.evidence) if k in PREVIEW_WORDS],
         unblurred=flag_id in cookie.get(UNBLURRED, []),
         next_id=following,
         takedown=takedown,

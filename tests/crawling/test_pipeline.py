@@ -9,6 +9,7 @@ import os
 import subprocess
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from scrapy import Spider
@@ -20,8 +21,8 @@ from crawler.crawling.pipeline import HashMatchPipeline, hash_processes
 from crawler.crawling.process import project_settings
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
-from tests.support import media_bombs
-from tests.support.cli_runner import REPOSTWATCH, repostwatch
+from tests.support import media_bombs, videos
+from tests.support.cli_runner import REPOSTWATCH, flags_json, migrated_environment, repostwatch
 
 
 def _crawler(**overrides):
@@ -170,3 +171,64 @@ def test_a_match_is_recorded_while_slow_media_of_its_page_is_still_hashing(datab
     stats = json.loads(run.stats)
     assert stats["repostwatch/media/failed/hash_timeout"] == 1, output[-3000:]
     assert stats["repostwatch/flags/new"] == 1
+
+
+def test_a_poster_joins_its_videos_flag_and_never_flags_alone(tmp_path):
+    """Two pages whose posters are frames of the reference video: one page's video is a repost
+    (flagged once, by the video, its evidence naming the poster), the other's is unrelated
+    (nothing flagged: the poster alone is no evidence)."""
+    env = migrated_environment(tmp_path)
+    reference = videos.slideshow(("astronaut", "coffee", "chelsea"))
+    (tmp_path / "reference.mp4").write_bytes(reference)
+    repostwatch("refs", "add", "--case", "case-poster", tmp_path / "reference.mp4", env=env)
+    images, times, _ = videos.decode(reference)
+    posters = [  # stills of the reference: in its first and its last photo
+        samples.encode(images[next(i for i, t in enumerate(times) if t >= moment)])
+        for moment in (2.0, 7.0)
+    ]
+    routes = {
+        "/": html('<a href="/watch/1">one</a> <a href="/watch/2">two</a>'),
+        "/watch/1": html('<video src="/v/repost.mp4" poster="/p/1.jpg"></video>'),
+        "/watch/2": html('<video src="/v/other.mp4" poster="/p/2.jpg"></video>'),
+        "/v/repost.mp4": Route(videos.transcoded(reference, quality="low"), "video/mp4"),
+        "/v/other.mp4": Route(videos.slideshow(("rocket", "moon", "hubble")), "video/mp4"),
+        "/p/1.jpg": Route(posters[0], "image/jpeg"),
+        "/p/2.jpg": Route(posters[1], "image/jpeg"),
+    }
+    with LocalSite(routes) as site:
+        (tmp_path / "sites" / "posters.toml").write_text(
+            f'name = "posters"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+        )
+        crawl = repostwatch("crawl", "posters", env=env, cwd=tmp_path)
+
+    flags = flags_json(env, tmp_path)
+    found = [(urlsplit(f["media_url"]).path, urlsplit(f["page_url"]).path) for f in flags]
+    assert found == [("/v/repost.mp4", "/watch/1")], crawl.stderr[-3000:]
+    assert flags[0]["algorithm"] == "vpdq"
+    assert json.loads(flags[0]["evidence"])["previews"] == ["poster"]
+    assert "'repostwatch/previews/hashed': 2" in crawl.stderr
+    assert "'repostwatch/previews/matched_hint': 2" in crawl.stderr  # both posters looked alike
+
+
+def test_a_flag_found_in_an_embedded_player_names_the_page_that_embeds_it(tmp_path):
+    env = migrated_environment(tmp_path)
+    reference = videos.slideshow(("astronaut", "coffee", "chelsea"))
+    (tmp_path / "reference.mp4").write_bytes(reference)
+    repostwatch("refs", "add", "--case", "case-embed", tmp_path / "reference.mp4", env=env)
+    player = {
+        "/embed/3": html('<video src="/v/3.mp4"></video>'),
+        "/v/3.mp4": Route(videos.transcoded(reference, quality="low"), "video/mp4"),
+    }
+    with LocalSite(player) as embed_host:
+        pages = {"/": html(f'<p>watch</p><iframe src="{embed_host.url}/embed/3"></iframe>')}
+        with LocalSite(pages) as site:
+            (tmp_path / "sites" / "embeds.toml").write_text(
+                f'name = "embeds"\nstart_urls = ["{site.url}/"]\nallow_private_network = true\n'
+                f'private_hosts = ["127.0.0.1:{embed_host.port}"]\n'
+                '[embeds]\nallow = ["127.0.0.1"]\n'
+            )
+            crawl = repostwatch("crawl", "embeds", env=env, cwd=tmp_path)
+
+    (flag,) = flags_json(env, tmp_path)
+    assert flag["page_url"] == f"{embed_host.url}/embed/3", crawl.stderr[-3000:]
+    assert flag["embedded_in"] == f"{site.url}/"

@@ -8,7 +8,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from crawler.crawling.previews import hash_tiles, preview_frames, preview_hashes, spread
+from crawler.crawling.previews import (
+    NO_HINTS,
+    PreviewHash,
+    hash_tiles,
+    preview_frames,
+    preview_hashes,
+    preview_hints,
+    spread,
+)
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route
 from crawler.extraction.previews import Cue
@@ -16,6 +24,8 @@ from crawler.hashing import hash_media
 from crawler.hashing.phash import hamming
 from crawler.items import POSTER, STORYBOARD, Preview
 from tests.sites import players as tube
+
+PHOTOS = ("astronaut", "coffee", "chelsea")
 
 
 @dataclass
@@ -100,3 +110,34 @@ def test_tiles_are_spread_over_the_whole_storyboard():
     cues = [Cue(float(i), float(i + 1), "https://x.example/s.jpg") for i in range(100)]
     assert [c.start for c in spread(cues, 5)] == [0.0, 25.0, 50.0, 74.0, 99.0]
     assert spread(cues[:3], 5) == cues[:3]
+
+
+def test_previews_that_look_like_a_reference_give_their_video_times_and_kinds():
+    """`preview_hints` asks the candidate-times callable once, each preview a frame named by its
+    position; a tile named back gives its cue time to its video, a poster only its kind, and a
+    preview tied to no video counts for every video of the page."""
+    photos = {name: hash_media(samples.encode(samples.load_photo(name))) for name in PHOTOS}
+    hashed = [
+        PreviewHash(Preview("https://t.test/p.jpg", POSTER, "https://t.test/a.mp4"),
+                    "https://t.test/p.jpg", None, photos["astronaut"]),
+        PreviewHash(Preview("https://t.test/a.vtt", STORYBOARD, "https://t.test/a.mp4"),
+                    "https://t.test/s.jpg", 40.0, photos["coffee"]),
+        PreviewHash(Preview("https://t.test/a.vtt", STORYBOARD, "https://t.test/a.mp4"),
+                    "https://t.test/s.jpg", 50.0, photos["chelsea"]),  # not like a reference
+        PreviewHash(Preview("https://t.test/b.vtt", STORYBOARD, None),
+                    "https://t.test/t.jpg", 5.0, photos["coffee"]),
+    ]  # fmt: skip
+    reference = {photos[name].get("pdq").hex for name in ("astronaut", "coffee")}
+    asked = []
+
+    async def candidate_times(frames):
+        asked.append([frame.seconds for frame in frames])
+        return [frame.seconds for frame in frames if frame.value.hex in reference]
+
+    hints = asyncio.run(preview_hints(hashed, candidate_times))
+    assert asked == [[0.0, 1.0, 2.0, 3.0]]
+    assert hints.times_for("https://t.test/a.mp4") == [5.0, 40.0]
+    assert hints.kinds_for("https://t.test/a.mp4") == [POSTER, STORYBOARD]
+    assert hints.times_for("https://t.test/other.mp4") == [5.0]
+    assert hints.kinds_for("https://t.test/other.mp4") == [STORYBOARD]
+    assert asyncio.run(preview_hints([], candidate_times)) == NO_HINTS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -68,7 +69,8 @@ def test_matches_are_spilled_when_the_database_is_down_and_replayed_later(
         backoff=0.5,
         sleep=slept.append,
     )
-    records = [_record(ids, 1), _record(ids, 2)]
+    embedded = replace(_record(ids, 2), embedded_in="https://board.example/watch/2")
+    records = [_record(ids, 1), embedded]
 
     assert down.record(records, [names, names]) is None
     assert slept == [0.5, 1.0]  # retried with backoff before giving up
@@ -82,6 +84,10 @@ def test_matches_are_spilled_when_the_database_is_down_and_replayed_later(
     with db.make_sessionmaker(engine)() as session:
         flags = db.list_flags(session)
     assert sorted(f.media_url for f in flags) == [r.media_url for r in records]
+    assert [f.embedded_in for f in sorted(flags, key=lambda f: f.media_url)] == [
+        None,
+        "https://board.example/watch/2",
+    ]
 
 
 def test_replaying_twice_creates_no_duplicates(engine, ids, names, tmp_path):

@@ -17,6 +17,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.stream_fetch import StreamOptions
 from crawler.crawling.video_fetch import Sampled, VideoFetch, Whole
 from crawler.stats import (
     VIDEO_DENSE_WINDOWS,
@@ -25,6 +26,7 @@ from crawler.stats import (
     VIDEO_SAMPLING_LIMITED,
 )
 from tests.delivery.test_sparse import _video
+from tests.support.segments import stream_files
 
 PROBE = 64 * 1024
 URL = "http://site.test/v.mp4"
@@ -36,26 +38,33 @@ class Stats(Counter):
 
 
 class Server:
-    """Answers media requests for ``data`` with 206 and Content-Range, or 200 when asked whole."""
+    """Answers media requests for ``data`` with 206 and Content-Range, or 200 when asked whole;
+    ``data`` by URL: those files, and 404 for others."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes | dict[str, bytes]):
+        self.files = data if isinstance(data, dict) else None
         self.data = data
         self.ranges: list[str] = []
+        self.urls: list[str] = []
 
     async def download(self, request: Request) -> Response:
         asked = request.headers.get("Range", b"").decode()
         self.ranges.append(asked)
+        self.urls.append(request.url)
+        data = self.data if self.files is None else self.files.get(request.url)
+        if data is None:
+            return Response(request.url, status=404, request=request)
         found = re.fullmatch(r"bytes=(\d+)-(\d*)", asked)
         if found is None:
-            return Response(request.url, status=200, body=self.data, request=request)
+            return Response(request.url, status=200, body=data, request=request)
         start = int(found.group(1))
-        end = min(len(self.data) - 1, int(found.group(2) or len(self.data) - 1))
-        headers = {"Content-Range": f"bytes {start}-{end}/{len(self.data)}"}
-        body = self.data[start : end + 1]
+        end = min(len(data) - 1, int(found.group(2) or len(data) - 1))
+        headers = {"Content-Range": f"bytes {start}-{end}/{len(data)}"}
+        body = data[start : end + 1]
         return Response(request.url, status=206, headers=headers, body=body, request=request)
 
 
-def _deliver(data: bytes, candidates=(), **options) -> tuple:
+def _deliver(data: bytes | dict[str, bytes], candidates=(), hints=(), url=URL, **options) -> tuple:
     server, stats = Server(data), Stats()
     asked: list = []
 
@@ -74,8 +83,8 @@ def _deliver(data: bytes, candidates=(), **options) -> tuple:
             **{"whole_maxsize": 100_000, "samples": 8, "dense_seconds": 2.0,
                "byte_share": 0.9, "seconds": 60.0, **options},
         )  # fmt: skip
-        first = await server.download(media.probe_request(URL, ""))
-        return await videos.deliver(URL, "", first)
+        first = await server.download(media.probe_request(url, ""))
+        return await videos.deliver(url, "", first, hints)
 
     with ThreadPoolExecutor(2) as pool:
         return asyncio.run(run()), server, stats, asked
@@ -95,6 +104,19 @@ def test_a_large_video_is_sampled_by_ranges_and_denser_where_it_looked_like_a_re
     assert all(r.startswith("bytes=") for r in server.ranges)
 
 
+def test_times_a_preview_hinted_at_are_sampled_densely_from_the_first_pass():
+    data = _video("mp4")
+    plain, _, _, _ = _deliver(data)
+    hinted, _, stats, asked = _deliver(data, hints=[16.0])
+    # Nothing sampled looked like a reference (no candidate times): the hint alone made the
+    # window, a frame a second around 16 s.
+    assert stats[VIDEO_DENSE_WINDOWS] == 1 and len(asked) == 1
+    assert len(hinted.hashes.frames) >= len(plain.hashes.frames) + 3
+    # A hint past the end (a storyboard longer than the file) costs nothing.
+    past, _, _, _ = _deliver(data, hints=[500.0])
+    assert past.hashes.frames == plain.hashes.frames
+
+
 def test_the_byte_budget_stops_sampling_and_says_so():
     data = _video("mp4")
     result, _server, stats, _ = _deliver(data, byte_share=0.0, whole_maxsize=PROBE + 1000)
@@ -111,3 +133,40 @@ def test_media_up_to_the_whole_size_is_fetched_whole(size):
     assert isinstance(result, Whole) and result.body == data[:size] and result.delivery is None
     expected = [f"bytes=0-{PROBE - 1}"] + ([f"bytes={PROBE}-{size - 1}"] if size > PROBE else [])
     assert server.ranges == expected
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "form"),
+    [
+        (b"\xef\xbb\xbf \r\n#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg.ts\n", "hls"),
+        (b'<?xml version="1.0" encoding="UTF-8"?>\n<MPD xmlns="urn:mpeg:dash">', "dash"),
+    ],
+)
+def test_a_playlist_or_manifest_is_read_as_a_stream_by_its_content(first_bytes, form):
+    """Served from a URL that names no stream (``v.mp4``): the stream sampler reads it (its
+    segments here are the playlist again, so none decodes), never the whole-file hasher."""
+    result, _server, stats, _ = _deliver(first_bytes)
+    assert isinstance(result, MediaOutcome) and result.error
+    failed = f"repostwatch/video/{form}/failed/"
+    assert sum(count for key, count in stats.items() if key.startswith(failed)) == 1
+
+
+def test_a_streams_hint_times_join_its_candidate_times():
+    """A 12 s HLS stream of 1 s segments, 3 sampled: with nothing like a reference, no segment
+    more is fetched; hinted at 7 s by a preview, the segments around it are, a frame a second."""
+    folder = stream_files() / "hls-ts"
+    files = {f"http://site.test/s/{path.name}": path.read_bytes() for path in folder.iterdir()}
+    options = StreamOptions(
+        samples=3, min_lines=360, dense_seconds=1.0, dense_segments=4, concurrency=2,
+        maxsize=64 * 1024 * 1024, max_pixels=10**8, segment_prefix=30_000, seconds=60.0,
+    )  # fmt: skip
+    playlist = "http://site.test/s/index.m3u8"
+    plain, server, _, _ = _deliver(files, url=playlist, stream_options=options)
+    hinted, hinted_server, _, _ = _deliver(files, hints=[7.0], url=playlist, stream_options=options)
+    assert isinstance(plain, Sampled) and isinstance(hinted, Sampled)
+
+    def segments(urls):
+        return {url.rsplit("/", 1)[1] for url in urls if url.endswith(".ts")}
+
+    assert segments(hinted_server.urls) - segments(server.urls) >= {"index7.ts"}
+    assert len(hinted.hashes.frames) > len(plain.hashes.frames)

@@ -23,7 +23,6 @@ from crawler.crawling.video_fetch import (
     _windows,
     _within,
     content_range,
-    manifest_format,
 )
 from crawler.delivery.sparse import MIN_CHUNK, ByteRange
 from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
@@ -45,12 +44,6 @@ def test_content_range_says_which_bytes_of_how_many():
     assert content_range(answer("bytes 0-1023/4096")) == (0, 1023, 4096)
     assert content_range(answer("bytes 10-19/*")) == (10, 19, None)
     assert content_range(Response("http://a.test/v.mp4")) is None
-
-
-def test_manifests_are_recognised_by_content():
-    assert manifest_format(b"\xef\xbb\xbf#EXTM3U\n#EXT-X-VERSION:3") == "hls"
-    assert manifest_format(b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash">') == "dash"
-    assert manifest_format(b"\x00\x00\x00\x18ftypmp42") is None
 
 
 def test_dense_windows_merge_and_stay_few():

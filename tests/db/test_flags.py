@@ -72,7 +72,12 @@ def _sightings(session, flag_id):
 
 def test_a_match_record_survives_a_round_trip_to_json(world):
     """The crawl spills the records the database cannot take as JSON lines and replays them."""
-    record = world.match(keyword="하늘별", evidence='{"inliers": 30}', variant="flipx")
+    record = world.match(
+        keyword="하늘별",
+        evidence='{"inliers": 30}',
+        variant="flipx",
+        embedded_in="https://repost.example/watch/1",
+    )
     assert MatchRecord.from_json(record.to_json()) == record
     undated = world.match(seen_at=None)  # recorded as seen when it is written
     assert MatchRecord.from_json(undated.to_json()) == undated
@@ -127,6 +132,27 @@ def test_an_older_sighting_does_not_move_last_seen_back(session, world):
     flag = get_flag(session, first.flag_id)
     assert flag.last_seen == T0 + timedelta(hours=1)
     assert _sightings(session, first.flag_id)[0].last_seen == T0 + timedelta(hours=1)
+
+
+def test_a_flag_keeps_the_page_embedding_the_player_it_was_first_seen_in(session, world):
+    player = "https://player.example/embed/1"
+    first = record_match(
+        session, world.match(page_url=player, embedded_in="https://repost.example/watch/1")
+    )
+    again = record_match(
+        session,
+        world.match(
+            page_url=player,
+            embedded_in="https://mirror.example/watch/9",
+            seen_at=T0 + timedelta(hours=1),
+        ),
+    )
+    plain = record_match(session, world.match(media_url="https://repost.example/img/2.jpg"))
+    session.commit()
+    assert first.created and not again.created and again.flag_id == first.flag_id
+    flag = get_flag(session, first.flag_id)
+    assert (flag.page_url, flag.embedded_in) == (player, "https://repost.example/watch/1")
+    assert get_flag(session, plain.flag_id).embedded_in is None
 
 
 def test_a_second_page_adds_a_sighting(session, world):

@@ -215,3 +215,28 @@ def test_flag_page_shows_variant_distance_first_and_last_seen(client, world):
         re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", client.get(f"/flags/{plain}").text)
     )
     assert (facts["Variant"], facts["Distance"]) == ("original", "14")
+
+
+def test_flag_page_shows_the_page_embedding_the_player_and_the_previews_in_both_languages(
+    client, world
+):
+    embedded = world.flag(
+        5,
+        page_url="https://player.example/embed/77",
+        media_url="https://player.example/v/77.mp4",
+        embedded_in="https://repost.example/watch/77",
+        algorithm="vpdq",
+        evidence='{"previews": ["poster", "storyboard"], "delivery": {"form": "whole"}}',
+    )
+    plain = world.flag(6)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{embedded}").get_data(as_text=True)
+    shown = re.search(r'<dd class="url" id="embedded-in"><a href="([^"]+)"', page)
+    assert shown and shown.group(1) == "https://repost.example/watch/77"
+    assert "삽입한 페이지" in page and "&lt;iframe&gt;" in page
+    previews = re.search(r'<dd id="previews">(.*?)</dd>', page, re.S).group(1)
+    assert "the poster image, seek-bar thumbnails" in previews
+    assert "포스터 이미지, 탐색 막대 미리보기" in previews
+    other = client.get(f"/flags/{plain}").get_data(as_text=True)
+    assert 'id="embedded-in"' not in other and 'id="previews"' not in other

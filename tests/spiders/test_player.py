@@ -65,10 +65,11 @@ def test_streams_a_player_requests_reach_the_pipeline(tmp_path, nginx):
     assert "repostwatch/browser/player/videos" not in stats
     assert stats["repostwatch/browser/player/parts_of_streams"] >= 3  # variants, segments
     assert stats["repostwatch/browser/media_not_loaded"] >= 3  # a segment of each, at least
-    # The poster is a preview, not media of the page: the browser's request for it was stopped
-    # and the pipeline did not fetch it.
-    assert "img/poster.jpg" not in site
+    # The poster is a preview, not media of the page: the browser's request for it was stopped;
+    # the pipeline fetched it once, as a preview (hashed, a hint at most, never a flag).
+    assert site["img/poster.jpg"] == 1
     assert stats["repostwatch/previews/found"] == 2  # the poster and the storyboard of /
+    assert stats["repostwatch/previews/hashed"] >= 1
     # click.html asked for nothing until its play button was clicked.
     assert stats["repostwatch/browser/player/started"] == 1
     # The embed on the other host: kept from loading inline, followed through the downloader

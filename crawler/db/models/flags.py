@@ -63,6 +63,9 @@ class Flag(Base):
     media_url_key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
     media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
     page_url: Mapped[str] = mapped_column(Text)  # the first page it was seen on
+    # When that page is an embedded player's (an <iframe> followed one level), the page that
+    # embeds it: what a visitor of the site sees, and where staff look.
+    embedded_in: Mapped[str | None] = mapped_column(Text)
     algorithm: Mapped[str] = mapped_column(String(ALGORITHM_LENGTH))
     distance: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(
