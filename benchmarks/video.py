@@ -411,6 +411,32 @@ FETCHERS: dict[str, Callable[[NginxServer, Path], Fetcher]] = {
 }
 
 
+def unrelated_crawl(fetch: CrawlFetcher, nginx: NginxServer) -> list[str]:
+    """The five unrelated clips on one page, crawled once: a table row (none may be flagged)."""
+    from tests.support.cli_runner import flags_json
+
+    clips = streams.unrelated()
+    urls = [clip.serve(nginx.site) for clip in clips]
+    mark = nginx.mark()
+    started = time.perf_counter()
+    fetch.crawl(fetch.page("".join(f'<video src="{url}"></video>' for url in urls)))
+    seconds = time.perf_counter() - started
+    nginx.settle()
+    sent = nginx.bytes_sent(since=mark)
+    served = sum(clip.size for clip in clips)
+    flagged = [
+        f["media_url"] for f in flags_json(fetch.env, fetch.workdir) if f["media_url"] in urls
+    ]
+    return [
+        f"unrelated x{len(clips)} (one page)",
+        f"{served / 1e6:.1f}",
+        f"{sent / 1e6:.2f} ({sent / served:.1%})",
+        f"{len(flagged)} flagged",
+        f"{seconds:.1f} (the page)",
+        "must stay unflagged",
+    ]
+
+
 def delivery_forms() -> list[streams.Video]:
     return [
         streams.reference(),
@@ -482,6 +508,9 @@ def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | N
                     fetched.note[:110].replace("|", "/"),
                 ]
             )
+            progress(" | ".join(rows[-1]))
+        if isinstance(fetch, CrawlFetcher) and (not only or "unrelated" in only):
+            rows.append(unrelated_crawl(fetch, nginx))
             progress(" | ".join(rows[-1]))
         if isinstance(fetch, CrawlFetcher) and (not only or "browser-hls.js" in only):
             video = streams.hls("mpegts")
