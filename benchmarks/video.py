@@ -505,7 +505,7 @@ def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | N
                     f"{sent / 1e6:.2f} ({sent / video.size:.1%})",
                     found,
                     f"{seconds:.1f}",
-                    fetched.note[:110].replace("|", "/"),
+                    fetched.note[:200].replace("|", "/"),
                 ]
             )
             progress(" | ".join(rows[-1]))
@@ -528,7 +528,7 @@ def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | N
                     f"{sent / 1e6:.2f} ({sent / video.size:.1%})",
                     "yes" if fetched.found else "no",
                     f"{seconds:.1f}",
-                    fetched.note[:110].replace("|", "/"),
+                    fetched.note[:200].replace("|", "/"),
                 ]
             )
             progress(" | ".join(rows[-1]))
