@@ -4,6 +4,7 @@ and seconds per video, and the reference frame index at scale, as markdown table
     python -m benchmarks.video                          # every table (index at 1M and 10M frames)
     python -m benchmarks.video --tables edits,false     # some of them
     python -m benchmarks.video --index-sizes 1000000    # a smaller index
+    python -m benchmarks.video --tables forms --forms hls-aes,browser-hls.js
 
 Footage:
 
@@ -19,15 +20,18 @@ the way the tests make it (`streams.apply_edit`; the compilation only for the ge
 
 Tables, one function each:
 
-- `edit_recall`: per edit, how many references its copies match (and how many wrong ones), and
-  the seconds hashing a copy took;
+- `edit_recall`: per edit, how many references its copies match, how many of those matches
+  have the copy's offset, speed and variant (`streams.Placement`), wrong matches, and the
+  seconds hashing a copy took;
 - `false_matches`: every unrelated clip and every real clip against every other reference;
 - `form_costs`: per delivery form served by the test nginx (tests/support/nginx.py), whether the
   reference is found, the bytes fetched against the bytes of the file(s) (nginx's own log),
-  and seconds per video. Today's path downloads a file whole and hashes it; the ranged, HLS and
-  DASH paths of issue 13 plug in as other `FETCHERS`;
-- `index_scale`: a query of 60 frames against 1M and 10M reference frames (random PDQ hashes in
-  videos of 100 frames), build seconds, query milliseconds and memory.
+  and seconds per video. `FETCHERS`: ``crawl`` (the default) registers the reference with
+  ``repostwatch refs add`` and runs a real ``repostwatch crawl`` per form (whole, ranged, HLS,
+  DASH, and an hls.js player on a ``render = "browser"`` site); ``whole`` is the path before
+  issue 13 (download whole, hash), kept as the baseline;
+- index: `benchmarks.video_index` at 1M and 10M reference frames, each size in a process of its
+  own.
 
 Matching is `crawler.matching.video.VideoMatcher` on `crawler.hashing.video.hash_video` frames:
 references hashed as ``refs add`` stores them, copies as a crawl samples them.
@@ -39,7 +43,6 @@ import argparse
 import gzip
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,15 +55,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import video_index
 from crawler.hashing import MediaError
-from crawler.hashing.types import FrameHash, HashValue
+from crawler.hashing.types import FrameHash
 from crawler.hashing.video import (
     DEFAULT_MAX_FRAMES,
     REFERENCE_SECONDS_PER_SAMPLE,
     hash_video,
     unique_frame_hashes,
 )
-from crawler.matching.video import VideoMatcher
+from crawler.matching.video import VideoMatch, VideoMatcher
 from settings import REPOSTWATCH_MEDIA_MAXSIZE
 from tests.support import streams
 from tests.support.nginx import NginxServer
@@ -77,8 +81,6 @@ OPENCV_CLIPS = (
     ("cup", "usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", True),
 )
 INDEX_SIZES = (1_000_000, 10_000_000)
-FRAMES_PER_INDEXED_VIDEO = 100
-QUERY_FRAMES = 60
 TABLES = ("edits", "false", "forms", "index")
 
 
@@ -175,22 +177,51 @@ def matcher_of(refs: list[Reference]) -> VideoMatcher:
 # --- tables --------------------------------------------------------------------------------------
 
 
-def edit_recall(refs: list[Reference], copies: dict[str, dict[str, Path]]) -> str:
-    """Per edit: references whose copy matched its own reference, wrong matches, seconds per
-    copy (hashing the whole file)."""
+#: How far a match's line may be from the truth and still count as placed right: the offset
+#: (reference seconds at the copy's second 0) within 1.5 s, the speed within 10%.
+OFFSET_TOLERANCE = 1.5
+SPEED_TOLERANCE = 0.10
+
+
+def placed_right(match: VideoMatch, placement: streams.Placement) -> bool:
+    """Whether ``match`` found the line ``placement`` describes, in its variant (a copy with
+    bars may be found through the "trimmed" variant of the original)."""
+    expected_offset = placement.reference_start - placement.speed * placement.query_start
+    variant = match.variant == placement.variant or (
+        placement.variant == "original" and match.variant == "trimmed"
+    )
+    return (
+        abs(match.offset - expected_offset) <= OFFSET_TOLERANCE
+        and abs(match.speed / placement.speed - 1) <= SPEED_TOLERANCE
+        and variant
+    )
+
+
+def edit_recall(
+    refs: list[Reference], copies: dict[str, dict[str, Path]], only: set[str] | None = None
+) -> str:
+    """Per edit: references whose copy matched its own reference, those whose match has the
+    copy's offset, speed and variant (its `streams.Placement`), wrong matches, seconds per copy
+    (hashing the whole file)."""
     matcher = matcher_of(refs)
     rows = []
     for edit in ("original", *streams.EDITS):
-        hits = wrong = tried = 0
+        if only and edit not in only:
+            continue
+        hits = placed = wrong = tried = 0
         seconds: list[float] = []
         missed: list[str] = []
+        found_as: list[str] = []
         for number, ref in enumerate(refs):
             if edit == "original":
                 path = ref.path
+                placement = streams.Placement(0.0, ref.duration, 0.0, ref.duration)
             elif ref.name == "generated":
-                path = streams.edited(edit).path
+                video = streams.edited(edit)
+                path, placement = video.path, video.placement
             elif edit in copies[ref.name]:
                 path = copies[ref.name][edit]
+                placement = streams.edit_placement(edit, ref.duration)
             else:
                 continue
             tried += 1
@@ -202,21 +233,41 @@ def edit_recall(refs: list[Reference], copies: dict[str, dict[str, Path]]) -> st
                 continue
             seconds.append(time.perf_counter() - started)
             matches = matcher.match(frames)
-            found = any(m.video_id == number for m in matches)
-            hits += found
+            own = [m for m in matches if m.video_id == number]
+            hits += bool(own)
             wrong += sum(m.video_id != number for m in matches)
-            if not found:
+            if not own:
                 missed.append(ref.name)
+                continue
+            best = max(own, key=lambda m: m.frames_aligned)
+            placed += any(placed_right(m, placement) for m in own)
+            found_as.append(
+                f"{ref.name} {best.variant} x{best.speed:.2f} "
+                f"{best.reference_start:.0f}-{best.reference_end:.0f}s"
+            )
         rows.append(
             [
                 edit,
                 f"{hits}/{tried}",
+                f"{placed}/{tried}",
                 str(wrong),
                 f"{np.mean(seconds):.2f}" if seconds else "-",
                 ", ".join(missed) or "-",
+                "; ".join(found_as) or "-",
             ]
         )
-    return table(["edit", "matched own reference", "wrong matches", "s per copy", "missed"], rows)
+    return table(
+        [
+            "edit",
+            "matched own reference",
+            "placed right",
+            "wrong matches",
+            "s per copy",
+            "missed",
+            "found as (variant, speed, reference seconds)",
+        ],
+        rows,
+    )
 
 
 def false_matches(refs: list[Reference]) -> str:
@@ -247,12 +298,16 @@ def false_matches(refs: list[Reference]) -> str:
 
 @dataclass(frozen=True)
 class Fetched:
-    frames: tuple[FrameHash, ...] | None  # None: the form is not handled by this fetcher
+    frames: tuple[FrameHash, ...] | None = None  # None: not hashed here (or not media)
     note: str = ""
+    found: bool | None = None  # set by fetchers that match themselves (a crawl flags or not)
+
+
+Fetcher = Callable[[str], Fetched]
 
 
 def whole_download(url: str) -> Fetched:
-    """Today's path: a file is downloaded whole, unless its Content-Length is over
+    """The path before issue 13: a file is downloaded whole, unless its Content-Length is over
     ``REPOSTWATCH_MEDIA_MAXSIZE`` (then it is dropped unread), and hashed; a manifest is not
     media."""
     with urllib.request.urlopen(url, timeout=60) as response:
@@ -266,9 +321,120 @@ def whole_download(url: str) -> Fetched:
         return Fetched(None, f"not media: {error}")
 
 
-#: How a crawl fetches a video, by name. Issue 13's ranged/HLS/DASH delivery (branches s-ranged,
-#: s-streams) adds its own here, driving the crawler's video_fetch on the URL.
-FETCHERS: dict[str, Callable[[str], Fetched]] = {"whole": whole_download}
+class CrawlFetcher:
+    """The product's path: the generated reference registered with ``repostwatch refs add``
+    (SQLite), then per video a real ``repostwatch crawl`` of a page on the test nginx showing
+    only that video (``<video><source src=...>``), as tests/crawling/test_streams_end_to_end.py
+    does. Found: the crawl flagged the video's URL; the note is the flag's delivery evidence."""
+
+    CASE = "bench-case"
+
+    def __init__(self, nginx: NginxServer, workdir: Path) -> None:
+        from tests.support.cli_runner import migrated_environment, repostwatch
+
+        self.nginx = nginx
+        self.workdir = workdir
+        self.env = migrated_environment(workdir)
+        self.crawls = 0
+        repostwatch(
+            "refs", "add", "--case", self.CASE, streams.reference().path,
+            env=self.env, cwd=workdir,
+        )  # fmt: skip
+
+    def page(self, body: str, *, files: dict[str, bytes] | None = None, site: str = "") -> str:
+        """A site file for a page with ``body`` (and ``files`` beside it), with ``site`` added
+        to the site file; the site's name."""
+        self.crawls += 1
+        name = f"form{self.crawls}"
+        folder = self.nginx.site.folder(name)
+        for file, data in (files or {}).items():
+            self.nginx.site.write(folder / file, data)
+        page = self.nginx.site.write(folder / "index.html", f"<html><body>{body}</body></html>")
+        (Path(self.env["REPOSTWATCH_SITES_DIR"]) / f"{name}.toml").write_text(
+            f'name = "{name}"\nstart_urls = ["{page}"]\nallow_private_network = true\n{site}'
+        )
+        return name
+
+    def hls_js_player(self, url: str) -> Fetched:
+        """``url`` (an HLS master) played by hls.js into a ``blob:`` <video> (MSE): nothing in
+        the page's HTML names it, so only a ``render = "browser"`` crawl that captures what the
+        player requests finds it."""
+        from tests.support import players
+
+        body = (
+            '<video id="v" muted autoplay></video><script src="hls.min.js"></script>'
+            f'<script>var hls = new Hls(); hls.loadSource("{url}");'
+            'hls.attachMedia(document.getElementById("v"));</script>'
+        )
+        site = 'render = "browser"\n[browser]\nplayer_wait = 3.0\n'
+        return self.fetch(url, self.page(body, files={"hls.min.js": players.hls_js()}, site=site))
+
+    def crawl(self, site: str) -> str:
+        from tests.support.cli_runner import repostwatch
+
+        result = repostwatch(
+            "crawl", site, env=self.env, cwd=self.workdir, check=False, timeout=900
+        )
+        return result.stderr
+
+    def __call__(self, url: str) -> Fetched:
+        return self.fetch(url, self.page(f'<video controls><source src="{url}"></video>'))
+
+    def fetch(self, url: str, site: str) -> Fetched:
+        import json
+
+        from tests.support.cli_runner import flags_json
+
+        log = self.crawl(site)
+        flags = [f for f in flags_json(self.env, self.workdir) if f["media_url"] == url]
+        if not flags:
+            lines = [line for line in log.splitlines() if "video" in line.lower()]
+            return Fetched(None, (lines[-1][-90:] if lines else "no flag"), found=False)
+        evidence = json.loads(flags[0]["evidence"] or "{}")
+        delivery = evidence.get("delivery") or {}
+        how = f"{delivery.get('form', '?')} {delivery.get('detail', '')}".strip()
+        if "reference_start" in evidence:
+            how += (
+                f"; reference {evidence['reference_start']:.0f}-{evidence['reference_end']:.0f} s"
+                f" at {evidence['found_start']:.0f} s, x{evidence['speed']:.2f},"
+                f" {evidence['frames_aligned']} frames aligned"
+            )
+        else:
+            how += f"; matched by {flags[0].get('algorithm') or flags[0].get('variant') or 'hash'}"
+        return Fetched(None, how, found=True)
+
+
+#: How videos are fetched, by name: each makes its fetcher on the nginx serving the forms.
+FETCHERS: dict[str, Callable[[NginxServer, Path], Fetcher]] = {
+    "whole": lambda nginx, workdir: whole_download,
+    "crawl": CrawlFetcher,
+}
+
+
+def unrelated_crawl(fetch: CrawlFetcher, nginx: NginxServer) -> list[str]:
+    """The five unrelated clips on one page, crawled once: a table row (none may be flagged)."""
+    from tests.support.cli_runner import flags_json
+
+    clips = streams.unrelated()
+    urls = [clip.serve(nginx.site) for clip in clips]
+    mark = nginx.mark()
+    started = time.perf_counter()
+    fetch.crawl(fetch.page("".join(f'<video src="{url}"></video>' for url in urls)))
+    seconds = time.perf_counter() - started
+    nginx.settle()
+    sent = nginx.bytes_sent(since=mark)
+    served = sum(clip.size for clip in clips)
+    flagged = [
+        f["media_url"] for f in flags_json(fetch.env, fetch.workdir) if f["media_url"] in urls
+    ]
+    return [
+        f"unrelated x{len(clips)} (one page)",
+        f"{served / 1e6:.1f}",
+        f"{sent / 1e6:.2f} ({sent / served:.1%})",
+        f"{len(flagged)} flagged",
+        f"{seconds:.1f} (the page)",
+        "must stay unflagged",
+    ]
 
 
 def delivery_forms() -> list[streams.Video]:
@@ -286,98 +452,96 @@ def delivery_forms() -> list[streams.Video]:
     ]
 
 
-def form_costs(refs: list[Reference], fetcher: str = "whole") -> str:
-    """Per delivery form: found or not, bytes nginx sent against the bytes served, seconds."""
-    matcher = matcher_of(refs)
-    generated = next(number for number, ref in enumerate(refs) if ref.name == "generated")
+def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | None = None) -> str:
+    """Per delivery form: found or not, bytes nginx sent against the bytes served, seconds.
+    With the crawl fetcher, a first crawl of a page without video gives the start-up seconds
+    every crawl pays (Scrapy, the database, the reference load)."""
+    matcher = matcher_of(refs) if refs else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp, NginxServer.running(Path(tmp)) as nginx:
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        fetch = FETCHERS[fetcher](nginx, workdir)
+        if isinstance(fetch, CrawlFetcher):
+            started = time.perf_counter()
+            fetch.crawl(fetch.page("<p>no video</p>"))
+            rows.append(
+                [
+                    "(page without video)",
+                    "-",
+                    "-",
+                    "-",
+                    f"{time.perf_counter() - started:.1f}",
+                    "start-up of one crawl",
+                ]
+            )
         for video in delivery_forms():
+            if only and video.name not in only:
+                continue
+            progress(f"{video.name} ({video.size / 1e6:.0f} MB)")
             url = video.serve(nginx.site)
+            nginx.settle()
             mark = nginx.mark()
             started = time.perf_counter()
-            fetched = FETCHERS[fetcher](url)
+            fetched = fetch(url)
             seconds = time.perf_counter() - started
+            nginx.settle()
             sent = nginx.bytes_sent(since=mark)
-            found = "-" if fetched.frames is None else "no"
-            if fetched.frames is not None and any(
-                m.video_id == generated for m in matcher.match(fetched.frames)
-            ):
-                found = "yes"
+            if fetched.found is not None:
+                found = "yes" if fetched.found else "no"
+            elif fetched.frames is None or matcher is None:
+                found = "-"
+            else:
+                generated = next(n for n, ref in enumerate(refs) if ref.name == "generated")
+                found = (
+                    "yes"
+                    if any(m.video_id == generated for m in matcher.match(fetched.frames))
+                    else "no"
+                )
             rows.append(
                 [
                     video.name,
                     f"{video.size / 1e6:.1f}",
-                    f"{sent / 1e6:.1f} ({sent / video.size:.1%})",
+                    f"{sent / 1e6:.2f} ({sent / video.size:.1%})",
                     found,
                     f"{seconds:.1f}",
-                    fetched.note[:60],
+                    fetched.note[:200].replace("|", "/"),
                 ]
             )
+            progress(" | ".join(rows[-1]))
+        if isinstance(fetch, CrawlFetcher) and (not only or "unrelated" in only):
+            rows.append(unrelated_crawl(fetch, nginx))
+            progress(" | ".join(rows[-1]))
+        if isinstance(fetch, CrawlFetcher) and (not only or "browser-hls.js" in only):
+            video = streams.hls("mpegts")
+            url = video.serve(nginx.site)
+            mark = nginx.mark()
+            started = time.perf_counter()
+            fetched = fetch.hls_js_player(url)
+            seconds = time.perf_counter() - started
+            nginx.settle()
+            sent = nginx.bytes_sent(since=mark) - len(players_js())
+            rows.append(
+                [
+                    "browser-hls.js (hls-mpegts)",
+                    f"{video.size / 1e6:.1f}",
+                    f"{sent / 1e6:.2f} ({sent / video.size:.1%})",
+                    "yes" if fetched.found else "no",
+                    f"{seconds:.1f}",
+                    fetched.note[:200].replace("|", "/"),
+                ]
+            )
+            progress(" | ".join(rows[-1]))
     return table(
         ["form", "MB served", "MB fetched (share)", "reference found", "s per video", "note"],
         rows,
     )
 
 
-def index_scale(sizes: tuple[int, ...] = INDEX_SIZES, queries: int = 5) -> str:
-    """Random PDQ frames in videos of `FRAMES_PER_INDEXED_VIDEO`; a query of `QUERY_FRAMES`
-    frames of one indexed video (the planted one, which the answer must hold)."""
-    rows = []
-    for size in sizes:
-        rng = np.random.default_rng(size)
-        before = _rss_mb()
-        started = time.perf_counter()
-        matcher = VideoMatcher()
-        videos = size // FRAMES_PER_INDEXED_VIDEO
-        planted: tuple[FrameHash, ...] = ()
-        seconds = np.arange(FRAMES_PER_INDEXED_VIDEO) / 4
-        qualities = np.full(FRAMES_PER_INDEXED_VIDEO, 100)
-        for video_id in range(videos):
-            codes = rng.bytes(32 * FRAMES_PER_INDEXED_VIDEO)
-            packed = np.frombuffer(codes, dtype=np.uint8).reshape(-1, 32)
-            matcher.add_rows(video_id, video_id, seconds, packed, qualities)
-            if video_id == videos // 2:
-                planted = tuple(
-                    FrameHash(n / 4, HashValue("pdq", codes[32 * n : 32 * n + 32].hex(), 100))
-                    for n in range(FRAMES_PER_INDEXED_VIDEO)
-                )
-        matcher.match(planted[:1])  # builds its table
-        build = time.perf_counter() - started
-        query = planted[:QUERY_FRAMES]
-        timings = []
-        for _ in range(queries):
-            started = time.perf_counter()
-            matches = matcher.match(query)
-            timings.append(time.perf_counter() - started)
-        found = any(m.video_id == videos // 2 for m in matches)
-        rows.append(
-            [
-                f"{size:,}",
-                f"{videos:,}",
-                "yes" if found else "no",
-                f"{build:.1f}",
-                f"{np.median(timings) * 1000:.0f}",
-                f"{_rss_mb() - before:.0f}",
-            ]
-        )
-        progress(" | ".join(rows[-1]))
-        del matcher
-    return table(
-        [
-            "reference frames",
-            "videos",
-            "planted video found",
-            "build s",
-            "query ms (median)",
-            "memory MB (peak growth)",
-        ],
-        rows,
-    )
+def players_js() -> bytes:
+    from tests.support import players
 
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return players.hls_js()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -388,12 +552,15 @@ def main(argv: list[str] | None = None) -> None:
         default=",".join(map(str, INDEX_SIZES)),
         help="reference frames in the index table, comma-separated",
     )
-    parser.add_argument("--fetcher", default="whole", choices=sorted(FETCHERS))
+    parser.add_argument("--fetcher", default="crawl", choices=sorted(FETCHERS))
+    parser.add_argument("--forms", default="", help="only these delivery forms, comma-separated")
+    parser.add_argument("--edits", default="", help="only these edits, comma-separated")
     args = parser.parse_args(argv)
     wanted = set(args.tables.split(","))
     print(f"Machine: {platform.machine()}, {len(os.sched_getaffinity(0))} CPUs")
     refs: list[Reference] = []
-    if wanted & {"edits", "false", "forms"}:
+    copies: dict[str, dict[str, Path]] = {}
+    if wanted & {"edits", "false"} or ("forms" in wanted and args.fetcher == "whole"):
         progress("fetching opencv-doc's clips (once, into var/bench) and making the edits")
         clips, version = opencv_clips()
         print(f"Real footage: opencv-doc {version}: {', '.join(clips)}")
@@ -402,17 +569,24 @@ def main(argv: list[str] | None = None) -> None:
         refs = references(clips)
     if "edits" in wanted:
         progress("recall per edit")
-        print("\n### Recall per edit\n\n" + edit_recall(refs, copies))
+        print(
+            "\n### Recall per edit\n\n"
+            + edit_recall(refs, copies, set(filter(None, args.edits.split(","))))
+        )
     if "false" in wanted:
         progress("false matches")
         print("\n### False matches\n\n" + false_matches(refs))
     if "forms" in wanted:
         progress(f"delivery forms, fetched by {args.fetcher!r}")
-        print(f"\n### Delivery forms ({args.fetcher})\n\n" + form_costs(refs, args.fetcher))
+        print(
+            f"\n### Delivery forms ({args.fetcher})\n\n"
+            + form_costs(refs, args.fetcher, set(filter(None, args.forms.split(","))))
+        )
     if "index" in wanted:
         sizes = tuple(int(size) for size in args.index_sizes.split(","))
         progress(f"index at {', '.join(f'{s:,}' for s in sizes)} reference frames")
-        print("\n### Reference frame index\n\n" + index_scale(sizes))
+        print("\n### Reference frame index\n", flush=True)
+        video_index.main(["--sizes", *map(str, sizes)])  # each size in a process of its own
 
 
 if __name__ == "__main__":

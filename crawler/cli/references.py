@@ -67,6 +67,10 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
     _announce()
     for path, why in report.skipped:
         click.echo(f"skipped {path}: {why}", err=True)
+    for path, why in report.cut_short:
+        click.echo(f"warning: {path}: {why}", err=True)
+    if report.frames_stored:
+        click.echo(f"{report.frames_stored} reference video frame(s) stored.")
     click.echo(
         f"Case {case}: {report.files_added} file(s) added ({report.hashes_added} hashes"
         + (f", {report.videos_added} video(s) with frame hashes" if report.videos_added else "")

@@ -27,6 +27,7 @@ import io
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import av
 from PIL import Image
@@ -49,10 +50,16 @@ DEFAULT_MAX_FRAMES = 1000
 REFERENCE_SECONDS_PER_SAMPLE = 0.25
 #: Presentation time decoded per video; later frames are not looked at (``truncated``).
 DEFAULT_MAX_SECONDS = 900.0
+#: Reference videos (``refs add``) are read to their end up to this long, and from their file,
+#: not from memory: only the frames' hashes are kept. Past it ``truncated`` says the reference
+#: was cut, and ``refs add`` says so.
+REFERENCE_MAX_SECONDS = 12 * 3600.0
 #: Largest frame (width x height) decoded: 8K UHD. Bigger ones raise `MediaTooLarge`.
 DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
 #: Frames decoded per video at most, whatever their timestamps say (15 minutes at 60 fps).
 MAX_DECODED_FRAMES = 54_000
+#: Bytes read from the start of a video file to tell its format (`sniff`).
+SNIFF_BYTES = 64 * 1024
 #: Packets that fail to decode before the rest of the video is given up as corrupt.
 MAX_CORRUPT_PACKETS = 100
 #: Sampled frames are area-averaged to this size before PDQ. PDQ reduces every picture to 64x64
@@ -120,7 +127,7 @@ class VideoHashes:
 
 
 def hash_video(
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     max_frames: int = DEFAULT_MAX_FRAMES,
     seconds_per_sample: float = 1.0,
@@ -128,8 +135,10 @@ def hash_video(
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
     budget: PixelBudget | None = None,
     variants: bool = True,
+    max_decoded_frames: int = MAX_DECODED_FRAMES,
 ) -> VideoHashes:
-    """Sample and PDQ-hash the frames of the first video stream in ``data`` (MP4, WebM, AVI, ...).
+    """Sample and PDQ-hash the frames of the first video stream in ``data`` (MP4, WebM, AVI, ...):
+    its bytes, or a seekable binary file (read as decoding goes, never whole).
 
     Raises `UnsupportedMedia` for bytes that are not a video or hold no video stream (an audio-only
     MP4), `MediaTooLarge` for frames over ``max_pixels`` and `UndecodableMedia` when the container
@@ -142,18 +151,31 @@ def hash_video(
         raise ValueError(f"max_frames must be 1 or more, got {max_frames}")
     if not seconds_per_sample > 0:
         raise ValueError(f"seconds_per_sample must be above 0, got {seconds_per_sample}")
-    sniffed = sniff(data)
+    if isinstance(data, bytes | bytearray | memoryview):
+        source: BinaryIO = io.BytesIO(data)
+    else:
+        source = data
+    start = source.tell()
+    head = source.read(SNIFF_BYTES)
+    source.seek(start)
+    sniffed = sniff(head)
     if sniffed.kind != "video":
         raise UnsupportedMedia(f"{sniffed.format} is an image, not a video; hash it as an image")
     try:
         with av.open(
-            io.BytesIO(data),
+            source,
             format=_DEMUXERS[sniffed.format],
             io_open=_refuse_nested_file,
             metadata_errors="replace",
         ) as container:
             sampler = _Sampler(
-                max_frames, seconds_per_sample, max_seconds, max_pixels, budget, variants=variants
+                max_frames,
+                seconds_per_sample,
+                max_seconds,
+                max_pixels,
+                budget,
+                variants=variants,
+                max_decoded_frames=max_decoded_frames,
             )
             return sampler.run(container, sniffed.format)
     except MediaError:
@@ -192,8 +214,10 @@ class _Sampler:
         budget: PixelBudget | None = None,
         *,
         variants: bool = True,
+        max_decoded_frames: int = MAX_DECODED_FRAMES,
     ) -> None:
         self.budget = budget or PixelBudget()
+        self.max_decoded_frames = max_decoded_frames
         self.max_frames = max_frames
         self.step = seconds_per_sample
         self.max_seconds = max_seconds
@@ -297,7 +321,7 @@ class _Sampler:
                 continue
             for frame in decoded:
                 self.decoded += 1
-                if self.decoded > MAX_DECODED_FRAMES or not self.budget.spend(
+                if self.decoded > self.max_decoded_frames or not self.budget.spend(
                     frame.width, frame.height
                 ):
                     self.truncated = True

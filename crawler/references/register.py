@@ -6,6 +6,7 @@ moved or written anywhere. Partner hash lists: :mod:`crawler.references.hash_lis
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,12 @@ from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.hashing import MediaError, hash_file
+from crawler.hashing.types import HashValue, MediaHashes
+
+#: Bytes read at a time for a reference video's digests.
+DIGEST_CHUNK = 1 << 20
+#: Highest frame rate a reference video is decoded at to its end (`REFERENCE_MAX_SECONDS`).
+MAX_REFERENCE_FPS = 120
 
 
 @dataclass
@@ -25,6 +32,9 @@ class RegisterReport:
     # matching: a re-encoded copy, or a video made from an animation, or the reverse).
     videos_added: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    frames_stored: int = 0  # reference video frames stored (after still shots' repeats go)
+    # Reference videos whose frames stop before their end (a limit was hit), and why.
+    cut_short: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def media_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -56,7 +66,7 @@ def add_files(
     report = RegisterReport()
     for path in files:
         try:
-            hashes = hash_file(path)
+            hashes = _video_digests(path) or hash_file(path)
         except MediaError as exc:
             report.skipped.append((path, str(exc)))
         else:
@@ -72,7 +82,7 @@ def add_files(
             if thumbnails and hashes.kind == "image" and not hashes.frames:
                 _add_thumbnail(session, case, path, hashes.sha256)
             if hashes.kind == "video":
-                frames_stored = _add_video_frames(session, case, path, hashes.sha256)
+                frames_stored = _add_video_frames(session, case, path, hashes.sha256, report)
             else:  # an animated image has frames too
                 frames_stored = bool(hashes.frames) and _add_animation_frames(
                     session, case, path, hashes.sha256
@@ -94,30 +104,73 @@ def _add_thumbnail(session: Session, case: str, path: Path, sha256: str) -> None
     store_thumbnail(session, case, sha256, pixelated_thumbnail(path.read_bytes()))
 
 
-def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> bool:
+def _video_digests(path: Path) -> MediaHashes | None:
+    """A video file's digests, read in chunks (a reference video may be hours long: it is
+    never held in memory whole); None when ``path`` is not a video. Its frames are hashed from
+    the file by `_add_video_frames`."""
+    from crawler.hashing.sniff import sniff
+    from crawler.hashing.video import SNIFF_BYTES
+
+    with path.open("rb") as file:
+        try:
+            sniffed = sniff(file.read(SNIFF_BYTES))
+        except MediaError:
+            return None
+        if sniffed.kind != "video":
+            return None
+        file.seek(0)
+        sha256, md5 = hashlib.sha256(), hashlib.md5()
+        size = 0
+        while chunk := file.read(DIGEST_CHUNK):
+            sha256.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    digests = (HashValue("sha256", sha256.hexdigest()), HashValue("md5", md5.hexdigest()))
+    return MediaHashes("video", sniffed.format, size, None, None, digests)
+
+
+def _add_video_frames(
+    session: Session, case: str, path: Path, sha256: str, report: RegisterReport
+) -> bool:
     """Store a reference video's frames, sampled 4 times a second (copies are sampled once a
-    second: denser references keep trimmed copies of fast footage matching)."""
+    second: denser references keep trimmed copies of fast footage matching), from its start
+    to its end (up to `REFERENCE_MAX_SECONDS`), decoded from the file as it is read."""
     from crawler.hashing.video import (
-        DEFAULT_MAX_FRAMES,
+        REFERENCE_MAX_SECONDS,
         REFERENCE_SECONDS_PER_SAMPLE,
         hash_video,
         unique_frame_hashes,
     )
 
     try:
-        video = hash_video(
-            path.read_bytes(),
-            seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
-            max_frames=4 * DEFAULT_MAX_FRAMES,
-            variants=False,
-        )
+        with path.open("rb") as file:
+            video = hash_video(
+                file,
+                seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
+                # every sample due, plus a keyframe (cut) between each two at most
+                max_frames=2 * int(REFERENCE_MAX_SECONDS / REFERENCE_SECONDS_PER_SAMPLE),
+                max_seconds=REFERENCE_MAX_SECONDS,
+                max_decoded_frames=int(REFERENCE_MAX_SECONDS * MAX_REFERENCE_FPS),
+                variants=False,
+            )
     except MediaError:
         return False  # undecodable here: its digests still match exact copies
+    if video.truncated:
+        last = video.frames[-1].seconds if video.frames else 0.0
+        report.cut_short.append(
+            (
+                path,
+                f"frames stored up to {last:.0f} s of {video.duration:.0f} s: the video is "
+                f"damaged or cut there, or longer than {REFERENCE_MAX_SECONDS / 3600:.0f} hours "
+                f"(or over {MAX_REFERENCE_FPS} frames a second); split it with ffmpeg and add "
+                "the parts so that copies of the rest are found too",
+            )
+        )
     frames = [
         db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
         for frame in unique_frame_hashes(video.frames)
     ]
-    return db.add_reference_video(
+    added = db.add_reference_video(
         session,
         case,
         media_sha256=sha256,
@@ -125,6 +178,8 @@ def _add_video_frames(session: Session, case: str, path: Path, sha256: str) -> b
         frames=frames,
         label=path.name,
     )
+    report.frames_stored += len(frames) if added else 0
+    return added
 
 
 def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) -> bool:

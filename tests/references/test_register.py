@@ -115,3 +115,45 @@ def test_copies_of_a_registered_gif_are_flagged_by_their_frames(database_url, tm
     assert (video["case"], video["algorithm"], video["variant"]) == ("case-gif", "vpdq", "frames")
     evidence = json.loads(video["evidence"])
     assert evidence["frames_aligned"] >= 4 and abs(evidence["offset"]) <= 1.5
+
+
+@cache
+def long_slideshow() -> bytes:
+    """20 s of four photos, each zoomed and panned: a "long" video once limits are lowered."""
+    return videos.slideshow(("astronaut", "coffee", "camera", "coins"), seconds=20.0)
+
+
+def test_a_reference_video_is_stored_to_its_end_past_a_crawled_copys_limits(
+    session, tmp_path, monkeypatch
+):
+    """A crawled copy's frames stop at DEFAULT_MAX_FRAMES samples and MAX_DECODED_FRAMES decoded
+    (and 900 s); a reference is read to its end (it used to be cut at 4 x DEFAULT_MAX_FRAMES
+    samples and MAX_DECODED_FRAMES: a 2-hour reference kept its first 15 minutes)."""
+    from crawler.hashing import video
+
+    monkeypatch.setattr(video, "DEFAULT_MAX_FRAMES", 4)
+    monkeypatch.setattr(video, "MAX_DECODED_FRAMES", 50)
+    clip = tmp_path / "long.mp4"
+    clip.write_bytes(long_slideshow())
+    report = add_files(session, "case-long", [clip])
+    assert (report.files_added, report.videos_added, report.cut_short) == (1, 1, [])
+    (stored,) = db.load_reference_videos(session)
+    assert stored.duration == pytest.approx(20.0, abs=0.5)
+    assert max(frame.seconds for frame in stored.frames) > 19
+    assert report.frames_stored == len(stored.frames) > 20
+
+
+def test_a_reference_video_over_the_reference_limit_is_stored_cut_and_says_so(
+    session, tmp_path, monkeypatch
+):
+    from crawler.hashing import video
+
+    monkeypatch.setattr(video, "REFERENCE_MAX_SECONDS", 8.0)
+    clip = tmp_path / "long.mp4"
+    clip.write_bytes(long_slideshow())
+    report = add_files(session, "case-long", [clip])
+    (stored,) = db.load_reference_videos(session)
+    assert 7 <= max(frame.seconds for frame in stored.frames) <= 8
+    ((path, why),) = report.cut_short
+    assert path == clip
+    assert "up to 8 s of 20 s" in why and "split it" in why

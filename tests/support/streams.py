@@ -24,7 +24,8 @@ compilation 300 s, 640x360, not re-encoded: unrelated footage, the whole referen
             unrelated footage
 speed-1.25x played faster: 48 s (also speed-0.5x: 120 s, speed-2x: 30 s)
 mirrored    flipped left-right (variant "flipx")
-turned      turned 90 degrees clockwise, 270x480 (variant "rot90")
+turned      turned 90 degrees clockwise, 270x480 (variant "rot270": the matcher names turns
+            counter-clockwise, as PIL does)
 cropped     the middle 90% of width and height, then 432 wide
 greyscale   colour removed
 subtitled   burned-in subtitles, English and Korean (libass; Noto CJK when installed)
@@ -310,7 +311,7 @@ _EDITS: dict[str, tuple[str, float, str]] = {
     "speed-0.5x": (f"{REPOST_SCALE},setpts=PTS/0.5", 0.5, "original"),
     "speed-2x": (f"{REPOST_SCALE},setpts=PTS/2", 2.0, "original"),
     "mirrored": (f"{REPOST_SCALE},hflip", 1.0, "flipx"),
-    "turned": (f"{REPOST_SCALE},transpose=clock", 1.0, "rot90"),
+    "turned": (f"{REPOST_SCALE},transpose=clock", 1.0, "rot270"),
     "cropped": ("crop=iw*0.9:ih*0.9,scale=432:-2", 1.0, "original"),
     "greyscale": (f"{REPOST_SCALE},hue=s=0", 1.0, "original"),
     "subtitled": (f"{REPOST_SCALE},subtitles=subs.srt:force_style='Fontsize=26'", 1.0, "original"),
@@ -321,18 +322,25 @@ _EDITS: dict[str, tuple[str, float, str]] = {
 EDITS = tuple(_EDITS)
 
 
-def apply_edit(name: str, source_path: Path, out: Path) -> Placement:
-    """Make ``out`` from ``source_path`` with the edit ``name`` (any of `EDITS` but
-    "compilation"), as `edited` makes it from the reference; where the source sits in it."""
-    filters, speed, variant = _EDITS[name]
-    seconds = footage.duration(source_path)
-    seek: tuple[str, ...] = ()
-    placement = Placement(0.0, seconds / speed, 0.0, seconds, speed, variant)
+def edit_placement(name: str, seconds: float) -> Placement:
+    """Where a source of ``seconds`` sits in its copy made with the edit ``name`` (any of
+    `EDITS` but "compilation")."""
+    _, speed, variant = _EDITS[name]
     if name == "excerpt":
         length = min(EXCERPT_SECONDS, seconds)
         start = (seconds - length) / 2
-        seek = ("-ss", f"{start}", "-t", f"{length}")
-        placement = Placement(0.0, length, start, start + length)
+        return Placement(0.0, length, start, start + length)
+    return Placement(0.0, seconds / speed, 0.0, seconds, speed, variant)
+
+
+def apply_edit(name: str, source_path: Path, out: Path) -> Placement:
+    """Make ``out`` from ``source_path`` with the edit ``name`` (any of `EDITS` but
+    "compilation"), as `edited` makes it from the reference; where the source sits in it."""
+    filters, speed, _ = _EDITS[name]
+    placement = edit_placement(name, footage.duration(source_path))
+    seek: tuple[str, ...] = ()
+    if name == "excerpt":
+        seek = ("-ss", f"{placement.reference_start}", "-t", f"{placement.query_end}")
     audio = ("-af", f"atempo={speed}") if speed != 1.0 else ()
     if name == "subtitled":
         (out.parent / "subs.srt").write_text(SUBTITLES)
@@ -354,7 +362,9 @@ def edited(name: str) -> Video:
         f"edit-{name}",
         lambda out: asdict(apply_edit(name, reference().path, out / "repost.mp4")),
     )
-    return _file_video(name, folder / "repost.mp4", Placement(**facts), edit=name)
+    # the variant is a name, not a fact of the file: the recipe's (not a cached older name)
+    placement = Placement(**{**facts, "variant": _EDITS[name][2]})
+    return _file_video(name, folder / "repost.mp4", placement, edit=name)
 
 
 def edits() -> dict[str, Video]:
