@@ -316,7 +316,7 @@ class VideoFetch:
                 width=found.width,
                 height=found.height,
                 hashes=(),
-                frames=media_frames(frames),
+                frames=tuple(frames),
                 duration=found.duration,
                 delivery=delivery,
             )
@@ -351,20 +351,11 @@ class VideoFetch:
                 width=result.width,
                 height=result.height,
                 hashes=(),
-                frames=media_frames(result.frames),
+                frames=tuple(result.frames),
                 duration=result.duration,
                 delivery=result.delivery,
             )
         )
-
-
-def media_frames(frames: Sequence[FrameHash]) -> tuple:
-    """Sampled frames as `MediaHashes.frames` holds them (today their PDQ values in time order;
-    once frames carry their times there, the frames themselves)."""
-    from crawler.hashing.types import MediaHashes as _Hashes
-
-    holds_times = "FrameHash" in str(_Hashes.__annotations__.get("frames", ""))
-    return tuple(frames) if holds_times else tuple(frame.value for frame in frames)
 
 
 def _windows(
