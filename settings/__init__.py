@@ -7,7 +7,6 @@ the Scrapy settings it is handed (settings flow one way). The README lists every
 import os
 from pathlib import Path
 
-import crawler.matching.video as _video
 from crawler.browser.launch import chromium_args
 
 
@@ -102,21 +101,17 @@ REPOSTWATCH_HASH_TASK_SECONDS = _number("REPOSTWATCH_HASH_TASK_SECONDS", 300.0)
 REPOSTWATCH_HASH_PIXEL_BUDGET = _whole_number("REPOSTWATCH_HASH_PIXEL_BUDGET", 30_000_000_000)
 #: env REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES, REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS: a video
 #: matches a reference video when at least this many of its sampled frames agree with one offset
-#: and one speed, over at least this many seconds of the reference (crawler.matching.video).
-REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES = _whole_number(
-    "REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES", _video.DEFAULT_MIN_FRAMES
-)
-REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS = _number(
-    "REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS", _video.DEFAULT_MIN_SECONDS
-)
+#: and one speed, over at least this many seconds of the reference (crawler.matching.video, whose
+#: own defaults these are; settings does not import it: every command reads settings, and the
+#: matcher brings numpy, Pillow and OpenCV).
+REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES = _whole_number("REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES", 5)
+REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS = _number("REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS", 5.0)
 #: env REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES, REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS: or, for
 #: videos sampled sparsely (keyframes every few seconds), this many frames over this many seconds.
 REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES = _whole_number(
-    "REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES", _video.DEFAULT_SPARSE_FRAMES
+    "REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES", 3
 )
-REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS = _number(
-    "REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS", _video.DEFAULT_SPARSE_SECONDS
-)
+REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS = _number("REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS", 15.0)
 #: env REPOSTWATCH_MAX_PIXELS: largest image (width x height) that is decoded.
 REPOSTWATCH_MAX_PIXELS = _whole_number("REPOSTWATCH_MAX_PIXELS", 50_000_000)
 #: env REPOSTWATCH_SPILL_FILE: where matches wait when the database cannot take them; the next

@@ -274,3 +274,22 @@ def test_the_readme_default_column_is_read_as_written():
     assert shown(None) == "none" and shown("") == "unset" and shown(False) == "`0`"
     assert shown(2.0) == "`2`" and shown(0.5) == "`0.5`" and shown({"http": "x"}) is None
     assert shown(str(ROOT / "settings" / "sites")) == "`settings/sites`"
+
+
+def test_the_video_alignment_settings_default_to_the_matchers_own_rule():
+    """settings/ writes the alignment rule's defaults as numbers (importing the matcher there
+    would load numpy, Pillow and OpenCV into every command); they must stay the matcher's."""
+    from crawler.matching import video
+
+    defaults = default_settings()
+    assert (
+        defaults["REPOSTWATCH_VIDEO_MIN_ALIGNED_FRAMES"],
+        defaults["REPOSTWATCH_VIDEO_MIN_ALIGNED_SECONDS"],
+        defaults["REPOSTWATCH_VIDEO_SPARSE_ALIGNED_FRAMES"],
+        defaults["REPOSTWATCH_VIDEO_SPARSE_ALIGNED_SECONDS"],
+    ) == (
+        video.DEFAULT_MIN_FRAMES,
+        video.DEFAULT_MIN_SECONDS,
+        video.DEFAULT_SPARSE_FRAMES,
+        video.DEFAULT_SPARSE_SECONDS,
+    )
