@@ -115,6 +115,17 @@ def default_port(scheme: str) -> int:
     return 443 if scheme in ("https", "wss") else 80
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, lower-case host, port)`` of ``url``, the port filled in from the scheme; None
+    for a port that is not a number."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or default_port(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
 @dataclass(frozen=True)
 class PrivateOptIn:
     """The private targets a site file allows (``allow_private_network = true``).

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import TextResponse
 
-from crawler.network import default_port
+from crawler.network import origin
 from crawler.sites import EmbedsConfig
 from crawler.stats import EMBEDS_CAPPED, EMBEDS_FOLLOWED, EMBEDS_FOUND, EMBEDS_REFUSED
 from spiders.search import keyword_meta
@@ -33,15 +33,6 @@ from spiders.search import keyword_meta
 EMBED_OF = "repostwatch_embed_of"
 #: Attributes an iframe keeps its page in (lazy loaders put it in data-src).
 IFRAME_ATTRIBUTES = ("src", "data-src", "data-lazy-src")
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or default_port(parts.scheme)
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def iframe_urls(response: TextResponse) -> list[str]:
@@ -86,7 +77,7 @@ class PageEmbeds:
         """Requests for the embedded pages of ``response`` (a page at ``depth``)."""
         urls = iframe_urls(response)
         if self.rendered:  # same-origin iframes were rendered with the page
-            urls = [url for url in urls if _origin(url) != _origin(response.url)]
+            urls = [url for url in urls if origin(url) != origin(response.url)]
         if not urls:
             return
         self.stats.inc_value(EMBEDS_FOUND, len(urls))

@@ -32,7 +32,7 @@ from crawler.extraction.player import (
     PlayerTraffic,
     classify,
 )
-from crawler.network import default_port
+from crawler.network import origin
 from crawler.stats import BROWSER_MEDIA_NOT_LOADED, name
 
 logger = logging.getLogger(__name__)
@@ -84,15 +84,6 @@ def player_request(
         found.append(url)  # an image: the crawler downloads it, once
         return name(BROWSER_MEDIA_NOT_LOADED)
     return None
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or default_port(parts.scheme)
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def other_origin_frame(page: Any, browser_request: Any) -> bool:

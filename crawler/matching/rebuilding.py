@@ -100,12 +100,7 @@ class _RebuildingIndex(ReferenceIndex):
         cases[found] = self._cases.take(pos[found])
         rest = ~found
         if rest.any():
-            order = np.argsort(self._new_ids, kind="stable")
-            new_pos, in_new = _search(self._new_ids[order], ids[rest])
-            if not in_new.all():
-                missing = int(ids[rest][np.argmin(in_new)])
-                raise KeyError(f"{self.algorithm} reference {missing} is not in the index")
-            cases[rest] = self._new_cases[order[new_pos]]
+            cases[rest] = self._new_cases[self._new_rows(ids[rest])]
         return cases.tolist()
 
     def code_hex(self, ref_id: int) -> str | None:
@@ -125,13 +120,18 @@ class _RebuildingIndex(ReferenceIndex):
             codes[found] = self._main_codes()[pos[found]]
         rest = ~found
         if rest.any():
-            order = np.argsort(self._new_ids, kind="stable")
-            new_pos, in_new = _search(self._new_ids[order], ids[rest])
-            if not in_new.all():
-                missing = int(ids[rest][np.argmin(in_new)])
-                raise KeyError(f"{self.algorithm} reference {missing} is not in the index")
-            codes[rest] = self._new_codes[order[new_pos]]
+            codes[rest] = self._new_codes[self._new_rows(ids[rest])]
         return codes
+
+    def _new_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Where ``ids``, none of them in the main structure, sit among the rows added since the
+        last rebuild; a KeyError names the first id that is in neither."""
+        order = np.argsort(self._new_ids, kind="stable")
+        new_pos, in_new = _search(self._new_ids[order], ids)
+        if not in_new.all():
+            missing = int(ids[np.argmin(in_new)])
+            raise KeyError(f"{self.algorithm} reference {missing} is not in the index")
+        return order[new_pos]
 
     def remove(self, ids: Iterable[int]) -> None:
         ids = np.fromiter(ids, dtype=np.int64)
