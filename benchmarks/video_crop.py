@@ -5,7 +5,7 @@
 A measurement for issue 13's "crop up to 10%", not a feature: nothing here is stored by
 `refs add`. The reference is the 30 s slideshow of ``tests/matching/test_video_edits.py``
 (photos under a slow zoom and pan, 320x240, sampled four times a second and deduplicated as
-references are). Four parts:
+references are). Five parts:
 
 1. PDQ bits between a frame and the same frame cropped (centred, keeping 98-90% of each side),
    and between a centred 90% crop and the same crop moved by 1-5% of the side (median over one
@@ -26,6 +26,12 @@ references are). Four parts:
    crop to the reference's middle at the nearest second (median, and the share of frames within
    31 and 23 bits), and the milliseconds the grid costs a frame; then the closest an unrelated
    video's frames come to any of the reference's middles.
+5. Design (b) through the real alignment: the reference's middles (one a second) are a
+   `VideoMatcher` reference; of each query, every fourth usable frame is looked up in all its
+   grid crops (`VideoMatcher.candidate_times`), and each grid crop that found something is then
+   hashed on every frame and matched as a query of its own; the most frames aligned wins.
+   Printed per copy (also sped up, an excerpt, and an unrelated slideshow): the grid crops that
+   found something, the match (frames, offset, speed, reference seconds) and the seconds spent.
 """
 
 from __future__ import annotations
@@ -216,12 +222,68 @@ def both_sides(reference_frames, inner: float, step: float) -> None:
     )
 
 
+def through_alignment(reference_frames, inner: float, step: float) -> None:
+    middle = (inner, inner, 1 - inner, 1 - inner)
+    matcher = VideoMatcher()
+    reference = decoded(videos.encode(reference_frames))
+    matcher.add(1, 10, [FrameHash(round(t, 3), middle_pdq(i, middle)) for t, i in reference])
+    boxes = grid_boxes(inner, step)
+    copies = {name: [cropped(edges)(i) for i in reference_frames] for name, edges in CROPS.items()}
+    copies["left 10% at 1.25x"] = videos.retimed(copies["left 10%"], 1.25)
+    copies["top-left 10%, excerpt 8-20 s"] = videos.excerpt(copies["top-left 10%"], 8, 20)
+    copies["unrelated slideshow"] = list(videos.slideshow_frames(OTHER, seconds=20.0))
+    print()
+    print("Through the alignment (grid crops on every fourth frame, then those that found):")
+    print()
+    print("| copy | grid crops that found | match | seconds |")
+    print("| --- | ---: | --- | ---: |")
+    for name, frames in copies.items():
+        query = decoded(videos.encode(frames, quality="low"))
+        started = time.perf_counter()
+        usable = [
+            (t, i)
+            for t, i in query
+            if pdq(i.resize((64, 64), Image.Resampling.BOX)).quality >= PDQ_MIN_QUALITY
+        ]
+        found: set[int] = set()
+        for _, image in usable[::4]:
+            # One probe per grid crop, its number standing for its time.
+            probe = [FrameHash(float(n), middle_pdq(image, box)) for n, box in enumerate(boxes)]
+            found.update(int(n) for n in matcher.candidate_times(probe))
+        best = None
+        for number in sorted(found):
+            crops = [FrameHash(round(t, 3), middle_pdq(i, boxes[number])) for t, i in usable]
+            matches = matcher.match(crops)
+            if matches and (best is None or matches[0].frames_aligned > best.frames_aligned):
+                best = matches[0]
+        spent = time.perf_counter() - started
+        shown = "no"
+        if best is not None:
+            shown = (
+                f"{best.frames_aligned} frames, offset {best.offset:.2f} s, speed "
+                f"{best.speed:.3f}, reference {best.reference_start:.1f}-"
+                f"{best.reference_end:.1f} s"
+            )
+        print(f"| {name} | {len(found)} | {shown} | {spent:.1f} for {len(usable)} frames |")
+
+
+def middle_pdq(image: Image.Image, box: tuple[float, float, float, float]):
+    """`crawler.hashing.pdq.pdq` of the part ``box`` (fractions of the sides) of ``image``."""
+    w, h = image.size
+    region = (box[0] * w, box[1] * h, box[2] * w, box[3] * h)
+    return pdq(image.resize((64, 64), Image.Resampling.BOX, box=region))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="0.98,0.96,0.94,0.92,0.90")
     parser.add_argument("--inner", type=float, default=0.10)
     parser.add_argument("--step", type=float, default=0.025)
+    parser.add_argument("--only-alignment", action="store_true", help="part 5 only")
     args = parser.parse_args()
+    if args.only_alignment:
+        through_alignment(videos.slideshow_frames(REFERENCE, seconds=30.0), args.inner, args.step)
+        return
     scales = [float(s) for s in args.scales.split(",")]
     reference_frames = videos.slideshow_frames(REFERENCE, seconds=30.0)
     sensitivity(list(reference_frames[videos.FPS // 2 :: videos.FPS]))
@@ -252,6 +314,7 @@ def main() -> None:
     )
     print()
     both_sides(reference_frames, args.inner, args.step)
+    through_alignment(reference_frames, args.inner, args.step)
 
 
 if __name__ == "__main__":
