@@ -24,7 +24,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ from crawler.crawling.middlewares.robots import RobotsTxtRefused
 from crawler.db.evidence import SealedEvidence
 from crawler.db.match_keys import ReferenceKey
 from crawler.hashing import MediaHashes
-from crawler.hashing.types import media_hashes_to_json
+from crawler.hashing.types import FrameHash, media_hashes_to_json
 from crawler.matching import Match
 from crawler.network import same_origin_referer
 from crawler.stats import (
@@ -59,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 #: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
 Download = Callable[[Request], Awaitable[Response]]
+#: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's
+#: (where the video and stream samplers look more densely; previews ask it too).
+CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crawler.crawling.media_download import CandidateTimes
 from crawler.extraction.previews import Cue, storyboard_cues
 from crawler.hashing import MediaHashes, hash_media
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_image
@@ -220,9 +221,6 @@ class PreviewHints:
 
 
 NO_HINTS = PreviewHints({}, {})
-
-#: ``await candidate_times(frames)``: the seconds of ``frames`` that look like a reference's.
-CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 
 
 async def preview_hints(

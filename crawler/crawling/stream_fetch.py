@@ -38,7 +38,6 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.datatypes import SequenceExclude
 
 from crawler.crawling.hash_pool import HashTimeout
-from crawler.crawling.media_download import MediaOutcome
+from crawler.crawling.media_download import CandidateTimes, Download, MediaOutcome
 from crawler.delivery import dash, hls, plan
 from crawler.delivery.segment import SegmentFrames, hash_segment
 from crawler.delivery.stream import (
@@ -69,10 +68,6 @@ from crawler.stats import MEDIA_BYTES, video_stream
 
 logger = logging.getLogger(__name__)
 
-#: ``await download(request)``: the response Scrapy's engine downloads for ``request``.
-Download = Callable[[Request], Awaitable[Response]]
-#: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
-CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 #: Seconds between the frames hashed in segments near a candidate time.
 DENSE_STEP = 1.0
 _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)

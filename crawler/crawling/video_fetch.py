@@ -34,13 +34,19 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from scrapy.http import Response
 
-from crawler.crawling.media_download import READING, MediaDownload, MediaOutcome, Reading
+from crawler.crawling.media_download import (
+    READING,
+    CandidateTimes,
+    MediaDownload,
+    MediaOutcome,
+    Reading,
+)
 from crawler.crawling.stream_fetch import StreamOptions, sample_stream
 from crawler.delivery.sparse import SPARSE_DEMUXERS, ByteRange, Chunks, SparseSample, sample_ranges
 from crawler.hashing.errors import MediaError, UnsupportedMedia
@@ -65,9 +71,6 @@ MAX_PASSES = 12
 #: costs its seconds of the file's bytes, and a few confirm an alignment.
 MAX_DENSE_WINDOWS = 2
 _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
-
-#: ``await candidate_times(frames)``: the sampled times whose frame looks like a reference's.
-CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 
 
 @dataclass(frozen=True)
