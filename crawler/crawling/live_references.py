@@ -103,22 +103,12 @@ class LiveReferences:
             if video.id in self.videos:
                 continue
             try:
-                if any(len(frame.value) != 64 for frame in video.frames):
-                    raise ValueError("a frame hash is not 64 hex digits (PDQ)")
-                codes = np.frombuffer(
-                    bytes.fromhex("".join(frame.value for frame in video.frames)), dtype=np.uint8
-                ).reshape(-1, 32)
+                frames = _rows(video.frames)
+                middles = _rows(video.middles) if video.middles else None
             except ValueError as exc:
                 logger.warning("Reference video %s ignored: %s", video.id, exc)
                 continue
-            self.videos.add_rows(
-                video.id,
-                video.case_id,
-                np.array([frame.seconds for frame in video.frames]),
-                codes,
-                np.array([frame.quality for frame in video.frames]),
-                video.duration,
-            )
+            self.videos.add_rows(video.id, video.case_id, *frames, video.duration, middles=middles)
             self.video_references[video.id] = video.reference_id
             added += 1
         return added
@@ -208,6 +198,19 @@ class LiveReferences:
                 len(self.matcher),
             )
         return applied
+
+
+def _rows(frames: Sequence[db.VideoFrame]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored frames (or middles) as `VideoMatcher.add_rows` takes them: seconds, codes,
+    qualities. Raises ValueError for a hash that is not PDQ's 64 hex digits."""
+    if any(len(frame.value) != 64 for frame in frames):
+        raise ValueError("a frame hash is not 64 hex digits (PDQ)")
+    codes = np.frombuffer(bytes.fromhex("".join(frame.value for frame in frames)), dtype=np.uint8)
+    return (
+        np.array([frame.seconds for frame in frames]),
+        codes.reshape(-1, 32),
+        np.array([frame.quality for frame in frames]),
+    )
 
 
 def video_matcher_from_settings(settings: SettingsLike) -> VideoMatcher:

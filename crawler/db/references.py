@@ -20,6 +20,7 @@ from crawler.db.models import (
     ReferenceHash,
     ReferenceVideo,
     ReferenceVideoFrame,
+    ReferenceVideoMiddle,
     utcnow,
 )
 from crawler.db.session import dialect_insert
@@ -322,6 +323,7 @@ class ReferenceVideoRow:
     reference_id: int  # the video's sha256 reference hash: what flags refer to
     frames: tuple[VideoFrame, ...]  # in time order
     duration: float | None = None  # seconds, as stored when it was registered
+    middles: tuple[VideoFrame, ...] = ()  # in time order; none if stored before middles were
 
 
 def add_reference_video(
@@ -332,8 +334,10 @@ def add_reference_video(
     duration: float,
     frames: Sequence[VideoFrame],
     label: str | None = None,
+    middles: Sequence[VideoFrame] = (),
 ) -> bool:
-    """Store a reference video's frame hashes; False if the case already has this video.
+    """Store a reference video's frame hashes and its ``middles`` (the hashes of its frames'
+    middles, for cropped copies); False if the case already has this video.
 
     The video's sha256 must already be a reference hash of the case (add it with
     :func:`add_reference_hashes` first, in the same transaction).
@@ -382,28 +386,29 @@ def add_reference_video(
     ).scalar()
     if video_id is None:
         return False
-    unique = {round(frame.seconds, 3): frame for frame in frames}
-    if unique:
-        session.execute(
-            insert(ReferenceVideoFrame),
-            [
-                {
-                    "video_id": video_id,
-                    "seconds": seconds,
-                    "value": _hex(frame.value, "frame hash"),
-                    "quality": frame.quality,
-                }
-                for seconds, frame in sorted(unique.items())
-            ],
-        )
+    for table, rows in ((ReferenceVideoFrame, frames), (ReferenceVideoMiddle, middles)):
+        unique = {round(frame.seconds, 3): frame for frame in rows}
+        if unique:
+            session.execute(
+                insert(table),
+                [
+                    {
+                        "video_id": video_id,
+                        "seconds": seconds,
+                        "value": _hex(frame.value, "frame hash"),
+                        "quality": frame.quality,
+                    }
+                    for seconds, frame in sorted(unique.items())
+                ],
+            )
     return True
 
 
 def load_reference_videos(
     session: Session, ids: Collection[int] | None = None
 ) -> list[ReferenceVideoRow]:
-    """Active reference videos (or those of ``ids``) with their frames and the frames' times, by
-    video then time."""
+    """Active reference videos (or those of ``ids``) with their frames and middles, each with
+    its time, by video then time."""
     query = (
         select(
             ReferenceVideo.id,
@@ -425,7 +430,30 @@ def load_reference_videos(
     for video_id, case_id, reference_id, duration, seconds, value, quality in rows:
         frame = VideoFrame(float(seconds), value, quality)
         videos.setdefault(video_id, (case_id, reference_id, duration, []))[3].append(frame)
+    middles: dict[int, list[VideoFrame]] = {}
+    query = (
+        select(
+            ReferenceVideoMiddle.video_id,
+            ReferenceVideoMiddle.seconds,
+            ReferenceVideoMiddle.value,
+            ReferenceVideoMiddle.quality,
+        )
+        .join(ReferenceVideo, ReferenceVideoMiddle.video_id == ReferenceVideo.id)
+        .where(ReferenceVideo.withdrawn_at.is_(None))
+        .order_by(ReferenceVideoMiddle.video_id, ReferenceVideoMiddle.seconds)
+    )
+    if ids is not None:
+        query = query.where(ReferenceVideo.id.in_(list(ids)))
+    for video_id, seconds, value, quality in session.execute(query):
+        middles.setdefault(video_id, []).append(VideoFrame(float(seconds), value, quality))
     return [
-        ReferenceVideoRow(video_id, case_id, reference_id, tuple(frames), duration)
+        ReferenceVideoRow(
+            video_id,
+            case_id,
+            reference_id,
+            tuple(frames),
+            duration,
+            tuple(middles.get(video_id, ())),
+        )
         for video_id, (case_id, reference_id, duration, frames) in videos.items()
     ]

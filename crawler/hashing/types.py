@@ -51,11 +51,22 @@ class FrameHash:
     """One sampled frame of a video or animation: seconds from the first frame, its PDQ hash
     with quality, and, for media being checked, the PDQ of transformed copies of the frame
     (``variants``, named as `VariantHash` names them: the eight turns and mirrors, and
-    ``"trimmed"``... for the picture inside letterbox bars). Reference frames carry none."""
+    ``"trimmed"``... for the picture inside letterbox bars). Reference frames carry none.
+
+    ``crops`` are, for media being checked, the PDQ of the frame in each box of
+    `crawler.hashing.crops.GRID`, 32 bytes a box in grid order: where a reference frame's
+    middle would lie under each crop of up to 10%. Matched against references' middles only."""
 
     seconds: float
     value: HashValue
     variants: tuple[VariantHash, ...] = ()
+    crops: bytes = b""
+
+    def __post_init__(self) -> None:
+        if len(self.crops) % 32:
+            raise HashFormatError(
+                f"crops hold {len(self.crops)} bytes; a frame's crops are 32-byte PDQ hashes"
+            )
 
     def with_variants(self) -> tuple[VariantHash, ...]:
         """The frame's hash as ``"original"``, then its variants."""
@@ -192,7 +203,8 @@ def media_hashes_to_json(media: MediaHashes) -> str:
         return [v.algorithm, v.hex, v.quality]
 
     def frame(f: FrameHash) -> list:
-        return [f.seconds, *value(f.value), [[i.variant, *value(i.value)] for i in f.variants]]
+        variants = [[i.variant, *value(i.value)] for i in f.variants]
+        return [f.seconds, *value(f.value), variants, base64.b64encode(f.crops).decode("ascii")]
 
     return json.dumps(
         {
@@ -237,9 +249,12 @@ def media_hashes_from_json(text: str) -> MediaHashes:
 
 def _frames_from_json(items: list) -> tuple[FrameHash, ...]:
     """The frames of `media_hashes_to_json`, each ``[seconds, algorithm, hex, quality,
-    variants]``. Entries written before frames had times hold ``[algorithm, hex, quality]``
-    per frame: without times they cannot be aligned, so they are dropped, and the media matches
-    by its other hashes until the cache entry is refreshed."""
+    variants, crops]`` (crops in base64; entries written before crops were hashed lack them, and
+    those frames are not matched as crops). Entries written before frames had times hold
+    ``[algorithm, hex, quality]`` per frame: without times they cannot be aligned, so they are
+    dropped, and the media matches by its other hashes until the cache entry is refreshed."""
+    import base64
+
     if any(isinstance(item[0], str) for item in items):
         return ()
     return tuple(
@@ -247,6 +262,7 @@ def _frames_from_json(items: list) -> tuple[FrameHash, ...]:
             float(seconds),
             HashValue(algorithm, hex_value, quality),
             tuple(VariantHash(name, HashValue(*found)) for name, *found in variants),
+            base64.b64decode(crops[0]) if crops else b"",
         )
-        for seconds, algorithm, hex_value, quality, variants in items
+        for seconds, algorithm, hex_value, quality, variants, *crops in items
     )

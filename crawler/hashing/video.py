@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import av
+import numpy as np
 from PIL import Image
 
 from crawler.hashing.borders import content_box
 from crawler.hashing.budget import PixelBudget
+from crawler.hashing.crops import CROP_SIDE, GRID, MIDDLE, box_codes, crop_luma
 from crawler.hashing.errors import MediaError, MediaTooLarge, UndecodableMedia, UnsupportedMedia
 from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq, pdq_dihedral
 from crawler.hashing.sniff import sniff
@@ -41,6 +43,11 @@ from crawler.hashing.types import FrameHash, HashValue, VariantHash
 
 #: Most frames hashed per video: 1000 covers about 15 minutes at the default one per second.
 DEFAULT_MAX_FRAMES = 1000
+#: A reference video's middle (`crawler.hashing.crops.MIDDLE`, for cropped copies) is stored
+#: once this many seconds: a copy's frames, sampled about once a second, fall within half of it
+#: (measured by ``python -m benchmarks.video_crop``: every cropped copy tried matched). Four
+#: frames a second and one middle: the index grows by a quarter.
+REFERENCE_MIDDLE_SECONDS = 1.0
 #: Sampling for reference videos: four a second. Crawled copies are sampled once a second, and
 #: their samples fall anywhere between the reference's; with denser references each copy frame
 #: has a reference frame within an eighth of a second, which keeps fast camera motion matching
@@ -114,6 +121,8 @@ class VideoHashes:
     frames: tuple[FrameHash, ...]
     truncated: bool = False  # True when a limit or a broken stream stopped decoding early
     corrupt_packets: int = field(default=0, compare=False)
+    #: With ``middles=True``: the PDQ of the frames' middles, once a `REFERENCE_MIDDLE_SECONDS`.
+    middles: tuple[FrameHash, ...] = ()
 
     @property
     def values(self) -> tuple[HashValue, ...]:
@@ -136,6 +145,7 @@ def hash_video(
     budget: PixelBudget | None = None,
     variants: bool = True,
     max_decoded_frames: int = MAX_DECODED_FRAMES,
+    middles: bool = False,
 ) -> VideoHashes:
     """Sample and PDQ-hash the frames of the first video stream in ``data`` (MP4, WebM, AVI, ...):
     its bytes, or a seekable binary file (read as decoding goes, never whole).
@@ -144,8 +154,10 @@ def hash_video(
     MP4), `MediaTooLarge` for frames over ``max_pixels`` and `UndecodableMedia` when the container
     will not open or not one frame decodes (truncated, corrupt, or a codec this FFmpeg lacks).
     Every frame decoded spends its area from ``budget``: once it is spent, decoding stops as at
-    the other limits (``truncated``). ``variants=False`` skips each frame's turned, mirrored
-    and trimmed hashes (`frame_hash`), which only media being checked needs.
+    the other limits (``truncated``). ``variants=False`` skips each frame's turned, mirrored,
+    trimmed and cropped hashes (`frame_hash`), which only media being checked needs;
+    ``middles=True`` hashes, once a `REFERENCE_MIDDLE_SECONDS`, the middle of a sampled frame
+    (``middles``), which references store so that cropped copies match.
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be 1 or more, got {max_frames}")
@@ -176,6 +188,7 @@ def hash_video(
                 budget,
                 variants=variants,
                 max_decoded_frames=max_decoded_frames,
+                middles=middles,
             )
             return sampler.run(container, sniffed.format)
     except MediaError:
@@ -215,6 +228,7 @@ class _Sampler:
         *,
         variants: bool = True,
         max_decoded_frames: int = MAX_DECODED_FRAMES,
+        middles: bool = False,
     ) -> None:
         self.budget = budget or PixelBudget()
         self.max_decoded_frames = max_decoded_frames
@@ -227,6 +241,7 @@ class _Sampler:
         self.corrupt_packets = 0
         self.truncated = False
         self.variants = variants
+        self.middles: list[FrameHash] | None = [] if middles else None
 
     def run(self, container: av.container.InputContainer, fmt: str) -> VideoHashes:
         if not container.streams.video:
@@ -244,6 +259,7 @@ class _Sampler:
         fps = float(rate) if rate else None
         first = next_due = None
         last_sampled = seconds = -math.inf
+        next_middle = 0.0
         previous_key = False
         width = height = 0
         for frame in self._decode(container, stream):
@@ -270,6 +286,11 @@ class _Sampler:
                 self.truncated = True
                 break
             self.frames.append(frame_hash(frame, seconds, variants=self.variants))
+            if self.middles is not None and seconds >= next_middle:
+                self.middles.append(middle_hash(frame, seconds, self.frames[-1].value.quality))
+                next_middle = (
+                    math.floor(seconds / REFERENCE_MIDDLE_SECONDS) + 1
+                ) * REFERENCE_MIDDLE_SECONDS
             last_sampled = seconds
             if due:
                 next_due = (math.floor(seconds / self.step) + 1) * self.step
@@ -293,6 +314,7 @@ class _Sampler:
             frames=tuple(self.frames),
             truncated=self.truncated,
             corrupt_packets=self.corrupt_packets,
+            middles=tuple(self.middles or ()),
         )
 
     def _decode(
@@ -339,9 +361,10 @@ class _Sampler:
 def frame_hash(frame: av.VideoFrame, seconds: float, *, variants: bool = True) -> FrameHash:
     """One decoded frame as a sampled frame of a video: its time (rounded to the millisecond),
     the PDQ of the frame as a player shows it and, unless ``variants`` is False, the PDQ of its
-    turns and mirrors and of the picture inside letterbox bars (`frame_variants`). Every way of
-    sampling a video (a whole file, byte ranges of a large one, segments of a stream) hashes its
-    frames with this; references skip the variants (they store the original only)."""
+    turns and mirrors and of the picture inside letterbox bars (`frame_variants`) and of its
+    boxes in `crawler.hashing.crops.GRID` (``crops``, about 3 ms). Every way of sampling a video
+    (a whole file, byte ranges of a large one, segments of a stream) hashes its frames with
+    this; references skip the variants (they store the original only, and `middle_hash`)."""
     small = _upright(
         frame,
         frame.to_image(width=FRAME_PDQ_SIZE[0], height=FRAME_PDQ_SIZE[1], interpolation="AREA"),
@@ -359,7 +382,21 @@ def frame_hash(frame: av.VideoFrame, seconds: float, *, variants: bool = True) -
             interpolation="AREA",
         ),
     )
-    return FrameHash(round(seconds, 3), value, frame_variants(small, analysis))
+    crops = box_codes(_crop_source(frame), GRID).tobytes()
+    return FrameHash(round(seconds, 3), value, frame_variants(small, analysis), crops)
+
+
+def middle_hash(frame: av.VideoFrame, seconds: float, quality: int | None) -> FrameHash:
+    """A reference frame's middle (`crawler.hashing.crops.MIDDLE`), with the whole frame's
+    ``quality``: what a copy's ``crops`` are matched against."""
+    code = box_codes(_crop_source(frame), MIDDLE)[0]
+    return FrameHash(round(seconds, 3), HashValue("pdq", code.tobytes().hex(), quality))
+
+
+def _crop_source(frame: av.VideoFrame) -> np.ndarray:
+    """The upright frame as the luma picture crops are cut from (`crawler.hashing.crops`)."""
+    picture = frame.to_image(width=CROP_SIDE, height=CROP_SIDE, interpolation="AREA")
+    return crop_luma(_upright(frame, picture))
 
 
 def frame_variants(small: Image.Image, analysis: Image.Image) -> tuple[VariantHash, ...]:

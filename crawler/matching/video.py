@@ -79,7 +79,7 @@ from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
 from crawler.hashing.types import FrameHash, HashValue
 from crawler.matching.alignment import Alignment, align
 from crawler.matching.multi_index import HASHED_FROM, MultiIndexHashIndex
-from crawler.matching.video_frames import QueryFrames, frame_pairs, pack_codes
+from crawler.matching.video_frames import CROP_FAMILY, QueryFrames, frame_pairs, pack_codes
 
 DEFAULT_SEED_DISTANCE = 23
 DEFAULT_MIN_FRAMES = 5
@@ -131,9 +131,10 @@ class StillMatch:
 
 
 @dataclass(slots=True)
-class _Reference:
-    case_id: int
-    first_id: int  # frame ids first_id ... first_id + len(starts) - 1 in the index
+class _Frames:
+    """One reference video's frames (or middles) in the matcher."""
+
+    first_id: int  # ids first_id ... first_id + len(starts) - 1 in their index
     #: (usable frames, 4) uint64 until the frames are in the index, which then holds the only
     #: copy (`VideoMatcher._codes_of`): 320 MB fewer at 10 million frames.
     codes: np.ndarray | None
@@ -143,6 +144,23 @@ class _Reference:
     @property
     def ids(self) -> np.ndarray:
         return np.arange(self.first_id, self.first_id + len(self.starts))
+
+
+@dataclass(slots=True)
+class _Reference:
+    case_id: int
+    frames: _Frames
+    #: The frames' middles (`crawler.hashing.crops.MIDDLE`), once a second: what a query's
+    #: crops are matched against. None for references stored without them.
+    middles: _Frames | None
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.frames.starts
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.frames.ends
 
 
 class VideoMatcher:
@@ -192,10 +210,9 @@ class VideoMatcher:
         self.still_min_quality = still_min_quality
         self.probe_every = probe_every
         self._refs: dict[int, _Reference] = {}
-        self._index = MultiIndexHashIndex("pdq", hashed_from=hashed_from)
-        self._pending: dict[int, None] = {}  # videos added since the index was last updated
-        self._next_id = 0
-        self._owners: tuple[np.ndarray, np.ndarray] | None = None
+        self._pending: dict[int, None] = {}  # videos added since the indexes were last updated
+        self._frames = _Table(hashed_from)
+        self._middles = _Table(hashed_from)
 
     # -- references ----------------------------------------------------------------------------
 
@@ -205,20 +222,31 @@ class VideoMatcher:
         case_id: int,
         frames: Sequence[FrameHash],
         duration: float | None = None,
+        middles: Sequence[FrameHash] | None = None,
     ) -> None:
-        """Add a reference video by its frames (in time order; variants are ignored). Frames
-        below ``min_quality`` are dropped; a video left with none is kept but never matches.
-        Each frame stands for the time until the next frame stored (``duration`` for the last)."""
-        frames = sorted(frames, key=lambda frame: frame.seconds)
-        for frame in frames:
-            self._usable(frame.value, f"reference {video_id}")
+        """Add a reference video by its frames (in time order; variants are ignored) and, so
+        that cropped copies match, its ``middles`` (`crawler.hashing.video.VideoHashes.middles`).
+        Frames below ``min_quality`` are dropped; a video left with none is kept but never
+        matches. Each frame stands for the time until the next frame stored (``duration`` for
+        the last), each middle until the next middle."""
         self.add_rows(
             video_id,
             case_id,
+            *self._rows(video_id, frames),
+            duration,
+            middles=None if middles is None else self._rows(video_id, middles),
+        )
+
+    def _rows(
+        self, video_id: int, frames: Sequence[FrameHash]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        frames = sorted(frames, key=lambda frame: frame.seconds)
+        for frame in frames:
+            self._usable(frame.value, f"reference {video_id}")
+        return (
             np.array([frame.seconds for frame in frames], dtype=np.float64),
             pack_codes([frame.value for frame in frames]).view(np.uint8),
             np.array([100 if f.value.quality is None else f.value.quality for f in frames]),
-            duration,
         )
 
     def add_rows(
@@ -229,14 +257,34 @@ class VideoMatcher:
         codes: np.ndarray,
         qualities: np.ndarray,
         duration: float | None = None,
+        *,
+        middles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """`add` from rows, as a database returns them: ``seconds`` (n,) in time order, ``codes``
-        (n, 32) uint8 (each row the bytes of a PDQ hex) and ``qualities`` (n,)."""
+        (n, 32) uint8 (each row the bytes of a PDQ hex) and ``qualities`` (n,); ``middles`` the
+        same three for the video's middles."""
         if video_id in self._refs:
             raise ValueError(
                 f"reference video {video_id} is already in the matcher; remove it before adding "
                 "it again"
             )
+        frames = self._frames_of(video_id, seconds, codes, qualities, duration, self._frames)
+        if middles is not None:
+            middle = self._frames_of(video_id, *middles, duration, self._middles)
+        self._refs[video_id] = _Reference(case_id, frames, None if middles is None else middle)
+        self._pending[video_id] = None
+        self._frames.owners = self._middles.owners = None
+
+    def _frames_of(
+        self,
+        video_id: int,
+        seconds: np.ndarray,
+        codes: np.ndarray,
+        qualities: np.ndarray,
+        duration: float | None,
+        table: _Table,
+    ) -> _Frames:
+        """A reference's frames (or middles) checked, their usable ones numbered in ``table``."""
         times = np.asarray(seconds, dtype=np.float64)
         codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, 32)
         if len(times) != len(codes) or len(np.asarray(qualities)) != len(times):
@@ -250,16 +298,14 @@ class VideoMatcher:
         if len(times) and duration is not None and duration > times[-1]:
             ends[-1] = duration
         usable = np.asarray(qualities) >= self.min_quality
-        self._refs[video_id] = _Reference(
-            case_id,
-            self._next_id,
+        found = _Frames(
+            table.next_id,
             codes[usable].view(np.uint64).copy(),
             times[usable].astype(np.float32),
             ends[usable].astype(np.float32),
         )
-        self._next_id += int(usable.sum())
-        self._pending[video_id] = None
-        self._owners = None
+        table.next_id += int(usable.sum())
+        return found
 
     def remove(self, video_id: int) -> None:
         """Remove a reference video; an unknown id is ignored."""
@@ -269,8 +315,10 @@ class VideoMatcher:
         if video_id in self._pending:
             del self._pending[video_id]
         else:
-            self._index.remove(ref.ids.tolist())
-        self._owners = None
+            self._frames.index.remove(ref.frames.ids.tolist())
+            if ref.middles is not None:
+                self._middles.index.remove(ref.middles.ids.tolist())
+        self._frames.owners = self._middles.owners = None
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -284,13 +332,20 @@ class VideoMatcher:
         return sum(len(ref.starts) for ref in self._refs.values())
 
     @property
+    def middles(self) -> int:
+        """Usable reference middles held (`crawler.hashing.crops.MIDDLE`)."""
+        return sum(len(ref.middles.starts) for ref in self._refs.values() if ref.middles)
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the index and the frames' arrays."""
         own = sum(
-            (0 if ref.codes is None else ref.codes.nbytes) + ref.starts.nbytes + ref.ends.nbytes
+            (0 if part.codes is None else part.codes.nbytes) + part.starts.nbytes + part.ends.nbytes
             for ref in self._refs.values()
+            for part in (ref.frames, ref.middles)
+            if part is not None
         )
-        return self._index.nbytes + own
+        return self._frames.index.nbytes + self._middles.index.nbytes + own
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -325,11 +380,11 @@ class VideoMatcher:
         closest first."""
         if frame.value.quality is not None and frame.value.quality < self.still_min_quality:
             return []
-        query = QueryFrames.of([frame], self._usable)
+        query = QueryFrames.of([frame], self._usable, crops=False)
         if not query.rows:
             return []
         rows, ids, distances = self._lookup(query, np.arange(query.rows), self.still_distance)
-        videos = self._owner(ids)
+        videos = self._owner(ids, self._frames)
         if len(np.unique(videos)) > self.max_videos_per_frame:
             return []
         best: dict[int, StillMatch] = {}
@@ -338,7 +393,7 @@ class VideoMatcher:
             match = StillMatch(
                 int(video_id),
                 ref.case_id,
-                round(float(ref.starts[int(frame_id) - ref.first_id]), 3),
+                round(float(ref.starts[int(frame_id) - ref.frames.first_id]), 3),
                 query.variant_names[query.variant_of[row]],
                 int(bits),
             )
@@ -354,12 +409,14 @@ class VideoMatcher:
         return value.quality is None or value.quality >= self.min_quality
 
     def _lookup(
-        self, query: QueryFrames, rows: np.ndarray, max_distance: int
+        self, query: QueryFrames, rows: np.ndarray, max_distance: int, *, middles: bool = False
     ) -> tuple[np.ndarray, ...]:
-        """``(query row, frame id, distance)`` of every reference frame within
-        ``max_distance`` of one of the query's ``rows``, from the index."""
+        """``(query row, frame id, distance)`` of every reference frame (or, with ``middles``,
+        every reference middle) within ``max_distance`` of one of the query's ``rows``, from
+        the index."""
         self._flush()
-        found, ids, distances = self._index.query_codes(query.bytes[rows], max_distance)
+        table = self._middles if middles else self._frames
+        found, ids, distances = table.index.query_codes(query.bytes[rows], max_distance)
         return rows[found], ids, distances
 
     def _seeds(self, query: QueryFrames) -> tuple[np.ndarray, np.ndarray]:
@@ -368,18 +425,26 @@ class VideoMatcher:
         Every frame is looked up as it is (and its picture inside bars); its turns and mirrors
         only for every `probe_every`-th frame, and for all frames in the turns and mirrors
         those found anything through (a mirrored copy's frames are all mirrored): a query of
-        60 frames is 60-120 lookups rather than 480-960."""
+        60 frames is 60-120 lookups rather than 480-960. The crops of every `probe_every`-th
+        frame are looked up among the references' middles; the crops that found something are
+        verified on every frame (`_verify`), not looked up."""
+        cropped = query.cropped
         plain = query.family_of == 0
         probed = plain | (query.frame_of % self.probe_every == 0)
-        first = np.flatnonzero(probed)
-        rows, ids, _ = self._lookup(query, first, self.seed_distance)
+        rows, ids, _ = self._lookup(query, np.flatnonzero(probed & ~cropped), self.seed_distance)
         turned = np.setdiff1d(np.unique(query.family_of[rows]), [0])
-        query.families = np.union1d([0], turned).astype(np.int64)
         second = np.flatnonzero(~probed & np.isin(query.family_of, turned))
         if len(second):
             more_rows, more_ids, _ = self._lookup(query, second, self.seed_distance)
             rows, ids = np.concatenate([rows, more_rows]), np.concatenate([ids, more_ids])
-        videos = self._owner(ids)
+        videos = self._owner(ids, self._frames)
+        crop_rows, crop_ids, _ = self._lookup(
+            query, np.flatnonzero(probed & cropped), self.seed_distance, middles=True
+        )
+        if len(crop_rows):
+            rows = np.concatenate([rows, crop_rows])
+            videos = np.concatenate([videos, self._owner(crop_ids, self._middles)])
+        query.families = np.union1d([0], np.unique(query.family_of[rows])).astype(np.int64)
         keep = ~np.isin(query.frame_of[rows], query.common(rows, videos, self.max_videos_per_frame))
         return rows[keep], videos[keep]
 
@@ -398,15 +463,25 @@ class VideoMatcher:
         ref = self._refs[video_id]
         if not len(ref.starts):
             return None
-        codes = self._codes_of(ref)
         common = query.common_frames if query.common_frames is not None else np.empty(0, int)
-        best: Alignment | None = None
-        for family in families.tolist():
-            rows = np.flatnonzero((query.family_of == family) & ~np.isin(query.frame_of, common))
-            pairs = frame_pairs(query, rows, ref.starts, ref.ends, codes, self.distance)
-            found = align(pairs, tolerance=self.tolerance, max_gap=self.max_gap)
-            if found is not None and (best is None or _better(found, best)):
-                best = found
+        # The whole frames first; the crops only when those make no match, so that a copy
+        # that is not cropped is reported as what it is.
+        for crops in (False, True):
+            best: Alignment | None = None
+            part, table = (ref.middles, self._middles) if crops else (ref.frames, self._frames)
+            if part is None:
+                continue
+            codes = self._codes_of(part, table)
+            for family in families[(families >= CROP_FAMILY) == crops].tolist():
+                rows = (query.family_of == family) & ~np.isin(query.frame_of, common)
+                pairs = frame_pairs(
+                    query, np.flatnonzero(rows), part.starts, part.ends, codes, self.distance
+                )
+                found = align(pairs, tolerance=self.tolerance, max_gap=self.max_gap)
+                if found is not None and (best is None or _better(found, best)):
+                    best = found
+            if best is not None and self._accepts(best, ref):
+                break
         if best is None or not self._accepts(best, ref):
             return None
         return VideoMatch(
@@ -436,37 +511,60 @@ class VideoMatcher:
         )
 
     def _flush(self) -> None:
-        """Put the videos added since the last query into the index, in one go."""
+        """Put the videos added since the last query into the indexes, in one go."""
         if not self._pending:
             return
-        refs = [self._refs[video_id] for video_id in self._pending]
-        refs = [ref for ref in refs if len(ref.starts)]
-        if refs:
-            ids = np.concatenate([ref.ids for ref in refs])
-            codes = np.concatenate([ref.codes for ref in refs]).view(np.uint8)
-            cases = np.concatenate([np.full(len(ref.starts), ref.case_id) for ref in refs])
-            for ref in refs:  # freed before the index is built: one copy fewer at the peak
-                ref.codes = None
-            self._index.add_codes(ids, codes, cases, adopt=True)
+        refs = [(self._refs[video_id].case_id, self._refs[video_id]) for video_id in self._pending]
+        for table, parts in (
+            (self._frames, [(case, ref.frames) for case, ref in refs]),
+            (self._middles, [(case, ref.middles) for case, ref in refs if ref.middles]),
+        ):
+            parts = [(case, part) for case, part in parts if len(part.starts)]
+            if not parts:
+                continue
+            ids = np.concatenate([part.ids for _, part in parts])
+            codes = np.concatenate([part.codes for _, part in parts]).view(np.uint8)
+            cases = np.concatenate([np.full(len(part.starts), case) for case, part in parts])
+            for _, part in parts:  # freed before the index is built: one copy fewer at the peak
+                part.codes = None
+            table.index.add_codes(ids, codes, cases, adopt=True)
         self._pending = {}
 
-    def _codes_of(self, ref: _Reference) -> np.ndarray:
-        """A reference's frames' hashes, (frames, 4) uint64: its own until `_flush` puts them
-        in the index, then the index's."""
-        if ref.codes is not None:
-            return ref.codes
-        return self._index.codes_of(ref.ids).view(np.uint64)
+    def _codes_of(self, part: _Frames, table: _Table) -> np.ndarray:
+        """A reference's frames' (or middles') hashes, (frames, 4) uint64: its own until
+        `_flush` puts them in the index, then the index's."""
+        if part.codes is not None:
+            return part.codes
+        return table.index.codes_of(part.ids).view(np.uint64)
 
-    def _owner(self, frame_ids: np.ndarray) -> np.ndarray:
-        """The video id of each frame id."""
-        if self._owners is None:
-            items = sorted((ref.first_id, video_id) for video_id, ref in self._refs.items())
-            self._owners = (
+    def _owner(self, ids: np.ndarray, table: _Table) -> np.ndarray:
+        """The video id of each frame id (or middle id) of ``table``."""
+        if table.owners is None:
+            middles = table is self._middles
+            parts = [
+                (video_id, ref.middles if middles else ref.frames)
+                for video_id, ref in self._refs.items()
+            ]
+            items = sorted(
+                (part.first_id, video_id)
+                for video_id, part in parts
+                if part is not None and len(part.starts)  # an empty part owns no id
+            )
+            table.owners = (
                 np.array([first for first, _ in items], dtype=np.int64),
                 np.array([video_id for _, video_id in items], dtype=np.int64),
             )
-        firsts, video_ids = self._owners
-        return video_ids[np.searchsorted(firsts, frame_ids, side="right") - 1]
+        firsts, video_ids = table.owners
+        return video_ids[np.searchsorted(firsts, ids, side="right") - 1]
+
+
+class _Table:
+    """One multi-index of reference frames (or of their middles), numbered as they are added."""
+
+    def __init__(self, hashed_from: int) -> None:
+        self.index = MultiIndexHashIndex("pdq", hashed_from=hashed_from)
+        self.next_id = 0
+        self.owners: tuple[np.ndarray, np.ndarray] | None = None  # (first ids, video ids)
 
 
 def _better(found: Alignment, best: Alignment) -> bool:

@@ -1,8 +1,10 @@
 """A video query's frames as the matcher works on them, and the close pairs it aligns.
 
 `QueryFrames` holds one row per (usable frame, variant), packed for lookups: the frame as it is,
-its turns and mirrors, and the picture inside its letterbox bars. `frame_pairs` finds the pairs of
-query and reference frames within a distance, which `crawler.matching.alignment` aligns.
+its turns and mirrors, the picture inside its letterbox bars, and its boxes in
+`crawler.hashing.crops.GRID` (``"cropped"``, matched against references' middles).
+`frame_pairs` finds the pairs of query and reference frames within a distance, which
+`crawler.matching.alignment` aligns.
 
 Pure: numpy, on `crawler.hashing` types.
 """
@@ -23,6 +25,12 @@ VARIANTS = tuple(DIHEDRAL) + tuple(
     f"trimmed+{name}" if name != "original" else "trimmed" for name in DIHEDRAL
 )
 DIHEDRAL_NAMES = tuple(DIHEDRAL)
+#: The variant of a row holding one of a frame's crops (`FrameHash.crops`).
+CROPPED = "cropped"
+CROPPED_VARIANT = len(VARIANTS)
+#: The geometric variant (family) of a frame's crop in box ``k`` of the grid is
+#: ``CROP_FAMILY + k``: each box is aligned on its own, as a copy is cut the same way throughout.
+CROP_FAMILY = len(DIHEDRAL_NAMES)
 _VARIANT_INDEX = {name: number for number, name in enumerate(VARIANTS)}
 #: Per variant: its geometric variant, the index of its turn or mirror in `DIHEDRAL_NAMES`
 #: (``"trimmed+flipx"`` and ``"flipx"`` are both the mirror).
@@ -55,15 +63,26 @@ class QueryFrames:
     def bytes(self) -> np.ndarray:
         return self.codes.view(np.uint8).reshape(-1, 32)
 
+    @property
+    def cropped(self) -> np.ndarray:
+        """Per row: whether it is one of a frame's crops (matched against middles)."""
+        return self.family_of >= CROP_FAMILY
+
     @classmethod
     def of(
-        cls, frames: Sequence[FrameHash], usable: Callable[[HashValue, str], bool]
+        cls,
+        frames: Sequence[FrameHash],
+        usable: Callable[[HashValue, str], bool],
+        *,
+        crops: bool = True,
     ) -> QueryFrames:
-        """The frames ``usable`` accepts (it raises for a hash that is not PDQ), in rows."""
+        """The frames ``usable`` accepts (it raises for a hash that is not PDQ), in rows;
+        ``crops=False`` leaves the frames' crops out."""
         seconds: list[float] = []
         frame_of: list[int] = []
         variant_of: list[int] = []
-        hexes: list[str] = []
+        family_of: list[int] = []
+        chunks: list[bytes] = []
         for frame in frames:
             if not usable(frame.value, "the query") or frame.seconds != frame.seconds:
                 continue  # too flat to match on, or a time that is not a number
@@ -71,22 +90,29 @@ class QueryFrames:
             seconds.append(frame.seconds)
             frame_of.append(number)
             variant_of.append(0)
-            hexes.append(frame.value.hex)
+            family_of.append(0)
+            chunks.append(bytes.fromhex(frame.value.hex))
             for item in frame.variants:
                 index = _VARIANT_INDEX.get(item.variant)
                 if index is not None and item.value.algorithm == "pdq":
                     frame_of.append(number)
                     variant_of.append(index)
-                    hexes.append(item.value.hex)
-        variants = np.array(variant_of, dtype=np.int64)
-        packed = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8)
+                    family_of.append(int(_FAMILY[index]))
+                    chunks.append(bytes.fromhex(item.value.hex))
+            if crops and frame.crops:
+                boxes = len(frame.crops) // 32
+                frame_of += [number] * boxes
+                variant_of += [CROPPED_VARIANT] * boxes
+                family_of += range(CROP_FAMILY, CROP_FAMILY + boxes)
+                chunks.append(frame.crops)
+        packed = np.frombuffer(b"".join(chunks), dtype=np.uint8)
         return cls(
             seconds=np.array(seconds, dtype=np.float64),
             frame_of=np.array(frame_of, dtype=np.int64),
-            variant_of=variants,
-            family_of=_FAMILY[variants],
+            variant_of=np.array(variant_of, dtype=np.int64),
+            family_of=np.array(family_of, dtype=np.int64),
             codes=packed.reshape(-1, 32).view(np.uint64).copy(),
-            variant_names=VARIANTS,
+            variant_names=(*VARIANTS, CROPPED),
         )
 
     def common(self, rows: np.ndarray, videos: np.ndarray, max_videos: int) -> np.ndarray:

@@ -21,14 +21,17 @@ class BruteForceVideoMatcher(VideoMatcher):
         """Nothing: the oracle keeps every reference's frames itself and has no index."""
 
     def _lookup(
-        self, query: QueryFrames, rows: np.ndarray, max_distance: int
+        self, query: QueryFrames, rows: np.ndarray, max_distance: int, *, middles: bool = False
     ) -> tuple[np.ndarray, ...]:
         row_parts, id_parts, distance_parts = [], [], []
         for ref in self._refs.values():
-            distances = distance_table(query.codes[rows], ref.codes)
+            part = ref.middles if middles else ref.frames
+            if part is None:
+                continue
+            distances = distance_table(query.codes[rows], part.codes)
             found, columns = np.nonzero(distances <= max_distance)
             row_parts.append(rows[found])
-            id_parts.append(columns + ref.first_id)
+            id_parts.append(columns + part.first_id)
             distance_parts.append(distances[found, columns].astype(np.int64))
         if not row_parts:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)

@@ -152,6 +152,7 @@ def _add_video_frames(
                 max_seconds=REFERENCE_MAX_SECONDS,
                 max_decoded_frames=int(REFERENCE_MAX_SECONDS * MAX_REFERENCE_FPS),
                 variants=False,
+                middles=True,
             )
     except MediaError:
         return False  # undecodable here: its digests still match exact copies
@@ -170,6 +171,10 @@ def _add_video_frames(
         db.VideoFrame(frame.seconds, frame.value.hex, frame.value.quality or 0)
         for frame in unique_frame_hashes(video.frames)
     ]
+    middles = [
+        db.VideoFrame(middle.seconds, middle.value.hex, middle.value.quality or 0)
+        for middle in unique_frame_hashes(video.middles)
+    ]
     added = db.add_reference_video(
         session,
         case,
@@ -177,6 +182,7 @@ def _add_video_frames(
         duration=video.duration,
         frames=frames,
         label=path.name,
+        middles=middles,
     )
     report.frames_stored += len(frames) if added else 0
     return added

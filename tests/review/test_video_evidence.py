@@ -44,6 +44,12 @@ def test_normal_speed_and_the_original_orientation_go_unsaid_and_letterboxing_is
     assert ", 레터박스 추가, 왼쪽으로 90° 회전 (" in describe(boxed, "ko")
 
 
+def test_a_copy_found_through_its_crops_says_so():
+    cropped = json.dumps(EVIDENCE | {"speed": 1.0, "variant": "cropped"})
+    assert ", found at 00:10-00:54, cropped or covered at the edges (45" in describe(cropped)
+    assert "00:10-00:54, 가장자리가 잘리거나 가려짐 (정렬된" in describe(cropped, "ko")
+
+
 def test_a_still_and_other_evidence():
     still = {"reference_video": 5, "reference_start": 3725.4, "reference_end": 3725.4}
     still |= {"frames_aligned": 1, "best_distance": 4, "variant": "original"}

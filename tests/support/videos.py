@@ -267,12 +267,21 @@ def empty_video(container: str = "mp4") -> bytes:
 #: The edits `edited` makes, by name: what repost sites and re-uploaders do to a video's frames.
 EDITS = (
     "mirror", "rot90", "crop10", "greyscale", "letterbox", "subtitles", "240p", "banner",
+    "crop-left10", "crop-corner10", "crop-uneven",
 )  # fmt: skip
+#: The crops among `EDITS`: the share of each side's length cut off (left, top, right, bottom).
+CROPS = {
+    "crop10": (0.05, 0.05, 0.05, 0.05),
+    "crop-left10": (0.10, 0.0, 0.0, 0.0),
+    "crop-corner10": (0.10, 0.10, 0.0, 0.0),
+    "crop-uneven": (0.07, 0.02, 0.03, 0.05),
+}
 
 
 def edited_frames(frames: Sequence[Image.Image], edit: str) -> list[Image.Image]:
     """``frames`` with one of `EDITS` applied to every frame: mirrored, turned a quarter
-    anticlockwise, cropped by 10% of each side's length (5% off each edge), greyscale,
+    anticlockwise, cropped by 10% of each side's length (5% off each edge; or 10% off the
+    left, or 10% off the left and the top, or unevenly: `CROPS`) and scaled back, greyscale,
     letterboxed into a 16:9 black frame twice as wide, with a white subtitle line burned into
     the bottom, scaled down to 240 lines (from 240: to 180, as 1080p to 240p loses more), or
     with a coloured banner across the top."""
@@ -287,9 +296,15 @@ def _edit(image: Image.Image, edit: str) -> Image.Image:
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     if edit == "rot90":
         return image.transpose(Image.Transpose.ROTATE_90)
-    if edit == "crop10":
-        dx, dy = round(width * 0.05), round(height * 0.05)
-        return image.crop((dx, dy, width - dx, height - dy)).resize(image.size)
+    if edit in CROPS:
+        left, top, right, bottom = CROPS[edit]
+        box = (
+            round(width * left),
+            round(height * top),
+            width - round(width * right),
+            height - round(height * bottom),
+        )
+        return image.crop(box).resize(image.size)
     if edit == "greyscale":
         return ImageOps.grayscale(image).convert("RGB")
     if edit == "letterbox":

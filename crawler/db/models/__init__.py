@@ -35,6 +35,7 @@ from crawler.db.models.references import (
     ReferenceThumbnail,
     ReferenceVideo,
     ReferenceVideoFrame,
+    ReferenceVideoMiddle,
 )
 from crawler.db.models.review import USER_ROLES, AuditEntry, Evidence, User
 from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
@@ -69,6 +70,7 @@ __all__ = [
     "ReferenceThumbnail",
     "ReferenceVideo",
     "ReferenceVideoFrame",
+    "ReferenceVideoMiddle",
     "Site",
     "SiteHealth",
     "SiteSchedule",

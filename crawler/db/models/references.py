@@ -115,6 +115,27 @@ class ReferenceVideoFrame(Base):
     quality: Mapped[int] = mapped_column(Integer)
 
 
+class ReferenceVideoMiddle(Base):
+    """The middle of a reference video's frame, once a second: its time and PDQ hash.
+
+    The part of the picture (`crawler.hashing.crops.MIDDLE`, 10% off each edge) that a crop of
+    up to 10% leaves in a copy: what a crawled frame's crops are matched against. References
+    stored before middles were hashed have none, and only uncropped copies of them match.
+    """
+
+    __tablename__ = "reference_video_middles"
+    __table_args__ = (
+        UniqueConstraint("video_id", "seconds"),
+        CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("reference_videos.id"), index=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    value: Mapped[str] = mapped_column(String(HASH_LENGTH))  # PDQ hex
+    quality: Mapped[int] = mapped_column(Integer)
+
+
 class CaseKeyword(Base):
     """A word a case's media is searched for on sites: a name, a nickname, slang.
 

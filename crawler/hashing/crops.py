@@ -1,0 +1,113 @@
+"""PDQ of many boxes of one picture at once: how a cropped copy of a video is still found.
+
+    >>> codes = box_codes(crop_luma(picture), GRID)        # (225, 32) uint8, one PDQ a box
+    >>> middle = box_codes(crop_luma(picture), MIDDLE)[0]  # a reference frame's middle
+
+PDQ does not survive crops: a copy cut by 10% is about 70 bits from its original, far past the
+match threshold of 31. So each side keeps what a crop of up to `CROP_INNER` of each side's length
+cannot change. A reference frame keeps the PDQ of its middle (`MIDDLE`: `CROP_INNER` off each
+edge), which any such crop leaves in the picture, wherever it cuts. A frame being checked does
+not know how it was cut, so it is hashed in `GRID`: for every crop on a `CROP_STEP` grid (per
+axis, the shares cut off the two edges, each a multiple of the step, together at most
+`CROP_INNER`), the box where the reference's middle would then lie. One of those boxes is within
+half a step of the true one, and its PDQ is close to the reference's middle (measured by
+``python -m benchmarks.video_crop``).
+
+All boxes are hashed in one pass of matrix products: PDQ is a DCT of the picture area-averaged
+to 64x64, and area averaging is linear, so each box is two small matrices (rows and columns) on
+one `CROP_SIDE` x `CROP_SIDE` luma picture. A box of the whole picture at 64x64 gives exactly
+what pdqhash gives (`crawler.hashing.pdq.pdq`); the 225 boxes of `GRID` take about 2 ms.
+
+Pure: numpy and Pillow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+#: The largest share of each side's length a crop may cut off (its two edges together).
+CROP_INNER = 0.10
+#: The grid of crops tried on a frame being checked: the share cut off each edge, in steps.
+CROP_STEP = 0.025
+#: Side of the square luma picture boxes are cut from (`crop_luma`).
+CROP_SIDE = 128
+#: PDQ's working size, its DCT size and its luma weights (ITU-R BT.601, as pdqhash uses).
+_PDQ_SIDE = 64
+_DCT_SIZE = 16
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def grid_boxes(inner: float = CROP_INNER, step: float = CROP_STEP) -> np.ndarray:
+    """(n, 4) boxes ``(left, top, right, bottom)`` in fractions of a cropped copy's sides:
+    where a reference's middle (``inner`` off each edge) lies in a copy cut by each crop of the
+    grid (see the module). The first box is that of the uncut copy."""
+    if not 0 < inner < 0.5 or not 0 < step <= inner:
+        raise ValueError(f"need 0 < step <= inner < 0.5, got inner {inner} and step {step}")
+    cuts = np.arange(0.0, inner + 1e-9, step)
+    axis = [(a, b) for a in cuts for b in cuts if a + b <= inner + 1e-9]
+    boxes = []
+    for top, bottom in axis:
+        for left, right in axis:
+            width, height = 1 - left - right, 1 - top - bottom
+            boxes.append(
+                (
+                    (inner - left) / width,
+                    (inner - top) / height,
+                    (1 - inner - left) / width,
+                    (1 - inner - top) / height,
+                )
+            )
+    return np.array(boxes, dtype=np.float64)
+
+
+#: The boxes a frame being checked is hashed in (225 at the defaults).
+GRID = grid_boxes()
+#: A reference frame's middle: the part no crop of up to `CROP_INNER` removes.
+MIDDLE = np.array([[CROP_INNER, CROP_INNER, 1 - CROP_INNER, 1 - CROP_INNER]])
+
+
+def crop_luma(picture: Image.Image, side: int = CROP_SIDE) -> np.ndarray:
+    """``picture`` area-averaged to ``side`` x ``side`` as PDQ's luma (float, 0-255)."""
+    small = picture.convert("RGB").resize((side, side), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float64) @ _LUMA
+
+
+def box_codes(luma: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The PDQ hash of each box of ``luma`` (a 2-D array) area-averaged to 64x64, as (boxes, 32)
+    uint8 rows: the bytes of the hash's hex (`crawler.hashing.pdq.bits_to_hex`)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if ((boxes[:, :2] < 0) | (boxes[:, 2:] > 1) | (boxes[:, 2:] <= boxes[:, :2])).any():
+        raise ValueError("boxes must lie inside the picture: 0 <= left < right <= 1, same for y")
+    rows, cols = luma.shape
+    ys, y_of = np.unique(boxes[:, [1, 3]], axis=0, return_inverse=True)
+    xs, x_of = np.unique(boxes[:, [0, 2]], axis=0, return_inverse=True)
+    dct = _dct_matrix()
+    down = np.stack([dct @ _area_matrix(top, bottom, rows) for top, bottom in ys])
+    across = np.stack([dct @ _area_matrix(left, right, cols) for left, right in xs])
+    halves = down @ luma  # (distinct y intervals, 16, cols)
+    # Every pair of a y interval and an x interval in one matrix product: (y, 16, x, 16).
+    pairs = np.tensordot(halves, across, axes=([2], [2]))
+    coefficients = pairs[y_of.ravel(), :, x_of.ravel(), :]
+    # pdqhash's bit order: the 16x16 coefficients row by row, last one first.
+    flat = coefficients.reshape(len(boxes), -1)[:, ::-1]
+    bits = flat > np.median(flat, axis=1, keepdims=True)
+    return np.packbits(bits, axis=1)
+
+
+def _area_matrix(start: float, end: float, length: int) -> np.ndarray:
+    """(64, length) weights averaging the pixels ``start``-``end`` (fractions of ``length``)
+    into 64 equal cells, each pixel counted by the share of it inside the cell."""
+    edges = np.linspace(start * length, end * length, _PDQ_SIDE + 1)
+    pixels = np.arange(length)
+    overlap = np.minimum(pixels[None, :] + 1, edges[1:, None]) - np.maximum(
+        pixels[None, :], edges[:-1, None]
+    )
+    return np.clip(overlap, 0, None) / (edges[1] - edges[0])
+
+
+def _dct_matrix() -> np.ndarray:
+    """PDQ's (16, 64) DCT: the 16 lowest frequencies after the constant one."""
+    frequencies = np.arange(1, _DCT_SIZE + 1)[:, None]
+    samples = np.arange(_PDQ_SIDE)[None, :]
+    return np.sqrt(2 / _PDQ_SIDE) * np.cos(np.pi / 2 / _PDQ_SIDE * frequencies * (2 * samples + 1))
