@@ -82,6 +82,7 @@ from crawler.matching.multi_index import HASHED_FROM, MultiIndexHashIndex
 from crawler.matching.video_frames import CROP_FAMILY, QueryFrames, frame_pairs, pack_codes
 
 DEFAULT_SEED_DISTANCE = 23
+DEFAULT_CROP_SEED_DISTANCE = 15
 DEFAULT_MIN_FRAMES = 5
 DEFAULT_MIN_SECONDS = 5.0
 DEFAULT_SPARSE_FRAMES = 3
@@ -172,6 +173,7 @@ class VideoMatcher:
         *,
         distance: int = PDQ_MATCH_THRESHOLD,
         seed_distance: int = DEFAULT_SEED_DISTANCE,
+        crop_seed_distance: int = DEFAULT_CROP_SEED_DISTANCE,
         min_quality: int = PDQ_MIN_QUALITY,
         min_frames: int = DEFAULT_MIN_FRAMES,
         min_seconds: float = DEFAULT_MIN_SECONDS,
@@ -185,11 +187,18 @@ class VideoMatcher:
         probe_every: int = DEFAULT_PROBE_EVERY,
         hashed_from: int = HASHED_FROM,
     ) -> None:
-        for name, bits in (("distance", distance), ("seed_distance", seed_distance)):
+        for name, bits in (
+            ("distance", distance),
+            ("seed_distance", seed_distance),
+            ("crop_seed_distance", crop_seed_distance),
+        ):
             if not 0 <= bits <= PDQ.bits:
                 raise ValueError(f"{name} {bits} is outside 0-{PDQ.bits} (bits of a PDQ hash)")
-        if seed_distance > distance:
-            raise ValueError(f"seed_distance {seed_distance} is over distance {distance}")
+        if max(seed_distance, crop_seed_distance) > distance:
+            raise ValueError(
+                f"seed_distance {seed_distance} or crop_seed_distance {crop_seed_distance} is "
+                f"over distance {distance}"
+            )
         if min_frames < 2 or sparse_frames < 2:
             raise ValueError("min_frames and sparse_frames must be 2 or more: a line needs two")
         if probe_every < 1:
@@ -198,6 +207,7 @@ class VideoMatcher:
             raise ValueError(f"max_videos_per_frame must be 1 or more, got {max_videos_per_frame}")
         self.distance = distance
         self.seed_distance = seed_distance
+        self.crop_seed_distance = crop_seed_distance
         self.min_quality = min_quality
         self.min_frames = min_frames
         self.min_seconds = min_seconds
@@ -439,7 +449,7 @@ class VideoMatcher:
             rows, ids = np.concatenate([rows, more_rows]), np.concatenate([ids, more_ids])
         videos = self._owner(ids, self._frames)
         crop_rows, crop_ids, _ = self._lookup(
-            query, np.flatnonzero(probed & cropped), self.seed_distance, middles=True
+            query, np.flatnonzero(probed & cropped), self.crop_seed_distance, middles=True
         )
         if len(crop_rows):
             rows = np.concatenate([rows, crop_rows])
