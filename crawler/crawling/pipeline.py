@@ -45,6 +45,7 @@ from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.previews import (
     NO_HINTS,
+    PreviewDownload,
     PreviewHints,
     hash_tiles,
     preview_hashes,
@@ -161,6 +162,7 @@ class HashMatchPipeline:
         self.match_writer: MatchWriter | None = None
         self.references: LiveReferences | None = None
         self.media: MediaDownload | None = None
+        self.previews: PreviewDownload | None = None
         self.hasher: Executor | None = None
         self.videos: VideoFetch | None = None
         self.stream_budget: StreamBudget | None = None  # set by from_crawler
@@ -236,15 +238,17 @@ class HashMatchPipeline:
         if replayed:
             self.stats.set_value(FLAGS_REPLAYED, replayed)
         cache = media_cache(self.redis_url, self.sessions) if self.use_media_cache else None
-        self.media = MediaDownload(
-            download=self._download,
-            stats=self.stats,
-            maxsize=self.media_maxsize,
-            probe_bytes=self.probe_bytes,
-            cache=cache,
-            cache_pool=self.cache_pool,
-            rehash_after=timedelta(days=self.media_cache_rehash_days),
-        )
+        fetching = {
+            "download": self._download,
+            "stats": self.stats,
+            "maxsize": self.media_maxsize,
+            "probe_bytes": self.probe_bytes,
+            "cache": cache,
+            "cache_pool": self.cache_pool,
+            "rehash_after": timedelta(days=self.media_cache_rehash_days),
+        }
+        self.media = MediaDownload(**fetching)
+        self.previews = PreviewDownload(**fetching)  # the same cache, counted as previews
         self.hasher = new_hash_pool(self.hash_workers, self.hash_task_seconds)
         self.videos = VideoFetch(
             media=self.media,
@@ -374,13 +378,14 @@ class HashMatchPipeline:
         loop = asyncio.get_running_loop()
 
         def hash_in_pool(data: bytes, boxes: list) -> asyncio.Future:
-            work = functools.partial(hash_tiles, data, boxes, max_pixels=self.max_pixels)
+            work = functools.partial(
+                hash_tiles, data, boxes, max_pixels=self.max_pixels, pixel_budget=self.pixel_budget
+            )
             return loop.run_in_executor(self.hasher, work)
 
         hashed = await preview_hashes(
             item.previews,
-            download=self.media.download,
-            request=self.media.media_request,
+            media=self.previews,
             referer=referer,
             hash_tiles=hash_in_pool,
         )
