@@ -354,7 +354,9 @@ class HashMatchPipeline:
             """Hash one media URL and record its matches at once: a page's slow media never
             holds back the flags of the others."""
             async with limit:
-                outcome = await self._outcome(url, referer, hints.times_for(url))
+                outcome = await self._outcome(
+                    url, referer, hints.times_for(url), url in item.captured
+                )
             matched = [(outcome, *match) for match in outcome.matches]
             previews = hints.kinds_for(url) if outcome.kind == "video" else []
             if previews:  # the video earned its flag; its previews only join the evidence
@@ -394,25 +396,31 @@ class HashMatchPipeline:
         self.stats.inc_value(PREVIEWS_MATCHED_HINT, sum(map(len, hints.kinds.values())))
         return hints
 
-    async def _outcome(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
+    async def _outcome(
+        self, url: str, referer: str, hints: list[float], captured: bool = False
+    ) -> MediaOutcome:
         """The outcome of one media URL, downloaded and hashed once per crawl run (``hints``:
-        where its page's previews say to sample it first)."""
+        where its page's previews say to sample it first; ``captured``: the page's player asked
+        for it in the browser)."""
         future = self.outcomes.get(url)
         if future is None:
-            future = asyncio.ensure_future(self._download_and_hash(url, referer, hints))
+            work = self._download_and_hash(url, referer, hints, captured)
+            future = asyncio.ensure_future(work)
             self.outcomes[url] = future
         else:
             self.stats.inc_value(MEDIA_SEEN_AGAIN)
         return await asyncio.shield(future)
 
-    async def _download_and_hash(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
+    async def _download_and_hash(
+        self, url: str, referer: str, hints: list[float], captured: bool
+    ) -> MediaOutcome:
         """Fetch ``url`` and hash it, or match the hashes the media cache has for it when the
         server says it is unchanged."""
         fetched = await self.media.fetch(url, referer)
         if isinstance(fetched, MediaOutcome):  # refused, or failed
             return fetched
         if isinstance(fetched, Response):
-            delivered = await self.videos.deliver(url, referer, fetched, hints)
+            delivered = await self.videos.deliver(url, referer, fetched, hints, captured=captured)
             if isinstance(delivered, MediaOutcome):
                 return delivered
             if isinstance(delivered, Sampled):
