@@ -47,3 +47,6 @@ class MediaPage:
     previews: list[Preview] = field(default_factory=list)
     #: An embedded player's page (an ``<iframe>`` followed one level): the page that embeds it.
     embedded_in: str | None = None
+    #: Those of ``media_urls`` the page's video player asked for in the browser
+    #: (``render = "browser"``): a stream's delivery says it was captured (``browser-hls``).
+    captured: list[str] = field(default_factory=list)

@@ -237,6 +237,8 @@ PREVIEWS_FOUND = "repostwatch/previews/found"
 #: reference video's frame (a hint for sampling, and a note on the video's own flag).
 PREVIEWS_HASHED = "repostwatch/previews/hashed"
 PREVIEWS_MATCHED_HINT = "repostwatch/previews/matched_hint"
+#: Posters unchanged since an earlier crawl hashed them: their hashes came from the media cache.
+PREVIEWS_CACHE_HITS = "repostwatch/previews/cache_hits"
 
 
 # --- Scrapy's own, read back ------------------------------------------------------------------

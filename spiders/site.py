@@ -255,8 +255,9 @@ class SiteSpider(scrapy.Spider):
         self._count_sources(found)
         media_urls = found.urls  # thumbnails whose full size the page names are left out
         previews = page_previews(response.selector, response.urljoin)
+        captured: list[str] = []
         if response.meta.get("playwright"):
-            media_urls, previews = self._rendered_page_media(
+            media_urls, previews, captured = self._rendered_page_media(
                 response, media_urls, found.thumbnails, previews
             )
         if found.unknown_links:
@@ -273,6 +274,7 @@ class SiteSpider(scrapy.Spider):
             keyword=response.meta.get(KEYWORD),
             previews=previews,
             embedded_in=embedded_in,
+            captured=captured,
         )
 
     def parse_search_form(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
@@ -373,11 +375,12 @@ class SiteSpider(scrapy.Spider):
         dom_media: list[str],
         thumbnails: set[str],
         previews: list[Preview],
-    ) -> tuple[list[str], list[Preview]]:
+    ) -> tuple[list[str], list[Preview], list[str]]:
         """The rendered DOM's media, then the media only the browser's network traffic showed
         (but not the thumbnails the page links to their full-size files): the streams and videos
-        its player asked for among them; and the previews, with the storyboards the player
-        fetched and the page's one video for those the markup ties to none (a blob: player)."""
+        its player asked for among them; the previews, with the storyboards the player fetched
+        and the page's one video for those the markup ties to none (a blob: player); and which
+        of the media the player asked for (captured: a stream's delivery says so)."""
         report = browser.page_report(response.meta)
         stats = self.crawler.stats
         if not report.guarded:
@@ -406,6 +409,7 @@ class SiteSpider(scrapy.Spider):
             if url not in media and urlsplit(url).scheme in ("http", "https"):
                 media[url] = None
                 stats.inc_value(BROWSER_MEDIA_FROM_NETWORK)
+        captured = [url for url in map(canonical_media_url, videos) if url in media]
         for url in videos:
             stats.inc_value(BROWSER_PLAYER_STREAMS if url in streams else BROWSER_PLAYER_VIDEOS)
         if parts:
@@ -415,7 +419,8 @@ class SiteSpider(scrapy.Spider):
         elif report.player_state == "silent":
             stats.inc_value(BROWSER_PLAYER_SILENT)
             self.logger.info("The video player of %s asked for no video", response.url)
-        return list(media), _with_videos(previews, report.player.storyboards, videos)
+        previews = _with_videos(previews, report.player.storyboards, videos)
+        return list(media), previews, list(dict.fromkeys(captured))
 
 
 def _with_videos(

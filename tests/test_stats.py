@@ -90,6 +90,7 @@ KNOWN = {
     "PREVIEWS_FOUND": "repostwatch/previews/found",
     "PREVIEWS_HASHED": "repostwatch/previews/hashed",
     "PREVIEWS_MATCHED_HINT": "repostwatch/previews/matched_hint",
+    "PREVIEWS_CACHE_HITS": "repostwatch/previews/cache_hits",
     "SCRAPY_RESPONSE_BYTES": "downloader/response_bytes",
     "SCRAPY_ERRORS_LOGGED": "log_count/ERROR",
     "SCRAPY_FINISH_REASON": "finish_reason",

@@ -158,9 +158,13 @@ class MediaDownload:
             logger.warning("Media cache unavailable (%s); downloading %s", exc, url)
             return None
         if cached is not None and self.clock() - _aware(cached.hashed_at) >= self.rehash_after:
-            self.stats.inc_value(MEDIA_CACHE_REHASHED)
+            self.stale(url)
             return None
         return cached
+
+    def stale(self, url: str) -> None:
+        """Count a cache entry hashed too long ago to be believed."""
+        self.stats.inc_value(MEDIA_CACHE_REHASHED)
 
     def media_request(self, url: str, referer: str, method: str = "GET", **headers) -> Request:
         """The request for ``url``, found on page ``referer`` ("" for a page a site search led
@@ -192,23 +196,28 @@ class MediaDownload:
         request.meta[READING] = Reading()
         return request
 
-    async def fetch(self, url: str, referer: str) -> Response | db.CachedMedia | MediaOutcome:
+    async def fetch(
+        self, url: str, referer: str, *, whole: bool = False
+    ) -> Response | db.CachedMedia | MediaOutcome:
         """``url``'s first response (its first bytes, or all of it) for
         `crawler.crawling.video_fetch.VideoFetch.deliver`; or its cache entry, when the server
-        says it is unchanged since it was hashed; or the outcome of a refusal or a failure."""
+        says it is unchanged since it was hashed; or the outcome of a refusal or a failure.
+        ``whole``: ask for all of it at once, up to ``maxsize`` (a preview image, never
+        sampled), instead of its first bytes."""
         cached = await self.media_to_download(url)
         validators = _validators(cached)
         head = cached is not None and not validators and cached.content_length is not None
+        get = self.media_request if whole else self.probe_request
         try:
             if head:
                 response = await self.download(self.media_request(url, referer, "HEAD"))
             else:
-                response = await self.download(self.probe_request(url, referer, **validators))
+                response = await self.download(get(url, referer, **validators))
             if cached is not None and _unchanged(response, cached, head):
                 self.unchanged(url)
                 return cached
             if head:  # changed since: fetch it
-                response = await self.download(self.probe_request(url, referer))
+                response = await self.download(get(url, referer))
         except IgnoreRequest as exc:
             return self.media_refused(url, exc)
         except Exception as exc:
@@ -216,8 +225,12 @@ class MediaDownload:
         return self.media_downloaded(url, response)
 
     def unchanged(self, url: str) -> None:
-        """Count a cache hit and keep the entry from expiring (in the background)."""
+        """Count a cache hit and keep the entry from expiring."""
         self.stats.inc_value(MEDIA_CACHE_HITS)
+        self.touch(url)
+
+    def touch(self, url: str) -> None:
+        """Keep ``url``'s cache entry from expiring (in the background)."""
         asyncio.get_running_loop().run_in_executor(self.cache_pool, self.cache.touch, url)
 
     def media_downloaded(self, url: str, response: Response) -> Response | MediaOutcome:

@@ -45,6 +45,7 @@ from crawler.crawling.media_cache import media_cache
 from crawler.crawling.media_download import MediaDownload, MediaOutcome
 from crawler.crawling.previews import (
     NO_HINTS,
+    PreviewDownload,
     PreviewHints,
     hash_tiles,
     preview_hashes,
@@ -161,6 +162,7 @@ class HashMatchPipeline:
         self.match_writer: MatchWriter | None = None
         self.references: LiveReferences | None = None
         self.media: MediaDownload | None = None
+        self.previews: PreviewDownload | None = None
         self.hasher: Executor | None = None
         self.videos: VideoFetch | None = None
         self.stream_budget: StreamBudget | None = None  # set by from_crawler
@@ -236,15 +238,17 @@ class HashMatchPipeline:
         if replayed:
             self.stats.set_value(FLAGS_REPLAYED, replayed)
         cache = media_cache(self.redis_url, self.sessions) if self.use_media_cache else None
-        self.media = MediaDownload(
-            download=self._download,
-            stats=self.stats,
-            maxsize=self.media_maxsize,
-            probe_bytes=self.probe_bytes,
-            cache=cache,
-            cache_pool=self.cache_pool,
-            rehash_after=timedelta(days=self.media_cache_rehash_days),
-        )
+        fetching = {
+            "download": self._download,
+            "stats": self.stats,
+            "maxsize": self.media_maxsize,
+            "probe_bytes": self.probe_bytes,
+            "cache": cache,
+            "cache_pool": self.cache_pool,
+            "rehash_after": timedelta(days=self.media_cache_rehash_days),
+        }
+        self.media = MediaDownload(**fetching)
+        self.previews = PreviewDownload(**fetching)  # the same cache, counted as previews
         self.hasher = new_hash_pool(self.hash_workers, self.hash_task_seconds)
         self.videos = VideoFetch(
             media=self.media,
@@ -350,7 +354,9 @@ class HashMatchPipeline:
             """Hash one media URL and record its matches at once: a page's slow media never
             holds back the flags of the others."""
             async with limit:
-                outcome = await self._outcome(url, referer, hints.times_for(url))
+                outcome = await self._outcome(
+                    url, referer, hints.times_for(url), url in item.captured
+                )
             matched = [(outcome, *match) for match in outcome.matches]
             previews = hints.kinds_for(url) if outcome.kind == "video" else []
             if previews:  # the video earned its flag; its previews only join the evidence
@@ -374,13 +380,14 @@ class HashMatchPipeline:
         loop = asyncio.get_running_loop()
 
         def hash_in_pool(data: bytes, boxes: list) -> asyncio.Future:
-            work = functools.partial(hash_tiles, data, boxes, max_pixels=self.max_pixels)
+            work = functools.partial(
+                hash_tiles, data, boxes, max_pixels=self.max_pixels, pixel_budget=self.pixel_budget
+            )
             return loop.run_in_executor(self.hasher, work)
 
         hashed = await preview_hashes(
             item.previews,
-            download=self.media.download,
-            request=self.media.media_request,
+            media=self.previews,
             referer=referer,
             hash_tiles=hash_in_pool,
         )
@@ -389,25 +396,31 @@ class HashMatchPipeline:
         self.stats.inc_value(PREVIEWS_MATCHED_HINT, sum(map(len, hints.kinds.values())))
         return hints
 
-    async def _outcome(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
+    async def _outcome(
+        self, url: str, referer: str, hints: list[float], captured: bool = False
+    ) -> MediaOutcome:
         """The outcome of one media URL, downloaded and hashed once per crawl run (``hints``:
-        where its page's previews say to sample it first)."""
+        where its page's previews say to sample it first; ``captured``: the page's player asked
+        for it in the browser)."""
         future = self.outcomes.get(url)
         if future is None:
-            future = asyncio.ensure_future(self._download_and_hash(url, referer, hints))
+            work = self._download_and_hash(url, referer, hints, captured)
+            future = asyncio.ensure_future(work)
             self.outcomes[url] = future
         else:
             self.stats.inc_value(MEDIA_SEEN_AGAIN)
         return await asyncio.shield(future)
 
-    async def _download_and_hash(self, url: str, referer: str, hints: list[float]) -> MediaOutcome:
+    async def _download_and_hash(
+        self, url: str, referer: str, hints: list[float], captured: bool
+    ) -> MediaOutcome:
         """Fetch ``url`` and hash it, or match the hashes the media cache has for it when the
         server says it is unchanged."""
         fetched = await self.media.fetch(url, referer)
         if isinstance(fetched, MediaOutcome):  # refused, or failed
             return fetched
         if isinstance(fetched, Response):
-            delivered = await self.videos.deliver(url, referer, fetched, hints)
+            delivered = await self.videos.deliver(url, referer, fetched, hints, captured=captured)
             if isinstance(delivered, MediaOutcome):
                 return delivered
             if isinstance(delivered, Sampled):

@@ -13,12 +13,11 @@ reference video's frame creates no flag. It may join the evidence of a flag the 
 earned.
 
 The hook, for the pipeline (``crawler/crawling/pipeline.py``) to call per item, with the
-pipeline's own downloader and hash pool::
+pipeline's own downloader, media cache and hash pool::
 
     hashed = await preview_hashes(
         item.previews,
-        download=media.download,               # through Scrapy's engine (guard, robots, stats)
-        request=media.media_request,           # (url, referer) -> Request
+        media=previews,                        # a PreviewDownload: Scrapy's engine, the cache
         referer=item.url,
         hash_tiles=lambda data, boxes: loop.run_in_executor(
             hasher, functools.partial(hash_tiles, data, boxes, max_pixels=max_pixels)
@@ -28,7 +27,10 @@ pipeline's own downloader and hash pool::
 
 Fetching: at most :data:`MAX_STORYBOARDS` storyboards and :data:`MAX_SPRITES` sprite images per
 page, :data:`MAX_TILES` tiles per storyboard spread evenly over its cues; every request goes
-through the ``download`` it is given.
+through the :class:`PreviewDownload` it is given. A poster is fetched as media is
+(`MediaDownload.fetch`, whole): an unchanged poster costs one conditional request on a re-crawl
+and its hashes come from the media cache. Storyboards (text, never hashed) and sprites (hashed
+tile by tile, as their storyboard cuts them) are downloaded at each crawl.
 """
 
 from __future__ import annotations
@@ -39,13 +41,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.crawling.media_download import CandidateTimes
+from scrapy.http import Response
+
+from crawler import db
+from crawler.crawling.media_download import CandidateTimes, MediaDownload, MediaOutcome
 from crawler.extraction.previews import Cue, storyboard_cues
 from crawler.hashing import MediaHashes, hash_media
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_image
 from crawler.hashing.errors import MediaError
-from crawler.hashing.types import FrameHash
+from crawler.hashing.types import FrameHash, media_hashes_from_json
 from crawler.items import POSTER, STORYBOARD, Preview
+from crawler.stats import PREVIEWS_CACHE_HITS
 
 logger = logging.getLogger(__name__)
 
@@ -87,16 +93,46 @@ def spread(cues: Sequence[Cue], count: int) -> list[Cue]:
     return [cues[round(index * step)] for index in range(count)]
 
 
+class PreviewDownload(MediaDownload):
+    """`MediaDownload` for previews: the same requests through Scrapy's engine and the same
+    media cache, counted as previews and never among the media's figures (a cache hit is
+    ``previews/cache_hits``); a preview that cannot be fetched is only logged: it is a hint."""
+
+    def stale(self, url: str) -> None:
+        pass  # downloaded and hashed again, as a preview is at its first crawl
+
+    def unchanged(self, url: str) -> None:
+        self.stats.inc_value(PREVIEWS_CACHE_HITS)
+        self.touch(url)
+
+    def media_downloaded(self, url: str, response: Response) -> Response | MediaOutcome:
+        if response.status != 200:
+            return self.media_failed(url, f"http_{response.status}", f"HTTP {response.status}")
+        return response
+
+    def media_refused(self, url: str, exc: Exception) -> MediaOutcome:
+        return self.media_failed(url, "refused", str(exc) or exc.__class__.__name__)
+
+    def media_failed(self, url: str, kind: str, why: str) -> MediaOutcome:
+        logger.info("Preview not fetched: %s (%s)", url, why)
+        return MediaOutcome(url=url, error=why)
+
+
 def hash_tiles(
-    data: bytes, boxes: Sequence[Box | None], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes,
+    boxes: Sequence[Box | None],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pixel_budget: int = 0,
 ) -> list[MediaHashes | None]:
     """Hash each box of one sprite image as an image of its own (None for a box outside the
-    image or too small); a None box is the whole image. Runs in the hash pool (a process)."""
+    image or too small); a None box is the whole image, hashed as media is (``pixel_budget``:
+    `hash_media`'s), for the media cache. Runs in the hash pool (a process)."""
     image = open_image(data, max_pixels=max_pixels)
     hashed: list[MediaHashes | None] = []
     for box in boxes:
         if box is None:
-            hashed.append(hash_media(data, max_pixels=max_pixels))
+            hashed.append(hash_media(data, max_pixels=max_pixels, pixel_budget=pixel_budget))
             continue
         x, y, width, height = box
         if (
@@ -119,16 +155,17 @@ HashTiles = Callable[[bytes, list[Box | None]], Awaitable[list[MediaHashes | Non
 async def preview_hashes(
     previews: Sequence[Preview],
     *,
-    download: Callable[[Any], Awaitable[Any]],
-    request: Callable[[str, str], Any],
+    media: PreviewDownload,
     referer: str,
     hash_tiles: HashTiles,
     max_tiles: int = MAX_TILES,
 ) -> list[PreviewHash]:
-    """Fetch and hash a page's previews: each poster whole, each storyboard's tiles (spread
-    over its cues, each sprite fetched once). ``download(request(url, referer))`` fetches;
-    ``hash_tiles(data, boxes)`` hashes (:func:`hash_tiles`, in the pipeline's hash pool). A
-    preview that cannot be fetched or hashed is logged and left out."""
+    """Fetch and hash a page's previews: each poster whole (:func:`poster_hashes`: from the
+    media cache when unchanged), each storyboard's tiles (spread over its cues, each sprite
+    fetched once). ``media`` fetches; ``hash_tiles(data, boxes)`` hashes (:func:`hash_tiles`,
+    in the pipeline's hash pool). A preview that cannot be fetched or hashed is logged and left
+    out."""
+    download, request = media.download, media.media_request
     hashed: list[PreviewHash] = []
     sprites_left = MAX_SPRITES
     storyboards = 0
@@ -137,10 +174,9 @@ async def preview_hashes(
             if sprites_left <= 0:
                 continue
             sprites_left -= 1
-            data = await _fetch(download, request(preview.url, referer))
-            for hashes in await _hashed(hash_tiles, preview.url, data, [None]):
-                if hashes is not None:
-                    hashed.append(PreviewHash(preview, preview.url, None, hashes))
+            hashes = await poster_hashes(media, preview.url, referer, hash_tiles)
+            if hashes is not None:
+                hashed.append(PreviewHash(preview, preview.url, None, hashes))
         elif preview.kind == STORYBOARD and storyboards < MAX_STORYBOARDS:
             data = await _fetch(download, request(preview.url, referer))
             text = data[:MAX_STORYBOARD_BYTES].decode("utf-8", "replace") if data else ""
@@ -163,6 +199,28 @@ async def preview_hashes(
                     if hashes is not None:
                         hashed.append(PreviewHash(preview, image_url, cue.start, hashes))
     return hashed
+
+
+async def poster_hashes(
+    media: PreviewDownload, url: str, referer: str, hash_tiles: HashTiles
+) -> MediaHashes | None:
+    """A poster's hashes, fetched as media is: the media cache's when the server says the
+    poster is unchanged since it was hashed, else downloaded whole, hashed as an image and
+    remembered for the next crawl. None when it cannot be fetched or hashed."""
+    fetched = await media.fetch(url, referer, whole=True)
+    if isinstance(fetched, MediaOutcome):  # refused or failed: logged
+        return None
+    if isinstance(fetched, db.CachedMedia):
+        try:
+            return media_hashes_from_json(fetched.hashes)
+        except Exception as exc:  # an unreadable entry costs this preview, not the page
+            logger.warning("Preview not hashed: %s (cache entry: %s)", url, exc)
+            return None
+    for hashes in await _hashed(hash_tiles, url, fetched.body, [None]):
+        if hashes is not None:
+            media.remember(url, fetched, hashes)
+            return hashes
+    return None
 
 
 def preview_frames(hashed: Sequence[PreviewHash]) -> dict[str | None, list[FrameHash]]:

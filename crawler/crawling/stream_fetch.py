@@ -24,9 +24,11 @@ the stream is matched on the frames it has (``video/<form>/time_limited``).
 Every request is a media request (the media meta, the page as Referer only on its own origin)
 given to ``download``, i.e. Scrapy's engine: the private-network guard, robots.txt, retries,
 politeness and stats apply to playlists, keys and segments alike. What was fetched is the
-`Delivery`: form ``hls``/``dash``, bytes fetched, the segments' total when every size is known
-(byte ranges, a sidx), and a detail for people ("480x360 900 kbit/s, AES-128, 12 of 12
-segments"). Counted under ``repostwatch/video/<form>/...`` (`crawler.stats.video_stream`).
+`Delivery`: form ``hls``/``dash`` (``browser-hls``/``browser-dash`` for a stream the page's
+player was seen asking for in the browser, ``render = "browser"``: sampled the same way, found
+another), bytes fetched, the segments' total when every size is known (byte ranges, a sidx), and
+a detail for people ("480x360 900 kbit/s, AES-128, 12 of 12 segments"). Counted under
+``repostwatch/video/<hls|dash>/...`` (`crawler.stats.video_stream`) however it was found.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from crawler.delivery.stream import (
 )
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.sniff import sniff
-from crawler.hashing.types import Delivery, FrameHash
+from crawler.hashing.types import BROWSER_CAPTURED, Delivery, FrameHash
 from crawler.network import same_origin_referer
 from crawler.stats import MEDIA_BYTES, video_stream
 
@@ -126,12 +128,14 @@ async def sample_stream(
     hasher: Executor | None = None,
     stats: StatsCollector | None = None,
     referer: str | None = None,
+    captured: bool = False,
 ) -> StreamSample | MediaOutcome:
     """Sample the stream whose playlist or manifest ``url`` answered ``first_response`` with
     (see the module). ``options`` defaults to the project's settings; ``hasher`` (the crawl's
     hashing processes) to a thread of this process; ``referer`` to the Referer the first
-    request carried. A stream that cannot be sampled at all is a `MediaOutcome` with its
-    error."""
+    request carried; ``captured``: the page's player asked for ``url`` in the browser (its
+    delivery's form says so). A stream that cannot be sampled at all is a `MediaOutcome` with
+    its error."""
     if options is None:
         from scrapy.utils.project import get_project_settings
 
@@ -139,7 +143,7 @@ async def sample_stream(
     if referer is None and first_response.request is not None:
         sent = first_response.request.headers.get("Referer")
         referer = sent.decode("latin-1") if sent else ""
-    sampler = _StreamSampler(download, options, hasher, stats, referer or "")
+    sampler = _StreamSampler(download, options, hasher, stats, referer or "", captured)
     return await sampler.run(url, first_response, candidate_times)
 
 
@@ -166,8 +170,10 @@ class _StreamSampler:
         hasher: Executor | None,
         stats: StatsCollector | None,
         referer: str,
+        captured: bool = False,
     ) -> None:
         self.download = download
+        self.captured = captured
         self.options = options
         self.hasher = hasher
         self.stats = stats
@@ -482,15 +488,15 @@ class _StreamSampler:
             self.count("time_limited")
             parts.append(f"stopped at the time limit ({self.options.seconds:g} s)")
         delivery = Delivery(
-            self.form,
+            f"{BROWSER_CAPTURED}{self.form}" if self.captured else self.form,
             bytes_fetched=self.fetched,
             bytes_total=timeline.bytes_total,
             detail=", ".join(parts),
         )
         logger.info(
-            "Sampled %s stream %s: %d frames from %d segments, %d bytes, %.1f s (%s)",
-            self.form.upper(), url, len(frames), len(results), self.fetched,
-            time.monotonic() - started, delivery.detail,
+            "Sampled %s stream %s%s: %d frames from %d segments, %d bytes, %.1f s (%s)",
+            self.form.upper(), url, " (captured in the browser)" if self.captured else "",
+            len(frames), len(results), self.fetched, time.monotonic() - started, delivery.detail,
         )  # fmt: skip
         return StreamSample(
             frames=frames,

@@ -129,18 +129,26 @@ class VideoFetch:
         self.stream_options = stream_options  # None: the project's settings
 
     async def deliver(
-        self, url: str, referer: str, response: Response, hint_times: Sequence[float] = ()
+        self,
+        url: str,
+        referer: str,
+        response: Response,
+        hint_times: Sequence[float] = (),
+        *,
+        captured: bool = False,
     ) -> Whole | Sampled | MediaOutcome:
         """What to hash for the probe ``response`` of ``url`` (see the module). ``hint_times``:
         seconds of the video its page's previews (storyboard tiles) suggest look like a
-        reference: sampled densely from the first pass (a stream: with its candidate times)."""
+        reference: sampled densely from the first pass (a stream: with its candidate times).
+        ``captured``: the page's player asked for ``url`` in the browser (a stream's delivery
+        says so: ``browser-hls``)."""
         body = response.body
         try:
             sniffed = sniff(body)
         except UnsupportedMedia:
             sniffed = None  # not media: hashing says so, as for any other bytes
         if sniffed is not None and sniffed.kind == "stream":
-            return await self._stream(url, referer, response, hint_times)
+            return await self._stream(url, referer, response, hint_times, captured)
         if response.status == 200:
             return self._whole_answer(url, response)
         span = content_range(response)
@@ -326,7 +334,12 @@ class VideoFetch:
         )
 
     async def _stream(
-        self, url: str, referer: str, response: Response, hints: Sequence[float]
+        self,
+        url: str,
+        referer: str,
+        response: Response,
+        hints: Sequence[float],
+        captured: bool = False,
     ) -> Sampled | MediaOutcome:
         """An HLS playlist or a DASH manifest, sampled by its segments; ``hints`` join the
         candidate times its sampled frames give."""
@@ -343,6 +356,7 @@ class VideoFetch:
             hasher=self.hasher,
             stats=self.stats,
             referer=referer,
+            captured=captured,
         )
         if isinstance(result, MediaOutcome):
             return result

@@ -40,7 +40,7 @@ from crawler.delivery.stream import (
     Timeline,
     choose_rendition,
 )
-from crawler.hashing.sniff import is_dash_manifest
+from crawler.manifests import is_dash_manifest
 
 _DURATION = re.compile(
     r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"

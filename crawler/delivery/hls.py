@@ -31,7 +31,7 @@ from crawler.delivery.stream import (
     StreamError,
     Timeline,
 )
-from crawler.hashing.sniff import is_hls_playlist
+from crawler.manifests import is_hls_playlist
 
 #: Codecs of audio: a variant whose CODECS lists only these has no video.
 _AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "mp3", "alac", "dts")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from crawler.extraction.urls import VIDEO_EXTENSIONS
+from crawler.manifests import is_dash_manifest, is_hls_playlist
 
 #: What a player's request was.
 MANIFEST, SEGMENT, VIDEO, STORYBOARD = "manifest", "segment", "video", "storyboard"
@@ -58,7 +59,8 @@ def _content_type(value: str | None) -> str:
 
 
 def manifest_format(url: str, content_type: str | None = None, head: bytes = b"") -> str | None:
-    """``"hls"``, ``"dash"`` or None: by content type, extension, then the body's first bytes."""
+    """``"hls"``, ``"dash"`` or None: by content type, extension, then the body's first bytes
+    (`crawler.manifests`: the rule the pipeline sniffs a stream by)."""
     kind = _content_type(content_type)
     if kind in HLS_CONTENT_TYPES:
         return HLS
@@ -69,10 +71,9 @@ def manifest_format(url: str, content_type: str | None = None, head: bytes = b""
         return HLS
     if extension == "mpd":
         return DASH
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"#EXTM3U"):
+    if is_hls_playlist(head):
         return HLS
-    if b"<MPD" in text[:4096]:
+    if is_dash_manifest(head):
         return DASH
     return None
 

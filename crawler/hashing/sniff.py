@@ -5,10 +5,10 @@ Never from the URL's extension or the server's Content-Type: repost sites lie ab
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 from crawler.hashing.errors import UnsupportedMedia
+from crawler.manifests import is_dash_manifest, is_hls_playlist
 
 
 class Sniffed(NamedTuple):
@@ -42,8 +42,6 @@ _QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"pnot"})
 #: Sizes of the BMP info header (BITMAPCOREHEADER ... BITMAPV5HEADER).
 _BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _TS_PACKET = 188
-#: A DASH manifest's root element, with or without a namespace prefix.
-_MPD_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?MPD[\s>/]")
 
 
 def sniff(data: bytes) -> Sniffed:
@@ -105,24 +103,14 @@ def _video(head: bytes, data: bytes) -> Sniffed | None:
 
 
 def _stream(data: bytes) -> Sniffed | None:
-    """HLS playlists and DASH manifests, whatever their URL ends with: their segments are
-    sampled (`crawler.delivery`), the playlist itself is not media."""
+    """HLS playlists and DASH manifests, whatever their URL ends with (`crawler.manifests`, the
+    rule the browser's player capture uses too): their segments are sampled
+    (`crawler.delivery`), the playlist itself is not media."""
     if is_hls_playlist(data):
         return Sniffed("stream", "hls")
     if is_dash_manifest(data):
         return Sniffed("stream", "dash")
     return None
-
-
-def is_hls_playlist(data: bytes) -> bool:
-    """Whether ``data`` is an HLS playlist: its first line is ``#EXTM3U`` (RFC 8216 4.3.1.1)."""
-    return bytes(data[:64]).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U")
-
-
-def is_dash_manifest(data: bytes) -> bool:
-    """Whether ``data`` is a DASH manifest: XML whose first kilobyte opens an ``MPD`` element."""
-    head = bytes(data[:1024]).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<") and _MPD_START.search(head) is not None
 
 
 def _is_mpegts(data: bytes) -> bool:

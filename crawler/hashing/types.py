@@ -144,6 +144,11 @@ class MediaHashes:
         return hashlib.sha256(f"frames:{self.format}:{frames}".encode()).hexdigest()
 
 
+#: A stream's form begins with this when the page's video player was seen asking for it in a
+#: browser (``render = "browser"``), not named by the page: ``browser-hls``, ``browser-dash``.
+BROWSER_CAPTURED = "browser-"
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """How a video's bytes were fetched: its ``form``, the bytes fetched and the size of what
@@ -151,8 +156,10 @@ class Delivery:
 
     ``form``: ``"whole"`` (downloaded whole, with its sha256), ``"ranged"`` (a large progressive
     file sampled through HTTP Range requests), ``"stream-budget"`` (a server without Range, read
-    up to a byte and time budget), ``"hls"``, ``"dash"``, ``"browser-hls"`` ... (streams);
-    ``detail`` says more, for people ("moov at end, 3 passes", "variant 640x360 800 kbit/s").
+    up to a byte and time budget), ``"hls"``, ``"dash"`` (streams), ``"browser-hls"``,
+    ``"browser-dash"`` (streams captured from the page's player, `BROWSER_CAPTURED`, sampled
+    as the others are); ``detail`` says more, for people ("moov at end, 3 passes", "variant
+    640x360 800 kbit/s").
     """
 
     form: str

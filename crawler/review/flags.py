@@ -32,7 +32,7 @@ from crawler.db.rechecks import flag_takedown
 from crawler.db.withdrawals import DecisionRefused
 from crawler.review import web
 from crawler.review.blur import blurred_rendition
-from crawler.review.video_evidence import describe_all
+from crawler.review.video_evidence import describe_all, describe_delivery_all
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 UNBLURRED = "unblurred_flags"
@@ -116,6 +116,7 @@ def show(flag_id: int):
         ),
         order=order,
         video_evidence=describe_all(flag.evidence),
+        delivery=describe_delivery_all(flag.evidence),
         mine=flag.claimed_by_id == web.me().id,
         held_by_other=flag.claimed_by_other(web.me().id),
     )

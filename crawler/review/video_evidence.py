@@ -5,9 +5,11 @@
     closest 6 bits)'
 
 The evidence is the JSON `crawler.crawling.live_references.video_evidence` and `still_evidence`
-write on a flag; keys this does not know (the delivery, added by the pipeline) are left alone,
-and evidence that is not a video's (a crop's) gives None. The review app has no translation
-catalogue, so both languages' sentences are kept here, side by side, in `_WORDS`.
+write on a flag; keys this does not know are left alone, and evidence that is not a video's (a
+crop's) gives None. How the video was fetched (``"delivery"``, added by the pipeline) has its
+own sentence (`describe_delivery`): the form in words, and whether the page's player was seen
+asking for it in the browser. The review app has no translation catalogue, so both languages'
+sentences are kept here, side by side, in `_WORDS` and `_DELIVERY`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,63 @@ _WORDS: dict[str, dict[str, str]] = {
         "transverse": "회전 및 반전",
     },
 }
+
+
+#: Per language: each delivery form (`crawler.hashing.types.Delivery`) in words, a stream the
+#: page's player asked for in the browser ("browser-" forms), and the bytes fetched.
+_DELIVERY: dict[str, dict[str, str]] = {
+    "en": {
+        "whole": "downloaded whole",
+        "ranged": "a large file, sampled by byte ranges",
+        "stream-budget": "only the start of the file (the server does not serve byte ranges)",
+        "hls": "an HLS stream, sampled by segments",
+        "dash": "a DASH stream, sampled by segments",
+        "captured": "{form}; the page's video player asked for it in the browser",
+        "bytes": "{fetched:,} bytes fetched",
+        "bytes_of": "{fetched:,} of {total:,} bytes fetched",
+    },
+    "ko": {
+        "whole": "파일 전체를 내려받음",
+        "ranged": "큰 파일을 바이트 범위로 샘플링",
+        "stream-budget": "파일 앞부분만 받음 (서버가 바이트 범위 요청을 지원하지 않음)",
+        "hls": "HLS 스트림, 세그먼트 단위로 샘플링",
+        "dash": "DASH 스트림, 세그먼트 단위로 샘플링",
+        "captured": "{form}; 브라우저에서 페이지의 동영상 플레이어가 요청함",
+        "bytes": "{fetched:,}바이트 받음",
+        "bytes_of": "전체 {total:,}바이트 중 {fetched:,}바이트 받음",
+    },
+}
+#: What a form starts with when the browser captured the stream (as
+#: `crawler.hashing.types.BROWSER_CAPTURED` writes it; the review app imports no hashing).
+_CAPTURED = "browser-"
+
+
+def describe_delivery(evidence: str | None, language: str = "en") -> str | None:
+    """How the flagged video was fetched, in ``language``: its evidence's ``"delivery"`` in
+    words (a form this does not know is named as written), or None without one."""
+    words = _DELIVERY[language]
+    try:
+        found = json.loads(evidence) if evidence else None
+        delivery = found.get("delivery") if isinstance(found, dict) else None
+        form = str(delivery["form"])
+        fetched = int(delivery["bytes_fetched"])
+        total = None if delivery.get("bytes_total") is None else int(delivery["bytes_total"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    captured = form.startswith(_CAPTURED)
+    base = form.removeprefix(_CAPTURED) if captured else form
+    said = words.get(base, base)
+    if captured:
+        said = words["captured"].format(form=said)
+    size = words["bytes_of" if total else "bytes"].format(fetched=fetched, total=total)
+    return f"{said} ({size})"
+
+
+def describe_delivery_all(evidence: str | None) -> dict[str, str] | None:
+    """`describe_delivery` in every language, or None when the evidence names no delivery."""
+    if describe_delivery(evidence) is None:
+        return None
+    return {language: describe_delivery(evidence, language) or "" for language in LANGUAGES}
 
 
 def describe(evidence: str | None, language: str = "en") -> str | None:

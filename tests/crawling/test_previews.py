@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.crawling.media_cache import RedisMediaCache
 from crawler.crawling.previews import (
     NO_HINTS,
+    PreviewDownload,
     PreviewHash,
     hash_tiles,
     preview_frames,
@@ -28,28 +34,44 @@ from tests.sites import players as tube
 PHOTOS = ("astronaut", "coffee", "chelsea")
 
 
-@dataclass
-class Fetched:
-    url: str
-    status: int
-    body: bytes
+async def _download(request: Request) -> Response:
+    """``request`` over real HTTP, with its headers (a conditional request gets its 304)."""
 
-
-@dataclass
-class Get:
-    url: str
-    referer: str
-
-
-async def _download(request: Get) -> Fetched:
-    def get() -> Fetched:
+    def get() -> Response:
+        headers = {k.decode(): v[0].decode() for k, v in request.headers.items()}
+        asked = urllib.request.Request(request.url, headers=headers, method=request.method)
         try:
-            with urllib.request.urlopen(request.url, timeout=10) as answer:
-                return Fetched(request.url, answer.status, answer.read())
-        except urllib.error.HTTPError as exc:
-            return Fetched(request.url, exc.code, b"")
+            with urllib.request.urlopen(asked, timeout=10) as answer:
+                status, got, body = answer.status, answer.headers.items(), answer.read()
+        except urllib.error.HTTPError as exc:  # 304, 404
+            status, got, body = exc.code, exc.headers.items(), b""
+        return Response(request.url, status=status, headers=dict(got), body=body, request=request)
 
     return await asyncio.to_thread(get)
+
+
+class _Stats:
+    def __init__(self):
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def _previews(cache=None, pool=None) -> PreviewDownload:
+    return PreviewDownload(
+        download=_download,
+        stats=_Stats(),
+        maxsize=10_000_000,
+        probe_bytes=100_000,
+        cache=cache,
+        cache_pool=pool or ThreadPoolExecutor(max_workers=1),
+        rehash_after=timedelta(days=7),
+    )
+
+
+async def _tiles(data, boxes):
+    return hash_tiles(data, boxes)
 
 
 def _pdq(data: bytes) -> str:
@@ -72,13 +94,9 @@ def test_storyboard_tiles_and_posters_are_hashed_with_their_times():
             Preview(f"{site.url}/missing.jpg", POSTER, None),  # 404: left out
         ]
 
-        async def tiles(data, boxes):
-            return hash_tiles(data, boxes)
-
+        media = _previews()
         hashed = asyncio.run(
-            preview_hashes(
-                previews, download=_download, request=Get, referer=site.url, hash_tiles=tiles
-            )
+            preview_hashes(previews, media=media, referer=site.url, hash_tiles=_tiles)
         )
         requested = list(site.requests)
 
@@ -88,6 +106,7 @@ def test_storyboard_tiles_and_posters_are_hashed_with_their_times():
         (STORYBOARD, 1.0),
     ]
     assert requested.count("/img/sprite.jpg") == 1  # one sprite, fetched once for its tiles
+    assert media.stats.values == {}  # a preview is no media: the 404 is no media failure
     # Each tile is the photo it was cut from (64x48 of it), far from the other one.
     astronaut, coffee = (_pdq(samples.encode(samples.load_photo(n))) for n in tube.TILE_PHOTOS)
     first, second = (h.hashes.get("pdq").hex for h in hashed[1:])
@@ -97,6 +116,39 @@ def test_storyboard_tiles_and_posters_are_hashed_with_their_times():
     frames = preview_frames(hashed)
     assert list(frames) == [video]
     assert [frame.seconds for frame in frames[video]] == [0.0, 1.0]
+
+
+def test_an_unchanged_poster_costs_one_conditional_request_and_comes_from_the_cache(redis_url):
+    """Posters go through the media cache as media does: the second time, the server's 304
+    stands for the download and the cache's hashes for the hashing."""
+    poster = samples.encode(samples.load_photo("camera"))
+    cache = RedisMediaCache(redis_url)  # keyed by URL: this site's port is its own
+    pool = ThreadPoolExecutor(max_workers=1)  # one thread: the first put lands before the get
+    hashed_in_pool = []
+
+    async def tiles(data, boxes):
+        hashed_in_pool.append(boxes)
+        return hash_tiles(data, boxes)
+
+    with LocalSite({"/img/poster.jpg": Route(poster, "image/jpeg")}) as site:
+        previews = [Preview(f"{site.url}/img/poster.jpg", POSTER, f"{site.url}/v.mp4")]
+        runs = []
+        for _ in range(2):
+            media = _previews(cache, pool)
+            found = asyncio.run(
+                preview_hashes(previews, media=media, referer=site.url, hash_tiles=tiles)
+            )
+            runs.append((found, media.stats.values))
+        exchanges = list(site.exchanges)
+    pool.shutdown(wait=True)
+    cache.client.delete(cache._key(previews[0].url))
+
+    assert exchanges == [("GET", "/img/poster.jpg", 200), ("GET", "/img/poster.jpg", 304)]
+    assert hashed_in_pool == [[None]]  # hashed the first time only
+    (first,), (second,) = (found for found, _ in runs)
+    assert second.hashes.get("pdq").hex == first.hashes.get("pdq").hex == _pdq(poster)
+    assert (second.preview.kind, second.seconds) == (POSTER, None)
+    assert [values for _, values in runs] == [{}, {"repostwatch/previews/cache_hits": 1}]
 
 
 def test_a_box_outside_the_sprite_or_too_small_is_not_hashed():

@@ -185,6 +185,33 @@ def test_streams_that_cannot_be_sampled_say_why_and_are_counted(crawled):
         assert stats[f"repostwatch/video/hls/failed/{reason}"] == 1, name
 
 
+def test_a_stream_the_browser_captured_says_so_in_its_delivery(nginx, tmp_path):
+    """A stream the page's player asked for (render = "browser") is sampled as any other and
+    counted under its own form; its delivery's form says the browser captured it."""
+    root = stream_files()
+    base = nginx.site.publish(root, nginx.site.folder("captured") / "s")
+    out = tmp_path / "found.json"
+    env = {
+        **os.environ,
+        **SAMPLING,
+        "SCRAPY_SETTINGS_MODULE": "settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    hls, dash = f"{base}/hls-ts/index.m3u8", f"{base}/dash-time/manifest.mpd"
+    named = f"{base}/hls-fmp4/index.m3u8"  # named by the page: no browser in it
+    subprocess.run(
+        [sys.executable, "-m", "tests.support.stream_crawl", str(out), str(root / "source.mp4"),
+         f"captured:{hls}", f"captured:{dash}", named],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=240,
+    )  # fmt: skip
+    found = json.loads(out.read_text())
+    forms = {url: found["streams"][url]["form"] for url in (hls, dash, named)}
+    assert forms == {hls: "browser-hls", dash: "browser-dash", named: "hls"}
+    assert found["streams"][hls]["detail"].startswith("480x360")  # the detail as for any HLS
+    assert found["stats"]["repostwatch/video/hls/streams"] == 2
+    assert found["stats"]["repostwatch/video/dash/streams"] == 1
+
+
 def test_a_stream_out_of_time_is_given_up_and_says_so(nginx, tmp_path):
     root = stream_files()
     base = nginx.site.publish(root, nginx.site.folder("late") / "s")

@@ -42,6 +42,35 @@ def test_manifests_are_recognised_by_type_extension_or_content():
     assert manifest_format("https://t.example/api/7", "text/plain", b"hello") is None
 
 
+def test_a_body_is_a_manifest_by_the_rule_the_pipeline_sniffs_streams_with():
+    """A body whose content type says nothing is a manifest exactly when the pipeline's sniffer
+    calls it a stream: the browser hands over nothing the pipeline will not sample as one."""
+    from crawler.hashing.errors import UnsupportedMedia
+    from crawler.hashing.sniff import sniff
+
+    bodies = [
+        MASTER.encode(),
+        b"\xef\xbb\xbf \r\n#EXTM3U\n",
+        MPD.encode(),
+        b"<!-- packager -->\n<dash:MPD xmlns:dash='urn:mpeg:dash:schema:mpd:2011'>",
+        b"<html><body>#EXTM3U</body></html>",
+        b"a page about <MPD> files",  # mentions the element, is not one
+        b"<svg><MPDX/></svg>",
+        b"<!--" + b" " * 2000 + b"--><MPD>",  # no element in the first kilobyte
+        b"# EXTM3U\n",
+        b"",
+    ]
+    for body in bodies:
+        try:
+            found = sniff(body)
+            expected = found.format if found.kind == "stream" else None
+        except UnsupportedMedia:
+            expected = None
+        assert manifest_format("https://t.example/api/7", "text/plain", body) == expected, body
+    # What the player's own copy of the rule used to call DASH, and the sniffer never did.
+    assert manifest_format("https://t.example/api/7", "", b"a page about <MPD> files") is None
+
+
 def test_requests_are_classified_before_and_after_their_response():
     assert classify("https://t.example/v/seg3.ts", "xhr") == SEGMENT
     assert classify("https://t.example/v/chunk-1.m4s", "fetch") == SEGMENT

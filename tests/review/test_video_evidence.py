@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from crawler.review.video_evidence import clock, describe, describe_all
+from crawler.review.video_evidence import (
+    clock,
+    describe,
+    describe_all,
+    describe_delivery,
+    describe_delivery_all,
+)
 from tests.review.conftest import login
 
 EVIDENCE = {
@@ -69,3 +75,43 @@ def test_the_flag_page_shows_the_sentence(client, world):
     assert "00:42-01:37 of case video 3, found at 00:10-00:54, at 1.25x, mirrored" in page
     assert "사례 영상 3의 00:42-01:37 구간" in page
     assert 'id="video-evidence"' not in client.get(f"/flags/{plain}").get_data(as_text=True)
+
+
+def test_the_delivery_says_how_the_video_was_fetched_and_whether_the_browser_captured_it():
+    hls = json.dumps(EVIDENCE)
+    assert describe_delivery(hls) == "an HLS stream, sampled by segments (1,000 bytes fetched)"
+    assert describe_delivery(hls, "ko") == "HLS 스트림, 세그먼트 단위로 샘플링 (1,000바이트 받음)"
+    captured = {"form": "browser-dash", "bytes_fetched": 2500, "bytes_total": 10000}
+    text = json.dumps(EVIDENCE | {"delivery": captured})
+    assert describe_delivery(text) == (
+        "a DASH stream, sampled by segments; the page's video player asked for it in the "
+        "browser (2,500 of 10,000 bytes fetched)"
+    )
+    assert describe_delivery(text, "ko") == (
+        "DASH 스트림, 세그먼트 단위로 샘플링; 브라우저에서 페이지의 동영상 플레이어가 요청함 "
+        "(전체 10,000바이트 중 2,500바이트 받음)"
+    )
+    future = json.dumps({"delivery": {"form": "webrtc", "bytes_fetched": 5}})
+    assert describe_delivery(future) == "webrtc (5 bytes fetched)"  # named as written
+    assert describe_delivery(json.dumps({"reference_video": 1})) is None
+    assert describe_delivery("not json") is None and describe_delivery_all(None) is None
+    # The review app imports no hashing: its prefix is the one the crawl writes.
+    from crawler.hashing.types import BROWSER_CAPTURED
+    from crawler.review import video_evidence
+
+    assert video_evidence._CAPTURED == BROWSER_CAPTURED
+
+
+def test_the_flag_page_shows_how_the_video_was_fetched(client, world):
+    captured = {"form": "browser-hls", "bytes_fetched": 1000, "bytes_total": None}
+    flag_id = world.flag(
+        1, algorithm="vpdq", evidence=json.dumps(EVIDENCE | {"delivery": captured})
+    )
+    plain = world.flag(2)
+    world.user("kim")
+    login(client, "kim")
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    delivery = page.split('id="delivery"', 1)[1].split("</dd>", 1)[0]
+    assert "an HLS stream, sampled by segments; the page&#39;s video player asked" in delivery
+    assert "브라우저에서 페이지의 동영상 플레이어가 요청함" in delivery
+    assert 'id="delivery"' not in client.get(f"/flags/{plain}").get_data(as_text=True)

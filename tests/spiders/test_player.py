@@ -87,6 +87,10 @@ def test_streams_a_player_requests_reach_the_pipeline(tmp_path, nginx):
     hashed = stats.get("repostwatch/media/hashed", 0)
     skipped = sum(v for k, v in stats.items() if k.startswith("repostwatch/media/skipped/"))
     assert hashed + skipped == 3
+    # Each sampled as a stream the browser captured: a flag's delivery would say "browser-hls".
+    sampled = re.findall(r"Sampled HLS stream \S+/master\.m3u8( \(captured in the browser\))?",
+                         crawl.stderr)  # fmt: skip
+    assert sampled == [" (captured in the browser)"] * 3, crawl.stderr[-3000:]
 
 
 @pytest.mark.parametrize("follow", ["follow = false", 'deny = ["127.0.0.1"]'])
@@ -202,3 +206,6 @@ def test_a_dash_js_player_hands_over_its_manifest(tmp_path, nginx):
     hashed = stats.get("repostwatch/media/hashed", 0)
     skipped = sum(v for k, v in stats.items() if k.startswith("repostwatch/media/skipped/"))
     assert hashed + skipped == 1
+    # Sampled as a stream the browser captured: a flag's delivery would say "browser-dash".
+    assert re.search(r"Sampled DASH stream \S+/dash/stream\.mpd \(captured in the browser\)",
+                     crawl.stderr), crawl.stderr[-3000:]  # fmt: skip

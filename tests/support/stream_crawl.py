@@ -4,6 +4,9 @@ robots.txt, retries), every request through the engine, hashing in a hashing pro
 
     python -m tests.support.stream_crawl OUT.json REFERENCE.mp4 URL [URL ...]
 
+A URL written ``captured:URL`` is sampled as one the page's player asked for in the browser
+(``sample_stream(..., captured=True)``).
+
 For each URL: a probe request (its first `PROBE_BYTES`, as the dispatcher's probe), then
 ``sample_stream``, with ``candidate_times`` naming the sampled times whose frame is within
 `NEAR` bits of a frame of REFERENCE. OUT.json gets, per URL, the frames, the delivery or the
@@ -26,6 +29,7 @@ from crawler.crawling.stream_fetch import StreamOptions, sample_stream
 from crawler.hashing.video import hash_video
 
 PROBE_BYTES = 200
+CAPTURED = "captured:"
 #: PDQ bits between a sampled frame and a reference frame that make its time a candidate.
 NEAR = 31
 
@@ -43,7 +47,9 @@ class StreamSpider(Spider):
 
     async def start(self):
         self.hasher = new_hash_pool(1)
+        self.captured = {u.removeprefix(CAPTURED) for u in self.urls if u.startswith(CAPTURED)}
         for url in self.urls:
+            url = url.removeprefix(CAPTURED)
             yield Request(
                 url,
                 headers={"Range": f"bytes=0-{PROBE_BYTES - 1}"},
@@ -68,6 +74,7 @@ class StreamSpider(Spider):
             options=StreamOptions.from_settings(self.settings),
             hasher=self.hasher,
             stats=self.crawler.stats,
+            captured=response.url in self.captured,
         )
         if isinstance(result, MediaOutcome):
             self.found[response.url] = {"error": result.error}
