@@ -94,6 +94,10 @@ DEFAULT_PROBE_EVERY = 4
 #: A still image matches a reference frame within this many bits, at this PDQ quality at least.
 DEFAULT_STILL_DISTANCE = 16
 DEFAULT_STILL_MIN_QUALITY = 70
+#: A match through the crops is reported over one through the whole frames only when it aligns
+#: this many times as many frames (a partial match of a cropped copy's whole frames, say on a
+#: title card its crop left alone, against the crops' match of the whole copy).
+_CROPS_OVER_WHOLE = 1.5
 #: How far short of the seconds required a run's span may fall (`VideoMatcher._accepts`).
 _SPAN_SLACK = 0.05
 #: Seconds a reference's last frame stands for when the video's duration is unknown.
@@ -469,16 +473,17 @@ class VideoMatcher:
 
     def _verify(self, query: QueryFrames, video_id: int, families: np.ndarray) -> VideoMatch | None:
         """The best alignment of the query with one reference video over the given geometric
-        variants, if it meets the rule."""
+        variants, if it meets the rule: of the whole frames, or of the crops against the
+        reference's middles."""
         ref = self._refs[video_id]
         if not len(ref.starts):
             return None
         common = query.common_frames if query.common_frames is not None else np.empty(0, int)
-        # The whole frames first; the crops only when those make no match, so that a copy
-        # that is not cropped is reported as what it is.
-        for crops in (False, True):
-            best: Alignment | None = None
-            part, table = (ref.middles, self._middles) if crops else (ref.frames, self._frames)
+        best: dict[bool, Alignment] = {}  # by crops or not
+        for crops, part, table in (
+            (False, ref.frames, self._frames),
+            (True, ref.middles, self._middles),
+        ):
             if part is None:
                 continue
             codes = self._codes_of(part, table)
@@ -488,24 +493,33 @@ class VideoMatcher:
                     query, np.flatnonzero(rows), part.starts, part.ends, codes, self.distance
                 )
                 found = align(pairs, tolerance=self.tolerance, max_gap=self.max_gap)
-                if found is not None and (best is None or _better(found, best)):
-                    best = found
-            if best is not None and self._accepts(best, ref):
-                break
-        if best is None or not self._accepts(best, ref):
+                if found is not None and (crops not in best or _better(found, best[crops])):
+                    best[crops] = found
+        accepted = {crops: found for crops, found in best.items() if self._accepts(found, ref)}
+        if not accepted:
             return None
+        # A copy that is not cropped aligns on its crops too (one grid box is the uncut copy's
+        # middle): the whole frames are reported unless the crops align clearly more of them.
+        whole, cropped = accepted.get(False), accepted.get(True)
+        if whole is None or (
+            cropped is not None
+            and cropped.frames_aligned >= _CROPS_OVER_WHOLE * whole.frames_aligned
+        ):
+            chosen = cropped or whole
+        else:
+            chosen = whole
         return VideoMatch(
             video_id=video_id,
             case_id=ref.case_id,
-            reference_start=round(best.reference_start, 3),
-            reference_end=round(best.reference_end, 3),
-            query_start=best.query_start,
-            query_end=best.query_end,
-            offset=round(best.offset, 3),
-            speed=round(best.speed, 3),
-            variant=query.variant_names[best.variant],
-            frames_aligned=best.frames_aligned,
-            best_distance=best.best_distance,
+            reference_start=round(chosen.reference_start, 3),
+            reference_end=round(chosen.reference_end, 3),
+            query_start=chosen.query_start,
+            query_end=chosen.query_end,
+            offset=round(chosen.offset, 3),
+            speed=round(chosen.speed, 3),
+            variant=query.variant_names[chosen.variant],
+            frames_aligned=chosen.frames_aligned,
+            best_distance=chosen.best_distance,
         )
 
     def _accepts(self, found: Alignment, ref: _Reference) -> bool:

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.support.cli_runner import flags_json, migrated_environment, repostwatch
 from tests.support.segments import stream_files
 
@@ -103,3 +105,36 @@ def test_every_stream_form_of_the_reference_footage_is_flagged(nginx, tmp_path):
               f"({share:.0%}): {delivery['detail']}")  # fmt: skip
     # the 360p variant of each master, never the 720p one
     assert not [r for r in nginx.requests(since=mark) if "/720p/" in r.path]
+
+
+def test_a_cropped_repost_is_flagged_through_its_crops_and_an_unrelated_clip_is_not(
+    nginx, tmp_path
+):
+    """The reference footage registered with ``refs add`` (which stores each second's middle),
+    reposted cropped to 90% of each side and scaled (ffmpeg), served by nginx: the crawl flags
+    it, and the evidence says it was found through its crops; an unrelated clip that opens on
+    the same title card is not flagged."""
+    from tests.support import streams as footage_streams
+
+    env = migrated_environment(tmp_path)
+    repostwatch(
+        "refs", "add", "--case", CASE, footage_streams.reference().path, env=env, cwd=tmp_path
+    )
+    cropped = footage_streams.edited("cropped")
+    unrelated = footage_streams.unrelated()[0]
+    assert unrelated.details["title_card"]
+    urls = {"cropped": cropped.serve(nginx.site), "unrelated": unrelated.serve(nginx.site)}
+    tags = "".join(f'<video src="{url}"></video>' for url in urls.values())
+    page = nginx.site.write(nginx.site.folder("crops") / "index.html", f"<p>{tags}</p>")
+    (Path(env["REPOSTWATCH_SITES_DIR"]) / "crops.toml").write_text(
+        f'name = "crops"\nstart_urls = ["{page}"]\nallow_private_network = true\n'
+    )
+    crawl = repostwatch("crawl", "crops", env=env, cwd=tmp_path)
+
+    flags = {f["media_url"]: f for f in flags_json(env, tmp_path)}
+    assert set(flags) == {urls["cropped"]}, crawl.stderr[-4000:]
+    evidence = json.loads(flags[urls["cropped"]]["evidence"])
+    assert evidence["variant"] == "cropped"
+    assert evidence["frames_aligned"] >= 5
+    assert evidence["speed"] == pytest.approx(1.0, abs=0.1)
+    assert evidence["reference_end"] - evidence["reference_start"] >= 20

@@ -312,7 +312,7 @@ _EDITS: dict[str, tuple[str, float, str]] = {
     "speed-2x": (f"{REPOST_SCALE},setpts=PTS/2", 2.0, "original"),
     "mirrored": (f"{REPOST_SCALE},hflip", 1.0, "flipx"),
     "turned": (f"{REPOST_SCALE},transpose=clock", 1.0, "rot270"),
-    "cropped": ("crop=iw*0.9:ih*0.9,scale=432:-2", 1.0, "original"),
+    "cropped": ("crop=iw*0.9:ih*0.9,scale=432:-2", 1.0, "cropped"),
     "greyscale": (f"{REPOST_SCALE},hue=s=0", 1.0, "original"),
     "subtitled": (f"{REPOST_SCALE},subtitles=subs.srt:force_style='Fontsize=26'", 1.0, "original"),
     "banner": (f"{REPOST_SCALE},{_BANNER}", 1.0, "original"),
