@@ -156,8 +156,33 @@ def test_reference_videos_keep_frame_hashes_once_per_case(session):
     session.commit()
     (video,) = load_reference_videos(session)
     assert video.frames == tuple(frames) and video.duration == 8.0
+    assert video.middles == ()  # none given: stored as before middles were hashed
     (reference,) = [r for r in load_references(session) if r.algorithm == "sha256"]
     assert video.reference_id == reference.id
+
+
+def test_reference_videos_keep_their_middles_and_withdrawn_ones_load_none(session):
+    from crawler.db import (
+        VideoFrame,
+        add_reference_video,
+        load_reference_videos,
+        withdraw_references,
+    )
+
+    for case, sha in (("case-m", "c" * 64), ("case-w", "d" * 64)):
+        add_reference_hashes(session, case, [NewHash("sha256", sha)])
+        add_reference_video(
+            session,
+            case,
+            media_sha256=sha,
+            duration=3.0,
+            frames=[VideoFrame(0.0, "a" * 64, 90), VideoFrame(0.25, "b" * 64, 80)],
+            middles=[VideoFrame(1.0, "e" * 64, 80), VideoFrame(0.0, "d" * 64, 90)],
+        )
+    withdraw_references(session, "case-w")
+    session.commit()
+    (video,) = load_reference_videos(session)
+    assert video.middles == (VideoFrame(0.0, "d" * 64, 90), VideoFrame(1.0, "e" * 64, 80))
 
 
 def test_a_video_needs_its_sha256_reference_first(session):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from crawler.hashing.algorithms import HashFormatError
 from crawler.hashing.types import (
     Delivery,
     FrameHash,
@@ -58,3 +61,24 @@ def test_the_evidence_json_of_a_delivery():
     }
     assert delivery.share is None
     assert Delivery.from_json(_sampled().delivery.to_json()) == _sampled().delivery
+
+
+def test_a_frame_s_crops_survive_the_media_cache_and_old_entries_have_none():
+    crops = bytes(range(64)) * 3  # six boxes
+    media = _sampled()
+    media = MediaHashes(**{**_fields(media), "frames": (FrameHash(2.5, FRAME.value, (), crops),)})
+    again = media_hashes_from_json(media_hashes_to_json(media))
+    assert again.frames[0].crops == crops
+    # An entry written before frames had crops: five items a frame.
+    new = media_hashes_to_json(_sampled())
+    old = new.replace(',[],""]]', ",[]]]")
+    assert old != new and media_hashes_from_json(old).frames == _sampled().frames
+
+
+def test_crops_are_whole_pdq_hashes():
+    with pytest.raises(HashFormatError, match="32-byte"):
+        FrameHash(1.0, FRAME.value, (), b"\0" * 33)
+
+
+def _fields(media: MediaHashes) -> dict:
+    return {name: getattr(media, name) for name in MediaHashes.__dataclass_fields__}

@@ -307,3 +307,25 @@ def test_frames_keep_their_times_and_variants_through_the_media_cache_json():
     old["frames"] = [[f.value.algorithm, f.value.hex, f.value.quality] for f in media.frames]
     del old["still"]
     assert media_hashes_from_json(json.dumps(old)).frames == ()
+
+
+def test_a_frame_carries_its_crops_and_a_reference_stores_its_middles_once_a_second():
+    from crawler.hashing.crops import GRID, MIDDLE, box_codes, crop_luma
+
+    data = videos.slideshow(PHOTOS)
+    checked = hash_video(data)
+    assert all(len(frame.crops) == 32 * len(GRID) for frame in checked.frames)
+    reference = hash_video(data, seconds_per_sample=0.25, variants=False, middles=True)
+    assert all(frame.crops == b"" for frame in reference.frames)
+    # One middle a second, at the first frame sampled in it, with that frame's quality.
+    assert [m.seconds for m in reference.middles] == [0, 1, 2, 3, 4, 5, 6, 7]
+    qualities = {frame.seconds: frame.value.quality for frame in reference.frames}
+    assert all(m.value.quality == qualities[m.seconds] for m in reference.middles)
+    assert hash_video(data, variants=False).middles == ()
+    # A middle is the grid's first box (that of an uncut copy) of the same frame.
+    still = videos.slideshow_frames(("chelsea",), zoom=0.0)[15]
+    [code] = box_codes(crop_luma(still), MIDDLE)
+    assert box_codes(crop_luma(still), GRID)[0].tobytes() == code.tobytes()
+    frame = hash_video(videos.slideshow(("chelsea",), zoom=0.0), middles=True)
+    assert hamming(frame.middles[1].value.hex, code.tobytes().hex()) <= 8
+    assert hamming(frame.frames[1].crops[:32].hex(), code.tobytes().hex()) <= 8

@@ -1,4 +1,5 @@
 import io
+import itertools
 import json
 from functools import cache
 from urllib.parse import urlsplit
@@ -141,6 +142,10 @@ def test_a_reference_video_is_stored_to_its_end_past_a_crawled_copys_limits(
     assert stored.duration == pytest.approx(20.0, abs=0.5)
     assert max(frame.seconds for frame in stored.frames) > 19
     assert report.frames_stored == len(stored.frames) > 20
+    # and its middles, once a second to the end, for cropped copies
+    middles = [middle.seconds for middle in stored.middles]
+    assert len(middles) >= 15 and middles[-1] > 18
+    assert all(later - earlier >= 0.99 for earlier, later in itertools.pairwise(middles))
 
 
 def test_a_reference_video_over_the_reference_limit_is_stored_cut_and_says_so(
