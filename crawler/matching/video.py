@@ -466,7 +466,7 @@ class VideoMatcher:
             rows, ids = np.concatenate([rows, more_rows]), np.concatenate([ids, more_ids])
         videos = self._owner(ids, self._frames)
         crop_rows, crop_ids, _ = self._lookup(
-            query, np.flatnonzero(probed & cropped), self.crop_seed_distance, middles=True
+            query, self._crop_probes(query), self.crop_seed_distance, middles=True
         )
         if len(crop_rows):
             rows = np.concatenate([rows, crop_rows])
@@ -474,6 +474,17 @@ class VideoMatcher:
         query.families = np.union1d([0], np.unique(query.family_of[rows])).astype(np.int64)
         keep = ~np.isin(query.frame_of[rows], query.common(rows, videos, self.max_videos_per_frame))
         return rows[keep], videos[keep]
+
+    def _crop_probes(self, query: QueryFrames) -> np.ndarray:
+        """The crop rows looked up: those of one frame in ``probe_every`` of the frames that
+        carry crops, fewer apart when fewer frames carry them (a video from the media cache
+        keeps the crops of one frame in `crawler.hashing.types.CACHED_CROPS_EVERY`)."""
+        rows = np.flatnonzero(query.cropped)
+        carriers = np.unique(query.frame_of[rows])
+        if not len(carriers):
+            return rows
+        step = max(1, round(self.probe_every * len(carriers) / len(query.seconds)))
+        return rows[np.isin(query.frame_of[rows], carriers[::step])]
 
     def _candidates(self, query: QueryFrames) -> dict[int, np.ndarray]:
         """Per reference video with a seed: the geometric variants (indexes into

@@ -176,3 +176,15 @@ def test_a_sparsely_sampled_copy_matches_or_says_where_to_sample_more(matcher):
     # ... but they say where the crawler should sample densely, and then it matches.
     assert matcher.candidate_times(sparse) == [0.0, 5.0, 10.0]
     assert matcher.match(excerpt)
+
+
+def test_a_cropped_copy_read_back_from_the_media_cache_still_matches(matcher):
+    # The cache keeps the crops of one frame in four: the matcher probes and aligns those.
+    from crawler.hashing.types import MediaHashes, media_hashes_from_json, media_hashes_to_json
+
+    frames = crawled("crop-corner10")
+    media = MediaHashes("video", "mp4", 1, 320, 240, (), frames=frames, duration=SECONDS)
+    cached = media_hashes_from_json(media_hashes_to_json(media)).frames
+    assert sum(1 for frame in cached if frame.crops) == (len(frames) + 3) // 4
+    [match] = matcher.match(cached)
+    assert match.variant == "cropped" and match.reference_end - match.reference_start >= 20
