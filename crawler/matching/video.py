@@ -211,11 +211,12 @@ class VideoMatcher:
         ):
             if not 0 <= bits <= PDQ.bits:
                 raise ValueError(f"{name} {bits} is outside 0-{PDQ.bits} (bits of a PDQ hash)")
-        if max(seed_distance, crop_seed_distance) > distance:
-            raise ValueError(
-                f"seed_distance {seed_distance} or crop_seed_distance {crop_seed_distance} is "
-                f"over distance {distance}"
-            )
+        for name, bits in (
+            ("seed_distance", seed_distance),
+            ("crop_seed_distance", crop_seed_distance),
+        ):
+            if bits > distance:
+                raise ValueError(f"{name} {bits} is over distance {distance}")
         if min_frames < 2 or sparse_frames < 2:
             raise ValueError("min_frames and sparse_frames must be 2 or more: a line needs two")
         if probe_every < 1:

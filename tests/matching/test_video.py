@@ -319,6 +319,8 @@ def test_only_pdq_frames_and_sensible_settings_are_accepted():
         VideoMatcher(distance=-1)
     with pytest.raises(ValueError, match="seed_distance 32 is over distance 31"):
         VideoMatcher(seed_distance=32)
+    with pytest.raises(ValueError, match="crop_seed_distance 40 is over distance 31"):
+        VideoMatcher(crop_seed_distance=40)
     with pytest.raises(ValueError, match="min_frames"):
         VideoMatcher(min_frames=1)
 
