@@ -94,6 +94,7 @@ class LiveReferences:
             self.matcher.add(iter_to_references(db.iter_references(session)))
             videos = db.load_reference_videos(session)
         self._add_videos(videos)
+        self.videos.prepare()  # built here, at start-up, not in the first page's matching
         release_freed_memory()
         return len(self.matcher)
 
