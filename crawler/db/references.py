@@ -409,51 +409,46 @@ def load_reference_videos(
 ) -> list[ReferenceVideoRow]:
     """Active reference videos (or those of ``ids``) with their frames and middles, each with
     its time, by video then time."""
-    query = (
-        select(
-            ReferenceVideo.id,
-            ReferenceVideo.case_id,
-            ReferenceVideo.reference_id,
-            ReferenceVideo.duration,
-            ReferenceVideoFrame.seconds,
-            ReferenceVideoFrame.value,
-            ReferenceVideoFrame.quality,
-        )
-        .join(ReferenceVideoFrame, ReferenceVideoFrame.video_id == ReferenceVideo.id)
-        .where(ReferenceVideo.withdrawn_at.is_(None))
-        .order_by(ReferenceVideo.id, ReferenceVideoFrame.seconds)
-    )
+    query = select(
+        ReferenceVideo.id,
+        ReferenceVideo.case_id,
+        ReferenceVideo.reference_id,
+        ReferenceVideo.duration,
+    ).where(ReferenceVideo.withdrawn_at.is_(None))
     if ids is not None:
         query = query.where(ReferenceVideo.id.in_(list(ids)))
-    rows = session.execute(query)
-    videos: dict[int, tuple[int, int, float | None, list[VideoFrame]]] = {}
-    for video_id, case_id, reference_id, duration, seconds, value, quality in rows:
-        frame = VideoFrame(float(seconds), value, quality)
-        videos.setdefault(video_id, (case_id, reference_id, duration, []))[3].append(frame)
-    middles: dict[int, list[VideoFrame]] = {}
-    query = (
-        select(
-            ReferenceVideoMiddle.video_id,
-            ReferenceVideoMiddle.seconds,
-            ReferenceVideoMiddle.value,
-            ReferenceVideoMiddle.quality,
-        )
-        .join(ReferenceVideo, ReferenceVideoMiddle.video_id == ReferenceVideo.id)
-        .where(ReferenceVideo.withdrawn_at.is_(None))
-        .order_by(ReferenceVideoMiddle.video_id, ReferenceVideoMiddle.seconds)
-    )
-    if ids is not None:
-        query = query.where(ReferenceVideo.id.in_(list(ids)))
-    for video_id, seconds, value, quality in session.execute(query):
-        middles.setdefault(video_id, []).append(VideoFrame(float(seconds), value, quality))
+    videos = {row.id: row for row in session.execute(query)}
+    frames = _timed_hashes(session, ReferenceVideoFrame, ids)
+    middles = _timed_hashes(session, ReferenceVideoMiddle, ids)
     return [
         ReferenceVideoRow(
             video_id,
-            case_id,
-            reference_id,
-            tuple(frames),
-            duration,
+            row.case_id,
+            row.reference_id,
+            tuple(frames[video_id]),
+            row.duration,
             tuple(middles.get(video_id, ())),
         )
-        for video_id, (case_id, reference_id, duration, frames) in videos.items()
+        for video_id, row in sorted(videos.items())
+        if video_id in frames  # a video without one frame stored has nothing to match
     ]
+
+
+def _timed_hashes(
+    session: Session,
+    table: type[ReferenceVideoFrame] | type[ReferenceVideoMiddle],
+    ids: Collection[int] | None,
+) -> dict[int, list[VideoFrame]]:
+    """The frames (or middles) of the active reference videos (or of ``ids``), by video."""
+    query = (
+        select(table.video_id, table.seconds, table.value, table.quality)
+        .join(ReferenceVideo, table.video_id == ReferenceVideo.id)
+        .where(ReferenceVideo.withdrawn_at.is_(None))
+        .order_by(table.video_id, table.seconds)
+    )
+    if ids is not None:
+        query = query.where(ReferenceVideo.id.in_(list(ids)))
+    found: dict[int, list[VideoFrame]] = {}
+    for video_id, seconds, value, quality in session.execute(query):
+        found.setdefault(video_id, []).append(VideoFrame(float(seconds), value, quality))
+    return found

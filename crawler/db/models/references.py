@@ -16,7 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from crawler.db.models.base import (
     ALGORITHM_LENGTH,
@@ -99,14 +99,15 @@ class ReferenceVideo(Base):
     )
 
 
-class ReferenceVideoFrame(Base):
-    """One sampled frame of a reference video: its time and PDQ hash."""
+class _TimedHash:
+    """A PDQ hash of a reference video at a time: its frames' columns (and their middles')."""
 
-    __tablename__ = "reference_video_frames"
-    __table_args__ = (
-        UniqueConstraint("video_id", "seconds"),
-        CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
-    )
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # new constraint objects for each table
+        return (
+            UniqueConstraint("video_id", "seconds"),
+            CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
+        )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("reference_videos.id"), index=True)
@@ -115,7 +116,13 @@ class ReferenceVideoFrame(Base):
     quality: Mapped[int] = mapped_column(Integer)
 
 
-class ReferenceVideoMiddle(Base):
+class ReferenceVideoFrame(_TimedHash, Base):
+    """One sampled frame of a reference video: its time and PDQ hash."""
+
+    __tablename__ = "reference_video_frames"
+
+
+class ReferenceVideoMiddle(_TimedHash, Base):
     """The middle of a reference video's frame, once a second: its time and PDQ hash.
 
     The part of the picture (`crawler.hashing.crops.MIDDLE`, 10% off each edge) that a crop of
@@ -124,16 +131,6 @@ class ReferenceVideoMiddle(Base):
     """
 
     __tablename__ = "reference_video_middles"
-    __table_args__ = (
-        UniqueConstraint("video_id", "seconds"),
-        CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("reference_videos.id"), index=True)
-    seconds: Mapped[float] = mapped_column(Float)
-    value: Mapped[str] = mapped_column(String(HASH_LENGTH))  # PDQ hex
-    quality: Mapped[int] = mapped_column(Integer)
 
 
 class CaseKeyword(Base):
