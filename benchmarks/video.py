@@ -34,7 +34,8 @@ Tables, one function each:
   own.
 
 Matching is `crawler.matching.video.VideoMatcher` on `crawler.hashing.video.hash_video` frames:
-references hashed as ``refs add`` stores them, copies as a crawl samples them.
+references hashed as ``refs add`` stores them (frames four a second and middles once a second,
+for cropped copies), copies as a crawl samples them (with their variants and grid crops).
 """
 
 from __future__ import annotations
