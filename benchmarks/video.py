@@ -34,7 +34,8 @@ Tables, one function each:
   own.
 
 Matching is `crawler.matching.video.VideoMatcher` on `crawler.hashing.video.hash_video` frames:
-references hashed as ``refs add`` stores them, copies as a crawl samples them.
+references hashed as ``refs add`` stores them (frames four a second and middles once a second,
+for cropped copies), copies as a crawl samples them (with their variants and grid crops).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Reference:
     path: Path
     frames: tuple[FrameHash, ...]  # as refs add stores them
     duration: float | None = None
+    middles: tuple[FrameHash, ...] = ()  # as refs add stores them, for cropped copies
 
 
 def progress(message: str) -> None:
@@ -146,18 +148,27 @@ def real_copies(clips: dict[str, Path], cache: Path = CACHE) -> dict[str, dict[s
     return copies
 
 
-def reference_frames(path: Path) -> tuple[tuple[FrameHash, ...], float]:
+def reference_frames(path: Path) -> tuple[tuple[FrameHash, ...], float, tuple[FrameHash, ...]]:
+    """A reference as ``refs add`` stores it (`crawler.references.register`): its frames four
+    a second and its middles (`crawler.hashing.crops.MIDDLE`) once a second, each without the
+    repeats of still shots; and its duration."""
     stored = hash_video(
         path.read_bytes(),
         seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
         max_frames=4 * DEFAULT_MAX_FRAMES,
         variants=False,
+        middles=True,
     )
-    return unique_frame_hashes(stored.frames), stored.duration
+    return (
+        unique_frame_hashes(stored.frames),
+        stored.duration,
+        unique_frame_hashes(stored.middles),
+    )
 
 
 def query_frames(data: bytes) -> tuple[FrameHash, ...]:
-    """A copy's frames, sampled as a crawl samples a downloaded video (with their variants)."""
+    """A copy's frames, sampled as a crawl samples a downloaded video (with their variants and
+    their 225 grid crops)."""
     return hash_video(data).frames
 
 
@@ -170,7 +181,7 @@ def references(clips: dict[str, Path]) -> list[Reference]:
 def matcher_of(refs: list[Reference]) -> VideoMatcher:
     matcher = VideoMatcher()
     for number, ref in enumerate(refs):
-        matcher.add(number, number, ref.frames, ref.duration)
+        matcher.add(number, number, ref.frames, ref.duration, ref.middles)
     return matcher
 
 
@@ -184,11 +195,13 @@ SPEED_TOLERANCE = 0.10
 
 
 def placed_right(match: VideoMatch, placement: streams.Placement) -> bool:
-    """Whether ``match`` found the line ``placement`` describes, in its variant (a copy with
-    bars may be found through the "trimmed" variant of the original)."""
+    """Whether ``match`` found the line ``placement`` describes, in its variant: a copy of the
+    original picture may be found through its "trimmed" variant (a copy with bars) or its
+    "cropped" one (its grid crops against the reference's middles: a copy cut, or covered at an
+    edge)."""
     expected_offset = placement.reference_start - placement.speed * placement.query_start
     variant = match.variant == placement.variant or (
-        placement.variant == "original" and match.variant == "trimmed"
+        placement.variant == "original" and match.variant in ("trimmed", "cropped")
     )
     return (
         abs(match.offset - expected_offset) <= OFFSET_TOLERANCE
@@ -202,7 +215,7 @@ def edit_recall(
 ) -> str:
     """Per edit: references whose copy matched its own reference, those whose match has the
     copy's offset, speed and variant (its `streams.Placement`), wrong matches, seconds per copy
-    (hashing the whole file)."""
+    (hashing the whole file) and milliseconds matching it (`VideoMatcher.match`)."""
     matcher = matcher_of(refs)
     rows = []
     for edit in ("original", *streams.EDITS):
@@ -210,6 +223,7 @@ def edit_recall(
             continue
         hits = placed = wrong = tried = 0
         seconds: list[float] = []
+        matching: list[float] = []
         missed: list[str] = []
         found_as: list[str] = []
         for number, ref in enumerate(refs):
@@ -232,7 +246,9 @@ def edit_recall(
                 progress(f"{edit} of {ref.name}: {error}")
                 continue
             seconds.append(time.perf_counter() - started)
+            started = time.perf_counter()
             matches = matcher.match(frames)
+            matching.append(time.perf_counter() - started)
             own = [m for m in matches if m.video_id == number]
             hits += bool(own)
             wrong += sum(m.video_id != number for m in matches)
@@ -252,6 +268,7 @@ def edit_recall(
                 f"{placed}/{tried}",
                 str(wrong),
                 f"{np.mean(seconds):.2f}" if seconds else "-",
+                f"{np.mean(matching) * 1e3:.0f}" if matching else "-",
                 ", ".join(missed) or "-",
                 "; ".join(found_as) or "-",
             ]
@@ -263,6 +280,7 @@ def edit_recall(
             "placed right",
             "wrong matches",
             "s per copy",
+            "ms matching",
             "missed",
             "found as (variant, speed, reference seconds)",
         ],

@@ -1,20 +1,29 @@
-"""Cropped copies of a video: how far PDQ moves, and what storing crops of the reference buys.
+"""Cropped copies of a video: how far PDQ moves, the two designs measured for issue 13's "crop
+up to 10%", and the one built (design (b)) run through the product code.
 
-    python -m benchmarks.video_crop
+    python -m benchmarks.video_crop                     # all five parts
+    python -m benchmarks.video_crop --only-alignment    # part 5 alone (the product's path)
 
-A measurement for issue 13's "crop up to 10%", not a feature: nothing here is stored by
-`refs add`. The reference is the 30 s slideshow of ``tests/matching/test_video_edits.py``
-(photos under a slow zoom and pan, 320x240, sampled four times a second and deduplicated as
-references are). Five parts:
+Design (b) is built: ``refs add`` stores each reference's middles (`crawler.hashing.crops.MIDDLE`,
+10% off each edge) once a second (`crawler.hashing.video.REFERENCE_MIDDLE_SECONDS`, table
+``reference_video_middles``), `crawler.hashing.video.frame_hash` hashes each frame being checked
+in the 225 boxes of `crawler.hashing.crops.GRID` (``FrameHash.crops``), and
+`crawler.matching.video.VideoMatcher` looks the crops of every fourth frame up among the middles
+(``crop_seed_distance``) and aligns each box that found something on its own (variant
+"cropped"). Parts 1-4 are the design record, with the measurements that chose it (their own
+hashing, kept as it was measured); part 5 runs the product. The reference is the 30 s slideshow
+of ``tests/matching/test_video_edits.py`` (photos under a slow zoom and pan, 320x240, sampled four
+times a second and deduplicated as references are). Five parts:
 
 1. PDQ bits between a frame and the same frame cropped (centred, keeping 98-90% of each side),
    and between a centred 90% crop and the same crop moved by 1-5% of the side (median over one
    frame a second): how finely crops would have to be stored.
 2. Copies cropped in several ways (centred, one axis only, off-centre), re-encoded at low
    quality and sampled once a second as a crawl does, matched by `VideoMatcher` against the
-   reference as stored today and against the reference plus, once a second, the PDQ of centred
-   crops keeping each of ``--scales`` of both sides (extra frames at the same time: design (a)
-   of the issue's crop work). Printed: frames aligned, offset and speed, or "no".
+   reference's frames alone (no middles: the reference as stored before (b)) and against its
+   frames plus, once a second, the PDQ of centred crops keeping each of ``--scales`` of both
+   sides (extra frames at the same time: design (a) of the issue's crop work, not built).
+   Printed: frames aligned, offset and speed, or "no".
 3. An unrelated slideshow against the reference with crops (must be "no"), and the growth of
    the frames indexed.
 4. Design (b), both sides: the reference keeps, once a second, the PDQ of its middle
@@ -24,14 +33,17 @@ references are). Five parts:
    the share cut off the left or top and the right or bottom, each a multiple of ``--step``,
    together at most ``--inner``). Printed per copy: bits from the query frame's best grid
    crop to the reference's middle at the nearest second (median, and the share of frames within
-   31 and 23 bits), and the milliseconds the grid costs a frame; then the closest an unrelated
-   video's frames come to any of the reference's middles.
-5. Design (b) through the real alignment: the reference's middles (one a second) are a
-   `VideoMatcher` reference; of each query, every fourth usable frame is looked up in all its
-   grid crops (`VideoMatcher.candidate_times`), and each grid crop that found something is then
-   hashed on every frame and matched as a query of its own; the most frames aligned wins.
-   Printed per copy (also sped up, an excerpt, and an unrelated slideshow): the grid crops that
-   found something, the match (frames, offset, speed, reference seconds) and the seconds spent.
+   31 and 23 bits), and the milliseconds the grid costs a frame (Pillow, one box at a time: the
+   product does all boxes in one pass, `crawler.hashing.crops.box_codes`); then the closest an
+   unrelated video's frames come to any of the reference's middles.
+5. Design (b) as built: the reference hashed as ``refs add`` hashes it (`hash_video` with
+   ``middles=True``, frames and middles through `unique_frame_hashes`) and added to a
+   `VideoMatcher` with its middles; each copy (also sped up, an excerpt, uncropped, and an
+   unrelated slideshow) hashed as a crawl hashes a downloaded video (`hash_video`: one frame a
+   second with its variants and grid crops) and matched. ``--inner`` and ``--step`` do not
+   apply: the product's are `crawler.hashing.crops.CROP_INNER` and ``CROP_STEP``. Printed per
+   copy: the grid boxes whose crops found a middle (within ``crop_seed_distance``), the match
+   (variant, frames, offset, speed, reference seconds), and the seconds hashing and matching.
 """
 
 from __future__ import annotations
@@ -222,56 +234,55 @@ def both_sides(reference_frames, inner: float, step: float) -> None:
     )
 
 
-def through_alignment(reference_frames, inner: float, step: float) -> None:
-    middle = (inner, inner, 1 - inner, 1 - inner)
+def through_product(reference_frames) -> None:
+    """Part 5: design (b) as built, through `hash_video` and `VideoMatcher` (see the module)."""
+    from crawler.matching.video_frames import CROP_FAMILY, QueryFrames
+
+    reference = hash_video(
+        videos.encode(reference_frames),
+        seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE,
+        variants=False,
+        middles=True,
+    )
+    frames, middles = unique_frame_hashes(reference.frames), unique_frame_hashes(reference.middles)
     matcher = VideoMatcher()
-    reference = decoded(videos.encode(reference_frames))
-    matcher.add(1, 10, [FrameHash(round(t, 3), middle_pdq(i, middle)) for t, i in reference])
-    boxes = grid_boxes(inner, step)
+    matcher.add(1, 10, frames, reference.duration, middles)
     copies = {name: [cropped(edges)(i) for i in reference_frames] for name, edges in CROPS.items()}
     copies["left 10% at 1.25x"] = videos.retimed(copies["left 10%"], 1.25)
     copies["top-left 10%, excerpt 8-20 s"] = videos.excerpt(copies["top-left 10%"], 8, 20)
+    copies["uncropped"] = list(reference_frames)
     copies["unrelated slideshow"] = list(videos.slideshow_frames(OTHER, seconds=20.0))
     print()
-    print("Through the alignment (grid crops on every fourth frame, then those that found):")
+    print(
+        f"As built (`hash_video` and `VideoMatcher`, crop_seed_distance "
+        f"{matcher.crop_seed_distance}): the reference's {len(frames)} frames and "
+        f"{len(middles)} middles; each copy re-encoded at low quality, sampled once a second."
+    )
     print()
-    print("| copy | grid crops that found | match | seconds |")
-    print("| --- | ---: | --- | ---: |")
-    for name, frames in copies.items():
-        query = decoded(videos.encode(frames, quality="low"))
+    print("| copy | grid boxes that found | match | s hashing | s matching |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    for name, edited in copies.items():
+        data = videos.encode(edited, quality="low")
         started = time.perf_counter()
-        usable = [
-            (t, i)
-            for t, i in query
-            if pdq(i.resize((64, 64), Image.Resampling.BOX)).quality >= PDQ_MIN_QUALITY
-        ]
-        found: set[int] = set()
-        for _, image in usable[::4]:
-            # One probe per grid crop, its number standing for its time.
-            probe = [FrameHash(float(n), middle_pdq(image, box)) for n, box in enumerate(boxes)]
-            found.update(int(n) for n in matcher.candidate_times(probe))
-        best = None
-        for number in sorted(found):
-            crops = [FrameHash(round(t, 3), middle_pdq(i, boxes[number])) for t, i in usable]
-            matches = matcher.match(crops)
-            if matches and (best is None or matches[0].frames_aligned > best.frames_aligned):
-                best = matches[0]
-        spent = time.perf_counter() - started
+        query = hash_video(data).frames
+        hashing = time.perf_counter() - started
+        started = time.perf_counter()
+        matches = matcher.match(query)
+        matching = time.perf_counter() - started
+        rows = QueryFrames.of(query, matcher._usable)
+        seeded, _ = matcher._seeds(rows)
+        boxes = np.unique(rows.family_of[seeded])
         shown = "no"
-        if best is not None:
+        if matches:
+            m = matches[0]
             shown = (
-                f"{best.frames_aligned} frames, offset {best.offset:.2f} s, speed "
-                f"{best.speed:.3f}, reference {best.reference_start:.1f}-"
-                f"{best.reference_end:.1f} s"
+                f"{m.variant}: {m.frames_aligned} frames, offset {m.offset:.2f} s, speed "
+                f"{m.speed:.3f}, reference {m.reference_start:.1f}-{m.reference_end:.1f} s"
             )
-        print(f"| {name} | {len(found)} | {shown} | {spent:.1f} for {len(usable)} frames |")
-
-
-def middle_pdq(image: Image.Image, box: tuple[float, float, float, float]):
-    """`crawler.hashing.pdq.pdq` of the part ``box`` (fractions of the sides) of ``image``."""
-    w, h = image.size
-    region = (box[0] * w, box[1] * h, box[2] * w, box[3] * h)
-    return pdq(image.resize((64, 64), Image.Resampling.BOX, box=region))
+        print(
+            f"| {name} | {int((boxes >= CROP_FAMILY).sum())} | {shown} "
+            f"| {hashing:.2f} for {len(query)} frames | {matching:.3f} |"
+        )
 
 
 def main() -> None:
@@ -282,7 +293,7 @@ def main() -> None:
     parser.add_argument("--only-alignment", action="store_true", help="part 5 only")
     args = parser.parse_args()
     if args.only_alignment:
-        through_alignment(videos.slideshow_frames(REFERENCE, seconds=30.0), args.inner, args.step)
+        through_product(videos.slideshow_frames(REFERENCE, seconds=30.0))
         return
     scales = [float(s) for s in args.scales.split(",")]
     reference_frames = videos.slideshow_frames(REFERENCE, seconds=30.0)
@@ -292,10 +303,10 @@ def main() -> None:
     video = hash_video(data, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False)
     stored = unique_frame_hashes(video.frames)
     extra = crop_frames(data, scales)
-    today, with_crops = VideoMatcher(), VideoMatcher()
+    today, with_crops = VideoMatcher(), VideoMatcher()  # frames only: no middles
     today.add(1, 10, stored, video.duration)
     with_crops.add(1, 10, [*stored, *extra], video.duration)
-    print(f"| copy (re-encoded, 1 sample/s) | matched today | with centred crops {args.scales} |")
+    print(f"| copy (re-encoded, 1 sample/s) | frames only | with centred crops {args.scales} |")
     print("| --- | --- | --- |")
     for name, edges in CROPS.items():
         edit = cropped(edges)
@@ -307,14 +318,14 @@ def main() -> None:
           f"{describe(with_crops.match(other.frames))} |")  # fmt: skip
     print()
     print(
-        f"Frames indexed: {len(stored)} stored today (of {len(video.frames)} sampled at 4/s), "
+        f"Frames indexed: {len(stored)} frames stored (of {len(video.frames)} sampled at 4/s), "
         f"{len(extra)} crop frames added ({len(scales)} a second): x"
         f"{(len(stored) + len(extra)) / len(stored):.2f} here; on footage that does not "
         f"deduplicate, x{1 + len(scales) / 4:.2f} ({len(scales)} a second on top of 4)."
     )
     print()
     both_sides(reference_frames, args.inner, args.step)
-    through_alignment(reference_frames, args.inner, args.step)
+    through_product(reference_frames)
 
 
 if __name__ == "__main__":
