@@ -90,7 +90,7 @@ def hash_media(
     if not frames:  # a still picture may be a frame of a reference video
         from crawler.hashing.video import picture_frame_hash
 
-        still = picture_frame_hash(decoded.luma.convert("RGB"), 0.0)
+        still = picture_frame_hash(decoded.luma.convert("RGB"), 0.0, crops=False)
     return MediaHashes(
         kind="image",
         format=sniffed.format,

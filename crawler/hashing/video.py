@@ -358,11 +358,14 @@ class _Sampler:
             )
 
 
-def frame_hash(frame: av.VideoFrame, seconds: float, *, variants: bool = True) -> FrameHash:
+def frame_hash(
+    frame: av.VideoFrame, seconds: float, *, variants: bool = True, crops: bool = True
+) -> FrameHash:
     """One decoded frame as a sampled frame of a video: its time (rounded to the millisecond),
     the PDQ of the frame as a player shows it and, unless ``variants`` is False, the PDQ of its
     turns and mirrors and of the picture inside letterbox bars (`frame_variants`) and of its
-    boxes in `crawler.hashing.crops.GRID` (``crops``, about 3 ms). Every way of sampling a video
+    boxes in `crawler.hashing.crops.GRID` (``crops``, about 3 ms; ``crops=False`` skips
+    them). Every way of sampling a video
     (a whole file, byte ranges of a large one, segments of a stream) hashes its frames with
     this; references skip the variants (they store the original only, and `middle_hash`)."""
     small = _upright(
@@ -382,8 +385,8 @@ def frame_hash(frame: av.VideoFrame, seconds: float, *, variants: bool = True) -
             interpolation="AREA",
         ),
     )
-    crops = box_codes(_crop_source(frame), GRID).tobytes()
-    return FrameHash(round(seconds, 3), value, frame_variants(small, analysis), crops)
+    boxes = box_codes(_crop_source(frame), GRID).tobytes() if crops else b""
+    return FrameHash(round(seconds, 3), value, frame_variants(small, analysis), boxes)
 
 
 def middle_hash(frame: av.VideoFrame, seconds: float, quality: int | None) -> FrameHash:
@@ -435,10 +438,14 @@ def frame_pdq(picture: Image.Image) -> HashValue:
     return picture_frame_hash(picture, 0.0, variants=False).value
 
 
-def picture_frame_hash(picture: Image.Image, seconds: float, *, variants: bool = True) -> FrameHash:
+def picture_frame_hash(
+    picture: Image.Image, seconds: float, *, variants: bool = True, crops: bool = True
+) -> FrameHash:
     """`frame_hash` of a still picture (an animated image's frame, or a still image checked
-    against reference videos' frames), reduced exactly as a video's frames are."""
-    return frame_hash(av.VideoFrame.from_image(picture.convert("RGB")), seconds, variants=variants)
+    against reference videos' frames), reduced exactly as a video's frames are; ``crops=False``
+    skips the crops (a still is matched against frames only)."""
+    frame = av.VideoFrame.from_image(picture.convert("RGB"))
+    return frame_hash(frame, seconds, variants=variants, crops=crops)
 
 
 def _display_size(frame: av.VideoFrame) -> tuple[int, int]:
