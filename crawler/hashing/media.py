@@ -27,7 +27,8 @@ from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
-from crawler.hashing.phash import phash_variants
+from crawler.hashing.phash import phash, phash_variants
+from crawler.hashing.regions import picture_regions
 from crawler.hashing.sniff import sniff
 from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
@@ -37,6 +38,10 @@ TRIMMED = "trimmed"
 #: `centre_box`). Unlike the other variants, references store it too
 #: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
 CENTRE = "centre"
+#: The variant name prefix of hashes of a picture shown inside the media (a screenshot of a
+#: page, a collage: `picture_regions`): ``"region"`` for the largest, ``"region2"``... for the
+#: others. Crawled media only; references never store them.
+REGION = "region"
 #: Meme captions and subtitles sit in bands at the top and the bottom; each band is this share of
 #: the height. Captions 10% of the height high, 3% from the edge, stay inside it.
 CAPTION_BAND = 0.2
@@ -51,7 +56,8 @@ def hash_media(
     Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
     when `content_box` finds borders, pHash and PDQ of the picture inside them
     (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
-    without captions (``"centre"``, `centre_box`).
+    without captions (``"centre"``, `centre_box`), and pHash and PDQ of each picture shown inside
+    a screenshot or collage (``"region"``, ``"region2"``, ...: `picture_regions`).
 
     ``pixel_budget`` bounds the frames x area an animation's or a video's frames may decode
     (0: no bound, `PixelBudget`); past it the frames hashed so far are kept and ``over_budget``
@@ -79,6 +85,7 @@ def hash_media(
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
     variants += _centre(decoded.luma)
+    variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
@@ -181,6 +188,38 @@ def _centre(luma: Image.Image) -> list[VariantHash]:
 
 #: A middle band smaller than this many pixels a side is not hashed.
 _MIN_CENTRE_SIDE = 32
+
+
+def _regions(luma: Image.Image, *, trimmed: tuple[int, int, int, int] | None) -> list[VariantHash]:
+    """pHash and PDQ of each picture `picture_regions` finds inside the media (`REGION`), as
+    they are: a screenshot shows the picture upright, and each region's turns would be eight
+    more lookups for an edit nobody makes to a screenshot. A region that is the picture inside
+    trimmed borders (``trimmed``, `content_box`) is hashed already, turns and all: skipped."""
+    found = []
+    boxes = [
+        box
+        for box in picture_regions(luma)
+        if trimmed is None or _overlap(box, trimmed) < _SAME_BOX
+    ]
+    for number, box in enumerate(boxes, start=1):
+        name = REGION if number == 1 else f"{REGION}{number}"
+        region = luma.crop(box)
+        found.append(VariantHash(name, phash(region)))
+        found.append(VariantHash(name, pdq_luma(np.asarray(region))))
+    return found
+
+
+#: A region overlapping the trimmed box this much (intersection over union) is that box.
+_SAME_BOX = 0.9
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two ``(left, top, right, bottom)`` boxes."""
+    width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
 
 
 def _trimmed(variant: str) -> str:
