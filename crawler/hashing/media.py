@@ -194,12 +194,15 @@ def _regions(luma: Image.Image, *, trimmed: tuple[int, int, int, int] | None) ->
     """pHash and PDQ of each picture `picture_regions` finds inside the media (`REGION`), as
     they are: a screenshot shows the picture upright, and each region's turns would be eight
     more lookups for an edit nobody makes to a screenshot. A region that is the picture inside
-    trimmed borders (``trimmed``, `content_box`) is hashed already, turns and all: skipped."""
+    trimmed borders (``trimmed``, `content_box`, to `_SAME_SIDE` a side) is hashed already,
+    turns and all: skipped. One that is not quite (a blurred drop shadow around the picture,
+    which `content_box` keeps) is hashed: its sides are snapped to the picture's edges."""
+    width, height = luma.size
     found = []
     boxes = [
         box
         for box in picture_regions(luma)
-        if trimmed is None or _overlap(box, trimmed) < _SAME_BOX
+        if trimmed is None or not _same_box(box, trimmed, width, height)
     ]
     for number, box in enumerate(boxes, start=1):
         name = REGION if number == 1 else f"{REGION}{number}"
@@ -209,17 +212,15 @@ def _regions(luma: Image.Image, *, trimmed: tuple[int, int, int, int] | None) ->
     return found
 
 
-#: A region overlapping the trimmed box this much (intersection over union) is that box.
-_SAME_BOX = 0.9
+#: Boxes whose sides are all within this share of the image's side (or 2 pixels) are the same.
+_SAME_SIDE = 0.01
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two ``(left, top, right, bottom)`` boxes."""
-    width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
+def _same_box(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int], width: int, height: int
+) -> bool:
+    slack = (max(2, _SAME_SIDE * width), max(2, _SAME_SIDE * height)) * 2
+    return all(abs(p - q) <= d for p, q, d in zip(a, b, slack, strict=True))
 
 
 def _trimmed(variant: str) -> str:

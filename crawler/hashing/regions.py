@@ -49,8 +49,9 @@ _FLAT_LEVELS = 3
 _MAX_MODE = 0.5
 #: ... and at least this many distinct grey levels.
 _MIN_LEVELS = 48
-#: A side is snapped to the strongest edge within this many work-size pixels of the blob's side.
-_SNAP = 2
+#: A side is snapped to the strongest edge within this many work-size pixels of the blob's side
+#: (a blurred drop shadow joins the picture's blob a few pixels out).
+_SNAP = 4
 #: The line just outside a side is flat when this share of it is within `_OUTSIDE_LEVELS` of its
 #: median ...
 _OUTSIDE_SHARE = 0.9
@@ -123,28 +124,31 @@ def _photo_like(crop: np.ndarray) -> bool:
 
 def _snap(pixels: np.ndarray, box: Box, factor: int) -> Box:
     """The box in full-size pixels, each side moved to the strongest straight edge (the largest
-    mean step between neighbouring rows or columns along the box) near where the blob put it."""
+    mean step between neighbouring rows or columns along the box) near where the blob put it:
+    up to a work-size pixel out (the blob marks both sides of the picture's edge) or `_SNAP`
+    in (a drop shadow's blur joins the blob outside the picture), never out to a card's border
+    a few pixels further."""
     height, width = pixels.shape
     left, top, right, bottom = (
         min(side * factor, end) for side, end in zip(box, (width, height) * 2, strict=True)
     )
-    reach = max(2, _SNAP * factor)
+    out, inward = factor + 1, max(2, _SNAP * factor)
     columns = slice(left, right)
-    top = _edge(lambda a, b: pixels[a:b, columns], top, reach, height)
-    bottom = _edge(lambda a, b: pixels[a:b, columns], bottom, reach, height)
+    top = _edge(lambda a, b: pixels[a:b, columns], top, (-out, inward), height)
+    bottom = _edge(lambda a, b: pixels[a:b, columns], bottom, (-inward, out), height)
     rows = slice(top, bottom)
-    left = _edge(lambda a, b: pixels[rows, a:b].T, left, reach, width)
-    right = _edge(lambda a, b: pixels[rows, a:b].T, right, reach, width)
+    left = _edge(lambda a, b: pixels[rows, a:b].T, left, (-out, inward), width)
+    right = _edge(lambda a, b: pixels[rows, a:b].T, right, (-inward, out), width)
     return (left, top, right, bottom)
 
 
-def _edge(lines, guess: int, reach: int, end: int) -> int:
-    """The index ``i`` near ``guess`` (within ``reach``, inside ``1..end-1``) where line ``i``
-    (``lines(a, b)`` gives lines ``a..b-1``) differs most from line ``i - 1``: the first line
-    past an edge. A side on the image's border stays there."""
+def _edge(lines, guess: int, reach: tuple[int, int], end: int) -> int:
+    """The index ``i`` in ``guess + reach[0] .. guess + reach[1]`` (inside ``1..end-1``) where
+    line ``i`` (``lines(a, b)`` gives lines ``a..b-1``) differs most from line ``i - 1``: the
+    first line past an edge. A side on the image's border stays there."""
     if guess <= 0 or guess >= end:
         return min(max(guess, 0), end)
-    first, last = max(1, guess - reach), min(end - 1, guess + reach)
+    first, last = max(1, guess + reach[0]), min(end - 1, guess + reach[1])
     values = lines(first - 1, last + 1).astype(np.int16)
     steps = np.abs(np.diff(values, axis=0)).mean(axis=1)
     return first + int(np.argmax(steps))

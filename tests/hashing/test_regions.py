@@ -56,6 +56,15 @@ def test_the_photo_in_a_social_post_screenshot_is_found(name, fmt):
     assert close(found[0], expected, scale)
 
 
+@pytest.mark.parametrize("name", ["camera", "coffee", "rocket"])
+def test_a_photo_over_a_drop_shadow_is_found_without_the_shadow(name):
+    """The blurred shadow joins the photo's blob; the sides snap to the photo's edges."""
+    page, expected = screens.shadowed(load_photo(name))
+    found, scale = regions_of(encode(page, "JPEG", quality=70))
+    assert len(found) == 1
+    assert close(found[0], expected, scale)
+
+
 def test_each_photo_of_a_collage_is_found_largest_first():
     names = ["astronaut", "camera", "chelsea", "coffee"]
     page, expected = screens.collage([load_photo(name) for name in names])

@@ -61,6 +61,15 @@ def test_a_social_post_screenshot_in_jpeg_matches_its_photo(name):
     assert [(m.case_id, m.variant) for m in matches] == [(CASES.index(name), REGION)]
 
 
+@pytest.mark.parametrize("name", ["coffee", "rocket"])
+def test_a_photo_over_a_drop_shadow_matches_by_its_region_not_the_trimmed_page(name):
+    """The trimmed page keeps the shadow, and its hashes miss; the region is the photo."""
+    media = hash_media(encode(screens.shadowed(load_photo(name))[0], "JPEG", quality=70))
+    assert CASES.index(name) not in [m.case_id for m in matcher().match(without_regions(media))]
+    matches = matcher().match(media)
+    assert [(m.case_id, m.variant) for m in matches] == [(CASES.index(name), REGION)]
+
+
 def test_each_photo_of_a_collage_matches_by_its_own_region():
     names = ["chelsea", "rocket", "coins", "camera"]
     page, _ = screens.collage([load_photo(name) for name in names])

@@ -7,7 +7,7 @@ helper returns the picture and the boxes ``(left, top, right, bottom)`` where it
 
 from __future__ import annotations
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 Box = tuple[int, int, int, int]
 
@@ -39,6 +39,20 @@ def social_post(photo: Image.Image) -> tuple[Image.Image, Box]:
         text = "look what I found on an old drive, do you know her? #throwback"[: 60 - 9 * row]
         draw.text((40, below + 44 + 36 * row), text, font=font, fill=(60, 60, 60))
     return page, (left, top, left + shown.width, top + shown.height)
+
+
+def shadowed(photo: Image.Image) -> tuple[Image.Image, Box]:
+    """A 1080x1500 white page showing the photo, 1000x900 at most, with rounded corners (radius
+    28) over a grey drop shadow blurred 8 px: no UI, so the page is also a padded picture."""
+    page = Image.new("RGB", (1080, 1500), "white")
+    shown = _fitted(photo, 1000, 900)
+    shadow = Image.new("RGB", (shown.width + 40, shown.height + 40), "white")
+    ImageDraw.Draw(shadow).rectangle((20, 20, shown.width + 20, shown.height + 20), fill=(200,) * 3)
+    page.paste(shadow.filter(ImageFilter.GaussianBlur(8)), (20, 180))
+    corners = Image.new("L", shown.size, 0)
+    ImageDraw.Draw(corners).rounded_rectangle((0, 0, *(side - 1 for side in shown.size)), 28, 255)
+    page.paste(shown, (40, 200), corners)
+    return page, (40, 200, 40 + shown.width, 200 + shown.height)
 
 
 def collage(photos: list[Image.Image], gap: int = 12) -> tuple[Image.Image, list[Box]]:
