@@ -27,7 +27,8 @@ from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
-from crawler.hashing.phash import phash_variants
+from crawler.hashing.phash import phash, phash_variants
+from crawler.hashing.regions import picture_regions
 from crawler.hashing.sniff import sniff
 from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
@@ -37,6 +38,10 @@ TRIMMED = "trimmed"
 #: `centre_box`). Unlike the other variants, references store it too
 #: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
 CENTRE = "centre"
+#: The variant name prefix of hashes of a picture shown inside the media (a screenshot of a
+#: page, a collage: `picture_regions`): ``"region"`` for the largest, ``"region2"``... for the
+#: others. Crawled media only; references never store them.
+REGION = "region"
 #: Meme captions and subtitles sit in bands at the top and the bottom; each band is this share of
 #: the height. Captions 10% of the height high, 3% from the edge, stay inside it.
 CAPTION_BAND = 0.2
@@ -51,7 +56,8 @@ def hash_media(
     Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
     when `content_box` finds borders, pHash and PDQ of the picture inside them
     (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
-    without captions (``"centre"``, `centre_box`).
+    without captions (``"centre"``, `centre_box`), and pHash and PDQ of each picture shown inside
+    a screenshot or collage (``"region"``, ``"region2"``, ...: `picture_regions`).
 
     ``pixel_budget`` bounds the frames x area an animation's or a video's frames may decode
     (0: no bound, `PixelBudget`); past it the frames hashed so far are kept and ``over_budget``
@@ -79,6 +85,7 @@ def hash_media(
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
     variants += _centre(decoded.luma)
+    variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
@@ -181,6 +188,39 @@ def _centre(luma: Image.Image) -> list[VariantHash]:
 
 #: A middle band smaller than this many pixels a side is not hashed.
 _MIN_CENTRE_SIDE = 32
+
+
+def _regions(luma: Image.Image, *, trimmed: tuple[int, int, int, int] | None) -> list[VariantHash]:
+    """pHash and PDQ of each picture `picture_regions` finds inside the media (`REGION`), as
+    they are: a screenshot shows the picture upright, and each region's turns would be eight
+    more lookups for an edit nobody makes to a screenshot. A region that is the picture inside
+    trimmed borders (``trimmed``, `content_box`, to `_SAME_SIDE` a side) is hashed already,
+    turns and all: skipped. One that is not quite (a blurred drop shadow around the picture,
+    which `content_box` keeps) is hashed: its sides are snapped to the picture's edges."""
+    width, height = luma.size
+    found = []
+    boxes = [
+        box
+        for box in picture_regions(luma)
+        if trimmed is None or not _same_box(box, trimmed, width, height)
+    ]
+    for number, box in enumerate(boxes, start=1):
+        name = REGION if number == 1 else f"{REGION}{number}"
+        region = luma.crop(box)
+        found.append(VariantHash(name, phash(region)))
+        found.append(VariantHash(name, pdq_luma(np.asarray(region))))
+    return found
+
+
+#: Boxes whose sides are all within this share of the image's side (or 2 pixels) are the same.
+_SAME_SIDE = 0.01
+
+
+def _same_box(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int], width: int, height: int
+) -> bool:
+    slack = (max(2, _SAME_SIDE * width), max(2, _SAME_SIDE * height)) * 2
+    return all(abs(p - q) <= d for p, q, d in zip(a, b, slack, strict=True))
 
 
 def _trimmed(variant: str) -> str:

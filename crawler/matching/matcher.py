@@ -5,7 +5,8 @@ threshold and preference): sha256 or md5 equal; pHash within 10 bits; PDQ within
 only when both hashes have quality `PDQ_MIN_QUALITY` or better (a missing quality counts as good
 enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_SET`). pHash and
 PDQ are checked for the media as it is and for each of its variants (turned, mirrored, inside
-trimmed borders, the middle band without caption bands: `MediaHashes.variants`); references are
+trimmed borders, the middle band without caption bands, each picture shown inside a screenshot or
+collage: `MediaHashes.variants`), at the same thresholds; references are
 originals, with the PDQ of their middle band stored as one more PDQ reference
 (`MediaHashes.reference_values`). Cases that none of these match get a second look by crhash
 (`KeypointIndex` screens, `crop_evidence` decides): at least `CRHASH_MIN_INLIERS` of a
@@ -51,10 +52,11 @@ _ADD_CHUNK = 65_536
 @dataclass(frozen=True, slots=True)
 class Match:
     """One case's match. ``variant`` names how the media relates to the reference ("original",
-    "flipx", "rot90", "trimmed", "trimmed+flipx", ...: see `crawler.hashing.dihedral`; `CROP`
-    for crhash). ``distance`` is in bits for pHash and PDQ, 0 for exact digests, and for crhash
-    the number of the reference's keypoints that were not found in place; a crhash match also
-    keeps how many were (``inliers``) and how well their descriptors agree (``score``, see
+    "flipx", "rot90", "trimmed", "trimmed+flipx", ...: see `crawler.hashing.dihedral`;
+    "centre"; "region", "region2", ...: a picture shown inside the media; `CROP` for crhash).
+    ``distance`` is in bits for pHash and PDQ, 0 for exact digests, and for crhash the number of
+    the reference's keypoints that were not found in place; a crhash match also keeps how many
+    were (``inliers``) and how well their descriptors agree (``score``, see
     `CRHASH_MIN_SCORE`)."""
 
     reference_id: int
