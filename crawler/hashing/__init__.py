@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from crawler.hashing.media import (
         CAPTION_BAND,
         CENTRE,
+        STRAIGHTENED,
         TRIMMED,
         centre_box,
         hash_file,
@@ -59,6 +60,7 @@ _MODULES: dict[str, str] = {
     "PDQ_MATCH_THRESHOLD": "pdq",
     "PDQ_MIN_QUALITY": "pdq",
     "PHASH_MATCH_THRESHOLD": "phash",
+    "STRAIGHTENED": "media",
     "TRIMMED": "media",
     "Algorithm": "algorithms",
     "Decoded": "decode",
@@ -92,6 +94,7 @@ __all__ = [
     "PDQ_MATCH_THRESHOLD",
     "PDQ_MIN_QUALITY",
     "PHASH_MATCH_THRESHOLD",
+    "STRAIGHTENED",
     "TRIMMED",
     "Algorithm",
     "Decoded",

@@ -29,10 +29,14 @@ from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
 from crawler.hashing.phash import phash_variants
 from crawler.hashing.sniff import sniff
+from crawler.hashing.straighten import straightened
 from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
 #: The variant name prefix of hashes of the picture inside trimmed borders.
 TRIMMED = "trimmed"
+#: The variant name prefix of hashes of a picture turned a few degrees on a grown canvas, turned
+#: back upright and cut out (`crawler.hashing.straighten`).
+STRAIGHTENED = "straightened"
 #: The variant name of the PDQ of the picture's middle band, without the caption bands (see
 #: `centre_box`). Unlike the other variants, references store it too
 #: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
@@ -48,9 +52,11 @@ def hash_media(
     """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
     enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
 
-    Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
-    when `content_box` finds borders, pHash and PDQ of the picture inside them
-    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
+    Variants: pHash and PDQ of all eight turns and mirrors (`DIHEDRAL` names); when
+    `content_box` finds borders, pHash and PDQ of the picture inside them (``"trimmed"``,
+    ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...); when the picture stands turned a few degrees
+    on a canvas grown to hold it, of the picture turned back and cut out (``"straightened"``,
+    ``"straightened+flipx"``, ...: `crawler.hashing.straighten`); and PDQ of the middle band
     without captions (``"centre"``, `centre_box`).
 
     ``pixel_budget`` bounds the frames x area an animation's or a video's frames may decode
@@ -78,6 +84,10 @@ def hash_media(
         cropped = decoded.luma.crop(box)
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
+    upright = straightened(decoded.luma)
+    if upright is not None:
+        _, turned_back = _perceptual(upright, symmetric=decoded.shrink > 1, include_original=True)
+        variants += [VariantHash(_prefixed(STRAIGHTENED, i.variant), i.value) for i in turned_back]
     variants += _centre(decoded.luma)
     crhash, keypoints = keypoint_features(decoded.luma)
     frames, duration = (), None
@@ -184,7 +194,11 @@ _MIN_CENTRE_SIDE = 32
 
 
 def _trimmed(variant: str) -> str:
-    return TRIMMED if variant == "original" else f"{TRIMMED}+{variant}"
+    return _prefixed(TRIMMED, variant)
+
+
+def _prefixed(prefix: str, variant: str) -> str:
+    return prefix if variant == "original" else f"{prefix}+{variant}"
 
 
 def hash_file(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:

@@ -381,3 +381,35 @@ def test_references_given_as_a_generator_are_read_in_chunks(monkeypatch):
     with pytest.raises(ValueError, match=f"reference {refs[4].id} is already in the matcher"):
         matcher.add(ref for ref in [Reference(999, 1, refs[0].value), refs[4]])
     assert len(matcher) == len(refs)
+
+
+def registered(name: str, case_id: int = 1) -> Matcher:
+    """One photo registered as `refs add` stores it (its hashes and stored variants)."""
+    values = original(name).reference_values()
+    return Matcher(Reference(i + 1, case_id, value) for i, value in enumerate(values))
+
+
+def gallery_copy(image: Image.Image, width: int) -> bytes:
+    """As a gallery serves an upload: resized to ``width`` wide, JPEG at WordPress's 82."""
+    height = max(1, round(image.height * width / image.width))
+    return encode(image.resize((width, height), Image.Resampling.LANCZOS), "JPEG", quality=82)
+
+
+@pytest.mark.parametrize("variant", ["rot90", "rot270"])
+@pytest.mark.parametrize("name", ["brick", "grass", "gravel", "page"])
+def test_quarter_turned_resized_copy_matches(name, variant):
+    """Turned and resized, these drift 32-68 bits in PDQ, and pHash, which holds their upright
+    resized copies, must undo the turn too."""
+    copy = hash_media(gallery_copy(dihedral.apply(load_photo(name), variant), 1023))
+    assert [(m.case_id, m.variant) for m in registered(name).match(copy)] == [(1, variant)]
+
+
+@pytest.mark.parametrize("degrees", [4, -6])
+@pytest.mark.parametrize("name", ["brick", "grass"])
+def test_copy_turned_a_few_degrees_on_a_grown_canvas_matches_straightened(name, degrees):
+    """crhash finds at most three keypoints in place in these (ORB descriptors change too much
+    at 4 degrees) and the whole frame's hashes are far; the picture turned back and cut out
+    keeps the original's pHash."""
+    image = load_photo(name).rotate(degrees, Image.Resampling.BICUBIC, expand=True)
+    (found,) = registered(name).match(hash_media(encode(image, "JPEG", quality=85)))
+    assert (found.case_id, found.algorithm, found.variant) == (1, "phash", "straightened")
