@@ -49,7 +49,8 @@ def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
             block = block * _ODD_NEGATIVE[:, None]
         if reverse_cols:
             block = block * _ODD_NEGATIVE[None, :]
-        found[variant] = HashValue("phash", str(imagehash.ImageHash(block > np.median(block))))
+        bits = np.packbits(block > np.median(block))  # row by row, as imagehash writes it
+        found[variant] = HashValue("phash", bits.tobytes().hex())
     return found
 
 
