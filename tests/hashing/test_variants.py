@@ -134,3 +134,11 @@ def test_media_gets_all_eight_pdq_and_phash_variants_besides_itself_and_its_cent
     assert sorted(pdqs) == sorted([*dihedral.DIHEDRAL, "centre"])
     assert [item.variant for item in hashes.with_variants("phash")] == list(dihedral.DIHEDRAL)
     assert hashes.with_variants("pdq")[0].value == hashes.get("pdq")
+
+
+def test_a_framed_picture_gets_phash_turns_only_inside_its_frame():
+    frame, _ = _padded("coffee", 0.2, "solid")
+    hashes = hash_media(encode(frame, "PNG"))
+    phashes = [item.variant for item in hashes.with_variants("phash")]
+    assert [name for name in phashes if not name.startswith("trimmed")] == ["original", "flipx"]
+    assert {f"trimmed+{name}" for name in dihedral.DIHEDRAL if name != "original"} <= set(phashes)
