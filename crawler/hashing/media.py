@@ -30,10 +30,14 @@ from crawler.hashing.pdq import pdq_luma, pdq_variants, symmetric_size
 from crawler.hashing.phash import phash, phash_variants
 from crawler.hashing.regions import picture_regions
 from crawler.hashing.sniff import sniff
+from crawler.hashing.straighten import straightened
 from crawler.hashing.types import HashValue, MediaHashes, VariantHash
 
 #: The variant name prefix of hashes of the picture inside trimmed borders.
 TRIMMED = "trimmed"
+#: The variant name prefix of hashes of a picture turned a few degrees on a grown canvas, turned
+#: back upright and cut out (`crawler.hashing.straighten`).
+STRAIGHTENED = "straightened"
 #: The variant name of the PDQ of the picture's middle band, without the caption bands (see
 #: `centre_box`). Unlike the other variants, references store it too
 #: (`MediaHashes.reference_values`): a captioned copy's middle equals the original's middle.
@@ -53,11 +57,14 @@ def hash_media(
     """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
     enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
 
-    Variants: PDQ of all eight turns and mirrors (`DIHEDRAL` names), pHash of the mirror image,
-    when `content_box` finds borders, pHash and PDQ of the picture inside them
-    (``"trimmed"``, ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...), and PDQ of the middle band
-    without captions (``"centre"``, `centre_box`), and pHash and PDQ of each picture shown inside
-    a screenshot or collage (``"region"``, ``"region2"``, ...: `picture_regions`).
+    Variants: pHash and PDQ of all eight turns and mirrors (`DIHEDRAL` names; pHash's mirror
+    only for a frame with borders or turned corners, whose pHash is mostly theirs); when
+    `content_box` finds borders, pHash and PDQ of the picture inside them (``"trimmed"``,
+    ``"trimmed+flipx"``, ``"trimmed+rot90"``, ...); when the picture stands turned a few degrees
+    on a canvas grown to hold it, of the picture turned back and cut out (``"straightened"``,
+    ``"straightened+flipx"``, ...: `crawler.hashing.straighten`); PDQ of the middle band
+    without captions (``"centre"``, `centre_box`); and pHash and PDQ of each picture shown
+    inside a screenshot or collage (``"region"``, ``"region2"``, ...: `picture_regions`).
 
     ``pixel_budget`` bounds the frames x area an animation's or a video's frames may decode
     (0: no bound, `PixelBudget`); past it the frames hashed so far are kept and ``over_budget``
@@ -78,12 +85,20 @@ def hash_media(
     budget.spend(decoded.width, decoded.height)  # the first frame, decoded already
     # A picture reduced for hashing anyway is reduced to a size where PDQ mirrors exactly (a few
     # per cent more), which makes its eight variants one pass; small pictures keep their pixels.
-    hashes, variants = _perceptual(decoded.luma, symmetric=decoded.shrink > 1)
     box = content_box(decoded.luma)
+    upright = straightened(decoded.luma)
+    # A frame with borders or turned corners is described by the picture inside them: its own
+    # pHash is mostly the borders', so only the picture inside gets pHash's turns (turned, two
+    # bordered frames of unrelated photos came within pHash's threshold).
+    framed = box is not None or upright is not None
+    hashes, variants = _perceptual(decoded.luma, symmetric=decoded.shrink > 1, turns=not framed)
     if box is not None:
         cropped = decoded.luma.crop(box)
         _, trimmed = _perceptual(cropped, symmetric=decoded.shrink > 1, include_original=True)
         variants += [VariantHash(_trimmed(item.variant), item.value) for item in trimmed]
+    if upright is not None:
+        _, turned_back = _perceptual(upright, symmetric=decoded.shrink > 1, include_original=True)
+        variants += [VariantHash(_prefixed(STRAIGHTENED, i.variant), i.value) for i in turned_back]
     variants += _centre(decoded.luma)
     variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
@@ -146,10 +161,13 @@ def _video(
 
 
 def _perceptual(
-    luma: Image.Image, *, symmetric: bool, include_original: bool = False
+    luma: Image.Image, *, symmetric: bool, include_original: bool = False, turns: bool = True
 ) -> tuple[list[HashValue], list[VariantHash]]:
-    """The original's pHash and PDQ, and the variants' (with the original's too when asked)."""
+    """The original's pHash and PDQ, and the variants' (with the original's too when asked;
+    without ``turns``, pHash's mirror only)."""
     phashes = phash_variants(luma)
+    if not turns:
+        phashes = {name: phashes[name] for name in _PHASH_UNTURNED}
     size = symmetric_size(*luma.size) if symmetric else luma.size
     pdqs = pdq_variants(np.asarray(luma if size == luma.size else luma.resize(size, _REDUCE)))
     originals = [phashes["original"], pdqs["original"]]
@@ -163,6 +181,8 @@ def _perceptual(
 
 
 _REDUCE = Image.Resampling.BILINEAR
+#: pHash variants of a frame with borders or turned corners (see `hash_media`).
+_PHASH_UNTURNED = ("original", "flipx")
 #: Image formats that can hold an animation: its frames are hashed like a video's.
 _ANIMATED_FORMATS = frozenset({"gif", "webp", "png"})
 
@@ -224,7 +244,11 @@ def _same_box(
 
 
 def _trimmed(variant: str) -> str:
-    return TRIMMED if variant == "original" else f"{TRIMMED}+{variant}"
+    return _prefixed(TRIMMED, variant)
+
+
+def _prefixed(prefix: str, variant: str) -> str:
+    return prefix if variant == "original" else f"{prefix}+{variant}"
 
 
 def hash_file(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import imagehash
+import numpy as np
+import scipy.fftpack
 from PIL import Image
 
 from crawler.hashing.algorithms import PHASH
+from crawler.hashing.dihedral import DIHEDRAL, inverse
 from crawler.hashing.types import HashValue
 
 #: Two pHashes at most this many bits apart (of 64) are treated as the same picture: the
@@ -24,17 +27,50 @@ def phash(image: Image.Image) -> HashValue:
 
 
 def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
-    """pHash of a picture (``"original"``, equal to `phash`) and of it mirrored (``"flipx"``).
+    """pHash of a picture undoing each of the eight turns and mirrors, by variant name (as
+    `crawler.hashing.pdq.pdq_variants` names them): ``"original"`` equals `phash`, and
+    ``result["rot90"]`` is the pHash of the picture turned back a quarter clockwise.
 
-    Both come from one 32x32 reduction, which mirrors exactly; a mirrored copy of the original
-    gives the original's pHash as its ``"flipx"`` hash.
+    All eight come from one 32x32 reduction and one DCT: turning or mirroring the 32x32 picture
+    transposes its DCT coefficients or flips the sign of every odd one along the reversed axis,
+    so each variant is the low-frequency block rearranged, then cut at its own median as
+    imagehash does. A copy turned a quarter and resized drifts further in PDQ than in pHash
+    (textures, scanned pages), and PDQ alone held such copies before pHash had turns.
     """
-    small = luma.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
-    mirrored = small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    return {
-        "original": HashValue("phash", str(imagehash.phash(small))),
-        "flipx": HashValue("phash", str(imagehash.phash(mirrored))),
-    }
+    small = luma.convert("L").resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
+    pixels = np.asarray(small)
+    coefficients = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    low = coefficients[:_PHASH_BITS_SIDE, :_PHASH_BITS_SIDE]
+    found = {}
+    for variant in DIHEDRAL:
+        swap, reverse_rows, reverse_cols = _ARRAY_STEPS[inverse(variant)]
+        block = low.T if swap else low
+        if reverse_rows:
+            block = block * _ODD_NEGATIVE[:, None]
+        if reverse_cols:
+            block = block * _ODD_NEGATIVE[None, :]
+        bits = np.packbits(block > np.median(block))  # row by row, as imagehash writes it
+        found[variant] = HashValue("phash", bits.tobytes().hex())
+    return found
+
+
+#: imagehash's pHash: the DCT of the picture at 32x32, of which the 8x8 lowest frequencies.
+_PHASH_SIDE = 32
+_PHASH_BITS_SIDE = 8
+#: Reversing an axis of the picture multiplies its DCT coefficient k along that axis by (-1)^k.
+_ODD_NEGATIVE = np.array([(-1) ** k for k in range(_PHASH_BITS_SIDE)], dtype=np.float64)
+#: Each transform as numpy steps on an array of rows: (transpose first, then reverse the rows,
+#: reverse the columns); `dihedral.apply` of the same name gives the same array.
+_ARRAY_STEPS: dict[str, tuple[bool, bool, bool]] = {
+    "original": (False, False, False),
+    "rot90": (True, True, False),
+    "rot180": (False, True, True),
+    "rot270": (True, False, True),
+    "flipx": (False, False, True),
+    "flipy": (False, True, False),
+    "transpose": (True, False, False),
+    "transverse": (True, True, True),
+}
 
 
 def phash_is_usable(value: HashValue) -> bool:

@@ -56,6 +56,25 @@ def test_luma_pdq_equals_rgb_pdq_for_the_pinned_photos(name):
     assert pdq_luma(np.asarray(load_photo(name).convert("L"))) == pdq(load_photo(name))
 
 
+@pytest.mark.parametrize("name", PHOTOS)
+def test_each_phash_variant_equals_imagehash_of_the_turned_reduction(name):
+    """The eight come from one DCT; each equals imagehash's pHash of the 32x32 reduction
+    turned back (the reduction of a turned picture is the turned reduction, to rounding)."""
+    luma = load_photo(name).convert("L")
+    small = luma.resize((32, 32), Image.Resampling.LANCZOS)
+    found = phash_variants(luma)
+    for variant in dihedral.DIHEDRAL:
+        assert found[variant] == phash(dihedral.apply(small, dihedral.inverse(variant))), variant
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_phash_of_a_turned_picture_undoes_the_turn(name):
+    photo = load_photo(name)
+    for variant in dihedral.DIHEDRAL:
+        found = phash_variants(dihedral.apply(photo, variant))[variant]
+        assert hamming(found.hex, phash(photo).hex) <= 2, variant
+
+
 @pytest.mark.parametrize("name", SCENES)
 def test_phash_of_a_mirror_image_is_the_originals(name):
     photo = load_photo(name)
@@ -109,9 +128,17 @@ def test_trimmed_variants_exist_only_when_there_are_borders():
     assert hamming(trimmed["pdq"].hex, plain.get("pdq").hex) <= PDQ_MATCH_THRESHOLD
 
 
-def test_media_gets_all_eight_pdq_and_two_phash_variants_besides_itself_and_its_centre():
+def test_media_gets_all_eight_pdq_and_phash_variants_besides_itself_and_its_centre():
     hashes = hash_media(photo_path("chelsea").read_bytes())
     pdqs = [item.variant for item in hashes.with_variants("pdq")]
     assert sorted(pdqs) == sorted([*dihedral.DIHEDRAL, "centre"])
-    assert [item.variant for item in hashes.with_variants("phash")] == ["original", "flipx"]
+    assert [item.variant for item in hashes.with_variants("phash")] == list(dihedral.DIHEDRAL)
     assert hashes.with_variants("pdq")[0].value == hashes.get("pdq")
+
+
+def test_a_framed_picture_gets_phash_turns_only_inside_its_frame():
+    frame, _ = _padded("coffee", 0.2, "solid")
+    hashes = hash_media(encode(frame, "PNG"))
+    phashes = [item.variant for item in hashes.with_variants("phash")]
+    assert [name for name in phashes if not name.startswith("trimmed")] == ["original", "flipx"]
+    assert {f"trimmed+{name}" for name in dihedral.DIHEDRAL if name != "original"} <= set(phashes)

@@ -381,3 +381,54 @@ def test_references_given_as_a_generator_are_read_in_chunks(monkeypatch):
     with pytest.raises(ValueError, match=f"reference {refs[4].id} is already in the matcher"):
         matcher.add(ref for ref in [Reference(999, 1, refs[0].value), refs[4]])
     assert len(matcher) == len(refs)
+
+
+def registered(name: str, case_id: int = 1) -> Matcher:
+    """One photo registered as `refs add` stores it (its hashes and stored variants)."""
+    values = original(name).reference_values()
+    return Matcher(Reference(i + 1, case_id, value) for i, value in enumerate(values))
+
+
+def gallery_copy(image: Image.Image, width: int) -> bytes:
+    """As a gallery serves an upload: resized to ``width`` wide, JPEG at WordPress's 82."""
+    height = max(1, round(image.height * width / image.width))
+    return encode(image.resize((width, height), Image.Resampling.LANCZOS), "JPEG", quality=82)
+
+
+@pytest.mark.parametrize("variant", ["rot90", "rot270"])
+@pytest.mark.parametrize("name", ["brick", "grass", "gravel"])
+def test_quarter_turned_resized_copy_matches(name, variant):
+    """Turned and resized, these drift 32-68 bits in PDQ, and pHash, which holds their upright
+    resized copies, must undo the turn too. (``page`` too, but its white margins are taken for
+    borders, and a framed picture's pHash is turned only inside the frame: see docs.)"""
+    copy = hash_media(gallery_copy(dihedral.apply(load_photo(name), variant), 1023))
+    assert [(m.case_id, m.variant) for m in registered(name).match(copy)] == [(1, variant)]
+
+
+@pytest.mark.parametrize("degrees", [4, -6])
+@pytest.mark.parametrize("name", ["brick", "grass"])
+def test_copy_turned_a_few_degrees_on_a_grown_canvas_matches_straightened(name, degrees):
+    """crhash finds at most three keypoints in place in these (ORB descriptors change too much
+    at 4 degrees) and the whole frame's hashes are far; the picture turned back and cut out
+    keeps the original's pHash."""
+    image = load_photo(name).rotate(degrees, Image.Resampling.BICUBIC, expand=True)
+    (found,) = registered(name).match(hash_media(encode(image, "JPEG", quality=85)))
+    assert (found.case_id, found.algorithm, found.variant) == (1, "phash", "straightened")
+
+
+def black_frame(image: Image.Image, share: float) -> Image.Image:
+    """``image`` centred on black, the frame ``share`` larger than it each way."""
+    size = (round(image.width * (1 + share)), round(image.height * (1 + share)))
+    frame = Image.new("RGB", size, "black")
+    frame.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    return frame
+
+
+def test_two_unrelated_pictures_framed_in_black_do_not_match_turned():
+    """A framed picture's pHash is mostly its frame's: ihc and page, each framed 20% in black,
+    came 10 bits apart with one turned a quarter, so only the picture inside the frame is
+    hashed turned."""
+    reference = hash_media(encode(black_frame(load_photo("page"), 0.2), "PNG"))
+    matcher = Matcher(Reference(i, 1, v) for i, v in enumerate(reference.reference_values()))
+    query = hash_media(encode(black_frame(load_photo("ihc"), 0.2), "PNG"))
+    assert matcher.match(query) == []
