@@ -20,7 +20,6 @@ docs/benchmarks.md shows the measurements behind both numbers.
 
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import cv2
@@ -68,6 +67,8 @@ _DESCRIPTOR_BITS = 48
 #: Zooms between media and reference accepted, and the turn (radians) allowed with them.
 _ZOOM_RANGE = (0.5, 2.0)
 _MAX_TURN = 0.3
+#: Proposals `crop_evidence` places at once (bounds its arrays: proposals x candidates).
+_PROPOSALS_AT_ONCE = 4096
 
 
 class CropEvidence(NamedTuple):
@@ -160,27 +161,44 @@ def crop_evidence(
     scores = descriptor_threshold + 1 - distances[pairs[:, 0], pairs[:, 1]].astype(np.int64)
     if len(np.unique(pairs[:, 1])) < 2:
         return CropEvidence(min(1, len(pairs)), int(scores.max(initial=0)))
+    # Candidates grouped by reference keypoint, so that a proposal's best candidate in place
+    # per reference keypoint is one `np.maximum.reduceat`.
+    order = np.argsort(pairs[:, 1], kind="stable")
+    pairs, scores = pairs[order], scores[order]
+    groups = np.flatnonzero(np.diff(pairs[:, 1], prepend=-1))
     found = complex_points(probe_pos)[pairs[:, 0]]
-    expected_from = complex_points(ref_pos)
+    expected = complex_points(ref_pos)[pairs[:, 1]]
     best = CropEvidence(1, int(scores.max()))
-    for a, b in itertools.combinations(range(len(pairs)), 2):
-        (qa, ra), (qb, rb) = pairs[a], pairs[b]
-        if ra == rb or qa == qb:
-            continue
-        span = expected_from[rb] - expected_from[ra]
-        if abs(span) < 0.05:
-            continue
-        similarity = (found[b] - found[a]) / span
-        if not _ZOOM_RANGE[0] < abs(similarity) < _ZOOM_RANGE[1]:
-            continue
-        if abs(np.angle(similarity)) > _MAX_TURN:
-            continue
-        placed = (expected_from[pairs[:, 1]] - expected_from[ra]) * similarity + found[a]
-        close = np.flatnonzero(np.abs(found - placed) < tolerance)
-        # Per reference keypoint, its best-scoring candidate in place.
-        per_keypoint = np.zeros(len(ref_desc), dtype=np.int64)
-        np.maximum.at(per_keypoint, pairs[close, 1], scores[close])
-        candidate = CropEvidence(int((per_keypoint > 0).sum()), int(per_keypoint.sum()))
+    # Every two candidates (a, b), a < b, as one array each: the proposals.
+    a, b = np.triu_indices(len(pairs), k=1)
+    keep = (pairs[a, 1] != pairs[b, 1]) & (pairs[a, 0] != pairs[b, 0])
+    a, b = a[keep], b[keep]
+    span = expected[b] - expected[a]
+    keep = np.abs(span) >= 0.05
+    a, b, span = a[keep], b[keep], span[keep]
+    similarity = (found[b] - found[a]) / span
+    zoom = np.abs(similarity)
+    keep = (_ZOOM_RANGE[0] < zoom) & (zoom < _ZOOM_RANGE[1])
+    keep &= np.abs(np.angle(similarity)) <= _MAX_TURN
+    a, similarity = a[keep], similarity[keep]
+    for start in range(0, len(a), _PROPOSALS_AT_ONCE):
+        part = slice(start, start + _PROPOSALS_AT_ONCE)
+        first, zoom_turn = a[part], similarity[part]
+        placed = (expected[None, :] - expected[first, None]) * zoom_turn[:, None]
+        placed += found[first, None]
+        close = np.abs(found[None, :] - placed) < tolerance
+        # Per proposal and reference keypoint, its best-scoring candidate in place.
+        per_keypoint = np.maximum.reduceat(np.where(close, scores[None, :], 0), groups, axis=1)
+        counts = (per_keypoint > 0).sum(axis=1)
+        totals = per_keypoint.sum(axis=1)
+        enough = counts >= min_inliers
+        # The best proposal: by score among those with enough inliers, else by inliers.
+        if enough.any():
+            pick = np.flatnonzero(enough)
+            pick = pick[np.lexsort((counts[pick], totals[pick]))[-1]]
+        else:
+            pick = np.lexsort((totals, counts))[-1]
+        candidate = CropEvidence(int(counts[pick]), int(totals[pick]))
         if _better(candidate, best, min_inliers):
             best = candidate
     return best

@@ -1,0 +1,345 @@
+"""False alarms among thousands of real pictures no other benchmark uses: a markdown table.
+
+    python -m benchmarks.false_alarms             # first run: downloads ~1.2 GB, ~40 minutes
+    python -m benchmarks.false_alarms --per-package 50 --jobs 1
+
+The corpus (`benchmarks.corpus`) is built from Debian packages of wallpapers, astronomy, games,
+clip art and documentation, with dark pictures, star fields, small subjects on black, flat
+drawings, text and UI, and skin tones over-represented. Every picture is registered as a
+reference, its own case, as ``refs add`` stores it (`MediaHashes.reference_values`, hashed by
+`crawler.hashing.hash_media`), in one `crawler.matching.Matcher` with production settings. Every
+picture and `EDITS` copies of it (`benchmarks.photos.TRANSFORMS`) are then matched as a crawl
+would match them, every algorithm and variant included; each (query, another picture's case) is
+one pair, and any match in such a pair is a false alarm. With none, the rule of three bounds the
+rate at 3 / pairs with 95% confidence.
+
+Alongside, each algorithm alone (a Matcher holding only its references) shows how close
+unrelated pairs come: pHash and PDQ at looser thresholds (`LOOSE`) for the closest distance, and
+crhash's keypoint evidence (`crawler.hashing.crhash.crop_evidence`) for the best score among
+pairs with enough keypoints in place. Hashes are cached under ``var/bench/corpus/hashes``, keyed
+by the picture and by the source of ``crawler/hashing``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import os
+import pickle
+import sys
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks import corpus, photos
+from benchmarks.robustness_report import markdown
+from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.algorithms import ALGORITHMS, names
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.matching import Matcher, Reference
+from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
+
+CACHE = Path("var/bench/corpus")
+#: The copies of each picture matched besides the picture itself.
+EDITS = ("JPEG q50", "resize 0.5x", "crop 10%", "mirror", "text overlay")
+#: Thresholds of the per-algorithm matchers, looser than production, to see the closest pairs.
+LOOSE = {"phash": 16, "pdq": 50}
+_HASHING = Path(__file__).resolve().parent.parent / "crawler" / "hashing"
+
+
+@dataclass
+class Hashed:
+    picture: corpus.Picture
+    reference: MediaHashes
+    copies: dict[str, MediaHashes | str]
+
+
+@dataclass
+class Tally:
+    """One class's queries: pairs, production matches, and each algorithm alone."""
+
+    pictures: int = 0
+    pairs: int = 0
+    flagged: list[str] = field(default_factory=list)
+    alone: Counter = field(default_factory=Counter)  # algorithm -> pairs within production
+    closest: dict[str, int] = field(default_factory=dict)  # algorithm -> bits
+    crhash_near: Counter = field(default_factory=Counter)  # score of pairs with enough inliers
+
+    def add(self, other: Tally) -> None:
+        self.pictures += other.pictures
+        self.pairs += other.pairs
+        self.flagged += other.flagged
+        self.alone.update(other.alone)
+        for algorithm, bits in other.closest.items():
+            self.closest[algorithm] = min(bits, self.closest.get(algorithm, bits))
+        self.crhash_near.update(other.crhash_near)
+
+
+def code_version() -> str:
+    """Digest of the hashing code: cached hashes are redone when it changes. crhash's match-time
+    half (``class CropEvidence`` up to ``def keypoint_features``, and ``def unpack`` up to
+    ``def _scaled``) is left out: changing how crhash matches does not change hashes."""
+    digest = hashlib.sha256()
+    for path in sorted(_HASHING.glob("*.py")):
+        text = path.read_text()
+        if path.name == "crhash.py":
+            for start, stop in (
+                ("class CropEvidence", "def keypoint_features"),
+                ("def unpack", "def _scaled"),
+            ):
+                text = text[: text.index(start)] + text[text.index(stop) :]
+        digest.update(text.encode())
+    return digest.hexdigest()[:16]
+
+
+def hash_picture(picture: corpus.Picture, cache: Path, version: str) -> Hashed:
+    """Runs in a worker: the picture's hashes and its copies', from the disk cache if there."""
+    data = picture.path.read_bytes()
+    key = hashlib.sha256(data + "|".join(EDITS).encode() + version.encode()).hexdigest()
+    stored = cache / "hashes" / f"{key[:24]}.pickle"
+    if stored.exists():  # written by this function only, never downloaded
+        reference, copies = pickle.loads(stored.read_bytes())
+        return Hashed(picture, reference, copies)
+    image = picture.load()
+    reference = hash_media(data)
+    copies: dict[str, MediaHashes | str] = {}
+    for edit in EDITS:
+        try:
+            copies[edit] = hash_media(edited(picture, image, edit))
+        except MediaError as error:
+            copies[edit] = f"{type(error).__name__}: {error}"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(pickle.dumps((reference, copies)))
+    return Hashed(picture, reference, copies)
+
+
+def edited(picture: corpus.Picture, image: Image.Image, edit: str) -> bytes:
+    seed = hashlib.sha256(f"{picture.name}/{edit}".encode()).digest()
+    return photos.TRANSFORMS[edit](image, np.random.default_rng(list(seed)))
+
+
+def matchers(hashed: list[Hashed]) -> tuple[Matcher, dict[str, Matcher], KeypointIndex]:
+    """Over every picture's stored values (case = position): the production matcher without the
+    crhash references; one matcher per perceptual algorithm at `LOOSE` thresholds holding only
+    its own references; and the crhash references in a `KeypointIndex`, as `Matcher` keeps
+    them."""
+    refs = [
+        Reference(slot * len(hashed) + case + 1, case, value)
+        for case, item in enumerate(hashed)
+        for slot, value in enumerate(item.reference.reference_values())
+    ]
+    alone = {
+        algorithm: Matcher((r for r in refs if r.value.algorithm == algorithm), thresholds=LOOSE)
+        for algorithm in names("perceptual")
+    }
+    crhash = [r for r in refs if r.value.algorithm == "crhash"]
+    keypoints = KeypointIndex()
+    codes, counts = keypoint_codes([r.value for r in crhash])
+    keypoints.add(
+        np.array([r.id for r in crhash], dtype=np.int64),
+        np.array([r.case_id for r in crhash], dtype=np.int64),
+        codes,
+        counts,
+    )
+    return Matcher(r for r in refs if r.value.algorithm != "crhash"), alone, keypoints
+
+
+def count(hashed: list[Hashed], pool: Executor, parts: int) -> dict[str, Tally]:
+    """Every picture and copy against every other picture's case, per class of the query,
+    counted in ``parts`` jobs of ``pool``."""
+    jobs = [pool.submit(count_part, hashed, part, parts) for part in range(parts)]
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for done, job in enumerate(jobs, start=1):
+        for kind, tally in job.result().items():
+            tallies[kind].add(tally)
+        progress(f"matched {done}/{parts} parts")
+    return tallies
+
+
+def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
+    """Runs in a worker: the queries of every ``parts``-th picture from ``part`` on.
+
+    A pair is flagged as `Matcher.match` flags it: by a digest, pHash or PDQ (any variant, at
+    production thresholds), or else by crhash, screened by the `KeypointIndex` and decided by
+    `crop_evidence` as `Matcher` does. crhash is run here rather than inside `Matcher` so that
+    each screened pair's evidence is computed once and kept for the near-miss column (the
+    crop stage is most of the time)."""
+    production, alone, keypoints = matchers(hashed)
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    others = len(hashed) - 1
+    for case in range(part, len(hashed), parts):
+        item = hashed[case]
+        tally = tallies[item.picture.kind]
+        tally.pictures += 1
+        queries = [("original", item.reference)]
+        queries += [(e, m) for e, m in item.copies.items() if not isinstance(m, str)]
+        for edit, media in queries:
+            tally.pairs += others
+            label = f"{item.picture.name} ({edit})"
+            found_cases = {case}
+            for found in production.match(media):
+                found_cases.add(found.case_id)
+                if found.case_id != case:
+                    tally.flagged.append(
+                        f"{label} -> {hashed[found.case_id].picture.name} by {found.algorithm} "
+                        f"at {found.distance} ({found.variant}) #{case}:{edit}:{found.case_id}"
+                    )
+            for algorithm, matcher in alone.items():
+                for found in matcher.match(media):
+                    if found.case_id == case:
+                        continue
+                    bits = tally.closest.get(algorithm, ALGORITHMS[algorithm].bits)
+                    tally.closest[algorithm] = min(bits, found.distance)
+                    tally.alone[algorithm] += found.distance <= ALGORITHMS[algorithm].threshold
+            if not media.keypoints:
+                continue
+            probe = probe_codes(media.keypoints)
+            for _, ref_case, codes in keypoints.screen(probe, CRHASH_MIN_INLIERS):
+                if ref_case == case:
+                    continue
+                evidence = crop_evidence(probe, codes)
+                if evidence.inliers < CRHASH_MIN_INLIERS:
+                    continue
+                tally.crhash_near[evidence.score] += 1
+                if not evidence.is_match():
+                    continue
+                tally.alone["crhash"] += 1
+                if ref_case not in found_cases:
+                    found_cases.add(ref_case)
+                    tally.flagged.append(
+                        f"{label} -> {hashed[ref_case].picture.name} by crhash "
+                        f"({evidence.inliers} of {len(codes)} in place, score {evidence.score}) "
+                        f"#{case}:{edit}:{ref_case}"
+                    )
+    return tallies
+
+
+def bound(flagged: int, pairs: int) -> str:
+    if not pairs:
+        return "-"
+    if flagged:
+        return f"rate {flagged / pairs:.2g}"
+    return f"0, at most {3 / pairs:.1g}"
+
+
+def table(tallies: dict[str, Tally]) -> str:
+    total = Tally()
+    rows = []
+    for kind in (*corpus.CLASSES, corpus.OTHER, "all"):
+        if kind == "all":
+            tally = total
+        else:
+            tally = tallies.get(kind, Tally())
+            total.add(tally)
+        near = tally.crhash_near
+        rows.append(
+            [
+                f"**{kind}**" if kind == "all" else kind,
+                str(tally.pictures),
+                f"{tally.pairs:,}",
+                str(len(tally.flagged)),
+                bound(len(tally.flagged), tally.pairs),
+                *(str(tally.alone[a]) for a in ("pdq", "phash", "crhash")),
+                *(str(tally.closest.get(a, f"> {LOOSE[a]}")) for a in ("pdq", "phash")),
+                f"{sum(near.values())}, best {max(near)}" if near else "0",
+            ]
+        )
+    header = [
+        "class (of the query)",
+        "pictures",
+        "pairs",
+        "false matches",
+        "95% bound",
+        "PDQ alone",
+        "pHash alone",
+        "crhash alone",
+        "closest PDQ",
+        "closest pHash",
+        f"crhash pairs with {CRHASH_MIN_INLIERS}+ in place, best score",
+    ]
+    return markdown(header, rows)
+
+
+def side_by_side(hashed: list[Hashed], line: str, path: Path) -> None:
+    """The query (re-made) and the picture it was matched to, 256 pixels high, one PNG."""
+    case, edit, other = line.rsplit("#", 1)[1].split(":")
+    picture = hashed[int(case)].picture
+    image = picture.load()
+    if edit != "original":
+        from io import BytesIO
+
+        with Image.open(BytesIO(edited(picture, image, edit))) as copy:
+            image = copy.convert("RGB")
+    pair = [image, hashed[int(other)].picture.load()]
+    for i, part in enumerate(pair):
+        pair[i] = part.resize((max(1, round(part.width * 256 / part.height)), 256))
+    canvas = Image.new("RGB", (pair[0].width + pair[1].width + 8, 256), "white")
+    canvas.paste(pair[0], (0, 0))
+    canvas.paste(pair[1], (pair[0].width + 8, 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.false_alarms", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    parser.add_argument(
+        "--per-package", type=int, default=300, help="pictures sampled per package (300)"
+    )
+    parser.add_argument(
+        "--pictures",
+        type=int,
+        default=None,
+        help="only the first N pictures of the corpus, in package order (default all)",
+    )
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        progress("corpus: fetching, unpacking and normalising (cached under var/bench/corpus)")
+        pictures, lines = corpus.build(CACHE, pool, per_package=args.per_package)
+        if args.pictures is not None and args.pictures < len(pictures):
+            lines.append(
+                f"Only the first {args.pictures} of {len(pictures)} pictures (--pictures)."
+            )
+            pictures = pictures[: args.pictures]
+        progress(f"hashing {len(pictures)} pictures and {len(EDITS)} copies of each")
+        version = code_version()
+        jobs = [pool.submit(hash_picture, picture, CACHE, version) for picture in pictures]
+        hashed = []
+        for done, job in enumerate(jobs, start=1):
+            hashed.append(job.result())
+            if done % 200 == 0 or done == len(jobs):
+                progress(f"hashed {done}/{len(jobs)}")
+        progress("matching every picture and copy against every other picture")
+        tallies = count(hashed, pool, 4 * args.jobs)
+    failed = Counter(e for h in hashed for e, m in h.copies.items() if isinstance(m, str))
+    kinds = Counter(h.picture.kind for h in hashed)
+    print(f"\n### False alarms: {len(hashed)} pictures, each with {len(EDITS)} copies\n")
+    print(table(tallies))
+    print()
+    print(*lines, sep="\n")
+    per_package = Counter(h.picture.package for h in hashed)
+    print("Pictures matched, per package: " + ", ".join(f"{k} {n}" for k, n in per_package.items()))
+    print("Classes: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+    print(f"Copies: {', '.join(EDITS)}" + (f"; failed to hash: {dict(failed)}" if failed else ""))
+    flagged = [line for tally in tallies.values() for line in tally.flagged]
+    for number, line in enumerate(flagged, start=1):
+        picture = CACHE.parent / "false-alarms" / f"{number:03d}.png"
+        side_by_side(hashed, line, picture)
+        print(f"  false match {number}: {line.rsplit(' #', 1)[0]} ({picture})")
+    print(f"\nTook {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
