@@ -58,6 +58,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from crawler.hashing.crops import grid_boxes
 from crawler.hashing.pdq import PDQ_MIN_QUALITY, pdq
 from crawler.hashing.types import FrameHash
 from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, hash_video, unique_frame_hashes
@@ -171,26 +172,6 @@ def decoded(data: bytes) -> list[tuple[float, Image.Image]]:
     return found
 
 
-def grid_boxes(inner: float, step: float) -> list[tuple[float, float, float, float]]:
-    """Where the reference's middle (``inner`` off each edge) lies in a copy cut by each crop of
-    the grid (see the module), in fractions of the copy's sides."""
-    cuts = np.arange(0, inner + 1e-9, step)
-    axis = [(a, b) for a in cuts for b in cuts if a + b <= inner + 1e-9]
-    boxes = []
-    for left, right in axis:
-        for top, bottom in axis:
-            width, height = 1 - left - right, 1 - top - bottom
-            boxes.append(
-                (
-                    (inner - left) / width,
-                    (inner - top) / height,
-                    (1 - inner - left) / width,
-                    (1 - inner - top) / height,
-                )
-            )
-    return boxes
-
-
 def both_sides(reference_frames, inner: float, step: float) -> None:
     middle = (inner, inner, 1 - inner, 1 - inner)
     reference = [
@@ -198,7 +179,7 @@ def both_sides(reference_frames, inner: float, step: float) -> None:
         for seconds, image in decoded(videos.encode(reference_frames))
         if pdq(image.resize((64, 64), Image.Resampling.BOX)).quality >= PDQ_MIN_QUALITY
     ]
-    boxes = grid_boxes(inner, step)
+    boxes = [tuple(box) for box in grid_boxes(inner, step)]
     print(
         f"Both sides: the reference's middle ({inner:.0%} off each edge) once a second; "
         f"{len(boxes)} grid crops a query frame (step {step:.1%})."
