@@ -396,6 +396,11 @@ def middle_hash(frame: av.VideoFrame, seconds: float, quality: int | None) -> Fr
     return FrameHash(round(seconds, 3), HashValue("pdq", code.tobytes().hex(), quality))
 
 
+def picture_middle_hash(picture: Image.Image, seconds: float, quality: int | None) -> FrameHash:
+    """`middle_hash` of a still picture (an animated reference's frame)."""
+    return middle_hash(av.VideoFrame.from_image(picture.convert("RGB")), seconds, quality)
+
+
 def _crop_source(frame: av.VideoFrame) -> np.ndarray:
     """The upright frame as the luma picture crops are cut from (`crawler.hashing.crops`)."""
     picture = frame.to_image(width=CROP_SIDE, height=CROP_SIDE, interpolation="AREA")

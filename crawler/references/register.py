@@ -192,13 +192,15 @@ def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) 
     """Store an animated image's frames as a reference video's: sampled 4 times a second and
     hashed as video frames are, so that a re-encoded GIF or WebP, or an MP4 made from it,
     matches by temporal alignment as a copy of a reference video does."""
-    from crawler.hashing.animation import animation_frame_hashes
+    from crawler.hashing.animation import animation_frame_hashes, animation_middles
     from crawler.hashing.video import REFERENCE_SECONDS_PER_SAMPLE, unique_frame_hashes
 
+    data = path.read_bytes()
     try:
         frames, duration = animation_frame_hashes(
-            path.read_bytes(), seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False
+            data, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False
         )
+        middles = animation_middles(data)
     except MediaError:
         return False
     if not frames:
@@ -213,4 +215,8 @@ def _add_animation_frames(session: Session, case: str, path: Path, sha256: str) 
             for frame in unique_frame_hashes(frames)
         ],
         label=path.name,
+        middles=[
+            db.VideoFrame(middle.seconds, middle.value.hex, middle.value.quality or 0)
+            for middle in unique_frame_hashes(middles)
+        ],
     )

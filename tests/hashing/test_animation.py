@@ -91,3 +91,34 @@ def test_a_video_stops_at_the_pixel_budget():
     cut = hash_video(video, budget=budget)
     assert budget.exhausted and cut.truncated
     assert 0 < len(cut.frames) < len(whole.frames)
+
+
+def test_an_animated_reference_keeps_its_middles_and_a_cropped_copy_of_it_matches():
+    from PIL import Image
+
+    from crawler.hashing.animation import animation_middles
+
+    gif = animated(REFERENCE, "GIF")
+    frames, duration = animation_frame_hashes(
+        gif, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False
+    )
+    middles = animation_middles(gif)
+    assert [m.seconds for m in middles] == pytest.approx(range(len(middles)), abs=0.15)
+    assert len(middles) >= int(duration) and all(m.value.quality is not None for m in middles)
+    matcher = VideoMatcher()
+    matcher.add(1, 7, unique_frame_hashes(frames), duration, unique_frame_hashes(middles))
+    # The same animation cut by 10% off the left and the top, as a re-uploader crops it.
+    with Image.open(io.BytesIO(gif)) as image:
+        cut, times = [], []
+        for index in range(image.n_frames):
+            image.seek(index)
+            picture = image.convert("RGB")
+            w, h = picture.size
+            cut.append(picture.crop((w // 10, h // 10, w, h)).resize((w, h)))
+            times.append(image.info.get("duration", 100))
+    buffer = io.BytesIO()
+    cut[0].save(buffer, "GIF", save_all=True, append_images=cut[1:], duration=times, loop=0)
+    copy = hash_media(buffer.getvalue())
+    (found,) = matcher.match(copy.frames)
+    assert found.variant == "cropped" and abs(found.offset) < 1
+    assert matcher.match(hash_media(animated(OTHER, "GIF")).frames) == []

@@ -77,6 +77,8 @@ def test_an_animated_reference_is_stored_as_a_frame_set(session, tmp_path):
     assert all(len(frame.value) == 64 for frame in video.frames)
     times = [frame.seconds for frame in video.frames]
     assert times == sorted(times) and times[0] == 0.0 and times[-1] > 4
+    # and a middle a second (repeats of still shots dropped), for cropped copies
+    assert 2 <= len(video.middles) <= 7 and video.middles[0].seconds == 0.0
     again = add_files(session, "case-gif", [gif])
     assert (again.files_existing, again.videos_added) == (1, 0)
 
