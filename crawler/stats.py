@@ -209,6 +209,12 @@ BROWSER_PLAYER_VIDEOS = "repostwatch/browser/player/videos"
 BROWSER_PLAYER_PARTS = "repostwatch/browser/player/parts_of_streams"
 BROWSER_PLAYER_STARTED = "repostwatch/browser/player/started"
 BROWSER_PLAYER_SILENT = "repostwatch/browser/player/silent"
+#: Picture viewers (lightboxes, sliders) walked on rendered pages (spiders.viewer): the pages
+#: whose viewer was walked, the "next" presses, and the media the walks loaded that the page
+#: had not loaded before (each is fetched by the crawler like any found on the page).
+BROWSER_VIEWER_WALKS = "repostwatch/browser/viewer/walks"
+BROWSER_VIEWER_STEPS = "repostwatch/browser/viewer/steps"
+BROWSER_VIEWER_MEDIA = "repostwatch/browser/viewer/media"
 #: Iframes on another origin the browser was kept from loading inline (followed as embeds,
 #: through the downloader, when the site file's [embeds] allows).
 BROWSER_EMBEDS_DEFERRED = "repostwatch/browser/embeds_deferred"

@@ -27,7 +27,9 @@ For each page:
   loading inline (``browser/embeds_deferred``): the spider follows it as an embed through the
   downloader, where robots.txt and the site file's ``[embeds]`` rules apply.
 * :func:`prepare_page` (after load) clicks age gates and consent buttons, waits for the site
-  file's ``wait_for`` selector, scrolls to load more, starts a video player that asked for
+  file's ``wait_for`` selector, scrolls to load more, walks a picture viewer
+  (:func:`spiders.viewer.walk_viewer`: opens a lightbox or slider and presses "next" until an
+  item repeats), starts a video player that asked for
   nothing by itself (:func:`spiders.player.start_player`), then lets the network settle. Its
   report is the page method's ``result``.
 * The page is closed by scrapy-playwright when its content has been read, and also when
@@ -74,6 +76,7 @@ from spiders.player import (
     read_manifest,
     start_player,
 )
+from spiders.viewer import walk_viewer
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +121,10 @@ def page_meta(
         "load_media": options.load_media,
         "play": list(options.play),
         "player_wait": options.player_wait,
+        "viewer_open": list(options.viewer_open),
+        "viewer_next": list(options.viewer_next),
+        "viewer_steps": options.viewer_steps,
+        "viewer_pause": options.viewer_pause,
         "private_origins": [[host, port] for host, port in private_origins],
         "settle_seconds": settle_seconds,
     }
@@ -145,6 +152,8 @@ class PageReport:
     clicked: list[str] = field(default_factory=list)
     wait_for: str | None = None  # "found", "timeout" or None (no wait_for)
     scrolls: int = 0
+    #: The picture viewer walk (spiders.viewer): {"steps", "media", "stopped"}, or None.
+    viewer: dict[str, Any] | None = None
     guarded: bool = False  # init_page ran: the request guard was in place
 
 
@@ -160,6 +169,7 @@ def page_report(meta: dict[str, Any]) -> PageReport:
         clicked=list(prepared.get("clicked", ())),
         wait_for=prepared.get("wait_for"),
         scrolls=int(prepared.get("scrolls", 0)),
+        viewer=prepared.get("viewer"),
         guarded=NETWORK_MEDIA_KEY in meta,
     )
 
@@ -168,9 +178,9 @@ def page_report(meta: dict[str, Any]) -> PageReport:
 async def init_page(page: Any, request: Any) -> None:
     """scrapy-playwright's page init callback: guard the page's requests, record its media."""
     options = request.meta[OPTIONS_KEY]
-    found: list[str] = []
-    refused: Counter[str] = Counter()
     capture = Capture(PlayerTraffic())
+    found = capture.media
+    refused: Counter[str] = Counter()
     request.meta[NETWORK_MEDIA_KEY] = found
     request.meta[REFUSED_KEY] = refused
     request.meta[PLAYER_KEY] = capture.traffic.to_plain()  # plain data: a live view
@@ -292,6 +302,7 @@ async def prepare_page(page: Any, options: dict[str, Any]) -> dict[str, Any]:
                     break
     except PlaywrightError as exc:  # e.g. the page navigated away while scrolling
         logger.warning("Stopped scrolling %s: %s", page.url, _first_line(exc))
+    report["viewer"] = await walk_viewer(page, options)
     report["player"] = await start_player(page, options)
     await _settle(page, settle_ms)
     capture = CAPTURES.get(page)

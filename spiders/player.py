@@ -56,6 +56,8 @@ class Capture:
 
     traffic: PlayerTraffic
     pending: set[asyncio.Task] = field(default_factory=set)
+    #: The images (and other media responses) the page asked for, in order.
+    media: list[str] = field(default_factory=list)
 
 
 #: The capture of each open page (prepare_page is handed the page, not the request).

@@ -28,6 +28,9 @@ from crawler.stats import (
     BROWSER_PLAYER_STREAMS,
     BROWSER_PLAYER_VIDEOS,
     BROWSER_SCROLLS,
+    BROWSER_VIEWER_MEDIA,
+    BROWSER_VIEWER_STEPS,
+    BROWSER_VIEWER_WALKS,
     BROWSER_WAIT_FOR_TIMEOUT,
     FULL_SIZE_NAMED,
     MEDIA_CAPPED,
@@ -390,6 +393,10 @@ class SiteSpider(scrapy.Spider):
             stats.inc_value(key(reason), count)
         stats.inc_value(BROWSER_CLICKED, len(report.clicked))
         stats.inc_value(BROWSER_SCROLLS, report.scrolls)
+        if report.viewer is not None:
+            stats.inc_value(BROWSER_VIEWER_WALKS)
+            stats.inc_value(BROWSER_VIEWER_STEPS, report.viewer.get("steps", 0))
+            stats.inc_value(BROWSER_VIEWER_MEDIA, report.viewer.get("media", 0))
         if report.wait_for == "timeout":
             stats.inc_value(BROWSER_WAIT_FOR_TIMEOUT)
             self.logger.warning(

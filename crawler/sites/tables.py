@@ -142,18 +142,27 @@ class BrowserConfig(Strict):
     #: Seconds a page's player has to request its video by itself, and again after it was
     #: started; 0 never starts a player.
     player_wait: Annotated[float, Field(ge=0, le=60)] = 2.0
+    #: A picture viewer (lightbox, slider) is walked: the first visible element of
+    #: ``viewer_open`` is clicked, then the viewer's next button of ``viewer_next`` (or the right
+    #: arrow key) is pressed until an item repeats, nothing new loads, or ``viewer_steps``.
+    viewer_open: list[str] = Field(default_factory=lambda: list(DEFAULT_VIEWER_OPEN))
+    viewer_next: list[str] = Field(default_factory=lambda: list(DEFAULT_VIEWER_NEXT))
+    #: At most this many presses of "next" per page; 0 never opens a viewer.
+    viewer_steps: Annotated[int, Field(ge=0, le=500)] = 30
+    #: Seconds to wait after each step for the viewer's next item to load.
+    viewer_pause: Annotated[float, Field(ge=0.05, le=10)] = 0.4
 
     @field_validator("wait_for")
     @classmethod
     def _wait_for(cls, value: str | None) -> str | None:
         return None if value is None else _check_selector(value)
 
-    @field_validator("click", "play", mode="before")
+    @field_validator("click", "play", "viewer_open", "viewer_next", mode="before")
     @classmethod
     def _click(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value  # one selector or a list
 
-    @field_validator("click", "play")
+    @field_validator("click", "play", "viewer_open", "viewer_next")
     @classmethod
     def _click_selectors(cls, selectors: list[str]) -> list[str]:
         for index, selector in enumerate(selectors):
@@ -204,6 +213,44 @@ DEFAULT_PLAY_BUTTONS = (
     ".play-wrapper",
     "button[aria-label='Play']",
     "[data-plyr='play']",
+)
+
+#: Default ``[browser] viewer_open``: what opens the picture viewer of common gallery and
+#: lightbox libraries (fancybox, lightbox2 and WordPress lightbox plugins, PhotoSwipe,
+#: lightGallery, GLightbox, Magnific Popup, Colorbox, Galleria's thumbnails, blueimp Gallery).
+DEFAULT_VIEWER_OPEN = (
+    "[data-fancybox]",
+    "a[data-lightbox]",
+    "a[rel^='lightbox']",
+    "a[data-rel^='lightbox']",
+    "a[data-pswp-width]",
+    ".pswp-gallery a",
+    "[data-lg-size]",
+    ".lightgallery a",
+    "a.glightbox",
+    "a.mfp-image",
+    "a.colorbox",
+    ".galleria-thumbnails .galleria-image",
+    "[data-gallery]",
+)
+#: Default ``[browser] viewer_next``: the "next" buttons of those viewers and of sliders
+#: (Swiper, Slick, Splide, Glide); when none is visible, the right arrow key is pressed.
+DEFAULT_VIEWER_NEXT = (
+    ".fancybox-button--arrow_right",
+    "[data-fancybox-next]",
+    ".f-button.is-next",
+    ".lb-next",
+    ".pswp__button--arrow--next",
+    ".lg-next",
+    ".gnext",
+    ".mfp-arrow-right",
+    "#cboxNext",
+    ".galleria-image-nav-right",
+    ".blueimp-gallery .next",
+    ".swiper-button-next",
+    ".slick-next",
+    ".splide__arrow--next",
+    ".glide__arrow--right",
 )
 
 
