@@ -12,7 +12,7 @@ from pydantic import (
 from crawler.sites.tables import Strict
 
 #: Languages a takedown notice can be written in (crawler/takedown/templates/<language>.j2).
-NOTICE_LANGUAGES = ("ko", "en", "ja", "zh")
+NOTICE_LANGUAGES = ("ko", "en", "ja", "zh", "ru", "vi")
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}$")
 
 
@@ -20,7 +20,7 @@ class TakedownConfig(Strict):
     """Where and how takedown notices for this site go (the ``[takedown]`` table)."""
 
     #: The language of the notice text (a template per language).
-    language: Literal["ko", "en", "ja", "zh"] = "en"
+    language: Literal["ko", "en", "ja", "zh", "ru", "vi"] = "en"
     #: The site's abuse contact (an e-mail address); without it notices can only be exported.
     abuse_contact: str | None = None
     #: One notice per site, or one per host of the flagged pages (sites spread over domains).

@@ -20,7 +20,7 @@ from crawler.db.notices import NoticeItemView, NoticeView
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Every language a notice can be written in (one template each).
-LANGUAGES = ("ko", "en", "ja", "zh")
+LANGUAGES = ("ko", "en", "ja", "zh", "ru", "vi")
 #: Stands in for the sender of a notice shown before REPOSTWATCH_NOTICE_FROM is set (a preview
 #: names what is missing rather than signing with an invented name).
 PREVIEW_SENDER = "(REPOSTWATCH_NOTICE_FROM)"

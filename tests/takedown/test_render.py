@@ -1,5 +1,5 @@
-"""Notice text in Korean, English, Japanese and Chinese: the URLs, times and hashes of every
-item, the legal request, and never the victim or the case."""
+"""Notice text in Korean, English, Japanese, Chinese, Russian and Vietnamese: the URLs, times
+and hashes of every item, the legal request, and never the victim or the case."""
 
 from __future__ import annotations
 
@@ -59,6 +59,8 @@ WORDING = {
     "en": ("remove, or disable access to, every item", "not available", "without consent"),
     "ja": ("削除するか、閲覧できないようにしてください", "なし", "同意なく"),
     "zh": ("删除或屏蔽下列所有内容", "无", "未经当事人同意"),
+    "ru": ("удалить все перечисленные ниже материалы", "нет данных", "без согласия"),
+    "vi": ("gỡ bỏ, hoặc chặn truy cập, mọi mục", "không có", "khi chưa có sự đồng ý"),
 }
 
 
@@ -100,5 +102,7 @@ def test_subjects_per_language():
     )
     assert subject("ja", "board", 3, reminder=1).startswith("【再送 1回目】board")
     assert subject("zh", "board", 3) == "【删除请求】board 上未经同意传播的私密影像 3 项"
+    assert subject("ru", "board", 2, reminder=1).startswith("Напоминание 1: Просьба удалить")
+    assert subject("vi", "board", 2).endswith("(2 mục) trên board")
     with pytest.raises(ValueError, match="no notice template for language 'fr'"):
         subject("fr", "board", 1)

@@ -137,7 +137,14 @@ def test_the_correction_is_written_in_the_notices_language(session, world, smtp_
 
     notice = db_notices.get_notice(session, notice_id)
     rendered = render_correction(notice, sender=SENDER)
-    marker = {"en": "orrect", "ko": "정정", "ja": "訂正", "zh": "更正"}[language]
+    marker = {
+        "en": "orrect",
+        "ko": "정정",
+        "ja": "訂正",
+        "zh": "更正",
+        "ru": "справ",
+        "vi": "ính chính",
+    }[language]
     assert marker in rendered.subject and marker in rendered.text
     assert get_flag(session, withdrawn).media_url in rendered.text
     assert get_flag(session, withdrawn).media_url in rendered.html
