@@ -48,6 +48,9 @@ REPOSTWATCH_DATABASE_URL = os.environ.get(
 REPOSTWATCH_SITES_DIR = os.environ.get(
     "REPOSTWATCH_SITES_DIR", str(Path(__file__).resolve().parent / "sites")
 )
+#: env REPOSTWATCH_KEYWORD_VARIANTS_FILE: a TOML file of the centre's own keyword spelling rules,
+#: added to the shipped settings/keyword_variants.toml (crawler/keyword_variants.py); "" none.
+REPOSTWATCH_KEYWORD_VARIANTS_FILE = os.environ.get("REPOSTWATCH_KEYWORD_VARIANTS_FILE", "")
 #: env REPOSTWATCH_HASH_WORKERS: hashing processes; 0 means one per CPU core.
 REPOSTWATCH_HASH_WORKERS = _whole_number("REPOSTWATCH_HASH_WORKERS", 0)
 #: env REPOSTWATCH_MEDIA_MAXSIZE: largest media download in bytes; bigger ones are dropped unread.

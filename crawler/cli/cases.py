@@ -242,6 +242,65 @@ def keywords_list(case: str | None, include_withdrawn: bool, as_json: bool) -> N
     click.echo(table(("CASE", "KEYWORD", "STATE", "ADDED"), rows))
 
 
+@keywords.command("variants")
+@click.argument("case")
+@click.option("--keyword", "only", multiple=True, help="Only for this keyword (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
+    """Propose spelling variants of CASE's active keywords, as uploaders misspell them to slip
+    past filters: spacing, initial consonants (ㄷㅍ), look-alike letters (딥페 -> 뒵페, 뒷페),
+    separators (딥.페), romanisation, Latin look-alikes, and the variants listed for a word.
+
+    Nothing is searched until staff accept a variant by adding it as a keyword
+    (`cases keywords add CASE VARIANT`); flags then name the variant that found them. The rules
+    are settings/keyword_variants.toml, extended by REPOSTWATCH_KEYWORD_VARIANTS_FILE.
+
+    \b
+    Example:
+      repostwatch cases keywords variants case-0042
+      repostwatch cases keywords variants case-0042 --keyword 딥페이크 --json
+    """
+    from crawler import db
+    from crawler.keyword_variants import load_rules, propose
+    from crawler.keywords import keyword_spelling
+
+    extra = load_settings().get("REPOSTWATCH_KEYWORD_VARIANTS_FILE")
+    try:
+        rules = load_rules(*([extra] if extra else []))
+    except ValueError as exc:
+        raise click.ClickException(f"{exc} (REPOSTWATCH_KEYWORD_VARIANTS_FILE)") from exc
+    try:
+        with open_session() as session:
+            found = db.list_keywords(session, case=case)
+    except db.UnknownCase as exc:
+        raise click.ClickException(str(exc)) from exc
+    active = [k.keyword for k in found if k.active]
+    wanted = {keyword_spelling(word) for word in only}
+    unknown = wanted - set(active)
+    if unknown:
+        raise click.ClickException(
+            f"not an active keyword of {case}: {', '.join(sorted(unknown))} "
+            f"(see `repostwatch cases keywords list --case {case}`)"
+        )
+    taken = {k.keyword for k in found}  # a variant already a keyword, active or not
+    rows = [
+        (keyword, variant.text, variant.kind)
+        for keyword in active
+        if not wanted or keyword in wanted
+        for variant in propose(keyword, rules)
+        if variant.text not in taken
+    ]
+    if as_json:
+        out = [{"keyword": k, "variant": v, "kind": kind} for k, v, kind in rows]
+        click.echo(json.dumps(out, indent=1, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo(f"No variants to propose for {case}.")
+        return
+    click.echo(table(("KEYWORD", "VARIANT", "RULE"), rows))
+    click.echo(f"Accept one with: repostwatch cases keywords add {case} VARIANT...", err=True)
+
+
 @keywords.command("remove")
 @click.argument("case")
 @click.argument("words", metavar="KEYWORD...", nargs=-1, required=True)
