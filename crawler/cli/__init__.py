@@ -15,6 +15,7 @@ import click
 
 from crawler.cli import (
     cases,
+    check,
     crawl,
     crawls,
     database,
@@ -56,6 +57,7 @@ main.add_command(database.db)
 main.add_command(references.refs)
 main.add_command(sites.sites)
 main.add_command(crawl.crawl)
+main.add_command(check.check)  # pages found by hand, crawled once now
 main.add_command(flags.flags)
 main.add_command(demo.demo)
 main.add_command(cases.cases)  # case keywords for search crawls

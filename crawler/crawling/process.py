@@ -15,6 +15,7 @@ from crawler.items import SPIDER
 
 if TYPE_CHECKING:
     from crawler.crawling.run import CrawlSummary
+    from crawler.sites import SiteConfig
 
 
 class SettingsError(ValueError):
@@ -36,12 +37,19 @@ def project_settings(**overrides: Any) -> Settings:
 
 
 def run_crawl(
-    site_path: str, site_name: str, settings: Settings, keywords: Sequence[str] | None = None
+    site_path: str,
+    site_name: str,
+    settings: Settings,
+    keywords: Sequence[str] | None = None,
+    *,
+    config: SiteConfig | None = None,
 ) -> CrawlSummary:
     """Crawl one site with the ``site`` spider and block until it ends.
 
     With ``keywords`` (the cases' active keywords, ``db.search_keywords``) it is a search
-    crawl: the keywords go through the site's search instead of crawling its start URLs.
+    crawl: the keywords go through the site's search instead of crawling its start URLs. With
+    ``config`` the spider crawls that configuration instead of the file's (a manual check:
+    ``crawler.sites.checks``).
     Runs Scrapy's reactor in this process, so it can be called once per process.
     """
     from scrapy.crawler import CrawlerProcess
@@ -49,7 +57,9 @@ def run_crawl(
     process = CrawlerProcess(settings)
     # By name, through Scrapy's spider loader (SPIDER_MODULES): the library never imports spiders.
     crawler = process.create_crawler(SPIDER)
-    if keywords is None:
+    if config is not None:
+        process.crawl(crawler, site=site_path, config=config)
+    elif keywords is None:
         process.crawl(crawler, site=site_path)
     else:
         process.crawl(crawler, site=site_path, keywords=list(keywords))
