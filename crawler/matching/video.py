@@ -164,6 +164,11 @@ class _Reference:
     middles: Regions | None
 
     @property
+    def parts(self) -> tuple[Regions, ...]:
+        """Its regions of every kind stored (each in its own `RegionTable`)."""
+        return tuple(part for part in (self.frames, self.middles) if part is not None)
+
+    @property
     def starts(self) -> np.ndarray:
         return self.frames.starts
 
@@ -317,9 +322,8 @@ class VideoMatcher:
         ref = self._refs.pop(video_id, None)
         if ref is None:
             return
-        self._frames.remove(ref.frames)
-        if ref.middles is not None:
-            self._middles.remove(ref.middles)
+        for part in ref.parts:
+            part.table.remove(part)
 
     def prepare(self) -> None:
         """Build the indexes of the videos added so far now, not at the next query (which then
@@ -551,7 +555,8 @@ class VideoMatcher:
         there owns no id."""
         count = len(self._refs)
         parts = [
-            ref.middles if table is self._middles else ref.frames for ref in self._refs.values()
+            next((part for part in ref.parts if part.table is table), None)
+            for ref in self._refs.values()
         ]
         firsts = np.fromiter((-1 if p is None else p.first_id for p in parts), np.int64, count)
         sizes = np.fromiter((0 if p is None else p.count for p in parts), np.int64, count)
