@@ -104,7 +104,7 @@ def measure(size: int, queries: int, seed: int, cpu: int, options: dict[str, int
 
     def planted(target: int, mirrored: bool) -> list[FrameHash]:
         ref = matcher._refs[target]
-        ref_codes = matcher._codes_of(ref.frames, matcher._frames).view(np.uint8)
+        ref_codes = ref.frames.codes.view(np.uint8)
         frames = [random_frame(float(t)) for t in range(20)]
         for t in range(20):  # 20 s of the reference, one frame a second
             code = noisy(ref_codes[4 * t], int(rng.integers(0, 21)))
@@ -122,7 +122,7 @@ def measure(size: int, queries: int, seed: int, cpu: int, options: dict[str, int
 
     def planted_cropped(target: int) -> list[FrameHash]:
         ref = matcher._refs[target]
-        middles = matcher._codes_of(ref.middles, matcher._middles).view(np.uint8)
+        middles = ref.middles.codes.view(np.uint8)
         box = int(rng.integers(boxes))
         frames = [random_frame(float(t)) for t in range(20)]
         for t in range(20):  # 20 s of the reference's middles, in one box of each frame

@@ -27,6 +27,7 @@ from crawler.db.match_keys import ReferenceKey, case_names
 from crawler.hashing.types import FrameHash, HashFormatError, HashValue, MediaHashes
 from crawler.matching import Match, Matcher, Reference
 from crawler.matching.video import StillMatch, VideoMatch, VideoMatcher
+from crawler.matching.video_frames import frame_rows
 from crawler.references.announcements import CHANNEL, announce_change, wait_for_announcements
 
 __all__ = [
@@ -202,16 +203,9 @@ class LiveReferences:
 
 
 def _rows(frames: Sequence[db.VideoFrame]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stored frames (or middles) as `VideoMatcher.add_rows` takes them: seconds, codes,
-    qualities. Raises ValueError for a hash that is not PDQ's 64 hex digits."""
-    if any(len(frame.value) != 64 for frame in frames):
-        raise ValueError("a frame hash is not 64 hex digits (PDQ)")
-    codes = np.frombuffer(bytes.fromhex("".join(frame.value for frame in frames)), dtype=np.uint8)
-    return (
-        np.array([frame.seconds for frame in frames]),
-        codes.reshape(-1, 32),
-        np.array([frame.quality for frame in frames]),
-    )
+    """Stored frames (or middles) as `VideoMatcher.add_rows` takes them (`frame_rows`).
+    Raises ValueError for a hash that is not PDQ's 64 hex digits."""
+    return frame_rows((frame.seconds, frame.value, frame.quality) for frame in frames)
 
 
 def video_matcher_from_settings(settings: SettingsLike) -> VideoMatcher:

@@ -92,8 +92,9 @@ from crawler.hashing.algorithms import PDQ
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY
 from crawler.hashing.types import FrameHash, HashValue
 from crawler.matching.alignment import Alignment, align
-from crawler.matching.multi_index import HASHED_FROM, MultiIndexHashIndex
-from crawler.matching.video_frames import CROP_FAMILY, QueryFrames, frame_pairs, pack_codes
+from crawler.matching.multi_index import HASHED_FROM
+from crawler.matching.video_frames import CROP_FAMILY, QueryFrames, frame_pairs, frame_rows
+from crawler.matching.video_regions import Regions, RegionTable
 
 DEFAULT_SEED_DISTANCE = 23
 DEFAULT_CROP_SEED_DISTANCE = 15
@@ -154,28 +155,18 @@ class StillMatch:
 
 
 @dataclass(slots=True)
-class _Frames:
-    """One reference video's frames (or middles) in the matcher."""
-
-    first_id: int  # ids first_id ... first_id + len(starts) - 1 in their index
-    #: (usable frames, 4) uint64 until the frames are in the index, which then holds the only
-    #: copy (`VideoMatcher._codes_of`): 320 MB fewer at 10 million frames.
-    codes: np.ndarray | None
-    starts: np.ndarray  # seconds of each frame (float32)
-    ends: np.ndarray  # seconds of the next stored frame (or the video's end)
-
-    @property
-    def ids(self) -> np.ndarray:
-        return np.arange(self.first_id, self.first_id + len(self.starts))
-
-
-@dataclass(slots=True)
 class _Reference:
     case_id: int
-    frames: _Frames
-    #: The frames' middles (`crawler.hashing.crops.MIDDLE`), once a second: what a query's
-    #: crops are matched against. None for references stored without them.
-    middles: _Frames | None
+    frames: Regions  # its usable frames, in `VideoMatcher._frames`
+    #: The frames' middles (`crawler.hashing.crops.MIDDLE`), once a second, in
+    #: `VideoMatcher._middles`: what a query's crops are matched against. None for references
+    #: stored without them.
+    middles: Regions | None
+
+    @property
+    def parts(self) -> tuple[Regions, ...]:
+        """Its regions of every kind stored (each in its own `RegionTable`)."""
+        return tuple(part for part in (self.frames, self.middles) if part is not None)
 
     @property
     def starts(self) -> np.ndarray:
@@ -243,9 +234,8 @@ class VideoMatcher:
         self.still_min_quality = still_min_quality
         self.probe_every = probe_every
         self._refs: dict[int, _Reference] = {}
-        self._pending: dict[int, None] = {}  # videos added since the indexes were last updated
-        self._frames = _Table(hashed_from)
-        self._middles = _Table(min(hashed_from, MIDDLES_HASHED_FROM))
+        self._frames = RegionTable(hashed_from)
+        self._middles = RegionTable(min(hashed_from, MIDDLES_HASHED_FROM))
 
     # -- references ----------------------------------------------------------------------------
 
@@ -276,11 +266,7 @@ class VideoMatcher:
         frames = sorted(frames, key=lambda frame: frame.seconds)
         for frame in frames:
             self._usable(frame.value, f"reference {video_id}")
-        return (
-            np.array([frame.seconds for frame in frames], dtype=np.float64),
-            pack_codes([frame.value for frame in frames]).view(np.uint8),
-            np.array([100 if f.value.quality is None else f.value.quality for f in frames]),
-        )
+        return frame_rows((f.seconds, f.value.hex, f.value.quality) for f in frames)
 
     def add_rows(
         self,
@@ -305,8 +291,6 @@ class VideoMatcher:
         if middles is not None:
             middle = self._frames_of(video_id, *middles, duration, self._middles)
         self._refs[video_id] = _Reference(case_id, frames, None if middles is None else middle)
-        self._pending[video_id] = None
-        self._frames.owners = self._middles.owners = None
 
     def _frames_of(
         self,
@@ -315,8 +299,8 @@ class VideoMatcher:
         codes: np.ndarray,
         qualities: np.ndarray,
         duration: float | None,
-        table: _Table,
-    ) -> _Frames:
+        table: RegionTable,
+    ) -> Regions:
         """A reference's frames (or middles) checked, their usable ones numbered in ``table``."""
         times = np.asarray(seconds, dtype=np.float64)
         codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, 32)
@@ -331,27 +315,15 @@ class VideoMatcher:
         if len(times) and duration is not None and duration > times[-1]:
             ends[-1] = duration
         usable = np.asarray(qualities) >= self.min_quality
-        found = _Frames(
-            table.next_id,
-            codes[usable].view(np.uint64).copy(),
-            times[usable].astype(np.float32),
-            ends[usable].astype(np.float32),
-        )
-        table.next_id += int(usable.sum())
-        return found
+        return table.add(times[usable], ends[usable], codes[usable])
 
     def remove(self, video_id: int) -> None:
         """Remove a reference video; an unknown id is ignored."""
         ref = self._refs.pop(video_id, None)
         if ref is None:
             return
-        if video_id in self._pending:
-            del self._pending[video_id]
-        else:
-            self._frames.index.remove(ref.frames.ids.tolist())
-            if ref.middles is not None:
-                self._middles.index.remove(ref.middles.ids.tolist())
-        self._frames.owners = self._middles.owners = None
+        for part in ref.parts:
+            part.table.remove(part)
 
     def prepare(self) -> None:
         """Build the indexes of the videos added so far now, not at the next query (which then
@@ -367,23 +339,17 @@ class VideoMatcher:
     @property
     def frames(self) -> int:
         """Usable reference frames held."""
-        return sum(len(ref.starts) for ref in self._refs.values())
+        return sum(len(ref.frames) for ref in self._refs.values())
 
     @property
     def middles(self) -> int:
         """Usable reference middles held (`crawler.hashing.crops.MIDDLE`)."""
-        return sum(len(ref.middles.starts) for ref in self._refs.values() if ref.middles)
+        return sum(len(ref.middles) for ref in self._refs.values() if ref.middles)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the index and the frames' arrays."""
-        own = sum(
-            (0 if part.codes is None else part.codes.nbytes) + part.starts.nbytes + part.ends.nbytes
-            for ref in self._refs.values()
-            for part in (ref.frames, ref.middles)
-            if part is not None
-        )
-        return self._frames.index.nbytes + self._middles.index.nbytes + own
+        """Bytes held by the indexes and the frames' and middles' arrays."""
+        return self._frames.nbytes + self._middles.nbytes
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -517,13 +483,10 @@ class VideoMatcher:
             return None
         common = query.common_frames if query.common_frames is not None else np.empty(0, int)
         best: dict[bool, Alignment] = {}  # by crops or not
-        for crops, part, table in (
-            (False, ref.frames, self._frames),
-            (True, ref.middles, self._middles),
-        ):
+        for crops, part in ((False, ref.frames), (True, ref.middles)):
             if part is None:
                 continue
-            codes = self._codes_of(part, table)
+            codes = part.codes
             for family in families[(families >= CROP_FAMILY) == crops].tolist():
                 rows = (query.family_of == family) & ~np.isin(query.frame_of, common)
                 pairs = frame_pairs(
@@ -575,65 +538,32 @@ class VideoMatcher:
         """Put the videos added since the last query into the indexes, in one go, and number
         their owners (a query after a load of 100,000 videos would otherwise spend half a
         second on it)."""
-        if self._pending:
-            self._index_pending()
         for table in (self._frames, self._middles):
+            table.flush()
             if table.owners is None:
                 table.owners = self._owner_table(table)
 
-    def _index_pending(self) -> None:
-        refs = [(self._refs[video_id].case_id, self._refs[video_id]) for video_id in self._pending]
-        for table, parts in (
-            (self._frames, [(case, ref.frames) for case, ref in refs]),
-            (self._middles, [(case, ref.middles) for case, ref in refs if ref.middles]),
-        ):
-            parts = [(case, part) for case, part in parts if len(part.starts)]
-            if not parts:
-                continue
-            ids = np.concatenate([part.ids for _, part in parts])
-            codes = np.concatenate([part.codes for _, part in parts]).view(np.uint8)
-            cases = np.concatenate([np.full(len(part.starts), case) for case, part in parts])
-            for _, part in parts:  # freed before the index is built: one copy fewer at the peak
-                part.codes = None
-            table.index.add_codes(ids, codes, cases, adopt=True)
-        self._pending = {}
-
-    def _codes_of(self, part: _Frames, table: _Table) -> np.ndarray:
-        """A reference's frames' (or middles') hashes, (frames, 4) uint64: its own until
-        `_flush` puts them in the index, then the index's."""
-        if part.codes is not None:
-            return part.codes
-        return table.index.codes_of(part.ids).view(np.uint64)
-
-    def _owner(self, ids: np.ndarray, table: _Table) -> np.ndarray:
+    def _owner(self, ids: np.ndarray, table: RegionTable) -> np.ndarray:
         """The video id of each frame id (or middle id) of ``table``."""
         if table.owners is None:
             table.owners = self._owner_table(table)
         firsts, video_ids = table.owners
         return video_ids[np.searchsorted(firsts, ids, side="right") - 1]
 
-    def _owner_table(self, table: _Table) -> tuple[np.ndarray, np.ndarray]:
+    def _owner_table(self, table: RegionTable) -> tuple[np.ndarray, np.ndarray]:
         """(first ids, video ids) of ``table``'s videos, by first id; a video with no frame
         there owns no id."""
         count = len(self._refs)
         parts = [
-            ref.middles if table is self._middles else ref.frames for ref in self._refs.values()
+            next((part for part in ref.parts if part.table is table), None)
+            for ref in self._refs.values()
         ]
         firsts = np.fromiter((-1 if p is None else p.first_id for p in parts), np.int64, count)
-        sizes = np.fromiter((0 if p is None else len(p.starts) for p in parts), np.int64, count)
+        sizes = np.fromiter((0 if p is None else p.count for p in parts), np.int64, count)
         video_ids = np.fromiter(self._refs, np.int64, count)
         owning = sizes > 0
         order = np.argsort(firsts[owning], kind="stable")
         return firsts[owning][order], video_ids[owning][order]
-
-
-class _Table:
-    """One multi-index of reference frames (or of their middles), numbered as they are added."""
-
-    def __init__(self, hashed_from: int) -> None:
-        self.index = MultiIndexHashIndex("pdq", hashed_from=hashed_from)
-        self.next_id = 0
-        self.owners: tuple[np.ndarray, np.ndarray] | None = None  # (first ids, video ids)
 
 
 def _better(found: Alignment, best: Alignment) -> bool:

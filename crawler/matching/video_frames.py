@@ -4,14 +4,15 @@
 its turns and mirrors, the picture inside its letterbox bars, and its boxes in
 `crawler.hashing.crops.GRID` (``"cropped"``, matched against references' middles).
 `frame_pairs` finds the pairs of query and reference frames within a distance, which
-`crawler.matching.alignment` aligns.
+`crawler.matching.alignment` aligns; `frame_rows` turns reference frames, from hashes or
+database rows, into the arrays the matcher stores.
 
 Pure: numpy, on `crawler.hashing` types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,10 +151,31 @@ def frame_pairs(
     )
 
 
-def pack_codes(values: Sequence[HashValue]) -> np.ndarray:
-    """PDQ hashes' bits packed as rows of four uint64 words."""
-    packed = np.frombuffer(b"".join(bytes.fromhex(v.hex) for v in values), dtype=np.uint8)
-    return packed.reshape(-1, 32).view(np.uint64).copy()
+def frame_rows(
+    frames: Iterable[tuple[float, str, int | None]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames given as ``(seconds, PDQ hex, quality)`` (from `FrameHash` values or database
+    rows) as `crawler.matching.video.VideoMatcher.add_rows` takes them: seconds (n,) float64,
+    codes (n, 32) uint8 (each row the bytes of a hex) and qualities (n,) (100 where a quality
+    is unknown). Raises ValueError for a hash that is not PDQ's 64 hex digits."""
+    seconds: list[float] = []
+    hexes: list[str] = []
+    qualities: list[int] = []
+    for second, hex_value, quality in frames:
+        seconds.append(second)
+        hexes.append(hex_value)
+        qualities.append(100 if quality is None else quality)
+    if any(len(hex_value) != 64 for hex_value in hexes):
+        raise ValueError("a frame hash is not 64 hex digits (PDQ)")
+    try:
+        packed = bytes.fromhex("".join(hexes))
+    except ValueError:
+        raise ValueError("a frame hash is not 64 hex digits (PDQ)") from None
+    return (
+        np.array(seconds, dtype=np.float64),
+        np.frombuffer(packed, dtype=np.uint8).reshape(-1, 32),
+        np.array(qualities, dtype=np.int64),
+    )
 
 
 def distance_table(query: np.ndarray, codes: np.ndarray) -> np.ndarray:

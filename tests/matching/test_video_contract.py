@@ -145,16 +145,19 @@ def test_an_intro_ten_references_share_is_found_in_none(matchers):
     assert seeded.match(frames) == oracle.match(frames) == []
 
 
-def test_removed_references_are_gone_from_both(matchers):
-    videos = references(seed=1)
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "waiting-for-the-index"])
+def test_removed_references_are_gone_from_both(indexed):
+    videos, middle = references(seed=1), middles(seed=1)
+    frames = query(videos, random.Random(7), max_noise=10, middles=middle)
     seeded = VideoMatcher(hashed_from=0)
     oracle = BruteForceVideoMatcher()
-    for video_id, frames in videos.items():
-        seeded.add(video_id, video_id, frames)
-        oracle.add(video_id, video_id, frames)
-    frames = query(videos, random.Random(7), max_noise=10)
-    found = {m.video_id for m in seeded.match(frames)}
+    for video_id, video in videos.items():
+        seeded.add(video_id, video_id, video, middles=middle[video_id])
+        oracle.add(video_id, video_id, video, middles=middle[video_id])
+    found = {m.video_id for m in oracle.match(frames)}
     assert found
+    if indexed:
+        assert {m.video_id for m in seeded.match(frames)} == found  # the indexes are built
     for video_id in found:
         seeded.remove(video_id)
         oracle.remove(video_id)
