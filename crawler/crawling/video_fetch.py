@@ -33,22 +33,32 @@ import asyncio
 import functools
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scrapy.http import Response
 
 from crawler.crawling.media_download import (
     READING,
+    AlignedLine,
+    AlignedLines,
     CandidateTimes,
     MediaDownload,
     MediaOutcome,
     Reading,
 )
 from crawler.crawling.stream_fetch import StreamOptions, sample_stream
-from crawler.delivery.sparse import SPARSE_DEMUXERS, ByteRange, Chunks, SparseSample, sample_ranges
+from crawler.delivery.sparse import (
+    SPARSE_DEMUXERS,
+    ByteRange,
+    Chunks,
+    SparseSample,
+    chunk_for,
+    sample_ranges,
+)
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.sniff import sniff
 from crawler.hashing.types import Delivery, FrameHash, MediaHashes
@@ -56,6 +66,7 @@ from crawler.stats import (
     MEDIA_BYTES,
     VIDEO_BUDGET_STOPPED,
     VIDEO_DENSE_WINDOWS,
+    VIDEO_FOLLOWED,
     VIDEO_NO_RANGE,
     VIDEO_RANGED,
     VIDEO_RANGED_BYTES,
@@ -65,8 +76,20 @@ from crawler.stats import (
 
 logger = logging.getLogger(__name__)
 
-#: Passes over a sampled video at most (each fetches what the one before lacked).
-MAX_PASSES = 12
+#: Passes over a sampled video at most (each fetches what the one before lacked; following a
+#: matched line takes one or two a stretch).
+MAX_PASSES = 24
+#: Seconds between the keyframes sampled along a matched line (fewer where the file has
+#: keyframes further apart): each costs its keyframe's bytes (`crawler.delivery.sparse.MIN_CHUNK`
+#: or more); the alignment allows 15 s between aligned frames (the matcher's ``max_gap``).
+FOLLOW_STEP = 3.0
+#: Seconds a matched line is followed past each end at least, a stretch at a time (then as far
+#: as it is long: a whole reference is covered in a few stretches).
+FOLLOW_SECONDS = 12.0
+#: Matched lines followed per video at most (the matches with the most frames aligned).
+MAX_LINES = 2
+#: Slack past a reference's own start or end along a line, per second of extrapolation.
+_FOLLOW_SLACK = 0.05
 #: Dense windows per video at most, spread over the times that looked like a reference: each
 #: costs its seconds of the file's bytes, and a few confirm an alignment.
 MAX_DENSE_WINDOWS = 2
@@ -114,6 +137,7 @@ class VideoFetch:
         seconds: float,
         max_pixels: int,
         stream_options: StreamOptions | None = None,
+        aligned_lines: AlignedLines | None = None,
     ):
         self.media = media
         self.stats = media.stats
@@ -127,6 +151,7 @@ class VideoFetch:
         self.seconds = seconds
         self.max_pixels = max_pixels
         self.stream_options = stream_options  # None: the project's settings
+        self.aligned_lines = aligned_lines  # None: matched lines are not followed
 
     async def deliver(
         self,
@@ -247,6 +272,11 @@ class VideoFetch:
         passes = 0
         limited = ""
         found: SparseSample | None = None
+        frames: dict[float, FrameHash] = {}  # every frame decoded, by its second
+        known: frozenset[float] = frozenset()  # the target times they were decoded for
+        keyframe_bytes: list[int] = []  # what each keyframe took to decode so far
+        along: set[float] = set()  # times asked for along matched lines
+        reach: dict[int, tuple[float, float]] = {}  # per line: the seconds followed so far
         while True:
             passes += 1
             work = functools.partial(
@@ -256,22 +286,43 @@ class VideoFetch:
                 fmt,
                 samples=self.samples,
                 windows=windows,
+                times=tuple(sorted(along)),
+                known=known,
+                chunk=chunk_for(keyframe_bytes),
                 max_pixels=self.max_pixels,
             )
             try:
-                found = await loop.run_in_executor(self.hasher, work)
+                sampled = await loop.run_in_executor(self.hasher, work)
             except MediaError as exc:
                 self.stats.inc_value(media_skipped(exc.__class__.__name__))
                 logger.debug("Not sampled: %s: %s", url, exc)
                 return MediaOutcome(url=url, error=str(exc))
-            wanted = list(found.needed)
-            if not wanted and not asked_dense and found.frames:
+            known |= sampled.decoded_times
+            keyframe_bytes += sampled.target_bytes
+            for frame in sampled.frames:
+                frames.setdefault(frame.seconds, frame)
+            if sampled.duration is not None:
+                found = (
+                    sampled
+                    if sampled.width or found is None
+                    else replace(sampled, width=found.width, height=found.height)
+                )
+            wanted = list(sampled.needed)
+            so_far = [frames[seconds] for seconds in sorted(frames)]
+            if not wanted and not asked_dense and frames:
                 asked_dense = True
-                times = await self.candidate_times(found.frames)
-                more = _windows(times, self.dense_seconds, found.duration)
+                times = await self.candidate_times(so_far)
+                more = _windows(times, self.dense_seconds, sampled.duration)
                 if more:
                     self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(more))
                     windows = _union((*hinted, *more))
+                    continue
+            if not wanted and self.aligned_lines is not None and frames and sampled.duration:
+                lines = await self.aligned_lines(so_far)
+                more = _along(lines, reach, sampled.duration) - along
+                if more:
+                    self.stats.inc_value(VIDEO_FOLLOWED, len(more))
+                    along |= more
                     continue
             if not wanted:
                 break
@@ -304,8 +355,7 @@ class VideoFetch:
         self.stats.inc_value(VIDEO_RANGED_BYTES, fetched)
         if limited:
             self.stats.inc_value(VIDEO_SAMPLING_LIMITED)
-        frames = found.frames if found is not None else ()
-        if not frames:
+        if not frames or found is None:
             why = f"no frame sampled from its byte ranges ({limited or 'nothing decoded'})"
             return self.media.media_failed(url, "video_sampling", why)
         seconds = loop.time() - started
@@ -327,7 +377,7 @@ class VideoFetch:
                 width=found.width,
                 height=found.height,
                 hashes=(),
-                frames=tuple(frames),
+                frames=tuple(frames[seconds] for seconds in sorted(frames)),
                 duration=found.duration,
                 delivery=delivery,
             )
@@ -389,6 +439,44 @@ def _windows(
         (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
         for t in times
     )
+
+
+def _along(
+    lines: Sequence[AlignedLine], reach: dict[int, tuple[float, float]], duration: float
+) -> set[float]:
+    """The times to sample next along the first `MAX_LINES` matched ``lines`` (``reach``: the
+    seconds each was followed over so far, updated). Past each end of a line whose frames still
+    agree at the last time sampled there, a stretch as long as the line found so far (at least
+    `FOLLOW_SECONDS`), one time every `FOLLOW_STEP` seconds; never past the video nor (with
+    slack: the line's speed is known to a few per cent) past where the reference's own start
+    or end falls along the line. An end where the frames stopped agreeing is not followed."""
+    times: set[float] = set()
+    for line in lines[:MAX_LINES]:
+        lo, hi = reach.get(line.reference_video, (line.found_start, line.found_end))
+        lo, hi = min(lo, line.found_start), max(hi, line.found_end)
+        first, last = 0.0, duration
+        if line.reference_first is not None:
+            away = max(0.0, line.found_start - line.reference_first)
+            first = max(first, line.reference_first - FOLLOW_STEP - _FOLLOW_SLACK * away)
+        if line.reference_last is not None:
+            away = max(0.0, line.reference_last - line.found_end)
+            last = min(last, line.reference_last + FOLLOW_STEP + _FOLLOW_SLACK * away)
+        stretch = max(FOLLOW_SECONDS, hi - lo)
+        new_lo, new_hi = lo, hi
+        if line.found_start <= lo + 2 * FOLLOW_STEP and lo > first:
+            new_lo = max(first, lo - stretch)
+            times.update(_steps(lo, new_lo))
+        if line.found_end >= hi - 2 * FOLLOW_STEP and hi < last:
+            new_hi = min(last, hi + stretch)
+            times.update(_steps(hi, new_hi))
+        reach[line.reference_video] = (new_lo, new_hi)
+    return times
+
+
+def _steps(edge: float, end: float) -> list[float]:
+    """Times from ``edge`` (excluded) to ``end`` (included), about `FOLLOW_STEP` apart."""
+    count = math.ceil(abs(end - edge) / FOLLOW_STEP - 1e-9)
+    return [round(edge + (end - edge) * i / count, 3) for i in range(1, count + 1)]
 
 
 def _union(windows: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
