@@ -11,9 +11,14 @@ Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROB
   (the index, then one keyframe near each of ``REPOSTWATCH_VIDEO_SAMPLES`` times over the whole
   duration), and they are fetched together, concurrently, here. Then the matching thread names
   the sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
-  around each are fetched and sampled every second, for the alignment to confirm. Bounded by
+  around each are fetched and sampled every second, for the alignment to confirm. Once the
+  frames match, each match is followed as a line (`AlignedLine`): keyframes every
+  `FOLLOW_STEP` seconds past each end, a stretch at a time, until the frames stop agreeing or
+  the reference's own start or end is passed, so that the evidence says where the reference
+  really sits. Each keyframe is decoded and hashed once, however many passes. Bounded by
   `MAX_PASSES`, a byte budget (``REPOSTWATCH_VIDEO_BYTE_SHARE`` of the file, at least
-  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``) and ``REPOSTWATCH_VIDEO_SECONDS``.
+  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``; following a line, the share alone) and
+  ``REPOSTWATCH_VIDEO_SECONDS``.
 - ``200``: the server ignored Range. `crawler.crawling.stream_budget.StreamBudget` (on Scrapy's
   ``bytes_received`` signal) reads a
   video up to ``REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES`` or ``_SECONDS`` and stops the download
@@ -263,7 +268,8 @@ class VideoFetch:
         chunks = Chunks()
         chunks.add(0, head)
         fetched = len(head)
-        budget = max(int(self.byte_share * total), self.whole_maxsize)
+        share = int(self.byte_share * total)
+        budget = max(share, self.whole_maxsize)
         asked_dense = self.dense_seconds <= 0
         hinted = () if asked_dense else _windows(hints, self.dense_seconds, None)
         windows = hinted
@@ -332,10 +338,11 @@ class VideoFetch:
             if loop.time() - started > self.seconds:
                 limited = f"time limit ({self.seconds:g} s)"
                 break
-            room = budget - fetched
-            wanted = _within(wanted, room)
+            # Following a line is worth the file's share of bytes, never the floor's more.
+            limit = min(budget, share) if along else budget
+            wanted = _within(wanted, limit - fetched)
             if not wanted:
-                limited = f"byte budget ({budget:,} bytes)"
+                limited = f"byte budget ({limit:,} bytes)"
                 break
             answers = await asyncio.gather(
                 *(self._fetch_range(url, referer, item) for item in wanted)
