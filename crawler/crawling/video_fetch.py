@@ -9,8 +9,9 @@ Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROB
   whole is hashed as before. A larger MP4/MOV/M4V/WebM/MKV is *sampled*: pass after pass in the
   hashing processes (`crawler.delivery.sparse.sample_ranges`) says which byte ranges it lacks
   (the index, then one keyframe near each of ``REPOSTWATCH_VIDEO_SAMPLES`` times over the whole
-  duration), and they are fetched together, concurrently, here. Then the matching thread names
-  the sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
+  duration, or one every `SPREAD_SECONDS` on a long video as far as the byte share affords),
+  and they are fetched together, concurrently, here. Then the matching thread names the
+  sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
   around each are fetched and sampled every second, for the alignment to confirm. Once the
   frames match, each match is followed as a line (`AlignedLine`): keyframes every
   `FOLLOW_STEP` seconds past each end, a stretch at a time, until the frames stop agreeing or
@@ -57,6 +58,7 @@ from crawler.crawling.media_download import (
 )
 from crawler.crawling.stream_fetch import StreamOptions, sample_stream
 from crawler.delivery.sparse import (
+    MIN_CHUNK,
     SPARSE_DEMUXERS,
     ByteRange,
     Chunks,
@@ -81,6 +83,12 @@ from crawler.stats import (
 
 logger = logging.getLogger(__name__)
 
+#: A long video is sampled at least once every this many seconds (more than
+#: ``REPOSTWATCH_VIDEO_SAMPLES``), so that a one-minute clip in it holds a sample: 60 samples
+#: over the 106 minutes of a 1 GB file fell 107 s apart and missed the reference's minute. As
+#: many as half the file's byte share affords at two `MIN_CHUNK` each. Each costs its decode
+#: and hash: the 139 after the scouts took 19 s at load 21 on the 2 shared cores.
+SPREAD_SECONDS = 45.0
 #: Passes over a sampled video at most (each fetches what the one before lacked; following a
 #: matched line takes one or two a stretch).
 MAX_PASSES = 24
@@ -283,6 +291,8 @@ class VideoFetch:
         keyframe_bytes: list[int] = []  # what each keyframe took to decode so far
         along: set[float] = set()  # times asked for along matched lines
         reach: dict[int, tuple[float, float]] = {}  # per line: the seconds followed so far
+        candidates: list[float] = []  # the times the dense windows were put around
+        probed = False  # keyframes were sampled around them, nothing having matched
         while True:
             passes += 1
             work = functools.partial(
@@ -291,6 +301,8 @@ class VideoFetch:
                 total,
                 fmt,
                 samples=self.samples,
+                spread_every=SPREAD_SECONDS,
+                max_samples=share // (2 * MIN_CHUNK),
                 windows=windows,
                 times=tuple(sorted(along)),
                 known=known,
@@ -318,6 +330,7 @@ class VideoFetch:
             if not wanted and not asked_dense and frames:
                 asked_dense = True
                 times = await self.candidate_times(so_far)
+                candidates = _picked(times)
                 more = _windows(times, self.dense_seconds, sampled.duration)
                 if more:
                     self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(more))
@@ -325,6 +338,13 @@ class VideoFetch:
                     continue
             if not wanted and self.aligned_lines is not None and frames and sampled.duration:
                 lines = await self.aligned_lines(so_far)
+                if not lines and candidates and not probed:
+                    # Nothing matched yet around what looked like a reference (a window of
+                    # fades and flat frames): keyframes either side, as if a line went through.
+                    probed = True
+                    lines = [
+                        AlignedLine(-1 - i, t, t, None, None) for i, t in enumerate(candidates)
+                    ]
                 more = _along(lines, reach, sampled.duration) - along
                 if more:
                     self.stats.inc_value(VIDEO_FOLLOWED, len(more))
@@ -437,15 +457,20 @@ def _windows(
 ) -> tuple[tuple[float, float], ...]:
     """``around`` seconds either side of each time (at most `MAX_DENSE_WINDOWS` of them, spread
     over ``times``), overlapping windows merged."""
+    return _union(
+        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
+        for t in _picked(times)
+    )
+
+
+def _picked(times: Sequence[float]) -> list[float]:
+    """At most `MAX_DENSE_WINDOWS` of ``times``, spread over them (the first and the last)."""
     times = sorted(times)
     if len(times) > MAX_DENSE_WINDOWS:
         last = len(times) - 1
         picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
         times = [times[i] for i in sorted(picks)]
-    return _union(
-        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
-        for t in times
-    )
+    return times
 
 
 def _along(

@@ -257,6 +257,17 @@ def chunk_for(target_bytes: Sequence[int]) -> int | None:
     return min(MAX_CHUNK, max(LEARNED_MIN_CHUNK, upper * 3 // 2))
 
 
+def spread_samples(
+    duration: float, samples: int, every: float | None, most: int | None = None
+) -> int:
+    """How many times to spread over ``duration`` seconds: ``samples``, or one every ``every``
+    seconds when that is more, up to ``most``."""
+    if every is None or every <= 0:
+        return samples
+    wanted = math.ceil(duration / every)
+    return max(samples, wanted if most is None else min(most, wanted))
+
+
 def spread_times(duration: float, samples: int) -> list[float]:
     """``samples`` times spread over ``duration``: the middle of each of ``samples`` equal parts."""
     if samples < 1 or not duration > 0:
@@ -284,6 +295,8 @@ def sample_ranges(
     windows: Sequence[tuple[float, float]] = (),
     times: Sequence[float] = (),
     known: Collection[float] = frozenset(),
+    spread_every: float | None = None,
+    max_samples: int | None = None,
     chunk: int | None = MIN_CHUNK,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
 ) -> SparseSample:
@@ -291,10 +304,11 @@ def sample_ranges(
     ``times`` (the keyframe before it, as the spread ones) and each second of ``windows``, from
     ``chunks`` of a ``total``-byte ``fmt`` file (a `sniff` format in `SPARSE_DEMUXERS`), except
     the target times in ``known`` (decoded by an earlier pass: its ``decoded_times``; their
-    frames are not in this pass's ``frames``). ``chunk``: the bytes asked for a keyframe nothing
-    was fetched around (`chunk_for` the keyframes decoded so far); None: no keyframe was decoded
-    yet, so only `SCOUTS` of them are asked for, with `MIN_CHUNK` bytes each, to learn their
-    size before the rest are. Raises `UnsupportedMedia` for
+    frames are not in this pass's ``frames``). ``spread_every``: more than ``samples`` on a long
+    video, one every ``spread_every`` seconds, but not more than ``max_samples``. ``chunk``: the
+    bytes asked for a keyframe nothing was fetched around (`chunk_for` the keyframes decoded so
+    far); None: no keyframe was decoded yet, so only `SCOUTS` of them are asked for, with
+    `MIN_CHUNK` bytes each, to learn their size before the rest are. Raises `UnsupportedMedia` for
     other formats or no video stream, `UndecodableMedia` when the fetched bytes are all there and
     still will not open, and `MediaTooLarge` for frames over ``max_pixels``. A module-level
     function: the crawl runs it in its hashing processes."""
@@ -322,7 +336,7 @@ def sample_ranges(
         if file.misses:  # opened, but the stream parameters needed bytes it did not have
             return SparseSample((), tuple(_wanted(file.misses, chunks, total, demuxer)))
         return _Pass(container, file, chunks, total, max_pixels, chunk).run(
-            samples, windows, times, frozenset(known)
+            (samples, spread_every, max_samples), windows, times, frozenset(known)
         )
 
 
@@ -345,7 +359,7 @@ class _Pass:
 
     def run(
         self,
-        samples: int,
+        spread: tuple[int, float | None, int | None],
         windows: Sequence[tuple[float, float]],
         times: Sequence[float],
         known: frozenset[float],
@@ -368,6 +382,7 @@ class _Pass:
         # A dense target that misses asks for the bytes up to its window's end at once.
         per_second = self.total / duration if duration > 0 else 0
         spans: list[ByteRange] = []
+        samples = spread_samples(duration, *spread)
         asked = {*spread_times(duration, samples), *(t for t in times if 0 <= t < duration), *dense}
         decoded = set(known & asked)
         for target in sorted(asked - known):

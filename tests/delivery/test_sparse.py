@@ -197,3 +197,11 @@ def test_a_read_inside_a_fetched_box_header_asks_for_the_rest_of_the_box():
     assert sparse._box_end(chunks, moov + 100) == end
     assert sparse._box_end(chunks, end + 10) is None  # the next box's header is not there
     assert sparse._box_end(chunks, end) == end + MIN_CHUNK  # a box starts there: its header
+
+
+def test_a_long_video_is_spread_more_thinly_than_every_thirty_seconds_only_as_afforded():
+    assert sparse.spread_samples(1800.0, 60, None) == 60
+    assert sparse.spread_samples(1800.0, 60, 30.0) == 60  # 30 minutes: 60 samples are enough
+    assert sparse.spread_samples(6400.0, 60, 30.0) == 214
+    assert sparse.spread_samples(6400.0, 60, 30.0, most=193) == 193
+    assert sparse.spread_samples(6400.0, 60, 30.0, most=10) == 60  # never fewer than asked
