@@ -143,7 +143,10 @@ def _sampled_seconds(stderr: str) -> dict[str, float]:
 
 
 def test_big_videos_are_flagged_from_a_small_share_of_their_bytes(nginx, big_videos, tmp_path):
-    env = migrated_environment(tmp_path)
+    # Three videos share the hashing processes; beside other work on two cores (load 19) the
+    # WebM ran out of REPOSTWATCH_VIDEO_SECONDS (30 s) before its spread samples were in. The
+    # bound is the sampler's own; what it costs in time is a benchmark figure, not this test's.
+    env = {**migrated_environment(tmp_path), "REPOSTWATCH_VIDEO_SECONDS": "600"}
     repostwatch("refs", "add", "--case", CASE, big_videos["reference"], env=env, cwd=tmp_path)
     names = ("moov-at-end.mp4", "faststart.mp4", "big.webm")
     urls = {name: nginx.site.publish(big_videos[name]) for name in names}
@@ -170,9 +173,9 @@ def test_big_videos_are_flagged_from_a_small_share_of_their_bytes(nginx, big_vid
         assert delivery["form"] == "ranged"
         assert delivery["bytes_total"] == size
         assert delivery["bytes_fetched"] <= sent  # what the crawl counted is what it received
-        # Sampling is bounded by REPOSTWATCH_VIDEO_SECONDS (30 s) in the code; how long it
-        # takes is a benchmark figure (benchmarks/video.py, docs/benchmarks.md), not asserted
-        # here: beside the rest of the suite on two cores it ran 20-35 s.
+        # How long sampling takes is a benchmark figure (benchmarks/video.py,
+        # docs/benchmarks.md), not asserted here: beside the rest of the suite on two cores it
+        # ran 20-35 s.
         assert path in seconds
     assert "'repostwatch/video/ranged': 3" in crawl.stderr
     assert flags[urlsplit(exact).path]["algorithm"] == "sha256"
