@@ -71,6 +71,8 @@ MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
 VIDEO_RANGED = "repostwatch/video/ranged"
 VIDEO_RANGED_BYTES = "repostwatch/video/ranged_bytes"
 VIDEO_DENSE_WINDOWS = "repostwatch/video/dense_windows"
+#: Times sampled along matched lines, to see how far the reference runs in the video.
+VIDEO_FOLLOWED = "repostwatch/video/followed"
 #: Sampled videos whose sampling stopped at its byte, time or pass limit with targets left.
 VIDEO_SAMPLING_LIMITED = "repostwatch/video/sampling_limited"
 #: Videos whose server ignored Range (200 with the whole body), and of those, the ones read only

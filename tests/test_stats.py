@@ -34,6 +34,7 @@ KNOWN = {
     "VIDEO_RANGED": "repostwatch/video/ranged",
     "VIDEO_RANGED_BYTES": "repostwatch/video/ranged_bytes",
     "VIDEO_DENSE_WINDOWS": "repostwatch/video/dense_windows",
+    "VIDEO_FOLLOWED": "repostwatch/video/followed",
     "VIDEO_SAMPLING_LIMITED": "repostwatch/video/sampling_limited",
     "VIDEO_NO_RANGE": "repostwatch/video/no_range",
     "VIDEO_BUDGET_STOPPED": "repostwatch/video/budget_stopped",

@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import db
+from crawler.crawling.media_download import AlignedLine
 from crawler.db.match_keys import ReferenceKey, case_names
 from crawler.hashing.types import FrameHash, HashFormatError, HashValue, MediaHashes
 from crawler.matching import Match, Matcher, Reference
@@ -85,6 +86,7 @@ class LiveReferences:
         #: REPOSTWATCH_VIDEO_* settings.
         self.videos = videos if videos is not None else VideoMatcher()
         self.video_references: dict[int, int] = {}  # video id -> its sha256 reference id
+        self.video_lengths: dict[int, float] = {}  # video id -> seconds
         self.case_names: dict[int, str] = {}  # to name a match while the database is down
         self.checked_at: datetime | None = None
 
@@ -112,6 +114,8 @@ class LiveReferences:
                 continue
             self.videos.add_rows(video.id, video.case_id, *frames, video.duration, middles=middles)
             self.video_references[video.id] = video.reference_id
+            last = float(frames[0][-1]) if len(frames[0]) else 0.0
+            self.video_lengths[video.id] = video.duration or last
             added += 1
         return added
 
@@ -170,6 +174,26 @@ class LiveReferences:
             return []
         return self.videos.candidate_times(frames)
 
+    def video_lines(self, frames: Sequence[FrameHash]) -> list[AlignedLine]:
+        """The reference videos ``frames`` match, each as the line its frames agree on (call it
+        where the matcher is used): a sampler follows each line to where it ends."""
+        if not len(self.videos):
+            return []
+        lines = []
+        for match in self.videos.match(frames):
+            length = self.video_lengths.get(match.video_id)
+            lines.append(
+                AlignedLine(
+                    reference_video=match.video_id,
+                    found_start=match.query_start,
+                    found_end=match.query_end,
+                    # reference = offset + speed * found: where its first and last seconds fall
+                    reference_first=-match.offset / match.speed,
+                    reference_last=None if not length else (length - match.offset) / match.speed,
+                )
+            )
+        return lines
+
     def fetch(self) -> tuple[datetime, db.ReferenceChanges]:
         assert self.checked_at is not None, "load() first"
         now = datetime.now(UTC)
@@ -189,6 +213,7 @@ class LiveReferences:
         for video_id in changes.withdrawn_videos:
             if video_id in self.videos:
                 self.videos.remove(video_id)
+                self.video_lengths.pop(video_id, None)
                 applied.removed += 1
         applied.added += self._add_videos(changes.videos)
         self.checked_at = checked_at

@@ -65,6 +65,24 @@ CandidateTimes = Callable[[Sequence[FrameHash]], Awaitable[list[float]]]
 
 
 @dataclass(frozen=True)
+class AlignedLine:
+    """Where a sampled video's frames agree with a reference video along one line (a match):
+    the video's seconds from ``found_start`` to ``found_end``; and the seconds the whole
+    reference would span along that line (its start and end: None when its length is not
+    known), where a sampler follows the line to see where the reference really sits."""
+
+    reference_video: int
+    found_start: float
+    found_end: float
+    reference_first: float | None
+    reference_last: float | None
+
+
+#: ``await aligned_lines(frames)``: the matches of the frames sampled so far, as lines.
+AlignedLines = Callable[[Sequence[FrameHash]], Awaitable[list[AlignedLine]]]
+
+
+@dataclass(frozen=True)
 class MediaOutcome:
     """What became of one media URL: its hashes' summary and its matches, never its bytes."""
 

@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -42,7 +43,7 @@ from crawler.crawling.live_references import (
 )
 from crawler.crawling.match_writer import MatchWriter
 from crawler.crawling.media_cache import media_cache
-from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.media_download import AlignedLine, MediaDownload, MediaOutcome
 from crawler.crawling.previews import (
     NO_HINTS,
     PreviewDownload,
@@ -254,6 +255,7 @@ class HashMatchPipeline:
             media=self.media,
             hasher=self.hasher,
             candidate_times=self._candidate_times,
+            aligned_lines=self._aligned_lines,
             maxsize=self.media_maxsize,
             max_pixels=self.max_pixels,
             **self.video,
@@ -493,6 +495,12 @@ class HashMatchPipeline:
         return await loop.run_in_executor(
             self.matching, self.references.video_candidate_times, frames
         )
+
+    async def _aligned_lines(self, frames: Sequence[FrameHash]) -> list[AlignedLine]:
+        """The matches of the frames sampled so far, as lines (on the matching thread): a
+        video sampler follows them to where the reference ends."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.matching, self.references.video_lines, frames)
 
     # --- matching ---------------------------------------------------------------------------
     async def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:

@@ -9,11 +9,17 @@ Every media URL is first asked for with ``Range: bytes=0-<REPOSTWATCH_MEDIA_PROB
   whole is hashed as before. A larger MP4/MOV/M4V/WebM/MKV is *sampled*: pass after pass in the
   hashing processes (`crawler.delivery.sparse.sample_ranges`) says which byte ranges it lacks
   (the index, then one keyframe near each of ``REPOSTWATCH_VIDEO_SAMPLES`` times over the whole
-  duration), and they are fetched together, concurrently, here. Then the matching thread names
-  the sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
-  around each are fetched and sampled every second, for the alignment to confirm. Bounded by
+  duration, or one every `SPREAD_SECONDS` on a long video as far as the byte share affords),
+  and they are fetched together, concurrently, here. Then the matching thread names the
+  sampled times that look like a reference frame, and ``REPOSTWATCH_VIDEO_DENSE_SECONDS``
+  around each are fetched and sampled every second, for the alignment to confirm. Once the
+  frames match, each match is followed as a line (`AlignedLine`): keyframes every
+  `FOLLOW_STEP` seconds past each end, a stretch at a time, until the frames stop agreeing or
+  the reference's own start or end is passed, so that the evidence says where the reference
+  really sits. Each keyframe is decoded and hashed once, however many passes. Bounded by
   `MAX_PASSES`, a byte budget (``REPOSTWATCH_VIDEO_BYTE_SHARE`` of the file, at least
-  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``) and ``REPOSTWATCH_VIDEO_SECONDS``.
+  ``REPOSTWATCH_VIDEO_WHOLE_MAXSIZE``; following a line, the share alone) and
+  ``REPOSTWATCH_VIDEO_SECONDS``.
 - ``200``: the server ignored Range. `crawler.crawling.stream_budget.StreamBudget` (on Scrapy's
   ``bytes_received`` signal) reads a
   video up to ``REPOSTWATCH_VIDEO_STREAM_BUDGET_BYTES`` or ``_SECONDS`` and stops the download
@@ -33,22 +39,33 @@ import asyncio
 import functools
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scrapy.http import Response
 
 from crawler.crawling.media_download import (
     READING,
+    AlignedLine,
+    AlignedLines,
     CandidateTimes,
     MediaDownload,
     MediaOutcome,
     Reading,
 )
 from crawler.crawling.stream_fetch import StreamOptions, sample_stream
-from crawler.delivery.sparse import SPARSE_DEMUXERS, ByteRange, Chunks, SparseSample, sample_ranges
+from crawler.delivery.sparse import (
+    MIN_CHUNK,
+    SPARSE_DEMUXERS,
+    ByteRange,
+    Chunks,
+    SparseSample,
+    chunk_for,
+    sample_ranges,
+)
 from crawler.hashing.errors import MediaError, UnsupportedMedia
 from crawler.hashing.sniff import sniff
 from crawler.hashing.types import Delivery, FrameHash, MediaHashes
@@ -56,6 +73,7 @@ from crawler.stats import (
     MEDIA_BYTES,
     VIDEO_BUDGET_STOPPED,
     VIDEO_DENSE_WINDOWS,
+    VIDEO_FOLLOWED,
     VIDEO_NO_RANGE,
     VIDEO_RANGED,
     VIDEO_RANGED_BYTES,
@@ -65,8 +83,26 @@ from crawler.stats import (
 
 logger = logging.getLogger(__name__)
 
-#: Passes over a sampled video at most (each fetches what the one before lacked).
-MAX_PASSES = 12
+#: A long video is sampled at least once every this many seconds (more than
+#: ``REPOSTWATCH_VIDEO_SAMPLES``), so that a one-minute clip in it holds a sample: 60 samples
+#: over the 106 minutes of a 1 GB file fell 107 s apart and missed the reference's minute. As
+#: many as half the file's byte share affords at two `MIN_CHUNK` each. Each costs its decode
+#: and hash: the 139 after the scouts took 19 s at load 21 on the 2 shared cores.
+SPREAD_SECONDS = 45.0
+#: Passes over a sampled video at most (each fetches what the one before lacked; following a
+#: matched line takes one or two a stretch).
+MAX_PASSES = 24
+#: Seconds between the keyframes sampled along a matched line (fewer where the file has
+#: keyframes further apart): each costs its keyframe's bytes (`crawler.delivery.sparse.MIN_CHUNK`
+#: or more); the alignment allows 15 s between aligned frames (the matcher's ``max_gap``).
+FOLLOW_STEP = 3.0
+#: Seconds a matched line is followed past each end at least, a stretch at a time (then as far
+#: as it is long: a whole reference is covered in a few stretches).
+FOLLOW_SECONDS = 12.0
+#: Matched lines followed per video at most (the matches with the most frames aligned).
+MAX_LINES = 2
+#: Slack past a reference's own start or end along a line, per second of extrapolation.
+_FOLLOW_SLACK = 0.05
 #: Dense windows per video at most, spread over the times that looked like a reference: each
 #: costs its seconds of the file's bytes, and a few confirm an alignment.
 MAX_DENSE_WINDOWS = 2
@@ -114,6 +150,7 @@ class VideoFetch:
         seconds: float,
         max_pixels: int,
         stream_options: StreamOptions | None = None,
+        aligned_lines: AlignedLines | None = None,
     ):
         self.media = media
         self.stats = media.stats
@@ -127,6 +164,7 @@ class VideoFetch:
         self.seconds = seconds
         self.max_pixels = max_pixels
         self.stream_options = stream_options  # None: the project's settings
+        self.aligned_lines = aligned_lines  # None: matched lines are not followed
 
     async def deliver(
         self,
@@ -238,7 +276,8 @@ class VideoFetch:
         chunks = Chunks()
         chunks.add(0, head)
         fetched = len(head)
-        budget = max(int(self.byte_share * total), self.whole_maxsize)
+        share = int(self.byte_share * total)
+        budget = max(share, self.whole_maxsize)
         asked_dense = self.dense_seconds <= 0
         hinted = () if asked_dense else _windows(hints, self.dense_seconds, None)
         windows = hinted
@@ -247,6 +286,13 @@ class VideoFetch:
         passes = 0
         limited = ""
         found: SparseSample | None = None
+        frames: dict[float, FrameHash] = {}  # every frame decoded, by its second
+        known: frozenset[float] = frozenset()  # the target times they were decoded for
+        keyframe_bytes: list[int] = []  # what each keyframe took to decode so far
+        along: set[float] = set()  # times asked for along matched lines
+        reach: dict[int, tuple[float, float]] = {}  # per line: the seconds followed so far
+        candidates: list[float] = []  # the times the dense windows were put around
+        probed = False  # keyframes were sampled around them, nothing having matched
         while True:
             passes += 1
             work = functools.partial(
@@ -255,23 +301,54 @@ class VideoFetch:
                 total,
                 fmt,
                 samples=self.samples,
+                spread_every=SPREAD_SECONDS,
+                max_samples=share // (2 * MIN_CHUNK),
                 windows=windows,
+                times=tuple(sorted(along)),
+                known=known,
+                chunk=chunk_for(keyframe_bytes),
                 max_pixels=self.max_pixels,
             )
             try:
-                found = await loop.run_in_executor(self.hasher, work)
+                sampled = await loop.run_in_executor(self.hasher, work)
             except MediaError as exc:
                 self.stats.inc_value(media_skipped(exc.__class__.__name__))
                 logger.debug("Not sampled: %s: %s", url, exc)
                 return MediaOutcome(url=url, error=str(exc))
-            wanted = list(found.needed)
-            if not wanted and not asked_dense and found.frames:
+            known |= sampled.decoded_times
+            keyframe_bytes += sampled.target_bytes
+            for frame in sampled.frames:
+                frames.setdefault(frame.seconds, frame)
+            if sampled.duration is not None:
+                found = (
+                    sampled
+                    if sampled.width or found is None
+                    else replace(sampled, width=found.width, height=found.height)
+                )
+            wanted = list(sampled.needed)
+            so_far = [frames[seconds] for seconds in sorted(frames)]
+            if not wanted and not asked_dense and frames:
                 asked_dense = True
-                times = await self.candidate_times(found.frames)
-                more = _windows(times, self.dense_seconds, found.duration)
+                times = await self.candidate_times(so_far)
+                candidates = _picked(times)
+                more = _windows(times, self.dense_seconds, sampled.duration)
                 if more:
                     self.stats.inc_value(VIDEO_DENSE_WINDOWS, len(more))
                     windows = _union((*hinted, *more))
+                    continue
+            if not wanted and self.aligned_lines is not None and frames and sampled.duration:
+                lines = await self.aligned_lines(so_far)
+                if not lines and candidates and not probed:
+                    # Nothing matched yet around what looked like a reference (a window of
+                    # fades and flat frames): keyframes either side, as if a line went through.
+                    probed = True
+                    lines = [
+                        AlignedLine(-1 - i, t, t, None, None) for i, t in enumerate(candidates)
+                    ]
+                more = _along(lines, reach, sampled.duration) - along
+                if more:
+                    self.stats.inc_value(VIDEO_FOLLOWED, len(more))
+                    along |= more
                     continue
             if not wanted:
                 break
@@ -281,10 +358,11 @@ class VideoFetch:
             if loop.time() - started > self.seconds:
                 limited = f"time limit ({self.seconds:g} s)"
                 break
-            room = budget - fetched
-            wanted = _within(wanted, room)
+            # Following a line is worth the file's share of bytes, never the floor's more.
+            limit = min(budget, share) if along else budget
+            wanted = _within(wanted, limit - fetched)
             if not wanted:
-                limited = f"byte budget ({budget:,} bytes)"
+                limited = f"byte budget ({limit:,} bytes)"
                 break
             answers = await asyncio.gather(
                 *(self._fetch_range(url, referer, item) for item in wanted)
@@ -304,8 +382,7 @@ class VideoFetch:
         self.stats.inc_value(VIDEO_RANGED_BYTES, fetched)
         if limited:
             self.stats.inc_value(VIDEO_SAMPLING_LIMITED)
-        frames = found.frames if found is not None else ()
-        if not frames:
+        if not frames or found is None:
             why = f"no frame sampled from its byte ranges ({limited or 'nothing decoded'})"
             return self.media.media_failed(url, "video_sampling", why)
         seconds = loop.time() - started
@@ -327,7 +404,7 @@ class VideoFetch:
                 width=found.width,
                 height=found.height,
                 hashes=(),
-                frames=tuple(frames),
+                frames=tuple(frames[seconds] for seconds in sorted(frames)),
                 duration=found.duration,
                 delivery=delivery,
             )
@@ -380,15 +457,58 @@ def _windows(
 ) -> tuple[tuple[float, float], ...]:
     """``around`` seconds either side of each time (at most `MAX_DENSE_WINDOWS` of them, spread
     over ``times``), overlapping windows merged."""
+    return _union(
+        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
+        for t in _picked(times)
+    )
+
+
+def _picked(times: Sequence[float]) -> list[float]:
+    """At most `MAX_DENSE_WINDOWS` of ``times``, spread over them (the first and the last)."""
     times = sorted(times)
     if len(times) > MAX_DENSE_WINDOWS:
         last = len(times) - 1
         picks = {round(i * last / (MAX_DENSE_WINDOWS - 1)) for i in range(MAX_DENSE_WINDOWS)}
         times = [times[i] for i in sorted(picks)]
-    return _union(
-        (max(0.0, t - around), t + around if duration is None else min(duration, t + around))
-        for t in times
-    )
+    return times
+
+
+def _along(
+    lines: Sequence[AlignedLine], reach: dict[int, tuple[float, float]], duration: float
+) -> set[float]:
+    """The times to sample next along the first `MAX_LINES` matched ``lines`` (``reach``: the
+    seconds each was followed over so far, updated). Past each end of a line whose frames still
+    agree at the last time sampled there, a stretch as long as the line found so far (at least
+    `FOLLOW_SECONDS`), one time every `FOLLOW_STEP` seconds; never past the video nor (with
+    slack: the line's speed is known to a few per cent) past where the reference's own start
+    or end falls along the line. An end where the frames stopped agreeing is not followed."""
+    times: set[float] = set()
+    for line in lines[:MAX_LINES]:
+        lo, hi = reach.get(line.reference_video, (line.found_start, line.found_end))
+        lo, hi = min(lo, line.found_start), max(hi, line.found_end)
+        first, last = 0.0, duration
+        if line.reference_first is not None:
+            away = max(0.0, line.found_start - line.reference_first)
+            first = max(first, line.reference_first - FOLLOW_STEP - _FOLLOW_SLACK * away)
+        if line.reference_last is not None:
+            away = max(0.0, line.reference_last - line.found_end)
+            last = min(last, line.reference_last + FOLLOW_STEP + _FOLLOW_SLACK * away)
+        stretch = max(FOLLOW_SECONDS, hi - lo)
+        new_lo, new_hi = lo, hi
+        if line.found_start <= lo + 2 * FOLLOW_STEP and lo > first:
+            new_lo = max(first, lo - stretch)
+            times.update(_steps(lo, new_lo))
+        if line.found_end >= hi - 2 * FOLLOW_STEP and hi < last:
+            new_hi = min(last, hi + stretch)
+            times.update(_steps(hi, new_hi))
+        reach[line.reference_video] = (new_lo, new_hi)
+    return times
+
+
+def _steps(edge: float, end: float) -> list[float]:
+    """Times from ``edge`` (excluded) to ``end`` (included), about `FOLLOW_STEP` apart."""
+    count = math.ceil(abs(end - edge) / FOLLOW_STEP - 1e-9)
+    return [round(edge + (end - edge) * i / count, 3) for i in range(1, count + 1)]
 
 
 def _union(windows: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:

@@ -243,6 +243,12 @@ def test_a_reference_video_is_found_in_an_edited_excerpt_and_a_still_with_eviden
     assert found["reference_end"] > found["reference_start"] + 5
     assert {"offset", "found_end", "best_distance", "reference_video"} <= set(found)
     assert live.video_candidate_times(copy.frames)
+    # As a line a sampler can follow: the reference's 0 and 20 s fall 6 / 1.25 s before the
+    # copy's start and (20 - 6) / 1.25 s after it.
+    [line] = live.video_lines(copy.frames)
+    assert (line.found_start, line.found_end) == (found["found_start"], found["found_end"])
+    assert line.reference_first == pytest.approx(-6 / 1.25, abs=1.5)
+    assert line.reference_last == pytest.approx((video.duration - 6) / 1.25, abs=1.5)
     # A still of second 12, posted as a JPEG.
     still = hash_media(samples.encode(frames[12 * videos.FPS], "JPEG", quality=80))
     [(match, evidence)] = live.match(still)
@@ -254,6 +260,7 @@ def test_a_reference_video_is_found_in_an_edited_excerpt_and_a_still_with_eviden
         db.withdraw_references(session, "case-video")
     live.apply(*live.fetch())
     assert live.match(copy) == [] and live.video_candidate_times(copy.frames) == []
+    assert live.video_lines(copy.frames) == []
 
 
 def test_the_video_alignment_rule_comes_from_the_settings():

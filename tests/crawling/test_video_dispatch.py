@@ -16,11 +16,12 @@ import pytest
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.crawling.media_download import MediaDownload, MediaOutcome
+from crawler.crawling.media_download import AlignedLine, MediaDownload, MediaOutcome
 from crawler.crawling.stream_fetch import StreamOptions
 from crawler.crawling.video_fetch import Sampled, VideoFetch, Whole
 from crawler.stats import (
     VIDEO_DENSE_WINDOWS,
+    VIDEO_FOLLOWED,
     VIDEO_RANGED,
     VIDEO_RANGED_BYTES,
     VIDEO_SAMPLING_LIMITED,
@@ -115,6 +116,34 @@ def test_times_a_preview_hinted_at_are_sampled_densely_from_the_first_pass():
     # A hint past the end (a storyboard longer than the file) costs nothing.
     past, _, _, _ = _deliver(data, hints=[500.0])
     assert past.hashes.frames == plain.hashes.frames
+
+
+def test_a_match_is_followed_along_its_line_and_a_candidate_probed_once_without_one():
+    """The 32 s video, 8 samples, a candidate at 16 s. Unmatched, keyframes either side of the
+    candidate are sampled once; matched 14-18 s of a reference that would run 4-28 s, the line
+    is followed to the reference's ends (with slack), every frame hashed once."""
+    data = _video("mp4")
+    asked: list[int] = []
+
+    async def nothing(frames):
+        asked.append(len(frames))
+        return []
+
+    probed, _, stats, _ = _deliver(data, candidates=[16.0], aligned_lines=nothing)
+    assert stats[VIDEO_FOLLOWED] == 8  # 4-16 and 16-28 s, a keyframe every 3 s
+    assert len(asked) == 2  # after the dense window, and once after the probe: then no more
+    seconds = [frame.seconds for frame in probed.hashes.frames]
+    assert len(seconds) == len(set(seconds))
+
+    async def one_line(frames):
+        found = [f.seconds for f in frames if 12 <= f.seconds <= 20] or [16.0]
+        return [AlignedLine(3, min(found), max(found), reference_first=4.0, reference_last=28.0)]
+
+    followed, _, stats, _ = _deliver(data, candidates=[16.0], aligned_lines=one_line)
+    seconds = [frame.seconds for frame in followed.hashes.frames]
+    assert stats[VIDEO_FOLLOWED] > 0
+    assert min(seconds) < 6 and max(seconds) > 26  # out to the reference's ends
+    assert len(seconds) == len(set(seconds))
 
 
 def test_the_byte_budget_stops_sampling_and_says_so():

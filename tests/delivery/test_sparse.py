@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from crawler.delivery.sparse import ByteRange, Chunks, SparseFile, sample_ranges
+from crawler.delivery import sparse
+from crawler.delivery.sparse import (
+    MIN_CHUNK,
+    SCOUTS,
+    ByteRange,
+    Chunks,
+    SparseFile,
+    chunk_for,
+    sample_ranges,
+)
 from crawler.hashing.errors import UnsupportedMedia
 from tests.support.videos import slideshow
 
@@ -130,3 +139,69 @@ def test_sparse_file_records_reads_of_missing_bytes():
     assert file.read(10) == b"" and file.misses == [4]
     file.seek(-1, 2)
     assert file.tell() == 99
+
+
+def test_each_keyframe_is_decoded_and_hashed_once_however_many_passes(monkeypatch):
+    data = _video("mp4")
+    hashed: list[float] = []
+    original = sparse.frame_hash
+
+    def counting(frame, seconds):
+        hashed.append(seconds)
+        return original(frame, seconds)
+
+    monkeypatch.setattr(sparse, "frame_hash", counting)
+    chunks = Chunks()
+    chunks.add(0, data[:PROBE])
+    known: frozenset[float] = frozenset()
+    frames = {}
+    # A pass for the spread samples, then passes asking for more times, as a line is followed.
+    for times in ((), (), (), (9.0, 11.0), (9.0, 11.0), (9.0, 11.0, 20.0), (9.0, 11.0, 20.0)):
+        found = sample_ranges(chunks, len(data), "mp4", samples=6, times=times, known=known)
+        known |= found.decoded_times
+        frames.update((frame.seconds, frame) for frame in found.frames)
+        for wanted in found.needed:
+            chunks.add(wanted.start, data[wanted.start : wanted.end])
+    assert not found.needed and found.frames == ()  # all known: nothing decoded again
+    assert len(hashed) == len(set(hashed)) == len(frames)
+    whole = _whole(data, "mp4", samples=6)
+    assert set(whole.frames) <= set(frames.values())
+    assert len(frames) >= len(whole.frames) + 2  # the keyframes before 9, 11 and 20 s
+
+
+def test_a_few_keyframes_are_asked_for_first_and_size_the_rest():
+    data = _video("mp4")
+    moov = data.rfind(b"moov") - 4
+    chunks = Chunks()
+    chunks.add(0, data[:1024])  # no keyframe in it: nothing says how large they are
+    chunks.add(moov, data[moov:])
+    scouting = sample_ranges(chunks, len(data), "mp4", samples=16, chunk=None)
+    assert scouting.targets_missing > SCOUTS
+    assert 0 < len(scouting.needed) <= SCOUTS
+    assert all(len(wanted) <= MIN_CHUNK for wanted in scouting.needed)
+    for wanted in scouting.needed:
+        chunks.add(wanted.start, data[wanted.start : wanted.end])
+    learning = sample_ranges(chunks, len(data), "mp4", samples=16, chunk=None)
+    assert learning.target_bytes and learning.needed  # the scouts decoded, the rest asked for
+    chunk = chunk_for(learning.target_bytes)
+    assert chunk is not None and chunk < MIN_CHUNK  # this video's keyframes are small
+    assert max(len(wanted) for wanted in learning.needed) <= 2 * chunk  # merged neighbours
+
+
+def test_a_read_inside_a_fetched_box_header_asks_for_the_rest_of_the_box():
+    data = _video("mp4", faststart=True)
+    moov = data.find(b"moov") - 4
+    end = moov + int.from_bytes(data[moov : moov + 4], "big")
+    chunks = Chunks()
+    chunks.add(0, data[: moov + 100])  # the probe ends inside moov (a long video's is MBs)
+    assert sparse._box_end(chunks, moov + 100) == end
+    assert sparse._box_end(chunks, end + 10) is None  # the next box's header is not there
+    assert sparse._box_end(chunks, end) == end + MIN_CHUNK  # a box starts there: its header
+
+
+def test_a_long_video_is_spread_more_thinly_than_every_thirty_seconds_only_as_afforded():
+    assert sparse.spread_samples(1800.0, 60, None) == 60
+    assert sparse.spread_samples(1800.0, 60, 30.0) == 60  # 30 minutes: 60 samples are enough
+    assert sparse.spread_samples(6400.0, 60, 30.0) == 214
+    assert sparse.spread_samples(6400.0, 60, 30.0, most=193) == 193
+    assert sparse.spread_samples(6400.0, 60, 30.0, most=10) == 60  # never fewer than asked
