@@ -37,8 +37,8 @@ endef
 
 help: ## List the targets
 	@echo "RepostWatch make targets:"
-	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-13s %s\n", $$1, $$2}'
 	@echo "Variables: PYTEST_ARGS, TEST_WORKERS (test), LOCK_ARGS (lock), PYTHON (install, lock; default python3.11)"
 
 install: $(STAMP) ## Create .venv and install requirements.lock + the project (only when they change)
