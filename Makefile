@@ -37,8 +37,8 @@ endef
 
 help: ## List the targets
 	@echo "RepostWatch make targets:"
-	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-13s %s\n", $$1, $$2}'
 	@echo "Variables: PYTEST_ARGS, TEST_WORKERS (test), LOCK_ARGS (lock), PYTHON (install, lock; default python3.11)"
 
 install: $(STAMP) ## Create .venv and install requirements.lock + the project (only when they change)
@@ -132,6 +132,22 @@ scrapyd: install ## Run scrapyd for production use in the foreground (scripts/sc
 screenshots: install ## Screenshots of the review web app into docs/screenshots/ (demo data, Chromium)
 	@echo "==> review app screenshots from a temporary demo database (scripts/screenshots.py)"
 	$(VENV)/bin/python scripts/screenshots.py --out docs/screenshots
+
+# The web app's translations (crawler/review/translations, docs/development.md: Translations).
+I18N_DIR := crawler/review/translations
+PYBABEL = $(VENV)/bin/pybabel
+.PHONY: i18n i18n-extract i18n-update i18n-compile
+i18n: i18n-extract i18n-update i18n-compile ## Extract the web app's strings, update the ko/en catalogs, compile them (after make install)
+
+i18n-extract: ## Extract the web app's strings into crawler/review/translations/messages.pot (babel.cfg)
+	$(PYBABEL) extract -F babel.cfg -k _l --add-location=file --sort-output --no-wrap \
+		--project RepostWatch --copyright-holder RepostWatch -o $(I18N_DIR)/messages.pot .
+
+i18n-update: ## Merge messages.pot into each language's messages.po (new strings come in empty)
+	$(PYBABEL) update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) --no-wrap --ignore-obsolete --no-fuzzy-matching
+
+i18n-compile: ## Compile each messages.po into the messages.mo the app reads (committed)
+	$(PYBABEL) compile -d $(I18N_DIR) --statistics
 
 # clean never touches var/: it holds the default database, the spill file of matches that still
 # wait for the database, and the demo's workspace (which `repostwatch demo` remakes itself).

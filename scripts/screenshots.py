@@ -4,9 +4,10 @@ Runs ``repostwatch demo`` in a temporary directory (the demo makes its own SQLit
 evidence key pair there, so the flag page has sealed evidence to show, blurred), serves the
 demo database with its private key with
 ``repostwatch web`` on 127.0.0.1 and photographs the queue and a flag page in headless
-Chromium (REPOSTWATCH_CHROMIUM, read by the project settings). Nothing leaves 127.0.0.1.
+Chromium (REPOSTWATCH_CHROMIUM, read by the project settings). Nothing leaves 127.0.0.1. The
+app speaks Korean, the staff's language (``--locale en`` for English), and shows Seoul time.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--locale ko]
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ ARGS = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    out: Path = parser.parse_args().out
+    parser.add_argument("--locale", choices=("ko", "en"), default="ko")
+    arguments = parser.parse_args()
+    out: Path = arguments.out
     out.mkdir(parents=True, exist_ok=True)
     from crawler.demo.site import DEMO_PASSWORD, DEMO_USERNAME
 
@@ -48,6 +51,8 @@ def main() -> int:
             **os.environ,
             "REPOSTWATCH_SITES_DIR": str(sites_dir),
             "REPOSTWATCH_WEB_ENV": "development",
+            "REPOSTWATCH_LOCALE": arguments.locale,
+            "REPOSTWATCH_TIMEZONE": "Asia/Seoul",
         }
         print("==> running the demo crawl into a temporary database", flush=True)
         subprocess.run([REPOSTWATCH, "demo"], env=env, cwd=tmp, check=True, capture_output=True)
@@ -142,7 +147,7 @@ def _demo_sites(tmp: Path) -> Path:
 
 def _photograph_notice(url: str, username: str, password: str, out: Path, sites: Path) -> None:
     """Confirm two flags, draft their notice (the demo site is served again so that its pages
-    can be photographed, media blurred), approve it, and photograph the notice page."""
+    can be photographed, media blurred), and photograph the draft once its screenshots are in."""
     from urllib.parse import urlsplit
 
     from crawler.demo.localsite import LocalSite
@@ -164,17 +169,21 @@ def _photograph_notice(url: str, username: str, password: str, out: Path, sites:
         page.goto(f"{url}/notices/")
         page.click("#draft")
         page.wait_for_selector("#notice-status")
+        # The screenshots are taken beside the request: reload until none is pending. The
+        # notice stays a draft: the admin who confirmed its flags may not approve it too.
+        deadline = time.monotonic() + 180
+        while page.locator("[id^=pending-]").count() and time.monotonic() < deadline:
+            time.sleep(2)
+            page.reload()
         page.wait_for_function(
             "() => [...document.querySelectorAll('.notice-item .shot img')].every(i => i.complete)"
         )
-        page.click("#approve")
-        page.wait_for_selector("#notice-status:text('approved')")
         page.screenshot(path=str(out / "notice.png"), full_page=True)
         browser.close()
 
 
 def _photograph_case_and_dashboard(url: str, username: str, password: str, out: Path) -> None:
-    """The demo case's page (after the notice above: flags confirmed, a notice approved) and
+    """The demo case's page (after the notice above: flags confirmed, a notice drafted) and
     the dashboard, whose charts are SVG images rendered on the server."""
     from crawler.demo.site import DEMO_CASE
 

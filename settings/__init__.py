@@ -198,6 +198,12 @@ REPOSTWATCH_TRUSTED_PROXIES = _whole_number("REPOSTWATCH_TRUSTED_PROXIES", 0)
 REPOSTWATCH_REVIEW_BATCH = _whole_number("REPOSTWATCH_REVIEW_BATCH", 20)
 #: env REPOSTWATCH_CLAIM_MINUTES: how long a claim lasts before the flag returns to the queue.
 REPOSTWATCH_CLAIM_MINUTES = _whole_number("REPOSTWATCH_CLAIM_MINUTES", 30)
+#: env REPOSTWATCH_LOCALE: the web app's language for users who chose none on their account page
+#: (and on the login page): "ko" or "en".
+REPOSTWATCH_LOCALE = os.environ.get("REPOSTWATCH_LOCALE", "ko")
+#: env REPOSTWATCH_TIMEZONE: the IANA time zone the web app shows times in for users who chose
+#: none on their account page.
+REPOSTWATCH_TIMEZONE = os.environ.get("REPOSTWATCH_TIMEZONE", "Asia/Seoul")
 
 # --- Takedown notices (crawler/takedown) ------------------------------------------------------
 #: env REPOSTWATCH_SMTP_URL: where notices are sent: smtp://user:password@host:587?starttls=1,

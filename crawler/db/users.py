@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.db.models import USER_ROLES, User, utcnow
+from crawler.db.models import STAFF_LOCALES, USER_ROLES, User, utcnow
 
 #: Each role can do everything the roles before it can.
 ROLE_RANK = {role: rank for rank, role in enumerate(USER_ROLES)}
@@ -67,6 +68,9 @@ class UserView:
     last_login_at: datetime | None
     session_version: int = 0
     totp_enrolled: bool = False
+    #: The user's own language and time zone for the web app; None: the installation's.
+    locale: str | None = None
+    timezone: str | None = None
 
     @property
     def active(self) -> bool:
@@ -87,6 +91,8 @@ def _view(user: User) -> UserView:
         last_login_at=user.last_login_at,
         session_version=user.session_version or 0,
         totp_enrolled=user.totp_enrolled_at is not None,
+        locale=user.locale,
+        timezone=user.timezone,
     )
 
 
@@ -188,6 +194,34 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
     if new == current:
         raise UserError("the new password is the current one: choose another")
     return set_password(session, user.username, new)
+
+
+def check_locale(locale: str) -> str:
+    if locale not in STAFF_LOCALES:
+        raise UserError(f"the language must be one of {', '.join(STAFF_LOCALES)}, not {locale!r}")
+    return locale
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name the system's tz database knows (``Asia/Seoul``, ``UTC``)."""
+    if name not in available_timezones():
+        raise UserError(f"{name!r} is not a time zone name such as Asia/Seoul or UTC")
+    return name
+
+
+def set_preferences(
+    session: Session, user_id: int, *, locale: str | None, timezone: str | None
+) -> UserView:
+    """The user's own language and time zone for the web app (None: the installation's).
+    Raises :class:`UserError` for a language or time zone that cannot be used; open sessions go
+    on (they read the preference at each request)."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise UserError("this account is disabled or gone")
+    user.locale = None if locale is None else check_locale(locale)
+    user.timezone = None if timezone is None else check_timezone(timezone)
+    session.flush()
+    return _view(user)
 
 
 def end_sessions(session: Session, user_id: int) -> UserView | None:

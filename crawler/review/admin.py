@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crawler.db import audit, users
 from crawler.db.models import USER_ROLES
-from crawler.review import web
+from crawler.review import i18n, web
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-NAV = [("admin.audit_log", "Audit log", "admin"), ("admin.user_list", "Users", "admin")]
+NAV = [("admin.audit_log", _l("Audit log"), "admin"), ("admin.user_list", _l("Users"), "admin")]
 PAGE_SIZE = 50
 AUDIT_FILTERS = ("action", "username", "target_type", "target_id")
+ACTION_DONE = {
+    "disable": _l("%(name)s is disabled."),
+    "enable": _l("%(name)s is enabled again."),
+    "role": _l("%(name)s has a new role."),
+}
 
 
 @bp.route("/audit")
@@ -49,7 +56,7 @@ def user_create():
     role = request.form.get("role", "")
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
-        flash("The two passwords differ.", "error")
+        flash(_("The two passwords differ."), "error")
         return redirect(url_for("admin.user_list"))
     try:
         with web.transaction() as db:
@@ -64,7 +71,10 @@ def user_create():
     except users.UserError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Created {created.username} ({created.role}).", "info")
+        flash(
+            _("Created %(name)s (%(role)s).", name=created.username, role=i18n.word(created.role)),
+            "info",
+        )
     return redirect(url_for("admin.user_list"))
 
 
@@ -73,9 +83,9 @@ def user_create():
 def user_change(username: str):
     action = request.form.get("action", "")
     if action not in ("disable", "enable", "role"):
-        abort(400, "Unknown change.")
+        abort(400, _("Unknown change."))
     if action == "disable" and username == web.me().username:
-        flash("You cannot disable your own account.", "error")
+        flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.user_list"))
     try:
         with web.transaction() as db:
@@ -89,5 +99,5 @@ def user_change(username: str):
     except (users.UserError, users.UserNotFound) as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{changed.username}: {action} done.", "info")
+        flash(ACTION_DONE[action] % {"name": changed.username}, "info")
     return redirect(url_for("admin.user_list"))

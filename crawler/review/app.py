@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager, current_user
@@ -26,7 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crawler.db import evidence as evidence_store
 from crawler.db import make_engine, make_sessionmaker, totp, users
 from crawler.db.session import redact_url
-from crawler.review import web
+from crawler.review import i18n, web
 from crawler.review.backoff import LoginBackoff
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ CONFIG_KEYS = (
     "REPOSTWATCH_NOTICE_RESEND_HOURS",
     "REPOSTWATCH_CHROMIUM",
     "REPOSTWATCH_SITES_DIR",
+    "REPOSTWATCH_LOCALE",
+    "REPOSTWATCH_TIMEZONE",
 )
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -102,6 +105,10 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     if not database_url:
         raise ConfigError("REPOSTWATCH_DATABASE_URL is not set; point it at the database")
     secret_key = _secret_key(str(config["REPOSTWATCH_SECRET_KEY"]), development)
+    locale, timezone = str(config["REPOSTWATCH_LOCALE"]), str(config["REPOSTWATCH_TIMEZONE"])
+    problem = i18n.check_settings(locale, timezone)
+    if problem:
+        raise ConfigError(problem)
     evidence_keys = _evidence_keys(
         str(config["REPOSTWATCH_EVIDENCE_PRIVATE_KEY"]), str(config["REPOSTWATCH_EVIDENCE_KEY"])
     )
@@ -135,6 +142,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         # Reference changes (closing a case) are announced to running crawls through it.
         REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
     )
+    i18n.init_app(app, locale, timezone)
     engine = make_engine(str(database_url))
     if not development:
         _refuse_demo_account(engine, str(database_url))
@@ -273,7 +281,7 @@ def _refuse_anonymous():
         return None
     if request.method == "GET" and not _wants_json():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    return _error(401, "Log in first.")
+    return _error(401, _("Log in first."))
 
 
 def _security_headers(response):
@@ -297,12 +305,28 @@ def _error(status: int, message: str):
 
 
 def _csrf_error(exc: CSRFError):
-    return _error(400, f"The form was refused: {exc.description} Reload the page and try again.")
+    return _error(
+        400,
+        _(
+            "The form was refused: %(reason)s Reload the page and try again.",
+            reason=exc.description,
+        ),
+    )
 
 
 def _rate_limited(exc: RateLimitExceeded):
-    return _error(429, "Too many attempts; wait a minute and try again.")
+    return _error(429, _("Too many attempts; wait a minute and try again."))
 
 
 def _http_error(exc: HTTPException):
-    return _error(exc.code or 500, exc.description or exc.name)
+    code = exc.code or 500
+    if exc.description and exc.description != type(exc).description:
+        return _error(code, exc.description)  # ours, written for staff (and translated)
+    generic = {
+        400: _("The request was not understood."),
+        403: _("You may not do this."),
+        404: _("There is no such page."),
+        405: _("This page does not take that kind of request."),
+        413: _("What was sent is too large."),
+    }
+    return _error(code, generic.get(code, _("Something went wrong; try again.")))

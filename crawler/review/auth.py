@@ -23,6 +23,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from crawler.db import totp, users
@@ -66,7 +68,14 @@ def _too_many(username: str, step: str, template: str, user_id: int | None = Non
             user_id=user_id,
             details={"step": step, "wait_seconds": wait},
         )
-    flash(f"Too many failed logins; wait {wait} seconds and try again.", "error")
+    flash(
+        ngettext(
+            "Too many failed logins; wait %(num)d second and try again.",
+            "Too many failed logins; wait %(num)d seconds and try again.",
+            wait,
+        ),
+        "error",
+    )
     return render_template(template, **context), 429
 
 
@@ -88,7 +97,7 @@ def login():
             web.log(db, "login_failed", username=username or None)
     if user is None:
         _backoff().failed(username, web.client_ip())
-        flash("Wrong username or password (or the account is disabled).", "error")
+        flash(_("Wrong username or password (or the account is disabled)."), "error")
         return render_template("login.html", next=next_path), 401
     session.clear()
     if not user.can(SECOND_FACTOR_FROM):
@@ -109,7 +118,7 @@ def second_factor():
     user = _pending_user(pending)
     if user is None:
         session.pop(PENDING, None)
-        flash("Log in again: the login took too long or the account changed.", "error")
+        flash(_("Log in again: the login took too long or the account changed."), "error")
         return redirect(url_for("auth.login"))
     try:
         with web.transaction() as db:
@@ -145,7 +154,7 @@ def second_factor():
         return redirect(url_for("auth.login"))
     if not ok:
         _backoff().failed(user.username, web.client_ip())
-        flash("Wrong or already used code: type the code your authenticator shows now.", "error")
+        flash(_("Wrong or already used code: type the code your authenticator shows now."), "error")
         return render_template("second_factor.html", **context), 401
     details = {"second_factor": "enrolled" if enrolment else "totp"}
     return _logged_in(user, details, next_path=pending.get("next"))
@@ -195,5 +204,5 @@ def logout():
         users.end_sessions(db, web.me().id)
     logout_user()
     session.clear()
-    flash("Logged out.", "info")
+    flash(_("Logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -22,6 +22,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crawler.db import cases as db_cases
 from crawler.db.models import FLAG_STATUSES, utcnow
@@ -29,7 +32,7 @@ from crawler.references.announcements import announce_change
 from crawler.review import web
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-NAV = [("cases.index", "Cases", "approver")]
+NAV = [("cases.index", _l("Cases"), "approver")]
 REPORT_FORMATS = ("html", "pdf")
 
 
@@ -38,9 +41,16 @@ def hours(delta: timedelta | None) -> str:
     return "-" if delta is None else f"{delta.total_seconds() / 3600:.1f}"
 
 
+def hours_local(delta: timedelta | None) -> str:
+    """:func:`hours` with the user's locale's decimal sign and grouping."""
+    if delta is None:
+        return "-"
+    return format_decimal(round(delta.total_seconds() / 3600, 1), format="#,##0.0")
+
+
 @bp.app_template_filter("hours")
 def _hours_filter(delta: timedelta | None) -> str:
-    return hours(delta)
+    return hours_local(delta)
 
 
 @bp.route("/")
@@ -79,7 +89,7 @@ def render_report(detail: db_cases.CaseDetail) -> str:
 @web.requires("approver")
 def report(case: str, fmt: str):
     if fmt not in REPORT_FORMATS:
-        abort(404, f"Reports are {' or '.join(REPORT_FORMATS)}.")
+        abort(404, _("Reports are HTML or PDF."))
     detail = _detail(case)
     html = render_report(detail)
     if fmt == "pdf":
@@ -90,7 +100,13 @@ def report(case: str, fmt: str):
                 html, chromium=current_app.config["REPOSTWATCH_CHROMIUM"]
             )
         except Exception as exc:  # Chromium missing or crashed: say so, nothing half-made
-            abort(503, f"The PDF could not be printed in Chromium ({exc}); export HTML instead.")
+            abort(
+                503,
+                _(
+                    "The PDF could not be printed in Chromium (%(error)s); export HTML instead.",
+                    error=exc,
+                ),
+            )
         mimetype = "application/pdf"
     else:
         body, mimetype = html, "text/html"
@@ -114,7 +130,7 @@ def report(case: str, fmt: str):
 @web.requires("admin")
 def close(case: str):
     if request.form.get("confirm", "").strip() != case:
-        flash("Type the case name to confirm closing it; nothing was changed.", "error")
+        flash(_("Type the case name to confirm closing it; nothing was changed."), "error")
         return redirect(url_for("cases.page", case=case))
     try:
         with web.transaction() as db:
@@ -140,9 +156,14 @@ def close(case: str):
         # Committed: running crawls stop matching its references at once (with Redis).
         announce_change(current_app.config["REPOSTWATCH_REDIS_URL"])
         flash(
-            f"Closed {case}: deleted {closed.evidence_deleted} evidence item(s), withdrew "
-            f"{closed.references_withdrawn} reference hash(es) and {closed.keywords_withdrawn} "
-            "keyword(s).",
+            _(
+                "Closed %(case)s: deleted %(evidence)s evidence item(s), withdrew "
+                "%(references)s reference hash(es) and %(keywords)s keyword(s).",
+                case=case,
+                evidence=closed.evidence_deleted,
+                references=closed.references_withdrawn,
+                keywords=closed.keywords_withdrawn,
+            ),
             "info",
         )
     return redirect(url_for("cases.page", case=case))

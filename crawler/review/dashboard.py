@@ -16,14 +16,16 @@ from datetime import timedelta
 
 import pygal
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pygal.style import Style
 
 from crawler.db import dashboard as db_dashboard
 from crawler.db.models import FLAG_STATUSES, utcnow
-from crawler.review import web
+from crawler.review import i18n, web
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-NAV = [("dashboard.index", "Dashboard", "approver")]
+NAV = [("dashboard.index", _l("Dashboard"), "approver")]
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 STATUS_COLOURS = {
@@ -31,6 +33,12 @@ STATUS_COLOURS = {
     "confirmed": "#1f5fbf",
     "rejected": "#b3261e",
     "removed": "#1e7b34",
+}
+RUN_FIGURES = {
+    "runs": _l("runs"),
+    "pages": _l("pages"),
+    "media": _l("media"),
+    "flags": _l("flags"),
 }
 #: Stripped from pygal's SVG: comments (links to pygal's website) and the inline script that
 #: holds its tooltip config (useless without the tooltip script; an <img> runs no script).
@@ -69,22 +77,24 @@ def svg_data_uri(chart) -> str:
 def flags_chart(days: list[db_dashboard.FlagDay]):
     chart = _chart(
         pygal.StackedBar,
-        title="Flags per day (first seen), by state",
+        title=_("Flags per day (first seen), by state"),
         x_label_rotation=40,
         style=Style(**{**STYLE.to_dict(), "colors": tuple(STATUS_COLOURS.values())}),
     )
-    chart.x_labels = [d.day.strftime("%m-%d") for d in days]
+    chart.x_labels = [i18n.short_day(d.day) for d in days]
     for status in FLAG_STATUSES:
-        chart.add(status, [d.flags[status] for d in days])
+        chart.add(i18n.word(status), [d.flags[status] for d in days])
     return chart
 
 
 def removals_chart(sites: list[db_dashboard.SiteRemovals]):
-    chart = _chart(pygal.Bar, title="Removal rate (%) and median time-to-removal (h) per site")
+    chart = _chart(pygal.Bar, title=_("Removal rate (%) and median time-to-removal (h) per site"))
     chart.x_labels = [s.site for s in sites]
-    chart.add("removal rate %", [None if s.rate is None else round(100 * s.rate, 1) for s in sites])
     chart.add(
-        "median hours",
+        _("removal rate %"), [None if s.rate is None else round(100 * s.rate, 1) for s in sites]
+    )
+    chart.add(
+        _("median hours"),
         [
             None
             if s.median_time_to_removal is None
@@ -96,10 +106,12 @@ def removals_chart(sites: list[db_dashboard.SiteRemovals]):
 
 
 def runs_chart(sites: list[db_dashboard.SiteRuns]):
-    chart = _chart(pygal.Bar, title="Crawl runs per site: pages, media, flags", logarithmic=False)
+    chart = _chart(
+        pygal.Bar, title=_("Crawl runs per site: pages, media, flags"), logarithmic=False
+    )
     chart.x_labels = [s.site for s in sites]
-    for what in ("runs", "pages", "media", "flags"):
-        chart.add(what, [getattr(s, what) for s in sites])
+    for what, label in RUN_FIGURES.items():
+        chart.add(str(label), [getattr(s, what) for s in sites])
     return chart
 
 

@@ -25,14 +25,17 @@ from flask import (
     url_for,
 )
 from flask import session as cookie
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from crawler.db import FlagNotFound, evidence, review
 from crawler.db.cases import flag_thumbnail
 from crawler.db.rechecks import flag_takedown
 from crawler.db.withdrawals import DecisionRefused
-from crawler.review import web
+from crawler.review import i18n, web
 from crawler.review.blur import blurred_rendition
-from crawler.review.video_evidence import describe_all, describe_delivery_all
+from crawler.review.video_evidence import LANGUAGES, describe, describe_delivery
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 UNBLURRED = "unblurred_flags"
@@ -40,10 +43,10 @@ MAX_UNBLURRED = 200
 
 
 #: Previews that also looked like the reference (a video flag's evidence "previews"), as staff
-#: read them, in English and Korean (the review app has no translation catalogue).
+#: read them.
 PREVIEW_WORDS = {
-    "poster": {"en": "the poster image", "ko": "포스터 이미지"},
-    "storyboard": {"en": "seek-bar thumbnails", "ko": "탐색 막대 미리보기"},
+    "poster": _l("the poster image"),
+    "storyboard": _l("seek-bar thumbnails"),
 }
 
 
@@ -74,7 +77,7 @@ def _next_claim(db, current: int | None, order: str) -> int | None:
 def _after(db, flag_id: int, order: str):
     following = _next_claim(db, flag_id, order)
     if following is None:
-        flash("No more flags in your batch: claim another one.", "info")
+        flash(_("No more flags in your batch: claim another one."), "info")
         return redirect(url_for("queue.index"))
     return redirect(url_for("flags.show", flag_id=following, order=order))
 
@@ -83,13 +86,15 @@ def _flag_or_404(db, flag_id: int) -> review.ReviewFlag:
     try:
         return review.get_review_flag(db, flag_id)
     except FlagNotFound:
-        abort(404, f"There is no flag {flag_id}.")
+        abort(404, _("There is no flag %(id)s.", id=flag_id))
 
 
 @bp.route("/<int:flag_id>")
 @web.requires("reviewer")
 def show(flag_id: int):
     order = _order()
+    # video_evidence keeps its sentences per language: the user's, else English.
+    words = i18n.language() if i18n.language() in LANGUAGES else "en"
     with web.transaction() as db:
         flag = _flag_or_404(db, flag_id)
         seen = review.sightings(db, flag_id)
@@ -105,7 +110,7 @@ def show(flag_id: int):
         sightings=seen,
         same_media=same,
         has_evidence=has_evidence,
-        previews=[PREVIEW_WORDS[k] for k in _previews(flag.evidence) if k in PREVIEW_WORDS],
+        previews=[str(PREVIEW_WORDS[k]) for k in _previews(flag.evidence) if k in PREVIEW_WORDS],
         unblurred=flag_id in cookie.get(UNBLURRED, []),
         next_id=following,
         takedown=takedown,
@@ -115,8 +120,8 @@ def show(flag_id: int):
             else None
         ),
         order=order,
-        video_evidence=describe_all(flag.evidence),
-        delivery=describe_delivery_all(flag.evidence),
+        video_evidence=describe(flag.evidence, words),
+        delivery=describe_delivery(flag.evidence, words),
         mine=flag.claimed_by_id == web.me().id,
         held_by_other=flag.claimed_by_other(web.me().id),
     )
@@ -127,7 +132,7 @@ def show(flag_id: int):
 def media(flag_id: int):
     keys = web.state().evidence_keys
     if keys is None:
-        abort(404, "No evidence is shown: REPOSTWATCH_EVIDENCE_PRIVATE_KEY is not set.")
+        abort(404, _("No evidence is shown: REPOSTWATCH_EVIDENCE_PRIVATE_KEY is not set."))
     unblurred = flag_id in cookie.get(UNBLURRED, [])
     with web.transaction() as db:
         try:
@@ -135,7 +140,7 @@ def media(flag_id: int):
         except evidence.EvidenceKeyError as exc:
             abort(500, str(exc))
         if found is None:
-            abort(404, f"No evidence is kept for flag {flag_id}.")
+            abort(404, _("No evidence is kept for flag %(id)s.", id=flag_id))
         web.log(
             db,
             "view_evidence",
@@ -184,7 +189,7 @@ def unblur(flag_id: int):
 def decide(flag_id: int):
     decision = request.form.get("decision", "")
     if decision not in ("confirm", "reject"):
-        abort(400, "The decision must be confirm or reject.")
+        abort(400, _("The decision must be confirm or reject."))
     order = _order()
     me = web.me()
     with web.transaction() as db:
@@ -203,7 +208,7 @@ def decide(flag_id: int):
             target_id=flag_id,
             details={"decision": decision, "status": flag.status, "was": before.status},
         )
-    flash(f"Flag {flag_id} {flag.status}.", "info")
+    flash(_("Flag %(id)s: %(status)s.", id=flag_id, status=i18n.word(flag.status)), "info")
     with web.transaction() as db:
         return _after(db, flag_id, order)
 
@@ -224,10 +229,10 @@ def skip(flag_id: int):
 def decide_same_media(sha256: str):
     decision = request.form.get("decision", "")
     if decision not in ("confirm", "reject"):
-        abort(400, "The decision must be confirm or reject.")
+        abort(400, _("The decision must be confirm or reject."))
     sha256 = sha256.strip().lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        abort(400, "Not a SHA-256.")
+        abort(400, _("Not a SHA-256."))
     order = _order()
     me = web.me()
     try:
@@ -245,7 +250,15 @@ def decide_same_media(sha256: str):
     except DecisionRefused as exc:  # e.g. confirming a closed case's flags: none was decided
         flash(str(exc), "error")
         return redirect(url_for("queue.index"))
-    flash(f"{len(ids)} flag(s) of the same media {decision}ed.", "info")
+    flash(
+        ngettext(
+            "%(num)d flag of the same media %(decision)s.",
+            "%(num)d flags of the same media %(decision)s.",
+            len(ids),
+            decision=i18n.word(decision + "ed"),
+        ),
+        "info",
+    )
     back = request.form.get("from", type=int)
     with web.transaction() as db:
         return _after(db, back, order) if back else redirect(url_for("queue.index"))

@@ -24,6 +24,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from crawler.db import notices as db_notices
@@ -35,7 +38,7 @@ from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
-NAV = [("notices.index", "Notices", "reviewer")]
+NAV = [("notices.index", _l("Notices"), "reviewer")]
 EXPORT_TYPES = {
     "eml": "message/rfc822",
     "html": "text/html; charset=utf-8",
@@ -50,12 +53,15 @@ def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
     """Every valid site file by name, and a line per file that could not be used."""
     directory = current_app.config["REPOSTWATCH_SITES_DIR"]
     if not directory:
-        return {}, ["REPOSTWATCH_SITES_DIR is not set: no site file gives a language or contact"]
+        return {}, [_("REPOSTWATCH_SITES_DIR is not set: no site file gives a language or contact")]
     try:
         loaded = load_sites(directory)
     except SiteConfigError as exc:
         return {}, [str(exc)]
-    problems = [f"{f.path.name} skipped: {f.error.problems[0]}" for f in loaded.invalid]
+    problems = [
+        _("%(file)s skipped: %(problem)s", file=f.path.name, problem=f.error.problems[0])
+        for f in loaded.invalid
+    ]
     return loaded.sites, problems
 
 
@@ -71,7 +77,7 @@ def _notice_or_404(db: Session, notice_id: int) -> db_notices.NoticeView:
     try:
         return db_notices.get_notice(db, notice_id)
     except db_notices.NoticeNotFound:
-        abort(404, f"There is no notice {notice_id}.")
+        abort(404, _("There is no notice %(id)s.", id=notice_id))
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -123,7 +129,10 @@ def screenshot(notice_id: int, item_id: int):
     with web.transaction() as db:
         png = db_notices.screenshot_png(db, notice_id, item_id)
         if png is None:
-            abort(404, f"Notice {notice_id} has no screenshot for item {item_id}.")
+            abort(
+                404,
+                _("Notice %(id)s has no screenshot for item %(item)s.", id=notice_id, item=item_id),
+            )
         web.log(
             db,
             "view_screenshot",
@@ -159,10 +168,13 @@ def _queue(db: Session, notice_ids: list[int], *, retake: bool) -> str:
     """Queue the screenshots of ``notice_ids`` for the runner: Chromium never runs in a request."""
     pending = sum(db_screenshots.request_screenshots(db, n, retake=retake) for n in notice_ids)
     if not pending:
-        return "No screenshot is missing (an approved or sent notice keeps its screenshots)."
-    return (
-        f"{pending} screenshot(s) queued: they are taken in the background, every medium of "
-        "the page grey and blurred; reload the notice to see them."
+        return _("No screenshot is missing (an approved or sent notice keeps its screenshots).")
+    return ngettext(
+        "%(num)d screenshot queued: it is taken in the background, every medium of the page "
+        "grey and blurred; reload the notice to see it.",
+        "%(num)d screenshots queued: they are taken in the background, every medium of the "
+        "page grey and blurred; reload the notice to see them.",
+        pending,
     )
 
 
@@ -175,7 +187,7 @@ def draft():
     for problem in problems:
         flash(problem, "error")
     site = request.form.get("site", "").strip() or None
-    shots = "No screenshots taken yet: take them from each notice."
+    shots = _("No screenshots taken yet: take them from each notice.")
     with web.transaction() as db:
         result = draft_notices(db, sites, site=site)
         touched = result.created + result.extended
@@ -192,13 +204,18 @@ def draft():
     if touched and request.form.get("screenshots") == "1":
         _runner().wake()
     for name, reason in sorted(result.skipped.items()):
-        flash(f"{name}: not drafted: {reason}", "error")
+        flash(_("%(site)s: not drafted: %(reason)s", site=name, reason=reason), "error")
     if not touched:
-        flash("No confirmed flags waiting for a notice.", "info")
+        flash(_("No confirmed flags waiting for a notice."), "info")
         return redirect(url_for("notices.index"))
     flash(
-        f"Drafted {len(result.created)} notice(s), added flags to {len(result.extended)} "
-        f"waiting draft(s). {shots}",
+        _(
+            "Drafted %(created)s notice(s), added flags to %(extended)s waiting draft(s). "
+            "%(screenshots)s",
+            created=len(result.created),
+            extended=len(result.extended),
+            screenshots=shots,
+        ),
         "info",
     )
     if len(touched) == 1:
@@ -245,7 +262,9 @@ def approve(notice_id: int):
     except db_notices.NoticeStateError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Notice {notice_id} approved by {notice.approved_by}.", "info")
+        flash(
+            _("Notice %(id)s approved by %(name)s.", id=notice_id, name=notice.approved_by), "info"
+        )
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
@@ -281,14 +300,24 @@ def send(notice_id: int):
     except (SmtpConfigError, db_notices.NoticeStateError) as exc:
         flash(str(exc), "error")
     except (OSError, smtplib.SMTPException) as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
         flash(
-            f"The mail server did not take notice {notice_id} ({exc.__class__.__name__}: "
-            f"{exc}); nothing was recorded, try again.",
+            _(
+                "The mail server did not take notice %(id)s (%(error)s); nothing was "
+                "recorded, try again.",
+                id=notice_id,
+                error=error,
+            ),
             "error",
         )
     else:
         flash(
-            f"Notice {notice_id} sent to {notice.recipient} ({notice.send_count} time(s)).",
+            _(
+                "Notice %(id)s sent to %(to)s (%(count)s time(s)).",
+                id=notice_id,
+                to=notice.recipient,
+                count=notice.send_count,
+            ),
             "info",
         )
     return redirect(url_for("notices.show", notice_id=notice_id))
@@ -301,7 +330,7 @@ def export(notice_id: int):
 
     fmt = request.form.get("format", "")
     if fmt not in EXPORT_TYPES:
-        abort(400, f"The format must be one of {', '.join(EXPORT_TYPES)}.")
+        abort(400, _("The format must be one of %(formats)s.", formats=", ".join(EXPORT_TYPES)))
     try:
         with web.transaction() as db:
             _notice_or_404(db, notice_id)
@@ -350,6 +379,13 @@ def resend_due():
             )
     failed = [r for r in results if r.error]
     for result in failed:
-        flash(f"Notice {result.notice_id}: {result.error}", "error")
-    flash(f"Sent {len(results) - len(failed)} due reminder(s); {len(failed)} failed.", "info")
+        flash(_("Notice %(id)s: %(error)s", id=result.notice_id, error=result.error), "error")
+    flash(
+        _(
+            "Sent %(sent)s due reminder(s); %(failed)s failed.",
+            sent=len(results) - len(failed),
+            failed=len(failed),
+        ),
+        "info",
+    )
     return redirect(url_for("notices.index"))

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from crawler.db import review
 from crawler.review import web
 
 bp = Blueprint("queue", __name__)
-NAV = [("queue.index", "Queue", "reviewer")]
+NAV = [("queue.index", _l("Queue"), "reviewer")]
 PAGE_SIZE = 50
 
 
@@ -86,9 +89,17 @@ def claim():
             details={"flags": claimed, "filters": _filter_args(filters, order)},
         )
     if not claimed:
-        flash("Nothing left to claim with these filters.", "info")
+        flash(_("Nothing left to claim with these filters."), "info")
         return redirect(url_for("queue.index", **_filter_args(filters, order)))
-    flash(f"You hold {len(claimed)} flag(s) for {lease.seconds // 60} minutes.", "info")
+    flash(
+        ngettext(
+            "You hold %(num)d flag for %(minutes)d minutes.",
+            "You hold %(num)d flags for %(minutes)d minutes.",
+            len(claimed),
+            minutes=lease.seconds // 60,
+        ),
+        "info",
+    )
     return redirect(url_for("flags.show", flag_id=claimed[0], order=order))
 
 
@@ -98,5 +109,12 @@ def release():
     with web.transaction() as db:
         released = review.release(db, web.me().id)
         web.log(db, "release", target_type="flag", details={"released": released})
-    flash(f"Released {released} flag(s) back to the queue.", "info")
+    flash(
+        ngettext(
+            "Released %(num)d flag back to the queue.",
+            "Released %(num)d flags back to the queue.",
+            released,
+        ),
+        "info",
+    )
     return redirect(url_for("queue.index"))

@@ -11,12 +11,14 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import audit, users
 from crawler.db.evidence import Opener
+from crawler.review import i18n
 
 
 @dataclass
@@ -91,7 +93,7 @@ def requires(role: str) -> Callable:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated or not me().can(role):
-                abort(403, f"This page is for the {role} role and above.")
+                abort(403, _("This page is for the %(role)s role and above.", role=i18n.word(role)))
             return view(*args, **kwargs)
 
         return checked
@@ -131,7 +133,7 @@ def log(
 
 def template_globals() -> dict[str, Any]:
     nav = [
-        (endpoint, label)
+        (endpoint, str(label))
         for endpoint, label, role in current_app.extensions["repostwatch_nav"]
         if current_user.is_authenticated and me().can(role)
     ]
@@ -139,4 +141,6 @@ def template_globals() -> dict[str, Any]:
         "me": current_user,
         "evidence_configured": state().evidence_keys is not None,
         "nav": nav,
+        "language": i18n.language(),
+        "timezone_name": i18n.timezone_name(),
     }

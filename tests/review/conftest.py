@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from babel import dates as babel_dates
 
 from crawler.db import evidence, users
 from crawler.db.flags import MatchRecord, record_match
@@ -20,6 +21,17 @@ SECRET = "test-secret-" + "k" * 40
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 _TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+#: Where the tests' app shows times: the installation default (settings/__init__.py).
+SHOWN_IN = "Asia/Seoul"
+
+
+def shown_at(moment: datetime, *, seconds: bool = False) -> str:
+    """``moment`` as the tests' app (English, Asia/Seoul) writes it: ``May 1, 2026, 9:03 PM``."""
+    local = babel_dates.get_timezone(SHOWN_IN)
+    if seconds:
+        return babel_dates.format_datetime(moment, "medium", tzinfo=local, locale="en")
+    day = babel_dates.format_date(moment.astimezone(local), "medium", locale="en")
+    return f"{day}, {babel_dates.format_time(moment, 'short', tzinfo=local, locale='en')}"
 
 
 @dataclass(frozen=True)

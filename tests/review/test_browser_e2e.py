@@ -7,12 +7,13 @@ The app is served by the real ``repostwatch web`` command on 127.0.0.1 (a free p
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
-from crawler.db.models import AuditEntry, Flag
+from crawler.db.models import AuditEntry, Flag, User
 from tests.review.conftest import PASSWORD
 from tests.support.serving import served
 from tests.support.settings import CHROMIUM
@@ -137,3 +138,67 @@ def test_found_media_is_blurred_until_a_logged_click(browser, world, database_ur
             select(AuditEntry.target_id).where(AuditEntry.action == "unblur")
         ).scalars()
         assert list(unblurs) == [str(flag_id)]
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.mark.any_database
+def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
+    browser, world, database_url, evidence_keys
+):
+    """The installation's default language and time zone (Korean, Asia/Seoul) in real Chromium:
+    every menu page's heading is Korean, times are Seoul's, the review keys work with Korean
+    messages, and the account page switches the language."""
+    ids = [world.flag(n) for n in range(1, 3)]  # first seen 12:01 and 12:02 UTC
+    world.user("kim", "admin")
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_WEB_ENV": "development",
+        "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": evidence_keys.private,
+        "REPOSTWATCH_LOCALE": "ko",
+        "REPOSTWATCH_TIMEZONE": "Asia/Seoul",
+    }
+    with served(env) as url:
+        page = browser.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{url}/login")
+        assert page.get_attribute("html", "lang") == "ko"
+        assert page.inner_text("button[type=submit]") == "로그인"
+        log_in_page(page, url, "kim", PASSWORD)
+        page.wait_for_url(f"{url}/")
+        assert page.inner_text("h1") == "검토 대기열"
+        assert "2026. 5. 1. 오후 9:01" in page.inner_text("table.flags")
+        assert page.inner_text("#timezone") == "Asia/Seoul"
+
+        page.click("#claim")
+        page.wait_for_url(f"{url}/flags/{ids[0]}*")
+        assert "플래그 2건을 30분 동안 맡습니다." in page.inner_text("main")
+        assert page.inner_text("#first-seen") == "2026. 5. 1. 오후 9:01:00"
+        page.keyboard.press("c")  # confirm
+        page.wait_for_url(f"{url}/flags/{ids[1]}*")
+        assert f"플래그 {ids[0]}: 확인됨." in page.inner_text("main")
+
+        menu = [a.get_attribute("href") for a in page.query_selector_all("header nav a")]
+        assert len(menu) == 7, menu  # queue, notices, cases, dashboard, audit, users, account
+        for href in menu:
+            page.goto(f"{url}{href}")
+            heading = page.inner_text("h1")
+            assert HANGUL.search(heading), (href, heading)
+            assert page.get_attribute("html", "lang") == "ko"
+
+        page.goto(f"{url}/account/")
+        page.select_option("#locale", "en")
+        page.click("#save-preferences")
+        page.wait_for_url(f"{url}/account/")
+        assert page.get_attribute("html", "lang") == "en"
+        assert "Language and time zone saved." in page.inner_text("main")
+        assert page.inner_text("header nav a") == "Queue"  # the first menu entry
+        page.goto(f"{url}/flags/{ids[1]}")
+        assert page.inner_text("#first-seen") == "May 1, 2026, 9:02:00\u202fPM"
+        assert all(u.startswith(url) for u in requested), requested
+    with world.sessions() as session:
+        statuses = dict(session.execute(select(Flag.id, Flag.status)).all())
+        locale = session.execute(select(User.locale).where(User.username == "kim")).scalar()
+    assert statuses[ids[0]] == "confirmed" and locale == "en"

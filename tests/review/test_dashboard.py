@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 
 from crawler.db import users
 from crawler.db.session import make_sessionmaker
@@ -53,8 +54,13 @@ def test_dashboard_has_exact_figures_and_fetches_nothing(client, seeded):
 
     days = {row[0]: row[1:] for row in _rows(html, "flags-per-day")}
     first = seeded.base.date()
-    assert days[first.isoformat()] == ["1", "1", "1", "0"]
-    assert days[(first + timedelta(days=1)).isoformat()] == ["0", "1", "0", "3"]
+    assert days[format_date(first, "medium", locale="en")] == ["1", "1", "1", "0"]
+    assert days[format_date(first + timedelta(days=1), "medium", locale="en")] == [
+        "0",
+        "1",
+        "0",
+        "3",
+    ]
     assert sum(int(n) for row in days.values() for n in row) == 8
     assert _rows(html, "removals-per-site") == [
         ["board", "1", "2", "67%", "20.0"],

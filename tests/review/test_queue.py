@@ -208,16 +208,17 @@ def test_flag_page_shows_variant_distance_first_and_last_seen(client, world):
     facts = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", page))
     assert facts["Variant"] == "trimmed+flipx"
     assert facts["Distance"] == "23"
-    assert facts["First seen"] == "2026-05-01 12:03:00 UTC"
-    assert facts["Last seen"] == "2026-05-03 13:30:00 UTC"
-    assert "Seen on 2 page(s)" in page
+    # In the installation's time zone, Asia/Seoul (UTC+9), as English writes dates.
+    assert facts["First seen"] == "May 1, 2026, 9:03:00\u202fPM"
+    assert facts["Last seen"] == "May 3, 2026, 10:30:00\u202fPM"
+    assert "Seen on 2 pages" in page
     facts = dict(
         re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", client.get(f"/flags/{plain}").text)
     )
     assert (facts["Variant"], facts["Distance"]) == ("original", "14")
 
 
-def test_flag_page_shows_the_page_embedding_the_player_and_the_previews_in_both_languages(
+def test_flag_page_shows_the_page_embedding_the_player_and_the_previews_in_each_language(
     client, world
 ):
     embedded = world.flag(
@@ -234,9 +235,13 @@ def test_flag_page_shows_the_page_embedding_the_player_and_the_previews_in_both_
     page = client.get(f"/flags/{embedded}").get_data(as_text=True)
     shown = re.search(r'<dd class="url" id="embedded-in"><a href="([^"]+)"', page)
     assert shown and shown.group(1) == "https://repost.example/watch/77"
-    assert "삽입한 페이지" in page and "&lt;iframe&gt;" in page
+    assert "Embedded in" in page and "&lt;iframe&gt;" in page
     previews = re.search(r'<dd id="previews">(.*?)</dd>', page, re.S).group(1)
     assert "the poster image, seek-bar thumbnails" in previews
-    assert "포스터 이미지, 탐색 막대 미리보기" in previews
+    post(client, "/account/preferences", {"locale": "ko"})  # the same page in Korean
+    page = client.get(f"/flags/{embedded}").get_data(as_text=True)
+    assert "삽입한 페이지" in page and "&lt;iframe&gt;으로" in page
+    previews = re.search(r'<dd id="previews">(.*?)</dd>', page, re.S).group(1)
+    assert "포스터 이미지, 탐색 막대 미리보기" in previews and "poster" not in previews
     other = client.get(f"/flags/{plain}").get_data(as_text=True)
     assert 'id="embedded-in"' not in other and 'id="previews"' not in other

@@ -1,4 +1,5 @@
-"""A video flag's evidence reads as one sentence, in English and Korean, on the flag page."""
+"""A video flag's evidence reads as one sentence, in English and Korean, on the flag page (in
+the language the staff member reads)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from crawler.review.video_evidence import (
     describe_delivery,
     describe_delivery_all,
 )
-from tests.review.conftest import login
+from tests.review.conftest import login, post
 
 EVIDENCE = {
     "reference_video": 3,
@@ -73,7 +74,10 @@ def test_the_flag_page_shows_the_sentence(client, world):
     login(client, "kim")
     page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
     assert "00:42-01:37 of case video 3, found at 00:10-00:54, at 1.25x, mirrored" in page
-    assert "사례 영상 3의 00:42-01:37 구간" in page
+    assert "사례 영상" not in page
+    post(client, "/account/preferences", {"locale": "ko"})
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    assert "사례 영상 3의 00:42-01:37 구간" in page and "of case video" not in page
     assert 'id="video-evidence"' not in client.get(f"/flags/{plain}").get_data(as_text=True)
 
 
@@ -113,5 +117,8 @@ def test_the_flag_page_shows_how_the_video_was_fetched(client, world):
     page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
     delivery = page.split('id="delivery"', 1)[1].split("</dd>", 1)[0]
     assert "an HLS stream, sampled by segments; the page&#39;s video player asked" in delivery
+    post(client, "/account/preferences", {"locale": "ko"})
+    page = client.get(f"/flags/{flag_id}").get_data(as_text=True)
+    delivery = page.split('id="delivery"', 1)[1].split("</dd>", 1)[0]
     assert "브라우저에서 페이지의 동영상 플레이어가 요청함" in delivery
     assert 'id="delivery"' not in client.get(f"/flags/{plain}").get_data(as_text=True)

@@ -9,14 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.support.cli_runner import REPOSTWATCH
+from tests.support.settings import TEST_WEB_LANGUAGE
 
 
 @contextmanager
 def served(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """Run ``repostwatch web --host 127.0.0.1 --port 0``; yield its base URL; stop it."""
+    """Run ``repostwatch web --host 127.0.0.1 --port 0``; yield its base URL; stop it. The app
+    speaks English (TEST_WEB_LANGUAGE) unless ``env`` sets REPOSTWATCH_LOCALE."""
     process = subprocess.Popen(
         [REPOSTWATCH, "web", "--host", "127.0.0.1", "--port", "0"],
-        env={**os.environ, **env},
+        env={**os.environ, **TEST_WEB_LANGUAGE, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

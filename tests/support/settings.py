@@ -46,13 +46,19 @@ def default_settings() -> dict[str, Any]:
     return {name: value for name, value in _evaluated().items() if name.isupper()}
 
 
+#: The web app's language in tests that read its English text (the product's default is Korean:
+#: tests/review/test_i18n.py renders every page in both, and checks that default).
+TEST_WEB_LANGUAGE = {"REPOSTWATCH_LOCALE": "en"}
+
+
 def default_web_config(**overrides: Any) -> dict[str, Any]:
-    """A complete config for ``create_app``: every key it reads at its project default, then
-    ``overrides`` (which must name keys the app reads, so that a typo cannot pass silently)."""
+    """A complete config for ``create_app``: every key it reads at its project default but the
+    language (:data:`TEST_WEB_LANGUAGE`), then ``overrides`` (which must name keys the app reads,
+    so that a typo cannot pass silently)."""
     from crawler.review.app import CONFIG_KEYS
 
     unknown = sorted(set(overrides) - set(CONFIG_KEYS))
     if unknown:
         raise KeyError(f"the web app reads no {', '.join(unknown)}; see crawler.review.CONFIG_KEYS")
     defaults = default_settings()
-    return {key: defaults[key] for key in CONFIG_KEYS} | overrides
+    return {key: defaults[key] for key in CONFIG_KEYS} | TEST_WEB_LANGUAGE | overrides

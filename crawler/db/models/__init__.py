@@ -37,7 +37,13 @@ from crawler.db.models.references import (
     ReferenceVideoFrame,
     ReferenceVideoMiddle,
 )
-from crawler.db.models.review import USER_ROLES, AuditEntry, Evidence, User
+from crawler.db.models.review import (
+    STAFF_LOCALES,
+    USER_ROLES,
+    AuditEntry,
+    Evidence,
+    User,
+)
 from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
 
 __all__ = [
@@ -53,6 +59,7 @@ __all__ = [
     "REFERENCE_SOURCES",
     "RUN_STATUSES",
     "SHA256_HEX_LENGTH",
+    "STAFF_LOCALES",
     "USER_ROLES",
     "AuditEntry",
     "Base",

@@ -21,6 +21,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crawler.db.models.base import NAME_LENGTH, SHA256_HEX_LENGTH, Base, check_in, utcnow
 
 USER_ROLES = ("reviewer", "approver", "admin")
+#: The languages the web app is translated into (crawler/review/translations), the first the
+#: usual default (REPOSTWATCH_LOCALE chooses an installation's).
+STAFF_LOCALES = ("ko", "en")
+#: The longest IANA time zone name a user can choose (``America/Argentina/ComodRivadavia``: 32).
+TIMEZONE_LENGTH = 64
 
 
 class User(Base):
@@ -49,6 +54,11 @@ class User(Base):
     totp_enrolled_at: Mapped[datetime | None]
     #: The time step of the last accepted code: each code is accepted once.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: The language the web app speaks to this user (STAFF_LOCALES); None: the installation's
+    #: (REPOSTWATCH_LOCALE).
+    locale: Mapped[str | None] = mapped_column(String(8))
+    #: The IANA time zone times are shown in; None: the installation's (REPOSTWATCH_TIMEZONE).
+    timezone: Mapped[str | None] = mapped_column(String(TIMEZONE_LENGTH))
 
 
 class AuditEntry(Base):
