@@ -455,19 +455,34 @@ def unrelated_crawl(fetch: CrawlFetcher, nginx: NginxServer) -> list[str]:
     ]
 
 
-def delivery_forms() -> list[streams.Video]:
-    return [
-        streams.reference(),
-        streams.big_mp4(False),
-        streams.big_mp4(True),
-        streams.webm(),
-        streams.mkv(),
-        streams.hls("mpegts"),
-        streams.hls("fmp4"),
-        streams.hls_aes(),
-        streams.hls_live(),
-        *(streams.dash(layout) for layout in streams.DASH_LAYOUTS),
-    ]
+#: Delivery forms run only when ``--forms`` names them: the 1 GB MP4s of the issue's target
+#: (106 minutes, the reference in the middle; made once and kept, about 2 GB of disk).
+ON_REQUEST_FORMS = {
+    "big-1000mb-moov-at-end": lambda: streams.big_mp4(False, megabytes=1000),
+    "big-1000mb-faststart": lambda: streams.big_mp4(True, megabytes=1000),
+}
+
+
+def delivery_forms(only: set[str] | None = None) -> list[streams.Video]:
+    """The forms of the table (all, or those of ``only``), made when first asked for."""
+    forms = {
+        "reference": streams.reference,
+        "big-300mb-moov-at-end": lambda: streams.big_mp4(False),
+        "big-300mb-faststart": lambda: streams.big_mp4(True),
+        "webm": streams.webm,
+        "mkv": streams.mkv,
+        "hls-mpegts": lambda: streams.hls("mpegts"),
+        "hls-fmp4": lambda: streams.hls("fmp4"),
+        "hls-aes": streams.hls_aes,
+        "hls-live": streams.hls_live,
+        **{
+            f"dash-{layout}": (lambda layout=layout: streams.dash(layout))
+            for layout in streams.DASH_LAYOUTS
+        },
+    }
+    if only:
+        forms |= {name: make for name, make in ON_REQUEST_FORMS.items() if name in only}
+    return [make() for name, make in forms.items() if not only or name in only]
 
 
 def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | None = None) -> str:
@@ -493,9 +508,7 @@ def form_costs(refs: list[Reference], fetcher: str = "crawl", only: set[str] | N
                     "start-up of one crawl",
                 ]
             )
-        for video in delivery_forms():
-            if only and video.name not in only:
-                continue
+        for video in delivery_forms(only):
             progress(f"{video.name} ({video.size / 1e6:.0f} MB)")
             url = video.serve(nginx.site)
             nginx.settle()
