@@ -5,13 +5,20 @@
 
 PDQ does not survive crops: a copy cut by 10% is about 70 bits from its original, far past the
 match threshold of 31. So each side keeps what a crop of up to `CROP_INNER` of each side's length
-cannot change. A reference frame keeps the PDQ of its middle (`MIDDLE`: `CROP_INNER` off each
-edge), which any such crop leaves in the picture, wherever it cuts. A frame being checked does
-not know how it was cut, so it is hashed in `GRID`: for every crop on a `CROP_STEP` grid (per
-axis, the shares cut off the two edges, each a multiple of the step, together at most
-`CROP_INNER`), the box where the reference's middle would then lie. One of those boxes is within
-half a step of the true one, and its PDQ is close to the reference's middle (measured by
-``python -m benchmarks.video_crop``).
+cannot change. A reference frame keeps the PDQ of its middle (`MIDDLE`: `MIDDLE_SIDES` = 10% off
+the left and the right, `MIDDLE_ENDS` = 20% off the top and the bottom), which any such crop
+leaves in the picture, wherever it cuts. A frame being checked does not know how it was cut, so
+it is hashed in `GRID`: for every crop on a `CROP_STEP` grid (per axis, the shares cut off the
+two edges, each a multiple of the step, together at most `CROP_INNER`), the box where the
+reference's middle would then lie. One of those boxes is within half a step of the true one, and
+its PDQ is close to the reference's middle (measured by ``python -m benchmarks.video_crop``).
+
+The middle leaves out a fifth of the height at the top and at the bottom, where banners, tickers
+and caption bands are burned in (as images keep their ``"centre"`` hash without the top and
+bottom fifths): such a band up to a fifth tall lies outside it, so a copy under one is found
+through the grid's first box (the uncut copy's, which is the middle itself) with no lookup of
+its own. One stored region serves both cropped and bannered copies; a copy both cut and under a
+band that tall is covered only as far as the cut leaves the band outside the box.
 
 All boxes are hashed in one pass of matrix products: PDQ is a DCT of the picture area-averaged
 to 64x64, and area averaging is linear, so each box is two small matrices (rows and columns) on
@@ -28,6 +35,13 @@ from PIL import Image
 
 #: The largest share of each side's length a crop may cut off (its two edges together).
 CROP_INNER = 0.10
+#: The share of the width a reference frame's middle leaves out at the left and at the right: at
+#: least `CROP_INNER`, so that a crop leaves it whole.
+MIDDLE_SIDES = 0.10
+#: The share of the height the middle leaves out at the top and at the bottom: a banner, ticker
+#: or caption band up to this tall over either edge leaves it alone (the images'
+#: `crawler.hashing.media.CAPTION_BAND`).
+MIDDLE_ENDS = 0.20
 #: The grid of crops tried on a frame being checked: the share cut off each edge, in steps.
 CROP_STEP = 0.025
 #: Side of the square luma picture boxes are cut from (`crop_luma`).
@@ -38,12 +52,21 @@ _DCT_SIZE = 16
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def grid_boxes(inner: float = CROP_INNER, step: float = CROP_STEP) -> np.ndarray:
+def grid_boxes(
+    inner: float = CROP_INNER,
+    step: float = CROP_STEP,
+    sides: float = MIDDLE_SIDES,
+    ends: float = MIDDLE_ENDS,
+) -> np.ndarray:
     """(n, 4) boxes ``(left, top, right, bottom)`` in fractions of a cropped copy's sides:
-    where a reference's middle (``inner`` off each edge) lies in a copy cut by each crop of the
-    grid (see the module). The first box is that of the uncut copy."""
-    if not 0 < inner < 0.5 or not 0 < step <= inner:
-        raise ValueError(f"need 0 < step <= inner < 0.5, got inner {inner} and step {step}")
+    where a reference's middle (``sides`` off the left and the right, ``ends`` off the top and
+    the bottom) lies in a copy cut by each crop of the grid (see the module). The first box is
+    that of the uncut copy: the middle itself."""
+    if not 0 < step <= inner or not inner <= sides < 0.5 or not inner <= ends < 0.5:
+        raise ValueError(
+            f"need 0 < step <= inner <= sides, ends < 0.5, got inner {inner}, step {step}, "
+            f"sides {sides} and ends {ends}"
+        )
     cuts = np.arange(0.0, inner + 1e-9, step)
     axis = [(a, b) for a in cuts for b in cuts if a + b <= inner + 1e-9]
     boxes = []
@@ -52,10 +75,10 @@ def grid_boxes(inner: float = CROP_INNER, step: float = CROP_STEP) -> np.ndarray
             width, height = 1 - left - right, 1 - top - bottom
             boxes.append(
                 (
-                    (inner - left) / width,
-                    (inner - top) / height,
-                    (1 - inner - left) / width,
-                    (1 - inner - top) / height,
+                    (sides - left) / width,
+                    (ends - top) / height,
+                    (1 - sides - left) / width,
+                    (1 - ends - top) / height,
                 )
             )
     return np.array(boxes, dtype=np.float64)
@@ -63,8 +86,9 @@ def grid_boxes(inner: float = CROP_INNER, step: float = CROP_STEP) -> np.ndarray
 
 #: The boxes a frame being checked is hashed in (225 at the defaults).
 GRID = grid_boxes()
-#: A reference frame's middle: the part no crop of up to `CROP_INNER` removes.
-MIDDLE = np.array([[CROP_INNER, CROP_INNER, 1 - CROP_INNER, 1 - CROP_INNER]])
+#: A reference frame's middle: the part no crop of up to `CROP_INNER` removes, without the top
+#: and bottom fifths where banners and caption bands sit.
+MIDDLE = np.array([[MIDDLE_SIDES, MIDDLE_ENDS, 1 - MIDDLE_SIDES, 1 - MIDDLE_ENDS]])
 
 
 def crop_luma(picture: Image.Image, side: int = CROP_SIDE) -> np.ndarray:

@@ -62,8 +62,16 @@ COPIES = {
     "rot90": (lambda: videos.edited_frames(reference_frames(), "rot90"), 0, 1, "rot90"),
     "greyscale": (lambda: videos.edited_frames(reference_frames(), "greyscale"), 0, 1, None),
     "letterbox": (lambda: videos.edited_frames(reference_frames(), "letterbox"), 0, 1, "trimmed"),
-    "subtitles": (lambda: videos.edited_frames(reference_frames(), "subtitles"), 0, 1, None),
+    # The subtitle line sits in the bottom fifth, outside the references' middles: the crops
+    # (the grid's first box) align more frames than the whole frames do.
+    "subtitles": (lambda: videos.edited_frames(reference_frames(), "subtitles"), 0, 1, "cropped"),
     "banner": (lambda: videos.edited_frames(reference_frames(), "banner"), 0, 1, None),
+    # A band over a fifth lies outside the references' middles: found through the grid's first
+    # box, the uncut copy's.
+    **{
+        name: (lambda name=name: videos.edited_frames(reference_frames(), name), 0, 1, "cropped")
+        for name in ("banner-top-fifth", "banner-bottom-fifth")
+    },
     "240p": (lambda: videos.edited_frames(reference_frames(), "240p"), 0, 1, None),
     "10-fps": (_at_10_fps, 0, 1, None),
     "excerpt-8-20s": (lambda: videos.excerpt(reference_frames(), 8, 20), 8, 1, None),

@@ -267,7 +267,7 @@ def empty_video(container: str = "mp4") -> bytes:
 #: The edits `edited` makes, by name: what repost sites and re-uploaders do to a video's frames.
 EDITS = (
     "mirror", "rot90", "crop10", "greyscale", "letterbox", "subtitles", "240p", "banner",
-    "crop-left10", "crop-corner10", "crop-uneven",
+    "crop-left10", "crop-corner10", "crop-uneven", "banner-top-fifth", "banner-bottom-fifth",
 )  # fmt: skip
 #: The crops among `EDITS`: the share of each side's length cut off (left, top, right, bottom).
 CROPS = {
@@ -284,7 +284,8 @@ def edited_frames(frames: Sequence[Image.Image], edit: str) -> list[Image.Image]
     left, or 10% off the left and the top, or unevenly: `CROPS`) and scaled back, greyscale,
     letterboxed into a 16:9 black frame twice as wide, with a white subtitle line burned into
     the bottom, scaled down to 240 lines (from 240: to 180, as 1080p to 240p loses more), or
-    with a coloured banner across the top."""
+    with a coloured banner across the top (12% of the height; or the top or bottom fifth, with
+    a line of text in it)."""
     return [_edit(image, edit) for image in frames]
 
 
@@ -321,6 +322,15 @@ def _edit(image: Image.Image, edit: str) -> Image.Image:
     if edit == "banner":
         copy = image.copy()
         ImageDraw.Draw(copy).rectangle((0, 0, width, height * 0.12), fill=(200, 30, 30))
+        return copy
+    if edit in ("banner-top-fifth", "banner-bottom-fifth"):
+        copy = image.copy()
+        draw = ImageDraw.Draw(copy)
+        top = 0 if edit == "banner-top-fifth" else round(height * 0.8)
+        draw.rectangle((0, top, width, top + round(height * 0.2)), fill=(30, 40, 200))
+        draw.text(
+            (width * 0.1, top + height * 0.07), "HOT CLIPS 24/7 hotclips.example", fill="white"
+        )
         return copy
     if edit == "240p":
         return image.resize((width * 3 // 4 // 2 * 2, height * 3 // 4 // 2 * 2), Image.BILINEAR)
