@@ -337,7 +337,10 @@ def add_reference_video(
     middles: Sequence[VideoFrame] = (),
 ) -> bool:
     """Store a reference video's frame hashes and its ``middles`` (the hashes of its frames'
-    middles, for cropped copies); False if the case already has this video.
+    middles, for cropped copies and copies under a banner); False if the case already has this
+    video. A video stored without middles (registered before they were hashed, or whose middles
+    migration 0016 deleted as of an older region) gets the ``middles`` given now, its frames
+    staying as they are: running ``refs add`` on its file again fills them in.
 
     The video's sha256 must already be a reference hash of the case (add it with
     :func:`add_reference_hashes` first, in the same transaction).
@@ -361,6 +364,13 @@ def add_reference_video(
         )
     ).one_or_none()
     if existing is not None:
+        has_middles = session.execute(
+            select(ReferenceVideoMiddle.id)
+            .where(ReferenceVideoMiddle.video_id == existing.id)
+            .limit(1)
+        ).first()
+        if not has_middles:  # what an older `refs add` did not store
+            _store_timed_hashes(session, ReferenceVideoMiddle, existing.id, middles)
         if existing.withdrawn_at is None:
             return False
         session.execute(
@@ -387,21 +397,31 @@ def add_reference_video(
     if video_id is None:
         return False
     for table, rows in ((ReferenceVideoFrame, frames), (ReferenceVideoMiddle, middles)):
-        unique = {round(frame.seconds, 3): frame for frame in rows}
-        if unique:
-            session.execute(
-                insert(table),
-                [
-                    {
-                        "video_id": video_id,
-                        "seconds": seconds,
-                        "value": _hex(frame.value, "frame hash"),
-                        "quality": frame.quality,
-                    }
-                    for seconds, frame in sorted(unique.items())
-                ],
-            )
+        _store_timed_hashes(session, table, video_id, rows)
     return True
+
+
+def _store_timed_hashes(
+    session: Session,
+    table: type[ReferenceVideoFrame | ReferenceVideoMiddle],
+    video_id: int,
+    rows: Sequence[VideoFrame],
+) -> None:
+    """Insert a video's frames (or middles), one per time."""
+    unique = {round(frame.seconds, 3): frame for frame in rows}
+    if unique:
+        session.execute(
+            insert(table),
+            [
+                {
+                    "video_id": video_id,
+                    "seconds": seconds,
+                    "value": _hex(frame.value, "frame hash"),
+                    "quality": frame.quality,
+                }
+                for seconds, frame in sorted(unique.items())
+            ],
+        )
 
 
 def load_reference_videos(

@@ -75,6 +75,34 @@ def test_upgrading_twice_is_a_no_op(database_url):
     assert current_revision(database_url) == head_revision()
 
 
+def test_0016_deletes_the_middles_of_the_older_region_and_keeps_the_frames(database_url):
+    """Middles stored before 0016 are 10% off each edge; the crops are now hashed where a middle
+    without the top and bottom fifths lies, so those would never match: they go, and the
+    videos and their frames stay for ``refs add`` to fill the middles in again."""
+    from crawler.db import NewHash, VideoFrame, add_reference_hashes, add_reference_video
+    from crawler.db.session import make_sessionmaker
+
+    upgrade(database_url, "0015")  # 0016 changes no table: today's code can store as 0015 did
+    engine = make_engine(database_url, poolclass=NullPool)
+    with make_sessionmaker(engine).begin() as session:
+        add_reference_hashes(session, "case-0015", [NewHash("sha256", "f" * 64)])
+        two = [VideoFrame(0.0, "a" * 64, 90), VideoFrame(1.0, "b" * 64, 80)]
+        add_reference_video(
+            session, "case-0015", media_sha256="f" * 64, duration=3.0, frames=two, middles=two
+        )
+
+    def count(table: str) -> int:
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+    assert count("reference_video_middles") == 2
+    upgrade(database_url)
+    assert current_revision(database_url) == "0016"
+    assert count("reference_video_middles") == 0
+    assert count("reference_video_frames") == 2 and count("reference_videos") == 1
+    engine.dispose()
+
+
 def test_migrations_match_the_models(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -185,6 +185,35 @@ def test_reference_videos_keep_their_middles_and_withdrawn_ones_load_none(sessio
     assert video.middles == (VideoFrame(0.0, "d" * 64, 90), VideoFrame(1.0, "e" * 64, 80))
 
 
+def test_a_video_stored_without_middles_gains_them_when_added_again(session):
+    from crawler.db import VideoFrame, add_reference_video, load_reference_videos
+
+    sha = "f" * 64
+    add_reference_hashes(session, "case-f", [NewHash("sha256", sha)])
+    frames = [VideoFrame(0.0, "a" * 64, 90), VideoFrame(0.25, "b" * 64, 80)]
+    # Stored as before middles were hashed (or after migration 0016 deleted them).
+    assert add_reference_video(session, "case-f", media_sha256=sha, duration=3.0, frames=frames)
+    session.commit()
+    assert load_reference_videos(session)[0].middles == ()
+    # `refs add` of the same file again: still the same video, now with its middles; its
+    # frames stay as they were.
+    middles = [VideoFrame(1.0, "9" * 64, 80), VideoFrame(0.0, "8" * 64, 90)]
+    other = [VideoFrame(0.0, "7" * 64, 90)]
+    assert not add_reference_video(
+        session, "case-f", media_sha256=sha, duration=3.0, frames=other, middles=middles
+    )
+    session.commit()
+    (video,) = load_reference_videos(session)
+    assert video.middles == (VideoFrame(0.0, "8" * 64, 90), VideoFrame(1.0, "9" * 64, 80))
+    assert video.frames == tuple(frames)
+    # Once stored, they are not stored twice nor replaced.
+    assert not add_reference_video(
+        session, "case-f", media_sha256=sha, duration=3.0, frames=frames, middles=other
+    )
+    session.commit()
+    assert load_reference_videos(session)[0].middles == video.middles
+
+
 def test_a_video_needs_its_sha256_reference_first(session):
     from crawler.db import VideoFrame, add_reference_video
 

@@ -125,9 +125,12 @@ class ReferenceVideoFrame(_TimedHash, Base):
 class ReferenceVideoMiddle(_TimedHash, Base):
     """The middle of a reference video's frame, once a second: its time and PDQ hash.
 
-    The part of the picture (`crawler.hashing.crops.MIDDLE`, 10% off each edge) that a crop of
-    up to 10% leaves in a copy: what a crawled frame's crops are matched against. References
-    stored before middles were hashed have none, and only uncropped copies of them match.
+    The part of the picture (`crawler.hashing.crops.MIDDLE`: 10% off the left and the right,
+    20% off the top and the bottom) that a crop of up to 10% leaves in a copy, and a banner or
+    caption band up to a fifth tall over the top or the bottom leaves alone: what a crawled
+    frame's crops are matched against. References stored before middles were hashed, or before
+    migration 0016 (which deleted those of the older region), have none until ``refs add`` is
+    run on their file again; until then only their uncropped, uncovered copies match.
     """
 
     __tablename__ = "reference_video_middles"
