@@ -4,9 +4,11 @@ up to 10%", and the one built (design (b)) run through the product code.
     python -m benchmarks.video_crop                     # all five parts
     python -m benchmarks.video_crop --only-alignment    # part 5 alone (the product's path)
 
-Design (b) is built: ``refs add`` stores each reference's middles (`crawler.hashing.crops.MIDDLE`,
-10% off each edge) once a second (`crawler.hashing.video.REFERENCE_MIDDLE_SECONDS`, table
-``reference_video_middles``), `crawler.hashing.video.frame_hash` hashes each frame being checked
+Design (b) is built: ``refs add`` stores each reference's middles (`crawler.hashing.crops.MIDDLE`:
+10% off the left and the right, 20% off the top and the bottom since migration 0016, so that a
+banner or caption band over a fifth lies outside it; 10% off each edge before) once a second
+(`crawler.hashing.video.REFERENCE_MIDDLE_SECONDS`, table ``reference_video_middles``),
+`crawler.hashing.video.frame_hash` hashes each frame being checked
 in the 225 boxes of `crawler.hashing.crops.GRID` (``FrameHash.crops``), and
 `crawler.matching.video.VideoMatcher` looks the crops of every fourth frame up among the middles
 (``crop_seed_distance``) and aligns each box that found something on its own (variant
@@ -35,7 +37,9 @@ times a second and deduplicated as references are). Five parts:
    crop to the reference's middle at the nearest second (median, and the share of frames within
    31 and 23 bits), and the milliseconds the grid costs a frame (Pillow, one box at a time: the
    product does all boxes in one pass, `crawler.hashing.crops.box_codes`); then the closest an
-   unrelated video's frames come to any of the reference's middles.
+   unrelated video's frames come to any of the reference's middles. This is the design record:
+   its middle is ``--inner`` off every edge, as measured then (the product's now leaves out 20%
+   at the top and the bottom: part 5).
 5. Design (b) as built: the reference hashed as ``refs add`` hashes it (`hash_video` with
    ``middles=True``, frames and middles through `unique_frame_hashes`) and added to a
    `VideoMatcher` with its middles; each copy (also sped up, an excerpt, uncropped, and an
@@ -179,7 +183,7 @@ def both_sides(reference_frames, inner: float, step: float) -> None:
         for seconds, image in decoded(videos.encode(reference_frames))
         if pdq(image.resize((64, 64), Image.Resampling.BOX)).quality >= PDQ_MIN_QUALITY
     ]
-    boxes = [tuple(box) for box in grid_boxes(inner, step)]
+    boxes = [tuple(box) for box in grid_boxes(inner, step, sides=inner, ends=inner)]
     print(
         f"Both sides: the reference's middle ({inner:.0%} off each edge) once a second; "
         f"{len(boxes)} grid crops a query frame (step {step:.1%})."

@@ -55,7 +55,9 @@ class FrameHash:
 
     ``crops`` are, for media being checked, the PDQ of the frame in each box of
     `crawler.hashing.crops.GRID`, 32 bytes a box in grid order: where a reference frame's
-    middle would lie under each crop of up to 10%. Matched against references' middles only."""
+    middle would lie under each crop of up to 10% (the first box: the uncut copy's, where a
+    banner over the top or bottom fifth leaves the middle alone). Matched against references'
+    middles only."""
 
     seconds: float
     value: HashValue

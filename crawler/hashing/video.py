@@ -43,10 +43,10 @@ from crawler.hashing.types import FrameHash, HashValue, VariantHash
 
 #: Most frames hashed per video: 1000 covers about 15 minutes at the default one per second.
 DEFAULT_MAX_FRAMES = 1000
-#: A reference video's middle (`crawler.hashing.crops.MIDDLE`, for cropped copies) is stored
-#: once this many seconds: a copy's frames, sampled about once a second, fall within half of it
-#: (measured by ``python -m benchmarks.video_crop``: every cropped copy tried matched). Four
-#: frames a second and one middle: the index grows by a quarter.
+#: A reference video's middle (`crawler.hashing.crops.MIDDLE`, for copies cropped or under a
+#: banner) is stored once this many seconds: a copy's frames, sampled about once a second, fall
+#: within half of it (measured by ``python -m benchmarks.video_crop``: every cropped copy tried
+#: matched). Four frames a second and one middle: the index grows by a quarter.
 REFERENCE_MIDDLE_SECONDS = 1.0
 #: Sampling for reference videos: four a second. Crawled copies are sampled once a second, and
 #: their samples fall anywhere between the reference's; with denser references each copy frame
