@@ -122,3 +122,38 @@ def test_an_animated_reference_keeps_its_middles_and_a_cropped_copy_of_it_matche
     (found,) = matcher.match(copy.frames)
     assert found.variant == "cropped" and abs(found.offset) < 1
     assert matcher.match(hash_media(animated(OTHER, "GIF")).frames) == []
+
+
+def test_an_animated_reference_s_middle_is_a_video_s_middle_and_a_bannered_copy_matches():
+    from PIL import Image, ImageDraw
+
+    from crawler.hashing.animation import animation_middles
+    from crawler.hashing.crops import MIDDLE, box_codes, crop_luma
+    from crawler.hashing.phash import hamming
+
+    gif = animated(REFERENCE, "GIF")
+    frames, duration = animation_frame_hashes(
+        gif, seconds_per_sample=REFERENCE_SECONDS_PER_SAMPLE, variants=False
+    )
+    middles = animation_middles(gif)
+    with Image.open(io.BytesIO(gif)) as image:
+        first = image.convert("RGB")
+    # The same region as a reference video's frames (`crawler.hashing.crops.MIDDLE`).
+    [code] = box_codes(crop_luma(first), MIDDLE)
+    assert hamming(middles[0].value.hex, code.tobytes().hex()) <= 8
+    matcher = VideoMatcher()
+    matcher.add(1, 7, unique_frame_hashes(frames), duration, unique_frame_hashes(middles))
+    # The same animation under a banner over its top fifth: found through the crops.
+    with Image.open(io.BytesIO(gif)) as image:
+        covered, times = [], []
+        for index in range(image.n_frames):
+            image.seek(index)
+            picture = image.convert("RGB")
+            w, h = picture.size
+            ImageDraw.Draw(picture).rectangle((0, 0, w, h // 5), fill=(200, 30, 30))
+            covered.append(picture)
+            times.append(image.info.get("duration", 100))
+    buffer = io.BytesIO()
+    covered[0].save(buffer, "GIF", save_all=True, append_images=covered[1:], duration=times)
+    (found,) = matcher.match(hash_media(buffer.getvalue()).frames)
+    assert found.variant == "cropped" and abs(found.offset) < 1
