@@ -5,7 +5,7 @@ up to 10%", and the one built (design (b)) run through the product code.
     python -m benchmarks.video_crop --only-alignment    # part 5 alone (the product's path)
 
 Design (b) is built: ``refs add`` stores each reference's middles (`crawler.hashing.crops.MIDDLE`:
-10% off the left and the right, 20% off the top and the bottom since migration 0016, so that a
+10% off the left and the right, 20% off the top and the bottom since migration 0017, so that a
 banner or caption band over a fifth lies outside it; 10% off each edge before) once a second
 (`crawler.hashing.video.REFERENCE_MIDDLE_SECONDS`, table ``reference_video_middles``),
 `crawler.hashing.video.frame_hash` hashes each frame being checked

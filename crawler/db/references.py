@@ -339,7 +339,7 @@ def add_reference_video(
     """Store a reference video's frame hashes and its ``middles`` (the hashes of its frames'
     middles, for cropped copies and copies under a banner); False if the case already has this
     video. A video stored without middles (registered before they were hashed, or whose middles
-    migration 0016 deleted as of an older region) gets the ``middles`` given now, its frames
+    migration 0017 deleted as of an older region) gets the ``middles`` given now, its frames
     staying as they are: running ``refs add`` on its file again fills them in.
 
     The video's sha256 must already be a reference hash of the case (add it with

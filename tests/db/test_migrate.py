@@ -58,7 +58,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0016"
+    assert current_revision(database_url) == head_revision() == "0017"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):
@@ -75,14 +75,14 @@ def test_upgrading_twice_is_a_no_op(database_url):
     assert current_revision(database_url) == head_revision()
 
 
-def test_0016_deletes_the_middles_of_the_older_region_and_keeps_the_frames(database_url):
-    """Middles stored before 0016 are 10% off each edge; the crops are now hashed where a middle
+def test_0017_deletes_the_middles_of_the_older_region_and_keeps_the_frames(database_url):
+    """Middles stored before 0017 are 10% off each edge; the crops are now hashed where a middle
     without the top and bottom fifths lies, so those would never match: they go, and the
     videos and their frames stay for ``refs add`` to fill the middles in again."""
     from crawler.db import NewHash, VideoFrame, add_reference_hashes, add_reference_video
     from crawler.db.session import make_sessionmaker
 
-    upgrade(database_url, "0015")  # 0016 changes no table: today's code can store as 0015 did
+    upgrade(database_url, "0016")  # 0017 changes no table: today's code can store as 0016 did
     engine = make_engine(database_url, poolclass=NullPool)
     with make_sessionmaker(engine).begin() as session:
         add_reference_hashes(session, "case-0015", [NewHash("sha256", "f" * 64)])
@@ -97,7 +97,7 @@ def test_0016_deletes_the_middles_of_the_older_region_and_keeps_the_frames(datab
 
     assert count("reference_video_middles") == 2
     upgrade(database_url)
-    assert current_revision(database_url) == "0016"
+    assert current_revision(database_url) == "0017"
     assert count("reference_video_middles") == 0
     assert count("reference_video_frames") == 2 and count("reference_videos") == 1
     engine.dispose()

@@ -191,7 +191,7 @@ def test_a_video_stored_without_middles_gains_them_when_added_again(session):
     sha = "f" * 64
     add_reference_hashes(session, "case-f", [NewHash("sha256", sha)])
     frames = [VideoFrame(0.0, "a" * 64, 90), VideoFrame(0.25, "b" * 64, 80)]
-    # Stored as before middles were hashed (or after migration 0016 deleted them).
+    # Stored as before middles were hashed (or after migration 0017 deleted them).
     assert add_reference_video(session, "case-f", media_sha256=sha, duration=3.0, frames=frames)
     session.commit()
     assert load_reference_videos(session)[0].middles == ()

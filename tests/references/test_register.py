@@ -151,7 +151,7 @@ def test_a_reference_video_is_stored_to_its_end_past_a_crawled_copys_limits(
 
 
 def test_refs_add_again_fills_in_the_middles_of_a_reference_stored_without_them(session, tmp_path):
-    # Migration 0016 deleted the middles of the older region (10% off each edge): running
+    # Migration 0017 deleted the middles of the older region (10% off each edge): running
     # `refs add` on the file again stores the middles crops are now matched against.
     from crawler.db.models import ReferenceVideoMiddle
 
@@ -159,7 +159,7 @@ def test_refs_add_again_fills_in_the_middles_of_a_reference_stored_without_them(
     clip.write_bytes(long_slideshow())
     add_files(session, "case-old", [clip])
     (before,) = db.load_reference_videos(session)
-    session.execute(ReferenceVideoMiddle.__table__.delete())  # as migration 0016 leaves it
+    session.execute(ReferenceVideoMiddle.__table__.delete())  # as migration 0017 leaves it
     assert db.load_reference_videos(session)[0].middles == ()
     again = add_files(session, "case-old", [clip])
     assert (again.files_existing, again.videos_added) == (1, 0)

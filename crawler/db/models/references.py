@@ -129,7 +129,7 @@ class ReferenceVideoMiddle(_TimedHash, Base):
     20% off the top and the bottom) that a crop of up to 10% leaves in a copy, and a banner or
     caption band up to a fifth tall over the top or the bottom leaves alone: what a crawled
     frame's crops are matched against. References stored before middles were hashed, or before
-    migration 0016 (which deleted those of the older region), have none until ``refs add`` is
+    migration 0017 (which deleted those of the older region), have none until ``refs add`` is
     run on their file again; until then only their uncropped, uncovered copies match.
     """
 
