@@ -45,15 +45,16 @@ _INDEXED = ranked("exact", "perceptual")
 (_KEYPOINT,) = names("keypoint")
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
-#: A pHash found through a turn or mirror of the media (``"rot90"``, ``"flipx"``,
-#: ``"trimmed+rot90"``, ...) matches within this many bits only, not pHash's threshold: each
-#: variant is one more chance for a 64-bit hash of a mostly black or flat picture to come near
-#: an unrelated one's, and among the false-alarm corpus's pictures (docs/benchmarks.md) half of
-#: pHash's false matches came through turns and mirrors, at 6-10 bits. Turned and mirrored
-#: copies are PDQ's to find (all of the robustness benchmark's are, at 31 bits); pHash's turns
-#: are for textures whose turned gallery copies drift 30-70 bits in PDQ and stay at 0-2 in pHash.
+#: A pHash found through a turn or mirror of the whole media (``"rot90"``, ``"flipx"``, ...;
+#: not ``"trimmed+flipx"``: a padded mirrored copy may need 5-10 bits) matches within this many
+#: bits only, not pHash's threshold: each variant is one more chance for a 64-bit hash of a
+#: mostly black or flat picture to come near an unrelated one's, and among the false-alarm
+#: corpus's pictures (docs/benchmarks.md) half of pHash's false matches came through turns and
+#: mirrors, at 6-10 bits. Turned and mirrored copies are PDQ's to find (all of the robustness
+#: benchmark's are, at 31 bits); pHash's turns are for textures whose turned gallery copies
+#: drift 30-70 bits in PDQ and stay at 0-2 in pHash.
 PHASH_TURNED_THRESHOLD = 4
-#: Turns and mirrors by name (a variant's last part: ``"trimmed+rot90"`` is turned).
+#: Turns and mirrors of the whole media by name.
 _TURNS = frozenset(DIHEDRAL) - {"original"}
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
 #: alive at once when a crawl loads millions of them).
@@ -268,9 +269,10 @@ class Matcher:
         return 0 if ALGORITHMS[algorithm].kind == "exact" else self.thresholds[algorithm]
 
     def _variant_limit(self, algorithm: str, variant: str) -> int:
-        """`_limit`, or for a pHash through a turn or mirror `PHASH_TURNED_THRESHOLD`."""
+        """`_limit`, or for a pHash through a turn or mirror of the whole media
+        `PHASH_TURNED_THRESHOLD`."""
         limit = self._limit(algorithm)
-        if algorithm == "phash" and variant.rsplit("+", 1)[-1] in _TURNS:
+        if algorithm == "phash" and variant in _TURNS:
             return min(limit, PHASH_TURNED_THRESHOLD)
         return limit
 
