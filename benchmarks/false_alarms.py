@@ -98,25 +98,36 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def hash_picture(picture: corpus.Picture, cache: Path, version: str) -> Hashed:
-    """Runs in a worker: the picture's hashes and its copies', from the disk cache if there."""
+def hash_picture(
+    picture: corpus.Picture, cache: Path, version: str, edits: tuple[str, ...] = EDITS
+) -> Hashed:
+    """Runs in a worker: the picture's hashes and its copies', each from the disk cache if
+    there (cached one by one, so a run with fewer or other ``edits`` reuses what it can)."""
     data = picture.path.read_bytes()
-    key = hashlib.sha256(data + "|".join(EDITS).encode() + version.encode()).hexdigest()
-    stored = cache / "hashes" / f"{key[:24]}.pickle"
-    if stored.exists():  # written by this function only, never downloaded
-        reference, copies = pickle.loads(stored.read_bytes())
-        return Hashed(picture, reference, copies)
-    image = picture.load()
-    reference = hash_media(data)
-    copies: dict[str, MediaHashes | str] = {}
-    for edit in EDITS:
-        try:
-            copies[edit] = hash_media(edited(picture, image, edit))
-        except MediaError as error:
-            copies[edit] = f"{type(error).__name__}: {error}"
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_bytes(pickle.dumps((reference, copies)))
-    return Hashed(picture, reference, copies)
+    image: Image.Image | None = None
+
+    def hashed(edit: str) -> MediaHashes | str:
+        nonlocal image
+        key = hashlib.sha256(data + edit.encode() + version.encode()).hexdigest()
+        stored = cache / "hashes" / f"{key[:24]}.pickle"
+        if stored.exists():  # written by this function only, never downloaded
+            return pickle.loads(stored.read_bytes())
+        if edit == "original":
+            found: MediaHashes | str = hash_media(data)
+        else:
+            if image is None:
+                image = picture.load()
+            try:
+                found = hash_media(edited(picture, image, edit))
+            except MediaError as error:
+                found = f"{type(error).__name__}: {error}"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(pickle.dumps(found))
+        return found
+
+    reference = hashed("original")
+    assert isinstance(reference, MediaHashes)
+    return Hashed(picture, reference, {edit: hashed(edit) for edit in edits})
 
 
 def edited(picture: corpus.Picture, image: Image.Image, edit: str) -> bytes:
@@ -297,25 +308,44 @@ def main(argv: list[str] | None = None) -> None:
         "--per-package", type=int, default=300, help="pictures sampled per package (300)"
     )
     parser.add_argument(
+        "--edits",
+        default=",".join(EDITS),
+        help=f"copies of each picture, comma-separated (default: {', '.join(EDITS)})",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=CACHE,
+        help=f"where the corpus and its hashes are kept (default {CACHE}; another checkout's "
+        "var/bench/corpus can be shared)",
+    )
+    parser.add_argument(
         "--pictures",
         type=int,
         default=None,
         help="only the first N pictures of the corpus, in package order (default all)",
     )
     args = parser.parse_args(argv)
+    edits = tuple(edit.strip() for edit in args.edits.split(",") if edit.strip())
+    unknown = [edit for edit in edits if edit not in photos.TRANSFORMS]
+    if unknown:
+        parser.error(
+            f"--edits: unknown {', '.join(unknown)}; use edits of benchmarks.photos.TRANSFORMS"
+        )
+    cache = args.cache
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
         progress("corpus: fetching, unpacking and normalising (cached under var/bench/corpus)")
-        pictures, lines = corpus.build(CACHE, pool, per_package=args.per_package)
+        pictures, lines = corpus.build(cache, pool, per_package=args.per_package)
         if args.pictures is not None and args.pictures < len(pictures):
             lines.append(
                 f"Only the first {args.pictures} of {len(pictures)} pictures (--pictures)."
             )
             pictures = pictures[: args.pictures]
-        progress(f"hashing {len(pictures)} pictures and {len(EDITS)} copies of each")
+        progress(f"hashing {len(pictures)} pictures and {len(edits)} copies of each")
         version = code_version()
-        jobs = [pool.submit(hash_picture, picture, CACHE, version) for picture in pictures]
+        jobs = [pool.submit(hash_picture, picture, cache, version, edits) for picture in pictures]
         hashed = []
         for done, job in enumerate(jobs, start=1):
             hashed.append(job.result())
@@ -325,17 +355,17 @@ def main(argv: list[str] | None = None) -> None:
         tallies = count(hashed, pool, 4 * args.jobs)
     failed = Counter(e for h in hashed for e, m in h.copies.items() if isinstance(m, str))
     kinds = Counter(h.picture.kind for h in hashed)
-    print(f"\n### False alarms: {len(hashed)} pictures, each with {len(EDITS)} copies\n")
+    print(f"\n### False alarms: {len(hashed)} pictures, each with {len(edits)} copies\n")
     print(table(tallies))
     print()
     print(*lines, sep="\n")
     per_package = Counter(h.picture.package for h in hashed)
     print("Pictures matched, per package: " + ", ".join(f"{k} {n}" for k, n in per_package.items()))
     print("Classes: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
-    print(f"Copies: {', '.join(EDITS)}" + (f"; failed to hash: {dict(failed)}" if failed else ""))
+    print(f"Copies: {', '.join(edits)}" + (f"; failed to hash: {dict(failed)}" if failed else ""))
     flagged = [line for tally in tallies.values() for line in tally.flagged]
     for number, line in enumerate(flagged, start=1):
-        picture = CACHE.parent / "false-alarms" / f"{number:03d}.png"
+        picture = cache.parent / "false-alarms" / f"{number:03d}.png"
         side_by_side(hashed, line, picture)
         print(f"  false match {number}: {line.rsplit(' #', 1)[0]} ({picture})")
     print(f"\nTook {time.perf_counter() - started:.0f} s.")

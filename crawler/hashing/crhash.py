@@ -73,13 +73,31 @@ _PROPOSALS_AT_ONCE = 4096
 
 class CropEvidence(NamedTuple):
     """The best placement of a reference's keypoints in a probe: how many were found in place
-    (``inliers``) and how well their descriptors agree (``score``, see `CRHASH_MIN_SCORE`)."""
+    (``inliers``), how well their descriptors agree (``score``, see `CRHASH_MIN_SCORE`), and
+    how many of the probe's keypoints each reference keypoint's descriptor is near, on average
+    (``ambiguity``, see `CRHASH_MAX_AMBIGUITY`)."""
 
     inliers: int
     score: int
+    ambiguity: float = 0.0
 
     def is_match(self, min_inliers: int = CRHASH_MIN_INLIERS) -> bool:
-        return self.inliers >= min_inliers and self.score >= CRHASH_MIN_SCORE
+        return (
+            self.inliers >= min_inliers
+            and self.score >= CRHASH_MIN_SCORE
+            and self.ambiguity <= CRHASH_MAX_AMBIGUITY
+        )
+
+
+#: A match's reference keypoints may each be near this many of the media's keypoints, on
+#: average, at most (kept here, between `CropEvidence` and `keypoint_features`, with the rest of
+#: crhash's matching half: `benchmarks.false_alarms` keys cached hashes on the hashing half).
+#: Corners of bright shapes on black have ORB descriptors alike from one shape and one picture
+#: to the next: among the false-alarm corpus's unrelated pairs that crhash matched, a median 34
+#: of the media's keypoints were near each reference keypoint, against 2.25 (95th percentile 7,
+#: highest 9.4 among copies nothing else finds) for the robustness benchmark's copies; with so
+#: many candidates, four or more fall in place by chance (docs/benchmarks.md, false alarms).
+CRHASH_MAX_AMBIGUITY = 10.0
 
 
 def keypoint_features(luma: Image.Image) -> tuple[HashValue | None, bytes]:
@@ -159,8 +177,9 @@ def crop_evidence(
     distances = np.bitwise_count(probe_desc[:, None] ^ ref_desc[None, :])
     pairs = np.argwhere(distances <= descriptor_threshold)
     scores = descriptor_threshold + 1 - distances[pairs[:, 0], pairs[:, 1]].astype(np.int64)
+    ambiguity = len(pairs) / max(1, len(ref_desc))
     if len(np.unique(pairs[:, 1])) < 2:
-        return CropEvidence(min(1, len(pairs)), int(scores.max(initial=0)))
+        return CropEvidence(min(1, len(pairs)), int(scores.max(initial=0)), ambiguity)
     # Candidates grouped by reference keypoint, so that a proposal's best candidate in place
     # per reference keypoint is one `np.maximum.reduceat`.
     order = np.argsort(pairs[:, 1], kind="stable")
@@ -168,7 +187,7 @@ def crop_evidence(
     groups = np.flatnonzero(np.diff(pairs[:, 1], prepend=-1))
     found = complex_points(probe_pos)[pairs[:, 0]]
     expected = complex_points(ref_pos)[pairs[:, 1]]
-    best = CropEvidence(1, int(scores.max()))
+    best = CropEvidence(1, int(scores.max()), ambiguity)
     # Every two candidates (a, b), a < b, as one array each: the proposals.
     a, b = np.triu_indices(len(pairs), k=1)
     keep = (pairs[a, 1] != pairs[b, 1]) & (pairs[a, 0] != pairs[b, 0])
@@ -198,7 +217,7 @@ def crop_evidence(
             pick = pick[np.lexsort((counts[pick], totals[pick]))[-1]]
         else:
             pick = np.lexsort((totals, counts))[-1]
-        candidate = CropEvidence(int(counts[pick]), int(totals[pick]))
+        candidate = CropEvidence(int(counts[pick]), int(totals[pick]), ambiguity)
         if _better(candidate, best, min_inliers):
             best = candidate
     return best
@@ -207,7 +226,9 @@ def crop_evidence(
 def _better(candidate: CropEvidence, best: CropEvidence, min_inliers: int) -> bool:
     def rank(evidence: CropEvidence) -> tuple[bool, int, int]:
         enough = evidence.inliers >= min_inliers
-        return (enough, evidence.score, evidence.inliers) if enough else (False, *evidence[:])
+        if enough:
+            return (True, evidence.score, evidence.inliers)
+        return (False, evidence.inliers, evidence.score)
 
     return rank(candidate) > rank(best)
 

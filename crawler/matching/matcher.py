@@ -28,6 +28,7 @@ import numpy as np
 
 from crawler.hashing.algorithms import ALGORITHMS, names, ranked
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
 from crawler.hashing.types import HashValue, MediaHashes
@@ -44,6 +45,17 @@ _INDEXED = ranked("exact", "perceptual")
 (_KEYPOINT,) = names("keypoint")
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
+#: A pHash found through a turn or mirror of the whole media (``"rot90"``, ``"flipx"``, ...;
+#: not ``"trimmed+flipx"``: a padded mirrored copy may need 5-10 bits) matches within this many
+#: bits only, not pHash's threshold: each variant is one more chance for a 64-bit hash of a
+#: mostly black or flat picture to come near an unrelated one's, and among the false-alarm
+#: corpus's pictures (docs/benchmarks.md) half of pHash's false matches came through turns and
+#: mirrors, at 6-10 bits. Turned and mirrored copies are PDQ's to find (all of the robustness
+#: benchmark's are, at 31 bits); pHash's turns are for textures whose turned gallery copies
+#: drift 30-70 bits in PDQ and stay at 0-2 in pHash.
+PHASH_TURNED_THRESHOLD = 4
+#: Turns and mirrors of the whole media by name.
+_TURNS = frozenset(DIHEDRAL) - {"original"}
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
 #: alive at once when a crawl loads millions of them).
 _ADD_CHUNK = 65_536
@@ -217,7 +229,7 @@ class Matcher:
             for item in media.with_variants(algorithm):
                 if not self._good_enough(item.value):
                     continue
-                hits = index.query(item.value, self._limit(algorithm))
+                hits = index.query(item.value, self._variant_limit(algorithm, item.variant))
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
                     self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
@@ -255,6 +267,14 @@ class Matcher:
 
     def _limit(self, algorithm: str) -> int:
         return 0 if ALGORITHMS[algorithm].kind == "exact" else self.thresholds[algorithm]
+
+    def _variant_limit(self, algorithm: str, variant: str) -> int:
+        """`_limit`, or for a pHash through a turn or mirror of the whole media
+        `PHASH_TURNED_THRESHOLD`."""
+        limit = self._limit(algorithm)
+        if algorithm == "phash" and variant in _TURNS:
+            return min(limit, PHASH_TURNED_THRESHOLD)
+        return limit
 
     def _good_enough(self, value: HashValue) -> bool:
         if value.algorithm == "phash":

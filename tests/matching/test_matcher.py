@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
+import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path, reencoded_jpeg, resized
 from crawler.hashing import (
@@ -21,6 +22,7 @@ from crawler.hashing import (
 )
 from crawler.hashing.crhash import CRHASH_MIN_SCORE
 from crawler.matching import Match, Matcher, Reference
+from crawler.matching.matcher import PHASH_TURNED_THRESHOLD
 
 #: Scenes only: see tests/hashing/test_pdq.py for why textures are kept out.
 CASE_PHOTOS = {101: "astronaut", 102: "coffee", 103: "chelsea", 104: "motorcycle", 105: "rocket"}
@@ -432,3 +434,98 @@ def test_two_unrelated_pictures_framed_in_black_do_not_match_turned():
     matcher = Matcher(Reference(i, 1, v) for i, v in enumerate(reference.reference_values()))
     query = hash_media(encode(black_frame(load_photo("ihc"), 0.2), "PNG"))
     assert matcher.match(query) == []
+
+
+# Weak evidence needs more: a pHash far from its reference needs PDQ to agree, and crhash
+# needs more keypoints in place, or a high score from keypoints spread over the picture.
+
+
+def test_a_phash_through_a_turn_or_mirror_matches_only_when_near():
+    """Half of pHash's false matches among unrelated pictures came through turns and mirrors at
+    6-10 bits; a turned copy's pHash lands within a few bits, or PDQ finds it."""
+    media = hash_media(encode(dihedral.apply(load_photo("coffee"), "rot90"), "PNG"))
+    turned = next(v.value for v in media.with_variants("phash") if v.variant == "rot90")
+    only_phash = with_hashes(media)  # no PDQ, no digests: what pHash alone finds
+    only_phash = replace(
+        only_phash,
+        variants=[v for v in media.variants if v.value.algorithm == "phash"],
+        keypoints=b"",
+    )
+    near = Matcher([Reference(1, 9, flipped(turned, PHASH_TURNED_THRESHOLD))])
+    assert [(m.variant, m.distance) for m in near.match(only_phash)] == [
+        ("rot90", PHASH_TURNED_THRESHOLD)
+    ]
+    far = Matcher([Reference(1, 9, flipped(turned, PHASH_TURNED_THRESHOLD + 1))])
+    assert far.match(only_phash) == []
+
+
+def test_a_phash_as_it_is_keeps_the_whole_threshold():
+    media = original("coffee")
+    refs = [Reference(1, 9, flipped(media.get("phash"), 10))]
+    assert Matcher(refs).match(with_hashes(media, media.get("phash"))) == [Match(1, 9, "phash", 10)]
+
+
+def shapes_on_black(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A few bright polygons on black: sprites and clip art as a dark page shows them, where
+    ORB keypoints sit on the shapes' corners and pHash says little more than where they are."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, "black")
+    draw = ImageDraw.Draw(image)
+    for _ in range(5):
+        x, y = rng.integers(80, size[0] - 80), rng.integers(80, size[1] - 80)
+        radius = rng.integers(20, 60)
+        angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(3, 7)))
+        corners = [(float(x + radius * np.cos(a)), float(y + radius * np.sin(a))) for a in angles]
+        draw.polygon(corners, fill=tuple(int(v) for v in rng.integers(150, 256, 3)))
+    return image
+
+
+SHAPES = 12
+SHAPE_EDITS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "original": lambda image: image,
+    "crop 10%": lambda image: _crop(image, 0.10, "corner"),
+    "mirror": lambda image: dihedral.apply(image, "flipx"),
+}
+
+
+@cache
+def shapes_matcher() -> Matcher:
+    refs = []
+    for case_id in range(SHAPES):
+        values = hash_media(encode(shapes_on_black(case_id), "PNG")).reference_values()
+        refs += [Reference(case_id * 10 + i, case_id, v) for i, v in enumerate(values)]
+    return Matcher(refs)
+
+
+@cache
+def shapes_copy(case_id: int, edit: str) -> MediaHashes:
+    return hash_media(encode(SHAPE_EDITS[edit](shapes_on_black(case_id)), "JPEG", quality=85))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(
+            "original",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="pHash as it is still puts two of them 10 bits apart (6 and 11): mostly "
+                "black pictures, not fixed yet (docs/benchmarks.md, Stricter rules)",
+            ),
+        ),
+        "crop 10%",
+        "mirror",
+    ],
+)
+def test_shapes_on_black_match_no_other_case(edit):
+    """Their corners' descriptors are alike from one shape and one picture to the next: before
+    the ambiguity limit, crhash placed 4-5 keypoints of most of these in each other."""
+    for case_id in range(SHAPES):
+        found = shapes_matcher().match(shapes_copy(case_id, edit))
+        assert [m.case_id for m in found if m.case_id != case_id] == [], (case_id, found)
+
+
+def test_a_copy_of_shapes_on_black_still_matches_its_case():
+    for case_id in range(SHAPES):
+        found = shapes_matcher().match(shapes_copy(case_id, "original"))
+        assert found and found[0].case_id == case_id, (case_id, found)
