@@ -110,6 +110,20 @@ class _RebuildingIndex(ReferenceIndex):
         hit = np.flatnonzero(self._new_ids == ref_id)
         return self._new_codes[hit[0]].tobytes().hex() if len(hit) else None
 
+    def codes_of_range(self, first: int, count: int) -> np.ndarray:
+        """The packed hashes of ids ``first`` ... ``first + count - 1`` (all in the index), as
+        :meth:`codes_of` gives them; a view of the main structure's rows when they lie there
+        side by side (ids added in order and none removed), as a video's regions do."""
+        ids = self._ids
+        if count and len(ids):
+            pos = int(np.searchsorted(ids, first))
+            last = pos + count - 1
+            dead = np.searchsorted(self._dead, [pos, last + 1]) if len(self._dead) else (0, 0)
+            in_place = last < len(ids) and ids[pos] == first and ids[last] == first + count - 1
+            if in_place and dead[0] == dead[1]:
+                return self._main_codes()[pos : last + 1]
+        return self.codes_of(np.arange(first, first + count, dtype=np.int64))
+
     def codes_of(self, ids: np.ndarray) -> np.ndarray:
         """The packed hashes of ``ids`` (all in the index), (n, bits/8) uint8, in their order:
         for a caller that keeps no copy of the rows it added."""

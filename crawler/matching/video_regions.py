@@ -125,8 +125,7 @@ class RegionTable:
         if first >= self._pending_first:
             start = first - self._pending_first
             return self._pending.values[start : start + count].view(np.uint64)
-        ids = np.arange(first, first + count, dtype=np.int64)
-        return self.index.codes_of(ids).view(np.uint64)
+        return self.index.codes_of_range(first, count).view(np.uint64)
 
     @property
     def nbytes(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from crawler.demo.samples import PHOTOS, photo_path, reencoded_jpeg
@@ -192,3 +193,21 @@ def test_an_index_gives_back_each_live_references_hash(algorithm, index_class):
         for i, value in enumerate(hashes):
             assert target.code_hex(i) == (None if i in (3, 31) else value.hex)
         assert target.code_hex(999) is None
+
+
+def test_a_range_of_ids_gives_the_same_hashes_as_the_ids_one_by_one():
+    """codes_of_range reads a video's regions as one slice when they lie side by side, and
+    falls back to codes_of across removed ids and rows not rebuilt yet."""
+    from crawler.matching import MultiIndexHashIndex
+
+    codes = np.random.default_rng(5).integers(0, 256, (60, 32), dtype=np.uint8)
+    index = MultiIndexHashIndex("pdq", hashed_from=8)
+    index.add_codes(np.arange(40), codes[:40])
+    index.query(HashValue("pdq", codes[0].tobytes().hex()), 0)  # the main structure is built
+    index.add_codes(np.arange(40, 60), codes[40:])  # rows waiting for the next rebuild
+    index.remove([10])
+    for first, count in ((0, 10), (11, 29), (30, 20), (45, 15)):
+        assert np.array_equal(index.codes_of_range(first, count), codes[first : first + count])
+    assert np.array_equal(index.codes_of_range(0, 5), index.codes_of(np.arange(5, dtype=np.int64)))
+    with pytest.raises(KeyError):
+        index.codes_of_range(5, 10)  # holds the removed id 10
