@@ -199,6 +199,13 @@ def main(argv: list[str] | None = None) -> None:
         help="VideoMatcher's crop_seed_distance (default: the matcher's own)",
     )
     parser.add_argument(
+        "--crop-probe-every",
+        type=int,
+        default=None,
+        help="VideoMatcher's crop_probe_every: the crops of one frame in this many are looked up "
+        "(default: the matcher's own)",
+    )
+    parser.add_argument(
         "--hashed-from",
         type=int,
         default=None,
@@ -217,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         name: value
         for name, value in (
             ("crop_seed_distance", args.crop_seed_distance),
+            ("crop_probe_every", args.crop_probe_every),
             ("hashed_from", args.hashed_from),
         )
         if value is not None

@@ -52,6 +52,11 @@ and edited copies give the figures below, and ``python -m benchmarks.video_index
 * ``seed_distance = 23``: the multi-index probes 264 chunk values a lookup instead of 2,032 at
   31; every edit above still seeds. At 17 the subtitled copy found no seed.
 * ``probe_every = 4``: a 60-frame query is about 165 lookups instead of 480.
+* ``crop_probe_every`` (default: ``probe_every``): the crops of one frame in this many are
+  looked up. At 10M reference frames (2.5M middles, quiet machine, `benchmarks.video_index`):
+  4 gave a 60-62 ms median query, 6 gave 50.4 ms with every planted cropped query found, 8 gave
+  44.8 ms but missed 2 of 20 planted cropped queries; and on real footage (`benchmarks.video
+  --edits cropped,banner`) 6 lost megamind's 11 s cropped copy (5/6 against 6/6 at 4).
 * ``crop_seed_distance = 15``: the crops of 15 probed frames are 3,375 lookups; at 23
   bits they took 40 ms a query against 1M reference frames (with 250,000 middles),
   at 15 bits 13 ms; at 11 bits a real cropped clip (opencv's Megamind) was no longer found. A
@@ -198,6 +203,7 @@ class VideoMatcher:
         still_distance: int = DEFAULT_STILL_DISTANCE,
         still_min_quality: int = DEFAULT_STILL_MIN_QUALITY,
         probe_every: int = DEFAULT_PROBE_EVERY,
+        crop_probe_every: int | None = None,
         hashed_from: int = HASHED_FROM,
     ) -> None:
         for name, bits in (
@@ -217,6 +223,9 @@ class VideoMatcher:
             raise ValueError("min_frames and sparse_frames must be 2 or more: a line needs two")
         if probe_every < 1:
             raise ValueError(f"probe_every must be 1 or more, got {probe_every}")
+        crop_probe_every = probe_every if crop_probe_every is None else crop_probe_every
+        if crop_probe_every < 1:
+            raise ValueError(f"crop_probe_every must be 1 or more, got {crop_probe_every}")
         if max_videos_per_frame < 1:
             raise ValueError(f"max_videos_per_frame must be 1 or more, got {max_videos_per_frame}")
         self.distance = distance
@@ -233,6 +242,7 @@ class VideoMatcher:
         self.still_distance = still_distance
         self.still_min_quality = still_min_quality
         self.probe_every = probe_every
+        self.crop_probe_every = crop_probe_every
         self._refs: dict[int, _Reference] = {}
         self._frames = RegionTable(hashed_from)
         self._middles = RegionTable(min(hashed_from, MIDDLES_HASHED_FROM))
@@ -453,7 +463,7 @@ class VideoMatcher:
         return rows[keep], videos[keep]
 
     def _crop_probes(self, query: QueryFrames) -> np.ndarray:
-        """The crop rows looked up: those of one frame in ``probe_every`` of the frames that
+        """The crop rows looked up: those of one frame in ``crop_probe_every`` of the frames that
         carry crops, fewer apart when fewer frames carry them (a video from the media cache
         keeps the crops of one frame in `crawler.hashing.types.CACHED_CROPS_EVERY`). Not fewer:
         capped at 8 frames a query, planted cropped excerpts of benchmarks.video_index were
@@ -462,7 +472,7 @@ class VideoMatcher:
         carriers = np.unique(query.frame_of[rows])
         if not len(carriers):
             return rows
-        step = max(1, round(self.probe_every * len(carriers) / len(query.seconds)))
+        step = max(1, round(self.crop_probe_every * len(carriers) / len(query.seconds)))
         return rows[np.isin(query.frame_of[rows], carriers[::step])]
 
     def _candidates(self, query: QueryFrames) -> dict[int, np.ndarray]:

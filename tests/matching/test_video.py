@@ -323,6 +323,10 @@ def test_only_pdq_frames_and_sensible_settings_are_accepted():
         VideoMatcher(crop_seed_distance=40)
     with pytest.raises(ValueError, match="min_frames"):
         VideoMatcher(min_frames=1)
+    with pytest.raises(ValueError, match="crop_probe_every must be 1 or more, got 0"):
+        VideoMatcher(crop_probe_every=0)
+    assert VideoMatcher(probe_every=3).crop_probe_every == 3  # the frames' step by default
+    assert VideoMatcher(crop_probe_every=6).crop_probe_every == 6
 
 
 def _matcher_with(frames: Sequence[FrameHash], duration: float | None = None) -> VideoMatcher:
