@@ -94,7 +94,6 @@ def test_a_video_stops_at_the_pixel_budget():
 
 
 def test_an_animated_reference_keeps_its_middles_and_a_cropped_copy_of_it_matches():
-    from PIL import Image
 
     from crawler.hashing.animation import animation_middles
 
@@ -107,18 +106,13 @@ def test_an_animated_reference_keeps_its_middles_and_a_cropped_copy_of_it_matche
     assert len(middles) >= int(duration) and all(m.value.quality is not None for m in middles)
     matcher = VideoMatcher()
     matcher.add(1, 7, unique_frame_hashes(frames), duration, unique_frame_hashes(middles))
+
     # The same animation cut by 10% off the left and the top, as a re-uploader crops it.
-    with Image.open(io.BytesIO(gif)) as image:
-        cut, times = [], []
-        for index in range(image.n_frames):
-            image.seek(index)
-            picture = image.convert("RGB")
-            w, h = picture.size
-            cut.append(picture.crop((w // 10, h // 10, w, h)).resize((w, h)))
-            times.append(image.info.get("duration", 100))
-    buffer = io.BytesIO()
-    cut[0].save(buffer, "GIF", save_all=True, append_images=cut[1:], duration=times, loop=0)
-    copy = hash_media(buffer.getvalue())
+    def cut(picture):
+        w, h = picture.size
+        return picture.crop((w // 10, h // 10, w, h)).resize((w, h))
+
+    copy = hash_media(_each_frame(gif, cut))
     (found,) = matcher.match(copy.frames)
     assert found.variant == "cropped" and abs(found.offset) < 1
     assert matcher.match(hash_media(animated(OTHER, "GIF")).frames) == []
@@ -143,17 +137,28 @@ def test_an_animated_reference_s_middle_is_a_video_s_middle_and_a_bannered_copy_
     assert hamming(middles[0].value.hex, code.tobytes().hex()) <= 8
     matcher = VideoMatcher()
     matcher.add(1, 7, unique_frame_hashes(frames), duration, unique_frame_hashes(middles))
+
     # The same animation under a banner over its top fifth: found through the crops.
+    def covered(picture):
+        w, h = picture.size
+        ImageDraw.Draw(picture).rectangle((0, 0, w, h // 5), fill=(200, 30, 30))
+        return picture
+
+    (found,) = matcher.match(hash_media(_each_frame(gif, covered)).frames)
+    assert found.variant == "cropped" and abs(found.offset) < 1
+
+
+def _each_frame(gif: bytes, change) -> bytes:
+    """``gif`` with ``change`` (an RGB picture -> a picture) applied to every frame, each frame
+    kept as long as it was, looping."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(gif)) as image:
-        covered, times = [], []
+        pictures, times = [], []
         for index in range(image.n_frames):
             image.seek(index)
-            picture = image.convert("RGB")
-            w, h = picture.size
-            ImageDraw.Draw(picture).rectangle((0, 0, w, h // 5), fill=(200, 30, 30))
-            covered.append(picture)
+            pictures.append(change(image.convert("RGB")))
             times.append(image.info.get("duration", 100))
-    buffer = io.BytesIO()
-    covered[0].save(buffer, "GIF", save_all=True, append_images=covered[1:], duration=times)
-    (found,) = matcher.match(hash_media(buffer.getvalue()).frames)
-    assert found.variant == "cropped" and abs(found.offset) < 1
+    out = io.BytesIO()
+    pictures[0].save(out, "GIF", save_all=True, append_images=pictures[1:], duration=times, loop=0)
+    return out.getvalue()
