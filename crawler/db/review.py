@@ -168,6 +168,19 @@ def list_queue(
     return [ReviewFlag(*row) for row in rows], total
 
 
+def newest_flag_id(session: Session) -> int:
+    """The highest flag id there is (0 when there is none): the queue page remembers it, and
+    :func:`count_newer` counts what came after it."""
+    return session.execute(select(func.max(Flag.id))).scalar() or 0
+
+
+def count_newer(session: Session, after_id: int, filters: QueueFilters = QueueFilters()) -> int:
+    """How many pending flags matching ``filters`` have an id above ``after_id``: the flags
+    recorded since a queue page that saw :func:`newest_flag_id` ``after_id`` was made."""
+    query = _filtered(select(Flag.id).where(Flag.status == "pending", Flag.id > after_id), filters)
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
 def get_review_flag(session: Session, flag_id: int) -> ReviewFlag:
     row = session.execute(_select().where(Flag.id == flag_id)).one_or_none()
     if row is None:

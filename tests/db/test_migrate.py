@@ -43,6 +43,8 @@ TABLES = {
     "site_health",
     # cases: opt-in pixelated reference thumbnails
     "reference_thumbnails",
+    # reviewers' notes on flags
+    "flag_notes",
 }
 
 
@@ -58,7 +60,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0017"
+    assert current_revision(database_url) == head_revision() == "0018"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):
@@ -96,7 +98,7 @@ def test_0017_deletes_the_middles_of_the_older_region_and_keeps_the_frames(datab
             return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
     assert count("reference_video_middles") == 2
-    upgrade(database_url)
+    upgrade(database_url, "0017")
     assert current_revision(database_url) == "0017"
     assert count("reference_video_middles") == 0
     assert count("reference_video_frames") == 2 and count("reference_videos") == 1

@@ -1,5 +1,5 @@
 """Typed SQLAlchemy 2 models: cases, reference hashes, sites, crawl runs, flags and sightings,
-staff and the audit log, takedown notices, schedules; one module per area.
+staff, the audit log and notes on flags, takedown notices, schedules; one module per area.
 
 Victim media is never stored: a reference is an algorithm name and lowercase hex digits. Every
 uniqueness rule lives in a database constraint so that several crawler processes can write at once
@@ -38,10 +38,12 @@ from crawler.db.models.references import (
     ReferenceVideoMiddle,
 )
 from crawler.db.models.review import (
+    NOTE_LENGTH,
     STAFF_LOCALES,
     USER_ROLES,
     AuditEntry,
     Evidence,
+    FlagNote,
     User,
 )
 from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
@@ -54,6 +56,7 @@ __all__ = [
     "KEYWORD_LENGTH",
     "NAME_LENGTH",
     "NAMING_CONVENTION",
+    "NOTE_LENGTH",
     "NOTICE_STATUSES",
     "RECHECK_OUTCOMES",
     "REFERENCE_SOURCES",
@@ -68,6 +71,7 @@ __all__ = [
     "CrawlRun",
     "Evidence",
     "Flag",
+    "FlagNote",
     "MediaCacheEntry",
     "MediaSighting",
     "Notice",

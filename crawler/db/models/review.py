@@ -1,5 +1,5 @@
-"""The review web app: staff accounts, the append-only audit log, and the flags'
-encrypted evidence."""
+"""The review web app: staff accounts, the append-only audit log, the flags' encrypted
+evidence and reviewers' notes on flags."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ USER_ROLES = ("reviewer", "approver", "admin")
 #: The languages the web app is translated into (crawler/review/translations), the first the
 #: usual default (REPOSTWATCH_LOCALE chooses an installation's).
 STAFF_LOCALES = ("ko", "en")
+#: The longest note on a flag, in characters (checked by ``crawler.db.flag_notes`` with a clear
+#: error, and by the database).
+NOTE_LENGTH = 2000
 #: The longest IANA time zone name a user can choose (``America/Argentina/ComodRivadavia``: 32).
 TIMEZONE_LENGTH = 64
 
@@ -98,4 +101,20 @@ class Evidence(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(100))
     sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # of the plaintext media
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlagNote(Base):
+    """A reviewer's note on a flag: plain text, written once, never edited or deleted (like
+    the decision, it is part of the flag's record). Adding one is audited (``flag_note``)."""
+
+    __tablename__ = "flag_notes"
+    __table_args__ = (
+        CheckConstraint(f"length(body) BETWEEN 1 AND {NOTE_LENGTH}", name="body_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
