@@ -6,6 +6,9 @@ unblurs the flag. Unblurring is a deliberate POST, logged in the audit log; the 
 unblurred are remembered in the signed session (cleared at every login and logout) so that the
 page stays unblurred on reload. Every evidence view is logged too, saying whether it was blurred.
 Evidence is decrypted in memory for the response and never cached or written anywhere.
+
+Staff add notes on a flag from its page (plain text, length-limited, audited as ``flag_note``
+without the text: :mod:`crawler.db.flag_notes`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from crawler.db import FlagNotFound, evidence, review
+from crawler.db import FlagNotFound, evidence, flag_notes, review
 from crawler.db.cases import flag_thumbnail
 from crawler.db.rechecks import flag_takedown
 from crawler.db.withdrawals import DecisionRefused
@@ -92,6 +95,13 @@ def _flag_or_404(db, flag_id: int) -> review.ReviewFlag:
 @bp.route("/<int:flag_id>")
 @web.requires("reviewer")
 def show(flag_id: int):
+    return _flag_page(flag_id, logged=True)
+
+
+def _flag_page(flag_id: int, *, logged: bool, note: str = "", note_error: str | None = None):
+    """The flag page; ``logged``: write the ``view_flag`` line (a page shown again for a
+    refused note is not another view). ``note`` and ``note_error``: a refused note's text,
+    kept in its box, and why it was refused (the page is then a 400)."""
     order = _order()
     # video_evidence keeps its sentences per language: the user's, else English.
     words = i18n.language() if i18n.language() in LANGUAGES else "en"
@@ -103,8 +113,10 @@ def show(flag_id: int):
         following = _next_claim(db, flag_id, order)
         takedown = flag_takedown(db, flag_id)
         thumbnail = flag_thumbnail(db, flag_id)  # only when the case opted in (pixelated)
-        web.log(db, "view_flag", target_type="flag", target_id=flag_id)
-    return render_template(
+        notes = flag_notes.list_notes(db, flag_id)
+        if logged:
+            web.log(db, "view_flag", target_type="flag", target_id=flag_id)
+    page = render_template(
         "flag.html",
         flag=flag,
         sightings=seen,
@@ -124,7 +136,49 @@ def show(flag_id: int):
         delivery=describe_delivery(flag.evidence, words),
         mine=flag.claimed_by_id == web.me().id,
         held_by_other=flag.claimed_by_other(web.me().id),
+        notes=notes,
+        note=note,
+        note_error=note_error,
+        note_length=flag_notes.NOTE_LENGTH,
     )
+    return (page, 400) if note_error else page
+
+
+@bp.route("/<int:flag_id>/notes", methods=["POST"])
+@web.requires("reviewer")
+def add_note(flag_id: int):
+    """A note on the flag, by any staff member, whatever the flag's state or claim. A refused
+    note (empty, too long) shows the page again with the text kept and the reason."""
+    text = request.form.get("note", "")
+    try:
+        with web.transaction() as db:
+            _flag_or_404(db, flag_id)
+            note = flag_notes.add_note(db, flag_id, web.me().id, text)
+            # The note's text stays out of the audit log, which cannot be edited: a note may
+            # name the victim. Its id leads to it.
+            web.log(
+                db,
+                "flag_note",
+                target_type="flag",
+                target_id=flag_id,
+                details={"note": note.id, "length": len(note.body)},
+            )
+    except flag_notes.EmptyNote:
+        return _flag_page(flag_id, logged=False, note=text, note_error=_("The note is empty."))
+    except flag_notes.NoteTooLong as exc:
+        return _flag_page(
+            flag_id,
+            logged=False,
+            note=text,
+            note_error=_(
+                "The note has %(length)s characters; at most %(limit)s are kept. Shorten it "
+                "and add it again.",
+                length=i18n.number(exc.length),
+                limit=i18n.number(exc.limit),
+            ),
+        )
+    flash(_("Note added."), "info")
+    return redirect(url_for("flags.show", flag_id=flag_id, order=_order(), _anchor="notes"))
 
 
 @bp.route("/<int:flag_id>/evidence")

@@ -1,10 +1,22 @@
-"""The queue: pending flags with filters and order; claiming a batch; releasing claims."""
+"""The queue: pending flags with filters and order; claiming a batch; releasing claims; how many
+flags came in since the page was made (polled by review.js, so the page says "N new" without
+reloading; without JavaScript the page is the same, with a plain link that reloads it)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -15,6 +27,8 @@ from crawler.review import web
 bp = Blueprint("queue", __name__)
 NAV = [("queue.index", _l("Queue"), "reviewer")]
 PAGE_SIZE = 50
+#: Seconds between two questions of the queue page to :func:`new_flags`.
+POLL_SECONDS = 20
 
 
 def filters_from(args) -> tuple[review.QueueFilters, str]:
@@ -55,6 +69,7 @@ def index():
         mine = review.my_claims(db, web.me().id, order=order)
         choices = review.filter_choices(db)
         counts = review.counts_by_status(db)
+        newest = review.newest_flag_id(db)
     return render_template(
         "queue.html",
         flags=flags,
@@ -69,6 +84,31 @@ def index():
         filter_args=_filter_args(filters, order),
         batch_size=current_app.config["REPOSTWATCH_REVIEW_BATCH"],
         user_id=web.me().id,
+        newest_id=newest,
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@bp.route("/queue/new")
+@web.requires("reviewer")
+def new_flags():
+    """JSON: how many pending flags matching the queue's filters (query arguments, as the
+    queue page takes them) have an id above ``after`` (the newest flag id when the page was
+    made), and the sentence saying so in the user's language. Not audited: it shows no flag."""
+    after = request.args.get("after", type=int)
+    if after is None or after < 0:
+        abort(400, _("Say after which flag id to count (?after=ID)."))
+    filters = filters_from(request.args)[0]
+    with web.transaction() as db:
+        count = review.count_newer(db, after, filters)
+    return jsonify(
+        count=count,
+        after=after,
+        message=ngettext(
+            "%(num)s new flag: reload the queue",
+            "%(num)s new flags: reload the queue",
+            count,
+        ),
     )
 
 

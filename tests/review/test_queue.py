@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from crawler.db import review
+from crawler.db import review, users
 from crawler.db.models import AuditEntry, Flag, User, utcnow
 from crawler.db.runs import ensure_site
 from tests.review.conftest import T0, login, post
@@ -245,3 +246,63 @@ def test_flag_page_shows_the_page_embedding_the_player_and_the_previews_in_each_
     assert "포스터 이미지, 탐색 막대 미리보기" in previews and "poster" not in previews
     other = client.get(f"/flags/{plain}").get_data(as_text=True)
     assert 'id="embedded-in"' not in other and 'id="previews"' not in other
+
+
+def _new_flags_url(page: str) -> str:
+    return html.unescape(re.search(r'id="new-flags"[^>]*data-url="([^"]+)"', page, re.S).group(1))
+
+
+def _new_flags(client, url: str) -> dict:
+    response = client.get(url, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store, private"
+    return response.get_json()
+
+
+def test_the_queue_page_counts_flags_recorded_since_it_was_made_within_its_filters(client, world):
+    from crawler.db.flags import decide
+
+    ids = [world.flag(n) for n in range(1, 4)]
+    kim = world.user("kim")
+    login(client, "kim")
+    page = client.get("/").get_data(as_text=True)
+    url = _new_flags_url(page)
+    assert url == f"/queue/new?after={ids[-1]}"
+    # Without JavaScript the page is the same, with a plain link that reloads it.
+    assert '<a id="reload-queue" href="/">Reload the queue to see new flags</a>' in page
+    assert 'data-every="20"' in page
+    filtered = _new_flags_url(client.get("/?site=gallery").get_data(as_text=True))
+    assert filtered == f"/queue/new?after={ids[-1]}&site=gallery"
+    assert _new_flags(client, url) == {
+        "count": 0,
+        "after": ids[-1],
+        "message": "0 new flags: reload the queue",
+    }
+    world.flag(4)
+    world.flag(5, site_id=_site(world, "forum"))
+    with world.sessions.begin() as session:  # recorded since, but already decided: not new
+        decide(session, world.flag(6), "reject", by="kim")
+    assert _new_flags(client, url)["message"] == "2 new flags: reload the queue"
+    assert _new_flags(client, filtered)["message"] == "1 new flag: reload the queue"
+    with world.sessions.begin() as session:
+        users.set_preferences(session, kim, locale="ko", timezone=None)
+    assert _new_flags(client, url) == {
+        "count": 2,
+        "after": ids[-1],
+        "message": "새 플래그 2건: 대기열 새로 고침",
+    }
+    # Polling writes nothing to the audit log.
+    with world.sessions() as session:
+        actions = set(session.execute(select(AuditEntry.action)).scalars())
+    assert actions == {"login"}
+
+
+def test_the_new_flags_count_needs_a_login_and_an_id(client, world):
+    response = client.get("/queue/new?after=0", headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 401 and response.get_json() == {"error": "Log in first."}
+    assert client.get("/queue/new?after=0").headers["Location"].startswith("/login")
+    world.user("kim")
+    login(client, "kim")
+    for bad in ("", "?after=x", "?after=-1"):
+        response = client.get(f"/queue/new{bad}", headers={"X-Requested-With": "fetch"})
+        assert response.status_code == 400 and "after=ID" in response.get_json()["error"]

@@ -1,4 +1,5 @@
-// RepostWatch review app: keyboard shortcuts and unblurring. The pages work without it.
+// RepostWatch review app: keyboard shortcuts, unblurring, the queue's count of new flags.
+// The pages work without it.
 (function () {
   "use strict";
 
@@ -62,7 +63,44 @@
     });
   }
 
+  // The queue: every data-every seconds (and when the window gets the focus back), ask how many
+  // flags came in since the page was made; the reload link then says so. Stops once logged out.
+  function setUpNewFlags() {
+    var box = document.getElementById("new-flags");
+    if (!box) return;
+    var link = box.querySelector("a");
+    var every = (parseInt(box.getAttribute("data-every"), 10) || 20) * 1000;
+    var title = document.title;
+    var timer = null;
+    var stopped = false;
+    var busy = false;
+    function check() {
+      if (stopped || busy) return;
+      busy = true;
+      window.clearTimeout(timer);
+      fetch(box.getAttribute("data-url"), {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch", Accept: "application/json" },
+      }).then(function (response) {
+        if (response.status === 401 || response.status === 403) stopped = true;
+        return response.ok ? response.json() : null;
+      }).then(function (found) {
+        if (found && found.count > 0) {
+          link.textContent = found.message;
+          box.classList.add("has-new");
+          document.title = "(" + found.count + ") " + title;
+        }
+      }).catch(function () { /* the server is away: ask again later */ }).then(function () {
+        busy = false;
+        if (!stopped) timer = window.setTimeout(check, every);
+      });
+    }
+    timer = window.setTimeout(check, every);
+    window.addEventListener("focus", check);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpNewFlags();
     setUpUnblur();
     setUpKeys();
     setUpBusyForms();
