@@ -149,7 +149,8 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
 ):
     """The installation's default language and time zone (Korean, Asia/Seoul) in real Chromium:
     every menu page's heading is Korean, times are Seoul's, the review keys work with Korean
-    messages, and the account page switches the language."""
+    messages, the queue counts new flags without a reload, a note is added, and the account
+    page switches the language."""
     ids = [world.flag(n) for n in range(1, 3)]  # first seen 12:01 and 12:02 UTC
     world.user("kim", "admin")
     env = {
@@ -187,6 +188,24 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
             heading = page.inner_text("h1")
             assert HANGUL.search(heading), (href, heading)
             assert page.get_attribute("html", "lang") == "ko"
+
+        # The queue says "N new" without reloading (review.js asks every 20 s, and at once
+        # when the window gets the focus back), and its link reloads it.
+        page.goto(f"{url}/")
+        newer = world.flag(3)
+        page.evaluate("() => window.dispatchEvent(new Event('focus'))")
+        page.wait_for_selector("#new-flags.has-new")
+        assert page.inner_text("#reload-queue") == "새 플래그 1건: 대기열 새로 고침"
+        page.click("#reload-queue")
+        page.wait_for_selector(f'table.flags a[href^="/flags/{newer}?"]')
+        # A note on the flag, listed with its author and Korean text around it.
+        page.goto(f"{url}/flags/{newer}")
+        page.fill("#note", "같은 게시자가 올린 것 같음")
+        page.click("#add-note")
+        page.wait_for_selector(".note-body")
+        assert page.inner_text(".note-body") == "같은 게시자가 올린 것 같음"
+        assert "메모를 추가했습니다." in page.inner_text("main")
+        assert page.inner_text(".note-author") == "kim"
 
         page.goto(f"{url}/account/")
         page.select_option("#locale", "en")
