@@ -10,11 +10,12 @@ import re
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crawler.db import flag_notes, users
 from crawler.db.flags import FlagNotFound
 from crawler.db.models import AuditEntry, FlagNote
-from tests.review.conftest import T0, csrf_token, login, post, shown_at
+from tests.review.conftest import T0, csrf_token, https_client, login, post, shown_at
 
 
 def _notes(world) -> list[tuple[str, int]]:
@@ -42,9 +43,10 @@ def _listed(page: str) -> list[tuple[str, str, str]]:
     return [(author, when, html.unescape(body)) for author, when, body in found]
 
 
-def test_every_role_adds_notes_listed_with_author_and_time_in_each_language(client, world):
+def test_every_role_adds_notes_listed_with_author_and_time_in_each_language(app, client, world):
     flag = world.flag(1)
     kim, chief = world.user("kim"), world.user("chief", "admin")
+    lee = world.user("lee", "approver")
     with world.sessions.begin() as session:  # an older note, at a known time
         flag_notes.add_note(session, flag, chief, "Seen on two boards.", now=T0)
     login(client, "kim")
@@ -76,22 +78,29 @@ def test_every_role_adds_notes_listed_with_author_and_time_in_each_language(clie
     assert _listed(korean)[0] == ("chief", "2026. 5. 1. 오후 12:00", "Seen on two boards.")
     assert "<h2>메모</h2>" in korean and "메모 추가" in korean
 
-
-@pytest.mark.parametrize("role", ["approver", "admin"])
-def test_approvers_and_admins_add_notes_too_even_on_a_decided_flag(client, world, role):
-    flag = world.flag(1)
-    world.user("lee", role)
-    login(client, "lee")
-    post(client, f"/flags/{flag}/decide", {"decision": "confirm"}, page=f"/flags/{flag}")
-    response = post(client, f"/flags/{flag}/notes", {"note": "ok"}, page=f"/flags/{flag}")
-    assert response.status_code == 302
-    assert [body for body, _ in _notes(world)] == ["ok"]
+    # An approver (and an admin: the roles above) notes a flag already decided, too.
+    other = https_client(app)
+    login(other, "lee")
+    post(other, f"/flags/{flag}/decide", {"decision": "confirm"}, page=f"/flags/{flag}")
+    response = post(other, f"/flags/{flag}/notes", {"note": "ok"}, page=f"/flags/{flag}")
+    assert response.status_code == 302 and _notes(world)[-1] == ("ok", lee)
 
 
-def test_a_note_too_long_or_empty_is_refused_saying_why_and_keeping_the_text(client, world):
+@pytest.mark.any_database
+def test_a_note_too_long_empty_or_without_a_csrf_token_or_login_is_refused(client, world):
+    """Refused saying why, and keeping the text; nothing stored, nothing audited."""
     flag = world.flag(1)
     world.user("kim")
+    # Anonymous, even with a valid token: refused by the login check.
+    response = client.post(
+        f"/flags/{flag}/notes", data={"note": "x", "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 401
     login(client, "kim")
+    response = client.post(f"/flags/{flag}/notes", data={"note": "x"})
+    assert response.status_code == 400 and "The form was refused" in response.get_data(True)
+    response = post(client, "/flags/999/notes", {"note": "x"}, page=f"/flags/{flag}")
+    assert response.status_code == 404
     too_long = "가" * (flag_notes.NOTE_LENGTH + 1)
     response = post(client, f"/flags/{flag}/notes", {"note": too_long}, page=f"/flags/{flag}")
     page = response.get_data(as_text=True)
@@ -110,22 +119,6 @@ def test_a_note_too_long_or_empty_is_refused_saying_why_and_keeping_the_text(cli
     assert f'maxlength="{flag_notes.NOTE_LENGTH}"' in page
 
 
-def test_a_note_needs_a_csrf_token_a_login_and_a_flag(app, client, world):
-    flag = world.flag(1)
-    world.user("kim")
-    # Anonymous, even with a valid token: refused by the login check.
-    response = client.post(
-        f"/flags/{flag}/notes", data={"note": "x", "csrf_token": csrf_token(client)}
-    )
-    assert response.status_code == 401
-    login(client, "kim")
-    response = client.post(f"/flags/{flag}/notes", data={"note": "x"})
-    assert response.status_code == 400 and "The form was refused" in response.get_data(True)
-    assert _notes(world) == [] and _note_audit(world) == []
-    response = post(client, "/flags/999/notes", {"note": "x"}, page=f"/flags/{flag}")
-    assert response.status_code == 404 and _notes(world) == []
-
-
 def test_the_database_keeps_notes_within_the_limit_too(world):
     flag = world.flag(1)
     kim = world.user("kim")
@@ -137,8 +130,6 @@ def test_the_database_keeps_notes_within_the_limit_too(world):
         with pytest.raises(FlagNotFound):
             flag_notes.add_note(session, 999, kim, "x")
         assert flag_notes.add_note(session, flag, kim, "a\x00b\tc").body == "ab\tc"
-    from sqlalchemy.exc import IntegrityError
-
     with pytest.raises(IntegrityError), world.sessions.begin() as session:
         session.add(FlagNote(flag_id=flag, author_id=kim, body="x" * 2001, created_at=T0))
     with world.sessions() as session:

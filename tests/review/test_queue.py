@@ -260,11 +260,19 @@ def _new_flags(client, url: str) -> dict:
 
 
 def test_the_queue_page_counts_flags_recorded_since_it_was_made_within_its_filters(client, world):
+    """GET /queue/new (logged-in staff only; ``after`` required) counts the pending flags
+    newer than the page, within its filters, in the user's language."""
     from crawler.db.flags import decide
 
     ids = [world.flag(n) for n in range(1, 4)]
     kim = world.user("kim")
+    response = client.get("/queue/new?after=0", headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 401 and response.get_json() == {"error": "Log in first."}
+    assert client.get("/queue/new?after=0").headers["Location"].startswith("/login")
     login(client, "kim")
+    for bad in ("", "?after=x", "?after=-1"):
+        response = client.get(f"/queue/new{bad}", headers={"X-Requested-With": "fetch"})
+        assert response.status_code == 400 and "after=ID" in response.get_json()["error"]
     page = client.get("/").get_data(as_text=True)
     url = _new_flags_url(page)
     assert url == f"/queue/new?after={ids[-1]}"
@@ -295,14 +303,3 @@ def test_the_queue_page_counts_flags_recorded_since_it_was_made_within_its_filte
     with world.sessions() as session:
         actions = set(session.execute(select(AuditEntry.action)).scalars())
     assert actions == {"login"}
-
-
-def test_the_new_flags_count_needs_a_login_and_an_id(client, world):
-    response = client.get("/queue/new?after=0", headers={"X-Requested-With": "fetch"})
-    assert response.status_code == 401 and response.get_json() == {"error": "Log in first."}
-    assert client.get("/queue/new?after=0").headers["Location"].startswith("/login")
-    world.user("kim")
-    login(client, "kim")
-    for bad in ("", "?after=x", "?after=-1"):
-        response = client.get(f"/queue/new{bad}", headers={"X-Requested-With": "fetch"})
-        assert response.status_code == 400 and "after=ID" in response.get_json()["error"]
