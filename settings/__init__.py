@@ -48,6 +48,13 @@ REPOSTWATCH_DATABASE_URL = os.environ.get(
 REPOSTWATCH_SITES_DIR = os.environ.get(
     "REPOSTWATCH_SITES_DIR", str(Path(__file__).resolve().parent / "sites")
 )
+#: env REPOSTWATCH_SITES_SOURCE: where sites are read from (crawler.sites.configured_sites): the
+#: dotted path of a callable given these settings that returns the source. The database
+#: (REPOSTWATCH_DATABASE_URL) is the one source of sites once it holds any; until then the files
+#: of REPOSTWATCH_SITES_DIR are read. "" reads only the files.
+REPOSTWATCH_SITES_SOURCE = os.environ.get(
+    "REPOSTWATCH_SITES_SOURCE", "crawler.db.sites.DatabaseSites.from_settings"
+)
 #: env REPOSTWATCH_KEYWORD_VARIANTS_FILE: a TOML file of the centre's own keyword spelling rules,
 #: added to the shipped settings/keyword_variants.toml (crawler/keyword_variants.py); "" none.
 REPOSTWATCH_KEYWORD_VARIANTS_FILE = os.environ.get("REPOSTWATCH_KEYWORD_VARIANTS_FILE", "")

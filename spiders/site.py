@@ -17,7 +17,7 @@ from crawler.browser.guard_proxy import GuardProxy
 from crawler.extraction import PageMedia, canonical_media_url, page_media
 from crawler.extraction.previews import page_previews
 from crawler.items import STORYBOARD, MediaPage, Preview
-from crawler.sites import SiteConfig, find_site
+from crawler.sites import SiteConfig, Sites, configured_sites, find_site
 from crawler.stats import (
     BROWSER_CLICKED,
     BROWSER_MEDIA_FROM_NETWORK,
@@ -87,6 +87,7 @@ class SiteSpider(scrapy.Spider):
         site: str | None = None,
         *,
         config: SiteConfig | None = None,
+        sites: Sites | None = None,
         keywords: object = None,
         search: object = None,
         **kwargs: Any,
@@ -98,7 +99,7 @@ class SiteSpider(scrapy.Spider):
                     "the site spider needs a site: scrapy crawl site -a site=NAME (or a path to "
                     "a site file)"
                 )
-            config = find_site(site, kwargs.get("sites_dir") or _default_sites_dir())
+            config = find_site(site, sites if sites is not None else _default_sites())
         self.config = config
         self.site_name = config.name
         self.allowed_domains = config.domains
@@ -136,7 +137,10 @@ class SiteSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):
-        kwargs.setdefault("sites_dir", crawler.settings.get("REPOSTWATCH_SITES_DIR"))
+        # Where a site NAME is looked up: the database, or the site files (REPOSTWATCH_SITES_SOURCE
+        # decides; the spider itself never opens the database).
+        if "config" not in kwargs:
+            kwargs.setdefault("sites", configured_sites(crawler.settings))
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The helpers count into the crawl's stats, which exist once the spider opens.
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
@@ -443,7 +447,7 @@ def _with_videos(
     ]
 
 
-def _default_sites_dir() -> str:
+def _default_sites() -> Sites:
     from scrapy.utils.project import get_project_settings
 
-    return get_project_settings().get("REPOSTWATCH_SITES_DIR")
+    return configured_sites(get_project_settings())

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import audit_cli, crawl_settings, open_session, ready_database
+from crawler.cli.common import (
+    all_sites,
+    audit_cli,
+    crawl_settings,
+    find_configured_site,
+    open_session,
+    ready_database,
+)
 from crawler.cli.crawl import print_summary
 
 
@@ -39,16 +46,15 @@ def check(
       repostwatch check --site board "https://mirror.example/post/9"
     """
     from crawler.crawling.process import run_crawl
-    from crawler.sites import SiteConfigError, find_site, load_sites
+    from crawler.sites import SiteConfigError
     from crawler.sites.checks import check_config, site_for_urls
 
     settings = crawl_settings(**({"LOG_LEVEL": loglevel.upper()} if loglevel else {}))
-    directory = settings.get("REPOSTWATCH_SITES_DIR")
     try:
         if site is not None:
-            base = find_site(site, directory)
+            base = find_configured_site(site, settings)
         else:
-            loaded = load_sites(directory)
+            loaded = all_sites(settings)
             base = site_for_urls(urls, [f.config for f in loaded.files if f.config is not None])
         config = check_config(urls, base, allow_private_network=allow_private_network)
     except SiteConfigError as exc:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from crawler.crawling.process import Settings
     from crawler.db.users import UserView
-    from crawler.sites import SiteConfig
+    from crawler.sites import LoadedSites, SiteConfig, Sites
     from crawler.takedown.fetching import Fetcher
     from crawler.takedown.sending import SmtpConfig
 
@@ -160,16 +160,53 @@ def database_sessions() -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def valid_sites() -> dict[str, SiteConfig]:
-    """Every valid site file by name; invalid ones are named on stderr and left out."""
-    from crawler.sites import SiteConfigError, load_sites
+def configured_sites(settings: Any = None) -> Sites:
+    """Where sites are read: the database once it holds any, else the site files
+    (crawler.sites.configured_sites, REPOSTWATCH_SITES_SOURCE)."""
+    from crawler.sites import configured_sites as configured
+
+    return configured(settings if settings is not None else load_settings())
+
+
+@contextmanager
+def site_errors() -> Iterator[None]:
+    """A site that cannot be found or read, or a database that cannot be asked for one, is
+    one clear error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crawler import db
+    from crawler.sites import SiteConfigError
 
     try:
-        loaded = load_sites(sites_dir())
-    except SiteConfigError as exc:
+        yield
+    except (SiteConfigError, db.DatabaseURLError, db.DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        first = str(exc).splitlines()[0]
+        raise click.ClickException(f"cannot read the sites from the database: {first}") from exc
+
+
+def all_sites(settings: Any = None) -> LoadedSites:
+    """Every site of the configured source (valid or not); errors are one clear line."""
+    from crawler.sites import load_sites
+
+    with site_errors():
+        return load_sites(configured_sites(settings))
+
+
+def find_configured_site(name_or_path: str, settings: Any = None) -> SiteConfig:
+    """The site NAME of the configured source, or the site file at PATH; one clear error."""
+    from crawler.sites import find_site
+
+    with site_errors():
+        return find_site(name_or_path, configured_sites(settings))
+
+
+def valid_sites(settings: Any = None) -> dict[str, SiteConfig]:
+    """Every valid site by name; invalid ones are named on stderr and left out."""
+    loaded = all_sites(settings)
     for invalid in loaded.invalid:
-        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.path})", err=True)
+        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.origin})", err=True)
     return loaded.sites
 
 

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import crawl_settings, database_errors, open_session, ready_database
+from crawler.cli.common import (
+    crawl_settings,
+    database_errors,
+    find_configured_site,
+    open_session,
+    ready_database,
+)
 
 if TYPE_CHECKING:
     from crawler.crawling.process import Settings
@@ -55,24 +61,19 @@ def crawl(
       repostwatch crawl board --distributed --run-id 42   # on every other machine
     """
     from crawler.crawling.process import run_crawl
-    from crawler.sites import SiteConfigError, find_site, resolve_site
 
     settings = crawl_settings(
         **({"LOG_LEVEL": loglevel.upper()} if loglevel else {}),
         **({"REPOSTWATCH_DISTRIBUTED": True} if distributed else {}),
         **({"REPOSTWATCH_RUN_ID": run_id} if run_id else {}),
     )
-    directory = settings.get("REPOSTWATCH_SITES_DIR")
-    try:
-        path = resolve_site(site, directory)
-        config = find_site(str(path), directory)
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = find_configured_site(site, settings)
     ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
     if settings.getbool("REPOSTWATCH_DISTRIBUTED"):
         _distributed_worker(settings, config.name)
     keywords = _search_keywords(config) if search else None
-    summary = run_crawl(str(path), config.name, settings, keywords=keywords)
+    # By NAME the spider reads the site from the same source (the database, or the site files).
+    summary = run_crawl(site, config.name, settings, keywords=keywords)
     shared = settings.getbool("REPOSTWATCH_DISTRIBUTED")
     if shared:
         click.echo("\nThis worker's share of the run (the run's totals: crawls list):")

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import database_sessions, load_settings, table, when
+from crawler.cli.common import (
+    configured_sites,
+    database_sessions,
+    find_configured_site,
+    load_settings,
+    site_errors,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from crawler.cli.common import ProjectSettings
@@ -27,7 +35,7 @@ def crawls() -> None:
 
 @crawls.command("list")
 def crawls_list() -> None:
-    """Every site file with its schedule, state, next and last crawl, and health.
+    """Every site with its schedule, state, next and last crawl, and health.
 
     \b
     Example:
@@ -37,13 +45,10 @@ def crawls_list() -> None:
     from crawler.db import schedules
     from crawler.db.models import utcnow
     from crawler.scheduling.outlook import read_outlooks, site_configs
-    from crawler.sites import SiteConfigError
 
     settings = load_settings()
-    try:
-        configs = site_configs(settings.get("REPOSTWATCH_SITES_DIR"))
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with site_errors():
+        configs = site_configs(configured_sites(settings))
     with database_sessions() as sessions, sessions() as session:
         outlooks = read_outlooks(session, configs, utcnow())
         health = schedules.health_states(session)
@@ -62,7 +67,7 @@ def crawls_list() -> None:
             ]
         )
     if not rows:
-        click.echo("No site files.")
+        click.echo("No sites.")
         return
     click.echo(table(["SITE", "SCHEDULE", "STATE", "NEXT DUE", "LAST RUN", "HEALTH"], rows))
 
@@ -168,9 +173,4 @@ def _set_paused(site: str, paused: bool) -> None:
 
 def _site_name(settings: ProjectSettings, site: str) -> str:
     """The name of SITE (a name or the path of a site file); an unknown site is a clear error."""
-    from crawler.sites import SiteConfigError, find_site
-
-    try:
-        return find_site(site, settings.get("REPOSTWATCH_SITES_DIR")).name
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return find_configured_site(site, settings).name

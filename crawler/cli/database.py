@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import database_url, redact
+from crawler.cli.common import (
+    cli_username,
+    database_url,
+    login_name,
+    open_session,
+    redact,
+    sites_dir,
+)
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -17,6 +24,10 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
 def db_upgrade(revision: str) -> None:
     """Run the database migrations up to REVISION (SQLite or PostgreSQL).
+
+    At the newest revision, the site files of REPOSTWATCH_SITES_DIR (by default the bundled
+    settings/sites/) whose site the database has no definition of are imported; a site already
+    in the database is never overwritten (`sites import` replaces one on purpose).
 
     \b
     Example:
@@ -31,6 +42,23 @@ def db_upgrade(revision: str) -> None:
     except Exception as exc:  # alembic and drivers raise many types; show the cause
         raise click.ClickException(f"migration failed on {redact(url)}: {exc}") from exc
     click.echo(f"Database {redact(url)} is at revision {current}.")
+    if current == migrate.head_revision():
+        _import_bundled_sites()
+
+
+def _import_bundled_sites() -> None:
+    """Import the site files the database lacks; a file with problems is named, not imported."""
+    from crawler.site_store import Who, import_bundled
+
+    directory = sites_dir()
+    who = Who(cli_username(), via="db upgrade", os_user=login_name() or None)
+    with open_session() as session:
+        report = import_bundled(session, directory, who)
+    if report.saved:
+        names = ", ".join(saved.name for saved in report.saved)
+        click.echo(f"Imported {len(report.saved)} site(s) from {directory}: {names}")
+    for error in report.refused:
+        click.echo(f"not imported: {error}", err=True)
 
 
 @db.command("grant-app-role")

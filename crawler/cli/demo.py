@@ -39,7 +39,8 @@ def demo(loglevel: str) -> None:
         fresh_demo_database,
     )
     from crawler.references import register
-    from crawler.sites import find_site
+    from crawler.site_store import Who, import_bundled
+    from crawler.sites import configured_sites, find_site
 
     try:
         workspace = fresh_demo_database(DEMO_DIR)
@@ -67,18 +68,23 @@ def demo(loglevel: str) -> None:
                 session, DEMO_CASE, [samples.photo_path(name) for name in REFERENCE_PHOTOS]
             )
         click.echo(f"    {report.files_added} added, {report.files_existing} already registered")
-        config = find_site("demo", settings.get("REPOSTWATCH_SITES_DIR"))
+        # The bundled site files go into the demo's database, as `db upgrade` puts them into
+        # yours; the crawl reads the demo site from there.
+        directory = settings.get("REPOSTWATCH_SITES_DIR")
+        with sessions.begin() as session:
+            import_bundled(session, directory, Who("(demo)", via="demo"))
+        config = find_site("demo", configured_sites(settings))
         port = urlsplit(config.start_urls[0]).port  # the demo site file says where to serve
         try:
             site = LocalSite(demo_routes(), port=port)
         except OSError as exc:
             raise click.ClickException(
                 f"cannot serve the demo site on 127.0.0.1:{port} ({exc.strerror}); stop what "
-                f"uses the port or change the start URL in {config.source}"
+                f"uses the port or change the start URL in {directory}/demo.toml"
             ) from exc
         with site:
             click.echo(f"3/4 Crawling the demo site at {site.url}/")
-            summary = run_crawl(config.source, config.name, settings)
+            summary = run_crawl(config.name, config.name, settings)
         print_summary(summary)
         click.echo("\n4/4 Flagged URLs waiting for review:\n")
         with sessions() as session:

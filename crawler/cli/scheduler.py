@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import database_sessions, load_settings, notice_mail, recheck_fetcher
+from crawler.cli.common import (
+    configured_sites,
+    database_sessions,
+    load_settings,
+    notice_mail,
+    recheck_fetcher,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -118,7 +124,7 @@ def build_scheduler(
     clients = [ScrapydClient(node, project) for node in nodes]
     return Scheduler(
         sessions,
-        settings.get("REPOSTWATCH_SITES_DIR"),
+        configured_sites(settings),
         clients,
         alerter=alerter,
         upkeep=_upkeep(settings, sessions) if upkeep else None,
@@ -137,7 +143,7 @@ def _upkeep(settings: ProjectSettings, sessions: sessionmaker[Session]) -> Upkee
     try:
         return Upkeep(
             sessions,
-            settings.get("REPOSTWATCH_SITES_DIR"),
+            configured_sites(settings),
             recheck_fetcher(settings),
             recheck_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_HOURS")),
             recheck_batch=settings.getint("REPOSTWATCH_RECHECK_BATCH"),

@@ -1,80 +1,94 @@
-"""`repostwatch sites`: list and validate site files."""
+"""`repostwatch sites`: list, validate, import and export sites (the database, or site files)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from crawler.cli.common import sites_dir, table
+from crawler.cli.common import (
+    all_sites,
+    cli_username,
+    configured_sites,
+    login_name,
+    open_session,
+    site_errors,
+    table,
+)
 
 
 # --- sites ----------------------------------------------------------------------------------
 @click.group()
 def sites() -> None:
-    """List and validate site files (settings/sites/NAME.toml)."""
+    """List, validate, import and export sites.
+
+    Sites live in the database once it holds any (`sites import`, the web app's site editor;
+    `db upgrade` imports the bundled settings/sites/ files it lacks); until then, and with no
+    database configured, the site files of REPOSTWATCH_SITES_DIR are read.
+    """
 
 
 @sites.command("list")
 def sites_list() -> None:
-    """List the site files with their start URLs; invalid files are marked.
+    """List the sites with their start URLs and where each is read from; invalid ones are marked.
 
     \b
     Example:
-      REPOSTWATCH_SITES_DIR=/etc/repostwatch/sites repostwatch sites list
+      repostwatch sites list
     """
-    from crawler.sites import SiteConfigError, load_sites
-
-    directory = sites_dir()
-    try:
-        loaded = load_sites(directory)
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    loaded = all_sites()
     rows = [
-        (f.path.stem, "INVALID", str(f.path), f.error.problems[0])
+        (f.name, "INVALID", f.origin, f.error.problems[0])
         if f.config is None
-        else (f.config.name, f.config.render, str(f.path), " ".join(f.config.start_urls))
+        else (f.name, f.config.render, f.origin, " ".join(f.config.start_urls))
         for f in loaded.files
     ]
     if not rows:
-        click.echo(f"No site files in {directory}.")
+        click.echo(f"No sites in {loaded.origin}.")
         return
-    click.echo(table(("NAME", "RENDER", "FILE", "START URLS / PROBLEM"), rows))
+    click.echo(f"Sites from {loaded.origin}:")
+    click.echo(table(("NAME", "RENDER", "FROM", "START URLS / PROBLEM"), rows))
 
 
 @sites.command("check")
 @click.argument("site", required=False)
 def sites_check(site: str | None) -> None:
-    """Validate one site (NAME or PATH) or, without an argument, every site file.
+    """Validate one site (NAME, or the PATH of a site file) or, without an argument, every site.
 
-    Exits with status 1 when a file has problems; each problem names the file and the key. A
-    start URL on a private network (loopback, LAN) is a problem unless the site file sets
-    allow_private_network = true.
+    Exits with status 1 when a site has problems; each problem names the file (or
+    database:NAME) and the key. A start URL on a private network (loopback, LAN) is a problem
+    unless the site sets allow_private_network = true.
 
     \b
     Example:
       repostwatch sites check settings/sites/new-board.toml
+      repostwatch sites check new-board
     """
     from crawler.sites import (
         LoadedSites,
         SiteConfigError,
-        SiteFile,
-        load_site,
+        find_site,
+        is_site_path,
+        load_file,
         load_sites,
-        resolve_site,
     )
     from crawler.sites.private import private_urls
 
-    directory = sites_dir()
-    try:
-        if site:
-            path = resolve_site(site, directory)
-            try:
-                loaded = LoadedSites((SiteFile(path, config=load_site(path)),))
-            except SiteConfigError as exc:
-                loaded = LoadedSites((SiteFile(path, error=exc),))
-        else:
-            loaded = load_sites(directory)
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    if site and is_site_path(site):
+        with site_errors():
+            if not Path(site).is_file():
+                raise SiteConfigError(site, ["file not found"])
+        loaded = LoadedSites((load_file(Path(site)),), origin=site)
+    elif site:
+        source = configured_sites()
+        with site_errors():
+            every = load_sites(source)
+            matches = tuple(f for f in every.files if f.name == site)
+            if not matches:
+                find_site(site, source)  # raises, naming the known sites
+        loaded = LoadedSites(matches, origin=every.origin)
+    else:
+        loaded = all_sites()
     failed = 0
     for f in loaded.files:
         problems = [str(f.error)] if f.config is None else private_urls(f.config)
@@ -83,8 +97,88 @@ def sites_check(site: str | None) -> None:
         if problems:
             failed += 1
         else:
-            click.echo(f"{f.path}: ok ({f.config.name}, {len(f.config.start_urls)} start URL(s))")
+            click.echo(f"{f.origin}: ok ({f.config.name}, {len(f.config.start_urls)} start URL(s))")
     if failed:
-        raise click.ClickException(f"{failed} of {len(loaded.files)} site file(s) have problems")
+        raise click.ClickException(f"{failed} of {len(loaded.files)} site(s) have problems")
     if not loaded.files:
-        click.echo(f"No site files in {directory}.")
+        click.echo(f"No sites in {loaded.origin}.")
+
+
+@sites.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def sites_import(paths: tuple[Path, ...]) -> None:
+    """Validate site files and save each into the database as its site's next version.
+
+    A file is checked exactly as `sites check` checks it; one with problems is not saved (each
+    problem names the file and the key) and the others still are. A file the same as the stored
+    site saves nothing. Every save is in the audit log. The database is then the one source of
+    sites: scrapyd jobs and the scheduler read the new version at their next crawl.
+
+    \b
+    Example:
+      repostwatch sites import settings/sites/*.toml
+      repostwatch sites import ~/new-board.toml
+    """
+    from crawler.site_store import Who, import_files
+
+    who = Who(cli_username(), via="cli", os_user=login_name() or None)
+    with open_session() as session:
+        report = import_files(session, paths, who)
+    for saved in report.saved:
+        click.echo(f"{saved.name}: saved as version {saved.version}")
+    for name in report.unchanged:
+        click.echo(f"{name}: unchanged (the database has the same text)")
+    for error in report.refused:
+        click.echo(str(error), err=True)
+    if report.refused:
+        raise click.ClickException(
+            f"{len(report.refused)} of {len(paths)} file(s) not imported; fix them and import "
+            "them again"
+        )
+
+
+@sites.command("export")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write NAME.toml files here (made if needed; a file of the same name is replaced) "
+    "instead of printing one site.",
+)
+def sites_export(names: tuple[str, ...], directory: Path | None) -> None:
+    """Write sites from the database as TOML, exactly as saved (an import gives them back).
+
+    Without NAME every site is exported (with --dir); without --dir one site is printed.
+
+    \b
+    Example:
+      repostwatch sites export board > board.toml
+      repostwatch sites export --dir ./sites-backup
+    """
+    from crawler.db.sites import stored_sites
+
+    with open_session() as session:
+        found = {site.name: site for site in stored_sites(session)}
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        known = ", ".join(sorted(found)) or "none; import some with `repostwatch sites import`"
+        raise click.ClickException(
+            f"no site named {', '.join(map(repr, unknown))} in the database (known sites: {known})"
+        )
+    chosen = [found[name] for name in names] if names else list(found.values())
+    if directory is None:
+        if len(chosen) != 1:
+            raise click.UsageError(
+                "name one site to print it, or give --dir DIR to write "
+                f"{len(chosen)} site(s) as files"
+            )
+        click.echo(chosen[0].toml, nl=False)
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for site in chosen:
+        path = directory / f"{site.name}.toml"
+        path.write_text(site.toml, encoding="utf-8")
+        click.echo(f"{path}: version {site.version} of {site.name}")
+    if not chosen:
+        click.echo("No sites in the database.")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import load_settings, table, when
+from crawler.cli.common import configured_sites, load_settings, table, when
 
 if TYPE_CHECKING:
     from crawler.scheduling.outlook import Outlook
@@ -34,7 +34,7 @@ def status() -> None:
         redis_url=settings.get("REPOSTWATCH_REDIS_URL"),
         database_url=settings.get("REPOSTWATCH_DATABASE_URL"),
         spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
-        sites_dir=settings.get("REPOSTWATCH_SITES_DIR"),
+        sites=configured_sites(settings),
         recheck_hours=settings.getfloat("REPOSTWATCH_RECHECK_HOURS"),
         reminders_sent=bool(settings.get("REPOSTWATCH_SMTP_URL")),
     )

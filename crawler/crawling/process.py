@@ -37,7 +37,7 @@ def project_settings(**overrides: Any) -> Settings:
 
 
 def run_crawl(
-    site_path: str,
+    site: str,
     site_name: str,
     settings: Settings,
     keywords: Sequence[str] | None = None,
@@ -45,6 +45,9 @@ def run_crawl(
     config: SiteConfig | None = None,
 ) -> CrawlSummary:
     """Crawl one site with the ``site`` spider and block until it ends.
+
+    ``site`` is a site NAME, which the spider reads from the configured source (the database,
+    or the site files: REPOSTWATCH_SITES_SOURCE), or the PATH of a site file.
 
     With ``keywords`` (the cases' active keywords, ``db.search_keywords``) it is a search
     crawl: the keywords go through the site's search instead of crawling its start URLs. With
@@ -58,11 +61,11 @@ def run_crawl(
     # By name, through Scrapy's spider loader (SPIDER_MODULES): the library never imports spiders.
     crawler = process.create_crawler(SPIDER)
     if config is not None:
-        process.crawl(crawler, site=site_path, config=config)
+        process.crawl(crawler, site=site, config=config)
     elif keywords is None:
-        process.crawl(crawler, site=site_path)
+        process.crawl(crawler, site=site)
     else:
-        process.crawl(crawler, site=site_path, keywords=list(keywords))
+        process.crawl(crawler, site=site, keywords=list(keywords))
     process.start()
     from crawler.crawling.run import summarize  # after the crawl: its reactor is installed first
 

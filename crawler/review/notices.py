@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -33,6 +34,7 @@ from crawler.db import notices as db_notices
 from crawler.db import runs as db_runs
 from crawler.db import screenshots as db_screenshots
 from crawler.db.models import NOTICE_STATUSES, utcnow
+from crawler.db.sites import DatabaseSites
 from crawler.review import web
 from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
@@ -50,19 +52,27 @@ EXPORT_TYPES = {
 
 # --- settings and site files -----------------------------------------------------------------
 def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
-    """Every valid site file by name, and a line per file that could not be used."""
-    directory = current_app.config["REPOSTWATCH_SITES_DIR"]
-    if not directory:
+    """Every valid site by name (the database's, or the site files'), and a line per site that
+    could not be used."""
+    source = web.site_source()
+    if not source.sites_dir and source.site_texts() is None:
         return {}, [_("REPOSTWATCH_SITES_DIR is not set: no site file gives a language or contact")]
     try:
-        loaded = load_sites(directory)
+        loaded = load_sites(source)
     except SiteConfigError as exc:
         return {}, [str(exc)]
     problems = [
-        _("%(file)s skipped: %(problem)s", file=f.path.name, problem=f.error.problems[0])
+        _("%(file)s skipped: %(problem)s", file=Path(f.origin).name, problem=f.error.problems[0])
         for f in loaded.invalid
     ]
     return loaded.sites, problems
+
+
+def _sites_of(source: DatabaseSites) -> dict[str, SiteConfig]:
+    """The valid sites of ``source`` (none when it has neither stored sites nor a directory)."""
+    if not source.sites_dir and source.site_texts() is None:
+        return {}
+    return load_sites(source).sites
 
 
 def _sender() -> str:
@@ -152,12 +162,12 @@ def _runner() -> ScreenshotRunner:
     """The app's screenshot runner (created at first use, with the app's settings)."""
     runner = current_app.extensions.get("repostwatch_screenshots")
     if runner is None:
-        directory = current_app.config["REPOSTWATCH_SITES_DIR"]
+        source = web.site_source()
         runner = current_app.extensions.setdefault(
             "repostwatch_screenshots",
             ScreenshotRunner(
                 web.state().sessions,
-                lambda: load_sites(directory).sites if directory else {},
+                lambda: _sites_of(source),
                 current_app.config["REPOSTWATCH_CHROMIUM"],
             ),
         )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db import audit, users
 from crawler.db.evidence import Opener
+from crawler.db.sites import DatabaseSites
 from crawler.review import i18n
 
 
@@ -34,6 +35,12 @@ class AppState:
 
 def state() -> AppState:
     return current_app.extensions["repostwatch"]
+
+
+def site_source() -> DatabaseSites:
+    """Where the app reads sites, as the CLI and the crawls do: the database once it holds any,
+    else the site files of REPOSTWATCH_SITES_DIR."""
+    return DatabaseSites("", current_app.config["REPOSTWATCH_SITES_DIR"], sessions=state().sessions)
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db import schedules
 from crawler.db.schedules import ScheduleState
-from crawler.sites import ScheduleConfig, SiteConfig, load_sites
+from crawler.sites import ScheduleConfig, SiteConfig, Sites, load_sites
 
 #: A site's state, as `crawls list` and `status` name it.
 SCHEDULED = "scheduled"
@@ -133,11 +132,11 @@ def crawl_due(
     return first_due(schedule, now, state.last_scheduled_at), True
 
 
-def site_configs(sites_dir: Path | str) -> dict[str, SiteConfig | None]:
-    """Every site file of ``sites_dir`` by site name (by file name, with None, for a file that
-    does not validate). Raises SiteConfigError when ``sites_dir`` is no directory."""
-    loaded = load_sites(sites_dir)
-    return {f.config.name if f.config else f.path.stem: f.config for f in loaded.files}
+def site_configs(sites: Sites) -> dict[str, SiteConfig | None]:
+    """Every site of ``sites`` (the database, or a directory of site files) by site name (with
+    None for one that does not validate). Raises SiteConfigError when a directory is none."""
+    loaded = load_sites(sites)
+    return {f.name: f.config for f in loaded.files}
 
 
 def read_outlooks(

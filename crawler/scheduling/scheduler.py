@@ -28,7 +28,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +40,7 @@ from crawler.scheduling.alerts import Alerter, HealthAlert
 from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
 from crawler.scheduling.upkeep import Upkeep
-from crawler.sites import SiteConfig, SiteConfigError, load_sites
+from crawler.sites import SiteConfig, SiteConfigError, Sites, load_sites
 
 logger = logging.getLogger("repostwatch.scheduler")
 
@@ -117,13 +116,14 @@ class PassReport:
 
 
 class Scheduler:
-    """Hands due crawls of the site files of ``sites_dir`` to the least-loaded of ``clients``,
+    """Hands due crawls of the sites of ``sites`` (the database, read at every pass, or a
+    directory of site files) to the least-loaded of ``clients``,
     a pass at a time (:meth:`run_pass`); ``upkeep`` runs in the background of each pass."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        sites_dir: Path | str,
+        sites: Sites,
         clients: Sequence[ScrapydClient],
         *,
         clock: Callable[[], datetime] = utcnow,
@@ -133,7 +133,7 @@ class Scheduler:
         if not clients:
             raise ValueError("the scheduler needs at least one scrapyd node")
         self.sessions = sessions
-        self.sites_dir = sites_dir
+        self.sites = sites
         self.clients = list(clients)
         self.clock = clock
         self.alerter = alerter or Alerter()
@@ -249,7 +249,7 @@ class Scheduler:
 
     def _scheduled_sites(self, report: PassReport) -> list[SiteConfig]:
         try:
-            loaded = load_sites(self.sites_dir)
+            loaded = load_sites(self.sites)
         except SiteConfigError as exc:
             report.problems.append(str(exc))
             logger.error("%s", exc)

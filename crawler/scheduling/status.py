@@ -27,7 +27,7 @@ from crawler.db.schedules import HealthState
 from crawler.db.session import redact_url, refuse_missing_sqlite_file
 from crawler.scheduling.outlook import Outlook, read_outlooks, site_configs
 from crawler.scheduling.scrapyd import ScrapydClient, ScrapydError, parse_nodes
-from crawler.sites import SiteConfigError
+from crawler.sites import SiteConfigError, Sites
 
 #: Seconds a scrapyd node, and Redis, may take to answer before it counts as down.
 NODE_TIMEOUT = 5
@@ -129,7 +129,7 @@ def collect_status(
     redis_url: str,
     database_url: str,
     spill_file: str,
-    sites_dir: Path | str,
+    sites: Sites,
     recheck_hours: float,
     reminders_sent: bool,
     now: datetime | None = None,
@@ -149,7 +149,7 @@ def collect_status(
     if not status.database.ready:
         return status
     try:
-        configs = site_configs(sites_dir)
+        configs = site_configs(sites)
     except SiteConfigError as exc:
         status.stopped = str(exc)
         return status

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +31,7 @@ from crawler.db import audit
 from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
-from crawler.sites import SiteConfig, SiteConfigError, load_sites
+from crawler.sites import SiteConfig, SiteConfigError, Sites, load_sites
 from crawler.takedown.fetching import Fetcher
 from crawler.takedown.recheck import recheck
 from crawler.takedown.sending import SmtpConfig, send_due
@@ -79,7 +78,7 @@ class Upkeep:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        sites_dir: Path | str,
+        sites: Sites,
         fetcher: Fetcher,
         *,
         recheck_after: timedelta,
@@ -94,7 +93,7 @@ class Upkeep:
         if round_seconds <= 0:
             raise ValueError("REPOSTWATCH_RECHECK_ROUND_SECONDS must be more than 0")
         self.sessions = sessions
-        self.sites_dir = sites_dir
+        self.sites = sites
         self.fetcher = fetcher
         self.recheck_after = recheck_after
         self.recheck_batch = recheck_batch
@@ -194,7 +193,7 @@ class Upkeep:
     def _sites(self, report: UpkeepReport) -> Mapping[str, SiteConfig]:
         """Valid site files by name (their network rules apply to re-checks)."""
         try:
-            loaded = load_sites(self.sites_dir)
+            loaded = load_sites(self.sites)
         except SiteConfigError as exc:
             report.problems.append(str(exc))
             return {}

@@ -1,7 +1,9 @@
-"""Site files: one TOML file per monitored site, loaded and validated into a SiteConfig.
+"""Sites: one TOML document per monitored site (a file, or stored in the database), loaded and
+validated into a SiteConfig.
 
 ``tables`` (follow, browser, embeds, search), ``takedown`` and ``schedule`` hold the tables of a
-file, ``config`` the whole SiteConfig, ``loading`` the one way to read files (:func:`load_sites`).
+site, ``config`` the whole SiteConfig, ``loading`` the one way to read sites, from files or the
+database (:func:`load_sites`, :func:`find_site`).
 """
 
 from crawler.sites.config import SiteConfig
@@ -10,10 +12,17 @@ from crawler.sites.loading import (
     LoadedSites,
     SiteConfigError,
     SiteFile,
+    Sites,
+    SiteSource,
+    configured_sites,
+    files_dir,
     find_site,
+    is_site_path,
+    load_file,
     load_site,
     load_sites,
     parse_site,
+    read_site_file,
     resolve_site,
     site_files,
 )
@@ -46,11 +55,18 @@ __all__ = [
     "SiteConfig",
     "SiteConfigError",
     "SiteFile",
+    "SiteSource",
+    "Sites",
     "TakedownConfig",
+    "configured_sites",
+    "files_dir",
     "find_site",
+    "is_site_path",
+    "load_file",
     "load_site",
     "load_sites",
     "parse_site",
+    "read_site_file",
     "resolve_site",
     "site_files",
 ]

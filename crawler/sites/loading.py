@@ -1,15 +1,21 @@
-"""Reading site files: parse and validate one, list a directory's, find one by name.
+"""Reading sites: parse and validate one, load every site of a source, find one by name.
 
-Errors name the file, the key and what is wrong, e.g.
+A source of sites is a directory of site files, or a :class:`SiteSource` such as the database
+(``crawler.db.sites.DatabaseSites``, which REPOSTWATCH_SITES_SOURCE names): it gives each stored
+site's TOML text, validated here exactly as a file's. Errors name the file (or
+``database:NAME``), the key and what is wrong, e.g.
 ``settings/sites/foo.toml: follow.allow[1]: not a valid regular expression (...)``.
 """
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from pydantic import (
     ValidationError,
@@ -67,8 +73,9 @@ def _problem(error: dict) -> str:
     return f"{loc}: {message}"
 
 
-def parse_site(text: str, source: Path | str = "<site>") -> SiteConfig:
-    """Validate the TOML text of a site file; raises SiteConfigError naming every problem."""
+def parse_site(text: str, source: Path | str = "<site>", *, name: str = "") -> SiteConfig:
+    """Validate the TOML text of a site file; raises SiteConfigError naming every problem.
+    ``name``: the name the site is stored under, which its ``name`` key must keep."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -77,6 +84,11 @@ def parse_site(text: str, source: Path | str = "<site>") -> SiteConfig:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise SiteConfigError(source, [_problem(error) for error in exc.errors()]) from None
+    if name and config.name != name:
+        raise SiteConfigError(
+            source,
+            [f"name: {config.name!r} differs from the site's name {name!r}; a site keeps its name"],
+        )
     stem = Path(str(source)).stem
     if str(source).endswith(SITE_FILE_SUFFIX) and stem != config.name:
         raise SiteConfigError(
@@ -101,16 +113,20 @@ def _exists(path: Path) -> bool:
     return path.exists() or ((inner := _in_archive(path)) is not None and inner.exists())
 
 
-def load_site(path: Path | str) -> SiteConfig:
+def read_site_file(path: Path | str) -> str:
+    """The text of a site file (also inside the deployed egg); SiteConfigError if unreadable."""
     path = Path(path)
     try:
         archived = None if path.exists() else _in_archive(path)
-        text = (archived or path).read_text(encoding="utf-8")
+        return (archived or path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SiteConfigError(path, ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteConfigError(path, [f"cannot be read: {exc}"]) from None
-    return parse_site(text, path)
+
+
+def load_site(path: Path | str) -> SiteConfig:
+    return parse_site(read_site_file(path), path)
 
 
 def site_files(sites_dir: Path | str) -> list[Path]:
@@ -127,49 +143,110 @@ def site_files(sites_dir: Path | str) -> list[Path]:
     )
 
 
+class SiteSource(Protocol):
+    """Where sites are stored besides a directory of files (the database: DatabaseSites)."""
+
+    #: The site files read while the source holds no site.
+    sites_dir: Path | str
+
+    def site_texts(self) -> dict[str, str] | None:
+        """Every stored site's TOML text by site name; None while the source holds no site
+        (the site files of ``sites_dir`` are read instead)."""
+        ...
+
+    def origin(self, name: str) -> str:
+        """How errors and listings name the stored site ``name``."""
+        ...
+
+
+#: A source of sites: a directory of site files, or a SiteSource.
+Sites = Path | str | SiteSource
+
+
 @dataclass(frozen=True)
 class SiteFile:
-    """One file of a sites directory: its config, or the error that names what is wrong."""
+    """One site of a source: its config, or the error that names what is wrong.
 
-    path: Path
+    ``origin`` is where it was read (a file's path, or ``database:NAME``); ``name`` is the
+    site's name (for a file that does not validate: its file name without .toml).
+    """
+
+    origin: str
+    name: str
     config: SiteConfig | None = None
     error: SiteConfigError | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Read from a SiteSource (the database), not from a file."""
+        return not self.origin.endswith(SITE_FILE_SUFFIX)
 
 
 @dataclass(frozen=True)
 class LoadedSites:
-    """Every site file of a directory, valid or not, sorted by file name."""
+    """Every site of a source, valid or not, sorted by name (files: by file name)."""
 
     files: tuple[SiteFile, ...]
+    #: Where they came from: the directory, or the source's description (for messages).
+    origin: str = ""
 
     @property
     def sites(self) -> dict[str, SiteConfig]:
-        """The valid site files by site name."""
+        """The valid sites by site name."""
         return {f.config.name: f.config for f in self.files if f.config is not None}
 
     @property
     def invalid(self) -> list[SiteFile]:
-        """The files that cannot be used, each with its error."""
+        """The sites that cannot be used, each with its error."""
         return [f for f in self.files if f.error is not None]
 
 
-def load_sites(sites_dir: Path | str) -> LoadedSites:
-    """Load every site file of ``sites_dir``: the one loader of a whole directory.
+def _stored_texts(sites: Sites) -> tuple[SiteSource | None, dict[str, str] | None]:
+    if isinstance(sites, (Path, str)):
+        return None, None
+    return sites, sites.site_texts()
 
-    A file that does not validate is kept with its error (callers decide whether to report,
-    skip or list it); a ``sites_dir`` that is no directory raises SiteConfigError.
+
+def files_dir(sites: Sites) -> Path | str:
+    """The directory of site files of ``sites``."""
+    return sites if isinstance(sites, (Path, str)) else sites.sites_dir
+
+
+def load_file(path: Path) -> SiteFile:
+    """One site file as a SiteFile: its config, or its error."""
+    try:
+        return SiteFile(str(path), path.stem, config=load_site(path))
+    except SiteConfigError as exc:
+        return SiteFile(str(path), path.stem, error=exc)
+
+
+def load_stored(source: SiteSource, name: str, text: str) -> SiteFile:
+    """One stored site's text as a SiteFile: its config, or its error."""
+    origin = source.origin(name)
+    try:
+        return SiteFile(origin, name, config=parse_site(text, origin, name=name))
+    except SiteConfigError as exc:
+        return SiteFile(origin, name, error=exc)
+
+
+def load_sites(sites: Sites) -> LoadedSites:
+    """Load every site of ``sites``: the one loader of a whole source.
+
+    ``sites`` is a directory of site files, or a :class:`SiteSource` (the database), whose
+    stored sites are the one source of sites once it holds any (its site files are read until
+    then). A site that does not validate is kept with its error (callers decide whether to
+    report, skip or list it); a directory that is no directory raises SiteConfigError.
     """
-    files = []
-    for path in site_files(sites_dir):
-        try:
-            files.append(SiteFile(path, config=load_site(path)))
-        except SiteConfigError as exc:
-            files.append(SiteFile(path, error=exc))
-    return LoadedSites(tuple(files))
+    source, texts = _stored_texts(sites)
+    if source is not None and texts is not None:
+        stored = (load_stored(source, name, texts[name]) for name in sorted(texts))
+        return LoadedSites(tuple(stored), origin="the database")
+    directory = files_dir(sites)
+    return LoadedSites(tuple(map(load_file, site_files(directory))), origin=str(directory))
 
 
 def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
-    """A site NAME (looked up in ``sites_dir``) or the PATH of a site file."""
+    """A site NAME (looked up in the site files of ``sites_dir``) or the PATH of a site file."""
     candidate = Path(name_or_path)
     if candidate.suffix == SITE_FILE_SUFFIX or candidate.parent != Path("."):
         return candidate
@@ -182,5 +259,56 @@ def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
     return path
 
 
-def find_site(name_or_path: str, sites_dir: Path | str) -> SiteConfig:
-    return load_site(resolve_site(name_or_path, sites_dir))
+def is_site_path(name_or_path: str) -> bool:
+    """Whether ``name_or_path`` is the PATH of a site file rather than a site's NAME."""
+    candidate = Path(name_or_path)
+    return candidate.suffix == SITE_FILE_SUFFIX or candidate.parent != Path(".")
+
+
+def find_site(name_or_path: str, sites: Sites) -> SiteConfig:
+    """The site called NAME in ``sites`` (a directory of site files or a SiteSource such as the
+    database), or the site file at PATH (a path is always read from its file)."""
+    if is_site_path(name_or_path):
+        return load_site(name_or_path)
+    source, texts = _stored_texts(sites)
+    if source is None or texts is None:
+        return load_site(resolve_site(name_or_path, files_dir(sites)))
+    if name_or_path not in texts:
+        names = ", ".join(sorted(texts)) or "none"
+        raise SiteConfigError(
+            source.origin(name_or_path),
+            [
+                f"no site named {name_or_path!r} in the database (known sites: {names}); add it "
+                "with `repostwatch sites import FILE` or in the web app"
+            ],
+        )
+    found = load_stored(source, name_or_path, texts[name_or_path])
+    if found.error is not None:
+        raise found.error
+    assert found.config is not None
+    return found.config
+
+
+def configured_sites(settings: Mapping[str, Any]) -> Sites:
+    """The source of sites the settings configure: REPOSTWATCH_SITES_SOURCE, the dotted path
+    of a callable given the settings that returns a SiteSource (the database by default), or
+    with it empty the site files of REPOSTWATCH_SITES_DIR. Scrapy settings and plain mappings
+    both work, so that spiders, the CLI and the scheduler choose the source in one place."""
+    path = settings.get("REPOSTWATCH_SITES_SOURCE")
+    if not path:
+        return settings.get("REPOSTWATCH_SITES_DIR")
+    return _named_object(str(path))(settings)
+
+
+def _named_object(path: str) -> Any:
+    """The object a dotted path names (a module's attribute, or an attribute of one)."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for part in parts[cut:]:
+            target = getattr(target, part)
+        return target
+    raise ValueError(f"REPOSTWATCH_SITES_SOURCE={path!r} names no importable object")

@@ -20,7 +20,7 @@ def test_sites_check_names_file_key_and_problem(env, tmp_path):
     assert result.returncode == 1
     assert "bad.toml: start_urls[0]: 'nope' is not an absolute http(s) URL" in result.stderr
     assert "bad.toml: render:" in result.stderr
-    assert "1 of 2 site file(s) have problems" in result.stderr
+    assert "1 of 2 site(s) have problems" in result.stderr
 
 
 def test_sites_check_fails_a_private_start_url_without_the_opt_in(env, tmp_path):
@@ -42,7 +42,7 @@ def test_sites_check_fails_a_private_start_url_without_the_opt_in(env, tmp_path)
     assert "box.toml: search.form_url: http://box.localhost/search is on a private" in (
         result.stderr
     )
-    assert "2 of 2 site file(s) have problems" in result.stderr
+    assert "2 of 2 site(s) have problems" in result.stderr
 
     # With the opt-in, a local site (the demo's, a test's) is fine.
     text = (tmp_path / "lan.toml").read_text().replace("\n", "\nallow_private_network = true\n", 1)

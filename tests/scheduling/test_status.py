@@ -32,7 +32,7 @@ def _collect(database_url, sites_dir, scrapyd_urls, **changes):
         "redis_url": "",
         "database_url": database_url,
         "spill_file": str(Path(sites_dir) / "no-spill.jsonl"),
-        "sites_dir": sites_dir,
+        "sites": sites_dir,
         "recheck_hours": 6.0,
         "reminders_sent": False,
         "now": NOW,

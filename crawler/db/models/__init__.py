@@ -18,7 +18,7 @@ from crawler.db.models.base import (
     UTCDateTime,
     utcnow,
 )
-from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site
+from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site, SiteVersion
 from crawler.db.models.flags import FLAG_STATUSES, Flag, MediaSighting
 from crawler.db.models.notices import (
     NOTICE_STATUSES,
@@ -85,6 +85,7 @@ __all__ = [
     "Site",
     "SiteHealth",
     "SiteSchedule",
+    "SiteVersion",
     "UTCDateTime",
     "User",
     "utcnow",

@@ -22,13 +22,34 @@ RUN_STATUSES = ("running", "finished", "failed")
 
 
 class Site(Base):
-    """A monitored site, named as in ``settings/sites/<name>.toml``."""
+    """A monitored site: its name, and (once imported or edited) its definition.
+
+    ``toml`` is the site's TOML document as validated by ``crawler.sites`` (the database stores
+    text and never validates it); ``version`` counts its saves, and each saved text is kept in
+    ``site_versions``. A site only crawled by a site file so far has no ``toml`` (version 0).
+    """
 
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    toml: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+
+
+class SiteVersion(Base):
+    """One saved definition of a site (its TOML text), kept so that every edit can be read back."""
+
+    __tablename__ = "site_versions"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    toml: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime]
+    saved_by: Mapped[str] = mapped_column(String(NAME_LENGTH))
 
 
 class CrawlRun(Base):

@@ -1,0 +1,104 @@
+"""Validate, then store: the one way a site's TOML text reaches the database.
+
+``crawler.sites`` validates (the same validator and messages as a site file's) and
+``crawler.db.sites`` stores text; this module puts the two together for `sites import`,
+`db upgrade` (the bundled site files, when absent) and the web app's site editor. Every save is
+a new version of the site and an audit log entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from crawler.db import sites as stored
+from crawler.sites import SiteConfig, SiteConfigError, parse_site, read_site_file, site_files
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who saves, for the audit log: the name it shows, and where the save came from."""
+
+    name: str
+    via: str  # "cli", "web", "db upgrade"
+    user_id: int | None = None
+    os_user: str | None = None
+    ip: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """What an import did with each file: saved (a new version), unchanged, skipped (the
+    database already had the site, on `db upgrade`) or refused (with the error naming the
+    file, the key and the problem)."""
+
+    saved: list[stored.SavedSite] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[SiteConfigError] = field(default_factory=list)
+
+
+def save_text(
+    session: Session,
+    text: str,
+    who: Who,
+    *,
+    name: str = "",
+    source: Path | str = "<site>",
+    expected_version: int | None = None,
+    only_if_absent: bool = False,
+) -> tuple[SiteConfig, stored.SavedSite]:
+    """Validate ``text`` (raising SiteConfigError that names ``source``, the key and the problem)
+    and save it as the next version of its site. ``name``: the site being edited, which the
+    text must keep; ``expected_version``: see :func:`crawler.db.sites.save_site`."""
+    config = parse_site(text, source, name=name)
+    saved = stored.save_site(
+        session,
+        config.name,
+        text,
+        by=who.name,
+        expected_version=expected_version,
+        user_id=who.user_id,
+        os_user=who.os_user,
+        ip=who.ip,
+        via=who.via,
+        only_if_absent=only_if_absent,
+    )
+    return config, saved
+
+
+def import_files(
+    session: Session, paths: Iterable[Path | str], who: Who, *, only_if_absent: bool = False
+) -> ImportReport:
+    """Validate and save each site file of ``paths``; a file that does not validate is refused
+    and the others are still saved. The file is read once: the text validated is the text
+    stored, byte for byte (an export gives it back)."""
+    report = ImportReport()
+    for path in map(Path, paths):
+        try:
+            text = read_site_file(path)
+            # The file's own checks too: its name matches the file name.
+            _, saved = save_text(session, text, who, source=path, only_if_absent=only_if_absent)
+        except SiteConfigError as exc:
+            report.refused.append(exc)
+            continue
+        if saved.changed:
+            report.saved.append(saved)
+        elif only_if_absent:
+            report.skipped.append(saved.name)
+        else:
+            report.unchanged.append(saved.name)
+    return report
+
+
+def import_bundled(session: Session, sites_dir: Path | str, who: Who) -> ImportReport:
+    """Import the site files of ``sites_dir`` (by default the bundled settings/sites/) the
+    database has no definition of yet; a site already there is never overwritten."""
+    try:
+        paths = site_files(sites_dir)
+    except SiteConfigError as exc:
+        return ImportReport(refused=[exc])
+    return import_files(session, paths, who, only_if_absent=True)
