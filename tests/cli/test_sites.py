@@ -48,3 +48,62 @@ def test_sites_check_fails_a_private_start_url_without_the_opt_in(env, tmp_path)
     text = (tmp_path / "lan.toml").read_text().replace("\n", "\nallow_private_network = true\n", 1)
     (tmp_path / "lan.toml").write_text(text)
     assert "lan.toml: ok" in repostwatch("sites", "check", "lan", env=env).stdout
+
+
+GOOD = """# A hand-written site file: comments, spacing and key order survive the database.
+name = "good"
+start_urls = [ "https://good.example/" ]   # the front page
+
+[follow]
+max_depth   = 2
+"""
+
+
+def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "good.toml").write_text(GOOD)
+    (incoming / "bad.toml").write_text('name = "bad"\nstart_urls = ["nope"]\n')
+    result = repostwatch(
+        "sites", "import", incoming / "good.toml", incoming / "bad.toml", env=env, check=False
+    )
+    assert result.returncode == 1
+    assert "good: saved as version 1" in result.stdout
+    assert "bad.toml: start_urls[0]: 'nope' is not an absolute http(s) URL" in result.stderr
+    assert "1 of 2 file(s) not imported" in result.stderr
+
+    # The database is now the one source: a site file beside it is no longer read.
+    (tmp_path / "stray.toml").write_text('name = "stray"\nstart_urls = ["https://s.example/"]\n')
+    listing = repostwatch("sites", "list", env=env).stdout
+    assert "Sites from the database:" in listing and "database:good" in listing
+    assert "stray" not in listing
+
+    assert repostwatch("sites", "export", "good", env=env).stdout == GOOD
+    out = tmp_path / "out"
+    repostwatch("sites", "export", "--dir", out, env=env)
+    assert (out / "good.toml").read_text() == GOOD
+    again = repostwatch("sites", "import", out / "good.toml", env=env).stdout
+    assert "good: unchanged" in again
+
+
+def test_db_upgrade_imports_the_bundled_sites_it_lacks_and_keeps_edited_ones(
+    database_url, tmp_path, monkeypatch
+):
+    from tests.support.project import ROOT
+
+    monkeypatch.delenv("REPOSTWATCH_SITES_DIR", raising=False)
+    env = {"REPOSTWATCH_DATABASE_URL": database_url}
+    first = repostwatch("db", "upgrade", env=env, cwd=tmp_path).stdout
+    assert "Imported 1 site(s) from " in first and first.rstrip().endswith(": demo")
+    bundled = (ROOT / "settings" / "sites" / "demo.toml").read_text()
+    assert repostwatch("sites", "export", "demo", env=env, cwd=tmp_path).stdout == bundled
+
+    edited = tmp_path / "demo.toml"
+    edited.write_text(bundled.replace("max_pages = 50", "max_pages = 5"))
+    assert "demo: saved as version 2" in (
+        repostwatch("sites", "import", edited, env=env, cwd=tmp_path).stdout
+    )
+    again = repostwatch("db", "upgrade", env=env, cwd=tmp_path).stdout
+    assert "Imported" not in again
+    exported = repostwatch("sites", "export", "demo", env=env, cwd=tmp_path).stdout
+    assert "max_pages = 5\n" in exported

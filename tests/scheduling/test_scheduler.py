@@ -46,6 +46,26 @@ def test_disabled_schedule_and_invalid_site_files_are_reported(engine, tmp_path,
     assert report.problems == [f"{tmp_path / 'broken.toml'}: start_urls: required key is missing"]
 
 
+def test_sites_saved_in_the_database_apply_at_the_next_pass(
+    database_url, engine, tmp_path, down_node
+):
+    from crawler.db.sites import DatabaseSites, save_site
+
+    # A site file of the same name is not read once the database holds sites.
+    (tmp_path / "board.toml").write_text(SITE.format(name="board", schedule='every = "6h"'))
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        text = SITE.format(name="board", schedule='every = "6h"\nenabled = false')
+        save_site(session, "board", text, by="(cli) ops", via="cli")
+    source = DatabaseSites(database_url, tmp_path)
+    scheduler = make_scheduler(engine, source, Clock(utcnow()), down_node)
+    assert scheduler.run_pass().skipped == {"board": "schedule disabled in the site file"}
+    with sessions.begin() as session:  # edited in the web app: no restart, no deploy
+        text = SITE.format(name="board", schedule='every = "6h"')
+        save_site(session, "board", text, by="ops", via="web", expected_version=1)
+    assert scheduler.run_pass().skipped["board"].startswith("no scrapyd node is up")
+
+
 def test_interrupted_hand_over_is_closed_as_failed_after_the_grace_period(
     engine, tmp_path, down_node
 ):

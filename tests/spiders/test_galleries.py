@@ -31,7 +31,14 @@ def test_gallery_software_markup_flags_exactly_the_full_size_copies(database_url
     repostwatch("refs", "add", "--case", galleries.CASE, *photos, video, env=env, cwd=tmp_path)
 
     with LocalSite(galleries.routes()) as site:
-        (sites_dir / "galleries.toml").write_text(galleries.site_file("galleries", site.url))
+        # The site lives in the database (sites import); a stale site file of the same name in
+        # REPOSTWATCH_SITES_DIR, pointing nowhere, is not read once the database holds sites.
+        incoming = tmp_path / "galleries.toml"
+        incoming.write_text(galleries.site_file("galleries", site.url))
+        repostwatch("sites", "import", incoming, env=env, cwd=tmp_path)
+        (sites_dir / "galleries.toml").write_text(
+            galleries.site_file("galleries", "http://127.0.0.1:9")
+        )
         repostwatch("crawl", "galleries", env=env, cwd=tmp_path)
         exchanges = list(site.exchanges)
 
