@@ -97,6 +97,24 @@ def site_version(session: Session, name: str, version: int) -> str | None:
     ).scalar_one_or_none()
 
 
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    version: int
+    saved_at: datetime
+    saved_by: str
+
+
+def site_history(session: Session, name: str) -> list[VersionView]:
+    """Every saved version of the site called ``name``, newest first."""
+    rows = session.execute(
+        select(SiteVersion.version, SiteVersion.saved_at, SiteVersion.saved_by)
+        .join(Site, Site.id == SiteVersion.site_id)
+        .where(Site.name == name)
+        .order_by(SiteVersion.version.desc())
+    )
+    return [VersionView(*row) for row in rows]
+
+
 def save_site(
     session: Session,
     name: str,

@@ -42,6 +42,7 @@ BLUEPRINTS = (
     "crawler.review.notices:bp",
     "crawler.review.cases:bp",
     "crawler.review.dashboard:bp",
+    "crawler.review.sites:bp",
     "crawler.review.admin:bp",
     "crawler.review.account:bp",
 )

@@ -1,0 +1,143 @@
+"""The site editor: every site's TOML text, edited and validated as `sites import` validates a
+file (the same messages, shown beside the text), each save a new version in the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crawler.db import sites as stored
+from crawler.review import web
+from crawler.site_store import Who, import_bundled, save_text
+from crawler.sites import SiteConfigError, load_sites
+from crawler.sites.private import private_urls
+
+#: Who may add and edit sites. The site editor is the monitoring team's; until that role
+#: exists, admins edit sites.
+SITE_EDITOR_ROLE = "admin"
+
+bp = Blueprint("sites", __name__, url_prefix="/sites")
+NAV = [("sites.site_list", _l("Sites"), SITE_EDITOR_ROLE)]
+
+#: What a new site's text starts as.
+NEW_SITE = """name = "new-site"
+start_urls = ["https://site.example/"]
+
+[follow]
+max_depth = 2
+"""
+#: Longest TOML text accepted (a site file is a few kilobytes).
+MAX_TEXT = 100_000
+
+
+def _who() -> Who:
+    me = web.me()
+    return Who(me.username, via="web", user_id=me.id, ip=web.client_ip())
+
+
+@bp.route("/")
+@web.requires(SITE_EDITOR_ROLE)
+def site_list():
+    source = web.site_source()
+    in_database = source.site_texts() is not None
+    loaded = load_sites(source) if in_database or source.sites_dir else None
+    with web.transaction() as db:
+        versions = {site.name: site for site in stored.stored_sites(db)}
+    return render_template(
+        "sites.html",
+        loaded=loaded,
+        in_database=in_database,
+        versions=versions,
+        sites_dir=source.sites_dir,
+    )
+
+
+@bp.route("/import-files", methods=["POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def import_files():
+    """Import the site files the database lacks (what `db upgrade` does), so that saving a
+    first site here does not leave the others behind."""
+    source = web.site_source()
+    with web.transaction() as db:
+        report = import_bundled(db, source.sites_dir, _who())
+    flash(
+        _("Imported %(count)d site(s) from the site files.", count=len(report.saved)),
+        "info",
+    )
+    for error in report.refused:
+        flash(_("Not imported: %(problem)s", problem=str(error)), "error")
+    return redirect(url_for("sites.site_list"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def site_new():
+    if request.method == "GET":
+        return _editor(None, NEW_SITE, version=0)
+    return _save(None)
+
+
+@bp.route("/<name>/edit", methods=["GET", "POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def site_edit(name: str):
+    if request.method == "POST":
+        return _save(name)
+    with web.transaction() as db:
+        site = stored.stored_site(db, name)
+    if site is None:
+        abort(404, _("No site named %(name)s in the database.", name=name))
+    return _editor(name, site.toml, version=site.version)
+
+
+def _save(name: str | None):
+    text = request.form.get("toml", "").replace("\r\n", "\n")
+    version = request.form.get("version", 0, type=int)
+    if len(text) > MAX_TEXT:
+        return _editor(name, text, version, [_("The text is too long.")])
+    try:
+        with web.transaction() as db:
+            if name is None:
+                # A new site: its name must be free (editing one goes through its own page).
+                config, saved = save_text(db, text, _who(), source="<new>", expected_version=0)
+            else:
+                config, saved = save_text(
+                    db, text, _who(), name=name, source=name, expected_version=version
+                )
+    except SiteConfigError as exc:
+        return _editor(name, text, version, exc.problems)
+    except stored.SiteVersionConflict as exc:
+        if name is None:
+            problem = _(
+                "A site named %(name)s exists already: edit it from the list.", name=exc.name
+            )
+        else:
+            problem = _(
+                "%(by)s saved version %(version)d of this site since you opened it. Copy your "
+                "changes, open the site again and redo them.",
+                by=exc.current.updated_by,
+                version=exc.current.version,
+            )
+        return _editor(name, text, version, [problem])
+    if saved.changed:
+        flash(_("Saved %(name)s as version %(version)d.", name=saved.name, version=saved.version))
+    else:
+        flash(_("Nothing changed."), "info")
+    for warning in private_urls(config):
+        flash(warning, "error")
+    return redirect(url_for("sites.site_edit", name=saved.name))
+
+
+def _editor(name: str | None, text: str, version: int, problems: list[str] | None = None):
+    history = []
+    if name is not None:
+        with web.transaction() as db:
+            history = stored.site_history(db, name)
+    return render_template(
+        "site.html",
+        name=name,
+        text=text,
+        version=version,
+        problems=problems or [],
+        history=history,
+    ), (422 if problems else 200)

@@ -1,0 +1,76 @@
+"""The site editor: sites imported from the files, edited with the validator's messages shown
+inline, each save a new version in the audit log; a stale edit is refused; admins only."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from crawler.db import audit
+from crawler.db.sites import stored_site
+from crawler.review.sites import SITE_EDITOR_ROLE
+from tests.review.conftest import login, post
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+BOARD = 'name = "board"\nstart_urls = ["https://board.example/"]\n'
+
+
+def _textarea(page: str) -> str:
+    match = re.search(r'<textarea[^>]*id="site-toml"[^>]*>\n(.*?)</textarea>', page, re.S)
+    assert match, page[:500]
+    return html.unescape(match.group(1))
+
+
+def test_sites_are_imported_edited_and_saved_as_new_versions(client, world):
+    world.user("ann", SITE_EDITOR_ROLE)
+    login(client, "ann")
+    listing = client.get("/sites/").text
+    assert 'id="sites-from-files"' in listing and "demo" in listing  # the bundled files
+    post(client, "/sites/import-files", page="/sites/")
+    listing = client.get("/sites/").text
+    assert 'id="sites-from-files"' not in listing and 'href="/sites/demo/edit"' in listing
+
+    # A new site; its problems are the validator's, beside the text, and nothing is saved.
+    bad = post(
+        client, "/sites/new", {"toml": BOARD.replace("https://board", "board")}, page="/sites/new"
+    )
+    assert bad.status_code == 422
+    assert "start_urls[0]: &#39;board.example/&#39; is not an absolute http(s) URL" in bad.text
+    assert _textarea(bad.text) == BOARD.replace("https://board", "board")  # kept for fixing
+    saved = post(client, "/sites/new", {"toml": BOARD.replace("\n", "\r\n")}, page="/sites/new")
+    assert saved.headers["Location"] == "/sites/board/edit"
+    page = client.get("/sites/board/edit").text
+    assert "Saved board as version 1." in page and _textarea(page) == BOARD  # as typed, LF
+    again = post(client, "/sites/new", {"toml": BOARD}, page="/sites/new")
+    assert "A site named board exists already" in again.text
+
+    edited = BOARD + "download_delay = 2.0\n"
+    form = {"toml": edited, "version": "1"}
+    post(client, "/sites/board/edit", form, page="/sites/board/edit")
+    stale = post(client, "/sites/board/edit", {**form, "toml": BOARD}, page="/sites/board/edit")
+    assert "ann saved version 2 of this site since you opened it" in stale.text
+    renamed = post(
+        client,
+        "/sites/board/edit",
+        {"toml": BOARD.replace('"board"', '"other"'), "version": "2"},
+        page="/sites/board/edit",
+    )
+    assert "name: &#39;other&#39; differs from the site&#39;s name &#39;board&#39;" in renamed.text
+    with world.sessions() as session:
+        site = stored_site(session, "board")
+        entries, _ = audit.list_entries(session, action="site_saved", target_id="board")
+    assert (site.version, site.toml, site.updated_by) == (2, edited, "ann")
+    assert [(e.username, e.details["version"], e.details["via"]) for e in entries] == [
+        ("ann", 2, "web"),
+        ("ann", 1, "web"),
+    ]
+
+
+def test_only_the_site_editor_role_edits_sites(client, world):
+    world.user("rev", "approver")
+    login(client, "rev")
+    assert client.get("/sites/").status_code == 403
+    assert post(client, "/sites/new", {"toml": BOARD}).status_code == 403
