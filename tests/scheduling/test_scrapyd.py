@@ -88,6 +88,34 @@ def test_deployed_egg_carries_the_site_files_migrations_and_settings(deployed):
     assert out[0] == f"{egg}/settings/__init__.py"
     assert out[1] == "['demo.toml'] demo"
 
+    # A job's spider looks its site up by name through the egg's REPOSTWATCH_SITES_SOURCE: once
+    # the database holds sites, the saved version, not the egg's file (a database of its own
+    # here: the scheduler's tests below expect one holding no site).
+    from crawler.db.sites import save_site
+
+    other = f"sqlite:///{deployed['tmp'] / 'sites-in-database.db'}"
+    db.upgrade(other)
+    engine = db.make_engine(other)
+    with make_sessionmaker(engine).begin() as session:
+        saved = 'name = "demo"\nstart_urls = ["https://moved.example/"]\n'
+        save_site(session, "demo", saved, by="(cli) ops", via="cli")
+    engine.dispose()
+    code = (
+        f"import sys; sys.path.insert(0, {str(egg)!r}); "
+        "from scrapy.utils.project import get_project_settings; "
+        "from crawler.sites import configured_sites, find_site; "
+        "print(find_site('demo', configured_sites(get_project_settings())).start_urls)"
+    )
+    moved = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=deployed["tmp"],
+        env={**env, "REPOSTWATCH_DATABASE_URL": other, "SCRAPY_SETTINGS_MODULE": "settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert moved.strip() == "['https://moved.example/']"
+
 
 @pytest.mark.timeout(600)  # two real crawls in scrapyd job processes
 def test_scheduler_hands_crawls_to_scrapyd_once_at_a_time_and_catches_up_once(deployed):
