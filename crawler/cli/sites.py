@@ -13,6 +13,7 @@ from crawler.cli.common import (
     login_name,
     open_session,
     site_errors,
+    sites_dir,
     table,
 )
 
@@ -119,11 +120,21 @@ def sites_import(paths: tuple[Path, ...]) -> None:
       repostwatch sites import settings/sites/*.toml
       repostwatch sites import ~/new-board.toml
     """
+    from crawler.db.sites import stored_sites
     from crawler.site_store import Who, import_files
 
     who = Who(cli_username(), via="cli", os_user=login_name() or None)
     with open_session() as session:
         report = import_files(session, paths, who)
+        stored = {site.name for site in stored_sites(session)}
+    left = _files_left_behind(stored)
+    if left:
+        click.echo(
+            f"note: sites are now read from the database only; these site files of "
+            f"{sites_dir()} are not in it and no longer crawled: {', '.join(left)} "
+            "(import them too)",
+            err=True,
+        )
     for saved in report.saved:
         click.echo(f"{saved.name}: saved as version {saved.version}")
     for name in report.unchanged:
@@ -135,6 +146,19 @@ def sites_import(paths: tuple[Path, ...]) -> None:
             f"{len(report.refused)} of {len(paths)} file(s) not imported; fix them and import "
             "them again"
         )
+
+
+def _files_left_behind(stored: set[str]) -> list[str]:
+    """The site files of REPOSTWATCH_SITES_DIR whose site the database lacks (unread now)."""
+    from crawler.sites import SiteConfigError, site_files
+
+    if not stored:
+        return []
+    try:
+        names = [path.stem for path in site_files(sites_dir())]
+    except SiteConfigError:  # no such directory: nothing left behind
+        return []
+    return [name for name in names if name not in stored]
 
 
 @sites.command("export")

@@ -62,6 +62,7 @@ max_depth   = 2
 def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
+    (tmp_path / "lan.toml").write_text('name = "lan"\nstart_urls = ["https://lan.example/"]\n')
     (incoming / "good.toml").write_text(GOOD)
     (incoming / "bad.toml").write_text('name = "bad"\nstart_urls = ["nope"]\n')
     result = repostwatch(
@@ -71,12 +72,12 @@ def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path):
     assert "good: saved as version 1" in result.stdout
     assert "bad.toml: start_urls[0]: 'nope' is not an absolute http(s) URL" in result.stderr
     assert "1 of 2 file(s) not imported" in result.stderr
+    assert "no longer crawled: lan" in result.stderr  # a site file the database lacks
 
     # The database is now the one source: a site file beside it is no longer read.
-    (tmp_path / "stray.toml").write_text('name = "stray"\nstart_urls = ["https://s.example/"]\n')
     listing = repostwatch("sites", "list", env=env).stdout
     assert "Sites from the database:" in listing and "database:good" in listing
-    assert "stray" not in listing
+    assert "lan" not in listing
 
     assert repostwatch("sites", "export", "good", env=env).stdout == GOOD
     out = tmp_path / "out"
