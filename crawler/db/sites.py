@@ -179,6 +179,8 @@ class DatabaseSites:
     or by `sites import` applies to the next crawl and the scheduler's next pass.
     """
 
+    description = "the database"
+
     def __init__(
         self,
         database_url: str,

@@ -148,6 +148,8 @@ class SiteSource(Protocol):
 
     #: The site files read while the source holds no site.
     sites_dir: Path | str
+    #: What messages call the source ("the database").
+    description: str
 
     def site_texts(self) -> dict[str, str] | None:
         """Every stored site's TOML text by site name; None while the source holds no site
@@ -175,11 +177,8 @@ class SiteFile:
     name: str
     config: SiteConfig | None = None
     error: SiteConfigError | None = None
-
-    @property
-    def stored(self) -> bool:
-        """Read from a SiteSource (the database), not from a file."""
-        return not self.origin.endswith(SITE_FILE_SUFFIX)
+    #: Read from a SiteSource (the database), not from a file.
+    stored: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,9 +223,9 @@ def load_stored(source: SiteSource, name: str, text: str) -> SiteFile:
     """One stored site's text as a SiteFile: its config, or its error."""
     origin = source.origin(name)
     try:
-        return SiteFile(origin, name, config=parse_site(text, origin, name=name))
+        return SiteFile(origin, name, config=parse_site(text, origin, name=name), stored=True)
     except SiteConfigError as exc:
-        return SiteFile(origin, name, error=exc)
+        return SiteFile(origin, name, error=exc, stored=True)
 
 
 def load_sites(sites: Sites) -> LoadedSites:
@@ -240,7 +239,7 @@ def load_sites(sites: Sites) -> LoadedSites:
     source, texts = _stored_texts(sites)
     if source is not None and texts is not None:
         stored = (load_stored(source, name, texts[name]) for name in sorted(texts))
-        return LoadedSites(tuple(stored), origin="the database")
+        return LoadedSites(tuple(stored), origin=source.description)
     directory = files_dir(sites)
     return LoadedSites(tuple(map(load_file, site_files(directory))), origin=str(directory))
 
@@ -278,8 +277,8 @@ def find_site(name_or_path: str, sites: Sites) -> SiteConfig:
         raise SiteConfigError(
             source.origin(name_or_path),
             [
-                f"no site named {name_or_path!r} in the database (known sites: {names}); add it "
-                "with `repostwatch sites import FILE` or in the web app"
+                f"no site named {name_or_path!r} in {source.description} (known sites: {names}); "
+                "add it with `repostwatch sites import FILE` or in the web app"
             ],
         )
     found = load_stored(source, name_or_path, texts[name_or_path])

@@ -168,7 +168,8 @@ def _same_media(target: db_rechecks.CheckTarget, media: Fetched, note: str | Non
 def _no_site_file(site: str) -> str:
     return (
         f" (site {site!r} has no valid site file, so its re-checks may reach no private "
-        f"address: add or fix {site}.toml in REPOSTWATCH_SITES_DIR, with "
+        f"address: add or fix the site (`repostwatch sites import {site}.toml`, or "
+        f"{site}.toml in REPOSTWATCH_SITES_DIR while the database holds no site), with "
         "allow_private_network = true if the site is on a private network)"
     )
 

@@ -16,6 +16,8 @@ BAD = 'name = "bad"\nstart_urls = ["nope"]\n'
 class Stored:
     """A SiteSource holding ``texts`` (None: holds no site)."""
 
+    description = "the database"
+
     def __init__(self, texts: dict[str, str] | None, sites_dir: Path | str = ""):
         self.texts = texts
         self.sites_dir = sites_dir
