@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db import sites as stored
 from crawler.sites import SiteConfig, SiteConfigError, parse_site, read_site_file, site_files
+from crawler.sites.private import private_urls
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     refused: list[SiteConfigError] = field(default_factory=list)
+    #: Saved, but crawls will refuse part of it: start or search URLs on a private network
+    #: without allow_private_network (what `sites check` reports).
+    warnings: list[str] = field(default_factory=list)
 
 
 def save_text(
@@ -81,10 +85,13 @@ def import_files(
         try:
             text = read_site_file(path)
             # The file's own checks too: its name matches the file name.
-            _, saved = save_text(session, text, who, source=path, only_if_absent=only_if_absent)
+            config, saved = save_text(
+                session, text, who, source=path, only_if_absent=only_if_absent
+            )
         except SiteConfigError as exc:
             report.refused.append(exc)
             continue
+        report.warnings.extend(private_urls(config))
         if saved.changed:
             report.saved.append(saved)
         elif only_if_absent:

@@ -139,6 +139,8 @@ def sites_import(paths: tuple[Path, ...]) -> None:
         click.echo(f"{saved.name}: saved as version {saved.version}")
     for name in report.unchanged:
         click.echo(f"{name}: unchanged (the database has the same text)")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for error in report.refused:
         click.echo(str(error), err=True)
     if report.refused:
