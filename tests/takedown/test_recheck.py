@@ -404,7 +404,7 @@ def test_a_site_without_a_site_file_reaches_no_private_address(
     assert "a private address; refused> (site 'board' has no valid site file" in (
         summary.unknown[0].error
     )
-    assert "add or fix board.toml in REPOSTWATCH_SITES_DIR" in summary.unknown[0].error
+    assert "`repostwatch sites import board.toml`" in summary.unknown[0].error
     assert "Site 'board' has no valid site file" in caplog.text
     assert repost_site.site.requests == []
 
