@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cli_runner import repostwatch
+from tests.support.project import ROOT
 
 # End to end through the console script: once, on PostgreSQL (tests/conftest.py).
 pytestmark = pytest.mark.any_database
@@ -59,7 +60,7 @@ max_depth   = 2
 """
 
 
-def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path):
+def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path, monkeypatch):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     (tmp_path / "lan.toml").write_text('name = "lan"\nstart_urls = ["https://lan.example/"]\n')
@@ -86,25 +87,14 @@ def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path):
     again = repostwatch("sites", "import", out / "good.toml", env=env).stdout
     assert "good: unchanged" in again
 
-
-def test_db_upgrade_imports_the_bundled_sites_it_lacks_and_keeps_edited_ones(
-    database_url, tmp_path, monkeypatch
-):
-    from tests.support.project import ROOT
-
+    # `db upgrade` imports the bundled site files the database lacks, never an edited site.
     monkeypatch.delenv("REPOSTWATCH_SITES_DIR", raising=False)
-    env = {"REPOSTWATCH_DATABASE_URL": database_url}
-    first = repostwatch("db", "upgrade", env=env, cwd=tmp_path).stdout
+    bundled_env = {"REPOSTWATCH_DATABASE_URL": env["REPOSTWATCH_DATABASE_URL"]}
+    first = repostwatch("db", "upgrade", env=bundled_env, cwd=tmp_path).stdout
     assert "Imported 1 site(s) from " in first and first.rstrip().endswith(": demo")
     bundled = (ROOT / "settings" / "sites" / "demo.toml").read_text()
-    assert repostwatch("sites", "export", "demo", env=env, cwd=tmp_path).stdout == bundled
-
     edited = tmp_path / "demo.toml"
     edited.write_text(bundled.replace("max_pages = 50", "max_pages = 5"))
-    assert "demo: saved as version 2" in (
-        repostwatch("sites", "import", edited, env=env, cwd=tmp_path).stdout
-    )
-    again = repostwatch("db", "upgrade", env=env, cwd=tmp_path).stdout
-    assert "Imported" not in again
-    exported = repostwatch("sites", "export", "demo", env=env, cwd=tmp_path).stdout
-    assert "max_pages = 5\n" in exported
+    assert "demo: saved as version 2" in repostwatch("sites", "import", edited, env=env).stdout
+    assert "Imported" not in repostwatch("db", "upgrade", env=bundled_env, cwd=tmp_path).stdout
+    assert "max_pages = 5\n" in repostwatch("sites", "export", "demo", env=env).stdout
