@@ -55,6 +55,9 @@ REPOSTWATCH_SITES_DIR = os.environ.get(
 REPOSTWATCH_SITES_SOURCE = os.environ.get(
     "REPOSTWATCH_SITES_SOURCE", "crawler.db.sites.DatabaseSites.from_settings"
 )
+#: env REPOSTWATCH_SITE_TRY_SECONDS: the longest a try of a site may crawl (`repostwatch sites
+#: try`, the site editor's Try button; crawler/sites/trying.py), then its worker is stopped.
+REPOSTWATCH_SITE_TRY_SECONDS = _number("REPOSTWATCH_SITE_TRY_SECONDS", 30.0)
 #: env REPOSTWATCH_KEYWORD_VARIANTS_FILE: a TOML file of the centre's own keyword spelling rules,
 #: added to the shipped settings/keyword_variants.toml (crawler/keyword_variants.py); "" none.
 REPOSTWATCH_KEYWORD_VARIANTS_FILE = os.environ.get("REPOSTWATCH_KEYWORD_VARIANTS_FILE", "")
