@@ -10,6 +10,8 @@ from crawler.cli.common import (
     all_sites,
     cli_username,
     configured_sites,
+    crawl_settings,
+    find_configured_site,
     login_name,
     open_session,
     site_errors,
@@ -21,7 +23,7 @@ from crawler.cli.common import (
 # --- sites ----------------------------------------------------------------------------------
 @click.group()
 def sites() -> None:
-    """List, validate, import and export sites.
+    """List, validate, try, import and export sites.
 
     Sites live in the database once it holds any (`sites import`, the web app's site editor;
     `db upgrade` imports the bundled settings/sites/ files it lacks); until then, and with no
@@ -103,6 +105,85 @@ def sites_check(site: str | None) -> None:
         raise click.ClickException(f"{failed} of {len(loaded.files)} site(s) have problems")
     if not loaded.files:
         click.echo(f"No sites in {loaded.origin}.")
+
+
+@sites.command("try")
+@click.argument("site", metavar="NAME|PATH")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds the try may crawl (default: REPOSTWATCH_SITE_TRY_SECONDS).",
+)
+@click.option("--loglevel", "-L", default=None, help="Show the crawl's log at this level.")
+def sites_try(site: str, time_limit: float | None, loglevel: str | None) -> None:
+    """Try a site before crawling it: fetch its start pages once, as its crawl would (the
+    private-network guard, robots.txt, its user agent, HTML or the browser), and print the
+    media found on each (with their kind) and the links its follow rules would follow.
+
+    Nothing is stored, hashed or matched: no crawl run, no flag, no media. The try runs in a
+    worker process stopped after the time limit. Exits with status 1 when a start page could
+    not be read or the try did not finish.
+
+    \b
+    Example:
+      repostwatch sites try settings/sites/new-board.toml
+      repostwatch sites try new-board --time-limit 60
+    """
+    from crawler.sites.trying import try_site
+
+    settings = crawl_settings()
+    config = find_configured_site(site, settings)
+    limit = time_limit or settings.getfloat("REPOSTWATCH_SITE_TRY_SECONDS")
+    click.echo(
+        f"Trying {config.name}: {config.render}, robots.txt "
+        f"{'obeyed' if config.obey_robots else 'not obeyed'}, user agent "
+        f"{config.user_agent or settings.get('USER_AGENT')!r}, at most {limit:g} s"
+    )
+    result = try_site(
+        config,
+        time_limit=limit,
+        log_level=(loglevel or "WARNING").upper(),
+        show_log=loglevel is not None,
+    )
+    _print_try(result)
+    if not result.ok:
+        raise click.ClickException(
+            f"the try of {config.name} "
+            + (result.problem or "could not read every start page; see above")
+        )
+
+
+def _print_try(result) -> None:
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for page in result.pages:
+        embedded = f" (embedded in {page.embedded_in})" if page.embedded_in else ""
+        click.echo(f"\nPage {page.url}{embedded}")
+        click.echo(f"  media found: {len(page.media)}")
+        for media in page.media:
+            click.echo(f"    {media.kind:<8} {media.url}")
+        for preview in page.previews:
+            click.echo(f"    {preview.kind:<8} {preview.url} (preview)")
+        click.echo(f"  links it would follow: {len(page.follow)}")
+        for url in page.follow:
+            click.echo(f"    {url}")
+    for url, why in result.failed:
+        click.echo(f"\nNot read: {url}: {why}", err=True)
+    if result.private_refusals:
+        click.echo(
+            f"{result.private_refusals} request(s) refused: on a private network. A site on a "
+            "private network must set allow_private_network = true (README: Site files).",
+            err=True,
+        )
+    if result.refused:
+        refused = ", ".join(f"{reason} {count}" for reason, count in sorted(result.refused.items()))
+        click.echo(f"Refused: {refused}")
+    click.echo(
+        f"\n{len(result.pages)} page(s) read, {result.media} media found, "
+        f"{sum(len(p.follow) for p in result.pages)} link(s) to follow. Nothing was stored, "
+        "hashed or matched."
+    )
 
 
 @sites.command("import")

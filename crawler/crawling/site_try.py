@@ -45,6 +45,9 @@ from crawler.stats import REFUSED_PREFIX, SCRAPY_FINISH_REASON
 #: Kinds a media URL is shown with: by its extension, or "unknown" (a URL the page names as
 #: media whose name does not say which; a crawl reads its first bytes to know).
 IMAGE, VIDEO, STREAM, UNKNOWN = "image", "video", "stream", "unknown"
+#: This module by name (settings name components by dotted path; run as ``__main__`` it is the
+#: worker, whose components must still be this module's).
+MODULE = "crawler.crawling.site_try"
 
 
 def media_kind(url: str) -> str:
@@ -172,9 +175,9 @@ def try_settings(settings: Settings, time_limit: float) -> Settings:
     """The crawl's settings for a try: the same guard, robots.txt, user agent and browser, with
     the try's components instead of the hash-and-match pipeline, and a time limit."""
     settings = settings.copy()
-    settings.set("ITEM_PIPELINES", {f"{__name__}.TryCollector": 300}, priority="cmdline")
+    settings.set("ITEM_PIPELINES", {f"{MODULE}.TryCollector": 300}, priority="cmdline")
     spider_middlewares = settings.getdict("SPIDER_MIDDLEWARES")
-    spider_middlewares[f"{__name__}.TryRecorder"] = 50
+    spider_middlewares[f"{MODULE}.TryRecorder"] = 50
     settings.set("SPIDER_MIDDLEWARES", spider_middlewares, priority="cmdline")
     extensions = settings.getdict("EXTENSIONS")
     # Case keywords come from the database; a try searches nothing.
@@ -183,6 +186,7 @@ def try_settings(settings: Settings, time_limit: float) -> Settings:
     settings.set("REPOSTWATCH_DISTRIBUTED", False, priority="cmdline")
     settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
     settings.set("TELNETCONSOLE_ENABLED", False, priority="cmdline")
+    settings.set("REMOTE_CONTROL_ENABLED", False, priority="cmdline")
     settings.set("FEEDS", {}, priority="cmdline")
     return settings
 
@@ -225,4 +229,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from crawler.crawling.site_try import main as worker_main  # this module's, not __main__'s
+
+    worker_main()

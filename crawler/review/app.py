@@ -68,6 +68,7 @@ CONFIG_KEYS = (
     "REPOSTWATCH_NOTICE_RESEND_HOURS",
     "REPOSTWATCH_CHROMIUM",
     "REPOSTWATCH_SITES_DIR",
+    "REPOSTWATCH_SITE_TRY_SECONDS",
     "REPOSTWATCH_LOCALE",
     "REPOSTWATCH_TIMEZONE",
 )
@@ -140,6 +141,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_NOTICE_RESEND_HOURS=float(config["REPOSTWATCH_NOTICE_RESEND_HOURS"]),
         REPOSTWATCH_CHROMIUM=str(config["REPOSTWATCH_CHROMIUM"]),
         REPOSTWATCH_SITES_DIR=str(config["REPOSTWATCH_SITES_DIR"]),
+        # The site editor's Try button waits at most this long (plus a grace) for its worker.
+        REPOSTWATCH_SITE_TRY_SECONDS=float(config["REPOSTWATCH_SITE_TRY_SECONDS"]),
         # Reference changes (closing a case) are announced to running crawls through it.
         REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
     )

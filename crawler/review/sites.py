@@ -3,15 +3,25 @@ file (the same messages, shown beside the text), each save a new version in the 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crawler.db import sites as stored
 from crawler.review import web
 from crawler.site_store import Who, import_bundled, save_text
-from crawler.sites import SiteConfigError, load_sites
+from crawler.sites import SiteConfigError, load_sites, parse_site
 from crawler.sites.private import private_urls
+from crawler.sites.trying import TryResult, try_site
 
 #: Who may add and edit sites. The site editor is the monitoring team's; until that role
 #: exists, admins edit sites.
@@ -27,6 +37,15 @@ start_urls = ["https://site.example/"]
 [follow]
 max_depth = 2
 """
+#: How a try's media and previews are named on the page.
+TRY_KINDS = {
+    "image": _l("image"),
+    "video": _l("video"),
+    "stream": _l("video stream"),
+    "unknown": _l("media (kind unknown until read)"),
+    "poster": _l("video poster (preview)"),
+    "storyboard": _l("storyboard (preview)"),
+}
 #: Longest TOML text accepted (a site file is a few kilobytes).
 MAX_TEXT = 100_000
 
@@ -90,6 +109,29 @@ def site_edit(name: str):
     return _editor(name, site.toml, version=site.version)
 
 
+@bp.route("/try", methods=["POST"], defaults={"name": None})
+@bp.route("/<name>/try", methods=["POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def site_try(name: str | None):
+    """Try the text being edited, saved or not: validated as a save validates it, then its
+    start pages crawled once by the try's worker (crawler/sites/trying.py), which stores
+    nothing; the page waits for it at most REPOSTWATCH_SITE_TRY_SECONDS and a grace."""
+    text = request.form.get("toml", "").replace("\r\n", "\n")
+    version = request.form.get("version", 0, type=int)
+    if len(text) > MAX_TEXT:
+        return _editor(name, text, version, [_("The text is too long.")], trying=True)
+    try:
+        config = parse_site(text, name or "<new>", name=name or "")
+    except SiteConfigError as exc:
+        return _editor(name, text, version, exc.problems, trying=True)
+    result = try_site(
+        config,
+        time_limit=current_app.config["REPOSTWATCH_SITE_TRY_SECONDS"],
+        REPOSTWATCH_CHROMIUM=current_app.config["REPOSTWATCH_CHROMIUM"],
+    )
+    return _editor(name, text, version, tried=result)
+
+
 def _save(name: str | None):
     text = request.form.get("toml", "").replace("\r\n", "\n")
     version = request.form.get("version", 0, type=int)
@@ -128,7 +170,15 @@ def _save(name: str | None):
     return redirect(url_for("sites.site_edit", name=saved.name))
 
 
-def _editor(name: str | None, text: str, version: int, problems: list[str] | None = None):
+def _editor(
+    name: str | None,
+    text: str,
+    version: int,
+    problems: list[str] | None = None,
+    *,
+    trying: bool = False,
+    tried: TryResult | None = None,
+):
     history = []
     if name is not None:
         with web.transaction() as db:
@@ -140,4 +190,7 @@ def _editor(name: str | None, text: str, version: int, problems: list[str] | Non
         version=version,
         problems=problems or [],
         history=history,
+        trying=trying,
+        tried=tried,
+        try_kinds=TRY_KINDS,
     ), (422 if problems else 200)

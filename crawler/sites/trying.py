@@ -42,6 +42,8 @@ WITHHELD = (
 #: Refusal reasons (``repostwatch/refused/<reason>``) that mean the guard kept the try off a
 #: private network.
 PRIVATE_REFUSALS = ("private_network", "host_name", "unknown_peer")
+#: TryResult.outcome of a try that could not finish.
+STOPPED, TIME_LIMIT, FAILED = "stopped", "time_limit", "failed"
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,26 @@ class TryResult:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (start URL, why)
     refused: dict[str, int] = field(default_factory=dict)
     finish_reason: str = ""
-    problem: str | None = None
+    #: Why the try could not finish: "" (it did), STOPPED (killed after the time limit and the
+    #: grace), TIME_LIMIT (it closed itself at the limit: what it saw so far) or FAILED (the
+    #: worker failed: ``detail`` says how).
+    outcome: str = ""
+    time_limit: float = 0.0
+    detail: str = ""
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the try could not finish, in English (the web app says it in the user's language)."""
+        if self.outcome == STOPPED:
+            return f"the try did not end within {self.time_limit:g} seconds and was stopped"
+        if self.outcome == TIME_LIMIT:
+            return (
+                f"the try reached its time limit of {self.time_limit:g} seconds: what it saw so far"
+            )
+        if self.outcome == FAILED:
+            return f"the try failed: {self.detail}"
+        return None
 
     @property
     def private_refusals(self) -> int:
@@ -148,21 +168,13 @@ def try_site(
     except subprocess.TimeoutExpired:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.communicate()
-        return TryResult(
-            config.name,
-            problem=f"the try did not end within {time_limit:g} seconds and was stopped",
-            warnings=warnings,
-        )
+        return TryResult(config.name, outcome=STOPPED, time_limit=time_limit, warnings=warnings)
     lines = out.strip().splitlines()
     if worker.returncode != 0 or not lines:
         last = ((err or "").strip().splitlines() or ["see the log above"])[-1]
-        return TryResult(
-            config.name,
-            problem=f"the try failed (exit status {worker.returncode}): {last}",
-            warnings=warnings,
-        )
+        detail = f"exit status {worker.returncode}: {last}"
+        return TryResult(config.name, outcome=FAILED, detail=detail, warnings=warnings)
     result = TryResult.from_worker(json.loads(lines[-1]), warnings)
     if result.finish_reason == "closespider_timeout":
-        problem = f"the try reached its time limit of {time_limit:g} seconds: what it saw so far"
-        result = replace(result, problem=problem)
+        result = replace(result, outcome=TIME_LIMIT, time_limit=time_limit)
     return result

@@ -8,8 +8,10 @@ import re
 
 import pytest
 
-from crawler.db import audit
+from crawler.db import audit, list_runs
 from crawler.db.sites import stored_site
+from crawler.demo.localsite import LocalSite
+from crawler.demo.localsite import html as page_html
 from crawler.review.sites import SITE_EDITOR_ROLE
 from tests.review.conftest import login, post
 
@@ -74,3 +76,31 @@ def test_only_the_site_editor_role_edits_sites(client, world):
     login(client, "rev")
     assert client.get("/sites/").status_code == 403
     assert post(client, "/sites/new", {"toml": BOARD}).status_code == 403
+
+
+def test_try_crawls_the_unsaved_text_once_and_shows_media_and_links_storing_nothing(client, world):
+    world.user("ann", SITE_EDITOR_ROLE)
+    login(client, "ann")
+    with world.sessions() as session:
+        runs_before = len(list_runs(session))
+    bad = post(client, "/sites/try", {"toml": 'name = "board"\nstart_urls = ["board"]\n'})
+    assert bad.status_code == 422 and "Not tried: fix these problems first." in bad.text
+    assert "start_urls[0]: &#39;board&#39; is not an absolute http(s) URL" in bad.text
+
+    routes = {
+        "/": page_html('<img src="/m/1.jpg"><video src="/v/a.mp4"></video><a href="/p/2">n</a>')
+    }
+    with LocalSite(routes) as site:
+        text = f'name = "board"\nstart_urls = ["{site.url}/"]\n'
+        tried = post(client, "/sites/try", {"toml": text + "allow_private_network = true\n"})
+        refused = post(client, "/sites/try", {"toml": text}, page="/sites/new")
+    assert tried.status_code == 200 and 'id="try-result"' in tried.text
+    assert re.search(rf"<td>image</td><td><code>{site.url}/m/1.jpg</code>", tried.text)
+    assert re.search(rf"<td>video</td><td><code>{site.url}/v/a.mp4</code>", tried.text)
+    assert "Links it would follow: 1" in tried.text and f"{site.url}/p/2" in tried.text
+    assert "allow_private_network = true" in _textarea(tried.text)  # kept for saving
+    assert 'id="try-private-network"' in refused.text
+    assert "1 request(s) refused: the address is on a private network." in refused.text
+    with world.sessions() as session:
+        assert stored_site(session, "board") is None
+        assert len(list_runs(session)) == runs_before

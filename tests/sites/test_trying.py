@@ -1,6 +1,8 @@
 """Trying a site before saving it (crawler/sites/trying.py and its worker,
 crawler/crawling/site_try.py): the start pages crawled once through the crawl's guard, their
-media shown by kind and the links the follow rules would take, nothing else fetched or stored."""
+media shown by kind and the links the follow rules would take, nothing else fetched or stored.
+The private-network refusal is tested through the CLI and the web app (tests/cli/test_sites_try.py,
+tests/review/test_sites_web.py)."""
 
 from __future__ import annotations
 
@@ -43,17 +45,6 @@ def test_a_try_shows_media_by_kind_and_the_links_it_would_follow_and_fetches_not
     assert page.follow == [f"{site.url}/post/2"]  # deny and other domains left out
     # The start page and robots.txt only: no link followed, no media downloaded.
     assert sorted(gets) == ["/", "/robots.txt"]
-
-
-def test_a_private_start_url_without_the_opt_in_is_refused_by_the_guard():
-    with LocalSite(_routes()) as site:
-        result = try_site(parse_site(_site(site.url, opt_in=False)), time_limit=20)
-        asked = list(site.exchanges)
-    assert asked == []  # refused before anything was sent
-    assert not result.ok and result.pages == [] and result.private_refusals == 1
-    ((url, why),) = result.failed
-    assert url == f"{site.url}/" and "127.0.0.1, a private address" in why
-    assert "unless the site file sets allow_private_network = true" in result.warnings[0]
 
 
 def test_a_try_that_outlasts_its_time_limit_is_stopped(monkeypatch):
