@@ -3,6 +3,8 @@ file (the same messages, shown beside the text), each save a new version in the 
 
 from __future__ import annotations
 
+import threading
+
 from flask import (
     Blueprint,
     abort,
@@ -46,6 +48,10 @@ TRY_KINDS = {
     "poster": _l("video poster (preview)"),
     "storyboard": _l("storyboard (preview)"),
 }
+#: Tries one web process runs at once (each is a crawl, maybe with Chromium); one more is
+#: refused with a message rather than queued behind them.
+MAX_TRIES = 2
+_tries = threading.BoundedSemaphore(MAX_TRIES)
 #: Longest TOML text accepted (a site file is a few kilobytes).
 MAX_TEXT = 100_000
 
@@ -124,11 +130,17 @@ def site_try(name: str | None):
         config = parse_site(text, name or "<new>", name=name or "")
     except SiteConfigError as exc:
         return _editor(name, text, version, exc.problems, trying=True)
-    result = try_site(
-        config,
-        time_limit=current_app.config["REPOSTWATCH_SITE_TRY_SECONDS"],
-        REPOSTWATCH_CHROMIUM=current_app.config["REPOSTWATCH_CHROMIUM"],
-    )
+    if not _tries.acquire(blocking=False):
+        busy = _("Other tries are running; try again in a minute.")
+        return _editor(name, text, version, [busy], trying=True)
+    try:
+        result = try_site(
+            config,
+            time_limit=current_app.config["REPOSTWATCH_SITE_TRY_SECONDS"],
+            REPOSTWATCH_CHROMIUM=current_app.config["REPOSTWATCH_CHROMIUM"],
+        )
+    finally:
+        _tries.release()
     return _editor(name, text, version, tried=result)
 
 

@@ -61,6 +61,16 @@ def test_sites_are_imported_edited_and_saved_as_new_versions(client, world):
         page="/sites/board/edit",
     )
     assert "name: &#39;other&#39; differs from the site&#39;s name &#39;board&#39;" in renamed.text
+    # Try on a saved site's page tries its text with the same checks (a renamed text is refused).
+    assert 'formaction="/sites/board/try"' in renamed.text
+    tried = post(
+        client,
+        "/sites/board/try",
+        {"toml": BOARD.replace('"board"', '"other"'), "version": "2"},
+        page="/sites/board/edit",
+    )
+    assert tried.status_code == 422 and "Not tried: fix these problems first." in tried.text
+    assert "differs from the site&#39;s name &#39;board&#39;" in tried.text
     with world.sessions() as session:
         site = stored_site(session, "board")
         entries, _ = audit.list_entries(session, action="site_saved", target_id="board")

@@ -22,10 +22,9 @@ def _routes() -> dict[str, Route]:
     return {"/": html(PAGE), "/post/2": html('<img src="/m/2.jpg">')}
 
 
-def _site(url: str, *, opt_in: bool = True) -> str:
+def _site(url: str, *, top: str = "") -> str:
     return (
-        f'name = "board"\nstart_urls = ["{url}/"]\n'
-        f"allow_private_network = {'true' if opt_in else 'false'}\n"
+        f'name = "board"\nstart_urls = ["{url}/"]\nallow_private_network = true\n{top}'
         '[follow]\nmax_depth = 2\ndeny = ["/post/3"]\n'
     )
 
@@ -45,6 +44,21 @@ def test_a_try_shows_media_by_kind_and_the_links_it_would_follow_and_fetches_not
     assert page.follow == [f"{site.url}/post/2"]  # deny and other domains left out
     # The start page and robots.txt only: no link followed, no media downloaded.
     assert sorted(gets) == ["/", "/robots.txt"]
+
+
+def test_a_browser_site_is_tried_in_the_browser():
+    script = (
+        '<div id="g"></div><script>document.getElementById("g").innerHTML = '
+        '\'<img src="/m/js.jpg"><a href="/p/2">n</a>\';</script>'
+    )
+    with LocalSite({"/": html(script)}) as site:
+        text = _site(site.url, top='render = "browser"\n')
+        result = try_site(parse_site(text), time_limit=30)
+    assert result.ok
+    (page,) = result.pages
+    # Written by the page's script: only a rendered page has them.
+    assert page.media == [TriedMedia(f"{site.url}/m/js.jpg", "image")]
+    assert page.follow == [f"{site.url}/p/2"]
 
 
 def test_a_try_that_outlasts_its_time_limit_is_stopped(monkeypatch):
