@@ -29,6 +29,7 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -52,8 +53,6 @@ MODULE = "crawler.crawling.site_try"
 
 def media_kind(url: str) -> str:
     """What ``url`` names by its extension: image, video, stream (HLS/DASH) or unknown."""
-    from urllib.parse import urlsplit
-
     path = urlsplit(url).path.lower()
     extension = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
     if extension in IMAGE_EXTENSIONS or extension in ("heic", "heif"):
