@@ -47,6 +47,9 @@ TABLES = {
     "flag_notes",
     # sites defined in the database: every saved version of a site
     "site_versions",
+    # digests of new flags for reviewer groups, and which flags each one counted
+    "digest_subscriptions",
+    "digest_deliveries",
 }
 
 
@@ -62,7 +65,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0019"
+    assert current_revision(database_url) == head_revision() == "0024"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

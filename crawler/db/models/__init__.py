@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2 models: cases, reference hashes, sites, crawl runs, flags and sightings,
-staff, the audit log and notes on flags, takedown notices, schedules; one module per area.
+staff, the audit log and notes on flags, takedown notices, schedules, digests of new flags;
+one module per area.
 
 Victim media is never stored: a reference is an algorithm name and lowercase hex digits. Every
 uniqueness rule lives in a database constraint so that several crawler processes can write at once
@@ -19,6 +20,12 @@ from crawler.db.models.base import (
     utcnow,
 )
 from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site, SiteVersion
+from crawler.db.models.digests import (
+    DIGEST_CHANNELS,
+    DIGEST_MIN_MINUTES,
+    DigestDelivery,
+    DigestSubscription,
+)
 from crawler.db.models.flags import FLAG_STATUSES, Flag, MediaSighting
 from crawler.db.models.notices import (
     NOTICE_STATUSES,
@@ -50,6 +57,8 @@ from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
 
 __all__ = [
     "ALGORITHM_LENGTH",
+    "DIGEST_CHANNELS",
+    "DIGEST_MIN_MINUTES",
     "FLAG_STATUSES",
     "HASH_LENGTH",
     "HEALTH_STATES",
@@ -69,6 +78,8 @@ __all__ = [
     "Case",
     "CaseKeyword",
     "CrawlRun",
+    "DigestDelivery",
+    "DigestSubscription",
     "Evidence",
     "Flag",
     "FlagNote",
