@@ -230,6 +230,15 @@ REPOSTWATCH_NOTICE_FROM = os.environ.get("REPOSTWATCH_NOTICE_FROM", "")
 #: again after this many hours, until removal.
 REPOSTWATCH_NOTICE_RESEND_HOURS = _number("REPOSTWATCH_NOTICE_RESEND_HOURS", 24.0)
 
+# --- Digests of new flags for reviewer groups (crawler/scheduling/digests.py) -----------------
+#: env REPOSTWATCH_WEB_URL: the web app's address as staff open it, e.g.
+#: https://repostwatch.centre.example; digests link to its queue and flag pages (unset: no
+#: digest is sent, each group records the error).
+REPOSTWATCH_WEB_URL = os.environ.get("REPOSTWATCH_WEB_URL", "")
+#: env REPOSTWATCH_DIGEST_WEBHOOK_HOSTS: host names (comma-separated) digest webhooks may post
+#: to; unset, no webhook digest is sent. HTTPS only (plain HTTP only to this machine).
+REPOSTWATCH_DIGEST_WEBHOOK_HOSTS = os.environ.get("REPOSTWATCH_DIGEST_WEBHOOK_HOSTS", "")
+
 # --- Operations: scrapyd, scheduled crawls, crawl health (crawler/scheduling) ---------------
 #: env REPOSTWATCH_SCRAPYD_URLS: the scrapyd nodes the scheduler hands crawls to, comma-separated,
 #: each with its basic auth in the URL (required: scripts/scrapyd.sh always asks for it):

@@ -20,6 +20,7 @@ from crawler.cli import (
     crawls,
     database,
     demo,
+    digests,
     evidence,
     flags,
     notices,
@@ -70,3 +71,4 @@ main.add_command(recheck.recheck)
 main.add_command(scheduler.scheduler)  # operations on scrapyd
 main.add_command(crawls.crawls)
 main.add_command(status.status)
+main.add_command(digests.digests)  # digests of new flags for reviewer groups

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from crawler.crawling.process import Settings
     from crawler.db.users import UserView
+    from crawler.scheduling.digests import DigestSettings
     from crawler.sites import LoadedSites, SiteConfig, Sites
     from crawler.takedown.fetching import Fetcher
     from crawler.takedown.sending import SmtpConfig
@@ -242,6 +243,34 @@ def notice_mail(settings: ProjectSettings) -> tuple[SmtpConfig, str, timedelta]:
         raise click.ClickException(str(exc)) from exc
     hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
     return smtp, sender, timedelta(hours=hours)
+
+
+def digest_settings(settings: ProjectSettings) -> DigestSettings:
+    """How digests of new flags are sent: links on REPOSTWATCH_WEB_URL, webhooks to
+    REPOSTWATCH_DIGEST_WEBHOOK_HOSTS, e-mail through REPOSTWATCH_SMTP_URL (when set) from
+    REPOSTWATCH_NOTICE_FROM (unset: this host's address); an SMTP URL that cannot be used is
+    one clear error."""
+    from crawler.scheduling.alerts import host_sender
+    from crawler.scheduling.digests import DigestSettings, parse_hosts
+    from crawler.takedown.sending import SmtpConfigError, parse_smtp_url
+
+    smtp = None
+    if settings.get("REPOSTWATCH_SMTP_URL"):
+        try:
+            smtp = parse_smtp_url(
+                settings.get("REPOSTWATCH_SMTP_URL"),
+                ca_file=settings.get("REPOSTWATCH_SMTP_CA_FILE"),
+            )
+        except SmtpConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    sender = settings.get("REPOSTWATCH_NOTICE_FROM")
+    return DigestSettings(
+        web_url=settings.get("REPOSTWATCH_WEB_URL"),
+        default_locale=settings.get("REPOSTWATCH_LOCALE"),
+        webhook_hosts=parse_hosts(settings.get("REPOSTWATCH_DIGEST_WEBHOOK_HOSTS")),
+        smtp=smtp,
+        sender=sender if sender else host_sender(),
+    )
 
 
 def display_width(text: str) -> int:

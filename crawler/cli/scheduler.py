@@ -9,6 +9,7 @@ import click
 from crawler.cli.common import (
     configured_sites,
     database_sessions,
+    digest_settings,
     load_settings,
     notice_mail,
     recheck_fetcher,
@@ -39,7 +40,8 @@ def scheduler(once: bool, interval: float | None, verbose: bool) -> None:
     search_cron). A site is never crawled twice at once, and after downtime a missed crawl is
     caught up once. In the background, each pass also re-checks confirmed flags not checked for
     REPOSTWATCH_RECHECK_HOURS and, with REPOSTWATCH_SMTP_URL, re-sends the notices that are due
-    (REPOSTWATCH_NOTICE_RESEND_HOURS). Stop it with Ctrl-C or SIGTERM.
+    (REPOSTWATCH_NOTICE_RESEND_HOURS), and sends the reviewer groups' due digests of new
+    flags (`repostwatch digests`). Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -150,6 +152,7 @@ def _upkeep(settings: ProjectSettings, sessions: sessionmaker[Session]) -> Upkee
             gone_after=timedelta(hours=settings.getfloat("REPOSTWATCH_RECHECK_GONE_HOURS")),
             round_seconds=settings.getfloat("REPOSTWATCH_RECHECK_ROUND_SECONDS"),
             reminders=reminders,
+            digest_settings=digest_settings(settings),
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -173,3 +176,7 @@ def _echo_upkeep(upkeep: Upkeep) -> None:
             f"notice reminders: {len(done.reminders_sent)} sent, "
             f"{len(done.reminders_failed)} failed"
         )
+    click.echo(
+        f"digests: {len(done.digests_sent)} sent, {len(done.digests_failed)} failed "
+        "(`repostwatch digests list` says why)"
+    )

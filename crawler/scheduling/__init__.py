@@ -4,7 +4,8 @@
 scheduled, paused or disabled, and when is it due, by APScheduler's triggers); ``scheduler``
 hands due crawls to the least-loaded node and closes runs whose jobs vanished, ``health`` judges
 each run that ended and ``alerts`` reports changes by webhook or e-mail; ``upkeep`` re-checks
-confirmed flags and sends notice reminders in the background of each pass; ``status`` collects
+confirmed flags, sends notice reminders and reviewer groups' ``digests`` of new flags in the
+background of each pass; ``status`` collects
 what `repostwatch status` prints. Imports the database layer, never Scrapy.
 """
 

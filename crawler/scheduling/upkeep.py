@@ -13,6 +13,8 @@ going, so that slow sites or a slow SMTP server never delay the scheduling of cr
 2. when REPOSTWATCH_SMTP_URL is set, sends the notices whose re-sending is due
    (REPOSTWATCH_NOTICE_RESEND_HOURS), each audit-logged as `repostwatch notices send` does,
    also when the re-checks failed.
+3. sends the digests of new flags that are due to reviewer groups (crawler/scheduling/digests.py),
+   also when the steps before failed.
 
 Every time comes from ``clock`` so that tests can move time.
 """
@@ -31,6 +33,7 @@ from crawler.db import audit
 from crawler.db import notices as db_notices
 from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
+from crawler.scheduling import digests
 from crawler.sites import SiteConfig, SiteConfigError, Sites, load_sites
 from crawler.takedown.fetching import Fetcher
 from crawler.takedown.recheck import recheck
@@ -66,6 +69,8 @@ class UpkeepReport:
     resolved_notices: list[int] = field(default_factory=list)
     reminders_sent: list[int] = field(default_factory=list)  # notice ids
     reminders_failed: dict[int, str] = field(default_factory=dict)
+    digests_sent: dict[str, int] = field(default_factory=dict)  # group -> flags counted
+    digests_failed: dict[str, str] = field(default_factory=dict)  # group -> why
     problems: list[str] = field(default_factory=list)
 
 
@@ -73,7 +78,8 @@ class Upkeep:
     """Re-checks confirmed flags not checked for ``recheck_after`` (REPOSTWATCH_RECHECK_HOURS),
     at most ``recheck_batch`` a round (REPOSTWATCH_RECHECK_BATCH) within ``round_seconds``
     (REPOSTWATCH_RECHECK_ROUND_SECONDS), removing those seen gone ``gone_after`` apart
-    (REPOSTWATCH_RECHECK_GONE_HOURS), and sends due reminders when ``reminders`` says how."""
+    (REPOSTWATCH_RECHECK_GONE_HOURS), sends due reminders when ``reminders`` says how, and
+    the due digests of new flags when ``digest_settings`` says how."""
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class Upkeep:
         gone_after: timedelta,
         round_seconds: float,
         reminders: Reminders | None = None,
+        digest_settings: digests.DigestSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ):
         if recheck_batch < 1:
@@ -100,6 +107,7 @@ class Upkeep:
         self.gone_after = gone_after
         self.round_seconds = round_seconds
         self.reminders = reminders
+        self.digest_settings = digest_settings
         self.clock = clock
         self.last: UpkeepReport | None = None  # the newest round that ended
         self._thread: threading.Thread | None = None
@@ -138,7 +146,13 @@ class Upkeep:
             logger.exception("Re-checks failed; sending the due reminders all the same")
             report.problems.append(f"re-checks failed: {exc.__class__.__name__}: {exc}")
         if self.reminders is not None:
-            self._remind(report, self.reminders)
+            try:
+                self._remind(report, self.reminders)
+            except Exception as exc:  # the digests are sent all the same
+                logger.exception("Reminders failed; sending the due digests all the same")
+                report.problems.append(f"reminders failed: {exc.__class__.__name__}: {exc}")
+        if self.digest_settings is not None:
+            self._digests(report, self.digest_settings)
         self.last = report
         return report
 
@@ -230,6 +244,13 @@ class Upkeep:
                 len(report.reminders_sent),
                 len(report.reminders_failed),
             )
+
+    def _digests(self, report: UpkeepReport, settings: digests.DigestSettings) -> None:
+        for sent in digests.send_due(self.sessions, settings, by=AUDIT_USER, now=self.clock):
+            if sent.error:
+                report.digests_failed[sent.group] = sent.error
+            elif sent.flags:
+                report.digests_sent[sent.group] = sent.flags
 
     def reminders_due(self, now: datetime | None = None) -> list[int]:
         """Notices whose reminder is due at ``now``."""
