@@ -1,4 +1,4 @@
-"""For admins: the audit log (paged, filtered) and staff accounts."""
+"""For admins: the audit log (paged, filtered), staff accounts and reviewer groups' digests."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crawler.db import audit, users
-from crawler.db.models import USER_ROLES
+from crawler.db import digests as db_digests
+from crawler.db.models import DIGEST_CHANNELS, DIGEST_MIN_MINUTES, STAFF_LOCALES, USER_ROLES
 from crawler.review import i18n, web
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-NAV = [("admin.audit_log", _l("Audit log"), "admin"), ("admin.user_list", _l("Users"), "admin")]
+NAV = [
+    ("admin.audit_log", _l("Audit log"), "admin"),
+    ("admin.user_list", _l("Users"), "admin"),
+    ("admin.digest_list", _l("Digests"), "admin"),
+]
 PAGE_SIZE = 50
 AUDIT_FILTERS = ("action", "username", "target_type", "target_id")
 ACTION_DONE = {
@@ -101,3 +106,72 @@ def user_change(username: str):
     else:
         flash(ACTION_DONE[action] % {"name": changed.username}, "info")
     return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/digests")
+@web.requires("admin")
+def digest_list():
+    with web.transaction() as db:
+        groups = db_digests.list_subscriptions(db)
+    return render_template(
+        "digests.html",
+        groups=groups,
+        channels=DIGEST_CHANNELS,
+        locales=STAFF_LOCALES,
+        names=i18n.LANGUAGE_NAMES,
+        minimum=DIGEST_MIN_MINUTES,
+    )
+
+
+@bp.route("/digests", methods=["POST"])
+@web.requires("admin")
+def digest_create():
+    form = request.form
+    try:
+        with web.transaction() as db:
+            created = db_digests.add_subscription(
+                db,
+                form.get("name", ""),
+                form.get("channel", ""),
+                form.get("target", ""),
+                interval_minutes=form.get("interval", 0, type=int) or 0,
+                locale=form.get("locale") or None,
+                created_by=web.me().username,
+            )
+            web.log(
+                db,
+                "digest_add",
+                target_type="digest",
+                target_id=created.id,
+                details={"group": created.name, "channel": created.channel},
+            )
+    except db_digests.DigestError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Digest group %(name)s is set up.", name=created.name), "info")
+    return redirect(url_for("admin.digest_list"))
+
+
+@bp.route("/digests/<name>", methods=["POST"])
+@web.requires("admin")
+def digest_change(name: str):
+    action = request.form.get("action", "")
+    if action not in ("disable", "enable"):
+        abort(400, _("Unknown change."))
+    try:
+        with web.transaction() as db:
+            changed = db_digests.set_disabled(db, name, action == "disable")
+            web.log(
+                db,
+                f"digest_{action}",
+                target_type="digest",
+                target_id=changed.id,
+                details={"group": changed.name},
+            )
+    except db_digests.DigestNotFound:
+        abort(404)
+    if changed.active:
+        flash(_("Digests of %(name)s resume.", name=changed.name), "info")
+    else:
+        flash(_("Digests of %(name)s are stopped.", name=changed.name), "info")
+    return redirect(url_for("admin.digest_list"))

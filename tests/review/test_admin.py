@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from crawler.db import audit
+from crawler.db import digests as db_digests
 from crawler.db.models import AuditEntry, User
 from tests.review.conftest import PASSWORD, login, post
 
@@ -61,3 +63,29 @@ def test_mismatched_or_short_passwords_create_nobody(client, world):
     assert "at least 12 characters" in page
     with world.sessions() as session:
         assert session.execute(select(User.username)).scalars().all() == ["ann"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_admin_sets_up_and_stops_a_digest_group_and_reviewers_cannot(client, world):
+    world.user("ann", "admin")
+    world.user("kim", "reviewer")
+    login(client, "kim")
+    assert client.get("/admin/digests").status_code == 403
+    post(client, "/logout")
+    login(client, "ann")
+    form = {"name": "night", "channel": "email", "interval": "30", "locale": "en"}
+    bad = post(
+        client, "/admin/digests", {**form, "target": "not an address"}, page="/admin/digests"
+    )
+    assert "is not an e-mail address" in client.get(bad.headers["Location"]).text
+    post(client, "/admin/digests", {**form, "target": "kim@centre.example"}, page="/admin/digests")
+    post(client, "/admin/digests/night", {"action": "disable"}, page="/admin/digests")
+    page = client.get("/admin/digests").text
+    assert "kim@centre.example" in page and "night" in page
+    with world.sessions() as session:
+        (group,) = db_digests.list_subscriptions(session)
+        actions = session.execute(
+            select(AuditEntry.action).where(AuditEntry.action.like("digest_%"))
+        ).scalars()
+        assert list(actions) == ["digest_add", "digest_disable"]
+    assert (group.interval_minutes, group.locale, group.active) == (30, "en", False)
