@@ -15,7 +15,13 @@ import pytest
 
 from crawler.db import digests as db_digests
 from crawler.db import make_sessionmaker
-from crawler.scheduling.digests import DigestSettings, parse_hosts, send_due
+from crawler.scheduling.digests import (
+    DigestConfigError,
+    DigestSettings,
+    check_webhook,
+    parse_hosts,
+    send_due,
+)
 from crawler.takedown.sending import parse_smtp_url
 from tests.scheduling.helpers import Clock, takedown_world
 from tests.takedown.conftest import T0
@@ -184,6 +190,15 @@ def test_a_digest_without_the_web_apps_address_is_not_sent(engine, session, mail
         sessions, _settings(mailbox.url, web_url=""), by="t", now=Clock(T0 + timedelta(hours=1))
     )
     assert "REPOSTWATCH_WEB_URL" in sent.error and mailbox.messages == []
+
+
+def test_a_webhook_must_be_https_on_an_allowed_host():
+    allowed = parse_hosts("chat.centre.example, 127.0.0.1")
+    check_webhook("https://chat.centre.example/hooks/1", allowed)
+    check_webhook("http://127.0.0.1:8080/hook", allowed)
+    for url in ("https://evil.example/hook", "http://chat.centre.example/hooks/1", "hook"):
+        with pytest.raises(DigestConfigError):
+            check_webhook(url, allowed)
 
 
 @SQLITE_ONLY

@@ -1,5 +1,5 @@
 """Takedown upkeep in the background of each scheduler pass (crawler/scheduling/upkeep.py):
-removal re-checks and notice reminders (real database, HTTP and SMTP)."""
+removal re-checks, notice reminders and digests of new flags (real database, HTTP and SMTP)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from crawler.db import notices as db_notices
+from crawler.db.digests import add_subscription
 from crawler.db.models import AuditEntry, Flag
 from crawler.db.session import make_sessionmaker
 from crawler.demo.localsite import LocalSite, Route, html
 from crawler.hashing import hash_media
 from crawler.scheduling import Reminders, Scheduler, Upkeep
+from crawler.scheduling.digests import DigestSettings
 from crawler.sites import parse_site
 from crawler.takedown.drafting import draft_notices
 from crawler.takedown.sending import parse_smtp_url, send_notice
@@ -257,3 +260,26 @@ def test_a_dripping_site_stops_neither_the_other_rechecks_nor_the_reminders(
     assert done.present == [there]
     assert done.reminders_sent == [notice_id]
     assert took < 4, took
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_round_sends_the_due_digests_and_audit_logs_them(engine, session, tmp_path, mailbox):
+    world = takedown_world(session)
+    add_subscription(session, "night", "email", "kim@centre.example", interval_minutes=60, now=T0)
+    session.commit()
+    flag_id = world.flag(confirm=False, seen_at=T0)
+    digests = DigestSettings(
+        web_url="https://rw.centre.example",
+        default_locale="en",
+        smtp=parse_smtp_url(mailbox.url),
+        sender=SENDER,
+    )
+    upkeep = _upkeep(engine, tmp_path, Clock(T0 + DAY), digest_settings=digests)
+    done = upkeep.run()
+    assert done.digests_sent == {"night": 1} and done.digests_failed == {}
+    (envelope,) = mailbox.messages
+    assert f"https://rw.centre.example/flags/{flag_id}" in envelope.content.decode()
+    logged = session.execute(
+        select(AuditEntry.username, AuditEntry.details).where(AuditEntry.action == "digest_send")
+    ).one()
+    assert logged.username == "(scheduler)" and json.loads(logged.details)["flags"] == 1
