@@ -47,6 +47,7 @@ PAGES = {
     "/dashboard/": ("approver", "사이트별 삭제율과 삭제까지 걸린 시간 중앙값", "Removal rate"),
     "/admin/audit": ("admin", "감사 로그", "Audit log"),
     "/admin/users": ("admin", "직원 계정", "Staff accounts"),
+    "/admin/digests": ("admin", "새 플래그 요약 알림", "Digests of new flags"),
     "/sites/": ("admin", "사이트 추가", "Add a site"),
     "/sites/new": ("admin", "새 사이트", "New site"),
     "/account/": ("reviewer", "언어와 시간대", "Language and time zone"),
