@@ -1,6 +1,6 @@
 """Digests of new flags for reviewer groups.
 
-Revision ID: 0024
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0024"
+revision: str = "0020"
 down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
