@@ -2,8 +2,8 @@
 
 ``crawler.sites`` validates (the same validator and messages as a site file's) and
 ``crawler.db.sites`` stores text; this module puts the two together for `sites import`,
-`db upgrade` (the bundled site files, when absent) and the web app's site editor. Every save is
-a new version of the site and an audit log entry.
+`db upgrade` (the bundled site files, when absent), the web app's site editor and adopting a
+domain move. Every save is a new version of the site and an audit log entry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from crawler.db import domain_moves as moves
 from crawler.db import sites as stored
+from crawler.domains import rewrite_domain
 from crawler.sites import SiteConfig, SiteConfigError, parse_site, read_site_file, site_files
 from crawler.sites.private import private_urls
 
@@ -109,3 +111,59 @@ def import_bundled(session: Session, sites_dir: Path | str, who: Who) -> ImportR
     except SiteConfigError as exc:
         return ImportReport(refused=[exc])
     return import_files(session, paths, who, only_if_absent=True)
+
+
+class MoveNotAdoptable(ValueError):
+    """The site's definition cannot be moved to the new domain (the error says why)."""
+
+
+def adopt_move(session: Session, move_id: int, who: Who) -> tuple[moves.MoveView, stored.SavedSite]:
+    """Adopt the proposed domain move ``move_id``: the site's definition with every host on the
+    old domain moved to the new one (start URLs, allowed domains, search URLs), validated and
+    saved as the next version of the same site (its runs, flags and notices stay its own), and
+    the move marked adopted; both audited, in the caller's transaction."""
+    move = moves.open_move(session, move_id)
+    site = stored.stored_site(session, move.site)
+    if site is None:
+        raise MoveNotAdoptable(
+            f"site {move.site!r} has no definition in the database; import it first "
+            "(`repostwatch sites import FILE`)"
+        )
+    text = rewrite_domain(site.toml, move.old_domain, move.new_domain)
+    if text == site.toml:
+        raise MoveNotAdoptable(
+            f"site {move.site!r} names no host on {move.old_domain} any more (edited since the "
+            "move was seen?); edit the site by hand or dismiss the move"
+        )
+    try:
+        _, saved = save_text(
+            session, text, who, name=move.site, source=move.site, expected_version=site.version
+        )
+    except SiteConfigError as exc:
+        raise MoveNotAdoptable(f"the moved definition does not validate: {exc}") from None
+    decided = moves.decide(
+        session,
+        move_id,
+        "adopted",
+        by=who.name,
+        user_id=who.user_id,
+        os_user=who.os_user,
+        ip=who.ip,
+        via=who.via,
+        details={"version": saved.version},
+    )
+    return decided, saved
+
+
+def dismiss_move(session: Session, move_id: int, who: Who) -> moves.MoveView:
+    """Dismiss the proposed domain move ``move_id`` (audited); seen again, it stays dismissed."""
+    return moves.decide(
+        session,
+        move_id,
+        "dismissed",
+        by=who.name,
+        user_id=who.user_id,
+        os_user=who.os_user,
+        ip=who.ip,
+        via=who.via,
+    )

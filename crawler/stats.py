@@ -254,3 +254,12 @@ SCRAPY_RESPONSE_BYTES = "downloader/response_bytes"
 SCRAPY_ERRORS_LOGGED = "log_count/ERROR"
 SCRAPY_FINISH_REASON = "finish_reason"
 SCRAPY_ELAPSED = "elapsed_time_seconds"
+
+# --- domain moves (crawler/crawling/middlewares/domain_moves.py) -------------------------------
+#: A page's redirect to another registrable domain, not followed but proposed as a move.
+REFUSED_DOMAIN_MOVE = refused("domain_move")
+#: Every start URL died: successor URLs tried, and those that answered.
+SUCCESSORS_TRIED = "repostwatch/domain_moves/successors_tried"
+SUCCESSORS_ANSWERED = "repostwatch/domain_moves/successors_answered"
+#: Moves recorded in the database at the end of the crawl.
+DOMAIN_MOVES_RECORDED = "repostwatch/domain_moves/recorded"

@@ -350,7 +350,14 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's retries, waiting before each one (exponential backoff, Retry-After).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawling.middlewares.retries.BackoffRetryMiddleware": 550,
+    # Before Scrapy's RedirectMiddleware (600), so that it sees a page's 3xx itself: a redirect
+    # off the site's registrable domain is refused and proposed as a domain move; dead start
+    # URLs make it try the site's successor_urls.
+    "crawler.crawling.middlewares.domain_moves.DomainMovesMiddleware": 650,
 }
+#: How many numbers after the start URL's a site's "{n}" successor URL is tried with when every
+#: start URL died (successor_urls; crawler/crawling/middlewares/domain_moves.py).
+REPOSTWATCH_SUCCESSOR_TRIES = 5
 #: Scrapy's downloader, fixed to hold each site to its `concurrency`
 #: (crawler/crawling/downloader.py).
 DOWNLOADER = "crawler.crawling.downloader.SiteConcurrencyDownloader"

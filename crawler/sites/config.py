@@ -26,6 +26,24 @@ from crawler.sites.tables import (
 from crawler.sites.takedown import TakedownConfig
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: What stands for the number in a successor URL's host (successor_urls).
+SUCCESSOR_NUMBER = "{n}"
+#: How many numbers after the current one a "{n}" successor URL is tried with.
+SUCCESSOR_TRIES = 5
+
+
+def _current_number(pattern: str, start_urls: list[str]) -> int | None:
+    """The number ``{n}`` stands for in the host of the first start URL the successor URL
+    ``pattern`` matches (by host only), or None."""
+    # The host around {n} (a marker that survives urlsplit's lowercasing of hosts).
+    marked = (urlsplit(pattern.replace(SUCCESSOR_NUMBER, "N1N")).hostname or "").lower()
+    before, _, after = marked.partition("n1n")
+    matcher = re.compile(f"^{re.escape(before)}([0-9]{{1,9}}){re.escape(after)}$")
+    for url in start_urls:
+        found = matcher.match((urlsplit(url).hostname or "").lower())
+        if found:
+            return int(found.group(1))
+    return None
 
 
 class SiteConfig(Strict):
@@ -70,6 +88,10 @@ class SiteConfig(Strict):
     search: SearchConfig | None = None
     #: The [schedule] table: when `repostwatch scheduler` crawls the site (none: only by hand).
     schedule: ScheduleConfig | None = None
+    #: Where the site goes when it is blocked: candidate URLs, each tried when every start URL
+    #: dies in a crawl; "{n}" stands for the number in the start URL's host, and is tried with
+    #: the next SUCCESSOR_TRIES numbers (https://site{n}.example/ after site12: site13...).
+    successor_urls: list[str] = Field(default_factory=list)
     #: Where the file was loaded from (set by load_site, not a key in the file).
     source: str = Field(default="", exclude=True)
 
@@ -118,6 +140,57 @@ class SiteConfig(Strict):
                         "would never be crawled; add it to allowed_domains"
                     )
         return self
+
+    @field_validator("successor_urls")
+    @classmethod
+    def _successor_urls(cls, urls: list[str]) -> list[str]:
+        for index, url in enumerate(urls):
+            plain = url.replace(SUCCESSOR_NUMBER, "1")
+            parts = urlsplit(plain)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"[{index}] {url!r} is not an absolute http(s) URL (write "
+                    '"https://site{n}.example/", {n} standing for the number in the host)'
+                )
+            if "{" in plain or "}" in plain:
+                raise ValueError(
+                    f"[{index}] {url!r}: only {{n}} may stand in a successor URL (the number "
+                    "in the start URL's host)"
+                )
+            if url.count(SUCCESSOR_NUMBER) > 1:
+                raise ValueError(f"[{index}] {url!r}: {{n}} may appear once")
+        return urls
+
+    @model_validator(mode="after")
+    def _successor_numbers_known(self) -> SiteConfig:
+        for index, url in enumerate(self.successor_urls):
+            if SUCCESSOR_NUMBER in url and _current_number(url, self.start_urls) is None:
+                raise ValueError(
+                    f"successor_urls[{index}]: {url!r} matches no start URL's host, so the "
+                    "number {n} stands for is unknown; write it like the start URL with the "
+                    "number replaced by {n}"
+                )
+        return self
+
+    def successor_candidates(self, tries: int = SUCCESSOR_TRIES) -> list[str]:
+        """The URLs to try when every start URL died: each successor URL, a ``{n}`` one with
+        the ``tries`` numbers after the start URL's; never a URL on the site's own domains."""
+        candidates: list[str] = []
+        for url in self.successor_urls:
+            if SUCCESSOR_NUMBER in url:
+                number = _current_number(url, self.start_urls)
+                assert number is not None  # validated
+                steps = range(1, tries + 1)
+                found = [url.replace(SUCCESSOR_NUMBER, str(number + step)) for step in steps]
+            else:
+                found = [url]
+            for candidate in found:
+                host = (urlsplit(candidate).hostname or "").lower()
+                if candidate not in candidates and not any(
+                    host == d or host.endswith(f".{d}") for d in self.domains
+                ):
+                    candidates.append(candidate)
+        return candidates
 
     @model_validator(mode="after")
     def _search_on_site(self) -> SiteConfig:

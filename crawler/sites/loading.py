@@ -64,6 +64,7 @@ def _problem(error: dict) -> str:
             "search.",
             "retry_backoff_max:",
             "schedule.search_",
+            "successor_urls[",
         )
     ):
         return message

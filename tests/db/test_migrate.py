@@ -65,7 +65,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0020"
+    assert current_revision(database_url) == head_revision() == "0021"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

@@ -19,7 +19,16 @@ from crawler.db.models.base import (
     UTCDateTime,
     utcnow,
 )
-from crawler.db.models.crawl import RUN_STATUSES, CrawlRun, MediaCacheEntry, Site, SiteVersion
+from crawler.db.models.crawl import (
+    MOVE_KINDS,
+    MOVE_STATES,
+    RUN_STATUSES,
+    CrawlRun,
+    DomainMove,
+    MediaCacheEntry,
+    Site,
+    SiteVersion,
+)
 from crawler.db.models.digests import (
     DIGEST_CHANNELS,
     DIGEST_MIN_MINUTES,
@@ -63,6 +72,8 @@ __all__ = [
     "HASH_LENGTH",
     "HEALTH_STATES",
     "KEYWORD_LENGTH",
+    "MOVE_KINDS",
+    "MOVE_STATES",
     "NAME_LENGTH",
     "NAMING_CONVENTION",
     "NOTE_LENGTH",
@@ -80,6 +91,7 @@ __all__ = [
     "CrawlRun",
     "DigestDelivery",
     "DigestSubscription",
+    "DomainMove",
     "Evidence",
     "Flag",
     "FlagNote",

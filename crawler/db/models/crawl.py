@@ -101,3 +101,41 @@ class MediaCacheEntry(Base):
     hashes: Mapped[str] = mapped_column(Text)  # JSON (MediaHashes.to_json), never a pickle
     hashed_at: Mapped[datetime]
     checked_at: Mapped[datetime]
+
+
+MOVE_STATES = ("proposed", "adopted", "dismissed")
+MOVE_KINDS = ("redirect", "successor")
+#: Longest host name (RFC 1035).
+DOMAIN_LENGTH = 253
+
+
+class DomainMove(Base):
+    """A site seen at another registrable domain: its pages redirected there (``redirect``), or
+    every start URL died and one of its ``successor_urls`` answered (``successor``). Staff adopt
+    it (the site's definition is rewritten to the new domain in a new version) or dismiss it."""
+
+    __tablename__ = "domain_moves"
+    __table_args__ = (
+        UniqueConstraint("site_id", "old_domain", "new_domain"),
+        CheckConstraint(check_in("state", MOVE_STATES), name="state"),
+        CheckConstraint(check_in("kind", MOVE_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    old_domain: Mapped[str] = mapped_column(String(DOMAIN_LENGTH))
+    new_domain: Mapped[str] = mapped_column(String(DOMAIN_LENGTH))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The URL seen on the new domain (a redirect's target, the successor URL that answered).
+    new_url: Mapped[str] = mapped_column(Text)
+    #: What was seen, in words: "GET https://old/ answered 301 to https://new/".
+    evidence: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    first_seen_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(20), default="proposed")
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    #: When the scheduler alerted it (None: not yet).
+    alerted_at: Mapped[datetime | None]
