@@ -50,6 +50,8 @@ TABLES = {
     # digests of new flags for reviewer groups, and which flags each one counted
     "digest_subscriptions",
     "digest_deliveries",
+    # domain moves proposed to staff
+    "domain_moves",
 }
 
 
