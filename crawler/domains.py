@@ -53,11 +53,12 @@ def on_domains(host: str, domains: list[str]) -> bool:
 def rewrite_domain(text: str, old_domain: str, new_domain: str) -> str:
     """``text`` (a site's TOML) with every host on ``old_domain`` moved to ``new_domain``,
     keeping its subdomain and port: ``https://www.old.example:8080/`` becomes
-    ``https://www.new.example:8080/``, ``"old.example"`` becomes ``"new.example"``. Only whole
+    ``https://www.new.example:8080/``, ``"old.example"`` becomes ``"new.example"`` (and a
+    successor URL's ``site{n}.old.example`` becomes ``site{n}.new.example``). Only whole
     host names match (``bold.example`` and ``old.example.net`` are left alone); regular
     expressions (``old\\.example``) are not host names and are left too."""
     pattern = re.compile(
-        r"(?<![A-Za-z0-9.-])(?P<sub>(?:[A-Za-z0-9-]+\.)*)"
+        r"(?<![A-Za-z0-9.{}-])(?P<sub>(?:[A-Za-z0-9{}-]+\.)*)"
         + re.escape(old_domain)
         + r"(?![A-Za-z0-9-])(?!\.[A-Za-z0-9])",
         re.IGNORECASE,

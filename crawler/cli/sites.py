@@ -289,3 +289,89 @@ def sites_export(names: tuple[str, ...], directory: Path | None) -> None:
         click.echo(f"{path}: version {site.version} of {site.name}")
     if not chosen:
         click.echo("No sites in the database.")
+
+
+# --- domain moves ---------------------------------------------------------------------------
+@sites.command("moves")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Adopted and dismissed moves too (default: proposed)."
+)
+def sites_moves(show_all: bool) -> None:
+    """List domain moves: sites whose pages redirected to another domain, or whose start URLs
+    died while a successor URL answered. Adopt one with `sites adopt-move ID`, or dismiss it.
+
+    \b
+    Example:
+      repostwatch sites moves
+      repostwatch sites moves --all
+    """
+    from crawler.db.domain_moves import moves
+
+    with open_session() as session:
+        found = moves(session, state=None if show_all else "proposed")
+    if not found:
+        click.echo("No domain moves." if show_all else "No proposed domain moves.")
+        return
+    rows = [
+        (
+            move.id,
+            move.site,
+            move.old_domain,
+            move.new_domain,
+            move.kind,
+            move.state,
+            f"{move.seen_at:%Y-%m-%d %H:%M} UTC ({move.times_seen}x)",
+            move.evidence,
+        )
+        for move in found
+    ]
+    headers = ("ID", "SITE", "FROM", "TO", "SEEN BY", "STATE", "LAST SEEN", "EVIDENCE")
+    click.echo(table(headers, rows))
+
+
+@sites.command("adopt-move")
+@click.argument("move_id", type=int)
+def sites_adopt_move(move_id: int) -> None:
+    """Adopt domain move ID: every host on the old domain in the site's definition (start URLs,
+    allowed domains, search URLs) moves to the new domain, saved as a new version of the same
+    site (its runs, flags and notices stay its own), audited.
+
+    \b
+    Example:
+      repostwatch sites moves
+      repostwatch sites adopt-move 3
+    """
+    from crawler.db.domain_moves import MoveNotOpen
+    from crawler.site_store import MoveNotAdoptable, Who, adopt_move
+
+    who = Who(cli_username(), via="cli", os_user=login_name() or None)
+    try:
+        with open_session() as session:
+            move, saved = adopt_move(session, move_id, who)
+    except (MoveNotOpen, MoveNotAdoptable) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{move.site}: moved from {move.old_domain} to {move.new_domain}, saved as version "
+        f"{saved.version}"
+    )
+
+
+@sites.command("dismiss-move")
+@click.argument("move_id", type=int)
+def sites_dismiss_move(move_id: int) -> None:
+    """Dismiss domain move ID (the site is left as it is); seen again, it stays dismissed.
+
+    \b
+    Example:
+      repostwatch sites dismiss-move 3
+    """
+    from crawler.db.domain_moves import MoveNotOpen
+    from crawler.site_store import Who, dismiss_move
+
+    who = Who(cli_username(), via="cli", os_user=login_name() or None)
+    try:
+        with open_session() as session:
+            move = dismiss_move(session, move_id, who)
+    except MoveNotOpen as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{move.site}: move from {move.old_domain} to {move.new_domain} dismissed")

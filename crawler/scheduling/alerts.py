@@ -1,7 +1,9 @@
-"""Alerts when a site's health changes: a JSON POST to a webhook and/or an e-mail.
+"""Alerts when a site's health changes, or a site seems to have moved to another domain: a JSON
+POST to a webhook and/or an e-mail.
 
-The webhook gets ``{"site", "state", "reason", "run_id", "since", "text"}``; the e-mail says the
-same in words. The SMTP server is REPOSTWATCH_SMTP_URL (shared with takedown notices):
+For health, the webhook gets ``{"site", "state", "reason", "run_id", "since", "text"}``; for a
+domain move ``{"site", "move_id", "old_domain", "new_domain", "evidence", "text"}``; the e-mail
+says the same in words. The SMTP server is REPOSTWATCH_SMTP_URL (shared with takedown notices):
 ``smtp://user:password@host:587?starttls=1``, ``smtps://user:password@host:465`` or
 ``smtp://host:25``, connected as notices are (crawler.takedown.sending.connect: certificates
 checked, no password without TLS). A failed delivery is logged, not retried: the health change
@@ -39,6 +41,50 @@ class HealthAlert:
             return f"RepostWatch: site {self.site} is unhealthy: {self.reason}"
         return f"RepostWatch: site {self.site} is healthy again (crawl run {self.run_id})"
 
+    @property
+    def lines(self) -> list[str]:
+        return [
+            f"site:    {self.site}",
+            f"state:   {self.state} since {self.since}",
+            f"run:     {self.run_id}",
+            f"reason:  {self.reason or '-'}",
+            "",
+            "`repostwatch status` shows every site's health.",
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveAlert:
+    """A site seen at another domain (``crawler.db.domain_moves``), waiting for staff."""
+
+    site: str
+    move_id: int
+    old_domain: str
+    new_domain: str
+    evidence: str
+
+    @property
+    def text(self) -> str:
+        return (
+            f"RepostWatch: site {self.site} may have moved from {self.old_domain} to "
+            f"{self.new_domain}"
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        return [
+            f"site:     {self.site}",
+            f"move:     {self.move_id}",
+            f"evidence: {self.evidence}",
+            "",
+            f"Adopt it on the web app's Sites page or with `repostwatch sites adopt-move "
+            f"{self.move_id}`; dismiss it with `repostwatch sites dismiss-move {self.move_id}`.",
+        ]
+
+
+#: What an Alerter sends.
+Alert = HealthAlert | MoveAlert
+
 
 def host_sender() -> str:
     """The From of alert mails while REPOSTWATCH_NOTICE_FROM is unset: this host's own address
@@ -47,7 +93,8 @@ def host_sender() -> str:
 
 
 class Alerter:
-    """Sends :class:`HealthAlert` to the configured channels (none configured: logs only)."""
+    """Sends :class:`HealthAlert` and :class:`MoveAlert` to the configured channels (none
+    configured: logs only)."""
 
     def __init__(
         self,
@@ -72,7 +119,7 @@ class Alerter:
         self.email_from = email_from if email_from else host_sender()
         self.timeout = timeout
 
-    def send(self, alert: HealthAlert) -> None:
+    def send(self, alert: Alert) -> None:
         logger.warning("%s", alert.text)
         if self.webhook:
             try:
@@ -85,7 +132,7 @@ class Alerter:
             except (smtplib.SMTPException, OSError) as exc:
                 logger.error("Alert e-mail through %s failed: %s", _safe(self.smtp_url), exc)
 
-    def _post(self, alert: HealthAlert) -> None:
+    def _post(self, alert: Alert) -> None:
         body = json.dumps({**asdict(alert), "text": alert.text}).encode()
         request = Request(
             self.webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
@@ -93,22 +140,12 @@ class Alerter:
         with urlopen(request, timeout=self.timeout) as response:
             response.read()
 
-    def _mail(self, alert: HealthAlert) -> None:
+    def _mail(self, alert: Alert) -> None:
         message = EmailMessage()
         message["Subject"] = alert.text
         message["From"] = self.email_from
         message["To"] = ", ".join(self.email_to)
-        lines = [
-            alert.text,
-            "",
-            f"site:    {alert.site}",
-            f"state:   {alert.state} since {alert.since}",
-            f"run:     {alert.run_id}",
-            f"reason:  {alert.reason or '-'}",
-            "",
-            "`repostwatch status` shows every site's health.",
-        ]
-        message.set_content("\n".join(lines))
+        message.set_content("\n".join([alert.text, "", *alert.lines]))
         if self.smtp is None:
             return
         with connect(self.smtp) as smtp:

@@ -31,12 +31,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.db import domain_moves
 from crawler.db import schedules as state
 from crawler.db.models import utcnow
 from crawler.db.runs import finish_run
 from crawler.items import SPIDER
 from crawler.scheduling import health
-from crawler.scheduling.alerts import Alerter, HealthAlert
+from crawler.scheduling.alerts import Alerter, HealthAlert, MoveAlert
 from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
 from crawler.scheduling.upkeep import Upkeep
@@ -112,6 +113,7 @@ class PassReport:
     upkeep_started: bool = False  # a round of re-checks and reminders began in the background
     closed: list[tuple[int, str]] = field(default_factory=list)  # (run id, reason)
     health: list[HealthAlert] = field(default_factory=list)  # transitions
+    moves: list[MoveAlert] = field(default_factory=list)  # domain moves proposed
     problems: list[str] = field(default_factory=list)  # invalid site files, ...
 
 
@@ -152,6 +154,7 @@ class Scheduler:
         report.nodes = self.poll_nodes()
         self._close_lost_runs(report)
         self._judge_health(report)
+        self._alert_moves(report)
         for config in self._scheduled_sites(report):
             outlook = self._outlook(config, report)
             if outlook.crawls:
@@ -245,6 +248,16 @@ class Scheduler:
                         HealthAlert(site, verdict.state, verdict.reason, run.id, since.isoformat())
                     )
         for alert in report.health:  # after the commit: a transition is alerted once
+            self.alerter.send(alert)
+
+    def _alert_moves(self, report: PassReport) -> None:
+        """Alert each domain move the crawls proposed since the last pass, once."""
+        with self.sessions.begin() as session:
+            found = domain_moves.unalerted(session)
+            domain_moves.mark_alerted(session, [move.id for move in found])
+        for move in found:  # after the commit: a move is alerted once
+            alert = MoveAlert(move.site, move.id, move.old_domain, move.new_domain, move.evidence)
+            report.moves.append(alert)
             self.alerter.send(alert)
 
     def _scheduled_sites(self, report: PassReport) -> list[SiteConfig]:

@@ -142,3 +142,31 @@ def test_search_crawls_are_judged_against_search_crawls_only(engine, tmp_path, d
         f"search crawl run {thin} found 1 pages, under half the median (6) of the 3 finished "
         "runs before it: has the site's layout changed?"
     )
+
+
+def test_a_proposed_domain_move_is_alerted_once(engine, tmp_path, down_node, webhook):
+    from crawler.db import domain_moves
+
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        move_id, _ = domain_moves.record_move(
+            session,
+            "board",
+            old_domain="board12.example",
+            new_domain="board13.example",
+            kind="successor",
+            new_url="https://board13.example/",
+            evidence="every start URL died",
+        )
+    scheduler = make_scheduler(
+        engine, tmp_path, Clock(utcnow()), down_node, Alerter(webhook=webhook.url)
+    )
+    (alert,) = scheduler.run_pass().moves
+    assert (alert.site, alert.move_id) == ("board", move_id)
+    assert scheduler.run_pass().moves == []  # once
+    (post,) = webhook.posts
+    assert (
+        post["text"]
+        == "RepostWatch: site board may have moved from board12.example to board13.example"
+    )
+    assert post["new_domain"] == "board13.example"
