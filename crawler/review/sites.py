@@ -18,9 +18,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from crawler.db import domain_moves
 from crawler.db import sites as stored
 from crawler.review import web
-from crawler.site_store import Who, import_bundled, save_text
+from crawler.site_store import (
+    MoveNotAdoptable,
+    Who,
+    adopt_move,
+    dismiss_move,
+    import_bundled,
+    save_text,
+)
 from crawler.sites import SiteConfigError, load_sites, parse_site
 from crawler.sites.private import private_urls
 from crawler.sites.trying import TryResult, try_site
@@ -69,8 +77,10 @@ def site_list():
     loaded = load_sites(source) if in_database or source.sites_dir else None
     with web.transaction() as db:
         versions = {site.name: site for site in stored.stored_sites(db)}
+        moves = domain_moves.moves(db, state="proposed")
     return render_template(
         "sites.html",
+        moves=moves,
         loaded=loaded,
         in_database=in_database,
         versions=versions,
@@ -92,6 +102,48 @@ def import_files():
     )
     for error in report.refused:
         flash(_("Not imported: %(problem)s", problem=str(error)), "error")
+    return redirect(url_for("sites.site_list"))
+
+
+@bp.route("/moves/<int:move_id>/adopt", methods=["POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def move_adopt(move_id: int):
+    """One click: the site's definition moved to the new domain, a new version of the same
+    site (crawler.site_store.adopt_move)."""
+    try:
+        with web.transaction() as db:
+            move, saved = adopt_move(db, move_id, _who())
+    except (domain_moves.MoveNotOpen, MoveNotAdoptable) as exc:
+        flash(_("Not adopted: %(problem)s", problem=str(exc)), "error")
+        return redirect(url_for("sites.site_list"))
+    flash(
+        _(
+            "%(name)s now crawls %(domain)s (version %(version)d).",
+            name=move.site,
+            domain=move.new_domain,
+            version=saved.version,
+        )
+    )
+    return redirect(url_for("sites.site_list"))
+
+
+@bp.route("/moves/<int:move_id>/dismiss", methods=["POST"])
+@web.requires(SITE_EDITOR_ROLE)
+def move_dismiss(move_id: int):
+    try:
+        with web.transaction() as db:
+            move = dismiss_move(db, move_id, _who())
+    except domain_moves.MoveNotOpen as exc:
+        flash(_("Not dismissed: %(problem)s", problem=str(exc)), "error")
+        return redirect(url_for("sites.site_list"))
+    flash(
+        _(
+            "Dismissed the move of %(name)s to %(domain)s.",
+            name=move.site,
+            domain=move.new_domain,
+        ),
+        "info",
+    )
     return redirect(url_for("sites.site_list"))
 
 

@@ -114,3 +114,39 @@ def test_try_crawls_the_unsaved_text_once_and_shows_media_and_links_storing_noth
     with world.sessions() as session:
         assert stored_site(session, "board") is None
         assert len(list_runs(session)) == runs_before
+
+
+def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
+    from crawler.db import domain_moves
+    from crawler.site_store import Who, save_text
+
+    with world.sessions.begin() as session:
+        save_text(session, BOARD, Who("ann", via="web"))
+        adopted, dismissed = (
+            domain_moves.record_move(
+                session,
+                "board",
+                old_domain="board.example",
+                new_domain=new,
+                kind="redirect",
+                new_url=f"https://{new}/",
+                evidence=f"GET https://board.example/ answered 301 redirecting to https://{new}/",
+            )[0]
+            for new in ("board2.example", "elsewhere.example")
+        )
+    world.user("ann", SITE_EDITOR_ROLE)
+    login(client, "ann")
+    listing = client.get("/sites/").text
+    assert 'id="domain-moves"' in listing and "answered 301" in listing
+    assert f'action="/sites/moves/{adopted}/adopt"' in listing
+    post(client, f"/sites/moves/{adopted}/adopt", page="/sites/")
+    page = client.get("/sites/").text
+    assert "board now crawls board2.example (version 2)." in page
+    with world.sessions() as session:
+        toml = stored_site(session, "board").toml
+    assert toml == BOARD.replace("board.example", "board2.example")
+    # The other move is still proposed (its old domain is gone now) until dismissed.
+    post(client, f"/sites/moves/{dismissed}/dismiss", page="/sites/")
+    page = client.get("/sites/").text
+    assert "Dismissed the move of board to elsewhere.example." in page
+    assert 'id="domain-moves"' not in page
