@@ -261,5 +261,3 @@ REFUSED_DOMAIN_MOVE = refused("domain_move")
 #: Every start URL died: successor URLs tried, and those that answered.
 SUCCESSORS_TRIED = "repostwatch/domain_moves/successors_tried"
 SUCCESSORS_ANSWERED = "repostwatch/domain_moves/successors_answered"
-#: Moves recorded in the database at the end of the crawl.
-DOMAIN_MOVES_RECORDED = "repostwatch/domain_moves/recorded"

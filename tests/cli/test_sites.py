@@ -98,3 +98,39 @@ def test_import_validates_saves_and_export_gives_the_file_back(env, tmp_path, mo
     assert "demo: saved as version 2" in repostwatch("sites", "import", edited, env=env).stdout
     assert "Imported" not in repostwatch("db", "upgrade", env=bundled_env, cwd=tmp_path).stdout
     assert "max_pages = 5\n" in repostwatch("sites", "export", "demo", env=env).stdout
+
+
+def test_domain_moves_are_listed_adopted_and_dismissed(env):
+    from crawler import db
+    from crawler.db import domain_moves, sites
+    from crawler.site_store import Who, save_text
+
+    engine = db.make_engine(env["REPOSTWATCH_DATABASE_URL"])
+    sessions = db.make_sessionmaker(engine)
+    with sessions.begin() as session:
+        save_text(
+            session, 'name = "hop"\nstart_urls = ["https://hop1.example/"]\n', Who("t", "cli")
+        )
+        adopt, dismiss = (
+            domain_moves.record_move(
+                session,
+                "hop",
+                old_domain="hop1.example",
+                new_domain=new,
+                kind="redirect",
+                new_url=f"https://{new}/",
+                evidence=f"GET https://hop1.example/ answered 301 redirecting to https://{new}/",
+            )[0]
+            for new in ("hop2.example", "nowhere.example")
+        )
+    listing = repostwatch("sites", "moves", env=env).stdout
+    assert "hop1.example" in listing and "hop2.example" in listing and "answered 301" in listing
+    assert repostwatch("sites", "adopt-move", adopt, env=env).stdout == (
+        "hop: moved from hop1.example to hop2.example, saved as version 2\n"
+    )
+    assert "dismissed" in repostwatch("sites", "dismiss-move", dismiss, env=env).stdout
+    again = repostwatch("sites", "dismiss-move", dismiss, env=env, check=False)
+    assert again.returncode == 1 and "was dismissed already" in again.stderr
+    with sessions() as session:
+        assert sites.stored_site(session, "hop").toml.endswith('["https://hop2.example/"]\n')
+    engine.dispose()

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,25 @@ def test_embeds_allow_and_deny_cover_subdomains():
     assert not embeds.admits("other.example")
     default = parse_site('name = "t"\nstart_urls = ["https://t.example/"]\n', "t.toml")
     assert default.embeds_options.follow and default.embeds_options.admits("anything.example")
+
+
+def test_successor_urls_are_validated_and_numbered_after_the_start_url():
+    base = 'name = "hop"\nstart_urls = ["https://www.site12.example/list"]\n'
+    config = parse_site(
+        base + 'successor_urls = ["https://www.site{n}.example/list", "https://m.example/"]'
+    )
+    assert config.successor_candidates(2) == [
+        "https://www.site13.example/list",
+        "https://www.site14.example/list",
+        "https://m.example/",
+    ]
+    for value, problem in (
+        (
+            '["site13.example"]',
+            "successor_urls[0]: 'site13.example' is not an absolute http(s) URL",
+        ),
+        ('["https://s{m}.example/"]', "only {n} may stand in a successor URL"),
+        ('["https://board{n}.example/"]', "matches no start URL's host"),
+    ):
+        with pytest.raises(SiteConfigError, match=re.escape(problem)):
+            parse_site(base + f"successor_urls = {value}")

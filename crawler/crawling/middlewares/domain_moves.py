@@ -8,7 +8,8 @@ Repost sites change domains when they are blocked. A crawl sees it two ways, bot
   followed: it is refused here (stat ``repostwatch/refused/domain_move``) and the move recorded.
   Placed before Scrapy's RedirectMiddleware (600), this sees the 3xx answer itself.
 * **Dead start URLs and a successor that answers.** When every start URL of the crawl got only
-  a connection error, a 404 or a 410 (retries included), and the site lists ``successor_urls``,
+  a connection error, a 404 or a 410 (retries included; a refusal of robots.txt or the
+  private-network guard is no death), and the site lists ``successor_urls``,
   each candidate is asked once for its first page (no redirect followed, the private-network
   guard and robots.txt applied as to every request) when the crawl would otherwise end; the
   first that answers 2xx is recorded as the move. Nothing of it is crawled.
@@ -31,12 +32,12 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from w3lib.url import safe_url_string
 
 from crawler import db
 from crawler.db import domain_moves
 from crawler.domains import on_domains, registrable_domain, url_domain
 from crawler.stats import (
-    DOMAIN_MOVES_RECORDED,
     REFUSED_DOMAIN_MOVE,
     RUN_ID,
     SUCCESSORS_ANSWERED,
@@ -123,7 +124,7 @@ class DomainMovesMiddleware:
                     f"{request.url} redirects to {target}, off the site's domains: not followed, "
                     "proposed as a domain move"
                 )
-        if request.url in config.start_urls:
+        if request.url in self._start_urls():
             if response.status in GONE:
                 self.dead.setdefault(request.url, f"answered {response.status}")
             else:
@@ -131,9 +132,16 @@ class DomainMovesMiddleware:
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        config = self._config
-        if config is not None and not request.meta.get(PROBE) and request.url in config.start_urls:
+        if isinstance(exception, IgnoreRequest):
+            return  # refused on purpose (robots.txt, the private-network guard): not dead
+        if self._config is None or request.meta.get(PROBE):
+            return
+        if request.url in self._start_urls():
             self.dead[request.url] = f"{type(exception).__name__}: {exception}"[:300]
+
+    def _start_urls(self) -> set[str]:
+        """The start URLs as the crawl's requests spell them."""
+        return {safe_url_string(url) for url in self._config.start_urls}
 
     def _saw(self, move: SeenMove) -> None:
         if (move.old_domain, move.new_domain) not in self.seen:
@@ -147,8 +155,7 @@ class DomainMovesMiddleware:
         self.seen[(move.old_domain, move.new_domain)] = move
 
     def _all_start_urls_dead(self) -> bool:
-        config = self._config
-        starts = set(config.start_urls)
+        starts = self._start_urls()
         return bool(starts) and not (starts & self.alive) and starts <= set(self.dead)
 
     # --- successors ---------------------------------------------------------------------------
@@ -230,7 +237,6 @@ class DomainMovesMiddleware:
                         evidence=move.evidence,
                         run_id=run_id,
                     )
-            self.stats.set_value(DOMAIN_MOVES_RECORDED, len(self.seen))
         except SQLAlchemyError as exc:
             logger.error("The domain moves above could not be recorded: %s", exc)
         finally:
