@@ -50,17 +50,26 @@ def on_domains(host: str, domains: list[str]) -> bool:
     return any(host == domain or host.endswith(f".{domain}") for domain in domains)
 
 
-def rewrite_domain(text: str, old_domain: str, new_domain: str) -> str:
+def rewrite_domain(
+    text: str, old_domain: str, new_domain: str, hosts: dict[str, str] | None = None
+) -> str:
     """``text`` (a site's TOML) with every host on ``old_domain`` moved to ``new_domain``,
     keeping its subdomain and port: ``https://www.old.example:8080/`` becomes
     ``https://www.new.example:8080/``, ``"old.example"`` becomes ``"new.example"`` (and a
-    successor URL's ``site{n}.old.example`` becomes ``site{n}.new.example``). Only whole
-    host names match (``bold.example`` and ``old.example.net`` are left alone); regular
-    expressions (``old\\.example``) are not host names and are left too."""
+    successor URL's ``site{n}.old.example`` becomes ``site{n}.new.example``); a host named in
+    ``hosts`` (lowercase) becomes the host given there instead (the start URL's host becomes the
+    host that answered: ``www.board12.example`` to ``board-mirror.example``). Only whole host
+    names match (``bold.example`` and ``old.example.net`` are left alone); regular expressions
+    (``old\\.example``) are not host names and are left too."""
     pattern = re.compile(
         r"(?<![A-Za-z0-9.{}-])(?P<sub>(?:[A-Za-z0-9{}-]+\.)*)"
         + re.escape(old_domain)
         + r"(?![A-Za-z0-9-])(?!\.[A-Za-z0-9])",
         re.IGNORECASE,
     )
-    return pattern.sub(lambda found: f"{found.group('sub')}{new_domain}", text)
+    exact = hosts or {}
+
+    def moved(found: re.Match[str]) -> str:
+        return exact.get(found.group(0).lower(), f"{found.group('sub')}{new_domain}")
+
+    return pattern.sub(moved, text)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from crawler.db import domain_moves as moves
 from crawler.db import sites as stored
-from crawler.domains import rewrite_domain
+from crawler.domains import on_domains, rewrite_domain
 from crawler.sites import SiteConfig, SiteConfigError, parse_site, read_site_file, site_files
 from crawler.sites.private import private_urls
 
@@ -119,7 +120,8 @@ class MoveNotAdoptable(ValueError):
 
 def adopt_move(session: Session, move_id: int, who: Who) -> tuple[moves.MoveView, stored.SavedSite]:
     """Adopt the proposed domain move ``move_id``: the site's definition with every host on the
-    old domain moved to the new one (start URLs, allowed domains, search URLs), validated and
+    old domain moved to the new one (start URLs, allowed domains, search URLs; the first start
+    URL's host becomes the host seen on the new domain, others keep their subdomain), validated and
     saved as the next version of the same site (its runs, flags and notices stay its own), and
     the move marked adopted; both audited, in the caller's transaction."""
     move = moves.open_move(session, move_id)
@@ -129,7 +131,7 @@ def adopt_move(session: Session, move_id: int, who: Who) -> tuple[moves.MoveView
             f"site {move.site!r} has no definition in the database; import it first "
             "(`repostwatch sites import FILE`)"
         )
-    text = rewrite_domain(site.toml, move.old_domain, move.new_domain)
+    text = rewrite_domain(site.toml, move.old_domain, move.new_domain, _moved_host(site, move))
     if text == site.toml:
         raise MoveNotAdoptable(
             f"site {move.site!r} names no host on {move.old_domain} any more (edited since the "
@@ -153,6 +155,21 @@ def adopt_move(session: Session, move_id: int, who: Who) -> tuple[moves.MoveView
         details={"version": saved.version},
     )
     return decided, saved
+
+
+def _moved_host(site: stored.StoredSite, move: moves.MoveView) -> dict[str, str]:
+    """The first start URL's host on the old domain, mapped to the host seen on the new one
+    (other hosts on the old domain keep their subdomain)."""
+    new_host = (urlsplit(move.new_url).hostname or "").lower()
+    try:
+        starts = parse_site(site.toml, site.name).start_urls
+    except SiteConfigError:
+        return {}
+    for url in starts:
+        host = (urlsplit(url).hostname or "").lower()
+        if new_host and on_domains(host, [move.old_domain]):
+            return {host: new_host}
+    return {}
 
 
 def dismiss_move(session: Session, move_id: int, who: Who) -> moves.MoveView:

@@ -36,14 +36,14 @@ def test_rewriting_moves_whole_hosts_only():
     assert "bold.board12.example.co.kr.evil.net" in moved
 
 
-def _record(session, new="board13.example.co.kr", old="board12.example.co.kr"):
+def _record(session, new="board13.example.co.kr", old="board12.example.co.kr", url=None):
     return domain_moves.record_move(
         session,
         "board",
         old_domain=old,
         new_domain=new,
         kind="successor",
-        new_url=f"https://www.{new}/list",
+        new_url=url or f"https://www.{new}/list",
         evidence="every start URL died",
     )
 
@@ -80,3 +80,19 @@ def test_a_move_the_definition_no_longer_names_is_not_adoptable(session):
     with pytest.raises(MoveNotAdoptable, match=r"names no host on elsewhere\.example"):
         adopt_move(session, move_id, WHO)
     assert domain_moves.get_move(session, move_id).state == "proposed"
+
+
+def test_the_start_urls_host_becomes_the_host_that_answered(session):
+    text = (
+        'name = "board"\nstart_urls = ["https://www.board12.net/list", "https://m.board12.net/"]\n'
+        'allowed_domains = ["board12.net"]\n'
+    )
+    save_text(session, text, WHO)
+    move_id, _ = _record(
+        session, old="board12.net", new="mirror.example", url="https://mirror.example/list"
+    )
+    adopt_move(session, move_id, WHO)
+    assert sites.stored_site(session, "board").toml == (
+        'name = "board"\nstart_urls = ["https://mirror.example/list", "https://m.mirror.example/"]\n'
+        'allowed_domains = ["mirror.example"]\n'
+    )
