@@ -31,8 +31,11 @@ def _moves(database_url):
 
 
 @pytest.mark.any_database
-def test_a_redirect_off_the_site_is_not_followed_but_proposed(migrated, database_url, tmp_path):
+def test_a_redirect_off_the_site_or_an_answering_successor_is_proposed_never_followed(
+    migrated, database_url, tmp_path
+):
     env, sites_dir = migrated
+    # A page redirects to another domain: refused, recorded.
     with LocalSite({}, host="127.0.0.2") as new:
         new.routes["/"] = html("<p>the new home</p>")
         with LocalSite({"/": redirect(f"{new.url}/")}) as old:
@@ -43,18 +46,14 @@ def test_a_redirect_off_the_site_is_not_followed_but_proposed(migrated, database
             (sites_dir / "moving.toml").write_text(text)
             crawl = repostwatch("crawl", "moving", env=env, cwd=tmp_path, check=False)
         assert new.requests == []  # never followed, not even robots.txt
-
     assert "may have moved from 127.0.0.1 to 127.0.0.2" in crawl.stderr + crawl.stdout
     (move,) = _moves(database_url)
     assert (move.site, move.old_domain, move.new_domain) == ("moving", "127.0.0.1", "127.0.0.2")
     assert (move.kind, move.state, move.new_url) == ("redirect", "proposed", f"{new.url}/")
     assert "answered 302" in move.evidence and move.run_id is not None
 
-
-@pytest.mark.any_database
-def test_dead_start_urls_and_an_answering_successor_are_proposed(migrated, database_url, tmp_path):
-    env, sites_dir = migrated
-    with LocalSite({}) as old:  # every page 404
+    # Every start URL 404s and the site's "{n}" successor (the next loopback address) answers.
+    with LocalSite({}) as old:
         port = old.url.rsplit(":", 1)[1]
         with LocalSite({"/": html("<p>moved here</p>")}, host="127.0.0.2", port=int(port)) as new:
             text = (
@@ -65,7 +64,6 @@ def test_dead_start_urls_and_an_answering_successor_are_proposed(migrated, datab
             (sites_dir / "numbered.toml").write_text(text)
             repostwatch("crawl", "numbered", env=env, cwd=tmp_path, check=False)
         assert "/" in new.requests
-
-    (move,) = _moves(database_url)
+    move = next(move for move in _moves(database_url) if move.site == "numbered")
     assert (move.old_domain, move.new_domain, move.kind) == ("127.0.0.1", "127.0.0.2", "successor")
     assert "answered 404" in move.evidence and f"{new.url}/" in move.evidence
