@@ -168,7 +168,7 @@ def reference_frames(path: Path) -> tuple[tuple[FrameHash, ...], float, tuple[Fr
 
 def query_frames(data: bytes) -> tuple[FrameHash, ...]:
     """A copy's frames, sampled as a crawl samples a downloaded video (with their variants and
-    their 225 grid crops)."""
+    their 2,025 grid crops)."""
     return hash_video(data).frames
 
 

@@ -10,9 +10,9 @@ Per size: reference videos of 100 random PDQ frames each, four a second (so 10M 
 `VideoMatcher.add_rows` as `LiveReferences` adds database rows, in a spawned process pinned to
 one CPU, so its memory is its own (memory freed by the load is handed back to the system, as
 `LiveReferences.load` does). Queries are videos of 60 frames sampled once a second, each frame
-with its eight turns and mirrors and its 225 grid crops (`crawler.hashing.crops.GRID`), as a
-crawl hashes them: the crops of every fourth frame are looked up among the middles, so a query
-is about 165 frame lookups and 3,375 crop lookups. Kinds:
+with its eight turns and mirrors and its 2,025 grid crops (`crawler.hashing.crops.GRID`), as a
+crawl hashes them: the crops of every eighth frame are looked up among the middles, so a query
+is about 165 frame lookups and 16,000 crop lookups. Kinds:
 
 - "planted": 20 s of a reference (every frame 0-20 bits off, half of them mirrored) between
   unrelated frames;

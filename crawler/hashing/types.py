@@ -56,8 +56,10 @@ class FrameHash:
     ``crops`` are, for media being checked, the PDQ of the frame in each box of
     `crawler.hashing.crops.GRID`, 32 bytes a box in grid order: where a reference frame's
     middle would lie under each crop of up to 10% (the first box: the uncut copy's, where a
-    banner over the top or bottom fifth leaves the middle alone). Matched against references'
-    middles only."""
+    banner over the top or bottom fifth leaves the middle alone). A media cache entry keeps
+    only the boxes of `crawler.hashing.crops.COARSE_BOXES` (225 of the 2,025), in that order:
+    the matcher tells the two apart by their number. Matched against references' middles
+    only."""
 
     seconds: float
     value: HashValue
@@ -203,10 +205,22 @@ class Delivery:
         )
 
 
-#: A media cache entry keeps the crops (`FrameHash.crops`, 7.2 KB a frame) of one sampled frame
-#: in this many: enough to find and align a cropped copy again (the matcher probes the crops of
-#: one frame in four anyway), at a quarter of the size.
+#: A media cache entry keeps the crops (`FrameHash.crops`) of one sampled frame in this many,
+#: and of those only the boxes on the coarse grid (`crawler.hashing.crops.COARSE_BOXES`: 225 of
+#: 2,025, 7.2 KB a frame instead of 65 KB): enough to find and align again a copy cut on that
+#: grid (5% off each edge, say), at a quarter of the frames. A copy cut off that grid (say 3%
+#: and 6%) is found by a fresh crawl of it, not from its cache entry.
 CACHED_CROPS_EVERY = 4
+
+
+def _coarse_crops(crops: bytes) -> bytes:
+    """A frame's crops as a cache entry keeps them: the `COARSE_BOXES` of the whole grid (crops
+    of any other number of boxes are kept as they are)."""
+    from crawler.hashing.crops import COARSE_BOXES, GRID
+
+    if len(crops) != 32 * len(GRID):
+        return crops
+    return b"".join(crops[32 * box : 32 * box + 32] for box in COARSE_BOXES.tolist())
 
 
 def media_hashes_to_json(media: MediaHashes) -> str:
@@ -220,7 +234,7 @@ def media_hashes_to_json(media: MediaHashes) -> str:
 
     def frame(f: FrameHash, number: int = 0) -> list:
         variants = [[i.variant, *value(i.value)] for i in f.variants]
-        crops = f.crops if number % CACHED_CROPS_EVERY == 0 else b""
+        crops = _coarse_crops(f.crops) if number % CACHED_CROPS_EVERY == 0 else b""
         return [f.seconds, *value(f.value), variants, base64.b64encode(crops).decode("ascii")]
 
     return json.dumps(

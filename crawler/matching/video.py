@@ -19,9 +19,10 @@ How a query is decided:
    ``seed_distance`` bits: the seeds. Its turns and mirrors (`FrameHash.variants`) are looked up
    for every ``probe_every``-th frame, and for all frames in the turns and mirrors that found
    something there: a mirrored copy has every frame mirrored. The crops of every
-   ``probe_every``-th frame (`FrameHash.crops`: the boxes where a reference's middle lies under
-   each crop of up to 10%) are looked up, within ``crop_seed_distance`` bits, in a second
-   multi-index of the references' middles (`crawler.hashing.crops`), one a second.
+   ``crop_probe_every``-th frame (`FrameHash.crops`: the boxes where a reference's middle lies
+   under each crop of up to 10%, on a 1.25% grid) are looked up, within ``crop_seed_distance``
+   bits, in a second multi-index of the references' middles (`crawler.hashing.crops`), one a
+   second.
 2. A query frame whose seeds fall in more than ``max_videos_per_frame`` reference videos is
    common (an intro card, a logo, a still many videos share): it is ignored from then on, so it
    never counts towards any match, and the reference frames it hits only count through other
@@ -52,16 +53,22 @@ and edited copies give the figures below, and ``python -m benchmarks.video_index
 * ``seed_distance = 23``: the multi-index probes 264 chunk values a lookup instead of 2,032 at
   31; every edit above still seeds. At 17 the subtitled copy found no seed.
 * ``probe_every = 4``: a 60-frame query is about 165 lookups instead of 480.
-* ``crop_probe_every`` (default: ``probe_every``): the crops of one frame in this many are
-  looked up. At 10M reference frames (2.5M middles, quiet machine, `benchmarks.video_index`):
-  4 gave a 60-62 ms median query, 6 gave 50.4 ms with every planted cropped query found, 8 gave
-  44.8 ms but missed 2 of 20 planted cropped queries; and on real footage (`benchmarks.video
-  --edits cropped,banner`) 6 lost megamind's 11 s cropped copy (5/6 against 6/6 at 4).
-* ``crop_seed_distance = 15``: the crops of 15 probed frames are 3,375 lookups; at 23
-  bits they took 40 ms a query against 1M reference frames (with 250,000 middles),
-  at 15 bits 13 ms; at 11 bits a real cropped clip (opencv's Megamind) was no longer found. A
+* ``crop_probe_every = 8``, ``crop_seed_distance = 11``: the 2,025 crops of one frame in eight
+  are looked up (about 16,000 lookups a query) within 11 bits. Chosen on copies of six clips
+  (five of opencv-doc's and a generated one) cut 13 ways each: on the grid (5% off each edge,
+  2.5%, 10% off one side, 10% off the left and top), off it (3%/5%/1%/5%, 5%/1%/7%/3%, four
+  random cuts of up to 7% an edge), under a banner, a subtitle band. The old 225-box grid at
+  15 bits and one frame in four found 56 of 78 (8 of the 30 cut off the grid); the 2,025-box
+  grid found 78 of 78 at 12-15 bits one frame in four, 76 at 11 bits one in four, 75 at 11 bits
+  one in eight (missed: two of `tree`'s, a slow hazy clip, and one of megamind's), 78 at 12
+  bits one in eight; no copy matched another clip's reference in any setting. At 10M
+  reference frames and 2.5M middles (`benchmarks.video_index`, same load) one in eight at 11
+  bits took 50.6 ms a query against 60.2 ms for the old grid at 15 bits one in four; 12 bits
+  one in eight took about twice as long (33 chunk values probed a lookup instead of 12). A
   seed only has to name the right box once: every frame is then compared in it within
-  ``distance``.
+  ``distance``. Which frames the probes fall on matters on short clips (one in six found
+  fewer than one in eight on megamind's 14 frames): a GIF's few frames between its middles may
+  seed only when more are probed, and its whole frames match it anyway.
 * ``min_frames = 5``, ``min_seconds = 5``: the issue's "5 samples or 5 s". A still shot or a
   card stands for one reference frame and never makes a match by itself; an intro shared by
   more than ``max_videos_per_frame = 8`` references is ignored. An intro of one reference only,
@@ -102,7 +109,7 @@ from crawler.matching.video_frames import CROP_FAMILY, QueryFrames, frame_pairs,
 from crawler.matching.video_regions import Regions, RegionTable
 
 DEFAULT_SEED_DISTANCE = 23
-DEFAULT_CROP_SEED_DISTANCE = 15
+DEFAULT_CROP_SEED_DISTANCE = 11
 #: The middles' multi-index is hashed from this many middles on (frames: `HASHED_FROM`):
 #: a query's crops are thousands of lookups, and scanning 25,000 middles for each took 1.8 s
 #: a query (at 100,000 reference frames); hashed, 33 ms.
@@ -115,6 +122,7 @@ DEFAULT_TOLERANCE = 1.0
 DEFAULT_MAX_GAP = 15.0
 DEFAULT_MAX_VIDEOS_PER_FRAME = 8
 DEFAULT_PROBE_EVERY = 4
+DEFAULT_CROP_PROBE_EVERY = 8
 #: A still image matches a reference frame within this many bits, at this PDQ quality at least.
 DEFAULT_STILL_DISTANCE = 16
 DEFAULT_STILL_MIN_QUALITY = 70
@@ -203,7 +211,7 @@ class VideoMatcher:
         still_distance: int = DEFAULT_STILL_DISTANCE,
         still_min_quality: int = DEFAULT_STILL_MIN_QUALITY,
         probe_every: int = DEFAULT_PROBE_EVERY,
-        crop_probe_every: int | None = None,
+        crop_probe_every: int = DEFAULT_CROP_PROBE_EVERY,
         hashed_from: int = HASHED_FROM,
     ) -> None:
         for name, bits in (
@@ -223,7 +231,6 @@ class VideoMatcher:
             raise ValueError("min_frames and sparse_frames must be 2 or more: a line needs two")
         if probe_every < 1:
             raise ValueError(f"probe_every must be 1 or more, got {probe_every}")
-        crop_probe_every = probe_every if crop_probe_every is None else crop_probe_every
         if crop_probe_every < 1:
             raise ValueError(f"crop_probe_every must be 1 or more, got {crop_probe_every}")
         if max_videos_per_frame < 1:
@@ -439,7 +446,7 @@ class VideoMatcher:
         Every frame is looked up as it is (and its picture inside bars); its turns and mirrors
         only for every `probe_every`-th frame, and for all frames in the turns and mirrors
         those found anything through (a mirrored copy's frames are all mirrored): a query of
-        60 frames is 60-120 lookups rather than 480-960. The crops of every `probe_every`-th
+        60 frames is 60-120 lookups rather than 480-960. The crops of every `crop_probe_every`-th
         frame are looked up among the references' middles; the crops that found something are
         verified on every frame (`_verify`), not looked up."""
         cropped = query.cropped
@@ -473,7 +480,9 @@ class VideoMatcher:
         if not len(carriers):
             return rows
         step = max(1, round(self.crop_probe_every * len(carriers) / len(query.seconds)))
-        return rows[np.isin(query.frame_of[rows], carriers[::step])]
+        probed = np.zeros(len(query.seconds), dtype=bool)
+        probed[carriers[::step]] = True
+        return rows[probed[query.frame_of[rows]]]
 
     def _candidates(self, query: QueryFrames) -> dict[int, np.ndarray]:
         """Per reference video with a seed: the geometric variants (indexes into

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crawler.hashing.crops import COARSE_BOXES
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.types import FrameHash, HashValue
 from crawler.matching.alignment import Pairs
@@ -41,6 +42,15 @@ _FAMILY = np.array(
         for name in VARIANTS
     ]
 )
+
+
+def _boxes_of(count: int) -> np.ndarray:
+    """The grid boxes (indexes into `crawler.hashing.crops.GRID`) of a frame's ``count`` crops:
+    the whole grid's, or the `COARSE_BOXES` a media cache entry keeps, so that a frame from the
+    cache and a fresh one are aligned in the same box; any other count, in order."""
+    if count == len(COARSE_BOXES):
+        return COARSE_BOXES
+    return np.arange(count, dtype=np.int64)
 
 
 @dataclass
@@ -84,6 +94,7 @@ class QueryFrames:
         variant_of: list[int] = []
         family_of: list[int] = []
         chunks: list[bytes] = []
+        crop_parts: list[tuple[int, bytes]] = []  # (frame, crops), rows after all the others
         for frame in frames:
             if not usable(frame.value, "the query") or frame.seconds != frame.seconds:
                 continue  # too flat to match on, or a time that is not a number
@@ -101,17 +112,21 @@ class QueryFrames:
                     family_of.append(int(_FAMILY[index]))
                     chunks.append(bytes.fromhex(item.value.hex))
             if crops and frame.crops:
-                boxes = len(frame.crops) // 32
-                frame_of += [number] * boxes
-                variant_of += [CROPPED_VARIANT] * boxes
-                family_of += range(CROP_FAMILY, CROP_FAMILY + boxes)
-                chunks.append(frame.crops)
-        packed = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+                crop_parts.append((number, frame.crops))
+        # A frame's crops are thousands of rows: numbered with numpy, not row by row.
+        crop_frames = [np.full(len(c) // 32, n, dtype=np.int64) for n, c in crop_parts]
+        crop_families = [CROP_FAMILY + _boxes_of(len(c) // 32) for _, c in crop_parts]
+        packed = np.frombuffer(b"".join(chunks + [c for _, c in crop_parts]), dtype=np.uint8)
         return cls(
             seconds=np.array(seconds, dtype=np.float64),
-            frame_of=np.array(frame_of, dtype=np.int64),
-            variant_of=np.array(variant_of, dtype=np.int64),
-            family_of=np.array(family_of, dtype=np.int64),
+            frame_of=np.concatenate([np.array(frame_of, dtype=np.int64), *crop_frames]),
+            variant_of=np.concatenate(
+                [
+                    np.array(variant_of, dtype=np.int64),
+                    np.full(sum(map(len, crop_frames)), CROPPED_VARIANT, dtype=np.int64),
+                ]
+            ),
+            family_of=np.concatenate([np.array(family_of, dtype=np.int64), *crop_families]),
             codes=packed.reshape(-1, 32).view(np.uint64).copy(),
             variant_names=(*VARIANTS, CROPPED),
         )

@@ -10,6 +10,7 @@ from PIL import Image
 
 from crawler.demo.samples import load_photo
 from crawler.hashing.crops import (
+    COARSE_BOXES,
     CROP_INNER,
     GRID,
     MIDDLE,
@@ -41,15 +42,16 @@ def test_the_middle_leaves_out_a_tenth_of_the_width_and_a_fifth_of_the_height_at
     assert min(MIDDLE_SIDES, MIDDLE_ENDS) >= CROP_INNER
 
 
-def test_the_grid_is_every_crop_of_up_to_a_tenth_on_2_5_percent_steps():
+def test_the_grid_is_every_crop_of_up_to_a_tenth_on_1_25_percent_steps():
     assert (
-        len(GRID) == 15 * 15
+        len(GRID) == 45 * 45
     )  # per axis: (left, right) shares, 0-10% each, summing to 10% at most
     assert np.allclose(GRID[0], MIDDLE[0])  # the uncut copy's box is the middle itself
     assert (GRID[:, :2] >= 0).all() and (GRID[:, 2:] <= 1 + 1e-9).all()
     # Each box is the middle seen in a copy cut by one crop: its place, back in the original's
     # fractions, is the middle, for every crop of the grid.
-    cuts = [(a, b) for a in np.arange(0, 0.1001, 0.025) for b in np.arange(0, 0.1001, 0.025)]
+    steps = np.arange(0, 0.1001, 0.0125)
+    cuts = [(a, b) for a in steps for b in steps]
     cuts = [(a, b) for a, b in cuts if a + b <= 0.1 + 1e-9]
     crops = [(left, top, right, bottom) for top, bottom in cuts for left, right in cuts]
     assert len(crops) == len(GRID)
@@ -66,6 +68,8 @@ def test_the_grid_is_every_crop_of_up_to_a_tenth_on_2_5_percent_steps():
     assert GRID[:, 1].min() == pytest.approx(0.1 / 0.9) and GRID[:, 3].max() == pytest.approx(
         1 - 0.1 / 0.9
     )
+    # The coarse boxes a media cache keeps are the 2.5% grid's, in its order.
+    assert np.allclose(GRID[COARSE_BOXES], grid_boxes(step=0.025)) and len(COARSE_BOXES) == 225
     with pytest.raises(ValueError, match="inner"):
         grid_boxes(inner=0.6)
     with pytest.raises(ValueError, match="inner"):

@@ -325,7 +325,7 @@ def test_only_pdq_frames_and_sensible_settings_are_accepted():
         VideoMatcher(min_frames=1)
     with pytest.raises(ValueError, match="crop_probe_every must be 1 or more, got 0"):
         VideoMatcher(crop_probe_every=0)
-    assert VideoMatcher(probe_every=3).crop_probe_every == 3  # the frames' step by default
+    assert VideoMatcher(probe_every=3).crop_probe_every == 8  # not the frames' step
     assert VideoMatcher(crop_probe_every=6).crop_probe_every == 6
 
 
