@@ -214,6 +214,12 @@ REPOSTWATCH_LOCALE = os.environ.get("REPOSTWATCH_LOCALE", "ko")
 #: env REPOSTWATCH_TIMEZONE: the IANA time zone the web app shows times in for users who chose
 #: none on their account page.
 REPOSTWATCH_TIMEZONE = os.environ.get("REPOSTWATCH_TIMEZONE", "Asia/Seoul")
+#: env REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES: the largest reference file staff may upload in
+#: the web app (a case's References page). It is held in memory while it is hashed, never
+#: written to disk: allow for up to four at once in the web process's memory.
+REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES = _whole_number(
+    "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES", 256 * 1024 * 1024
+)
 
 # --- Takedown notices (crawler/takedown) ------------------------------------------------------
 #: env REPOSTWATCH_SMTP_URL: where notices are sent: smtp://user:password@host:587?starttls=1,

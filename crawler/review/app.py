@@ -27,7 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crawler.db import evidence as evidence_store
 from crawler.db import make_engine, make_sessionmaker, totp, users
 from crawler.db.session import redact_url
-from crawler.review import i18n, web
+from crawler.review import i18n, uploads, web
 from crawler.review.backoff import LoginBackoff
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ BLUEPRINTS = (
     "crawler.review.flags:bp",
     "crawler.review.notices:bp",
     "crawler.review.cases:bp",
+    "crawler.review.casework:bp",
     "crawler.review.dashboard:bp",
     "crawler.review.sites:bp",
     "crawler.review.admin:bp",
@@ -71,6 +72,8 @@ CONFIG_KEYS = (
     "REPOSTWATCH_SITE_TRY_SECONDS",
     "REPOSTWATCH_LOCALE",
     "REPOSTWATCH_TIMEZONE",
+    "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES",
+    "REPOSTWATCH_KEYWORD_VARIANTS_FILE",
 )
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -115,7 +118,11 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         str(config["REPOSTWATCH_EVIDENCE_PRIVATE_KEY"]), str(config["REPOSTWATCH_EVIDENCE_KEY"])
     )
 
+    upload_max = _upload_max_bytes(config["REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES"])
+
     app = Flask(__name__)
+    # Uploaded files stay in memory, never in a temporary file (crawler/review/uploads.py).
+    app.request_class = uploads.InMemoryRequest
     app.config.update(
         SECRET_KEY=secret_key,
         SESSION_COOKIE_NAME="repostwatch_session",
@@ -145,14 +152,21 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_SITE_TRY_SECONDS=float(config["REPOSTWATCH_SITE_TRY_SECONDS"]),
         # Reference changes (closing a case) are announced to running crawls through it.
         REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
+        # Reference uploads (crawler/review/casework.py): held in memory up to this size.
+        REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES=upload_max,
+        REPOSTWATCH_KEYWORD_VARIANTS_FILE=str(config["REPOSTWATCH_KEYWORD_VARIANTS_FILE"]),
     )
     i18n.init_app(app, locale, timezone)
     engine = make_engine(str(database_url))
     if not development:
         _refuse_demo_account(engine, str(database_url))
     users.prepare_logins()
+    sessions = make_sessionmaker(engine)
+    app.extensions["repostwatch_uploads"] = uploads.UploadJobs(
+        sessions, app.config["REPOSTWATCH_REDIS_URL"]
+    )
     app.extensions["repostwatch"] = web.AppState(
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         engine=engine,
         evidence_keys=evidence_keys,
         totp=totp.cipher(secret_key),
@@ -199,6 +213,19 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+def _upload_max_bytes(value: object) -> int:
+    try:
+        limit = int(str(value).strip())
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ConfigError(
+            f"REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES={value!r}: write the largest reference file "
+            "staff may upload, in bytes (it is held in memory while it is hashed)"
+        )
+    return limit
 
 
 def _trusted_proxies(value: object) -> int:

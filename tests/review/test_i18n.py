@@ -44,6 +44,7 @@ PAGES = {
     "/cases/": ("approver", "사례", "Cases"),
     "/cases/case-1": ("approver", "피해자용 보고서", "Report for the victim"),
     "/cases/case-1/report.html": ("approver", "진행 보고서", "progress report"),
+    "/cases/case-1/references": ("approver", "참조 파일 추가", "Add a reference file"),
     "/dashboard/": ("approver", "사이트별 삭제율과 삭제까지 걸린 시간 중앙값", "Removal rate"),
     "/admin/audit": ("admin", "감사 로그", "Audit log"),
     "/admin/users": ("admin", "직원 계정", "Staff accounts"),
