@@ -15,7 +15,7 @@ from crawler.cli.common import audit_cli, load_settings, open_session, staff_acc
 # --- cases ----------------------------------------------------------------------------------
 @click.group()
 def cases() -> None:
-    """Victims' cases: list, close, thumbnails, search keywords (references: `refs`)."""
+    """Victims' cases: list, open, close, thumbnails, search keywords (references: `refs`)."""
 
 
 @cases.command("list")
@@ -45,6 +45,30 @@ def cases_list(only_open: bool) -> None:
     ]
     statuses = tuple(s.upper() for s in found[0].flags)
     click.echo(table(("CASE", "REFERENCES", *statuses, "STATE"), rows))
+
+
+@cases.command("open")
+@click.argument("case")
+def cases_open(case: str) -> None:
+    """Open a new case named CASE, to add references and keywords to. The name is trimmed;
+    it must not be empty, be at most 200 characters, hold no line breaks or tabs, and not be
+    taken by another case (open or closed). The audit log records it (`case_open`). `refs add`
+    and `cases keywords add` also open a case they do not know; the web app's Cases page has
+    the same form.
+
+    \b
+    Example:
+      repostwatch cases open case-0042
+    """
+    from crawler.db import reference_files
+
+    try:
+        with open_session() as session:
+            case_id = reference_files.open_case(session, case)
+            audit_cli(session, "case_open", target_type="case", target_id=case_id)
+    except ValueError as exc:  # a bad name, or one taken (CaseExists)
+        raise click.ClickException(f"nothing opened: {exc}") from exc
+    click.echo(f"Opened case {case.strip()}.")
 
 
 @cases.command("close")

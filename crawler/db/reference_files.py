@@ -22,7 +22,7 @@ from crawler.db.models import (
     ReferenceVideo,
     ReferenceVideoFrame,
 )
-from crawler.db.models.base import NAME_LENGTH
+from crawler.db.references import check_case_name, check_text
 
 #: Longest label of a reference file (the column's width).
 LABEL_LENGTH = 255
@@ -38,26 +38,6 @@ class CaseExists(ValueError):
         super().__init__(f"a case named {name!r} exists already ({state}); choose another name")
         self.name = name
         self.closed = closed
-
-
-class BadText(ValueError):
-    """A case name or a label that cannot be stored; ``reason`` ("empty", "too_long",
-    "control") and ``limit`` let the web app say it in the user's language."""
-
-    def __init__(self, message: str, reason: str, limit: int = 0) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.limit = limit
-
-
-def _checked(text: str, what: str, limit: int, empty: str) -> str:
-    if not text:
-        raise BadText(empty, "empty")
-    if len(text) > limit:
-        raise BadText(f"{what} has at most {limit} characters, not {len(text)}", "too_long", limit)
-    if any(unicodedata.category(c).startswith("C") for c in text):
-        raise BadText(f"{what} cannot hold control characters (line breaks, tabs)", "control")
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +63,6 @@ class ReferenceFile:
         return sum(self.flags.values())
 
 
-def check_case_name(name: str) -> str:
-    """The case name as it is stored (trimmed); :class:`BadText` says what is wrong with it
-    (the first message is the one `refs add` and `cases keywords add` give)."""
-    return _checked(name.strip(), "a case name", NAME_LENGTH, "a case needs a name")
-
-
 def open_case(session: Session, name: str) -> int:
     """Create the case ``name``; its id. Raises ValueError for a bad name, :class:`CaseExists`
     when the name is taken (open or closed: a closed case stays closed)."""
@@ -103,7 +77,7 @@ def check_label(label: str) -> str:
     """A reference file's label as it is stored (trimmed, Unicode NFC); ValueError says what
     is wrong with it."""
     label = unicodedata.normalize("NFC", label.strip())
-    return _checked(
+    return check_text(
         label, "a label", LABEL_LENGTH, "give the file a label (shown instead of its file name)"
     )
 

@@ -7,6 +7,7 @@ or importing the same hash again changes nothing. Functions take a Session; the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from crawler.db.models import (
     ReferenceVideoMiddle,
     utcnow,
 )
+from crawler.db.models.base import NAME_LENGTH
 from crawler.db.session import dialect_insert
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -286,11 +288,35 @@ def reference_changes(session: Session, since: datetime) -> ReferenceChanges:
     )
 
 
-def _case_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise ValueError("a case needs a name")
-    return name
+class BadText(ValueError):
+    """A case name or a label that cannot be stored; ``reason`` ("empty", "too_long",
+    "control") and ``limit`` let the web app say it in the user's language."""
+
+    def __init__(self, message: str, reason: str, limit: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.limit = limit
+
+
+def check_text(text: str, what: str, limit: int, empty: str) -> str:
+    """``text`` if it can be stored as ``what``: not empty (``empty`` says so), at most
+    ``limit`` characters, no control characters; :class:`BadText` otherwise."""
+    if not text:
+        raise BadText(empty, "empty")
+    if len(text) > limit:
+        raise BadText(f"{what} has at most {limit} characters, not {len(text)}", "too_long", limit)
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise BadText(f"{what} cannot hold control characters (line breaks, tabs)", "control")
+    return text
+
+
+def check_case_name(name: str) -> str:
+    """The case name as it is stored (trimmed); :class:`BadText` says what is wrong with it.
+    Every way a case is made (`refs add`, `refs import`, keywords, the web app) checks it."""
+    return check_text(name.strip(), "a case name", NAME_LENGTH, "a case needs a name")
+
+
+_case_name = check_case_name
 
 
 def _algorithm(algorithm: str) -> str:

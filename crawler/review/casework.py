@@ -17,7 +17,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -55,7 +54,7 @@ VARIANT_KINDS = {
 }
 
 
-def _text_problem(exc: reference_files.BadText, what: str) -> str:
+def _text_problem(exc: references.BadText, what: str) -> str:
     """A case name's or label's problem in the user's language."""
     if exc.reason == "empty":
         return (
@@ -108,7 +107,7 @@ def open_case():
         with web.transaction() as db:
             new_id = reference_files.open_case(db, name)
             web.log(db, "case_open", target_type="case", target_id=new_id)
-    except reference_files.BadText as exc:
+    except references.BadText as exc:
         flash(
             _("The case was not opened: %(problem)s", problem=_text_problem(exc, "case")), "error"
         )
@@ -123,7 +122,7 @@ def open_case():
             "error",
         )
         return redirect(url_for("cases.index"), code=303)
-    name = reference_files.check_case_name(name)
+    name = references.check_case_name(name)
     flash(_("Opened the case %(case)s. Add its reference files below.", case=name), "info")
     return _back(name)
 
@@ -169,7 +168,7 @@ def upload(case: str):
     _open_case_id(case)
     try:
         label = reference_files.check_label(request.form.get("label", ""))
-    except reference_files.BadText as exc:
+    except references.BadText as exc:
         flash(_("Nothing was added: %(problem)s", problem=_text_problem(exc, "label")), "error")
         return _back(case)
     part = request.files.get("media")
@@ -224,8 +223,6 @@ def upload_status(case: str, job_id: str):
     job = _jobs().get(job_id)
     if job is None or job.case != case or job.user_id != web.me().id:
         abort(404, _("No such upload: it finished over an hour ago, or was not yours."))
-    if request.headers.get("X-Requested-With") == "fetch":
-        return jsonify(state=job.state)
     return render_template("case_upload.html", case=case, job=job)
 
 
@@ -252,7 +249,7 @@ def relabel(case: str, sha256: str):
                 target_id=case_id,
                 details={"media_sha256": sha256},
             )
-    except reference_files.BadText as exc:
+    except references.BadText as exc:
         flash(
             _("The label was not changed: %(problem)s", problem=_text_problem(exc, "label")),
             "error",

@@ -221,3 +221,61 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
         statuses = dict(session.execute(select(Flag.id, Flag.status)).all())
         locale = session.execute(select(User.locale).where(User.username == "kim")).scalar()
     assert statuses[ids[0]] == "confirmed" and locale == "en"
+
+
+@pytest.mark.any_database
+def test_an_approver_opens_a_case_and_uploads_a_photo_in_korean(
+    browser, world, database_url, evidence_keys, tmp_path
+):
+    """The case form and the upload in real Chromium, in Korean: the photo is handed to the
+    page from memory, the upload's page reloads itself until the hashes are stored, the file
+    list shows the label and never the file's name, and no file appears in the server's
+    temporary folder (TMPDIR) or under var/ while it runs."""
+    from crawler.db.models import ReferenceHash
+    from crawler.demo.samples import encode, load_photo
+    from tests.support.project import ROOT
+
+    world.user("lee", "approver")
+    server_tmp = tmp_path / "server-tmp"
+    server_tmp.mkdir()
+    env = {
+        "REPOSTWATCH_DATABASE_URL": database_url,
+        "REPOSTWATCH_WEB_ENV": "development",
+        "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": evidence_keys.private,
+        "REPOSTWATCH_LOCALE": "ko",
+        "TMPDIR": str(server_tmp),
+    }
+    photo = encode(load_photo("coffee"), "PNG", compress_level=0)
+    assert len(photo) > 500_000  # over Werkzeug's spooling threshold
+    var = ROOT / "var"
+    with served(env) as url:
+        before = {p for p in var.rglob("*")} if var.exists() else set()
+        page = browser.new_page()
+        log_in_page(page, url, "lee", PASSWORD)
+        page.goto(f"{url}/cases/")
+        page.fill("input[name=name]", "case-77")
+        page.click("form.open-case button[type=submit]")
+        page.wait_for_url(f"{url}/cases/case-77/references")
+        assert "case-77 사례를 개시했습니다." in page.inner_text("main")
+        page.fill("section.upload input[name=label]", "사진 1")
+        page.set_input_files(
+            "input[name=media]",
+            {"name": "IMG_0001.png", "mimeType": "image/png", "buffer": photo},
+        )
+        page.click("section.upload button[type=submit]")
+        page.wait_for_url(re.compile(r".*/cases/case-77/uploads/.+"))
+        page.wait_for_selector("#upload-job[data-state=done]", timeout=60_000)
+        assert "해시" in page.inner_text("#upload-result")
+        page.click("text=참조 파일로 돌아가기")
+        table = page.inner_text("table.reference-files")
+        assert "IMG_0001" not in page.content()
+        assert page.input_value("table.reference-files input[name=label]") == "사진 1"
+        assert "이미지" in table
+        after = {p for p in var.rglob("*")} if var.exists() else set()
+    assert list(server_tmp.iterdir()) == []
+    assert after == before
+    with world.sessions() as session:
+        labels = set(
+            session.scalars(select(ReferenceHash.label).where(ReferenceHash.label.is_not(None)))
+        )
+    assert labels == {"사진 1"}

@@ -23,6 +23,7 @@ from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
 from crawler.demo.samples import encode, load_photo
 from tests.review.conftest import PASSWORD, csrf_token, login, post
+from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
 
 CASE = "case-0042"
@@ -267,3 +268,18 @@ def test_a_closed_case_takes_no_uploads_or_keywords(app, opened, sessions):
     assert "is closed: nothing was changed" in opened.get(refused.location).text
     keyword = post(opened, f"/cases/{CASE}/keywords", {"keyword": "새말"}, page=REFS)
     assert "is closed: nothing was changed" in opened.get(keyword.location).text
+
+
+@sqlite_only
+def test_the_cli_opens_cases_with_the_same_rules(engine, database_url, sessions):
+    env = {"REPOSTWATCH_DATABASE_URL": database_url}
+    opened = repostwatch("cases", "open", f" {CASE} ", env=env)
+    assert opened.stdout.strip() == f"Opened case {CASE}."
+    again = repostwatch("cases", "open", CASE, env=env, check=False)
+    assert again.returncode == 1
+    assert f"nothing opened: a case named '{CASE}' exists already (open)" in again.stderr
+    blank = repostwatch("cases", "open", " ", env=env, check=False)
+    assert blank.returncode == 1 and "nothing opened: a case needs a name" in blank.stderr
+    with sessions() as session:
+        entries, _ = audit.list_entries(session, action="case_open")
+    assert [(e.target_type, e.details["via"]) for e in entries] == [("case", "cli")]
