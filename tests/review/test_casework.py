@@ -10,8 +10,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from flask import request
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.test import EnvironBuilder, stream_encode_multipart
 from werkzeug.wrappers import Request as PlainRequest
 
@@ -216,6 +218,23 @@ def test_uploads_that_cannot_be_taken_say_why_and_keep_nothing(app, opened, sess
     too_big = upload(opened, photo())
     assert too_big.status_code == 413
     assert "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES" in too_big.text
+    # Sent without a Content-Length (chunked): the in-memory buffer stops at the cap itself.
+    body, _, boundary = stream_encode_multipart(
+        {"label": LABEL, "media": FileStorage(io.BytesIO(photo()), FILENAME)},
+        use_tempfile=False,
+    )
+    environ = EnvironBuilder(
+        REFS,
+        method="POST",
+        input_stream=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        environ_overrides={"wsgi.input_terminated": True},
+    ).get_environ()
+    del environ["CONTENT_LENGTH"]
+    with app.request_context(environ), pytest.raises(RequestEntityTooLarge) as refused:
+        assert request.content_length is None
+        request.files  # noqa: B018 (parsing is what is tested)
+    assert "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES" in refused.value.description
     app.config["REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES"] = 50_000_000
 
     text = upload(opened, b"just some notes, not a photo\n" * 100)
