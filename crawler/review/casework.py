@@ -157,6 +157,7 @@ def references_page(case: str):
         variants=variants,
         rules_problem=rules_problem,
         upload_limit_mb=f"{uploads.upload_limit() / 1_000_000:,.1f}",
+        upload_max_bytes=uploads.upload_limit(),
         flags_listed=reference_files.FLAGS_LISTED,
     )
 

@@ -244,6 +244,7 @@ def test_an_approver_opens_a_case_and_uploads_a_photo_in_korean(
         "REPOSTWATCH_EVIDENCE_PRIVATE_KEY": evidence_keys.private,
         "REPOSTWATCH_LOCALE": "ko",
         "TMPDIR": str(server_tmp),
+        "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES": "5000000",
     }
     photo = encode(load_photo("coffee"), "PNG", compress_level=0)
     assert len(photo) > 500_000  # over Werkzeug's spooling threshold
@@ -258,6 +259,11 @@ def test_an_approver_opens_a_case_and_uploads_a_photo_in_korean(
         page.wait_for_url(f"{url}/cases/case-77/references")
         assert "case-77 사례를 개시했습니다." in page.inner_text("main")
         page.fill("section.upload input[name=label]", "사진 1")
+        big = {"name": "big.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 5_000_001}
+        page.set_input_files("input[name=media]", big)  # over the cap: refused in the page
+        page.click("section.upload button[type=submit]")
+        assert "5.0 MB보다 큽니다" in page.inner_text(".upload-refused")
+        assert page.url == f"{url}/cases/case-77/references"
         page.set_input_files(
             "input[name=media]",
             {"name": "IMG_0001.png", "mimeType": "image/png", "buffer": photo},

@@ -99,10 +99,33 @@
     window.addEventListener("focus", check);
   }
 
+  // Reference uploads over the installation's cap are refused before a byte is sent (the
+  // server refuses them too, but a browser may show a dropped connection instead of its page).
+  function setUpUploadLimit() {
+    document.querySelectorAll("form[data-max-bytes]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        var input = form.querySelector("input[type=file]");
+        var file = input && input.files && input.files[0];
+        if (!file || file.size <= Number(form.getAttribute("data-max-bytes"))) return;
+        event.preventDefault();
+        event.stopImmediatePropagation(); // the busy-form handler must not disable the button
+        var note = form.querySelector(".upload-refused");
+        if (!note) {
+          note = document.createElement("p");
+          note.className = "flash flash-error upload-refused";
+          note.setAttribute("role", "alert");
+          form.appendChild(note);
+        }
+        note.textContent = form.getAttribute("data-too-large");
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpNewFlags();
     setUpUnblur();
     setUpKeys();
+    setUpUploadLimit(); // before the busy forms: it may stop their submit handler
     setUpBusyForms();
   });
 })();
