@@ -81,7 +81,7 @@ def _jobs() -> uploads.UploadJobs:
     return current_app.extensions["repostwatch_uploads"]
 
 
-def _open_case_id(case: str) -> int:
+def _case_id_or_404(case: str) -> int:
     """The case's id, 404 when there is none; closed cases are refused by each change."""
     with web.transaction() as db:
         found = reference_files.case_id(db, case)
@@ -131,7 +131,7 @@ def open_case():
 @bp.route("/<case>/references")
 @web.requires(ROLE)
 def references_page(case: str):
-    case_id = _open_case_id(case)
+    case_id = _case_id_or_404(case)
     with web.transaction() as db:
         detail = db_cases.get_case(db, case)
         files = reference_files.reference_files(db, case_id)
@@ -166,7 +166,7 @@ def references_page(case: str):
 @uploads.accepts_upload
 @web.requires(ROLE)
 def upload(case: str):
-    _open_case_id(case)
+    _case_id_or_404(case)
     try:
         label = reference_files.check_label(request.form.get("label", ""))
     except references.BadText as exc:
@@ -237,7 +237,7 @@ def _file_sha256(sha256: str) -> str:
 @bp.route("/<case>/references/<sha256>/label", methods=["POST"])
 @web.requires(ROLE)
 def relabel(case: str, sha256: str):
-    case_id = _open_case_id(case)
+    case_id = _case_id_or_404(case)
     sha256 = _file_sha256(sha256)
     try:
         with web.transaction() as db:
@@ -263,7 +263,7 @@ def relabel(case: str, sha256: str):
 @bp.route("/<case>/references/<sha256>/withdraw", methods=["POST"])
 @web.requires(ROLE)
 def withdraw(case: str, sha256: str):
-    case_id = _open_case_id(case)
+    case_id = _case_id_or_404(case)
     sha256 = _file_sha256(sha256)
     with web.transaction() as db:
         withdrawn = references.withdraw_references(db, case, media_sha256=[sha256])
@@ -303,7 +303,7 @@ def _audit_keywords(db, action: str, case_id: int, change: db_keywords.KeywordCh
 @bp.route("/<case>/keywords", methods=["POST"])
 @web.requires(ROLE)
 def keywords_add(case: str):
-    case_id = _open_case_id(case)
+    case_id = _case_id_or_404(case)
     word = request.form.get("keyword", "")
     try:
         with web.transaction() as db:
@@ -327,7 +327,7 @@ def keywords_add(case: str):
 @bp.route("/<case>/keywords/remove", methods=["POST"])
 @web.requires(ROLE)
 def keywords_remove(case: str):
-    case_id = _open_case_id(case)
+    case_id = _case_id_or_404(case)
     word = request.form.get("keyword", "")
     try:
         with web.transaction() as db:
