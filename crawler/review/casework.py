@@ -27,9 +27,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from crawler import keywords as keyword_rules
+from crawler.db import case_notes, reference_files, references
 from crawler.db import cases as db_cases
 from crawler.db import keywords as db_keywords
-from crawler.db import reference_files, references
 from crawler.keyword_variants import load_rules, propose
 from crawler.references import register
 from crawler.references.announcements import announce_change
@@ -135,6 +135,7 @@ def references_page(case: str):
     with web.transaction() as db:
         detail = db_cases.get_case(db, case)
         files = reference_files.reference_files(db, case_id)
+        notes = case_notes.list_notes(db, case_id)
     active = [k.keyword for k in detail.keywords if k.active]
     taken = {k.keyword for k in detail.keywords}
     variants, rules_problem = [], None
@@ -154,6 +155,7 @@ def references_page(case: str):
         "case_references.html",
         case=detail,
         files=files,
+        notes=notes,
         variants=variants,
         rules_problem=rules_problem,
         upload_limit_mb=f"{uploads.upload_limit() / 1_000_000:,.1f}",
@@ -340,4 +342,35 @@ def keywords_remove(case: str):
             flash(_("Withdrew the keyword %(keyword)s.", keyword=change.changed[0]), "info")
         else:
             flash(_("%(keyword)s is not an active keyword.", keyword=change.unchanged[0]), "error")
+    return _back(case)
+
+
+# --- notes --------------------------------------------------------------------------------------
+@bp.route("/<case>/notes", methods=["POST"])
+@web.requires(ROLE)
+def add_note(case: str):
+    case_id = _case_id_or_404(case)
+    try:
+        with web.transaction() as db:
+            note = case_notes.add_note(db, case_id, web.me().username, request.form.get("note", ""))
+            web.log(  # the text can name the victim: its length only
+                db,
+                "case_note",
+                target_type="case",
+                target_id=case_id,
+                details={"note_id": note.id, "length": len(note.body)},
+            )
+    except case_notes.BadNote as exc:
+        problem = (
+            _("Write something first.")
+            if not exc.length
+            else _(
+                "It has %(length)s characters; at most %(limit)s are kept.",
+                length=exc.length,
+                limit=exc.limit,
+            )
+        )
+        flash(_("The note was not added: %(problem)s", problem=problem), "error")
+    else:
+        flash(_("The note was added."), "info")
     return _back(case)

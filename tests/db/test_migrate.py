@@ -29,6 +29,7 @@ TABLES = {
     "media_cache",
     # search by case keywords
     "case_keywords",
+    "case_notes",
     # review web app
     "users",
     "audit_log",
@@ -67,7 +68,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0021"
+    assert current_revision(database_url) == head_revision() == "0022"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

@@ -301,3 +301,21 @@ def test_the_cli_opens_cases_with_the_same_rules(engine, database_url, sessions)
     with sessions() as session:
         entries, _ = audit.list_entries(session, action="case_open")
     assert [(e.target_type, e.details["via"]) for e in entries] == [("case", "cli")]
+
+
+@sqlite_only
+def test_notes_are_added_kept_as_written_and_audited_by_length(opened, sessions):
+    text = "피해자가 월요일에 다시 연락 요청.\r\n두 번째 줄"
+    added = post(opened, f"/cases/{CASE}/notes", {"note": f"  {text}  "}, page=REFS)
+    page = opened.get(added.location).text
+    assert "The note was added." in page
+    assert "피해자가 월요일에 다시 연락 요청.\n두 번째 줄" in page and "lee" in page
+    empty = post(opened, f"/cases/{CASE}/notes", {"note": " \n "}, page=REFS)
+    assert "Write something first." in opened.get(empty.location).text
+    long = post(opened, f"/cases/{CASE}/notes", {"note": "x" * 2001}, page=REFS)
+    assert "It has 2001 characters; at most 2000 are kept." in opened.get(long.location).text
+    with sessions() as session:
+        entries, _ = audit.list_entries(session, action="case_note")
+    assert [e.details["length"] for e in entries] == [
+        len("피해자가 월요일에 다시 연락 요청.\n두 번째 줄")
+    ]

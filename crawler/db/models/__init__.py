@@ -44,9 +44,11 @@ from crawler.db.models.notices import (
     RecheckObservation,
 )
 from crawler.db.models.references import (
+    CASE_NOTE_LENGTH,
     REFERENCE_SOURCES,
     Case,
     CaseKeyword,
+    CaseNote,
     ReferenceHash,
     ReferenceThumbnail,
     ReferenceVideo,
@@ -66,6 +68,7 @@ from crawler.db.models.schedules import HEALTH_STATES, SiteHealth, SiteSchedule
 
 __all__ = [
     "ALGORITHM_LENGTH",
+    "CASE_NOTE_LENGTH",
     "DIGEST_CHANNELS",
     "DIGEST_MIN_MINUTES",
     "FLAG_STATUSES",
@@ -88,6 +91,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseKeyword",
+    "CaseNote",
     "CrawlRun",
     "DigestDelivery",
     "DigestSubscription",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -30,6 +31,9 @@ from crawler.db.models.base import (
 )
 
 REFERENCE_SOURCES = ("file", "import")
+#: The longest note on a case, in characters (checked by ``crawler.db.case_notes`` with a clear
+#: error, and by the database).
+CASE_NOTE_LENGTH = 2000
 
 
 class Case(Base):
@@ -167,4 +171,21 @@ class ReferenceThumbnail(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     media_sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))  # the reference file
     png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNote(Base):
+    """A staff member's note on a case (what the victim asked for, who to call back): plain
+    text, written once, never edited or deleted, like the rest of the case's record. Adding one
+    is audited (``case_note``, by its length only: the text can name the victim)."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (
+        CheckConstraint(f"length(body) BETWEEN 1 AND {CASE_NOTE_LENGTH}", name="body_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the staff account's username
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
