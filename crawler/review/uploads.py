@@ -35,7 +35,7 @@ from flask import Request, current_app
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from crawler.db import audit
+from crawler.db import audit, reference_files
 from crawler.db import cases as db_cases
 from crawler.references import register
 from crawler.references.announcements import announce_change
@@ -222,7 +222,7 @@ class UploadJobs:
                         user_id=job.user_id,
                         username=username,
                         target_type="case",
-                        target_id=job.case,
+                        target_id=reference_files.case_id(session, job.case),
                         details={  # counts and the file's digest: never the label or media
                             "media_sha256": report.media_sha256[0],
                             "hashes_added": report.hashes_added,

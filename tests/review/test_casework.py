@@ -150,6 +150,8 @@ def test_an_uploaded_photo_is_hashed_in_memory_and_never_written(
     assert {"sha256", "md5", "pdq", "phash"} <= {algorithm for _, algorithm in rows}
     assert entries[0].details["hashes_added"] == len(rows)
     assert LABEL not in str(entries[0].details)  # labels can name the victim: counts only
+    with sessions() as session:
+        assert entries[0].target_id == str(session.scalar(select(Case.id)))
     listing = opened.get(REFS).text
     assert FILENAME not in listing and LABEL in listing
     assert f'<td class="hash-count">{len(rows)}</td>' in listing
