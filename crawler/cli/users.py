@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from crawler.db.models import User
     from crawler.db.users import UserView
 
-ROLES = ("reviewer", "approver", "admin")
+ROLES = ("monitor", "reviewer", "approver", "admin")
 
 
 @click.group()
@@ -38,7 +38,8 @@ def _read_password(from_stdin: bool) -> str:
     "--role",
     type=click.Choice(ROLES),
     required=True,
-    help="reviewer: queue and decisions; approver: + notices; admin: + audit log and users.",
+    help="monitor: crawls and manual URL checks; reviewer: + queue and decisions; "
+    "approver: + cases and notices; admin: + audit log and users.",
 )
 @click.option(
     "--password-stdin",

@@ -77,7 +77,8 @@ class UserView:
         return self.disabled_at is None
 
     def can(self, role: str) -> bool:
-        """True when this user's role is ``role`` or above it (admin > approver > reviewer)."""
+        """True when this user's role is ``role`` or above it (admin > approver > reviewer >
+        monitor)."""
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 

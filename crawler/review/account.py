@@ -14,7 +14,7 @@ from crawler.db.models import STAFF_LOCALES
 from crawler.review import i18n, web
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-NAV = [("account.index", _l("Account"), "reviewer")]
+NAV = [("account.index", _l("Account"), "monitor")]
 
 
 def _page(account: users.UserView, status: int = 200):
@@ -27,7 +27,7 @@ def _page(account: users.UserView, status: int = 200):
 
 
 @bp.route("/")
-@web.requires("reviewer")
+@web.requires("monitor")
 def index():
     with web.transaction() as db:
         account = users.get_user(db, web.me().id)
@@ -35,7 +35,7 @@ def index():
 
 
 @bp.route("/preferences", methods=["POST"])
-@web.requires("reviewer")
+@web.requires("monitor")
 def preferences():
     """The user's language and time zone; an empty choice means the installation's."""
     locale = request.form.get("locale", "").strip() or None
@@ -62,7 +62,7 @@ def preferences():
 
 
 @bp.route("/password", methods=["POST"])
-@web.requires("reviewer")
+@web.requires("monitor")
 def change_password():
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):

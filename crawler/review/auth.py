@@ -31,9 +31,10 @@ from crawler.db import totp, users
 from crawler.review import web
 
 bp = Blueprint("auth", __name__)
-#: The lowest role that needs a second factor. Reviewers unblur evidence (flags.unblur) and
-#: approvers approve notices: every role can do one or the other, so every account enrols.
-SECOND_FACTOR_FROM = "reviewer"
+#: The lowest role that needs a second factor. Monitors start crawls and checks, reviewers
+#: unblur evidence (flags.unblur) and approvers approve notices: every role can do one of these,
+#: so every account enrols.
+SECOND_FACTOR_FROM = "monitor"
 PENDING = "pending_login"
 #: Seconds between the password and the code before the password is asked again.
 PENDING_SECONDS = 300
@@ -42,10 +43,10 @@ PENDING_SECONDS = 300
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an absolute URL (an open redirect)."""
     if not target:
-        return url_for("queue.index")
+        return web.home()
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("queue.index")
+        return web.home()
     return target
 
 
@@ -83,7 +84,7 @@ def _too_many(username: str, step: str, template: str, user_id: int | None = Non
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("queue.index"))
+            return redirect(web.home())
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")

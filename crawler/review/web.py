@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet
-from flask import abort, current_app, request
+from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 from sqlalchemy import Engine
@@ -108,6 +108,14 @@ def requires(role: str) -> Callable:
     return decorate
 
 
+def home() -> str:
+    """The first page of the logged-in user: the review queue, or for the monitoring team (who
+    see no flag) the crawls page."""
+    if current_user.is_authenticated and not me().can("reviewer"):
+        return url_for("crawls.index")
+    return url_for("queue.index")
+
+
 def client_ip() -> str:
     return request.remote_addr or "unknown"
 
@@ -148,6 +156,7 @@ def template_globals() -> dict[str, Any]:
         "me": current_user,
         "evidence_configured": state().evidence_keys is not None,
         "nav": nav,
+        "home": home(),
         "language": i18n.language(),
         "timezone_name": i18n.timezone_name(),
     }

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from crawler.db.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -68,7 +69,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0022"
+    assert current_revision(database_url) == head_revision() == "0023"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):
@@ -110,6 +111,31 @@ def test_0017_deletes_the_middles_of_the_older_region_and_keeps_the_frames(datab
     assert current_revision(database_url) == "0017"
     assert count("reference_video_middles") == 0
     assert count("reference_video_frames") == 2 and count("reference_videos") == 1
+    engine.dispose()
+
+
+def test_0023_admits_the_monitor_role_and_downgrades_only_without_monitors(database_url):
+    upgrade(database_url, "0022")
+    engine = make_engine(database_url, poolclass=NullPool)
+    insert = (
+        "INSERT INTO users (username, password_hash, role, created_at, session_version) "
+        "VALUES (:name, 'x', :role, CURRENT_TIMESTAMP, 0)"
+    )
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text(insert), {"name": "mo", "role": "monitor"})
+    with engine.begin() as connection:
+        connection.execute(text(insert), {"name": "kim", "role": "reviewer"})
+    upgrade(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(insert), {"name": "mo", "role": "monitor"})
+    with pytest.raises(RuntimeError, match="monitor role"):
+        command.downgrade(alembic_config(database_url), "0022")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE users SET role = 'reviewer' WHERE username = 'mo'"))
+        names = connection.execute(text("SELECT username FROM users ORDER BY username")).scalars()
+        assert names.all() == ["kim", "mo"]
+    command.downgrade(alembic_config(database_url), "0022")
+    assert current_revision(database_url) == "0022"
     engine.dispose()
 
 

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crawler.db.models.base import NAME_LENGTH, SHA256_HEX_LENGTH, Base, check_in, utcnow
 
-USER_ROLES = ("reviewer", "approver", "admin")
+#: Staff roles, lowest first: each can do everything the roles before it can. ``monitor``: the
+#: monitoring team (sites, crawls, manual URL checks; never a flag or its evidence);
+#: ``reviewer``: + the review queue; ``approver``: + cases and notices; ``admin``: + users, audit.
+USER_ROLES = ("monitor", "reviewer", "approver", "admin")
 #: The languages the web app is translated into (crawler/review/translations), the first the
 #: usual default (REPOSTWATCH_LOCALE chooses an installation's).
 STAFF_LOCALES = ("ko", "en")
