@@ -29,8 +29,19 @@ from crawler.cli.crawl import print_summary
     help="Let the check reach the URLs' own private address (a site on the centre's network).",
 )
 @click.option("--loglevel", "-L", default=None, help="Scrapy log level (default: INFO).")
+@click.option(
+    "--run-id",
+    type=int,
+    default=None,
+    help="Join this crawl run, opened beforehand for the check (the web app's check form opens "
+    "one and audits who asked); it is closed as failed if the crawl cannot run.",
+)
 def check(
-    urls: tuple[str, ...], site: str | None, allow_private_network: bool, loglevel: str | None
+    urls: tuple[str, ...],
+    site: str | None,
+    allow_private_network: bool,
+    loglevel: str | None,
+    run_id: int | None,
 ) -> None:
     """Check pages found by hand now: crawl exactly these URLs once (no link followed) with
     their site's settings, hash and match their media, and queue every match as a flag, as any
@@ -45,11 +56,30 @@ def check(
       repostwatch check "https://board.example/post/123" "https://board.example/post/124"
       repostwatch check --site board "https://mirror.example/post/9"
     """
+    if run_id is None:
+        _check(urls, site, allow_private_network, loglevel, None)
+        return
+    try:
+        _check(urls, site, allow_private_network, loglevel, run_id)
+    finally:
+        _close_if_open(run_id)
+
+
+def _check(
+    urls: tuple[str, ...],
+    site: str | None,
+    allow_private_network: bool,
+    loglevel: str | None,
+    run_id: int | None,
+) -> None:
     from crawler.crawling.process import run_crawl
     from crawler.sites import SiteConfigError
     from crawler.sites.checks import check_config, site_for_urls
 
-    settings = crawl_settings(**({"LOG_LEVEL": loglevel.upper()} if loglevel else {}))
+    overrides: dict[str, object] = {"LOG_LEVEL": loglevel.upper()} if loglevel else {}
+    if run_id is not None:
+        overrides["REPOSTWATCH_RUN_ID"] = run_id
+    settings = crawl_settings(**overrides)
     try:
         if site is not None:
             base = find_configured_site(site, settings)
@@ -65,7 +95,7 @@ def check(
     origin = f"the settings of {config.name}" if base else "the default profile ('manual')"
     click.echo(f"Checking {len(urls)} URL(s) with {origin}")
     summary = run_crawl(config.source or config.name, config.name, settings, config=config)
-    if summary.run_id is not None:
+    if summary.run_id is not None and run_id is None:  # a joined run was audited by who opened it
         with open_session() as session:
             audit_cli(
                 session,
@@ -79,6 +109,19 @@ def check(
     print_summary(summary)
     if not summary.ok:
         raise click.ClickException(f"check of {config.name}: {summary.problem}; see the log above")
+
+
+def _close_if_open(run_id: int) -> None:
+    """Close the joined run as failed when the check ended without closing it (a bad URL, a
+    site file that changed, a crawl that did not start): an open run blocks the site."""
+    from crawler import db
+
+    with open_session() as session:
+        closed = db.close_run(
+            session, run_id, status="failed", finish_reason="the check could not run (see its log)"
+        )
+    if closed:
+        click.echo(f"Crawl run {run_id} closed as failed: the check could not run.", err=True)
 
 
 def _first_error(exc: ValueError) -> str:

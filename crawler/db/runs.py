@@ -17,6 +17,9 @@ from crawler.db.models import RUN_STATUSES, CrawlRun, Site, utcnow
 from crawler.db.session import dialect_insert
 
 FINISHED_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
+#: The trigger of a manual URL check's run that the web app opened (`repostwatch check
+#: --run-id` joins it).
+CHECK_TRIGGER = "check"
 
 
 class RunNotFound(LookupError):
@@ -55,9 +58,15 @@ def site_names(session: Session) -> list[str]:
     return sorted(session.execute(select(Site.name)).scalars())
 
 
-def start_run(session: Session, site_name: str) -> int:
-    """Open a run for ``site_name`` (the site is created if new) and return its id."""
-    run = CrawlRun(site_id=ensure_site(session, site_name), status="running", started_at=utcnow())
+def start_run(session: Session, site_name: str, *, triggered_by: str | None = None) -> int:
+    """Open a run for ``site_name`` (the site is created if new) and return its id;
+    ``triggered_by`` says who opened it (None: a local crawl)."""
+    run = CrawlRun(
+        site_id=ensure_site(session, site_name),
+        status="running",
+        started_at=utcnow(),
+        triggered_by=triggered_by,
+    )
     session.add(run)
     session.flush()
     return run.id

@@ -44,6 +44,8 @@ BLUEPRINTS = (
     "crawler.review.casework:bp",
     "crawler.review.dashboard:bp",
     "crawler.review.sites:bp",
+    "crawler.review.crawls:bp",
+    "crawler.review.checks:bp",
     "crawler.review.admin:bp",
     "crawler.review.account:bp",
 )
@@ -74,6 +76,8 @@ CONFIG_KEYS = (
     "REPOSTWATCH_TIMEZONE",
     "REPOSTWATCH_REFERENCE_UPLOAD_MAX_BYTES",
     "REPOSTWATCH_KEYWORD_VARIANTS_FILE",
+    "REPOSTWATCH_SCRAPYD_URLS",
+    "REPOSTWATCH_SCRAPYD_PROJECT",
 )
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -150,6 +154,11 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         REPOSTWATCH_SITES_DIR=str(config["REPOSTWATCH_SITES_DIR"]),
         # The site editor's Try button waits at most this long (plus a grace) for its worker.
         REPOSTWATCH_SITE_TRY_SECONDS=float(config["REPOSTWATCH_SITE_TRY_SECONDS"]),
+        # Manual URL checks run `repostwatch check` on the app's own database.
+        REPOSTWATCH_DATABASE_URL=str(database_url),
+        # The crawls page's "run now" hands crawls to these nodes, as `crawls run-now` does.
+        REPOSTWATCH_SCRAPYD_URLS=str(config["REPOSTWATCH_SCRAPYD_URLS"]),
+        REPOSTWATCH_SCRAPYD_PROJECT=str(config["REPOSTWATCH_SCRAPYD_PROJECT"]),
         # Reference changes (closing a case) are announced to running crawls through it.
         REPOSTWATCH_REDIS_URL=str(config["REPOSTWATCH_REDIS_URL"]),
         # Reference uploads (crawler/review/casework.py): held in memory up to this size.

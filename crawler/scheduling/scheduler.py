@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +41,6 @@ from crawler.scheduling import health
 from crawler.scheduling.alerts import Alerter, HealthAlert, MoveAlert
 from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
-from crawler.scheduling.upkeep import Upkeep
 from crawler.sites import SiteConfig, SiteConfigError, Sites, load_sites
 
 logger = logging.getLogger("repostwatch.scheduler")
@@ -50,6 +50,16 @@ SEARCH_TRIGGER = state.SEARCH_TRIGGER
 #: A run handed over less than this long ago is not checked against scrapyd's job lists yet
 #: (its job may be on its way: the run is opened before the job is queued).
 HANDOVER_GRACE = timedelta(seconds=60)
+
+
+class Background(Protocol):
+    """What the scheduler needs of the work it starts beside each pass (the takedown upkeep,
+    crawler/scheduling/upkeep.py): named by what it does, so that the scheduler does not import
+    the upkeep (and the review app, which starts crawls through it, none of the re-checks)."""
+
+    def start(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> object: ...
 
 
 class SiteBusy(RuntimeError):
@@ -130,7 +140,7 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] = utcnow,
         alerter: Alerter | None = None,
-        upkeep: Upkeep | None = None,
+        upkeep: Background | None = None,
     ):
         if not clients:
             raise ValueError("the scheduler needs at least one scrapyd node")

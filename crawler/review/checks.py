@@ -1,0 +1,183 @@
+"""Manual URL checks in the web app (the ``monitor`` role and above): staff paste page URLs found
+by hand; they are checked once as `repostwatch check URL...` does (crawler/sites/checks.py: the
+site whose domains hold them, with its settings and no link followed, else the default profile
+under the site name ``manual``), in the background (crawler/review/check_runner.py).
+
+Submitting opens the check's crawl run and writes ``manual_check`` to the audit log with the
+submitter, the site and the URLs; the page lists the recent checks (the web app's and the
+CLI's, from the audit log) with their run's state and figures.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from crawler.db import audit
+from crawler.db import runs as db_runs
+from crawler.review import check_runner, web
+from crawler.sites import SiteConfig, SiteConfigError, load_sites
+from crawler.sites.checks import MANUAL_SITE, check_config, site_for_urls
+
+bp = Blueprint("checks", __name__, url_prefix="/checks")
+NAV = [("checks.index", _l("URL check"), "monitor")]
+#: The most URLs one check takes (one crawl: paste more as several checks).
+MAX_URLS = 50
+MAX_URL_LENGTH = 2048
+RECENT_CHECKS = 20
+
+
+def parse_urls(
+    text: str, configs: list[SiteConfig]
+) -> tuple[list[str], SiteConfig | None, list[str]]:
+    """The URLs of ``text`` (one a line, blank lines ignored, repeats dropped), the site whose
+    settings check them (None: the default profile) and what is wrong with them, in the user's
+    language (empty: they can be checked)."""
+    urls: list[str] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        url = line.strip()
+        if not url:
+            continue
+        if not _web_address(url):
+            errors.append(
+                _(
+                    "Line %(line)d: %(url)s is not a page address; write one address a line, "
+                    "starting with https:// or http://.",
+                    line=number,
+                    url=url[:200],
+                )
+            )
+        elif url not in urls:
+            urls.append(url)
+    if not urls and not errors:
+        errors.append(_("Paste at least one page address."))
+    if len(urls) > MAX_URLS:
+        errors.append(
+            _(
+                "%(count)d addresses: one check takes at most %(max)d; split them into several.",
+                count=len(urls),
+                max=MAX_URLS,
+            )
+        )
+    if errors:
+        return urls, None, errors
+    owners: dict[str, list[str]] = {}
+    for url in urls:
+        owner = site_for_urls([url], configs)
+        owners.setdefault(owner.name if owner else "", []).append(url)
+    if len(owners) > 1:
+        groups = "; ".join(
+            f"{name or _('no site')}: {', '.join(found)}" for name, found in sorted(owners.items())
+        )
+        errors.append(
+            _(
+                "The addresses belong to different sites; check them separately (%(groups)s).",
+                groups=groups,
+            )
+        )
+        return urls, None, errors
+    return urls, site_for_urls(urls, configs), []
+
+
+def _web_address(url: str) -> bool:
+    if len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _site_configs() -> list[SiteConfig]:
+    loaded = load_sites(current_app.config["REPOSTWATCH_SITES_DIR"])
+    return [f.config for f in loaded.files if f.config is not None]
+
+
+def _recent():
+    """The recent checks (web app and CLI), newest first, each with its run (None: gone)."""
+    with web.transaction() as db:
+        entries, _total = audit.list_entries(db, action="manual_check", per_page=RECENT_CHECKS)
+        found = []
+        for entry in entries:
+            run = None
+            if entry.target_type == "crawl_run" and (entry.target_id or "").isdigit():
+                try:
+                    run = db_runs.get_run(db, int(entry.target_id))
+                except db_runs.RunNotFound:
+                    run = None
+            found.append((entry, run))
+    return found
+
+
+@bp.route("/")
+@web.requires("monitor")
+def index():
+    return render_template("checks.html", text="", errors=[], checks=_recent(), max_urls=MAX_URLS)
+
+
+@bp.route("/", methods=["POST"])
+@web.requires("monitor")
+def submit():
+    text = request.form.get("urls", "")
+    try:
+        configs = _site_configs()
+    except SiteConfigError as exc:
+        return _refused(text, [_("The site files cannot be read: %(reason)s", reason=str(exc))])
+    urls, base, errors = parse_urls(text, configs)
+    if errors:
+        return _refused(text, errors)
+    try:
+        config = check_config(urls, base)
+    except ValueError as exc:
+        return _refused(text, [_("The addresses cannot be checked: %(reason)s", reason=str(exc))])
+    site = config.name
+    with web.transaction() as db:
+        run_id = db_runs.start_run(db, site, triggered_by=db_runs.CHECK_TRIGGER)
+        web.log(
+            db,
+            "manual_check",
+            target_type="crawl_run",
+            target_id=run_id,
+            details={"site": site, "urls": urls},
+        )
+    try:
+        command = check_runner.check_command(run_id, None if base is None else site, urls)
+        environment = check_runner.child_environment(
+            {
+                "REPOSTWATCH_DATABASE_URL": current_app.config["REPOSTWATCH_DATABASE_URL"],
+                "REPOSTWATCH_SITES_DIR": current_app.config["REPOSTWATCH_SITES_DIR"],
+            }
+        )
+        check_runner.start_check(command, environment)
+    except check_runner.CheckNotStarted as exc:
+        with web.transaction() as db:
+            db_runs.close_run(db, run_id, status="failed", finish_reason=str(exc))
+        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("checks.index"))
+    origin = _("the default profile") if site == MANUAL_SITE else site
+    flash(
+        ngettext(
+            "Checking %(num)d address with the settings of %(site)s: crawl run %(run)d.",
+            "Checking %(num)d addresses with the settings of %(site)s: crawl run %(run)d.",
+            len(urls),
+            site=origin,
+            run=run_id,
+        ),
+        "info",
+    )
+    return redirect(url_for("checks.index"))
+
+
+def _refused(text: str, errors: list[str]):
+    return (
+        render_template(
+            "checks.html", text=text, errors=errors, checks=_recent(), max_urls=MAX_URLS
+        ),
+        400,
+    )

@@ -1,0 +1,199 @@
+"""The crawls page of the monitoring team (the ``monitor`` role and above): every site file with
+its schedule, state, next crawl, health and reason, as `repostwatch crawls list` shows them
+(crawler/scheduling/outlook.py, the one schedule rule); run now, pause and resume, as `crawls
+run-now` / `pause` / `resume` do (each audited: ``crawl_run_now``, ``crawl_pause``,
+``crawl_resume``); a site's recent runs with a small chart per figure; a run's figures.
+
+Figures are read from the run rows the crawl writes (``crawl_runs``). A crawl writes its row
+when it opens and when it closes, not while it runs: a running crawl shows "running" with no
+figures until it ends.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crawler.db import runs as db_runs
+from crawler.db import schedules
+from crawler.db.models import utcnow
+from crawler.review import i18n, run_figures, web
+from crawler.scheduling.outlook import read_outlooks, site_configs
+from crawler.sites import SiteConfigError
+
+bp = Blueprint("crawls", __name__, url_prefix="/crawls")
+NAV = [("crawls.index", _l("Crawls"), "monitor")]
+#: Runs shown (and charted) on a site's page.
+RECENT_RUNS = 20
+#: What each charted figure is called.
+FIGURE_NAMES = {
+    "pages": _l("Pages"),
+    "media": _l("Media"),
+    "bytes": _l("Bytes"),
+    "refused": _l("Refusals"),
+    "errors": _l("Errors"),
+    "flags": _l("Flags"),
+}
+
+
+def _configs():
+    """Every site file by name (None: the file does not validate); a 503 when the directory
+    cannot be read."""
+    try:
+        return site_configs(current_app.config["REPOSTWATCH_SITES_DIR"])
+    except SiteConfigError as exc:
+        abort(503, _("The site files cannot be read: %(reason)s", reason=str(exc)))
+
+
+def _known_site(site: str) -> str:
+    if site not in _configs():
+        abort(404, _("There is no site file named %(site)s.", site=site))
+    return site
+
+
+@bp.route("/")
+@web.requires("monitor")
+def index():
+    configs = _configs()
+    with web.transaction() as db:
+        outlooks = read_outlooks(db, configs, utcnow())
+        health = schedules.health_states(db)
+        running = {run.site: run for run in schedules.active_runs(db)}
+        last = {name: db_runs.list_runs(db, site=name, limit=1) for name in configs}
+    rows = [
+        {
+            "outlook": outlook,
+            "health": health.get(outlook.site),
+            "running": running.get(outlook.site),
+            "last": (last.get(outlook.site) or [None])[0],
+        }
+        for outlook in outlooks
+    ]
+    return render_template("crawls.html", rows=rows)
+
+
+@bp.route("/sites/<site>")
+@web.requires("monitor")
+def site_page(site: str):
+    configs = _configs()
+    _known_site(site)
+    with web.transaction() as db:
+        (outlook,) = read_outlooks(db, {site: configs[site]}, utcnow())
+        health = schedules.health_states(db).get(site)
+        recent = db_runs.list_runs(db, site=site, limit=RECENT_RUNS)
+    found = [run_figures.figures(run) for run in recent]
+    oldest_first = list(reversed(found))
+    labels = [f"#{f.run.id} {i18n.when(f.run.started_at)}" for f in oldest_first]
+    charts = {
+        name: run_figures.bar_chart(
+            [f.figure(name) for f in oldest_first],
+            labels,
+            _("%(figure)s of the last %(n)d runs", figure=str(label), n=len(found)),
+        )
+        for name, label in FIGURE_NAMES.items()
+    }
+    return render_template(
+        "crawl_site.html",
+        outlook=outlook,
+        health=health,
+        runs=found,
+        charts=charts if found else None,
+        figure_names=FIGURE_NAMES,
+    )
+
+
+@bp.route("/runs/<int:run_id>")
+@web.requires("monitor")
+def run_page(run_id: int):
+    with web.transaction() as db:
+        try:
+            run = db_runs.get_run(db, run_id)
+        except db_runs.RunNotFound:
+            abort(404, _("There is no crawl run %(id)d.", id=run_id))
+    return render_template("crawl_run.html", figures=run_figures.figures(run))
+
+
+@bp.route("/sites/<site>/run-now", methods=["POST"])
+@web.requires("monitor")
+def run_now(site: str):
+    """Hand a crawl of the site to scrapyd now, as `repostwatch crawls run-now` does."""
+    from crawler.scheduling.scheduler import NoNodeAvailable, Scheduler, SiteBusy
+    from crawler.scheduling.scrapyd import ScrapydClient, parse_nodes
+
+    if _configs().get(_known_site(site)) is None:
+        flash(_("The site file of %(site)s does not validate: fix it first.", site=site), "error")
+        return redirect(url_for("crawls.index"))
+    try:
+        nodes = parse_nodes(current_app.config["REPOSTWATCH_SCRAPYD_URLS"])
+    except ValueError as exc:
+        flash(_("No scrapyd node can be used: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("crawls.index"))
+    project = current_app.config["REPOSTWATCH_SCRAPYD_PROJECT"]
+    service = Scheduler(
+        web.state().sessions,
+        current_app.config["REPOSTWATCH_SITES_DIR"],
+        [ScrapydClient(node, project) for node in nodes],
+    )
+    try:
+        handover = service.start_crawl(site, triggered_by="manual")
+    except (SiteBusy, NoNodeAvailable) as exc:
+        with web.transaction() as db:
+            web.log(
+                db,
+                "crawl_run_now",
+                target_type="site",
+                target_id=site,
+                details={"refused": str(exc)},
+            )
+        flash(
+            _("The crawl of %(site)s was not started: %(reason)s", site=site, reason=str(exc)),
+            "error",
+        )
+        return redirect(url_for("crawls.index"))
+    with web.transaction() as db:
+        web.log(
+            db,
+            "crawl_run_now",
+            target_type="site",
+            target_id=site,
+            details={"run_id": handover.run_id, "node": handover.node, "job": handover.job},
+        )
+    flash(
+        _(
+            "Crawl run %(run)d of %(site)s handed to scrapyd (%(node)s).",
+            run=handover.run_id,
+            site=site,
+            node=handover.node,
+        ),
+        "info",
+    )
+    return redirect(url_for("crawls.index"))
+
+
+@bp.route("/sites/<site>/pause", methods=["POST"])
+@web.requires("monitor")
+def pause(site: str):
+    return _set_paused(_known_site(site), True)
+
+
+@bp.route("/sites/<site>/resume", methods=["POST"])
+@web.requires("monitor")
+def resume(site: str):
+    return _set_paused(_known_site(site), False)
+
+
+def _set_paused(site: str, paused: bool):
+    """Pause or resume the site's scheduled crawls, as `repostwatch crawls pause` / `resume`."""
+    with web.transaction() as db:
+        changed = schedules.set_paused(db, site, paused, at=utcnow())
+        if changed:
+            web.log(
+                db, "crawl_pause" if paused else "crawl_resume", target_type="site", target_id=site
+            )
+    if paused:
+        message = _("%(site)s is paused.") if changed else _("%(site)s was paused already.")
+    else:
+        message = _("%(site)s is resumed.") if changed else _("%(site)s was not paused.")
+    flash(message % {"site": site}, "info")
+    return redirect(url_for("crawls.index"))

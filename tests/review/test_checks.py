@@ -1,0 +1,113 @@
+"""The manual URL check form (crawler/review/checks.py): validation with clear errors, the check
+run in the background by `repostwatch check --run-id`, its submitter in the audit log, its run's
+state on the page."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import select
+
+from crawler.db.models import AuditEntry, CrawlRun
+from crawler.review import create_app
+from crawler.review.checks import MAX_URLS
+from tests.review.conftest import SECRET, https_client, login, post
+from tests.support.settings import default_web_config
+
+BOARD = 'name = "board"\nstart_urls = ["https://board.example/"]\n'
+
+
+@pytest.fixture
+def checks_app(database_url, engine, evidence_keys, tmp_path):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "board.toml").write_text(BOARD, encoding="utf-8")
+    app = create_app(
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
+            REPOSTWATCH_SITES_DIR=str(sites),
+        )
+    )
+    yield app
+    app.extensions["repostwatch"].engine.dispose()
+
+
+def _submit(client, text: str):
+    return post(client, "/checks/", {"urls": text}, page="/checks/")
+
+
+REFUSED = [
+    ("", "Paste at least one page address."),
+    ("  \n\n", "Paste at least one page address."),
+    (
+        "https://board.example/1\nftp://board.example/2",
+        "Line 2: ftp://board.example/2 is not a page address",
+    ),
+    ("board.example/post/1", "Line 1: board.example/post/1 is not a page address"),
+    ("https://board.example/a b", "is not a page address"),
+    (
+        "\n".join(f"https://board.example/{n}" for n in range(MAX_URLS + 1)),
+        f"{MAX_URLS + 1} addresses: one check takes at most {MAX_URLS}",
+    ),
+    (
+        "https://board.example/1\nhttps://elsewhere.example/2",
+        "The addresses belong to different sites; check them separately "
+        "(no site: https://elsewhere.example/2; board: https://board.example/1)",
+    ),
+]
+
+
+def test_the_form_refuses_what_it_cannot_check_and_keeps_the_text(checks_app, world):
+    world.user("mo", "monitor")
+    client = https_client(checks_app)
+    login(client, "mo")
+    for text, error in REFUSED:
+        response = _submit(client, text)
+        assert response.status_code == 400, text
+        page = response.text
+        assert 'id="check-errors"' in page and error in page, page[page.find("check-errors") :]
+        assert f">{text}</textarea>" in page
+    with world.sessions() as session:
+        assert (
+            session.scalars(select(AuditEntry).where(AuditEntry.action == "manual_check")).all()
+            == []
+        )
+        assert session.scalars(select(CrawlRun).where(CrawlRun.triggered_by == "check")).all() == []
+
+
+def test_a_check_runs_in_the_background_and_shows_its_run(
+    checks_app, world, database_url, monkeypatch
+):
+    """The real `repostwatch check`: a page on 127.0.0.1 belongs to no site, so the default
+    profile checks it and refuses its private address: the run ends failed with no page."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("one real check is enough; the run rows are the same on PostgreSQL")
+    monkeypatch.setenv("REPOSTWATCH_HASH_WORKERS", "1")
+    world.user("mo", "monitor")
+    client = https_client(checks_app)
+    login(client, "mo")
+    url = "http://127.0.0.1:9/post/1"
+    response = _submit(client, f"{url}\n{url}\n")  # a repeat is dropped
+    assert response.status_code == 302
+    with world.sessions() as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.triggered_by == "check")).one()
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "manual_check"))
+    assert (entry.username, entry.target_type, entry.target_id) == ("mo", "crawl_run", str(run.id))
+    assert json.loads(entry.details) == {"site": "manual", "urls": [url]}
+    page = client.get("/checks/").text
+    assert "Checking 1 address with the settings of the default profile" in page
+    assert f"#{run.id}" in page and url in page
+
+    deadline = time.monotonic() + 90
+    status = "running"
+    while status == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        with world.sessions() as session:
+            status = session.scalar(select(CrawlRun.status).where(CrawlRun.id == run.id))
+    assert status == "failed"
+    row = client.get("/checks/").text.split(f"#{run.id}</a>")[1].split("</tr>")[0]
+    assert "failed" in row and "no_page_crawled" in row

@@ -1,0 +1,253 @@
+"""The crawls page (crawler/review/crawls.py): every site with its schedule, state, next crawl,
+health and reason; run now, pause and resume, audited; a site's recent runs charted; a run's
+figures from its row; the monitor role."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import pytest
+from sqlalchemy import select
+
+from crawler.db import schedules
+from crawler.db.models import AuditEntry, CrawlRun, utcnow
+from crawler.db.runs import ensure_site, finish_run, start_run
+from crawler.review import create_app
+from tests.review.conftest import SECRET, https_client, login, post
+from tests.support.settings import default_web_config
+
+SITES = {
+    "board": 'name = "board"\nstart_urls = ["https://board.example/"]\n[schedule]\nevery = "6h"\n',
+    "gallery": 'name = "gallery"\nstart_urls = ["https://gallery.example/"]\n',
+    "broken": 'name = "broken"\nstart_urls = "not a list"\n',
+}
+STATS = {
+    "repostwatch/pages": 12,
+    "repostwatch/media/hashed/image": 30,
+    "repostwatch/media/hashed/video": 2,
+    "repostwatch/media/downloaded": 28,
+    "repostwatch/media/cache_hits": 4,
+    "repostwatch/video/ranged": 1,
+    "repostwatch/video/hls/streams": 1,
+    "repostwatch/refused/robots_txt": 3,
+    "repostwatch/errors/http_503": 2,
+    "repostwatch/media/failed/too_large": 1,
+    "repostwatch/flags/new": 1,
+    "repostwatch/flags/seen_again": 2,
+}
+
+
+@pytest.fixture
+def sites_dir(tmp_path):
+    directory = tmp_path / "sites"
+    directory.mkdir()
+    for name, text in SITES.items():
+        (directory / f"{name}.toml").write_text(text, encoding="utf-8")
+    return directory
+
+
+def _app(database_url, evidence_keys, sites_dir, scrapyd_urls: str):
+    return create_app(
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
+            REPOSTWATCH_SITES_DIR=str(sites_dir),
+            REPOSTWATCH_SCRAPYD_URLS=scrapyd_urls,
+        )
+    )
+
+
+class FakeScrapyd(BaseHTTPRequestHandler):
+    """scrapyd's JSON API as the scheduler uses it (no project deployed here: a crawl cannot run
+    in this test), keeping what it was asked to schedule."""
+
+    scheduled: list[dict[str, str | list[str]]] = []
+
+    def do_GET(self):
+        if self.path.startswith("/daemonstatus.json"):
+            self._answer({"status": "ok", "pending": 0, "running": 0, "finished": 0})
+        else:
+            self._answer({"status": "ok", "pending": [], "running": [], "finished": []})
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        pairs = parse_qsl(body)
+        asked = {k: v for k, v in pairs if k != "setting"}
+        asked["setting"] = [v for k, v in pairs if k == "setting"]
+        self.scheduled.append(asked)
+        self._answer({"status": "ok", "jobid": asked["jobid"]})
+
+    def _answer(self, answer: dict) -> None:
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def scrapyd_node():
+    FakeScrapyd.scheduled = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeScrapyd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://ops:s3cret@127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def _runs(world, site: str, figures: list[tuple[int, int]]) -> list[int]:
+    """Finished runs of ``site`` with (pages, media), oldest first, each with :data:`STATS`."""
+    ids = []
+    with world.sessions.begin() as session:
+        for pages, media in figures:
+            run_id = start_run(session, site)
+            finish_run(
+                session,
+                run_id,
+                status="finished",
+                finish_reason="finished",
+                pages=pages,
+                media=media,
+                bytes=1000 * pages,
+                errors=3,
+                flags=3,
+                stats=json.dumps(STATS),
+            )
+            ids.append(run_id)
+    return ids
+
+
+def _audit(world, action: str) -> list[AuditEntry]:
+    with world.sessions() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_a_monitor_sees_every_site_and_no_flag(world, database_url, evidence_keys, sites_dir):
+    app = _app(database_url, evidence_keys, sites_dir, "")
+    runs = _runs(world, "board", [(10, 20)])
+    with world.sessions.begin() as session:
+        schedules.save_health(
+            session,
+            ensure_site(session, "board"),
+            state="unhealthy",
+            reason="crawl run 1 crawled no page",
+            since=utcnow(),
+            last_run_id=runs[0],
+        )
+        schedules.save_schedule_state(
+            session, "board", schedule="every 6h", next_due_at=utcnow() + timedelta(hours=2)
+        )
+    world.user("mo", "monitor")
+    client = https_client(app)
+    response = login(client, "mo")
+    assert response.location == "/crawls/"  # a monitor's first page: no queue for them
+    page = client.get("/crawls/").text
+    for name in SITES:
+        assert f'id="site-{name}"' in page
+    board = page[page.index('id="site-board"') :].split("</tr>")[0]
+    assert "every 6h" in board and "scheduled" in board and "unhealthy" in board
+    assert "crawl run 1 crawled no page" in board and f"#{runs[0]}" in board
+    gallery = page[page.index('id="site-gallery"') :].split("</tr>")[0]
+    assert "by hand" in gallery and "Pause" not in gallery and "Run now" in gallery
+    broken = page[page.index('id="site-broken"') :].split("</tr>")[0]
+    assert "invalid site file" in broken and "Run now" not in broken
+    for refused in ("/", f"/flags/{world.flag(1)}", "/notices/", "/cases/", "/admin/users"):
+        assert client.get(refused).status_code == 403, refused
+    assert client.get("/account/").status_code == 200
+    assert client.get("/crawls/sites/nowhere").status_code == 404
+
+
+def test_pause_and_resume_are_audited(world, database_url, evidence_keys, sites_dir):
+    app = _app(database_url, evidence_keys, sites_dir, "")
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    assert post(client, "/crawls/sites/board/pause", page="/crawls/").status_code == 302
+    assert "board is paused." in client.get("/crawls/").text
+    board = client.get("/crawls/").text.split('id="site-board"')[1].split("</tr>")[0]
+    assert "paused" in board and "Resume" in board
+    post(client, "/crawls/sites/board/pause", page="/crawls/")  # already: no second entry
+    post(client, "/crawls/sites/board/resume", page="/crawls/")
+    with world.sessions() as session:
+        assert not schedules.get_schedule_state(session, "board").paused
+    assert [(e.action, e.target_id, e.username) for e in _audit(world, "crawl_pause")] == [
+        ("crawl_pause", "board", "mo")
+    ]
+    assert [e.target_id for e in _audit(world, "crawl_resume")] == ["board"]
+    assert post(client, "/crawls/sites/nowhere/pause", page="/crawls/").status_code == 404
+
+
+def test_run_now_hands_the_crawl_to_scrapyd_and_is_audited(
+    world, database_url, evidence_keys, sites_dir, scrapyd_node
+):
+    app = _app(database_url, evidence_keys, sites_dir, scrapyd_node)
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    post(client, "/crawls/sites/board/run-now", page="/crawls/")
+    (asked,) = FakeScrapyd.scheduled
+    with world.sessions() as session:
+        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+    assert run.triggered_by == "manual" and run.status == "running"
+    assert asked["site"] == "board" and asked["jobid"] == f"board.{run.id}"
+    assert asked["setting"] == [f"REPOSTWATCH_RUN_ID={run.id}"]
+    assert f"Crawl run {run.id} of board handed to scrapyd" in client.get("/crawls/").text
+    # The same site again while its run is open: refused, and that is audited too.
+    post(client, "/crawls/sites/board/run-now", page="/crawls/")
+    assert len(FakeScrapyd.scheduled) == 1
+    assert "still running" in client.get("/crawls/").text
+    entries = _audit(world, "crawl_run_now")
+    assert [json.loads(e.details).get("run_id") for e in entries] == [run.id, None]
+    assert "refused" in json.loads(entries[1].details)
+
+
+def test_run_now_without_a_usable_node_says_why(world, database_url, evidence_keys, sites_dir):
+    app = _app(database_url, evidence_keys, sites_dir, "http://127.0.0.1:6800/")  # no credentials
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    post(client, "/crawls/sites/board/run-now", page="/crawls/")
+    assert "No scrapyd node can be used" in client.get("/crawls/").text
+    with world.sessions() as session:
+        assert session.scalar(select(CrawlRun).where(CrawlRun.triggered_by == "manual")) is None
+
+
+def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
+    world, database_url, evidence_keys, sites_dir
+):
+    app = _app(database_url, evidence_keys, sites_dir, "")
+    runs = _runs(world, "board", [(10, 20), (12, 24), (1, 0)])
+    world.user("rev", "reviewer")  # roles above monitor see it too
+    client = https_client(app)
+    login(client, "rev")
+    page = client.get("/crawls/sites/board").text
+    charts = page.split('<svg class="spark"')[1:]
+    assert len(charts) == 6  # pages, media, bytes, refusals, errors, flags
+    pages_chart = charts[0].split("</svg>")[0]
+    assert pages_chart.count("<rect") == 3 and "<script" not in pages_chart
+    assert f"#{runs[2]}" in pages_chart and ": 1</title>" in pages_chart
+    assert "http" not in pages_chart.replace("http://www.w3.org/2000/svg", "")
+
+    run_page = client.get(f"/crawls/runs/{runs[0]}").text
+    for shown in (
+        "Media hashed: image",
+        "Delivery: whole",
+        "Delivery: ranged",
+        "Delivery: hls",
+        "Delivery: cache",
+        "Refused: robots_txt",
+        "Error: http_503",
+        "Error: media: too_large",
+        "New flags",
+    ):
+        assert shown in run_page, shown
+    assert client.get("/crawls/runs/999999").status_code == 404
