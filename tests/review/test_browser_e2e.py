@@ -182,7 +182,8 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
         assert f"플래그 {ids[0]}: 확인됨." in page.inner_text("main")
 
         menu = [a.get_attribute("href") for a in page.query_selector_all("header nav a")]
-        assert len(menu) == 7, menu  # queue, notices, cases, dashboard, audit, users, account
+        # queue, notices, cases, dashboard, crawls, URL check, sites, audit, users, account
+        assert len(menu) == 10, menu
         for href in menu:
             page.goto(f"{url}{href}")
             heading = page.inner_text("h1")
@@ -206,6 +207,16 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
         assert page.inner_text(".note-body") == "같은 게시자가 올린 것 같음"
         assert "메모를 추가했습니다." in page.inner_text("main")
         assert page.inner_text(".note-author") == "kim"
+        # The crawls page lists the bundled demo site; the check form explains a bad address.
+        page.goto(f"{url}/crawls/")
+        assert "demo" in page.inner_text("#crawls")
+        page.goto(f"{url}/checks/")
+        page.fill("#urls", "board.example/post/1")
+        page.click("#check")
+        assert "1번째 줄: board.example/post/1은(는) 페이지 주소가 아닙니다" in page.inner_text(
+            "#check-errors"
+        )
+        assert page.input_value("#urls") == "board.example/post/1"
 
         page.goto(f"{url}/account/")
         page.select_option("#locale", "en")
