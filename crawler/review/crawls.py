@@ -35,6 +35,20 @@ FIGURE_NAMES = {
     "errors": _l("Errors"),
     "flags": _l("Flags"),
 }
+#: Media kinds and delivery forms (crawler/review/run_figures.py) as staff read them; refusal
+#: reasons and error kinds are shown as the crawl counts them (``robots_txt``, ``http_503``).
+KIND_WORDS = {"image": _l("images"), "video": _l("videos")}
+DELIVERY_WORDS = {
+    "whole": _l("downloaded whole"),
+    "cache": _l("unchanged, matched from the media cache"),
+    "ranged": _l("large files sampled by byte ranges"),
+    "stream-budget": _l("only the start (the server ignores byte ranges)"),
+    "hls": _l("HLS streams sampled by segments"),
+    "dash": _l("DASH streams sampled by segments"),
+    "browser": _l("streams the page's player asked for"),
+}
+#: Seconds a scrapyd node may take to answer "run now" before it counts as down.
+SCRAPYD_TIMEOUT = 5
 
 
 def _configs():
@@ -111,7 +125,12 @@ def run_page(run_id: int):
             run = db_runs.get_run(db, run_id)
         except db_runs.RunNotFound:
             abort(404, _("There is no crawl run %(id)d.", id=run_id))
-    return render_template("crawl_run.html", figures=run_figures.figures(run))
+    return render_template(
+        "crawl_run.html",
+        figures=run_figures.figures(run),
+        kinds={k: str(v) for k, v in KIND_WORDS.items()},
+        forms={k: str(v) for k, v in DELIVERY_WORDS.items()},
+    )
 
 
 @bp.route("/sites/<site>/run-now", methods=["POST"])
@@ -133,7 +152,7 @@ def run_now(site: str):
     service = Scheduler(
         web.state().sessions,
         current_app.config["REPOSTWATCH_SITES_DIR"],
-        [ScrapydClient(node, project) for node in nodes],
+        [ScrapydClient(node, project, timeout=SCRAPYD_TIMEOUT) for node in nodes],
     )
     try:
         handover = service.start_crawl(site, triggered_by="manual")

@@ -166,6 +166,7 @@ def test_a_monitor_sees_every_site_and_no_flag(world, database_url, evidence_key
     assert client.get("/crawls/sites/nowhere").status_code == 404
 
 
+@pytest.mark.any_database
 def test_pause_and_resume_are_audited(world, database_url, evidence_keys, sites_dir):
     app = _app(database_url, evidence_keys, sites_dir, "")
     world.user("mo", "monitor")
@@ -210,6 +211,7 @@ def test_run_now_hands_the_crawl_to_scrapyd_and_is_audited(
     assert "refused" in json.loads(entries[1].details)
 
 
+@pytest.mark.any_database
 def test_run_now_without_a_usable_node_says_why(world, database_url, evidence_keys, sites_dir):
     app = _app(database_url, evidence_keys, sites_dir, "http://127.0.0.1:6800/")  # no credentials
     world.user("mo", "monitor")
@@ -221,6 +223,7 @@ def test_run_now_without_a_usable_node_says_why(world, database_url, evidence_ke
         assert session.scalar(select(CrawlRun).where(CrawlRun.triggered_by == "manual")) is None
 
 
+@pytest.mark.any_database
 def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
     world, database_url, evidence_keys, sites_dir
 ):
@@ -239,11 +242,11 @@ def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
 
     run_page = client.get(f"/crawls/runs/{runs[0]}").text
     for shown in (
-        "Media hashed: image",
-        "Delivery: whole",
-        "Delivery: ranged",
-        "Delivery: hls",
-        "Delivery: cache",
+        "Media hashed: images",
+        "Delivery: downloaded whole",
+        "Delivery: large files sampled by byte ranges",
+        "Delivery: HLS streams sampled by segments",
+        "Delivery: unchanged, matched from the media cache",
         "Refused: robots_txt",
         "Error: http_503",
         "Error: media: too_large",
