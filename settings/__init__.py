@@ -136,6 +136,9 @@ REPOSTWATCH_REDIS_URL = os.environ.get("REPOSTWATCH_REDIS_URL", "")
 #: env REPOSTWATCH_REFERENCE_POLL_SECONDS: seconds between a running crawl's checks for
 #: references added or withdrawn meanwhile, without Redis ...
 REPOSTWATCH_REFERENCE_POLL_SECONDS = _number("REPOSTWATCH_REFERENCE_POLL_SECONDS", 2.0)
+#: env REPOSTWATCH_RUN_PROGRESS_SECONDS: seconds between a running crawl's writes of its figures
+#: so far to its crawl run row (the web app's crawls page shows them); 0: only when it ends.
+REPOSTWATCH_RUN_PROGRESS_SECONDS = _number("REPOSTWATCH_RUN_PROGRESS_SECONDS", 5.0)
 #: env REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS: ... and with Redis (announcements are
 #: instant; this poll is the safety net).
 REPOSTWATCH_REFERENCE_POLL_SECONDS_WITH_REDIS = _number(

@@ -115,6 +115,7 @@ class HashMatchPipeline:
         media_concurrency: int,
         spill_file: str,
         reference_poll_seconds: float,
+        run_progress_seconds: float,
         redis_url: str,
         use_media_cache: bool,
         media_cache_rehash_days: float,
@@ -137,6 +138,8 @@ class HashMatchPipeline:
         self.media_concurrency = media_concurrency
         self.spill_file = spill_file
         self.reference_poll_seconds = reference_poll_seconds
+        # Seconds between writes of the figures so far to the run's row (0: only at the end).
+        self.run_progress_seconds = run_progress_seconds
         self.redis_url = redis_url  # "" without Redis
         self.use_media_cache = use_media_cache
         self.media_cache_rehash_days = media_cache_rehash_days
@@ -169,6 +172,7 @@ class HashMatchPipeline:
         self.stream_budget: StreamBudget | None = None  # set by from_crawler
         self.poller: asyncio.Future[None] | None = None
         self.listener: asyncio.Future[None] | None = None
+        self.progress: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HashMatchPipeline:
@@ -205,6 +209,7 @@ class HashMatchPipeline:
             media_concurrency=settings.getint("REPOSTWATCH_MEDIA_CONCURRENCY"),
             spill_file=settings.get("REPOSTWATCH_SPILL_FILE"),
             reference_poll_seconds=poll_seconds,
+            run_progress_seconds=settings.getfloat("REPOSTWATCH_RUN_PROGRESS_SECONDS"),
             redis_url=redis_url,
             use_media_cache=settings.getbool("REPOSTWATCH_MEDIA_CACHE"),
             media_cache_rehash_days=settings.getfloat("REPOSTWATCH_MEDIA_CACHE_REHASH_DAYS"),
@@ -268,6 +273,8 @@ class HashMatchPipeline:
         self.stats.set_value(RUN_ID, self.run.run_id)
         self.stats.set_value(REFERENCES, loaded)
         self.run.close_at_exit()
+        if self.run_progress_seconds > 0:
+            self.progress = asyncio.ensure_future(self._write_progress())
         logger.info(
             "Crawl run %s of site %r: matching against %d reference hashes, %d hashing %s",
             self.run.run_id,
@@ -320,8 +327,19 @@ class HashMatchPipeline:
             self.stats.inc_value(REFERENCES_ADDED_LIVE, applied.added)
             self.stats.inc_value(REFERENCES_WITHDRAWN_LIVE, applied.removed)
 
+    async def _write_progress(self) -> None:
+        """Write the crawl's figures so far to its run's row every few seconds, through the
+        database writer (so never after the run is closed: that waits for the writer)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.run_progress_seconds)
+            try:
+                await loop.run_in_executor(self.writer, self.run.progress, self.sessions)
+            except SQLAlchemyError as exc:
+                logger.warning("Could not write the crawl run's figures so far: %s", exc)
+
     def close_spider(self, spider: Spider | None = None) -> None:
-        for task in (self.poller, self.listener):
+        for task in (self.poller, self.listener, self.progress):
             if task is not None:
                 task.cancel()
         if self.hasher is not None:

@@ -207,6 +207,16 @@ class RunRow:
         """The run's closing figures, now."""
         return closing_figures(self.spider_name, self.stats.get_stats(), status, reason)
 
+    def progress(self, sessions: sessionmaker[Session]) -> None:
+        """Write the crawl's figures so far to its running row (REPOSTWATCH_RUN_PROGRESS_SECONDS).
+        Not a shared run's: its workers add their figures to it as they leave."""
+        if self.run_id is None or self.shared:
+            return
+        figures = self.figures("running", "")
+        counters = {k: v for k, v in figures.items() if k not in RUN_OUTCOME}
+        with sessions.begin() as session:
+            db.record_progress(session, self.run_id, **counters)
+
     def close(self, sessions: sessionmaker[Session], reason: str) -> None:
         """Close the run with the crawl's figures (Scrapy's ``spider_closed``); a database that
         cannot take them is tried three times, then the figures are logged."""

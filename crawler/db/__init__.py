@@ -77,6 +77,7 @@ from crawler.db.runs import (
     get_run,
     join_run,
     list_runs,
+    record_progress,
     start_run,
 )
 from crawler.db.session import (
@@ -150,6 +151,7 @@ __all__ = [
     "normalize_keyword",
     "put_cached_media",
     "record_match",
+    "record_progress",
     "reference_changes",
     "removals",
     "resend_due",

@@ -134,6 +134,28 @@ def finish_run(
         raise ValueError(f"crawl run {run_id} is already {current}")
 
 
+def record_progress(
+    session: Session,
+    run_id: int,
+    *,
+    pages: int,
+    media: int,
+    bytes: int,
+    errors: int,
+    flags: int,
+    stats: str | None = None,
+) -> bool:
+    """A running run's figures so far (the crawl writes them every few seconds, so that its
+    figures can be followed while it runs); False, changing nothing, once it is closed."""
+    written = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+        .values(pages=pages, media=media, bytes=bytes, errors=errors, flags=flags, stats=stats)
+        .returning(CrawlRun.id)
+    ).first()
+    return written is not None
+
+
 def add_to_run(
     session: Session,
     run_id: int,

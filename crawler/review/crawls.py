@@ -4,9 +4,9 @@ its schedule, state, next crawl, health and reason, as `repostwatch crawls list`
 run-now` / `pause` / `resume` do (each audited: ``crawl_run_now``, ``crawl_pause``,
 ``crawl_resume``); a site's recent runs with a small chart per figure; a run's figures.
 
-Figures are read from the run rows the crawl writes (``crawl_runs``). A crawl writes its row
-when it opens and when it closes, not while it runs: a running crawl shows "running" with no
-figures until it ends.
+Figures are read from the run rows the crawl writes (``crawl_runs``): when it opens, every few
+seconds while it runs (REPOSTWATCH_RUN_PROGRESS_SECONDS; a distributed run only as its workers
+leave) and when it closes.
 """
 
 from __future__ import annotations

@@ -51,7 +51,12 @@ def test_a_crawl_stopped_by_a_second_interrupt_closes_its_run_as_failed(database
     crawl = subprocess.Popen(
         [scrapy, "crawl", "site", "-a", "site=stuck"],
         cwd=PROJECT,
-        env={**os.environ, **env, "REPOSTWATCH_HASH_WORKERS": "1"},
+        env={
+            **os.environ,
+            **env,
+            "REPOSTWATCH_HASH_WORKERS": "1",
+            "REPOSTWATCH_RUN_PROGRESS_SECONDS": "0.2",
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -63,6 +68,10 @@ def test_a_crawl_stopped_by_a_second_interrupt_closes_its_run_as_failed(database
         [run] = _runs(database_url)
         assert run.status == "running"
         time.sleep(1.0)
+        # While it runs, the crawl writes its figures so far to the row, every 0.2 s here.
+        [run] = _runs(database_url)
+        assert run.status == "running" and run.stats is not None, run
+        assert json.loads(run.stats)["repostwatch/run_id"] == run.id
         crawl.send_signal(signal.SIGINT)  # shut down gracefully ...
         time.sleep(0.5)
         crawl.send_signal(signal.SIGINT)  # ... no: stop now, without closing the spider
