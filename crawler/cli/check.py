@@ -56,46 +56,36 @@ def check(
       repostwatch check "https://board.example/post/123" "https://board.example/post/124"
       repostwatch check --site board "https://mirror.example/post/9"
     """
-    if run_id is None:
-        _check(urls, site, allow_private_network, loglevel, None)
-        return
-    try:
-        _check(urls, site, allow_private_network, loglevel, run_id)
-    finally:
-        _close_if_open(run_id)
-
-
-def _check(
-    urls: tuple[str, ...],
-    site: str | None,
-    allow_private_network: bool,
-    loglevel: str | None,
-    run_id: int | None,
-) -> None:
     from crawler.crawling.process import run_crawl
     from crawler.sites import SiteConfigError
     from crawler.sites.checks import check_config, site_for_urls
 
-    overrides: dict[str, object] = {"LOG_LEVEL": loglevel.upper()} if loglevel else {}
-    if run_id is not None:
-        overrides["REPOSTWATCH_RUN_ID"] = run_id
-    settings = crawl_settings(**overrides)
+    settings = crawl_settings(**({"LOG_LEVEL": loglevel.upper()} if loglevel else {}))
     try:
-        if site is not None:
-            base = find_configured_site(site, settings)
-        else:
-            loaded = all_sites(settings)
-            base = site_for_urls(urls, [f.config for f in loaded.files if f.config is not None])
-        config = check_config(urls, base, allow_private_network=allow_private_network)
-    except SiteConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except ValueError as exc:
-        raise click.ClickException(_first_error(exc)) from exc
-    ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
-    origin = f"the settings of {config.name}" if base else "the default profile ('manual')"
-    click.echo(f"Checking {len(urls)} URL(s) with {origin}")
-    summary = run_crawl(config.source or config.name, config.name, settings, config=config)
-    if summary.run_id is not None and run_id is None:  # a joined run was audited by who opened it
+        try:
+            if site is not None:
+                base = find_configured_site(site, settings)
+            else:
+                loaded = all_sites(settings)
+                base = site_for_urls(urls, [f.config for f in loaded.files if f.config is not None])
+            config = check_config(urls, base, allow_private_network=allow_private_network)
+        except SiteConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ValueError as exc:
+            raise click.ClickException(_first_error(exc)) from exc
+        ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
+        joined = run_id is not None
+        if not joined:
+            run_id = _open_run(config.name)
+        # The crawl joins the run, which is marked a check: never judged for the site's health.
+        settings.set("REPOSTWATCH_RUN_ID", run_id, priority="cmdline")
+        origin = f"the settings of {config.name}" if base else "the default profile ('manual')"
+        click.echo(f"Checking {len(urls)} URL(s) with {origin}")
+        summary = run_crawl(config.source or config.name, config.name, settings, config=config)
+    finally:
+        if run_id is not None:
+            _close_if_open(run_id)
+    if summary.run_id is not None and not joined:  # a joined run was audited by who opened it
         with open_session() as session:
             audit_cli(
                 session,
@@ -111,8 +101,16 @@ def _check(
         raise click.ClickException(f"check of {config.name}: {summary.problem}; see the log above")
 
 
+def _open_run(site: str) -> int:
+    """Open the check's run (trigger ``check``), which the crawl joins."""
+    from crawler import db
+
+    with open_session() as session:
+        return db.start_run(session, site, triggered_by=db.CHECK_TRIGGER)
+
+
 def _close_if_open(run_id: int) -> None:
-    """Close the joined run as failed when the check ended without closing it (a bad URL, a
+    """Close the check's run as failed when the check ended without closing it (a bad URL, a
     site file that changed, a crawl that did not start): an open run blocks the site."""
     from crawler import db
 

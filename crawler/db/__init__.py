@@ -68,6 +68,7 @@ from crawler.db.references import (
     withdraw_references,
 )
 from crawler.db.runs import (
+    CHECK_TRIGGER,
     RunNotFound,
     RunView,
     add_to_run,
@@ -89,6 +90,7 @@ from crawler.db.session import (
 )
 
 __all__ = [
+    "CHECK_TRIGGER",
     "DECISIONS",
     "AddResult",
     "CachedMedia",

@@ -17,8 +17,8 @@ from crawler.db.models import RUN_STATUSES, CrawlRun, Site, utcnow
 from crawler.db.session import dialect_insert
 
 FINISHED_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
-#: The trigger of a manual URL check's run that the web app opened (`repostwatch check
-#: --run-id` joins it).
+#: The trigger of a manual URL check's run (`repostwatch check`, the web app's check form): a
+#: few pages found by hand, never judged for the site's health.
 CHECK_TRIGGER = "check"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import CrawlRun, Site, SiteHealth, SiteSchedule
-from crawler.db.runs import ensure_site, start_run
+from crawler.db.runs import CHECK_TRIGGER, ensure_site, start_run
 from crawler.db.session import dialect_insert
 
 #: The trigger of the runs of scheduled search crawls ([schedule] search_every / search_cron).
@@ -151,7 +151,9 @@ def run_job(session: Session, run_id: int) -> tuple[str | None, str | None, str 
 def closed_runs(
     session: Session, site_id: int, *, after_id: int | None = None, limit: int | None = None
 ) -> list[ClosedRun]:
-    """Runs of a site that ended, newest first; only those newer than ``after_id`` if given."""
+    """Runs of a site that ended, newest first; only those newer than ``after_id`` if given.
+    Manual checks (trigger ``check``: a few pages found by hand) are left out: they say nothing
+    about the site's health, and are no history for it."""
     query = (
         select(
             CrawlRun.id,
@@ -164,7 +166,7 @@ def closed_runs(
             CrawlRun.triggered_by,
         )
         .join(Site, CrawlRun.site_id == Site.id)
-        .where(CrawlRun.site_id == site_id, CrawlRun.status != "running")
+        .where(CrawlRun.site_id == site_id, CrawlRun.status != "running", _not_a_check())
         .order_by(CrawlRun.id.desc())
         .limit(limit)
     )
@@ -194,6 +196,7 @@ def finished_before(
             CrawlRun.site_id == site_id,
             CrawlRun.status == "finished",
             CrawlRun.id < run_id,
+            _not_a_check(),
         )
         .order_by(CrawlRun.id.desc())
         .limit(limit)
@@ -205,6 +208,10 @@ def finished_before(
             or_(CrawlRun.triggered_by.is_(None), CrawlRun.triggered_by != SEARCH_TRIGGER)
         )
     return [ClosedRun(*row) for row in session.execute(query)]
+
+
+def _not_a_check():
+    return or_(CrawlRun.triggered_by.is_(None), CrawlRun.triggered_by != CHECK_TRIGGER)
 
 
 def sites_with_closed_runs(session: Session) -> list[tuple[int, str]]:

@@ -13,6 +13,7 @@ import pytest
 
 from crawler.db import schedules
 from crawler.db.models import utcnow
+from crawler.db.runs import CHECK_TRIGGER, start_run
 from crawler.db.session import make_sessionmaker
 from crawler.scheduling import Alerter
 from tests.scheduling.helpers import Clock, closed_run, finish, make_scheduler
@@ -170,3 +171,24 @@ def test_a_proposed_domain_move_is_alerted_once(engine, tmp_path, down_node, web
         == "RepostWatch: site board may have moved from board12.example to board13.example"
     )
     assert post["new_domain"] == "board13.example"
+
+
+def test_manual_checks_are_not_judged_nor_history(engine, tmp_path, down_node):
+    """A manual check crawls a few pages found by hand: far less than a crawl, and no sign of a
+    layout change; the next crawl is judged against the crawls before it."""
+    sessions = make_sessionmaker(engine)
+    for pages, media in ((40, 100), (44, 90), (38, 120)):
+        closed_run(sessions, "board", "finished", pages, media)
+    scheduler = make_scheduler(engine, tmp_path, Clock(utcnow()), down_node)
+    assert scheduler.run_pass().health == []
+    with sessions.begin() as session:
+        check = start_run(session, "board", triggered_by=CHECK_TRIGGER)
+        finish(session, check, pages=1, media=2)
+    assert scheduler.run_pass().health == []
+    with sessions() as session:
+        (state,) = schedules.health_states(session).values()
+    assert state.state == "healthy" and state.last_run_id != check
+    thin = closed_run(sessions, "board", "finished", 41, 30)  # median of the crawls: 100
+    (alert,) = scheduler.run_pass().health
+    assert (alert.run_id, alert.state) == (thin, "unhealthy")
+    assert "median (100) of the 3 finished runs" in alert.reason
