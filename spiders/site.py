@@ -18,6 +18,7 @@ from crawler.extraction import PageMedia, canonical_media_url, page_media
 from crawler.extraction.previews import page_previews
 from crawler.items import STORYBOARD, MediaPage, Preview
 from crawler.sites import SiteConfig, Sites, configured_sites, find_site
+from crawler.sites.checks import argument_config
 from crawler.stats import (
     BROWSER_CLICKED,
     BROWSER_MEDIA_FROM_NETWORK,
@@ -90,9 +91,16 @@ class SiteSpider(scrapy.Spider):
         sites: Sites | None = None,
         keywords: object = None,
         search: object = None,
+        check: object = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if check is not None:
+            # A manual check handed to scrapyd: exactly these pages, with the site's rules (or
+            # the default profile for site=manual), no link followed (crawler/sites/checks.py).
+            if config is not None or not site:
+                raise ValueError("-a check=URLS needs -a site=NAME (or site=manual), no config")
+            config = argument_config(site, check, sites if sites is not None else _default_sites())
         if config is None:
             if not site:
                 raise ValueError(

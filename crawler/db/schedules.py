@@ -20,8 +20,9 @@ from crawler.db.session import dialect_insert
 
 #: The trigger of the runs of scheduled search crawls ([schedule] search_every / search_cron).
 SEARCH_TRIGGER = "schedule-search"
-#: Who opened a scheduled run: the site's [schedule] (a crawl, or a search crawl), or a person.
-TRIGGERS = ("schedule", "manual", SEARCH_TRIGGER)
+#: Who opened a scheduled run: the site's [schedule] (a crawl, or a search crawl), a person
+#: (run now), or a person's manual check of pages found by hand.
+TRIGGERS = ("schedule", "manual", SEARCH_TRIGGER, CHECK_TRIGGER)
 
 
 @dataclass(frozen=True, slots=True)

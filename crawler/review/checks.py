@@ -6,6 +6,11 @@ under the site name ``manual``), in the background (crawler/review/check_runner.
 Submitting opens the check's crawl run and writes ``manual_check`` to the audit log with the
 submitter, the site and the URLs; the page lists the recent checks (the web app's and the
 CLI's, from the audit log) with their run's state and figures.
+
+How it runs: with scrapyd configured (REPOSTWATCH_SCRAPYD_URLS with credentials), the check is
+handed to the least-loaded node like any crawl (spider argument ``check``, the URLs one a line;
+the scheduler closes its run if the job vanishes); otherwise `repostwatch check --run-id` runs it
+as a child process of the web app (crawler/review/check_runner.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from flask_babel import ngettext
 from crawler.db import audit
 from crawler.db import runs as db_runs
 from crawler.review import check_runner, web
+from crawler.review.crawls import scrapyd_scheduler
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 from crawler.sites.checks import MANUAL_SITE, check_config, site_for_urls
 
@@ -137,28 +143,12 @@ def submit():
     except ValueError as exc:
         return _refused(text, [_("The addresses cannot be checked: %(reason)s", reason=str(exc))])
     site = config.name
-    with web.transaction() as db:
-        run_id = db_runs.start_run(db, site, triggered_by=db_runs.CHECK_TRIGGER)
-        web.log(
-            db,
-            "manual_check",
-            target_type="crawl_run",
-            target_id=run_id,
-            details={"site": site, "urls": urls},
-        )
-    try:
-        command = check_runner.check_command(run_id, None if base is None else site, urls)
-        environment = check_runner.child_environment(
-            {
-                "REPOSTWATCH_DATABASE_URL": current_app.config["REPOSTWATCH_DATABASE_URL"],
-                "REPOSTWATCH_SITES_DIR": current_app.config["REPOSTWATCH_SITES_DIR"],
-            }
-        )
-        check_runner.start_check(command, environment)
-    except check_runner.CheckNotStarted as exc:
-        with web.transaction() as db:
-            db_runs.close_run(db, run_id, status="failed", finish_reason=str(exc))
-        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+    service, _unusable = scrapyd_scheduler()
+    if service is not None:
+        run_id = _on_scrapyd(service, site, urls)
+    else:
+        run_id = _in_a_process(site, None if base is None else site, urls)
+    if run_id is None:
         return redirect(url_for("checks.index"))
     origin = _("the default profile") if site == MANUAL_SITE else site
     flash(
@@ -172,6 +162,65 @@ def submit():
         "info",
     )
     return redirect(url_for("checks.index"))
+
+
+def _on_scrapyd(service, site: str, urls: list[str]) -> int | None:
+    """Hand the check to the least-loaded scrapyd node, as a crawl is (spider argument
+    ``check``); its run id, or None (flashed why) when no node takes it or the site is being
+    crawled. Audited either way."""
+    from crawler.scheduling.scheduler import NoNodeAvailable, SiteBusy
+
+    try:
+        handover = service.start_crawl(site, triggered_by=db_runs.CHECK_TRIGGER, check_urls=urls)
+    except (SiteBusy, NoNodeAvailable) as exc:
+        with web.transaction() as db:
+            web.log(
+                db,
+                "manual_check",
+                target_type="site",
+                target_id=site,
+                details={"site": site, "urls": urls, "refused": str(exc)},
+            )
+        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+        return None
+    with web.transaction() as db:
+        web.log(
+            db,
+            "manual_check",
+            target_type="crawl_run",
+            target_id=handover.run_id,
+            details={"site": site, "urls": urls, "node": handover.node, "job": handover.job},
+        )
+    return handover.run_id
+
+
+def _in_a_process(site: str, site_argument: str | None, urls: list[str]) -> int | None:
+    """Run the check as `repostwatch check --run-id` beside the web app (scrapyd is not
+    configured); its run id, or None (flashed why) when the command cannot start."""
+    with web.transaction() as db:
+        run_id = db_runs.start_run(db, site, triggered_by=db_runs.CHECK_TRIGGER)
+        web.log(
+            db,
+            "manual_check",
+            target_type="crawl_run",
+            target_id=run_id,
+            details={"site": site, "urls": urls},
+        )
+    try:
+        command = check_runner.check_command(run_id, site_argument, urls)
+        environment = check_runner.child_environment(
+            {
+                "REPOSTWATCH_DATABASE_URL": current_app.config["REPOSTWATCH_DATABASE_URL"],
+                "REPOSTWATCH_SITES_DIR": current_app.config["REPOSTWATCH_SITES_DIR"],
+            }
+        )
+        check_runner.start_check(command, environment)
+    except check_runner.CheckNotStarted as exc:
+        with web.transaction() as db:
+            db_runs.close_run(db, run_id, status="failed", finish_reason=str(exc))
+        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+        return None
+    return run_id
 
 
 def _refused(text: str, errors: list[str]):

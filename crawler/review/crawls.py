@@ -133,27 +133,37 @@ def run_page(run_id: int):
     )
 
 
+def scrapyd_scheduler():
+    """The scheduler on the app's scrapyd nodes (REPOSTWATCH_SCRAPYD_URLS), as `repostwatch
+    crawls run-now` builds it, or None and why the setting cannot be used (no node, or a node
+    without credentials: scrapyd is not configured)."""
+    from crawler.scheduling.scheduler import Scheduler
+    from crawler.scheduling.scrapyd import ScrapydClient, parse_nodes
+
+    try:
+        nodes = parse_nodes(current_app.config["REPOSTWATCH_SCRAPYD_URLS"])
+    except ValueError as exc:
+        return None, str(exc)
+    project = current_app.config["REPOSTWATCH_SCRAPYD_PROJECT"]
+    clients = [ScrapydClient(node, project, timeout=SCRAPYD_TIMEOUT) for node in nodes]
+    return Scheduler(
+        web.state().sessions, current_app.config["REPOSTWATCH_SITES_DIR"], clients
+    ), None
+
+
 @bp.route("/sites/<site>/run-now", methods=["POST"])
 @web.requires("monitor")
 def run_now(site: str):
     """Hand a crawl of the site to scrapyd now, as `repostwatch crawls run-now` does."""
-    from crawler.scheduling.scheduler import NoNodeAvailable, Scheduler, SiteBusy
-    from crawler.scheduling.scrapyd import ScrapydClient, parse_nodes
+    from crawler.scheduling.scheduler import NoNodeAvailable, SiteBusy
 
     if _configs().get(_known_site(site)) is None:
         flash(_("The site file of %(site)s does not validate: fix it first.", site=site), "error")
         return redirect(url_for("crawls.index"))
-    try:
-        nodes = parse_nodes(current_app.config["REPOSTWATCH_SCRAPYD_URLS"])
-    except ValueError as exc:
-        flash(_("No scrapyd node can be used: %(reason)s", reason=str(exc)), "error")
+    service, unusable = scrapyd_scheduler()
+    if service is None:
+        flash(_("No scrapyd node can be used: %(reason)s", reason=unusable), "error")
         return redirect(url_for("crawls.index"))
-    project = current_app.config["REPOSTWATCH_SCRAPYD_PROJECT"]
-    service = Scheduler(
-        web.state().sessions,
-        current_app.config["REPOSTWATCH_SITES_DIR"],
-        [ScrapydClient(node, project, timeout=SCRAPYD_TIMEOUT) for node in nodes],
-    )
     try:
         handover = service.start_crawl(site, triggered_by="manual")
     except (SiteBusy, NoNodeAvailable) as exc:

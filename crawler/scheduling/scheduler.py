@@ -42,6 +42,7 @@ from crawler.scheduling.alerts import Alerter, HealthAlert, MoveAlert
 from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
 from crawler.scheduling.scrapyd import Jobs, ScrapydClient, ScrapydError
 from crawler.sites import SiteConfig, SiteConfigError, Sites, load_sites
+from crawler.sites.checks import CHECK_ARGUMENT
 
 logger = logging.getLogger("repostwatch.scheduler")
 
@@ -348,10 +349,14 @@ class Scheduler:
         triggered_by: str,
         nodes: list[NodeState] | None = None,
         search: bool = False,
+        check_urls: Sequence[str] | None = None,
     ) -> Handover:
         """Hand one crawl of ``site`` to the least-loaded scrapyd node that takes it; with
         ``search``, a search crawl (spider argument ``search=1``: the crawl reads the keywords
         from the database, they never travel as job arguments).
+
+        With ``check_urls``, a manual check of exactly those pages (spider argument ``check``,
+        one URL a line; ``site`` is the site whose rules apply, or ``manual``).
 
         Raises :class:`SiteBusy` when the site is being crawled (or queued) already and
         :class:`NoNodeAvailable` when no node takes the job (the run is then closed as failed).
@@ -372,6 +377,8 @@ class Scheduler:
             run_id = state.open_scheduled_run(session, site, triggered_by=triggered_by, at=now)
         job = f"{site}.{run_id}"
         args = {"site": site, "search": "1"} if search else {"site": site}
+        if check_urls is not None:
+            args[CHECK_ARGUMENT] = "\n".join(check_urls)
         refusals = []
         for node in up:
             try:

@@ -13,10 +13,14 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from crawler.sites.config import SiteConfig
+from crawler.sites.loading import Sites, find_site
 from crawler.sites.tables import FollowConfig
 
 #: The site name runs of URLs that belong to no configured site are recorded under.
 MANUAL_SITE = "manual"
+#: The spider argument that makes a crawl a manual check (``-a check=URLS``, one URL a line):
+#: how a check is handed to scrapyd, whose job arguments are strings.
+CHECK_ARGUMENT = "check"
 
 
 def host_of(url: str) -> str:
@@ -65,3 +69,20 @@ def check_config(
     if allow_private_network:
         data["allow_private_network"] = True
     return SiteConfig.model_validate({**data, "source": site.source})
+
+
+def check_urls_argument(value: object) -> list[str]:
+    """The URLs of the spider's ``check`` argument: one a line (blank lines ignored); a
+    ValueError when it holds none."""
+    urls = [line.strip() for line in str(value).splitlines() if line.strip()]
+    if not urls:
+        raise ValueError("check needs page URLs, one a line: -a check=https://site.example/post/1")
+    return urls
+
+
+def argument_config(site: str, value: object, sites: Sites) -> SiteConfig:
+    """The configuration of a check handed over as spider arguments (``-a site=NAME -a
+    check=URLS``): the rules of ``site`` in ``sites`` (the database, or the site files), or
+    the default profile for :data:`MANUAL_SITE`."""
+    base = None if site == MANUAL_SITE else find_site(site, sites)
+    return check_config(check_urls_argument(value), base)

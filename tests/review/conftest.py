@@ -158,3 +158,13 @@ def enter_code(client, username: str, *, expect: int = 302):
 def post(client, path: str, data: dict | None = None, *, page: str = "/"):
     """A form POST carrying the CSRF token of ``page``, as a browser would."""
     return client.post(path, data={"csrf_token": csrf_token(client, page), **(data or {})})
+
+
+@pytest.fixture
+def scrapyd_node():
+    """The URL of a stand-in scrapyd (tests/support/fake_scrapyd.py); what it was asked to
+    schedule is in ``FakeScrapyd.scheduled``."""
+    from tests.support.fake_scrapyd import fake_scrapyd
+
+    with fake_scrapyd() as url:
+        yield url

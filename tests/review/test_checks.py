@@ -14,6 +14,7 @@ from crawler.db.models import AuditEntry, CrawlRun
 from crawler.review import create_app
 from crawler.review.checks import MAX_URLS
 from tests.review.conftest import SECRET, https_client, login, post
+from tests.support.fake_scrapyd import FakeScrapyd
 from tests.support.settings import default_web_config
 
 BOARD = 'name = "board"\nstart_urls = ["https://board.example/"]\n'
@@ -108,3 +109,43 @@ def test_a_check_runs_in_the_background_and_shows_its_run(checks_app, world, mon
     assert status == "failed"
     row = client.get("/checks/").text.split(f"#{run.id}</a>")[1].split("</tr>")[0]
     assert "failed" in row and "no_page_crawled" in row
+
+
+def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
+    world, database_url, evidence_keys, tmp_path, scrapyd_node
+):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "board.toml").write_text(BOARD, encoding="utf-8")
+    app = create_app(
+        default_web_config(
+            REPOSTWATCH_DATABASE_URL=database_url,
+            REPOSTWATCH_SECRET_KEY=SECRET,
+            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
+            REPOSTWATCH_SITES_DIR=str(sites),
+            REPOSTWATCH_SCRAPYD_URLS=scrapyd_node,
+        )
+    )
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    urls = ["https://board.example/post/1", "https://board.example/post/2"]
+    assert _submit(client, "\n".join(urls)).status_code == 302
+    (asked,) = FakeScrapyd.scheduled
+    with world.sessions() as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.triggered_by == "check")).one()
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "manual_check"))
+    assert (asked["site"], asked["check"], asked["jobid"]) == (
+        "board",
+        "\n".join(urls),
+        f"board.{run.id}",
+    )
+    assert asked["setting"] == [f"REPOSTWATCH_RUN_ID={run.id}"]
+    assert run.status == "running" and run.scrapyd_job == f"board.{run.id}"
+    assert (entry.username, entry.target_id) == ("mo", str(run.id))
+    assert json.loads(entry.details)["urls"] == urls
+    # The site has its check's job live now: another check waits, and says why.
+    _submit(client, urls[0])
+    assert len(FakeScrapyd.scheduled) == 1
+    assert "board has crawl run" in client.get("/checks/").text
+    app.extensions["repostwatch"].engine.dispose()

@@ -5,10 +5,7 @@ figures from its row; the monitor role."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +15,7 @@ from crawler.db.models import AuditEntry, CrawlRun, utcnow
 from crawler.db.runs import ensure_site, finish_run, start_run
 from crawler.review import create_app
 from tests.review.conftest import SECRET, https_client, login, post
+from tests.support.fake_scrapyd import FakeScrapyd
 from tests.support.settings import default_web_config
 
 SITES = {
@@ -60,48 +58,6 @@ def _app(database_url, evidence_keys, sites_dir, scrapyd_urls: str):
             REPOSTWATCH_SCRAPYD_URLS=scrapyd_urls,
         )
     )
-
-
-class FakeScrapyd(BaseHTTPRequestHandler):
-    """scrapyd's JSON API as the scheduler uses it (no project deployed here: a crawl cannot run
-    in this test), keeping what it was asked to schedule."""
-
-    scheduled: list[dict[str, str | list[str]]] = []
-
-    def do_GET(self):
-        if self.path.startswith("/daemonstatus.json"):
-            self._answer({"status": "ok", "pending": 0, "running": 0, "finished": 0})
-        else:
-            self._answer({"status": "ok", "pending": [], "running": [], "finished": []})
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        pairs = parse_qsl(body)
-        asked = {k: v for k, v in pairs if k != "setting"}
-        asked["setting"] = [v for k, v in pairs if k == "setting"]
-        self.scheduled.append(asked)
-        self._answer({"status": "ok", "jobid": asked["jobid"]})
-
-    def _answer(self, answer: dict) -> None:
-        body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def scrapyd_node():
-    FakeScrapyd.scheduled = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeScrapyd)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://ops:s3cret@127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def _runs(world, site: str, figures: list[tuple[int, int]]) -> list[int]:

@@ -311,6 +311,37 @@ def test_scheduled_search_crawl_reads_its_keywords_inside_the_job(deployed):
     assert leaks == []
 
 
+@pytest.mark.timeout(300)  # one short check in a scrapyd job process
+def test_a_manual_check_handed_to_scrapyd_crawls_exactly_its_pages(deployed):
+    """The web app's URL check with scrapyd configured: the job gets `site` and `check` (the
+    URLs, one a line) and crawls those pages only, with the site's rules, on the run opened
+    for it (trigger "check")."""
+    if not deployed["database_url"].startswith("sqlite"):
+        pytest.skip("one check through scrapyd is enough; the run rows are the database tests'")
+    engine = db.make_engine(deployed["database_url"])
+    sessions = make_sessionmaker(engine)
+    site_file = deployed["sites_dir"] / "spot.toml"  # where the job reads the site file
+    try:
+        with LocalSite(gallery.routes()) as site:
+            site_file.write_text(gallery.site_file("spot", site.url))
+            service = Scheduler(sessions, deployed["sites_dir"], [deployed["client"]])
+            page = f"{site.url}/page/1"
+            handover = service.start_crawl("spot", triggered_by="check", check_urls=[page])
+            wait(lambda: run_status(sessions, handover.run_id) != "running", 180, "no end")
+            pages = {p for m, p, _ in site.exchanges if m == "GET" and p.startswith("/page/")}
+        with sessions() as session:
+            run = db.get_run(session, handover.run_id)
+            flags = db.list_flags(session, site="spot")
+            trigger = schedules.run_job(session, handover.run_id)[0]
+    finally:
+        site_file.unlink(missing_ok=True)
+        engine.dispose()
+    assert (run.status, run.pages, trigger) == ("finished", 1, "check")
+    assert pages == {"/page/1"}  # no link followed
+    assert {urlsplit(f.media_url).path for f in flags} == {"/img/2024/05/a-large.jpg"}
+    assert {f.first_run_id for f in flags} == {handover.run_id}
+
+
 @pytest.mark.timeout(300)  # two short jobs in scrapyd
 def test_scheduler_service_hands_over_a_due_crawl_and_stops_on_sigterm(deployed, refused_port):
     """`repostwatch scheduler` as systemd runs it: passes every second until SIGTERM. Then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
@@ -109,3 +110,20 @@ def test_media_urls_on_an_euc_kr_board_are_what_a_browser_requests():
         f"{BASE}/data/%ED%95%98%EB%8A%98%EB%B3%84%20%EC%82%AC%EC%A7%84.jpg"
         "?name=%BF%F8%BA%BB&size=%C5%AB"
     ]
+
+
+def test_a_check_handed_over_as_arguments_crawls_exactly_its_pages(tmp_path):
+    """How scrapyd runs a manual check: -a site=NAME -a check=URLS (one a line)."""
+    (tmp_path / "board.toml").write_text(
+        f'name = "board"\nstart_urls = ["{BASE}/"]\ndownload_delay = 2.5\n'
+    )
+    urls = [f"{BASE}/post/1", f"{BASE}/post/2"]
+    spider = SiteSpider(site="board", check="\n".join(urls) + "\n", sites=str(tmp_path))
+    assert (spider.site_name, spider.config.start_urls) == ("board", urls)
+    assert spider.config.follow.max_depth == 0 and spider.config.schedule is None
+    assert spider.config.download_delay == 2.5  # the site's own rules
+    manual = SiteSpider(site="manual", check=urls[0], sites=str(tmp_path))
+    assert (manual.site_name, manual.config.start_urls) == ("manual", urls[:1])
+    for bad in ({"site": "board", "check": " \n"}, {"check": urls[0]}):
+        with pytest.raises(ValueError):
+            SiteSpider(sites=str(tmp_path), **bad)
