@@ -62,6 +62,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.any_database
 def test_the_form_refuses_what_it_cannot_check_and_keeps_the_text(checks_app, world):
     world.user("mo", "monitor")
     client = https_client(checks_app)
@@ -111,6 +112,7 @@ def test_a_check_runs_in_the_background_and_shows_its_run(checks_app, world, mon
     assert "failed" in row and "no_page_crawled" in row
 
 
+@pytest.mark.any_database
 def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
     world, database_url, evidence_keys, tmp_path, scrapyd_node
 ):

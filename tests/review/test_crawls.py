@@ -143,6 +143,7 @@ def test_pause_and_resume_are_audited(world, database_url, evidence_keys, sites_
     assert post(client, "/crawls/sites/nowhere/pause", page="/crawls/").status_code == 404
 
 
+@pytest.mark.any_database
 def test_run_now_hands_the_crawl_to_scrapyd_and_is_audited(
     world, database_url, evidence_keys, sites_dir, scrapyd_node
 ):
