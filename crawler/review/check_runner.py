@@ -4,8 +4,9 @@ The request opens the check's crawl run (trigger ``check``) and starts ``repostw
 --run-id RUN URL...`` as a child process of the web app, exactly as staff would at a terminal:
 the crawl joins that run, writes its figures and flags to it, and closes it; if the check cannot
 run at all, the command closes the run as failed. The page reads the run's row for the check's
-state. The child gets the web app's environment with the app's database and site files, but
-not its secrets (session key, evidence private key): a crawl seals evidence with the public key
+state. The child gets the web app's environment with the app's database and site files (and
+reads sites as the web app does: the database once it holds any, else the files), but not its
+secrets (session key, evidence private key): a crawl seals evidence with the public key
 only. Its output goes to the web app's own log (standard error). A thread of the web process
 waits for it, so that no finished child is left behind.
 """
@@ -21,8 +22,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from crawler.db.sites import DatabaseSites
+
 logger = logging.getLogger(__name__)
 
+#: REPOSTWATCH_SITES_SOURCE of the child: the database, where the web app reads sites
+#: (web.site_source) and so where the form found the check's site.
+DATABASE_SITES = f"{DatabaseSites.__module__}.{DatabaseSites.__qualname__}.from_settings"
 #: Settings of the web process a crawl must never get.
 WITHHELD = (
     "REPOSTWATCH_SECRET_KEY",

@@ -101,7 +101,9 @@ def _web_address(url: str) -> bool:
 
 
 def _site_configs() -> list[SiteConfig]:
-    loaded = load_sites(current_app.config["REPOSTWATCH_SITES_DIR"])
+    """The valid sites, from where crawls read them: the database once it holds any, else the
+    site files."""
+    loaded = load_sites(web.site_source())
     return [f.config for f in loaded.files if f.config is not None]
 
 
@@ -134,7 +136,7 @@ def submit():
     try:
         configs = _site_configs()
     except SiteConfigError as exc:
-        return _refused(text, [_("The site files cannot be read: %(reason)s", reason=str(exc))])
+        return _refused(text, [_("The sites cannot be read: %(reason)s", reason=str(exc))])
     urls, base, errors = parse_urls(text, configs)
     if errors:
         return _refused(text, errors)
@@ -212,6 +214,9 @@ def _in_a_process(site: str, site_argument: str | None, urls: list[str]) -> int 
             {
                 "REPOSTWATCH_DATABASE_URL": current_app.config["REPOSTWATCH_DATABASE_URL"],
                 "REPOSTWATCH_SITES_DIR": current_app.config["REPOSTWATCH_SITES_DIR"],
+                # The command finds the site where this form found it: the database once it
+                # holds any sites, else the site files.
+                "REPOSTWATCH_SITES_SOURCE": check_runner.DATABASE_SITES,
             }
         )
         check_runner.start_check(command, environment)

@@ -1,5 +1,6 @@
-"""The crawls page of the monitoring team (the ``monitor`` role and above): every site file with
-its schedule, state, next crawl, health and reason, as `repostwatch crawls list` shows them
+"""The crawls page of the monitoring team (the ``monitor`` role and above): every site (read as
+crawls read them: the database once it holds any, else the site files) with its schedule,
+state, next crawl, health and reason, as `repostwatch crawls list` shows them
 (crawler/scheduling/outlook.py, the one schedule rule); run now, pause and resume, as `crawls
 run-now` / `pause` / `resume` do (each audited: ``crawl_run_now``, ``crawl_pause``,
 ``crawl_resume``); a site's recent runs with a small chart per figure; a run's figures.
@@ -52,17 +53,17 @@ SCRAPYD_TIMEOUT = 5
 
 
 def _configs():
-    """Every site file by name (None: the file does not validate); a 503 when the directory
-    cannot be read."""
+    """Every site by name, from where crawls read them (the database once it holds any, else the
+    site files; None: the site does not validate); a 503 when they cannot be read."""
     try:
-        return site_configs(current_app.config["REPOSTWATCH_SITES_DIR"])
+        return site_configs(web.site_source())
     except SiteConfigError as exc:
-        abort(503, _("The site files cannot be read: %(reason)s", reason=str(exc)))
+        abort(503, _("The sites cannot be read: %(reason)s", reason=str(exc)))
 
 
 def _known_site(site: str) -> str:
     if site not in _configs():
-        abort(404, _("There is no site file named %(site)s.", site=site))
+        abort(404, _("There is no site named %(site)s.", site=site))
     return site
 
 
@@ -146,9 +147,7 @@ def scrapyd_scheduler():
         return None, str(exc)
     project = current_app.config["REPOSTWATCH_SCRAPYD_PROJECT"]
     clients = [ScrapydClient(node, project, timeout=SCRAPYD_TIMEOUT) for node in nodes]
-    return Scheduler(
-        web.state().sessions, current_app.config["REPOSTWATCH_SITES_DIR"], clients
-    ), None
+    return Scheduler(web.state().sessions, web.site_source(), clients), None
 
 
 @bp.route("/sites/<site>/run-now", methods=["POST"])
@@ -158,7 +157,7 @@ def run_now(site: str):
     from crawler.scheduling.scheduler import NoNodeAvailable, SiteBusy
 
     if _configs().get(_known_site(site)) is None:
-        flash(_("The site file of %(site)s does not validate: fix it first.", site=site), "error")
+        flash(_("The site %(site)s does not validate: fix it first.", site=site), "error")
         return redirect(url_for("crawls.index"))
     service, unusable = scrapyd_scheduler()
     if service is None:

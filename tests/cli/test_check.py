@@ -85,7 +85,10 @@ def test_urls_of_no_site_use_the_default_profile_and_bad_input_is_refused(tmp_pa
 
     bad = repostwatch("check", "ftp://board.example/x", env=env, cwd=tmp_path, check=False)
     assert bad.returncode != 0 and "ftp://board.example/x" in bad.stderr
+    # Sites are read where crawls read them: once in the database, a's file is no longer needed.
     (tmp_path / "sites" / "a.toml").write_text('name = "a"\nstart_urls = ["https://a.example/"]\n')
+    repostwatch("sites", "import", str(tmp_path / "sites" / "a.toml"), env=env, cwd=tmp_path)
+    (tmp_path / "sites" / "a.toml").unlink()
     mixed = repostwatch(
         "check", "https://a.example/1", "https://b.example/2", env=env, cwd=tmp_path, check=False
     )

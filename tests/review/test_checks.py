@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from crawler.db.models import AuditEntry, CrawlRun
-from crawler.review import create_app
+from crawler.db.runs import list_runs
+from crawler.db.sites import save_site
+from crawler.review import check_runner, create_app
 from crawler.review.checks import MAX_URLS
 from tests.review.conftest import SECRET, https_client, login, post
 from tests.support.fake_scrapyd import FakeScrapyd
@@ -151,3 +153,28 @@ def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
     assert len(FakeScrapyd.scheduled) == 1
     assert "board has crawl run" in client.get("/checks/").text
     app.extensions["repostwatch"].engine.dispose()
+
+
+@pytest.mark.any_database
+def test_once_the_database_holds_sites_a_check_uses_their_rules(checks_app, world, monkeypatch):
+    """The form finds the site of the addresses where crawls do (the database, once it holds
+    sites: board's file is no longer one), and `repostwatch check` is told to read it there."""
+    stored = 'name = "stored"\nstart_urls = ["https://stored.example/"]\n'
+    with world.sessions.begin() as session:
+        save_site(session, "stored", stored, by="ann", via="web")
+    started = []
+    monkeypatch.setattr(check_runner, "start_check", lambda *args: started.append(args) or 1)
+    world.user("mo", "monitor")
+    client = https_client(checks_app)
+    login(client, "mo")
+    assert _submit(client, "https://stored.example/post/1").status_code == 302
+    assert _submit(client, "https://board.example/post/1").status_code == 302
+    (stored_check, board_check) = started
+    command, environment = stored_check
+    assert command[-4:] == ["--site", "stored", "--", "https://stored.example/post/1"]
+    assert environment["REPOSTWATCH_SITES_SOURCE"] == check_runner.DATABASE_SITES
+    assert "--site" not in board_check[0]  # board.example: no site now, the default profile
+    with world.sessions() as session:
+        checks = set(session.scalars(select(CrawlRun.id).where(CrawlRun.triggered_by == "check")))
+        sites = sorted(run.site for run in list_runs(session) if run.id in checks)
+    assert sites == ["manual", "stored"]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from crawler.db import schedules
 from crawler.db.models import AuditEntry, CrawlRun, utcnow
 from crawler.db.runs import ensure_site, finish_run, start_run
+from crawler.db.sites import save_site
 from crawler.review import create_app
 from tests.review.conftest import SECRET, https_client, login, post
 from tests.support.fake_scrapyd import FakeScrapyd
@@ -211,3 +212,25 @@ def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
     ):
         assert shown in run_page, shown
     assert client.get("/crawls/runs/999999").status_code == 404
+
+
+@pytest.mark.any_database
+def test_once_the_database_holds_sites_the_page_and_run_now_use_them(
+    world, database_url, evidence_keys, sites_dir, scrapyd_node
+):
+    """Sites saved in the database (the site editor, `sites import`) are what crawls read: the
+    page lists them instead of the site files, and run now hands a stored site over."""
+    stored = 'name = "stored"\nstart_urls = ["https://stored.example/"]\n'
+    with world.sessions.begin() as session:
+        save_site(session, "stored", stored, by="ann", via="web")
+    app = _app(database_url, evidence_keys, sites_dir, scrapyd_node)
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    page = client.get("/crawls/").text
+    assert 'id="site-stored"' in page and 'id="site-board"' not in page
+    assert client.get("/crawls/sites/board").status_code == 404  # a file no longer crawled
+    assert client.get("/crawls/sites/stored").status_code == 200
+    post(client, "/crawls/sites/stored/run-now", page="/crawls/")
+    (asked,) = FakeScrapyd.scheduled
+    assert asked["site"] == "stored"

@@ -51,7 +51,7 @@ PAGES = {
     "/admin/digests": ("admin", "새 플래그 요약 알림", "Digests of new flags"),
     "/sites/": ("admin", "사이트 추가", "Add a site"),
     "/sites/new": ("admin", "새 사이트", "New site"),
-    "/crawls/": ("monitor", "사이트 파일의 일정", "Every site file with its schedule"),
+    "/crawls/": ("monitor", "모든 사이트의 일정", "Every site with its schedule"),
     "/crawls/sites/gallery": ("monitor", "최근 실행 한눈에 보기", "Recent runs at a glance"),
     "/checks/": ("monitor", "직접 찾은 페이지 확인", "Check pages found by hand"),
     "/account/": ("monitor", "언어와 시간대", "Language and time zone"),
