@@ -43,9 +43,9 @@ BLUEPRINTS = (
     "crawler.review.cases:bp",
     "crawler.review.casework:bp",
     "crawler.review.dashboard:bp",
-    "crawler.review.sites:bp",
     "crawler.review.crawls:bp",
     "crawler.review.checks:bp",
+    "crawler.review.sites:bp",
     "crawler.review.admin:bp",
     "crawler.review.account:bp",
 )

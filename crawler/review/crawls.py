@@ -20,6 +20,7 @@ from crawler.db import runs as db_runs
 from crawler.db import schedules
 from crawler.db.models import utcnow
 from crawler.review import i18n, run_figures, web
+from crawler.review.sites import SITE_EDITOR_ROLE
 from crawler.scheduling.outlook import read_outlooks, site_configs
 from crawler.sites import SiteConfigError
 
@@ -85,7 +86,10 @@ def index():
         }
         for outlook in outlooks
     ]
-    return render_template("crawls.html", rows=rows)
+    # The site editor edits sites saved in the database; a row links to its site there.
+    editor = web.me().can(SITE_EDITOR_ROLE)
+    stored = set(web.site_source().site_texts() or ()) if editor else set()
+    return render_template("crawls.html", rows=rows, editor=editor, stored=stored)
 
 
 @bp.route("/sites/<site>")

@@ -33,9 +33,9 @@ from crawler.sites import SiteConfigError, load_sites, parse_site
 from crawler.sites.private import private_urls
 from crawler.sites.trying import TryResult, try_site
 
-#: Who may add and edit sites. The site editor is the monitoring team's; until that role
-#: exists, admins edit sites.
-SITE_EDITOR_ROLE = "admin"
+#: Who may add and edit sites: the monitoring team (the ``monitor`` role, and so every role
+#: above it), who watch the crawls and fix a site whose layout changed.
+SITE_EDITOR_ROLE = "monitor"
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 NAV = [("sites.site_list", _l("Sites"), SITE_EDITOR_ROLE)]

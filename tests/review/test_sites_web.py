@@ -1,5 +1,6 @@
 """The site editor: sites imported from the files, edited with the validator's messages shown
-inline, each save a new version in the audit log; a stale edit is refused; admins only."""
+inline, each save a new version in the audit log; a stale edit is refused; the monitoring team
+(and every role above it) edits them, from its menu and the crawls page."""
 
 from __future__ import annotations
 
@@ -81,13 +82,6 @@ def test_sites_are_imported_edited_and_saved_as_new_versions(client, world):
     ]
 
 
-def test_only_the_site_editor_role_edits_sites(client, world):
-    world.user("rev", "approver")
-    login(client, "rev")
-    assert client.get("/sites/").status_code == 403
-    assert post(client, "/sites/new", {"toml": BOARD}).status_code == 403
-
-
 def test_try_crawls_the_unsaved_text_once_and_shows_media_and_links_storing_nothing(client, world):
     world.user("ann", SITE_EDITOR_ROLE)
     login(client, "ann")
@@ -150,3 +144,21 @@ def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
     page = client.get("/sites/").text
     assert "Dismissed the move of board to elsewhere.example." in page
     assert 'id="domain-moves"' not in page
+
+
+def test_the_monitoring_team_edits_sites_from_its_menu_and_the_crawls_page(client, world):
+    assert SITE_EDITOR_ROLE == "monitor"  # the lowest role: every staff account edits sites
+    assert client.get("/sites/").status_code == 302  # anonymous: to the login page
+    world.user("mo", "monitor")
+    login(client, "mo")
+    crawls = client.get("/crawls/").text
+    menu = crawls.split("<nav>")[1].split("</nav>")[0]
+    assert (
+        menu.index('href="/crawls/"') < menu.index('href="/checks/"') < menu.index('href="/sites/"')
+    )
+    assert 'href="/sites/" id="edit-sites"' in crawls  # the crawls page links to it
+    assert 'class="edit-site"' not in crawls  # no site is in the database yet
+    post(client, "/sites/import-files", page="/sites/")
+    assert 'href="/sites/demo/edit" class="edit-site"' in client.get("/crawls/").text
+    saved = post(client, "/sites/new", {"toml": BOARD}, page="/sites/new")
+    assert saved.headers["Location"] == "/sites/board/edit"
