@@ -182,8 +182,9 @@ def test_an_admin_walks_every_page_in_korean_and_switches_to_english(
         assert f"플래그 {ids[0]}: 확인됨." in page.inner_text("main")
 
         menu = [a.get_attribute("href") for a in page.query_selector_all("header nav a")]
-        # queue, notices, cases, dashboard, crawls, URL check, sites, audit, users, account
-        assert len(menu) == 10, menu
+        # queue, notices, cases, dashboard, crawls, URL check, sites, audit, users, digests,
+        # account
+        assert len(menu) == 11, menu
         for href in menu:
             page.goto(f"{url}{href}")
             heading = page.inner_text("h1")
