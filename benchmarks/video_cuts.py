@@ -17,7 +17,9 @@ copied 13 ways with ffmpeg and re-encoded (x264 CRF 28, scaled to 432 px wide):
 
 Every copy is hashed once as a crawl hashes a downloaded video (`hash_video`: a frame a second
 with its variants and its crops in `crawler.hashing.crops.GRID`, or in the grid of ``--step``),
-then matched by a `VideoMatcher` of the six references for each setting. Printed per setting:
+then matched by a `VideoMatcher` of the six references for each setting (with ``--step 0.025``
+the crops are the coarse grid's 225 boxes, which the matcher takes for a media cache entry's
+and looks up on every frame within its ``coarse_crop_seed_distance``). Printed per setting:
 copies matched to their own reference, wrong matches, the copies missed; and per copy and grid,
 the median bits from a frame's best box to its reference's nearest middle.
 

@@ -22,7 +22,8 @@ How a query is decided:
    ``crop_probe_every``-th frame (`FrameHash.crops`: the boxes where a reference's middle lies
    under each crop of up to 10%, on a 1.25% grid) are looked up, within ``crop_seed_distance``
    bits, in a second multi-index of the references' middles (`crawler.hashing.crops`), one a
-   second.
+   second; crops of the coarse 2.5% grid only (a media cache entry's) are looked up on every
+   frame that has them, within ``coarse_crop_seed_distance`` bits.
 2. A query frame whose seeds fall in more than ``max_videos_per_frame`` reference videos is
    common (an intro card, a logo, a still many videos share): it is ignored from then on, so it
    never counts towards any match, and the reference frames it hits only count through other
@@ -110,6 +111,11 @@ from crawler.matching.video_regions import Regions, RegionTable
 
 DEFAULT_SEED_DISTANCE = 23
 DEFAULT_CROP_SEED_DISTANCE = 11
+#: Crops of the coarse grid only (a media cache entry's, `crawler.hashing.types`): every frame
+#: that carries them is looked up, within this many bits, as all crops were before the grid
+#: was made finer (at 11 bits one frame in eight, such copies were found 48 times in 78
+#: against 56 at 15 bits on every fourth frame: `benchmarks.video_cuts --step 0.025`).
+DEFAULT_COARSE_CROP_SEED_DISTANCE = 15
 #: The middles' multi-index is hashed from this many middles on (frames: `HASHED_FROM`):
 #: a query's crops are thousands of lookups, and scanning 25,000 middles for each took 1.8 s
 #: a query (at 100,000 reference frames); hashed, 33 ms.
@@ -200,6 +206,7 @@ class VideoMatcher:
         distance: int = PDQ_MATCH_THRESHOLD,
         seed_distance: int = DEFAULT_SEED_DISTANCE,
         crop_seed_distance: int = DEFAULT_CROP_SEED_DISTANCE,
+        coarse_crop_seed_distance: int = DEFAULT_COARSE_CROP_SEED_DISTANCE,
         min_quality: int = PDQ_MIN_QUALITY,
         min_frames: int = DEFAULT_MIN_FRAMES,
         min_seconds: float = DEFAULT_MIN_SECONDS,
@@ -218,12 +225,14 @@ class VideoMatcher:
             ("distance", distance),
             ("seed_distance", seed_distance),
             ("crop_seed_distance", crop_seed_distance),
+            ("coarse_crop_seed_distance", coarse_crop_seed_distance),
         ):
             if not 0 <= bits <= PDQ.bits:
                 raise ValueError(f"{name} {bits} is outside 0-{PDQ.bits} (bits of a PDQ hash)")
         for name, bits in (
             ("seed_distance", seed_distance),
             ("crop_seed_distance", crop_seed_distance),
+            ("coarse_crop_seed_distance", coarse_crop_seed_distance),
         ):
             if bits > distance:
                 raise ValueError(f"{name} {bits} is over distance {distance}")
@@ -238,6 +247,7 @@ class VideoMatcher:
         self.distance = distance
         self.seed_distance = seed_distance
         self.crop_seed_distance = crop_seed_distance
+        self.coarse_crop_seed_distance = coarse_crop_seed_distance
         self.min_quality = min_quality
         self.min_frames = min_frames
         self.min_seconds = min_seconds
@@ -459,30 +469,37 @@ class VideoMatcher:
             more_rows, more_ids, _ = self._lookup(query, second, self.seed_distance)
             rows, ids = np.concatenate([rows, more_rows]), np.concatenate([ids, more_ids])
         videos = self._owner(ids, self._frames)
-        crop_rows, crop_ids, _ = self._lookup(
-            query, self._crop_probes(query), self.crop_seed_distance, middles=True
-        )
-        if len(crop_rows):
-            rows = np.concatenate([rows, crop_rows])
-            videos = np.concatenate([videos, self._owner(crop_ids, self._middles)])
+        fine, coarse = self._crop_probes(query)
+        for probes, bits in (
+            (fine, self.crop_seed_distance),
+            (coarse, self.coarse_crop_seed_distance),
+        ):
+            if len(probes):
+                crop_rows, crop_ids, _ = self._lookup(query, probes, bits, middles=True)
+                rows = np.concatenate([rows, crop_rows])
+                videos = np.concatenate([videos, self._owner(crop_ids, self._middles)])
         query.families = np.union1d([0], np.unique(query.family_of[rows])).astype(np.int64)
         keep = ~np.isin(query.frame_of[rows], query.common(rows, videos, self.max_videos_per_frame))
         return rows[keep], videos[keep]
 
-    def _crop_probes(self, query: QueryFrames) -> np.ndarray:
+    def _crop_probes(self, query: QueryFrames) -> tuple[np.ndarray, np.ndarray]:
         """The crop rows looked up: those of one frame in ``crop_probe_every`` of the frames that
-        carry crops, fewer apart when fewer frames carry them (a video from the media cache
-        keeps the crops of one frame in `crawler.hashing.types.CACHED_CROPS_EVERY`). Not fewer:
-        capped at 8 frames a query, planted cropped excerpts of benchmarks.video_index were
-        missed 1 in 10 times (2-3 probes fell on them)."""
+        carry crops of the whole grid, fewer apart when fewer frames carry them; and those of
+        every frame that carries the coarse grid's only (a video from the media cache keeps the
+        crops of one frame in `crawler.hashing.types.CACHED_CROPS_EVERY`, of the coarse grid),
+        looked up within ``coarse_crop_seed_distance``. Not fewer: capped at 8 frames a query,
+        planted cropped excerpts of benchmarks.video_index were missed 1 in 10 times (2-3
+        probes fell on them)."""
         rows = np.flatnonzero(query.cropped)
-        carriers = np.unique(query.frame_of[rows])
-        if not len(carriers):
-            return rows
-        step = max(1, round(self.crop_probe_every * len(carriers) / len(query.seconds)))
-        probed = np.zeros(len(query.seconds), dtype=bool)
-        probed[carriers[::step]] = True
-        return rows[probed[query.frame_of[rows]]]
+        frames = query.frame_of[rows]
+        coarse = query.coarse if query.coarse is not None else np.zeros(len(query.seconds), bool)
+        carriers = np.unique(frames[~coarse[frames]])
+        probed = coarse.copy()
+        if len(carriers):
+            step = max(1, round(self.crop_probe_every * len(carriers) / len(query.seconds)))
+            probed[carriers[::step]] = True
+        chosen = probed[frames]
+        return rows[chosen & ~coarse[frames]], rows[chosen & coarse[frames]]
 
     def _candidates(self, query: QueryFrames) -> dict[int, np.ndarray]:
         """Per reference video with a seed: the geometric variants (indexes into

@@ -65,6 +65,8 @@ class QueryFrames:
     variant_names: tuple[str, ...]
     common_frames: np.ndarray | None = None
     families: np.ndarray | None = None  # the geometric variants looked up for every frame
+    #: Per frame: whether its crops are the coarse grid's only (`COARSE_BOXES`, from a cache).
+    coarse: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -117,6 +119,8 @@ class QueryFrames:
         crop_frames = [np.full(len(c) // 32, n, dtype=np.int64) for n, c in crop_parts]
         crop_families = [CROP_FAMILY + _boxes_of(len(c) // 32) for _, c in crop_parts]
         packed = np.frombuffer(b"".join(chunks + [c for _, c in crop_parts]), dtype=np.uint8)
+        coarse = np.zeros(len(seconds), dtype=bool)
+        coarse[[n for n, c in crop_parts if len(c) // 32 == len(COARSE_BOXES)]] = True
         return cls(
             seconds=np.array(seconds, dtype=np.float64),
             frame_of=np.concatenate([np.array(frame_of, dtype=np.int64), *crop_frames]),
@@ -129,6 +133,7 @@ class QueryFrames:
             family_of=np.concatenate([np.array(family_of, dtype=np.int64), *crop_families]),
             codes=packed.reshape(-1, 32).view(np.uint64).copy(),
             variant_names=(*VARIANTS, CROPPED),
+            coarse=coarse,
         )
 
     def common(self, rows: np.ndarray, videos: np.ndarray, max_videos: int) -> np.ndarray:

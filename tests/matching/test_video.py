@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable, Sequence
 from functools import cache
 
+import numpy as np
 import pytest
 
 from crawler.hashing.pdq import PDQ_MATCH_THRESHOLD
@@ -379,3 +380,49 @@ def _flipped(frame: FrameHash, bits: int, seed: int) -> FrameHash:
     return FrameHash(
         frame.seconds, HashValue("pdq", format(int(value.hex, 16) ^ mask, "064x"), value.quality)
     )
+
+
+def test_coarse_crops_from_a_cache_are_looked_up_wider_than_the_whole_grids():
+    """A media cache entry keeps a frame's crops in the coarse grid's boxes only: they are looked
+    up within ``coarse_crop_seed_distance`` (15) on every frame that has them, as all crops were
+    before the grid was made finer; the whole grid's within ``crop_seed_distance`` (11), one
+    frame in ``crop_probe_every``. A copy whose best box is 13 bits from the middles is found
+    from its cache entry, and from fresh crops only by a matcher seeding at 13 bits."""
+    from crawler.hashing.crops import COARSE_BOXES, GRID
+
+    rng = np.random.default_rng(7)
+
+    def value(code: np.ndarray) -> HashValue:
+        return HashValue("pdq", code.tobytes().hex(), 90)
+
+    def noisy(code: np.ndarray, bits: int) -> np.ndarray:
+        unpacked = np.unpackbits(code)
+        unpacked[rng.choice(256, size=bits, replace=False)] ^= 1
+        return np.packbits(unpacked)
+
+    seconds = 30
+    frames = rng.integers(0, 256, (4 * seconds, 32), dtype=np.uint8)
+    middles = rng.integers(0, 256, (seconds, 32), dtype=np.uint8)
+    reference = [FrameHash(n / 4, value(code)) for n, code in enumerate(frames)]
+    reference_middles = [FrameHash(float(n), value(code)) for n, code in enumerate(middles)]
+
+    def copy(boxes: int, box: int) -> list[FrameHash]:
+        """The reference cut: each second's frame random as a whole, its middle 13 bits off in
+        ``box`` of its ``boxes`` crops."""
+        out = []
+        for t in range(seconds):
+            crops = rng.integers(0, 256, (boxes, 32), dtype=np.uint8)
+            crops[box] = noisy(middles[t], 13)
+            whole = rng.integers(0, 256, 32, dtype=np.uint8)
+            out.append(FrameHash(float(t), value(whole), crops=crops.tobytes()))
+        return out
+
+    def found(matcher: VideoMatcher, query: list[FrameHash]) -> list[str]:
+        matcher.add(1, 1, reference, 30.0, reference_middles)
+        return [m.variant for m in matcher.match(query)]
+
+    fine_box = int(np.flatnonzero(~np.isin(np.arange(len(GRID)), COARSE_BOXES))[5])
+    assert found(VideoMatcher(), copy(len(COARSE_BOXES), 17)) == ["cropped"]
+    assert found(VideoMatcher(coarse_crop_seed_distance=11), copy(len(COARSE_BOXES), 17)) == []
+    assert found(VideoMatcher(), copy(len(GRID), fine_box)) == []
+    assert found(VideoMatcher(crop_seed_distance=13), copy(len(GRID), fine_box)) == ["cropped"]
