@@ -31,8 +31,8 @@ band that tall is covered only as far as the cut leaves the band outside the box
 All boxes are hashed in one pass of matrix products: PDQ is a DCT of the picture area-averaged
 to 64x64, and area averaging is linear, so each box is two small matrices (rows and columns) on
 one `CROP_SIDE` x `CROP_SIDE` luma picture. A box of the whole picture at 64x64 gives exactly
-what pdqhash gives (`crawler.hashing.pdq.pdq`); the 2,025 boxes of `GRID` take about 8 ms on
-one core (the matrices of a grid are made once, `_plan`).
+what pdqhash gives (`crawler.hashing.pdq.pdq`); the 2,025 boxes of `GRID` take about 12 ms
+on one core (the matrices of a grid are made once, `_plan`).
 
 Pure: numpy and Pillow.
 """
