@@ -95,6 +95,7 @@ def main() -> int:
 SHOTS = (
     "login.png",
     "queue.png",
+    "queue-new.png",
     "flag-blurred.png",
     "notices.png",
     "notice.png",
@@ -283,6 +284,18 @@ def _photograph_pages(url: str, username: str, password: str, out: Path, sites: 
             page.goto(f"{url}{path}")
             page.screenshot(path=str(out / name), full_page=full_page)
 
+        # The queue's "N new" line, as a page made before the demo's flags came in shows it:
+        # the page asks from flag id 0 instead of its newest, then polls now (as on focus).
+        page.goto(f"{url}/")
+        page.evaluate(
+            """() => {
+                const box = document.getElementById('new-flags');
+                box.dataset.url = box.dataset.url.replace(/after=\\d+/, 'after=0');
+                window.dispatchEvent(new Event('focus'));
+            }"""
+        )
+        page.wait_for_selector("#new-flags.has-new")
+        page.screenshot(path=str(out / "queue-new.png"))
         shoot("/cases/", "cases.png")
         shoot(f"/cases/{DEMO_CASE}", "case.png", full_page=True)
         shoot(f"/cases/{DEMO_CASE}/references", "case-references.png", full_page=True)
