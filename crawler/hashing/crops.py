@@ -31,7 +31,7 @@ band that tall is covered only as far as the cut leaves the band outside the box
 All boxes are hashed in one pass of matrix products: PDQ is a DCT of the picture area-averaged
 to 64x64, and area averaging is linear, so each box is two small matrices (rows and columns) on
 one `CROP_SIDE` x `CROP_SIDE` luma picture. A box of the whole picture at 64x64 gives exactly
-what pdqhash gives (`crawler.hashing.pdq.pdq`); the 2,025 boxes of `GRID` take about 12 ms
+what pdqhash gives (`crawler.hashing.pdq.pdq`); the 2,025 boxes of `GRID` take about 5 ms
 on one core (the matrices of a grid are made once, `_plan`).
 
 Pure: numpy and Pillow.
@@ -129,8 +129,11 @@ def box_codes(luma: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     coefficients = pairs[y_of, :, x_of, :]
     # pdqhash's bit order: the 16x16 coefficients row by row, last one first.
     flat = coefficients.reshape(len(boxes), -1)[:, ::-1]
-    bits = flat > np.median(flat, axis=1, keepdims=True)
-    return np.packbits(bits, axis=1)
+    # The median of each row, as np.median gives it (the mean of the two middle values), from a
+    # sort: numpy sorts 2,025 rows of 256 in a fifth of the time its median takes.
+    middle = flat.shape[1] // 2
+    median = np.mean(np.sort(flat, axis=1)[:, middle - 1 : middle + 1], axis=1, keepdims=True)
+    return np.packbits(flat > median, axis=1)
 
 
 @functools.lru_cache(maxsize=8)
