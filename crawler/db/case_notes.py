@@ -6,17 +6,14 @@ case's record. Functions take a Session; the caller commits, with the audit line
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.db.flag_notes import note_text
 from crawler.db.models import CASE_NOTE_LENGTH, CaseNote, utcnow
-
-# Control characters but tab and newline: a note is text to read, nothing else.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class BadNote(ValueError):
@@ -44,7 +41,7 @@ class CaseNoteView:
 def clean_note(text: str) -> str:
     """The text as it is stored: line breaks as ``\\n``, no other control character, no spaces
     around it. Raises :class:`BadNote`."""
-    body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    body = note_text(text)
     if not body or len(body) > CASE_NOTE_LENGTH:
         raise BadNote(len(body))
     return body

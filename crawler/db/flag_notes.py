@@ -47,10 +47,15 @@ class NoteView:
     created_at: datetime
 
 
+def note_text(text: str) -> str:
+    """A staff note's text as it is stored, whatever it is on (a flag, a case): line breaks as
+    ``\\n``, no other control character, no spaces around it."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 def clean_note(text: str) -> str:
-    """The text as it is stored: line breaks as ``\\n``, no other control character, no
-    spaces around it. Raises :class:`EmptyNote` or :class:`NoteTooLong`."""
-    body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    """`note_text`, checked. Raises :class:`EmptyNote` or :class:`NoteTooLong`."""
+    body = note_text(text)
     if not body:
         raise EmptyNote()
     if len(body) > NOTE_LENGTH:
