@@ -97,7 +97,16 @@ def finished(app, client, response):
 
 
 def _files_under(*roots: Path) -> set[Path]:
-    return {p for root in roots if root.exists() for p in root.rglob("*")}
+    """Files under ``roots`` but the test suite's own fixture cache (``var/test-cache``), which
+    other pytest-xdist workers write into while this test watches."""
+    cache = ROOT / "var" / "test-cache"
+    return {
+        p
+        for root in roots
+        if root.exists()
+        for p in root.rglob("*")
+        if p != cache and cache not in p.parents
+    }
 
 
 @sqlite_only
