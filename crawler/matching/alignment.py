@@ -14,7 +14,8 @@ frame close for a while).
 How: for each speed on a grid 1% apart from `MIN_SPEED` to `MAX_SPEED` (plus the exact ratios
 0.5, 0.75, 1, 1.25, 1.5, 2), every pair allows an interval of offsets; the offset that the most
 query frames allow is found by a sweep over the sorted interval ends (each query frame weighs 1,
-shared by its pairs, the closest hashes weighing most: `_best_line`). The line is then refined
+shared by its pairs, the closest hashes weighing most: `_best_line`); speed 1 unless another
+allows clearly more (`_PLAIN_MARGIN`). The line is then refined
 by least squares through each query frame's closest reference frame on it (still shots left
 out), and the agreeing frames are cut into runs at gaps of
 more than ``max_gap`` query seconds, of which the longest is the match: a compilation's other
@@ -41,6 +42,23 @@ SPEEDS = np.unique(
         ]
     )
 )
+#: The row of speed 1 in `SPEEDS`.
+_UNCHANGED = int(np.flatnonzero(SPEEDS == 1.0)[0])
+#: How much more of the query frames' weight another speed must allow than speed 1 to be
+#: taken. Most copies play at their reference's speed, and in slow footage a band of speeds
+#: agrees with every frame; the closest hashes of a reference that keeps one frame per still
+#: stretch leaned the weighing 0.05-0.16 of a frame towards speeds of 0.6-0.85, shrinking a
+#: copy's span by up to a third. Copies at 1.25x and 1.3x allowed 2.3-3 frames more there.
+_PLAIN_MARGIN = 0.5
+#: How far (seconds) a line of speed 1 may pass from the stretch of a reference frame that
+#: anchors the fit and still be kept: a reference sample (`REFERENCE_SECONDS_PER_SAMPLE`). The
+#: least-squares line through those stretches' first seconds put plain copies of slow footage
+#: at 0.78-0.88x; a copy at 1.1x over 12 s misses by 0.85 s and is fitted, one at 1.05x over
+#: 12 s (0.3 s) reads as 1.0, as it does over a few seconds at any speed within 5%.
+_PLAIN_MISS = 0.25
+#: Reference frames this many bits further than a query frame's closest count as close too in
+#: that test: in slow footage the next stored frame is often as near.
+_NEAR_BITS = 4
 #: Pairs whose reference frame stands for at most this many seconds anchor the least-squares fit.
 _ANCHOR_SECONDS = 1.0
 
@@ -121,7 +139,8 @@ def align(pairs: Pairs, *, tolerance: float, max_gap: float) -> Alignment | None
 
 
 def _best_line(pairs: Pairs, tolerance: float) -> tuple[float, float]:
-    """The (offset, speed) on the grid that the most query frames allow (see the module).
+    """The (offset, speed) on the grid that the most query frames allow (see the module); speed
+    1 when it falls short of that by less than `_PLAIN_MARGIN`.
 
     Each query frame weighs 1, shared among its pairs by closeness (``2 ** -(distance / 4)``:
     a pair 4 bits closer weighs twice as much), and the sweep allows half the ``tolerance``:
@@ -145,7 +164,11 @@ def _best_line(pairs: Pairs, tolerance: float) -> tuple[float, float]:
     closing = np.concatenate([np.zeros((len(SPEEDS), n)), np.ones((len(SPEEDS), n))], axis=1)
     order = np.lexsort((closing, values), axis=1)
     cover = np.cumsum(np.take_along_axis(steps, order, axis=1), axis=1)
-    row, column = np.unravel_index(int(np.argmax(cover)), cover.shape)
+    highest = cover.max(axis=1)
+    row = int(np.argmax(highest))
+    if highest[_UNCHANGED] >= highest[row] - _PLAIN_MARGIN:
+        row = _UNCHANGED
+    column = int(np.argmax(cover[row]))
     ordered = values[row, order[row]]
     # The middle of the stretch of offsets where the cover is highest.
     offset = (ordered[column] + ordered[min(column + 1, len(ordered) - 1)]) / 2
@@ -172,8 +195,10 @@ def _refit(
     """Least squares through the best-matching reference frame of each query frame on the line
     (the closest hash among its pairs within ``tolerance``, at its own time: in moving footage
     the frames between two stored ones look like one or the other), leaving out still shots
-    (frames standing for over `_ANCHOR_SECONDS`); the speed kept within range. None when fewer
-    than three frames anchor it."""
+    (frames standing for over `_ANCHOR_SECONDS`); the speed kept within range. A line of speed
+    1 stays at speed 1 when it can pass within `_PLAIN_MISS` of every such frame's stretch (only
+    its offset moves, to the middle of what they allow). None when fewer than three frames
+    anchor it."""
     predicted = offset + speed * pairs.query
     miss = np.maximum(pairs.start - predicted, 0) + np.maximum(predicted - pairs.end, 0)
     on = np.flatnonzero(
@@ -188,10 +213,32 @@ def _refit(
     query, ref = pairs.query[best], pairs.start[best]
     if len(query) < 3 or np.ptp(query) <= 0:
         return None
+    if speed == 1.0:
+        plain = _plain_offset(pairs, chosen, miss <= tolerance)
+        if plain is not None:
+            return plain, 1.0
     fitted_speed, fitted_offset = np.polyfit(query, ref, 1)
     if not MIN_SPEED <= fitted_speed <= MAX_SPEED:
         return None
     return float(fitted_offset), float(fitted_speed)
+
+
+def _plain_offset(pairs: Pairs, chosen: np.ndarray, on_line: np.ndarray) -> float | None:
+    """The offset of a line of speed 1 through the stretches of every chosen query frame's
+    closest reference frames on the line (those within `_NEAR_BITS` of its closest), or None
+    when no such line passes within `_PLAIN_MISS` of each."""
+    frames = pairs.query_frame[chosen]
+    near = on_line & np.isin(pairs.query_frame, frames)
+    closest = np.full(int(pairs.query_frame.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(closest, pairs.query_frame[near], pairs.distance[near])
+    near &= pairs.distance <= closest[pairs.query_frame] + _NEAR_BITS
+    lows, highs = np.full(len(closest), np.inf), np.full(len(closest), -np.inf)
+    np.minimum.at(lows, pairs.query_frame[near], (pairs.start - pairs.query)[near])
+    np.maximum.at(highs, pairs.query_frame[near], (pairs.end - pairs.query)[near])
+    latest_start, earliest_end = float(lows[frames].max()), float(highs[frames].min())
+    if latest_start - earliest_end > 2 * _PLAIN_MISS:
+        return None
+    return (latest_start + earliest_end) / 2
 
 
 def _longest_run(times: np.ndarray, max_gap: float) -> np.ndarray:

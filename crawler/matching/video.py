@@ -85,7 +85,8 @@ and edited copies give the figures below, and ``python -m benchmarks.video_index
   framings, were 48 bits or more from every frame.
 
 Speed and offset are as exact as the frames allow: within 2-5% and half a second on 15-30 s
-runs, within 30% on runs of six samples of slow zooms (`alignment`).
+runs. Over a few seconds, or in slow footage, a speed within about 5% of 1 reads as 1
+(`alignment`: slow zooms had read as 0.75-0.88x and shrunk a short copy's span below the rule).
 
 `crawler.matching.video_oracle.BruteForceVideoMatcher` makes the same decisions from every pair
 within ``distance`` of every reference frame, without the index or seeds: the oracle the
