@@ -212,8 +212,11 @@ REPOSTWATCH_REVIEW_BATCH = _whole_number("REPOSTWATCH_REVIEW_BATCH", 20)
 #: env REPOSTWATCH_CLAIM_MINUTES: how long a claim lasts before the flag returns to the queue.
 REPOSTWATCH_CLAIM_MINUTES = _whole_number("REPOSTWATCH_CLAIM_MINUTES", 30)
 #: env REPOSTWATCH_LOCALE: the web app's language for users who chose none on their account page
-#: (and on the login page): "ko" or "en".
+#: (and on the login page), and the language of the `repostwatch` commands' messages: "ko" or "en".
 REPOSTWATCH_LOCALE = os.environ.get("REPOSTWATCH_LOCALE", "ko")
+#: env REPOSTWATCH_CLI_LANG: the language of the `repostwatch` commands' messages for whoever sets
+#: it (in their shell profile), "ko" or "en"; unset, REPOSTWATCH_LOCALE. `--lang` overrides both.
+REPOSTWATCH_CLI_LANG = os.environ.get("REPOSTWATCH_CLI_LANG", "")
 #: env REPOSTWATCH_TIMEZONE: the IANA time zone the web app shows times in for users who chose
 #: none on their account page.
 REPOSTWATCH_TIMEZONE = os.environ.get("REPOSTWATCH_TIMEZONE", "Asia/Seoul")

@@ -42,6 +42,12 @@ from tests.sites import gallery
 from tests.support.cli_runner import repostwatch
 from tests.support.nginx import NginxServer
 from tests.support.ports import closed_port
+from tests.support.settings import TEST_CLI_LANGUAGE
+
+# Every command the suite runs (the console script, scrapyd's and the web app's children) speaks
+# English unless a test says otherwise; the product's default is Korean (REPOSTWATCH_LOCALE).
+for _name, _value in TEST_CLI_LANGUAGE.items():
+    os.environ.setdefault(_name, _value)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPOSTWATCH_TEST_POSTGRES_URL",

@@ -23,6 +23,7 @@ from crawler.cli import (
     digests,
     evidence,
     flags,
+    language,
     notices,
     recheck,
     references,
@@ -36,6 +37,15 @@ from crawler.cli import (
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="repostwatch")
+@click.option(
+    "--lang",
+    type=click.Choice(language.LANGUAGES),
+    callback=language.lang_option,
+    is_eager=True,
+    expose_value=False,
+    help="The language of messages: ko or en (default: REPOSTWATCH_CLI_LANG, else "
+    "REPOSTWATCH_LOCALE). JSON, CSV, TOML and table headings stay English.",
+)
 def main() -> None:
     """RepostWatch: find reposts of victims' media on monitored sites and queue them for review.
 
@@ -48,6 +58,7 @@ def main() -> None:
       repostwatch refs add --case case-0042 ./reference-photos/
       repostwatch crawl demo
       repostwatch flags list --status pending
+      repostwatch --lang en status
     """
     # What the commands write (SQLite databases, exports, logs, spilled matches) is victim-linked:
     # readable by this user only.

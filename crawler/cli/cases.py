@@ -10,6 +10,7 @@ import json
 import click
 
 from crawler.cli.common import audit_cli, load_settings, open_session, staff_account, table
+from crawler.cli.language import N_, _
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -32,14 +33,14 @@ def cases_list(only_open: bool) -> None:
     with open_session() as session:
         found = db_cases.list_cases(session, include_closed=not only_open)
     if not found:
-        click.echo("No cases.")
+        click.echo(_("No cases."))
         return
     rows = [
         (
             c.name,
             c.references,
             *c.flags.values(),
-            f"closed {c.closed_at:%Y-%m-%d}" if c.closed_at else "open",
+            _("closed %(day)s") % {"day": f"{c.closed_at:%Y-%m-%d}"} if c.closed_at else _("open"),
         )
         for c in found
     ]
@@ -67,8 +68,8 @@ def cases_open(case: str) -> None:
             case_id = reference_files.open_case(session, case)
             audit_cli(session, "case_open", target_type="case", target_id=case_id)
     except ValueError as exc:  # a bad name, or one taken (CaseExists)
-        raise click.ClickException(f"nothing opened: {exc}") from exc
-    click.echo(f"Opened case {case.strip()}.")
+        raise click.ClickException(_("nothing opened: %(problem)s") % {"problem": exc}) from exc
+    click.echo(_("Opened case %(case)s.") % {"case": case.strip()})
 
 
 @cases.command("close")
@@ -90,11 +91,13 @@ def cases_close(case: str, by: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(
-            f"Close {case}? Its evidence is deleted and its references stop matching", abort=True
+            _("Close %(case)s? Its evidence is deleted and its references stop matching")
+            % {"case": case},
+            abort=True,
         )
     try:
         with open_session() as session:
-            account = staff_account(session, by, role="admin", acting="closes cases")
+            account = staff_account(session, by, role="admin", acting=N_("closes cases"))
             closed = db_cases.close_case(session, case, by=account.username)
             audit_cli(  # the review app's audit log sees CLI closings too
                 session,
@@ -116,10 +119,19 @@ def cases_close(case: str, by: str, yes: bool) -> None:
     # replay): nothing of a closed case stays outside the database.
     spilled = purge_cases(settings.get("REPOSTWATCH_SPILL_FILE"), [closed.case])
     click.echo(
-        f"Closed {closed.case}: deleted {closed.evidence_deleted} evidence item(s), "
-        f"{closed.thumbnails_deleted} thumbnail(s) and {spilled} spilled match(es), withdrew "
-        f"{closed.references_withdrawn} reference hash(es) and {closed.keywords_withdrawn} "
-        "keyword(s)."
+        _(
+            "Closed %(case)s: deleted %(evidence)d evidence item(s), %(thumbnails)d thumbnail(s) "
+            "and %(spilled)d spilled match(es), withdrew %(references)d reference hash(es) and "
+            "%(keywords)d keyword(s)."
+        )
+        % {
+            "case": closed.case,
+            "evidence": closed.evidence_deleted,
+            "thumbnails": closed.thumbnails_deleted,
+            "spilled": spilled,
+            "references": closed.references_withdrawn,
+            "keywords": closed.keywords_withdrawn,
+        }
     )
 
 
@@ -160,9 +172,14 @@ def cases_thumbnails(case: str, keep: bool) -> None:
     except (db_cases.CaseNotFound, db_cases.CaseClosed) as exc:
         raise click.ClickException(str(exc)) from exc
     if keep:
-        click.echo(f"{case} keeps pixelated thumbnails of reference images added from now on.")
+        click.echo(
+            _("%(case)s keeps pixelated thumbnails of reference images added from now on.")
+            % {"case": case}
+        )
     else:
-        click.echo(f"{case} keeps no thumbnails; {deleted} deleted.")
+        click.echo(
+            _("%(case)s keeps no thumbnails; %(num)d deleted.") % {"case": case, "num": deleted}
+        )
 
 
 # --- cases keywords -------------------------------------------------------------------------
@@ -211,12 +228,12 @@ def keywords_add(case: str, words: tuple[str, ...]) -> None:
             change = db.add_keywords(session, case, words)
             _audit_keywords(session, "case_keywords_add", case, change)
     except ValueError as exc:
-        raise click.ClickException(f"nothing added: {exc}") from exc
-    click.echo(
-        f"{len(change.changed)} keyword(s) added to {case}"
-        + (f", {len(change.unchanged)} already active" if change.unchanged else "")
-        + "."
-    )
+        raise click.ClickException(_("nothing added: %(problem)s") % {"problem": exc}) from exc
+    added = {"num": len(change.changed), "case": case, "active": len(change.unchanged)}
+    if change.unchanged:
+        click.echo(_("%(num)d keyword(s) added to %(case)s, %(active)d already active.") % added)
+    else:
+        click.echo(_("%(num)d keyword(s) added to %(case)s.") % added)
 
 
 @keywords.command("list")
@@ -252,13 +269,15 @@ def keywords_list(case: str | None, include_withdrawn: bool, as_json: bool) -> N
         click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
         return
     if not found:
-        click.echo("No keywords.")
+        click.echo(_("No keywords."))
         return
     rows = [
         (
             k.case,
             k.keyword,
-            "active" if k.active else f"withdrawn {k.withdrawn_at:%Y-%m-%d %H:%M}",
+            _("active")
+            if k.active
+            else _("withdrawn %(when)s") % {"when": f"{k.withdrawn_at:%Y-%m-%d %H:%M}"},
             f"{k.created_at:%Y-%m-%d %H:%M}",
         )
         for k in found
@@ -303,8 +322,11 @@ def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
     unknown = wanted - set(active)
     if unknown:
         raise click.ClickException(
-            f"not an active keyword of {case}: {', '.join(sorted(unknown))} "
-            f"(see `repostwatch cases keywords list --case {case}`)"
+            _(
+                "not an active keyword of %(case)s: %(keywords)s "
+                "(see `repostwatch cases keywords list --case %(case)s`)"
+            )
+            % {"case": case, "keywords": ", ".join(sorted(unknown))}
         )
     taken = {k.keyword for k in found}  # a variant already a keyword, active or not
     rows = [
@@ -319,10 +341,13 @@ def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(out, indent=1, ensure_ascii=False))
         return
     if not rows:
-        click.echo(f"No variants to propose for {case}.")
+        click.echo(_("No variants to propose for %(case)s.") % {"case": case})
         return
     click.echo(table(("KEYWORD", "VARIANT", "RULE"), rows))
-    click.echo(f"Accept one with: repostwatch cases keywords add {case} VARIANT...", err=True)
+    click.echo(
+        _("Accept one with: repostwatch cases keywords add %(case)s VARIANT...") % {"case": case},
+        err=True,
+    )
 
 
 @keywords.command("remove")
@@ -344,6 +369,12 @@ def keywords_remove(case: str, words: tuple[str, ...]) -> None:
             _audit_keywords(session, "case_keywords_remove", case, change)
     except (ValueError, db.UnknownCase) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{len(change.changed)} keyword(s) of {case} withdrawn.")
+    click.echo(
+        _("%(num)d keyword(s) of %(case)s withdrawn.") % {"num": len(change.changed), "case": case}
+    )
     if change.unchanged:
-        click.echo(f"Not active keywords of {case}: {', '.join(change.unchanged)}", err=True)
+        click.echo(
+            _("Not active keywords of %(case)s: %(keywords)s")
+            % {"case": case, "keywords": ", ".join(change.unchanged)},
+            err=True,
+        )

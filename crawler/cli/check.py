@@ -13,6 +13,7 @@ from crawler.cli.common import (
     ready_database,
 )
 from crawler.cli.crawl import print_summary
+from crawler.cli.language import _
 
 
 @click.command()
@@ -79,8 +80,11 @@ def check(
             run_id = _open_run(config.name)
         # The crawl joins the run, which is marked a check: never judged for the site's health.
         settings.set("REPOSTWATCH_RUN_ID", run_id, priority="cmdline")
-        origin = f"the settings of {config.name}" if base else "the default profile ('manual')"
-        click.echo(f"Checking {len(urls)} URL(s) with {origin}")
+        if base:
+            said = _("Checking %(num)d URL(s) with the settings of %(site)s")
+        else:
+            said = _("Checking %(num)d URL(s) with the default profile ('manual')")
+        click.echo(said % {"num": len(urls), "site": config.name})
         summary = run_crawl(config.source or config.name, config.name, settings, config=config)
     finally:
         if run_id is not None:
@@ -98,7 +102,10 @@ def check(
             )
     print_summary(summary)
     if not summary.ok:
-        raise click.ClickException(f"check of {config.name}: {summary.problem}; see the log above")
+        raise click.ClickException(
+            _("check of %(site)s: %(problem)s; see the log above")
+            % {"site": config.name, "problem": summary.problem}
+        )
 
 
 def _open_run(site: str) -> int:
@@ -119,7 +126,10 @@ def _close_if_open(run_id: int) -> None:
             session, run_id, status="failed", finish_reason="the check could not run (see its log)"
         )
     if closed:
-        click.echo(f"Crawl run {run_id} closed as failed: the check could not run.", err=True)
+        click.echo(
+            _("Crawl run %(run)d closed as failed: the check could not run.") % {"run": run_id},
+            err=True,
+        )
 
 
 def _first_error(exc: ValueError) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.language import _
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -107,11 +109,17 @@ def ready_database(url: str | None = None) -> str:
         raise click.ClickException(str(exc)) from exc
     head = migrate.head_revision()
     if current != head:
-        state = "has no tables yet" if current is None else f"is at revision {current}"
-        raise click.ClickException(
-            f"the database {redact(url)} {state}; this code needs revision {head}. "
-            "Run `repostwatch db upgrade`."
-        )
+        if current is None:
+            problem = _(
+                "the database %(url)s has no tables yet; this code needs revision %(head)s. "
+                "Run `repostwatch db upgrade`."
+            )
+        else:
+            problem = _(
+                "the database %(url)s is at revision %(current)s; this code needs revision "
+                "%(head)s. Run `repostwatch db upgrade`."
+            )
+        raise click.ClickException(problem % {"url": redact(url), "current": current, "head": head})
     return url
 
 
@@ -132,7 +140,9 @@ def database_errors(url: str) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
-        raise click.ClickException(f"database error at {redact(url)}: {first}") from exc
+        raise click.ClickException(
+            _("database error at %(url)s: %(error)s") % {"url": redact(url), "error": first}
+        ) from exc
 
 
 @contextmanager
@@ -184,7 +194,9 @@ def site_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
-        raise click.ClickException(f"cannot read the sites from the database: {first}") from exc
+        raise click.ClickException(
+            _("cannot read the sites from the database: %(error)s") % {"error": first}
+        ) from exc
 
 
 def all_sites(settings: Any = None) -> LoadedSites:
@@ -207,7 +219,11 @@ def valid_sites(settings: Any = None) -> dict[str, SiteConfig]:
     """Every valid site by name; invalid ones are named on stderr and left out."""
     loaded = all_sites(settings)
     for invalid in loaded.invalid:
-        click.echo(f"skipped: {invalid.error.problems[0]} ({invalid.origin})", err=True)
+        click.echo(
+            _("skipped: %(problem)s (%(origin)s)")
+            % {"problem": invalid.error.problems[0], "origin": invalid.origin},
+            err=True,
+        )
     return loaded.sites
 
 
@@ -346,29 +362,43 @@ def staff_account(session: Session, name: str, *, role: str, acting: str) -> Use
 
     name = name.strip()
     if not name:
-        raise click.UsageError(f"say who {acting} with --by NAME (a staff account)")
+        raise click.UsageError(
+            _("say who %(acts)s with --by NAME (a staff account)") % {"acts": _(acting)}
+        )
     account = accounts.find_user(session, name)
+    said = {"quoted": repr(name), "name": name, "role": role}
     if account is None:
         raise click.ClickException(
-            f"--by {name!r} is not a staff account; name yours, or have an admin create it with "
-            f"`repostwatch users add {name} --role {role}`"
+            _(
+                "--by %(quoted)s is not a staff account; name yours, or have an admin create it "
+                "with `repostwatch users add %(name)s --role %(role)s`"
+            )
+            % said
         )
     if not account.active:
         raise click.ClickException(
-            f"--by {name!r}: the account is disabled; an admin can enable it with "
-            f"`repostwatch users disable {name} --enable`"
+            _(
+                "--by %(quoted)s: the account is disabled; an admin can enable it with "
+                "`repostwatch users disable %(name)s --enable`"
+            )
+            % said
         )
     if not account.can(role):
         raise click.ClickException(
-            f"--by {name!r} is a {account.role}: only {_a(role)} {acting}; ask one to do it"
+            _("--by %(quoted)s is a %(held)s: only %(allowed)s %(acts)s; ask one to do it")
+            % {**said, "held": _(account.role), "allowed": _a(role), "acts": _(acting)}
         )
     return account
 
 
 def _a(role: str) -> str:
     """A role with its article and what ranks above it: "an approver (or an admin)"."""
-    above = "" if role == "admin" else " (or an admin)"
-    return f"{'an' if role[0] in 'aeiou' else 'a'} {role}{above}"
+    return {
+        "admin": _("an admin"),
+        "approver": _("an approver (or an admin)"),
+        "reviewer": _("a reviewer (or an admin)"),
+        "monitor": _("a monitor (or an admin)"),
+    }.get(role, role)
 
 
 def audit_cli(

@@ -13,6 +13,7 @@ from crawler.cli.common import (
     open_session,
     ready_database,
 )
+from crawler.cli.language import _
 
 if TYPE_CHECKING:
     from crawler.crawling.process import Settings
@@ -76,13 +77,16 @@ def crawl(
     summary = run_crawl(site, config.name, settings, keywords=keywords)
     shared = settings.getbool("REPOSTWATCH_DISTRIBUTED")
     if shared:
-        click.echo("\nThis worker's share of the run (the run's totals: crawls list):")
+        click.echo("\n" + _("This worker's share of the run (the run's totals: crawls list):"))
     print_summary(summary, shared=shared)
     if shared and summary.finish_reason == "finished" and not summary.pages + summary.errors:
-        click.echo("  (this worker found no page left: the other workers crawled them all)")
+        click.echo("  " + _("(this worker found no page left: the other workers crawled them all)"))
         return
     if not summary.ok:
-        raise click.ClickException(f"crawl of {config.name}: {summary.problem}; see the log above")
+        raise click.ClickException(
+            _("crawl of %(site)s: %(problem)s; see the log above")
+            % {"site": config.name, "problem": summary.problem}
+        )
 
 
 def _distributed_worker(settings: Settings, site_name: str) -> None:
@@ -97,8 +101,9 @@ def _distributed_worker(settings: Settings, site_name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     if opened is not None:
         click.echo(
-            f"Opened crawl run {opened} of {site_name}. Start more workers with:\n"
-            f"  repostwatch crawl {site_name} --distributed --run-id {opened}"
+            _("Opened crawl run %(run)d of %(site)s. Start more workers with:")
+            % {"run": opened, "site": site_name}
+            + f"\n  repostwatch crawl {site_name} --distributed --run-id {opened}"
         )
 
 
@@ -108,17 +113,24 @@ def _search_keywords(config: SiteConfig) -> list[str]:
 
     if config.search is None:
         raise click.ClickException(
-            f"{config.source}: no [search] table, so {config.name} cannot be searched; add one "
-            "(README: Search by case keywords) or crawl without --search"
+            _(
+                "%(file)s: no [search] table, so %(site)s cannot be searched; add one "
+                "(README: Search by case keywords) or crawl without --search"
+            )
+            % {"file": config.source, "site": config.name}
         )
     with open_session() as session:
         keywords = db.search_keywords(session)
     if not keywords:
         raise click.ClickException(
-            "no active case keywords to search for; add some with "
-            "`repostwatch cases keywords add CASE KEYWORD...`"
+            _(
+                "no active case keywords to search for; add some with "
+                "`repostwatch cases keywords add CASE KEYWORD...`"
+            )
         )
-    click.echo(f"Searching {config.name} for {len(keywords)} keyword(s)")
+    click.echo(
+        _("Searching %(site)s for %(num)d keyword(s)") % {"site": config.name, "num": len(keywords)}
+    )
     return keywords
 
 
@@ -126,25 +138,61 @@ def print_summary(summary: CrawlSummary, *, shared: bool = False) -> None:
     """A crawl's figures, as `crawl` and `demo` print them at the end. A crawl that crawled no
     page is a failure (its run is closed as failed), unless it is one worker of a ``shared``
     run whose other workers took the pages."""
-    outcome = summary.finish_reason
-    if outcome == "finished" and not summary.pages and not shared:
-        outcome = "failed, no page crawled"
-    refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items())) or "none"
-    click.echo(
-        f"\nCrawl run {summary.run_id} of {summary.site}: {outcome}\n"
-        f"  pages           {summary.pages}\n"
-        + (
-            f"  searches        {summary.searches} ({summary.result_pages} result pages)\n"
-            if summary.searches
-            else ""
+    outcome = _(summary.finish_reason)
+    if summary.finish_reason == "finished" and not summary.pages and not shared:
+        outcome = _("failed, no page crawled")
+    refused = ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items())) or _("none")
+    figures = {
+        "run": summary.run_id,
+        "site": summary.site,
+        "outcome": outcome,
+        "pages": summary.pages,
+        "searches": summary.searches,
+        "result_pages": summary.result_pages,
+        "hashed": summary.media_hashed,
+        "cached": summary.media_cached,
+        "skipped": summary.media_skipped,
+        "failed": summary.media_failed,
+        "bytes": summary.bytes,
+        "refused": refused,
+        "errors": summary.errors,
+        "new": summary.flags_new,
+        "again": summary.flags_seen_again,
+        "spilled": summary.flags_spilled,
+    }
+    lines = [
+        "",
+        _("Crawl run %(run)s of %(site)s: %(outcome)s"),
+        _("  pages           %(pages)d"),
+    ]
+    if summary.searches:
+        lines.append(_("  searches        %(searches)d (%(result_pages)d result pages)"))
+    if summary.media_cached:
+        lines.append(
+            _(
+                "  media hashed    %(hashed)d, %(cached)d unchanged (from cache) (%(skipped)d "
+                "skipped: not media, undecodable or too large; %(failed)d failed to download)"
+            )
         )
-        + f"  media hashed    {summary.media_hashed}"
-        + (f", {summary.media_cached} unchanged (from cache)" if summary.media_cached else "")
-        + f" ({summary.media_skipped} skipped: not media, undecodable or too large;"
-        f" {summary.media_failed} failed to download)\n"
-        f"  bytes           {summary.bytes}\n"
-        f"  refused         {refused}\n"
-        f"  errors          {summary.errors}\n"
-        f"  flags           {summary.flags_new} new, {summary.flags_seen_again} seen again"
-        + (f", {summary.flags_spilled} waiting in the spill file" if summary.flags_spilled else "")
-    )
+    else:
+        lines.append(
+            _(
+                "  media hashed    %(hashed)d (%(skipped)d skipped: not media, undecodable or too "
+                "large; %(failed)d failed to download)"
+            )
+        )
+    lines += [
+        _("  bytes           %(bytes)d"),
+        _("  refused         %(refused)s"),
+        _("  errors          %(errors)d"),
+    ]
+    if summary.flags_spilled:
+        lines.append(
+            _(
+                "  flags           %(new)d new, %(again)d seen again, %(spilled)d waiting in the "
+                "spill file"
+            )
+        )
+    else:
+        lines.append(_("  flags           %(new)d new, %(again)d seen again"))
+    click.echo("\n".join(line % figures for line in lines))

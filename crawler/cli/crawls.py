@@ -16,6 +16,7 @@ from crawler.cli.common import (
     table,
     when,
 )
+from crawler.cli.language import _
 
 if TYPE_CHECKING:
     from crawler.cli.common import ProjectSettings
@@ -67,7 +68,7 @@ def crawls_list() -> None:
             ]
         )
     if not rows:
-        click.echo("No sites.")
+        click.echo(_("No sites."))
         return
     click.echo(table(["SITE", "SCHEDULE", "STATE", "NEXT DUE", "LAST RUN", "HEALTH"], rows))
 
@@ -105,7 +106,8 @@ def crawls_run_now(site: str) -> None:
     except (SiteBusy, NoNodeAvailable) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
-        f"Crawl run {handover.run_id} of {name} handed to {handover.node} as job {handover.job}."
+        _("Crawl run %(run)d of %(site)s handed to %(node)s as job %(job)s.")
+        % {"run": handover.run_id, "site": name, "node": handover.node, "job": handover.job}
     )
 
 
@@ -129,10 +131,16 @@ def crawls_close_run(run_id: int, reason: str) -> None:
         with database_sessions() as sessions, sessions.begin() as session:
             run = db.get_run(session, run_id)
             if not db.close_run(session, run_id, status="failed", finish_reason=reason):
-                raise click.ClickException(f"crawl run {run_id} is already {run.status}")
+                raise click.ClickException(
+                    _("crawl run %(run)d is already %(status)s")
+                    % {"run": run_id, "status": _(run.status)}
+                )
     except db.RunNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Crawl run {run_id} of {run.site} closed as failed: {reason}.")
+    click.echo(
+        _("Crawl run %(run)d of %(site)s closed as failed: %(reason)s.")
+        % {"run": run_id, "site": run.site, "reason": reason}
+    )
 
 
 @crawls.command("pause")
@@ -167,8 +175,11 @@ def _set_paused(site: str, paused: bool) -> None:
     name = _site_name(settings, site)
     with database_sessions() as sessions, sessions.begin() as session:
         changed = schedules.set_paused(session, name, paused, at=utcnow())
-    word = "paused" if paused else "resumed"
-    click.echo(f"{name} {word}." if changed else f"{name} was {word} already.")
+    if paused:
+        said = _("%(site)s paused.") if changed else _("%(site)s was paused already.")
+    else:
+        said = _("%(site)s resumed.") if changed else _("%(site)s was resumed already.")
+    click.echo(said % {"site": name})
 
 
 def _site_name(settings: ProjectSettings, site: str) -> str:

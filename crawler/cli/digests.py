@@ -14,6 +14,7 @@ from crawler.cli.common import (
     open_session,
     table,
 )
+from crawler.cli.language import _
 
 CHANNELS = ("email", "webhook")
 LOCALES = ("ko", "en")
@@ -67,7 +68,7 @@ def digests_add(
     from crawler.scheduling.digests import check_webhook
 
     if bool(emails) == bool(webhook):
-        raise click.UsageError("give --email (one or more) or --webhook, not both")
+        raise click.UsageError(_("give --email (one or more) or --webhook, not both"))
     if webhook:
         hosts = digest_settings(load_settings()).webhook_hosts
         try:
@@ -97,7 +98,12 @@ def digests_add(
     except db_digests.DigestError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
-        f"Digest group {created.name}: {created.channel} every {created.interval_minutes} min."
+        _("Digest group %(group)s: %(channel)s every %(minutes)d min.")
+        % {
+            "group": created.name,
+            "channel": _(created.channel),
+            "minutes": created.interval_minutes,
+        }
     )
 
 
@@ -114,7 +120,9 @@ def digests_list() -> None:
     with open_session() as session:
         found = db_digests.list_subscriptions(session)
     if not found:
-        click.echo("No digest groups. Set one up with `repostwatch digests add NAME --email ...`.")
+        click.echo(
+            _("No digest groups. Set one up with `repostwatch digests add NAME --email ...`.")
+        )
         return
     rows = [
         (
@@ -161,7 +169,14 @@ def digests_disable(name: str, enable: bool) -> None:
             )
     except db_digests.DigestNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{changed.name} is {'active' if changed.active else 'disabled'}.")
+    click.echo(
+        (
+            _("Digest group %(name)s is active.")
+            if changed.active
+            else _("Digest group %(name)s is disabled.")
+        )
+        % {"name": changed.name}
+    )
 
 
 @digests.command("send")
@@ -184,14 +199,19 @@ def digests_send(group: str | None) -> None:
     for sent in results:
         if sent.error:
             failed += 1
-            click.echo(f"{sent.group}: not sent ({sent.error}); tried again later")
+            click.echo(
+                _("%(group)s: not sent (%(error)s); tried again later")
+                % {"group": sent.group, "error": sent.error}
+            )
         elif sent.busy:
-            click.echo(f"{sent.group}: being sent by another process")
+            click.echo(_("%(group)s: being sent by another process") % {"group": sent.group})
         elif sent.flags:
-            click.echo(f"{sent.group}: sent, {sent.flags} new flag(s)")
+            click.echo(
+                _("%(group)s: sent, %(num)d new flag(s)") % {"group": sent.group, "num": sent.flags}
+            )
         else:
-            click.echo(f"{sent.group}: no new flags")
+            click.echo(_("%(group)s: no new flags") % {"group": sent.group})
     if not results:
-        click.echo("no digest due")
+        click.echo(_("no digest due"))
     if failed:
-        raise click.ClickException(f"{failed} digest(s) not sent")
+        raise click.ClickException(_("%(num)d digest(s) not sent") % {"num": failed})

@@ -20,6 +20,7 @@ from crawler.cli.common import (
     table,
     when,
 )
+from crawler.cli.language import N_, _
 
 if TYPE_CHECKING:
     from crawler.db import FlagView
@@ -58,7 +59,7 @@ def flags_list(
         click.echo(json.dumps(plain(found), indent=1, ensure_ascii=False))
         return
     if not found:
-        click.echo("No flags.")
+        click.echo(_("No flags."))
         return
     click.echo(flag_table(found))
 
@@ -130,7 +131,7 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
 
     try:
         with open_session() as session:
-            account = staff_account(session, by, role="reviewer", acting="decides")
+            account = staff_account(session, by, role="reviewer", acting=N_("decides"))
             flag = db.decide(session, flag_id, decision, by=account.username, role=account.role)
             audit_cli(  # the review app's audit log sees CLI decisions too
                 session,
@@ -143,7 +144,10 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
             )
     except (db.FlagNotFound, ValueError) as exc:  # ValueError: a flag found removed
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Flag {flag.id} is {flag.status} (by {flag.decided_by}).")
+    click.echo(
+        _("Flag %(id)d is %(status)s (by %(by)s).")
+        % {"id": flag.id, "status": _(flag.status), "by": flag.decided_by}
+    )
 
 
 @flags.command("replay")
@@ -161,7 +165,7 @@ def flags_replay(file: Path | None) -> None:
     from crawler.crawling.recording import FlagRecorder
 
     if file is not None and not file.exists():
-        raise click.ClickException(f"{file}: no such file")
+        raise click.ClickException(_("%(file)s: no such file") % {"file": file})
     settings = load_settings()
     path = file or Path(settings.get("REPOSTWATCH_SPILL_FILE"))
     with database_sessions() as sessions:
@@ -169,15 +173,21 @@ def flags_replay(file: Path | None) -> None:
         quarantined = recorder.quarantined()
         replayed = recorder.replay()
         pending, quarantined = recorder.pending(), recorder.quarantined() - quarantined
-    click.echo(f"Replayed {replayed} match(es) from {path}.")
+    click.echo(_("Replayed %(num)d match(es) from %(path)s.") % {"num": replayed, "path": path})
     if quarantined:
         click.echo(
-            f"{quarantined} line(s) can never be recorded and were moved to "
-            f"{recorder.rejected_path}, each with its reason.",
+            _(
+                "%(num)d line(s) can never be recorded and were moved to %(path)s, each with "
+                "its reason."
+            )
+            % {"num": quarantined, "path": recorder.rejected_path},
             err=True,
         )
     if pending:
         raise click.ClickException(
-            f"{pending} match(es) still wait in {path}: the database did not take them; "
-            "run this again once it is back"
+            _(
+                "%(num)d match(es) still wait in %(path)s: the database did not take them; "
+                "run this again once it is back"
+            )
+            % {"num": pending, "path": path}
         )

@@ -23,6 +23,7 @@ from crawler.cli.common import (
     valid_sites,
     when,
 )
+from crawler.cli.language import N_, _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -41,7 +42,7 @@ def _sender(settings: ProjectSettings, *, unset: str) -> str:
 
 def _shot(shot: Shot) -> str:
     """How a screenshot went, for the progress lines."""
-    return shot.error or f"{shot.blurred} element(s) blurred"
+    return shot.error or _("%(num)d element(s) blurred") % {"num": shot.blurred}
 
 
 def _library_errors() -> tuple[type[Exception], ...]:
@@ -88,16 +89,23 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
         for notice_id in result.created + result.extended:
             _audit(session, "notice_draft", notice_id)
     for name, reason in sorted(result.skipped.items()):
-        click.echo(f"{name}: not drafted: {reason}", err=True)
+        click.echo(
+            _("%(site)s: not drafted: %(reason)s") % {"site": name, "reason": reason}, err=True
+        )
     if result.extended:
         joined = ", ".join(map(str, result.extended))
-        click.echo(f"Added flags to {len(result.extended)} waiting draft(s): {joined}.")
+        click.echo(
+            _("Added flags to %(num)d waiting draft(s): %(ids)s.")
+            % {"num": len(result.extended), "ids": joined}
+        )
     if not result.created and not result.extended:
-        click.echo("No confirmed flags waiting for a notice.")
+        click.echo(_("No confirmed flags waiting for a notice."))
         return
     if result.created:
         created = ", ".join(map(str, result.created))
-        click.echo(f"Drafted {len(result.created)} notice(s): {created}.")
+        click.echo(
+            _("Drafted %(num)d notice(s): %(ids)s.") % {"num": len(result.created), "ids": created}
+        )
     if not screenshots:
         return
     chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
@@ -105,12 +113,18 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
         for notice_id in result.created + result.extended:
 
             def progress(shot: Shot, notice_id: int = notice_id) -> None:
-                click.echo(f"  notice {notice_id} item {shot.key}: screenshot ({_shot(shot)})")
+                click.echo(
+                    "  "
+                    + _("notice %(notice)d item %(item)s: screenshot (%(state)s)")
+                    % {"notice": notice_id, "item": shot.key, "state": _shot(shot)}
+                )
 
             try:
                 capture(sessions, notice_id, configs, chromium=chromium, progress=progress)
             except RuntimeError as exc:
-                raise click.ClickException(f"{exc}; the drafts are saved without them") from exc
+                raise click.ClickException(
+                    _("%(problem)s; the drafts are saved without them") % {"problem": exc}
+                ) from exc
 
 
 @notices.command("screenshots")
@@ -138,7 +152,10 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
     chromium = load_settings().get("REPOSTWATCH_CHROMIUM")
 
     def progress(shot: Shot) -> None:
-        click.echo(f"  item {shot.key}: screenshot ({_shot(shot)})")
+        click.echo(
+            "  "
+            + _("item %(item)s: screenshot (%(state)s)") % {"item": shot.key, "state": _shot(shot)}
+        )
 
     try:
         with database_sessions() as sessions:
@@ -160,11 +177,17 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
         )
     if retake and status != "draft":
         click.echo(
-            f"Notice {notice_id} is {status}: its screenshots were not retaken (only drafts' are); "
-            "missing ones were taken."
+            _(
+                "Notice %(notice)d is %(status)s: its screenshots were not retaken (only drafts' "
+                "are); missing ones were taken."
+            )
+            % {"notice": notice_id, "status": _(status)}
         )
     failed = len(shots) - taken
-    click.echo(f"Took {taken} screenshot(s) for notice {notice_id}; {failed} failed.")
+    click.echo(
+        _("Took %(num)d screenshot(s) for notice %(notice)d; %(failed)d failed.")
+        % {"num": taken, "notice": notice_id, "failed": failed}
+    )
     if failed:
         raise SystemExit(1)
 
@@ -193,7 +216,7 @@ def notices_list(status: str | None, site: str | None, case: str | None, as_json
         click.echo(json.dumps(plain(found), indent=1, ensure_ascii=False))
         return
     if not found:
-        click.echo("No notices.")
+        click.echo(_("No notices."))
         return
     rows = [
         (
@@ -233,19 +256,30 @@ def notices_show(notice_id: int) -> None:
     except db.NoticeNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     rendered = render_notice(notice, sender=sender, screenshots=shots)
-    approved = (
-        f" by {notice.approved_by} at {when(notice.approved_at, unset='', zone=False)}"
-        if notice.approved_by
-        else ""
+    said = {
+        "notice": notice.id,
+        "status": _(notice.status),
+        "by": notice.approved_by,
+        "at": when(notice.approved_at, unset="", zone=False),
+    }
+    if notice.approved_by:
+        click.echo(_("Notice %(notice)d: %(status)s by %(by)s at %(at)s") % said)
+    else:
+        click.echo(_("Notice %(notice)d: %(status)s") % said)
+    recipient = notice.recipient or _("(no abuse_contact: export it)")
+    click.echo(_("To: %(to)s") % {"to": recipient})
+    click.echo(
+        _("Sent: %(num)d time(s); next: %(next)s")
+        % {"num": notice.send_count, "next": when(notice.next_send_at, zone=False)}
     )
-    click.echo(f"Notice {notice.id}: {notice.status}{approved}")
-    click.echo(f"To: {notice.recipient or '(no abuse_contact: export it)'}")
-    click.echo(f"Sent: {notice.send_count} time(s); next: {when(notice.next_send_at, zone=False)}")
-    click.echo(f"Removed: {notice.removed} of {len(notice.items)} item(s)")
+    click.echo(
+        _("Removed: %(removed)d of %(num)d item(s)")
+        % {"removed": notice.removed, "num": len(notice.items)}
+    )
     missing = [i for i in notice.items if not i.has_screenshot]
     if missing:
-        click.echo(f"Screenshots missing for {len(missing)} item(s).")
-    click.echo(f"Subject: {rendered.subject}\n")
+        click.echo(_("Screenshots missing for %(num)d item(s).") % {"num": len(missing)})
+    click.echo(_("Subject: %(subject)s") % {"subject": rendered.subject} + "\n")
     click.echo(rendered.text)
 
 
@@ -270,12 +304,14 @@ def notices_approve(notice_id: int, by: str) -> None:
 
     try:
         with open_session() as session:
-            account = staff_account(session, by, role="approver", acting="approves notices")
+            account = staff_account(session, by, role="approver", acting=N_("approves notices"))
             notice = db.approve_notice(session, notice_id, by=account.username)
             _audit(session, "notice_approve", notice_id, by=account, approved_by=notice.approved_by)
     except _library_errors() as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Notice {notice.id} approved by {notice.approved_by}.")
+    click.echo(
+        _("Notice %(notice)d approved by %(by)s.") % {"notice": notice.id, "by": notice.approved_by}
+    )
 
 
 @notices.command("send")
@@ -305,12 +341,27 @@ def notices_send(notice_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise click.ClickException(
-            f"the mail server {smtp.host}:{smtp.port} did not take notice {notice_id} "
-            f"({exc.__class__.__name__}: {exc}); nothing was recorded, try again"
+            _(
+                "the mail server %(server)s did not take notice %(notice)d (%(error)s); nothing "
+                "was recorded, try again"
+            )
+            % {
+                "server": f"{smtp.host}:{smtp.port}",
+                "notice": notice_id,
+                "error": f"{exc.__class__.__name__}: {exc}",
+            }
         ) from exc
     click.echo(
-        f"Notice {notice.id} sent to {notice.recipient} ({notice.send_count} time(s)); "
-        f"next reminder {when(notice.next_send_at, unset='', zone=False)} unless removed."
+        _(
+            "Notice %(notice)d sent to %(to)s (%(num)d time(s)); next reminder %(next)s unless "
+            "removed."
+        )
+        % {
+            "notice": notice.id,
+            "to": notice.recipient,
+            "num": notice.send_count,
+            "next": when(notice.next_send_at, unset="", zone=False),
+        }
     )
 
 
@@ -368,7 +419,11 @@ def notices_export(notice_id: int, fmt: str, output: Path | None, mark_sent: boo
         sys.stdout.buffer.write(data)
         return
     output.write_bytes(data)
-    click.echo(f"Wrote notice {notice_id} to {output} ({len(data)} bytes).", err=True)
+    click.echo(
+        _("Wrote notice %(notice)d to %(path)s (%(bytes)d bytes).")
+        % {"notice": notice_id, "path": output, "bytes": len(data)},
+        err=True,
+    )
 
 
 @notices.command("resend-due")
@@ -388,7 +443,10 @@ def notices_resend_due(dry_run: bool) -> None:
     if dry_run:
         with open_session() as session:
             due = db.resend_due(session, utcnow())
-        click.echo(f"{len(due)} notice(s) due: {', '.join(map(str, due)) or '-'}")
+        click.echo(
+            _("%(num)d notice(s) due: %(ids)s")
+            % {"num": len(due), "ids": ", ".join(map(str, due)) or "-"}
+        )
         return
     smtp, sender, resend_after = notice_mail(load_settings())
     with database_sessions() as sessions:
@@ -408,7 +466,13 @@ def notices_resend_due(dry_run: bool) -> None:
                 )
     failed = [r for r in results if r.error]
     for result in results:
-        click.echo(f"notice {result.notice_id}: {result.error or 'sent again'}")
-    click.echo(f"Re-sent {len(results) - len(failed)} notice(s); {len(failed)} failed.")
+        click.echo(
+            _("notice %(notice)d: %(state)s")
+            % {"notice": result.notice_id, "state": result.error or _("sent again")}
+        )
+    click.echo(
+        _("Re-sent %(num)d notice(s); %(failed)d failed.")
+        % {"num": len(results) - len(failed), "failed": len(failed)}
+    )
     if failed:
         sys.exit(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.common import load_settings, open_session
+from crawler.cli.language import _
 
 
 # --- refs -----------------------------------------------------------------------------------
@@ -50,11 +51,11 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
 
     files = list(register.media_files(paths))
     if not files:
-        raise click.ClickException("no files found in the paths given")
+        raise click.ClickException(_("no files found in the paths given"))
     try:
         with (
             open_session() as session,
-            click.progressbar(files, label="Hashing", file=sys.stderr, show_pos=True) as bar,
+            click.progressbar(files, label=_("Hashing"), file=sys.stderr, show_pos=True) as bar,
         ):
             db_cases.ensure_open(session, case)
             if pixelated_thumbnails:
@@ -63,24 +64,40 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
             thumbnails = db_cases.wants_thumbnails(session, case)
             report = register.add_files(session, case, bar, thumbnails=thumbnails)
     except db_cases.CaseClosed as exc:
-        raise click.ClickException(f"nothing added: {exc}") from exc
+        raise click.ClickException(_("nothing added: %(problem)s") % {"problem": exc}) from exc
     _announce()
     for path, why in report.skipped:
-        click.echo(f"skipped {path}: {why}", err=True)
+        click.echo(_("skipped %(path)s: %(why)s") % {"path": path, "why": why}, err=True)
     for path, why in report.cut_short:
-        click.echo(f"warning: {path}: {why}", err=True)
+        click.echo(_("warning: %(path)s: %(why)s") % {"path": path, "why": why}, err=True)
     if report.frames_stored:
-        click.echo(f"{report.frames_stored} reference video frame(s) stored.")
-    click.echo(
-        f"Case {case}: {report.files_added} file(s) added ({report.hashes_added} hashes"
-        + (f", {report.videos_added} video(s) with frame hashes" if report.videos_added else "")
-        + "), "
-        f"{report.files_existing} already registered, {len(report.skipped)} skipped."
-    )
+        click.echo(_("%(num)d reference video frame(s) stored.") % {"num": report.frames_stored})
+    counts = {
+        "case": case,
+        "files": report.files_added,
+        "hashes": report.hashes_added,
+        "videos": report.videos_added,
+        "existing": report.files_existing,
+        "skipped": len(report.skipped),
+    }
+    if report.videos_added:
+        said = _(
+            "Case %(case)s: %(files)d file(s) added (%(hashes)d hashes, %(videos)d video(s) with "
+            "frame hashes), %(existing)d already registered, %(skipped)d skipped."
+        )
+    else:
+        said = _(
+            "Case %(case)s: %(files)d file(s) added (%(hashes)d hashes), %(existing)d already "
+            "registered, %(skipped)d skipped."
+        )
+    click.echo(said % counts)
     if not report.files_added and not report.files_existing:
         raise click.ClickException(
-            f"nothing added to {case}: none of the {len(files)} file(s) could be hashed (each "
-            "is named above); give images or videos"
+            _(
+                "nothing added to %(case)s: none of the %(num)d file(s) could be hashed (each is "
+                "named above); give images or videos"
+            )
+            % {"case": case, "num": len(files)}
         )
 
 
@@ -105,14 +122,19 @@ def refs_import(file: Path, fmt: str | None) -> None:
     try:
         rows = hash_lists.read_hash_list(file, fmt)
     except hash_lists.HashListError as exc:
-        raise click.ClickException(f"nothing imported:\n{exc}") from exc
+        raise click.ClickException(_("nothing imported:") + f"\n{exc}") from exc
     try:
         with open_session() as session:
             result = db.import_hashes(session, rows)
     except ValueError as exc:  # a row the database layer refuses (checked before any write)
-        raise click.ClickException(f"nothing imported: {file}: {exc}") from exc
+        raise click.ClickException(
+            _("nothing imported: %(file)s: %(problem)s") % {"file": file, "problem": exc}
+        ) from exc
     _announce()
-    click.echo(f"Imported {result.added} hash(es); {result.existing} were already registered.")
+    click.echo(
+        _("Imported %(added)d hash(es); %(existing)d were already registered.")
+        % {"added": result.added, "existing": result.existing}
+    )
 
 
 @refs.command("export")
@@ -141,7 +163,9 @@ def refs_export(case: str | None, fmt: str, output: Path | None) -> None:
     text = hash_lists.format_hash_list(rows, fmt)
     if output:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {len(rows)} hash(es) to {output}.", err=True)
+        click.echo(
+            _("Wrote %(num)d hash(es) to %(path)s.") % {"num": len(rows), "path": output}, err=True
+        )
     else:
         click.echo(text, nl=False)
 
@@ -167,7 +191,7 @@ def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
     from crawler.references import register
 
     if everything == bool(paths):
-        raise click.UsageError("name the reference files to withdraw, or pass --all (not both)")
+        raise click.UsageError(_("name the reference files to withdraw, or pass --all (not both)"))
     digests = None
     if paths:
         digests = []
@@ -175,11 +199,11 @@ def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
             try:
                 digests.append(hash_file(path).sha256)
             except MediaError as exc:
-                click.echo(f"skipped {path}: {exc}", err=True)
+                click.echo(_("skipped %(path)s: %(why)s") % {"path": path, "why": exc}, err=True)
     try:
         with open_session() as session:
             withdrawn = db.withdraw_references(session, case, media_sha256=digests)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     _announce()
-    click.echo(f"Case {case}: {withdrawn} hash(es) withdrawn.")
+    click.echo(_("Case %(case)s: %(num)d hash(es) withdrawn.") % {"case": case, "num": withdrawn})

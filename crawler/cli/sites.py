@@ -18,6 +18,7 @@ from crawler.cli.common import (
     sites_dir,
     table,
 )
+from crawler.cli.language import _
 
 
 # --- sites ----------------------------------------------------------------------------------
@@ -47,9 +48,9 @@ def sites_list() -> None:
         for f in loaded.files
     ]
     if not rows:
-        click.echo(f"No sites in {loaded.origin}.")
+        click.echo(_("No sites in %(origin)s.") % {"origin": loaded.origin})
         return
-    click.echo(f"Sites from {loaded.origin}:")
+    click.echo(_("Sites from %(origin)s:") % {"origin": loaded.origin})
     click.echo(table(("NAME", "RENDER", "FROM", "START URLS / PROBLEM"), rows))
 
 
@@ -100,11 +101,17 @@ def sites_check(site: str | None) -> None:
         if problems:
             failed += 1
         else:
-            click.echo(f"{f.origin}: ok ({f.config.name}, {len(f.config.start_urls)} start URL(s))")
+            click.echo(
+                _("%(origin)s: ok (%(site)s, %(num)d start URL(s))")
+                % {"origin": f.origin, "site": f.config.name, "num": len(f.config.start_urls)}
+            )
     if failed:
-        raise click.ClickException(f"{failed} of {len(loaded.files)} site(s) have problems")
+        raise click.ClickException(
+            _("%(failed)d of %(num)d site(s) have problems")
+            % {"failed": failed, "num": len(loaded.files)}
+        )
     if not loaded.files:
-        click.echo(f"No sites in {loaded.origin}.")
+        click.echo(_("No sites in %(origin)s.") % {"origin": loaded.origin})
 
 
 @sites.command("try")
@@ -136,9 +143,23 @@ def sites_try(site: str, time_limit: float | None, loglevel: str | None) -> None
     config = find_configured_site(site, settings)
     limit = time_limit or settings.getfloat("REPOSTWATCH_SITE_TRY_SECONDS")
     click.echo(
-        f"Trying {config.name}: {config.render}, robots.txt "
-        f"{'obeyed' if config.obey_robots else 'not obeyed'}, user agent "
-        f"{config.user_agent or settings.get('USER_AGENT')!r}, at most {limit:g} s"
+        (
+            _(
+                "Trying %(site)s: %(render)s, robots.txt obeyed, user agent %(agent)s, "
+                "at most %(limit)s s"
+            )
+            if config.obey_robots
+            else _(
+                "Trying %(site)s: %(render)s, robots.txt not obeyed, user agent %(agent)s, "
+                "at most %(limit)s s"
+            )
+        )
+        % {
+            "site": config.name,
+            "render": config.render,
+            "agent": repr(config.user_agent or settings.get("USER_AGENT")),
+            "limit": f"{limit:g}",
+        }
     )
     result = try_site(
         config,
@@ -149,40 +170,53 @@ def sites_try(site: str, time_limit: float | None, loglevel: str | None) -> None
     _print_try(result)
     if not result.ok:
         raise click.ClickException(
-            f"the try of {config.name} "
-            + (result.problem or "could not read every start page; see above")
+            _("the try of %(site)s %(problem)s")
+            % {
+                "site": config.name,
+                "problem": result.problem or _("could not read every start page; see above"),
+            }
         )
 
 
 def _print_try(result) -> None:
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: %(problem)s") % {"problem": warning}, err=True)
     for page in result.pages:
-        embedded = f" (embedded in {page.embedded_in})" if page.embedded_in else ""
-        click.echo(f"\nPage {page.url}{embedded}")
-        click.echo(f"  media found: {len(page.media)}")
+        said = _("Page %(url)s (embedded in %(page)s)") if page.embedded_in else _("Page %(url)s")
+        click.echo("\n" + said % {"url": page.url, "page": page.embedded_in})
+        click.echo("  " + _("media found: %(num)d") % {"num": len(page.media)})
         for media in page.media:
             click.echo(f"    {media.kind:<8} {media.url}")
         for preview in page.previews:
-            click.echo(f"    {preview.kind:<8} {preview.url} (preview)")
-        click.echo(f"  links it would follow: {len(page.follow)}")
+            click.echo(f"    {preview.kind:<8} {preview.url} " + _("(preview)"))
+        click.echo("  " + _("links it would follow: %(num)d") % {"num": len(page.follow)})
         for url in page.follow:
             click.echo(f"    {url}")
     for url, why in result.failed:
-        click.echo(f"\nNot read: {url}: {why}", err=True)
+        click.echo("\n" + _("Not read: %(url)s: %(why)s") % {"url": url, "why": why}, err=True)
     if result.private_refusals:
         click.echo(
-            f"{result.private_refusals} request(s) refused: on a private network. A site on a "
-            "private network must set allow_private_network = true (README: Site files).",
+            _(
+                "%(num)d request(s) refused: on a private network. A site on a private network "
+                "must set allow_private_network = true (README: Site files)."
+            )
+            % {"num": result.private_refusals},
             err=True,
         )
     if result.refused:
         refused = ", ".join(f"{reason} {count}" for reason, count in sorted(result.refused.items()))
-        click.echo(f"Refused: {refused}")
+        click.echo(_("Refused: %(refused)s") % {"refused": refused})
     click.echo(
-        f"\n{len(result.pages)} page(s) read, {result.media} media found, "
-        f"{sum(len(p.follow) for p in result.pages)} link(s) to follow. Nothing was stored, "
-        "hashed or matched."
+        "\n"
+        + _(
+            "%(pages)d page(s) read, %(media)d media found, %(links)d link(s) to follow. "
+            "Nothing was stored, hashed or matched."
+        )
+        % {
+            "pages": len(result.pages),
+            "media": result.media,
+            "links": sum(len(p.follow) for p in result.pages),
+        }
     )
 
 
@@ -211,23 +245,28 @@ def sites_import(paths: tuple[Path, ...]) -> None:
     left = _files_left_behind(stored)
     if left:
         click.echo(
-            f"note: sites are now read from the database only; these site files of "
-            f"{sites_dir()} are not in it and no longer crawled: {', '.join(left)} "
-            "(import them too)",
+            _(
+                "note: sites are now read from the database only; these site files of "
+                "%(dir)s are not in it and no longer crawled: %(files)s (import them too)"
+            )
+            % {"dir": sites_dir(), "files": ", ".join(left)},
             err=True,
         )
     for saved in report.saved:
-        click.echo(f"{saved.name}: saved as version {saved.version}")
+        click.echo(
+            _("%(site)s: saved as version %(version)d")
+            % {"site": saved.name, "version": saved.version}
+        )
     for name in report.unchanged:
-        click.echo(f"{name}: unchanged (the database has the same text)")
+        click.echo(_("%(site)s: unchanged (the database has the same text)") % {"site": name})
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: %(problem)s") % {"problem": warning}, err=True)
     for error in report.refused:
         click.echo(str(error), err=True)
     if report.refused:
         raise click.ClickException(
-            f"{len(report.refused)} of {len(paths)} file(s) not imported; fix them and import "
-            "them again"
+            _("%(refused)d of %(num)d file(s) not imported; fix them and import them again")
+            % {"refused": len(report.refused), "num": len(paths)}
         )
 
 
@@ -269,16 +308,17 @@ def sites_export(names: tuple[str, ...], directory: Path | None) -> None:
         found = {site.name: site for site in stored_sites(session)}
     unknown = [name for name in names if name not in found]
     if unknown:
-        known = ", ".join(sorted(found)) or "none; import some with `repostwatch sites import`"
+        known = ", ".join(sorted(found)) or _("none; import some with `repostwatch sites import`")
         raise click.ClickException(
-            f"no site named {', '.join(map(repr, unknown))} in the database (known sites: {known})"
+            _("no site named %(names)s in the database (known sites: %(known)s)")
+            % {"names": ", ".join(map(repr, unknown)), "known": known}
         )
     chosen = [found[name] for name in names] if names else list(found.values())
     if directory is None:
         if len(chosen) != 1:
             raise click.UsageError(
-                "name one site to print it, or give --dir DIR to write "
-                f"{len(chosen)} site(s) as files"
+                _("name one site to print it, or give --dir DIR to write %(num)d site(s) as files")
+                % {"num": len(chosen)}
             )
         click.echo(chosen[0].toml, nl=False)
         return
@@ -286,9 +326,12 @@ def sites_export(names: tuple[str, ...], directory: Path | None) -> None:
     for site in chosen:
         path = directory / f"{site.name}.toml"
         path.write_text(site.toml, encoding="utf-8")
-        click.echo(f"{path}: version {site.version} of {site.name}")
+        click.echo(
+            _("%(path)s: version %(version)d of %(site)s")
+            % {"path": path, "version": site.version, "site": site.name}
+        )
     if not chosen:
-        click.echo("No sites in the database.")
+        click.echo(_("No sites in the database."))
 
 
 # --- domain moves ---------------------------------------------------------------------------
@@ -310,7 +353,7 @@ def sites_moves(show_all: bool) -> None:
     with open_session() as session:
         found = moves(session, state=None if show_all else "proposed")
     if not found:
-        click.echo("No domain moves." if show_all else "No proposed domain moves.")
+        click.echo(_("No domain moves.") if show_all else _("No proposed domain moves."))
         return
     rows = [
         (
@@ -351,8 +394,13 @@ def sites_adopt_move(move_id: int) -> None:
     except (MoveNotOpen, MoveNotAdoptable) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"{move.site}: moved from {move.old_domain} to {move.new_domain}, saved as version "
-        f"{saved.version}"
+        _("%(site)s: moved from %(old)s to %(new)s, saved as version %(version)d")
+        % {
+            "site": move.site,
+            "old": move.old_domain,
+            "new": move.new_domain,
+            "version": saved.version,
+        }
     )
 
 
@@ -374,4 +422,7 @@ def sites_dismiss_move(move_id: int) -> None:
             move = dismiss_move(session, move_id, who)
     except MoveNotOpen as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{move.site}: move from {move.old_domain} to {move.new_domain} dismissed")
+    click.echo(
+        _("%(site)s: move from %(old)s to %(new)s dismissed")
+        % {"site": move.site, "old": move.old_domain, "new": move.new_domain}
+    )

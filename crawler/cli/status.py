@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.common import configured_sites, load_settings, table, when
+from crawler.cli.language import _
 
 if TYPE_CHECKING:
     from crawler.scheduling.outlook import Outlook
@@ -46,11 +47,15 @@ def status() -> None:
         raise SystemExit(1)
     _echo_backlog(found)
     _echo_sites(found.sites)
-    click.echo("\nUnhealthy sites")
+    click.echo("\n" + _("Unhealthy sites"))
     for item in found.unhealthy:
-        click.echo(f"  {item.site}  since {when(item.since)}: {item.reason}")
+        click.echo(
+            "  "
+            + _("%(site)s  since %(when)s: %(reason)s")
+            % {"site": item.site, "when": when(item.since), "reason": item.reason}
+        )
     if not found.unhealthy:
-        click.echo("  none")
+        click.echo("  " + _("none"))
     if found.problems:
         raise SystemExit(1)
 
@@ -59,22 +64,35 @@ def _echo_services(found: Status) -> None:
     """The nodes, Redis and the database, as far as they were reached."""
     click.echo("scrapyd nodes")
     if found.nodes_error is not None:
-        click.echo(f"  CANNOT BE USED: {found.nodes_error}")
+        click.echo("  " + _("CANNOT BE USED: %(error)s") % {"error": found.nodes_error})
     for node in found.nodes:
         click.echo(_node_line(node))
     if found.redis is not None:
         if not found.redis.url:
-            click.echo("Redis     not configured (REPOSTWATCH_REDIS_URL)")
+            click.echo(_("Redis     not configured (REPOSTWATCH_REDIS_URL)"))
         else:
-            click.echo(f"Redis     {found.redis.url}: {found.redis.problem or 'reachable'}")
+            click.echo(
+                _("Redis     %(url)s: %(state)s")
+                % {"url": found.redis.url, "state": found.redis.problem or _("reachable")}
+            )
     database = found.database
     if database is None:
         return
     if database.error is not None:
-        click.echo(f"Database  {database.url}: UNREACHABLE: {database.error}")
+        click.echo(
+            _("Database  %(url)s: UNREACHABLE: %(error)s")
+            % {"url": database.url, "error": database.error}
+        )
         return
-    note = "up to date" if database.ready else f"this code needs {database.head}: run `db upgrade`"
-    click.echo(f"Database  {database.url}: revision {database.revision} ({note})")
+    note = (
+        _("up to date")
+        if database.ready
+        else _("this code needs %(head)s: run `db upgrade`") % {"head": database.head}
+    )
+    click.echo(
+        _("Database  %(url)s: revision %(revision)s (%(note)s)")
+        % {"url": database.url, "revision": database.revision, "note": note}
+    )
 
 
 def _echo_spill(found: Status) -> None:
@@ -84,36 +102,47 @@ def _echo_spill(found: Status) -> None:
         return
     if spill.pending:
         click.echo(
-            f"Spilled   {spill.pending} match(es) wait in {spill.path}: the next crawl or "
-            "`repostwatch flags replay` records them"
+            _(
+                "Spilled   %(num)d match(es) wait in %(path)s: the next crawl or "
+                "`repostwatch flags replay` records them"
+            )
+            % {"num": spill.pending, "path": spill.path}
         )
     if spill.quarantined:
         click.echo(
-            f"Quarantine {spill.quarantined} match(es) can never be recorded as they are: "
-            f"read the reason on each line of {spill.quarantine_path}"
+            _(
+                "Quarantine %(num)d match(es) can never be recorded as they are: read the reason "
+                "on each line of %(path)s"
+            )
+            % {"num": spill.quarantined, "path": spill.quarantine_path}
         )
 
 
 def _node_line(node: NodeStatus) -> str:
     if node.error is not None:
-        return f"  {node.name}  DOWN: {node.error}"
+        return "  " + _("%(node)s  DOWN: %(error)s") % {"node": node.name, "error": node.error}
+    said = {"node": node.name, "running": node.running, "pending": node.pending}
     return (
-        f"  {node.name}  up: {node.running} running, {node.pending} pending"
-        + "".join(f"\n    running {job}" for job in node.running_jobs)
-        + "".join(f"\n    pending {job}" for job in node.pending_jobs)
+        "  "
+        + _("%(node)s  up: %(running)d running, %(pending)d pending") % said
+        + "".join("\n    " + _("running %(job)s") % {"job": job} for job in node.running_jobs)
+        + "".join("\n    " + _("pending %(job)s") % {"job": job} for job in node.pending_jobs)
     )
 
 
 def _echo_backlog(found: Status) -> None:
     backlog = found.backlog
     assert backlog is not None
-    click.echo(f"Flags     {backlog.pending_flags} pending review")
+    click.echo(_("Flags     %(num)d pending review") % {"num": backlog.pending_flags})
     click.echo(
-        f"Re-checks {backlog.rechecks_due} confirmed flag(s) due "
-        f"(not checked for {backlog.recheck_hours:g} h)"
+        _("Re-checks %(num)d confirmed flag(s) due (not checked for %(hours)s h)")
+        % {"num": backlog.rechecks_due, "hours": f"{backlog.recheck_hours:g}"}
     )
-    smtp_note = "" if backlog.reminders_sent else " (REPOSTWATCH_SMTP_URL unset: not sent)"
-    click.echo(f"Notices   {backlog.reminders_due} due for a reminder{smtp_note}")
+    if backlog.reminders_sent:
+        said = _("Notices   %(num)d due for a reminder")
+    else:
+        said = _("Notices   %(num)d due for a reminder (REPOSTWATCH_SMTP_URL unset: not sent)")
+    click.echo(said % {"num": backlog.reminders_due})
 
 
 def _echo_sites(outlooks: list[Outlook]) -> None:
@@ -125,11 +154,11 @@ def _echo_sites(outlooks: list[Outlook]) -> None:
         for o in outlooks
         if o.crawls and o.schedule is not None
     ]
-    click.echo("\nNext crawls")
+    click.echo("\n" + _("Next crawls"))
     click.echo(
         "  " + table(["SITE", "SCHEDULE", "NEXT"], rows).replace("\n", "\n  ")
         if rows
-        else "  no site has a [schedule]"
+        else "  " + _("no site has a [schedule]")
     )
     search_rows = [
         [
@@ -141,9 +170,9 @@ def _echo_sites(outlooks: list[Outlook]) -> None:
         for o in outlooks
         if o.schedule is not None and o.schedule.search_schedule is not None
     ]
-    click.echo("\nNext search crawls")
+    click.echo("\n" + _("Next search crawls"))
     click.echo(
         "  " + table(["SITE", "SCHEDULE", "NEXT", "LAST"], search_rows).replace("\n", "\n  ")
         if search_rows
-        else "  no site schedules search crawls (search_every / search_cron)"
+        else "  " + _("no site schedules search crawls (search_every / search_cron)")
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.common import cli_username, login_name, open_session, table
+from crawler.cli.language import _
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,9 +28,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise click.UsageError("--password-stdin: nothing was read from standard input")
+            raise click.UsageError(_("--password-stdin: nothing was read from standard input"))
         return password
-    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    return click.prompt(
+        _("Password"), hide_input=True, confirmation_prompt=_("Repeat the password")
+    )
 
 
 @users.command("add")
@@ -65,7 +68,9 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
             _audit(session, "user_create", created, role=created.role)
     except accounts.UserError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Created {created.username} ({created.role}).")
+    click.echo(
+        _("Created %(name)s (%(role)s).") % {"name": created.username, "role": _(created.role)}
+    )
 
 
 @users.command("list")
@@ -81,7 +86,7 @@ def users_list() -> None:
     with open_session() as session:
         found = accounts.list_users(session)
     if not found:
-        click.echo("No users. Create one with `repostwatch users add NAME --role admin`.")
+        click.echo(_("No users. Create one with `repostwatch users add NAME --role admin`."))
         return
     rows = [
         (
@@ -117,7 +122,10 @@ def users_disable(username: str, enable: bool) -> None:
             _audit(session, "user_enable" if enable else "user_disable", changed)
     except accounts.UserNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{changed.username} is {'active' if changed.active else 'disabled'}.")
+    click.echo(
+        (_("%(name)s is active.") if changed.active else _("%(name)s is disabled."))
+        % {"name": changed.username}
+    )
 
 
 @users.command("passwd")
@@ -146,7 +154,10 @@ def users_passwd(username: str, password_stdin: bool) -> None:
             _audit(session, "password_set", changed)
     except (accounts.UserError, accounts.UserNotFound) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"New password set for {changed.username}; its open sessions have ended.")
+    click.echo(
+        _("New password set for %(name)s; its open sessions have ended.")
+        % {"name": changed.username}
+    )
 
 
 @users.command("totp-reset")
@@ -171,7 +182,9 @@ def users_totp_reset(username: str) -> None:
             name = user.username
     except accounts.UserNotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{name} has no second factor now: it enrols again at its next login.")
+    click.echo(
+        _("%(name)s has no second factor now: it enrols again at its next login.") % {"name": name}
+    )
 
 
 def _audit(session: Session, action: str, account: UserView | User, **details: object) -> None:

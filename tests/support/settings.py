@@ -49,6 +49,9 @@ def default_settings() -> dict[str, Any]:
 #: The web app's language in tests that read its English text (the product's default is Korean:
 #: tests/review/test_i18n.py renders every page in both, and checks that default).
 TEST_WEB_LANGUAGE = {"REPOSTWATCH_LOCALE": "en"}
+#: The commands' language in tests (tests/conftest.py sets it for every process the suite starts):
+#: English, the text tests assert; tests/cli/test_language.py clears it to read the Korean default.
+TEST_CLI_LANGUAGE = {"REPOSTWATCH_CLI_LANG": "en"}
 
 
 def default_web_config(**overrides: Any) -> dict[str, Any]:
