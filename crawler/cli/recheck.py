@@ -15,6 +15,7 @@ from crawler.cli.common import (
     valid_sites,
     when,
 )
+from crawler.cli.language import _
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -47,18 +48,24 @@ def recheck(site: str | None) -> None:
     fetcher = recheck_fetcher(settings)
 
     def progress(target: CheckTarget, result: CheckResult, verdict: Verdict) -> None:
+        said = {
+            "reason": result.reason,
+            "error": result.error,
+            "since": when(verdict.gone_since),
+            "at": when(verdict.removable_at),
+        }
         if verdict.removed:
-            state = f"removed ({result.reason}; gone since {verdict.gone_since:%Y-%m-%d %H:%M} UTC)"
+            state = _("removed (%(reason)s; gone since %(since)s)") % said
         elif result.present is False:
-            state = (
-                f"gone ({result.reason}); removed if still gone at "
-                f"{verdict.removable_at:%Y-%m-%d %H:%M} UTC"
-            )
+            state = _("gone (%(reason)s); removed if still gone at %(at)s") % said
         elif result.present:
-            state = "still there" + (f" ({result.reason})" if result.reason else "")
+            state = _("still there (%(reason)s)") % said if result.reason else _("still there")
         else:
-            state = f"unknown ({result.error})"
-        click.echo(f"flag {target.flag_id} {target.media_url}: {state}")
+            state = _("unknown (%(error)s)") % said
+        click.echo(
+            _("flag %(flag)d %(url)s: %(state)s")
+            % {"flag": target.flag_id, "url": target.media_url, "state": state}
+        )
 
     with database_sessions() as sessions:
         summary = run_recheck(
@@ -71,12 +78,25 @@ def recheck(site: str | None) -> None:
             progress=progress,
         )
     for target in summary.left:
-        click.echo(f"flag {target.flag_id} {target.media_url}: not checked in time (next run)")
+        click.echo(
+            _("flag %(flag)d %(url)s: not checked in time (next run)")
+            % {"flag": target.flag_id, "url": target.media_url}
+        )
     click.echo(
-        f"Checked {summary.checked} flag(s): {len(summary.removed)} removed, "
-        f"{len(summary.gone)} seen gone (not yet removed), {len(summary.present)} still there, "
-        f"{len(summary.unknown)} unknown, {len(summary.left)} not checked in time; "
-        f"{len(summary.resolved_notices)} notice(s) resolved."
+        _(
+            "Checked %(checked)d flag(s): %(removed)d removed, %(gone)d seen gone (not yet "
+            "removed), %(present)d still there, %(unknown)d unknown, %(left)d not checked in "
+            "time; %(resolved)d notice(s) resolved."
+        )
+        % {
+            "checked": summary.checked,
+            "removed": len(summary.removed),
+            "gone": len(summary.gone),
+            "present": len(summary.present),
+            "unknown": len(summary.unknown),
+            "left": len(summary.left),
+            "resolved": len(summary.resolved_notices),
+        }
     )
 
 
@@ -100,7 +120,7 @@ def notices_removals(site: str | None, case: str | None) -> None:
     with open_session() as session:
         found = db.removals(session, site, case=case)
     if not found:
-        click.echo("No removals.")
+        click.echo(_("No removals."))
         return
     rows = [
         (
@@ -116,7 +136,10 @@ def notices_removals(site: str | None, case: str | None) -> None:
     click.echo(table(("FLAG", "SITE", "REMOVED", "REASON", "HOURS", "FROM"), rows))
     for name in sorted({r.site for r in found}):
         times = [r.time_to_removal for r in found if r.site == name]
-        click.echo(f"{name}: median time-to-removal {_hours(median(times))} h ({len(times)})")
+        click.echo(
+            _("%(site)s: median time-to-removal %(hours)s h (%(num)d)")
+            % {"site": name, "hours": _hours(median(times)), "num": len(times)}
+        )
 
 
 def _hours(delta: timedelta) -> str:

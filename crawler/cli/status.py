@@ -62,7 +62,7 @@ def status() -> None:
 
 def _echo_services(found: Status) -> None:
     """The nodes, Redis and the database, as far as they were reached."""
-    click.echo("scrapyd nodes")
+    click.echo(_("scrapyd nodes"))
     if found.nodes_error is not None:
         click.echo("  " + _("CANNOT BE USED: %(error)s") % {"error": found.nodes_error})
     for node in found.nodes:
