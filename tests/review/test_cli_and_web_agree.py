@@ -51,6 +51,8 @@ ROWS = {
 WEB_ONLY_ACTIONS = ("login", "login_code", "totp_enrolled", "view_flag")
 #: A row of the case page's table of proposed variants: (keyword, variant).
 _VARIANT_ROW = re.compile(r'<tr><td>([^<]*)</td><td class="variant">([^<]*)</td>')
+#: A row of its table of rejected variants: (keyword, variant, who).
+_REJECTED_ROW = re.compile(r'<tr><td>([^<]*)</td><td class="variant">([^<]*)</td><td>([^<]*)</td>')
 
 
 def _seed(engine: Engine) -> int:
@@ -183,6 +185,14 @@ def test_a_staff_job_leaves_the_same_rows_through_the_cli_and_the_web(
         shown = _VARIANT_ROW.findall(proposed)
         assert shown == [(row["keyword"], row["variant"]) for row in listed]
         assert ("딥페", "뒵페") not in shown and ("딥페", "뒷페") in shown
+        refused = json.loads(
+            repostwatch_here("cases", "keywords", "variants", CASE, "--rejected", "--json")
+        )
+        kept = page.split('<table class="variants-rejected">')[1].split("</table>")[0]
+        assert _REJECTED_ROW.findall(kept) == [
+            (row["keyword"], row["variant"], row["rejected_by"]) for row in refused
+        ]
+        assert [row["variant"] for row in refused] == ["뒵페"]
         assert repostwatch_here("sites", "export", "board") == BOARD
         assert BOARD in html.unescape(client.get("/sites/board/edit").text)
     finally:
