@@ -228,7 +228,13 @@ def upload(case: str):
 def upload_status(case: str, job_id: str):
     job = _jobs().get(job_id)
     if job is None or job.case != case or job.user_id != web.me().id:
-        abort(404, _("No such upload: it finished over an hour ago, or was not yours."))
+        abort(
+            404,
+            _(
+                "No such upload: it finished over an hour ago, was not yours, or the web app "
+                "restarted while hashing it (then nothing was stored: upload the file again)."
+            ),
+        )
     return render_template("case_upload.html", case=case, job=job)
 
 

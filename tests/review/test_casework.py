@@ -24,6 +24,7 @@ from crawler.db.models import Case, ReferenceHash, ReferenceVideo
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
 from crawler.demo.samples import encode, load_photo
+from crawler.review import uploads
 from tests.review.conftest import PASSWORD, csrf_token, login, post
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
@@ -360,3 +361,17 @@ def test_notes_are_added_kept_as_written_and_audited_by_length(opened, sessions)
     assert [e.details["length"] for e in entries] == [
         len("피해자가 월요일에 다시 연락 요청.\n두 번째 줄")
     ]
+
+
+@sqlite_only
+def test_an_upload_page_after_a_restart_says_to_upload_again(app, opened, monkeypatch):
+    response = upload(opened, photo())
+    finished(app, opened, response)
+    # The web process starts again: its jobs, held in memory only, are gone.
+    state = app.extensions["repostwatch"]
+    restarted = uploads.UploadJobs(state.sessions, app.config["REPOSTWATCH_REDIS_URL"])
+    monkeypatch.setitem(app.extensions, "repostwatch_uploads", restarted)
+    page = opened.get(response.location)
+    assert page.status_code == 404
+    assert "the web app restarted while hashing it" in page.text
+    assert "upload the file again" in page.text
