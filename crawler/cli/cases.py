@@ -288,25 +288,33 @@ def keywords_list(case: str | None, include_withdrawn: bool, as_json: bool) -> N
 @keywords.command("variants")
 @click.argument("case")
 @click.option("--keyword", "only", multiple=True, help="Only for this keyword (repeatable).")
+@click.option("--rejected", is_flag=True, help="List the rejected variants instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
+def keywords_variants(case: str, only: tuple[str, ...], rejected: bool, as_json: bool) -> None:
     """Propose spelling variants of CASE's active keywords, as uploaders misspell them to slip
     past filters: spacing, initial consonants (ㄷㅍ), look-alike letters (딥페 -> 뒵페, 뒷페),
     separators (딥.페), romanisation, Latin look-alikes, and the variants listed for a word.
 
     Nothing is searched until staff accept a variant by adding it as a keyword
-    (`cases keywords add CASE VARIANT`); flags then name the variant that found them. The rules
-    are settings/keyword_variants.toml, extended by REPOSTWATCH_KEYWORD_VARIANTS_FILE.
+    (`cases keywords add CASE VARIANT`); flags then name the variant that found them. A variant
+    rejected with `cases keywords reject` is not proposed again (--rejected lists those, with
+    who rejected them and when). The rules are settings/keyword_variants.toml, extended by
+    REPOSTWATCH_KEYWORD_VARIANTS_FILE.
 
     \b
     Example:
       repostwatch cases keywords variants case-0042
       repostwatch cases keywords variants case-0042 --keyword 딥페이크 --json
+      repostwatch cases keywords variants case-0042 --rejected
     """
     from crawler import db
+    from crawler.db import keywords as db_keywords
     from crawler.keyword_variants import load_rules, propose
     from crawler.keywords import keyword_spelling
 
+    if rejected:
+        _list_rejected(case, as_json)
+        return
     extra = load_settings().get("REPOSTWATCH_KEYWORD_VARIANTS_FILE")
     try:
         rules = load_rules(*([extra] if extra else []))
@@ -314,7 +322,8 @@ def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
         raise click.ClickException(f"{exc} (REPOSTWATCH_KEYWORD_VARIANTS_FILE)") from exc
     try:
         with open_session() as session:
-            found = db.list_keywords(session, case=case)
+            found = db.list_keywords(session, case=case, include_withdrawn=True)
+            refused = {(r.keyword, r.variant) for r in db_keywords.rejected_variants(session, case)}
     except db.UnknownCase as exc:
         raise click.ClickException(str(exc)) from exc
     active = [k.keyword for k in found if k.active]
@@ -334,7 +343,7 @@ def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
         for keyword in active
         if not wanted or keyword in wanted
         for variant in propose(keyword, rules)
-        if variant.text not in taken
+        if variant.text not in taken and (keyword, variant.text) not in refused
     ]
     if as_json:
         out = [{"keyword": k, "variant": v, "kind": kind} for k, v, kind in rows]
@@ -348,6 +357,87 @@ def keywords_variants(case: str, only: tuple[str, ...], as_json: bool) -> None:
         _("Accept one with: repostwatch cases keywords add %(case)s VARIANT...") % {"case": case},
         err=True,
     )
+    click.echo(
+        _(
+            "Reject some with: repostwatch cases keywords reject %(case)s KEYWORD VARIANT... "
+            "--by NAME"
+        )
+        % {"case": case},
+        err=True,
+    )
+
+
+def _list_rejected(case: str, as_json: bool) -> None:
+    from crawler.db import keywords as db_keywords
+
+    try:
+        with open_session() as session:
+            found = db_keywords.rejected_variants(session, case)
+    except db_keywords.UnknownCase as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        rows = [
+            {
+                "keyword": r.keyword,
+                "variant": r.variant,
+                "rejected_by": r.rejected_by,
+                "rejected_at": r.rejected_at.isoformat(),
+            }
+            for r in found
+        ]
+        click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(_("No rejected variants for %(case)s.") % {"case": case})
+        return
+    rows = [(r.keyword, r.variant, r.rejected_by, f"{r.rejected_at:%Y-%m-%d %H:%M}") for r in found]
+    click.echo(table(("KEYWORD", "VARIANT", "REJECTED BY", "REJECTED (UTC)"), rows))
+
+
+@keywords.command("reject")
+@click.argument("case")
+@click.argument("keyword")
+@click.argument("variants", metavar="VARIANT...", nargs=-1, required=True)
+@click.option("--by", required=True, help="Your staff account (approver or admin), recorded.")
+def keywords_reject(case: str, keyword: str, variants: tuple[str, ...], by: str) -> None:
+    """Reject proposed spelling VARIANTs of CASE's KEYWORD: they are not proposed again for
+    it. Who rejected them and when are kept (`cases keywords variants CASE --rejected`); the
+    audit log records it (`case_keyword_variants_reject`, by counts). Adding a rejected variant
+    as a keyword later still works.
+
+    \b
+    Example:
+      repostwatch cases keywords reject case-0042 딥페 dippe ㄷㅍ --by park.approver
+    """
+    from crawler import db
+    from crawler.db import keywords as db_keywords
+
+    try:
+        with open_session() as session:
+            account = staff_account(session, by, role="approver", acting=N_("rejects variants"))
+            change = db_keywords.reject_variants(
+                session, case, keyword, variants, by=account.username
+            )
+            audit_cli(
+                session,
+                "case_keyword_variants_reject",
+                target_type="case",
+                target_id=db.get_or_create_case(session, case),  # exists: reject_variants found it
+                by=account,
+                case=case,
+                changed=len(change.changed),
+                unchanged=len(change.unchanged),
+            )
+    except (ValueError, db_keywords.UnknownCase) as exc:
+        raise click.ClickException(_("nothing rejected: %(problem)s") % {"problem": exc}) from exc
+    counts = {"num": len(change.changed), "case": case, "before": len(change.unchanged)}
+    if change.unchanged:
+        said = _(
+            "%(num)d variant(s) of a keyword of %(case)s rejected, %(before)d rejected before."
+        )
+    else:
+        said = _("%(num)d variant(s) of a keyword of %(case)s rejected.")
+    click.echo(said % counts)
 
 
 @keywords.command("remove")

@@ -1,15 +1,16 @@
 """The dashboard's figures: flags per day by state, removal rate and median time-to-removal per
 site, crawl runs per site with their pages, media and flags.
 
-Time-to-removal comes from :func:`crawler.db.rechecks.removals`, as on the case page. Days are UTC
-dates of a flag's first sighting, grouped here rather than in SQL so that SQLite and PostgreSQL
-count the same days. Functions take a Session; the caller commits.
+Time-to-removal comes from :func:`crawler.db.rechecks.removals`, as on the case page. Days are
+the dates of a flag's first sighting in the time zone asked for (the user's: a flag at 23:30 UTC
+is on the next day in Seoul), grouped here rather than in SQL so that SQLite and PostgreSQL count
+the same days. Functions take a Session; the caller commits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,18 +51,19 @@ class SiteRuns:
     last_started_at: datetime | None
 
 
-def flags_per_day(session: Session, *, since: datetime) -> list[FlagDay]:
-    """Flags first seen on each UTC day from ``since`` on, by their current state; days without
-    flags are included (zero), so a chart's axis has no gaps."""
+def flags_per_day(session: Session, *, since: datetime, tz: tzinfo = UTC) -> list[FlagDay]:
+    """Flags first seen on each day (a date in ``tz``) from ``since`` on, by their current
+    state; days without flags are included (zero), so a chart's axis has no gaps."""
     counts: dict[date, dict[str, int]] = {}
     for first_seen, status in session.execute(
         select(Flag.first_seen, Flag.status).where(Flag.first_seen >= since)
     ):
-        day = counts.setdefault(first_seen.date(), dict.fromkeys(FLAG_STATUSES, 0))
+        local = first_seen.astimezone(tz).date()
+        day = counts.setdefault(local, dict.fromkeys(FLAG_STATUSES, 0))
         day[status] += 1
     if not counts:
         return []
-    day, last = since.date(), max(counts)
+    day, last = since.astimezone(tz).date(), max(counts)
     found = []
     while day <= last:
         found.append(FlagDay(day, counts.get(day, dict.fromkeys(FLAG_STATUSES, 0))))

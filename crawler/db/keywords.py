@@ -5,6 +5,9 @@ through the site's search. A keyword is kept once per case, in Unicode NFC (Hang
 macOS arrives decomposed and would otherwise be a different keyword, encoded differently);
 withdrawing one keeps the row, marked, because flags name the keyword that found them. The
 spelling is :func:`crawler.keywords.normalize_keyword`, the one the search spider uses too.
+Staff accept a proposed spelling variant of a keyword (:mod:`crawler.keyword_variants`) by
+adding it as a keyword, or reject it (:func:`reject_variants`): a rejected variant is kept, with
+who rejected it and when, and is not proposed again for that keyword of that case.
 Functions take a Session; the caller commits.
 """
 
@@ -17,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crawler.db.models import Case, CaseKeyword, utcnow
+from crawler.db.models import Case, CaseKeyword, KeywordVariantRejection, utcnow
 from crawler.db.references import get_or_create_case
 from crawler.db.session import dialect_insert
 from crawler.keywords import normalize_keyword
@@ -178,6 +181,67 @@ def keyword_case_id(session: Session, keyword: str, case_id: int) -> int | None:
     if case_id in owners:
         return case_id
     return owners[0] if owners else None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionView:
+    keyword: str
+    variant: str
+    rejected_by: str
+    rejected_at: datetime
+
+
+def reject_variants(
+    session: Session, case: str, keyword: str, variants: Sequence[str], *, by: str
+) -> KeywordChange:
+    """Record that ``by`` rejected ``variants`` of ``case``'s ``keyword``: they are not proposed
+    again for it. ``changed``: newly rejected; ``unchanged``: rejected before (the first
+    rejection's who and when stay). Raises :class:`UnknownCase`, and ValueError for an unusable
+    keyword or variant, or a keyword the case never had (nothing is recorded then)."""
+    keyword = normalize_keyword(keyword)
+    wanted = _normalized(variants)
+    case_id = _case_id(session, case)
+    known = session.execute(
+        select(CaseKeyword.id).where(CaseKeyword.case_id == case_id, CaseKeyword.keyword == keyword)
+    ).scalar_one_or_none()
+    if known is None:
+        raise ValueError(f"{keyword!r} is not a keyword of {case.strip()!r}")
+    now = utcnow()
+    changed: list[str] = []
+    unchanged: list[str] = []
+    for variant in wanted:
+        inserted = session.execute(
+            dialect_insert(session, KeywordVariantRejection)
+            .values(
+                case_id=case_id, keyword=keyword, variant=variant, rejected_by=by, rejected_at=now
+            )
+            .on_conflict_do_nothing(
+                index_elements=[
+                    KeywordVariantRejection.case_id,
+                    KeywordVariantRejection.keyword,
+                    KeywordVariantRejection.variant,
+                ]
+            )
+            .returning(KeywordVariantRejection.id)
+        ).scalar()
+        (changed if inserted is not None else unchanged).append(variant)
+    return KeywordChange(changed=tuple(changed), unchanged=tuple(unchanged))
+
+
+def rejected_variants(session: Session, case: str) -> list[RejectionView]:
+    """The variants rejected for ``case``'s keywords, by keyword, then in the order rejected.
+    Raises :class:`UnknownCase`."""
+    query = (
+        select(
+            KeywordVariantRejection.keyword,
+            KeywordVariantRejection.variant,
+            KeywordVariantRejection.rejected_by,
+            KeywordVariantRejection.rejected_at,
+        )
+        .where(KeywordVariantRejection.case_id == _case_id(session, case))
+        .order_by(KeywordVariantRejection.keyword, KeywordVariantRejection.id)
+    )
+    return [RejectionView(*row) for row in session.execute(query)]
 
 
 def _case_id(session: Session, case: str) -> int:

@@ -1,5 +1,5 @@
 """Working on a case in the browser: open it, add reference files by upload, label and withdraw
-them, and keep its search keywords (with the spelling variants to accept).
+them, and keep its search keywords (with the spelling variants to accept or reject).
 
 The same library calls and checks as `repostwatch cases` and `repostwatch refs` (the case name
 and keyword rules, closed cases refused), each change written to the audit log with counts and
@@ -136,6 +136,8 @@ def references_page(case: str):
         detail = db_cases.get_case(db, case)
         files = reference_files.reference_files(db, case_id)
         notes = case_notes.list_notes(db, case_id)
+        rejected = db_keywords.rejected_variants(db, case)
+    refused = {(r.keyword, r.variant) for r in rejected}
     active = [k.keyword for k in detail.keywords if k.active]
     taken = {k.keyword for k in detail.keywords}
     variants, rules_problem = [], None
@@ -149,7 +151,7 @@ def references_page(case: str):
             (keyword, variant.text, VARIANT_KINDS.get(variant.kind, variant.kind))
             for keyword in active
             for variant in propose(keyword, rules)
-            if variant.text not in taken
+            if variant.text not in taken and (keyword, variant.text) not in refused
         ]
     return render_template(
         "case_references.html",
@@ -157,6 +159,7 @@ def references_page(case: str):
         files=files,
         notes=notes,
         variants=variants,
+        rejected=rejected,
         rules_problem=rules_problem,
         upload_limit_mb=f"{uploads.upload_limit() / 1_000_000:,.1f}",
         upload_max_bytes=uploads.upload_limit(),
@@ -225,7 +228,13 @@ def upload(case: str):
 def upload_status(case: str, job_id: str):
     job = _jobs().get(job_id)
     if job is None or job.case != case or job.user_id != web.me().id:
-        abort(404, _("No such upload: it finished over an hour ago, or was not yours."))
+        abort(
+            404,
+            _(
+                "No such upload: it finished over an hour ago, was not yours, or the web app "
+                "restarted while hashing it (then nothing was stored: upload the file again)."
+            ),
+        )
     return render_template("case_upload.html", case=case, job=job)
 
 
@@ -342,6 +351,33 @@ def keywords_remove(case: str):
             flash(_("Withdrew the keyword %(keyword)s.", keyword=change.changed[0]), "info")
         else:
             flash(_("%(keyword)s is not an active keyword.", keyword=change.unchanged[0]), "error")
+    return _back(case)
+
+
+@bp.route("/<case>/keywords/variants/reject", methods=["POST"])
+@web.requires(ROLE)
+def variant_reject(case: str):
+    """A proposed variant rejected: kept with who and when, and not proposed again."""
+    case_id = _case_id_or_404(case)
+    keyword, variant = request.form.get("keyword", ""), request.form.get("variant", "")
+    try:
+        with web.transaction() as db:
+            db_cases.ensure_open(db, case)
+            change = db_keywords.reject_variants(db, case, keyword, [variant], by=web.me().username)
+            _audit_keywords(db, "case_keyword_variants_reject", case_id, change)
+    except db_cases.CaseClosed:
+        flash(_closed_message(case), "error")
+    except ValueError:
+        flash(_("Nothing was rejected: that is no proposed variant of a keyword."), "error")
+    else:
+        flash(
+            _(
+                "Rejected the variant %(variant)s of %(keyword)s: it is not proposed again.",
+                variant=(change.changed or change.unchanged)[0],
+                keyword=keyword_rules.keyword_spelling(keyword),
+            ),
+            "info",
+        )
     return _back(case)
 
 

@@ -12,7 +12,17 @@ leave) and when it closes.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -49,6 +59,11 @@ DELIVERY_WORDS = {
     "dash": _l("DASH streams sampled by segments"),
     "browser": _l("streams the page's player asked for"),
 }
+#: Seconds between two questions of the crawls page to :func:`live_runs` while a run it shows is
+#: running (a crawl writes its figures every REPOSTWATCH_RUN_PROGRESS_SECONDS, 5 by default).
+LIVE_SECONDS = 5
+#: Most runs one :func:`live_runs` question may name.
+LIVE_MAX_RUNS = 100
 #: Seconds a scrapyd node may take to answer "run now" before it counts as down.
 SCRAPYD_TIMEOUT = 5
 
@@ -77,19 +92,60 @@ def index():
         health = schedules.health_states(db)
         running = {run.site: run for run in schedules.active_runs(db)}
         last = {name: db_runs.list_runs(db, site=name, limit=1) for name in configs}
-    rows = [
-        {
-            "outlook": outlook,
-            "health": health.get(outlook.site),
-            "running": running.get(outlook.site),
-            "last": (last.get(outlook.site) or [None])[0],
-        }
-        for outlook in outlooks
-    ]
+    rows = []
+    for outlook in outlooks:
+        newest = (last.get(outlook.site) or [None])[0]
+        rows.append(
+            {
+                "outlook": outlook,
+                "health": health.get(outlook.site),
+                "running": running.get(outlook.site),
+                "last": newest,
+                "figures": figures_line(newest) if newest else "",
+            }
+        )
     # The site editor edits sites saved in the database; a row links to its site there.
     editor = web.me().can(SITE_EDITOR_ROLE)
     stored = set(web.site_source().site_texts() or ()) if editor else set()
-    return render_template("crawls.html", rows=rows, editor=editor, stored=stored)
+    return render_template(
+        "crawls.html", rows=rows, editor=editor, stored=stored, live_seconds=LIVE_SECONDS
+    )
+
+
+def figures_line(run: db_runs.RunView) -> str:
+    """A run's main figures in one line of the user's language, as the crawls page shows them
+    (and :func:`live_runs` updates them)."""
+    return _(
+        "Pages %(pages)s · media %(media)s · flags %(flags)s",
+        pages=i18n.number(run.pages),
+        media=i18n.number(run.media),
+        flags=i18n.number(run.flags),
+    )
+
+
+@bp.route("/runs/live")
+@web.requires("monitor")
+def live_runs():
+    """JSON: the state and figures line of the runs named (``?run=ID``, repeated: the running
+    runs a crawls page shows), which review.js asks for every :data:`LIVE_SECONDS` seconds so
+    that the page follows them without a reload. A run that does not exist is left out."""
+    ids = request.args.getlist("run", type=int)[:LIVE_MAX_RUNS]
+    found = []
+    with web.transaction() as db:
+        for run_id in dict.fromkeys(ids):
+            try:
+                run = db_runs.get_run(db, run_id)
+            except db_runs.RunNotFound:
+                continue
+            found.append(
+                {
+                    "id": run.id,
+                    "running": run.status == "running",
+                    "status": i18n.word(run.status),
+                    "figures": figures_line(run),
+                }
+            )
+    return jsonify(runs=found)
 
 
 @bp.route("/sites/<site>")

@@ -1,5 +1,7 @@
 """The dashboard: flags per day by state, removal rate and median time-to-removal per site, crawl
-runs per site with their pages, media and flags.
+runs per site with their pages, media and flags. Days are the user's, in their time zone (their
+account's, else REPOSTWATCH_TIMEZONE): a flag first seen at 23:30 UTC counts on the next day in
+Seoul.
 
 Charts are pygal SVG rendered on the server and embedded as ``data:image/svg+xml`` images: no
 JavaScript, no stylesheet and nothing else is fetched (pygal's tooltip script, which it loads
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pygal
 from flask import Blueprint, render_template, request
@@ -115,14 +118,20 @@ def runs_chart(sites: list[db_dashboard.SiteRuns]):
     return chart
 
 
+def period_start(now: datetime, days: int, zone: ZoneInfo) -> datetime:
+    """The start of the first of the last ``days`` days in ``zone`` (today counted), in UTC."""
+    first = (now.astimezone(zone) - timedelta(days=days - 1)).date()
+    return datetime.combine(first, time(), tzinfo=zone).astimezone(UTC)
+
+
 @bp.route("/")
 @web.requires("approver")
 def index():
     days = min(max(request.args.get("days", DEFAULT_DAYS, type=int) or DEFAULT_DAYS, 1), MAX_DAYS)
-    now = utcnow()
-    since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    zone = ZoneInfo(i18n.timezone_name())  # days are the user's: a Seoul day starts 15:00 UTC
+    since = period_start(utcnow(), days, zone)
     with web.transaction() as db:
-        per_day = db_dashboard.flags_per_day(db, since=since)
+        per_day = db_dashboard.flags_per_day(db, since=since, tz=zone)
         removals = db_dashboard.removals_per_site(db)
         runs = db_dashboard.runs_per_site(db, since=since)
     charts = {

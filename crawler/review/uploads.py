@@ -14,8 +14,8 @@ processes: the bytes stay in this process's memory (a process would get them thr
 more copy) and PDQ, Pillow and PyAV release the GIL while they work. The registration is the
 one `repostwatch refs add` uses (:func:`crawler.references.register.add_upload`). Jobs live in
 this process only: `repostwatch web` is one process; if it stops mid-job, nothing was stored
-and the file is uploaded again. At most ``MAX_WAITING`` uploads are held at once (each up to
-the cap), so memory stays bounded; more are refused with "busy".
+and the file is uploaded again (the job's page says so). At most ``MAX_WAITING`` uploads are
+held at once (each up to the cap), so memory stays bounded; more are refused with "busy".
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ TABLES = {
     "digest_deliveries",
     # domain moves proposed to staff
     "domain_moves",
+    # spelling variants of case keywords that staff rejected
+    "keyword_variant_rejections",
 }
 
 
@@ -69,7 +71,7 @@ def test_upgrade_to_head_creates_every_table(database_url):
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert _tables(database_url) == TABLES | {"alembic_version"}
-    assert current_revision(database_url) == head_revision() == "0023"
+    assert current_revision(database_url) == head_revision() == "0024"
 
 
 def test_upgrading_twice_is_a_no_op(database_url):

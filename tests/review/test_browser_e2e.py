@@ -6,28 +6,16 @@ The app is served by the real ``repostwatch web`` command on 127.0.0.1 (a free p
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from crawler.db.models import AuditEntry, Flag, User
 from tests.review.conftest import PASSWORD
+from tests.support.chromium import launched
 from tests.support.serving import served
-from tests.support.settings import CHROMIUM
 from tests.support.totp import log_in_page
-
-ARGS = [
-    *(["--no-sandbox"] if os.geteuid() == 0 else []),
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # wait_for_function is given functions, never expressions: Playwright evaluates an expression
 # with eval() in the page while it polls, and the app's Content-Security-Policy forbids eval.
@@ -40,10 +28,8 @@ EVIDENCE_WIDTH_IS = """([comparison, width]) => {
 
 @pytest.fixture
 def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("web_env", ["production", "development"])

@@ -19,11 +19,12 @@ from werkzeug.wrappers import Request as PlainRequest
 
 from crawler.db import audit, users
 from crawler.db.flags import MatchRecord, record_match
-from crawler.db.keywords import add_keywords, list_keywords
+from crawler.db.keywords import add_keywords, list_keywords, rejected_variants
 from crawler.db.models import Case, ReferenceHash, ReferenceVideo
 from crawler.db.runs import ensure_site, start_run
 from crawler.db.session import make_sessionmaker
 from crawler.demo.samples import encode, load_photo
+from crawler.review import uploads
 from tests.review.conftest import PASSWORD, csrf_token, login, post
 from tests.support.cli_runner import repostwatch
 from tests.support.project import ROOT
@@ -287,6 +288,36 @@ def test_keywords_are_added_removed_and_variants_accepted(opened, sessions):
     assert "딥페이크" not in str([e.details for e in entries])  # counts only, as the CLI logs
 
 
+@sqlite_only  # both backends: tests/review/test_cli_and_web_agree.py
+def test_a_rejected_variant_is_kept_audited_and_not_proposed_again(opened, sessions):
+    post(opened, f"/cases/{CASE}/keywords", {"keyword": "딥페"}, page=REFS)
+    assert '<td class="variant">뒵페</td>' in opened.get(REFS).text
+    rejected = post(
+        opened,
+        f"/cases/{CASE}/keywords/variants/reject",
+        {"keyword": "딥페", "variant": "뒵페"},
+        page=REFS,
+    )
+    page = opened.get(rejected.location).text
+    assert "Rejected the variant 뒵페 of 딥페: it is not proposed again." in page
+    proposed = page.split('<table class="variants">')[1].split("</table>")[0]
+    kept = page.split('<table class="variants-rejected">')[1].split("</table>")[0]
+    assert "뒵페" not in proposed and "뒷페" in proposed  # only the rejected one goes
+    assert '<td class="variant">뒵페</td><td>lee</td>' in kept
+    unknown = post(
+        opened,
+        f"/cases/{CASE}/keywords/variants/reject",
+        {"keyword": "몰카", "variant": "ㅁㅋ"},
+        page=REFS,
+    )
+    assert "Nothing was rejected" in opened.get(unknown.location).text
+    with sessions() as session:
+        (row,) = rejected_variants(session, CASE)
+        entries, _ = audit.list_entries(session, action="case_keyword_variants_reject")
+    assert (row.keyword, row.variant, row.rejected_by) == ("딥페", "뒵페", "lee")
+    assert [(e.username, e.details) for e in entries] == [("lee", {"changed": 1, "unchanged": 0})]
+
+
 @sqlite_only
 def test_a_closed_case_takes_no_uploads_or_keywords(app, opened, sessions):
     with sessions.begin() as session:
@@ -330,3 +361,17 @@ def test_notes_are_added_kept_as_written_and_audited_by_length(opened, sessions)
     assert [e.details["length"] for e in entries] == [
         len("피해자가 월요일에 다시 연락 요청.\n두 번째 줄")
     ]
+
+
+@sqlite_only
+def test_an_upload_page_after_a_restart_says_to_upload_again(app, opened, monkeypatch):
+    response = upload(opened, photo())
+    finished(app, opened, response)
+    # The web process starts again: its jobs, held in memory only, are gone.
+    state = app.extensions["repostwatch"]
+    restarted = uploads.UploadJobs(state.sessions, app.config["REPOSTWATCH_REDIS_URL"])
+    monkeypatch.setitem(app.extensions, "repostwatch_uploads", restarted)
+    page = opened.get(response.location)
+    assert page.status_code == 404
+    assert "the web app restarted while hashing it" in page.text
+    assert "upload the file again" in page.text

@@ -234,3 +234,46 @@ def test_once_the_database_holds_sites_the_page_and_run_now_use_them(
     post(client, "/crawls/sites/stored/run-now", page="/crawls/")
     (asked,) = FakeScrapyd.scheduled
     assert asked["site"] == "stored"
+
+
+@pytest.mark.any_database
+def test_a_running_runs_figures_are_shown_and_asked_for_while_it_runs(
+    world, database_url, evidence_keys, sites_dir
+):
+    """The crawls page shows a running run's figures and names it for review.js, which asks
+    /crawls/runs/live for its state and figures (as record_progress leaves them) until it ends."""
+    from crawler.db.runs import record_progress
+
+    app = _app(database_url, evidence_keys, sites_dir, "")
+    (done,) = _runs(world, "gallery", [(10, 20)])
+    with world.sessions.begin() as session:
+        running = start_run(session, "board")
+    world.user("mo", "monitor")
+    client = https_client(app)
+    login(client, "mo")
+    page = client.get("/crawls/").text
+    assert 'data-live-url="/crawls/runs/live"' in page
+    board = page[page.index('id="site-board"') :].split("</tr>")[0]
+    assert f'data-live-run="{running}"' in board and "Pages 0 · media 0 · flags 0" in board
+    gallery = page[page.index('id="site-gallery"') :].split("</tr>")[0]
+    assert "data-live-run" not in gallery and "Pages 10 · media 20 · flags 3" in gallery
+
+    with world.sessions.begin() as session:
+        record_progress(session, running, pages=1234, media=5, bytes=9, errors=0, flags=1)
+    live = client.get(f"/crawls/runs/live?run={running}&run={done}&run=999999").json
+    assert live["runs"] == [
+        {
+            "id": running,
+            "running": True,
+            "status": "running",
+            "figures": "Pages 1,234 · media 5 · flags 1",
+        },
+        {
+            "id": done,
+            "running": False,
+            "status": "finished",
+            "figures": "Pages 10 · media 20 · flags 3",
+        },
+    ]
+    anonymous = https_client(app).get(f"/crawls/runs/live?run={running}")
+    assert anonymous.status_code in (302, 401)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 
 from crawler.db import users
 from crawler.db.session import make_sessionmaker
+from crawler.review.dashboard import period_start
 from tests.db.test_cases import seed
-from tests.review.conftest import PASSWORD, login
+from tests.review.conftest import PASSWORD, https_client, login
 
 _DATA_URI = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 _URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -91,3 +93,27 @@ def test_empty_dashboard_renders_without_charts(client, engine):
     html = client.get("/dashboard/").text
     assert _DATA_URI.findall(html) == []
     assert "No confirmed flags yet." in html
+
+
+def test_days_are_the_users_so_a_flag_at_2330_utc_is_on_the_next_seoul_day(app, client, world):
+    late = (datetime.now(UTC) - timedelta(days=3)).replace(hour=23, minute=30, second=0)
+    world.flag(1, seen_at=late)
+    world.user("lee", "approver")
+    utc_user = world.user("kim", "approver")
+    with world.sessions.begin() as session:
+        users.set_preferences(session, utc_user, locale=None, timezone="UTC")
+    seoul_day, utc_day = late.date() + timedelta(days=1), late.date()
+    login(client, "lee")  # the installation's zone: Asia/Seoul
+    days = {row[0]: row[1:] for row in _rows(client.get("/dashboard/").text, "flags-per-day")}
+    assert days[format_date(seoul_day, "medium", locale="en")] == ["1", "0", "0", "0"]
+    assert days[format_date(utc_day, "medium", locale="en")] == ["0", "0", "0", "0"]
+    other = https_client(app)
+    login(other, "kim")  # chose UTC on the account page
+    days = {row[0]: row[1:] for row in _rows(other.get("/dashboard/").text, "flags-per-day")}
+    assert days[format_date(utc_day, "medium", locale="en")] == ["1", "0", "0", "0"]
+    assert format_date(seoul_day, "medium", locale="en") not in days  # the last day with flags
+
+    # "Today" starts at the user's midnight: 15:00 UTC the day before, in Seoul.
+    now = datetime(2026, 5, 2, 16, 0, tzinfo=UTC)  # 01:00 on May 3 in Seoul
+    assert period_start(now, 1, ZoneInfo("Asia/Seoul")) == datetime(2026, 5, 2, 15, tzinfo=UTC)
+    assert period_start(now, 2, ZoneInfo("UTC")) == datetime(2026, 5, 1, tzinfo=UTC)

@@ -157,6 +157,22 @@ class CaseKeyword(Base):
     withdrawn_at: Mapped[datetime | None]
 
 
+class KeywordVariantRejection(Base):
+    """A spelling variant of a case keyword that staff rejected: it is not proposed again for
+    that keyword of that case. Who rejected it and when stay as the record (the audit log has
+    the rejection too, by counts only: variants spell the victim's names)."""
+
+    __tablename__ = "keyword_variant_rejections"
+    __table_args__ = (UniqueConstraint("case_id", "keyword", "variant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    keyword: Mapped[str] = mapped_column(String(KEYWORD_LENGTH))  # the case keyword
+    variant: Mapped[str] = mapped_column(String(KEYWORD_LENGTH))
+    rejected_by: Mapped[str] = mapped_column(String(NAME_LENGTH))  # staff account's username
+    rejected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ReferenceThumbnail(Base):
     """A heavily pixelated PNG of one reference file, kept only for a case that opted in.
 

@@ -1,4 +1,5 @@
-// RepostWatch review app: keyboard shortcuts, unblurring, the queue's count of new flags.
+// RepostWatch review app: keyboard shortcuts, unblurring, the queue's count of new flags, the
+// crawls page's running figures.
 // The pages work without it.
 (function () {
   "use strict";
@@ -99,6 +100,53 @@
     window.addEventListener("focus", check);
   }
 
+  // The crawls page: while a run it shows is running, ask every data-every seconds (and when the
+  // window gets the focus back) for those runs' state and figures, and show them; stops once
+  // none is running, or once logged out.
+  function setUpLiveRuns() {
+    var table = document.getElementById("crawls");
+    if (!table || !table.getAttribute("data-live-url")) return;
+    var every = (parseInt(table.getAttribute("data-every"), 10) || 5) * 1000;
+    var timer = null;
+    var busy = false;
+    function live() { return table.querySelectorAll("td[data-live-run]"); }
+    function check() {
+      var cells = live();
+      if (busy || !cells.length) return;
+      busy = true;
+      window.clearTimeout(timer);
+      var query = Array.prototype.map.call(cells, function (cell) {
+        return "run=" + encodeURIComponent(cell.getAttribute("data-live-run"));
+      }).join("&");
+      var stopped = false;
+      fetch(table.getAttribute("data-live-url") + "?" + query, {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch", Accept: "application/json" },
+      }).then(function (response) {
+        if (response.status === 401 || response.status === 403) stopped = true;
+        return response.ok ? response.json() : null;
+      }).then(function (found) {
+        if (!found) return;
+        found.runs.forEach(function (run) {
+          var cell = table.querySelector('td[data-live-run="' + run.id + '"]');
+          if (!cell) return;
+          cell.querySelector(".run-status").textContent = run.status;
+          cell.querySelector(".run-figures").textContent = run.figures;
+          if (!run.running) {
+            cell.removeAttribute("data-live-run");
+            var badge = cell.parentNode.querySelector(".status-running");
+            if (badge) { badge.textContent = run.status; badge.className = "status"; }
+          }
+        });
+      }).catch(function () { /* the server is away: ask again later */ }).then(function () {
+        busy = false;
+        if (!stopped && live().length) timer = window.setTimeout(check, every);
+      });
+    }
+    if (live().length) timer = window.setTimeout(check, every);
+    window.addEventListener("focus", check);
+  }
+
   // Reference uploads over the installation's cap are refused before a byte is sent (the
   // server refuses them too, but a browser may show a dropped connection instead of its page).
   function setUpUploadLimit() {
@@ -123,6 +171,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpNewFlags();
+    setUpLiveRuns();
     setUpUnblur();
     setUpKeys();
     setUpUploadLimit(); // before the busy forms: it may stop their submit handler
