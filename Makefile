@@ -140,7 +140,7 @@ PYBABEL = $(VENV)/bin/pybabel
 i18n: i18n-extract i18n-update i18n-compile ## Extract the web app's strings, update the ko/en catalogs, compile them (after make install)
 
 i18n-extract: ## Extract the web app's strings into crawler/review/translations/messages.pot (babel.cfg)
-	$(PYBABEL) extract -F babel.cfg -k _l --add-location=file --sort-output --no-wrap \
+	$(PYBABEL) extract -F babel.cfg -k _l -k N_ --add-location=file --sort-output --no-wrap \
 		--project RepostWatch --copyright-holder RepostWatch -o $(I18N_DIR)/messages.pot .
 
 i18n-update: ## Merge messages.pot into each language's messages.po (new strings come in empty)

@@ -20,11 +20,12 @@ from zoneinfo import available_timezones
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app
-from flask_babel import Babel, get_locale, get_timezone, to_user_timezone
+from flask_babel import Babel, get_locale, get_timezone, gettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crawler.db.models import STAFF_LOCALES
+from crawler.sites.problems import say
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 #: Each language by its own name, for the account page's selector.
@@ -84,6 +85,21 @@ def init_app(app: Flask, locale: str, timezone: str) -> None:
     app.add_template_filter(number)
     app.add_template_filter(percent)
     app.add_template_filter(word)
+    app.add_template_filter(problem)
+
+
+def problem(text: str) -> str:
+    """A site's problem (crawler.sites.problems.Problem) in the user's language; other text as
+    it is."""
+    return say(text, gettext)
+
+
+def site_error(error: Exception) -> str:
+    """A SiteConfigError in the user's language: its source and each problem, one a line."""
+    problems = getattr(error, "problems", None)
+    if problems is None:
+        return str(error)
+    return "\n".join(f"{error.path}: {problem(p)}" for p in problems)
 
 
 def _user_view():

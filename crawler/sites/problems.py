@@ -1,0 +1,70 @@
+"""What is wrong with a site, as a template and its values, so that each reader gets it in their
+language: the CLI and the logs print the English text, the web app its translation.
+
+A :class:`Problem` *is* its English text (a ``str``), so code that prints, joins or compares
+problems is unchanged; it also keeps the ``template`` (a msgid of the web app's catalogs, marked
+with :func:`N_` so that ``make i18n`` extracts it), the ``params`` that fill it in (values from
+the site file, key names and URLs: never translated) and the ``key`` it is about
+(``follow.allow[1]``, or a file and a key). The web app translates with
+``problem.translated(gettext)``; this package never imports Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+
+def N_(template: str) -> str:
+    """Mark ``template`` as a message the web app translates (extracted by ``make i18n``);
+    returns it unchanged."""
+    return template
+
+
+class Problem(str):
+    """One problem: its English text, and how to say it in another language."""
+
+    template: str
+    params: dict[str, object]
+    key: str
+
+    def __new__(cls, template: str, params: Mapping[str, object] | None = None, key: str = ""):
+        params = dict(params or {})
+        self = super().__new__(cls, _join(key, _fill(template, params)))
+        self.template, self.params, self.key = template, params, key
+        return self
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The problem in the language of ``gettext`` (the key and the values as they are)."""
+        return _join(self.key, _fill(gettext(self.template), self.params))
+
+    def __reduce__(self):
+        return (Problem, (self.template, self.params, self.key))
+
+
+def _fill(template: str, params: Mapping[str, object]) -> str:
+    return template % params if params else template
+
+
+def _join(key: str, text: str) -> str:
+    return f"{key}: {text}" if key else text
+
+
+def say(problem: str, gettext: Callable[[str], str]) -> str:
+    """``problem`` in the language of ``gettext`` when it is a :class:`Problem`; any other text
+    as it is."""
+    return problem.translated(gettext) if isinstance(problem, Problem) else str(problem)
+
+
+class Invalid(ValueError):
+    """What a validator raises: a :class:`Problem` that pydantic's error keeps (``ctx['error']``)
+    for :func:`crawler.sites.loading.parse_site`. ``index``: the item of a list the problem is
+    about; ``key``: the key a whole-file check names (``start_urls[0]``)."""
+
+    def __init__(
+        self, template: str, *, index: int | None = None, key: str = "", **params: object
+    ) -> None:
+        self.problem = Problem(template, params)
+        self.index = index
+        self.key = key
+        prefix = f"[{index}] " if index is not None else (f"{key}: " if key else "")
+        super().__init__(f"{prefix}{self.problem}")
