@@ -25,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crawler.db.models import STAFF_LOCALES
-from crawler.sites.problems import say
+from crawler.problems import say
+from crawler.scheduling.health import reason_problem
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 #: Each language by its own name, for the account page's selector.
@@ -86,12 +87,22 @@ def init_app(app: Flask, locale: str, timezone: str) -> None:
     app.add_template_filter(percent)
     app.add_template_filter(word)
     app.add_template_filter(problem)
+    app.add_template_filter(health_reason)
 
 
 def problem(text: str) -> str:
-    """A site's problem (crawler.sites.problems.Problem) in the user's language; other text as
+    """A site's problem (crawler.problems.Problem) in the user's language; other text as
     it is."""
     return say(text, gettext)
+
+
+def health_reason(reason: str | None) -> str:
+    """A site's stored health reason (English, crawler/scheduling/health.py) in the user's
+    language; a text no reason template gives, as it is."""
+    if not reason:
+        return ""
+    found = reason_problem(reason)
+    return reason if found is None else found.translated(gettext)
 
 
 def site_error(error: Exception) -> str:

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from crawler.network import NO_OPT_IN, PrivateOptIn
-from crawler.sites.problems import N_, Invalid
+from crawler.problems import N_, Invalid
 from crawler.sites.schedule import ScheduleConfig
 from crawler.sites.tables import (
     HOST,

@@ -21,15 +21,15 @@ from pydantic import (
     ValidationError,
 )
 
+from crawler.problems import N_, Invalid, Problem
 from crawler.sites.config import SiteConfig
-from crawler.sites.problems import N_, Invalid, Problem
 
 SITE_FILE_SUFFIX = ".toml"
 
 
 class SiteConfigError(ValueError):
     """A site file that cannot be used. ``str()`` lists every problem, one per line; each of
-    ``problems`` is a :class:`~crawler.sites.problems.Problem` (its English text, and its
+    ``problems`` is a :class:`~crawler.problems.Problem` (its English text, and its
     template for the web app's translation)."""
 
     def __init__(self, path: Path | str, problems: list[Problem]):

@@ -17,8 +17,8 @@ from crawler.network import (
     checked_addresses_blocking,
     default_port,
 )
+from crawler.problems import N_, Problem
 from crawler.sites.config import SiteConfig
-from crawler.sites.problems import N_, Problem
 from crawler.sites.tables import QUERY_PLACEHOLDER
 
 

@@ -11,7 +11,7 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.sites.problems import N_, Invalid
+from crawler.problems import N_, Invalid
 from crawler.sites.tables import Strict
 
 _EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.sites.problems import N_, Invalid
+from crawler.problems import N_, Invalid
 
 #: Host names (without a port), as allowed_domains and [browser] block_hosts take them.
 HOST = re.compile(

@@ -9,7 +9,7 @@ from pydantic import (
     field_validator,
 )
 
-from crawler.sites.problems import N_, Invalid
+from crawler.problems import N_, Invalid
 from crawler.sites.tables import Strict
 
 #: Languages a takedown notice can be written in (crawler/takedown/templates/<language>.j2).

@@ -1,17 +1,20 @@
-"""What is wrong with a site, as a template and its values, so that each reader gets it in their
-language: the CLI and the logs print the English text, the web app its translation.
+"""Messages the library writes in English and the web app shows in the user's language: what
+is wrong with a site (crawler/sites/), why a site's crawls look unhealthy
+(crawler/scheduling/health.py).
 
-A :class:`Problem` *is* its English text (a ``str``), so code that prints, joins or compares
-problems is unchanged; it also keeps the ``template`` (a msgid of the web app's catalogs, marked
-with :func:`N_` so that ``make i18n`` extracts it), the ``params`` that fill it in (values from
-the site file, key names and URLs: never translated) and the ``key`` it is about
-(``follow.allow[1]``, or a file and a key). The web app translates with
-``problem.translated(gettext)``; this package never imports Flask.
+A :class:`Problem` *is* its English text (a ``str``), so code that prints, joins, stores or
+compares it is unchanged (the CLI, the logs, the database); it also keeps the ``template`` (a
+msgid of the web app's catalogs, marked with :func:`N_` so that ``make i18n`` extracts it), the
+``params`` that fill it in (values from a site file, key names, URLs, numbers: never translated)
+and the ``key`` it is about (``follow.allow[1]``, or a file and a key). The web app translates
+with ``problem.translated(gettext)``; a text stored as English is read back into its Problem by
+:meth:`Problem.parse`. This module is pure: it never imports Flask.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 
 
 def N_(template: str) -> str:
@@ -37,8 +40,33 @@ class Problem(str):
         """The problem in the language of ``gettext`` (the key and the values as they are)."""
         return _join(self.key, _fill(gettext(self.template), self.params))
 
+    @classmethod
+    def parse(cls, text: str, templates: Iterable[str]) -> Problem | None:
+        """The Problem of one of ``templates`` whose English is ``text`` (a message stored as
+        text, e.g. a site's health reason), or None; its values are read back as text (so such
+        templates use ``%(name)s`` placeholders only)."""
+        for template in templates:
+            found = _pattern(template).fullmatch(text)
+            if found is not None:
+                return cls(template, found.groupdict())
+        return None
+
     def __reduce__(self):
         return (Problem, (self.template, self.params, self.key))
+
+
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = _PARAM.split(template)  # text, name, text, name, ..., text
+    return re.compile(
+        "".join(
+            re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+            for index, part in enumerate(parts)
+        ),
+        re.S,
+    )
 
 
 def _fill(template: str, params: Mapping[str, object]) -> str:
