@@ -37,8 +37,10 @@ class Problem(str):
         return self
 
     def translated(self, gettext: Callable[[str], str]) -> str:
-        """The problem in the language of ``gettext`` (the key and the values as they are)."""
-        return _join(self.key, _fill(gettext(self.template), self.params))
+        """The problem in the language of ``gettext``: the key and the values as they are, but a
+        value that is itself a Problem translated too."""
+        params = {name: say(value, gettext) for name, value in self.params.items()}
+        return _join(self.key, _fill(gettext(self.template), params))
 
     @classmethod
     def parse(cls, text: str, templates: Iterable[str]) -> Problem | None:
@@ -77,10 +79,18 @@ def _join(key: str, text: str) -> str:
     return f"{key}: {text}" if key else text
 
 
-def say(problem: str, gettext: Callable[[str], str]) -> str:
-    """``problem`` in the language of ``gettext`` when it is a :class:`Problem`; any other text
+def say(problem: object, gettext: Callable[[str], str]) -> object:
+    """``problem`` in the language of ``gettext`` when it is a :class:`Problem`; any other value
     as it is."""
-    return problem.translated(gettext) if isinstance(problem, Problem) else str(problem)
+    return problem.translated(gettext) if isinstance(problem, Problem) else problem
+
+
+def said(error: BaseException, gettext: Callable[[str], str]) -> str:
+    """An exception raised with a :class:`Problem` (``raise SomeError(Problem(...))``) in the
+    language of ``gettext``; any other exception as ``str()`` says it."""
+    if len(error.args) == 1 and isinstance(error.args[0], Problem):
+        return error.args[0].translated(gettext)
+    return str(error)
 
 
 class Invalid(ValueError):

@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import read_mo
 
 from crawler.db.schedules import SEARCH_TRIGGER, ClosedRun
-from crawler.problems import Problem, say
+from crawler.problems import Problem, said, say
 from crawler.scheduling.health import REASONS, judge, reason_problem
 from crawler.sites import SiteConfigError, parse_site
 from crawler.sites.loading import PYDANTIC_MESSAGES
@@ -107,3 +107,18 @@ def test_every_template_marked_in_the_library_has_a_korean_translation():
     assert untranslated == [], (
         "add the file to babel.cfg, run make i18n, translate in ko/messages.po"
     )
+
+
+def test_an_error_raised_with_a_problem_is_said_in_another_language_values_included():
+    inner = Problem("%(url)s is not an absolute http(s) URL", {"url": "'x'"}, key="start_urls[0]")
+    template = "the moved definition does not validate: %(site)s: %(problem)s"
+    error = ValueError(Problem(template, {"site": "board", "problem": inner}))
+    assert str(error) == (
+        "the moved definition does not validate: board: start_urls[0]: 'x' is not an absolute "
+        "http(s) URL"
+    )
+    assert said(error, "<%s>".__mod__) == (
+        "<the moved definition does not validate: board: start_urls[0]: <'x' is not an absolute "
+        "http(s) URL>>"
+    )
+    assert said(ValueError("plain"), str.upper) == "plain"

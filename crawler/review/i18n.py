@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crawler.db.models import STAFF_LOCALES
-from crawler.problems import say
+from crawler.problems import said, say
 from crawler.scheduling.health import reason_problem
 
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -93,7 +93,13 @@ def init_app(app: Flask, locale: str, timezone: str) -> None:
 def problem(text: str) -> str:
     """A site's problem (crawler.problems.Problem) in the user's language; other text as
     it is."""
-    return say(text, gettext)
+    return str(say(text, gettext))
+
+
+def refusal(error: BaseException) -> str:
+    """An error raised with a Problem (a domain move that cannot be adopted, ...) in the user's
+    language; any other error as ``str()`` says it."""
+    return said(error, gettext)
 
 
 def health_reason(reason: str | None) -> str:

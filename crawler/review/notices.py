@@ -36,7 +36,7 @@ from crawler.db import screenshots as db_screenshots
 from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.db.sites import DatabaseSites
 from crawler.review import web
-from crawler.review.i18n import problem as said
+from crawler.review.i18n import problem as say_problem
 from crawler.review.i18n import site_error
 from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
@@ -67,7 +67,7 @@ def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
         _(
             "%(file)s skipped: %(problem)s",
             file=Path(f.origin).name,
-            problem=said(f.error.problems[0]),
+            problem=say_problem(f.error.problems[0]),
         )
         for f in loaded.invalid
     ]

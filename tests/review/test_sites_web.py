@@ -128,7 +128,7 @@ def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
             )[0]
             for new in ("board2.example", "elsewhere.example")
         )
-    world.user("ann", SITE_EDITOR_ROLE)
+    ann = world.user("ann", SITE_EDITOR_ROLE)
     login(client, "ann")
     listing = client.get("/sites/").text
     assert 'id="domain-moves"' in listing and "answered 301" in listing
@@ -144,6 +144,11 @@ def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
     page = client.get("/sites/").text
     assert "Dismissed the move of board to elsewhere.example." in page
     assert 'id="domain-moves"' not in page
+    # Deciding it again is refused, in the user's language.
+    with world.sessions.begin() as session:
+        users.set_preferences(session, ann, locale="ko", timezone=None)
+    post(client, f"/sites/moves/{adopted}/adopt", page="/sites/")
+    assert f"도메인 이전 {adopted}은(는) 이미 ann이(가) 적용했습니다" in client.get("/sites/").text
 
 
 def test_the_monitoring_team_edits_sites_from_its_menu_and_the_crawls_page(client, world):
