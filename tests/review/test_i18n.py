@@ -279,7 +279,7 @@ def _extracted(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = str(Path(sys.executable).with_name("pybabel"))
     subprocess.run(
-        [pybabel, "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."],
+        [pybabel, "extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "-o", str(pot), "."],
         cwd=ROOT,
         check=True,
         capture_output=True,
