@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from crawler.db import domain_moves as moves
 from crawler.db import sites as stored
 from crawler.domains import on_domains, rewrite_domain
+from crawler.problems import N_, Problem
 from crawler.sites import SiteConfig, SiteConfigError, parse_site, read_site_file, site_files
 from crawler.sites.private import private_urls
 
@@ -128,21 +129,38 @@ def adopt_move(session: Session, move_id: int, who: Who) -> tuple[moves.MoveView
     site = stored.stored_site(session, move.site)
     if site is None:
         raise MoveNotAdoptable(
-            f"site {move.site!r} has no definition in the database; import it first "
-            "(`repostwatch sites import FILE`)"
+            Problem(
+                N_(
+                    "site %(site)s has no definition in the database; import it first "
+                    "(`repostwatch sites import FILE`)"
+                ),
+                {"site": repr(move.site)},
+            )
         )
     text = rewrite_domain(site.toml, move.old_domain, move.new_domain, _moved_host(site, move))
     if text == site.toml:
         raise MoveNotAdoptable(
-            f"site {move.site!r} names no host on {move.old_domain} any more (edited since the "
-            "move was seen?); edit the site by hand or dismiss the move"
+            Problem(
+                N_(
+                    "site %(site)s names no host on %(domain)s any more (edited since the move "
+                    "was seen?); edit the site by hand or dismiss the move"
+                ),
+                {"site": repr(move.site), "domain": move.old_domain},
+            )
         )
     try:
         _, saved = save_text(
             session, text, who, name=move.site, source=move.site, expected_version=site.version
         )
     except SiteConfigError as exc:
-        raise MoveNotAdoptable(f"the moved definition does not validate: {exc}") from None
+        first, *others = exc.problems
+        problem = first if not others else str(exc).removeprefix(f"{exc.path}: ")
+        raise MoveNotAdoptable(
+            Problem(
+                N_("the moved definition does not validate: %(site)s: %(problem)s"),
+                {"site": exc.path, "problem": problem},
+            )
+        ) from None
     decided = moves.decide(
         session,
         move_id,

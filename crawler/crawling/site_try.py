@@ -32,14 +32,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy import exceptions as scrapy_errors
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
+from twisted.web import _newclient as newclient
 
+from crawler.crawling.middlewares.private_network import PrivateNetworkRefused
+from crawler.crawling.middlewares.retries import PageUnreachable
+from crawler.crawling.middlewares.robots import RobotsTxtRefused
 from crawler.extraction.urls import IMAGE_EXTENSIONS, STREAM_EXTENSIONS, VIDEO_EXTENSIONS
 from crawler.items import SPIDER, MediaPage
+from crawler.problems import N_, Problem
 from crawler.sites import SiteConfig
 from crawler.stats import REFUSED_PREFIX, SCRAPY_FINISH_REASON
 
@@ -79,7 +86,8 @@ class TryRecord:
     """What a try saw, filled in by the try's components as the crawl goes."""
 
     pages: dict[str, TriedPage] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)  # start URL -> why it was not read
+    #: start URL -> why it was not read
+    failed: dict[str, Problem | str] = field(default_factory=dict)
 
     def page(self, url: str) -> TriedPage:
         return self.pages.setdefault(url, TriedPage(url))
@@ -93,11 +101,55 @@ class TryRecord:
         return record
 
 
-def _why(failure: Failure) -> str:
+def _kinds(module: Any, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes of ``module`` that exist in the installed version."""
+    return tuple(getattr(module, name) for name in names if hasattr(module, name))
+
+
+#: Why a start page was not read, by the type of the error (the error's own words, English,
+#: follow as the detail). Twisted's errors, and Scrapy's own where its version has them.
+FAILURES = (
+    (
+        _kinds(twisted_errors, "DNSLookupError") + _kinds(scrapy_errors, "CannotResolveHostError"),
+        N_("the host name does not resolve (%(detail)s)"),
+    ),
+    (
+        _kinds(twisted_errors, "ConnectionRefusedError")
+        + _kinds(scrapy_errors, "DownloadConnectionRefusedError"),
+        N_("the server refused the connection (%(detail)s)"),
+    ),
+    (
+        _kinds(twisted_errors, "TimeoutError", "TCPTimedOutError")
+        + _kinds(scrapy_errors, "DownloadTimeoutError"),
+        N_("the server did not answer in time (%(detail)s)"),
+    ),
+    (
+        _kinds(twisted_errors, "ConnectionLost", "ConnectionDone")
+        + _kinds(newclient, "ResponseNeverReceived", "ResponseFailed")
+        + _kinds(scrapy_errors, "ResponseDataLossError"),
+        N_("the connection broke off (%(detail)s)"),
+    ),
+)
+
+
+def _why(failure: Failure, url: str) -> Problem | str:
+    """Why the start page ``url`` was not read: a Problem the web app translates, or (an error
+    of no known kind) the error's own words."""
     error = failure.value
     if isinstance(error, HttpError):
-        return f"HTTP {error.response.status}"
-    return str(error) or type(error).__name__
+        return Problem(N_("HTTP %(status)s"), {"status": error.response.status})
+    if isinstance(error, RobotsTxtRefused):
+        return Problem(N_("Forbidden by robots.txt"))
+    detail = (str(error) or type(error).__name__).removeprefix(f"{url}: ")
+    if isinstance(error, PrivateNetworkRefused):
+        return Problem(N_("refused by the private-network guard: %(detail)s"), {"detail": detail})
+    # After its retries a page that could not be fetched is PageUnreachable, raised while
+    # handling the download's own error.
+    cause = error.__context__ if isinstance(error, PageUnreachable) else error
+    for kinds, template in FAILURES:
+        if isinstance(cause, kinds):
+            return Problem(template, {"detail": detail})
+    return detail
 
 
 class TryRecorder:
@@ -119,7 +171,7 @@ class TryRecorder:
     def _failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self.record.failed[url] = _why(failure).removeprefix(f"{url}: ")
+        self.record.failed[url] = _why(failure, url)
 
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any], spider: Any = None
@@ -210,9 +262,17 @@ def run_try(config: SiteConfig, settings: Settings, time_limit: float) -> dict[s
         "site": config.name,
         "finish_reason": str(stats.get(SCRAPY_FINISH_REASON, "did not start")),
         "pages": [asdict(page) for page in record.pages.values()],
-        "failed": [{"url": url, "reason": why} for url, why in record.failed.items()],
+        "failed": [_failed(url, why) for url, why in record.failed.items()],
         "refused": refused,
     }
+
+
+def _failed(url: str, why: Problem | str) -> dict[str, Any]:
+    """A start page not read, for the JSON answer: the English reason, and when it has one the
+    template and values the web app translates it from."""
+    if isinstance(why, Problem):
+        return {"url": url, "reason": str(why), "template": why.template, "params": why.params}
+    return {"url": url, "reason": why}
 
 
 def main() -> None:

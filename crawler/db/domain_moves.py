@@ -22,6 +22,7 @@ from crawler.db import audit
 from crawler.db.models import DomainMove, Site, utcnow
 from crawler.db.models.crawl import DOMAIN_LENGTH
 from crawler.db.runs import ensure_site
+from crawler.problems import N_, Problem
 
 #: What the audit log calls staff's decisions on a move.
 MOVE_ADOPTED = "domain_move_adopted"
@@ -30,6 +31,13 @@ MOVE_DISMISSED = "domain_move_dismissed"
 
 class MoveNotOpen(ValueError):
     """The move does not exist, or was adopted or dismissed already."""
+
+
+#: Why a move cannot be decided again, by the state it is in.
+_DECIDED = {
+    "adopted": N_("domain move %(id)s was adopted already by %(by)s"),
+    "dismissed": N_("domain move %(id)s was dismissed already by %(by)s"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +154,17 @@ def open_move(session: Session, move_id: int) -> MoveView:
     """The proposed move ``move_id``, locked; MoveNotOpen if there is none."""
     move = get_move(session, move_id, lock=True)
     if move is None:
-        raise MoveNotOpen(f"no domain move {move_id}; `repostwatch sites moves` lists them")
-    if move.state != "proposed":
         raise MoveNotOpen(
-            f"domain move {move_id} was {move.state} already by {move.decided_by or '-'}"
+            Problem(
+                N_("no domain move %(id)s; `repostwatch sites moves` lists them"), {"id": move_id}
+            )
         )
+    if move.state != "proposed":
+        template = _DECIDED.get(
+            move.state, N_("domain move %(id)s was %(state)s already by %(by)s")
+        )
+        params = {"id": move_id, "state": move.state, "by": move.decided_by or "-"}
+        raise MoveNotOpen(Problem(template, params))
     return move
 
 

@@ -27,7 +27,12 @@ from fractions import Fraction
 import numpy as np
 
 from crawler.hashing.algorithms import ALGORITHMS, names, ranked
-from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.hashing.crhash import (
+    CRHASH_MAX_AMBIGUITY,
+    CRHASH_MIN_INLIERS,
+    crop_evidence,
+    probe_codes,
+)
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import phash_is_usable
@@ -244,7 +249,9 @@ class Matcher:
         for ref_id, case_id, codes in self._keypoints.screen(probe, self.min_inliers):
             if case_id in exclude_cases:
                 continue
-            evidence = crop_evidence(probe, codes, min_inliers=self.min_inliers)
+            evidence = crop_evidence(
+                probe, codes, min_inliers=self.min_inliers, max_ambiguity=CRHASH_MAX_AMBIGUITY
+            )
             if evidence.is_match(self.min_inliers):
                 missing = len(codes) - evidence.inliers
                 found.append(

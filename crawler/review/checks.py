@@ -26,6 +26,7 @@ from crawler.db import audit
 from crawler.db import runs as db_runs
 from crawler.review import check_runner, web
 from crawler.review.crawls import scrapyd_scheduler
+from crawler.review.i18n import site_error
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 from crawler.sites.checks import MANUAL_SITE, check_config, site_for_urls
 
@@ -136,7 +137,7 @@ def submit():
     try:
         configs = _site_configs()
     except SiteConfigError as exc:
-        return _refused(text, [_("The sites cannot be read: %(reason)s", reason=str(exc))])
+        return _refused(text, [_("The sites cannot be read: %(reason)s", reason=site_error(exc))])
     urls, base, errors = parse_urls(text, configs)
     if errors:
         return _refused(text, errors)

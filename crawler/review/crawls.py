@@ -74,7 +74,7 @@ def _configs():
     try:
         return site_configs(web.site_source())
     except SiteConfigError as exc:
-        abort(503, _("The sites cannot be read: %(reason)s", reason=str(exc)))
+        abort(503, _("The sites cannot be read: %(reason)s", reason=i18n.site_error(exc)))
 
 
 def _known_site(site: str) -> str:

@@ -20,11 +20,13 @@ from zoneinfo import available_timezones
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app
-from flask_babel import Babel, get_locale, get_timezone, to_user_timezone
+from flask_babel import Babel, get_locale, get_timezone, gettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crawler.db.models import STAFF_LOCALES
+from crawler.problems import said, say
+from crawler.scheduling.health import reason_problem
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 #: Each language by its own name, for the account page's selector.
@@ -84,6 +86,37 @@ def init_app(app: Flask, locale: str, timezone: str) -> None:
     app.add_template_filter(number)
     app.add_template_filter(percent)
     app.add_template_filter(word)
+    app.add_template_filter(problem)
+    app.add_template_filter(health_reason)
+
+
+def problem(text: str) -> str:
+    """A site's problem (crawler.problems.Problem) in the user's language; other text as
+    it is."""
+    return str(say(text, gettext))
+
+
+def refusal(error: BaseException) -> str:
+    """An error raised with a Problem (a domain move that cannot be adopted, ...) in the user's
+    language; any other error as ``str()`` says it."""
+    return said(error, gettext)
+
+
+def health_reason(reason: str | None) -> str:
+    """A site's stored health reason (English, crawler/scheduling/health.py) in the user's
+    language; a text no reason template gives, as it is."""
+    if not reason:
+        return ""
+    found = reason_problem(reason)
+    return reason if found is None else found.translated(gettext)
+
+
+def site_error(error: Exception) -> str:
+    """A SiteConfigError in the user's language: its source and each problem, one a line."""
+    problems = getattr(error, "problems", None)
+    if problems is None:
+        return str(error)
+    return "\n".join(f"{error.path}: {problem(p)}" for p in problems)
 
 
 def _user_view():

@@ -36,6 +36,8 @@ from crawler.db import screenshots as db_screenshots
 from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.db.sites import DatabaseSites
 from crawler.review import web
+from crawler.review.i18n import problem as say_problem
+from crawler.review.i18n import site_error
 from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
@@ -60,9 +62,13 @@ def _sites() -> tuple[dict[str, SiteConfig], list[str]]:
     try:
         loaded = load_sites(source)
     except SiteConfigError as exc:
-        return {}, [str(exc)]
+        return {}, [site_error(exc)]
     problems = [
-        _("%(file)s skipped: %(problem)s", file=Path(f.origin).name, problem=f.error.problems[0])
+        _(
+            "%(file)s skipped: %(problem)s",
+            file=Path(f.origin).name,
+            problem=say_problem(f.error.problems[0]),
+        )
         for f in loaded.invalid
     ]
     return loaded.sites, problems

@@ -21,6 +21,8 @@ from flask_babel import lazy_gettext as _l
 from crawler.db import domain_moves
 from crawler.db import sites as stored
 from crawler.review import web
+from crawler.review.i18n import problem as say_problem
+from crawler.review.i18n import refusal, site_error
 from crawler.site_store import (
     MoveNotAdoptable,
     Who,
@@ -101,7 +103,7 @@ def import_files():
         "info",
     )
     for error in report.refused:
-        flash(_("Not imported: %(problem)s", problem=str(error)), "error")
+        flash(_("Not imported: %(problem)s", problem=site_error(error)), "error")
     return redirect(url_for("sites.site_list"))
 
 
@@ -114,7 +116,7 @@ def move_adopt(move_id: int):
         with web.transaction() as db:
             move, saved = adopt_move(db, move_id, _who())
     except (domain_moves.MoveNotOpen, MoveNotAdoptable) as exc:
-        flash(_("Not adopted: %(problem)s", problem=str(exc)), "error")
+        flash(_("Not adopted: %(problem)s", problem=refusal(exc)), "error")
         return redirect(url_for("sites.site_list"))
     flash(
         _(
@@ -134,7 +136,7 @@ def move_dismiss(move_id: int):
         with web.transaction() as db:
             move = dismiss_move(db, move_id, _who())
     except domain_moves.MoveNotOpen as exc:
-        flash(_("Not dismissed: %(problem)s", problem=str(exc)), "error")
+        flash(_("Not dismissed: %(problem)s", problem=refusal(exc)), "error")
         return redirect(url_for("sites.site_list"))
     flash(
         _(
@@ -230,7 +232,7 @@ def _save(name: str | None):
     else:
         flash(_("Nothing changed."), "info")
     for warning in private_urls(config):
-        flash(warning, "error")
+        flash(say_problem(warning), "error")
     return redirect(url_for("sites.site_edit", name=saved.name))
 
 
@@ -252,7 +254,7 @@ def _editor(
         name=name,
         text=text,
         version=version,
-        problems=problems or [],
+        problems=[say_problem(problem) for problem in problems or []],
         history=history,
         trying=trying,
         tried=tried,

@@ -250,7 +250,7 @@ class Scheduler:
                     session,
                     site_id,
                     state=verdict.state,
-                    reason=verdict.reason,
+                    reason=None if verdict.reason is None else str(verdict.reason),
                     since=since,
                     last_run_id=run.id,
                 )

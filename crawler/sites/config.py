@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from crawler.network import NO_OPT_IN, PrivateOptIn
+from crawler.problems import N_, Invalid
 from crawler.sites.schedule import ScheduleConfig
 from crawler.sites.tables import (
     HOST,
@@ -99,8 +100,11 @@ class SiteConfig(Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid site name: use lowercase letters, digits, '-' and '_'"
+            raise Invalid(
+                N_(
+                    "%(value)s is not a valid site name: use lowercase letters, digits, '-' and '_'"
+                ),
+                value=repr(value),
             )
         return value
 
@@ -108,14 +112,16 @@ class SiteConfig(Strict):
     @classmethod
     def _start_urls(cls, urls: list[str]) -> list[str]:
         bad = [
-            f"[{index}] {url!r}"
+            (index, url)
             for index, url in enumerate(urls)
             if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
         ]
         if len(bad) == 1:
-            raise ValueError(f"{bad[0]} is not an absolute http(s) URL")
+            index, url = bad[0]
+            raise Invalid(N_("%(url)s is not an absolute http(s) URL"), index=index, url=repr(url))
         if bad:
-            raise ValueError(f"these are not absolute http(s) URLs: {', '.join(bad)}")
+            urls_text = ", ".join(f"[{index}] {url!r}" for index, url in bad)
+            raise Invalid(N_("these are not absolute http(s) URLs: %(urls)s"), urls=urls_text)
         return urls
 
     @field_validator("allowed_domains")
@@ -123,9 +129,13 @@ class SiteConfig(Strict):
     def _domains(cls, domains: list[str]) -> list[str]:
         for index, domain in enumerate(domains):
             if not HOST.match(domain):
-                raise ValueError(
-                    f"[{index}] {domain!r} is not a host name (write 'example.com': no scheme, "
-                    "port, path or wildcard; subdomains are included)"
+                raise Invalid(
+                    N_(
+                        "%(host)s is not a host name (write 'example.com': no scheme, port, "
+                        "path or wildcard; subdomains are included)"
+                    ),
+                    index=index,
+                    host=repr(domain),
                 )
         return [domain.lower() for domain in domains]
 
@@ -135,9 +145,13 @@ class SiteConfig(Strict):
             for index, url in enumerate(self.start_urls):
                 host = (urlsplit(url).hostname or "").lower()
                 if not any(host == d or host.endswith(f".{d}") for d in self.allowed_domains):
-                    raise ValueError(
-                        f"start_urls[{index}]: host {host!r} is not in allowed_domains, so it "
-                        "would never be crawled; add it to allowed_domains"
+                    raise Invalid(
+                        N_(
+                            "host %(host)s is not in allowed_domains, so it would never be "
+                            "crawled; add it to allowed_domains"
+                        ),
+                        key=f"start_urls[{index}]",
+                        host=repr(host),
                     )
         return self
 
@@ -148,27 +162,38 @@ class SiteConfig(Strict):
             plain = url.replace(SUCCESSOR_NUMBER, "1")
             parts = urlsplit(plain)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(
-                    f"[{index}] {url!r} is not an absolute http(s) URL (write "
-                    '"https://site{n}.example/", {n} standing for the number in the host)'
+                raise Invalid(
+                    N_(
+                        '%(url)s is not an absolute http(s) URL (write "https://site{n}.example/", '
+                        "{n} standing for the number in the host)"
+                    ),
+                    index=index,
+                    url=repr(url),
                 )
             if "{" in plain or "}" in plain:
-                raise ValueError(
-                    f"[{index}] {url!r}: only {{n}} may stand in a successor URL (the number "
-                    "in the start URL's host)"
+                raise Invalid(
+                    N_(
+                        "%(url)s: only {n} may stand in a successor URL (the number in the "
+                        "start URL's host)"
+                    ),
+                    index=index,
+                    url=repr(url),
                 )
             if url.count(SUCCESSOR_NUMBER) > 1:
-                raise ValueError(f"[{index}] {url!r}: {{n}} may appear once")
+                raise Invalid(N_("%(url)s: {n} may appear once"), index=index, url=repr(url))
         return urls
 
     @model_validator(mode="after")
     def _successor_numbers_known(self) -> SiteConfig:
         for index, url in enumerate(self.successor_urls):
             if SUCCESSOR_NUMBER in url and _current_number(url, self.start_urls) is None:
-                raise ValueError(
-                    f"successor_urls[{index}]: {url!r} matches no start URL's host, so the "
-                    "number {n} stands for is unknown; write it like the start URL with the "
-                    "number replaced by {n}"
+                raise Invalid(
+                    N_(
+                        "%(url)s matches no start URL's host, so the number {n} stands for is "
+                        "unknown; write it like the start URL with the number replaced by {n}"
+                    ),
+                    key=f"successor_urls[{index}]",
+                    url=repr(url),
                 )
         return self
 
@@ -198,10 +223,14 @@ class SiteConfig(Strict):
             key = "url" if self.search.url is not None else "form_url"
             host = (urlsplit(self.search.page_url).hostname or "").lower()
             if not any(host == d or host.endswith(f".{d}") for d in self.domains):
-                raise ValueError(
-                    f"search.{key}: host {host!r} is not one of the site's domains "
-                    f"({', '.join(self.domains)}), so it would never be searched; add it to "
-                    "allowed_domains"
+                raise Invalid(
+                    N_(
+                        "host %(host)s is not one of the site's domains (%(domains)s), so it "
+                        "would never be searched; add it to allowed_domains"
+                    ),
+                    key=f"search.{key}",
+                    host=repr(host),
+                    domains=", ".join(self.domains),
                 )
         return self
 
@@ -210,36 +239,50 @@ class SiteConfig(Strict):
         schedule = self.schedule
         if schedule is not None and schedule.search_schedule is not None and self.search is None:
             key = "search_every" if schedule.search_every else "search_cron"
-            raise ValueError(
-                f"schedule.{key}: search crawls need a [search] table saying how the site is "
-                "searched; add one (README: Search by case keywords) or remove the key"
+            raise Invalid(
+                N_(
+                    "search crawls need a [search] table saying how the site is searched; add "
+                    "one (README: Search by case keywords) or remove the key"
+                ),
+                key=f"schedule.{key}",
             )
         return self
 
     @model_validator(mode="after")
     def _backoff_order(self) -> SiteConfig:
         if self.retry_backoff_max < self.retry_backoff:
-            raise ValueError(
-                f"retry_backoff_max: {self.retry_backoff_max} is shorter than retry_backoff "
-                f"({self.retry_backoff}); the longest wait cannot be shorter than the first"
+            raise Invalid(
+                N_(
+                    "%(longest)s is shorter than retry_backoff (%(first)s); the longest wait "
+                    "cannot be shorter than the first"
+                ),
+                key="retry_backoff_max",
+                longest=self.retry_backoff_max,
+                first=self.retry_backoff,
             )
         return self
 
     @model_validator(mode="after")
     def _robots_reason(self) -> SiteConfig:
         if not self.obey_robots and not self.robots_reason:
-            raise ValueError(
-                "robots_reason: required when obey_robots = false; say why this site's "
-                "robots.txt is not obeyed (it is reviewed like code)"
+            raise Invalid(
+                N_(
+                    "required when obey_robots = false; say why this site's robots.txt is not "
+                    "obeyed (it is reviewed like code)"
+                ),
+                key="robots_reason",
             )
         return self
 
     @model_validator(mode="after")
     def _browser_table_needs_browser(self) -> SiteConfig:
         if self.browser is not None and self.render != "browser":
-            raise ValueError(
-                'browser: the [browser] table is only used with render = "browser"; set render '
-                "or remove the table"
+            raise Invalid(
+                N_(
+                    'the [browser] table is only used with render = "browser"; set render or '
+                    "remove the table"
+                ),
+                key="browser",
             )
         return self
 

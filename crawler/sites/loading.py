@@ -21,15 +21,18 @@ from pydantic import (
     ValidationError,
 )
 
+from crawler.problems import N_, Invalid, Problem
 from crawler.sites.config import SiteConfig
 
 SITE_FILE_SUFFIX = ".toml"
 
 
 class SiteConfigError(ValueError):
-    """A site file that cannot be used. ``str()`` lists every problem, one per line."""
+    """A site file that cannot be used. ``str()`` lists every problem, one per line; each of
+    ``problems`` is a :class:`~crawler.problems.Problem` (its English text, and its
+    template for the web app's translation)."""
 
-    def __init__(self, path: Path | str, problems: list[str]):
+    def __init__(self, path: Path | str, problems: list[Problem]):
         self.path = str(path)
         self.problems = problems
         super().__init__("\n".join(f"{self.path}: {problem}" for problem in problems))
@@ -42,36 +45,70 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text or "(file)"
 
 
-def _problem(error: dict) -> str:
-    loc = _location(tuple(error["loc"]))
-    message = error["msg"].removeprefix("Value error, ")
+#: pydantic's own messages (by error type) as templates that give the same English text from
+#: the error's context, so that they are translated too; the first that gives the text is used.
+PYDANTIC_MESSAGES = {
+    "greater_than_equal": (N_("Input should be greater than or equal to %(ge)s"),),
+    "less_than_equal": (N_("Input should be less than or equal to %(le)s"),),
+    "greater_than": (N_("Input should be greater than %(gt)s"),),
+    "less_than": (N_("Input should be less than %(lt)s"),),
+    "int_type": (N_("Input should be a valid integer"),),
+    "int_parsing": (N_("Input should be a valid integer, unable to parse string as an integer"),),
+    "int_from_float": (N_("Input should be a valid integer, got a number with a fractional part"),),
+    "float_type": (N_("Input should be a valid number"),),
+    "float_parsing": (N_("Input should be a valid number, unable to parse string as a number"),),
+    "string_type": (N_("Input should be a valid string"),),
+    "list_type": (N_("Input should be a valid list"),),
+    "too_short": (
+        N_("List should have at least %(min_length)s item after validation, not %(actual_length)s"),
+        N_(
+            "List should have at least %(min_length)s items after validation, not %(actual_length)s"
+        ),
+    ),
+    "string_pattern_mismatch": (N_("String should match pattern '%(pattern)s'"),),
+    "literal_error": (N_("Input should be %(expected)s"),),
+}
+
+
+def _message(error: dict, loc: str) -> Problem:
+    """What an error of pydantic says, without the key."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        message = "unknown key (check the spelling; the README lists every key)"
-    elif kind == "missing":
-        message = "required key is missing"
-    elif kind == "model_type":
-        message = f"must be a table, e.g. [{loc}]"
-    elif kind == "bool_type":
-        message = "must be true or false (without quotes)"
-    elif kind == "literal_error" and loc == "render":
-        message = 'must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)'
-    if loc == "(file)" and message.startswith(
-        (
-            "start_urls[",
-            "browser: ",
-            "robots_reason:",
-            "search.",
-            "retry_backoff_max:",
-            "schedule.search_",
-            "successor_urls[",
+        return Problem(N_("unknown key (check the spelling; the README lists every key)"))
+    if kind == "missing":
+        return Problem(N_("required key is missing"))
+    if kind == "model_type":
+        return Problem(N_("must be a table, e.g. [%(key)s]"), {"key": loc})
+    if kind == "bool_type":
+        return Problem(N_("must be true or false (without quotes)"))
+    if kind == "literal_error" and loc == "render":
+        return Problem(
+            N_('must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)')
         )
-    ):
-        return message
-    if message.startswith("["):  # a list validator naming the item: start_urls[1] ...
-        index, _, rest = message.partition("] ")
-        return f"{loc}{index}]: {rest}"
-    return f"{loc}: {message}"
+    context = error.get("ctx") or {}
+    for template in PYDANTIC_MESSAGES.get(kind, ()):
+        try:
+            problem = Problem(template, {name: context[name] for name in context})
+        except (KeyError, TypeError, ValueError):
+            continue
+        if problem == error["msg"]:
+            return problem
+    return Problem(error["msg"].removeprefix("Value error, "))  # said in English only
+
+
+def _problem(error: dict) -> Problem:
+    loc = _location(tuple(error["loc"]))
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, Invalid):
+        if raised.key:
+            key = raised.key if loc == "(file)" else f"{loc}: {raised.key}"
+        elif raised.index is not None:
+            key = f"{loc}[{raised.index}]"
+        else:
+            key = loc
+        return Problem(raised.problem.template, raised.problem.params, key)
+    message = _message(error, loc)
+    return Problem(message.template, message.params, key=loc)
 
 
 def parse_site(text: str, source: Path | str = "<site>", *, name: str = "") -> SiteConfig:
@@ -80,21 +117,27 @@ def parse_site(text: str, source: Path | str = "<site>", *, name: str = "") -> S
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SiteConfigError(source, [f"not valid TOML: {exc}"]) from None
+        problem = Problem(N_("not valid TOML: %(error)s"), {"error": str(exc)})
+        raise SiteConfigError(source, [problem]) from None
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise SiteConfigError(source, [_problem(error) for error in exc.errors()]) from None
     if name and config.name != name:
-        raise SiteConfigError(
-            source,
-            [f"name: {config.name!r} differs from the site's name {name!r}; a site keeps its name"],
+        problem = Problem(
+            N_("%(name)s differs from the site's name %(site)s; a site keeps its name"),
+            {"name": repr(config.name), "site": repr(name)},
+            key="name",
         )
+        raise SiteConfigError(source, [problem])
     stem = Path(str(source)).stem
     if str(source).endswith(SITE_FILE_SUFFIX) and stem != config.name:
-        raise SiteConfigError(
-            source, [f"name: {config.name!r} differs from the file name; rename one to match"]
+        problem = Problem(
+            N_("%(name)s differs from the file name; rename one to match"),
+            {"name": repr(config.name)},
+            key="name",
         )
+        raise SiteConfigError(source, [problem])
     return config.model_copy(update={"source": str(source)})
 
 
@@ -121,9 +164,11 @@ def read_site_file(path: Path | str) -> str:
         archived = None if path.exists() else _in_archive(path)
         return (archived or path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SiteConfigError(path, ["file not found"]) from None
+        raise SiteConfigError(path, [Problem(N_("file not found"))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SiteConfigError(path, [f"cannot be read: {exc}"]) from None
+        raise SiteConfigError(
+            path, [Problem(N_("cannot be read: %(error)s"), {"error": str(exc)})]
+        ) from None
 
 
 def load_site(path: Path | str) -> SiteConfig:
@@ -140,7 +185,8 @@ def site_files(sites_dir: Path | str) -> list[Path]:
         names = (entry.name for entry in archived.iterdir() if entry.is_file())
         return sorted(directory / name for name in names if name.endswith(SITE_FILE_SUFFIX))
     raise SiteConfigError(
-        sites_dir, ["no such directory; point REPOSTWATCH_SITES_DIR at your site files"]
+        sites_dir,
+        [Problem(N_("no such directory; point REPOSTWATCH_SITES_DIR at your site files"))],
     )
 
 
@@ -253,9 +299,11 @@ def resolve_site(name_or_path: str, sites_dir: Path | str) -> Path:
     path = Path(sites_dir) / f"{name_or_path}{SITE_FILE_SUFFIX}"
     if not _exists(path):
         names = ", ".join(p.stem for p in site_files(sites_dir)) or "none"
-        raise SiteConfigError(
-            path, [f"no site named {name_or_path!r} in {sites_dir} (known sites: {names})"]
+        problem = Problem(
+            N_("no site named %(name)s in %(where)s (known sites: %(names)s)"),
+            {"name": repr(name_or_path), "where": str(sites_dir), "names": names},
         )
+        raise SiteConfigError(path, [problem])
     return path
 
 
@@ -275,13 +323,14 @@ def find_site(name_or_path: str, sites: Sites) -> SiteConfig:
         return load_site(resolve_site(name_or_path, files_dir(sites)))
     if name_or_path not in texts:
         names = ", ".join(sorted(texts)) or "none"
-        raise SiteConfigError(
-            source.origin(name_or_path),
-            [
-                f"no site named {name_or_path!r} in {source.description} (known sites: {names}); "
-                "add it with `repostwatch sites import FILE` or in the web app"
-            ],
+        problem = Problem(
+            N_(
+                "no site named %(name)s in %(where)s (known sites: %(names)s); add it with "
+                "`repostwatch sites import FILE` or in the web app"
+            ),
+            {"name": repr(name_or_path), "where": source.description, "names": names},
         )
+        raise SiteConfigError(source.origin(name_or_path), [problem])
     found = load_stored(source, name_or_path, texts[name_or_path])
     if found.error is not None:
         raise found.error

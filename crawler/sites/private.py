@@ -17,6 +17,7 @@ from crawler.network import (
     checked_addresses_blocking,
     default_port,
 )
+from crawler.problems import N_, Problem
 from crawler.sites.config import SiteConfig
 from crawler.sites.tables import QUERY_PLACEHOLDER
 
@@ -32,7 +33,7 @@ def site_urls(config: SiteConfig) -> list[tuple[str, str]]:
     return urls
 
 
-def private_urls(config: SiteConfig) -> list[str]:
+def private_urls(config: SiteConfig) -> list[Problem]:
     """One problem per URL of ``config`` that the crawl would refuse by the one network rule
     (crawler.network): a private address the site did not opt in to, or a loopback or local
     name (refused even with the opt-in). Names that do not resolve here are not judged."""
@@ -47,14 +48,18 @@ def private_urls(config: SiteConfig) -> list[str]:
         except AddressRefused as exc:
             if exc.kind == UNRESOLVABLE:
                 continue  # unresolvable here: the crawl says so if it is there too
-            unless = (
-                " unless the site file sets allow_private_network = true"
+            template = (
+                N_(
+                    "%(url)s is on a private network (%(address)s); crawls refuse it unless "
+                    "the site file sets allow_private_network = true"
+                )
                 if exc.kind == PRIVATE_NETWORK
-                else " (name it by its IP address or a full domain name)"
+                else N_(
+                    "%(url)s is on a private network (%(address)s); crawls refuse it (name it "
+                    "by its IP address or a full domain name)"
+                )
             )
-            problems.append(
-                f"{config.source}: {key}: {url} is on a private network "
-                f"({exc.address if exc.address is not None else exc}); "
-                f"crawls refuse it{unless}"
-            )
+            address = exc.address if exc.address is not None else exc
+            params = {"url": url, "address": str(address)}
+            problems.append(Problem(template, params, key=f"{config.source}: {key}"))
     return problems

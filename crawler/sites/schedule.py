@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.problems import N_, Invalid
 from crawler.sites.tables import Strict
 
 _EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -39,13 +40,18 @@ class ScheduleConfig(Strict):
             return None
         match = _EVERY.match(value)
         if not value or match is None:
-            raise ValueError(
-                f"{value!r} is not an interval: write a number with d, h, m or s, e.g. "
-                '"6h", "30m", "1d" or "1h30m"'
+            raise Invalid(
+                N_(
+                    '%(value)s is not an interval: write a number with d, h, m or s, e.g. "6h", '
+                    '"30m", "1d" or "1h30m"'
+                ),
+                value=repr(value),
             )
         days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
         if days * 86400 + hours * 3600 + minutes * 60 + seconds < 60:
-            raise ValueError(f"{value!r} is shorter than the shortest interval, 1 minute")
+            raise Invalid(
+                N_("%(value)s is shorter than the shortest interval, 1 minute"), value=repr(value)
+            )
         return value
 
     @field_validator("timezone")
@@ -56,8 +62,9 @@ class ScheduleConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f'{value!r} is not a time zone: use an IANA name such as "UTC" or "Asia/Seoul"'
+            raise Invalid(
+                N_('%(value)s is not a time zone: use an IANA name such as "UTC" or "Asia/Seoul"'),
+                value=repr(value),
             ) from None
         return value
 
@@ -71,9 +78,13 @@ class ScheduleConfig(Strict):
         try:
             CronTrigger.from_crontab(value, timezone=info.data.get("timezone") or "UTC")
         except ValueError as exc:
-            raise ValueError(
-                f"{value!r} is not a cron expression ({exc}); write five fields: minute hour "
-                'day month weekday, e.g. "0 */6 * * *"'
+            raise Invalid(
+                N_(
+                    "%(value)s is not a cron expression (%(error)s); write five fields: minute "
+                    'hour day month weekday, e.g. "0 */6 * * *"'
+                ),
+                value=repr(value),
+                error=str(exc),
             ) from None
         return value
 
@@ -81,13 +92,15 @@ class ScheduleConfig(Strict):
     def _one_rule(self) -> ScheduleConfig:
         searches = self.search_every is not None or self.search_cron is not None
         if (self.every is not None and self.cron is not None) or not (self.crawls or searches):
-            raise ValueError(
-                'give every (an interval, e.g. "6h") or cron (e.g. "0 */6 * * *"), not both '
-                "and not neither (or only search_every / search_cron: search crawls only)"
+            raise Invalid(
+                N_(
+                    'give every (an interval, e.g. "6h") or cron (e.g. "0 */6 * * *"), not both '
+                    "and not neither (or only search_every / search_cron: search crawls only)"
+                )
             )
         if self.search_every is not None and self.search_cron is not None:
-            raise ValueError(
-                'give search_every (e.g. "1d") or search_cron (e.g. "0 3 * * *"), not both'
+            raise Invalid(
+                N_('give search_every (e.g. "1d") or search_cron (e.g. "0 3 * * *"), not both')
             )
         return self
 

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.problems import N_, Invalid
+
 #: Host names (without a port), as allowed_domains and [browser] block_hosts take them.
 HOST = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -35,8 +37,11 @@ def _check_patterns(patterns: list[str]) -> list[str]:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise ValueError(
-                f"[{index}] {pattern!r} is not a valid regular expression: {exc}"
+            raise Invalid(
+                N_("%(pattern)s is not a valid regular expression: %(error)s"),
+                index=index,
+                pattern=repr(pattern),
+                error=str(exc),
             ) from None
     return patterns
 
@@ -108,11 +113,15 @@ DEFAULT_BLOCK_HOSTS = (
 
 def _check_selector(selector: str) -> str:
     if not selector:
-        raise ValueError("must be a CSS selector, not empty")
+        raise Invalid(N_("must be a CSS selector, not empty"))
     try:
         cssselect.parse(selector)
     except cssselect.SelectorError as exc:
-        raise ValueError(f"{selector!r} is not a valid CSS selector ({exc})") from None
+        raise Invalid(
+            N_("%(selector)s is not a valid CSS selector (%(error)s)"),
+            selector=repr(selector),
+            error=str(exc),
+        ) from None
     return selector
 
 
@@ -168,8 +177,9 @@ class BrowserConfig(Strict):
         for index, selector in enumerate(selectors):
             try:
                 _check_selector(selector)
-            except ValueError as exc:
-                raise ValueError(f"[{index}] {exc}") from None
+            except Invalid as exc:
+                problem = exc.problem
+                raise Invalid(problem.template, index=index, **problem.params) from None
         return selectors
 
     @field_validator("block")
@@ -177,16 +187,24 @@ class BrowserConfig(Strict):
     def _block(cls, types: list[str]) -> list[str]:
         for index, kind in enumerate(types):
             if kind in ("image", "media"):
-                raise ValueError(
-                    f"[{index}] {kind!r} cannot be blocked: the crawl finds media through the "
-                    "images and videos the browser loads"
+                raise Invalid(
+                    N_(
+                        "%(kind)s cannot be blocked: the crawl finds media through the images "
+                        "and videos the browser loads"
+                    ),
+                    index=index,
+                    kind=repr(kind),
                 )
             if kind == "document":
-                raise ValueError(f"[{index}] 'document' cannot be blocked: it is the page itself")
+                raise Invalid(
+                    N_("'document' cannot be blocked: it is the page itself"), index=index
+                )
             if kind not in BLOCKABLE_RESOURCES:
-                raise ValueError(
-                    f"[{index}] {kind!r} is not a resource type; use one of "
-                    + ", ".join(BLOCKABLE_RESOURCES)
+                raise Invalid(
+                    N_("%(kind)s is not a resource type; use one of %(kinds)s"),
+                    index=index,
+                    kind=repr(kind),
+                    kinds=", ".join(BLOCKABLE_RESOURCES),
                 )
         return types
 
@@ -195,9 +213,13 @@ class BrowserConfig(Strict):
     def _block_hosts(cls, hosts: list[str]) -> list[str]:
         for index, host in enumerate(hosts):
             if not HOST.match(host):
-                raise ValueError(
-                    f"[{index}] {host!r} is not a host name (write 'ads.example': no scheme, "
-                    "port, path or wildcard; subdomains are included)"
+                raise Invalid(
+                    N_(
+                        "%(host)s is not a host name (write 'ads.example': no scheme, port, "
+                        "path or wildcard; subdomains are included)"
+                    ),
+                    index=index,
+                    host=repr(host),
                 )
         return [host.lower() for host in hosts]
 
@@ -273,9 +295,13 @@ class EmbedsConfig(Strict):
     def _hosts(cls, hosts: list[str]) -> list[str]:
         for index, host in enumerate(hosts):
             if not HOST.match(host):
-                raise ValueError(
-                    f"[{index}] {host!r} is not a host name (write 'player.example': no scheme, "
-                    "port, path or wildcard; subdomains are included)"
+                raise Invalid(
+                    N_(
+                        "%(host)s is not a host name (write 'player.example': no scheme, port, "
+                        "path or wildcard; subdomains are included)"
+                    ),
+                    index=index,
+                    host=repr(host),
                 )
         return [host.lower() for host in hosts]
 
@@ -283,9 +309,12 @@ class EmbedsConfig(Strict):
     def _allowed_not_denied(self) -> EmbedsConfig:
         both = sorted(set(self.allow) & set(self.deny))
         if both:
-            raise ValueError(
-                f"{', '.join(repr(h) for h in both)} is in both allow and deny; a host is "
-                "either followed or not: remove it from one list"
+            raise Invalid(
+                N_(
+                    "%(hosts)s is in both allow and deny; a host is either followed or not: "
+                    "remove it from one list"
+                ),
+                hosts=", ".join(repr(h) for h in both),
             )
         return self
 
@@ -306,7 +335,7 @@ QUERY_PLACEHOLDER = "{query}"
 def _absolute_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        raise Invalid(N_("%(url)s is not an absolute http(s) URL"), url=repr(url))
     return url
 
 
@@ -339,16 +368,19 @@ class SearchConfig(Strict):
             return None
         _absolute_url(value.replace(QUERY_PLACEHOLDER, "x"))
         if value.count(QUERY_PLACEHOLDER) != 1:
-            raise ValueError(
-                f"{value!r} must contain {QUERY_PLACEHOLDER} exactly once, where the keyword "
-                'goes, e.g. "https://board.example/search?q={query}"'
+            raise Invalid(
+                N_(
+                    "%(url)s must contain {query} exactly once, where the keyword goes, e.g. "
+                    '"https://board.example/search?q={query}"'
+                ),
+                url=repr(value),
             )
         if "{" in value.replace(QUERY_PLACEHOLDER, "") or "}" in value.replace(
             QUERY_PLACEHOLDER, ""
         ):
-            raise ValueError(f"{value!r}: only {QUERY_PLACEHOLDER} may appear in braces")
+            raise Invalid(N_("%(url)s: only {query} may appear in braces"), url=repr(value))
         if "#" in value:
-            raise ValueError(f"{value!r}: a search URL has no #fragment")
+            raise Invalid(N_("%(url)s: a search URL has no #fragment"), url=repr(value))
         return value
 
     @field_validator("form_url")
@@ -365,7 +397,7 @@ class SearchConfig(Strict):
     @classmethod
     def _field(cls, value: str | None) -> str | None:
         if value is not None and not value:
-            raise ValueError('must be the name of the form\'s query input, e.g. "q"')
+            raise Invalid(N_('must be the name of the form\'s query input, e.g. "q"'))
         return value
 
     @field_validator("encoding")
@@ -376,25 +408,31 @@ class SearchConfig(Strict):
         try:
             return codecs.lookup(value).name
         except LookupError:
-            raise ValueError(
-                f"{value!r} is not a known text encoding (e.g. utf-8, euc-kr, cp949, shift_jis, "
-                "gb18030, big5)"
+            raise Invalid(
+                N_(
+                    "%(encoding)s is not a known text encoding (e.g. utf-8, euc-kr, cp949, "
+                    "shift_jis, gb18030, big5)"
+                ),
+                encoding=repr(value),
             ) from None
 
     @model_validator(mode="after")
     def _one_way(self) -> SearchConfig:
         if self.url is None and self.form_url is None:
-            raise ValueError(
-                "give url (a GET template with {query}) or form_url and field (a form to submit)"
+            raise Invalid(
+                N_(
+                    "give url (a GET template with {query}) or form_url and field (a form to "
+                    "submit)"
+                )
             )
         if self.url is not None and self.form_url is not None:
-            raise ValueError("give url or form_url, not both")
+            raise Invalid(N_("give url or form_url, not both"))
         if self.form_url is not None and self.field is None:
-            raise ValueError(
-                'form_url needs field: the name of the form\'s query input, e.g. field = "q"'
+            raise Invalid(
+                N_('form_url needs field: the name of the form\'s query input, e.g. field = "q"')
             )
         if self.url is not None and (self.field is not None or self.form_selector is not None):
-            raise ValueError("field and form_selector are only used with form_url, not url")
+            raise Invalid(N_("field and form_selector are only used with form_url, not url"))
         return self
 
     @property

@@ -9,6 +9,7 @@ from pydantic import (
     field_validator,
 )
 
+from crawler.problems import N_, Invalid
 from crawler.sites.tables import Strict
 
 #: Languages a takedown notice can be written in (crawler/takedown/templates/<language>.j2).
@@ -30,5 +31,8 @@ class TakedownConfig(Strict):
     @classmethod
     def _abuse_contact(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address (write abuse@site.example)")
+            raise Invalid(
+                N_("%(value)s is not an e-mail address (write abuse@site.example)"),
+                value=repr(value),
+            )
         return value

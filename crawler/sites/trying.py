@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from crawler.problems import Problem
 from crawler.sites.config import SiteConfig
 from crawler.sites.private import private_urls
 
@@ -68,7 +69,8 @@ class TryResult:
 
     site: str
     pages: list[TriedPage] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (start URL, why)
+    #: (start URL, why): a Problem (its English text) the web app translates, or plain text.
+    failed: list[tuple[str, str]] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
     finish_reason: str = ""
     #: Why the try could not finish: "" (it did), STOPPED (killed after the time limit and the
@@ -119,11 +121,19 @@ class TryResult:
                 )
                 for page in data["pages"]
             ],
-            failed=[(f["url"], f["reason"]) for f in data["failed"]],
+            failed=[(f["url"], _reason(f)) for f in data["failed"]],
             refused={str(k): int(v) for k, v in data["refused"].items()},
             finish_reason=str(data["finish_reason"]),
             warnings=warnings,
         )
+
+
+def _reason(failed: Mapping) -> str:
+    """Why a start page was not read, from the worker's answer: its Problem when the worker
+    gave its template, else the English text."""
+    if failed.get("template"):
+        return Problem(str(failed["template"]), dict(failed.get("params") or {}))
+    return str(failed["reason"])
 
 
 def worker_environment(environ: Mapping[str, str] | None = None, **settings: str) -> dict[str, str]:

@@ -163,3 +163,8 @@ def test_ambiguity_counts_the_media_keypoints_near_each_reference_keypoint():
     evidence = crop_evidence(probe, reference)
     assert evidence.ambiguity == pytest.approx(3.0)
     assert evidence.inliers == 4
+    # Past a matcher's limit nothing is placed (no match can come of it): no inliers.
+    assert crop_evidence(probe, reference, max_ambiguity=3.0) == evidence
+    over = crop_evidence(probe, reference, max_ambiguity=2.9)
+    assert over.inliers == 0 and not over.is_match()
+    assert over.ambiguity == pytest.approx(3.0)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crawler.db import schedules
+from crawler.db import schedules, users
 from crawler.db.models import AuditEntry, CrawlRun, utcnow
 from crawler.db.runs import ensure_site, finish_run, start_run
 from crawler.db.sites import save_site
@@ -103,7 +103,7 @@ def test_a_monitor_sees_every_site_and_no_flag(world, database_url, evidence_key
         schedules.save_schedule_state(
             session, "board", schedule="every 6h", next_due_at=utcnow() + timedelta(hours=2)
         )
-    world.user("mo", "monitor")
+    mo = world.user("mo", "monitor")
     client = https_client(app)
     response = login(client, "mo")
     assert response.location == "/crawls/"  # a monitor's first page: no queue for them
@@ -121,6 +121,12 @@ def test_a_monitor_sees_every_site_and_no_flag(world, database_url, evidence_key
         assert client.get(refused).status_code == 403, refused
     assert client.get("/account/").status_code == 200
     assert client.get("/crawls/sites/nowhere").status_code == 404
+    # The stored (English) reason is shown in the user's language.
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    korean = "수집 실행 1에서 페이지를 하나도 수집하지 못했습니다"
+    assert korean in client.get("/crawls/").text
+    assert korean in client.get("/crawls/sites/board").text
 
 
 @pytest.mark.any_database

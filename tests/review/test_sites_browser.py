@@ -95,8 +95,9 @@ def test_a_monitor_tries_saves_and_moves_sites_in_korean_then_english(
         page.click("#save-site")
         problems = page.locator("#site-problems")
         expect(problems).to_contain_text("저장하지 않았습니다. 먼저 다음 문제를 고치세요.")
+        # The validator's problem in Korean too, its key and value as written.
         expect(problems).to_contain_text(
-            "start_urls[0]: 'gallery.example/' is not an absolute http(s) URL"
+            "start_urls[0]: 'gallery.example/'은(는) http(s)로 시작하는 전체 URL이 아닙니다"
         )
         assert page.input_value("#site-toml").strip() == wrong.strip()
 

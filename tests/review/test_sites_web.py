@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from crawler.db import audit, list_runs
+from crawler.db import audit, list_runs, users
 from crawler.db.sites import stored_site
 from crawler.demo.localsite import LocalSite
 from crawler.demo.localsite import html as page_html
@@ -128,7 +128,7 @@ def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
             )[0]
             for new in ("board2.example", "elsewhere.example")
         )
-    world.user("ann", SITE_EDITOR_ROLE)
+    ann = world.user("ann", SITE_EDITOR_ROLE)
     login(client, "ann")
     listing = client.get("/sites/").text
     assert 'id="domain-moves"' in listing and "answered 301" in listing
@@ -144,6 +144,11 @@ def test_a_domain_move_is_adopted_in_one_click_or_dismissed(client, world):
     page = client.get("/sites/").text
     assert "Dismissed the move of board to elsewhere.example." in page
     assert 'id="domain-moves"' not in page
+    # Deciding it again is refused, in the user's language.
+    with world.sessions.begin() as session:
+        users.set_preferences(session, ann, locale="ko", timezone=None)
+    post(client, f"/sites/moves/{adopted}/adopt", page="/sites/")
+    assert f"도메인 이전 {adopted}은(는) 이미 ann이(가) 적용했습니다" in client.get("/sites/").text
 
 
 def test_the_monitoring_team_edits_sites_from_its_menu_and_the_crawls_page(client, world):
@@ -162,3 +167,53 @@ def test_the_monitoring_team_edits_sites_from_its_menu_and_the_crawls_page(clien
     assert 'href="/sites/demo/edit" class="edit-site"' in client.get("/crawls/").text
     saved = post(client, "/sites/new", {"toml": BOARD}, page="/sites/new")
     assert saved.headers["Location"] == "/sites/board/edit"
+
+
+def _problems(page: str) -> list[str]:
+    found = re.search(r'id="site-problems">.*?<ul>(.*?)</ul>', page, re.S)
+    assert found, page[:500]
+    return [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", found.group(1))]
+
+
+def test_the_validators_problems_and_warnings_speak_the_users_language(client, world):
+    kim = world.user("kim", SITE_EDITOR_ROLE)
+    login(client, "kim")
+    bad = BOARD.replace("https://board", "board") + 'concurrency = 0\nrender = "js"\nfoo = 1\n'
+    private = BOARD.replace("https://board.example/", "http://10.0.0.1/")
+    shown = {}
+    for locale in ("ko", "en"):
+        with world.sessions.begin() as session:
+            users.set_preferences(session, kim, locale=locale, timezone=None)
+        page = post(client, "/sites/new", {"toml": bad}, page="/sites/new")
+        assert page.status_code == 422
+        shown[locale] = _problems(page.text)
+        saved = post(
+            client,
+            "/sites/new" if locale == "ko" else "/sites/board/edit",
+            {"toml": private + f"# {locale}\n", "version": "1"},
+            page="/sites/new",
+        )
+        shown[locale].append(html.unescape(client.get(saved.headers["Location"]).text))
+    assert shown["ko"][:4] == [
+        "start_urls[0]: 'board.example/'은(는) http(s)로 시작하는 전체 URL이 아닙니다",
+        'render: "html" 또는 "browser"여야 합니다 (browser는 JavaScript 사이트의 페이지를 '
+        "Chromium에서 렌더링합니다)",
+        "concurrency: 값은 1 이상이어야 합니다",
+        "foo: 알 수 없는 키입니다 (철자를 확인하세요. README에 모든 키가 있습니다)",
+    ]
+    # The English user reads what `repostwatch sites import` prints.
+    assert shown["en"][:4] == [
+        "start_urls[0]: 'board.example/' is not an absolute http(s) URL",
+        'render: must be "html" or "browser" (pages rendered in Chromium, for JavaScript sites)',
+        "concurrency: Input should be greater than or equal to 1",
+        "foo: unknown key (check the spelling; the README lists every key)",
+    ]
+    # Saved with a warning: the start URL a crawl would refuse, flashed on the site's page.
+    assert (
+        "start_urls[0]: http://10.0.0.1/은(는) 사설 네트워크에 있습니다 (10.0.0.1). 사이트 "
+        "파일에 allow_private_network = true 를 설정하지 않으면 수집이 이 주소를 거부합니다"
+    ) in shown["ko"][4]
+    assert (
+        "board: start_urls[0]: http://10.0.0.1/ is on a private network (10.0.0.1); crawls "
+        "refuse it unless the site file sets allow_private_network = true"
+    ) in shown["en"][4]
