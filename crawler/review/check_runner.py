@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crawler.db.sites import DatabaseSites
+from crawler.problems import N_, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ WITHHELD = (
 )
 
 
+#: Why a check could not be started: the finish reason of its run (English), read back by
+#: :func:`not_started_problem` to be shown in the user's language.
+_NOT_INSTALLED = N_("the `repostwatch` command is not installed beside the web app")
+_NOT_STARTED = N_("`repostwatch check` could not be started: %(error)s")
+NOT_STARTED = (_NOT_INSTALLED, _NOT_STARTED)
+
+
 class CheckNotStarted(RuntimeError):
     """The `repostwatch check` command could not be started; the message says why."""
 
@@ -48,7 +56,7 @@ def command_path() -> str:
         return str(beside)
     found = shutil.which("repostwatch")
     if found is None:
-        raise CheckNotStarted("the `repostwatch` command is not installed beside the web app")
+        raise CheckNotStarted(Problem(_NOT_INSTALLED))
     return found
 
 
@@ -80,7 +88,7 @@ def start_check(command: Sequence[str], environment: Mapping[str, str]) -> int:
             start_new_session=True,  # a signal to the web app's group does not stop the check
         )
     except OSError as exc:
-        raise CheckNotStarted(f"`repostwatch check` could not be started: {exc}") from exc
+        raise CheckNotStarted(Problem(_NOT_STARTED, {"error": str(exc)})) from exc
     threading.Thread(
         target=_wait, args=(process,), name=f"repostwatch-check-{process.pid}", daemon=True
     ).start()

@@ -15,20 +15,24 @@ as a child process of the web app (crawler/review/check_runner.py).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from pydantic import ValidationError
 
 from crawler.db import audit
 from crawler.db import runs as db_runs
+from crawler.problems import Problem
 from crawler.review import check_runner, web
 from crawler.review.crawls import scrapyd_scheduler
-from crawler.review.i18n import site_error
+from crawler.review.i18n import refusal, site_error
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 from crawler.sites.checks import MANUAL_SITE, check_config, site_for_urls
+from crawler.sites.loading import validation_problems
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
 NAV = [("checks.index", _l("URL check"), "monitor")]
@@ -36,6 +40,7 @@ NAV = [("checks.index", _l("URL check"), "monitor")]
 MAX_URLS = 50
 MAX_URL_LENGTH = 2048
 RECENT_CHECKS = 20
+_START_URL = re.compile(r"start_urls\[([0-9]+)\]")
 
 
 def parse_urls(
@@ -91,6 +96,22 @@ def parse_urls(
     return urls, site_for_urls(urls, configs), []
 
 
+def _config_problems(error: ValueError, urls: list[str]) -> list[str]:
+    """Why the check's configuration does not validate, one problem a line in the user's
+    language; a problem about one of the addresses (``start_urls[1]``) names the address."""
+    if not isinstance(error, ValidationError):
+        return [refusal(error)]
+    said = []
+    for found in validation_problems(error):
+        key = found.key
+        index = _START_URL.fullmatch(key)
+        if index is not None and int(index.group(1)) < len(urls):
+            url = urls[int(index.group(1))]
+            key = "" if repr(url) in found.params.values() else url
+        said.append(Problem(found.template, found.params, key).translated(gettext))
+    return said
+
+
 def _web_address(url: str) -> bool:
     if len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
         return False
@@ -144,7 +165,13 @@ def submit():
     try:
         config = check_config(urls, base)
     except ValueError as exc:
-        return _refused(text, [_("The addresses cannot be checked: %(reason)s", reason=str(exc))])
+        return _refused(
+            text,
+            [
+                _("The addresses cannot be checked: %(reason)s", reason=reason)
+                for reason in _config_problems(exc, urls)
+            ],
+        )
     site = config.name
     service, _unusable = scrapyd_scheduler()
     if service is not None:
@@ -184,7 +211,7 @@ def _on_scrapyd(service, site: str, urls: list[str]) -> int | None:
                 target_id=site,
                 details={"site": site, "urls": urls, "refused": str(exc)},
             )
-        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+        flash(_("The check could not be started: %(reason)s", reason=refusal(exc)), "error")
         return None
     with web.transaction() as db:
         web.log(
@@ -224,7 +251,7 @@ def _in_a_process(site: str, site_argument: str | None, urls: list[str]) -> int 
     except check_runner.CheckNotStarted as exc:
         with web.transaction() as db:
             db_runs.close_run(db, run_id, status="failed", finish_reason=str(exc))
-        flash(_("The check could not be started: %(reason)s", reason=str(exc)), "error")
+        flash(_("The check could not be started: %(reason)s", reason=refusal(exc)), "error")
         return None
     return run_id
 

@@ -48,7 +48,7 @@ FIGURE_NAMES = {
     "flags": _l("Flags"),
 }
 #: Media kinds and delivery forms (crawler/review/run_figures.py) as staff read them; refusal
-#: reasons and error kinds are shown as the crawl counts them (``robots_txt``, ``http_503``).
+#: reasons, error kinds and finish reasons are in crawler/review/crawl_words.py.
 KIND_WORDS = {"image": _l("images"), "video": _l("videos")}
 DELIVERY_WORDS = {
     "whole": _l("downloaded whole"),
@@ -197,14 +197,14 @@ def run_page(run_id: int):
 def scrapyd_scheduler():
     """The scheduler on the app's scrapyd nodes (REPOSTWATCH_SCRAPYD_URLS), as `repostwatch
     crawls run-now` builds it, or None and why the setting cannot be used (no node, or a node
-    without credentials: scrapyd is not configured)."""
+    without credentials: scrapyd is not configured), in the user's language."""
     from crawler.scheduling.scheduler import Scheduler
     from crawler.scheduling.scrapyd import ScrapydClient, parse_nodes
 
     try:
         nodes = parse_nodes(current_app.config["REPOSTWATCH_SCRAPYD_URLS"])
     except ValueError as exc:
-        return None, str(exc)
+        return None, i18n.refusal(exc)
     project = current_app.config["REPOSTWATCH_SCRAPYD_PROJECT"]
     clients = [ScrapydClient(node, project, timeout=SCRAPYD_TIMEOUT) for node in nodes]
     return Scheduler(web.state().sessions, web.site_source(), clients), None
@@ -235,7 +235,11 @@ def run_now(site: str):
                 details={"refused": str(exc)},
             )
         flash(
-            _("The crawl of %(site)s was not started: %(reason)s", site=site, reason=str(exc)),
+            _(
+                "The crawl of %(site)s was not started: %(reason)s",
+                site=site,
+                reason=i18n.refusal(exc),
+            ),
             "error",
         )
         return redirect(url_for("crawls.index"))

@@ -25,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crawler.db.models import STAFF_LOCALES
-from crawler.problems import said, say
+from crawler.problems import Problem, said, say
+from crawler.review.crawl_words import error_word, finish_word, is_code, refusal_word
 from crawler.scheduling.health import reason_problem
 
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -88,6 +89,10 @@ def init_app(app: Flask, locale: str, timezone: str) -> None:
     app.add_template_filter(word)
     app.add_template_filter(problem)
     app.add_template_filter(health_reason)
+    app.add_template_filter(refusal_word, "refusal")
+    app.add_template_filter(error_word, "error_kind")
+    app.add_template_filter(finish_word, "finish_reason")
+    app.add_template_test(is_code, "code")
 
 
 def problem(text: str) -> str:
@@ -108,7 +113,13 @@ def health_reason(reason: str | None) -> str:
     if not reason:
         return ""
     found = reason_problem(reason)
-    return reason if found is None else found.translated(gettext)
+    if found is None:
+        return reason
+    if "reason" in found.params:  # a failed run's finish reason: a code or a known sentence
+        found = Problem(
+            found.template, {**found.params, "reason": finish_word(found.params["reason"])}
+        )
+    return found.translated(gettext)
 
 
 def site_error(error: Exception) -> str:

@@ -37,6 +37,7 @@ from crawler.db import schedules as state
 from crawler.db.models import utcnow
 from crawler.db.runs import finish_run
 from crawler.items import SPIDER
+from crawler.problems import N_, Problem
 from crawler.scheduling import health
 from crawler.scheduling.alerts import Alerter, HealthAlert, MoveAlert
 from crawler.scheduling.outlook import Outlook, crawl_due, next_after, site_outlook
@@ -61,6 +62,27 @@ class Background(Protocol):
     def start(self) -> bool: ...
 
     def join(self, timeout: float | None = None) -> object: ...
+
+
+#: Why a crawl was not handed to scrapyd (:class:`SiteBusy`, :class:`NoNodeAvailable`), and why
+#: the scheduler closed a run as failed (its finish reason): English in the database, the audit
+#: log and the CLI; the web app reads a stored one back with :func:`refusal_problem`.
+_BUSY_JOB = N_("%(site)s has scrapyd job %(job)s on %(node)s already")
+_BUSY_RUN = N_("%(site)s has crawl run %(run)s still running")
+_NONE_UP = N_("no scrapyd node is up: %(errors)s")
+_NOT_TAKEN = N_("scheduler: no scrapyd node took the job: %(refusals)s")
+_NEVER_REACHED = N_("scheduler: the job never reached scrapyd (interrupted hand-over)")
+_JOB_ENDED = N_(
+    "scheduler: scrapyd job %(job)s on %(node)s ended without closing the run (see the job's "
+    "log on the node)"
+)
+REFUSALS = (_BUSY_JOB, _BUSY_RUN, _NONE_UP, _NOT_TAKEN, _NEVER_REACHED, _JOB_ENDED)
+
+
+def refusal_problem(text: str) -> Problem | None:
+    """A stored refusal or finish reason of the scheduler read back into its Problem (to be
+    shown in another language), or None for a text none of :data:`REFUSALS` gives."""
+    return Problem.parse(text, REFUSALS)
 
 
 class SiteBusy(RuntimeError):
@@ -202,15 +224,12 @@ class Scheduler:
                 if run.scheduled_at > cutoff:
                     continue
                 if run.scrapyd_job is None:
-                    reason = "scheduler: the job never reached scrapyd (interrupted hand-over)"
+                    reason = Problem(_NEVER_REACHED)
                 else:
                     node = by_name.get(run.scrapyd_node or "")
                     if node is None or not node.up or run.scrapyd_job in node.live:
                         continue  # still live, or its node cannot tell (down / not configured)
-                    reason = (
-                        f"scheduler: scrapyd job {run.scrapyd_job} on {run.scrapyd_node} ended "
-                        "without closing the run (see the job's log on the node)"
-                    )
+                    reason = Problem(_JOB_ENDED, {"job": run.scrapyd_job, "node": run.scrapyd_node})
                 self._fail(session, run.id, reason)
                 report.closed.append((run.id, reason))
                 logger.warning("Closed crawl run %s of %s as failed: %s", run.id, run.site, reason)
@@ -221,7 +240,7 @@ class Scheduler:
             session,
             run_id,
             status="failed",
-            finish_reason=reason,
+            finish_reason=str(reason),
             pages=0,
             media=0,
             bytes=0,
@@ -365,15 +384,17 @@ class Scheduler:
         up = least_loaded(nodes)
         for node in up:
             if job := node.site_job(site):
-                raise SiteBusy(f"{site} has scrapyd job {job} on {node.client.name} already")
+                raise SiteBusy(
+                    Problem(_BUSY_JOB, {"site": site, "job": job, "node": node.client.name})
+                )
         if not up:
-            raise NoNodeAvailable("no scrapyd node is up: " + "; ".join(_errors(nodes)))
+            raise NoNodeAvailable(Problem(_NONE_UP, {"errors": "; ".join(_errors(nodes))}))
         now = self.clock()
         with self.sessions.begin() as session:
             state.lock_site(session, site)
             running = state.active_runs(session, site)
             if running:
-                raise SiteBusy(f"{site} has crawl run {running[0].id} still running")
+                raise SiteBusy(Problem(_BUSY_RUN, {"site": site, "run": running[0].id}))
             run_id = state.open_scheduled_run(session, site, triggered_by=triggered_by, at=now)
         job = f"{site}.{run_id}"
         args = {"site": site, "search": "1"} if search else {"site": site}
@@ -403,7 +424,7 @@ class Scheduler:
                 job,
             )
             return Handover(site, run_id, node.client.name, job, triggered_by, search)
-        reason = "scheduler: no scrapyd node took the job: " + "; ".join(refusals)
+        reason = Problem(_NOT_TAKEN, {"refusals": "; ".join(refusals)})
         with self.sessions.begin() as session:
             self._fail(session, run_id, reason)
         raise NoNodeAvailable(reason)

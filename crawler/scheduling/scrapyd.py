@@ -19,6 +19,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
+from crawler.problems import N_, Problem
+
 
 class ScrapydError(RuntimeError):
     """A scrapyd node could not be reached or refused a request."""
@@ -36,7 +38,12 @@ class Node:
     def parse(cls, url: str) -> Node:
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not a scrapyd URL: write http://USER:PASSWORD@host:6800/")
+            raise ValueError(
+                Problem(
+                    N_("%(url)s is not a scrapyd URL: write http://USER:PASSWORD@host:6800/"),
+                    {"url": repr(url)},
+                )
+            )
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = host if parts.port is None else f"{host}:{parts.port}"
         path = parts.path if parts.path.endswith("/") else f"{parts.path}/"
@@ -56,16 +63,25 @@ def parse_nodes(urls: str) -> list[Node]:
     nodes = [Node.parse(url) for url in urls.split(",") if url.strip()]
     if not nodes:
         raise ValueError(
-            "no scrapyd node: set REPOSTWATCH_SCRAPYD_URLS, e.g. "
-            "http://USER:PASSWORD@127.0.0.1:6800/"
+            Problem(
+                N_(
+                    "no scrapyd node: set REPOSTWATCH_SCRAPYD_URLS, e.g. "
+                    "http://USER:PASSWORD@127.0.0.1:6800/"
+                )
+            )
         )
     anonymous = [node.name for node in nodes if not (node.username and node.password)]
     if anonymous:
         raise ValueError(
-            f"REPOSTWATCH_SCRAPYD_URLS: {', '.join(anonymous)} has no user name and password, "
-            "and a scrapyd without them runs code anyone who reaches it sends: start scrapyd "
-            "with REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD (make scrapyd) "
-            "and write them into the URL: http://USER:PASSWORD@host:6800/"
+            Problem(
+                N_(
+                    "REPOSTWATCH_SCRAPYD_URLS: %(nodes)s has no user name and password, and a "
+                    "scrapyd without them runs code anyone who reaches it sends: start scrapyd "
+                    "with REPOSTWATCH_SCRAPYD_USERNAME and REPOSTWATCH_SCRAPYD_PASSWORD (make "
+                    "scrapyd) and write them into the URL: http://USER:PASSWORD@host:6800/"
+                ),
+                {"nodes": ", ".join(anonymous)},
+            )
         )
     return nodes
 

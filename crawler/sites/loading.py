@@ -111,6 +111,12 @@ def _problem(error: dict) -> Problem:
     return Problem(message.template, message.params, key=loc)
 
 
+def validation_problems(error: ValidationError) -> list[Problem]:
+    """What pydantic found wrong with a site's configuration (built from a file, or by
+    :func:`crawler.sites.checks.check_config`), one Problem per error, each naming its key."""
+    return [_problem(found) for found in error.errors()]
+
+
 def parse_site(text: str, source: Path | str = "<site>", *, name: str = "") -> SiteConfig:
     """Validate the TOML text of a site file; raises SiteConfigError naming every problem.
     ``name``: the name the site is stored under, which its ``name`` key must keep."""
@@ -122,7 +128,7 @@ def parse_site(text: str, source: Path | str = "<site>", *, name: str = "") -> S
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        raise SiteConfigError(source, [_problem(error) for error in exc.errors()]) from None
+        raise SiteConfigError(source, validation_problems(exc)) from None
     if name and config.name != name:
         problem = Problem(
             N_("%(name)s differs from the site's name %(site)s; a site keeps its name"),

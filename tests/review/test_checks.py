@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from crawler.db import users
 from crawler.db.models import AuditEntry, CrawlRun
 from crawler.db.runs import list_runs
 from crawler.db.sites import save_site
@@ -20,6 +21,10 @@ from tests.support.fake_scrapyd import FakeScrapyd
 from tests.support.settings import default_web_config
 
 BOARD = 'name = "board"\nstart_urls = ["https://board.example/"]\n'
+MIRROR = """name = "mirror"
+start_urls = ["https://mirror1.example/"]
+successor_urls = ["https://mirror{n}.example/"]
+"""
 
 
 @pytest.fixture
@@ -65,8 +70,8 @@ REFUSED = [
 
 
 @pytest.mark.any_database
-def test_the_form_refuses_what_it_cannot_check_and_keeps_the_text(checks_app, world):
-    world.user("mo", "monitor")
+def test_the_form_refuses_what_it_cannot_check_and_keeps_the_text(checks_app, world, tmp_path):
+    mo = world.user("mo", "monitor")
     client = https_client(checks_app)
     login(client, "mo")
     for text, error in REFUSED:
@@ -75,6 +80,17 @@ def test_the_form_refuses_what_it_cannot_check_and_keeps_the_text(checks_app, wo
         page = response.text
         assert 'id="check-errors"' in page and error in page, page[page.find("check-errors") :]
         assert f">{text}</textarea>" in page
+    # A page of a site whose rules do not hold for it (its successor URL's {n} is read from
+    # the start URL's host): what is wrong is said in the user's language, one item each.
+    (tmp_path / "sites" / "mirror.toml").write_text(MIRROR, encoding="utf-8")
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    response = _submit(client, "https://www.mirror1.example/post/1")
+    assert response.status_code == 400
+    assert (
+        "<li>이 주소들은 확인할 수 없습니다: successor_urls[0]: "
+        "&#39;https://mirror{n}.example/&#39;은(는) 어느 시작 URL의 호스트와도 맞지 않아"
+    ) in response.text
     with world.sessions() as session:
         assert (
             session.scalars(select(AuditEntry).where(AuditEntry.action == "manual_check")).all()
@@ -88,7 +104,7 @@ def test_a_check_runs_in_the_background_and_shows_its_run(checks_app, world, mon
     """The real `repostwatch check`: a page on 127.0.0.1 belongs to no site, so the default
     profile checks it and refuses its private address: the run ends failed with no page."""
     monkeypatch.setenv("REPOSTWATCH_HASH_WORKERS", "1")
-    world.user("mo", "monitor")
+    mo = world.user("mo", "monitor")
     client = https_client(checks_app)
     login(client, "mo")
     url = "http://127.0.0.1:9/post/1"
@@ -112,6 +128,10 @@ def test_a_check_runs_in_the_background_and_shows_its_run(checks_app, world, mon
     assert status == "failed"
     row = client.get("/checks/").text.split(f"#{run.id}</a>")[1].split("</tr>")[0]
     assert "failed" in row and "no_page_crawled" in row
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    row = client.get("/checks/").text.split(f"#{run.id}</a>")[1].split("</tr>")[0]
+    assert "수집한 페이지가 없음" in row and "no_page_crawled" in row
 
 
 @pytest.mark.any_database
@@ -130,7 +150,7 @@ def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
             REPOSTWATCH_SCRAPYD_URLS=scrapyd_node,
         )
     )
-    world.user("mo", "monitor")
+    mo = world.user("mo", "monitor")
     client = https_client(app)
     login(client, "mo")
     urls = ["https://board.example/post/1", "https://board.example/post/2"]
@@ -152,6 +172,13 @@ def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
     _submit(client, urls[0])
     assert len(FakeScrapyd.scheduled) == 1
     assert "board has crawl run" in client.get("/checks/").text
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    _submit(client, urls[0])
+    page = client.get("/checks/").text
+    said = f"board의 수집 실행 {run.id}이(가) 아직 진행 중입니다"
+    assert f"확인을 시작하지 못했습니다: {said}" in page  # the message
+    assert page.count(said) == 3  # and the two refused checks in the list
     app.extensions["repostwatch"].engine.dispose()
 
 

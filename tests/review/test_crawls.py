@@ -155,7 +155,7 @@ def test_run_now_hands_the_crawl_to_scrapyd_and_is_audited(
     world, database_url, evidence_keys, sites_dir, scrapyd_node
 ):
     app = _app(database_url, evidence_keys, sites_dir, scrapyd_node)
-    world.user("mo", "monitor")
+    mo = world.user("mo", "monitor")
     client = https_client(app)
     login(client, "mo")
     post(client, "/crawls/sites/board/run-now", page="/crawls/")
@@ -170,19 +170,33 @@ def test_run_now_hands_the_crawl_to_scrapyd_and_is_audited(
     post(client, "/crawls/sites/board/run-now", page="/crawls/")
     assert len(FakeScrapyd.scheduled) == 1
     assert "still running" in client.get("/crawls/").text
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    post(client, "/crawls/sites/board/run-now", page="/crawls/")
+    assert (
+        f"board 수집을 시작하지 않았습니다: board의 수집 실행 {run.id}이(가) 아직 진행 중입니다"
+        in client.get("/crawls/").text
+    )
     entries = _audit(world, "crawl_run_now")
-    assert [json.loads(e.details).get("run_id") for e in entries] == [run.id, None]
+    assert [json.loads(e.details).get("run_id") for e in entries] == [run.id, None, None]
     assert "refused" in json.loads(entries[1].details)
 
 
 @pytest.mark.any_database
 def test_run_now_without_a_usable_node_says_why(world, database_url, evidence_keys, sites_dir):
     app = _app(database_url, evidence_keys, sites_dir, "http://127.0.0.1:6800/")  # no credentials
-    world.user("mo", "monitor")
+    mo = world.user("mo", "monitor")
     client = https_client(app)
     login(client, "mo")
     post(client, "/crawls/sites/board/run-now", page="/crawls/")
     assert "No scrapyd node can be used" in client.get("/crawls/").text
+    with world.sessions.begin() as session:
+        users.set_preferences(session, mo, locale="ko", timezone=None)
+    post(client, "/crawls/sites/board/run-now", page="/crawls/")
+    assert (
+        "사용할 수 있는 scrapyd 노드가 없습니다: "
+        "REPOSTWATCH_SCRAPYD_URLS: http://127.0.0.1:6800/에 사용자 이름과 비밀번호가 없습니다"
+    ) in client.get("/crawls/").text
     with world.sessions() as session:
         assert session.scalar(select(CrawlRun).where(CrawlRun.triggered_by == "manual")) is None
 
@@ -193,7 +207,7 @@ def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
 ):
     app = _app(database_url, evidence_keys, sites_dir, "")
     runs = _runs(world, "board", [(10, 20), (12, 24), (1, 0)])
-    world.user("rev", "reviewer")  # roles above monitor see it too
+    rev = world.user("rev", "reviewer")  # roles above monitor see it too
     client = https_client(app)
     login(client, "rev")
     page = client.get("/crawls/sites/board").text
@@ -211,13 +225,53 @@ def test_a_sites_runs_are_charted_and_a_runs_figures_shown(
         "Delivery: large files sampled by byte ranges",
         "Delivery: HLS streams sampled by segments",
         "Delivery: unchanged, matched from the media cache",
-        "Refused: robots_txt",
-        "Error: http_503",
-        "Error: media: too_large",
+        "Refused: forbidden by robots.txt",
+        '<small class="code">robots_txt</small>',  # the code stays, for the monitoring team
+        "Error: HTTP 503",
+        '<small class="code">http_503</small>',
+        "Error: media: file too large",
         "New flags",
     ):
         assert shown in run_page, shown
     assert client.get("/crawls/runs/999999").status_code == 404
+    # In Korean: refusal reasons, error kinds, finish reasons (Scrapy's codes, and a failed
+    # run's in the site's health reason) are labelled, their codes kept beside them.
+    with world.sessions.begin() as session:
+        stopped = start_run(session, "board")
+        finish_run(
+            session,
+            stopped,
+            status="failed",
+            finish_reason="shutdown",
+            pages=0,
+            media=0,
+            bytes=0,
+            errors=0,
+            flags=0,
+        )
+        schedules.save_health(
+            session,
+            ensure_site(session, "board"),
+            state="unhealthy",
+            reason=f"crawl run {stopped} failed: shutdown",
+            since=utcnow(),
+            last_run_id=stopped,
+        )
+        users.set_preferences(session, rev, locale="ko", timezone=None)
+    run_page = client.get(f"/crawls/runs/{runs[0]}").text
+    for shown in (
+        "거부: robots.txt가 금지함",
+        "오류: HTTP 503 응답",
+        "오류: 미디어: 파일이 너무 큼",
+    ):
+        assert shown in run_page, shown
+    stopped_page = client.get(f"/crawls/runs/{stopped}").text
+    assert "중지됨 (수집 프로세스에 종료 요청)" in stopped_page
+    assert '<small class="code">shutdown</small>' in stopped_page
+    assert (
+        f"수집 실행 {stopped}이(가) 실패했습니다: 중지됨 (수집 프로세스에 종료 요청)"
+        in client.get("/crawls/sites/board").text
+    )
 
 
 @pytest.mark.any_database
