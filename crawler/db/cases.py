@@ -32,6 +32,7 @@ from crawler.db.models import (
     utcnow,
 )
 from crawler.db.session import dialect_insert
+from crawler.problems import N_, Problem
 
 #: Reference kinds: an image file's hashes, a video file's hashes (its frames are matched too).
 REFERENCE_KINDS = ("image", "video")
@@ -41,12 +42,23 @@ class CaseNotFound(LookupError):
     """No case has the name asked for."""
 
     def __init__(self, case: str) -> None:
-        super().__init__(f"no case named {case!r}; list the cases with `repostwatch cases list`")
+        super().__init__(
+            Problem(
+                N_("no case named %(case)s; list the cases with `repostwatch cases list`"),
+                {"case": repr(case)},
+            )
+        )
         self.case = case
 
 
 class CaseClosed(ValueError):
-    """The case is closed already: its evidence is gone and its references withdrawn."""
+    """The case is closed already: its evidence is gone and its references withdrawn. Raised
+    with a :class:`~crawler.problems.Problem`, which the web app says in the user's language."""
+
+
+def _closed(row) -> dict[str, object]:
+    """The values of a closed case's message: its name, when and by whom it was closed."""
+    return {"case": repr(row.name), "at": f"{row.closed_at:%Y-%m-%d %H:%M}", "by": row.closed_by}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +157,13 @@ def ensure_open(session: Session, name: str) -> None:
     ).first()
     if row is not None and row.closed_at is not None:
         raise CaseClosed(
-            f"case {row.name!r} was closed at {row.closed_at:%Y-%m-%d %H:%M} UTC by "
-            f"{row.closed_by}; register the files under a new case"
+            Problem(
+                N_(
+                    "case %(case)s was closed at %(at)s UTC by %(by)s; register the files under "
+                    "a new case"
+                ),
+                _closed(row),
+            )
         )
 
 
@@ -257,7 +274,7 @@ def close_case(session: Session, name: str, *, by: str) -> CloseResult:
     row = _case(session, name)
     if row.closed_at is not None:
         raise CaseClosed(
-            f"case {row.name!r} was closed at {row.closed_at:%Y-%m-%d %H:%M} UTC by {row.closed_by}"
+            Problem(N_("case %(case)s was closed at %(at)s UTC by %(by)s"), _closed(row))
         )
     by = by.strip()
     if not by:
@@ -298,7 +315,9 @@ def set_pixelated_thumbnails(session: Session, name: str, keep: bool) -> int:
     :class:`CaseClosed` when opting a closed case in."""
     row = _case(session, name)
     if keep and row.closed_at is not None:
-        raise CaseClosed(f"case {row.name!r} is closed: it keeps no thumbnails")
+        raise CaseClosed(
+            Problem(N_("case %(case)s is closed: it keeps no thumbnails"), {"case": repr(row.name)})
+        )
     session.execute(
         update(Case)
         .where(Case.id == row.id)

@@ -33,6 +33,7 @@ from crawler.db.models import (
 from crawler.db.screenshots import delete_screenshots
 from crawler.db.session import dialect_insert
 from crawler.db.withdrawals import DecisionRefused
+from crawler.problems import N_, Problem
 
 #: Review decisions and the status each one sets.
 DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
@@ -346,9 +347,18 @@ def decide(
         raise FlagNotFound(flag_id)
     if decision == "confirm" and before.closed_at is not None:
         raise DecisionRefused(
-            f"flag {flag_id} belongs to case {before.name!r}, closed at "
-            f"{before.closed_at:%Y-%m-%d %H:%M} UTC: a closed case's flags are not confirmed "
-            "(reject it, or register the media under a new case)"
+            Problem(
+                N_(
+                    "flag %(flag)s belongs to case %(case)s, closed at %(at)s UTC: a closed "
+                    "case's flags are not confirmed (reject it, or register the media under a "
+                    "new case)"
+                ),
+                {
+                    "flag": flag_id,
+                    "case": repr(before.name),
+                    "at": f"{before.closed_at:%Y-%m-%d %H:%M}",
+                },
+            )
         )
     withdrawals.check_decision(session, flag_id, role)
     decided = session.execute(

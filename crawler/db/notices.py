@@ -29,6 +29,7 @@ from crawler.db.models import (
 from crawler.db.screenshots import screenshot_png as screenshot_png  # where they are kept
 from crawler.db.screenshots import screenshots as screenshots
 from crawler.db.screenshots import set_screenshot as set_screenshot
+from crawler.problems import N_, Problem
 
 
 class NoticeNotFound(LookupError):
@@ -36,7 +37,10 @@ class NoticeNotFound(LookupError):
 
     def __init__(self, notice_id: int) -> None:
         super().__init__(
-            f"no notice with id {notice_id}; list them with `repostwatch notices list`"
+            Problem(
+                N_("no notice with id %(notice)s; list them with `repostwatch notices list`"),
+                {"notice": notice_id},
+            )
         )
         self.notice_id = notice_id
 
@@ -199,7 +203,11 @@ def add_to_draft(session: Session, notice_id: int, flag_ids: Sequence[int], subj
         .execution_options(synchronize_session=False)
     ).first()
     if done is None:
-        raise NoticeStateError(f"notice {notice_id} is no longer a draft; draft a new one")
+        raise NoticeStateError(
+            Problem(
+                N_("notice %(notice)s is no longer a draft; draft a new one"), {"notice": notice_id}
+            )
+        )
     session.add_all(NoticeItem(notice_id=notice_id, flag_id=flag_id) for flag_id in flag_ids)
     session.flush()
 
@@ -307,7 +315,12 @@ def approve_notice(
         raise ValueError("an approval needs the approver's name (by=...)")
     notice = get_notice(session, notice_id)
     if notice.status != "draft":
-        raise NoticeStateError(f"notice {notice_id} is {notice.status}, not a draft")
+        raise NoticeStateError(
+            Problem(
+                N_("notice %(notice)s is %(status)s, not a draft"),
+                {"notice": notice_id, "status": Problem(notice.status)},  # the state's own msgid
+            )
+        )
     # Separation of duties: a second person checks what the first one confirmed.
     own = (
         session.execute(
@@ -321,8 +334,13 @@ def approve_notice(
     )
     if own:
         raise SeparationOfDuties(
-            f"{by} confirmed flag(s) {', '.join(map(str, own))} of notice {notice_id}, so "
-            "cannot approve it: another approver must read and approve it"
+            Problem(
+                N_(
+                    "%(by)s confirmed flag(s) %(flags)s of notice %(notice)s, so cannot approve "
+                    "it: another approver must read and approve it"
+                ),
+                {"by": by, "flags": ", ".join(map(str, own)), "notice": notice_id},
+            )
         )
     session.execute(
         update(Notice)
@@ -339,15 +357,29 @@ def require_sendable(session: Session, notice_id: int) -> NoticeView:
     notice = get_notice(session, notice_id)
     if notice.status == "draft" or notice.approved_at is None:
         raise NoticeStateError(
-            f"notice {notice_id} has not been approved; an approver must run "
-            f"`repostwatch notices approve {notice_id} --by NAME` first"
+            Problem(
+                N_(
+                    "notice %(notice)s has not been approved; an approver must run "
+                    "`repostwatch notices approve %(notice)s --by NAME` first"
+                ),
+                {"notice": notice_id},
+            )
         )
     if notice.status == "resolved":
-        raise NoticeStateError(f"notice {notice_id} is resolved: every item was removed")
+        raise NoticeStateError(
+            Problem(
+                N_("notice %(notice)s is resolved: every item was removed"), {"notice": notice_id}
+            )
+        )
     if not notice.open_items and not notice.corrections:
         raise NoticeStateError(
-            f"notice {notice_id} has no open items (every item was withdrawn or found "
-            "removed): there is nothing to ask the site for, so it is not sent"
+            Problem(
+                N_(
+                    "notice %(notice)s has no open items (every item was withdrawn or found "
+                    "removed): there is nothing to ask the site for, so it is not sent"
+                ),
+                {"notice": notice_id},
+            )
         )
     return notice
 
@@ -375,7 +407,9 @@ def record_sent(
     ).first()
     if done is None:
         require_sendable(session, notice_id)  # raises with the reason
-        raise NoticeStateError(f"notice {notice_id} could not be marked sent")
+        raise NoticeStateError(
+            Problem(N_("notice %(notice)s could not be marked sent"), {"notice": notice_id})
+        )
     return get_notice(session, notice_id)
 
 

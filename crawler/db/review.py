@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from crawler.db.flags import DECISIONS, FlagNotFound, decide
 from crawler.db.models import Case, Flag, MediaSighting, Site, User, utcnow
+from crawler.problems import N_, Problem
 
 #: Queue orders. "priority" (the default): higher ``flags.priority`` first (reposts of removed
 #: media have 100), then oldest first seen; "oldest": first seen only.
@@ -31,10 +32,13 @@ class ClaimedByOther(RuntimeError):
     """The flag is claimed by another reviewer whose lease has not run out."""
 
     def __init__(self, flag_id: int, by: str | None) -> None:
-        super().__init__(
-            f"flag {flag_id} is claimed by {by or 'another reviewer'}; "
-            "take another one from the queue"
-        )
+        if by:
+            template = N_("flag %(flag)s is claimed by %(by)s; take another one from the queue")
+        else:
+            template = N_(
+                "flag %(flag)s is claimed by another reviewer; take another one from the queue"
+            )
+        super().__init__(Problem(template, {"flag": flag_id, "by": by}))
         self.flag_id = flag_id
 
 

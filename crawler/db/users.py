@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.db.models import STAFF_LOCALES, USER_ROLES, User, utcnow
+from crawler.problems import N_, Problem
 
 #: Each role can do everything the roles before it can.
 ROLE_RANK = {role: rank for rank, role in enumerate(USER_ROLES)}
@@ -50,12 +51,21 @@ def prepare_logins() -> None:
 
 
 class UserError(ValueError):
-    """A username, password or role that cannot be used."""
+    """A username, password or role that cannot be used; raised with a
+    :class:`~crawler.problems.Problem`, which the web app says in the user's language."""
+
+
+_GONE = N_("this account is disabled or gone")
 
 
 class UserNotFound(LookupError):
     def __init__(self, username: str) -> None:
-        super().__init__(f"no user named {username!r}; list them with `repostwatch users list`")
+        super().__init__(
+            Problem(
+                N_("no user named %(user)s; list them with `repostwatch users list`"),
+                {"user": repr(username)},
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +109,25 @@ def _view(user: User) -> UserView:
 
 def check_role(role: str) -> str:
     if role not in USER_ROLES:
-        raise UserError(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
+        raise UserError(
+            Problem(
+                N_("role must be one of %(roles)s, not %(role)s"),
+                {"roles": ", ".join(USER_ROLES), "role": repr(role)},
+            )
+        )
     return role
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
-            f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters "
-            "(a passphrase of a few words is easiest)"
+            Problem(
+                N_(
+                    "the password is too short: use at least %(length)s characters (a passphrase "
+                    "of a few words is easiest)"
+                ),
+                {"length": MIN_PASSWORD_LENGTH},
+            )
         )
     return password
 
@@ -117,13 +137,20 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
     username = username.strip()
     if not _USERNAME.match(username):
         raise UserError(
-            f"{username!r} is not a valid username: letters, digits, '.', '_', '@' and '-', "
-            "up to 100 characters, starting with a letter or digit"
+            Problem(
+                N_(
+                    "%(user)s is not a valid username: letters, digits, '.', '_', '@' and '-', "
+                    "up to 100 characters, starting with a letter or digit"
+                ),
+                {"user": repr(username)},
+            )
         )
     check_role(role)
     check_password(password)
     if session.execute(select(User.id).where(User.username == username)).first():
-        raise UserError(f"a user named {username!r} exists already")
+        raise UserError(
+            Problem(N_("a user named %(user)s exists already"), {"user": repr(username)})
+        )
     user = User(username=username, password_hash=_hasher.hash(password), role=role)
     session.add(user)
     session.flush()
@@ -189,24 +216,34 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
     otherwise); every open session of the account ends, the caller logs this one in again."""
     user = session.get(User, user_id)
     if user is None or user.disabled_at is not None:
-        raise UserError("this account is disabled or gone")
+        raise UserError(Problem(_GONE))
     if not _verify(user.password_hash, current):
-        raise UserError("the current password is wrong")
+        raise UserError(Problem(N_("the current password is wrong")))
     if new == current:
-        raise UserError("the new password is the current one: choose another")
+        raise UserError(Problem(N_("the new password is the current one: choose another")))
     return set_password(session, user.username, new)
 
 
 def check_locale(locale: str) -> str:
     if locale not in STAFF_LOCALES:
-        raise UserError(f"the language must be one of {', '.join(STAFF_LOCALES)}, not {locale!r}")
+        raise UserError(
+            Problem(
+                N_("the language must be one of %(locales)s, not %(locale)s"),
+                {"locales": ", ".join(STAFF_LOCALES), "locale": repr(locale)},
+            )
+        )
     return locale
 
 
 def check_timezone(name: str) -> str:
     """An IANA time zone name the system's tz database knows (``Asia/Seoul``, ``UTC``)."""
     if name not in available_timezones():
-        raise UserError(f"{name!r} is not a time zone name such as Asia/Seoul or UTC")
+        raise UserError(
+            Problem(
+                N_("%(name)s is not a time zone name such as Asia/Seoul or UTC"),
+                {"name": repr(name)},
+            )
+        )
     return name
 
 
@@ -218,7 +255,7 @@ def set_preferences(
     on (they read the preference at each request)."""
     user = session.get(User, user_id)
     if user is None or user.disabled_at is not None:
-        raise UserError("this account is disabled or gone")
+        raise UserError(Problem(_GONE))
     user.locale = None if locale is None else check_locale(locale)
     user.timezone = None if timezone is None else check_timezone(timezone)
     session.flush()

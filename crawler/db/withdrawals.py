@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crawler.db.models import Flag, Notice, NoticeItem, utcnow
 from crawler.db.notices import NoticeView, get_notice
 from crawler.db.users import ROLE_RANK
+from crawler.problems import N_, Problem
 
 #: The role that may decide a flag an approved or sent notice asks for.
 NOTICED_FLAG_ROLE = "approver"
@@ -33,8 +34,13 @@ def check_decision(session: Session, flag_id: int, role: str | None) -> None:
         return
     notice_id, status = noticed[0]
     raise DecisionRefused(
-        f"flag {flag_id} is in notice {notice_id}, which is {status}: only an approver may "
-        "decide it now (a withdrawal sends the site a correction); ask an approver"
+        Problem(
+            N_(
+                "flag %(flag)s is in notice %(notice)s, which is %(status)s: only an approver may "
+                "decide it now (a withdrawal sends the site a correction); ask an approver"
+            ),
+            {"flag": flag_id, "notice": notice_id, "status": Problem(status)},
+        )
     )
 
 

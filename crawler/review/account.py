@@ -51,7 +51,7 @@ def preferences():
                 details={"locale": locale, "timezone": timezone},
             )
     except users.UserError as exc:
-        flash(_("Nothing was changed: %(reason)s.", reason=str(exc)), "error")
+        flash(_("Nothing was changed: %(reason)s.", reason=i18n.refusal(exc)), "error")
         with web.transaction() as db:
             account = users.get_user(db, web.me().id)
         return _page(account, 400)
@@ -75,7 +75,7 @@ def change_password():
             )
             web.log(db, "password_change", target_type="user", target_id=changed.id)
     except users.UserError as exc:
-        flash(_("The password was not changed: %(reason)s.", reason=str(exc)), "error")
+        flash(_("The password was not changed: %(reason)s.", reason=i18n.refusal(exc)), "error")
         with web.transaction() as db:
             account = users.get_user(db, web.me().id)
         return _page(account, 400)

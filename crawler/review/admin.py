@@ -74,7 +74,7 @@ def user_create():
                 details={"username": created.username, "role": created.role},
             )
     except users.UserError as exc:
-        flash(str(exc), "error")
+        flash(i18n.refusal(exc), "error")
     else:
         flash(
             _("Created %(name)s (%(role)s).", name=created.username, role=i18n.word(created.role)),
@@ -102,7 +102,7 @@ def user_change(username: str):
                 details = {"disabled": not changed.active}
             web.log(db, f"user_{action}", target_type="user", target_id=changed.id, details=details)
     except (users.UserError, users.UserNotFound) as exc:
-        flash(str(exc), "error")
+        flash(i18n.refusal(exc), "error")
     else:
         flash(ACTION_DONE[action] % {"name": changed.username}, "info")
     return redirect(url_for("admin.user_list"))

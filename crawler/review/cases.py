@@ -30,6 +30,7 @@ from crawler.db import cases as db_cases
 from crawler.db.models import FLAG_STATUSES, utcnow
 from crawler.references.announcements import announce_change
 from crawler.review import web
+from crawler.review.i18n import refusal
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 NAV = [("cases.index", _l("Cases"), "approver")]
@@ -66,7 +67,7 @@ def _detail(case: str) -> db_cases.CaseDetail:
         with web.transaction() as db:
             return db_cases.get_case(db, case)
     except db_cases.CaseNotFound as exc:
-        abort(404, str(exc))
+        abort(404, refusal(exc))
 
 
 @bp.route("/<case>")
@@ -149,9 +150,9 @@ def close(case: str):
                 },
             )
     except db_cases.CaseNotFound as exc:
-        abort(404, str(exc))
+        abort(404, refusal(exc))
     except db_cases.CaseClosed as exc:
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
     else:
         # Committed: running crawls stop matching its references at once (with Redis).
         announce_change(current_app.config["REPOSTWATCH_REDIS_URL"])

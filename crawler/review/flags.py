@@ -253,7 +253,7 @@ def decide(flag_id: int):
                 db, flag_id, decision, user_id=me.id, username=me.username, role=me.role
             )
         except (review.ClaimedByOther, DecisionRefused) as exc:
-            flash(str(exc), "error")
+            flash(i18n.refusal(exc), "error")
             return redirect(url_for("flags.show", flag_id=flag_id, order=order))
         web.log(
             db,
@@ -302,7 +302,7 @@ def decide_same_media(sha256: str):
                 details={"decision": decision, "flags": ids},
             )
     except DecisionRefused as exc:  # e.g. confirming a closed case's flags: none was decided
-        flash(str(exc), "error")
+        flash(i18n.refusal(exc), "error")
         return redirect(url_for("queue.index"))
     flash(
         ngettext(

@@ -37,7 +37,7 @@ from crawler.db.models import NOTICE_STATUSES, utcnow
 from crawler.db.sites import DatabaseSites
 from crawler.review import web
 from crawler.review.i18n import problem as say_problem
-from crawler.review.i18n import site_error
+from crawler.review.i18n import refusal, site_error
 from crawler.review.screenshot_runner import ScreenshotRunner
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
@@ -276,7 +276,7 @@ def approve(notice_id: int):
                 details={"approved_by": notice.approved_by},
             )
     except db_notices.NoticeStateError as exc:
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
     else:
         flash(
             _("Notice %(id)s approved by %(name)s.", id=notice_id, name=notice.approved_by), "info"
@@ -314,7 +314,7 @@ def send(notice_id: int):
                 details={"to": notice.recipient, "n": notice.send_count},
             )
     except (SmtpConfigError, db_notices.NoticeStateError) as exc:
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
     except (OSError, smtplib.SMTPException) as exc:
         error = f"{exc.__class__.__name__}: {exc}"
         flash(
@@ -365,7 +365,7 @@ def export(notice_id: int):
                 details={"format": fmt, "bytes": len(data)},
             )
     except db_notices.NoticeStateError as exc:
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
         return redirect(url_for("notices.show", notice_id=notice_id))
     response = Response(data, mimetype=EXPORT_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="notice-{notice_id}.{fmt}"'

@@ -149,6 +149,13 @@ def test_admin_closes_a_case_evidence_deleted_references_withdrawn_audited(
         }
     again = post(client, f"{PAGE}/close", {"confirm": CASE}, page=PAGE)
     assert "was closed at" in client.get(again.headers["Location"]).text
+    # The database layer's refusal, in the user's language (its values as they are).
+    with sessions.begin() as session:
+        ann = users.find_user(session, "ann")
+        users.set_preferences(session, ann.id, locale="ko", timezone=None)
+    again = post(client, f"{PAGE}/close", {"confirm": CASE}, page=PAGE)
+    said = client.get(again.headers["Location"]).text
+    assert f"사례 &#39;{CASE}&#39;은(는) " in said and "UTC에 ann 님이 종결했습니다" in said
 
 
 def test_closing_a_case_in_the_app_announces_it_to_running_crawls(
