@@ -29,6 +29,7 @@ from crawler.db.models import (
     Flag,
     utcnow,
 )
+from crawler.problems import N_, Problem
 
 #: After a failed try, the next comes after the group's interval or this, whichever is shorter.
 RETRY_AFTER = timedelta(minutes=15)
@@ -41,7 +42,12 @@ class DigestError(ValueError):
 
 class DigestNotFound(LookupError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"no digest group named {name!r}: `repostwatch digests list` shows them")
+        super().__init__(
+            Problem(
+                N_("no digest group named %(name)s: `repostwatch digests list` shows them"),
+                {"name": repr(name)},
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +111,33 @@ def check_target(channel: str, target: str) -> str:
     """The target as stored: addresses comma-separated, or the webhook URL. The webhook's host
     is checked against REPOSTWATCH_DIGEST_WEBHOOK_HOSTS when the digest is sent."""
     if channel not in DIGEST_CHANNELS:
-        raise DigestError(f"channel {channel!r}: write one of {', '.join(DIGEST_CHANNELS)}")
+        raise DigestError(
+            Problem(
+                N_("channel %(channel)s: write one of %(channels)s"),
+                {"channel": repr(channel), "channels": ", ".join(DIGEST_CHANNELS)},
+            )
+        )
     if channel == "email":
         addresses = split_addresses(target)
         if not addresses:
-            raise DigestError("an e-mail group needs at least one address")
+            raise DigestError(Problem(N_("an e-mail group needs at least one address")))
         for address in addresses:
             name, mail = parseaddr(address)
             if name or mail != address or "@" not in mail or mail.startswith("@"):
                 raise DigestError(
-                    f"{address!r} is not an e-mail address such as kim@centre.example"
+                    Problem(
+                        N_("%(address)s is not an e-mail address such as kim@centre.example"),
+                        {"address": repr(address)},
+                    )
                 )
         return ", ".join(addresses)
     parts = urlsplit(target.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DigestError(
-            f"{target!r} is not a webhook URL such as https://chat.centre.example/hook"
+            Problem(
+                N_("%(target)s is not a webhook URL such as https://chat.centre.example/hook"),
+                {"target": repr(target)},
+            )
         )
     return target.strip()
 
@@ -128,13 +145,25 @@ def check_target(channel: str, target: str) -> str:
 def _check(name: str, locale: str | None, interval_minutes: int) -> None:
     if not _NAME.match(name) or len(name) > NAME_LENGTH:
         raise DigestError(
-            f"group name {name!r}: letters, digits, spaces, '.', '-' and '_', at most "
-            f"{NAME_LENGTH} characters"
+            Problem(
+                N_(
+                    "group name %(name)s: letters, digits, spaces, '.', '-' and '_', at most "
+                    "%(length)s characters"
+                ),
+                {"name": repr(name), "length": NAME_LENGTH},
+            )
         )
     if locale is not None and locale not in STAFF_LOCALES:
-        raise DigestError(f"language {locale!r}: write one of {', '.join(STAFF_LOCALES)}")
+        raise DigestError(
+            Problem(
+                N_("language %(locale)s: write one of %(locales)s"),
+                {"locale": repr(locale), "locales": ", ".join(STAFF_LOCALES)},
+            )
+        )
     if interval_minutes < DIGEST_MIN_MINUTES:
-        raise DigestError(f"interval: at least {DIGEST_MIN_MINUTES} minutes")
+        raise DigestError(
+            Problem(N_("interval: at least %(minutes)s minutes"), {"minutes": DIGEST_MIN_MINUTES})
+        )
 
 
 def add_subscription(
@@ -156,7 +185,12 @@ def add_subscription(
     if session.execute(
         select(DigestSubscription.id).where(DigestSubscription.name == name)
     ).first():
-        raise DigestError(f"a digest group named {name!r} exists: choose another name")
+        raise DigestError(
+            Problem(
+                N_("a digest group named %(name)s exists: choose another name"),
+                {"name": repr(name)},
+            )
+        )
     row = DigestSubscription(
         name=name,
         channel=channel,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import User, utcnow
 from crawler.db.users import by_name
+from crawler.problems import N_, Problem
 
 ISSUER = "RepostWatch"
 STEP_SECONDS = 30
@@ -61,7 +62,9 @@ def start_enrolment(session: Session, user_id: int, fernet: Fernet) -> Enrolment
     is enrolled already."""
     user = _user(session, user_id)
     if user.totp_enrolled_at is not None:
-        raise SecondFactorError(f"{user.username} has a second factor already")
+        raise SecondFactorError(
+            Problem(N_("%(user)s has a second factor already"), {"user": user.username})
+        )
     secret = None
     if user.totp_secret is not None:
         secret = _decrypt(user, fernet, quiet=True)
@@ -122,7 +125,7 @@ def read_secret(session: Session, username: str, fernet: Fernet) -> str | None:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise SecondFactorError(f"no account with id {user_id}")
+        raise SecondFactorError(Problem(N_("no account with id %(id)s"), {"id": user_id}))
     return user
 
 
@@ -133,7 +136,12 @@ def _decrypt(user: User, fernet: Fernet, *, quiet: bool = False) -> str | None:
         if quiet:
             return None
         raise SecondFactorError(
-            f"the second factor of {user.username} cannot be read: REPOSTWATCH_SECRET_KEY changed "
-            f"since it enrolled. An admin runs `repostwatch users totp-reset {user.username}`, "
-            "then it enrols again at the next login."
+            Problem(
+                N_(
+                    "the second factor of %(user)s cannot be read: REPOSTWATCH_SECRET_KEY "
+                    "changed since it enrolled. An admin runs `repostwatch users totp-reset "
+                    "%(user)s`, then it enrols again at the next login."
+                ),
+                {"user": user.username},
+            )
         ) from None

@@ -146,7 +146,7 @@ def digest_create():
                 details={"group": created.name, "channel": created.channel},
             )
     except db_digests.DigestError as exc:
-        flash(str(exc), "error")
+        flash(i18n.refusal(exc), "error")
     else:
         flash(_("Digest group %(name)s is set up.", name=created.name), "info")
     return redirect(url_for("admin.digest_list"))

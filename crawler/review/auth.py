@@ -29,6 +29,7 @@ from flask_login import current_user, login_user, logout_user
 
 from crawler.db import totp, users
 from crawler.review import web
+from crawler.review.i18n import refusal
 
 bp = Blueprint("auth", __name__)
 #: The lowest role that needs a second factor. Monitors start crawls and checks, reviewers
@@ -130,7 +131,7 @@ def second_factor():
                 enrolment = totp.start_enrolment(db, user.id, web.state().totp)
     except totp.SecondFactorError as exc:
         session.pop(PENDING, None)
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
         return redirect(url_for("auth.login"))
     context = {"enrolment": enrolment, "qr": _qr(enrolment.uri) if enrolment else None}
     if request.method == "GET":
@@ -151,7 +152,7 @@ def second_factor():
                 )
     except totp.SecondFactorError as exc:
         session.pop(PENDING, None)
-        flash(str(exc), "error")
+        flash(refusal(exc), "error")
         return redirect(url_for("auth.login"))
     if not ok:
         _backoff().failed(user.username, web.client_ip())
