@@ -139,8 +139,8 @@ PYBABEL = $(VENV)/bin/pybabel
 .PHONY: i18n i18n-extract i18n-update i18n-compile
 i18n: i18n-extract i18n-update i18n-compile ## Extract the web app's strings, update the ko/en catalogs, compile them (after make install)
 
-i18n-extract: ## Extract the web app's strings into crawler/review/translations/messages.pot (babel.cfg)
-	$(PYBABEL) extract -F babel.cfg -k _l -k N_ --add-location=file --sort-output --no-wrap \
+i18n-extract: ## Extract the web app's strings into crawler/review/translations/messages.pot (babel.cfg; the CLI's help texts through crawler.cli.helptext)
+	PYTHONPATH=$(CURDIR) $(PYBABEL) extract -F babel.cfg -k _l -k N_ --add-location=file --sort-output --no-wrap \
 		--project RepostWatch --copyright-holder RepostWatch -o $(I18N_DIR)/messages.pot .
 
 i18n-update: ## Merge messages.pot into each language's messages.po (new strings come in empty)

@@ -23,6 +23,7 @@ from crawler.cli import (
     digests,
     evidence,
     flags,
+    helptext,
     language,
     notices,
     recheck,
@@ -35,7 +36,10 @@ from crawler.cli import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=helptext.MainGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="repostwatch")
 @click.option(
     "--lang",

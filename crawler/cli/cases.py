@@ -10,11 +10,12 @@ import json
 import click
 
 from crawler.cli.common import audit_cli, load_settings, open_session, staff_account, table
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import N_, _
 
 
 # --- cases ----------------------------------------------------------------------------------
-@click.group()
+@click.group(cls=TranslatedGroup)
 def cases() -> None:
     """Victims' cases: list, open, close, thumbnails, search keywords (references: `refs`)."""
 

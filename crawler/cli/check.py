@@ -13,10 +13,11 @@ from crawler.cli.common import (
     ready_database,
 )
 from crawler.cli.crawl import print_summary
+from crawler.cli.helptext import TranslatedCommand
 from crawler.cli.language import _
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("urls", metavar="URL...", nargs=-1, required=True)
 @click.option(
     "--site",

@@ -13,6 +13,7 @@ from crawler.cli.common import (
     open_session,
     ready_database,
 )
+from crawler.cli.helptext import TranslatedCommand
 from crawler.cli.language import _
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from crawler.sites import SiteConfig
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("site")
 @click.option("--loglevel", "-L", default=None, help="Scrapy log level (default: INFO).")
 @click.option(

@@ -16,6 +16,7 @@ from crawler.cli.common import (
     table,
     when,
 )
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import _
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from crawler.sites import ScheduleConfig
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def crawls() -> None:
     """Scheduled crawls: list them, start one now, pause or resume a site.
 

@@ -14,13 +14,14 @@ from crawler.cli.common import (
     open_session,
     table,
 )
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import _
 
 CHANNELS = ("email", "webhook")
 LOCALES = ("ko", "en")
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def digests() -> None:
     """Digests of new flags for reviewer groups, by e-mail or webhook.
 

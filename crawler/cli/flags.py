@@ -20,6 +20,7 @@ from crawler.cli.common import (
     table,
     when,
 )
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import N_, _
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 # --- flags ----------------------------------------------------------------------------------
-@click.group()
+@click.group(cls=TranslatedGroup)
 def flags() -> None:
     """The review queue: media that matched a case's references."""
 

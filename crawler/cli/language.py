@@ -5,9 +5,9 @@ the standard library, no Flask.
 The language is ``--lang ko|en``, else REPOSTWATCH_CLI_LANG (a staff member's own choice, in
 their shell profile), else the installation's REPOSTWATCH_LOCALE (``ko``). What scripts read
 stays English whatever the language: JSON, CSV and TOML output, table column headings, the
-audit log, logs. Help texts stay English (click reads them when the commands are defined,
-before ``--lang`` is parsed). Messages the library raises (a bad case name, a site file's
-problem) are printed as the library words them, in English, after a translated lead-in.
+audit log, logs. Help texts are translated when they are shown (helptext.py). Messages the
+library raises (a bad case name, a site file's problem) are printed as the library words
+them, in English, after a translated lead-in.
 """
 
 from __future__ import annotations

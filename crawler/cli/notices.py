@@ -23,6 +23,7 @@ from crawler.cli.common import (
     valid_sites,
     when,
 )
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import N_, _
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _audit(
     audit_cli(session, action, target_type="notice", target_id=notice_id, by=by, **details)
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def notices() -> None:
     """Takedown notices: draft from confirmed flags, approve, send or export, re-send."""
 

@@ -15,6 +15,7 @@ from crawler.cli.common import (
     valid_sites,
     when,
 )
+from crawler.cli.helptext import TranslatedCommand
 from crawler.cli.language import _
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from crawler.takedown.recheck import CheckResult
 
 
-@click.command("recheck")
+@click.command("recheck", cls=TranslatedCommand)
 @click.option("--site", help="Only this site's confirmed flags.")
 def recheck(site: str | None) -> None:
     """Re-check confirmed flags on their sites. The media URL decides: media seen gone (404/410,
@@ -102,7 +103,7 @@ def recheck(site: str | None) -> None:
 
 # `repostwatch notices removals` (added to the notices group in crawler/cli/__init__.py): what
 # the re-checks found removed, and how long it took.
-@click.command("removals")
+@click.command("removals", cls=TranslatedCommand)
 @click.option("--site", help="Only this site.")
 @click.option("--case", "case", help="Only this case's flags.")
 def notices_removals(site: str | None, case: str | None) -> None:

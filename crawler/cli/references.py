@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from crawler.cli.common import load_settings, open_session
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import _
 
 
 # --- refs -----------------------------------------------------------------------------------
-@click.group()
+@click.group(cls=TranslatedGroup)
 def refs() -> None:
     """Register reference media of victims' cases, as hashes only."""
 

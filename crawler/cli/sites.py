@@ -18,11 +18,12 @@ from crawler.cli.common import (
     sites_dir,
     table,
 )
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import _
 
 
 # --- sites ----------------------------------------------------------------------------------
-@click.group()
+@click.group(cls=TranslatedGroup)
 def sites() -> None:
     """List, validate, try, import and export sites.
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.common import configured_sites, load_settings, table, when
+from crawler.cli.helptext import TranslatedCommand
 from crawler.cli.language import _
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from crawler.scheduling.status import NodeStatus, Status
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 def status() -> None:
     """scrapyd nodes, next crawl and search crawl per site, Redis, database, spilled and
     quarantined matches, pending flags, re-checks and notice reminders due, unhealthy sites.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.common import cli_username, login_name, open_session, table
+from crawler.cli.helptext import TranslatedGroup
 from crawler.cli.language import _
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 ROLES = ("monitor", "reviewer", "approver", "admin")
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def users() -> None:
     """Staff accounts of the review web app (`repostwatch web`)."""
 
