@@ -11,7 +11,7 @@ import click
 
 from crawler.cli.common import audit_cli, load_settings, open_session, staff_account, table
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import N_, _
+from crawler.cli.language import N_, _, refusal
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -69,7 +69,9 @@ def cases_open(case: str) -> None:
             case_id = reference_files.open_case(session, case)
             audit_cli(session, "case_open", target_type="case", target_id=case_id)
     except ValueError as exc:  # a bad name, or one taken (CaseExists)
-        raise click.ClickException(_("nothing opened: %(problem)s") % {"problem": exc}) from exc
+        raise click.ClickException(
+            _("nothing opened: %(problem)s") % {"problem": refusal(exc)}
+        ) from exc
     click.echo(_("Opened case %(case)s.") % {"case": case.strip()})
 
 
@@ -113,7 +115,7 @@ def cases_close(case: str, by: str, yes: bool) -> None:
                 thumbnails_deleted=closed.thumbnails_deleted,
             )
     except (db_cases.CaseNotFound, db_cases.CaseClosed, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     settings = load_settings()
     announce_change(settings.get("REPOSTWATCH_REDIS_URL"))  # committed: crawls look now
     # Spilled matches of the case on this host go too (crawl hosts purge theirs at their next
@@ -171,7 +173,7 @@ def cases_thumbnails(case: str, keep: bool) -> None:
                 thumbnails_deleted=deleted,
             )
     except (db_cases.CaseNotFound, db_cases.CaseClosed) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     if keep:
         click.echo(
             _("%(case)s keeps pixelated thumbnails of reference images added from now on.")
@@ -229,7 +231,9 @@ def keywords_add(case: str, words: tuple[str, ...]) -> None:
             change = db.add_keywords(session, case, words)
             _audit_keywords(session, "case_keywords_add", case, change)
     except ValueError as exc:
-        raise click.ClickException(_("nothing added: %(problem)s") % {"problem": exc}) from exc
+        raise click.ClickException(
+            _("nothing added: %(problem)s") % {"problem": refusal(exc)}
+        ) from exc
     added = {"num": len(change.changed), "case": case, "active": len(change.unchanged)}
     if change.unchanged:
         click.echo(_("%(num)d keyword(s) added to %(case)s, %(active)d already active.") % added)
@@ -255,7 +259,7 @@ def keywords_list(case: str | None, include_withdrawn: bool, as_json: bool) -> N
         with open_session() as session:
             found = db.list_keywords(session, case=case, include_withdrawn=include_withdrawn)
     except db.UnknownCase as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     if as_json:
         rows = [
             {
@@ -320,13 +324,13 @@ def keywords_variants(case: str, only: tuple[str, ...], rejected: bool, as_json:
     try:
         rules = load_rules(*([extra] if extra else []))
     except ValueError as exc:
-        raise click.ClickException(f"{exc} (REPOSTWATCH_KEYWORD_VARIANTS_FILE)") from exc
+        raise click.ClickException(f"{refusal(exc)} (REPOSTWATCH_KEYWORD_VARIANTS_FILE)") from exc
     try:
         with open_session() as session:
             found = db.list_keywords(session, case=case, include_withdrawn=True)
             refused = {(r.keyword, r.variant) for r in db_keywords.rejected_variants(session, case)}
     except db.UnknownCase as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     active = [k.keyword for k in found if k.active]
     wanted = {keyword_spelling(word) for word in only}
     unknown = wanted - set(active)
@@ -375,7 +379,7 @@ def _list_rejected(case: str, as_json: bool) -> None:
         with open_session() as session:
             found = db_keywords.rejected_variants(session, case)
     except db_keywords.UnknownCase as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     if as_json:
         rows = [
             {
@@ -430,7 +434,9 @@ def keywords_reject(case: str, keyword: str, variants: tuple[str, ...], by: str)
                 unchanged=len(change.unchanged),
             )
     except (ValueError, db_keywords.UnknownCase) as exc:
-        raise click.ClickException(_("nothing rejected: %(problem)s") % {"problem": exc}) from exc
+        raise click.ClickException(
+            _("nothing rejected: %(problem)s") % {"problem": refusal(exc)}
+        ) from exc
     counts = {"num": len(change.changed), "case": case, "before": len(change.unchanged)}
     if change.unchanged:
         said = _(
@@ -459,7 +465,7 @@ def keywords_remove(case: str, words: tuple[str, ...]) -> None:
             change = db.withdraw_keywords(session, case, words)
             _audit_keywords(session, "case_keywords_remove", case, change)
     except (ValueError, db.UnknownCase) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("%(num)d keyword(s) of %(case)s withdrawn.") % {"num": len(change.changed), "case": case}
     )

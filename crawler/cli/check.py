@@ -14,7 +14,7 @@ from crawler.cli.common import (
 )
 from crawler.cli.crawl import print_summary
 from crawler.cli.helptext import TranslatedCommand
-from crawler.cli.language import _
+from crawler.cli.language import _, problem, refusal
 
 
 @click.command(cls=TranslatedCommand)
@@ -72,7 +72,7 @@ def check(
                 base = site_for_urls(urls, [f.config for f in loaded.files if f.config is not None])
             config = check_config(urls, base, allow_private_network=allow_private_network)
         except SiteConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(refusal(exc)) from exc
         except ValueError as exc:
             raise click.ClickException(_first_error(exc)) from exc
         ready_database(settings.get("REPOSTWATCH_DATABASE_URL"))
@@ -105,7 +105,7 @@ def check(
     if not summary.ok:
         raise click.ClickException(
             _("check of %(site)s: %(problem)s; see the log above")
-            % {"site": config.name, "problem": summary.problem}
+            % {"site": config.name, "problem": problem(summary.problem)}
         )
 
 
@@ -135,8 +135,14 @@ def _close_if_open(run_id: int) -> None:
 
 def _first_error(exc: ValueError) -> str:
     """A validation error's first message (a bad URL), or the error itself."""
+    from crawler.problems import Invalid
+
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]
+        invalid = (first.get("ctx") or {}).get("error")
+        if isinstance(invalid, Invalid):  # a validator's Problem: said in the chosen language
+            prefix = str(invalid).removesuffix(invalid.problem)
+            return f"{prefix}{problem(invalid.problem)}"
         return f"{first.get('msg', exc)}".removeprefix("Value error, ")
-    return str(exc)
+    return refusal(exc)

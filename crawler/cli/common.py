@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.language import _
+from crawler.cli.language import _, problem, refusal
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -66,7 +66,7 @@ def load_settings() -> ProjectSettings:
     try:
         module = importlib.import_module(module_name)
     except ValueError as exc:  # settings/__init__.py names the variable that is wrong
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     return ProjectSettings({name: getattr(module, name) for name in dir(module) if name.isupper()})
 
 
@@ -78,7 +78,7 @@ def crawl_settings(**overrides: object) -> Settings:
     try:
         return project_settings(**overrides)
     except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
 
 
 def database_url() -> str:
@@ -106,7 +106,7 @@ def ready_database(url: str | None = None) -> str:
         refuse_missing_sqlite_file(url)
         current = migrate.current_revision(url)
     except (db.DatabaseURLError, db.DatabaseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     head = migrate.head_revision()
     if current != head:
         if current is None:
@@ -191,7 +191,7 @@ def site_errors() -> Iterator[None]:
     try:
         yield
     except (SiteConfigError, db.DatabaseURLError, db.DatabaseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
         raise click.ClickException(
@@ -221,7 +221,7 @@ def valid_sites(settings: Any = None) -> dict[str, SiteConfig]:
     for invalid in loaded.invalid:
         click.echo(
             _("skipped: %(problem)s (%(origin)s)")
-            % {"problem": invalid.error.problems[0], "origin": invalid.origin},
+            % {"problem": problem(invalid.error.problems[0]), "origin": invalid.origin},
             err=True,
         )
     return loaded.sites
@@ -241,7 +241,7 @@ def recheck_fetcher(settings: ProjectSettings) -> Fetcher:
             max_bytes=settings.getint("REPOSTWATCH_MEDIA_MAXSIZE"),
         )
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
 
 
 def notice_mail(settings: ProjectSettings) -> tuple[SmtpConfig, str, timedelta]:
@@ -256,7 +256,7 @@ def notice_mail(settings: ProjectSettings) -> tuple[SmtpConfig, str, timedelta]:
         )
         sender = check_sender(settings.get("REPOSTWATCH_NOTICE_FROM"))
     except SmtpConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     hours = settings.getfloat("REPOSTWATCH_NOTICE_RESEND_HOURS")
     return smtp, sender, timedelta(hours=hours)
 
@@ -278,7 +278,7 @@ def digest_settings(settings: ProjectSettings) -> DigestSettings:
                 ca_file=settings.get("REPOSTWATCH_SMTP_CA_FILE"),
             )
         except SmtpConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(refusal(exc)) from exc
     sender = settings.get("REPOSTWATCH_NOTICE_FROM")
     return DigestSettings(
         web_url=settings.get("REPOSTWATCH_WEB_URL"),

@@ -14,7 +14,7 @@ from crawler.cli.common import (
     ready_database,
 )
 from crawler.cli.helptext import TranslatedCommand
-from crawler.cli.language import _
+from crawler.cli.language import _, problem, refusal
 
 if TYPE_CHECKING:
     from crawler.crawling.process import Settings
@@ -86,7 +86,7 @@ def crawl(
     if not summary.ok:
         raise click.ClickException(
             _("crawl of %(site)s: %(problem)s; see the log above")
-            % {"site": config.name, "problem": summary.problem}
+            % {"site": config.name, "problem": problem(summary.problem)}
         )
 
 
@@ -99,7 +99,7 @@ def _distributed_worker(settings: Settings, site_name: str) -> None:
         with database_errors(settings.get("REPOSTWATCH_DATABASE_URL")):
             opened = prepare_worker(settings, site_name)
     except DistributedSetupError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     if opened is not None:
         click.echo(
             _("Opened crawl run %(run)d of %(site)s. Start more workers with:")

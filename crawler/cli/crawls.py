@@ -17,7 +17,7 @@ from crawler.cli.common import (
     when,
 )
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import _
+from crawler.cli.language import _, refusal
 
 if TYPE_CHECKING:
     from crawler.cli.common import ProjectSettings
@@ -105,7 +105,7 @@ def crawls_run_now(site: str) -> None:
             service = build_scheduler(settings, sessions)
             handover = service.start_crawl(name, triggered_by="manual")
     except (SiteBusy, NoNodeAvailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Crawl run %(run)d of %(site)s handed to %(node)s as job %(job)s.")
         % {"run": handover.run_id, "site": name, "node": handover.node, "job": handover.job}
@@ -137,7 +137,7 @@ def crawls_close_run(run_id: int, reason: str) -> None:
                     % {"run": run_id, "status": _(run.status)}
                 )
     except db.RunNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Crawl run %(run)d of %(site)s closed as failed: %(reason)s.")
         % {"run": run_id, "site": run.site, "reason": reason}

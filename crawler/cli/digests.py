@@ -15,7 +15,7 @@ from crawler.cli.common import (
     table,
 )
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import _
+from crawler.cli.language import _, refusal
 
 CHANNELS = ("email", "webhook")
 LOCALES = ("ko", "en")
@@ -75,7 +75,7 @@ def digests_add(
         try:
             check_webhook(webhook, hosts)
         except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(refusal(exc)) from exc
     try:
         with open_session() as session:
             created = db_digests.add_subscription(
@@ -97,7 +97,7 @@ def digests_add(
                 details={"group": created.name, "channel": created.channel, "via": "cli"},
             )
     except db_digests.DigestError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Digest group %(group)s: %(channel)s every %(minutes)d min.")
         % {
@@ -169,7 +169,7 @@ def digests_disable(name: str, enable: bool) -> None:
                 details={"group": changed.name, "via": "cli"},
             )
     except db_digests.DigestNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         (
             _("Digest group %(name)s is active.")

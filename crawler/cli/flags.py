@@ -21,7 +21,7 @@ from crawler.cli.common import (
     when,
 )
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import N_, _
+from crawler.cli.language import N_, _, refusal
 
 if TYPE_CHECKING:
     from crawler.db import FlagView
@@ -144,7 +144,7 @@ def flags_decide(flag_id: int, decision: str, by: str) -> None:
                 status=flag.status,
             )
     except (db.FlagNotFound, ValueError) as exc:  # ValueError: a flag found removed
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Flag %(id)d is %(status)s (by %(by)s).")
         % {"id": flag.id, "status": _(flag.status), "by": flag.decided_by}

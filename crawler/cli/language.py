@@ -6,8 +6,9 @@ The language is ``--lang ko|en``, else REPOSTWATCH_CLI_LANG (a staff member's ow
 their shell profile), else the installation's REPOSTWATCH_LOCALE (``ko``). What scripts read
 stays English whatever the language: JSON, CSV and TOML output, table column headings, the
 audit log, logs. Help texts are translated when they are shown (helptext.py). Messages the
-library raises (a bad case name, a site file's problem) are printed as the library words
-them, in English, after a translated lead-in.
+library raises with a :class:`crawler.problems.Problem` (a closed case, a site file's problem,
+a refused decision) are printed in the chosen language with :func:`refusal` and
+:func:`problem`; any other error as ``str()`` says it (English).
 """
 
 from __future__ import annotations
@@ -77,6 +78,26 @@ def ngettext(singular: str, plural: str, number: int) -> str:
 
 
 _ = gettext
+
+
+def problem(value: object) -> object:
+    """A :class:`crawler.problems.Problem` (a site's problem, a refusal's reason) in the chosen
+    language; any other value as it is."""
+    from crawler.problems import say
+
+    return say(value, gettext)
+
+
+def refusal(error: BaseException) -> str:
+    """An error the library raised with a Problem (CaseNotFound, NoticeStateError, ...) in the
+    chosen language; a site file's error (SiteConfigError) as its source and each problem, one
+    a line; any other error as ``str()`` says it."""
+    from crawler.problems import said
+
+    problems, path = getattr(error, "problems", None), getattr(error, "path", None)
+    if isinstance(problems, list) and isinstance(path, str):
+        return "\n".join(f"{path}: {problem(each)}" for each in problems)
+    return said(error, gettext)
 
 
 def N_(message: str) -> str:

@@ -24,7 +24,7 @@ from crawler.cli.common import (
     when,
 )
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import N_, _
+from crawler.cli.language import N_, _, problem, refusal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -91,7 +91,8 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
             _audit(session, "notice_draft", notice_id)
     for name, reason in sorted(result.skipped.items()):
         click.echo(
-            _("%(site)s: not drafted: %(reason)s") % {"site": name, "reason": reason}, err=True
+            _("%(site)s: not drafted: %(reason)s") % {"site": name, "reason": problem(reason)},
+            err=True,
         )
     if result.extended:
         joined = ", ".join(map(str, result.extended))
@@ -124,7 +125,7 @@ def notices_draft(site: str | None, screenshots: bool) -> None:
                 capture(sessions, notice_id, configs, chromium=chromium, progress=progress)
             except RuntimeError as exc:
                 raise click.ClickException(
-                    _("%(problem)s; the drafts are saved without them") % {"problem": exc}
+                    _("%(problem)s; the drafts are saved without them") % {"problem": refusal(exc)}
                 ) from exc
 
 
@@ -164,7 +165,7 @@ def notices_screenshots(notice_id: int, retake: bool) -> None:
                 sessions, notice_id, configs, chromium=chromium, retake=retake, progress=progress
             )
     except (db.NoticeNotFound, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     taken = sum(1 for shot in shots if shot.png and shot.error is None)
     with open_session() as session:
         status = db.get_notice(session, notice_id).status
@@ -255,7 +256,7 @@ def notices_show(notice_id: int) -> None:
             notice = db.get_notice(session, notice_id)
             shots = db.notices.screenshots(session, notice_id)
     except db.NoticeNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     rendered = render_notice(notice, sender=sender, screenshots=shots)
     said = {
         "notice": notice.id,
@@ -309,7 +310,7 @@ def notices_approve(notice_id: int, by: str) -> None:
             notice = db.approve_notice(session, notice_id, by=account.username)
             _audit(session, "notice_approve", notice_id, by=account, approved_by=notice.approved_by)
     except _library_errors() as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Notice %(notice)d approved by %(by)s.") % {"notice": notice.id, "by": notice.approved_by}
     )
@@ -339,7 +340,7 @@ def notices_send(notice_id: int) -> None:
             )
             _audit(session, "notice_send", notice_id, to=notice.recipient, n=notice.send_count)
     except _library_errors() as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise click.ClickException(
             _(
@@ -415,7 +416,7 @@ def notices_export(notice_id: int, fmt: str, output: Path | None, mark_sent: boo
                 )
             _audit(session, "notice_export", notice_id, format=fmt, marked_sent=mark_sent)
     except _library_errors() as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     if output is None:
         sys.stdout.buffer.write(data)
         return

@@ -9,7 +9,7 @@ import click
 
 from crawler.cli.common import load_settings, open_session
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import _
+from crawler.cli.language import _, refusal
 
 
 # --- refs -----------------------------------------------------------------------------------
@@ -65,7 +65,9 @@ def refs_add(case: str, paths: tuple[Path, ...], pixelated_thumbnails: bool) -> 
             thumbnails = db_cases.wants_thumbnails(session, case)
             report = register.add_files(session, case, bar, thumbnails=thumbnails)
     except db_cases.CaseClosed as exc:
-        raise click.ClickException(_("nothing added: %(problem)s") % {"problem": exc}) from exc
+        raise click.ClickException(
+            _("nothing added: %(problem)s") % {"problem": refusal(exc)}
+        ) from exc
     _announce()
     for path, why in report.skipped:
         click.echo(_("skipped %(path)s: %(why)s") % {"path": path, "why": why}, err=True)
@@ -123,13 +125,13 @@ def refs_import(file: Path, fmt: str | None) -> None:
     try:
         rows = hash_lists.read_hash_list(file, fmt)
     except hash_lists.HashListError as exc:
-        raise click.ClickException(_("nothing imported:") + f"\n{exc}") from exc
+        raise click.ClickException(_("nothing imported:") + f"\n{refusal(exc)}") from exc
     try:
         with open_session() as session:
             result = db.import_hashes(session, rows)
     except ValueError as exc:  # a row the database layer refuses (checked before any write)
         raise click.ClickException(
-            _("nothing imported: %(file)s: %(problem)s") % {"file": file, "problem": exc}
+            _("nothing imported: %(file)s: %(problem)s") % {"file": file, "problem": refusal(exc)}
         ) from exc
     _announce()
     click.echo(
@@ -200,11 +202,13 @@ def refs_withdraw(case: str, everything: bool, paths: tuple[Path, ...]) -> None:
             try:
                 digests.append(hash_file(path).sha256)
             except MediaError as exc:
-                click.echo(_("skipped %(path)s: %(why)s") % {"path": path, "why": exc}, err=True)
+                click.echo(
+                    _("skipped %(path)s: %(why)s") % {"path": path, "why": refusal(exc)}, err=True
+                )
     try:
         with open_session() as session:
             withdrawn = db.withdraw_references(session, case, media_sha256=digests)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     _announce()
     click.echo(_("Case %(case)s: %(num)d hash(es) withdrawn.") % {"case": case, "num": withdrawn})

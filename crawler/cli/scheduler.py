@@ -14,6 +14,7 @@ from crawler.cli.common import (
     notice_mail,
     recheck_fetcher,
 )
+from crawler.cli.language import refusal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -121,7 +122,7 @@ def build_scheduler(
             email_from=settings.get("REPOSTWATCH_NOTICE_FROM"),
         )
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     project = settings.get("REPOSTWATCH_SCRAPYD_PROJECT")
     clients = [ScrapydClient(node, project) for node in nodes]
     return Scheduler(
@@ -155,7 +156,7 @@ def _upkeep(settings: ProjectSettings, sessions: sessionmaker[Session]) -> Upkee
             digest_settings=digest_settings(settings),
         )
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
 
 
 def _echo_upkeep(upkeep: Upkeep) -> None:

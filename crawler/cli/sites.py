@@ -19,7 +19,7 @@ from crawler.cli.common import (
     table,
 )
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import _
+from crawler.cli.language import _, problem, refusal
 
 
 # --- sites ----------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def sites_list() -> None:
     """
     loaded = all_sites()
     rows = [
-        (f.name, "INVALID", f.origin, f.error.problems[0])
+        (f.name, "INVALID", f.origin, problem(f.error.problems[0]))
         if f.config is None
         else (f.name, f.config.render, f.origin, " ".join(f.config.start_urls))
         for f in loaded.files
@@ -96,9 +96,9 @@ def sites_check(site: str | None) -> None:
         loaded = all_sites()
     failed = 0
     for f in loaded.files:
-        problems = [str(f.error)] if f.config is None else private_urls(f.config)
-        for problem in problems:
-            click.echo(problem, err=True)
+        problems = [f.error] if f.config is None else private_urls(f.config)
+        for found in problems:
+            click.echo(refusal(found) if f.config is None else problem(found), err=True)
         if problems:
             failed += 1
         else:
@@ -174,14 +174,15 @@ def sites_try(site: str, time_limit: float | None, loglevel: str | None) -> None
             _("the try of %(site)s %(problem)s")
             % {
                 "site": config.name,
-                "problem": result.problem or _("could not read every start page; see above"),
+                "problem": problem(result.problem)
+                or _("could not read every start page; see above"),
             }
         )
 
 
 def _print_try(result) -> None:
     for warning in result.warnings:
-        click.echo(_("warning: %(problem)s") % {"problem": warning}, err=True)
+        click.echo(_("warning: %(problem)s") % {"problem": problem(warning)}, err=True)
     for page in result.pages:
         said = _("Page %(url)s (embedded in %(page)s)") if page.embedded_in else _("Page %(url)s")
         click.echo("\n" + said % {"url": page.url, "page": page.embedded_in})
@@ -194,7 +195,9 @@ def _print_try(result) -> None:
         for url in page.follow:
             click.echo(f"    {url}")
     for url, why in result.failed:
-        click.echo("\n" + _("Not read: %(url)s: %(why)s") % {"url": url, "why": why}, err=True)
+        click.echo(
+            "\n" + _("Not read: %(url)s: %(why)s") % {"url": url, "why": problem(why)}, err=True
+        )
     if result.private_refusals:
         click.echo(
             _(
@@ -261,9 +264,9 @@ def sites_import(paths: tuple[Path, ...]) -> None:
     for name in report.unchanged:
         click.echo(_("%(site)s: unchanged (the database has the same text)") % {"site": name})
     for warning in report.warnings:
-        click.echo(_("warning: %(problem)s") % {"problem": warning}, err=True)
+        click.echo(_("warning: %(problem)s") % {"problem": problem(warning)}, err=True)
     for error in report.refused:
-        click.echo(str(error), err=True)
+        click.echo(refusal(error), err=True)
     if report.refused:
         raise click.ClickException(
             _("%(refused)d of %(num)d file(s) not imported; fix them and import them again")
@@ -393,7 +396,7 @@ def sites_adopt_move(move_id: int) -> None:
         with open_session() as session:
             move, saved = adopt_move(session, move_id, who)
     except (MoveNotOpen, MoveNotAdoptable) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(refusal(exc)) from None
     click.echo(
         _("%(site)s: moved from %(old)s to %(new)s, saved as version %(version)d")
         % {
@@ -422,7 +425,7 @@ def sites_dismiss_move(move_id: int) -> None:
         with open_session() as session:
             move = dismiss_move(session, move_id, who)
     except MoveNotOpen as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(refusal(exc)) from None
     click.echo(
         _("%(site)s: move from %(old)s to %(new)s dismissed")
         % {"site": move.site, "old": move.old_domain, "new": move.new_domain}

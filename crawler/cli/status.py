@@ -8,7 +8,7 @@ import click
 
 from crawler.cli.common import configured_sites, load_settings, table, when
 from crawler.cli.helptext import TranslatedCommand
-from crawler.cli.language import _
+from crawler.cli.language import _, problem
 
 if TYPE_CHECKING:
     from crawler.scheduling.outlook import Outlook
@@ -53,12 +53,20 @@ def status() -> None:
         click.echo(
             "  "
             + _("%(site)s  since %(when)s: %(reason)s")
-            % {"site": item.site, "when": when(item.since), "reason": item.reason}
+            % {"site": item.site, "when": when(item.since), "reason": _health_reason(item.reason)}
         )
     if not found.unhealthy:
         click.echo("  " + _("none"))
     if found.problems:
         raise SystemExit(1)
+
+
+def _health_reason(reason: str) -> object:
+    """A site's stored health reason (English) in the chosen language, when a template of
+    crawler/scheduling/health.py gives it; any other text as it is."""
+    from crawler.scheduling.health import reason_problem
+
+    return problem(reason_problem(reason) or reason)
 
 
 def _echo_services(found: Status) -> None:

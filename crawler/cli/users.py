@@ -9,7 +9,7 @@ import click
 
 from crawler.cli.common import cli_username, login_name, open_session, table
 from crawler.cli.helptext import TranslatedGroup
-from crawler.cli.language import _
+from crawler.cli.language import _, refusal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -68,7 +68,7 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
             created = accounts.create_user(session, username, password, role)
             _audit(session, "user_create", created, role=created.role)
     except accounts.UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("Created %(name)s (%(role)s).") % {"name": created.username, "role": _(created.role)}
     )
@@ -122,7 +122,7 @@ def users_disable(username: str, enable: bool) -> None:
             changed = accounts.set_disabled(session, username, not enable)
             _audit(session, "user_enable" if enable else "user_disable", changed)
     except accounts.UserNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         (_("%(name)s is active.") if changed.active else _("%(name)s is disabled."))
         % {"name": changed.username}
@@ -154,7 +154,7 @@ def users_passwd(username: str, password_stdin: bool) -> None:
             changed = accounts.set_password(session, username, password)
             _audit(session, "password_set", changed)
     except (accounts.UserError, accounts.UserNotFound) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("New password set for %(name)s; its open sessions have ended.")
         % {"name": changed.username}
@@ -182,7 +182,7 @@ def users_totp_reset(username: str) -> None:
             _audit(session, "totp_reset", user)
             name = user.username
     except accounts.UserNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(refusal(exc)) from exc
     click.echo(
         _("%(name)s has no second factor now: it enrols again at its next login.") % {"name": name}
     )
