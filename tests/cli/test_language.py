@@ -39,6 +39,19 @@ def test_commands_speak_korean_by_default_and_english_when_asked(tmp_path):
     assert usage.returncode == 2
     assert "철회할 기준 파일을 지정하거나 --all을 주세요" in usage.stderr
 
+    # The library's refusals and a site file's problems are said in Korean too, not only the
+    # lead-in: the reason is the catalog's (crawler.problems.Problem), its values as they are.
+    missing = repostwatch("notices", "show", "999", env=env, check=False)
+    assert missing.returncode == 1
+    said = "ID가 999인 통지서가 없습니다. `repostwatch notices list`로 목록을 보세요"
+    assert said in missing.stderr
+    (tmp_path / "sites" / "bad.toml").write_text('name = "bad"\nstart_urls = ["nope"]\n')
+    checked = repostwatch("sites", "check", env=env, check=False)
+    assert checked.returncode == 1
+    assert (
+        "bad.toml: start_urls[0]: 'nope'은(는) http(s)로 시작하는 전체 URL이 아닙니다"
+    ) in checked.stderr
+
     assert repostwatch("--lang", "en", "flags", "list", env=env).stdout == "No flags.\n"
     english = {**env, "REPOSTWATCH_LOCALE": "en"}
     assert repostwatch("flags", "list", env=english).stdout == "No flags.\n"
