@@ -73,7 +73,7 @@ def _echo_services(found: Status) -> None:
     """The nodes, Redis and the database, as far as they were reached."""
     click.echo(_("scrapyd nodes"))
     if found.nodes_error is not None:
-        click.echo("  " + _("CANNOT BE USED: %(error)s") % {"error": found.nodes_error})
+        click.echo("  " + _("CANNOT BE USED: %(error)s") % {"error": problem(found.nodes_error)})
     for node in found.nodes:
         click.echo(_node_line(node))
     if found.redis is not None:
@@ -129,7 +129,10 @@ def _echo_spill(found: Status) -> None:
 
 def _node_line(node: NodeStatus) -> str:
     if node.error is not None:
-        return "  " + _("%(node)s  DOWN: %(error)s") % {"node": node.name, "error": node.error}
+        return "  " + _("%(node)s  DOWN: %(error)s") % {
+            "node": node.name,
+            "error": problem(node.error),
+        }
     said = {"node": node.name, "running": node.running, "pending": node.pending}
     return (
         "  "

@@ -25,6 +25,7 @@ from crawler.db import rechecks as db_rechecks
 from crawler.db.models import utcnow
 from crawler.db.schedules import HealthState
 from crawler.db.session import redact_url, refuse_missing_sqlite_file
+from crawler.problems import Problem
 from crawler.scheduling.outlook import Outlook, read_outlooks, site_configs
 from crawler.scheduling.scrapyd import ScrapydClient, ScrapydError, parse_nodes
 from crawler.sites import SiteConfigError, Sites
@@ -140,7 +141,7 @@ def collect_status(
     try:
         nodes = parse_nodes(scrapyd_urls)
     except ValueError as exc:
-        status.nodes_error, nodes = str(exc), []
+        status.nodes_error, nodes = _reason(exc), []
     status.nodes = [
         _node(ScrapydClient(node, scrapyd_project, timeout=NODE_TIMEOUT)) for node in nodes
     ]
@@ -173,12 +174,20 @@ def collect_status(
     return status
 
 
+def _reason(error: Exception) -> str:
+    """Why a service cannot be used: the Problem it was raised with (its English text, which
+    the CLI says in the chosen language), else ``str()`` of the error."""
+    if len(error.args) == 1 and isinstance(error.args[0], Problem):
+        return error.args[0]
+    return str(error)
+
+
 def _node(client: ScrapydClient) -> NodeStatus:
     try:
         load = client.daemon_status()
         jobs = client.list_jobs()
     except ScrapydError as exc:
-        return NodeStatus(client.name, error=str(exc))
+        return NodeStatus(client.name, error=_reason(exc))
     return NodeStatus(
         client.name,
         running=load["running"],
