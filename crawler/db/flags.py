@@ -45,7 +45,12 @@ class FlagNotFound(LookupError):
     """No flag has the id asked for."""
 
     def __init__(self, flag_id: int) -> None:
-        super().__init__(f"no flag with id {flag_id}; list them with `repostwatch flags list`")
+        super().__init__(
+            Problem(
+                N_("no flag with id %(flag)s; list them with `repostwatch flags list`"),
+                {"flag": flag_id},
+            )
+        )
         self.flag_id = flag_id
 
 

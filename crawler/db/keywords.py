@@ -24,6 +24,7 @@ from crawler.db.models import Case, CaseKeyword, KeywordVariantRejection, utcnow
 from crawler.db.references import get_or_create_case
 from crawler.db.session import dialect_insert
 from crawler.keywords import normalize_keyword
+from crawler.problems import N_, Problem
 
 
 class UnknownCase(LookupError):
@@ -31,8 +32,13 @@ class UnknownCase(LookupError):
 
     def __init__(self, case: str) -> None:
         super().__init__(
-            f"no case named {case!r}; list the cases' keywords with "
-            "`repostwatch cases keywords list`"
+            Problem(
+                N_(
+                    "no case named %(case)s; list the cases' keywords with "
+                    "`repostwatch cases keywords list`"
+                ),
+                {"case": repr(case)},
+            )
         )
         self.case = case
 

@@ -23,6 +23,7 @@ from crawler.db.models import (
     ReferenceVideoFrame,
 )
 from crawler.db.references import check_case_name, check_text
+from crawler.problems import N_, Problem
 
 #: Longest label of a reference file (the column's width).
 LABEL_LENGTH = 255
@@ -34,8 +35,12 @@ class CaseExists(ValueError):
     """Opening a case whose name is taken."""
 
     def __init__(self, name: str, closed: bool) -> None:
-        state = "closed" if closed else "open"
-        super().__init__(f"a case named {name!r} exists already ({state}); choose another name")
+        template = (
+            N_("a case named %(case)s exists already (closed); choose another name")
+            if closed
+            else N_("a case named %(case)s exists already (open); choose another name")
+        )
+        super().__init__(Problem(template, {"case": repr(name)}))
         self.name = name
         self.closed = closed
 

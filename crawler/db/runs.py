@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import RUN_STATUSES, CrawlRun, Site, utcnow
 from crawler.db.session import dialect_insert
+from crawler.problems import N_, Problem
 
 FINISHED_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
 #: The trigger of a manual URL check's run (`repostwatch check`, the web app's check form): a
@@ -85,7 +86,12 @@ def join_run(session: Session, run_id: int, site_name: str) -> int:
         .where(CrawlRun.id == run_id)
     ).one_or_none()
     if row is None:
-        raise RunNotFound(f"no crawl run with id {run_id}: REPOSTWATCH_RUN_ID names a run to join")
+        raise RunNotFound(
+            Problem(
+                N_("no crawl run with id %(run)s: REPOSTWATCH_RUN_ID names a run to join"),
+                {"run": run_id},
+            )
+        )
     status, site_id, name = row
     if name != site_name.strip():
         raise ValueError(f"crawl run {run_id} is a run of site {name!r}, not of {site_name!r}")
@@ -130,7 +136,7 @@ def finish_run(
     if closed is None:
         current = session.execute(select(CrawlRun.status).where(CrawlRun.id == run_id)).scalar()
         if current is None:
-            raise RunNotFound(f"no crawl run with id {run_id}")
+            raise RunNotFound(Problem(N_("no crawl run with id %(run)s"), {"run": run_id}))
         raise ValueError(f"crawl run {run_id} is already {current}")
 
 
@@ -230,7 +236,7 @@ def _merge_stats(old: dict, new: dict, unsummed: tuple[str, ...]) -> dict:
 def _not_running(session: Session, run_id: int) -> NoReturn:
     current = session.execute(select(CrawlRun.status).where(CrawlRun.id == run_id)).scalar()
     if current is None:
-        raise RunNotFound(f"no crawl run with id {run_id}")
+        raise RunNotFound(Problem(N_("no crawl run with id %(run)s"), {"run": run_id}))
     raise ValueError(f"crawl run {run_id} is already {current}")
 
 
@@ -238,7 +244,7 @@ def get_run(session: Session, run_id: int) -> RunView:
     """One run; raises :class:`RunNotFound`."""
     row = session.execute(_runs().where(CrawlRun.id == run_id)).one_or_none()
     if row is None:
-        raise RunNotFound(f"no crawl run with id {run_id}")
+        raise RunNotFound(Problem(N_("no crawl run with id %(run)s"), {"run": run_id}))
     return RunView(*row)
 
 
