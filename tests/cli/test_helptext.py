@@ -37,8 +37,8 @@ def _help(runner: CliRunner, *args: str) -> str:
 def test_help_is_korean_by_default_and_english_when_asked(runner):
     korean = repostwatch("cases", "--help", env={"REPOSTWATCH_CLI_LANG": ""}).stdout
     assert korean.startswith("사용법: repostwatch cases [OPTIONS] COMMAND [ARGS]...")
-    assert "피해 사건: 나열, 열기, 종결, 썸네일, 검색 키워드" in korean
-    assert re.search(r"\n  keywords +사건의 미디어를 사이트에서 찾을 때 쓰는", korean)
+    assert "피해 사례: 나열, 열기, 종결, 썸네일, 검색 키워드" in korean
+    assert re.search(r"\n  keywords +사례의 미디어를 사이트에서 찾을 때 쓰는", korean)
 
     english = _help(runner, "--lang", "en", "cases")
     assert english.startswith("Usage: repostwatch cases [OPTIONS] COMMAND [ARGS]...")
@@ -47,15 +47,15 @@ def test_help_is_korean_by_default_and_english_when_asked(runner):
     subcommand = _help(runner, "--lang", "ko", "flags", "list")
     assert "플래그를 오래된 순으로 나열합니다." in subcommand
     assert "\n  예:\n    repostwatch flags list --status pending\n" in subcommand
-    assert re.search(r"--case TEXT\s+이 사건의 플래그만\.", subcommand)
+    assert re.search(r"--case TEXT\s+이 사례의 플래그만\.", subcommand)
     assert re.search(r"--json\s+표 대신 JSON으로 출력합니다\.", subcommand)
     required = _help(runner, "--lang", "ko", "refs", "add")
-    assert re.search(r"--case TEXT\s+기준 이미지가 속한 사건 이름\. \[필수\]", required)
+    assert re.search(r"--case TEXT\s+기준 이미지가 속한 사례 이름\. \[필수\]", required)
 
     # The global --lang counts before --help whichever comes first; Korean lines fit by columns.
     top = _help(runner, "--help", "--lang", "ko")
     assert "옵션:\n  --version       버전을 보여 주고 끝냅니다." in top
-    assert "명령:\n  cases      피해 사건:" in top
+    assert "명령:\n  cases      피해 사례:" in top
     assert "db         Create and migrate the database." in top  # operations stay English
     assert all(_columns(line) <= 100 for line in top.splitlines())
     assert _help(runner, "--help", "--lang", "en").startswith("Usage: repostwatch")

@@ -23,7 +23,7 @@ def test_commands_speak_korean_by_default_and_english_when_asked(tmp_path):
 
     assert repostwatch("flags", "list", env=env).stdout == "플래그가 없습니다.\n"
     added = repostwatch("cases", "keywords", "add", "case-0042", "하늘별", env=env)
-    assert added.stdout == "case-0042 사건에 키워드 1개를 추가했습니다.\n"
+    assert added.stdout == "case-0042 사례에 키워드 1개를 추가했습니다.\n"
     listed = repostwatch("cases", "list", env=env).stdout
     assert listed.split()[:3] == ["CASE", "REFERENCES", "PENDING"]  # headings stay English
     assert "진행 중" in listed
