@@ -27,19 +27,25 @@ successor_urls = ["https://mirror{n}.example/"]
 """
 
 
-@pytest.fixture
-def checks_app(database_url, engine, evidence_keys, tmp_path):
+def board_app(database_url, evidence_keys, tmp_path, **settings):
+    """The web app over a sites folder holding the board site, with ``settings`` on top."""
     sites = tmp_path / "sites"
     sites.mkdir()
     (sites / "board.toml").write_text(BOARD, encoding="utf-8")
-    app = create_app(
+    return create_app(
         default_web_config(
             REPOSTWATCH_DATABASE_URL=database_url,
             REPOSTWATCH_SECRET_KEY=SECRET,
             REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
             REPOSTWATCH_SITES_DIR=str(sites),
+            **settings,
         )
     )
+
+
+@pytest.fixture
+def checks_app(database_url, engine, evidence_keys, tmp_path):
+    app = board_app(database_url, evidence_keys, tmp_path)
     yield app
     app.extensions["repostwatch"].engine.dispose()
 
@@ -138,18 +144,7 @@ def test_a_check_runs_in_the_background_and_shows_its_run(checks_app, world, mon
 def test_with_scrapyd_configured_a_check_is_handed_to_a_node(
     world, database_url, evidence_keys, tmp_path, scrapyd_node
 ):
-    sites = tmp_path / "sites"
-    sites.mkdir()
-    (sites / "board.toml").write_text(BOARD, encoding="utf-8")
-    app = create_app(
-        default_web_config(
-            REPOSTWATCH_DATABASE_URL=database_url,
-            REPOSTWATCH_SECRET_KEY=SECRET,
-            REPOSTWATCH_EVIDENCE_PRIVATE_KEY=evidence_keys.private,
-            REPOSTWATCH_SITES_DIR=str(sites),
-            REPOSTWATCH_SCRAPYD_URLS=scrapyd_node,
-        )
-    )
+    app = board_app(database_url, evidence_keys, tmp_path, REPOSTWATCH_SCRAPYD_URLS=scrapyd_node)
     mo = world.user("mo", "monitor")
     client = https_client(app)
     login(client, "mo")
