@@ -310,7 +310,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--edits",
         default=",".join(EDITS),
-        help=f"copies of each picture, comma-separated (default: {', '.join(EDITS)})",
+        # argparse formats help with %: the edits' names hold some ("crop 10%")
+        help=f"copies of each picture, comma-separated (default: {', '.join(EDITS)})".replace(
+            "%", "%%"
+        ),
     )
     parser.add_argument(
         "--cache",
