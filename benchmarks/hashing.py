@@ -11,6 +11,7 @@ and the cost of picture regions on the robustness benchmark's forum screenshots;
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import statistics
@@ -93,7 +94,11 @@ def best_ms(function: Callable[[bytes], object], data: bytes) -> float:
     return min(times) * 1000
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.hashing", description=__doc__.split("\n\n")[0]
+    )
+    parser.parse_args(argv)
     print(f"2-megapixel JPEGs (quality 90) of the bundled photos; best of {ROUNDS} runs, ms/image")
     print()
     columns = ["photo", "size", "naive ms", "ours ms", "ratio", "hash_media ms", "ratio"]
