@@ -79,13 +79,7 @@
       if (stopped || busy) return;
       busy = true;
       window.clearTimeout(timer);
-      fetch(box.getAttribute("data-url"), {
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch", Accept: "application/json" },
-      }).then(function (response) {
-        if (response.status === 401 || response.status === 403) stopped = true;
-        return response.ok ? response.json() : null;
-      }).then(function (found) {
+      askJson(box.getAttribute("data-url"), function () { stopped = true; }).then(function (found) {
         if (found && found.count > 0) {
           link.textContent = found.message;
           box.classList.add("has-new");
@@ -98,6 +92,18 @@
     }
     timer = window.setTimeout(check, every);
     window.addEventListener("focus", check);
+  }
+
+  // A page's JSON from this app (null when it answers with an error); ``refused`` is called when
+  // the session is gone (401/403): a poller then stops asking.
+  function askJson(url, refused) {
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", Accept: "application/json" },
+    }).then(function (response) {
+      if (response.status === 401 || response.status === 403) refused();
+      return response.ok ? response.json() : null;
+    });
   }
 
   // The crawls page: while a run it shows is running, ask every data-every seconds (and when the
@@ -119,12 +125,8 @@
         return "run=" + encodeURIComponent(cell.getAttribute("data-live-run"));
       }).join("&");
       var stopped = false;
-      fetch(table.getAttribute("data-live-url") + "?" + query, {
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch", Accept: "application/json" },
-      }).then(function (response) {
-        if (response.status === 401 || response.status === 403) stopped = true;
-        return response.ok ? response.json() : null;
+      askJson(table.getAttribute("data-live-url") + "?" + query, function () {
+        stopped = true;
       }).then(function (found) {
         if (!found) return;
         found.runs.forEach(function (run) {
