@@ -1,8 +1,8 @@
-"""pHash (DCT perceptual hash, 64 bits) via imagehash, and Hamming distance of hex hashes."""
+"""pHash (DCT perceptual hash, 64 bits, as imagehash computes it) with its quality, and Hamming
+distance of hex hashes."""
 
 from __future__ import annotations
 
-import imagehash
 import numpy as np
 import scipy.fftpack
 from PIL import Image
@@ -19,11 +19,30 @@ PHASH_MATCH_THRESHOLD = PHASH.threshold
 #: black first frame) has equal coefficients and gets 0 or 1 bit set, so every such picture
 #: "matches" every other. pHashes with fewer bits set than this match nothing.
 PHASH_MIN_BITS_SET = 16
+#: A pHash's quality (0-100, stored with it as PDQ's is) is the share of its 32x32 reduction
+#: that is neither near black (luma under the first) nor near white (over the second): a
+#: subject laid on a black or white ground, a star field, a sprite or clip art leave 64 DCT bits
+#: that say little more than where the subject sits, and such pictures come within 10 bits of
+#: each other by the thousand (docs/benchmarks.md, false alarms). `Matcher` holds a reference
+#: under `PHASH_MIN_QUALITY` to a stricter limit.
+PHASH_PLAIN_LUMA = (20, 235)
+#: References whose pHash quality is under this match only within `PHASH_STRICT_THRESHOLD`
+#: bits: 30% or more of their reduction is plain black or white.
+PHASH_MIN_QUALITY = 70
 
 
 def phash(image: Image.Image) -> HashValue:
-    """The 64-bit pHash of a decoded image, as imagehash writes it (16 hex digits)."""
-    return HashValue("phash", str(imagehash.phash(image)))
+    """The 64-bit pHash of a decoded image, as imagehash writes it (16 hex digits), with its
+    quality (`phash_quality`)."""
+    return phash_variants(image)["original"]
+
+
+def phash_quality(small: np.ndarray) -> int:
+    """0-100: the share of pHash's 32x32 reduction (``small``, luma) not plain black or white
+    (see `PHASH_PLAIN_LUMA`)."""
+    low, high = PHASH_PLAIN_LUMA
+    plain = np.count_nonzero((small < low) | (small > high))
+    return round(100 * (1 - plain / small.size))
 
 
 def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
@@ -41,6 +60,7 @@ def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
     pixels = np.asarray(small)
     coefficients = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
     low = coefficients[:_PHASH_BITS_SIDE, :_PHASH_BITS_SIDE]
+    quality = phash_quality(pixels)  # the same for every turn and mirror
     found = {}
     for variant in DIHEDRAL:
         swap, reverse_rows, reverse_cols = _ARRAY_STEPS[inverse(variant)]
@@ -50,7 +70,7 @@ def phash_variants(luma: Image.Image) -> dict[str, HashValue]:
         if reverse_cols:
             block = block * _ODD_NEGATIVE[None, :]
         bits = np.packbits(block > np.median(block))  # row by row, as imagehash writes it
-        found[variant] = HashValue("phash", bits.tobytes().hex())
+        found[variant] = HashValue("phash", bits.tobytes().hex(), quality)
     return found
 
 

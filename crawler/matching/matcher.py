@@ -3,7 +3,9 @@
 Rules, per algorithm (each `Algorithm` descriptor in `crawler.hashing.algorithms` holds its
 threshold and preference): sha256 or md5 equal; pHash within 10 bits; PDQ within 31 bits, and
 only when both hashes have quality `PDQ_MIN_QUALITY` or better (a missing quality counts as good
-enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_SET`). pHash and
+enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_SET`), and
+within `PHASH_STRICT_THRESHOLD` bits only through a turn or mirror of the whole media or against
+a reference of a subject on a plain black or white ground (`PHASH_MIN_QUALITY`). pHash and
 PDQ are checked for the media as it is and for each of its variants (turned, mirrored, inside
 trimmed borders, the middle band without caption bands, each picture shown inside a screenshot or
 collage: `MediaHashes.variants`), at the same thresholds; references are
@@ -35,7 +37,7 @@ from crawler.hashing.crhash import (
 )
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
-from crawler.hashing.phash import phash_is_usable
+from crawler.hashing.phash import PHASH_MIN_QUALITY, phash_is_usable
 from crawler.hashing.types import HashValue, MediaHashes
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
@@ -50,15 +52,19 @@ _INDEXED = ranked("exact", "perceptual")
 (_KEYPOINT,) = names("keypoint")
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
+#: pHash's strict limit, for two kinds of matches that 10 bits would let through by chance.
 #: A pHash found through a turn or mirror of the whole media (``"rot90"``, ``"flipx"``, ...;
-#: not ``"trimmed+flipx"``: a padded mirrored copy may need 5-10 bits) matches within this many
-#: bits only, not pHash's threshold: each variant is one more chance for a 64-bit hash of a
-#: mostly black or flat picture to come near an unrelated one's, and among the false-alarm
-#: corpus's pictures (docs/benchmarks.md) half of pHash's false matches came through turns and
-#: mirrors, at 6-10 bits. Turned and mirrored copies are PDQ's to find (all of the robustness
-#: benchmark's are, at 31 bits); pHash's turns are for textures whose turned gallery copies
-#: drift 30-70 bits in PDQ and stay at 0-2 in pHash.
-PHASH_TURNED_THRESHOLD = 4
+#: not ``"trimmed+flipx"``: a padded mirrored copy may need 5-10 bits): each variant is one more
+#: chance for a 64-bit hash of a mostly black or flat picture to come near an unrelated one's,
+#: and among the false-alarm corpus's pictures (docs/benchmarks.md) half of pHash's false
+#: matches came through turns and mirrors, at 6-10 bits. Turned and mirrored copies are PDQ's to
+#: find (all of the robustness benchmark's are, at 31 bits); pHash's turns are for textures
+#: whose turned gallery copies drift 30-70 bits in PDQ and stay at 0-2 in pHash. And a
+#: reference whose pHash quality is under `PHASH_MIN_QUALITY` (30% or more of it plain black or
+#: white: a subject on a plain ground): over the 2,167-picture corpus 1,718 of the 1,963 pHash
+#: false matches at 5-10 bits had such a reference, and no copy of the robustness benchmark
+#: needs one (the darkest reference a copy reaches at 5-10 bits is 20% black).
+PHASH_STRICT_THRESHOLD = 4
 #: Turns and mirrors of the whole media by name.
 _TURNS = frozenset(DIHEDRAL) - {"original"}
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
@@ -131,6 +137,8 @@ class Matcher:
         self.min_inliers = min_inliers
         self._indexes = {algorithm: index_factory(algorithm) for algorithm in _INDEXED}
         self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _INDEXED}
+        #: pHash references under `PHASH_MIN_QUALITY`, held to `PHASH_STRICT_THRESHOLD`.
+        self._plain: set[int] = set()
         self._keypoints = KeypointIndex()
         self.add(refs)
 
@@ -144,7 +152,7 @@ class Matcher:
         position = 0
         while chunk := list(itertools.islice(refs, _ADD_CHUNK)):
             for algorithm, found in rows.items():
-                found.read(chunk, position, algorithm, self._good_enough)
+                found.read(chunk, position, algorithm, self._good_enough, _plain)
             position += len(chunk)
         batches = {algorithm: found.arrays() for algorithm, found in rows.items()}
         del rows  # the parts: as large as the batches again
@@ -165,6 +173,7 @@ class Matcher:
             if algorithm == _KEYPOINT:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
+            self._plain.update(batch.ids[batch.plain & batch.usable].tolist())
             usable = batch.usable
             if usable.all():  # no copies of millions of rows
                 self._indexes[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
@@ -209,6 +218,7 @@ class Matcher:
             before = len(index)
             index.remove(ids)
             removed += before - len(index)
+            self._plain.difference_update(ids)
             gone = self._unusable[algorithm].intersection(ids)
             self._unusable[algorithm] -= gone
             removed += len(gone)
@@ -235,6 +245,12 @@ class Matcher:
                 if not self._good_enough(item.value):
                     continue
                 hits = index.query(item.value, self._variant_limit(algorithm, item.variant))
+                if algorithm == "phash" and self._plain:
+                    hits = [
+                        (ref_id, distance)
+                        for ref_id, distance in hits
+                        if distance <= PHASH_STRICT_THRESHOLD or ref_id not in self._plain
+                    ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
                     self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
@@ -277,13 +293,14 @@ class Matcher:
 
     def _variant_limit(self, algorithm: str, variant: str) -> int:
         """`_limit`, or for a pHash through a turn or mirror of the whole media
-        `PHASH_TURNED_THRESHOLD`."""
+        `PHASH_STRICT_THRESHOLD`."""
         limit = self._limit(algorithm)
         if algorithm == "phash" and variant in _TURNS:
-            return min(limit, PHASH_TURNED_THRESHOLD)
+            return min(limit, PHASH_STRICT_THRESHOLD)
         return limit
 
     def _good_enough(self, value: HashValue) -> bool:
+        """Whether a hash can match at all (a reference that cannot is kept only as an id)."""
         if value.algorithm == "phash":
             return phash_is_usable(value)  # not the pHash of a flat picture
         if value.algorithm != "pdq" or value.quality is None:
@@ -309,6 +326,17 @@ class Matcher:
         )
 
 
+def _plain(value: HashValue) -> bool:
+    """A pHash reference of a subject on a plain ground: matched within
+    `PHASH_STRICT_THRESHOLD` only (a missing quality, from before pHash had one, counts as good
+    enough, as PDQ's does)."""
+    return (
+        value.algorithm == "phash"
+        and value.quality is not None
+        and value.quality < PHASH_MIN_QUALITY
+    )
+
+
 class _Rows:
     """The references of one algorithm read so far by `Matcher.add`, as array parts."""
 
@@ -321,6 +349,7 @@ class _Rows:
         start: int,
         algorithm: str,
         good_enough: Callable[[HashValue], bool],
+        plain: Callable[[HashValue], bool],
     ) -> None:
         rows = [i for i, ref in enumerate(chunk) if ref.value.algorithm == algorithm]
         if not rows:
@@ -332,17 +361,20 @@ class _Rows:
         if algorithm == _KEYPOINT:
             codes, counts = keypoint_codes([ref.value for ref in refs])
             usable = np.ones(len(refs), dtype=bool)
+            strict = np.zeros(len(refs), dtype=bool)
         else:
             packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
             codes = np.frombuffer(packed, dtype=np.uint8).reshape(len(refs), -1)
             counts = np.zeros(0, dtype=np.uint8)
             usable = np.fromiter((good_enough(ref.value) for ref in refs), dtype=bool)
-        self.parts.append((positions, ids, cases, codes, counts, usable))
+            strict = np.fromiter((plain(ref.value) for ref in refs), dtype=bool)
+        self.parts.append((positions, ids, cases, codes, counts, usable, strict))
 
     def arrays(self) -> _Batch:
         if not self.parts:
             empty = np.empty(0, dtype=np.int64)
-            return _Batch(empty, empty, empty, np.empty((0, 0)), np.empty(0), np.empty(0, bool))
+            none = np.empty(0, bool)
+            return _Batch(empty, empty, empty, np.empty((0, 0)), np.empty(0), none, none)
         return _Batch(*(np.concatenate(column) for column in zip(*self.parts, strict=True)))
 
 
@@ -354,3 +386,4 @@ class _Batch:
     codes: np.ndarray
     counts: np.ndarray  # crhash: keypoints per row
     usable: np.ndarray
+    plain: np.ndarray  # pHash: under PHASH_MIN_QUALITY

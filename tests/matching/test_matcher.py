@@ -21,8 +21,9 @@ from crawler.hashing import (
     hash_media,
 )
 from crawler.hashing.crhash import CRHASH_MIN_SCORE
+from crawler.hashing.phash import PHASH_MIN_QUALITY
 from crawler.matching import Match, Matcher, Reference
-from crawler.matching.matcher import PHASH_TURNED_THRESHOLD
+from crawler.matching.matcher import PHASH_STRICT_THRESHOLD
 
 #: Scenes only: see tests/hashing/test_pdq.py for why textures are kept out.
 CASE_PHOTOS = {101: "astronaut", 102: "coffee", 103: "chelsea", 104: "motorcycle", 105: "rocket"}
@@ -451,11 +452,11 @@ def test_a_phash_through_a_turn_or_mirror_matches_only_when_near():
         variants=[v for v in media.variants if v.value.algorithm == "phash"],
         keypoints=b"",
     )
-    near = Matcher([Reference(1, 9, flipped(turned, PHASH_TURNED_THRESHOLD))])
+    near = Matcher([Reference(1, 9, flipped(turned, PHASH_STRICT_THRESHOLD))])
     assert [(m.variant, m.distance) for m in near.match(only_phash)] == [
-        ("rot90", PHASH_TURNED_THRESHOLD)
+        ("rot90", PHASH_STRICT_THRESHOLD)
     ]
-    far = Matcher([Reference(1, 9, flipped(turned, PHASH_TURNED_THRESHOLD + 1))])
+    far = Matcher([Reference(1, 9, flipped(turned, PHASH_STRICT_THRESHOLD + 1))])
     assert far.match(only_phash) == []
 
 
@@ -463,6 +464,34 @@ def test_a_phash_as_it_is_keeps_the_whole_threshold():
     media = original("coffee")
     refs = [Reference(1, 9, flipped(media.get("phash"), 10))]
     assert Matcher(refs).match(with_hashes(media, media.get("phash"))) == [Match(1, 9, "phash", 10)]
+
+
+@pytest.mark.parametrize(
+    ("quality", "distance", "matches"),
+    [
+        (PHASH_MIN_QUALITY, 10, True),
+        (None, 10, True),  # a reference stored before pHash had a quality
+        (PHASH_MIN_QUALITY - 1, PHASH_STRICT_THRESHOLD + 1, False),
+        (PHASH_MIN_QUALITY - 1, PHASH_STRICT_THRESHOLD, True),
+        (0, 0, True),
+    ],
+)
+def test_a_phash_reference_on_a_plain_ground_matches_only_when_near(quality, distance, matches):
+    """A subject laid on a plain black or white ground leaves pHash little to say but where it
+    sits: such references match within the strict limit only."""
+    media = original("coffee")
+    reference = replace(flipped(media.get("phash"), distance), quality=quality)
+    found = Matcher([Reference(1, 9, reference)]).match(with_hashes(media, media.get("phash")))
+    assert found == ([Match(1, 9, "phash", distance)] if matches else [])
+
+
+def test_a_plain_phash_reference_is_forgotten_when_removed():
+    media = original("coffee")
+    plain = replace(flipped(media.get("phash"), 6), quality=10)
+    matcher = Matcher([Reference(1, 9, plain)])
+    assert matcher.remove([1]) == 1
+    matcher.add([Reference(1, 9, replace(plain, quality=90))])  # the same id, hashed again
+    assert matcher.match(with_hashes(media, media.get("phash"))) == [Match(1, 9, "phash", 6)]
 
 
 def shapes_on_black(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
@@ -505,14 +534,7 @@ def shapes_copy(case_id: int, edit: str) -> MediaHashes:
 @pytest.mark.parametrize(
     "edit",
     [
-        pytest.param(
-            "original",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="pHash as it is still puts two of them 10 bits apart (6 and 11): mostly "
-                "black pictures, not fixed yet (docs/benchmarks.md, Stricter rules)",
-            ),
-        ),
+        "original",  # pHash put two of them 10 bits apart before PHASH_MIN_QUALITY
         "crop 10%",
         "mirror",
     ],

@@ -59,6 +59,7 @@ def test_round_trip_csv_and_json():
     rows = [
         db.ImportRow(case="case-1", algorithm="pdq", value=PDQ, quality=90),
         db.ImportRow(case="케이스-2", algorithm="sha256", value=SHA, quality=None),
+        db.ImportRow(case="case-1", algorithm="phash", value=PHASH, quality=28),  # on black
     ]
     for fmt in ("csv", "json"):
         assert parse_hash_list(format_hash_list(rows, fmt), fmt) == rows
@@ -92,7 +93,7 @@ def test_json_values_must_have_the_right_types():
     assert "case: 123 is not text" in problems[0]
     assert "missing case" in problems[1]
     assert "quality: True is not a whole number" in problems[2]
-    assert "only pdq hashes have a quality" in problems[4]
+    assert "only pdq and phash hashes have a quality" in problems[4]
 
 
 def test_csv_from_excel_with_a_byte_order_mark_and_other_encodings(tmp_path):
