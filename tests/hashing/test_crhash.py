@@ -168,3 +168,36 @@ def test_ambiguity_counts_the_media_keypoints_near_each_reference_keypoint():
     over = crop_evidence(probe, reference, max_ambiguity=2.9)
     assert over.inliers == 0 and not over.is_match()
     assert over.ambiguity == pytest.approx(3.0)
+
+
+def placed(reference: np.ndarray, zoom: float, turn: float) -> np.ndarray:
+    """The reference's keypoints zoomed and turned about their middle, as a copy would show
+    them (descriptors unchanged)."""
+    descriptors, positions = unpack(reference)
+    points = positions[:, 0] + 1j * positions[:, 1]
+    moved = (points - points.mean()) * zoom * np.exp(1j * turn) + points.mean()
+    xy = np.rint(np.stack([moved.real, moved.imag], axis=1) * 255)
+    assert ((xy >= 0) & (xy <= 255)).all()  # every keypoint still in the picture
+    xy = xy.astype(np.uint64)
+    return (descriptors << np.uint64(16)) | (xy[:, 0] << np.uint64(8)) | xy[:, 1]
+
+
+@pytest.mark.parametrize(
+    ("zoom", "turn", "found"),
+    [
+        (1.0, 0.0, True),
+        (1.25, 0.0, True),  # a crop of 20%
+        (0.8, 0.0, True),  # a pad of 20%
+        (1.0, 0.14, True),  # turned 8 degrees
+        (1.0, -0.14, True),
+        (1.6, 0.0, False),  # a crop keeping 62% of the side: outside the zooms placed
+        (0.6, 0.0, False),
+        (1.0, 0.25, False),  # turned 14 degrees
+    ],
+)
+def test_placements_are_tried_within_the_zooms_and_turns_of_copies(zoom, turn, found):
+    """Every wider placement is one more chance for keypoints to fall in place by chance:
+    crop_evidence tries zooms of 0.7-1.45 and turns of up to 0.15 radians only."""
+    reference = codes_of(features("coffee")[0])
+    evidence = crop_evidence(placed(reference, zoom, turn), reference)
+    assert (evidence.inliers == len(reference)) is found, evidence
