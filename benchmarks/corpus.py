@@ -14,7 +14,8 @@ laid on black when they have transparency (sprites and clip art as a dark page s
 reduced to `MAX_SIDE` pixels on the longer side (JPEG files saved again as JPEG at quality 95,
 others as PNG). SVG files are left out: no renderer is installed.
 Duplicates go: the same pixels (sha256), or a pHash within `NEAR` bits of a kept picture, as it
-is or mirrored (games ship sprites facing both ways; wallpapers ship each size of one picture).
+is or turned or mirrored (games ship sprites facing both ways and tiles in each of four turns;
+wallpapers ship each size of one picture).
 
 Each picture gets one class, for reporting only, from crude statistics of a 256-pixel copy
 (`classify`): they say where the hard pictures are, not what a person would call them.
@@ -118,7 +119,7 @@ def build(cache: Path, pool: Executor, *, per_package: int) -> tuple[list[Pictur
         "Packages (Debian bookworm): "
         + ", ".join(f"{name} {versions[name]} ({per_package[name]})" for name in PACKAGES),
         f"Dropped as duplicates: {dropped['same']} same pixels or pHash within {NEAR} bits of "
-        f"a kept picture (or its mirror image), {dropped['test']} near a test photo.",
+        f"a kept picture (or one of its turns and mirrors), {dropped['test']} near a test photo.",
     ]
     manifest.write_text(
         json.dumps(
@@ -187,7 +188,7 @@ def _sample(root: Path, limit: int) -> list[Path]:
 
 def _normalise(package: str, path: Path, cache: Path, out: Path) -> dict | None:
     """Runs in a worker: the picture as RGB on black, reduced, saved; its pixels' sha256, pHash
-    (as it is and mirrored) and class. None when it does not decode."""
+    (as it is, first, then turned and mirrored) and class. None when it does not decode."""
     relative = path.relative_to(cache / "unpacked" / package)
     try:
         with Image.open(path) as image:
@@ -217,7 +218,7 @@ def _normalise(package: str, path: Path, cache: Path, out: Path) -> dict | None:
         "path": str(target),
         "kind": classify(rgb),
         "sha256": digest,
-        "phash": [hashes["original"].hex, hashes["flipx"].hex],
+        "phash": [value.hex for value in hashes.values()],
     }
 
 
@@ -232,7 +233,7 @@ def _on_black(image: Image.Image) -> Image.Image:
 def _test_photo_hashes(path: Path) -> list[str]:
     with Image.open(path) as image:
         hashes = phash_variants(image.convert("RGB"))
-    return [hashes["original"].hex, hashes["flipx"].hex]
+    return [value.hex for value in hashes.values()]
 
 
 def _without_near_duplicates(
@@ -254,7 +255,7 @@ def _without_near_duplicates(
         if any((code ^ other).bit_count() <= NEAR for code in codes for other in test_codes):
             dropped["test"] += 1
             continue
-        if _near(item["phash"][0], kept_codes) or _near(item["phash"][1], kept_codes):
+        if any(_near(value, kept_codes) for value in item["phash"]):
             dropped["same"] += 1
             continue
         kept.append(item)
