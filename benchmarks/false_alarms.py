@@ -41,7 +41,7 @@ from benchmarks import corpus, photos
 from benchmarks.robustness_report import markdown
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.algorithms import ALGORITHMS, names
-from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, is_plain, probe_codes
 from crawler.matching import Matcher, Reference
 from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 
@@ -135,7 +135,9 @@ def edited(picture: corpus.Picture, image: Image.Image, edit: str) -> bytes:
     return photos.TRANSFORMS[edit](image, np.random.default_rng(list(seed)))
 
 
-def matchers(hashed: list[Hashed]) -> tuple[Matcher, dict[str, Matcher], KeypointIndex]:
+def matchers(
+    hashed: list[Hashed],
+) -> tuple[Matcher, dict[str, Matcher], KeypointIndex, set[int]]:
     """Over every picture's stored values (case = position): the production matcher without the
     crhash references; one matcher per perceptual algorithm at `LOOSE` thresholds holding only
     its own references; and the crhash references in a `KeypointIndex`, as `Matcher` keeps
@@ -158,7 +160,8 @@ def matchers(hashed: list[Hashed]) -> tuple[Matcher, dict[str, Matcher], Keypoin
         codes,
         counts,
     )
-    return Matcher(r for r in refs if r.value.algorithm != "crhash"), alone, keypoints
+    plain = {r.id for r in crhash if is_plain(r.value)}
+    return Matcher(r for r in refs if r.value.algorithm != "crhash"), alone, keypoints, plain
 
 
 def count(hashed: list[Hashed], pool: Executor, parts: int) -> dict[str, Tally]:
@@ -181,7 +184,7 @@ def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
     `crop_evidence` as `Matcher` does. crhash is run here rather than inside `Matcher` so that
     each screened pair's evidence is computed once and kept for the near-miss column (the
     crop stage is most of the time)."""
-    production, alone, keypoints = matchers(hashed)
+    production, alone, keypoints, plain = matchers(hashed)
     tallies: dict[str, Tally] = defaultdict(Tally)
     others = len(hashed) - 1
     for case in range(part, len(hashed), parts):
@@ -211,14 +214,14 @@ def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
             if not media.keypoints:
                 continue
             probe = probe_codes(media.keypoints)
-            for _, ref_case, codes in keypoints.screen(probe, CRHASH_MIN_INLIERS):
+            for ref_id, ref_case, codes in keypoints.screen(probe, CRHASH_MIN_INLIERS):
                 if ref_case == case:
                     continue
                 evidence = crop_evidence(probe, codes)
                 if evidence.inliers < CRHASH_MIN_INLIERS:
                     continue
                 tally.crhash_near[evidence.score] += 1
-                if not evidence.is_match():
+                if not evidence.is_match(plain=ref_id in plain):
                     continue
                 tally.alone["crhash"] += 1
                 if ref_case not in found_cases:

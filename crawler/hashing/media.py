@@ -14,6 +14,7 @@ is a plain module-level function so a ProcessPoolExecutor can run it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -102,6 +103,8 @@ def hash_media(
     variants += _centre(decoded.luma)
     variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
+    if crhash is not None:  # the ground its keypoints sit on: see CRHASH_PLAIN_MAX_AMBIGUITY
+        crhash = dataclasses.replace(crhash, quality=hashes[0].quality)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
         from crawler.hashing.animation import animation_frame_hashes

@@ -15,7 +15,8 @@ STORED_VARIANTS = frozenset({"centre"})
 
 @dataclass(frozen=True, slots=True)
 class HashValue:
-    """One hash: algorithm name, lowercase hex digits and, for PDQ, its quality (0-100)."""
+    """One hash: algorithm name, lowercase hex digits and, for PDQ, pHash and crhash, its quality
+    (0-100: PDQ's own; for the others the share of the picture not plain black or white)."""
 
     algorithm: str
     hex: str

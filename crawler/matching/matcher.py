@@ -13,7 +13,9 @@ originals, with the PDQ of their middle band stored as one more PDQ reference
 (`MediaHashes.reference_values`). Cases that none of these match get a second look by crhash
 (`KeypointIndex` screens, `crop_evidence` decides): at least `CRHASH_MIN_INLIERS` of a
 reference's keypoints found in place in the media's keypoints, with descriptors close enough to
-score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match).
+score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match);
+against a reference on a plain ground, the fewest inliers need distinctive keypoints
+(`CRHASH_PLAIN_MAX_AMBIGUITY`).
 Each case is reported once, by its best match: exact first, then global hashes by distance as a
 share of the threshold (the media as it is before a variant), then crhash; ties go to the
 preferred algorithm.
@@ -33,11 +35,12 @@ from crawler.hashing.crhash import (
     CRHASH_MAX_AMBIGUITY,
     CRHASH_MIN_INLIERS,
     crop_evidence,
+    is_plain,
     probe_codes,
 )
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
-from crawler.hashing.phash import PHASH_MIN_QUALITY, phash_is_usable
+from crawler.hashing.phash import phash_is_usable
 from crawler.hashing.types import HashValue, MediaHashes
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
@@ -137,8 +140,10 @@ class Matcher:
         self.min_inliers = min_inliers
         self._indexes = {algorithm: index_factory(algorithm) for algorithm in _INDEXED}
         self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _INDEXED}
-        #: pHash references under `PHASH_MIN_QUALITY`, held to `PHASH_STRICT_THRESHOLD`.
-        self._plain: set[int] = set()
+        #: References on a plain ground (`is_plain`): pHash ones are held to
+        #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY` at the fewest
+        #: inliers.
+        self._plain: dict[str, set[int]] = {"phash": set(), _KEYPOINT: set()}
         self._keypoints = KeypointIndex()
         self.add(refs)
 
@@ -152,7 +157,7 @@ class Matcher:
         position = 0
         while chunk := list(itertools.islice(refs, _ADD_CHUNK)):
             for algorithm, found in rows.items():
-                found.read(chunk, position, algorithm, self._good_enough, _plain)
+                found.read(chunk, position, algorithm, self._good_enough)
             position += len(chunk)
         batches = {algorithm: found.arrays() for algorithm, found in rows.items()}
         del rows  # the parts: as large as the batches again
@@ -170,10 +175,11 @@ class Matcher:
         for algorithm, batch in batches.items():
             if not len(batch.ids):
                 continue
+            if algorithm in self._plain:
+                self._plain[algorithm].update(batch.ids[batch.plain & batch.usable].tolist())
             if algorithm == _KEYPOINT:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
-            self._plain.update(batch.ids[batch.plain & batch.usable].tolist())
             usable = batch.usable
             if usable.all():  # no copies of millions of rows
                 self._indexes[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
@@ -218,10 +224,11 @@ class Matcher:
             before = len(index)
             index.remove(ids)
             removed += before - len(index)
-            self._plain.difference_update(ids)
             gone = self._unusable[algorithm].intersection(ids)
             self._unusable[algorithm] -= gone
             removed += len(gone)
+        for plain in self._plain.values():
+            plain.difference_update(ids)
         return removed + self._keypoints.remove(np.array(ids, dtype=np.int64))
 
     def reference_hex(self, algorithm: str, ref_id: int) -> str | None:
@@ -245,11 +252,11 @@ class Matcher:
                 if not self._good_enough(item.value):
                     continue
                 hits = index.query(item.value, self._variant_limit(algorithm, item.variant))
-                if algorithm == "phash" and self._plain:
+                if algorithm == "phash" and (plain := self._plain["phash"]):
                     hits = [
                         (ref_id, distance)
                         for ref_id, distance in hits
-                        if distance <= PHASH_STRICT_THRESHOLD or ref_id not in self._plain
+                        if distance <= PHASH_STRICT_THRESHOLD or ref_id not in plain
                     ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
@@ -268,7 +275,7 @@ class Matcher:
             evidence = crop_evidence(
                 probe, codes, min_inliers=self.min_inliers, max_ambiguity=CRHASH_MAX_AMBIGUITY
             )
-            if evidence.is_match(self.min_inliers):
+            if evidence.is_match(self.min_inliers, plain=ref_id in self._plain[_KEYPOINT]):
                 missing = len(codes) - evidence.inliers
                 found.append(
                     Match(
@@ -326,17 +333,6 @@ class Matcher:
         )
 
 
-def _plain(value: HashValue) -> bool:
-    """A pHash reference of a subject on a plain ground: matched within
-    `PHASH_STRICT_THRESHOLD` only (a missing quality, from before pHash had one, counts as good
-    enough, as PDQ's does)."""
-    return (
-        value.algorithm == "phash"
-        and value.quality is not None
-        and value.quality < PHASH_MIN_QUALITY
-    )
-
-
 class _Rows:
     """The references of one algorithm read so far by `Matcher.add`, as array parts."""
 
@@ -349,7 +345,6 @@ class _Rows:
         start: int,
         algorithm: str,
         good_enough: Callable[[HashValue], bool],
-        plain: Callable[[HashValue], bool],
     ) -> None:
         rows = [i for i, ref in enumerate(chunk) if ref.value.algorithm == algorithm]
         if not rows:
@@ -361,13 +356,13 @@ class _Rows:
         if algorithm == _KEYPOINT:
             codes, counts = keypoint_codes([ref.value for ref in refs])
             usable = np.ones(len(refs), dtype=bool)
-            strict = np.zeros(len(refs), dtype=bool)
         else:
             packed = bytes.fromhex("".join(ref.value.hex for ref in refs))
             codes = np.frombuffer(packed, dtype=np.uint8).reshape(len(refs), -1)
             counts = np.zeros(0, dtype=np.uint8)
             usable = np.fromiter((good_enough(ref.value) for ref in refs), dtype=bool)
-            strict = np.fromiter((plain(ref.value) for ref in refs), dtype=bool)
+        # a missing quality (hashed before pHash and crhash had one) counts as not plain
+        strict = np.fromiter((is_plain(ref.value) for ref in refs), dtype=bool)
         self.parts.append((positions, ids, cases, codes, counts, usable, strict))
 
     def arrays(self) -> _Batch:
@@ -386,4 +381,4 @@ class _Batch:
     codes: np.ndarray
     counts: np.ndarray  # crhash: keypoints per row
     usable: np.ndarray
-    plain: np.ndarray  # pHash: under PHASH_MIN_QUALITY
+    plain: np.ndarray  # pHash and crhash: is_plain

@@ -7,13 +7,15 @@ from functools import cache
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from benchmarks.photos import text_overlay
 from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path
-from crawler.hashing import CRHASH_MIN_INLIERS, HashFormatError, HashValue, open_luma
+from crawler.hashing import CRHASH_MIN_INLIERS, HashFormatError, HashValue, hash_media, open_luma
 from crawler.hashing.crhash import (
     CRHASH_MAX_AMBIGUITY,
     CRHASH_MIN_SCORE,
+    CRHASH_PLAIN_MAX_AMBIGUITY,
     DESCRIPTOR_THRESHOLD,
     MAX_KEYPOINTS,
     PROBE_KEYPOINTS,
@@ -21,6 +23,7 @@ from crawler.hashing.crhash import (
     codes_of,
     crop_evidence,
     inliers,
+    is_plain,
     keypoint_features,
     probe_codes,
     unpack,
@@ -201,3 +204,33 @@ def test_placements_are_tried_within_the_zooms_and_turns_of_copies(zoom, turn, f
     reference = codes_of(features("coffee")[0])
     evidence = crop_evidence(placed(reference, zoom, turn), reference)
     assert (evidence.inliers == len(reference)) is found, evidence
+
+
+@pytest.mark.parametrize(
+    ("inliers", "ambiguity", "plain", "matches"),
+    [
+        (CRHASH_MIN_INLIERS, CRHASH_PLAIN_MAX_AMBIGUITY, True, True),
+        (CRHASH_MIN_INLIERS, CRHASH_PLAIN_MAX_AMBIGUITY + 0.1, True, False),
+        (CRHASH_MIN_INLIERS, CRHASH_PLAIN_MAX_AMBIGUITY + 0.1, False, True),
+        (CRHASH_MIN_INLIERS + 1, CRHASH_MAX_AMBIGUITY, True, True),
+    ],
+)
+def test_the_fewest_inliers_on_a_plain_ground_need_distinctive_keypoints(
+    inliers, ambiguity, plain, matches
+):
+    """Corners of shapes on a plain black or white ground look alike: four keypoints of such
+    a reference in place match only when each is near few of the media's keypoints."""
+    assert CropEvidence(inliers, 40, ambiguity).is_match(plain=plain) is matches
+
+
+def test_a_reference_on_a_plain_ground_is_known_by_its_quality():
+    on_black = Image.new("L", (400, 300))
+    ImageDraw.Draw(on_black).polygon([(150, 80), (260, 120), (230, 220), (140, 200)], fill=255)
+    for _ in range(3):  # a few more corners, so that the picture has a crhash
+        ImageDraw.Draw(on_black).rectangle((170, 130, 200, 160), fill=90)
+    value = hash_media(encode(on_black.convert("RGB"), "PNG")).get("crhash")
+    assert value is not None and is_plain(value)
+    photo = hash_media(photo_path("coffee").read_bytes())
+    assert not is_plain(photo.get("crhash"))
+    assert photo.get("crhash").quality == photo.get("phash").quality
+    assert not is_plain(HashValue("crhash", value.hex))  # hashed before crhash had a quality

@@ -20,7 +20,7 @@ from crawler.hashing import (
     hash_file,
     hash_media,
 )
-from crawler.hashing.crhash import CRHASH_MIN_SCORE
+from crawler.hashing.crhash import CRHASH_MIN_SCORE, codes_of, unpack
 from crawler.hashing.phash import PHASH_MIN_QUALITY
 from crawler.matching import Match, Matcher, Reference
 from crawler.matching.matcher import PHASH_STRICT_THRESHOLD
@@ -492,6 +492,28 @@ def test_a_plain_phash_reference_is_forgotten_when_removed():
     assert matcher.remove([1]) == 1
     matcher.add([Reference(1, 9, replace(plain, quality=90))])  # the same id, hashed again
     assert matcher.match(with_hashes(media, media.get("phash"))) == [Match(1, 9, "phash", 6)]
+
+
+@pytest.mark.parametrize(("quality", "matches"), [(None, True), (90, True), (20, False)])
+def test_four_crhash_keypoints_of_a_plain_reference_need_to_be_distinctive(quality, matches):
+    """Four of a reference's keypoints in place, each near twelve of the media's keypoints
+    (itself and eleven alike elsewhere): a match, but not for a reference on a plain ground."""
+    codes = codes_of(crhash_of("coffee"))[:4]
+    descriptors, positions = unpack(codes)
+    elsewhere = np.rint((1 - positions) * 255).astype(np.uint64)
+    alike = [
+        (np.array([int(d) ^ (1 << bit) for d in descriptors], dtype=np.uint64) << np.uint64(16))
+        | (elsewhere[:, 0] << np.uint64(8))
+        | elsewhere[:, 1]
+        for bit in range(20, 31)
+    ]
+    probe = np.concatenate([codes, *alike])
+    media = replace(
+        original("coffee"), hashes=(), variants=(), keypoints=probe.astype(">u8").tobytes()
+    )
+    reference = HashValue("crhash", "".join(format(int(c), "016x") for c in codes), quality)
+    found = Matcher([Reference(1, 9, reference)]).match(media)
+    assert [(m.algorithm, m.inliers) for m in found] == ([("crhash", 4)] if matches else [])
 
 
 def shapes_on_black(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
