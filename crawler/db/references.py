@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, func, insert, select, update
@@ -53,10 +53,12 @@ class ImportRow:
 
 @dataclass(frozen=True, slots=True)
 class AddResult:
-    """``added`` new hashes; ``existing`` were already there (or repeated in the input)."""
+    """``added`` new hashes; ``existing`` were already there (or repeated in the input), of
+    which ``filled`` gained the quality they were stored without."""
 
     added: int
     existing: int
+    filled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,9 @@ def add_reference_hashes(
     label: str | None = None,
     media_sha256: str | None = None,
 ) -> AddResult:
-    """Add ``hashes`` to ``case`` (created if missing); hashes already there are left unchanged.
+    """Add ``hashes`` to ``case`` (created if missing); hashes already there are left unchanged
+    but for a quality they were stored without (pHash and crhash got one on 7 December 2026:
+    adding the file again gives its older references the stricter rules for plain grounds).
 
     ``label`` (e.g. the file name) and ``media_sha256`` (the reference file's digest) group the
     hashes computed from one file. Raises ValueError for a hash that is not hex.
@@ -112,7 +116,31 @@ def add_reference_hashes(
         }
         for new in hashes
     ]
-    return _insert_new(session, rows)
+    result = _insert_new(session, rows)
+    if not result.existing:
+        return result
+    return replace(result, filled=_fill_quality(session, rows))
+
+
+def _fill_quality(session: Session, rows: list[dict[str, object]]) -> int:
+    """Give stored hashes without a quality the one of ``rows``; how many gained one."""
+    filled = 0
+    for row in rows:
+        if row["quality"] is None:
+            continue
+        missing = (
+            update(ReferenceHash)
+            .where(
+                ReferenceHash.case_id == row["case_id"],
+                ReferenceHash.algorithm == row["algorithm"],
+                ReferenceHash.value == row["value"],
+                ReferenceHash.quality.is_(None),
+            )
+            .values(quality=row["quality"], changed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        filled += session.execute(missing).rowcount
+    return filled
 
 
 def import_hashes(session: Session, rows: Sequence[ImportRow]) -> AddResult:

@@ -57,6 +57,24 @@ def test_re_adding_a_hash_is_a_no_op(session):
     assert sorted(labels) == [("md5", "again"), ("phash", "first.jpg")]
 
 
+def test_re_adding_a_hash_stored_without_a_quality_fills_it_in(session):
+    """pHash and crhash had no quality before 7 December 2026: adding the file again gives
+    its stored hashes one (and with it the rules for pictures on a plain ground)."""
+    add_reference_hashes(session, "case-1", [NewHash("phash", PHASH), NewHash("md5", MD5)])
+    session.commit()
+    again = add_reference_hashes(
+        session, "case-1", [NewHash("phash", PHASH, 28), NewHash("md5", MD5)]
+    )
+    session.commit()
+    assert again == AddResult(added=0, existing=2, filled=1)
+    assert [r.quality for r in load_references(session) if r.algorithm == "phash"] == [28]
+    # a stored quality is never overwritten
+    third = add_reference_hashes(session, "case-1", [NewHash("phash", PHASH, 90)])
+    session.commit()
+    assert third == AddResult(added=0, existing=1, filled=0)
+    assert [r.quality for r in load_references(session) if r.algorithm == "phash"] == [28]
+
+
 def test_the_same_hash_in_two_cases_is_two_references(session):
     add_reference_hashes(session, "case-1", [NewHash("phash", PHASH)])
     add_reference_hashes(session, "case-2", [NewHash("phash", PHASH)])
