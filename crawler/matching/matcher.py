@@ -14,7 +14,7 @@ originals, with the PDQ of their middle band stored as one more PDQ reference
 (`KeypointIndex` screens, `crop_evidence` decides): at least `CRHASH_MIN_INLIERS` of a
 reference's keypoints found in place in the media's keypoints, with descriptors close enough to
 score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match);
-against a reference on a plain ground, the fewest inliers need distinctive keypoints
+against a reference on a plain ground, keypoints more distinctive than elsewhere
 (`CRHASH_PLAIN_MAX_AMBIGUITY`).
 Each case is reported once, by its best match: exact first, then global hashes by distance as a
 share of the threshold (the media as it is before a variant), then crhash; ties go to the
@@ -32,10 +32,10 @@ import numpy as np
 
 from crawler.hashing.algorithms import ALGORITHMS, names, ranked
 from crawler.hashing.crhash import (
-    CRHASH_MAX_AMBIGUITY,
     CRHASH_MIN_INLIERS,
     crop_evidence,
     is_plain,
+    max_ambiguity,
     probe_codes,
 )
 from crawler.hashing.dihedral import DIHEDRAL
@@ -272,10 +272,11 @@ class Matcher:
         for ref_id, case_id, codes in self._keypoints.screen(probe, self.min_inliers):
             if case_id in exclude_cases:
                 continue
+            plain = ref_id in self._plain[_KEYPOINT]
             evidence = crop_evidence(
-                probe, codes, min_inliers=self.min_inliers, max_ambiguity=CRHASH_MAX_AMBIGUITY
+                probe, codes, min_inliers=self.min_inliers, max_ambiguity=max_ambiguity(plain)
             )
-            if evidence.is_match(self.min_inliers, plain=ref_id in self._plain[_KEYPOINT]):
+            if evidence.is_match(self.min_inliers, plain=plain):
                 missing = len(codes) - evidence.inliers
                 found.append(
                     Match(
