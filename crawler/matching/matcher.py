@@ -140,9 +140,8 @@ class Matcher:
         self.min_inliers = min_inliers
         self._indexes = {algorithm: index_factory(algorithm) for algorithm in _INDEXED}
         self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _INDEXED}
-        #: References on a plain ground (`is_plain`): pHash ones are held to
-        #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY` at the fewest
-        #: inliers.
+        #: References on a plain ground (`is_plain`), by id: pHash ones are held to
+        #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY`.
         self._plain: dict[str, set[int]] = {"phash": set(), _KEYPOINT: set()}
         self._keypoints = KeypointIndex()
         self.add(refs)
