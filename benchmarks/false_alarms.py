@@ -41,7 +41,8 @@ from benchmarks import corpus, photos
 from benchmarks.robustness_report import markdown
 from crawler.hashing import MediaError, MediaHashes, hash_media
 from crawler.hashing.algorithms import ALGORITHMS, names
-from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, is_plain, probe_codes
+from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
+from crawler.hashing.phash import is_plain
 from crawler.matching import Matcher, Reference
 from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 

@@ -28,7 +28,6 @@ import numpy as np
 from PIL import Image
 
 from crawler.hashing.algorithms import CRHASH
-from crawler.hashing.phash import PHASH_MIN_QUALITY
 from crawler.hashing.types import HashValue
 
 #: Keypoints kept for a reference: 8 x 64 bits fill the 128 hex digits a stored hash may have
@@ -114,12 +113,6 @@ def max_ambiguity(plain: bool) -> float:
     """The ambiguity a match may have: `CRHASH_PLAIN_MAX_AMBIGUITY` against a reference on a
     plain ground, else `CRHASH_MAX_AMBIGUITY`."""
     return CRHASH_PLAIN_MAX_AMBIGUITY if plain else CRHASH_MAX_AMBIGUITY
-
-
-def is_plain(value: HashValue) -> bool:
-    """Whether a crhash (or pHash) reference is of a subject on a plain black or white ground:
-    its quality under `PHASH_MIN_QUALITY` (one hashed before it had a quality is not)."""
-    return value.quality is not None and value.quality < PHASH_MIN_QUALITY
 
 
 #: Zooms between media and reference accepted (a crop keeping 69% of the longer side to a pad of

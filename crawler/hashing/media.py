@@ -104,7 +104,8 @@ def hash_media(
     variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
     if crhash is not None:  # the ground its keypoints sit on: see CRHASH_PLAIN_MAX_AMBIGUITY
-        crhash = dataclasses.replace(crhash, quality=hashes[0].quality)
+        (phash_value,) = (value for value in hashes if value.algorithm == "phash")
+        crhash = dataclasses.replace(crhash, quality=phash_value.quality)
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
         from crawler.hashing.animation import animation_frame_hashes

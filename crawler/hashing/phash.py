@@ -37,6 +37,21 @@ def phash(image: Image.Image) -> HashValue:
     return phash_variants(image)["original"]
 
 
+def is_plain(value: HashValue) -> bool:
+    """Whether a pHash or crhash (which keeps its picture's pHash quality) is of a subject on a
+    plain black or white ground: its quality under `PHASH_MIN_QUALITY`. One hashed before it
+    had a quality is not; other algorithms' qualities (PDQ's) mean something else."""
+    return (
+        value.algorithm in _PLAIN_ALGORITHMS
+        and value.quality is not None
+        and value.quality < PHASH_MIN_QUALITY
+    )
+
+
+#: The hashes whose quality is `phash_quality`.
+_PLAIN_ALGORITHMS = frozenset({"phash", "crhash"})
+
+
 def phash_quality(small: np.ndarray) -> int:
     """0-100: the share of pHash's 32x32 reduction (``small``, luma) not plain black or white
     (see `PHASH_PLAIN_LUMA`)."""

@@ -34,13 +34,12 @@ from crawler.hashing.algorithms import ALGORITHMS, names, ranked
 from crawler.hashing.crhash import (
     CRHASH_MIN_INLIERS,
     crop_evidence,
-    is_plain,
     max_ambiguity,
     probe_codes,
 )
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
-from crawler.hashing.phash import phash_is_usable
+from crawler.hashing.phash import is_plain, phash_is_usable
 from crawler.hashing.types import HashValue, MediaHashes
 from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
@@ -361,9 +360,8 @@ class _Rows:
             codes = np.frombuffer(packed, dtype=np.uint8).reshape(len(refs), -1)
             counts = np.zeros(0, dtype=np.uint8)
             usable = np.fromiter((good_enough(ref.value) for ref in refs), dtype=bool)
-        # a missing quality (hashed before pHash and crhash had one) counts as not plain
-        strict = np.fromiter((is_plain(ref.value) for ref in refs), dtype=bool)
-        self.parts.append((positions, ids, cases, codes, counts, usable, strict))
+        plain = np.fromiter((is_plain(ref.value) for ref in refs), dtype=bool)
+        self.parts.append((positions, ids, cases, codes, counts, usable, plain))
 
     def arrays(self) -> _Batch:
         if not self.parts:
@@ -381,4 +379,4 @@ class _Batch:
     codes: np.ndarray
     counts: np.ndarray  # crhash: keypoints per row
     usable: np.ndarray
-    plain: np.ndarray  # pHash and crhash: is_plain
+    plain: np.ndarray  # is_plain (pHash and crhash only)

@@ -23,11 +23,11 @@ from crawler.hashing.crhash import (
     codes_of,
     crop_evidence,
     inliers,
-    is_plain,
     keypoint_features,
     probe_codes,
     unpack,
 )
+from crawler.hashing.phash import is_plain
 
 
 @cache

@@ -15,6 +15,7 @@ from crawler.hashing.phash import (
     PHASH_MATCH_THRESHOLD,
     PHASH_MIN_QUALITY,
     hamming,
+    is_plain,
     phash,
     phash_is_usable,
     phash_quality,
@@ -140,3 +141,12 @@ def test_flat_pictures_phash_is_unusable():
     flat.append(Image.linear_gradient("L"))
     for image in flat:
         assert not phash_is_usable(phash(image))
+
+
+def test_only_phash_and_crhash_qualities_say_plain():
+    """PDQ's quality measures something else: a PDQ of quality 10 is not a plain picture."""
+    assert is_plain(HashValue("phash", "0" * 16, PHASH_MIN_QUALITY - 1))
+    assert is_plain(HashValue("crhash", "0" * 16, PHASH_MIN_QUALITY - 1))
+    assert not is_plain(HashValue("phash", "0" * 16, PHASH_MIN_QUALITY))
+    assert not is_plain(HashValue("phash", "0" * 16))  # hashed before pHash had a quality
+    assert not is_plain(HashValue("pdq", "0" * 64, 10))
