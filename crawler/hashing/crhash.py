@@ -80,11 +80,19 @@ class CropEvidence(NamedTuple):
     def is_match(self, min_inliers: int = CRHASH_MIN_INLIERS, *, plain: bool = False) -> bool:
         """Enough inliers scoring enough, from keypoints not alike everywhere: at most
         `CRHASH_MAX_AMBIGUITY`, or against a reference on a plain ground (``plain``)
-        `CRHASH_PLAIN_MAX_AMBIGUITY`."""
+        `CRHASH_PLAIN_MAX_AMBIGUITY`; and with `CRHASH_WEAK_INLIERS` or fewer in place, either
+        distinctive keypoints or close descriptors (`CRHASH_WEAK_MAX_AMBIGUITY`,
+        `CRHASH_WEAK_MIN_SCORE`)."""
+        weak = (
+            self.inliers <= CRHASH_WEAK_INLIERS
+            and self.score < CRHASH_WEAK_MIN_SCORE
+            and self.ambiguity > CRHASH_WEAK_MAX_AMBIGUITY
+        )
         return (
             self.inliers >= min_inliers
             and self.score >= CRHASH_MIN_SCORE
             and self.ambiguity <= max_ambiguity(plain)
+            and not weak
         )
 
 
@@ -107,6 +115,19 @@ CRHASH_MAX_AMBIGUITY = 30.0
 #: The robustness copies of such references that crhash finds have 2.6-5.4 (`hubble`,
 #: `smarties`, `scenetext02`, `pca_test1`), and 8.9 for `pca_test1.jpg` cropped 10%.
 CRHASH_PLAIN_MAX_AMBIGUITY = 10.0
+#: A match with this many keypoints in place or fewer (the fewest a match may have) is the
+#: weakest evidence, and chance placements are made of it: the more of the media's keypoints
+#: each reference keypoint is near (ambiguity), the likelier four fall in place by chance. Such
+#: a match needs keypoints distinctive in the media (ambiguity at most
+#: `CRHASH_WEAK_MAX_AMBIGUITY`) or descriptors that agree closely (score at least
+#: `CRHASH_WEAK_MIN_SCORE`). Over the false-alarm corpus's 13.8 million pairs
+#: (docs/benchmarks.md), 281 of the 307 crhash matches between pictures that share no pixels
+#: had four in place, at a median ambiguity of 10 and score of 16; the robustness benchmark's
+#: copies that only crhash finds with four in place have ambiguity 4.75 with score 14
+#: (`building.jpg` cropped 10%), or scores of 22 or more.
+CRHASH_WEAK_INLIERS = 4
+CRHASH_WEAK_MAX_AMBIGUITY = 6.0
+CRHASH_WEAK_MIN_SCORE = 20
 
 
 def max_ambiguity(plain: bool) -> float:

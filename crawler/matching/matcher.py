@@ -15,7 +15,8 @@ originals, with the PDQ of their middle band stored as one more PDQ reference
 reference's keypoints found in place in the media's keypoints, with descriptors close enough to
 score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match);
 against a reference on a plain ground, keypoints more distinctive than elsewhere
-(`CRHASH_PLAIN_MAX_AMBIGUITY`).
+(`CRHASH_PLAIN_MAX_AMBIGUITY`); with only four in place, distinctive keypoints or close
+descriptors (`CRHASH_WEAK_MAX_AMBIGUITY`, `CRHASH_WEAK_MIN_SCORE`).
 Each case is reported once, by its best match: exact first, then global hashes by distance as a
 share of the threshold (the media as it is before a variant), then crhash; ties go to the
 preferred algorithm.

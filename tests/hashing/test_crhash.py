@@ -16,6 +16,9 @@ from crawler.hashing.crhash import (
     CRHASH_MAX_AMBIGUITY,
     CRHASH_MIN_SCORE,
     CRHASH_PLAIN_MAX_AMBIGUITY,
+    CRHASH_WEAK_INLIERS,
+    CRHASH_WEAK_MAX_AMBIGUITY,
+    CRHASH_WEAK_MIN_SCORE,
     DESCRIPTOR_THRESHOLD,
     MAX_KEYPOINTS,
     PROBE_KEYPOINTS,
@@ -146,8 +149,27 @@ def test_a_captioned_copy_is_found_by_its_keypoints(name):
 def test_evidence_from_keypoints_alike_everywhere_is_refused():
     """Corners of bright shapes on black have descriptors alike: when each reference keypoint
     is near many of the media's keypoints, four or more fall in place by chance."""
-    assert CropEvidence(CRHASH_MIN_INLIERS, CRHASH_MIN_SCORE, CRHASH_MAX_AMBIGUITY).is_match()
+    assert CropEvidence(CRHASH_WEAK_INLIERS + 1, CRHASH_MIN_SCORE, CRHASH_MAX_AMBIGUITY).is_match()
     assert not CropEvidence(8, 88, CRHASH_MAX_AMBIGUITY + 0.1).is_match()
+
+
+@pytest.mark.parametrize(
+    ("inliers", "score", "ambiguity", "matches"),
+    [
+        # The fewest in place: distinctive keypoints or close descriptors.
+        (CRHASH_WEAK_INLIERS, CRHASH_MIN_SCORE, CRHASH_WEAK_MAX_AMBIGUITY, True),
+        (CRHASH_WEAK_INLIERS, CRHASH_WEAK_MIN_SCORE, CRHASH_MAX_AMBIGUITY, True),
+        (CRHASH_WEAK_INLIERS, CRHASH_WEAK_MIN_SCORE - 1, CRHASH_WEAK_MAX_AMBIGUITY + 0.1, False),
+        # One more in place: the general limits only.
+        (CRHASH_WEAK_INLIERS + 1, CRHASH_MIN_SCORE, CRHASH_MAX_AMBIGUITY, True),
+    ],
+)
+def test_four_keypoints_in_place_need_distinctive_keypoints_or_close_descriptors(
+    inliers, score, ambiguity, matches
+):
+    """Chance placements are made of the fewest keypoints a match may have, among keypoints
+    each near many of the media's: such weak evidence must be distinctive or close."""
+    assert CropEvidence(inliers, score, ambiguity).is_match() is matches
 
 
 def test_ambiguity_counts_the_media_keypoints_near_each_reference_keypoint():
