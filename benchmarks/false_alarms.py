@@ -158,10 +158,10 @@ def edited(picture: corpus.Picture, image: Image.Image, edit: str) -> bytes:
 def matchers(
     hashed: list[Hashed],
 ) -> tuple[Matcher, dict[str, Matcher], KeypointIndex, set[int]]:
-    """Over every picture's stored values (case = position): the production matcher without the
-    crhash references; one matcher per perceptual algorithm at `LOOSE` thresholds holding only
-    its own references; and the crhash references in a `KeypointIndex`, as `Matcher` keeps
-    them."""
+    """Over every picture's stored values (case = position): the production matcher (whose
+    crhash stage `count_part` runs itself: ``match(crops=False)``); one matcher per perceptual
+    algorithm at `LOOSE` thresholds holding only its own references; and the crhash references
+    in a `KeypointIndex`, as `Matcher` keeps them."""
     refs = [
         Reference(slot * len(hashed) + case + 1, case, value)
         for case, item in enumerate(hashed)
@@ -181,7 +181,7 @@ def matchers(
         counts,
     )
     plain = {r.id for r in crhash if is_plain(r.value)}
-    return Matcher(r for r in refs if r.value.algorithm != "crhash"), alone, keypoints, plain
+    return Matcher(refs), alone, keypoints, plain
 
 
 def count(hashed: list[Hashed], pool: Executor, parts: int) -> dict[str, Tally]:
@@ -217,7 +217,7 @@ def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
             tally.pairs += others
             label = f"{item.picture.name} ({edit})"
             found_cases = {case}
-            for found in production.match(media):
+            for found in production.match(media, crops=False):
                 found_cases.add(found.case_id)
                 if found.case_id != case:
                     tally.flagged.append(

@@ -98,6 +98,14 @@ class KeypointIndex:
             for row in found.tolist()
         ]
 
+    def of_case(self, case_id: int) -> list[np.ndarray]:
+        """The keypoint codes of each of a case's references (one scan of the case column)."""
+        self._merge()
+        return [
+            self._codes[row, : self._counts[row]]
+            for row in np.flatnonzero(self._cases == case_id).tolist()
+        ]
+
     def _merge(self) -> None:
         if not self._pending:
             return

@@ -5,7 +5,9 @@ threshold and preference): sha256 or md5 equal; pHash within 10 bits; PDQ within
 only when both hashes have quality `PDQ_MIN_QUALITY` or better (a missing quality counts as good
 enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_SET`), and
 within `PHASH_STRICT_THRESHOLD` bits only through a turn or mirror of the whole media or against
-a reference of a subject on a plain black or white ground (`PHASH_MIN_QUALITY`). pHash and
+a reference of a subject on a plain black or white ground (`PHASH_MIN_QUALITY`), and over
+`PHASH_SURE_THRESHOLD` bits only with a few of the case's crhash keypoints in place
+(`PHASH_EDGE_MIN_INLIERS`). pHash and
 PDQ are checked for the media as it is and for each of its variants (turned, mirrored, inside
 trimmed borders, the middle band without caption bands, each picture shown inside a screenshot or
 collage: `MediaHashes.variants`), at the same thresholds; references are
@@ -68,6 +70,16 @@ CROP = "crop"
 #: false matches at 5-10 bits had such a reference, and no copy of the robustness benchmark
 #: needs one (the darkest reference a copy reaches at 5-10 bits is 20% black).
 PHASH_STRICT_THRESHOLD = 4
+#: A pHash match farther than this (9-10 bits: pHash distances are even, both hashes having 32
+#: bits set, so in practice exactly 10, the threshold) needs `PHASH_EDGE_MIN_INLIERS` of a
+#: crhash reference of the same case in place in the media, where both have keypoints to check
+#: (not through a picture shown inside the media, ``"region"``, whose zoom crhash does not
+#: place). Over the false-alarm corpus (docs/benchmarks.md), 108 of the 182 pHash matches
+#: between pictures sharing no pixels were at exactly 10 bits and 85 of those had fewer than
+#: two keypoints in place; every robustness copy that only pHash finds at 10 bits has two or
+#: more (`motorcycle` padded 20% and blurred: two).
+PHASH_SURE_THRESHOLD = 8
+PHASH_EDGE_MIN_INLIERS = 2
 #: Turns and mirrors of the whole media by name.
 _TURNS = frozenset(DIHEDRAL) - {"original"}
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
@@ -242,9 +254,12 @@ class Matcher:
             + len(self._keypoints)
         )
 
-    def match(self, media: MediaHashes) -> list[Match]:
-        """The best match per case, best first."""
+    def match(self, media: MediaHashes, *, crops: bool = True) -> list[Match]:
+        """The best match per case, best first. ``crops=False`` leaves out the crhash stage
+        (its keypoints still corroborate pHash): `benchmarks.false_alarms` runs that stage
+        itself, to keep each pair's evidence."""
         best: dict[int, tuple[tuple, Match]] = {}
+        corroborated: dict[int, bool] = {}  # case -> `_corroborated`, for this media
         for algorithm in _INDEXED:
             index = self._indexes[algorithm]
             for item in media.with_variants(algorithm):
@@ -259,11 +274,34 @@ class Matcher:
                     ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
+                    if (
+                        algorithm == "phash"
+                        and distance > PHASH_SURE_THRESHOLD
+                        and not item.variant.startswith("region")
+                    ):
+                        if case_id not in corroborated:
+                            corroborated[case_id] = self._corroborated(case_id, media)
+                        if not corroborated[case_id]:
+                            continue
                     self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
-        if media.keypoints and len(self._keypoints):
+        if crops and media.keypoints and len(self._keypoints):
             for found in self._crop_matches(media.keypoints, exclude_cases=set(best)):
                 self._keep(best, found)
         return [found for _, found in sorted(best.values(), key=lambda item: item[0])]
+
+    def _corroborated(self, case_id: int, media: MediaHashes) -> bool:
+        """Whether `PHASH_EDGE_MIN_INLIERS` keypoints of one of the case's crhash references
+        are in place in the media; true when there is nothing to check (the case has no crhash,
+        the media no keypoints)."""
+        references = self._keypoints.of_case(case_id) if media.keypoints else []
+        if not references:
+            return True
+        probe = probe_codes(media.keypoints)
+        return any(
+            crop_evidence(probe, codes, min_inliers=PHASH_EDGE_MIN_INLIERS).inliers
+            >= PHASH_EDGE_MIN_INLIERS
+            for codes in references
+        )
 
     def _crop_matches(self, keypoints: bytes, exclude_cases: set[int]) -> list[Match]:
         probe = probe_codes(keypoints)

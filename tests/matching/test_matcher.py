@@ -16,6 +16,7 @@ from crawler.hashing import (
     CRHASH_MIN_INLIERS,
     HashValue,
     MediaHashes,
+    VariantHash,
     dihedral,
     hash_file,
     hash_media,
@@ -23,7 +24,7 @@ from crawler.hashing import (
 from crawler.hashing.crhash import CRHASH_MIN_SCORE, codes_of, unpack
 from crawler.hashing.phash import PHASH_MIN_QUALITY
 from crawler.matching import Match, Matcher, Reference
-from crawler.matching.matcher import PHASH_STRICT_THRESHOLD
+from crawler.matching.matcher import PHASH_STRICT_THRESHOLD, PHASH_SURE_THRESHOLD
 
 #: Scenes only: see tests/hashing/test_pdq.py for why textures are kept out.
 CASE_PHOTOS = {101: "astronaut", 102: "coffee", 103: "chelsea", 104: "motorcycle", 105: "rocket"}
@@ -464,6 +465,41 @@ def test_a_phash_as_it_is_keeps_the_whole_threshold():
     media = original("coffee")
     refs = [Reference(1, 9, flipped(media.get("phash"), 10))]
     assert Matcher(refs).match(with_hashes(media, media.get("phash"))) == [Match(1, 9, "phash", 10)]
+
+
+@pytest.mark.parametrize(
+    ("distance", "crhash_of_picture", "variant", "matches"),
+    [
+        (10, "coffee", "original", True),  # the case's crhash keypoints are in place
+        (10, "chelsea", "original", False),  # another picture's: pHash alone at its edge
+        (PHASH_SURE_THRESHOLD, "chelsea", "original", True),
+        (10, "chelsea", "region", True),  # a picture inside the media: not crhash's to place
+    ],
+)
+def test_a_phash_at_the_edge_of_its_threshold_needs_crhash_keypoints_in_place(
+    distance, crhash_of_picture, variant, matches
+):
+    """Most pHash matches between unrelated pictures are at exactly 10 bits; a real copy at
+    10 bits keeps a few of its keypoints where its reference had them."""
+    media = original("coffee")
+    found = replace(
+        media, hashes=(), variants=(VariantHash(variant, flipped(media.get("phash"), distance)),)
+    )
+    refs = [
+        Reference(1, 9, media.get("phash")),
+        Reference(2, 9, crhash_of(crhash_of_picture)),
+    ]
+    matched = Matcher(refs).match(found, crops=False)  # no crhash match of its own
+    assert matched == ([Match(1, 9, "phash", distance, variant)] if matches else [])
+
+
+def test_a_phash_at_the_edge_matches_when_its_case_has_no_crhash_to_check():
+    """References from a hash list may carry a pHash alone: nothing to check it against."""
+    media = original("coffee")
+    refs = [Reference(1, 9, flipped(media.get("phash"), 10))]
+    assert Matcher(refs).match(replace(media, hashes=(media.get("phash"),))) == [
+        Match(1, 9, "phash", 10)
+    ]
 
 
 @pytest.mark.parametrize(
