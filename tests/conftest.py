@@ -4,6 +4,14 @@
 and a fresh, uniquely named PostgreSQL database created for the test and dropped after it.
 ``engine`` is that database migrated to head; ``session`` is a Session on it.
 
+Running the migrations costs half a second to a second per database, and some six hundred tests
+use ``engine``. So each pytest process migrates one database per backend with
+:func:`crawler.db.migrate.upgrade` (``sqlite_template``, ``postgresql_template``), and a test that
+uses ``engine`` gets its database as a copy of it: the SQLite file copied, the PostgreSQL database
+created with ``TEMPLATE``. ``engine`` still calls ``upgrade`` on the copy, which finds it at head.
+A test that uses ``database_url`` without ``engine`` gets an empty database as before;
+tests/db/test_migrate.py runs the migrations themselves.
+
 ``nginx`` is a real nginx serving files with Range requests on two local hosts, one per pytest
 process (tests/support/nginx.py).
 
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -120,26 +129,52 @@ def postgres_admin() -> Iterator[Engine]:
     ]
 )
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """The URL of an empty database of its own for this test (not migrated)."""
+    """The URL of a database of its own for this test: empty, or, when the test uses ``engine``,
+    a copy of this process's migrated template (``engine`` then finds it at head)."""
+    template = None
+    if "engine" in request.fixturenames:
+        template = request.getfixturevalue(f"{request.param}_template")
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'repostwatch.db'}"
+        path = tmp_path / "repostwatch.db"
+        if template is not None:
+            shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
         return
-    with postgres_database(request.getfixturevalue("postgres_admin")) as url:
+    with postgres_database(request.getfixturevalue("postgres_admin"), template=template) as url:
         yield url
 
 
 @contextlib.contextmanager
-def postgres_database(admin: Engine) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards (for fixtures of any
-    scope: ``database_url`` and tests/scheduling/test_scrapyd.py's module-wide ``deployed``)."""
+def postgres_database(admin: Engine, template: str | None = None) -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped afterwards (for fixtures of any scope:
+    ``database_url`` and tests/scheduling/test_scrapyd.py's module-wide ``deployed``). It is
+    empty, or a copy of the database named ``template``, which nobody may be connected to."""
     name = f"{_DATABASE_PREFIX}{uuid.uuid4().hex[:20]}"
+    copy = f' TEMPLATE "{template}"' if template is not None else ""
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file migrated to head, which ``database_url`` copies for tests using ``engine``."""
+    path = tmp_path_factory.mktemp("template") / "repostwatch.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(postgres_admin: Engine) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head, which ``database_url`` copies (with
+    ``CREATE DATABASE ... TEMPLATE``) for tests using ``engine``; nothing stays connected to it."""
+    with postgres_database(postgres_admin) as url:
+        upgrade(url)
+        yield make_url(url).database
 
 
 @pytest.fixture
