@@ -34,11 +34,13 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from crawler.db import users
 from crawler.db.migrate import upgrade
 from crawler.db.session import (
     DatabaseUnavailable,
@@ -191,6 +193,21 @@ def session(engine: Engine) -> Iterator[Session]:
     """A Session on the migrated database; whatever the test did not commit is rolled back."""
     with make_sessionmaker(engine)() as session:
         yield session
+
+
+#: argon2id at its cheapest, for the accounts and logins tests make in their own process.
+QUICK_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed and checked in the test's own process use ``QUICK_PASSWORD_HASHER``
+    (one pass over 1 MiB) instead of argon2-cffi's defaults (three passes over 64 MiB), which
+    cost 0.17 s of CPU per hash or check, several times in each of some four hundred web app
+    tests. A hash made with the defaults (by a ``repostwatch`` process) is still checked by its
+    own parameters. Commands and the web app run as processes keep the defaults, and
+    tests/review/test_security.py checks them in-process too."""
+    monkeypatch.setattr(users, "_hasher", QUICK_PASSWORD_HASHER)
 
 
 @pytest.fixture
