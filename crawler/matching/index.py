@@ -90,6 +90,11 @@ class ReferenceIndex(ABC):
         """The hex of reference ``ref_id``'s hash, or None when it is not in the index."""
         return None
 
+    @abstractmethod
+    def codes_of_case(self, case_id: int) -> np.ndarray:
+        """The packed hashes of case ``case_id``'s references, (n, bits/8) uint8, in no set
+        order (one scan of the case column)."""
+
     def _check_refs(self, refs: Iterable[Reference], present: Iterable[int]) -> list[Reference]:
         """The refs as a list, after checking algorithms and that no id is taken."""
         refs = list(refs)
@@ -194,6 +199,9 @@ class BruteForceIndex(ReferenceIndex):
     def code_hex(self, ref_id: int) -> str | None:
         hit = np.flatnonzero(self._ids == ref_id)
         return self._codes[hit[0]].tobytes().hex() if len(hit) else None
+
+    def codes_of_case(self, case_id: int) -> np.ndarray:
+        return self._codes[self._cases == case_id]
 
 
 def _packed(value: HashValue) -> np.ndarray:

@@ -7,7 +7,9 @@ enough), and pHash only when it is not that of a flat picture (`PHASH_MIN_BITS_S
 within `PHASH_STRICT_THRESHOLD` bits only through a turn or mirror of the whole media or against
 a reference of a subject on a plain black or white ground (`PHASH_MIN_QUALITY`), and over
 `PHASH_SURE_THRESHOLD` bits only with a few of the case's crhash keypoints in place
-(`PHASH_EDGE_MIN_INLIERS`). pHash and
+(`PHASH_EDGE_MIN_INLIERS`), and at any distance only with a second algorithm agreeing where the
+case has one to check (its PDQ within `PHASH_CONFIRM_PDQ` bits of the media's, or
+`PHASH_CONFIRM_INLIERS` of its crhash keypoints in place; see `_Corroboration.confirms`). pHash and
 PDQ are checked for the media as it is and for each of its variants (turned, mirrored, inside
 trimmed borders, the middle band without caption bands, each picture shown inside a screenshot or
 collage: `MediaHashes.variants`), at the same thresholds; references are
@@ -80,6 +82,19 @@ PHASH_STRICT_THRESHOLD = 4
 #: more (`motorcycle` padded 20% and blurred: two).
 PHASH_SURE_THRESHOLD = 8
 PHASH_EDGE_MIN_INLIERS = 2
+#: Any pHash match needs a second algorithm's agreement, where the case has one to check: the
+#: media's PDQ (any variant) within this many bits of one of the case's PDQ references, or
+#: `PHASH_CONFIRM_INLIERS` of one of its crhash references' keypoints in place. A 64-bit hash
+#: alone cannot keep false matches at 0 over ten million pairs of drawings, flags and
+#: screenshots: over the false-alarm corpus (docs/benchmarks.md) this removed 87 of the 127
+#: pHash matches between pictures sharing no pixels, while every robustness copy that pHash
+#: alone finds has PDQ within 74 bits (unrelated pictures sit near 128 of 256) or three
+#: keypoints in place: `motorcycle` padded 20% and blurred, at 74 and two, is the closest.
+PHASH_CONFIRM_PDQ = 74
+PHASH_CONFIRM_INLIERS = 3
+#: `_Corroboration.pdq` of a case whose PDQ references are all too flat to match
+#: (`PDQ_MIN_QUALITY`): a PDQ to check that can never agree.
+FLAT = ALGORITHMS["pdq"].bits + 1
 #: Turns and mirrors of the whole media by name.
 _TURNS = frozenset(DIHEDRAL) - {"original"}
 #: `Matcher.add` reads references this many at a time into arrays (bounds the Python objects
@@ -151,7 +166,9 @@ class Matcher:
         self.min_quality = min_quality
         self.min_inliers = min_inliers
         self._indexes = {algorithm: index_factory(algorithm) for algorithm in _INDEXED}
-        self._unusable: dict[str, set[int]] = {algorithm: set() for algorithm in _INDEXED}
+        #: References that can never match, by algorithm: id -> case (a PDQ too flat to hash
+        #: still tells `_corroborated` that its case's picture is flat).
+        self._unusable: dict[str, dict[int, int]] = {algorithm: {} for algorithm in _INDEXED}
         #: References on a plain ground (`is_plain`), by id: pHash ones are held to
         #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY`.
         self._plain: dict[str, set[int]] = {"phash": set(), _KEYPOINT: set()}
@@ -198,7 +215,9 @@ class Matcher:
             self._indexes[algorithm].add_codes(
                 batch.ids[usable], batch.codes[usable], batch.cases[usable]
             )
-            self._unusable[algorithm].update(batch.ids[~usable].tolist())
+            self._unusable[algorithm].update(
+                zip(batch.ids[~usable].tolist(), batch.cases[~usable].tolist(), strict=True)
+            )
 
     def _first_taken(self, algorithm: str, ids: np.ndarray) -> int | None:
         """The row of the first id already present or repeated in ``ids``, or None."""
@@ -235,8 +254,10 @@ class Matcher:
             before = len(index)
             index.remove(ids)
             removed += before - len(index)
-            gone = self._unusable[algorithm].intersection(ids)
-            self._unusable[algorithm] -= gone
+            unusable = self._unusable[algorithm]
+            gone = [ref_id for ref_id in ids if ref_id in unusable]
+            for ref_id in gone:
+                del unusable[ref_id]
             removed += len(gone)
         for plain in self._plain.values():
             plain.difference_update(ids)
@@ -259,7 +280,7 @@ class Matcher:
         (its keypoints still corroborate pHash): `benchmarks.false_alarms` runs that stage
         itself, to keep each pair's evidence."""
         best: dict[int, tuple[tuple, Match]] = {}
-        corroborated: dict[int, bool] = {}  # case -> `_corroborated`, for this media
+        corroborated: dict[int, _Corroboration] = {}  # case -> `_corroborated`, for this media
         for algorithm in _INDEXED:
             index = self._indexes[algorithm]
             for item in media.with_variants(algorithm):
@@ -274,14 +295,10 @@ class Matcher:
                     ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
-                    if (
-                        algorithm == "phash"
-                        and distance > PHASH_SURE_THRESHOLD
-                        and not item.variant.startswith("region")
-                    ):
+                    if algorithm == "phash":
                         if case_id not in corroborated:
                             corroborated[case_id] = self._corroborated(case_id, media)
-                        if not corroborated[case_id]:
+                        if not corroborated[case_id].confirms(distance, item.variant):
                             continue
                     self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
         if crops and media.keypoints and len(self._keypoints):
@@ -289,19 +306,31 @@ class Matcher:
                 self._keep(best, found)
         return [found for _, found in sorted(best.values(), key=lambda item: item[0])]
 
-    def _corroborated(self, case_id: int, media: MediaHashes) -> bool:
-        """Whether `PHASH_EDGE_MIN_INLIERS` keypoints of one of the case's crhash references
-        are in place in the media; true when there is nothing to check (the case has no crhash,
-        the media no keypoints)."""
+    def _corroborated(self, case_id: int, media: MediaHashes) -> _Corroboration:
+        """What the case's other hashes say of the media, for its pHash hits: the nearest of
+        its PDQ references to any of the media's PDQ hashes (`FLAT` when all of them are too
+        flat to be indexed), and the most of one of its crhash references' keypoints in place
+        in the media (None where there is nothing to check). Both read the case's rows with
+        one scan of a case column (``codes_of_case``, ``of_case``), once per case with a pHash
+        hit, which only near pictures have."""
+        pdq = None
+        references = self._indexes["pdq"].codes_of_case(case_id)
+        values = [item.value for item in media.with_variants("pdq")]
+        if len(references) and values:
+            packed = bytes.fromhex("".join(value.hex for value in values))
+            probe = np.frombuffer(packed, dtype=np.uint8).reshape(len(values), -1)
+            pdq = int(np.bitwise_count(probe[:, None, :] ^ references[None]).sum(axis=2).min())
+        elif case_id in self._unusable["pdq"].values():
+            pdq = FLAT
+        inliers = None
         references = self._keypoints.of_case(case_id) if media.keypoints else []
-        if not references:
-            return True
-        probe = probe_codes(media.keypoints)
-        return any(
-            crop_evidence(probe, codes, min_inliers=PHASH_EDGE_MIN_INLIERS).inliers
-            >= PHASH_EDGE_MIN_INLIERS
-            for codes in references
-        )
+        if references:
+            probe = probe_codes(media.keypoints)
+            inliers = max(
+                crop_evidence(probe, codes, min_inliers=PHASH_EDGE_MIN_INLIERS).inliers
+                for codes in references
+            )
+        return _Corroboration(pdq, inliers)
 
     def _crop_matches(self, keypoints: bytes, exclude_cases: set[int]) -> list[Match]:
         probe = probe_codes(keypoints)
@@ -369,6 +398,41 @@ class Matcher:
             ALGORITHMS[found.algorithm].preference,
             found.reference_id,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Corroboration:
+    """`Matcher._corroborated`: the PDQ distance and crhash inliers of one case against the
+    media, None where the case or the media has nothing to compare."""
+
+    pdq: int | None
+    inliers: int | None
+
+    def confirms(self, distance: int, variant: str) -> bool:
+        """Whether a pHash hit at ``distance`` bits through ``variant`` stands.
+
+        crhash counts only for the media as a whole, not for a picture shown inside it
+        (``"region"`` variants: crhash does not place such zooms). Over `PHASH_SURE_THRESHOLD`
+        bits, `PHASH_EDGE_MIN_INLIERS` keypoints must be in place wherever crhash can be
+        checked. Then a case with neither PDQ nor crhash to check keeps the hit (a hash list's
+        pHash alone); otherwise the media's PDQ must be within `PHASH_CONFIRM_PDQ` of the
+        case's, or `PHASH_CONFIRM_INLIERS` keypoints in place, or, for a case whose PDQ is too
+        flat to compare (`FLAT`: a dark or plain picture), the hit within
+        `PHASH_STRICT_THRESHOLD`."""
+        inliers = None if variant.startswith("region") else self.inliers
+        if (
+            distance > PHASH_SURE_THRESHOLD
+            and inliers is not None
+            and inliers < PHASH_EDGE_MIN_INLIERS
+        ):
+            return False
+        if self.pdq is None and inliers is None:
+            return True
+        if inliers is not None and inliers >= PHASH_CONFIRM_INLIERS:
+            return True
+        if self.pdq == FLAT:
+            return distance <= PHASH_STRICT_THRESHOLD
+        return self.pdq is not None and self.pdq <= PHASH_CONFIRM_PDQ
 
 
 class _Rows:

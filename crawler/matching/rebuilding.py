@@ -139,6 +139,13 @@ class _RebuildingIndex(ReferenceIndex):
             codes[rest] = self._new_codes[self._new_rows(ids[rest])]
         return codes
 
+    def codes_of_case(self, case_id: int) -> np.ndarray:
+        rows = np.flatnonzero(self._cases == case_id)
+        if len(self._dead):
+            rows = rows[~_contains(self._dead, rows)]
+        new = self._new_codes[self._new_cases == case_id]
+        return np.concatenate([self._main_codes()[rows], new]) if len(rows) else new
+
     def _new_rows(self, ids: np.ndarray) -> np.ndarray:
         """Where ``ids``, none of them in the main structure, sit among the rows added since the
         last rebuild; a KeyError names the first id that is in neither."""

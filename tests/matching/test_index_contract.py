@@ -181,6 +181,26 @@ def test_each_reference_keeps_its_case_and_unknown_ids_have_none(cls):
 
 
 @every_index
+def test_the_codes_of_a_case_are_its_live_references(cls):
+    """Where the references sit (built structure, buffer of new ones) and removals do not
+    change which hashes a case has."""
+    refs, _ = planted_refs("pdq", 3000, seed=13)
+    refs = [Reference(ref.id, ref.id % 7, ref.value) for ref in refs]
+    index = cls("pdq")
+    index.add(refs[:2990])
+    index.add(refs[2990:])
+    index.remove([ref.id for ref in refs[::5]])
+    live = [ref for i, ref in enumerate(refs) if i % 5]
+
+    def codes(case_id: int) -> list[str]:
+        return sorted(row.tobytes().hex() for row in index.codes_of_case(case_id))
+
+    for case_id in range(7):
+        assert codes(case_id) == sorted(ref.value.hex for ref in live if ref.case_id == case_id)
+    assert codes(99) == []
+
+
+@every_index
 def test_empty_index_finds_nothing(cls):
     index = cls("pdq")
     index.add([])

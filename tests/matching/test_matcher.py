@@ -472,7 +472,8 @@ def test_a_phash_as_it_is_keeps_the_whole_threshold():
     [
         (10, "coffee", "original", True),  # the case's crhash keypoints are in place
         (10, "chelsea", "original", False),  # another picture's: pHash alone at its edge
-        (PHASH_SURE_THRESHOLD, "chelsea", "original", True),
+        (PHASH_SURE_THRESHOLD, "coffee", "original", True),
+        (PHASH_SURE_THRESHOLD, "chelsea", "original", False),  # no second algorithm agrees
         (10, "chelsea", "region", True),  # a picture inside the media: not crhash's to place
     ],
 )
@@ -491,6 +492,46 @@ def test_a_phash_at_the_edge_of_its_threshold_needs_crhash_keypoints_in_place(
     ]
     matched = Matcher(refs).match(found, crops=False)  # no crhash match of its own
     assert matched == ([Match(1, 9, "phash", distance, variant)] if matches else [])
+
+
+@pytest.mark.parametrize(
+    ("pdq_of_picture", "crhash_of_picture", "matches"),
+    [
+        ("coffee", None, True),  # PDQ agrees (within PHASH_CONFIRM_PDQ)
+        ("chelsea", None, False),  # another picture's PDQ: pHash alone
+        ("chelsea", "coffee", True),  # crhash keypoints in place agree
+        ("chelsea", "chelsea", False),
+        (None, None, True),  # a hash list's pHash alone: nothing to check it against
+    ],
+)
+def test_a_phash_match_needs_a_second_algorithm_to_agree(
+    pdq_of_picture, crhash_of_picture, matches
+):
+    """A 64-bit pHash within 6 bits of an unrelated picture's is rare but, over millions of
+    pairs of flat drawings, screenshots and flags, not rare enough: the case's PDQ (within
+    PHASH_CONFIRM_PDQ bits, far looser than its own threshold) or crhash must agree."""
+    media = original("coffee")
+    assert PHASH_STRICT_THRESHOLD < 6 <= PHASH_SURE_THRESHOLD
+    refs = [Reference(1, 9, flipped(media.get("phash"), 6))]
+    if pdq_of_picture:
+        refs.append(Reference(2, 9, flipped(original(pdq_of_picture).get("pdq"), 40)))
+    if crhash_of_picture:
+        refs.append(Reference(3, 9, crhash_of(crhash_of_picture)))
+    found = Matcher(refs).match(media, crops=False)
+    assert found == ([Match(1, 9, "phash", 6)] if matches else [])
+
+
+@pytest.mark.parametrize(("distance", "matches"), [(PHASH_STRICT_THRESHOLD, True), (6, False)])
+def test_a_case_whose_pdq_is_too_flat_to_compare_holds_phash_to_the_strict_limit(distance, matches):
+    """A PDQ under PDQ_MIN_QUALITY says the picture is dark or plain: pHash, which such
+    pictures fool as well, then needs to be near."""
+    media = original("coffee")
+    refs = [
+        Reference(1, 9, flipped(media.get("phash"), distance)),
+        Reference(2, 9, replace(media.get("pdq"), quality=10)),
+    ]
+    found = Matcher(refs).match(media, crops=False)
+    assert found == ([Match(1, 9, "phash", distance)] if matches else [])
 
 
 def test_a_phash_at_the_edge_matches_when_its_case_has_no_crhash_to_check():
