@@ -19,6 +19,7 @@ import numpy as np
 
 from crawler.hashing.crhash import DESCRIPTOR_THRESHOLD, MAX_KEYPOINTS, codes_of
 from crawler.hashing.types import HashValue
+from crawler.matching.rebuilding import CaseRows
 
 #: References are screened this many at a time (bounds the memory of one screening).
 SCREEN_BATCH = 4096
@@ -52,6 +53,7 @@ class KeypointIndex:
         self._codes = np.empty((0, MAX_KEYPOINTS), dtype=np.uint64)
         self._counts = np.empty(0, dtype=np.uint8)
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._by_case: CaseRows | None = None  # made when `of_case` is first asked
 
     def add(
         self, ids: np.ndarray, cases: np.ndarray, codes: np.ndarray, counts: np.ndarray
@@ -71,6 +73,7 @@ class KeypointIndex:
         keep = ~np.isin(self._ids, ids)
         removed = len(keep) - int(keep.sum())
         if removed:
+            self._by_case = None
             self._ids, self._cases = self._ids[keep], self._cases[keep]
             self._codes, self._counts = self._codes[keep], self._counts[keep]
         return removed
@@ -99,11 +102,13 @@ class KeypointIndex:
         ]
 
     def of_case(self, case_id: int) -> list[np.ndarray]:
-        """The keypoint codes of each of a case's references (one scan of the case column)."""
+        """The keypoint codes of each of a case's references, by id (a binary search of the
+        rows sorted by case, made on the first call after a change)."""
         self._merge()
+        if self._by_case is None:
+            self._by_case = CaseRows(self._cases)
         return [
-            self._codes[row, : self._counts[row]]
-            for row in np.flatnonzero(self._cases == case_id).tolist()
+            self._codes[row, : self._counts[row]] for row in self._by_case.rows(case_id).tolist()
         ]
 
     def _merge(self) -> None:
@@ -115,3 +120,4 @@ class KeypointIndex:
         self._ids, self._cases = ids[order], cases[order]
         self._codes, self._counts = codes[order], counts[order]
         self._pending = []
+        self._by_case = None

@@ -45,6 +45,8 @@ class _RebuildingIndex(ReferenceIndex):
         self._ids = np.empty(0, dtype=np.int32)  # main structure, sorted
         self._cases = np.empty(0, dtype=np.int32)  # the case of each row of the main structure
         self._dead = np.empty(0, dtype=np.int64)  # sorted positions in the main structure
+        #: The main structure's rows by case (`CaseRows`), made when first asked for.
+        self._by_case: CaseRows | None = None
         self._new_ids = np.empty(0, dtype=np.int64)
         self._new_cases = np.empty(0, dtype=np.int64)
         self._new_codes = np.empty((0, self._nbytes), dtype=np.uint8)
@@ -140,7 +142,9 @@ class _RebuildingIndex(ReferenceIndex):
         return codes
 
     def codes_of_case(self, case_id: int) -> np.ndarray:
-        rows = np.flatnonzero(self._cases == case_id)
+        if self._by_case is None:
+            self._by_case = CaseRows(self._cases)
+        rows = self._by_case.rows(case_id)
         if len(self._dead):
             rows = rows[~_contains(self._dead, rows)]
         new = self._new_codes[self._new_cases == case_id]
@@ -251,7 +255,9 @@ class _RebuildingIndex(ReferenceIndex):
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the index's arrays (see the subclass for what else is counted)."""
+        """Bytes held by the index's arrays (see the subclass for what else is counted), the
+        rows by case included once `codes_of_case` has made them."""
+        by_case = self._by_case
         return sum(
             array.nbytes
             for array in (
@@ -261,6 +267,7 @@ class _RebuildingIndex(ReferenceIndex):
                 self._new_ids,
                 self._new_cases,
                 self._new_codes,
+                *(() if by_case is None else (by_case.order, by_case.cases)),
             )
         )
 
@@ -331,6 +338,7 @@ class _RebuildingIndex(ReferenceIndex):
             order = np.argsort(ids, kind="stable")
             ids, codes, cases = ids[order], codes[order], cases[order]
         self._ids, self._cases = _compact(ids), _compact(cases)
+        self._by_case = None
         del ids, cases
         self._build(np.ascontiguousarray(codes))
 
@@ -351,6 +359,29 @@ class _RebuildingIndex(ReferenceIndex):
         self, hex_value: str, words: np.ndarray, max_distance: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unique positions in the main structure within ``max_distance``, and distances."""
+
+
+class CaseRows:
+    """The rows of a case column, found by binary search: the column's order by case (int32
+    where it fits) and the cases in that order, 8 bytes a row, instead of a scan of the whole
+    column per case (10 million rows: about 5 ms)."""
+
+    def __init__(self, cases: np.ndarray) -> None:
+        order = np.argsort(cases, kind="stable")
+        self.order = _compact(order) if len(order) else order
+        self.cases = cases[order]
+
+    def rows(self, case_id: int) -> np.ndarray:
+        """The rows of ``case_id``, in order."""
+        if not len(self.cases):
+            return np.empty(0, dtype=np.int64)
+        info = np.iinfo(self.cases.dtype)
+        if not info.min <= case_id <= info.max:
+            return np.empty(0, dtype=np.int64)
+        wanted = self.cases.dtype.type(case_id)
+        first = int(np.searchsorted(self.cases, wanted, side="left"))
+        last = int(np.searchsorted(self.cases, wanted, side="right"))
+        return self.order[first:last].astype(np.int64)
 
 
 def _compact(values: np.ndarray) -> np.ndarray:

@@ -198,6 +198,9 @@ def test_the_codes_of_a_case_are_its_live_references(cls):
     for case_id in range(7):
         assert codes(case_id) == sorted(ref.value.hex for ref in live if ref.case_id == case_id)
     assert codes(99) == []
+    more = [Reference(10**6 + i, 3, as_hash("pdq", i)) for i in range(500)]  # a rebuild's worth
+    index.add(more)
+    assert codes(3) == sorted(ref.value.hex for ref in [*live, *more] if ref.case_id == 3)
 
 
 @every_index

@@ -100,6 +100,27 @@ def test_added_and_removed_references_are_screened_as_the_oracle_says():
     assert index.remove(np.array(gone, dtype=np.int64)) == 0
 
 
+def test_the_keypoints_of_a_case_follow_additions_and_removals():
+    rows, _ = planted(seed=12, count=300)
+    index = KeypointIndex()
+
+    def of_case(case_id: int) -> list[list[int]]:
+        return [codes.tolist() for codes in index.of_case(case_id)]
+
+    def expected(live: list[Row], case_id: int) -> list[list[int]]:
+        return [codes_of(value).tolist() for _, case, value in sorted(live) if case == case_id]
+
+    add(index, rows[:200])
+    assert of_case(3) == expected(rows[:200], 3)  # asked once: the rows by case are kept
+    gone = [ref_id for ref_id, case_id, _ in rows[:200] if case_id == 3][::2]
+    index.remove(np.array(gone, dtype=np.int64))
+    add(index, rows[200:])
+    live = [row for row in rows if row[0] not in gone]
+    for case_id in range(7):
+        assert of_case(case_id) == expected(live, case_id)
+    assert of_case(99) == [] and of_case(2**40) == []
+
+
 def test_keypoint_codes_pad_each_crhash_to_max_keypoints():
     one = HashValue("crhash", "0123456789abcdef")
     full = HashValue("crhash", "fedcba9876543210" * MAX_KEYPOINTS)
