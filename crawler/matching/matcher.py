@@ -310,9 +310,9 @@ class Matcher:
         """What the case's other hashes say of the media, for its pHash hits: the nearest of
         its PDQ references to any of the media's PDQ hashes (`FLAT` when all of them are too
         flat to be indexed), and the most of one of its crhash references' keypoints in place
-        in the media (None where there is nothing to check). Both read the case's rows with
-        one scan of a case column (``codes_of_case``, ``of_case``), once per case with a pHash
-        hit, which only near pictures have."""
+        in the media (None where there is nothing to check). Both read the case's rows by
+        binary search (``codes_of_case``, ``of_case``), once per case with a pHash hit, which
+        only pictures near a reference have."""
         pdq = None
         references = self._indexes["pdq"].codes_of_case(case_id)
         values = [item.value for item in media.with_variants("pdq")]
