@@ -171,7 +171,7 @@ class Matcher:
         self._unusable: dict[str, dict[int, int]] = {algorithm: {} for algorithm in _INDEXED}
         #: References on a plain ground (`is_plain`), by id: pHash ones are held to
         #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY`.
-        self._plain: dict[str, set[int]] = {"phash": set(), _KEYPOINT: set()}
+        self._plain: dict[str, _IdSet] = {"phash": _IdSet(), _KEYPOINT: _IdSet()}
         self._keypoints = KeypointIndex()
         self.add(refs)
 
@@ -204,7 +204,7 @@ class Matcher:
             if not len(batch.ids):
                 continue
             if algorithm in self._plain:
-                self._plain[algorithm].update(batch.ids[batch.plain & batch.usable].tolist())
+                self._plain[algorithm].add(batch.ids[batch.plain & batch.usable])
             if algorithm == _KEYPOINT:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
@@ -260,7 +260,7 @@ class Matcher:
                 del unusable[ref_id]
             removed += len(gone)
         for plain in self._plain.values():
-            plain.difference_update(ids)
+            plain.discard(np.array(ids, dtype=np.int64))
         return removed + self._keypoints.remove(np.array(ids, dtype=np.int64))
 
     def reference_hex(self, algorithm: str, ref_id: int) -> str | None:
@@ -287,11 +287,12 @@ class Matcher:
                 if not self._good_enough(item.value):
                     continue
                 hits = index.query(item.value, self._variant_limit(algorithm, item.variant))
-                if algorithm == "phash" and (plain := self._plain["phash"]):
+                if algorithm == "phash" and hits and len(plain := self._plain["phash"]):
+                    kept = plain.contains(np.array([ref_id for ref_id, _ in hits]))
                     hits = [
-                        (ref_id, distance)
-                        for ref_id, distance in hits
-                        if distance <= PHASH_STRICT_THRESHOLD or ref_id not in plain
+                        hit
+                        for hit, is_plain_ref in zip(hits, kept.tolist(), strict=True)
+                        if hit[1] <= PHASH_STRICT_THRESHOLD or not is_plain_ref
                     ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
@@ -433,6 +434,46 @@ class _Corroboration:
         if self.pdq == FLAT:
             return distance <= PHASH_STRICT_THRESHOLD
         return self.pdq is not None and self.pdq <= PHASH_CONFIRM_PDQ
+
+
+class _IdSet:
+    """Reference ids as one sorted array, 8 bytes each (a Python set costs about 60 per id:
+    hundreds of MB for the plain references among millions); additions wait in parts until
+    the next lookup or removal."""
+
+    def __init__(self) -> None:
+        self._ids = np.empty(0, dtype=np.int64)
+        self._parts: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self._parts.append(np.asarray(ids, dtype=np.int64))
+
+    def discard(self, ids: np.ndarray) -> None:
+        self._merge()
+        if len(self._ids) and len(ids):
+            self._ids = self._ids[~np.isin(self._ids, ids)]
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are in the set, as a bool array."""
+        self._merge()
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(self._ids):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
+        return self._ids[at] == ids
+
+    def __contains__(self, ref_id: int) -> bool:
+        return bool(self.contains(np.array([ref_id]))[0])
+
+    def __len__(self) -> int:
+        self._merge()
+        return len(self._ids)
+
+    def _merge(self) -> None:
+        if self._parts:
+            self._ids = np.union1d(self._ids, np.concatenate(self._parts))
+            self._parts = []
 
 
 class _Rows:
