@@ -43,6 +43,7 @@ import pickle
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,12 +273,9 @@ def shared_pixels(query: Image.Image, reference: Image.Image) -> float:
     matches and RANSAC, or one picture fitted inside the other at one zoom (`_framed`: a
     preview cut to another aspect, which smooth pictures give ORB too little to align), under
     each of the query's turns and mirrors."""
-    ref = _check_luma(reference)
-    features = _Features(ref)
-    ref_detail = _detail(ref)
+    ref, features, ref_detail = _prepared(reference)
     best = 0.0
-    for name in DIHEDRAL:
-        turned = _check_luma(dihedral_apply(query, name))
+    for turned in _turns(query):
         height, width = turned.shape
         detail = _detail(turned)
         scale = np.array([[width / ref.shape[1], 0, 0], [0, height / ref.shape[0], 0]])
@@ -302,12 +300,9 @@ def shared_part(query: Image.Image, reference: Image.Image) -> float:
     only inside the box around those features (padded, at least `PART_MIN_AREA` of the query).
     Over 600 random pairs of the corpus, the only one at 0.5 or over was two star textures of
     one game, one star field recoloured."""
-    ref = _check_luma(reference)
-    features = _Features(ref)
-    ref_detail = _detail(ref)
+    ref, features, ref_detail = _prepared(reference)
     best = 0.0
-    for name in DIHEDRAL:
-        turned = _check_luma(dihedral_apply(query, name))
+    for turned in _turns(query):
         height, width = turned.shape
         aligned = features.align(turned, PART_MIN_FEATURES)
         if aligned is None:
@@ -324,6 +319,18 @@ def shared_part(query: Image.Image, reference: Image.Image) -> float:
         warped = cv2.warpAffine(ref_detail, alignment, (width, height))
         best = max(best, _correlation(_detail(turned)[region], warped[region]))
     return best
+
+
+def _prepared(reference: Image.Image) -> tuple[np.ndarray, _Features, np.ndarray]:
+    """The reference's luma at the check's size, its ORB features and its fine detail."""
+    luma = _check_luma(reference)
+    return luma, _Features(luma), _detail(luma)
+
+
+def _turns(query: Image.Image) -> Iterator[np.ndarray]:
+    """The query's luma at the check's size under each of its turns and mirrors."""
+    for name in DIHEDRAL:
+        yield _check_luma(dihedral_apply(query, name))
 
 
 class _Features:
