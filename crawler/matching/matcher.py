@@ -28,6 +28,7 @@ preferred algorithm.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -311,9 +312,10 @@ class Matcher:
         """What the case's other hashes say of the media, for its pHash hits: the nearest of
         its PDQ references to any of the media's PDQ hashes (`FLAT` when all of them are too
         flat to be indexed), and the most of one of its crhash references' keypoints in place
-        in the media (None where there is nothing to check). Both read the case's rows by
-        binary search (``codes_of_case``, ``of_case``), once per case with a pHash hit, which
-        only pictures near a reference have."""
+        in the media (None where there is nothing to check), counted only when a hit needs
+        them (`crop_evidence` is the costly part). Both read the case's rows by binary search
+        (``codes_of_case``, ``of_case``), once per case with a pHash hit, which only pictures
+        near a reference have."""
         pdq = None
         references = self._indexes["pdq"].codes_of_case(case_id)
         values = [item.value for item in media.with_variants("pdq")]
@@ -323,15 +325,18 @@ class Matcher:
             pdq = int(np.bitwise_count(probe[:, None, :] ^ references[None]).sum(axis=2).min())
         elif case_id in self._unusable["pdq"].values():
             pdq = FLAT
-        inliers = None
-        references = self._keypoints.of_case(case_id) if media.keypoints else []
-        if references:
+
+        def count_inliers() -> int | None:
+            references = self._keypoints.of_case(case_id) if media.keypoints else []
+            if not references:
+                return None
             probe = probe_codes(media.keypoints)
-            inliers = max(
+            return max(
                 crop_evidence(probe, codes, min_inliers=PHASH_EDGE_MIN_INLIERS).inliers
                 for codes in references
             )
-        return _Corroboration(pdq, inliers)
+
+        return _Corroboration(pdq, count_inliers)
 
     def _crop_matches(self, keypoints: bytes, exclude_cases: set[int]) -> list[Match]:
         probe = probe_codes(keypoints)
@@ -401,13 +406,18 @@ class Matcher:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class _Corroboration:
     """`Matcher._corroborated`: the PDQ distance and crhash inliers of one case against the
-    media, None where the case or the media has nothing to compare."""
+    media, None where the case or the media has nothing to compare; the inliers are counted
+    on first use."""
 
     pdq: int | None
-    inliers: int | None
+    count_inliers: Callable[[], int | None]
+
+    @functools.cached_property
+    def inliers(self) -> int | None:
+        return self.count_inliers()
 
     def confirms(self, distance: int, variant: str) -> bool:
         """Whether a pHash hit at ``distance`` bits through ``variant`` stands.
@@ -420,20 +430,20 @@ class _Corroboration:
         case's, or `PHASH_CONFIRM_INLIERS` keypoints in place, or, for a case whose PDQ is too
         flat to compare (`FLAT`: a dark or plain picture), the hit within
         `PHASH_STRICT_THRESHOLD`."""
-        inliers = None if variant.startswith("region") else self.inliers
-        if (
-            distance > PHASH_SURE_THRESHOLD
-            and inliers is not None
-            and inliers < PHASH_EDGE_MIN_INLIERS
-        ):
-            return False
+        region = variant.startswith("region")
+        if distance > PHASH_SURE_THRESHOLD and not region:
+            inliers = self.inliers
+            if inliers is not None and inliers < PHASH_EDGE_MIN_INLIERS:
+                return False
+        # PDQ is asked first: crhash is counted only when PDQ alone does not settle the hit.
+        if self.pdq is not None and self.pdq != FLAT and self.pdq <= PHASH_CONFIRM_PDQ:
+            return True
+        if self.pdq == FLAT and distance <= PHASH_STRICT_THRESHOLD:
+            return True
+        inliers = None if region else self.inliers
         if self.pdq is None and inliers is None:
             return True
-        if inliers is not None and inliers >= PHASH_CONFIRM_INLIERS:
-            return True
-        if self.pdq == FLAT:
-            return distance <= PHASH_STRICT_THRESHOLD
-        return self.pdq is not None and self.pdq <= PHASH_CONFIRM_PDQ
+        return inliers is not None and inliers >= PHASH_CONFIRM_INLIERS
 
 
 class _IdSet:
