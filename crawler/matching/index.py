@@ -93,7 +93,7 @@ class ReferenceIndex(ABC):
     @abstractmethod
     def codes_of_case(self, case_id: int) -> np.ndarray:
         """The packed hashes of case ``case_id``'s references, (n, bits/8) uint8, in no set
-        order (one scan of the case column)."""
+        order."""
 
     def _check_refs(self, refs: Iterable[Reference], present: Iterable[int]) -> list[Reference]:
         """The refs as a list, after checking algorithms and that no id is taken."""
