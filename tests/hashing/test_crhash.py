@@ -13,6 +13,8 @@ from benchmarks.photos import text_overlay
 from crawler.demo.samples import PHOTOS, encode, load_photo, photo_path
 from crawler.hashing import CRHASH_MIN_INLIERS, HashFormatError, HashValue, hash_media, open_luma
 from crawler.hashing.crhash import (
+    ABSENT_RADIUS,
+    CRHASH_ABSENT_MARGIN,
     CRHASH_MAX_AMBIGUITY,
     CRHASH_MIN_SCORE,
     CRHASH_PLAIN_MAX_AMBIGUITY,
@@ -170,6 +172,39 @@ def test_four_keypoints_in_place_need_distinctive_keypoints_or_close_descriptors
     """Chance placements are made of the fewest keypoints a match may have, among keypoints
     each near many of the media's: such weak evidence must be distinctive or close."""
     assert CropEvidence(inliers, score, ambiguity).is_match() is matches
+
+
+@pytest.mark.parametrize(
+    ("inliers", "absent", "matches"),
+    [
+        (CRHASH_MIN_INLIERS, CRHASH_MIN_INLIERS - CRHASH_ABSENT_MARGIN, True),
+        (CRHASH_MIN_INLIERS, CRHASH_MIN_INLIERS - CRHASH_ABSENT_MARGIN + 1, False),
+        (CRHASH_MIN_INLIERS + 2, CRHASH_MIN_INLIERS - CRHASH_ABSENT_MARGIN + 2, True),
+    ],
+)
+def test_keypoints_placed_where_the_media_has_none_count_against_a_match(inliers, absent, matches):
+    assert CropEvidence(inliers, 40, 1.0, absent).is_match() is matches
+
+
+def test_absent_counts_reference_keypoints_placed_where_the_media_has_no_keypoint():
+    """Four of eight reference keypoints in place: with the other four gone from the media
+    (a chance placement on a plain ground) no match; with them there but changed past the
+    descriptor threshold (an edit), a match."""
+    reference = codes_of(features("coffee")[0])
+    assert len(reference) == 8
+    descriptors, _ = unpack(reference)
+    gone = crop_evidence(reference[:4], reference)
+    assert (gone.inliers, gone.absent) == (4, 4)
+    assert not gone.is_match()
+    changed = (descriptors[4:] ^ np.uint64(0xFFFF_FFFF)) << np.uint64(16)
+    changed |= reference[4:] & np.uint64(0xFFFF)
+    edited = crop_evidence(np.concatenate([reference[:4], changed]), reference)
+    assert (edited.inliers, edited.absent) == (4, 0)
+    assert edited.is_match()
+    # A keypoint of the media just within the radius of where one is placed is there.
+    nudge = np.uint64(int(ABSENT_RADIUS * 0.8 * 255) << 8)
+    moved = crop_evidence(np.concatenate([reference[:4], changed + nudge]), reference)
+    assert moved.absent == 0
 
 
 def test_ambiguity_counts_the_media_keypoints_near_each_reference_keypoint():
