@@ -94,7 +94,12 @@ PHASH_EDGE_MIN_INLIERS = 2
 PHASH_CONFIRM_PDQ = 74
 PHASH_CONFIRM_INLIERS = 3
 #: `_Corroboration.pdq` of a case whose PDQ references are all too flat to match
-#: (`PDQ_MIN_QUALITY`): a PDQ to check that can never agree.
+#: (`PDQ_MIN_QUALITY`): a PDQ to check that can never agree. Such a case's pHash stands alone
+#: within `PHASH_STRICT_THRESHOLD`, and only through the media as it is or trimmed, not through
+#: a turn or mirror: each is one more chance for two low-detail pictures (a gradient, clouds, a
+#: glyph on black) to share a 64-bit hash. Over the false-alarm corpus (docs/benchmarks.md) 6 of
+#: the 36 pHash matches between pictures that share no pixels were such, all through turns and
+#: mirrors at 0-4 bits; no reference of the robustness benchmark has a PDQ that flat.
 FLAT = ALGORITHMS["pdq"].bits + 1
 #: Turns and mirrors of the whole media by name.
 _TURNS = frozenset(DIHEDRAL) - {"original"}
@@ -429,7 +434,7 @@ class _Corroboration:
         pHash alone); otherwise the media's PDQ must be within `PHASH_CONFIRM_PDQ` of the
         case's, or `PHASH_CONFIRM_INLIERS` keypoints in place, or, for a case whose PDQ is too
         flat to compare (`FLAT`: a dark or plain picture), the hit within
-        `PHASH_STRICT_THRESHOLD`."""
+        `PHASH_STRICT_THRESHOLD` through no turn or mirror."""
         region = variant.startswith("region")
         if distance > PHASH_SURE_THRESHOLD and not region:
             inliers = self.inliers
@@ -438,12 +443,17 @@ class _Corroboration:
         # PDQ is asked first: crhash is counted only when PDQ alone does not settle the hit.
         if self.pdq is not None and self.pdq != FLAT and self.pdq <= PHASH_CONFIRM_PDQ:
             return True
-        if self.pdq == FLAT and distance <= PHASH_STRICT_THRESHOLD:
+        if self.pdq == FLAT and distance <= PHASH_STRICT_THRESHOLD and not _turned(variant):
             return True
         inliers = None if region else self.inliers
         if self.pdq is None and inliers is None:
             return True
         return inliers is not None and inliers >= PHASH_CONFIRM_INLIERS
+
+
+def _turned(variant: str) -> bool:
+    """Whether ``variant`` turns or mirrors the media ("rot90", "trimmed+flipx", ...)."""
+    return variant.rsplit("+", 1)[-1] in _TURNS
 
 
 class _IdSet:

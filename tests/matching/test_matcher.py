@@ -534,6 +534,18 @@ def test_a_case_whose_pdq_is_too_flat_to_compare_holds_phash_to_the_strict_limit
     assert found == ([Match(1, 9, "phash", distance)] if matches else [])
 
 
+def test_a_case_whose_pdq_is_too_flat_to_compare_takes_no_turned_phash():
+    """Every turn and mirror is one more chance for two low-detail pictures to share a pHash:
+    a case with nothing but a flat PDQ to check takes pHash through the media as it is only."""
+    media = original("coffee")
+    turned = {item.variant: item.value for item in media.with_variants("phash")}["rot90"]
+    flat_pdq = Reference(2, 9, replace(media.get("pdq"), quality=10))
+    assert Matcher([Reference(1, 9, turned), flat_pdq]).match(media, crops=False) == []
+    assert Matcher([Reference(1, 9, turned)]).match(media, crops=False) == [
+        Match(1, 9, "phash", 0, "rot90")
+    ]
+
+
 def test_a_phash_at_the_edge_matches_when_its_case_has_no_crhash_to_check():
     """References from a hash list may carry a pHash alone: nothing to check it against."""
     media = original("coffee")
