@@ -71,21 +71,26 @@ class CropEvidence(NamedTuple):
     """The best placement of a reference's keypoints in a probe: how many were found in place
     (``inliers``), how well their descriptors agree (``score``, see `CRHASH_MIN_SCORE`), how
     many of the probe's keypoints each reference keypoint's descriptor is near, on average
-    (``ambiguity``, see `CRHASH_MAX_AMBIGUITY`), and how many reference keypoints the placement
-    puts where the probe has no keypoint at all (``absent``, see `CRHASH_ABSENT_MARGIN`)."""
+    (``ambiguity``, see `CRHASH_MAX_AMBIGUITY`), how many reference keypoints the placement
+    puts where the probe has no keypoint at all (``absent``, see `CRHASH_ABSENT_MARGIN`), and
+    how many keypoints the reference has (``keypoints``)."""
 
     inliers: int
     score: int
     ambiguity: float = 0.0
     absent: int = 0
+    keypoints: int = MAX_KEYPOINTS
 
     def is_match(self, min_inliers: int = CRHASH_MIN_INLIERS, *, plain: bool = False) -> bool:
         """Enough inliers scoring enough, from keypoints not alike everywhere: at most
         `CRHASH_MAX_AMBIGUITY`, or against a reference on a plain ground (``plain``)
         `CRHASH_PLAIN_MAX_AMBIGUITY`; with `CRHASH_WEAK_INLIERS` or fewer in place, either
         distinctive keypoints or close descriptors (`CRHASH_WEAK_MAX_AMBIGUITY`,
-        `CRHASH_WEAK_MIN_SCORE`); and `CRHASH_ABSENT_MARGIN` more keypoints in place than
-        placed where the probe has none."""
+        `CRHASH_WEAK_MIN_SCORE`); `CRHASH_ABSENT_MARGIN` more keypoints in place than
+        placed where the probe has none; and a reference of more keypoints than ``min_inliers``:
+        one of just that many has nothing left to check a placement of all of them by (over the
+        false-alarm corpus, one flag's four keypoints were all in place in four unrelated
+        pictures, two of them screenshots)."""
         weak = (
             self.inliers <= CRHASH_WEAK_INLIERS
             and self.score < CRHASH_WEAK_MIN_SCORE
@@ -97,6 +102,7 @@ class CropEvidence(NamedTuple):
             and self.ambiguity <= max_ambiguity(plain)
             and not weak
             and self.absent <= self.inliers - CRHASH_ABSENT_MARGIN
+            and self.keypoints > min_inliers
         )
 
 
@@ -251,9 +257,11 @@ def crop_evidence(
     scores = descriptor_threshold + 1 - distances[pairs[:, 0], pairs[:, 1]].astype(np.int64)
     ambiguity = len(pairs) / max(1, len(ref_desc))
     if ambiguity > max_ambiguity:
-        return CropEvidence(0, 0, ambiguity)
+        return CropEvidence(0, 0, ambiguity, keypoints=len(ref_desc))
     if len(np.unique(pairs[:, 1])) < 2:
-        return CropEvidence(min(1, len(pairs)), int(scores.max(initial=0)), ambiguity)
+        return CropEvidence(
+            min(1, len(pairs)), int(scores.max(initial=0)), ambiguity, keypoints=len(ref_desc)
+        )
     # Candidates grouped by reference keypoint, so that a proposal's best candidate in place
     # per reference keypoint is one `np.maximum.reduceat`.
     order = np.argsort(pairs[:, 1], kind="stable")
@@ -261,7 +269,7 @@ def crop_evidence(
     groups = np.flatnonzero(np.diff(pairs[:, 1], prepend=-1))
     found = complex_points(probe_pos)[pairs[:, 0]]
     expected = complex_points(ref_pos)[pairs[:, 1]]
-    best = CropEvidence(1, int(scores.max()), ambiguity)
+    best = CropEvidence(1, int(scores.max()), ambiguity, keypoints=len(ref_desc))
     best_placement: tuple[int, complex] | None = None  # (candidate, zoom and turn)
     # Every two candidates (a, b), a < b, as one array each: the proposals.
     a, b = np.triu_indices(len(pairs), k=1)
@@ -292,7 +300,9 @@ def crop_evidence(
             pick = pick[np.lexsort((counts[pick], totals[pick]))[-1]]
         else:
             pick = np.lexsort((totals, counts))[-1]
-        candidate = CropEvidence(int(counts[pick]), int(totals[pick]), ambiguity)
+        candidate = CropEvidence(
+            int(counts[pick]), int(totals[pick]), ambiguity, keypoints=len(ref_desc)
+        )
         if _better(candidate, best, min_inliers):
             best = candidate
             best_placement = (int(first[pick]), complex(zoom_turn[pick]))

@@ -101,11 +101,11 @@ def test_a_crop_scores_well_above_the_minimum():
 
 
 def test_chance_inliers_near_the_descriptor_threshold_do_not_match():
-    """Four keypoints in place whose descriptors differ by 9-10 bits (the unrelated pair the
-    benchmark flagged before the score was required) are refused; the same four with close
-    descriptors match."""
-    reference = codes_of(features("coffee")[0])[:4]
-    descriptors, positions = unpack(reference)
+    """Four keypoints (of five) in place whose descriptors differ by 9-10 bits (the unrelated
+    pair the benchmark flagged before the score was required) are refused; the same four with
+    close descriptors match."""
+    reference = codes_of(features("coffee")[0])[:5]
+    descriptors, positions = unpack(reference[:4])
 
     def probe_with(differing_bits: list[int]) -> np.ndarray:
         flipped = [
@@ -205,6 +205,17 @@ def test_absent_counts_reference_keypoints_placed_where_the_media_has_no_keypoin
     nudge = np.uint64(int(ABSENT_RADIUS * 0.8 * 255) << 8)
     moved = crop_evidence(np.concatenate([reference[:4], changed + nudge]), reference)
     assert moved.absent == 0
+
+
+def test_a_reference_of_no_more_keypoints_than_a_match_needs_matches_nothing_alone():
+    """With every keypoint in place there is none left to check the placement by."""
+    reference = codes_of(features("coffee")[0])
+    least = reference[:CRHASH_MIN_INLIERS]
+    evidence = crop_evidence(least, least)
+    assert (evidence.inliers, evidence.keypoints, evidence.absent) == (4, 4, 0)
+    assert not evidence.is_match()
+    one_more = reference[: CRHASH_MIN_INLIERS + 1]
+    assert crop_evidence(one_more, one_more).is_match()
 
 
 def test_ambiguity_counts_the_media_keypoints_near_each_reference_keypoint():
