@@ -93,6 +93,12 @@ PHASH_EDGE_MIN_INLIERS = 2
 #: keypoints in place: `motorcycle` padded 20% and blurred, at 74 and two, is the closest.
 PHASH_CONFIRM_PDQ = 74
 PHASH_CONFIRM_INLIERS = 3
+#: `PHASH_CONFIRM_PDQ` for a pHash reference on a plain ground (quality under
+#: `PHASH_MIN_QUALITY`), whose 64 bits say little more than where the subject sits: the
+#: robustness benchmark's copies of such references that pHash finds (`hubble`, `smarties`,
+#: `pca_test1`, `scenetext02`: 52 copies) have PDQ within 40 bits, while over the false-alarm
+#: corpus three near-plain pictures matched `fog.png` (98% plain) at 0 bits with PDQ at 56-70.
+PHASH_PLAIN_CONFIRM_PDQ = 50
 #: `_Corroboration.pdq` of a case whose PDQ references are all too flat to match
 #: (`PDQ_MIN_QUALITY`): a PDQ to check that can never agree. Such a case's pHash stands alone
 #: within `PHASH_STRICT_THRESHOLD`, and only through the media as it is or trimmed, not through
@@ -293,19 +299,28 @@ class Matcher:
                 if not self._good_enough(item.value):
                     continue
                 hits = index.query(item.value, self._variant_limit(algorithm, item.variant))
+                plain_hits: set[int] = set()  # pHash references on a plain ground among hits
                 if algorithm == "phash" and hits and len(plain := self._plain["phash"]):
                     kept = plain.contains(np.array([ref_id for ref_id, _ in hits]))
+                    plain_hits = {
+                        ref_id
+                        for (ref_id, _), is_plain_ref in zip(hits, kept.tolist(), strict=True)
+                        if is_plain_ref
+                    }
                     hits = [
                         hit
-                        for hit, is_plain_ref in zip(hits, kept.tolist(), strict=True)
-                        if hit[1] <= PHASH_STRICT_THRESHOLD or not is_plain_ref
+                        for hit in hits
+                        if hit[1] <= PHASH_STRICT_THRESHOLD or hit[0] not in plain_hits
                     ]
                 cases = index.case_ids(ref_id for ref_id, _ in hits) if hits else []
                 for (ref_id, distance), case_id in zip(hits, cases, strict=True):
                     if algorithm == "phash":
                         if case_id not in corroborated:
                             corroborated[case_id] = self._corroborated(case_id, media)
-                        if not corroborated[case_id].confirms(distance, item.variant):
+                        confirmed = corroborated[case_id].confirms(
+                            distance, item.variant, plain=ref_id in plain_hits
+                        )
+                        if not confirmed:
                             continue
                     self._keep(best, Match(ref_id, case_id, algorithm, distance, item.variant))
         if crops and media.keypoints and len(self._keypoints):
@@ -424,15 +439,19 @@ class _Corroboration:
     def inliers(self) -> int | None:
         return self.count_inliers()
 
-    def confirms(self, distance: int, variant: str) -> bool:
-        """Whether a pHash hit at ``distance`` bits through ``variant`` stands.
+    def confirms(self, distance: int, variant: str, *, plain: bool = False) -> bool:
+        """Whether a pHash hit at ``distance`` bits through ``variant`` stands (``plain``: the
+        reference is on a plain ground, and its PDQ must be within `PHASH_PLAIN_CONFIRM_PDQ`).
 
         crhash counts only for the media as a whole, not for a picture shown inside it
         (``"region"`` variants: crhash does not place such zooms). Over `PHASH_SURE_THRESHOLD`
         bits, `PHASH_EDGE_MIN_INLIERS` keypoints must be in place wherever crhash can be
-        checked. Then a case with neither PDQ nor crhash to check keeps the hit (a hash list's
-        pHash alone); otherwise the media's PDQ must be within `PHASH_CONFIRM_PDQ` of the
-        case's, or `PHASH_CONFIRM_INLIERS` keypoints in place, or, for a case whose PDQ is too
+        checked, and a case with PDQ but no crhash to check takes no such hit (flags with three
+        stripes come within 10 bits of each other, their PDQs within 74). Then a case with
+        neither PDQ nor crhash to check keeps the hit (a hash list's pHash alone); otherwise the
+        media's PDQ must be within `PHASH_CONFIRM_PDQ` of the case's (`PHASH_PLAIN_CONFIRM_PDQ`
+        for a reference on a plain ground), or `PHASH_CONFIRM_INLIERS` keypoints in place, or,
+        for a case whose PDQ is too
         flat to compare (`FLAT`: a dark or plain picture), the hit within
         `PHASH_STRICT_THRESHOLD` through no turn or mirror."""
         region = variant.startswith("region")
@@ -440,8 +459,11 @@ class _Corroboration:
             inliers = self.inliers
             if inliers is not None and inliers < PHASH_EDGE_MIN_INLIERS:
                 return False
+            if inliers is None and self.pdq is not None:
+                return False  # no keypoints to check: a PDQ as loose as 74 bits is not enough
         # PDQ is asked first: crhash is counted only when PDQ alone does not settle the hit.
-        if self.pdq is not None and self.pdq != FLAT and self.pdq <= PHASH_CONFIRM_PDQ:
+        pdq_limit = PHASH_PLAIN_CONFIRM_PDQ if plain else PHASH_CONFIRM_PDQ
+        if self.pdq is not None and self.pdq != FLAT and self.pdq <= pdq_limit:
             return True
         if self.pdq == FLAT and distance <= PHASH_STRICT_THRESHOLD and not _turned(variant):
             return True

@@ -24,7 +24,12 @@ from crawler.hashing import (
 from crawler.hashing.crhash import CRHASH_MIN_SCORE, codes_of, unpack
 from crawler.hashing.phash import PHASH_MIN_QUALITY
 from crawler.matching import Match, Matcher, Reference
-from crawler.matching.matcher import PHASH_STRICT_THRESHOLD, PHASH_SURE_THRESHOLD
+from crawler.matching.matcher import (
+    PHASH_CONFIRM_PDQ,
+    PHASH_PLAIN_CONFIRM_PDQ,
+    PHASH_STRICT_THRESHOLD,
+    PHASH_SURE_THRESHOLD,
+)
 
 #: Scenes only: see tests/hashing/test_pdq.py for why textures are kept out.
 CASE_PHOTOS = {101: "astronaut", 102: "coffee", 103: "chelsea", 104: "motorcycle", 105: "rocket"}
@@ -544,6 +549,35 @@ def test_a_case_whose_pdq_is_too_flat_to_compare_takes_no_turned_phash():
     assert Matcher([Reference(1, 9, turned)]).match(media, crops=False) == [
         Match(1, 9, "phash", 0, "rot90")
     ]
+
+
+def test_a_phash_at_the_edge_needs_keypoints_when_its_case_has_a_pdq():
+    """Over PHASH_SURE_THRESHOLD bits pHash needs crhash keypoints in place: a case with a PDQ
+    (within PHASH_CONFIRM_PDQ, loose) but no crhash to check takes no such match."""
+    media = original("coffee")
+    edge = Reference(1, 9, flipped(media.get("phash"), 10))
+    pdq = Reference(2, 9, flipped(media.get("pdq"), 40))
+    assert Matcher([edge, pdq]).match(media, crops=False) == []
+    near = Reference(1, 9, flipped(media.get("phash"), PHASH_SURE_THRESHOLD))
+    assert Matcher([near, pdq]).match(media, crops=False) == [
+        Match(1, 9, "phash", PHASH_SURE_THRESHOLD)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pdq_bits", "matches"), [(PHASH_PLAIN_CONFIRM_PDQ, True), (PHASH_PLAIN_CONFIRM_PDQ + 2, False)]
+)
+def test_a_phash_reference_on_a_plain_ground_needs_a_nearer_pdq(pdq_bits, matches):
+    """A plain-ground pHash says little more than where the subject sits: the PDQ backing it
+    must be within PHASH_PLAIN_CONFIRM_PDQ, not the looser PHASH_CONFIRM_PDQ."""
+    media = original("coffee")
+    assert PHASH_PLAIN_CONFIRM_PDQ + 2 <= PHASH_CONFIRM_PDQ
+    refs = [
+        Reference(1, 9, replace(media.get("phash"), quality=PHASH_MIN_QUALITY - 1)),
+        Reference(2, 9, flipped(media.get("pdq"), pdq_bits)),
+    ]
+    found = Matcher(refs).match(media, crops=False)
+    assert found == ([Match(1, 9, "phash", 0)] if matches else [])
 
 
 def test_a_phash_at_the_edge_matches_when_its_case_has_no_crhash_to_check():
