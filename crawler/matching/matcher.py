@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -51,6 +52,7 @@ from crawler.matching.exact import ExactIndex
 from crawler.matching.index import Reference, ReferenceIndex
 from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 from crawler.matching.multi_index import MultiIndexHashIndex
+from crawler.matching.rebuilding import sorted_contains
 
 #: The algorithms held in a `ReferenceIndex` (queried by Hamming distance), best `preference`
 #: first: the order matches are looked for in.
@@ -181,6 +183,8 @@ class Matcher:
         #: References that can never match, by algorithm: id -> case (a PDQ too flat to hash
         #: still tells `_corroborated` that its case's picture is flat).
         self._unusable: dict[str, dict[int, int]] = {algorithm: {} for algorithm in _INDEXED}
+        #: How many of each case's PDQ references are unusable (`_corroborated` asks per case).
+        self._flat_cases: Counter[int] = Counter()
         #: References on a plain ground (`is_plain`), by id: pHash ones are held to
         #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY`.
         self._plain: dict[str, _IdSet] = {"phash": _IdSet(), _KEYPOINT: _IdSet()}
@@ -227,9 +231,12 @@ class Matcher:
             self._indexes[algorithm].add_codes(
                 batch.ids[usable], batch.codes[usable], batch.cases[usable]
             )
+            flat_cases = batch.cases[~usable].tolist()
             self._unusable[algorithm].update(
-                zip(batch.ids[~usable].tolist(), batch.cases[~usable].tolist(), strict=True)
+                zip(batch.ids[~usable].tolist(), flat_cases, strict=True)
             )
+            if algorithm == "pdq":
+                self._flat_cases.update(flat_cases)
 
     def _first_taken(self, algorithm: str, ids: np.ndarray) -> int | None:
         """The row of the first id already present or repeated in ``ids``, or None."""
@@ -269,7 +276,11 @@ class Matcher:
             unusable = self._unusable[algorithm]
             gone = [ref_id for ref_id in ids if ref_id in unusable]
             for ref_id in gone:
-                del unusable[ref_id]
+                case_id = unusable.pop(ref_id)
+                if algorithm == "pdq":
+                    self._flat_cases[case_id] -= 1
+                    if not self._flat_cases[case_id]:
+                        del self._flat_cases[case_id]
             removed += len(gone)
         for plain in self._plain.values():
             plain.discard(np.array(ids, dtype=np.int64))
@@ -343,7 +354,7 @@ class Matcher:
             packed = bytes.fromhex("".join(value.hex for value in values))
             probe = np.frombuffer(packed, dtype=np.uint8).reshape(len(values), -1)
             pdq = int(np.bitwise_count(probe[:, None, :] ^ references[None]).sum(axis=2).min())
-        elif case_id in self._unusable["pdq"].values():
+        elif self._flat_cases[case_id]:
             pdq = FLAT
 
         def count_inliers() -> int | None:
@@ -499,11 +510,7 @@ class _IdSet:
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Which of ``ids`` are in the set, as a bool array."""
         self._merge()
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(self._ids):
-            return np.zeros(len(ids), dtype=bool)
-        at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
-        return self._ids[at] == ids
+        return sorted_contains(self._ids, np.asarray(ids, dtype=np.int64))
 
     def __contains__(self, ref_id: int) -> bool:
         return bool(self.contains(np.array([ref_id]))[0])

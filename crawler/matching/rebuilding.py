@@ -146,7 +146,7 @@ class _RebuildingIndex(ReferenceIndex):
             self._by_case = CaseRows(self._cases)
         rows = self._by_case.rows(case_id)
         if len(self._dead):
-            rows = rows[~_contains(self._dead, rows)]
+            rows = rows[~sorted_contains(self._dead, rows)]
         new = self._new_codes[self._new_cases == case_id]
         return np.concatenate([self._main_codes()[rows], new]) if len(rows) else new
 
@@ -180,7 +180,7 @@ class _RebuildingIndex(ReferenceIndex):
         if len(self._ids):
             pos, distances = self._search_main(value.hex, words, max_distance)
             if len(self._dead):
-                live = ~_contains(self._dead, pos)
+                live = ~sorted_contains(self._dead, pos)
                 pos, distances = pos[live], distances[live]
             id_parts.append(self._ids.take(pos).astype(np.int64))
             distance_parts.append(distances)
@@ -214,7 +214,7 @@ class _RebuildingIndex(ReferenceIndex):
         if len(self._ids) and len(codes):
             rows, pos, distances = self._search_main_many(codes, max_distance)
             if len(self._dead):
-                live = ~_contains(self._dead, pos)
+                live = ~sorted_contains(self._dead, pos)
                 rows, pos, distances = rows[live], pos[live], distances[live]
             row_parts.append(rows)
             id_parts.append(self._ids.take(pos).astype(np.int64))
@@ -274,7 +274,7 @@ class _RebuildingIndex(ReferenceIndex):
     def _locate(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which ids are live in the main structure, and their positions there."""
         pos, found = _search(self._ids, ids)
-        found[found] = ~_contains(self._dead, pos[found])
+        found[found] = ~sorted_contains(self._dead, pos[found])
         return found, pos
 
     def _check_new_ids(self, ids: np.ndarray) -> None:
@@ -413,7 +413,7 @@ def _distances(words: np.ndarray, query: np.ndarray) -> np.ndarray:
     return total
 
 
-def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+def sorted_contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Which of ``values`` occur in ``sorted_values``."""
     if not len(sorted_values):
         return np.zeros(len(values), dtype=bool)

@@ -539,6 +539,21 @@ def test_a_case_whose_pdq_is_too_flat_to_compare_holds_phash_to_the_strict_limit
     assert found == ([Match(1, 9, "phash", distance)] if matches else [])
 
 
+def test_a_case_whose_flat_pdq_is_removed_is_no_longer_held_to_the_strict_limit():
+    media = original("coffee")
+    refs = [
+        Reference(1, 9, flipped(media.get("phash"), 6)),
+        Reference(2, 9, replace(media.get("pdq"), quality=10)),
+        Reference(3, 9, replace(flipped(media.get("pdq"), 2), quality=10)),
+    ]
+    matcher = Matcher(refs)
+    assert matcher.match(media, crops=False) == []
+    assert matcher.remove([2]) == 1
+    assert matcher.match(media, crops=False) == []  # one flat PDQ left
+    assert matcher.remove([3]) == 1
+    assert matcher.match(media, crops=False) == [Match(1, 9, "phash", 6)]  # pHash alone
+
+
 def test_a_case_whose_pdq_is_too_flat_to_compare_takes_no_turned_phash():
     """Every turn and mirror is one more chance for two low-detail pictures to share a pHash:
     a case with nothing but a flat PDQ to check takes pHash through the media as it is only."""
