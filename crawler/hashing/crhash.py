@@ -256,12 +256,14 @@ def crop_evidence(
     pairs = np.argwhere(distances <= descriptor_threshold)
     scores = descriptor_threshold + 1 - distances[pairs[:, 0], pairs[:, 1]].astype(np.int64)
     ambiguity = len(pairs) / max(1, len(ref_desc))
+
+    def evidence(inliers: int, score: int) -> CropEvidence:
+        return CropEvidence(inliers, score, ambiguity, keypoints=len(ref_desc))
+
     if ambiguity > max_ambiguity:
-        return CropEvidence(0, 0, ambiguity, keypoints=len(ref_desc))
+        return evidence(0, 0)
     if len(np.unique(pairs[:, 1])) < 2:
-        return CropEvidence(
-            min(1, len(pairs)), int(scores.max(initial=0)), ambiguity, keypoints=len(ref_desc)
-        )
+        return evidence(min(1, len(pairs)), int(scores.max(initial=0)))
     # Candidates grouped by reference keypoint, so that a proposal's best candidate in place
     # per reference keypoint is one `np.maximum.reduceat`.
     order = np.argsort(pairs[:, 1], kind="stable")
@@ -269,7 +271,7 @@ def crop_evidence(
     groups = np.flatnonzero(np.diff(pairs[:, 1], prepend=-1))
     found = complex_points(probe_pos)[pairs[:, 0]]
     expected = complex_points(ref_pos)[pairs[:, 1]]
-    best = CropEvidence(1, int(scores.max()), ambiguity, keypoints=len(ref_desc))
+    best = evidence(1, int(scores.max()))
     best_placement: tuple[int, complex] | None = None  # (candidate, zoom and turn)
     # Every two candidates (a, b), a < b, as one array each: the proposals.
     a, b = np.triu_indices(len(pairs), k=1)
@@ -300,9 +302,7 @@ def crop_evidence(
             pick = pick[np.lexsort((counts[pick], totals[pick]))[-1]]
         else:
             pick = np.lexsort((totals, counts))[-1]
-        candidate = CropEvidence(
-            int(counts[pick]), int(totals[pick]), ambiguity, keypoints=len(ref_desc)
-        )
+        candidate = evidence(int(counts[pick]), int(totals[pick]))
         if _better(candidate, best, min_inliers):
             best = candidate
             best_placement = (int(first[pick]), complex(zoom_turn[pick]))
