@@ -462,9 +462,8 @@ class _Corroboration:
         neither PDQ nor crhash to check keeps the hit (a hash list's pHash alone); otherwise the
         media's PDQ must be within `PHASH_CONFIRM_PDQ` of the case's (`PHASH_PLAIN_CONFIRM_PDQ`
         for a reference on a plain ground), or `PHASH_CONFIRM_INLIERS` keypoints in place, or,
-        for a case whose PDQ is too
-        flat to compare (`FLAT`: a dark or plain picture), the hit within
-        `PHASH_STRICT_THRESHOLD` through no turn or mirror."""
+        for a case whose PDQ is too flat to compare (`FLAT`: a dark or plain picture), the hit
+        within `PHASH_STRICT_THRESHOLD` through no turn or mirror."""
         region = variant.startswith("region")
         if distance > PHASH_SURE_THRESHOLD and not region:
             inliers = self.inliers
