@@ -64,6 +64,12 @@ MEDIA_FAILED_PREFIX = f"{MEDIA_FAILED}/"
 MEDIA_SKIPPED_PREFIX = "repostwatch/media/skipped/"
 #: Animations and videos whose frames were hashed only up to the pixel budget.
 MEDIA_OVER_PIXEL_BUDGET = "repostwatch/media/over_pixel_budget"
+#: Crop (crhash) matches dropped because the media's pixels where the match placed the
+#: reference did not hash near its crpdq (`crawler.hashing.crpdq`) ...
+CROPS_REFUSED = "repostwatch/media/crops_refused"
+#: ... and crop matches kept without that check: matched from the media cache (no bytes to
+#: check), or the bytes would not decode again.
+CROPS_UNCHECKED = "repostwatch/media/crops_unchecked"
 
 # --- video delivery (crawler/crawling/video_fetch.py) -------------------------------------------
 #: Large progressive videos sampled through Range requests, the bytes fetched for them (probe

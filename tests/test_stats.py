@@ -31,6 +31,8 @@ KNOWN = {
     "MEDIA_FAILED_PREFIX": "repostwatch/media/failed/",
     "MEDIA_SKIPPED_PREFIX": "repostwatch/media/skipped/",
     "MEDIA_OVER_PIXEL_BUDGET": "repostwatch/media/over_pixel_budget",
+    "CROPS_REFUSED": "repostwatch/media/crops_refused",
+    "CROPS_UNCHECKED": "repostwatch/media/crops_unchecked",
     "VIDEO_RANGED": "repostwatch/video/ranged",
     "VIDEO_RANGED_BYTES": "repostwatch/video/ranged_bytes",
     "VIDEO_DENSE_WINDOWS": "repostwatch/video/dense_windows",

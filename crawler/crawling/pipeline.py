@@ -21,7 +21,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -63,10 +63,15 @@ from crawler.crawling.video_fetch import (
 )
 from crawler.db import evidence as evidence_store
 from crawler.hashing import MediaError, MediaHashes, hash_media
+from crawler.hashing.algorithms import CRPDQ
+from crawler.hashing.crpdq import RegionCheck, region_distances
 from crawler.hashing.types import Delivery, FrameHash, media_hashes_from_json
 from crawler.items import MediaPage
+from crawler.matching import Match
 from crawler.matching.video import VideoMatcher
 from crawler.stats import (
+    CROPS_REFUSED,
+    CROPS_UNCHECKED,
     FLAGS_REPLAYED,
     MEDIA_HASHED,
     MEDIA_MATCHED,
@@ -447,7 +452,8 @@ class HashMatchPipeline:
                 return await self._sampled(url, fetched, delivered.hashes)
             return await self._hash(url, fetched, delivered)
         try:
-            return await self._matched(url, media_hashes_from_json(fetched.hashes))
+            again = functools.partial(self._body_again, url, referer)
+            return await self._matched(url, media_hashes_from_json(fetched.hashes), again=again)
         except Exception as exc:  # an unreadable cache entry costs this media, not the page
             return self.media.media_failed(url, "download", f"{exc.__class__.__name__}: {exc}")
 
@@ -486,7 +492,7 @@ class HashMatchPipeline:
         self.stats.inc_value(MEDIA_HASHED)
         self.stats.inc_value(media_hashed(hashes.kind))
         self.media.remember(url, response, hashes)
-        outcome = await self._matched(url, hashes)
+        outcome = await self._matched(url, hashes, delivered.body)
         if outcome.matches and self.evidence is not None and delivered.delivery is None:
             # Only matched media read whole (a prefix or a sample is never sealed as if it
             # were the file), encrypted at once (off the reactor); the plaintext goes with the
@@ -521,11 +527,25 @@ class HashMatchPipeline:
         return await loop.run_in_executor(self.matching, self.references.video_lines, frames)
 
     # --- matching ---------------------------------------------------------------------------
-    async def _matched(self, url: str, hashes: MediaHashes) -> MediaOutcome:
+    async def _matched(
+        self,
+        url: str,
+        hashes: MediaHashes,
+        body: bytes | None = None,
+        *,
+        again: Callable[[], Awaitable[bytes | None]] | None = None,
+    ) -> MediaOutcome:
         """Match on the matching thread: the work grows with the references (crhash screens
-        every one, videos compare frames), and reference updates run on the same thread."""
+        every one, videos compare frames), and reference updates run on the same thread. Crop
+        matches are then checked on the media's bytes (`_region_checked`): ``body``, or for
+        media matched from the media cache what ``again`` fetches, only when one needs it."""
         loop = asyncio.get_running_loop()
-        found, keys = await loop.run_in_executor(self.matching, self._match_and_name, hashes)
+        found, keys, checks = await loop.run_in_executor(
+            self.matching, self._match_and_name, hashes
+        )
+        if body is None and again is not None and any(c is not None for c in checks):
+            body = await again()
+        found = await self._region_checked(url, found, checks, body)
         if hashes.delivery is not None:
             found = [
                 (match, _with_delivery(evidence, hashes.delivery)) for match, evidence in found
@@ -543,10 +563,70 @@ class HashMatchPipeline:
             reference_keys=tuple(keys.items()),
         )
 
-    def _match_and_name(self, hashes: MediaHashes) -> tuple[list, dict]:
-        """Matches, and what their references are called (on the matching thread)."""
+    async def _body_again(self, url: str, referer: str) -> bytes | None:
+        """``url``'s bytes, downloaded again whole: media matched from the media cache has
+        only its hashes, and a crop match is checked on the pixels. None when that fails."""
+        try:
+            response = await self.media.download(self.media.media_request(url, referer))
+        except Exception as exc:
+            logger.warning("Could not fetch %s again to check a crop match: %s", url, exc)
+            return None
+        return response.body if response.status == 200 else None
+
+    def _match_and_name(self, hashes: MediaHashes) -> tuple[list, dict, list]:
+        """Matches, what their references are called, and each one's region check (None but
+        for crop matches: `Matcher.region_check`), on the matching thread."""
         found = self.references.match(hashes)
-        return found, self.references.keys_in_memory(match for match, _ in found)
+        keys = self.references.keys_in_memory(match for match, _ in found)
+        checks = [self.references.matcher.region_check(match) for match, _ in found]
+        return found, keys, checks
+
+    async def _region_checked(
+        self,
+        url: str,
+        found: list[tuple[Match, str | None]],
+        checks: list[RegionCheck | None],
+        body: bytes | None,
+    ) -> list[tuple[Match, str | None]]:
+        """``found`` without the crop matches whose region check fails: the media's pixels
+        where the match placed the reference, hashed in the hashing pool
+        (`region_distances`), more than `CRPDQ.threshold` bits from the case's crpdq. A kept
+        crop match's evidence gets the distance (``"region_bits"``). Without bytes (a media
+        cache hit that could not be fetched again) or when they fail to decode, crop matches
+        stand unchecked (`CROPS_UNCHECKED`): a flag is not dropped for want of a check."""
+        wanted = [check for check in checks if check is not None]
+        if not wanted:
+            return found
+        if body is None:
+            self.stats.inc_value(CROPS_UNCHECKED, len(wanted))
+            logger.warning("Crop matches of %s kept unchecked: its bytes could not be read", url)
+            return found
+        work = functools.partial(region_distances, body, wanted, max_pixels=self.max_pixels)
+        try:
+            distances = iter(await asyncio.get_running_loop().run_in_executor(self.hasher, work))
+        except (MediaError, HashTimeout, BrokenProcessPool) as exc:
+            self.stats.inc_value(CROPS_UNCHECKED, len(wanted))
+            logger.warning("Crop matches of %s kept unchecked: %s", url, exc)
+            return found
+        kept = []
+        for (match, evidence), check in zip(found, checks, strict=True):
+            if check is None:
+                kept.append((match, evidence))
+                continue
+            bits = next(distances)
+            if bits > CRPDQ.threshold:
+                self.stats.inc_value(CROPS_REFUSED)
+                logger.info(
+                    "Crop match of %s to case %s refused: the region is %s bits from the "
+                    "reference's (over %s)",
+                    url,
+                    match.case_id,
+                    bits,
+                    CRPDQ.threshold,
+                )
+                continue
+            kept.append((match, _with_region(evidence, bits)))
+        return kept
 
 
 #: Digests of the bytes hashed: dropped when those bytes are only a prefix of the file.
@@ -558,6 +638,13 @@ def _with_previews(evidence: str | None, kinds: list[str]) -> str:
     a reference frame (``"previews"``: ``["poster", "storyboard"]``)."""
     found = json.loads(evidence) if evidence else {}
     found["previews"] = kinds
+    return json.dumps(found)
+
+
+def _with_region(evidence: str | None, bits: int) -> str:
+    """A crop match's evidence JSON with its region check's distance (``"region_bits"``)."""
+    found = json.loads(evidence) if evidence else {}
+    found["region_bits"] = bits
     return json.dumps(found)
 
 

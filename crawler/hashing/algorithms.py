@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, get_args
 
-Kind = Literal["exact", "perceptual", "keypoint"]
+Kind = Literal["exact", "perceptual", "keypoint", "check"]
 #: How an algorithm's hashes are compared: ``"exact"`` digests must be equal; ``"perceptual"``
 #: hashes match within a Hamming distance (`BruteForceIndex` and `MultiIndexHashIndex` hold
-#: them); ``"keypoint"`` hashes are sets of local features matched by geometric verification.
+#: them); ``"keypoint"`` hashes are sets of local features matched by geometric verification;
+#: ``"check"`` hashes never match on their own: they confirm another algorithm's match within a
+#: Hamming distance (crpdq confirms crhash's, see `crawler.hashing.crpdq`).
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 _HEX = re.compile(r"^[0-9a-f]*$")
@@ -123,10 +125,14 @@ PDQ = Algorithm("pdq", bits=256, kind="perceptual", threshold=31, preference=2)
 #: 1 to 8 keypoints of 64 bits (16 to 128 hex digits); see `crawler.hashing.crhash`. Ranked
 #: after every global hash: a crop is the weakest evidence of the same picture.
 CRHASH = Algorithm("crhash", bits=512, kind="keypoint", threshold=None, preference=4, unit_bits=64)
+#: PDQ of the box a reference's crhash keypoints span; a crop match stands only where the media
+#: hashes within ``threshold`` of it there (`crawler.hashing.crpdq`; docs/benchmarks.md shows
+#: the measurements behind the number).
+CRPDQ = Algorithm("crpdq", bits=256, kind="check", threshold=72, preference=5)
 
 #: Every algorithm RepostWatch stores, by name, in the order hash lists document them.
 ALGORITHMS: Mapping[str, Algorithm] = MappingProxyType(
-    {spec.name: spec for spec in (SHA256, MD5, PHASH, PDQ, CRHASH)}
+    {spec.name: spec for spec in (SHA256, MD5, PHASH, PDQ, CRHASH, CRPDQ)}
 )
 
 

@@ -72,14 +72,18 @@ class CropEvidence(NamedTuple):
     (``inliers``), how well their descriptors agree (``score``, see `CRHASH_MIN_SCORE`), how
     many of the probe's keypoints each reference keypoint's descriptor is near, on average
     (``ambiguity``, see `CRHASH_MAX_AMBIGUITY`), how many reference keypoints the placement
-    puts where the probe has no keypoint at all (``absent``, see `CRHASH_ABSENT_MARGIN`), and
-    how many keypoints the reference has (``keypoints``)."""
+    puts where the probe has no keypoint at all (``absent``, see `CRHASH_ABSENT_MARGIN`),
+    how many keypoints the reference has (``keypoints``), and where the best placement, fitted to
+    its inliers, puts the reference (``placement``: ``(zoom_turn, shift)``, a point ``p`` of
+    the reference lands at ``shift + zoom_turn * p`` in the probe, both as `complex_points` in
+    shares of each picture's longer side; None when nothing was placed)."""
 
     inliers: int
     score: int
     ambiguity: float = 0.0
     absent: int = 0
     keypoints: int = MAX_KEYPOINTS
+    placement: tuple[complex, complex] | None = None
 
     def is_match(self, min_inliers: int = CRHASH_MIN_INLIERS, *, plain: bool = False) -> bool:
         """Enough inliers scoring enough, from keypoints not alike everywhere: at most
@@ -309,9 +313,36 @@ def crop_evidence(
     if best_placement is None:
         return best
     anchor, zoom_turn = best_placement
-    placed_all = found[anchor] + (complex_points(ref_pos) - expected[anchor]) * zoom_turn
+    shift = complex(found[anchor] - expected[anchor] * zoom_turn)
+    placed_all = shift + complex_points(ref_pos) * zoom_turn
     nearest = np.abs(complex_points(probe_pos)[:, None] - placed_all[None, :]).min(axis=0)
-    return best._replace(absent=int((nearest >= ABSENT_RADIUS).sum()))
+    # The placement kept is fitted to the inliers (least squares), not just to the two that
+    # proposed it, then again to those within half the tolerance of that fit:
+    # `crawler.hashing.crpdq` cuts the media's pixels out where it puts the box.
+    placement = (zoom_turn, shift)
+    for near in (tolerance, tolerance / 2):
+        placed = placement[1] + expected * placement[0]
+        error = np.abs(found - placed)
+        in_place = np.flatnonzero(error < near)
+        best_row = np.full(len(ref_pos), -1)
+        # Per reference keypoint its best-scoring candidate, the nearest of those (set last).
+        for row in in_place[np.lexsort((-error[in_place], scores[in_place]))]:
+            best_row[pairs[row, 1]] = row
+        rows = best_row[best_row >= 0]
+        if len(rows) >= 3:
+            placement = _fitted(expected[rows], found[rows])
+    return best._replace(absent=int((nearest >= ABSENT_RADIUS).sum()), placement=placement)
+
+
+def _fitted(source: np.ndarray, target: np.ndarray) -> tuple[complex, complex]:
+    """The zoom, turn and shift ``(zoom_turn, shift)`` that best carry ``source`` points onto
+    ``target`` (complex), in least squares."""
+    source_mean, target_mean = source.mean(), target.mean()
+    spread = source - source_mean
+    zoom_turn = complex(
+        np.sum((target - target_mean) * np.conj(spread)) / np.sum(np.abs(spread) ** 2)
+    )
+    return zoom_turn, complex(target_mean - zoom_turn * source_mean)
 
 
 def _better(candidate: CropEvidence, best: CropEvidence, min_inliers: int) -> bool:

@@ -23,7 +23,8 @@ from PIL import Image
 
 from crawler.hashing.borders import content_box
 from crawler.hashing.budget import PixelBudget
-from crawler.hashing.crhash import keypoint_features
+from crawler.hashing.crhash import codes_of, keypoint_features
+from crawler.hashing.crpdq import region_pdq
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.digests import md5_hex, sha256_hex
 from crawler.hashing.errors import MediaError, UnsupportedMedia
@@ -56,7 +57,8 @@ def hash_media(
     data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, pixel_budget: int = 0
 ) -> MediaHashes:
     """Hash one downloaded file. Images get sha256, md5, phash, pdq and (when the picture has
-    enough keypoints) crhash, plus variants and keypoints for matching; videos sha256 and md5.
+    enough keypoints) crhash and crpdq (`crawler.hashing.crpdq`), plus variants and keypoints
+    for matching; videos sha256 and md5.
 
     Variants: pHash and PDQ of all eight turns and mirrors (`DIHEDRAL` names; pHash's mirror
     only for a frame with borders or turned corners, whose pHash is mostly theirs); when
@@ -103,9 +105,11 @@ def hash_media(
     variants += _centre(decoded.luma)
     variants += _regions(decoded.luma, trimmed=box)
     crhash, keypoints = keypoint_features(decoded.luma)
+    crop_hashes: list[HashValue] = []
     if crhash is not None:  # the ground its keypoints sit on: see CRHASH_PLAIN_MAX_AMBIGUITY
         (phash_value,) = (value for value in hashes if value.algorithm == "phash")
         crhash = dataclasses.replace(crhash, quality=phash_value.quality)
+        crop_hashes = [crhash, region_pdq(decoded.luma, codes_of(crhash))]
     frames, duration = (), None
     if sniffed.format in _ANIMATED_FORMATS:
         from crawler.hashing.animation import animation_frame_hashes
@@ -123,7 +127,7 @@ def hash_media(
         size=len(data),
         width=decoded.width,
         height=decoded.height,
-        hashes=(*digests, *hashes, *([crhash] if crhash else [])),
+        hashes=(*digests, *hashes, *crop_hashes),
         variants=tuple(variants),
         keypoints=keypoints,
         frames=frames,

@@ -118,13 +118,15 @@ class ReferenceIndex(ABC):
 
 
 class BruteForceIndex(ReferenceIndex):
-    """Perceptual hashes as rows of packed bytes; a query XORs and popcounts every row."""
+    """Perceptual hashes as rows of packed bytes; a query XORs and popcounts every row. It also
+    keeps a check algorithm's hashes (crpdq), which the `Matcher` never queries, only reads by
+    case (`codes_of_case`)."""
 
     def __init__(self, algorithm: str) -> None:
-        if algorithm not in names("perceptual"):
+        if algorithm not in names("perceptual", "check"):
             raise ValueError(
-                f"BruteForceIndex is for perceptual hashes "
-                f"({', '.join(sorted(names('perceptual')))}), not {algorithm!r}; "
+                f"BruteForceIndex is for perceptual and check hashes "
+                f"({', '.join(sorted(names('perceptual', 'check')))}), not {algorithm!r}; "
                 "use ExactIndex for exact digests"
             )
         self.algorithm = algorithm

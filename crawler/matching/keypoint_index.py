@@ -111,6 +111,14 @@ class KeypointIndex:
             self._codes[row, : self._counts[row]] for row in self._by_case.rows(case_id).tolist()
         ]
 
+    def codes_of(self, ref_id: int) -> np.ndarray | None:
+        """The keypoint codes of reference ``ref_id``, or None when it is not in the index."""
+        self._merge()
+        row = int(np.searchsorted(self._ids, ref_id))
+        if row == len(self._ids) or self._ids[row] != ref_id:
+            return None
+        return self._codes[row, : self._counts[row]]
+
     def _merge(self) -> None:
         if not self._pending:
             return

@@ -20,7 +20,9 @@ reference's keypoints found in place in the media's keypoints, with descriptors 
 score `CRHASH_MIN_SCORE` (a crop: variant `CROP`, with the inliers and score kept on the match);
 against a reference on a plain ground, keypoints more distinctive than elsewhere
 (`CRHASH_PLAIN_MAX_AMBIGUITY`); with only four in place, distinctive keypoints or close
-descriptors (`CRHASH_WEAK_MAX_AMBIGUITY`, `CRHASH_WEAK_MIN_SCORE`).
+descriptors (`CRHASH_WEAK_MAX_AMBIGUITY`, `CRHASH_WEAK_MIN_SCORE`). A crop match keeps its
+placement: where the case has a crpdq, the caller checks it on the media's pixels
+(`region_check`, `confirmed`; a crawl in its hashing pool) before it counts.
 Each case is reported once, by its best match: exact first, then global hashes by distance as a
 share of the threshold (the media as it is before a variant), then crhash; ties go to the
 preferred algorithm.
@@ -32,24 +34,26 @@ import functools
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from crawler.hashing.algorithms import ALGORITHMS, names, ranked
+from crawler.hashing.algorithms import ALGORITHMS, CRPDQ, names, ranked
 from crawler.hashing.crhash import (
     CRHASH_MIN_INLIERS,
     crop_evidence,
     max_ambiguity,
     probe_codes,
 )
+from crawler.hashing.crpdq import RegionCheck, region_distances
+from crawler.hashing.decode import DEFAULT_MAX_PIXELS
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.pdq import PDQ_MIN_QUALITY
 from crawler.hashing.phash import is_plain, phash_is_usable
 from crawler.hashing.types import HashValue, MediaHashes
 from crawler.matching.exact import ExactIndex
-from crawler.matching.index import Reference, ReferenceIndex
+from crawler.matching.index import BruteForceIndex, Reference, ReferenceIndex
 from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
 from crawler.matching.multi_index import MultiIndexHashIndex
 from crawler.matching.rebuilding import sorted_contains
@@ -60,6 +64,11 @@ _INDEXED = ranked("exact", "perceptual")
 #: crhash, the one keypoint algorithm: `KeypointIndex` holds it (unpacking fails loudly if a
 #: second keypoint algorithm is described without an index of its own).
 (_KEYPOINT,) = names("keypoint")
+#: Hashes that only confirm another algorithm's match (crpdq confirms crhash's): kept by case
+#: (`BruteForceIndex.codes_of_case`), never queried.
+_CHECKS = names("check")
+#: Every algorithm the matcher keeps references of.
+_STORED = (*_INDEXED, _KEYPOINT, *_CHECKS)
 #: The variant of crhash matches: part of the reference found in place in the media.
 CROP = "crop"
 #: pHash's strict limit, for two kinds of matches that 10 bits would let through by chance.
@@ -133,6 +142,9 @@ class Match:
     variant: str = "original"
     inliers: int | None = None
     score: int | None = None
+    #: A crop match's placement of the reference in the media
+    #: (`crawler.hashing.crhash.CropEvidence.placement`): where `Matcher.region_check` looks.
+    placement: tuple[complex, complex] | None = field(default=None, compare=False)
 
 
 def default_index(algorithm: str) -> ReferenceIndex:
@@ -189,6 +201,7 @@ class Matcher:
         #: `PHASH_STRICT_THRESHOLD`, crhash ones to `CRHASH_PLAIN_MAX_AMBIGUITY`.
         self._plain: dict[str, _IdSet] = {"phash": _IdSet(), _KEYPOINT: _IdSet()}
         self._keypoints = KeypointIndex()
+        self._checks = {algorithm: BruteForceIndex(algorithm) for algorithm in _CHECKS}
         self.add(refs)
 
     def add(self, refs: Iterable[Reference]) -> None:
@@ -196,7 +209,7 @@ class Matcher:
 
         ``refs`` may be a generator over millions of references: it is read a chunk at a time
         into arrays, and its objects are not kept."""
-        rows = {algorithm: _Rows() for algorithm in (*_INDEXED, _KEYPOINT)}
+        rows = {algorithm: _Rows() for algorithm in _STORED}
         refs = iter(refs)
         position = 0
         while chunk := list(itertools.islice(refs, _ADD_CHUNK)):
@@ -224,6 +237,9 @@ class Matcher:
             if algorithm == _KEYPOINT:
                 self._keypoints.add(batch.ids, batch.cases, batch.codes, batch.counts)
                 continue
+            if algorithm in self._checks:
+                self._checks[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
+                continue
             usable = batch.usable
             if usable.all():  # no copies of millions of rows
                 self._indexes[algorithm].add_codes(batch.ids, batch.codes, batch.cases)
@@ -250,6 +266,8 @@ class Matcher:
     def _present(self, algorithm: str, ids: np.ndarray) -> np.ndarray:
         if algorithm == _KEYPOINT:
             return self._keypoints.contains(ids)
+        if algorithm in self._checks:
+            return self._checks[algorithm].contains(ids.tolist())
         unusable = np.fromiter(self._unusable[algorithm], dtype=np.int64)
         return self._indexes[algorithm].contains(ids) | np.isin(ids, unusable)
 
@@ -257,7 +275,7 @@ class Matcher:
         """Those of ``refs`` whose id is not in the matcher yet for their algorithm."""
         refs = list(refs)
         keep = np.ones(len(refs), dtype=bool)
-        for algorithm in (*_INDEXED, _KEYPOINT):
+        for algorithm in _STORED:
             rows = [i for i, ref in enumerate(refs) if ref.value.algorithm == algorithm]
             if rows:
                 ids = np.fromiter((refs[i].id for i in rows), dtype=np.int64, count=len(rows))
@@ -282,6 +300,10 @@ class Matcher:
                     if not self._flat_cases[case_id]:
                         del self._flat_cases[case_id]
             removed += len(gone)
+        for index in self._checks.values():
+            before = len(index)
+            index.remove(ids)
+            removed += before - len(index)
         for plain in self._plain.values():
             plain.discard(np.array(ids, dtype=np.int64))
         return removed + self._keypoints.remove(np.array(ids, dtype=np.int64))
@@ -296,6 +318,7 @@ class Matcher:
             sum(len(index) for index in self._indexes.values())
             + sum(len(ids) for ids in self._unusable.values())
             + len(self._keypoints)
+            + sum(len(index) for index in self._checks.values())
         )
 
     def match(self, media: MediaHashes, *, crops: bool = True) -> list[Match]:
@@ -390,9 +413,39 @@ class Matcher:
                         CROP,
                         inliers=evidence.inliers,
                         score=evidence.score,
+                        placement=evidence.placement,
                     )
                 )
         return found
+
+    def region_check(self, match: Match) -> RegionCheck | None:
+        """What a crop match is checked by on the media's pixels (`crawler.hashing.crpdq`):
+        the matched reference's keypoints, the match's placement, and the case's crpdq hashes.
+        None for any other match, and for a case that has no crpdq (references registered
+        before crpdq was stored, hash lists): such a crop match stands on its keypoints."""
+        if match.placement is None:
+            return None
+        codes = self._keypoints.codes_of(match.reference_id)
+        expected = self._checks[CRPDQ.name].codes_of_case(match.case_id)
+        if codes is None or not len(expected):
+            return None
+        return RegionCheck(codes, match.placement, tuple(row.tobytes() for row in expected))
+
+    def confirmed(
+        self, matches: list[Match], data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> list[Match]:
+        """``matches`` (of the media whose bytes are ``data``) without the crop matches whose
+        region check fails (`region_check`: the media's crpdq where the match places the box
+        more than `CRPDQ.threshold` bits from the case's). In this process: a crawl runs
+        `region_distances` in its hashing pool instead; benchmarks and tools call this."""
+        checks = [(match, self.region_check(match)) for match in matches]
+        wanted = [check for _, check in checks if check is not None]
+        if not wanted:
+            return matches
+        distances = iter(region_distances(data, wanted, max_pixels=max_pixels))
+        return [
+            match for match, check in checks if check is None or next(distances) <= CRPDQ.threshold
+        ]
 
     def _keep(self, best: dict[int, tuple[tuple, Match]], found: Match) -> None:
         rank = self._rank(found)

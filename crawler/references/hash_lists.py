@@ -16,9 +16,10 @@ from crawler.hashing.types import HashFormatError, HashValue
 
 HASH_LIST_FORMATS = ("csv", "json")
 HASH_LIST_COLUMNS = ("algorithm", "hash", "case", "quality")
-#: The algorithms whose hashes carry a quality (0-100): PDQ's own, and for pHash and crhash the
-#: share of the picture that is not plain black or white (`crawler.hashing.phash.phash_quality`).
-QUALITY_ALGORITHMS = frozenset({"pdq", "phash", "crhash"})
+#: The algorithms whose hashes carry a quality (0-100): PDQ's own (crpdq is a PDQ too), and for
+#: pHash and crhash the share of the picture that is not plain black or white
+#: (`crawler.hashing.phash.phash_quality`).
+QUALITY_ALGORITHMS = frozenset({"pdq", "phash", "crhash", "crpdq"})
 
 
 class HashListError(ValueError):
@@ -64,7 +65,9 @@ def _row(values: dict, where: str, problems: list[str]) -> db.ImportRow | None:
             problems.append(f"{where}: quality: {quality_value!r} is not a whole number 0-100")
             return None
         if str(values["algorithm"]).strip().lower() not in QUALITY_ALGORITHMS:
-            problems.append(f"{where}: quality: only pdq, phash and crhash hashes have a quality")
+            problems.append(
+                f"{where}: quality: only pdq, phash, crhash and crpdq hashes have a quality"
+            )
             return None
     try:
         value = HashValue.parse(str(values["algorithm"]), str(values["hash"]), quality)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from crawler.demo import samples
+from crawler.hashing import hash_file
 from tests.support.cli_runner import repostwatch
 
 # End to end through the console script: once, on PostgreSQL (tests/conftest.py).
@@ -17,18 +18,19 @@ def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):
     photo = samples.photo_path("astronaut")
     before = sorted(p.name for p in tmp_path.rglob("*"))
     first = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
-    assert "1 file(s) added (6 hashes)" in first.stdout
+    assert "1 file(s) added (7 hashes)" in first.stdout
     again = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
     # The withdrawn references are the file's; adding the file again brings them back.
     withdrawn = repostwatch("refs", "withdraw", "--case", "case-1", photo, env=env)
-    assert "6 hash(es) withdrawn" in withdrawn.stdout
+    assert "7 hash(es) withdrawn" in withdrawn.stdout
     assert repostwatch("refs", "export", env=env).stdout == "algorithm,hash,case,quality\n"
     back = repostwatch("refs", "add", "--case", "case-1", photo, env=env, cwd=tmp_path)
-    assert "1 file(s) added (6 hashes)" in back.stdout
+    assert "1 file(s) added (7 hashes)" in back.stdout
     assert "0 file(s) added (0 hashes), 1 already registered" in again.stdout
     rows = json.loads(repostwatch("refs", "export", "--format", "json", env=env).stdout)
     assert sorted(r["algorithm"] for r in rows) == [
         "crhash",
+        "crpdq",
         "md5",
         "pdq",
         "pdq",
@@ -43,6 +45,23 @@ def test_refs_add_stores_hashes_only_and_is_idempotent(env, tmp_path):
         "repostwatch.db-wal",
         "repostwatch.db-shm",
     }
+
+
+def test_refs_add_again_gives_an_older_reference_its_crpdq(env, tmp_path):
+    """A file registered before crpdq was stored (here: its other hashes imported) gains it
+    when it is added again, and with it the region check of its crop matches."""
+    photo = samples.photo_path("coffee")
+    older = [v for v in hash_file(photo).reference_values() if v.algorithm != "crpdq"]
+    listing = tmp_path / "older.csv"
+    listing.write_text(
+        "algorithm,hash,case,quality\n"
+        + "".join(f"{v.algorithm},{v.hex},case-3,{v.quality or ''}\n" for v in older)
+    )
+    repostwatch("refs", "import", listing, env=env, cwd=tmp_path)
+    added = repostwatch("refs", "add", "--case", "case-3", photo, env=env, cwd=tmp_path)
+    assert "1 file(s) added (1 hashes)" in added.stdout
+    rows = json.loads(repostwatch("refs", "export", "--format", "json", env=env).stdout)
+    assert sorted(r["algorithm"] for r in rows) == sorted([v.algorithm for v in older] + ["crpdq"])
 
 
 def test_refs_add_that_adds_nothing_fails(env, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 
 from crawler import db
 from crawler.demo.localsite import LocalSite
+from crawler.hashing.algorithms import CRPDQ
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS, CRHASH_MIN_SCORE
 from tests.sites import gallery, traps
 from tests.support.accounts import add_staff
@@ -60,6 +61,7 @@ def test_crawl_flags_exactly_the_reposts(registered, database_url, tmp_path):
     crop = json.loads(cropped["evidence"])
     assert crop["inliers"] >= CRHASH_MIN_INLIERS and crop["score"] >= CRHASH_MIN_SCORE
     assert crop["inliers"] + cropped["distance"] == crop["keypoints"]
+    assert 0 <= crop["region_bits"] <= CRPDQ.threshold  # checked on its pixels in the crawl
     video = by_path["/v/repost.webm"]
     assert video["algorithm"] == "vpdq"
     evidence = json.loads(video["evidence"])

@@ -113,6 +113,11 @@ def test_recrawl_updates_last_seen_and_never_duplicates(
     pages_again = {path for _, path, _ in again if path.startswith(("/page/", "/post/"))}
     assert pages_again == {"/page/1", "/page/2", "/page/3", "/page/4", "/post/99"}
     media_again = [(path, status) for _, path, status in again if path in files]
+    # A crop match is checked on the pixels: the cropped repost, matched from the cache by its
+    # keypoints, is fetched again whole for that (and not hashed again).
+    cropped = "/img/e/cropped.jpg"
+    assert [status for path, status in media_again if path == cropped] == [304, 200]
+    media_again.remove((cropped, 200))
     assert len(media_again) == len({path for path, _ in media_again})  # one request each
     not_media = "/img/not-an-image.jpg"  # never hashed, so never cached: fetched again
     cached = {status for path, status in media_again if path != not_media}

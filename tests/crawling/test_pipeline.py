@@ -9,6 +9,8 @@ import os
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +23,11 @@ from crawler.crawling.pipeline import HashMatchPipeline, hash_processes
 from crawler.crawling.process import project_settings
 from crawler.demo import samples
 from crawler.demo.localsite import LocalSite, Route, html
+from crawler.demo.samples import encode, load_photo
+from crawler.hashing import hash_media
+from crawler.hashing.algorithms import CRPDQ
+from crawler.matching import Match, Matcher, Reference
+from crawler.stats import CROPS_REFUSED, CROPS_UNCHECKED
 from tests.support import media_bombs, videos
 from tests.support.cli_runner import REPOSTWATCH, flags_json, migrated_environment, repostwatch
 
@@ -232,3 +239,46 @@ def test_a_flag_found_in_an_embedded_player_names_the_page_that_embeds_it(tmp_pa
     (flag,) = flags_json(env, tmp_path)
     assert flag["page_url"] == f"{embed_host.url}/embed/3", crawl.stderr[-3000:]
     assert flag["embedded_in"] == f"{site.url}/"
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def test_crop_matches_are_kept_or_refused_by_their_region_check(tmp_path):
+    """`_region_checked` on a real crop match: kept with its distance in the evidence on the
+    crop's own bytes, refused (and counted) on another picture's, kept unchecked (and counted)
+    without bytes, while a global match is never touched."""
+    photo = load_photo("coffee")
+    crop = encode(photo.crop((photo.width // 5, photo.height // 5, *photo.size)), "JPEG")
+    elsewhere = encode(
+        load_photo("camera").resize((photo.width * 4 // 5, photo.height * 4 // 5)), "JPEG"
+    )
+    reference = hash_media(samples.photo_path("coffee").read_bytes())
+    matcher = Matcher(Reference(n, 1, v) for n, v in enumerate(reference.reference_values()))
+    (crop_match,) = matcher.match(hash_media(crop))
+    assert crop_match.algorithm == "crhash"
+    global_match = Match(100, 2, "pdq", 3)
+    found = [(global_match, None), (crop_match, '{"inliers": 6}')]
+    checks = [matcher.region_check(match) for match, _ in found]
+
+    with ThreadPoolExecutor(1) as hasher:
+        pipeline = SimpleNamespace(stats=_Stats(), hasher=hasher, max_pixels=10**8)
+
+        def checked(body):
+            return asyncio.run(
+                HashMatchPipeline._region_checked(pipeline, "http://x/a.jpg", found, checks, body)
+            )
+
+        kept = checked(crop)
+        assert [match for match, _ in kept] == [global_match, crop_match]
+        evidence = json.loads(kept[1][1])
+        assert evidence["inliers"] == 6 and 0 <= evidence["region_bits"] <= CRPDQ.threshold
+        assert checked(elsewhere) == [(global_match, None)]
+        assert pipeline.stats.values == {CROPS_REFUSED: 1}
+        assert checked(None) == found
+        assert pipeline.stats.values == {CROPS_REFUSED: 1, CROPS_UNCHECKED: 1}

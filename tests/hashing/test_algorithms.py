@@ -31,6 +31,7 @@ KNOWN = {
     "phash": (64, "perceptual", 10, 3, None, "16"),
     "pdq": (256, "perceptual", 31, 2, None, "64"),
     "crhash": (512, "keypoint", None, 4, 64, "16 to 128 (a multiple of 16)"),
+    "crpdq": (256, "check", 72, 5, None, "64"),
 }
 
 
@@ -77,7 +78,7 @@ def test_only_lowercase_hex_is_accepted(spec):
 
 
 def test_an_unknown_name_is_a_clear_error_naming_the_known_ones():
-    message = "unknown algorithm 'sha1'; use one of: crhash, md5, pdq, phash, sha256"
+    message = "unknown algorithm 'sha1'; use one of: crhash, crpdq, md5, pdq, phash, sha256"
     with pytest.raises(HashFormatError, match=message):
         algorithm("sha1")
     with pytest.raises(HashFormatError, match="unknown algorithm 'SHA256'"):
@@ -92,6 +93,7 @@ def test_kinds_partition_the_names():
         "exact": ("sha256", "md5"),
         "perceptual": ("phash", "pdq"),
         "keypoint": ("crhash",),
+        "check": ("crpdq",),
     }
     assert names("exact", "perceptual") == ("sha256", "md5", "phash", "pdq")
     with pytest.raises(ValueError, match="unknown kind visual; use one of: exact, perceptual"):
@@ -110,7 +112,7 @@ def test_thresholds_lie_within_the_hash(spec):
 
 def test_preferences_rank_every_algorithm_once():
     assert sorted(spec.preference for spec in ALGORITHMS.values()) == list(range(len(ALGORITHMS)))
-    assert ranked() == ("sha256", "md5", "pdq", "phash", "crhash")
+    assert ranked() == ("sha256", "md5", "pdq", "phash", "crhash", "crpdq")
     assert ranked("perceptual") == ("pdq", "phash")
 
 

@@ -70,6 +70,7 @@ def test_references_store_the_centre_hash_after_the_others():
         "phash",
         "pdq",
         "crhash",
+        "crpdq",
         "pdq",
     ]
 

@@ -44,6 +44,7 @@ def test_image_gets_exact_and_perceptual_hashes():
         "phash",
         "pdq",
         "crhash",
+        "crpdq",
     ]
     assert hashes.get("phash").hex == "bb8320376c0f3637"
     assert hashes.get("pdq").hex == (

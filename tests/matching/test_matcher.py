@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
@@ -177,8 +178,8 @@ def test_low_quality_pdq_can_still_match_by_phash():
 
 
 def test_add_and_remove(matcher):
-    per_photo = len(original("coffee").hashes)  # sha256, md5, phash, pdq, crhash
-    assert per_photo == 5
+    per_photo = len(original("coffee").hashes)  # sha256, md5, phash, pdq, crhash, crpdq
+    assert per_photo == 6
     assert len(matcher) == per_photo * len(CASE_PHOTOS)
     matcher.remove(range(10, 10 + per_photo))  # every reference of the coffee case
     assert len(matcher) == per_photo * (len(CASE_PHOTOS) - 1)
@@ -266,8 +267,13 @@ def case_matcher() -> Matcher:
 
 
 @cache
+def repost_bytes(name: str, transform: str) -> bytes:
+    return encode(TRANSFORMS[transform](load_photo(name)), "JPEG", quality=80)
+
+
+@cache
 def repost(name: str, transform: str) -> MediaHashes:
-    return hash_media(encode(TRANSFORMS[transform](load_photo(name)), "JPEG", quality=80))
+    return hash_media(repost_bytes(name, transform))
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -334,6 +340,62 @@ def test_crhash_is_only_a_second_look():
     assert [m.algorithm for m in Matcher(refs).match(media)] == ["phash"]
     refs = [Reference(2, 1, crhash_of("coffee"))]
     assert [m.algorithm for m in Matcher(refs).match(media)] == ["crhash"]
+
+
+# A crop match is checked on the media's pixels: the PDQ of where it places the reference's
+# keypoint box against the reference's own (crpdq, crawler/hashing/crpdq.py).
+
+
+def other_pixels(name: str, transform: str, other: str) -> bytes:
+    """Another photo as a JPEG of the size of ``name``'s repost."""
+    size = Image.open(io.BytesIO(repost_bytes(name, transform))).size
+    return encode(load_photo(other).resize(size), "JPEG", quality=80)
+
+
+def test_a_crop_match_is_checked_where_it_places_the_reference():
+    data = repost_bytes("coffee", "cropped 20% corner")
+    (found,) = case_matcher().match(hash_media(data))
+    check = case_matcher().region_check(found)
+    assert check is not None
+    assert check.expected == (bytes.fromhex(original("coffee").get("crpdq").hex),)
+    assert list(check.codes) == list(codes_of(crhash_of("coffee")))
+    assert check.placement == found.placement
+    assert case_matcher().confirmed([found], data) == [found]
+
+
+def test_a_crop_match_on_other_pixels_is_refused():
+    """The same match, as if those keypoints had lined up in another picture."""
+    (found,) = case_matcher().match(repost("coffee", "cropped 20% corner"))
+    elsewhere = other_pixels("coffee", "cropped 20% corner", "camera")
+    assert case_matcher().confirmed([found], elsewhere) == []
+    global_match = Match(1, 3, "pdq", 12)
+    assert case_matcher().region_check(global_match) is None
+    assert case_matcher().confirmed([global_match, found], elsewhere) == [global_match]
+
+
+def test_a_case_without_crpdq_keeps_its_crop_match_unchecked():
+    """References registered before crpdq was stored, and hash lists, have none."""
+    matcher = Matcher([Reference(7, 1, crhash_of("coffee"))])
+    (found,) = matcher.match(repost("coffee", "cropped 20% corner"))
+    assert matcher.region_check(found) is None
+    elsewhere = other_pixels("coffee", "cropped 20% corner", "camera")
+    assert matcher.confirmed([found], elsewhere) == [found]
+
+
+def test_crpdq_references_are_added_removed_and_counted():
+    crpdq = original("coffee").get("crpdq")
+    matcher = Matcher([Reference(7, 1, crhash_of("coffee")), Reference(8, 1, crpdq)])
+    assert len(matcher) == 2
+    with pytest.raises(ValueError, match="crpdq reference 8 is already in the matcher"):
+        matcher.add([Reference(8, 1, crpdq)])
+    assert matcher.missing([Reference(8, 1, crpdq), Reference(9, 1, crpdq)]) == [
+        Reference(9, 1, crpdq)
+    ]
+    (found,) = matcher.match(repost("coffee", "cropped 20% corner"))
+    assert matcher.region_check(found) is not None
+    assert matcher.remove([8]) == 1
+    assert len(matcher) == 1
+    assert matcher.region_check(found) is None
 
 
 def test_min_inliers_must_allow_a_zoom_and_shift():

@@ -93,7 +93,7 @@ def test_json_values_must_have_the_right_types():
     assert "case: 123 is not text" in problems[0]
     assert "missing case" in problems[1]
     assert "quality: True is not a whole number" in problems[2]
-    assert "only pdq, phash and crhash hashes have a quality" in problems[4]
+    assert "only pdq, phash, crhash and crpdq hashes have a quality" in problems[4]
 
 
 def test_csv_from_excel_with_a_byte_order_mark_and_other_encodings(tmp_path):
