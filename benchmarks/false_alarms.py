@@ -9,8 +9,9 @@ drawings, text and UI, and skin tones over-represented. Every picture is registe
 reference, its own case, as ``refs add`` stores it (`MediaHashes.reference_values`, hashed by
 `crawler.hashing.hash_media`), in one `crawler.matching.Matcher` with production settings. Every
 picture and `EDITS` copies of it (`benchmarks.photos.TRANSFORMS`) are then matched as a crawl
-would match them, every algorithm and variant included; each (query, another picture's case) is
-one pair, and any match in such a pair is a false alarm. With none, the rule of three bounds the
+would match them, every algorithm and variant included, crop matches checked on the query's
+pixels as a crawl checks them (`Matcher.confirmed`, crpdq); each (query, another picture's case)
+is one pair, and any match in such a pair is a false alarm. With none, the rule of three bounds the
 rate at 3 / pairs with 95% confidence.
 
 Alongside, each algorithm alone (a Matcher holding only its references) shows how close
@@ -55,13 +56,14 @@ from PIL import Image
 from benchmarks import corpus, photos
 from benchmarks.robustness_report import markdown
 from crawler.hashing import MediaError, MediaHashes, hash_media
-from crawler.hashing.algorithms import ALGORITHMS, names
+from crawler.hashing.algorithms import ALGORITHMS, CRPDQ, names
 from crawler.hashing.crhash import CRHASH_MIN_INLIERS, crop_evidence, probe_codes
 from crawler.hashing.dihedral import DIHEDRAL
 from crawler.hashing.dihedral import apply as dihedral_apply
 from crawler.hashing.phash import is_plain
 from crawler.matching import Matcher, Reference
 from crawler.matching.keypoint_index import KeypointIndex, keypoint_codes
+from crawler.matching.matcher import CROP, Match
 
 CACHE = Path("var/bench/corpus")
 #: The copies of each picture matched besides the picture itself.
@@ -102,6 +104,7 @@ class Tally:
     alone: Counter = field(default_factory=Counter)  # algorithm -> pairs within production
     closest: dict[str, int] = field(default_factory=dict)  # algorithm -> bits
     crhash_near: Counter = field(default_factory=Counter)  # score of pairs with enough inliers
+    region_refused: int = 0  # crhash matches the region check (crpdq) refused
 
     def add(self, other: Tally) -> None:
         self.pictures += other.pictures
@@ -111,6 +114,7 @@ class Tally:
         for algorithm, bits in other.closest.items():
             self.closest[algorithm] = min(bits, self.closest.get(algorithm, bits))
         self.crhash_near.update(other.crhash_near)
+        self.region_refused += other.region_refused
 
 
 def code_version() -> str:
@@ -160,6 +164,13 @@ def hash_picture(
     reference = hashed("original")
     assert isinstance(reference, MediaHashes)
     return Hashed(picture, reference, {edit: hashed(edit) for edit in edits})
+
+
+def query_bytes(picture: corpus.Picture, edit: str) -> bytes:
+    """The file a query of ``picture`` is: the picture's own, or its ``edit`` copy's."""
+    if edit == "original":
+        return picture.path.read_bytes()
+    return edited(picture, picture.load(), edit)
 
 
 def edited(picture: corpus.Picture, image: Image.Image, edit: str) -> bytes:
@@ -246,6 +257,7 @@ def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
             if not media.keypoints:
                 continue
             probe = probe_codes(media.keypoints)
+            data: bytes | None = None  # the query's file, read for crop matches' region checks
             for ref_id, ref_case, codes in keypoints.screen(probe, CRHASH_MIN_INLIERS):
                 if ref_case == case:
                     continue
@@ -254,6 +266,12 @@ def count_part(hashed: list[Hashed], part: int, parts: int) -> dict[str, Tally]:
                     continue
                 tally.crhash_near[evidence.score] += 1
                 if not evidence.is_match(plain=ref_id in plain):
+                    continue
+                crop = Match(ref_id, ref_case, "crhash", 0, CROP, placement=evidence.placement)
+                if data is None:
+                    data = query_bytes(item.picture, edit)
+                if not production.confirmed([crop], data):
+                    tally.region_refused += 1
                     continue
                 tally.alone["crhash"] += 1
                 if ref_case not in found_cases:
@@ -605,6 +623,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n### False alarms: {len(hashed)} pictures, each with {len(edits)} copies\n")
     print(table(tallies, shared))
     print()
+    refused = sum(tally.region_refused for tally in tallies.values())
+    print(
+        "crhash matches refused by their region check "
+        f"(crpdq over {CRPDQ.threshold} bits): {refused}"
+    )
     print(*lines, sep="\n")
     per_package = Counter(h.picture.package for h in hashed)
     print("Pictures matched, per package: " + ", ".join(f"{k} {n}" for k, n in per_package.items()))

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from benchmarks import crhash_pairs, photos
 from benchmarks.robustness_report import false_positive_line, markdown, verdict
@@ -69,19 +70,29 @@ class Hashed:
     name: str
     reference: MediaHashes
     copies: dict[str, MediaHashes | str] = field(default_factory=dict)
+    original: photos.Original | None = None
 
 
 def hash_photo(original: photos.Original) -> Hashed:
     """Runs in a worker: hash the original file and every copy of it."""
     image = photos.load(original)
-    hashed = Hashed(original.name, hash_media(original.path.read_bytes()))
-    for name, transform in photos.TRANSFORMS.items():
-        seed = hashlib.sha256(f"{original.name}/{name}".encode()).digest()
+    hashed = Hashed(original.name, hash_media(original.path.read_bytes()), original=original)
+    for name in photos.TRANSFORMS:
         try:
-            hashed.copies[name] = hash_media(transform(image, np.random.default_rng(list(seed))))
+            hashed.copies[name] = hash_media(copy_bytes(original, image, name))
         except MediaError as error:
             hashed.copies[name] = f"{type(error).__name__}: {error}"
     return hashed
+
+
+def copy_bytes(original: photos.Original, image: Image.Image | None, name: str) -> bytes:
+    """The file of ``original``'s copy by edit ``name`` (the same bytes on every call), or of
+    the original itself for ``"original"``; ``image`` is `photos.load` of it, if loaded."""
+    if name == "original":
+        return original.path.read_bytes()
+    seed = hashlib.sha256(f"{original.name}/{name}".encode()).digest()
+    image = photos.load(original) if image is None else image
+    return photos.TRANSFORMS[name](image, np.random.default_rng(list(seed)))
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -181,6 +192,10 @@ def _match(
     flagged = []
     for case, name, media in queries:
         matches = matcher.match(media)
+        if any(m.placement is not None for m in matches):  # a crop match: its region check
+            original = hashed[case].original
+            assert original is not None, "hash_photo keeps the original"
+            matches = matcher.confirmed(matches, copy_bytes(original, None, name))
         wrong = [m for m in matches if m.case_id != case]
         flagged += [
             f"{hashed[case].name} ({name}) -> {hashed[m.case_id].name} by {m.algorithm} at "
