@@ -147,6 +147,11 @@ else
     pg_admin "create role $DB_ROLE with login createdb createrole password '$DB_PASSWORD'"
 fi
 
+# The tests' role only: a commit does not wait for its WAL to reach the disk (test data, which
+# a crash may lose; the server's other roles and databases keep their settings). The database
+# tests ran about 10% faster with it.
+pg_admin "alter role $DB_ROLE set synchronous_commit = off"
+
 db_exists="$(pg_admin "select count(*) from pg_database where datname = '$DB_NAME'")"
 if [[ "$db_exists" == 1 ]]; then
     owner="$(pg_admin "select pg_get_userbyid(datdba) from pg_database where datname = '$DB_NAME'")"
