@@ -12,7 +12,7 @@ bits of 256) when it is not. `region_distances` does that for a crawl's crop mat
 hashing process, from the media's bytes.
 
     >>> stored = region_pdq(luma, codes_of(crhash))  # refs add
-    >>> check = RegionCheck(codes_of(crhash), evidence.placement, (bytes.fromhex(stored.hex),))
+    >>> check = RegionCheck(codes_of(crhash), evidence.placement, (stored.hex,))
     >>> region_distances(data, [check])  # [bits], at most CRPDQ.threshold for a crop
 
 Pure: numpy, Pillow, OpenCV and pdqhash only.
@@ -31,6 +31,7 @@ from crawler.hashing.algorithms import CRPDQ
 from crawler.hashing.crhash import unpack
 from crawler.hashing.decode import DEFAULT_MAX_PIXELS, open_luma
 from crawler.hashing.pdq import pdq_luma
+from crawler.hashing.phash import hamming
 from crawler.hashing.types import HashValue
 
 #: The box of the keypoints grows by this share of the longer side on each side (a keypoint
@@ -48,11 +49,11 @@ _UPRIGHT = (1 + 0j, 0j)
 class RegionCheck(NamedTuple):
     """One crop match to check: the matched reference's crhash keypoints (codes, `codes_of`),
     where the match placed them in the media (`crawler.hashing.crhash.CropEvidence.placement`),
-    and the crpdq hashes the case holds (32 bytes each; the nearest counts)."""
+    and the crpdq hashes the case holds (hex; the nearest counts)."""
 
     codes: np.ndarray
     placement: tuple[complex, complex]
-    expected: tuple[bytes, ...]
+    expected: tuple[str, ...]
 
 
 def keypoint_box(codes: np.ndarray) -> tuple[float, float, float, float]:
@@ -114,6 +115,6 @@ def region_distances(
     luma = open_luma(data, max_pixels=max_pixels).luma
     found = []
     for check in checks:
-        placed = int(region_pdq(luma, check.codes, check.placement).hex, 16)
-        found.append(min((placed ^ int.from_bytes(value)).bit_count() for value in check.expected))
+        placed = region_pdq(luma, check.codes, check.placement).hex
+        found.append(min(hamming(placed, value) for value in check.expected))
     return found

@@ -429,7 +429,7 @@ class Matcher:
         expected = self._checks[CRPDQ.name].codes_of_case(match.case_id)
         if codes is None or not len(expected):
             return None
-        return RegionCheck(codes, match.placement, tuple(row.tobytes() for row in expected))
+        return RegionCheck(codes, match.placement, tuple(row.tobytes().hex() for row in expected))
 
     def confirmed(
         self, matches: list[Match], data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS

@@ -22,10 +22,10 @@ from crawler.hashing.crpdq import (
 )
 
 
-def stored(name: str) -> tuple[np.ndarray, bytes]:
+def stored(name: str) -> tuple[np.ndarray, str]:
     """A bundled photo's crhash keypoints and crpdq, as `refs add` stores them."""
     hashes = hash_media(photo_path(name).read_bytes())
-    return codes_of(hashes.get("crhash")), bytes.fromhex(hashes.get("crpdq").hex)
+    return codes_of(hashes.get("crhash")), hashes.get("crpdq").hex
 
 
 def cropped(name: str, box: tuple[float, float, float, float]) -> bytes:

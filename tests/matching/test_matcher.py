@@ -357,7 +357,7 @@ def test_a_crop_match_is_checked_where_it_places_the_reference():
     (found,) = case_matcher().match(hash_media(data))
     check = case_matcher().region_check(found)
     assert check is not None
-    assert check.expected == (bytes.fromhex(original("coffee").get("crpdq").hex),)
+    assert check.expected == (original("coffee").get("crpdq").hex,)
     assert list(check.codes) == list(codes_of(crhash_of("coffee")))
     assert check.placement == found.placement
     assert case_matcher().confirmed([found], data) == [found]
